@@ -1,0 +1,28 @@
+"""edubalance: judge compulsory-education schools and counties against balanced-development standards.
+
+The public API::
+
+    from edubalance import Evaluator
+    report = Evaluator(province="guizhou").evaluate_files(["schools.csv"])
+    report.summary(); report.to_dict(); report.exit_code
+
+Plug-in authors need :data:`hookimpl` and :class:`PackSource` (see ``edubalance.hookspecs``).
+"""
+from .hookspecs import hookimpl
+from .rulepack import PackSource, RulePackError
+
+__all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "hookimpl"]
+
+
+def __getattr__(name):
+    # The evaluator pulls in NumPy and the loaders; plug-ins importing ``hookimpl`` should not pay for it.
+    if name == "Evaluator":
+        from .evaluator import Evaluator
+        return Evaluator
+    if name == "Report":
+        from .report import Report
+        return Report
+    if name == "InputError":
+        from .loading import InputError
+        return InputError
+    raise AttributeError(name)

@@ -1,0 +1,251 @@
+"""The ``edubalance`` command.
+
+Exit codes (as black's): 0 everything evaluated and passing, 1 findings (a failed or incomplete
+school or county, or a rejected record), 2 a usage or input error (a bad file, an unknown
+province, an invalid rule file). Errors are one clear message on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .loading import InputError
+from .plugins import PluginError
+from .rulepack import RulePackError
+
+EXAMPLES = """\b
+Examples:
+  edubalance demo guizhou                      evaluate a sample county
+  edubalance validate schools.csv              check a file before an evaluation
+  edubalance evaluate schools.csv county.csv --province shaanxi
+  edubalance evaluate schools.xlsx --format json -o report.json
+  edubalance rules --province anhui --year 2016
+  edubalance test-packs                        run every pack's own cases
+"""
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"edubalance: error: {message}", err=True)
+    sys.exit(code)
+
+
+def friendly(func: Callable) -> Callable:
+    """Turn input, rule-file and plug-in errors into one message and exit code 2."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            fail(str(exc))
+        except (RulePackError, PluginError) as exc:
+            fail(str(exc))
+        except ValueError as exc:
+            fail(str(exc))
+    return wrapper
+
+
+def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=()):
+    from .evaluator import Evaluator
+    return Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins)
+
+
+def emit(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"report written to {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+province_opt = click.option("--province", "-P", metavar="ID",
+                            help="Province (plug-in id, e.g. guizhou) for records whose file has no 省份 column.")
+year_opt = click.option("--year", "-y", type=int, metavar="YEAR",
+                        help="Judge by the standards in force in YEAR instead of each record's own 学年.")
+plugin_opt = click.option("--plugin", "-p", "plugins", multiple=True, metavar="MODULE",
+                          help="Load this plug-in module too (repeatable); with "
+                               "EDUBALANCE_DISABLE_PLUGIN_AUTOLOAD=1 only these load.")
+override_opt = click.option("--override", "overrides", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                            metavar="FILE", help="A rule file that patches a pack (e.g. a corrected threshold); repeatable.")
+format_opt = click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table",
+                          show_default=True, help="table for people, json for systems.")
+output_opt = click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+                          help="Write the report to FILE instead of the terminal.")
+
+
+@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="edubalance")
+def main() -> None:
+    """Judge compulsory-education schools and counties against national and provincial
+    balanced-development standards (义务教育均衡发展), and merge the verdicts into one score.
+
+    Input files: CSV (UTF-8 or GBK), XLSX, JSON, NDJSON or YAML, one row per school record
+    (a nine-year school is two rows: primary and junior). Column headers may be the English
+    field names or the Chinese labels (学校标识码, 学段, 在校生数 …).
+    """
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@province_opt
+@plugin_opt
+@format_opt
+@output_opt
+@friendly
+def validate(files, province, plugins, fmt, output):
+    """Check FILES against the record schema and the cross-field rules, without judging.
+
+    Every problem is listed in one pass with file, row, school, field (Chinese label), the value
+    found and what was expected. Rejected rows are listed, never dropped. Exit 1 if any row is
+    rejected or has a warning.
+    """
+    ev = make_evaluator(province=province, plugins=plugins)
+    rows, county_rows = ev.load(files)
+    result = ev.validate_rows(rows)
+    from .validation import validate_counties
+    counties_ok, counties_rejected = validate_counties(county_rows)
+    data = {
+        "records": {"read": len(rows), "accepted": len(result.accepted), "rejected": len(result.rejected)},
+        "counties": {"read": len(county_rows), "accepted": len(counties_ok), "rejected": len(counties_rejected)},
+        "rejected": [r.to_dict() for r in result.rejected] + [r.to_dict() for r in counties_rejected],
+        "warnings": [p.to_dict() for p in result.problems if p.severity == "warning"],
+    }
+    if fmt == "json":
+        emit(json.dumps(data, ensure_ascii=False, indent=2), output)
+    else:
+        lines = [f"Records 记录: {data['records']['read']} read, {data['records']['accepted']} accepted, "
+                 f"{data['records']['rejected']} rejected"]
+        if county_rows:
+            lines.append(f"County records 县级记录: {len(county_rows)} read, {len(counties_rejected)} rejected")
+        for rej in data["rejected"]:
+            lines.append(f"{rej['file']}:{rej['row']} {rej.get('school_id') or rej.get('county_code') or '?'} "
+                         f"{rej.get('school_name') or ''}".rstrip())
+            for p in rej["problems"]:
+                lines.append(f"    {p['code']} {p['message']}")
+        for p in data["warnings"]:
+            lines.append(f"{p['file']}:{p['row']} warning {p['code']} {p['message']}")
+        if not data["rejected"] and not data["warnings"]:
+            lines.append("No problems found. 未发现问题。")
+        emit("\n".join(lines) + "\n", output)
+    sys.exit(1 if data["rejected"] or data["warnings"] else 0)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@province_opt
+@year_opt
+@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
+              help="Rule back end: durable (durable-rules) or vector (columnar, for large files); "
+                   "auto uses durable-rules up to 200 records.")
+@override_opt
+@plugin_opt
+@format_opt
+@output_opt
+@friendly
+def evaluate(files, province, year, engine, overrides, plugins, fmt, output):
+    """Judge the school (and county) records in FILES.
+
+    County records (one row per county and year: government items, vetoes, satisfaction) may be
+    in their own file or in the same file with an empty 学校标识码. Output leads with the summary,
+    then counties, failing schools and rejected rows.
+    """
+    from .progress import ProgressBar
+    ev = make_evaluator(province, year, engine, overrides, plugins)
+    rows, county_rows = ev.load(files)
+    bar = ProgressBar(len(rows))
+    report = ev._evaluate(rows, county_rows, list(files), bar)
+    bar.close()
+    emit(ev.pm.hook.edubalance_render_report(report=report, fmt=fmt), output)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@plugin_opt
+@friendly
+def plugins(plugins):
+    """List the plug-ins, their rule packs (id, revision) and the hooks each implements."""
+    from .plugins import describe_plugins
+    ev = make_evaluator(plugins=plugins)
+    by_plugin: dict[str, list[str]] = {}
+    for pack in ev.registry.packs.values():
+        by_plugin.setdefault(pack.plugin, []).append(
+            f"{pack.id} {pack.revision}" + (f" (extends {pack.extends})" if pack.extends else ""))
+    for info in describe_plugins(ev.pm):
+        click.echo(f"{info['name']}  {info['distribution']}".rstrip())
+        for p in by_plugin.get(info["module"], []):
+            click.echo(f"    pack: {p}")
+        click.echo(f"    hooks: {', '.join(info['hooks']) or '—'}")
+
+
+@main.command()
+@province_opt
+@year_opt
+@override_opt
+@plugin_opt
+@format_opt
+@friendly
+def rules(province, year, overrides, plugins, fmt):
+    """List the rules of a province and its base pack: threshold, status and source.
+
+    With --year, only what was in force that year (e.g. --province shaanxi --year 2016).
+    A threshold marked * is provisional.
+    """
+    from .listing import rules_listing, render_rules
+    ev = make_evaluator(overrides=overrides, plugins=plugins)
+    targets = [province] if province else ev.provinces
+    data = [rules_listing(ev, p, year) for p in targets]
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(render_rules(d) for d in data))
+
+
+@main.command()
+@click.argument("province", required=False)
+@format_opt
+@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True)
+@friendly
+def demo(province, fmt, engine):
+    """Evaluate the sample county shipped with a province plug-in (default: guizhou)."""
+    ev = make_evaluator(engine=engine)
+    demos: dict[str, list[str]] = {}
+    for found in ev.pm.hook.edubalance_demo_data():
+        demos.update(found or {})
+    if not demos:
+        fail("no plug-in ships demo data")
+    province = province or ("guizhou" if "guizhou" in demos else sorted(demos)[0])
+    if province not in demos:
+        fail(f"no demo for '{province}' (available: {', '.join(sorted(demos))})")
+    report = ev.evaluate_files(demos[province])
+    click.echo(f"Demo: sample county of {province} ({', '.join(Path(p).name for p in demos[province])})\n")
+    click.echo(ev.pm.hook.edubalance_render_report(report=report, fmt=fmt))
+
+
+@main.command("test-packs")
+@click.argument("provinces", nargs=-1)
+@plugin_opt
+@friendly
+def test_packs(provinces, plugins):
+    """Run the cases each rule pack carries beside its rules (all packs, or those named).
+
+    Each case is a small record with the expected verdict per rule. Fails (exit 1) if a case
+    fails or if a rule of the pack has no case expecting it to pass and one expecting it to fail.
+    """
+    from .packtests import run_pack_cases
+    ev = make_evaluator(plugins=plugins)
+    ok = True
+    for pack_id in provinces or sorted(ev.registry.packs):
+        if pack_id not in ev.registry.packs:
+            fail(f"no rule pack '{pack_id}' (loaded: {', '.join(sorted(ev.registry.packs))})")
+        result = run_pack_cases(ev, pack_id)
+        click.echo(result.render())
+        ok = ok and result.ok
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

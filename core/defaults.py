@@ -1,0 +1,48 @@
+"""The core's own stage implementations, registered as the plug-in ``edubalance.defaults``.
+
+They are marked ``trylast`` so that any installed plug-in can take a stage over (a new file
+format, another back end, another report format) without the core knowing about it.
+"""
+from __future__ import annotations
+
+from .hookspecs import hookimpl
+
+
+@hookimpl(trylast=True)
+def edubalance_load_file(path, default_province):
+    from .loading import load_file
+    return load_file(path, default_province=default_province)
+
+
+@hookimpl(trylast=True)
+def edubalance_derive_measures(table, ruleset):
+    from .derive import derive_measures
+    from .funding import compute_funding
+    derive_measures(table, ruleset.measures)
+    compute_funding(table, ruleset.parameters.get("funding") or {}, ruleset.year)
+
+
+@hookimpl(trylast=True)
+def edubalance_evaluate_school_rules(rules, table, engine, progress):
+    return engine.evaluate(rules, table, progress)
+
+
+@hookimpl(trylast=True)
+def edubalance_evaluate_county_rules(rules, table, engine):
+    return engine.evaluate(rules, table)
+
+
+@hookimpl(trylast=True)
+def edubalance_render_report(report, fmt):
+    if fmt == "json":
+        return report.to_json()
+    if fmt == "table":
+        return report.render_table()
+    return None
+
+
+@hookimpl
+def edubalance_engines():
+    from .engines.durable import DurableEngine
+    from .engines.vector import VectorEngine
+    return {"vector": VectorEngine, "durable": DurableEngine}

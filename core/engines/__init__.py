@@ -1,0 +1,54 @@
+"""Rule back ends: each turns compiled rules and a Table into :class:`~edubalance.model.RuleResults`.
+
+``vector`` (NumPy, columnar) and ``durable`` (durable-rules) run the same compiled model and must
+give identical verdicts; ``tests/test_differential.py`` holds them to it. The order of precedence
+every back end follows, per rule and record:
+
+1. the record's stage has no threshold          → not_applicable
+2. the scope is false                           → not_applicable
+3. the measure (or threshold measure) is undefined (0 pupils, 0 boarders) → not_applicable
+4. the scope is unknown (missing data in it)    → missing_data
+5. the measure or threshold measure is missing  → missing_data
+6. the comparison holds                         → pass, else fail
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..model import Rule
+from ..table import Table
+
+ENGINES = ("vector", "durable")
+#: Above this many records, ``--engine auto`` picks the columnar back end.
+AUTO_DURABLE_MAX = 200
+
+
+def stage_thresholds(rule: Rule, table: Table) -> tuple[np.ndarray, np.ndarray]:
+    """(threshold per record, stage-has-threshold mask)."""
+    stage = table.get("stage")
+    thr = np.full(table.n, np.nan)
+    has = np.zeros(table.n, dtype=bool)
+    for s, value in rule.thresholds.items():
+        mask = stage == s
+        thr[mask] = value
+        has |= mask
+    if rule.threshold_measure:
+        thr = np.where(has, table.get(rule.threshold_measure), np.nan)
+    return thr, has
+
+
+def values_and_thresholds(rule: Rule, table: Table) -> tuple[np.ndarray, np.ndarray]:
+    """What every verdict reports beside its status: the measured value and the threshold."""
+    thr, has = stage_thresholds(rule, table)
+    return np.where(has, table.get(rule.measure), np.nan), thr
+
+
+def make_engine(name: str):
+    """An engine object by name; durable-rules is imported only when asked for."""
+    if name == "vector":
+        from .vector import VectorEngine
+        return VectorEngine()
+    if name == "durable":
+        from .durable import DurableEngine
+        return DurableEngine()
+    raise ValueError(f"unknown engine '{name}' (choose from {', '.join(ENGINES)})")

@@ -1,0 +1,188 @@
+"""Field names, Chinese labels, units and header mapping, all read from the JSON Schemas.
+
+The schemas in ``edubalance.schemas`` are the single source of truth: this module only
+indexes them, so adding a field or correcting a label is an edit to a JSON file. The school
+schema also carries the derived measures' labels (``x-measures``), so reports can label a
+measure the same way they label a field.
+
+Headers in CSV/XLSX files may be the English field name or the Chinese label.
+:func:`header_to_field` compares them after normalising what spreadsheets change: full-width
+characters and brackets, spaces, case and ``_``/``-`` in English names, and a trailing unit in
+brackets (``占地面积（平方米）``) — but only a unit that matches the field's own, so that a
+``（万元）`` column is never read as yuan.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from typing import Any
+
+from .schemas import county_schema, school_schema
+
+_SCHOOL = school_schema()
+_COUNTY = county_schema()
+_SCHOOL_PROPS: dict[str, dict[str, Any]] = _SCHOOL["properties"]
+_COUNTY_PROPS: dict[str, dict[str, Any]] = _COUNTY["properties"]
+_MEASURES: dict[str, dict[str, Any]] = _SCHOOL.get("x-measures", {})
+
+
+def _names_of_type(props: dict[str, dict[str, Any]], *types: str) -> tuple[str, ...]:
+    return tuple(name for name, p in props.items() if p.get("type") in types)
+
+
+#: School record fields, in the schema's (and the data dictionary's) order.
+SCHOOL_FIELDS: tuple[str, ...] = tuple(_SCHOOL_PROPS)
+#: County record fields, in schema order.
+COUNTY_FIELDS: tuple[str, ...] = tuple(_COUNTY_PROPS)
+#: Fields only a county record has; their presence marks a file row as a county record.
+COUNTY_ONLY_FIELDS: frozenset[str] = frozenset(COUNTY_FIELDS) - frozenset(SCHOOL_FIELDS)
+#: Derived measures (data-dictionary §3) with labels in the school schema.
+MEASURES: tuple[str, ...] = tuple(_MEASURES)
+
+SCHOOL_REQUIRED: tuple[str, ...] = tuple(_SCHOOL.get("required", ()))
+COUNTY_REQUIRED: tuple[str, ...] = tuple(_COUNTY.get("required", ()))
+
+INTEGER_FIELDS: tuple[str, ...] = _names_of_type(_SCHOOL_PROPS, "integer")
+NUMERIC_FIELDS: tuple[str, ...] = _names_of_type(_SCHOOL_PROPS, "integer", "number")
+BOOLEAN_FIELDS: tuple[str, ...] = _names_of_type(_SCHOOL_PROPS, "boolean")
+TEXT_FIELDS: tuple[str, ...] = _names_of_type(_SCHOOL_PROPS, "string")
+
+COUNTY_NUMERIC_FIELDS: tuple[str, ...] = _names_of_type(_COUNTY_PROPS, "integer", "number")
+COUNTY_BOOLEAN_FIELDS: tuple[str, ...] = _names_of_type(_COUNTY_PROPS, "boolean")
+COUNTY_TEXT_FIELDS: tuple[str, ...] = _names_of_type(_COUNTY_PROPS, "string")
+
+
+def _spec(name: str) -> dict[str, Any] | None:
+    return _SCHOOL_PROPS.get(name) or _COUNTY_PROPS.get(name) or _MEASURES.get(name)
+
+
+def label(name: str) -> str:
+    """The Chinese label of a school field, county field or derived measure; else ``name``."""
+    spec = _spec(name)
+    return spec.get("title", name) if spec else name
+
+
+def unit(name: str) -> str:
+    """The unit of a field or measure (``m²``, ``yuan``, ``pupils`` …); ``""`` if it has none."""
+    spec = _spec(name)
+    return spec.get("x-unit", "") if spec else ""
+
+
+def schema_property(name: str, kind: str = "school") -> dict[str, Any] | None:
+    """The schema of one property of the school (or ``kind="county"``) record."""
+    return (_COUNTY_PROPS if kind == "county" else _SCHOOL_PROPS).get(name)
+
+
+# --- header mapping -------------------------------------------------------------------
+
+_BRACKETS = str.maketrans({"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")",
+                           "{": "(", "}": ")", "〈": "(", "〉": ")", "《": "(", "》": ")"})
+_DROP = re.compile(r"[\s_\-]+")
+_TRAILING_UNIT = re.compile(r"^(.+?)\(([^()]*)\)$")
+
+# Unit words a header may carry in trailing brackets, per the field's x-unit.
+_UNIT_WORDS: dict[str, frozenset[str]] = {
+    "m²": frozenset({"m2", "平方米", "平米"}),
+    "yuan": frozenset({"元"}),
+    "yuan/year": frozenset({"元", "元/年", "元/年度"}),
+    "pupils": frozenset({"人", "名"}),
+    "persons": frozenset({"人", "名"}),
+    "teachers": frozenset({"人", "名"}),
+    "classes": frozenset({"个", "班"}),
+    "rooms": frozenset({"间", "个"}),
+    "computers": frozenset({"台"}),
+    "volumes": frozenset({"册"}),
+    "fraction": frozenset(),
+    "points": frozenset({"分"}),
+}
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
+    return _DROP.sub("", text).lower()
+
+
+def _build_header_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for props in (_SCHOOL_PROPS, _COUNTY_PROPS):
+        for name, spec in props.items():
+            for key in (name, spec.get("title", ""), *spec.get("x-aliases", ())):
+                if key:
+                    index.setdefault(_norm(key), name)
+    return index
+
+
+_HEADER_INDEX = _build_header_index()
+
+
+def header_to_field(header: Any) -> str | None:
+    """The field a column header names (English name or Chinese label), or ``None``."""
+    if header is None:
+        return None
+    key = _norm(str(header))
+    if not key:
+        return None
+    if key.startswith("(") and key.endswith(")") and key.count("(") == 1:
+        key = key[1:-1]          # 【学段】 → 学段
+    name = _HEADER_INDEX.get(key)
+    if name is not None:
+        return name
+    m = _TRAILING_UNIT.match(key)
+    if m:
+        name = _HEADER_INDEX.get(m.group(1))
+        if name is not None and m.group(2) in _UNIT_WORDS.get(unit(name), frozenset()):
+            return name
+    return None
+
+
+def suggest_field(header: Any) -> str | None:
+    """The known field an unknown header most likely meant (for a "did you mean" hint)."""
+    key = _norm(str(header))
+    if not key:
+        return None
+    if len(key) >= 2:
+        for known, name in _HEADER_INDEX.items():
+            if key in known or (len(known) >= 2 and known in key):
+                return name
+    close = difflib.get_close_matches(key, list(_HEADER_INDEX), n=1, cutoff=0.75)
+    return _HEADER_INDEX[close[0]] if close else None
+
+
+# --- enumerations ---------------------------------------------------------------------
+
+def _enum_norm(value: str) -> str:
+    return _DROP.sub("", unicodedata.normalize("NFKC", value)).lower()
+
+
+def _build_enum_index() -> dict[str, dict[str, str]]:
+    index: dict[str, dict[str, str]] = {}
+    for props in (_SCHOOL_PROPS, _COUNTY_PROPS):
+        for name, spec in props.items():
+            if "enum" not in spec:
+                continue
+            table = index.setdefault(name, {})
+            for v in spec["enum"]:
+                table.setdefault(_enum_norm(str(v)), v)
+            for v, zh in spec.get("x-enum-labels", {}).items():
+                table.setdefault(_enum_norm(zh), v)
+            for alias, v in spec.get("x-enum-aliases", {}).items():
+                table.setdefault(_enum_norm(alias), v)
+    return index
+
+
+_ENUM_INDEX = _build_enum_index()
+
+
+def enum_value(name: str, raw: str) -> str | None:
+    """The enum value ``raw`` stands for in field ``name`` (value, Chinese label or alias)."""
+    table = _ENUM_INDEX.get(name)
+    if table is None:
+        return None
+    return table.get(_enum_norm(raw))
+
+
+def enum_label(name: str, value: str) -> str:
+    """The Chinese label of an enum value (``primary`` → ``小学``); the value if it has none."""
+    spec = _spec(name) or {}
+    return spec.get("x-enum-labels", {}).get(value, value)

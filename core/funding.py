@@ -1,0 +1,120 @@
+"""Public-funds entitlement (公用经费核定), data-dictionary §5, as columns.
+
+    counted     = max(students − special_needs, floor)   if the school is eligible for the floor
+                = students − special_needs               otherwise
+    entitlement = base[stage] × counted + special_rate × special_needs
+                + supplement × boarders (where it applies) + heating × students (where a pack sets it)
+
+A special-education school (特殊教育学校) is funded at the special rate for every pupil.
+Every parameter comes from the pack, by year; a year with no base in force gives no
+entitlement (the funding rule is then ``not_applicable``). A missing input that the formula
+needs gives a missing entitlement (``missing_data``), never a guess — except a missing
+special-needs count, which counts as 0 because most schools report none by leaving it empty.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import expr
+from .rulepack import select_year
+from .table import Table
+
+
+def _condition(entry: dict[str, Any] | None, table: Table) -> tuple[np.ndarray, np.ndarray]:
+    """(is_true, is_false) of an entry's ``applies_when``; no entry = false everywhere."""
+    if not entry:
+        return np.zeros(table.n, bool), np.ones(table.n, bool)
+    text = entry.get("applies_when")
+    if not text:
+        return np.ones(table.n, bool), np.zeros(table.n, bool)
+    return expr.evaluate_columns(expr.parse_condition(text), table)
+
+
+def funding_parameters(funding: dict[str, Any], year: int) -> dict[str, dict | None]:
+    """The funding entries in force in ``year`` (None where the pack has none)."""
+    return {k: select_year(funding.get(k), year)
+            for k in ("base_per_pupil", "small_school_floor", "boarding_supplement", "special_needs", "heating")}
+
+
+def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
+    """Add the entitlement and its parts to ``table`` (see derive.FUNDING_MEASURES)."""
+    n = table.n
+    p = funding_parameters(funding, year)
+    base_entry = p["base_per_pupil"]
+    stage = table.get("stage")
+    if base_entry is None:
+        none = np.ones(n, bool)
+        for name in ("public_funds_entitlement_yuan", "funding_counted_pupils", "funding_floor_applied",
+                     "funding_base_yuan", "funding_supplement_yuan", "funding_special_yuan",
+                     "funding_heating_yuan"):
+            table.set_measure(name, np.full(n, np.nan), none)
+        return
+    base = np.full(n, np.nan)
+    for s in ("primary", "junior"):
+        if s in base_entry:
+            base[stage == s] = base_entry[s]
+    students = table.get("students")
+    special = np.nan_to_num(table.get("special_needs_students"), nan=0.0)
+    is_special_school = table.get("school_type") == "special_education"
+    special = np.where(is_special_school, students, special)
+    ordinary = students - special
+
+    floor_t, floor_f = _condition(p["small_school_floor"], table)
+    floor = float((p["small_school_floor"] or {}).get("pupils", 0))
+    floored = np.maximum(ordinary, floor)
+    counted = np.where(floor_t, floored, ordinary)
+    floor_applied = floor_t & (floored > ordinary)
+    # Unknown eligibility only matters where the floor would raise the count.
+    unknown_floor = ~floor_t & ~floor_f & (floored > ordinary)
+
+    sup_t, sup_f = _condition(p["boarding_supplement"], table)
+    per_boarder = float((p["boarding_supplement"] or {}).get("per_boarder", 0))
+    boarders = table.get("boarders")
+    supplement = np.where(sup_t, per_boarder * boarders, 0.0)
+    unknown_sup = (~sup_t & ~sup_f) | (sup_t & np.isnan(boarders))
+    if per_boarder == 0:
+        unknown_sup[:] = False
+        supplement = np.zeros(n)
+
+    rate = float((p["special_needs"] or {}).get("per_pupil", 0))
+    special_part = rate * special
+    heat_t, heat_f = _condition(p["heating"], table)
+    heating = np.where(heat_t, float((p["heating"] or {}).get("per_pupil", 0)) * students, 0.0)
+    unknown_heat = ~heat_t & ~heat_f if p["heating"] else np.zeros(n, bool)
+
+    base_part = base * counted
+    total = base_part + special_part + supplement + heating
+    unknown = unknown_floor | unknown_sup | unknown_heat | np.isnan(base)
+    total = np.where(unknown, np.nan, total)
+    no_base = np.isnan(base)
+    table.set_measure("public_funds_entitlement_yuan", total, no_base)
+    table.set_measure("funding_counted_pupils", np.where(unknown_floor, np.nan, counted), no_base)
+    table.set_measure("funding_floor_applied", np.where(unknown_floor, np.nan, floor_applied.astype(float)), no_base)
+    table.set_measure("funding_base_yuan", np.where(unknown_floor, np.nan, base_part), no_base)
+    table.set_measure("funding_supplement_yuan", np.where(unknown_sup, np.nan, supplement), no_base)
+    table.set_measure("funding_special_yuan", special_part, no_base)
+    table.set_measure("funding_heating_yuan", np.where(unknown_heat, np.nan, heating), no_base)
+
+
+def funding_block(table: Table, i: int, params: dict[str, Any]) -> dict[str, Any]:
+    """The report's ``funding`` object for record ``i``."""
+    entitlement = table.value("public_funds_entitlement_yuan", i)
+    received = table.value("public_funds_received_yuan", i)
+    shortfall = None
+    if entitlement is not None and received is not None:
+        shortfall = max(entitlement - received, 0.0)
+    floor_applied = table.value("funding_floor_applied", i)
+    return {
+        "entitlement_yuan": entitlement,
+        "received_yuan": received,
+        "shortfall_yuan": shortfall,
+        "counted_pupils": table.value("funding_counted_pupils", i),
+        "floor_applied": None if floor_applied is None else bool(floor_applied),
+        "base_yuan": table.value("funding_base_yuan", i),
+        "supplement_yuan": table.value("funding_supplement_yuan", i),
+        "special_needs_yuan": table.value("funding_special_yuan", i),
+        "heating_yuan": table.value("funding_heating_yuan", i),
+        "parameters": params,
+    }

@@ -1,0 +1,105 @@
+"""Every hook edubalance calls, one per lifecycle stage, in the order they run.
+
+    load → validate → derive → school rules → county rules → merge → report
+
+A province plug-in usually needs only :func:`edubalance_rule_packs` (its YAML pack) and
+:func:`edubalance_demo_data`; the other hooks let a plug-in add a file format, a check, a
+measure, a rule back end or a report format. The core's own behaviour is registered as the
+plug-in ``edubalance.defaults`` through these same hooks. Plug-ins are found through the
+entry-point group ``edubalance.plugins.v1``; set ``EDUBALANCE_DISABLE_PLUGIN_AUTOLOAD=1`` to
+load none and name them with ``-p`` instead.
+
+Results never depend on the order plug-ins load in: hooks that collect (packs, problems,
+measures) are merged by id, and ``firstresult`` hooks are for "who handles this".
+"""
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "edubalance"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def edubalance_rule_packs():
+    """Return a list of :class:`edubalance.rulepack.PackSource`: the YAML files of this plug-in's pack.
+
+    Called once when an :class:`~edubalance.Evaluator` is built. A province pack usually
+    ``extends: national``; its id is the province id records carry in ``province``.
+    """
+
+
+@hookspec
+def edubalance_demo_data():
+    """Return ``{province: [paths]}``: sample files that ``edubalance demo PROVINCE`` evaluates."""
+
+
+@hookspec(firstresult=True)
+def edubalance_load_file(path, default_province):
+    """Stage *load*: read one input file into a :class:`edubalance.loading.LoadedFile`.
+
+    Return None to let another plug-in (in the end the core's CSV/XLSX/JSON/NDJSON/YAML
+    reader) handle it. Raise :class:`edubalance.loading.InputError` for a file that cannot be read.
+    """
+
+
+@hookspec
+def edubalance_validate_records(records, context):
+    """Stage *validate*: return extra :class:`edubalance.validation.Problem` s for accepted records.
+
+    ``records`` are the records that passed the schema and the core's cross-field checks;
+    ``context`` is a dict with ``known_provinces``. A problem with severity ``error`` moves its
+    record to the rejected list; ``warning`` keeps it.
+    """
+
+
+@hookspec
+def edubalance_derive_measures(table, ruleset):
+    """Stage *derive*: add measure columns to the :class:`edubalance.table.Table` in place.
+
+    Runs for each (province, year) group before any rule; ``ruleset`` is the compiled
+    :class:`edubalance.model.RuleSet` in force. The core adds data-dictionary §3 measures,
+    the packs' expression measures and the public-funds entitlement here.
+    """
+
+
+@hookspec(firstresult=True)
+def edubalance_evaluate_school_rules(rules, table, engine, progress):
+    """Stage *school rules*: return :class:`edubalance.model.RuleResults` for ``rules`` over ``table``.
+
+    ``engine`` is the back-end name chosen (``vector`` or ``durable``); ``progress`` is a
+    callable taking a count of records done, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def edubalance_evaluate_county_rules(rules, table, engine):
+    """Stage *county rules*: return :class:`edubalance.model.RuleResults` for county rows.
+
+    ``table`` holds one row per county, year and stage (``primary``, ``junior``) plus one
+    ``county`` row, built by :mod:`edubalance.county` (CVs, gates, the county record).
+    """
+
+
+@hookspec
+def edubalance_merge_scores(report):
+    """Stage *merge*: adjust the :class:`edubalance.report.Report` after scores are merged.
+
+    Called once per evaluation with the finished report; return nothing. For additions such
+    as a province's own summary lines in ``report.notes``, not for changing verdicts.
+    """
+
+
+@hookspec(firstresult=True)
+def edubalance_render_report(report, fmt):
+    """Stage *report*: return the report rendered as text in format ``fmt``, or None if not yours."""
+
+
+@hookspec
+def edubalance_engines():
+    """Return ``{name: factory}`` for the rule back ends this plug-in provides.
+
+    A factory takes no arguments and returns an object with ``evaluate(rules, table, progress)``
+    giving :class:`edubalance.model.RuleResults`. The core provides ``vector`` and ``durable``.
+    """

@@ -1,0 +1,482 @@
+"""Read school and county records from CSV, XLSX, JSON, NDJSON or YAML files.
+
+The loader only reads: it turns a file into :class:`RawRow` objects whose keys are field
+names and whose values are what the file holds (text stays text; checking and converting is
+:mod:`edubalance.validation`'s job). A file that cannot be read at all raises
+:class:`InputError` with one sentence naming the file — never a traceback.
+
+Formats, by extension (a file without one is sniffed):
+
+* CSV — ``.csv``, ``.txt``, ``.tsv``. Encoding: a UTF-16 byte-order mark if present, else
+  UTF-8 (with or without BOM), else GB18030 (a superset of GBK, which Chinese government
+  exports often use); each tried strictly. The delimiter is the most frequent of
+  ``, \\t ; |`` on the header line. A ``.csv`` that is really a zipped workbook is read as XLSX.
+* XLSX — the first sheet holds schools; a sheet named like ``county``/``县级``/``县域`` holds
+  county records (its rows' ``file`` is ``path#sheet``). Other sheets are ignored.
+* JSON — an array of records, or an object ``{"records": [...], "counties": [...],
+  "province": "..."}`` (each key optional). A ``.json`` file holding one object per line is
+  read as NDJSON.
+* NDJSON — ``.ndjson``/``.jsonl``: one object per line, blank lines ignored.
+* YAML — ``.yaml``/``.yml``, the same shapes as JSON, read with ``yaml.safe_load`` only.
+
+Rows and headers:
+
+* ``RawRow.row`` is the number a user finds the record by: the spreadsheet row for
+  CSV/XLSX (header = row 1, blank lines counted), the 1-based position in the array for
+  JSON/YAML, the line number for NDJSON.
+* The header is the first non-blank row, unless one of the first ten non-blank rows names at
+  least two known fields (a title row above the header is then skipped). Headers (and JSON
+  keys) may be English field names or Chinese labels (:func:`edubalance.fields.header_to_field`);
+  an unknown header is kept under its own name so that validation reports it. Two columns
+  naming the same field make the file unreadable (which one would be meant?).
+* Empty cells and empty strings are ``None``; rows with no value at all are skipped; columns
+  (keys) that are empty in every row are dropped.
+* A row is a county record when its ``school_id`` is missing and it has at least one
+  county-only field (:data:`edubalance.fields.COUNTY_ONLY_FIELDS`); rows of a county sheet or
+  of a JSON/YAML ``counties`` list are county records whatever they hold.
+* Rows without a province get the file's own ``province`` (JSON/YAML object) or else the
+  ``default_province`` passed in.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from .fields import COUNTY_ONLY_FIELDS, header_to_field, label
+
+FORMATS_BY_SUFFIX = {
+    ".csv": "csv", ".txt": "csv", ".tsv": "csv",
+    ".xlsx": "xlsx", ".xlsm": "xlsx",
+    ".json": "json",
+    ".ndjson": "ndjson", ".jsonl": "ndjson",
+    ".yaml": "yaml", ".yml": "yaml",
+}
+_EXPECTED = ".csv, .xlsx, .json, .ndjson, .yaml"
+_PROVENANCE = ("_file", "_row")
+_HEADER_SEARCH_ROWS = 10
+_SNIFF_BYTES = 8192
+_DELIMITERS = (",", "\t", ";", "|")
+
+_BINARY_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+)
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class InputError(Exception):
+    """A file that cannot be read as records; ``str()`` is ``"<path>: <message>"``."""
+
+    def __init__(self, path: str | Path, message: str) -> None:
+        self.path = str(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}")
+
+
+@dataclass(slots=True)
+class RawRow:
+    """One record as read: ``data`` maps field names (or unknown headers) to raw values."""
+
+    file: str
+    row: int
+    data: dict[str, Any]
+
+
+@dataclass
+class LoadedFile:
+    path: str
+    format: str                       # csv, xlsx, json, ndjson, yaml
+    rows: list[RawRow] = field(default_factory=list)
+    county_rows: list[RawRow] = field(default_factory=list)
+    encoding: str | None = None       # text formats: the encoding that decoded the file
+    province: str | None = None       # JSON/YAML: the file's own top-level province
+
+
+def load_file(path: str | Path, default_province: str | None = None) -> LoadedFile:
+    """Read every school and county record in ``path``; raise :class:`InputError` if unreadable."""
+    name = str(path)
+    p = Path(path)
+    suffix = p.suffix.lower()
+    fmt = FORMATS_BY_SUFFIX.get(suffix)
+    if suffix and fmt is None:
+        if suffix == ".xls":
+            raise InputError(name, "old Excel .xls files are not supported; save the workbook as .xlsx")
+        raise InputError(name, f"unsupported file type '{p.suffix}' (expected {_EXPECTED})")
+    if not p.exists():
+        raise InputError(name, "file not found")
+    if p.is_dir():
+        raise InputError(name, "is a directory, not a file")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(name, f"cannot read the file ({exc.strerror or exc})") from None
+
+    if _is_empty(raw):
+        raise InputError(name, "the file is empty")
+    _reject_binary(name, raw)
+    is_zip = raw.startswith(_ZIP_MAGIC)
+    if fmt is None:                                   # no extension: sniff
+        fmt = "xlsx" if is_zip else _sniff_text_format(raw)
+    elif fmt == "csv" and is_zip:                     # a workbook saved under .csv
+        fmt = "xlsx"
+    if fmt == "xlsx":
+        if not is_zip:
+            raise InputError(name, "this is not an XLSX workbook (an .xlsx file is a zip archive)")
+        loaded = _load_xlsx(name, raw)
+    else:
+        if is_zip:
+            raise InputError(name, "this looks like a binary file (a zip archive), not CSV/XLSX/JSON")
+        text, encoding = _decode(name, raw)
+        if fmt == "csv":
+            loaded = _load_csv(name, text)
+        elif fmt == "json":
+            loaded = _load_json(name, text)
+        elif fmt == "ndjson":
+            loaded = _load_ndjson(name, text)
+        else:
+            loaded = _load_yaml(name, text)
+        loaded.encoding = encoding
+
+    province = loaded.province or default_province
+    if province:
+        for r in (*loaded.rows, *loaded.county_rows):
+            if r.data.get("province") in (None, ""):
+                r.data["province"] = province
+    return loaded
+
+
+# --- bytes ----------------------------------------------------------------------------
+
+def _is_empty(raw: bytes) -> bool:
+    for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if raw.startswith(bom):
+            raw = raw[len(bom):]
+            break
+    return not raw.strip(b" \t\r\n\x00")
+
+
+def _has_utf16_bom(raw: bytes) -> bool:
+    return raw.startswith(codecs.BOM_UTF16_LE) or raw.startswith(codecs.BOM_UTF16_BE)
+
+
+def _reject_binary(name: str, raw: bytes) -> None:
+    head = raw[:_SNIFF_BYTES]
+    for magic, what in _BINARY_MAGIC:
+        if head.startswith(magic):
+            raise InputError(name, f"this looks like a binary file ({what}), not CSV/XLSX/JSON")
+    if head.startswith(_OLE_MAGIC):
+        raise InputError(name, "this looks like an old Excel .xls (or other Office) file; "
+                               "save the workbook as .xlsx")
+    if not head.startswith(_ZIP_MAGIC) and not _has_utf16_bom(head) and b"\x00" in head:
+        raise InputError(name, "this looks like a binary file, not CSV/XLSX/JSON")
+
+
+def _sniff_text_format(raw: bytes) -> str:
+    start = raw.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:1]
+    return "json" if start in (b"[", b"{") else "csv"
+
+
+def _decode(name: str, raw: bytes) -> tuple[str, str]:
+    """Decode strictly: UTF-16 (by BOM), else UTF-8 (BOM optional), else GB18030/GBK."""
+    if _has_utf16_bom(raw):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise InputError(name, f"cannot decode as UTF-16 (byte 0x{raw[exc.start]:02x} "
+                                   f"at offset {exc.start})") from None
+    try:
+        return raw.decode("utf-8-sig"), ("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise InputError(name, f"cannot decode as UTF-8 or GB18030/GBK (byte 0x{raw[exc.start]:02x} "
+                               f"at offset {exc.start})") from None
+
+
+# --- tables (CSV and XLSX) ------------------------------------------------------------
+
+def _column_letter(j: int) -> str:
+    """Spreadsheet column name of 0-based column ``j`` (0 → A, 26 → AA)."""
+    letters = ""
+    j += 1
+    while j:
+        j, rem = divmod(j - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _header_names(name: str, header: Sequence[Any]) -> list[str | None]:
+    """Field name per column; ``None`` for a blank header (named later if it has data)."""
+    names: list[str | None] = []
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header):
+        h = _cell(h)
+        if h is None:
+            names.append(None)
+            continue
+        fname = header_to_field(h)
+        if fname is None:
+            fname = str(h)
+            if fname in seen:
+                fname = f"{fname} (column {_column_letter(j)})"
+        elif fname in seen:
+            raise InputError(name, f"columns {_column_letter(seen[fname])} and {_column_letter(j)} "
+                                   f"both give {label(fname)} ({fname})")
+        seen[fname] = j
+        names.append(fname)
+    return names
+
+
+def _find_header(rows: Iterator[tuple[int, Sequence[Any]]]) -> tuple[list[tuple[int, Sequence[Any]]], int]:
+    """Buffer the first non-blank rows; return them and the index of the header among them."""
+    buffered: list[tuple[int, Sequence[Any]]] = []
+    for number, cells in rows:
+        if any(_cell(c) is not None for c in cells):
+            buffered.append((number, cells))
+            if len(buffered) >= _HEADER_SEARCH_ROWS:
+                break
+    for k, (_, cells) in enumerate(buffered):
+        known = sum(1 for c in cells if _cell(c) is not None and header_to_field(c) is not None)
+        if known >= 2:
+            return buffered, k
+    return buffered, 0
+
+
+def _table_rows(name: str, file_label: str, rows: Iterable[tuple[int, Sequence[Any]]],
+                all_county: bool = False) -> tuple[list[RawRow], list[RawRow]]:
+    """Turn numbered rows of cells (header first) into school and county RawRows."""
+    it = iter(rows)
+    buffered, k = _find_header(it)
+    if not buffered:
+        return [], []
+    names = _header_names(name, buffered[k][1])
+    width = len(names)
+
+    def body() -> Iterator[tuple[int, Sequence[Any]]]:
+        yield from buffered[k + 1:]
+        yield from it
+
+    numbered: list[tuple[int, list[Any]]] = []
+    used = [False] * width
+    for number, cells in body():
+        values = [_cell(c) for c in cells]
+        if len(values) > width:
+            if any(v is not None for v in values[width:]):
+                extra = len(values) - width
+                names.extend([None] * extra)
+                used.extend([False] * extra)
+                width = len(values)
+            else:
+                values = values[:width]
+        any_value = False
+        for j, v in enumerate(values):
+            if v is not None:
+                used[j] = True
+                any_value = True
+        if any_value:
+            numbered.append((number, values))
+
+    keep = [(j, names[j] if names[j] is not None else f"(column {_column_letter(j)})")
+            for j in range(width) if used[j]]
+    out_rows: list[RawRow] = []
+    out_county: list[RawRow] = []
+    for number, values in numbered:
+        n = len(values)
+        data = {fname: (values[j] if j < n else None) for j, fname in keep}
+        row = RawRow(file_label, number, data)
+        (out_county if all_county or _is_county(data) else out_rows).append(row)
+    return out_rows, out_county
+
+
+def _is_county(data: dict[str, Any]) -> bool:
+    if data.get("school_id") not in (None, ""):
+        return False
+    return any(data.get(f) not in (None, "") for f in COUNTY_ONLY_FIELDS)
+
+
+def _load_csv(name: str, text: str) -> LoadedFile:
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = max(_DELIMITERS, key=first_line.count) if any(d in first_line for d in _DELIMITERS) else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows, county = _table_rows(name, name, enumerate(reader, start=1))
+    except csv.Error as exc:
+        raise InputError(name, f"not valid CSV at line {reader.line_num}: {exc}") from None
+    return LoadedFile(name, "csv", rows, county)
+
+
+_COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")
+
+
+def _is_county_sheet(title: str) -> bool:
+    t = unicodedata.normalize("NFKC", title).strip().lower()
+    return bool(_COUNTY_SHEET.match(t)) and "school" not in t and "学校" not in t
+
+
+def _load_xlsx(name: str, raw: bytes) -> LoadedFile:
+    import openpyxl   # imported here: only XLSX input pays for it
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise InputError(name, f"not a readable XLSX workbook ({type(exc).__name__}: {exc})") from None
+    try:
+        sheets = list(wb.worksheets)
+        county_sheets = [ws for ws in sheets if _is_county_sheet(ws.title)]
+        school_sheets = [ws for ws in sheets if ws not in county_sheets]
+        rows: list[RawRow] = []
+        county: list[RawRow] = []
+        if school_sheets:
+            rows, county = _table_rows(name, name, _sheet_rows(school_sheets[0]))
+        for ws in county_sheets[:1]:
+            _, c = _table_rows(name, f"{name}#{ws.title}", _sheet_rows(ws), all_county=True)
+            county.extend(c)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(name, f"not a readable XLSX workbook ({type(exc).__name__}: {exc})") from None
+    finally:
+        wb.close()
+    return LoadedFile(name, "xlsx", rows, county)
+
+
+def _sheet_rows(ws: Any) -> Iterator[tuple[int, Sequence[Any]]]:
+    # Dimensions written by other programs are often wrong; read what is there.
+    ws.reset_dimensions()
+    return enumerate(ws.iter_rows(values_only=True), start=1)
+
+
+# --- documents (JSON, NDJSON, YAML) ----------------------------------------------------
+
+def _record(name: str, where: str, item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise InputError(name, f"{where} is {_json_kind(item)}, not an object (a record)")
+    data: dict[str, Any] = {}
+    for key, value in item.items():
+        if key in _PROVENANCE:
+            continue
+        fname = header_to_field(key) or str(key)
+        if fname in data:
+            raise InputError(name, f"{where} gives {label(fname)} ({fname}) twice")
+        data[fname] = _cell(value)
+    return data
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return f"a {type(value).__name__}"
+
+
+def _drop_empty_keys(rows: list[RawRow]) -> None:
+    used: set[str] = set()
+    for r in rows:
+        used.update(k for k, v in r.data.items() if v is not None)
+    for r in rows:
+        if any(k not in used for k in r.data):
+            r.data = {k: v for k, v in r.data.items() if k in used}
+
+
+def _from_document(name: str, fmt: str, doc: Any) -> LoadedFile:
+    """Records from a parsed JSON/YAML document (an array, or an object with records)."""
+    province = None
+    if isinstance(doc, list):
+        records, counties = doc, []
+    elif isinstance(doc, dict) and ("records" in doc or "counties" in doc):
+        unknown = sorted(str(k) for k in doc if k not in ("records", "counties", "province"))
+        if unknown:
+            raise InputError(name, f"unexpected top-level key(s) {', '.join(unknown)} "
+                                   "(expected records, counties, province)")
+        records, counties = doc.get("records") or [], doc.get("counties") or []
+        province = doc.get("province")
+        for key, value in (("records", records), ("counties", counties)):
+            if not isinstance(value, list):
+                raise InputError(name, f"'{key}' is {_json_kind(value)}, not an array")
+    else:
+        raise InputError(name, f"expected an array of records or an object with 'records', "
+                               f"found {_json_kind(doc)}")
+    loaded = LoadedFile(name, fmt)
+    for i, item in enumerate(records, start=1):
+        data = _record(name, f"record {i}", item)
+        (loaded.county_rows if _is_county(data) else loaded.rows).append(RawRow(name, i, data))
+    for i, item in enumerate(counties, start=1):
+        loaded.county_rows.append(RawRow(name, i, _record(name, f"county record {i}", item)))
+    _drop_empty_keys(loaded.rows)
+    _drop_empty_keys(loaded.county_rows)
+    if province is not None:
+        loaded.province = str(province).strip() or None
+    return loaded
+
+
+def _load_json(name: str, text: str) -> LoadedFile:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":          # several documents: maybe NDJSON under .json
+            try:
+                return _load_ndjson(name, text)
+            except InputError:
+                pass
+        raise InputError(name, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    return _from_document(name, "json", doc)
+
+
+def _load_ndjson(name: str, text: str) -> LoadedFile:
+    loaded = LoadedFile(name, "ndjson")
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(name, f"not valid JSON at line {lineno} column {exc.colno}: {exc.msg}") from None
+        data = _record(name, f"line {lineno}", item)
+        (loaded.county_rows if _is_county(data) else loaded.rows).append(RawRow(name, lineno, data))
+    _drop_empty_keys(loaded.rows)
+    _drop_empty_keys(loaded.county_rows)
+    return loaded
+
+
+def _load_yaml(name: str, text: str) -> LoadedFile:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise InputError(name, f"not valid YAML{where}: {problem}") from None
+    if doc is None:
+        raise InputError(name, "the file is empty")
+    return _from_document(name, "yaml", doc)

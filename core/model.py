@@ -1,0 +1,131 @@
+"""The project's own compiled rule model: what a rule pack becomes before any back end runs it.
+
+Rule packs (YAML) are validated and merged by :mod:`edubalance.rulepack`, then compiled into a
+:class:`RuleSet` for one province and one year. The back ends (:mod:`edubalance.engines`) only
+ever see this model, never YAML, so a new back end has one small thing to learn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .expr import Node
+
+# Verdict codes, in the order of data-dictionary §6.
+PASS, FAIL, NOT_APPLICABLE, MISSING_DATA = 0, 1, 2, 3
+STATUS_NAMES = ("pass", "fail", "not_applicable", "missing_data")
+
+DIMENSIONS = ("facilities", "staffing", "funding", "access", "quality", "governance", "balance")
+SEVERITIES = ("veto", "required", "scored")
+OPERATORS = ("<", "<=", ">", ">=", "==", "!=")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check: ``measure operator threshold[stage]`` for records in ``scope``.
+
+    ``kind`` is ``check`` for a plain comparison, or ``count_met`` for a rule over other
+    rules' verdicts (the 2017 "6 of 7, the seventh at ≥ 85 %" rule): it counts how many of
+    ``of`` pass and requires every failed one to reach ``min_ratio`` of its threshold.
+    """
+
+    id: str
+    pack: str
+    pack_revision: str
+    title_zh: str
+    title_en: str
+    dimension: str
+    severity: str
+    weight: float
+    measure: str
+    operator: str
+    thresholds: dict[str, float]            # stage -> threshold
+    unit: str
+    scope: Node | None                      # compiled scope (stages excluded), None = always
+    scope_text: str                         # the scope as the user reads it
+    threshold_status: str                   # confirmed / provisional
+    source: dict[str, str]                  # {document, clause}
+    effective_from: int | None = None
+    effective_to: int | None = None
+    threshold_measure: str | None = None    # compare against another measure instead
+    kind: str = "check"
+    of: tuple[str, ...] = ()
+    min_ratio: float | None = None
+    note: str = ""
+
+    def threshold_for(self, stage: str) -> float | None:
+        return self.thresholds.get(stage)
+
+    def in_force(self, year: int) -> bool:
+        return ((self.effective_from is None or year >= self.effective_from)
+                and (self.effective_to is None or year <= self.effective_to))
+
+    def describe(self) -> dict[str, Any]:
+        """The static part of every verdict this rule gives."""
+        return {
+            "rule_id": self.id,
+            "title": {"zh": self.title_zh, "en": self.title_en},
+            "measure": self.measure,
+            "operator": self.operator,
+            "severity": self.severity,
+            "dimension": self.dimension,
+            "weight": self.weight,
+            "unit": self.unit,
+            "source": dict(self.source),
+            "threshold_status": self.threshold_status,
+            "pack": {"id": self.pack, "revision": self.pack_revision},
+        }
+
+
+@dataclass
+class RuleSet:
+    """Everything in force for one province in one year, with its base packs merged in."""
+
+    province: str
+    year: int
+    packs: list[dict[str, str]]                 # [{id, revision}], base first
+    rules: list[Rule]                           # kind == "check", in pack order
+    composites: list[Rule]                      # kind == "count_met"
+    county_rules: list[Rule]                    # rules on county-level measures
+    parameters: dict[str, Any] = field(default_factory=dict)
+    measures: dict[str, Node] = field(default_factory=dict)   # measure name -> expression
+
+    @property
+    def school_rules(self) -> list[Rule]:
+        return self.rules + self.composites
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules + self.composites + self.county_rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+@dataclass
+class RuleResults:
+    """Verdicts of a list of rules over a table: row ``k`` of each array belongs to ``rules[k]``."""
+
+    rules: list[Rule]
+    status: np.ndarray       # int8  [len(rules), n]
+    value: np.ndarray        # float [len(rules), n], NaN where there is no value
+    threshold: np.ndarray    # float [len(rules), n], NaN where none applies
+
+    @classmethod
+    def empty(cls, rules: list[Rule], n: int) -> "RuleResults":
+        k = len(rules)
+        return cls(list(rules), np.full((k, n), NOT_APPLICABLE, dtype=np.int8),
+                   np.full((k, n), np.nan), np.full((k, n), np.nan))
+
+    def index(self, rule_id: str) -> int:
+        for k, r in enumerate(self.rules):
+            if r.id == rule_id:
+                return k
+        raise KeyError(rule_id)
+
+    def extend(self, other: "RuleResults") -> "RuleResults":
+        return RuleResults(self.rules + other.rules,
+                           np.concatenate([self.status, other.status]),
+                           np.concatenate([self.value, other.value]),
+                           np.concatenate([self.threshold, other.threshold]))

@@ -1,0 +1,378 @@
+"""Rule packs: read the YAML, check it against ``rulepack.schema.json``, merge, compile.
+
+A pack is data. Loading goes: YAML (``safe_load``: no tags, no objects) → JSON-Schema check →
+fragments of one pack merged → overrides applied → the chain ``national → province`` merged
+rule by rule → :func:`compile_ruleset` turns what is in force in one year into the typed
+:class:`~edubalance.model.RuleSet` the engines run. Expressions are parsed by
+:mod:`edubalance.expr`; nothing in a pack can run code.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from . import expr
+from .derive import DERIVED_MEASURES
+from .model import Rule, RuleSet
+from .schemas import county_schema, rulepack_schema, school_schema
+
+STAGES = ("primary", "junior")
+COUNTY_STAGES = ("primary", "junior", "county")
+#: Measures the county evaluation computes for every county row (see county.py).
+COUNTY_MEASURE_PREFIXES = ("cv_", "cv2012_")
+COUNTY_MEASURES = ("composite_cv_2012", "schools_not_meeting_basic_standard",
+                   "schools_not_meeting_resource_rule", "schools_in_scope")
+
+
+class RulePackError(ValueError):
+    """A rule pack (or override file) that cannot be used; the message names file and place."""
+
+
+@dataclass
+class PackSource:
+    """Where a plug-in's pack lives: one or more YAML files that share one ``pack`` id."""
+
+    files: list[Path]
+    plugin: str = ""
+    cases: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def from_directory(cls, directory: str | Path, plugin: str = "") -> "PackSource":
+        """A plug-in folder's pack: ``pack.yaml`` first, other ``*.yaml`` fragments, ``*cases.yaml`` as cases."""
+        directory = Path(directory)
+        yamls = sorted(directory.glob("*.yaml"), key=lambda p: (p.name != "pack.yaml", p.name))
+        return cls(files=[p for p in yamls if not p.stem.endswith("cases")], plugin=plugin,
+                   cases=[p for p in yamls if p.stem.endswith("cases")])
+
+
+@dataclass
+class Pack:
+    id: str
+    revision: str
+    data: dict[str, Any]
+    files: list[str] = field(default_factory=list)
+    plugin: str = ""
+    cases: list[Path] = field(default_factory=list)
+
+    @property
+    def extends(self) -> str | None:
+        return self.data.get("extends")
+
+    @property
+    def title(self) -> dict[str, str]:
+        return self.data.get("title", {})
+
+
+def read_pack_file(path: str | Path) -> dict[str, Any]:
+    """Parse and schema-check one pack or override file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulePackError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulePackError(f"{path}: cannot read the rule file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RulePackError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise RulePackError(f"{path}: a rule file must be a mapping with 'pack' and 'revision'")
+    errors = sorted(Draft202012Validator(rulepack_schema()).iter_errors(data),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{path}: not a valid rule file ({len(errors)} problem(s)):"]
+        for err in errors[:20]:
+            where = "/".join(str(p) for p in err.absolute_path) or "(top)"
+            lines.append(f"  at {where}: {err.message}")
+        raise RulePackError("\n".join(lines))
+    # Parse every expression now, so a bad rule file fails when it is loaded, not mid-run.
+    for where, text_expr, as_value in _expressions(data):
+        try:
+            (expr.parse_value if as_value else expr.parse_condition)(text_expr)
+        except expr.ExprError as exc:
+            raise RulePackError(f"{path}: at {where}: {exc}") from None
+    return data
+
+
+def _expressions(data: Mapping[str, Any]) -> Iterable[tuple[str, str, bool]]:
+    for section in ("rules", "county_rules"):
+        for i, rule in enumerate(data.get(section) or []):
+            if "expression" in rule:
+                yield f"{section}/{i}/expression", rule["expression"], True
+            when = (rule.get("scope") or {}).get("when")
+            if when:
+                yield f"{section}/{i}/scope/when", when, False
+    params = data.get("parameters") or {}
+    for name, entries in (params.get("funding") or {}).items():
+        for i, entry in enumerate(entries):
+            if entry.get("applies_when"):
+                yield f"parameters/funding/{name}/{i}/applies_when", entry["applies_when"], False
+    for key, value in (params.get("county") or {}).items():
+        if key.startswith("exclude_"):
+            yield f"parameters/county/{key}", value, False
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    """Dicts merge key by key; anything else is replaced by ``over``."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
+        return out
+    return copy.deepcopy(over)
+
+
+def merge_rule_lists(base: list[dict], over: list[dict]) -> list[dict]:
+    """Rules with the same id merge key by key (the later wins); new ids append in order."""
+    out = [copy.deepcopy(r) for r in base]
+    index = {r["id"]: i for i, r in enumerate(out)}
+    for rule in over:
+        if rule["id"] in index:
+            out[index[rule["id"]]] = deep_merge(out[index[rule["id"]]], rule)
+        else:
+            index[rule["id"]] = len(out)
+            out.append(copy.deepcopy(rule))
+    return out
+
+
+def merge_pack_data(base: dict, over: dict) -> dict:
+    """Merge a fragment or an override into a pack's data."""
+    out = {k: copy.deepcopy(v) for k, v in base.items() if k not in ("rules", "county_rules", "parameters")}
+    for k, v in over.items():
+        if k not in ("rules", "county_rules", "parameters", "revision", "disable"):
+            out[k] = copy.deepcopy(v)
+    out["rules"] = merge_rule_lists(base.get("rules") or [], over.get("rules") or [])
+    out["county_rules"] = merge_rule_lists(base.get("county_rules") or [], over.get("county_rules") or [])
+    out["parameters"] = deep_merge(base.get("parameters") or {}, over.get("parameters") or {})
+    out["disable"] = list(base.get("disable") or []) + list(over.get("disable") or [])
+    out["revision"] = base.get("revision", over.get("revision"))
+    return out
+
+
+def load_pack(source: PackSource) -> Pack:
+    """Read a plug-in's pack files into one :class:`Pack`."""
+    data: dict[str, Any] | None = None
+    names: list[str] = []
+    for path in source.files:
+        part = read_pack_file(path)
+        if data is None:
+            data = part
+        else:
+            if part["pack"] != data["pack"]:
+                raise RulePackError(f"{path}: pack '{part['pack']}' in a file of pack '{data['pack']}'")
+            data = merge_pack_data(data, part)
+        names.append(str(path))
+    if data is None:
+        raise RulePackError(f"plug-in {source.plugin or '?'} gave a pack with no files")
+    if "title" not in data:
+        raise RulePackError(f"{names[0]}: a pack needs a title")
+    return Pack(data["pack"], str(data["revision"]), data, names, source.plugin, list(source.cases))
+
+
+class PackRegistry:
+    """The packs on offer, by id; resolves a province's chain and applies overrides."""
+
+    def __init__(self, packs: Iterable[Pack] = ()):
+        self.packs: dict[str, Pack] = {}
+        for p in packs:
+            self.add(p)
+
+    def add(self, pack: Pack) -> None:
+        if pack.id in self.packs:
+            other = self.packs[pack.id]
+            raise RulePackError(f"pack '{pack.id}' is given twice (plug-ins {other.plugin} and {pack.plugin})")
+        self.packs[pack.id] = pack
+
+    def apply_override(self, path: str | Path) -> None:
+        """An override file patches a loaded pack: same format, only what changes."""
+        data = read_pack_file(path)
+        target = self.packs.get(data["pack"])
+        if target is None:
+            raise RulePackError(f"{path}: overrides pack '{data['pack']}', which is not loaded "
+                                f"(loaded: {', '.join(sorted(self.packs)) or 'none'})")
+        known = {r["id"] for r in target.data.get("rules", []) + target.data.get("county_rules", [])}
+        for r in (data.get("rules") or []) + (data.get("county_rules") or []):
+            if r["id"] not in known and "measure" not in r:
+                raise RulePackError(f"{path}: rule '{r['id']}' is not in pack '{target.id}'")
+        merged = merge_pack_data(target.data, data)
+        revision = f"{target.revision}+{data['revision']}"
+        merged["revision"] = revision
+        self.packs[target.id] = Pack(target.id, revision, merged, target.files + [str(path)], target.plugin,
+                                     target.cases)
+
+    @property
+    def provinces(self) -> list[str]:
+        """Packs that can judge records: every pack but pure bases that others extend."""
+        bases = {p.extends for p in self.packs.values() if p.extends}
+        return sorted(pid for pid in self.packs if pid not in bases) or sorted(self.packs)
+
+    def chain(self, pack_id: str) -> list[Pack]:
+        """Base first: ``[national, guizhou]``."""
+        chain: list[Pack] = []
+        seen: set[str] = set()
+        current: str | None = pack_id
+        while current:
+            if current in seen:
+                raise RulePackError(f"pack '{pack_id}': 'extends' loops through '{current}'")
+            pack = self.packs.get(current)
+            if pack is None:
+                raise RulePackError(f"no rule pack '{current}' is loaded "
+                                    f"(loaded: {', '.join(sorted(self.packs)) or 'none'})")
+            seen.add(current)
+            chain.append(pack)
+            current = pack.extends
+        return list(reversed(chain))
+
+
+def school_field_names() -> list[str]:
+    return list(school_schema()["properties"])
+
+
+def county_field_names() -> list[str]:
+    return list(county_schema()["properties"])
+
+
+def select_year(entries: list[dict] | None, year: int) -> dict | None:
+    """The year-ranged entry in force in ``year`` (the last listed wins on overlap)."""
+    found = None
+    for e in entries or []:
+        lo, hi = e.get("from"), e.get("to")
+        if (lo is None or year >= lo) and (hi is None or year <= hi):
+            found = e
+    return found
+
+
+def _merged_chain(chain: list[Pack]) -> tuple[dict, dict[str, str]]:
+    """Merge the chain's data; remember which pack last defined each rule."""
+    merged: dict[str, Any] = {"rules": [], "county_rules": [], "parameters": {}}
+    owner: dict[str, str] = {}
+    for pack in chain:
+        data = pack.data
+        disabled = set(data.get("disable") or [])
+        for section in ("rules", "county_rules"):
+            kept = [r for r in merged[section] if r["id"] not in disabled]
+            merged[section] = merge_rule_lists(kept, data.get(section) or [])
+            for r in data.get(section) or []:
+                owner[r["id"]] = pack.id
+        merged["parameters"] = deep_merge(merged["parameters"], data.get("parameters") or {})
+    return merged, owner
+
+
+def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> RuleSet:
+    """Everything in force for ``province`` in ``year`` (every year if None), compiled for the engines."""
+    chain = registry.chain(province)
+    merged, owner = _merged_chain(chain)
+    revisions = {p.id: p.revision for p in chain}
+    measures: dict[str, expr.Node] = {}
+    school_known = set(school_field_names()) | set(DERIVED_MEASURES)
+    for r in merged["rules"]:
+        if r.get("expression") and r.get("measure"):
+            school_known.add(r["measure"])
+    county_known = set(county_field_names()) | set(COUNTY_MEASURES) | {"year"}
+    for r in merged["county_rules"]:
+        if r.get("expression") and r.get("measure"):
+            county_known.add(r["measure"])
+    params = merged["parameters"]
+    for ind in (params.get("county") or {}).get("cv_2017_indicators", []):
+        county_known.add(f"cv_{ind}")
+    for ind in (params.get("county") or {}).get("cv_2012_indicators", []):
+        county_known.add(f"cv2012_{ind}")
+
+    def build(section: str, known: set[str], stages: tuple[str, ...], level: str) -> list[Rule]:
+        out = []
+        for raw in merged[section]:
+            pack = owner[raw["id"]]
+            rule = _compile_rule(raw, pack, revisions[pack], known, stages, measures, level)
+            if year is None or rule.in_force(year):
+                out.append(rule)
+        return out
+
+    school = build("rules", school_known, STAGES, "school")
+    county = build("county_rules", county_known, COUNTY_STAGES, "county")
+    checks = [r for r in school if r.kind == "check"]
+    composites = [r for r in school if r.kind == "count_met"]
+    ids = {r.id for r in checks}
+    for c in composites:
+        missing = [i for i in c.of if i not in ids]
+        if missing:
+            raise RulePackError(f"rule {c.id}: counts rules that are not in force: {', '.join(missing)}")
+    return RuleSet(province=province, year=year,
+                   packs=[{"id": p.id, "revision": p.revision} for p in chain],
+                   rules=checks, composites=composites, county_rules=county,
+                   parameters=params, measures=measures)
+
+
+REQUIRED_RULE_KEYS = ("title", "dimension", "severity", "measure", "threshold_status", "source")
+
+
+def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: tuple[str, ...],
+                  measures: dict[str, expr.Node], level: str) -> Rule:
+    rid = raw["id"]
+    kind = raw.get("kind", "check")
+    needed = REQUIRED_RULE_KEYS + (("operator",) if kind == "check" else ("of", "threshold"))
+    absent = [k for k in needed if k not in raw]
+    if kind == "check" and "threshold" not in raw and "threshold_measure" not in raw:
+        absent.append("threshold or threshold_measure")
+    if absent:
+        raise RulePackError(f"rule {rid} (pack {pack}): missing {', '.join(absent)}")
+    measure = raw["measure"]
+    try:
+        if raw.get("expression"):
+            node = expr.parse_value(raw["expression"], known)
+            if measure in measures and str(measures[measure]) != str(node):
+                raise RulePackError(f"rule {rid}: measure '{measure}' is already defined by another expression")
+            measures[measure] = node
+        elif kind == "check" and measure not in known:
+            raise expr.ExprError(f"unknown measure '{measure}'")
+        if raw.get("threshold_measure") and raw["threshold_measure"] not in known:
+            raise expr.ExprError(f"unknown measure '{raw['threshold_measure']}'")
+        scope = raw.get("scope") or {}
+        wanted = tuple(scope.get("stages") or stages)
+        threshold = raw.get("threshold", 0.0 if raw.get("threshold_measure") else None)
+        if isinstance(threshold, dict):
+            thresholds = {s: float(v) for s, v in threshold.items() if s in wanted}
+        else:
+            thresholds = {s: float(threshold) for s in wanted if s in stages}
+            if level == "county" and "stages" not in scope:
+                thresholds = {"county": float(threshold)}
+        node, text = _scope_node(scope, known, level)
+        if node is not None:
+            node, lifted = expr.lift_arithmetic(node)
+            measures.update(lifted)
+    except expr.ExprError as exc:
+        raise RulePackError(f"rule {rid} (pack {pack}): {exc}") from None
+    eff = raw.get("effective") or {}
+    return Rule(
+        id=rid, pack=pack, pack_revision=revision,
+        title_zh=raw["title"]["zh"], title_en=raw["title"]["en"],
+        dimension=raw["dimension"], severity=raw["severity"], weight=float(raw.get("weight", 1)),
+        measure=measure, operator=raw.get("operator", ">="), thresholds=thresholds,
+        unit=raw.get("unit", ""), scope=node, scope_text=text,
+        threshold_status=raw["threshold_status"], source=dict(raw["source"]),
+        effective_from=eff.get("from"), effective_to=eff.get("to"),
+        threshold_measure=raw.get("threshold_measure"), kind=kind,
+        of=tuple(raw.get("of") or ()), min_ratio=raw.get("min_ratio"), note=raw.get("note", ""),
+    )
+
+
+def _scope_node(scope: Mapping[str, Any], known: set[str], level: str) -> tuple[expr.Node | None, str]:
+    """Scope lists and ``when`` as one condition; school rules also need pupils (students > 0)."""
+    parts: list[str] = []
+    if level == "school":
+        parts.append("students > 0")
+    if scope.get("school_types"):
+        parts.append("school_type in [" + ", ".join(f"'{t}'" for t in scope["school_types"]) + "]")
+    if scope.get("locations"):
+        parts.append("location in [" + ", ".join(f"'{t}'" for t in scope["locations"]) + "]")
+    if scope.get("when"):
+        parts.append(f"({scope['when']})")
+    if not parts:
+        return None, ""
+    text = " and ".join(parts)
+    return expr.parse_condition(text, known | {"school_type", "location", "stage"}), text

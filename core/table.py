@@ -1,0 +1,94 @@
+"""Columnar view of validated school records.
+
+Every stage after validation works on columns, not on dicts: one NumPy array per field or
+measure, so that the same derived values feed both rule back ends and the county
+calculations, and a province of 10,000 schools costs a few array operations.
+
+Conventions (shared by every module that reads a Table):
+
+* numeric and boolean fields are ``float64`` arrays; a missing value is ``NaN``;
+  booleans are ``1.0`` / ``0.0``;
+* text fields (``school_id``, ``stage``, ``location`` …) are ``object`` arrays holding
+  ``str`` or ``None`` for missing;
+* ``undefined[name]`` marks measures that do not exist for a record (a per-pupil measure of
+  a school with 0 pupils, a per-boarder measure with 0 boarders); rules on them give
+  ``not_applicable``. Their value in ``columns`` is ``NaN``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+#: Fields kept as text; every other field becomes a float column.
+TEXT_FIELDS = (
+    "school_id", "school_name", "stage", "school_type", "province", "county_code",
+    "county_name", "location",
+)
+
+
+@dataclass
+class Table:
+    n: int
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    undefined: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def from_records(cls, records: Sequence[Mapping], numeric_fields: Iterable[str]) -> "Table":
+        """Build columns from validated records (missing keys and ``None`` become missing)."""
+        n = len(records)
+        table = cls(n)
+        for name in TEXT_FIELDS:
+            table.columns[name] = np.array([r.get(name) for r in records], dtype=object)
+        for name in numeric_fields:
+            if name in TEXT_FIELDS:
+                continue
+            col = np.full(n, np.nan)
+            for i, r in enumerate(records):
+                v = r.get(name)
+                if v is not None:
+                    col[i] = float(v)
+            table.columns[name] = col
+        return table
+
+    def get(self, name: str) -> np.ndarray:
+        """The column ``name``; an all-missing column if no record has the field."""
+        col = self.columns.get(name)
+        if col is None:
+            col = np.full(self.n, np.nan)
+        return col
+
+    def is_undefined(self, name: str) -> np.ndarray:
+        mask = self.undefined.get(name)
+        return mask if mask is not None else np.zeros(self.n, dtype=bool)
+
+    def present(self, name: str) -> np.ndarray:
+        """True where the value exists (not missing, not undefined)."""
+        col = self.get(name)
+        if col.dtype == object:
+            return np.array([v is not None for v in col], dtype=bool)
+        return ~np.isnan(col)
+
+    def set_measure(self, name: str, values: np.ndarray, undefined: np.ndarray | None = None) -> None:
+        values = np.asarray(values, dtype=float)
+        if undefined is not None and undefined.any():
+            values = np.where(undefined, np.nan, values)
+            self.undefined[name] = undefined
+        self.columns[name] = values
+
+    def take(self, index: np.ndarray) -> "Table":
+        """Rows ``index`` of this table (a new table sharing nothing)."""
+        sub = Table(len(index))
+        sub.columns = {k: v[index] for k, v in self.columns.items()}
+        sub.undefined = {k: v[index] for k, v in self.undefined.items()}
+        return sub
+
+    def value(self, name: str, i: int):
+        """One cell as a plain Python value (``None`` for missing or undefined)."""
+        v = self.get(name)[i]
+        if isinstance(v, float) and np.isnan(v):
+            return None
+        if isinstance(v, np.floating):
+            return None if np.isnan(v) else float(v)
+        return v

@@ -1,0 +1,644 @@
+"""Check loaded rows against the JSON Schemas and the cross-field rules; convert values.
+
+Every row ends up either accepted (a clean record with Python values) or rejected (with every
+problem found, in one pass), never dropped: ``len(accepted) + len(rejected) == len(rows)``.
+
+Steps per row:
+
+1. **Coerce** text to the schema's types (``"1,200"`` → 1200, ``"是"`` → True, ``"小学"`` →
+   ``primary``, ``"95%"`` → 0.95 for a fraction field, a numeric school or county code from a
+   spreadsheet → text). A value that cannot be converted is an ``E102`` problem; the province
+   is filled from ``default_province`` when the row has none.
+2. **Schema**: a fast check of types, bounds, enums and patterns compiled from the schema; a
+   row it does not pass is run through ``Draft202012Validator.iter_errors``, which decides.
+   So the fast path can only save time, never change a verdict.
+3. **Cross-field** checks, duplicates across all rows, and known provinces.
+
+Problem codes (stable; ``Problem.code``; ``Problem.name`` gives the slug):
+
+====  ==================================  ========  =====================================
+code  name                                severity  meaning
+====  ==================================  ========  =====================================
+E101  required-missing                    error     an identity field is missing
+E102  wrong-type                          error     the value cannot be read as the type
+E103  below-minimum                       error     a count or amount below its minimum
+E104  not-in-enum                         error     not one of the allowed values
+E105  pattern                             error     wrong form (county code: 6 digits)
+E106  unknown-field                       error     a column the schema does not know
+E107  above-maximum                       error     above its maximum (year, a rate > 1)
+E108  bad-length                          error     text too short or too long
+E109  schema                              error     any other schema keyword failed
+E201  boarders-exceed-students            error     boarders > students
+E202  teacher-subset-exceeds-teachers     error     a kind of teacher > teachers
+E203  special-needs-exceed-students       error     special-needs pupils > students
+E204  duplicate-record                    error     (school_id, stage, year) seen before
+E205  unknown-province                    error     province has no plug-in
+E206  duplicate-county-record             error     (county_code, year) seen before
+W301  class-size-exceeds-students         warning   max_class_size > students
+W302  classes-exceed-students             warning   classes > students
+W303  teachers-exceed-staff               warning   teachers > staff
+====  ==================================  ========  =====================================
+
+A duplicate is judged on identity alone: the second and later rows with the same key are
+rejected (naming the first one's file and row) even if the first was rejected for another
+reason, so that a user sees both rows. Cross-field checks skip values that already failed.
+``ValidationResult.problems`` holds every problem (errors and warnings) in input order;
+each ``Rejected`` holds its own.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Callable, Collection, Iterable
+
+from jsonschema import Draft202012Validator
+
+from . import fields
+from .loading import RawRow
+from .schemas import county_schema, school_schema
+
+ERROR, WARNING = "error", "warning"
+
+#: code -> (name, severity)
+PROBLEM_CODES: dict[str, tuple[str, str]] = {
+    "E101": ("required-missing", ERROR),
+    "E102": ("wrong-type", ERROR),
+    "E103": ("below-minimum", ERROR),
+    "E104": ("not-in-enum", ERROR),
+    "E105": ("pattern", ERROR),
+    "E106": ("unknown-field", ERROR),
+    "E107": ("above-maximum", ERROR),
+    "E108": ("bad-length", ERROR),
+    "E109": ("schema", ERROR),
+    "E201": ("boarders-exceed-students", ERROR),
+    "E202": ("teacher-subset-exceeds-teachers", ERROR),
+    "E203": ("special-needs-exceed-students", ERROR),
+    "E204": ("duplicate-record", ERROR),
+    "E205": ("unknown-province", ERROR),
+    "E206": ("duplicate-county-record", ERROR),
+    "W301": ("class-size-exceeds-students", WARNING),
+    "W302": ("classes-exceed-students", WARNING),
+    "W303": ("teachers-exceed-staff", WARNING),
+}
+
+TEACHER_SUBSETS = ("teachers_above_required_degree", "teachers_mid_senior_title",
+                   "backbone_teachers", "pe_art_teachers", "certified_teachers")
+
+_SCHEMA_CODES = {
+    "required": "E101", "type": "E102", "minimum": "E103", "exclusiveMinimum": "E103",
+    "enum": "E104", "const": "E104", "pattern": "E105", "additionalProperties": "E106",
+    "maximum": "E107", "exclusiveMaximum": "E107", "minLength": "E108", "maxLength": "E108",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    severity: str
+    file: str
+    row: int
+    school_id: str | None
+    field: str | None
+    label: str
+    observed: Any
+    expected: Any
+    message: str
+
+    @property
+    def name(self) -> str:
+        return PROBLEM_CODES.get(self.code, ("", ""))[0]
+
+
+@dataclass
+class Rejected:
+    file: str
+    row: int
+    school_id: str | None
+    school_name: str | None
+    problems: list[Problem]
+    data: dict[str, Any]
+
+
+@dataclass
+class ValidationResult:
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == WARNING]
+
+
+# --- coercion -------------------------------------------------------------------------
+
+class _Bad(Exception):
+    """A value that cannot be converted; ``expected`` says to what."""
+
+    def __init__(self, expected: str) -> None:
+        super().__init__(expected)
+        self.expected = expected
+
+
+_INT_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?")
+_NUM_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_GROUPED = re.compile(r"(?<=\d)[,，\s](?=\d{3}(?:\D|$))")
+_TRUE = frozenset({"true", "t", "1", "yes", "y", "是", "有"})
+_FALSE = frozenset({"false", "f", "0", "no", "n", "否", "无"})
+
+
+def _text(value: str) -> str:
+    value = value.strip()
+    return value if value.isascii() else unicodedata.normalize("NFKC", value).strip()
+
+
+def _number_text(value: str) -> str:
+    return _GROUPED.sub("", _text(value))
+
+
+def _to_int(value: Any) -> int:
+    t = type(value)
+    if t is int:
+        return value
+    if t is float:
+        if math.isfinite(value) and value.is_integer():
+            return int(value)
+        raise _Bad("integer / 整数")
+    if t is str:
+        s = _number_text(value)
+        if _INT_TEXT.fullmatch(s):
+            return int(s.split(".", 1)[0])
+    raise _Bad("integer / 整数")
+
+
+def _make_to_float(percent: bool) -> Callable[[Any], float]:
+    expected = "number / 数值" + (" (0–1, or a percentage like 95%)" if percent else "")
+
+    def to_float(value: Any) -> float:
+        t = type(value)
+        if t is int or t is float:
+            v = float(value)
+            if math.isfinite(v):
+                return v
+        elif t is str:
+            s = _number_text(value)
+            scale = 1.0
+            if percent and s.endswith("%"):
+                s, scale = s[:-1].strip(), 0.01
+            if _NUM_TEXT.fullmatch(s):
+                return float(s) * scale
+        raise _Bad(expected)
+    return to_float
+
+
+def _to_bool(value: Any) -> bool:
+    t = type(value)
+    if t is bool:
+        return value
+    if (t is int or t is float) and value in (0, 1):
+        return bool(value)
+    if t is str:
+        s = _text(value).lower()
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+    raise _Bad("true/false, 是/否, 1/0")
+
+
+def _make_to_str(name: str, spec: dict[str, Any]) -> Callable[[Any], str]:
+    lower = name == "province"
+    has_enum = "enum" in spec
+
+    def to_str(value: Any) -> str:
+        t = type(value)
+        if t is str:
+            s = _text(value)
+        elif t is int:
+            s = str(value)
+        elif t is float and value.is_integer():   # a code typed into a numeric cell
+            s = str(int(value))
+        else:
+            raise _Bad("text / 文本")
+        if has_enum:
+            return fields.enum_value(name, s) or s
+        return s.lower() if lower else s
+    return to_str
+
+
+def _coercer(name: str, spec: dict[str, Any]) -> Callable[[Any], Any]:
+    kind = spec.get("type")
+    if kind == "integer":
+        return _to_int
+    if kind == "number":
+        return _make_to_float(spec.get("x-unit") == "fraction" or spec.get("maximum") == 1)
+    if kind == "boolean":
+        return _to_bool
+    return _make_to_str(name, spec)
+
+
+# --- fast schema check ----------------------------------------------------------------
+
+_ANNOTATIONS = {"title", "description", "$comment", "examples", "default", "deprecated",
+                "readOnly", "writeOnly", "format"}
+
+
+def _fast_check(spec: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A predicate equivalent to ``spec`` for the keywords it knows; ``None`` otherwise."""
+    known = {"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum",
+             "pattern", "minLength", "maxLength"}
+    for key in spec:
+        if key not in known and key not in _ANNOTATIONS and not key.startswith("x-"):
+            return None
+    kind = spec.get("type")
+    tests: list[Callable[[Any], bool]] = []
+    if kind == "integer":
+        tests.append(lambda v: type(v) is int or (type(v) is float and v.is_integer()))
+    elif kind == "number":
+        tests.append(lambda v: type(v) is int or type(v) is float)
+    elif kind == "boolean":
+        tests.append(lambda v: type(v) is bool)
+    elif kind == "string":
+        tests.append(lambda v: type(v) is str)
+    else:
+        return None
+    # Each bound mirrors jsonschema's failure condition, negated.
+    if "minimum" in spec:
+        lo = spec["minimum"]
+        tests.append(lambda v: not v < lo)
+    if "exclusiveMinimum" in spec:
+        xlo = spec["exclusiveMinimum"]
+        tests.append(lambda v: not v <= xlo)
+    if "maximum" in spec:
+        hi = spec["maximum"]
+        tests.append(lambda v: not v > hi)
+    if "exclusiveMaximum" in spec:
+        xhi = spec["exclusiveMaximum"]
+        tests.append(lambda v: not v >= xhi)
+    if "enum" in spec:
+        if not all(type(e) is str for e in spec["enum"]):
+            return None
+        allowed = frozenset(spec["enum"])
+        tests.append(lambda v: v in allowed)
+    if "pattern" in spec:
+        pat = re.compile(spec["pattern"])
+        tests.append(lambda v: pat.search(v) is not None)
+    if "minLength" in spec:
+        n_min = spec["minLength"]
+        tests.append(lambda v: len(v) >= n_min)
+    if "maxLength" in spec:
+        n_max = spec["maxLength"]
+        tests.append(lambda v: len(v) <= n_max)
+    if len(tests) == 1:
+        return tests[0]
+    first, rest = tests[0], tests[1:]
+    return lambda v: first(v) and all(t(v) for t in rest)
+
+
+class RecordChecker:
+    """One schema compiled once: coercers, fast predicates and the jsonschema validator."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        Draft202012Validator.check_schema(schema)
+        self.schema = schema
+        self.validator = Draft202012Validator(schema)
+        self.props: dict[str, dict[str, Any]] = schema.get("properties", {})
+        self.order = {name: k for k, name in enumerate(self.props)}
+        self.required: tuple[str, ...] = tuple(schema.get("required", ()))
+        self.coercers = {name: _coercer(name, spec) for name, spec in self.props.items()}
+        top_ok = (schema.get("type") == "object" and schema.get("additionalProperties") is False
+                  and all(k in _ANNOTATIONS or k.startswith("x-") or
+                          k in ("$schema", "$id", "$defs", "type", "required", "properties",
+                                "additionalProperties")
+                          for k in schema))
+        checks = {name: _fast_check(spec) for name, spec in self.props.items()}
+        self.checks: dict[str, Callable[[Any], bool]] = (
+            {k: c for k, c in checks.items() if c is not None} if top_ok else {})
+        self.fast_enabled = top_ok
+
+    def coerce(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Any, str]]]:
+        """Converted record (missing values left out) and the values that would not convert."""
+        record: dict[str, Any] = {}
+        bad: list[tuple[str, Any, str]] = []
+        coercers = self.coercers
+        for key, raw in data.items():
+            if raw is None or key in ("_file", "_row"):
+                continue
+            if type(raw) is str and not raw.strip():
+                continue
+            conv = coercers.get(key)
+            if conv is None:
+                record[key] = raw           # unknown: the schema reports it
+                continue
+            try:
+                record[key] = conv(raw)
+            except _Bad as exc:
+                bad.append((key, raw, exc.expected))
+        return record, bad
+
+    def fast_ok(self, record: dict[str, Any]) -> bool:
+        """True only if the schema certainly accepts ``record``."""
+        if not self.fast_enabled:
+            return False
+        for name in self.required:
+            if name not in record:
+                return False
+        checks = self.checks
+        for key, value in record.items():
+            check = checks.get(key)
+            if check is None or not check(value):
+                return False
+        return True
+
+    def is_valid(self, record: dict[str, Any]) -> bool:
+        """The schema's verdict, by the fast path when it can tell."""
+        return self.fast_ok(record) or not any(True for _ in self.validator.iter_errors(record))
+
+    def schema_problems(self, record: dict[str, Any]) -> list[tuple[str, str | None, Any, Any]]:
+        """``(code, field, observed, expected)`` for every schema error in ``record``."""
+        out: list[tuple[str, str | None, Any, Any]] = []
+        done: set[str] = set()       # jsonschema may repeat these once per missing/extra name
+        for err in self.validator.iter_errors(record):
+            kw = err.validator
+            if kw in ("required", "additionalProperties") and err.path:
+                kw = "nested"        # not this object's own keyword: report as is
+            elif kw == "required":
+                if kw not in done:
+                    done.add(kw)
+                    out.extend(("E101", name, None, "a value / 必填")
+                               for name in err.validator_value if name not in record)
+                continue
+            elif kw == "additionalProperties":
+                if kw not in done:
+                    done.add(kw)
+                    out.extend(("E106", name, record[name], _known_field_hint(name))
+                               for name in record if name not in self.props)
+                continue
+            name = str(err.path[0]) if err.path else None
+            spec = self.props.get(name or "", {})
+            out.append((_SCHEMA_CODES.get(kw, "E109"), name, err.instance, _expected(kw, err.validator_value, spec)))
+        return out
+
+
+def _known_field_hint(name: str) -> str:
+    guess = fields.suggest_field(name)
+    if guess is None:
+        return "a known field / 已知字段"
+    return f"a known field; did you mean {guess} ({fields.label(guess)})? / 是否应为 {fields.label(guess)}"
+
+
+def _expected(keyword: str, value: Any, spec: dict[str, Any]) -> Any:
+    if keyword == "minimum":
+        return f"≥ {value}"
+    if keyword == "exclusiveMinimum":
+        return f"> {value}"
+    if keyword == "maximum":
+        return f"≤ {value}"
+    if keyword == "exclusiveMaximum":
+        return f"< {value}"
+    if keyword == "enum":
+        labels = spec.get("x-enum-labels", {})
+        return ", ".join(f"{v} ({labels[v]})" if v in labels else str(v) for v in value)
+    if keyword == "pattern":
+        return spec.get("x-pattern-hint") or f"text matching {value}"
+    if keyword == "type":
+        return str(value)
+    if keyword in ("minLength", "maxLength"):
+        return f"{keyword} {value}"
+    return f"{keyword}: {value}"
+
+
+# --- messages -------------------------------------------------------------------------
+
+def _show(value: Any) -> str:
+    """A value as the user would recognise it: numbers bare, other text quoted."""
+    if isinstance(value, str) and not _NUM_TEXT.fullmatch(value):
+        return repr(value)
+    return str(value)
+
+
+def _message(code: str, fname: str | None, lab: str, observed: Any, expected: Any) -> str:
+    who = f"{lab}（{fname}）" if fname and lab != fname else (fname or "")
+    if code == "E101":
+        return f"{who} 缺失 / is missing"
+    if code == "E102":
+        return f"{who} 类型不对，应为 {expected} / cannot be read as {expected}: {_show(observed)}"
+    if code == "E103":
+        return f"{who} 应 {expected}，实际为 {_show(observed)} / must be {expected}, got {_show(observed)}"
+    if code == "E107":
+        hint = " (rates are fractions: 95 % is 0.95)" if expected == "≤ 1" else ""
+        return f"{who} 应 {expected}，实际为 {_show(observed)} / must be {expected}, got {_show(observed)}{hint}"
+    if code == "E104":
+        return f"{who} 取值 {_show(observed)} 不在允许范围 / must be one of {expected}"
+    if code == "E105":
+        return f"{who} 格式不对，应为 {expected} / wrong form: {_show(observed)}"
+    if code == "E106":
+        return (f"未知列 {fname!r}，可能拼写有误 / unknown field {fname!r}; expected {expected}")
+    if code == "E108":
+        return f"{who} 长度不对 / wrong length ({expected}): {_show(observed)}"
+    return f"{who} 不符合要求 / fails {expected}: {_show(observed)}"
+
+
+class _RowProblems:
+    """Collects one row's problems with its provenance filled in."""
+
+    def __init__(self, row: RawRow, ident: str | None) -> None:
+        self.row = row
+        self.ident = ident
+        self.items: list[Problem] = []
+        self.bad_fields: set[str] = set()
+
+    def add(self, code: str, fname: str | None, observed: Any, expected: Any,
+            message: str | None = None) -> None:
+        lab = fields.label(fname) if fname else ""
+        if message is None:
+            message = _message(code, fname, lab, observed, expected)
+        self.items.append(Problem(code, PROBLEM_CODES[code][1], self.row.file, self.row.row, self.ident,
+                                  fname, lab, observed, expected, message))
+        if fname and PROBLEM_CODES[code][1] == ERROR:
+            self.bad_fields.add(fname)
+
+    @property
+    def has_error(self) -> bool:
+        return any(p.severity == ERROR for p in self.items)
+
+
+def _ident(data: dict[str, Any], key: str) -> str | None:
+    v = data.get(key)
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    s = str(v).strip()
+    return s or None
+
+
+def _check_schema(checker: RecordChecker, record: dict[str, Any], bad: list[tuple[str, Any, str]],
+                  rp: _RowProblems, data: dict[str, Any]) -> None:
+    """Coercion failures, then schema errors (ordered as the schema lists the fields)."""
+    failed = {name for name, _, _ in bad}
+    found: list[tuple[str, str | None, Any, Any]] = [("E102", n, raw, exp) for n, raw, exp in bad]
+    if not checker.fast_ok(record):
+        for code, name, observed, expected in checker.schema_problems(record):
+            if code == "E101" and name in failed:
+                continue
+            if name in data and code != "E101":
+                observed = data[name]          # show what the user wrote
+            found.append((code, name, observed, expected))
+    big = len(checker.order)
+    found.sort(key=lambda t: (checker.order.get(t[1] or "", big), t[0]))
+    for code, name, observed, expected in found:
+        rp.add(code, name, observed, expected)
+
+
+def _fill_province(checker: RecordChecker, record: dict[str, Any], default: str | None) -> None:
+    if default and "province" not in record:
+        try:
+            record["province"] = checker.coercers["province"](default)
+        except _Bad:
+            record["province"] = default
+
+
+def _check_province(record: dict[str, Any], known: frozenset[str] | None, rp: _RowProblems) -> None:
+    if known is None or "province" in rp.bad_fields:
+        return
+    prov = record.get("province")
+    if prov is not None and prov not in known:
+        rp.add("E205", "province", prov, ", ".join(sorted(known)),
+               f"省份 {prov!r} 没有对应的插件 / unknown province {prov!r} "
+               f"(known: {', '.join(sorted(known)) or 'none'})")
+
+
+def _ok(record: dict[str, Any], rp: _RowProblems, *names: str) -> bool:
+    return all(n in record and n not in rp.bad_fields for n in names)
+
+
+def _cross_checks(record: dict[str, Any], rp: _RowProblems) -> None:
+    lab = fields.label
+    if _ok(record, rp, "boarders", "students") and record["boarders"] > record["students"]:
+        rp.add("E201", "boarders", record["boarders"], f"≤ students ({record['students']})",
+               f"{lab('boarders')} {record['boarders']} 超过 {lab('students')} {record['students']} / "
+               f"boarders exceed students")
+    if _ok(record, rp, "teachers"):
+        t = record["teachers"]
+        for name in TEACHER_SUBSETS:
+            if _ok(record, rp, name) and record[name] > t:
+                rp.add("E202", name, record[name], f"≤ teachers ({t})",
+                       f"{lab(name)} {record[name]} 超过 {lab('teachers')} {t} / "
+                       f"{name} exceed teachers")
+        if _ok(record, rp, "staff") and t > record["staff"]:
+            rp.add("W303", "teachers", t, f"≤ staff ({record['staff']})",
+                   f"{lab('teachers')} {t} 超过 {lab('staff')} {record['staff']} / "
+                   f"teachers exceed staff (teachers are part of the staff)")
+    if (_ok(record, rp, "special_needs_students", "students")
+            and record["special_needs_students"] > record["students"]):
+        rp.add("E203", "special_needs_students", record["special_needs_students"],
+               f"≤ students ({record['students']})",
+               f"{lab('special_needs_students')} {record['special_needs_students']} 超过 "
+               f"{lab('students')} {record['students']} / special-needs pupils exceed students")
+    if _ok(record, rp, "students"):
+        s = record["students"]
+        for name, code in (("max_class_size", "W301"), ("classes", "W302")):
+            if _ok(record, rp, name) and record[name] > s:
+                rp.add(code, name, record[name], f"≤ students ({s})",
+                       f"{lab(name)} {record[name]} 大于 {lab('students')} {s} / {name} exceeds students")
+
+
+def _first_seen(seen: dict[tuple, RawRow], key: tuple, row: RawRow) -> RawRow | None:
+    first = seen.get(key)
+    if first is None:
+        seen[key] = row
+    return first
+
+
+# --- public entry points --------------------------------------------------------------
+
+_SCHOOL_CHECKER: RecordChecker | None = None
+_COUNTY_CHECKER: RecordChecker | None = None
+
+
+def school_checker() -> RecordChecker:
+    global _SCHOOL_CHECKER
+    if _SCHOOL_CHECKER is None:
+        _SCHOOL_CHECKER = RecordChecker(school_schema())
+    return _SCHOOL_CHECKER
+
+
+def county_checker() -> RecordChecker:
+    global _COUNTY_CHECKER
+    if _COUNTY_CHECKER is None:
+        _COUNTY_CHECKER = RecordChecker(county_schema())
+    return _COUNTY_CHECKER
+
+
+def validate(rows: Iterable[RawRow], default_province: str | None = None,
+             known_provinces: Collection[str] | None = None) -> ValidationResult:
+    """Accept or reject every school row; see the module docstring for the checks."""
+    checker = school_checker()
+    known = frozenset(known_provinces) if known_provinces is not None else None
+    result = ValidationResult()
+    seen: dict[tuple, RawRow] = {}
+    for row in rows:
+        data = row.data
+        record, bad = checker.coerce(data)
+        _fill_province(checker, record, default_province)
+        rp = _RowProblems(row, _ident(record, "school_id") or _ident(data, "school_id"))
+        if bad or not checker.fast_ok(record):
+            _check_schema(checker, record, bad, rp, data)
+        if "province" not in record and not any(p.field == "province" for p in rp.items):
+            rp.add("E101", "province", None, "a province id, or a default province for the file",
+                   f"{fields.label('province')}（province）缺失，也没有为整个文件指定 / is missing and "
+                   "no default province was given")
+        _check_province(record, known, rp)
+        _cross_checks(record, rp)
+        if _ok(record, rp, "school_id", "stage", "year"):
+            key = (record["school_id"], record["stage"], record["year"])
+            first = _first_seen(seen, key, row)
+            if first is not None:
+                rp.add("E204", "school_id", record["school_id"], "unique (school_id, stage, year)",
+                       f"重复记录：与 {first.file} 第 {first.row} 行相同（学校标识码、学段、学年）/ "
+                       f"duplicate of {first.file} row {first.row} (same school_id, stage, year)")
+        _finish(result, row, record, rp, _ident(data, "school_name"))
+    return result
+
+
+def validate_counties(rows: Iterable[RawRow], default_province: str | None = None,
+                      known_provinces: Collection[str] | None = None
+                      ) -> tuple[list[dict[str, Any]], list[Rejected]]:
+    """Accept or reject every county row: schema, province, unique (county_code, year)."""
+    checker = county_checker()
+    known = frozenset(known_provinces) if known_provinces is not None else None
+    result = ValidationResult()
+    seen: dict[tuple, RawRow] = {}
+    for row in rows:
+        record, bad = checker.coerce(row.data)
+        _fill_province(checker, record, default_province)
+        rp = _RowProblems(row, None)
+        if bad or not checker.fast_ok(record):
+            _check_schema(checker, record, bad, rp, row.data)
+        _check_province(record, known, rp)
+        if _ok(record, rp, "county_code", "year"):
+            first = _first_seen(seen, (record["county_code"], record["year"]), row)
+            if first is not None:
+                rp.add("E206", "county_code", record["county_code"], "unique (county_code, year)",
+                       f"重复的县级记录：与 {first.file} 第 {first.row} 行相同（县级行政区划代码、学年）/ "
+                       f"duplicate of {first.file} row {first.row} (same county_code, year)")
+        _finish(result, row, record, rp, _ident(row.data, "county_name"))
+    return result.accepted, result.rejected
+
+
+def _finish(result: ValidationResult, row: RawRow, record: dict[str, Any], rp: _RowProblems,
+            name: str | None) -> None:
+    result.problems.extend(rp.items)
+    if rp.has_error:
+        result.rejected.append(Rejected(row.file, row.row, rp.ident, name, rp.items, row.data))
+    else:
+        record["_file"] = row.file
+        record["_row"] = row.row
+        result.accepted.append(record)
