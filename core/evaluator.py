@@ -61,7 +61,7 @@ class Evaluator:
             raise ValueError(f"unknown engine '{engine}' (choose from auto, {', '.join(sorted(self.engines))})")
         if province is not None and province not in self.registry.packs:
             raise ValueError(f"unknown province '{province}' "
-                             f"(known: {', '.join(self.registry.provinces) or 'none'})")
+                             f"(known: {', '.join(sorted(self.registry.packs)) or 'none'})")
         self.engine = engine
         self._engine_objects: dict[str, Any] = {}
         self._rulesets: dict[tuple[str, int], RuleSet] = {}
@@ -101,9 +101,9 @@ class Evaluator:
         return rows, county_rows
 
     def validate_rows(self, rows: list[RawRow]):
-        result = validate(rows, default_province=self.province, known_provinces=self.registry.provinces)
+        result = validate(rows, default_province=self.province, known_provinces=list(self.registry.packs))
         extra = [p for found in self.pm.hook.edubalance_validate_records(
-            records=result.accepted, context={"known_provinces": self.registry.provinces}) for p in found or []]
+            records=result.accepted, context={"known_provinces": list(self.registry.packs)}) for p in found or []]
         if extra:
             result = result.with_problems(extra)
         return result
@@ -132,7 +132,8 @@ class Evaluator:
     def _evaluate(self, rows: list[RawRow], county_rows: list[RawRow], files: list[str],
                   progress: Progress | None) -> Report:
         checked = self.validate_rows(rows)
-        counties_ok, counties_rejected = validate_counties(county_rows)
+        counties_ok, counties_rejected = validate_counties(county_rows, default_province=self.province,
+                                                           known_provinces=list(self.registry.packs))
         county_records = {(c["county_code"], int(c["year"])): c for c in counties_ok}
         report = Report(files=files, read=len(rows), rejected=[r.to_dict() for r in checked.rejected],
                         warnings=[p.to_dict() for p in checked.problems if p.severity == "warning"],
@@ -177,10 +178,10 @@ class Evaluator:
         except KeyError:
             resource = np.full(table.n, 2, dtype=np.int8)
         frame = build_county_table(table, ruleset.parameters.get("county") or {}, status, resource,
-                                   county_records, expr.parse_condition)
+                                   county_records, expr.parse_condition, measures=ruleset.measures)
         county_results = self.pm.hook.edubalance_evaluate_county_rules(
             rules=ruleset.county_rules, table=frame.table, engine=engine)
-        return county_reports(frame, county_results, score)
+        return county_reports(frame, county_results, score, frame.measure_inputs)
 
 
 def _funding_summary(ruleset: RuleSet) -> dict[str, Any]:

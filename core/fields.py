@@ -95,6 +95,9 @@ _UNIT_WORDS: dict[str, frozenset[str]] = {
     "volumes": frozenset({"册"}),
     "fraction": frozenset(),
     "points": frozenset({"分"}),
+    "halls": frozenset({"个", "间"}),
+    "beds": frozenset({"张", "个"}),
+    "floor": frozenset({"层"}),
 }
 
 

@@ -62,6 +62,8 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     ordinary = students - special
 
     floor_t, floor_f = _condition(p["small_school_floor"], table)
+    floor_t = floor_t & (students > 0)          # a closed school is not funded at the floor
+    floor_f = floor_f | (students == 0)
     floor = float((p["small_school_floor"] or {}).get("pupils", 0))
     floored = np.maximum(ordinary, floor)
     counted = np.where(floor_t, floored, ordinary)

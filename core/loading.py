@@ -41,11 +41,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import io
 import json
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -105,8 +108,29 @@ class LoadedFile:
     province: str | None = None       # JSON/YAML: the file's own top-level province
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many small acyclic objects are built.
+
+    A 200,000-row file becomes millions of dicts and strings with no cycles; the collector
+    would otherwise rescan the growing heap again and again (a third of the time).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_file(path: str | Path, default_province: str | None = None) -> LoadedFile:
     """Read every school and county record in ``path``; raise :class:`InputError` if unreadable."""
+    with paused_gc():
+        return _load_file(path, default_province)
+
+
+def _load_file(path: str | Path, default_province: str | None) -> LoadedFile:
     name = str(path)
     p = Path(path)
     suffix = p.suffix.lower()
@@ -264,49 +288,72 @@ def _find_header(rows: Iterator[tuple[int, Sequence[Any]]]) -> tuple[list[tuple[
     return buffered, 0
 
 
+def _clean_text_row(cells: Sequence[Any]) -> list[Any]:
+    return [c.strip() or None for c in cells]          # CSV: every cell is a str
+
+
+def _clean_row(cells: Sequence[Any]) -> list[Any]:
+    return [_cell(c) for c in cells]
+
+
 def _table_rows(name: str, file_label: str, rows: Iterable[tuple[int, Sequence[Any]]],
-                all_county: bool = False) -> tuple[list[RawRow], list[RawRow]]:
-    """Turn numbered rows of cells (header first) into school and county RawRows."""
+                all_county: bool = False, all_text: bool = False
+                ) -> tuple[list[RawRow], list[RawRow]] | None:
+    """Turn numbered rows of cells (header first) into school and county RawRows.
+
+    ``None`` when there is not even a header (every row blank).
+    """
     it = iter(rows)
     buffered, k = _find_header(it)
     if not buffered:
-        return [], []
+        return None
     names = _header_names(name, buffered[k][1])
     width = len(names)
+    clean = _clean_text_row if all_text else _clean_row
 
     def body() -> Iterator[tuple[int, Sequence[Any]]]:
         yield from buffered[k + 1:]
         yield from it
 
     numbered: list[tuple[int, list[Any]]] = []
-    used = [False] * width
+    unused = set(range(width))          # columns with no value so far: soon only the empty ones
     for number, cells in body():
-        values = [_cell(c) for c in cells]
-        if len(values) > width:
+        values = clean(cells)
+        n = len(values)
+        if n > width:
             if any(v is not None for v in values[width:]):
-                extra = len(values) - width
-                names.extend([None] * extra)
-                used.extend([False] * extra)
-                width = len(values)
+                unused.update(range(width, n))
+                names.extend([None] * (n - width))
+                width = n
             else:
-                values = values[:width]
-        any_value = False
-        for j, v in enumerate(values):
-            if v is not None:
-                used[j] = True
-                any_value = True
-        if any_value:
-            numbered.append((number, values))
+                del values[width:]
+                n = width
+        if all(v is None for v in values):
+            continue                    # a blank row
+        if unused:
+            for j in [j for j in unused if j < n and values[j] is not None]:
+                unused.discard(j)
+        numbered.append((number, values))
 
     keep = [(j, names[j] if names[j] is not None else f"(column {_column_letter(j)})")
-            for j in range(width) if used[j]]
+            for j in range(width) if j not in unused]
+    keep_names = [fname for _, fname in keep]
+    pick = itemgetter(*[j for j, _ in keep]) if len(keep) > 1 else None
+    county_cols = [f for f in keep_names if f in COUNTY_ONLY_FIELDS]
     out_rows: list[RawRow] = []
     out_county: list[RawRow] = []
     for number, values in numbered:
-        n = len(values)
-        data = {fname: (values[j] if j < n else None) for j, fname in keep}
+        if pick is not None and len(values) == width:
+            data = dict(zip(keep_names, pick(values)))
+        else:
+            n = len(values)
+            data = {fname: (values[j] if j < n else None) for j, fname in keep}
         row = RawRow(file_label, number, data)
-        (out_county if all_county or _is_county(data) else out_rows).append(row)
+        if all_county or (county_cols and data.get("school_id") is None
+                          and any(data[f] is not None for f in county_cols)):
+            out_county.append(row)
+        else:
+            out_rows.append(row)
     return out_rows, out_county
 
 
@@ -317,14 +364,17 @@ def _is_county(data: dict[str, Any]) -> bool:
 
 
 def _load_csv(name: str, text: str) -> LoadedFile:
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = max(_DELIMITERS, key=first_line.count) if any(d in first_line for d in _DELIMITERS) else ","
+    head = text[:20000].splitlines()[:_HEADER_SEARCH_ROWS]
+    counts = {d: sum(line.count(d) for line in head) for d in _DELIMITERS}
+    delimiter = max(_DELIMITERS, key=counts.__getitem__) if any(counts.values()) else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        rows, county = _table_rows(name, name, enumerate(reader, start=1))
+        found = _table_rows(name, name, enumerate(reader, start=1), all_text=True)
     except csv.Error as exc:
         raise InputError(name, f"not valid CSV at line {reader.line_num}: {exc}") from None
-    return LoadedFile(name, "csv", rows, county)
+    if found is None:
+        raise InputError(name, "the file is empty")
+    return LoadedFile(name, "csv", *found)
 
 
 _COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")
@@ -348,11 +398,19 @@ def _load_xlsx(name: str, raw: bytes) -> LoadedFile:
         school_sheets = [ws for ws in sheets if ws not in county_sheets]
         rows: list[RawRow] = []
         county: list[RawRow] = []
+        found_any = False
         if school_sheets:
-            rows, county = _table_rows(name, name, _sheet_rows(school_sheets[0]))
+            found = _table_rows(name, name, _sheet_rows(school_sheets[0]))
+            if found is not None:
+                rows, county = found
+                found_any = True
         for ws in county_sheets[:1]:
-            _, c = _table_rows(name, f"{name}#{ws.title}", _sheet_rows(ws), all_county=True)
-            county.extend(c)
+            found = _table_rows(name, f"{name}#{ws.title}", _sheet_rows(ws), all_county=True)
+            if found is not None:
+                county.extend(found[1])
+                found_any = True
+        if not found_any:
+            raise InputError(name, "the workbook is empty (no header row on its first sheet)")
     except InputError:
         raise
     except Exception as exc:

@@ -53,6 +53,7 @@ class Rule:
     kind: str = "check"
     of: tuple[str, ...] = ()
     min_ratio: float | None = None
+    programme: tuple[str, ...] = ()         # county rules: basic_2012 / quality_2017
     note: str = ""
 
     def threshold_for(self, stage: str) -> float | None:
@@ -76,6 +77,7 @@ class Rule:
             "source": dict(self.source),
             "threshold_status": self.threshold_status,
             "pack": {"id": self.pack, "revision": self.pack_revision},
+            **({"programme": list(self.programme)} if self.programme else {}),
         }
 
 

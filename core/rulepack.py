@@ -180,6 +180,7 @@ class PackRegistry:
 
     def __init__(self, packs: Iterable[Pack] = ()):
         self.packs: dict[str, Pack] = {}
+        self.overrides: list[dict[str, Any]] = []
         for p in packs:
             self.add(p)
 
@@ -190,7 +191,11 @@ class PackRegistry:
         self.packs[pack.id] = pack
 
     def apply_override(self, path: str | Path) -> None:
-        """An override file patches a loaded pack: same format, only what changes."""
+        """An override file patches a loaded pack: same format, only what changes.
+
+        It is applied after the province chain is merged, so it wins over a province that
+        restates the same rule; the pack's revision becomes ``<revision>+<override revision>``.
+        """
         data = read_pack_file(path)
         target = self.packs.get(data["pack"])
         if target is None:
@@ -200,11 +205,9 @@ class PackRegistry:
         for r in (data.get("rules") or []) + (data.get("county_rules") or []):
             if r["id"] not in known and "measure" not in r:
                 raise RulePackError(f"{path}: rule '{r['id']}' is not in pack '{target.id}'")
-        merged = merge_pack_data(target.data, data)
-        revision = f"{target.revision}+{data['revision']}"
-        merged["revision"] = revision
-        self.packs[target.id] = Pack(target.id, revision, merged, target.files + [str(path)], target.plugin,
-                                     target.cases)
+        self.overrides.append(data)
+        self.packs[target.id] = Pack(target.id, f"{target.revision}+{data['revision']}", target.data,
+                                     target.files + [str(path)], target.plugin, target.cases)
 
     @property
     def provinces(self) -> list[str]:
@@ -248,8 +251,8 @@ def select_year(entries: list[dict] | None, year: int) -> dict | None:
     return found
 
 
-def _merged_chain(chain: list[Pack]) -> tuple[dict, dict[str, str]]:
-    """Merge the chain's data; remember which pack last defined each rule."""
+def _merged_chain(chain: list[Pack], overrides: list[dict]) -> tuple[dict, dict[str, str]]:
+    """Merge the chain, then its overrides; remember which pack's revision each rule carries."""
     merged: dict[str, Any] = {"rules": [], "county_rules": [], "parameters": {}}
     owner: dict[str, str] = {}
     for pack in chain:
@@ -261,13 +264,22 @@ def _merged_chain(chain: list[Pack]) -> tuple[dict, dict[str, str]]:
             for r in data.get(section) or []:
                 owner[r["id"]] = pack.id
         merged["parameters"] = deep_merge(merged["parameters"], data.get("parameters") or {})
+    ids = {p.id for p in chain}
+    for data in overrides:
+        if data["pack"] not in ids:
+            continue
+        for section in ("rules", "county_rules"):
+            merged[section] = merge_rule_lists(merged[section], data.get(section) or [])
+            for r in data.get(section) or []:
+                owner[r["id"]] = data["pack"]       # its revision carries the override's
+        merged["parameters"] = deep_merge(merged["parameters"], data.get("parameters") or {})
     return merged, owner
 
 
 def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> RuleSet:
     """Everything in force for ``province`` in ``year`` (every year if None), compiled for the engines."""
     chain = registry.chain(province)
-    merged, owner = _merged_chain(chain)
+    merged, owner = _merged_chain(chain, registry.overrides)
     revisions = {p.id: p.revision for p in chain}
     measures: dict[str, expr.Node] = {}
     school_known = set(school_field_names()) | set(DERIVED_MEASURES)
@@ -357,7 +369,8 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
         threshold_status=raw["threshold_status"], source=dict(raw["source"]),
         effective_from=eff.get("from"), effective_to=eff.get("to"),
         threshold_measure=raw.get("threshold_measure"), kind=kind,
-        of=tuple(raw.get("of") or ()), min_ratio=raw.get("min_ratio"), note=raw.get("note", ""),
+        of=tuple(raw.get("of") or ()), min_ratio=raw.get("min_ratio"),
+        programme=tuple(raw.get("programme") or ()), note=raw.get("note", ""),
     )
 
 

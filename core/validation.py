@@ -5,10 +5,13 @@ problem found, in one pass), never dropped: ``len(accepted) + len(rejected) == l
 
 Steps per row:
 
-1. **Coerce** text to the schema's types (``"1,200"`` → 1200, ``"是"`` → True, ``"小学"`` →
-   ``primary``, ``"95%"`` → 0.95 for a fraction field, a numeric school or county code from a
-   spreadsheet → text). A value that cannot be converted is an ``E102`` problem; the province
-   is filled from ``default_province`` when the row has none.
+1. **Coerce** text to the schema's types. Integers: ``"1,200"``, ``"1 200"``, full-width
+   digits, ``"12.0"``; booleans: true/false, t/f, 1/0, yes/no, y/n, 是/否, 有/无; enums: the value,
+   its Chinese label or an alias (``"小学"`` → ``primary``, ``"农村"`` → ``rural``); fractions
+   also as percentages (``"95%"`` → 0.95); a school or county code typed into a numeric cell
+   becomes text; the province is lower-cased. Empty or blank values are missing. A value that
+   cannot be converted is an ``E102`` problem. The province is filled from
+   ``default_province`` when the row has none, and is required only when there is no default.
 2. **Schema**: a fast check of types, bounds, enums and patterns compiled from the schema; a
    row it does not pass is run through ``Draft202012Validator.iter_errors``, which decides.
    So the fast path can only save time, never change a verdict.
@@ -56,10 +59,11 @@ from typing import Any, Callable, Collection, Iterable
 from jsonschema import Draft202012Validator
 
 from . import fields
-from .loading import RawRow
+from .loading import RawRow, paused_gc
 from .schemas import county_schema, school_schema
 
 ERROR, WARNING = "error", "warning"
+_PROVENANCE = ("_file", "_row")
 
 #: code -> (name, severity)
 PROBLEM_CODES: dict[str, tuple[str, str]] = {
@@ -110,6 +114,27 @@ class Problem:
     def name(self) -> str:
         return PROBLEM_CODES.get(self.code, ("", ""))[0]
 
+    @classmethod
+    def about(cls, record: dict[str, Any], code: str, message: str, *, field: str | None = None,
+              severity: str | None = None, observed: Any = None, expected: Any = None) -> "Problem":
+        """A problem with an accepted record (provenance from its ``_file``/``_row`` keys).
+
+        For plug-ins' own checks: ``severity`` defaults to the code's, else ``error``.
+        """
+        if severity is None:
+            severity = PROBLEM_CODES.get(code, ("", ERROR))[1]
+        if observed is None and field is not None:
+            observed = record.get(field)
+        return cls(code, severity, record.get("_file", ""), record.get("_row", 0), record.get("school_id"),
+                   field, fields.label(field) if field else "", observed, expected, message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (values a report cannot hold, such as NaN, become text)."""
+        return {"code": self.code, "name": self.name, "severity": self.severity, "file": self.file,
+                "row": self.row, "school_id": self.school_id, "field": self.field, "label": self.label,
+                "observed": _json_safe(self.observed), "expected": _json_safe(self.expected),
+                "message": self.message}
+
 
 @dataclass
 class Rejected:
@@ -119,6 +144,11 @@ class Rejected:
     school_name: str | None
     problems: list[Problem]
     data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "row": self.row, "school_id": self.school_id,
+                "school_name": self.school_name, "problems": [p.to_dict() for p in self.problems],
+                "data": {str(k): _json_safe(v) for k, v in self.data.items()}}
 
 
 @dataclass
@@ -134,6 +164,37 @@ class ValidationResult:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == WARNING]
+
+    def with_problems(self, extra: Iterable[Problem]) -> "ValidationResult":
+        """A new result with more problems about accepted records (e.g. from plug-ins).
+
+        A problem is matched to its record by ``(file, row)``; an ``error`` moves the record to
+        the rejected list (after those already there), a ``warning`` keeps it. A problem that
+        matches no accepted record is only listed.
+        """
+        extra = list(extra)
+        by_key: dict[tuple[str, int], list[Problem]] = {}
+        for p in extra:
+            by_key.setdefault((p.file, p.row), []).append(p)
+        accepted: list[dict[str, Any]] = []
+        moved: list[Rejected] = []
+        for rec in self.accepted:
+            found = by_key.get((rec.get("_file", ""), rec.get("_row", 0)), [])
+            if any(p.severity == ERROR for p in found):
+                data = {k: v for k, v in rec.items() if k not in ("_file", "_row")}
+                moved.append(Rejected(rec.get("_file", ""), rec.get("_row", 0), rec.get("school_id"),
+                                      rec.get("school_name"), found, data))
+            else:
+                accepted.append(rec)
+        return ValidationResult(accepted, self.rejected + moved, self.problems + extra)
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    return str(value)
 
 
 # --- coercion -------------------------------------------------------------------------
@@ -164,21 +225,24 @@ def _number_text(value: str) -> str:
 
 def _to_int(value: Any) -> int:
     t = type(value)
+    if t is str:
+        s = value.strip()
+        if s.isascii() and s.isdigit():          # the common case: plain digits
+            return int(s)
+        s = _number_text(value)
+        if _INT_TEXT.fullmatch(s):
+            return int(s.split(".", 1)[0])
+        raise _Bad("an integer / 整数")
     if t is int:
         return value
     if t is float:
         if math.isfinite(value) and value.is_integer():
             return int(value)
-        raise _Bad("integer / 整数")
-    if t is str:
-        s = _number_text(value)
-        if _INT_TEXT.fullmatch(s):
-            return int(s.split(".", 1)[0])
-    raise _Bad("integer / 整数")
+    raise _Bad("an integer / 整数")
 
 
 def _make_to_float(percent: bool) -> Callable[[Any], float]:
-    expected = "number / 数值" + (" (0–1, or a percentage like 95%)" if percent else "")
+    expected = ("a fraction (0.95) or a percentage (95%) / 比例或百分数" if percent else "a number / 数值")
 
     def to_float(value: Any) -> float:
         t = type(value)
@@ -187,12 +251,16 @@ def _make_to_float(percent: bool) -> Callable[[Any], float]:
             if math.isfinite(v):
                 return v
         elif t is str:
+            s = value.strip()
+            if s.isascii() and s.replace(".", "", 1).isdigit():   # plain decimal
+                return float(s)
             s = _number_text(value)
-            scale = 1.0
             if percent and s.endswith("%"):
-                s, scale = s[:-1].strip(), 0.01
-            if _NUM_TEXT.fullmatch(s):
-                return float(s) * scale
+                s = s[:-1].strip()
+                if _NUM_TEXT.fullmatch(s):
+                    return float(s) / 100       # not * 0.01: 95 * 0.01 != 0.95
+            elif _NUM_TEXT.fullmatch(s):
+                return float(s)
         raise _Bad(expected)
     return to_float
 
@@ -209,12 +277,13 @@ def _to_bool(value: Any) -> bool:
             return True
         if s in _FALSE:
             return False
-    raise _Bad("true/false, 是/否, 1/0")
+    raise _Bad("a boolean (true/false, yes/no, 1/0) / 是或否")
 
 
 def _make_to_str(name: str, spec: dict[str, Any]) -> Callable[[Any], str]:
     lower = name == "province"
     has_enum = "enum" in spec
+    direct = frozenset(v for v in spec.get("enum", ()) if isinstance(v, str))
 
     def to_str(value: Any) -> str:
         t = type(value)
@@ -226,8 +295,10 @@ def _make_to_str(name: str, spec: dict[str, Any]) -> Callable[[Any], str]:
             s = str(int(value))
         else:
             raise _Bad("text / 文本")
+        if not s:
+            raise _Bad("text / 文本")
         if has_enum:
-            return fields.enum_value(name, s) or s
+            return s if s in direct else (fields.enum_value(name, s) or s)
         return s.lower() if lower else s
     return to_str
 
@@ -250,55 +321,76 @@ _ANNOTATIONS = {"title", "description", "$comment", "examples", "default", "depr
 
 
 def _fast_check(spec: dict[str, Any]) -> Callable[[Any], bool] | None:
-    """A predicate equivalent to ``spec`` for the keywords it knows; ``None`` otherwise."""
+    """A predicate equivalent to ``spec`` for the keywords it knows; ``None`` otherwise.
+
+    Each bound mirrors jsonschema's own failure test, negated (``not v < minimum``), so the
+    predicate accepts exactly what the validator accepts for these keywords.
+    """
     known = {"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum",
              "pattern", "minLength", "maxLength"}
     for key in spec:
         if key not in known and key not in _ANNOTATIONS and not key.startswith("x-"):
             return None
     kind = spec.get("type")
-    tests: list[Callable[[Any], bool]] = []
-    if kind == "integer":
-        tests.append(lambda v: type(v) is int or (type(v) is float and v.is_integer()))
-    elif kind == "number":
-        tests.append(lambda v: type(v) is int or type(v) is float)
-    elif kind == "boolean":
-        tests.append(lambda v: type(v) is bool)
-    elif kind == "string":
-        tests.append(lambda v: type(v) is str)
-    else:
-        return None
-    # Each bound mirrors jsonschema's failure condition, negated.
-    if "minimum" in spec:
-        lo = spec["minimum"]
-        tests.append(lambda v: not v < lo)
-    if "exclusiveMinimum" in spec:
-        xlo = spec["exclusiveMinimum"]
-        tests.append(lambda v: not v <= xlo)
-    if "maximum" in spec:
-        hi = spec["maximum"]
-        tests.append(lambda v: not v > hi)
-    if "exclusiveMaximum" in spec:
-        xhi = spec["exclusiveMaximum"]
-        tests.append(lambda v: not v >= xhi)
-    if "enum" in spec:
-        if not all(type(e) is str for e in spec["enum"]):
+    lo, hi = spec.get("minimum"), spec.get("maximum")
+    xlo, xhi = spec.get("exclusiveMinimum"), spec.get("exclusiveMaximum")
+
+    def bounds_ok(v: Any) -> bool:
+        return not ((lo is not None and v < lo) or (hi is not None and v > hi)
+                    or (xlo is not None and v <= xlo) or (xhi is not None and v >= xhi))
+
+    if kind in ("integer", "number"):
+        if any(k in spec for k in ("enum", "pattern", "minLength", "maxLength")):
             return None
-        allowed = frozenset(spec["enum"])
-        tests.append(lambda v: v in allowed)
-    if "pattern" in spec:
-        pat = re.compile(spec["pattern"])
-        tests.append(lambda v: pat.search(v) is not None)
-    if "minLength" in spec:
-        n_min = spec["minLength"]
-        tests.append(lambda v: len(v) >= n_min)
-    if "maxLength" in spec:
-        n_max = spec["maxLength"]
-        tests.append(lambda v: len(v) <= n_max)
-    if len(tests) == 1:
-        return tests[0]
-    first, rest = tests[0], tests[1:]
-    return lambda v: first(v) and all(t(v) for t in rest)
+        if kind == "integer":
+            def check_int(v: Any) -> bool:
+                t = type(v)
+                if t is not int and not (t is float and v.is_integer()):
+                    return False
+                return bounds_ok(v)
+            if lo is not None and hi is None and xlo is None and xhi is None:
+                def check_int_min(v: Any) -> bool:      # the common case, one call
+                    if type(v) is int:
+                        return not v < lo
+                    return check_int(v)
+                return check_int_min
+            return check_int
+
+        def check_num(v: Any) -> bool:
+            t = type(v)
+            return (t is int or t is float) and bounds_ok(v)
+        if lo is not None and hi is None and xlo is None and xhi is None:
+            def check_num_min(v: Any) -> bool:
+                if type(v) is float:
+                    return not v < lo
+                return check_num(v)
+            return check_num_min
+        return check_num
+    if kind == "boolean":
+        if len(set(spec) & known) > 1:
+            return None
+        return lambda v: type(v) is bool
+    if kind != "string" or any(k in spec for k in ("minimum", "maximum", "exclusiveMinimum",
+                                                   "exclusiveMaximum")):
+        return None
+    enum = spec.get("enum")
+    if enum is not None and not all(type(e) is str for e in enum):
+        return None
+    allowed = frozenset(enum) if enum is not None else None
+    pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
+    n_min, n_max = spec.get("minLength"), spec.get("maxLength")
+
+    def check_str(v: Any) -> bool:
+        if type(v) is not str:
+            return False
+        if allowed is not None and v not in allowed:
+            return False
+        if pattern is not None and pattern.search(v) is None:
+            return False
+        if n_min is not None and len(v) < n_min:
+            return False
+        return n_max is None or len(v) <= n_max
+    return check_str
 
 
 class RecordChecker:
@@ -321,26 +413,55 @@ class RecordChecker:
         self.checks: dict[str, Callable[[Any], bool]] = (
             {k: c for k, c in checks.items() if c is not None} if top_ok else {})
         self.fast_enabled = top_ok
+        self.steps: dict[str, tuple[Callable[[Any], Any], Callable[[Any], bool] | None]] = {
+            name: (self.coercers[name], self.checks.get(name)) for name in self.props}
 
-    def coerce(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Any, str]]]:
-        """Converted record (missing values left out) and the values that would not convert."""
+    def prepare(self, data: dict[str, Any], default_province: str | None = None
+                ) -> tuple[dict[str, Any], list[tuple[str, Any, str]], bool]:
+        """Convert a row: ``(record, values that would not convert, fast schema verdict)``.
+
+        Missing values are left out of ``record``; the province is filled from the default.
+        The verdict is True only when the schema certainly accepts ``record``.
+        """
         record: dict[str, Any] = {}
         bad: list[tuple[str, Any, str]] = []
-        coercers = self.coercers
+        steps = self.steps
+        ok = self.fast_enabled
         for key, raw in data.items():
-            if raw is None or key in ("_file", "_row"):
+            if raw is None or raw == "":
                 continue
-            if type(raw) is str and not raw.strip():
-                continue
-            conv = coercers.get(key)
-            if conv is None:
+            step = steps.get(key)
+            if step is None:
+                if key in _PROVENANCE or (type(raw) is str and not raw.strip()):
+                    continue
                 record[key] = raw           # unknown: the schema reports it
+                ok = False
                 continue
+            conv, check = step
             try:
-                record[key] = conv(raw)
+                value = conv(raw)
             except _Bad as exc:
+                if type(raw) is str and not raw.strip():
+                    continue                # only spaces: missing
                 bad.append((key, raw, exc.expected))
-        return record, bad
+                ok = False
+                continue
+            record[key] = value
+            if ok and (check is None or not check(value)):
+                ok = False
+        if default_province and "province" not in record and "province" in steps:
+            try:
+                record["province"] = value = steps["province"][0](default_province)
+            except _Bad:
+                record["province"] = value = default_province
+            if ok and (steps["province"][1] is None or not steps["province"][1](value)):
+                ok = False
+        if ok:
+            for name in self.required:
+                if name not in record:
+                    ok = False
+                    break
+        return record, bad, ok
 
     def fast_ok(self, record: dict[str, Any]) -> bool:
         """True only if the schema certainly accepts ``record``."""
@@ -428,7 +549,8 @@ def _message(code: str, fname: str | None, lab: str, observed: Any, expected: An
     if code == "E101":
         return f"{who} 缺失 / is missing"
     if code == "E102":
-        return f"{who} 类型不对，应为 {expected} / cannot be read as {expected}: {_show(observed)}"
+        en, _, zh = str(expected).partition(" / ")
+        return f"{who} 应为{zh or en}，实际为 {_show(observed)} / expected {en}, got {_show(observed)}"
     if code == "E103":
         return f"{who} 应 {expected}，实际为 {_show(observed)} / must be {expected}, got {_show(observed)}"
     if code == "E107":
@@ -437,7 +559,8 @@ def _message(code: str, fname: str | None, lab: str, observed: Any, expected: An
     if code == "E104":
         return f"{who} 取值 {_show(observed)} 不在允许范围 / must be one of {expected}"
     if code == "E105":
-        return f"{who} 格式不对，应为 {expected} / wrong form: {_show(observed)}"
+        zh, _, en = str(expected).partition(" / ")
+        return f"{who} 格式不对，应为{zh}，实际为 {_show(observed)} / expected {en or zh}, got {_show(observed)}"
     if code == "E106":
         return (f"未知列 {fname!r}，可能拼写有误 / unknown field {fname!r}; expected {expected}")
     if code == "E108":
@@ -497,14 +620,6 @@ def _check_schema(checker: RecordChecker, record: dict[str, Any], bad: list[tupl
         rp.add(code, name, observed, expected)
 
 
-def _fill_province(checker: RecordChecker, record: dict[str, Any], default: str | None) -> None:
-    if default and "province" not in record:
-        try:
-            record["province"] = checker.coercers["province"](default)
-        except _Bad:
-            record["province"] = default
-
-
 def _check_province(record: dict[str, Any], known: frozenset[str] | None, rp: _RowProblems) -> None:
     if known is None or "province" in rp.bad_fields:
         return
@@ -516,7 +631,11 @@ def _check_province(record: dict[str, Any], known: frozenset[str] | None, rp: _R
 
 
 def _ok(record: dict[str, Any], rp: _RowProblems, *names: str) -> bool:
-    return all(n in record and n not in rp.bad_fields for n in names)
+    bad = rp.bad_fields
+    for n in names:
+        if n not in record or n in bad:
+            return False
+    return True
 
 
 def _cross_checks(record: dict[str, Any], rp: _RowProblems) -> None:
@@ -580,16 +699,21 @@ def county_checker() -> RecordChecker:
 def validate(rows: Iterable[RawRow], default_province: str | None = None,
              known_provinces: Collection[str] | None = None) -> ValidationResult:
     """Accept or reject every school row; see the module docstring for the checks."""
+    with paused_gc():
+        return _validate(rows, default_province, known_provinces)
+
+
+def _validate(rows: Iterable[RawRow], default_province: str | None,
+              known_provinces: Collection[str] | None) -> ValidationResult:
     checker = school_checker()
     known = frozenset(known_provinces) if known_provinces is not None else None
     result = ValidationResult()
     seen: dict[tuple, RawRow] = {}
     for row in rows:
         data = row.data
-        record, bad = checker.coerce(data)
-        _fill_province(checker, record, default_province)
+        record, bad, ok = checker.prepare(data, default_province)
         rp = _RowProblems(row, _ident(record, "school_id") or _ident(data, "school_id"))
-        if bad or not checker.fast_ok(record):
+        if not ok:
             _check_schema(checker, record, bad, rp, data)
         if "province" not in record and not any(p.field == "province" for p in rp.items):
             rp.add("E101", "province", None, "a province id, or a default province for the file",
@@ -612,15 +736,21 @@ def validate_counties(rows: Iterable[RawRow], default_province: str | None = Non
                       known_provinces: Collection[str] | None = None
                       ) -> tuple[list[dict[str, Any]], list[Rejected]]:
     """Accept or reject every county row: schema, province, unique (county_code, year)."""
+    with paused_gc():
+        return _validate_counties(rows, default_province, known_provinces)
+
+
+def _validate_counties(rows: Iterable[RawRow], default_province: str | None,
+                       known_provinces: Collection[str] | None
+                       ) -> tuple[list[dict[str, Any]], list[Rejected]]:
     checker = county_checker()
     known = frozenset(known_provinces) if known_provinces is not None else None
     result = ValidationResult()
     seen: dict[tuple, RawRow] = {}
     for row in rows:
-        record, bad = checker.coerce(row.data)
-        _fill_province(checker, record, default_province)
+        record, bad, ok = checker.prepare(row.data, default_province)
         rp = _RowProblems(row, None)
-        if bad or not checker.fast_ok(record):
+        if not ok:
             _check_schema(checker, record, bad, rp, row.data)
         _check_province(record, known, rp)
         if _ok(record, rp, "county_code", "year"):

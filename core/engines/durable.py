@@ -22,7 +22,7 @@ import math
 from typing import Any
 
 from .. import expr
-from ..model import FAIL, MISSING_DATA, PASS, Rule, RuleResults
+from ..model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule, RuleResults
 from ..table import TEXT_FIELDS, Table
 from . import values_and_thresholds
 
@@ -159,13 +159,17 @@ class DurableEngine:
                 progress(500)
         if progress:
             progress(table.n % 500)
+        conflicts = []
         for name in rulesets:
             hits = self._hits[name]
             for i, k, code in hits:
-                if results.status[k, i] in (PASS, FAIL, MISSING_DATA):
-                    raise RuntimeError(f"durable back end: rule {rules[k].id} gave two verdicts for record {i}")
+                # An $or condition fires once per true branch: the same verdict twice is one verdict.
+                if results.status[k, i] != NOT_APPLICABLE and results.status[k, i] != code:
+                    conflicts.append(f"rule {rules[k].id}, record {i}")
                 results.status[k, i] = code
             hits.clear()
+        if conflicts:
+            raise RuntimeError("durable back end: conflicting verdicts for " + "; ".join(conflicts[:5]))
         return results
 
 

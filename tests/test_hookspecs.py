@@ -1,0 +1,70 @@
+"""Every hook is documented, plug-ins load through the entry-point group, and no state is global."""
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from edubalance import hookspecs
+from edubalance.plugins import DISABLE_AUTOLOAD_ENV, PluginError, plugin_manager
+
+
+def hook_functions():
+    return [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("edubalance_")]
+
+
+def test_there_is_one_hook_per_lifecycle_stage():
+    names = {f.__name__ for f in hook_functions()}
+    for stage in ("load_file", "validate_records", "derive_measures", "evaluate_school_rules",
+                  "evaluate_county_rules", "merge_scores", "render_report"):
+        assert f"edubalance_{stage}" in names
+
+
+@pytest.mark.parametrize("hook", hook_functions(), ids=lambda f: f.__name__)
+def test_every_hook_is_documented(hook):
+    doc = inspect.getdoc(hook) or ""
+    assert len(doc.split()) >= 8, f"{hook.__name__} needs a docstring that says what it is for"
+
+
+def test_bundled_provinces_load_through_the_entry_point_group():
+    pm = plugin_manager()
+    names = {name for name, _ in pm.list_name_plugin()}
+    assert {"national", "guizhou", "shaanxi", "anhui", "edubalance.defaults"} <= names
+
+
+def test_autoload_can_be_disabled_and_plugins_named(monkeypatch):
+    monkeypatch.setenv(DISABLE_AUTOLOAD_ENV, "1")
+    pm = plugin_manager()
+    assert {name for name, _ in pm.list_name_plugin()} == {"edubalance.defaults"}
+    pm = plugin_manager(["edubalance_national"])
+    assert pm.get_plugin("edubalance_national") is not None
+
+
+def test_a_misspelled_hook_fails_at_once():
+    class Bad:
+        @hookspecs.hookimpl
+        def edubalance_rule_pack(self):  # misspelled: no such hook
+            return []
+
+    with pytest.raises(PluginError):
+        plugin_manager([Bad()], autoload=False)
+
+
+def test_unknown_plugin_module_is_a_clear_error():
+    with pytest.raises(PluginError, match="cannot import plug-in"):
+        plugin_manager(["no_such_module_xyz"], autoload=False)
+
+
+def test_evaluators_do_not_share_plugin_managers():
+    from edubalance import Evaluator
+    a, b = Evaluator(), Evaluator()
+    assert a.pm is not b.pm
+
+
+def test_importing_the_package_starts_no_thread():
+    import subprocess
+    import sys
+    code = ("import threading, edubalance, edubalance.evaluator, edubalance.engines.durable; "
+            "print(threading.active_count())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

@@ -1,0 +1,395 @@
+"""Loading files into raw rows, and the schemas and field index the loader relies on."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from jsonschema import Draft202012Validator
+
+from edubalance import fields, table
+from edubalance.loading import InputError, load_file
+from edubalance.schemas import county_schema, load_schema, rulepack_schema, school_schema
+from edubalance.validation import validate, validate_counties
+
+DATA = Path(__file__).parent / "data"
+
+CHINESE_HEADER = ["学校标识码", "学校名称", "学段", "县级行政区划代码", "学年", "在校生数", "寄宿生数",
+                  "专任教师数", "公办", "城乡类型", "教学仪器设备资产值（元）"]
+CHINESE_ROWS = [
+    ["5201020001", "花溪第一小学", "小学", "520111", "2023", "1,200", "30", "60", "是", "乡村", "2400000"],
+    ["5201020002", "花溪中学", "初中", "520111", "2023", "900", "0", "70", "否", "镇区", "3000000"],
+]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str) -> Path:
+    buf = io.StringIO()
+    csv.writer(buf).writerows([header, *rows])
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+# --- schemas and fields -----------------------------------------------------------------
+
+def test_schemas_are_valid_2020_12_and_document_every_property():
+    for schema in (school_schema(), county_schema()):
+        Draft202012Validator.check_schema(schema)
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["additionalProperties"] is False
+        for name, prop in schema["properties"].items():
+            assert prop["title"] and not prop["title"].isascii(), name   # a Chinese label
+            assert prop["description"], name
+
+
+def test_school_schema_matches_the_data_dictionary():
+    s = school_schema()
+    props = s["properties"]
+    assert s["required"] == ["school_id", "stage", "county_code", "year", "students"]
+    assert props["stage"]["enum"] == ["primary", "junior"]
+    assert props["location"]["enum"] == ["urban", "town", "rural"]
+    assert len(props["school_type"]["enum"]) == 7
+    assert props["county_code"]["pattern"] == "^[0-9]{6}$"
+    assert (props["year"]["minimum"], props["year"]["maximum"]) == (1990, 2100)
+    assert props["students"] == {**props["students"], "type": "integer", "minimum": 0}
+    assert props["land_area_m2"]["type"] == "number" and props["land_area_m2"]["minimum"] == 0
+    assert props["is_public"]["type"] == "boolean"
+    assert props["students"]["title"] == "在校生数"
+
+
+def test_county_schema_rates_are_fractions_and_vetoes_booleans():
+    props = county_schema()["properties"]
+    assert county_schema()["required"] == ["county_code", "year"]
+    for name in ("training_completion_rate", "rotation_rate", "junior_retention_rate",
+                 "public_satisfaction_rate", "teacher_certified_rate"):
+        assert (props[name]["minimum"], props[name]["maximum"]) == (0, 1), name
+    vetoes = [n for n in props if n.startswith("veto_")]
+    assert len(vetoes) == 7
+    assert all(props[n]["type"] == "boolean" for n in vetoes)
+    assert props["government_work_score"]["maximum"] == 100
+
+
+def test_schema_copies_do_not_leak_mutations():
+    s = school_schema()
+    s["properties"].clear()
+    assert "students" in school_schema()["properties"]
+
+
+def test_schema_loader_reads_other_files_by_name():
+    assert rulepack_schema()["$schema"].endswith("2020-12/schema")
+    with pytest.raises(FileNotFoundError):
+        load_schema("no-such.schema.json")
+
+
+def test_field_lists_follow_the_schema():
+    assert fields.SCHOOL_FIELDS[:3] == ("school_id", "school_name", "stage")
+    assert set(fields.TEXT_FIELDS) == set(table.TEXT_FIELDS)
+    assert fields.BOOLEAN_FIELDS[:2] == ("is_public", "is_boarding")
+    assert {"dorm_in_basement", "is_small_rural_school"} <= set(fields.BOOLEAN_FIELDS)
+    assert "students" in fields.NUMERIC_FIELDS and "land_area_m2" in fields.NUMERIC_FIELDS
+    assert not set(fields.NUMERIC_FIELDS) & set(fields.TEXT_FIELDS + fields.BOOLEAN_FIELDS)
+    assert set(fields.SCHOOL_FIELDS) == set(fields.NUMERIC_FIELDS + fields.BOOLEAN_FIELDS + fields.TEXT_FIELDS)
+    assert "teacher_avg_salary_yuan" in fields.COUNTY_ONLY_FIELDS
+    assert "year" not in fields.COUNTY_ONLY_FIELDS
+
+
+def test_labels_and_units_for_fields_and_measures():
+    assert fields.label("students") == "在校生数"
+    assert fields.label("teaching_aux_area_per_pupil") == "生均教学及辅助用房面积"
+    assert fields.label("computers_per_100") == "每百名学生拥有计算机台数"
+    assert fields.label("veto_falsified_data") == "弄虚作假"
+    assert fields.label("no_such_thing") == "no_such_thing"
+    assert fields.unit("sports_area_m2") == "m²"
+    assert fields.unit("equipment_value_per_pupil") == "yuan"
+    assert fields.unit("school_name") == "" and fields.unit("nope") == ""
+    for name in ("teaching_aux_area_per_pupil", "sports_area_per_pupil", "equipment_value_per_pupil",
+                 "books_per_pupil", "land_area_per_pupil", "building_area_per_pupil", "teachers_per_pupil",
+                 "qualified_teachers_per_pupil", "titled_teachers_per_pupil", "qualified_teachers_per_100",
+                 "backbone_teachers_per_100", "pe_art_teachers_per_100", "multimedia_rooms_per_100",
+                 "computers_per_100", "dorm_area_per_boarder", "pupils_per_staff", "pupils_per_teacher"):
+        assert name in fields.MEASURES and fields.label(name) != name
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("students", "students"), ("  Students ", "students"), ("School ID", "school_id"),
+    ("county-code", "county_code"), ("在校生数", "students"), ("在 校 生 数", "students"),
+    ("县（市、区）", "county_name"), ("县(市、区)", "county_name"),
+    ("体育、艺术(音乐、美术)专任教师数", "pe_art_teachers"), ("【学段】", "stage"),
+    ("占地面积（平方米）", "land_area_m2"), ("占地面积(m²)", "land_area_m2"),
+    ("教学仪器设备资产值（元）", "equipment_value_yuan"),
+    ("教学仪器设备资产值（万元）", None),          # a different unit must not be read as yuan
+    ("教师年平均工资收入", "teacher_avg_salary_yuan"), ("备注", None), ("", None), (None, None),
+])
+def test_header_to_field(header, expected):
+    assert fields.header_to_field(header) == expected
+
+
+def test_enum_values_accept_chinese_labels():
+    assert fields.enum_value("stage", "小学") == "primary"
+    assert fields.enum_value("stage", "JUNIOR") == "junior"
+    assert fields.enum_value("location", "农村") == "rural"
+    assert fields.enum_value("school_type", "九年一贯制") == "nine_year"
+    assert fields.enum_value("stage", "高中") is None
+    assert fields.enum_label("stage", "primary") == "小学"
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+def test_csv_utf8_rows_numbers_and_county_rows():
+    lf = load_file(DATA / "schools.csv")
+    assert (lf.format, lf.encoding) == ("csv", "utf-8")
+    assert [r.row for r in lf.rows] == [2, 3, 5]          # the blank line 4 still counts
+    assert [r.row for r in lf.county_rows] == [6]
+    first = lf.rows[0].data
+    assert first["students"] == "1200" and first["is_public"] == "true"   # text stays text
+    assert "notes_unused" not in first                     # an all-empty column is dropped
+    assert first["teacher_avg_salary_yuan"] is None         # empty cell of a used column
+    assert lf.county_rows[0].data["teacher_avg_salary_yuan"] == "98000"
+    assert all(r.file == str(DATA / "schools.csv") for r in lf.rows)
+
+
+def test_csv_gbk_with_chinese_headers_loads_and_validates(tmp_path):
+    path = write_csv(tmp_path / "gbk.csv", CHINESE_HEADER, CHINESE_ROWS, "gbk")
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")                  # really not UTF-8
+    lf = load_file(path, default_province="guizhou")
+    assert lf.encoding == "gb18030"
+    assert lf.rows[0].data["school_name"] == "花溪第一小学"
+    assert lf.rows[0].data["equipment_value_yuan"] == "2400000"
+    result = validate(lf.rows)
+    assert result.rejected == []
+    a = result.accepted[0]
+    assert (a["stage"], a["students"], a["is_public"], a["location"], a["province"]) == \
+        ("primary", 1200, True, "rural", "guizhou")
+    assert result.accepted[1]["is_public"] is False and result.accepted[1]["stage"] == "junior"
+
+
+def test_csv_utf8_with_bom(tmp_path):
+    path = write_csv(tmp_path / "bom.csv", CHINESE_HEADER, CHINESE_ROWS, "utf-8-sig")
+    lf = load_file(path)
+    assert lf.encoding == "utf-8-sig"
+    assert "school_id" in lf.rows[0].data                   # the BOM is not part of the header
+    assert lf.rows[0].data["school_id"] == "5201020001"
+
+
+def test_utf16_tab_separated_text_as_excel_saves_it(tmp_path):
+    text = "\t".join(CHINESE_HEADER) + "\r\n" + "\t".join(CHINESE_ROWS[0]) + "\r\n"
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(text.encode("utf-16"))
+    lf = load_file(path)
+    assert lf.encoding == "utf-16"
+    assert lf.rows[0].data["students"] == "1,200"
+
+
+def test_csv_semicolon_and_title_row_above_header(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("某县义务教育学校基本情况表;;\nschool_id;stage;students\n520;primary;10\n", encoding="utf-8")
+    lf = load_file(path)
+    assert [(r.row, r.data) for r in lf.rows] == [(3, {"school_id": "520", "stage": "primary", "students": "10"})]
+
+
+def test_csv_header_only_gives_no_rows(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("school_id,stage,students\n", encoding="utf-8")
+    lf = load_file(path)
+    assert lf.rows == [] and lf.county_rows == []
+
+
+def test_unknown_and_unnamed_columns_are_kept_for_validation(tmp_path):
+    path = tmp_path / "u.csv"
+    path.write_text("school_id,studnets,,备注\n1,5,x,\n", encoding="utf-8")
+    data = load_file(path).rows[0].data
+    assert data == {"school_id": "1", "studnets": "5", "(column C)": "x"}
+
+
+def test_two_columns_for_one_field_are_refused(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("students,在校生数\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"d\.csv: columns A and B both give 在校生数 \(students\)"):
+        load_file(path)
+
+
+# --- XLSX --------------------------------------------------------------------------------
+
+def make_workbook(path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "学校"
+    ws.append(["花溪区学校情况"])                             # a title row above the header
+    ws.append(CHINESE_HEADER + ["寄宿制学校"])
+    ws.append([5201020001, "花溪第一小学", "小学", 520111, 2023, 1200, 30, 60, True, "乡村", 2400000.0, "否"])
+    ws.append([])                                           # blank row, counted
+    ws.append([5201020002, "花溪中学", "初中", "520111", 2023, 900, 0, 70, "是", "镇区", 3e6, 1])
+    cs = wb.create_sheet("县级指标")
+    cs.append(["县级行政区划代码", "学年", "教师年平均工资收入", "以考试方式招生"])
+    cs.append(["520111", 2023, 98000, "否"])
+    wb.save(path)
+    return path
+
+
+def test_xlsx_schools_and_county_sheet(tmp_path):
+    path = make_workbook(tmp_path / "w.xlsx")
+    lf = load_file(path)
+    assert lf.format == "xlsx"
+    assert [r.row for r in lf.rows] == [3, 5]
+    first = lf.rows[0].data
+    assert first["school_id"] == 5201020001 and first["is_public"] is True   # cells keep their types
+    assert [r.row for r in lf.county_rows] == [2]
+    assert lf.county_rows[0].file == f"{path}#县级指标"
+    result = validate(lf.rows, default_province="guizhou")
+    assert result.rejected == []
+    assert result.accepted[0]["school_id"] == "5201020001"
+    assert result.accepted[0]["county_code"] == "520111"
+    assert result.accepted[0]["is_boarding"] is False and result.accepted[1]["is_boarding"] is True
+    accepted, rejected = validate_counties(lf.county_rows)
+    assert rejected == [] and accepted[0]["veto_exam_admission"] is False
+
+
+def test_workbook_saved_as_csv_is_read_as_xlsx(tmp_path):
+    path = make_workbook(tmp_path / "w.xlsx")
+    renamed = tmp_path / "w.csv"
+    renamed.write_bytes(path.read_bytes())
+    assert load_file(renamed).format == "xlsx"
+
+
+def test_damaged_xlsx_is_an_input_error(tmp_path):
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"not really a zip" * 10)
+    with pytest.raises(InputError, match=r"bad\.xlsx: not a readable XLSX workbook"):
+        load_file(path)
+    text = tmp_path / "text.xlsx"
+    text.write_text("school_id\n1\n")
+    with pytest.raises(InputError, match="not an XLSX workbook"):
+        load_file(text)
+
+
+# --- JSON, NDJSON, YAML --------------------------------------------------------------------
+
+def test_json_object_with_records_counties_and_province():
+    lf = load_file(DATA / "schools.json")
+    assert lf.format == "json" and lf.province == "guizhou"
+    assert [r.row for r in lf.rows] == [1, 2]
+    assert lf.rows[0].data["province"] == "guizhou"          # filled from the file
+    assert lf.rows[1].data["province"] == "anhui"            # a row's own value wins
+    assert lf.rows[1].data["county_code"] == 520102          # kept as read
+    assert lf.county_rows[0].data["veto_exam_admission"] is False
+
+
+def test_json_array_and_default_province(tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps([{"school_id": "1", "在校生数": 5}, {"county_code": "520102", "year": 2023,
+                                                                  "rotation_rate": 0.1}]), encoding="utf-8")
+    lf = load_file(path, default_province="anhui")
+    assert [r.data for r in lf.rows] == [{"school_id": "1", "students": 5, "province": "anhui"}]
+    assert lf.county_rows[0].row == 2
+
+
+def test_ndjson_rows_are_line_numbers():
+    lf = load_file(DATA / "schools.ndjson")
+    assert lf.format == "ndjson"
+    assert [r.row for r in lf.rows] == [1, 3]
+    assert [r.row for r in lf.county_rows] == [4]
+
+
+def test_json_file_holding_ndjson_is_read_line_by_line(tmp_path):
+    path = tmp_path / "lines.json"
+    path.write_text('{"school_id": "1"}\n{"school_id": "2"}\n', encoding="utf-8")
+    lf = load_file(path)
+    assert lf.format == "ndjson" and [r.row for r in lf.rows] == [1, 2]
+
+
+def test_yaml_same_shape_as_json():
+    lf = load_file(DATA / "schools.yaml")
+    assert lf.format == "yaml"
+    assert lf.rows[1].data["students"] == 650 and lf.rows[1].data["stage"] == "初中"
+    result = validate(lf.rows)
+    assert result.rejected == []
+    assert [a["province"] for a in result.accepted] == ["shaanxi", "shaanxi"]
+    accepted, rejected = validate_counties(lf.county_rows)
+    assert accepted[0]["junior_retention_rate"] == 0.97 and rejected == []
+
+
+def test_yaml_cannot_build_python_objects(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("- !!python/object/apply:os.system ['echo hi']\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"evil\.yaml: not valid YAML"):
+        load_file(path)
+
+
+# --- unreadable files ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.csv", b"", "the file is empty"),
+    ("blank.csv", b"  \r\n\n", "the file is empty"),
+    ("bom.csv", b"\xef\xbb\xbf", "the file is empty"),
+    ("empty.json", b"", "the file is empty"),
+    ("empty.yaml", b"# nothing\n", "the file is empty"),
+    ("img.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "this looks like a binary file (a PNG image), not CSV/XLSX/JSON"),
+    ("nul.csv", b"a,b\n1,\x00\x01\x02\n", "this looks like a binary file, not CSV/XLSX/JSON"),
+    ("old.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 20, "old Excel .xls"),
+    ("zip.json", b"PK\x03\x04rest", "a zip archive"),
+    ("bytes.csv", b"school_id,name\n1,\xff\xfe\xfd\n", "cannot decode as UTF-8 or GB18030/GBK (byte 0xff at offset 17)"),
+    ("bad.json", b'[\n  {"school_id": "1"},\n  {"school_id": }\n]', "not valid JSON at line 3 column 17: Expecting value"),
+    ("bad.ndjson", b'{"school_id": "1"}\n{"school_id": 2,,}\n', "not valid JSON at line 2 column 17"),
+    ("bad.yaml", b"records:\n  - school_id: [1\n", "not valid YAML at line"),
+    ("scalar.json", b"42", "expected an array of records or an object with 'records', found a number"),
+    ("item.json", b'[{"school_id": "1"}, 7]', "record 2 is a number, not an object"),
+    ("line.ndjson", b'{"school_id": "1"}\n[1]\n', "line 2 is an array, not an object"),
+    ("keys.json", b'{"schools": []}', "expected an array of records or an object with 'records'"),
+    ("extra.json", b'{"records": [], "schools": []}', "unexpected top-level key(s) schools"),
+    ("notlist.yaml", b"records: 5\n", "'records' is a number, not an array"),
+])
+def test_unreadable_files_raise_input_error_naming_the_file(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        load_file(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
+    assert info.value.path == str(path)
+
+
+def test_wrong_extension_missing_file_and_directory(tmp_path):
+    doc = tmp_path / "report.docx"
+    doc.write_bytes(b"whatever")
+    with pytest.raises(InputError, match=r"report\.docx: unsupported file type '\.docx' "
+                                         r"\(expected \.csv, \.xlsx, \.json, \.ndjson, \.yaml\)"):
+        load_file(doc)
+    xls = tmp_path / "old.xls"
+    xls.write_bytes(b"x")
+    with pytest.raises(InputError, match="save the workbook as .xlsx"):
+        load_file(xls)
+    with pytest.raises(InputError, match=r"nope\.csv: file not found"):
+        load_file(tmp_path / "nope.csv")
+    folder = tmp_path / "dir.csv"
+    folder.mkdir()
+    with pytest.raises(InputError, match="is a directory"):
+        load_file(folder)
+
+
+def test_file_without_extension_is_sniffed(tmp_path):
+    j = tmp_path / "export1"
+    j.write_text('[{"school_id": "1"}]', encoding="utf-8")
+    assert load_file(j).format == "json"
+    c = tmp_path / "export2"
+    c.write_text("school_id\n1\n", encoding="utf-8")
+    assert load_file(c).format == "csv"
+
+
+def test_empty_workbook_and_header_only_workbook(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.save(tmp_path / "empty.xlsx")
+    with pytest.raises(InputError, match=r"empty\.xlsx: the workbook is empty"):
+        load_file(tmp_path / "empty.xlsx")
+    wb.active.append(["school_id", "students"])
+    wb.save(tmp_path / "header.xlsx")
+    lf = load_file(tmp_path / "header.xlsx")
+    assert lf.rows == [] and lf.county_rows == []
+
+
+def test_tab_separated_with_a_title_line_without_tabs(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("学校基本情况\nschool_id\tstudents\n1\t5\n", encoding="utf-8")
+    assert [r.data for r in load_file(path).rows] == [{"school_id": "1", "students": "5"}]

@@ -1,0 +1,462 @@
+"""Validation: coercion, every problem code, cross-field checks, and the fast path's fidelity."""
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+
+import pytest
+
+from edubalance.loading import RawRow, load_file
+from edubalance.validation import (PROBLEM_CODES, Problem, RecordChecker, county_checker,
+                                   school_checker, validate, validate_counties)
+
+DATA = Path(__file__).parent / "data"
+
+
+def school(**over) -> dict:
+    base = {"school_id": "5201020001", "school_name": "一小", "stage": "primary",
+            "county_code": "520102", "year": "2023", "students": "500", "province": "guizhou"}
+    base.update(over)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def rows(*datas: dict, file: str = "f.csv") -> list[RawRow]:
+    return [RawRow(file, i + 2, d) for i, d in enumerate(datas)]
+
+
+def codes(result) -> list[str]:
+    return [p.code for p in result.problems]
+
+
+def one_rejected(data: dict, **kw):
+    result = validate(rows(data), **kw)
+    assert result.accepted == [] and len(result.rejected) == 1
+    return result.rejected[0]
+
+
+# --- acceptance and coercion --------------------------------------------------------------
+
+def test_good_row_is_coerced_and_keeps_provenance():
+    result = validate(rows(school(students="1,200", is_public="是", is_boarding="N", location="农村",
+                                  land_area_m2="12000.5", stage="小学", school_type="九年一贯制",
+                                  county_code=520102, year=2023.0)))
+    assert result.rejected == [] and result.problems == []
+    rec = result.accepted[0]
+    assert rec == {"school_id": "5201020001", "school_name": "一小", "stage": "primary",
+                   "county_code": "520102", "year": 2023, "students": 1200, "province": "guizhou",
+                   "is_public": True, "is_boarding": False, "location": "rural", "land_area_m2": 12000.5,
+                   "school_type": "nine_year", "_file": "f.csv", "_row": 2}
+    assert type(rec["year"]) is int and type(rec["land_area_m2"]) is float
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("true", True), ("FALSE", False), ("1", True), ("0", False), ("是", True), ("否", False),
+    ("yes", True), ("No", False), ("Y", True), ("n", False), (True, True), (0, False), (1.0, True),
+])
+def test_boolean_spellings(raw, expected):
+    result = validate(rows(school(is_public=raw)))
+    assert result.accepted[0]["is_public"] is expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("1200", 1200), (" 1200 ", 1200), ("1,200", 1200), ("1 200", 1200), ("１２００", 1200),
+    ("1200.0", 1200), (1200.0, 1200), (1200, 1200), ("+7", 7),
+])
+def test_integer_spellings(raw, expected):
+    assert validate(rows(school(students=raw))).accepted[0]["students"] == expected
+
+
+def test_missing_values_are_absent_not_zero():
+    rec = validate(rows(school(boarders="", teachers=None, classes="  "))).accepted[0]
+    assert "boarders" not in rec and "teachers" not in rec and "classes" not in rec
+
+
+def test_nine_year_school_two_stages_same_id_is_not_a_duplicate():
+    result = validate(rows(school(stage="primary"), school(stage="junior"), school(stage="primary", year="2024")))
+    assert len(result.accepted) == 3 and result.rejected == []
+
+
+# --- every problem code ------------------------------------------------------------------
+
+def test_e101_required_missing_with_chinese_label():
+    rej = one_rejected(school(school_id=None, county_code=None))
+    assert [(p.code, p.field, p.label) for p in rej.problems] == [
+        ("E101", "school_id", "学校标识码"), ("E101", "county_code", "县级行政区划代码")]
+    assert rej.school_name == "一小" and rej.school_id is None
+    assert "缺失" in rej.problems[0].message and "missing" in rej.problems[0].message
+
+
+def test_e101_province_required_only_without_default():
+    rej = one_rejected(school(province=None))
+    assert [(p.code, p.field, p.label) for p in rej.problems] == [("E101", "province", "省份")]
+    ok = validate(rows(school(province=None)), default_province="anhui")
+    assert ok.accepted[0]["province"] == "anhui"
+    own = validate(rows(school(province="Guizhou")), default_province="anhui")
+    assert own.accepted[0]["province"] == "guizhou"          # the row's own value wins
+
+
+def test_e102_wrong_type_names_the_expected_type():
+    rej = one_rejected(school(students="many", is_public="maybe", teachers="12.5", land_area_m2="big"))
+    got = {p.field: (p.code, p.observed, p.expected) for p in rej.problems}
+    assert got["students"] == ("E102", "many", "an integer / 整数")
+    assert got["teachers"][0] == "E102" and got["teachers"][1] == "12.5"
+    assert got["is_public"][0] == "E102" and "是或否" in got["is_public"][2]
+    assert next(p for p in rej.problems if p.field == "students").message == "在校生数（students） 应为整数，实际为 'many' / expected an integer, got 'many'"
+    assert got["land_area_m2"][0] == "E102"
+    assert len(rej.problems) == 4                              # no extra E101 for students
+    assert {p.label for p in rej.problems} == {"在校生数", "公办", "专任教师数", "占地面积"}
+
+
+def test_e102_non_finite_and_nested_values():
+    rej = one_rejected(school(land_area_m2=float("nan"), school_name=["a"], year=True))
+    assert sorted(p.field for p in rej.problems if p.code == "E102") == ["land_area_m2", "school_name", "year"]
+
+
+def test_e103_negative_counts_and_areas():
+    rej = one_rejected(school(students="-5", boarders="-1", sports_area_m2="-0.5"))
+    assert [(p.code, p.field, p.observed, p.expected) for p in rej.problems] == [
+        ("E103", "students", "-5", "≥ 0"), ("E103", "boarders", "-1", "≥ 0"),
+        ("E103", "sports_area_m2", "-0.5", "≥ 0")]
+    assert rej.problems[0].message.startswith("在校生数（students）")
+
+
+def test_e104_not_in_enum_lists_the_choices():
+    p = one_rejected(school(stage="高中")).problems[0]
+    assert (p.code, p.field, p.label) == ("E104", "stage", "学段")
+    assert p.expected == "primary (小学), junior (初中)"
+
+
+def test_e105_pattern_county_code_and_province():
+    rej = one_rejected(school(county_code="52010", province="贵州"))
+    assert [(p.code, p.field) for p in rej.problems] == [("E105", "province"), ("E105", "county_code")]
+    assert "6" in rej.problems[1].expected
+
+
+def test_e106_unknown_field_with_a_hint():
+    rej = one_rejected(school(studnets="5"))
+    p = rej.problems[0]
+    assert (p.code, p.field, p.observed) == ("E106", "studnets", "5")
+    assert "students" in p.expected and "在校生数" in p.expected
+
+
+def test_e106_empty_unknown_value_is_not_a_problem():
+    assert validate(rows(school(备注=None))).accepted
+
+
+def test_e107_above_maximum():
+    p = one_rejected(school(year="2200")).problems[0]
+    assert (p.code, p.field, p.expected) == ("E107", "year", "≤ 2100")
+
+
+def test_e108_and_e109_from_other_schema_keywords():
+    schema = {"type": "object", "additionalProperties": False,
+              "properties": {"code": {"type": "string", "maxLength": 3, "title": "代码"},
+                             "n": {"type": "integer", "multipleOf": 5}}}
+    checker = RecordChecker(schema)
+    assert checker.schema_problems({"code": "abcd", "n": 7}) == [
+        ("E108", "code", "abcd", "maxLength 3"), ("E109", "n", 7, "multipleOf: 5")]
+    assert checker.checks.get("n") is None                    # unknown keyword: no fast path
+    assert not checker.fast_ok({"n": 10}) and checker.is_valid({"n": 10})
+
+
+def test_e201_boarders_exceed_students():
+    p = one_rejected(school(students="100", boarders="101")).problems[0]
+    assert (p.code, p.field, p.label, p.observed) == ("E201", "boarders", "寄宿生数", 101)
+    assert validate(rows(school(students="100", boarders="100"))).accepted       # equal is fine
+
+
+def test_e202_each_teacher_subset_exceeding_teachers():
+    subsets = ["teachers_above_required_degree", "teachers_mid_senior_title", "backbone_teachers",
+               "pe_art_teachers", "certified_teachers"]
+    rej = one_rejected(school(teachers="10", **{n: "11" for n in subsets}))
+    assert [(p.code, p.field) for p in rej.problems] == [("E202", n) for n in subsets]
+    assert validate(rows(school(teachers="10", **{n: "10" for n in subsets}))).accepted
+
+
+def test_e203_special_needs_exceed_students():
+    p = one_rejected(school(students="3", special_needs_students="4")).problems[0]
+    assert (p.code, p.label) == ("E203", "随班就读残疾学生数")
+
+
+def test_e204_duplicate_across_files_names_the_first():
+    result = validate(rows(school(), file="a.csv") + rows(school(), school(), file="b.csv"))
+    assert len(result.accepted) == 1
+    assert [(r.file, r.row) for r in result.rejected] == [("b.csv", 2), ("b.csv", 3)]
+    p = result.rejected[0].problems[0]
+    assert p.code == "E204" and "a.csv row 2" in p.message and p.school_id == "5201020001"
+
+
+def test_e204_duplicate_of_a_rejected_row_is_still_reported():
+    result = validate(rows(school(students="-1"), school()))
+    assert result.accepted == []
+    assert [p.code for p in result.rejected[1].problems] == ["E204"]
+
+
+def test_e205_unknown_province():
+    result = validate(rows(school(province="hebei"), school(school_id="2", province="anhui")),
+                      known_provinces={"guizhou", "anhui"})
+    assert [r.row for r in result.rejected] == [2]
+    p = result.rejected[0].problems[0]
+    assert (p.code, p.field, p.observed) == ("E205", "province", "hebei")
+    assert validate(rows(school(province="hebei"))).accepted           # no list given: no check
+
+
+def test_e205_applies_to_the_default_province_too():
+    result = validate(rows(school(province=None)), default_province="tibet", known_provinces={"guizhou"})
+    assert codes(result) == ["E205"]
+
+
+def test_warnings_keep_the_record():
+    result = validate(rows(school(students="30", max_class_size="31", classes="40", teachers="5", staff="4")))
+    assert len(result.accepted) == 1 and result.rejected == []
+    assert sorted(codes(result)) == ["W301", "W302", "W303"]
+    assert all(p.severity == "warning" for p in result.problems)
+    assert result.warnings == result.problems and result.errors == []
+
+
+def test_cross_checks_skip_values_that_already_failed():
+    rej = one_rejected(school(students="-5", boarders="3", special_needs_students="2"))
+    assert [p.code for p in rej.problems] == ["E103"]
+
+
+def test_every_code_is_documented_and_has_a_severity():
+    import edubalance.validation as v
+    for code, (name, severity) in PROBLEM_CODES.items():
+        assert code in v.__doc__ and name in v.__doc__
+        assert severity == ("warning" if code.startswith("W") else "error")
+
+
+def test_problem_is_frozen():
+    p = one_rejected(school(students="x")).problems[0]
+    assert isinstance(p, Problem) and p.name == "wrong-type"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.code = "E999"
+
+
+def test_rejected_keeps_raw_data_and_identity():
+    data = school(students="x")
+    rej = one_rejected(data)
+    assert rej.data is data and (rej.file, rej.row, rej.school_id) == ("f.csv", 2, "5201020001")
+    assert all(p.file == "f.csv" and p.row == 2 for p in rej.problems)
+
+
+# --- counties ----------------------------------------------------------------------------
+
+def county(**over) -> dict:
+    base = {"county_code": "520102", "year": "2023"}
+    base.update(over)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def test_county_rows_are_coerced():
+    accepted, rejected = validate_counties(rows(county(rotation_rate="12%", veto_exam_admission="否",
+                                                       teacher_avg_salary_yuan="98,000", four_unified="是")),
+                                           default_province="guizhou")
+    assert rejected == []
+    assert accepted[0] == {"county_code": "520102", "year": 2023, "rotation_rate": 0.12,
+                           "veto_exam_admission": False, "teacher_avg_salary_yuan": 98000.0,
+                           "four_unified": True, "province": "guizhou", "_file": "f.csv", "_row": 2}
+
+
+@pytest.mark.parametrize("raw, expected", [("95%", 0.95), ("95 ％", 0.95), ("12.5%", 0.125), ("0.95", 0.95),
+                                           (1, 1.0), ("100%", 1.0)])
+def test_rates_accept_percentages_exactly(raw, expected):
+    accepted, _ = validate_counties(rows(county(junior_retention_rate=raw)))
+    assert accepted[0]["junior_retention_rate"] == expected
+
+
+def test_percent_only_for_rates():
+    _, rejected = validate_counties(rows(county(teacher_avg_salary_yuan="95%")))
+    assert rejected[0].problems[0].code == "E102"
+
+
+def test_county_problems():
+    accepted, rejected = validate_counties(rows(
+        county(rotation_rate="1.5"),                       # E107 with a hint about fractions
+        county(county_code=None),                          # E101
+        county(county_code="520105", veto_falsified_data="maybe"),    # E102
+        county(county_code="520106", government_work_score="101"),    # E107
+        county(county_code="520103", teacher_avg_salary_yuan="-1"),   # E103
+        county(county_code="520104"), county(county_code="520104"),   # E206
+    ))
+    assert len(accepted) + len(rejected) == 7
+    got = [[(p.code, p.field) for p in r.problems] for r in rejected]
+    assert got == [[("E107", "rotation_rate")], [("E101", "county_code")], [("E102", "veto_falsified_data")],
+                   [("E107", "government_work_score")], [("E103", "teacher_avg_salary_yuan")],
+                   [("E206", "county_code")]]
+    assert "0.95" in rejected[0].problems[0].message
+    assert rejected[0].problems[0].label == "教师交流轮岗比例"
+
+
+def test_county_unknown_field_and_province():
+    accepted, rejected = validate_counties(rows(county(province="hebei", salary="1")),
+                                           known_provinces={"guizhou"})
+    assert [p.code for p in rejected[0].problems] == ["E106", "E205"]
+
+
+# --- whole files ----------------------------------------------------------------------------
+
+def test_fixture_files_validate():
+    lf = load_file(DATA / "schools.csv")
+    result = validate(lf.rows, default_province="guizhou")
+    # teacher_avg_salary_yuan is a county field, empty on school rows: not a problem
+    assert result.rejected == [] and len(result.accepted) == 3
+    accepted, rejected = validate_counties(lf.county_rows, default_province="guizhou")
+    assert rejected == [] and accepted[0]["civil_servant_avg_salary_yuan"] == 96000.0
+    for name in ("schools.json", "schools.ndjson", "schools.yaml"):
+        lf = load_file(DATA / name, default_province="guizhou")
+        result = validate(lf.rows)
+        assert result.rejected == [], name
+
+
+def test_mixed_file_every_row_accepted_or_rejected(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "school_id,stage,county_code,year,students,boarders,teachers,backbone_teachers\n"
+        "1,primary,520102,2023,100,10,5,1\n"          # good
+        "2,primary,520102,2023,abc,,5,\n"              # E102
+        "3,senior,520102,2023,100,,5,\n"               # E104
+        "4,junior,5201,2023,100,,5,\n"                 # E105
+        "5,junior,520102,2023,-3,,5,\n"                # E103
+        "6,junior,520102,2023,100,200,5,\n"            # E201
+        "7,junior,520102,2023,100,,5,9\n"              # E202
+        "1,primary,520102,2023,100,,5,\n"              # E204
+        ",junior,520102,2023,100,,5,\n"                # E101
+        "8,junior,520102,2023,100,,5,\n",              # good
+        encoding="utf-8")
+    lf = load_file(path, default_province="guizhou")
+    result = validate(lf.rows)
+    assert len(result.accepted) + len(result.rejected) == len(lf.rows) == 10
+    assert [r.row for r in result.rejected] == [3, 4, 5, 6, 7, 8, 9, 10]
+    assert [r.problems[0].code for r in result.rejected] == ["E102", "E104", "E105", "E103", "E201", "E202",
+                                                              "E204", "E101"]
+    assert [a["_row"] for a in result.accepted] == [2, 11]
+
+
+def test_empty_input():
+    result = validate([])
+    assert (result.accepted, result.rejected, result.problems) == ([], [], [])
+
+
+# --- fast path fidelity ---------------------------------------------------------------------
+
+def random_record(rng: random.Random, checker: RecordChecker) -> dict:
+    """A record after coercion: mostly valid, with random breakage of every kind."""
+    rec: dict = {}
+    for name, spec in checker.props.items():
+        if rng.random() < 0.3 and name not in checker.required:
+            continue
+        kind = spec.get("type")
+        if "enum" in spec:
+            v = rng.choice(spec["enum"])
+        elif name in ("county_code",):
+            v = "%06d" % rng.randint(0, 999999)
+        elif name == "province":
+            v = rng.choice(["guizhou", "anhui"])
+        elif kind == "integer":
+            v = rng.randint(spec.get("minimum", 0), spec.get("maximum", 5000))
+        elif kind == "number":
+            v = rng.uniform(spec.get("minimum", 0), spec.get("maximum", 1e6))
+        elif kind == "boolean":
+            v = rng.random() < 0.5
+        else:
+            v = "x" * rng.randint(1, 5)
+        rec[name] = v
+    for _ in range(rng.choice([0, 0, 0, 1, 2])):
+        name = rng.choice(list(checker.props))
+        spec = checker.props[name]
+        rec[name] = rng.choice([
+            -1, -0.001, 10**6, 1e9, 2101, 1989, "", "abc", "5201", "52010a", True, False, None, 3.5, 2.0,
+            [1], {"a": 1}, "primary", "PRIMARY", spec.get("minimum", 0), spec.get("maximum", 0),
+            float("nan"), float("inf"),
+        ])
+    if rng.random() < 0.1:
+        rec["unknown_field"] = 1
+    if rng.random() < 0.1:
+        rec.pop(rng.choice(list(checker.required)), None)
+    return rec
+
+
+@pytest.mark.parametrize("get_checker", [school_checker, county_checker])
+def test_fast_path_agrees_with_jsonschema(get_checker):
+    checker = get_checker()
+    rng = random.Random(20240917)
+    seen = {True: 0, False: 0}
+    for _ in range(600):
+        rec = random_record(rng, checker)
+        truth = not any(True for _ in checker.validator.iter_errors(rec))
+        assert checker.fast_ok(rec) == truth, rec
+        seen[truth] += 1
+    assert seen[True] > 100 and seen[False] > 100             # both kinds were exercised
+
+
+def test_prepare_verdict_agrees_with_jsonschema_on_raw_text():
+    checker = school_checker()
+    rng = random.Random(7)
+    for _ in range(400):
+        rec = random_record(rng, checker)
+        raw = {k: (str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+               for k, v in rec.items()}
+        record, bad, ok = checker.prepare(raw)
+        if not bad:
+            truth = not any(True for _ in checker.validator.iter_errors(record))
+            assert ok == truth, raw
+        else:
+            assert ok is False
+
+
+def test_validate_accepts_exactly_what_the_schema_accepts():
+    checker = school_checker()
+    rng = random.Random(11)
+    datas = []
+    for i in range(300):
+        rec = random_record(rng, checker)
+        rec["school_id"] = f"id{i}"            # no duplicates, so only schema problems decide
+        rec["province"] = "guizhou"
+        for k in ("boarders", "special_needs_students", "teachers_above_required_degree",
+                  "teachers_mid_senior_title", "backbone_teachers", "pe_art_teachers", "certified_teachers"):
+            rec.pop(k, None)                   # no cross-field rejections either
+        datas.append(rec)
+    result = validate(rows(*datas))
+    assert len(result.accepted) + len(result.rejected) == 300
+    accepted_ids = {a["school_id"] for a in result.accepted}
+    for d in datas:
+        record, bad, _ = checker.prepare(d)
+        truth = not bad and not any(True for _ in checker.validator.iter_errors(record))
+        assert (d["school_id"] in accepted_ids) == truth, d
+
+
+# --- what the report and plug-ins use --------------------------------------------------------
+
+def test_to_dict_is_json_ready_and_fits_the_report_schema():
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from edubalance.schemas import report_schema
+
+    rej = one_rejected(school(land_area_m2=float("inf"), students="x"))
+    d = rej.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert d["problems"][0]["code"] == "E102" and d["problems"][0]["label"] == "在校生数"
+    assert d["problems"][1]["observed"] == "inf" and d["data"]["land_area_m2"] == "inf"
+    defs = report_schema()["$defs"]
+    Draft202012Validator({**defs["rejected"], "$defs": defs}).validate(d)
+    Draft202012Validator({**defs["problem"], "$defs": defs}).validate(d["problems"][0])
+
+
+def test_with_problems_moves_records_on_errors_only():
+    result = validate(rows(school(school_id="1"), school(school_id="2"), school(school_id="3", students="x")))
+    first, second = result.accepted
+    extra = [Problem.about(first, "X900", "一个插件的错误 / a plug-in error", field="students"),
+             Problem.about(second, "W301", "just a warning")]
+    out = result.with_problems(extra)
+    assert [a["school_id"] for a in out.accepted] == ["2"]
+    assert [r.school_id for r in out.rejected] == ["3", "1"]
+    moved = out.rejected[1]
+    assert (moved.file, moved.row, moved.problems[0].label, moved.problems[0].observed) == ("f.csv", 2, "在校生数", 500)
+    assert extra[1].severity == "warning" and extra[0].severity == "error"
+    assert out.problems[-2:] == extra
+    assert len(out.accepted) + len(out.rejected) == 3
+    assert len(result.accepted) == 2                          # the original is unchanged
