@@ -75,7 +75,8 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     per_boarder = float((p["boarding_supplement"] or {}).get("per_boarder", 0))
     boarders = table.get("boarders")
     supplement = np.where(sup_t, per_boarder * boarders, 0.0)
-    unknown_sup = (~sup_t & ~sup_f) | (sup_t & np.isnan(boarders))
+    no_boarders = boarders == 0                   # nothing to supplement, whatever the eligibility
+    unknown_sup = ((~sup_t & ~sup_f) | (sup_t & np.isnan(boarders))) & ~no_boarders
     if per_boarder == 0:
         unknown_sup[:] = False
         supplement = np.zeros(n)

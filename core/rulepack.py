@@ -9,6 +9,7 @@ rule by rule → :func:`compile_ruleset` turns what is in force in one year into
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -17,7 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from . import expr
-from .derive import DERIVED_MEASURES
+from .derive import DERIVED_MEASURES, FUNDING_MEASURES
 from .model import Rule, RuleSet
 from .schemas import county_schema, rulepack_schema, school_schema
 
@@ -305,7 +306,7 @@ def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> 
                 out.append(rule)
         return out
 
-    school = build("rules", school_known, STAGES, "school")
+    school = [_funding_status(r, params, year) for r in build("rules", school_known, STAGES, "school")]
     county = build("county_rules", county_known, COUNTY_STAGES, "county")
     checks = [r for r in school if r.kind == "check"]
     composites = [r for r in school if r.kind == "count_met"]
@@ -318,6 +319,16 @@ def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> 
                    packs=[{"id": p.id, "revision": p.revision} for p in chain],
                    rules=checks, composites=composites, county_rules=county,
                    parameters=params, measures=measures)
+
+
+def _funding_status(rule: Rule, params: dict[str, Any], year: int | None) -> Rule:
+    """A rule judged against the entitlement is as certain as the funding parameters in force."""
+    if year is None or not ({rule.measure, rule.threshold_measure} & set(FUNDING_MEASURES)):
+        return rule
+    entries = [select_year(v, year) for v in (params.get("funding") or {}).values()]
+    if any(e and e.get("threshold_status") == "provisional" for e in entries):
+        return dataclasses.replace(rule, threshold_status="provisional")
+    return rule
 
 
 REQUIRED_RULE_KEYS = ("title", "dimension", "severity", "measure", "threshold_status", "source")

@@ -90,3 +90,43 @@ def test_plugins_lists_packs_and_hooks(run):
 def test_test_packs_passes_for_the_bundled_packs(run):
     result = run("test-packs")
     assert result.exit_code == 0, result.output
+
+
+def test_the_worked_cv_example_through_a_csv(run, tmp_path):
+    """data-dictionary §4: four junior schools, teaching and auxiliary area → CV 0.179847."""
+    path = tmp_path / "junior.csv"
+    rows = [("A", 120, 800), ("B", 300, 1500), ("C", 480, 3000), ("D", 100, 900)]
+    text = "school_id,stage,school_type,province,county_code,year,location,is_public,students,teaching_aux_area_m2\n"
+    text += "".join(f"52010200{i:02d},junior,junior_school,guizhou,520102,2023,urban,true,{p},{a}\n"
+                    for i, (_, p, a) in enumerate(rows))
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "r.json"
+    run("evaluate", path, "--format", "json", "-o", out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    junior = data["counties"][0]["stages"]["junior"]
+    assert round(junior["cv"]["teaching_aux_area_per_pupil"], 6) == 0.179847
+    assert junior["schools_in_scope"] == 4
+
+
+def test_validate_reports_every_problem_with_chinese_labels(run, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "学校标识码,学段,省份,县级行政区划代码,学年,在校生数,寄宿生数,专任教师数,中级及以上专业技术职务专任教师数\n"
+        "5201020001,primary,guizhou,520102,2021,abc,0,10,5\n"        # wrong type
+        "5201020002,primary,guizhou,520102,2021,-5,0,10,5\n"         # negative count
+        "5201020003,primary,guizhou,520102,2021,100,120,10,5\n"      # boarders > students
+        "5201020003,primary,guizhou,520102,2021,100,0,10,5\n"        # duplicate id
+        ",primary,guizhou,520102,2021,100,0,10,5\n"                  # missing identity
+        "5201020005,primary,guizhou,520102,2021,100,0,10,12\n"       # subset > teachers
+        "5201020006,primary,guizhou,520102,2021,100,0,10,5\n",       # fine
+        encoding="gbk")
+    result = run("validate", path, "--format", "json")
+    data = json.loads(result.output)
+    assert result.exit_code == 1
+    assert data["records"] == {"read": 7, "accepted": 1, "rejected": 6}
+    codes = [p["code"] for r in data["rejected"] for p in r["problems"]]
+    for code in ("E102", "E103", "E201", "E204", "E202"):
+        assert any(c.startswith(code) for c in codes), (code, codes)
+    labels = {p["label"] for r in data["rejected"] for p in r["problems"]}
+    assert "在校生数" in labels
+    assert {r["row"] for r in data["rejected"]} == {2, 3, 4, 5, 6, 7}

@@ -104,3 +104,27 @@ def test_rules_carry_source_and_status(vector_evaluator):
             assert rule.threshold_status in ("confirmed", "provisional"), rule.id
             assert rule.source.get("document"), rule.id
 
+
+
+def test_effective_years_select_what_was_in_force(vector_evaluator):
+    """Shaanxi's 2020 small-school standards and the 2017 national indicators were not in force in 2016."""
+    ids = lambda year: {r.id for r in vector_evaluator.ruleset("shaanxi", year).rules}
+    added = ids(2023) - ids(2016)
+    assert "shaanxi.small_school.canteen_area" in added
+    assert "national.teaching_aux_area_per_pupil" in added
+    assert "national.class_size" in ids(2016) and "national.staffing" in ids(2016)
+    assert "shaanxi.small_school.canteen_area" not in ids(2019)
+
+
+def test_funding_base_follows_the_year(vector_evaluator):
+    rec = {"school_id": "3401020001", "stage": "primary", "county_code": "340102", "province": "anhui",
+           "school_type": "primary_school", "location": "urban", "students": 500, "is_public": True,
+           "is_boarding": False}
+    e2020 = vector_evaluator.evaluate_record({**rec, "year": 2020})["funding"]["entitlement_yuan"]
+    e2023 = vector_evaluator.evaluate_record({**rec, "year": 2023})["funding"]["entitlement_yuan"]
+    assert (e2020, e2023) == (600 * 500, 650 * 500)
+
+
+def test_a_funding_verdict_is_provisional_when_a_parameter_in_force_is(vector_evaluator):
+    assert vector_evaluator.ruleset("anhui", 2020).rule("national.public_funds").threshold_status == "confirmed"
+    assert vector_evaluator.ruleset("anhui", 2023).rule("national.public_funds").threshold_status == "provisional"
