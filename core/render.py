@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .report import Report
 
-STATUS_ZH = {"pass": "达标 pass", "fail": "未达标 fail", "incomplete": "数据不全 incomplete"}
+STATUS_ZH = {"pass": "达标 pass", "fail": "未达标 fail", "incomplete": "数据不全 incomplete",
+             "not_applicable": "不适用 not applicable"}
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
@@ -38,7 +39,7 @@ def render_table(report: "Report", limit: int = 30) -> str:
         f"Packs: {', '.join(p['id'] + ' ' + p['revision'] for p in report.packs) or 'none'}"
         f"   Engine: {report.engine or '—'}",
         f"Records 记录: {r['read']} read, {r['evaluated']} evaluated, {r['rejected']} rejected",
-        "Schools 学校: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["schools"].items()),
+        "Schools 学校: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["schools"].items() if n or k != "not_applicable"),
     ]
     if report.counties:
         lines.append("Counties 县: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["counties"].items()))
@@ -67,7 +68,7 @@ def render_table(report: "Report", limit: int = 30) -> str:
             lines.append(f"  needs 需补充: {need}")
         lines.append("")
 
-    failing = [x for x in report.schools if x["status"] != "pass"]
+    failing = [x for x in report.schools if x["status"] in ("fail", "incomplete")]
     failing.sort(key=lambda x: (x["status"] != "fail", x["score"]["overall"] if x["score"]["overall"] is not None else 0))
     if failing:
         lines.append(f"Schools with findings 有问题的学校 ({len(failing)}):")

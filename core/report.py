@@ -111,7 +111,7 @@ class Report:
         return len(self.schools)
 
     def summary(self) -> dict[str, Any]:
-        by_status = {"pass": 0, "fail": 0, "incomplete": 0}
+        by_status = {"pass": 0, "fail": 0, "incomplete": 0, "not_applicable": 0}
         for s in self.schools:
             by_status[s["status"]] = by_status.get(s["status"], 0) + 1
         county_status = {"pass": 0, "fail": 0, "incomplete": 0}
@@ -129,7 +129,7 @@ class Report:
     def exit_code(self) -> int:
         if self.rejected or self.county_rejected:
             return 1
-        if any(s["status"] != "pass" for s in self.schools):
+        if any(s["status"] in ("fail", "incomplete") for s in self.schools):
             return 1
         if any(c["status"] != "pass" for c in self.counties):
             return 1

@@ -4,7 +4,8 @@ For one school (or county): ``100 × Σ weight(pass) / Σ weight(pass, fail, mis
 overall and per dimension. ``not_applicable`` verdicts are left out; ``missing_data`` counts as
 not passed (and is counted separately in the report). The status does not follow the score:
 any failed ``veto`` or ``required`` rule makes it ``fail``; failing that, missing data on one
-makes it ``incomplete``; otherwise ``pass``. ``scored`` rules move only the score.
+makes it ``incomplete``; otherwise ``pass`` — or ``not_applicable`` when no rule applies at all
+(a school with 0 pupils). ``scored`` rules move only the score.
 """
 from __future__ import annotations
 
@@ -34,10 +35,11 @@ def score(status: np.ndarray, rules: list[Rule]) -> tuple[np.ndarray, dict[str, 
 
 
 def status_of(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
-    """'pass' / 'fail' / 'incomplete' per record (see module doc)."""
+    """'pass' / 'fail' / 'incomplete' / 'not_applicable' per record (see module doc)."""
     n = status.shape[1]
     binding = [k for k, r in enumerate(rules) if r.severity in ("veto", "required")]
     out = np.full(n, "pass", dtype=object)
+    out[(status == NOT_APPLICABLE).all(0)] = "not_applicable"
     if binding:
         s = status[binding]
         out[(s == MISSING_DATA).any(0)] = "incomplete"
