@@ -83,8 +83,10 @@ def run_pack_cases(evaluator, pack_id: str) -> PackTestResult:
             schools = [{"province": pack_id, **defaults, **s} for s in case.get("schools") or []]
             counties = [case["county"]] if case.get("county") else []
             report = evaluator.evaluate_records(schools, counties)
-            if report.rejected or not report.counties:
-                result.failures.append(f"{name}: records rejected or no county evaluated")
+            rejected = report.rejected + report.county_rejected
+            if rejected or not report.counties:
+                msgs = "; ".join(p["message"] for r in rejected for p in r["problems"]) or "no county evaluated"
+                result.failures.append(f"{name}: {msgs}")
                 continue
             got = {}
             for v in report.counties[0]["verdicts"]:
