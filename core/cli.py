@@ -156,6 +156,8 @@ def evaluate(files, province, year, engine, overrides, plugins, fmt, output):
     from .progress import ProgressBar
     ev = make_evaluator(province, year, engine, overrides, plugins)
     rows, county_rows = ev.load(files)
+    if not rows and not county_rows:
+        fail(f"no records found in {', '.join(files)} (only a header, or no rows)")
     bar = ProgressBar(len(rows))
     report = ev._evaluate(rows, county_rows, list(files), bar)
     bar.close()

@@ -44,6 +44,7 @@ __all__ = [
     "ExprError", "Node", "Num", "Str", "Name", "Arith", "Neg", "Compare", "In", "And", "Or",
     "Not", "parse", "parse_condition", "parse_value", "names", "evaluate", "evaluate_columns",
     "lift_arithmetic", "to_durable", "MAX_LENGTH", "MAX_NESTING", "MAX_DEPTH",
+    "STATUS_SUFFIX", "STATUS_OK", "DURABLE_MAX_CONNECTIVES",
 ]
 
 #: Longest accepted expression text, so a rule file cannot make parsing expensive.
@@ -763,7 +764,7 @@ def _cols_bool(node: Node, table) -> tuple[np.ndarray, np.ndarray]:
         (lv, lok), (rv, rok) = _cols_value(node.left, table), _cols_value(node.right, table)
         valid = lok & rok
         text = _check_col_types(node.op, lv, rv, valid)
-        if not valid.any() or (lv.dtype == object) != (rv.dtype == object):
+        if not valid.any():                 # all unknown (and types cannot be checked)
             return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         if text:
             result = np.asarray(lv == rv, dtype=bool)
@@ -1093,9 +1094,10 @@ def to_durable(node: Node, anchor: str = "school_id") -> tuple[dict, dict, dict]
     cannot serve.)
 
     Engine notes (2.0.28): an ``$or`` matcher fires its rule once per matching branch, so
-    count a (fact, rule) pair once; text must only be compared with text and numbers with
-    numbers (the engine's mixed-type comparisons are meaningless, and the evaluators here
-    raise :class:`ExprError` for them).
+    count a (fact, rule) pair once; a pattern holds at most 15 ``$and``/``$or`` (a larger
+    condition is an :class:`ExprError` here rather than error 113 from the engine); text must
+    only be compared with text and numbers with numbers (the engine's mixed-type comparisons
+    are meaningless, and the evaluators here raise :class:`ExprError` for them).
     """
     tri = _tri(node)
     for part in (tri.t, tri.f, tri.u):

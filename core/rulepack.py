@@ -399,4 +399,6 @@ def _scope_node(scope: Mapping[str, Any], known: set[str], level: str) -> tuple[
     if not parts:
         return None, ""
     text = " and ".join(parts)
-    return expr.parse_condition(text, known | {"school_type", "location", "stage"}), text
+    node = expr.parse_condition(text, known | {"school_type", "location", "stage"})
+    shown = " and ".join(p for p in parts if p != "students > 0")   # the implicit part is not news
+    return node, shown
