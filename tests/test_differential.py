@@ -49,3 +49,19 @@ def test_the_sample_covers_every_verdict_kind(records, vector_evaluator):
     assert seen == {"pass", "fail", "not_applicable", "missing_data"}
     assert {s["school_type"] for s in report.schools} >= {"primary_school", "teaching_point", "nine_year"}
     assert any(s["measures"].get("teaching_aux_area_per_pupil") == 4.5 for s in report.schools)
+
+
+def test_a_first_record_that_matches_no_rule_does_not_crash_durable_rules():
+    """Deleting the session of an unmatched fact on a fresh ruleset aborts the process in
+    durable-rules 2.0.28; run in a subprocess so that a regression fails instead of killing the run."""
+    import subprocess
+    import sys
+    code = (
+        "from edubalance import Evaluator\n"
+        "base = {'stage': 'primary', 'county_code': '520102', 'year': 2023, 'province': 'guizhou'}\n"
+        "r = Evaluator(engine='durable').evaluate_records([{**base, 'school_id': '5201020001', 'students': 0},"
+        " {**base, 'school_id': '5201020002', 'students': 10}])\n"
+        "print(','.join(s['status'] for s in r.schools))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.strip() == "not_applicable,incomplete"

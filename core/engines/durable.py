@@ -3,14 +3,18 @@
 Built around the engine's measured limits (see the README, "Engines"):
 
 * one ``Host`` per engine object, created on first use — never at import (``get_host()`` is a
-  global singleton that starts timer threads);
+  global singleton) — and without its dispatch threads: they serve timers and queued events,
+  which edubalance never uses, and they race the calls made from the evaluating thread;
 * every fact carries an explicit unique ``id`` and its own session ``sid``, and the session is
   deleted after the fact is judged (the engine allows 1,024 live sessions per ruleset, and
   fact identity is otherwise a 32-bit hash that can merge distinct schools);
 * presence is a field (``<name>__st`` = ``ok`` / ``missing`` / ``na``) rather than ``$nex``,
   which hangs the engine as soon as another rule fires on the same fact;
 * at most :data:`RULES_PER_RULESET` rules per ruleset (a fact may match at most 64 conditions);
-* ``MessageNotHandledException`` (no rule matched: every rule is not applicable) is expected.
+* every ruleset has one rule that matches every fact, so no fact goes unhandled: deleting the
+  session of a fact that matched nothing, on a ruleset that has handled no fact yet, crashes
+  the process (``munmap_chunk(): invalid pointer``);
+* an ``$or`` condition fires once per true branch, so repeated hits of one verdict count once.
 
 Each rule and stage gives three durable rules — pass, fail, missing_data; a rule none of them
 matches is ``not_applicable``. The precedence is the one in ``engines/__init__``.
@@ -104,7 +108,12 @@ class DurableEngine:
     def host(self):
         if self._host is None:
             from durable import engine as durable_engine
-            self._host = durable_engine.Host()
+
+            class QuietHost(durable_engine.Host):
+                def _run(self) -> None:  # no dispatch threads (see the module docstring)
+                    pass
+
+            self._host = QuietHost()
         return self._host
 
     def _rulesets(self, rules: list[Rule]) -> list[str]:
@@ -121,11 +130,27 @@ class DurableEngine:
                 for j, (code, cond) in enumerate(rule_conditions(rule)):
                     definition[f"r{k}_{j}"] = {"all": [{"m": cond}], "run": self._action(hits, k, code)}
             if definition:
-                self.host.set_rulesets({name: definition})
+                definition["anchor"] = {"all": [{"m": {"$gte": {"i": 0}}}], "run": _ignore}
+                self._register(name, definition, chunk)
                 self._hits[name] = hits
                 names.append(name)
         self._compiled[key] = names
         return names
+
+    def _register(self, name: str, definition: dict, chunk: list[Rule]) -> None:
+        """Create the ruleset; if durable-rules refuses it, say which rule is too complex."""
+        try:
+            self.host.set_rulesets({name: definition})
+        except Exception as exc:  # durable_rules_engine.error carries only a number
+            for rule in chunk:
+                try:
+                    probe = {f"p{j}": {"all": [{"m": cond}], "run": _ignore}
+                             for j, (_, cond) in enumerate(rule_conditions(rule))}
+                    self.host.set_rulesets({f"{name}_probe_{next(_ids)}": probe})
+                except Exception:
+                    raise ValueError(f"durable back end: rule {rule.id} is too complex for durable-rules "
+                                     f"(its scope: {rule.scope_text}); use --engine vector ({exc})") from None
+            raise ValueError(f"durable back end: durable-rules refused the rules ({exc})") from None
 
     @staticmethod
     def _action(hits: list, k: int, code: int):
@@ -134,8 +159,6 @@ class DurableEngine:
         return run
 
     def evaluate(self, rules: list[Rule], table: Table, progress=None) -> RuleResults:
-        from durable.engine import MessageNotHandledException
-
         results = RuleResults.empty(rules, table.n)
         for k, rule in enumerate(rules):
             results.value[k], results.threshold[k] = values_and_thresholds(rule, table)
@@ -149,12 +172,8 @@ class DurableEngine:
             for name in rulesets:
                 sid = f"{run_id}-{i}"
                 fact["id"], fact["sid"] = f"f{run_id}-{i}", sid
-                try:
-                    self.host.assert_fact(name, fact)
-                except MessageNotHandledException:
-                    pass
-                finally:
-                    self.host.delete_state(name, sid)
+                self.host.assert_fact(name, fact)
+                self.host.delete_state(name, sid)
             if progress and (i + 1) % 500 == 0:
                 progress(500)
         if progress:
@@ -171,6 +190,10 @@ class DurableEngine:
         if conflicts:
             raise RuntimeError("durable back end: conflicting verdicts for " + "; ".join(conflicts[:5]))
         return results
+
+
+def _ignore(c) -> None:
+    """The anchor rule's action: it exists only so that every fact is handled."""
 
 
 def _facts(table: Table, names: list[str]) -> list[dict]:
