@@ -49,9 +49,11 @@ def friendly(func: Callable) -> Callable:
     return wrapper
 
 
-def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=()):
+def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=(), verdicts="all",
+                   timings=None):
     from .evaluator import Evaluator
-    return Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins)
+    return Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
+                     verdicts=verdicts, timings=timings)
 
 
 def emit(text: str, output: str | None) -> None:
@@ -60,6 +62,31 @@ def emit(text: str, output: str | None) -> None:
         click.echo(f"report written to {output}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+#: Up to this many schools a JSON report is indented for people; above it, it is written
+#: compact and streamed (a national file is GBs either way, and a third smaller compact).
+JSON_INDENT_MAX = 10_000
+
+
+def emit_report(ev, report, fmt: str, output: str | None) -> None:
+    """Render through the plug-ins, except the core's JSON, which is streamed to the file."""
+    others = [i for i in ev.pm.hook.edubalance_render_report.get_hookimpls()
+              if i.plugin_name != "edubalance.defaults"]
+    if fmt != "json" or others:
+        emit(ev.pm.hook.edubalance_render_report(report=report, fmt=fmt), output)
+        return
+    indent = 2 if report.evaluated <= JSON_INDENT_MAX else None
+    if output:
+        with open(output, "wb") as f:
+            report.write_json(f, indent=indent)
+        click.echo(f"report written to {output}", err=True)
+    else:
+        sys.stdout.flush()
+        stream = sys.stdout.buffer
+        report.write_json(stream, indent=indent)
+        stream.write(b"\n")
+        stream.flush()
 
 
 province_opt = click.option("--province", "-P", metavar="ID",
@@ -141,27 +168,44 @@ def validate(files, province, plugins, fmt, output):
 @click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
               help="Rule back end: durable (durable-rules) or vector (columnar, for large files); "
                    "auto uses durable-rules up to 200 records.")
+@click.option("--verdicts", type=click.Choice(["all", "findings"]), default="all", show_default=True,
+              help="Per school, list every rule's verdict (all) or only the failed and missing-data ones "
+                   "(findings; counts, scores, funding and status stay complete) — for national-scale files.")
+@click.option("--timings", is_flag=True, help="Print the seconds each stage took to stderr.")
 @override_opt
 @plugin_opt
 @format_opt
 @output_opt
 @friendly
-def evaluate(files, province, year, engine, overrides, plugins, fmt, output):
+def evaluate(files, province, year, engine, verdicts, timings, overrides, plugins, fmt, output):
     """Judge the school (and county) records in FILES.
 
     County records (one row per county and year: government items, vetoes, satisfaction) may be
     in their own file or in the same file with an empty 学校标识码. Output leads with the summary,
-    then counties, failing schools and rejected rows.
+    then counties, failing schools and rejected rows. A JSON report of more than 10,000 schools
+    is written compact (no indentation).
     """
+    from time import perf_counter
+
     from .progress import ProgressBar
-    ev = make_evaluator(province, year, engine, overrides, plugins)
+    start = perf_counter()
+    times: dict[str, float] | None = {} if timings else None
+    ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times)
+    if times is not None:
+        times["setup"] = perf_counter() - start
     rows, county_rows = ev.load(files)
     if not rows and not county_rows:
         fail(f"no records found in {', '.join(files)} (only a header, or no rows)")
     bar = ProgressBar(len(rows))
-    report = ev._evaluate(rows, county_rows, list(files), bar)
+    report = ev._evaluate(rows, county_rows, list(files), bar, consume=True)
     bar.close()
-    emit(ev.pm.hook.edubalance_render_report(report=report, fmt=fmt), output)
+    del rows, county_rows
+    write_start = perf_counter()
+    emit_report(ev, report, fmt, output)
+    if times is not None:
+        times["write"] = perf_counter() - write_start
+        times["total"] = perf_counter() - start
+        click.echo("timings 计时 (s): " + ", ".join(f"{k} {v:.3f}" for k, v in times.items()), err=True)
     sys.exit(report.exit_code)
 
 

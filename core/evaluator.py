@@ -7,19 +7,22 @@ returns a :class:`~edubalance.report.Report` in which ``read = evaluated + rejec
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from time import perf_counter
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from . import expr
 from .composite import evaluate_composites
 from .engines import AUTO_DURABLE_MAX
+from .entries import VERDICT_MODES, SchoolBlock
 from .funding import funding_parameters
 from .loading import InputError, RawRow
 from .model import RuleResults, RuleSet
 from .plugins import plugin_manager
-from .report import Report, school_entries
+from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
 from .schemas import school_schema
 from .scoring import score, status_of
@@ -39,14 +42,24 @@ class Evaluator:
     ``province`` fills records that carry none; ``year`` judges every record by the standards
     in force in that year instead of its own ``year``; ``engine`` is ``vector``, ``durable`` or
     ``auto`` (durable-rules up to a few hundred records, columnar above); ``overrides`` are
-    rule files that patch a pack (a corrected threshold, a local value).
+    rule files that patch a pack (a corrected threshold, a local value). ``verdicts`` is ``all``
+    (every rule's verdict for every school) or ``findings`` (only failed and missing-data
+    verdicts are listed; counts, scores, funding and status stay complete): a national file
+    is several GB with every verdict. ``timings``, if given, is a dict that each call fills
+    with the seconds every stage took (``validate``, ``table``, ``derive``, ``school_rules``,
+    ``scores``, ``county``, ``report``; ``load`` for files), summed over calls.
     """
 
     def __init__(self, province: str | None = None, year: int | None = None, engine: str = "auto",
                  overrides: Sequence[str | Path] = (), plugins: Sequence[object | str] = (),
-                 autoload: bool | None = None):
+                 autoload: bool | None = None, verdicts: str = "all",
+                 timings: dict[str, float] | None = None):
+        if verdicts not in VERDICT_MODES:
+            raise ValueError(f"unknown verdicts mode '{verdicts}' (choose from {', '.join(VERDICT_MODES)})")
         self.province = province
         self.year = year
+        self.verdicts = verdicts
+        self.timings = timings
         self.pm = plugin_manager(plugins, autoload)
         self.registry = PackRegistry()
         for sources in self.pm.hook.edubalance_rule_packs():
@@ -66,6 +79,12 @@ class Evaluator:
         self._engine_objects: dict[str, Any] = {}
         self._rulesets: dict[tuple[str, int], RuleSet] = {}
         self._numeric = [n for n in school_schema()["properties"] if n not in TEXT_FIELDS]
+
+    def _stage(self, name: str):
+        """Time a stage into ``self.timings`` (a no-op context when no timings are asked for)."""
+        if self.timings is None:
+            return nullcontext()
+        return _timed(self.timings, name)
 
     # -- packs -----------------------------------------------------------------------------
     @property
@@ -92,13 +111,17 @@ class Evaluator:
         """Read files into raw rows (schools, counties). Raises InputError for a bad file."""
         rows: list[RawRow] = []
         county_rows: list[RawRow] = []
+        with self._stage("load"):
+            self._load_into(paths, rows, county_rows)
+        return rows, county_rows
+
+    def _load_into(self, paths: Iterable[str | Path], rows: list[RawRow], county_rows: list[RawRow]) -> None:
         for path in paths:
             loaded = self.pm.hook.edubalance_load_file(path=str(path), default_province=self.province)
             if loaded is None:
                 raise InputError(str(path), "no reader for this file")
             rows.extend(loaded.rows)
             county_rows.extend(loaded.county_rows)
-        return rows, county_rows
 
     def validate_rows(self, rows: list[RawRow]):
         result = validate(rows, default_province=self.province, known_provinces=list(self.registry.packs))
@@ -112,60 +135,107 @@ class Evaluator:
     def evaluate_files(self, paths: Iterable[str | Path], progress: Progress | None = None) -> Report:
         paths = list(paths)
         rows, county_rows = self.load(paths)
-        return self._evaluate(rows, county_rows, [str(p) for p in paths], progress)
+        return self._evaluate(rows, county_rows, [str(p) for p in paths], progress, consume=True)
 
     def evaluate_records(self, records: Iterable[Mapping[str, Any]], counties: Iterable[Mapping[str, Any]] = (),
                          progress: Progress | None = None) -> Report:
         """Judge records given as dicts (English field names), e.g. from a government system."""
         rows = [RawRow("<records>", i + 1, dict(r)) for i, r in enumerate(records)]
         county_rows = [RawRow("<counties>", i + 1, dict(c)) for i, c in enumerate(counties)]
-        return self._evaluate(rows, county_rows, [], progress)
+        return self._evaluate(rows, county_rows, [], progress, consume=True)
 
     def evaluate_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """One school record → its report entry (raises ValueError if the record is rejected)."""
-        report = self.evaluate_records([record])
+        """One school record → its report entry (raises ValueError if the record is rejected).
+
+        A school's entry does not depend on its county's verdicts, so a lone record skips the
+        county stage (a county of one school says nothing anyway).
+        """
+        report = self._evaluate([RawRow("<records>", 1, dict(record))], [], [], None, consume=True,
+                                counties=False)
         if report.rejected:
             problems = "; ".join(p["message"] for p in report.rejected[0]["problems"])
             raise ValueError(f"record rejected: {problems}")
         return report.schools[0]
 
     def _evaluate(self, rows: list[RawRow], county_rows: list[RawRow], files: list[str],
-                  progress: Progress | None) -> Report:
-        checked = self.validate_rows(rows)
-        counties_ok, counties_rejected = validate_counties(county_rows, default_province=self.province,
-                                                           known_provinces=list(self.registry.packs))
-        county_records = {(c["county_code"], int(c["year"])): c for c in counties_ok}
-        report = Report(files=files, read=len(rows), rejected=[r.to_dict() for r in checked.rejected],
-                        warnings=[p.to_dict() for p in checked.problems if p.severity == "warning"],
-                        county_rejected=[r.to_dict() for r in counties_rejected])
-        groups: dict[tuple[str, int], list[dict]] = defaultdict(list)
-        for rec in checked.accepted:
-            groups[(rec["province"], self.year or int(rec["year"]))].append(rec)
+                  progress: Progress | None, consume: bool = False, counties: bool = True) -> Report:
+        """The lifecycle after loading. ``consume`` empties ``rows`` once they are validated,
+        so that a national file's raw text is freed before its columns are judged."""
+        with self._stage("validate"):
+            checked = self.validate_rows(rows)
+            counties_ok, counties_rejected = validate_counties(county_rows, default_province=self.province,
+                                                               known_provinces=list(self.registry.packs))
+            county_records = {(c["county_code"], int(c["year"])): c for c in counties_ok}
+            report = Report(files=files, read=len(rows), rejected=[r.to_dict() for r in checked.rejected],
+                            warnings=[p.to_dict() for p in checked.problems if p.severity == "warning"],
+                            county_rejected=[r.to_dict() for r in counties_rejected], verdicts=self.verdicts)
+            columns = checked.columns
+            if columns is not None and columns.size == len(checked.accepted):
+                groups: dict[tuple[str, int], Any] = self._group_positions(columns)
+            else:
+                columns, groups = None, defaultdict(list)
+                for rec in checked.accepted:
+                    groups[(rec["province"], self.year or int(rec["year"]))].append(rec)
+            del checked
+            if consume:
+                rows.clear()
         engine_names = set()
-        for (province, year), records in sorted(groups.items()):
+        for (province, year), members in sorted(groups.items()):
             ruleset = self.ruleset(province, year)
-            engine = self.engine_for(len(records))
+            engine = self.engine_for(len(members))
             engine_names.add(engine.name)
-            schools, counties = self._evaluate_group(ruleset, records, county_records, engine, progress)
-            report.add_group(ruleset, schools, counties)
+            block, county_entries = self._evaluate_group(ruleset, members, columns, county_records, engine,
+                                                         progress, counties)
+            report.add_group(ruleset, block, county_entries)
         report.engine = ",".join(sorted(engine_names)) or self.engine
-        report.finish()
-        self.pm.hook.edubalance_merge_scores(report=report)
+        with self._stage("report"):
+            report.finish()
+            self.pm.hook.edubalance_merge_scores(report=report)
         return report
 
-    def _evaluate_group(self, ruleset: RuleSet, records: list[dict], county_records: Mapping,
-                        engine: Any, progress: Progress | None) -> tuple[list[dict], list[dict]]:
-        table = Table.from_records(records, self._numeric)
-        self.pm.hook.edubalance_derive_measures(table=table, ruleset=ruleset)
-        base = self.pm.hook.edubalance_evaluate_school_rules(
-            rules=ruleset.rules, table=table, engine=engine, progress=progress)
-        results = base.extend(evaluate_composites(ruleset.composites, base, table))
-        overall, by_dim = score(results.status, results.rules)
-        status = status_of(results.status, results.rules)
-        params = _funding_summary(ruleset)
-        schools = school_entries(table, records, results, overall, by_dim, status, params)
-        counties = self._evaluate_counties(ruleset, table, results, status, county_records, engine)
-        return schools, counties
+    def _group_positions(self, columns: Any) -> dict[tuple[str, int], np.ndarray]:
+        """Positions of the accepted records of each (province, year) group."""
+        provinces = columns.text["province"][:columns.size]
+        years = np.frombuffer(columns.numeric["year"], dtype=float)[:columns.size]
+        if self.year:
+            keys = [(p, self.year) for p in provinces]
+        else:
+            keys = list(zip(provinces, years.astype(np.int64).tolist()))
+        groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for pos, key in enumerate(keys):
+            groups[key].append(pos)
+        return {key: np.array(pos, dtype=np.intp) for key, pos in groups.items()}
+
+    def _evaluate_group(self, ruleset: RuleSet, members: Any, columns: Any, county_records: Mapping,
+                        engine: Any, progress: Progress | None, counties: bool = True
+                        ) -> tuple[SchoolBlock, list[dict]]:
+        """``members``: the group's records (dicts), or their positions in ``columns``."""
+        with self._stage("table"):
+            if columns is not None:
+                table = Table.from_columns(columns.numeric, columns.text, members, self._numeric)
+                file_col = columns.text["_file"]
+                row_col = np.frombuffer(columns.numeric["_row"], dtype=float)[members]
+                files = [file_col[i] for i in members.tolist()]
+                rows = row_col.astype(np.int64).tolist()
+            else:
+                table = Table.from_records(members, self._numeric)
+                files = [r.get("_file") for r in members]
+                rows = [r.get("_row") for r in members]
+        with self._stage("derive"):
+            self.pm.hook.edubalance_derive_measures(table=table, ruleset=ruleset)
+        with self._stage("school_rules"):
+            base = self.pm.hook.edubalance_evaluate_school_rules(
+                rules=ruleset.rules, table=table, engine=engine, progress=progress)
+        with self._stage("scores"):
+            results = base.extend(evaluate_composites(ruleset.composites, base, table))
+            overall, by_dim = score(results.status, results.rules)
+            status = status_of(results.status, results.rules)
+            schools = SchoolBlock(table, results, overall, by_dim, status, _funding_summary(ruleset), files, rows)
+        if not counties:
+            return schools, []
+        with self._stage("county"):
+            county_entries = self._evaluate_counties(ruleset, table, results, status, county_records, engine)
+        return schools, county_entries
 
     def _evaluate_counties(self, ruleset: RuleSet, table: Table, results: RuleResults, status: np.ndarray,
                            county_records: Mapping, engine: Any) -> list[dict]:
@@ -182,6 +252,15 @@ class Evaluator:
         county_results = self.pm.hook.edubalance_evaluate_county_rules(
             rules=ruleset.county_rules, table=frame.table, engine=engine)
         return county_reports(frame, county_results, score, frame.measure_inputs)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + perf_counter() - start
 
 
 def _funding_summary(ruleset: RuleSet) -> dict[str, Any]:

@@ -13,6 +13,7 @@ special-needs count, which counts as 0 because most schools report none by leavi
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,13 @@ def _condition(entry: dict[str, Any] | None, table: Table) -> tuple[np.ndarray, 
     text = entry.get("applies_when")
     if not text:
         return np.ones(table.n, bool), np.zeros(table.n, bool)
-    return expr.evaluate_columns(expr.parse_condition(text), table)
+    return expr.evaluate_columns(_parsed(text), table)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> expr.Node:
+    """A condition parsed once per text: the same few texts are judged for every group."""
+    return expr.parse_condition(text)
 
 
 def funding_parameters(funding: dict[str, Any], year: int) -> dict[str, dict | None]:

@@ -292,16 +292,25 @@ def _clean_text_row(cells: Sequence[Any]) -> list[Any]:
     return [c.strip() or None for c in cells]          # CSV: every cell is a str
 
 
+def _clean_plain_row(cells: Sequence[Any]) -> list[Any]:
+    return [c or None for c in cells]                  # CSV whose cells cannot hold whitespace
+
+
+#: Whitespace other than line ends: if a CSV file has none (and no quotes), no cell needs stripping.
+_INNER_SPACE = re.compile(r"[^\S\r\n]")
+
+
 def _clean_row(cells: Sequence[Any]) -> list[Any]:
     return [_cell(c) for c in cells]
 
 
 def _table_rows(name: str, file_label: str, rows: Iterable[tuple[int, Sequence[Any]]],
-                all_county: bool = False, all_text: bool = False
+                all_county: bool = False, all_text: bool = False, plain: bool = False
                 ) -> tuple[list[RawRow], list[RawRow]] | None:
     """Turn numbered rows of cells (header first) into school and county RawRows.
 
-    ``None`` when there is not even a header (every row blank).
+    ``None`` when there is not even a header (every row blank). ``all_text``: every cell is a
+    str (CSV); ``plain``: besides, no cell has whitespace to strip.
     """
     it = iter(rows)
     buffered, k = _find_header(it)
@@ -309,7 +318,7 @@ def _table_rows(name: str, file_label: str, rows: Iterable[tuple[int, Sequence[A
         return None
     names = _header_names(name, buffered[k][1])
     width = len(names)
-    clean = _clean_text_row if all_text else _clean_row
+    clean = (_clean_plain_row if plain else _clean_text_row) if all_text else _clean_row
 
     def body() -> Iterator[tuple[int, Sequence[Any]]]:
         yield from buffered[k + 1:]
@@ -328,7 +337,7 @@ def _table_rows(name: str, file_label: str, rows: Iterable[tuple[int, Sequence[A
             else:
                 del values[width:]
                 n = width
-        if all(v is None for v in values):
+        if values.count(None) == n:
             continue                    # a blank row
         if unused:
             for j in [j for j in unused if j < n and values[j] is not None]:
@@ -368,8 +377,9 @@ def _load_csv(name: str, text: str) -> LoadedFile:
     counts = {d: sum(line.count(d) for line in head) for d in _DELIMITERS}
     delimiter = max(_DELIMITERS, key=counts.__getitem__) if any(counts.values()) else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    plain = '"' not in text and _INNER_SPACE.search(text) is None
     try:
-        found = _table_rows(name, name, enumerate(reader, start=1), all_text=True)
+        found = _table_rows(name, name, enumerate(reader, start=1), all_text=True, plain=plain)
     except csv.Error as exc:
         raise InputError(name, f"not valid CSV at line {reader.line_num}: {exc}") from None
     if found is None:

@@ -68,11 +68,10 @@ def render_table(report: "Report", limit: int = 30) -> str:
             lines.append(f"  needs 需补充: {need}")
         lines.append("")
 
-    failing = [x for x in report.schools if x["status"] in ("fail", "incomplete")]
-    failing.sort(key=lambda x: (x["status"] != "fail", x["score"]["overall"] if x["score"]["overall"] is not None else 0))
+    n_failing, failing = report.schools_with_findings(limit)
     if failing:
-        lines.append(f"Schools with findings 有问题的学校 ({len(failing)}):")
-        for x in failing[:limit]:
+        lines.append(f"Schools with findings 有问题的学校 ({n_failing}):")
+        for x in failing:
             lines.append(f"  {x['school_id']} {x.get('school_name') or ''} [{x['stage']}] "
                          f"{STATUS_ZH[x['status']]}, score {_fmt(x['score']['overall'], 1)}")
             for v in x["verdicts"]:
@@ -82,8 +81,8 @@ def render_table(report: "Report", limit: int = 30) -> str:
             if f.get("shortfall_yuan"):
                 lines.append(f"      - 公用经费缺口 funding shortfall: {_fmt(f['shortfall_yuan'])} yuan "
                              f"(entitled {_fmt(f['entitlement_yuan'])}, received {_fmt(f['received_yuan'])})")
-        if len(failing) > limit:
-            lines.append(f"  … and {len(failing) - limit} more (use --format json for all)")
+        if n_failing > limit:
+            lines.append(f"  … and {n_failing - limit} more (use --format json for all)")
         lines.append("")
 
     if report.rejected:

@@ -4,120 +4,188 @@
 record was evaluated and every school and county passes, 1 when there are findings (a failed
 or incomplete school or county, or a rejected record), 2 and up for usage or input errors
 (raised before a report exists). JSON keys follow the issue-tracked contract in the README.
+
+School entries stay columns (:class:`~edubalance.entries.SchoolBlock`) until something reads
+them: counts, exit code and the text report need only a few, and :meth:`Report.write_json`
+streams a national file chunk by chunk instead of holding GBs of dicts.
 """
 from __future__ import annotations
 
 import json
-import math
+import queue
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO, Iterator, Sequence
 
 import numpy as np
 
-from .derive import DERIVED_MEASURES
-from .fields import label
-from .funding import funding_block
-from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, RuleResults, RuleSet
-from .table import Table
+from .entries import VERDICT_MODES, SchoolBlock, dumps, loads
+from .model import RuleSet
 
-IDENTITY = ("school_id", "stage", "school_name", "county_code", "county_name", "province", "year",
-            "school_type", "location")
+#: How many school entries are rendered (and written) at a time.
+CHUNK = 8192
 
 
-def _num(v: Any) -> Any:
-    """JSON-safe number: NaN → None, NumPy scalars → Python."""
-    if v is None:
-        return None
-    if isinstance(v, (np.floating, float)):
-        v = float(v)
-        if math.isnan(v):
-            return None
-        return int(v) if v.is_integer() and abs(v) < 2**53 else v
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
+class _DictBlock:
+    """Entries given as ready dicts (e.g. by a plug-in): the same interface as a SchoolBlock."""
+
+    def __init__(self, entries: Sequence[dict]):
+        self.entries = list(entries)
+        self.n = len(self.entries)
+        self.status = np.array([e["status"] for e in self.entries], dtype=object)
+
+    def sort_keys(self) -> list[tuple]:
+        return [(s["county_code"] or "", s["school_id"] or "", s["stage"] or "", s["year"] or 0)
+                for s in self.entries]
+
+    def provisional_rules_used(self) -> set[str]:
+        return {r for s in self.entries for r in s["provisional_rules"]}
+
+    def score_key(self, i: int) -> float:
+        overall = self.entries[i]["score"]["overall"]
+        return 0 if overall is None else overall
+
+    def render(self, index: np.ndarray, verdicts: str = "all") -> list[bytes]:
+        return [dumps(_listed(self.entries[i], verdicts)) for i in np.asarray(index).tolist()]
 
 
-def verdict(desc: dict, status: int, value: float, threshold: float) -> dict:
-    v, t = _num(value), _num(threshold)
-    gap = None
-    if status in (PASS, FAIL) and v is not None and t is not None:
-        g = float(value) - float(threshold)
-        gap = {"value": _num(g), "share": _num(g / float(threshold)) if threshold else None}
-    out = dict(desc)
-    out.update(status=STATUS_NAMES[status], value=v, threshold=t, gap=gap)
-    return out
-
-
-def school_entries(table: Table, records: list[dict], results: RuleResults, overall: np.ndarray,
-                   by_dim: dict[str, np.ndarray], status: np.ndarray, funding_params: dict) -> list[dict]:
-    """One report entry per evaluated record."""
-    descs = [r.describe() for r in results.rules]
-    measure_names = sorted({r.measure for r in results.rules} | set(DERIVED_MEASURES))
-    measure_cols = [(m, table.get(m)) for m in measure_names if m in table.columns]
-    out = []
-    for i, rec in enumerate(records):
-        verdicts = [verdict(descs[k], int(results.status[k, i]), results.value[k, i], results.threshold[k, i])
-                    for k in range(len(descs))]
-        counts = {name: 0 for name in STATUS_NAMES}
-        for v in verdicts:
-            counts[v["status"]] += 1
-        entry = {k: _num(rec.get(k)) for k in IDENTITY}
-        entry["source"] = {"file": rec.get("_file"), "row": rec.get("_row")}
-        entry["measures"] = {m: _num(col[i]) for m, col in measure_cols if not _isnan(col[i])}
-        entry["verdicts"] = verdicts
-        entry["counts"] = counts
-        entry["funding"] = funding_block(table, i, funding_params)
-        entry["score"] = {"overall": _num(overall[i]), "by_dimension": {d: _num(s[i]) for d, s in by_dim.items()}}
-        entry["status"] = str(status[i])
-        entry["provisional_rules"] = [v["rule_id"] for v in verdicts
-                                      if v["threshold_status"] == "provisional" and v["status"] in ("pass", "fail")]
-        out.append(entry)
-    return out
-
-
-def _isnan(v: Any) -> bool:
-    return isinstance(v, float) and math.isnan(v)
+def _listed(entry: dict, verdicts: str) -> dict:
+    if verdicts == "all":
+        return entry
+    return {**entry, "verdicts": [v for v in entry["verdicts"] if v["status"] in ("fail", "missing_data")]}
 
 
 @dataclass
 class Report:
+    """Counts, schools, counties and rejected rows of one evaluation.
+
+    School entries are kept as columns and rendered when read: ``schools`` builds every dict
+    (fine for a county, heavy for a country), :meth:`write_json` streams them to a file.
+    ``verdicts`` is ``all`` (every rule's verdict per school) or ``findings`` (only ``fail`` and
+    ``missing_data`` verdicts; counts, scores, funding and status stay complete).
+    """
+
     files: list[str]
     read: int
     rejected: list[dict]
     warnings: list[dict] = field(default_factory=list)
     county_rejected: list[dict] = field(default_factory=list)
     packs: list[dict] = field(default_factory=list)
-    schools: list[dict] = field(default_factory=list)
     counties: list[dict] = field(default_factory=list)
     engine: str = ""
     notes: list[str] = field(default_factory=list)
+    verdicts: str = "all"
+    blocks: list[Any] = field(default_factory=list, repr=False)
+    _schools: list[dict] | None = field(default=None, repr=False)
+    _order: list[tuple[int, int]] = field(default_factory=list, repr=False)
 
-    def add_group(self, ruleset: RuleSet, schools: list[dict], counties: list[dict]) -> None:
+    def __post_init__(self) -> None:
+        if self.verdicts not in VERDICT_MODES:
+            raise ValueError(f"unknown verdicts mode '{self.verdicts}' (choose from {', '.join(VERDICT_MODES)})")
+
+    def add_group(self, ruleset: RuleSet, schools: SchoolBlock | Sequence[dict], counties: list[dict]) -> None:
         for p in ruleset.packs:
             if p not in self.packs:
                 self.packs.append(p)
-        self.schools.extend(schools)
+        block = schools if isinstance(schools, SchoolBlock) else _DictBlock(schools)
+        self.blocks.append(block)
+        self._schools = None
         self.counties.extend(counties)
 
     def finish(self) -> None:
-        self.schools.sort(key=lambda s: (s["county_code"] or "", s["school_id"] or "", s["stage"] or "", s["year"] or 0))
+        """Order schools by county, school, stage and year; counties by county and year."""
+        keys = [(key, b, i) for b, block in enumerate(self.blocks) for i, key in enumerate(block.sort_keys())]
+        keys.sort()
+        self._order = [(b, i) for _, b, i in keys]
+        self._schools = None
         self.counties.sort(key=lambda c: (c["county_code"] or "", c["year"] or 0))
+
+    # -- schools -------------------------------------------------------------------------------
+    @property
+    def schools(self) -> list[dict]:
+        """Every school entry as a dict (built on first use; the report's order)."""
+        if self._schools is None:
+            self._schools = loads(b"[" + b",".join(self.iter_json_entries()) + b"]")
+        return self._schools
+
+    @schools.setter
+    def schools(self, entries: list[dict]) -> None:
+        self._schools = list(entries)
+
+    def iter_json_entries(self, chunk: int = CHUNK) -> Iterator[bytes]:
+        """Each school entry as compact JSON, in the report's order."""
+        for part in self._json_chunks(chunk):
+            yield from part
+
+    def _json_chunks(self, chunk: int) -> Iterator[list[bytes]]:
+        if self._schools is not None:
+            for start in range(0, len(self._schools), chunk):
+                yield [dumps(_listed(s, self.verdicts)) for s in self._schools[start:start + chunk]]
+            return
+        order = self._order if len(self._order) == self.evaluated else self._natural_order()
+        for start in range(0, len(order), chunk):
+            part = order[start:start + chunk]
+            out: list[bytes] = [b""] * len(part)
+            by_block: dict[int, list[int]] = {}
+            for j, (b, _) in enumerate(part):
+                by_block.setdefault(b, []).append(j)
+            for b, slots in by_block.items():
+                index = np.array([part[j][1] for j in slots], dtype=np.int64)
+                for j, text in zip(slots, self.blocks[b].render(index, self.verdicts)):
+                    out[j] = text
+            yield out
+
+    def schools_with_findings(self, limit: int) -> tuple[int, list[dict]]:
+        """(how many schools fail or are incomplete, the first ``limit`` of them as entries).
+
+        Failed schools first, lowest score first (a missing score counts as 0), report order
+        among equals. Only those ``limit`` entries are built, so a national report stays cheap.
+        """
+        wanted = ("fail", "incomplete")
+        if self._schools is not None:
+            found = [s for s in self._schools if s["status"] in wanted]
+            found.sort(key=lambda x: (x["status"] != "fail", x["score"]["overall"]
+                                      if x["score"]["overall"] is not None else 0))
+            return len(found), found[:limit]
+        order = self._order if len(self._order) == self.evaluated else self._natural_order()
+        keyed = []
+        for b, i in order:
+            block = self.blocks[b]
+            status = block.status[i]
+            if status in wanted:
+                keyed.append(((status != "fail", block.score_key(i)), b, i))
+        keyed.sort(key=lambda t: t[0])                 # stable: report order among equals
+        top = keyed[:limit]
+        entries = [loads(block_entry) for block_entry in
+                   (self.blocks[b].render(np.array([i]), self.verdicts)[0] for _, b, i in top)]
+        return len(keyed), entries
+
+    def _natural_order(self) -> list[tuple[int, int]]:
+        return [(b, i) for b, block in enumerate(self.blocks) for i in range(block.n)]
+
+    def _school_status(self) -> list[str]:
+        if self._schools is not None:
+            return [s["status"] for s in self._schools]
+        return [s for block in self.blocks for s in block.status.tolist()]
 
     @property
     def evaluated(self) -> int:
-        return len(self.schools)
+        if self._schools is not None:
+            return len(self._schools)
+        return sum(block.n for block in self.blocks)
 
     def summary(self) -> dict[str, Any]:
         by_status = {"pass": 0, "fail": 0, "incomplete": 0, "not_applicable": 0}
-        for s in self.schools:
-            by_status[s["status"]] = by_status.get(s["status"], 0) + 1
+        for status, n in Counter(self._school_status()).items():
+            by_status[status] = by_status.get(status, 0) + n
         county_status = {"pass": 0, "fail": 0, "incomplete": 0}
         for c in self.counties:
             county_status[c["status"]] = county_status.get(c["status"], 0) + 1
-        provisional = sorted({r for s in self.schools for r in s["provisional_rules"]})
+        if self._schools is not None:
+            provisional = sorted({r for s in self._schools for r in s["provisional_rules"]})
+        else:
+            provisional = sorted(set().union(*(b.provisional_rules_used() for b in self.blocks)))
         return {
             "records": {"read": self.read, "evaluated": self.evaluated, "rejected": len(self.rejected)},
             "schools": by_status,
@@ -129,13 +197,14 @@ class Report:
     def exit_code(self) -> int:
         if self.rejected or self.county_rejected:
             return 1
-        if any(s["status"] in ("fail", "incomplete") for s in self.schools):
+        if any(s in ("fail", "incomplete") for s in self._school_status()):
             return 1
         if any(c["status"] != "pass" for c in self.counties):
             return 1
         return 0
 
-    def to_dict(self) -> dict[str, Any]:
+    # -- output --------------------------------------------------------------------------------
+    def _head(self) -> dict[str, Any]:
         summary = self.summary()
         return {
             "summary": summary,
@@ -146,14 +215,76 @@ class Report:
             "rejected": self.rejected,
             "rejected_counties": self.county_rejected,
             "warnings": self.warnings,
-            "schools": self.schools,
-            "counties": self.counties,
-            "notes": self.notes,
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        schools = self.schools
+        if self.verdicts != "all":
+            schools = [_listed(s, self.verdicts) for s in schools]
+        return {**self._head(), "schools": schools, "counties": self.counties, "notes": self.notes}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False)
 
+    def write_json(self, stream: BinaryIO, indent: int | None = None) -> None:
+        """Write the JSON report to a binary stream; compact (``indent=None``) entries are streamed.
+
+        Compact output never holds more than :data:`CHUNK` school entries at a time, and the
+        writing runs in a second thread, overlapping the rendering of the next chunk.
+        """
+        if indent is not None:
+            stream.write(self.to_json(indent).encode("utf-8"))
+            return
+        head = dumps(self._head())
+        with _ThreadedWriter(stream) as out:
+            out.write(head[:-1] + b',"schools":[')
+            first = True
+            for part in self._json_chunks(CHUNK):
+                if not part:
+                    continue
+                if not first:
+                    out.write(b",")
+                out.write(part)           # joined in the writer thread (bytes.join frees the GIL)
+                first = False
+            out.write(b'],"counties":' + dumps(self.counties) + b',"notes":' + dumps(self.notes) + b"}")
+
     def render_table(self, limit: int = 30) -> str:
         from .render import render_table
         return render_table(self, limit)
+
+
+class _ThreadedWriter:
+    """Hands byte chunks to a thread that writes them (file writes release the GIL)."""
+
+    def __init__(self, stream: BinaryIO, depth: int = 4):
+        self.stream = stream
+        self.queue: queue.Queue[bytes | list[bytes] | None] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="edubalance-writer", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            data = self.queue.get()
+            if data is None:
+                return
+            if self.error is None:
+                try:
+                    self.stream.write(data if isinstance(data, bytes) else b",".join(data))
+                except BaseException as exc:  # handed to the caller in __exit__
+                    self.error = exc
+
+    def write(self, data: bytes | list[bytes]) -> None:
+        """Queue ``data``: bytes, or a list of JSON values to be written comma-separated."""
+        if self.error is not None:
+            raise self.error
+        self.queue.put(data)
+
+    def __enter__(self) -> "_ThreadedWriter":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and exc_info[0] is None:
+            raise self.error

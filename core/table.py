@@ -40,16 +40,46 @@ class Table:
         n = len(records)
         table = cls(n)
         for name in TEXT_FIELDS:
-            table.columns[name] = np.array([r.get(name) for r in records], dtype=object)
+            col = np.empty(n, dtype=object)
+            col[:] = [r.get(name) for r in records]
+            table.columns[name] = col
+        nan = float("nan")
         for name in numeric_fields:
             if name in TEXT_FIELDS:
                 continue
-            col = np.full(n, np.nan)
-            for i, r in enumerate(records):
-                v = r.get(name)
-                if v is not None:
-                    col[i] = float(v)
+            # One conversion per field, in C; NumPy turns a None value into NaN (missing) too.
+            table.columns[name] = np.array([r.get(name, nan) for r in records], dtype=float)
+        return table
+
+    @classmethod
+    def from_columns(cls, numeric: Mapping[str, Sequence[float]], text: Mapping[str, Sequence],
+                     index: np.ndarray, numeric_fields: Iterable[str]) -> "Table":
+        """Rows ``index`` of columns already split by type (what validation collects).
+
+        ``numeric`` maps a field to a float buffer (an ``array('d')``, NaN for missing), ``text``
+        to a list of str or None. The result equals :meth:`from_records` on the same records.
+        """
+        index = np.asarray(index, dtype=np.intp)
+        n = len(index)
+        table = cls(n)
+        for name in TEXT_FIELDS:
+            values = text.get(name)
+            col = np.empty(n, dtype=object)
+            if values is None:
+                col[:] = None
+            else:
+                full = np.empty(len(values), dtype=object)
+                full[:] = values
+                col[:] = full[index]
             table.columns[name] = col
+        for name in numeric_fields:
+            if name in TEXT_FIELDS:
+                continue
+            values = numeric.get(name)
+            if values is None:
+                table.columns[name] = np.full(n, np.nan)
+            else:
+                table.columns[name] = np.frombuffer(values, dtype=float)[index]
         return table
 
     def get(self, name: str) -> np.ndarray:
@@ -86,9 +116,14 @@ class Table:
 
     def value(self, name: str, i: int):
         """One cell as a plain Python value (``None`` for missing or undefined)."""
-        v = self.get(name)[i]
-        if isinstance(v, float) and np.isnan(v):
+        col = self.columns.get(name)
+        if col is None:
             return None
+        v = col[i]
+        if type(v) is str or v is None:       # text columns: the common case, checked first
+            return v
+        if isinstance(v, float):               # np.float64 is a float
+            return None if v != v else float(v)
         if isinstance(v, np.floating):
             return None if np.isnan(v) else float(v)
         return v

@@ -53,8 +53,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from array import array
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Iterable
+from typing import Any, Callable, Collection, Iterable, Sized
 
 from jsonschema import Draft202012Validator
 
@@ -151,11 +152,45 @@ class Rejected:
                 "data": {str(k): _json_safe(v) for k, v in self.data.items()}}
 
 
+class AcceptedColumns:
+    """The accepted records again as typed columns, filled while each record is fresh in memory.
+
+    Building a column table from 200,000 dicts afterwards means revisiting every dict once per
+    field; here each value is stored once, as the record is accepted. ``numeric[name]`` holds
+    floats (NaN for missing; booleans as 1.0/0.0; ``_row`` too), ``text[name]`` str or None
+    (``_file`` too); position ``k`` is ``accepted[k]``.
+    """
+
+    def __init__(self, props: dict[str, dict[str, Any]], capacity: int) -> None:
+        nan = array("d", [math.nan])
+        self.size = 0
+        self.numeric: dict[str, array] = {"_row": nan * capacity}
+        self.text: dict[str, list[Any]] = {"_file": [None] * capacity}
+        for name, spec in props.items():
+            if spec.get("type") in ("integer", "number", "boolean"):
+                self.numeric[name] = nan * capacity
+            else:
+                self.text[name] = [None] * capacity
+
+    def add(self, record: dict[str, Any]) -> None:
+        pos = self.size
+        numeric, text = self.numeric, self.text
+        for key, value in record.items():
+            col = numeric.get(key)
+            if col is not None:
+                col[pos] = value
+            else:
+                text[key][pos] = value
+        self.size = pos + 1
+
+
 @dataclass
 class ValidationResult:
     accepted: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: ``accepted`` as columns, when the validation run collected them (None otherwise).
+    columns: AcceptedColumns | None = field(default=None, repr=False, compare=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -393,6 +428,11 @@ def _fast_check(spec: dict[str, Any]) -> Callable[[Any], bool] | None:
     return check_str
 
 
+#: Distinct values remembered per field and validation run (see ``RecordChecker.prepare``).
+MEMO_SIZE = 4096
+_NEW = object()
+
+
 class RecordChecker:
     """One schema compiled once: coercers, fast predicates and the jsonschema validator."""
 
@@ -416,20 +456,41 @@ class RecordChecker:
         self.steps: dict[str, tuple[Callable[[Any], Any], Callable[[Any], bool] | None]] = {
             name: (self.coercers[name], self.checks.get(name)) for name in self.props}
 
-    def prepare(self, data: dict[str, Any], default_province: str | None = None
+    def prepare(self, data: dict[str, Any], default_province: str | None = None,
+                memo: dict[str, dict[str, Any] | None] | None = None
                 ) -> tuple[dict[str, Any], list[tuple[str, Any, str]], bool]:
         """Convert a row: ``(record, values that would not convert, fast schema verdict)``.
 
         Missing values are left out of ``record``; the province is filled from the default.
         The verdict is True only when the schema certainly accepts ``record``.
+
+        ``memo`` (one dict per validation run) remembers, per field, what a text cell converted
+        to when the value passed the fast check: in a large file most columns repeat a few
+        values (stage, type, booleans, county, small counts), and a lookup costs a fraction of
+        a conversion. A field whose distinct values outgrow :data:`MEMO_SIZE` stops being
+        remembered. Conversions are pure functions of the cell, so the result is the same.
         """
         record: dict[str, Any] = {}
         bad: list[tuple[str, Any, str]] = []
         steps = self.steps
         ok = self.fast_enabled
+        if memo is not None and not memo:
+            memo.update((name, {}) for name in steps)
+        memo_get = memo.get if memo is not None else None
+        seen = None
         for key, raw in data.items():
-            if raw is None or raw == "":
-                continue
+            if raw is None:
+                continue                        # ("" and blank text are missing too: see below)
+            if memo_get is not None:
+                seen = memo_get(key)            # only text cells are remembered, so 1 ≠ "1" ≠ True
+                if seen is not None:
+                    try:
+                        value = seen.get(raw, _NEW)
+                    except TypeError:           # unhashable (a list in a JSON file): convert it
+                        value = _NEW
+                    if value is not _NEW:       # converted before and passed the fast check
+                        record[key] = value
+                        continue
             step = steps.get(key)
             if step is None:
                 if key in _PROVENANCE or (type(raw) is str and not raw.strip()):
@@ -442,13 +503,18 @@ class RecordChecker:
                 value = conv(raw)
             except _Bad as exc:
                 if type(raw) is str and not raw.strip():
-                    continue                # only spaces: missing
+                    continue                # empty or only spaces: missing (no coercer takes "")
                 bad.append((key, raw, exc.expected))
                 ok = False
                 continue
             record[key] = value
-            if ok and (check is None or not check(value)):
+            if check is None or not check(value):
                 ok = False
+            elif seen is not None and type(raw) is str:
+                if len(seen) < MEMO_SIZE:
+                    seen[raw] = value
+                else:
+                    memo[key] = None        # many distinct values: converting is as cheap
         if default_province and "province" not in record and "province" in steps:
             try:
                 record["province"] = value = steps["province"][0](default_province)
@@ -708,10 +774,13 @@ def _validate(rows: Iterable[RawRow], default_province: str | None,
     checker = school_checker()
     known = frozenset(known_provinces) if known_provinces is not None else None
     result = ValidationResult()
+    if isinstance(rows, Sized):
+        result.columns = AcceptedColumns(checker.props, len(rows))
     seen: dict[tuple, RawRow] = {}
+    memo: dict[str, Any] = {}
     for row in rows:
         data = row.data
-        record, bad, ok = checker.prepare(data, default_province)
+        record, bad, ok = checker.prepare(data, default_province, memo)
         rp = _RowProblems(row, _ident(record, "school_id") or _ident(data, "school_id"))
         if not ok:
             _check_schema(checker, record, bad, rp, data)
@@ -747,8 +816,9 @@ def _validate_counties(rows: Iterable[RawRow], default_province: str | None,
     known = frozenset(known_provinces) if known_provinces is not None else None
     result = ValidationResult()
     seen: dict[tuple, RawRow] = {}
+    memo: dict[str, Any] = {}
     for row in rows:
-        record, bad, ok = checker.prepare(row.data, default_province)
+        record, bad, ok = checker.prepare(row.data, default_province, memo)
         rp = _RowProblems(row, None)
         if not ok:
             _check_schema(checker, record, bad, rp, row.data)
@@ -772,3 +842,5 @@ def _finish(result: ValidationResult, row: RawRow, record: dict[str, Any], rp: _
         record["_file"] = row.file
         record["_row"] = row.row
         result.accepted.append(record)
+        if result.columns is not None:
+            result.columns.add(record)

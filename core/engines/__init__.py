@@ -23,13 +23,21 @@ ENGINES = ("vector", "durable")
 AUTO_DURABLE_MAX = 200
 
 
-def stage_thresholds(rule: Rule, table: Table) -> tuple[np.ndarray, np.ndarray]:
-    """(threshold per record, stage-has-threshold mask)."""
+def stage_thresholds(rule: Rule, table: Table, stage_masks: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(threshold per record, stage-has-threshold mask).
+
+    ``stage_masks`` caches ``stage == s`` for one table across the rules of one evaluation.
+    """
     stage = table.get("stage")
     thr = np.full(table.n, np.nan)
     has = np.zeros(table.n, dtype=bool)
     for s, value in rule.thresholds.items():
-        mask = stage == s
+        if stage_masks is None:
+            mask = stage == s
+        else:
+            mask = stage_masks.get(s)
+            if mask is None:
+                mask = stage_masks[s] = stage == s
         thr[mask] = value
         has |= mask
     if rule.threshold_measure:

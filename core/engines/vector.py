@@ -8,17 +8,29 @@ import numpy as np
 from .. import expr
 from ..model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule, RuleResults
 from ..table import Table
-from . import stage_thresholds, values_and_thresholds
+from . import stage_thresholds
 
 COMPARE = {"<": op.lt, "<=": op.le, ">": op.gt, ">=": op.ge, "==": op.eq, "!=": op.ne}
 
 
-def rule_status(rule: Rule, table: Table) -> np.ndarray:
-    """Verdict codes of one rule over the table, in the precedence of engines/__init__."""
+def rule_status(rule: Rule, table: Table, scopes: dict | None = None,
+                thresholds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Verdict codes of one rule over the table, in the precedence of engines/__init__.
+
+    ``scopes`` caches evaluated scopes for one table: many rules share one scope
+    (the seven 2017 indicators all apply to the same school types). ``thresholds`` is the
+    rule's ``stage_thresholds`` if the caller has it already.
+    """
     n = table.n
-    thr, has_thr = stage_thresholds(rule, table)
+    thr, has_thr = thresholds if thresholds is not None else stage_thresholds(rule, table)
     if rule.scope is not None:
-        scope_t, scope_f = expr.evaluate_columns(rule.scope, table)
+        if scopes is None:
+            scope_t, scope_f = expr.evaluate_columns(rule.scope, table)
+        else:
+            found = scopes.get(rule.scope)        # nodes are frozen: equal scopes, one key
+            if found is None:
+                found = scopes[rule.scope] = expr.evaluate_columns(rule.scope, table)
+            scope_t, scope_f = found
     else:
         scope_t, scope_f = np.ones(n, bool), np.zeros(n, bool)
     scope_u = ~scope_t & ~scope_f
@@ -43,9 +55,13 @@ class VectorEngine:
 
     def evaluate(self, rules: list[Rule], table: Table, progress=None) -> RuleResults:
         results = RuleResults.empty(rules, table.n)
+        scopes: dict = {}
+        stage_masks: dict = {}
         for k, rule in enumerate(rules):
-            results.status[k] = rule_status(rule, table)
-            results.value[k], results.threshold[k] = values_and_thresholds(rule, table)
+            thr, has = stage_thresholds(rule, table, stage_masks)
+            results.status[k] = rule_status(rule, table, scopes, (thr, has))
+            results.value[k] = np.where(has, table.get(rule.measure), np.nan)      # as values_and_thresholds
+            results.threshold[k] = thr
         if progress:
             progress(table.n)
         return results

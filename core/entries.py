@@ -1,0 +1,362 @@
+"""School report entries, rendered as JSON column by column.
+
+A national file holds ~200,000 school records with ~22 verdicts each. Building a dict per
+verdict and encoding it takes minutes and several GB of memory, so entries are kept as columns
+(:class:`SchoolBlock`) and rendered on demand: whatever is the same for every school of a rule
+set (a rule's description, the funding parameters, the key names) is encoded once into a
+template, numbers are formatted a whole column at a time, and each school's entry is one
+``template % pieces``. ``Report.schools`` parses these bytes back, so the dicts an embedding
+program reads and the file the CLI writes can never disagree.
+
+Verdict lists come in two modes: ``all`` (every rule, the default) and ``findings`` (only
+``fail`` and ``missing_data`` verdicts; the counts, scores, funding and status stay complete).
+"""
+from __future__ import annotations
+
+import json
+from operator import itemgetter
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .derive import DERIVED_MEASURES
+from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults
+from .table import Table
+
+try:  # optional: a much faster encoder; the output parses to the same values either way
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised only where orjson is absent
+    _orjson = None
+
+VERDICT_MODES = ("all", "findings")
+IDENTITY = ("school_id", "stage", "school_name", "county_code", "county_name", "province", "year",
+            "school_type", "location")
+FUNDING_KEYS = (("entitlement_yuan", "public_funds_entitlement_yuan"),
+                ("received_yuan", "public_funds_received_yuan"),
+                ("shortfall_yuan", None),
+                ("counted_pupils", "funding_counted_pupils"),
+                ("floor_applied", "funding_floor_applied"),
+                ("base_yuan", "funding_base_yuan"),
+                ("supplement_yuan", "funding_supplement_yuan"),
+                ("special_needs_yuan", "funding_special_yuan"),
+                ("heating_yuan", "funding_heating_yuan"))
+_LISTED = {"all": (PASS, FAIL, NOT_APPLICABLE, MISSING_DATA), "findings": (FAIL, MISSING_DATA)}
+_NULL = b"null"
+_INF = float("inf")
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON.
+
+    Report values never hold NaN (every number goes through :func:`number_tokens` or the
+    county module's conversion, which make it ``null``); the stdlib encoder would refuse one,
+    orjson would write ``null``.
+    """
+    if _orjson is not None:
+        return _orjson.dumps(obj)
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def loads(data: bytes) -> Any:
+    return _orjson.loads(data) if _orjson is not None else json.loads(data)
+
+
+def number_tokens(values: np.ndarray, whole_as_int: bool = True) -> list[bytes]:
+    """JSON tokens of a float column: NaN → ``null``; whole numbers as ints if ``whole_as_int``.
+
+    The same rule as the report's scalar conversion: a float that is a whole number below 2**53
+    is written as an int, any other float as the shortest text that reads back to it.
+    """
+    a = np.asarray(values, dtype=float)
+    if a.size <= _SMALL:
+        return [_number_token(x, whole_as_int) for x in a.ravel().tolist()]
+    if np.isinf(a).any():
+        raise ValueError("Out of range float values are not JSON compliant")
+    nan = np.isnan(a)
+    obj = a.astype(object)
+    if whole_as_int:
+        with np.errstate(invalid="ignore"):
+            whole = ~nan & (a == np.trunc(a)) & (np.abs(a) < 2.0 ** 53)
+        if whole.any():
+            obj[whole] = a[whole].astype(np.int64).astype(object)
+    if nan.any():
+        obj[nan] = None
+    if _orjson is not None:
+        text = _orjson.dumps(obj.tolist())
+    else:
+        text = json.dumps(obj.tolist(), separators=(",", ":")).encode("ascii")
+    return text[1:-1].split(b",")
+
+
+_SMALL = 16     # below this many values, plain Python beats NumPy's per-call overhead
+
+
+def _number_token(x: float, whole_as_int: bool) -> bytes:
+    if x != x:
+        return _NULL
+    if x in (_INF, -_INF):
+        raise ValueError("Out of range float values are not JSON compliant")
+    if whole_as_int and x.is_integer() and abs(x) < 2.0 ** 53:
+        return b"%d" % int(x)
+    return _orjson.dumps(x) if _orjson is not None else repr(x).encode("ascii")
+
+
+def _scalar_dumps(v: str | int | None) -> bytes:
+    if _orjson is not None:
+        return _orjson.dumps(v)
+    return json.dumps(v, ensure_ascii=False).encode("utf-8")
+
+
+def text_tokens(values: Sequence[str | int | None]) -> list[bytes]:
+    """JSON tokens of a text (or integer) column, ``None`` → ``null``; repeats encoded once."""
+    cache: dict[Any, bytes] = {}
+    if len(values) > 64 and len(set(values)) > len(values) // 2:  # mostly distinct: no cache
+        return list(map(_orjson.dumps if _orjson is not None else _scalar_dumps, values))
+    out = []
+    for v in values:
+        t = cache.get(v)
+        if t is None:
+            t = cache[v] = _scalar_dumps(v)
+        out.append(t)
+    return out
+
+
+def _static(data: bytes) -> bytes:
+    """Encoded JSON to be used as a ``%`` template: its own ``%`` signs doubled."""
+    return data.replace(b"%", b"%%")
+
+
+_KEYS: dict[str, bytes] = {}
+
+
+def _key(name: str) -> bytes:
+    """``"name":`` ready for a ``%`` template."""
+    k = _KEYS.get(name)
+    if k is None:
+        k = _KEYS[name] = _static(_scalar_dumps(name)) + b":"
+    return k
+
+
+_RULE_TEXTS: dict[tuple[int, ...], tuple] = {}
+
+
+def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list[int], list[bytes]]:
+    """(descriptions, verdict templates, provisional rule positions, their ids), once per rule list.
+
+    The template of rule k's verdict with status code c is at ``k * 4 + c``. Cached by the
+    rules' identities; the cache holds the rules, so an identity cannot be reused meanwhile.
+    """
+    key = tuple(map(id, rules))
+    found = _RULE_TEXTS.get(key)
+    if found is None:
+        descs = [r.describe() for r in rules]
+        templates = [_static(dumps(d)[:-1]) + b',"status":' + dumps(name) + b',"value":%b,"threshold":%b,"gap":%b}'
+                     for d in descs for name in STATUS_NAMES]
+        provisional = [k for k, d in enumerate(descs) if d.get("threshold_status") == "provisional"]
+        if len(_RULE_TEXTS) >= 64:
+            _RULE_TEXTS.clear()
+        found = _RULE_TEXTS[key] = (list(rules), (descs, templates, provisional,
+                                                  [dumps(descs[k]["rule_id"]) for k in provisional]))
+    return found[1]
+
+
+class SchoolBlock:
+    """The schools of one (province, year) group, as columns; entries are rendered on demand.
+
+    ``files`` and ``rows`` are each record's source; ``status`` is each school's
+    ``pass``/``fail``/``incomplete``/``not_applicable``.
+    """
+
+    def __init__(self, table: Table, results: RuleResults, overall: np.ndarray,
+                 by_dim: dict[str, np.ndarray], status: np.ndarray, funding_params: dict,
+                 files: Sequence[str | None], rows: Sequence[int | None]):
+        self.n = table.n
+        self.results = results
+        self.overall = overall
+        self.by_dim = by_dim
+        self.status = np.asarray(status, dtype=object)
+        self.files = list(files)
+        self.rows = list(rows)
+        self.identity = {k: table.get(k) for k in IDENTITY}
+        names = sorted({r.measure for r in results.rules} | set(DERIVED_MEASURES))
+        self.measure_names = [m for m in names if m in table.columns]
+        self.measures = [table.columns[m] for m in self.measure_names]
+        self.funding = {col: table.get(col) for _, col in FUNDING_KEYS if col}
+        self.funding_params = funding_params
+        self._templates: dict[str, bytes] = {}
+        self._measure_templates: dict[int, tuple[bytes, Callable[[tuple], tuple]]] = {}
+        (self.descs, self._verdict_templates, self._provisional,
+         self._provisional_ids) = _rule_texts(results.rules)
+
+    # -- what a summary needs, without rendering ---------------------------------------------
+    def sort_keys(self) -> list[tuple]:
+        """(county_code, school_id, stage, year) per school, as the report orders schools."""
+        ident = self.identity
+        years = [None if y != y else int(y) for y in ident["year"].tolist()]
+        return [(c or "", s or "", st or "", y or 0) for c, s, st, y in
+                zip(ident["county_code"].tolist(), ident["school_id"].tolist(),
+                    ident["stage"].tolist(), years)]
+
+    def score_key(self, i: int) -> float:
+        """School ``i``'s overall score for ordering findings (a missing score counts as 0)."""
+        v = float(self.overall[i])
+        return 0 if v != v else v
+
+    def provisional_rules_used(self) -> set[str]:
+        """Rules with a provisional threshold that passed or failed somewhere in the block."""
+        status = self.results.status
+        return {self.descs[k]["rule_id"] for k in self._provisional
+                if ((status[k] == PASS) | (status[k] == FAIL)).any()}
+
+    # -- rendering ------------------------------------------------------------------------------
+    def render(self, index: np.ndarray, verdicts: str = "all") -> list[bytes]:
+        """The JSON entries of schools ``index`` (positions in this block), in that order."""
+        if verdicts not in _LISTED:
+            raise ValueError(f"unknown verdicts mode '{verdicts}' (choose from {', '.join(VERDICT_MODES)})")
+        index = np.asarray(index, dtype=np.int64)
+        m = len(index)
+        if m == 0:
+            return []
+        pieces: list[Sequence[bytes]] = []
+        for name in IDENTITY:
+            col = self.identity[name][index]
+            if col.dtype == object:
+                pieces.append(text_tokens(col.tolist()))
+            else:
+                pieces.append(number_tokens(col))
+        pieces.append(text_tokens([self.files[i] for i in index.tolist()]))
+        pieces.append(text_tokens([self.rows[i] for i in index.tolist()]))
+        pieces.append(self._measures(index))
+        pieces.append(self._verdicts(index, verdicts))
+        status = self.results.status[:, index]
+        for code in range(len(STATUS_NAMES)):
+            pieces.append(number_tokens((status == code).sum(0)))
+        pieces.extend(self._funding(index))
+        pieces.append(number_tokens(self.overall[index]))
+        for dim in self.by_dim:
+            pieces.append(number_tokens(self.by_dim[dim][index]))
+        pieces.append(text_tokens(self.status[index].tolist()))
+        pieces.append(self._provisional_lists(status))
+        template = self._template(verdicts)
+        return [template % args for args in zip(*pieces)]
+
+    def _template(self, verdicts: str) -> bytes:
+        t = self._templates.get(verdicts)
+        if t is None:
+            parts = [b"{"]
+            parts.append(b",".join(_key(k) + b"%b" for k in IDENTITY))
+            parts.append(b',"source":{"file":%b,"row":%b},"measures":%b,"verdicts":[%b],"counts":{')
+            parts.append(b",".join(_key(s) + b"%b" for s in STATUS_NAMES))
+            parts.append(b'},"funding":{')
+            parts.append(b",".join(_key(k) + b"%b" for k, _ in FUNDING_KEYS))
+            parts.append(b',"parameters":' + _static(dumps(self.funding_params)))
+            parts.append(b'},"score":{"overall":%b,"by_dimension":{')
+            parts.append(b",".join(_key(d) + b"%b" for d in self.by_dim))
+            parts.append(b'}},"status":%b,"provisional_rules":%b}')
+            t = self._templates[verdicts] = b"".join(parts)
+        return t
+
+    def _measures(self, index: np.ndarray) -> list[bytes]:
+        """``{"name": value, …}`` per school: measures in name order, missing ones left out."""
+        m = len(index)
+        if not self.measures:
+            return [b"{}"] * m
+        cols = [c[index] for c in self.measures]
+        tokens = [number_tokens(c) for c in cols]
+        present = ~np.isnan(np.stack(cols))                      # [measures, schools]
+        weights = (np.uint64(1) << np.arange(len(cols), dtype=np.uint64))
+        if len(cols) <= 64:
+            codes = (present.astype(np.uint64) * weights[:, None]).sum(0)
+        else:  # pragma: no cover - more measures than bits: one pattern per distinct column set
+            codes = np.unique(present.T, axis=0, return_inverse=True)[1]
+        cache = self._measure_templates
+        out = []
+        for code, row in zip(codes.tolist(), zip(*tokens)):
+            found = cache.get(code)
+            if found is None:
+                found = cache[code] = self._measure_template(code)
+            template, pick = found
+            out.append(template % pick(row))
+        return out
+
+    def _measure_template(self, code: int) -> tuple[bytes, Callable[[tuple], tuple]]:
+        """The ``measures`` object of schools whose present measures are the bits of ``code``."""
+        present = [j for j in range(len(self.measure_names)) if code >> j & 1]
+        template = b"{" + b",".join(_key(self.measure_names[j]) + b"%b" for j in present) + b"}"
+        if len(present) > 1:
+            return template, itemgetter(*present)
+        if present:
+            j = present[0]
+            return template, lambda row: (row[j],)
+        return template, lambda row: ()
+
+    def _verdicts(self, index: np.ndarray, mode: str) -> list[bytes]:
+        """The inside of each school's ``verdicts`` array, rules in rule-set order.
+
+        All listed (school, rule) cells are formatted together, school by school, so the cost
+        is a few NumPy calls per chunk plus one ``%`` per verdict, whatever the number of rules.
+        """
+        res = self.results
+        m = len(index)
+        if not self._verdict_templates:
+            return [b""] * m
+        status = res.status[:, index].T                      # [schools, rules]
+        listed = (np.ones(status.shape, bool) if mode == "all"
+                  else np.isin(status, _LISTED[mode]))
+        school, rule = np.nonzero(listed)                     # school by school, rules in order
+        s = status[school, rule]
+        value = res.value[rule, index[school]]
+        threshold = res.threshold[rule, index[school]]
+        judged = ((s == PASS) | (s == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gap = np.where(judged, value - threshold, np.nan)
+            share = np.where(judged & (threshold != 0), gap / threshold, np.nan)
+        gaps = [b'{"value":%b,"share":%b}' % gs if j else _NULL
+                for gs, j in zip(zip(number_tokens(gap), number_tokens(share)), judged.tolist())]
+        flat = self._verdict_templates
+        cells = [flat[t] % args for t, args in
+                 zip((rule * len(STATUS_NAMES) + s).tolist(),
+                     zip(number_tokens(value), number_tokens(threshold), gaps))]
+        out = []
+        pos = 0
+        for count in listed.sum(1).tolist():
+            out.append(b",".join(cells[pos:pos + count]))
+            pos += count
+        return out
+
+    def _funding(self, index: np.ndarray) -> list[list[bytes]]:
+        """One token column per key of the ``funding`` object (``parameters`` is in the template)."""
+        out = []
+        cols = {name: self.funding[name][index] for name in self.funding}
+        for key, col in FUNDING_KEYS:
+            if key == "shortfall_yuan":
+                ent = cols["public_funds_entitlement_yuan"]
+                rec = cols["public_funds_received_yuan"]
+                out.append(number_tokens(np.maximum(ent - rec, 0.0), whole_as_int=False))
+            elif key == "floor_applied":
+                v = cols[col]
+                out.append([_NULL if x != x else (b"true" if x else b"false") for x in v.tolist()])
+            else:
+                out.append(number_tokens(cols[col], whole_as_int=False))
+        return out
+
+    def _provisional_lists(self, status: np.ndarray) -> list[bytes]:
+        """``["rule", …]`` per school: provisional thresholds that were applied (pass or fail)."""
+        m = status.shape[1]
+        if not self._provisional:
+            return [b"[]"] * m
+        used = (status[self._provisional] == PASS) | (status[self._provisional] == FAIL)
+        weights = np.arange(len(self._provisional))
+        if len(self._provisional) <= 62:
+            codes = (used.astype(np.int64) << weights[:, None]).sum(0)
+        else:  # pragma: no cover
+            codes = np.unique(used.T, axis=0, return_inverse=True)[1]
+        cache: dict[int, bytes] = {}
+        out = []
+        for j, code in enumerate(codes.tolist()):
+            t = cache.get(code)
+            if t is None:
+                ids = [self._provisional_ids[p] for p in np.flatnonzero(used[:, j]).tolist()]
+                t = cache[code] = b"[" + b",".join(ids) + b"]"
+            out.append(t)
+        return out

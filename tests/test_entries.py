@@ -1,0 +1,217 @@
+"""School entries rendered from columns equal the obvious dict-per-verdict construction.
+
+The oracle below builds every entry the slow, plain way (one dict per verdict, one scalar
+conversion per value); the columnar renderer of ``edubalance.entries`` must give the very same
+JSON values for random records with missing values, zero pupils and values on thresholds, in
+both verdict modes, through ``Report.schools``, ``to_json`` and the streamed ``write_json``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from edubalance.composite import evaluate_composites
+from edubalance.derive import DERIVED_MEASURES
+from edubalance.entries import number_tokens
+from edubalance.evaluator import Evaluator, _funding_summary
+from edubalance.loading import RawRow
+from edubalance.model import FAIL, PASS, STATUS_NAMES
+from edubalance.report import Report
+from edubalance.scoring import score, status_of
+from edubalance.synthetic import county_records, generate
+from edubalance.table import Table
+
+IDENTITY = ("school_id", "stage", "school_name", "county_code", "county_name", "province", "year",
+            "school_type", "location")
+
+
+# --- the oracle: one dict per verdict ---------------------------------------------------------
+
+def _num(v):
+    if v is None:
+        return None
+    if isinstance(v, (np.floating, float)):
+        v = float(v)
+        if math.isnan(v):
+            return None
+        return int(v) if v.is_integer() and abs(v) < 2**53 else v
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _verdict(desc, status, value, threshold):
+    v, t = _num(value), _num(threshold)
+    gap = None
+    if status in (PASS, FAIL) and v is not None and t is not None:
+        g = float(value) - float(threshold)
+        gap = {"value": _num(g), "share": _num(g / float(threshold)) if threshold else None}
+    return {**desc, "status": STATUS_NAMES[status], "value": v, "threshold": t, "gap": gap}
+
+
+def _funding(table, i, params):
+    entitlement = table.value("public_funds_entitlement_yuan", i)
+    received = table.value("public_funds_received_yuan", i)
+    floor_applied = table.value("funding_floor_applied", i)
+    return {
+        "entitlement_yuan": entitlement,
+        "received_yuan": received,
+        "shortfall_yuan": None if entitlement is None or received is None else max(entitlement - received, 0.0),
+        "counted_pupils": table.value("funding_counted_pupils", i),
+        "floor_applied": None if floor_applied is None else bool(floor_applied),
+        "base_yuan": table.value("funding_base_yuan", i),
+        "supplement_yuan": table.value("funding_supplement_yuan", i),
+        "special_needs_yuan": table.value("funding_special_yuan", i),
+        "heating_yuan": table.value("funding_heating_yuan", i),
+        "parameters": params,
+    }
+
+
+def oracle_entries(table, records, results, overall, by_dim, status, params):
+    descs = [r.describe() for r in results.rules]
+    names = sorted({r.measure for r in results.rules} | set(DERIVED_MEASURES))
+    cols = [(m, table.get(m)) for m in names if m in table.columns]
+    out = []
+    for i, rec in enumerate(records):
+        verdicts = [_verdict(descs[k], int(results.status[k, i]), results.value[k, i], results.threshold[k, i])
+                    for k in range(len(descs))]
+        counts = {name: 0 for name in STATUS_NAMES}
+        for v in verdicts:
+            counts[v["status"]] += 1
+        entry = {k: _num(rec.get(k)) for k in IDENTITY}
+        entry["source"] = {"file": rec.get("_file"), "row": rec.get("_row")}
+        entry["measures"] = {m: _num(c[i]) for m, c in cols if not math.isnan(c[i])}
+        entry["verdicts"] = verdicts
+        entry["counts"] = counts
+        entry["funding"] = _funding(table, i, params)
+        entry["score"] = {"overall": _num(overall[i]), "by_dimension": {d: _num(s[i]) for d, s in by_dim.items()}}
+        entry["status"] = str(status[i])
+        entry["provisional_rules"] = [v["rule_id"] for v in verdicts
+                                      if v["threshold_status"] == "provisional" and v["status"] in ("pass", "fail")]
+        out.append(entry)
+    return out
+
+
+def oracle_report(ev: Evaluator, records: list[dict]) -> list[dict]:
+    rows = [RawRow("<records>", i + 1, dict(r)) for i, r in enumerate(records)]
+    groups = defaultdict(list)
+    for rec in ev.validate_rows(rows).accepted:
+        groups[(rec["province"], int(rec["year"]))].append(rec)
+    out = []
+    for (province, year), recs in sorted(groups.items()):
+        ruleset = ev.ruleset(province, year)
+        table = Table.from_records(recs, ev._numeric)
+        ev.pm.hook.edubalance_derive_measures(table=table, ruleset=ruleset)
+        base = ev.engine_for(len(recs)).evaluate(ruleset.rules, table)
+        results = base.extend(evaluate_composites(ruleset.composites, base, table))
+        overall, by_dim = score(results.status, results.rules)
+        status = status_of(results.status, results.rules)
+        out.extend(oracle_entries(table, recs, results, overall, by_dim, status, _funding_summary(ruleset)))
+    out.sort(key=lambda s: (s["county_code"] or "", s["school_id"] or "", s["stage"] or "", s["year"] or 0))
+    return json.loads(json.dumps(out, ensure_ascii=False, allow_nan=False))
+
+
+def findings_only(entries: list[dict]) -> list[dict]:
+    return [{**s, "verdicts": [v for v in s["verdicts"] if v["status"] in ("fail", "missing_data")]}
+            for s in entries]
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sample():
+    records = generate(1500, seed=11, missing_rate=0.08)
+    return records, county_records(records, seed=11)
+
+
+@pytest.fixture(scope="module")
+def expected(sample, vector_evaluator):
+    return oracle_report(vector_evaluator, sample[0])
+
+
+def test_columnar_entries_equal_the_oracle(sample, expected, vector_evaluator):
+    report = vector_evaluator.evaluate_records(*sample)
+    got = json.loads(json.dumps(report.schools, ensure_ascii=False))
+    assert len(got) == len(expected) > 1000
+    for a, b in zip(got, expected):
+        assert a == b, f"school {b['school_id']} {b['stage']}"
+    assert {v["status"] for s in got for v in s["verdicts"]} == set(STATUS_NAMES)
+
+
+def test_streamed_json_equals_to_json_in_both_modes(sample, expected):
+    for mode, schools in (("all", expected), ("findings", findings_only(expected))):
+        ev = Evaluator(engine="vector", verdicts=mode)
+        report = ev.evaluate_records(*sample)
+        buf = io.BytesIO()
+        report.write_json(buf)
+        streamed = json.loads(buf.getvalue())
+        assert streamed == json.loads(report.to_json())
+        assert streamed["schools"] == schools
+        assert streamed["counties"] and streamed["summary"]["records"]["evaluated"] == len(schools)
+
+
+def test_findings_mode_keeps_counts_scores_and_status(sample, expected):
+    report = Evaluator(engine="vector", verdicts="findings").evaluate_records(*sample)
+    full = {(s["school_id"], s["stage"]): s for s in expected}
+    listed_kinds = set()
+    for s in report.schools:
+        ref = full[(s["school_id"], s["stage"])]
+        listed_kinds |= {v["status"] for v in s["verdicts"]}
+        assert s["counts"] == ref["counts"]
+        assert s["score"] == ref["score"] and s["status"] == ref["status"]
+        assert s["funding"] == ref["funding"] and s["provisional_rules"] == ref["provisional_rules"]
+        assert len(s["verdicts"]) == s["counts"]["fail"] + s["counts"]["missing_data"]
+    assert listed_kinds == {"fail", "missing_data"}
+
+
+def test_unknown_verdicts_mode_is_refused():
+    with pytest.raises(ValueError, match="verdicts"):
+        Evaluator(verdicts="some")
+    with pytest.raises(ValueError, match="verdicts"):
+        Report(files=[], read=0, rejected=[], verdicts="none")
+
+
+def test_an_empty_report_streams_valid_json(vector_evaluator):
+    report = vector_evaluator.evaluate_records([])
+    buf = io.BytesIO()
+    report.write_json(buf)
+    data = json.loads(buf.getvalue())
+    assert data["schools"] == [] and data["summary"]["records"] == {"read": 0, "evaluated": 0, "rejected": 0}
+
+
+def test_number_tokens_follow_the_report_number_rule():
+    values = np.array([1.0, -0.0, 2.5, np.nan, 1e16, 2.0**53, 1 / 3, 4.2, -7.0, 1e-7])
+    tokens = [json.loads(t) for t in number_tokens(values)]
+    assert tokens == [1, 0, 2.5, None, 1e16, 2.0**53, 1 / 3, 4.2, -7, 1e-7]
+    assert [type(t) for t in tokens[:2]] == [int, int] and isinstance(tokens[4], float)
+    assert [json.loads(t) for t in number_tokens(np.array([3.0, np.nan]), whole_as_int=False)] == [3.0, None]
+    assert isinstance(json.loads(number_tokens(np.array([3.0]), whole_as_int=False)[0]), float)
+    with pytest.raises(ValueError):
+        number_tokens(np.array([np.inf]))
+    assert number_tokens(np.array([])) == []
+
+
+def test_a_report_of_ready_dicts_renders_them(expected):
+    report = Report(files=[], read=2, rejected=[], verdicts="findings")
+
+    class RS:
+        packs = [{"id": "x", "revision": "1"}]
+    report.add_group(RS, expected[:2], [])
+    report.finish()
+    assert report.schools == findings_only(expected[:2])
+    assert report.summary()["records"]["evaluated"] == 2
+
+
+def test_the_standard_library_encoder_gives_the_same_entries(sample, expected, monkeypatch):
+    from edubalance import entries
+    monkeypatch.setattr(entries, "_orjson", None)
+    report = Evaluator(engine="vector").evaluate_records(*sample)
+    assert isinstance(report.schools[0]["verdicts"], list)
+    buf = io.BytesIO()
+    report.write_json(buf)
+    assert json.loads(buf.getvalue())["schools"] == expected
