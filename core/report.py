@@ -24,7 +24,7 @@ from .entries import VERDICT_MODES, SchoolBlock, dumps, loads
 from .model import RuleSet
 
 #: How many school entries are rendered (and written) at a time.
-CHUNK = 8192
+CHUNK = 4096
 
 
 class _DictBlock:
@@ -256,7 +256,7 @@ class Report:
 class _ThreadedWriter:
     """Hands byte chunks to a thread that writes them (file writes release the GIL)."""
 
-    def __init__(self, stream: BinaryIO, depth: int = 4):
+    def __init__(self, stream: BinaryIO, depth: int = 2):
         self.stream = stream
         self.queue: queue.Queue[bytes | list[bytes] | None] = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
