@@ -3,7 +3,7 @@
 :class:`Report` owns the counts and the exit code (as black's ``Report`` does): 0 when every
 record was evaluated and every school and county passes, 1 when there are findings (a failed
 or incomplete school or county, or a rejected record), 2 and up for usage or input errors
-(raised before a report exists). JSON keys follow the issue-tracked contract in the README.
+(raised before a report exists). JSON keys follow `schemas/report.schema.json`.
 
 School entries stay columns (:class:`~edubalance.entries.SchoolBlock`) until something reads
 them: counts, exit code and the text report need only a few, and :meth:`Report.write_json`
