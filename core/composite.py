@@ -30,7 +30,6 @@ def evaluate_composites(composites: list[Rule], base: RuleResults, table: Table)
         rows = [base.index(i) for i in rule.of]
         status = base.status[rows]
         n_pass = (status == PASS).sum(0)
-        n_fail = (status == FAIL).sum(0)
         n_missing = (status == MISSING_DATA).sum(0)
         n_applicable = (status != NOT_APPLICABLE).sum(0)
         ratios = np.stack([attainment(base.value[r], base.threshold[r], base.rules[r].operator) for r in rows])

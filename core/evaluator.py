@@ -16,15 +16,15 @@ import numpy as np
 
 from . import expr
 from .composite import evaluate_composites
+from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
 from .funding import funding_parameters
 from .loading import InputError, RawRow
-from .model import RuleResults, RuleSet
+from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .plugins import plugin_manager
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
-from .schemas import school_schema
 from .scoring import score, status_of
 from .table import TEXT_FIELDS, Table
 from .validation import validate, validate_counties
@@ -78,7 +78,7 @@ class Evaluator:
         self.engine = engine
         self._engine_objects: dict[str, Any] = {}
         self._rulesets: dict[tuple[str, int], RuleSet] = {}
-        self._numeric = [n for n in school_schema()["properties"] if n not in TEXT_FIELDS]
+        self._numeric = [n for n in SCHOOL_FIELDS if n not in TEXT_FIELDS]
 
     def _stage(self, name: str):
         """Time a stage into ``self.timings`` (a no-op context when no timings are asked for)."""
@@ -243,10 +243,10 @@ class Evaluator:
 
         if not ruleset.county_rules and not (ruleset.parameters.get("county")):
             return []
-        try:
-            resource = results.status[results.index("national.resource_indicators")]
-        except KeyError:
-            resource = np.full(table.n, 2, dtype=np.int8)
+        # The 2017 per-school rule is whichever composite reports ``resource_indicators_met``.
+        rows = [k for k, r in enumerate(results.rules) if r.measure == "resource_indicators_met"]
+        resource = (results.status[rows[0]] if rows
+                    else np.full(table.n, NOT_APPLICABLE, dtype=np.int8))
         frame = build_county_table(table, ruleset.parameters.get("county") or {}, status, resource,
                                    county_records, expr.parse_condition, measures=ruleset.measures)
         county_results = self.pm.hook.edubalance_evaluate_county_rules(

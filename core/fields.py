@@ -69,11 +69,6 @@ def unit(name: str) -> str:
     return spec.get("x-unit", "") if spec else ""
 
 
-def schema_property(name: str, kind: str = "school") -> dict[str, Any] | None:
-    """The schema of one property of the school (or ``kind="county"``) record."""
-    return (_COUNTY_PROPS if kind == "county" else _SCHOOL_PROPS).get(name)
-
-
 # --- header mapping -------------------------------------------------------------------
 
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")",

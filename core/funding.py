@@ -107,24 +107,3 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     table.set_measure("funding_special_yuan", special_part, no_base)
     table.set_measure("funding_heating_yuan", np.where(unknown_heat, np.nan, heating), no_base)
 
-
-def funding_block(table: Table, i: int, params: dict[str, Any]) -> dict[str, Any]:
-    """The report's ``funding`` object for record ``i``."""
-    entitlement = table.value("public_funds_entitlement_yuan", i)
-    received = table.value("public_funds_received_yuan", i)
-    shortfall = None
-    if entitlement is not None and received is not None:
-        shortfall = max(entitlement - received, 0.0)
-    floor_applied = table.value("funding_floor_applied", i)
-    return {
-        "entitlement_yuan": entitlement,
-        "received_yuan": received,
-        "shortfall_yuan": shortfall,
-        "counted_pupils": table.value("funding_counted_pupils", i),
-        "floor_applied": None if floor_applied is None else bool(floor_applied),
-        "base_yuan": table.value("funding_base_yuan", i),
-        "supplement_yuan": table.value("funding_supplement_yuan", i),
-        "special_needs_yuan": table.value("funding_special_yuan", i),
-        "heating_yuan": table.value("funding_heating_yuan", i),
-        "parameters": params,
-    }

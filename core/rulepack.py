@@ -20,7 +20,8 @@ from jsonschema import Draft202012Validator
 from . import expr
 from .derive import DERIVED_MEASURES, FUNDING_MEASURES
 from .model import Rule, RuleSet
-from .schemas import county_schema, rulepack_schema, school_schema
+from .fields import COUNTY_FIELDS, SCHOOL_FIELDS
+from .schemas import rulepack_schema
 
 STAGES = ("primary", "junior")
 COUNTY_STAGES = ("primary", "junior", "county")
@@ -234,14 +235,6 @@ class PackRegistry:
         return list(reversed(chain))
 
 
-def school_field_names() -> list[str]:
-    return list(school_schema()["properties"])
-
-
-def county_field_names() -> list[str]:
-    return list(county_schema()["properties"])
-
-
 def select_year(entries: list[dict] | None, year: int) -> dict | None:
     """The year-ranged entry in force in ``year`` (the last listed wins on overlap)."""
     found = None
@@ -283,11 +276,11 @@ def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> 
     merged, owner = _merged_chain(chain, registry.overrides)
     revisions = {p.id: p.revision for p in chain}
     measures: dict[str, expr.Node] = {}
-    school_known = set(school_field_names()) | set(DERIVED_MEASURES)
+    school_known = set(SCHOOL_FIELDS) | set(DERIVED_MEASURES)
     for r in merged["rules"]:
         if r.get("expression") and r.get("measure"):
             school_known.add(r["measure"])
-    county_known = set(county_field_names()) | set(COUNTY_MEASURES) | {"year"}
+    county_known = set(COUNTY_FIELDS) | set(COUNTY_MEASURES) | {"year"}
     for r in merged["county_rules"]:
         if r.get("expression") and r.get("measure"):
             county_known.add(r["measure"])

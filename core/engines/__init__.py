@@ -18,7 +18,6 @@ import numpy as np
 from ..model import Rule
 from ..table import Table
 
-ENGINES = ("vector", "durable")
 #: Above this many records, ``--engine auto`` picks the columnar back end.
 AUTO_DURABLE_MAX = 200
 
@@ -50,13 +49,3 @@ def values_and_thresholds(rule: Rule, table: Table) -> tuple[np.ndarray, np.ndar
     thr, has = stage_thresholds(rule, table)
     return np.where(has, table.get(rule.measure), np.nan), thr
 
-
-def make_engine(name: str):
-    """An engine object by name; durable-rules is imported only when asked for."""
-    if name == "vector":
-        from .vector import VectorEngine
-        return VectorEngine()
-    if name == "durable":
-        from .durable import DurableEngine
-        return DurableEngine()
-    raise ValueError(f"unknown engine '{name}' (choose from {', '.join(ENGINES)})")
