@@ -44,8 +44,12 @@ def stage_thresholds(rule: Rule, table: Table, stage_masks: dict | None = None) 
     return thr, has
 
 
-def values_and_thresholds(rule: Rule, table: Table) -> tuple[np.ndarray, np.ndarray]:
-    """What every verdict reports beside its status: the measured value and the threshold."""
-    thr, has = stage_thresholds(rule, table)
+def values_and_thresholds(rule: Rule, table: Table,
+                          thresholds: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """What every verdict reports beside its status: the measured value and the threshold.
+
+    ``thresholds`` is the rule's :func:`stage_thresholds` if the caller has it already.
+    """
+    thr, has = thresholds if thresholds is not None else stage_thresholds(rule, table)
     return np.where(has, table.get(rule.measure), np.nan), thr
 

@@ -8,7 +8,7 @@ import numpy as np
 from .. import expr
 from ..model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule, RuleResults
 from ..table import Table
-from . import stage_thresholds
+from . import stage_thresholds, values_and_thresholds
 
 COMPARE = {"<": op.lt, "<=": op.le, ">": op.gt, ">=": op.ge, "==": op.eq, "!=": op.ne}
 
@@ -60,8 +60,7 @@ class VectorEngine:
         for k, rule in enumerate(rules):
             thr, has = stage_thresholds(rule, table, stage_masks)
             results.status[k] = rule_status(rule, table, scopes, (thr, has))
-            results.value[k] = np.where(has, table.get(rule.measure), np.nan)      # as values_and_thresholds
-            results.threshold[k] = thr
+            results.value[k], results.threshold[k] = values_and_thresholds(rule, table, (thr, has))
         if progress:
             progress(table.n)
         return results
