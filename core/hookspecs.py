@@ -68,8 +68,9 @@ def edubalance_derive_measures(table, ruleset):
 def edubalance_evaluate_school_rules(rules, table, engine, progress):
     """Stage *school rules*: return :class:`edubalance.model.RuleResults` for ``rules`` over ``table``.
 
-    ``engine`` is the back-end name chosen (``vector`` or ``durable``); ``progress`` is a
-    callable taking a count of records done, or None.
+    ``engine`` is the back-end object chosen (made by an :func:`edubalance_engines` factory,
+    with ``.name`` and ``.evaluate(rules, table, progress)``); ``progress`` is a callable
+    taking a count of records done, or None.
     """
 
 
@@ -78,7 +79,8 @@ def edubalance_evaluate_county_rules(rules, table, engine):
     """Stage *county rules*: return :class:`edubalance.model.RuleResults` for county rows.
 
     ``table`` holds one row per county, year and stage (``primary``, ``junior``) plus one
-    ``county`` row, built by :mod:`edubalance.county` (CVs, gates, the county record).
+    ``county`` row, built by :mod:`edubalance.county` (CVs, gates, the county record);
+    ``engine`` is the same back-end object the school rules ran on.
     """
 
 
