@@ -3,8 +3,8 @@
 A national file holds ~200,000 school records with ~22 verdicts each. Building a dict per
 verdict and encoding it takes minutes and several GB of memory, so entries are kept as columns
 (:class:`SchoolBlock`) and rendered on demand: whatever is the same for every school of a rule
-set (a rule's description, the funding parameters, the key names) is encoded once into a
-template, numbers are formatted a whole column at a time, and each school's entry is one
+set (the key names, each rule's id) is encoded once into a template (rule descriptions and
+funding parameters are not repeated at all: see :mod:`edubalance.catalogue`), numbers are formatted a whole column at a time, and each school's entry is one
 ``template % pieces``. ``Report.schools`` parses these bytes back, so the dicts an embedding
 program reads and the file the CLI writes can never disagree.
 
@@ -143,14 +143,16 @@ _RULE_TEXTS: dict[tuple[int, ...], tuple] = {}
 def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list[int], list[bytes]]:
     """(descriptions, verdict templates, provisional rule positions, their ids), once per rule list.
 
-    The template of rule k's verdict with status code c is at ``k * 4 + c``. Cached by the
+    The template of rule k's verdict with status code c is at ``k * 4 + c``; a verdict names
+    its rule by id only (the description is in the report's rule catalogue). Cached by the
     rules' identities; the cache holds the rules, so an identity cannot be reused meanwhile.
     """
     key = tuple(map(id, rules))
     found = _RULE_TEXTS.get(key)
     if found is None:
         descs = [r.describe() for r in rules]
-        templates = [_static(dumps(d)[:-1]) + b',"status":' + dumps(name) + b',"value":%b,"threshold":%b,"gap":%b}'
+        templates = [b'{"rule_id":' + _static(dumps(d["rule_id"])) + b',"status":' + dumps(name)
+                     + b',"value":%b,"threshold":%b,"gap":%b}'
                      for d in descs for name in STATUS_NAMES]
         provisional = [k for k, d in enumerate(descs) if d.get("threshold_status") == "provisional"]
         if len(_RULE_TEXTS) >= 64:
@@ -163,12 +165,13 @@ def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list[in
 class SchoolBlock:
     """The schools of one (province, year) group, as columns; entries are rendered on demand.
 
-    ``files`` and ``rows`` are each record's source; ``status`` is each school's
-    ``pass``/``fail``/``incomplete``/``not_applicable``.
+    ``ruleset`` is the key of the rule set that judged them in the report's catalogue
+    (:func:`edubalance.catalogue.ruleset_key`); ``files`` and ``rows`` are each record's
+    source; ``status`` is each school's ``pass``/``fail``/``incomplete``/``not_applicable``.
     """
 
     def __init__(self, table: Table, results: RuleResults, overall: np.ndarray,
-                 by_dim: dict[str, np.ndarray], status: np.ndarray, funding_params: dict,
+                 by_dim: dict[str, np.ndarray], status: np.ndarray, ruleset: str,
                  files: Sequence[str | None], rows: Sequence[int | None]):
         self.n = table.n
         self.results = results
@@ -182,7 +185,7 @@ class SchoolBlock:
         self.measure_names = [m for m in names if m in table.columns]
         self.measures = [table.columns[m] for m in self.measure_names]
         self.funding = {col: table.get(col) for _, col in FUNDING_KEYS if col}
-        self.funding_params = funding_params
+        self.ruleset = ruleset
         self._templates: dict[str, bytes] = {}
         self._measure_templates: dict[int, tuple[bytes, Callable[[tuple], tuple]]] = {}
         (self.descs, self._verdict_templates, self._provisional,
@@ -245,11 +248,11 @@ class SchoolBlock:
         if t is None:
             parts = [b"{"]
             parts.append(b",".join(_key(k) + b"%b" for k in IDENTITY))
+            parts.append(b',"ruleset":' + _static(dumps(self.ruleset)))
             parts.append(b',"source":{"file":%b,"row":%b},"measures":%b,"verdicts":[%b],"counts":{')
             parts.append(b",".join(_key(s) + b"%b" for s in STATUS_NAMES))
             parts.append(b'},"funding":{')
             parts.append(b",".join(_key(k) + b"%b" for k, _ in FUNDING_KEYS))
-            parts.append(b',"parameters":' + _static(dumps(self.funding_params)))
             parts.append(b'},"score":{"overall":%b,"by_dimension":{')
             parts.append(b",".join(_key(d) + b"%b" for d in self.by_dim))
             parts.append(b'}},"status":%b,"provisional_rules":%b}')
@@ -325,7 +328,7 @@ class SchoolBlock:
         return out
 
     def _funding(self, index: np.ndarray) -> list[list[bytes]]:
-        """One token column per key of the ``funding`` object (``parameters`` is in the template)."""
+        """One token column per key of the ``funding`` object (its parameters are in the catalogue)."""
         out = []
         cols = {name: self.funding[name][index] for name in self.funding}
         for key, col in FUNDING_KEYS:

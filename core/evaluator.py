@@ -15,11 +15,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import expr
+from .catalogue import catalogue, ruleset_key
 from .composite import evaluate_composites
 from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
-from .funding import funding_parameters
 from .loading import InputError, RawRow
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .plugins import plugin_manager
@@ -97,6 +97,12 @@ class Evaluator:
         if key not in self._rulesets:
             self._rulesets[key] = compile_ruleset(self.registry, province, year)
         return self._rulesets[key]
+
+    def rule_catalogue(self, key: str) -> dict[str, Any]:
+        """The catalogue entry ``key`` (``"guizhou/2023"``, an entry's ``ruleset``): every rule's
+        description by id, as in the report's ``rulesets`` (verdicts hold only the rule id)."""
+        province, _, year = key.partition("/")
+        return catalogue(self.ruleset(province, int(year)))
 
     def engine_for(self, n: int) -> Any:
         name = self.engine
@@ -230,7 +236,7 @@ class Evaluator:
             results = base.extend(evaluate_composites(ruleset.composites, base, table))
             overall, by_dim = score(results.status, results.rules)
             status = status_of(results.status, results.rules)
-            schools = SchoolBlock(table, results, overall, by_dim, status, _funding_summary(ruleset), files, rows)
+            schools = SchoolBlock(table, results, overall, by_dim, status, ruleset_key(ruleset), files, rows)
         if not counties:
             return schools, []
         with self._stage("county"):
@@ -261,12 +267,3 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
         yield
     finally:
         timings[name] = timings.get(name, 0.0) + perf_counter() - start
-
-
-def _funding_summary(ruleset: RuleSet) -> dict[str, Any]:
-    """The funding parameters in force, with status and source, for the report's funding block."""
-    out = {}
-    for name, entry in funding_parameters(ruleset.parameters.get("funding") or {}, ruleset.year).items():
-        if entry:
-            out[name] = {k: v for k, v in entry.items() if k not in ("from", "to")}
-    return out

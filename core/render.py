@@ -22,12 +22,13 @@ def _fmt(v: Any, digits: int = 2) -> str:
     return str(v)
 
 
-def _verdict_line(v: dict) -> str:
-    star = "*" if v["threshold_status"] == "provisional" else ""
-    title = f"{v['title']['zh']} {v['title']['en']}"
+def _verdict_line(rule: dict, v: dict) -> str:
+    """One finding: the rule's title (from the catalogue), what was measured, what is required."""
+    star = "*" if rule["threshold_status"] == "provisional" else ""
+    title = f"{rule['title']['zh']} {rule['title']['en']}"
     if v["status"] == "missing_data":
-        return f"{title}: missing data 缺少数据 ({v['measure']}) [{v['rule_id']}]"
-    return (f"{title}: {_fmt(v['value'])} {v['unit']}, required {v['operator']} {_fmt(v['threshold'])}{star}"
+        return f"{title}: missing data 缺少数据 ({rule['measure']}) [{v['rule_id']}]"
+    return (f"{title}: {_fmt(v['value'])} {rule['unit']}, required {rule['operator']} {_fmt(v['threshold'])}{star}"
             f" [{v['rule_id']}]")
 
 
@@ -75,8 +76,9 @@ def render_table(report: "Report", limit: int = 30) -> str:
             lines.append(f"  {x['school_id']} {x.get('school_name') or ''} [{x['stage']}] "
                          f"{STATUS_ZH[x['status']]}, score {_fmt(x['score']['overall'], 1)}")
             for v in x["verdicts"]:
-                if v["status"] == "fail" or (v["status"] == "missing_data" and v["severity"] != "scored"):
-                    lines.append(f"      - {_verdict_line(v)}")
+                rule = report.rule_of(x, v)
+                if v["status"] == "fail" or (v["status"] == "missing_data" and rule["severity"] != "scored"):
+                    lines.append(f"      - {_verdict_line(rule, v)}")
             f = x.get("funding") or {}
             if f.get("shortfall_yuan"):
                 lines.append(f"      - 公用经费缺口 funding shortfall: {_fmt(f['shortfall_yuan'])} yuan "

@@ -11,8 +11,14 @@ streams a national file chunk by chunk instead of holding GBs of dicts.
 """
 from __future__ import annotations
 
+import io
 import json
+import multiprocessing
+import os
 import queue
+import shutil
+import signal
+import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +26,7 @@ from typing import Any, BinaryIO, Iterator, Sequence
 
 import numpy as np
 
+from .catalogue import catalogue, ruleset_key
 from .entries import VERDICT_MODES, SchoolBlock, dumps, loads
 from .model import RuleSet
 
@@ -50,6 +57,17 @@ class _DictBlock:
         return [dumps(_listed(self.entries[i], verdicts)) for i in np.asarray(index).tolist()]
 
 
+def _with_ruleset(entry: dict, key: str) -> dict:
+    """``entry`` with ``"ruleset": key`` after its identity (``year``)."""
+    out: dict = {}
+    for k, v in entry.items():
+        out[k] = v
+        if k == "year":
+            out["ruleset"] = key
+    out.setdefault("ruleset", key)
+    return out
+
+
 def _listed(entry: dict, verdicts: str) -> dict:
     if verdicts == "all":
         return entry
@@ -64,6 +82,8 @@ class Report:
     (fine for a county, heavy for a country), :meth:`write_json` streams them to a file.
     ``verdicts`` is ``all`` (every rule's verdict per school) or ``findings`` (only ``fail`` and
     ``missing_data`` verdicts; counts, scores, funding and status stay complete).
+    ``rulesets`` is the rule catalogue (:mod:`edubalance.catalogue`): verdicts name their rule
+    by id, and :meth:`rule_of` finds its description.
     """
 
     files: list[str]
@@ -72,6 +92,7 @@ class Report:
     warnings: list[dict] = field(default_factory=list)
     county_rejected: list[dict] = field(default_factory=list)
     packs: list[dict] = field(default_factory=list)
+    rulesets: dict[str, dict] = field(default_factory=dict)
     counties: list[dict] = field(default_factory=list)
     engine: str = ""
     notes: list[str] = field(default_factory=list)
@@ -88,10 +109,22 @@ class Report:
         for p in ruleset.packs:
             if p not in self.packs:
                 self.packs.append(p)
-        block = schools if isinstance(schools, SchoolBlock) else _DictBlock(schools)
+        key = ruleset_key(ruleset)
+        if key not in self.rulesets:
+            self.rulesets[key] = catalogue(ruleset)
+        if isinstance(schools, SchoolBlock):
+            block = schools
+        else:
+            block = _DictBlock([s if "ruleset" in s else _with_ruleset(s, key) for s in schools])
         self.blocks.append(block)
         self._schools = None
-        self.counties.extend(counties)
+        self.counties.extend(c if "ruleset" in c else _with_ruleset(c, key) for c in counties)
+
+    def rule_of(self, entry: dict, verdict: dict) -> dict:
+        """The description (title, measure, source, status, pack …) of the rule behind a verdict
+        of a school or county ``entry``."""
+        rules = self.rulesets[entry["ruleset"]]
+        return rules["rules"].get(verdict["rule_id"]) or rules["county_rules"][verdict["rule_id"]]
 
     def finish(self) -> None:
         """Order schools by county, school, stage and year; counties by county and year."""
@@ -118,12 +151,20 @@ class Report:
         for part in self._json_chunks(chunk):
             yield from part
 
-    def _json_chunks(self, chunk: int) -> Iterator[list[bytes]]:
+    def _render_order(self) -> list[tuple[int, int]]:
+        """(block, position) of every school in report order (entries given as dicts: their own)."""
         if self._schools is not None:
-            for start in range(0, len(self._schools), chunk):
-                yield [dumps(_listed(s, self.verdicts)) for s in self._schools[start:start + chunk]]
+            return [(-1, i) for i in range(len(self._schools))]
+        return self._order if len(self._order) == self.evaluated else self._natural_order()
+
+    def _json_chunks(self, chunk: int, order: Sequence[tuple[int, int]] | None = None) -> Iterator[list[bytes]]:
+        """Entries as JSON, ``chunk`` at a time, for ``order`` (default: every school)."""
+        if order is None:
+            order = self._render_order()
+        if self._schools is not None:
+            for start in range(0, len(order), chunk):
+                yield [dumps(_listed(self._schools[i], self.verdicts)) for _, i in order[start:start + chunk]]
             return
-        order = self._order if len(self._order) == self.evaluated else self._natural_order()
         for start in range(0, len(order), chunk):
             part = order[start:start + chunk]
             out: list[bytes] = [b""] * len(part)
@@ -212,6 +253,7 @@ class Report:
             "engine": self.engine,
             "files": self.files,
             "packs": self.packs,
+            "rulesets": self.rulesets,
             "rejected": self.rejected,
             "rejected_counties": self.county_rejected,
             "warnings": self.warnings,
@@ -226,31 +268,150 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False)
 
-    def write_json(self, stream: BinaryIO, indent: int | None = None) -> None:
+    def write_json(self, stream: BinaryIO, indent: int | None = None, workers: int | None = None) -> None:
         """Write the JSON report to a binary stream; compact (``indent=None``) entries are streamed.
 
         Compact output never holds more than :data:`CHUNK` school entries at a time, and the
-        writing runs in a second thread, overlapping the rendering of the next chunk.
+        writing runs in a second thread, overlapping the rendering of the next chunk. A report
+        of more than :data:`PARALLEL_MIN` schools is rendered by ``workers`` processes (default:
+        one per CPU, where ``fork`` exists): each renders a contiguous share of the schools into
+        a temporary file while this one renders the first, then the shares are copied in order.
+        The bytes are the same either way.
         """
         if indent is not None:
             stream.write(self.to_json(indent).encode("utf-8"))
             return
         head = dumps(self._head())
-        with _ThreadedWriter(stream) as out:
-            out.write(head[:-1] + b',"schools":[')
-            first = True
-            for part in self._json_chunks(CHUNK):
-                if not part:
-                    continue
-                if not first:
-                    out.write(b",")
-                out.write(part)           # joined in the writer thread (bytes.join frees the GIL)
-                first = False
-            out.write(b'],"counties":' + dumps(self.counties) + b',"notes":' + dumps(self.notes) + b"}")
+        order = self._render_order()
+        shares = _shares(len(order), _worker_count(workers) if self._schools is None else 1)
+        children = [_RenderChild(self, order[a:b]) for a, b in shares[1:]]
+        first = order[shares[0][0]:shares[0][1]] if shares else []
+        try:
+            with _ThreadedWriter(stream) as out:
+                out.write(head[:-1] + b',"schools":[')
+                wrote = False
+                for part in self._json_chunks(CHUNK, first):
+                    if part:
+                        if wrote:
+                            out.write(b",")
+                        out.write(part)       # joined in the writer thread (bytes.join frees the GIL)
+                        wrote = True
+                for child in children:
+                    if wrote:
+                        out.write(b",")
+                    out.flush()
+                    child.copy_to(stream)
+                    wrote = True
+                out.write(b'],"counties":' + dumps(self.counties) + b',"notes":' + dumps(self.notes) + b"}")
+        finally:
+            for child in children:
+                child.discard()
 
     def render_table(self, limit: int = 30) -> str:
         from .render import render_table
         return render_table(self, limit)
+
+
+#: From this many schools, ``write_json`` renders in several processes.
+PARALLEL_MIN = 40_000
+
+
+def _worker_count(workers: int | None) -> int:
+    if workers is not None:
+        return max(1, workers)
+    if not hasattr(os, "fork") or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
+        return 1
+    return min(os.cpu_count() or 1, 4)
+
+
+def _shares(n: int, workers: int) -> list[tuple[int, int]]:
+    """Contiguous [start, end) ranges of ``n`` schools, one per worker (one below PARALLEL_MIN)."""
+    if n < PARALLEL_MIN or workers <= 1:
+        return [(0, n)] if n else []
+    bounds = [n * k // workers for k in range(workers + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+class _RenderChild:
+    """A forked process rendering a share of a report's schools into a temporary file.
+
+    The child shares the parent's columns (copy on write) and only writes bytes; the parent
+    copies the file into the report stream in order. A failure in the child is raised in
+    the parent as a RuntimeError with the child's message.
+    """
+
+    def __init__(self, report: "Report", order: Sequence[tuple[int, int]]):
+        fd, self.path = tempfile.mkstemp(prefix="edubalance-", suffix=".part")
+        self.pid = os.fork()
+        if self.pid == 0:                       # the child: render, write, leave at once
+            status = 0
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    first = True
+                    for part in report._json_chunks(CHUNK, order):
+                        if part:
+                            if not first:
+                                f.write(b",")
+                            f.write(b",".join(part))
+                            first = False
+            except BaseException as exc:        # reported by the parent
+                try:
+                    with open(self.path + ".err", "w", encoding="utf-8") as err:
+                        err.write(f"{type(exc).__name__}: {exc}")
+                finally:
+                    status = 1
+            os._exit(status)
+        os.close(fd)
+        self.done = False
+
+    def wait(self) -> None:
+        if self.done:
+            return
+        _, status = os.waitpid(self.pid, 0)
+        self.done = True
+        if os.waitstatus_to_exitcode(status) != 0:
+            try:
+                with open(self.path + ".err", encoding="utf-8") as err:
+                    message = err.read()
+            except OSError:
+                message = f"exit status {os.waitstatus_to_exitcode(status)}"
+            raise RuntimeError(f"rendering part of the report failed: {message}")
+
+    def copy_to(self, stream: BinaryIO) -> None:
+        """Wait for the child, then append its file to ``stream`` (kernel copy where possible)."""
+        self.wait()
+        with open(self.path, "rb") as f:
+            try:
+                out_fd = stream.fileno()
+                stream.flush()
+                size = os.fstat(f.fileno()).st_size
+                sent = 0
+                while sent < size:
+                    n = os.sendfile(out_fd, f.fileno(), sent, size - sent)
+                    if n == 0:
+                        break
+                    sent += n
+                if sent == size:
+                    return
+                f.seek(sent)
+            except (AttributeError, OSError, io.UnsupportedOperation, ValueError):
+                f.seek(0)
+            shutil.copyfileobj(f, stream, 1 << 22)
+
+    def discard(self) -> None:
+        """Reap the child (if still running) and delete its files."""
+        if not self.done:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.done = True
+        for path in (self.path, self.path + ".err"):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
 
 class _ThreadedWriter:
@@ -258,7 +419,7 @@ class _ThreadedWriter:
 
     def __init__(self, stream: BinaryIO, depth: int = 2):
         self.stream = stream
-        self.queue: queue.Queue[bytes | list[bytes] | None] = queue.Queue(maxsize=depth)
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="edubalance-writer", daemon=True)
 
@@ -267,6 +428,9 @@ class _ThreadedWriter:
             data = self.queue.get()
             if data is None:
                 return
+            if isinstance(data, threading.Event):
+                data.set()
+                continue
             if self.error is None:
                 try:
                     self.stream.write(data if isinstance(data, bytes) else b",".join(data))
@@ -278,6 +442,15 @@ class _ThreadedWriter:
         if self.error is not None:
             raise self.error
         self.queue.put(data)
+
+    def flush(self) -> None:
+        """Wait until everything queued is written (and flush the stream)."""
+        done = threading.Event()
+        self.queue.put(done)
+        done.wait()
+        if self.error is not None:
+            raise self.error
+        self.stream.flush()
 
     def __enter__(self) -> "_ThreadedWriter":
         self.thread.start()

@@ -18,7 +18,8 @@ import pytest
 from edubalance.composite import evaluate_composites
 from edubalance.derive import DERIVED_MEASURES
 from edubalance.entries import number_tokens
-from edubalance.evaluator import Evaluator, _funding_summary
+from edubalance.catalogue import catalogue
+from edubalance.evaluator import Evaluator
 from edubalance.loading import RawRow
 from edubalance.model import FAIL, PASS, STATUS_NAMES
 from edubalance.report import Report
@@ -51,10 +52,10 @@ def _verdict(desc, status, value, threshold):
     if status in (PASS, FAIL) and v is not None and t is not None:
         g = float(value) - float(threshold)
         gap = {"value": _num(g), "share": _num(g / float(threshold)) if threshold else None}
-    return {**desc, "status": STATUS_NAMES[status], "value": v, "threshold": t, "gap": gap}
+    return {"rule_id": desc["rule_id"], "status": STATUS_NAMES[status], "value": v, "threshold": t, "gap": gap}
 
 
-def _funding(table, i, params):
+def _funding(table, i):
     entitlement = table.value("public_funds_entitlement_yuan", i)
     received = table.value("public_funds_received_yuan", i)
     floor_applied = table.value("funding_floor_applied", i)
@@ -68,11 +69,10 @@ def _funding(table, i, params):
         "supplement_yuan": table.value("funding_supplement_yuan", i),
         "special_needs_yuan": table.value("funding_special_yuan", i),
         "heating_yuan": table.value("funding_heating_yuan", i),
-        "parameters": params,
     }
 
 
-def oracle_entries(table, records, results, overall, by_dim, status, params):
+def oracle_entries(table, records, results, overall, by_dim, status, key):
     descs = [r.describe() for r in results.rules]
     names = sorted({r.measure for r in results.rules} | set(DERIVED_MEASURES))
     cols = [(m, table.get(m)) for m in names if m in table.columns]
@@ -84,15 +84,16 @@ def oracle_entries(table, records, results, overall, by_dim, status, params):
         for v in verdicts:
             counts[v["status"]] += 1
         entry = {k: _num(rec.get(k)) for k in IDENTITY}
+        entry["ruleset"] = key
         entry["source"] = {"file": rec.get("_file"), "row": rec.get("_row")}
         entry["measures"] = {m: _num(c[i]) for m, c in cols if not math.isnan(c[i])}
         entry["verdicts"] = verdicts
         entry["counts"] = counts
-        entry["funding"] = _funding(table, i, params)
+        entry["funding"] = _funding(table, i)
         entry["score"] = {"overall": _num(overall[i]), "by_dimension": {d: _num(s[i]) for d, s in by_dim.items()}}
         entry["status"] = str(status[i])
-        entry["provisional_rules"] = [v["rule_id"] for v in verdicts
-                                      if v["threshold_status"] == "provisional" and v["status"] in ("pass", "fail")]
+        entry["provisional_rules"] = [v["rule_id"] for d, v in zip(descs, verdicts)
+                                      if d["threshold_status"] == "provisional" and v["status"] in ("pass", "fail")]
         out.append(entry)
     return out
 
@@ -111,7 +112,7 @@ def oracle_report(ev: Evaluator, records: list[dict]) -> list[dict]:
         results = base.extend(evaluate_composites(ruleset.composites, base, table))
         overall, by_dim = score(results.status, results.rules)
         status = status_of(results.status, results.rules)
-        out.extend(oracle_entries(table, recs, results, overall, by_dim, status, _funding_summary(ruleset)))
+        out.extend(oracle_entries(table, recs, results, overall, by_dim, status, f"{province}/{year}"))
     out.sort(key=lambda s: (s["county_code"] or "", s["school_id"] or "", s["stage"] or "", s["year"] or 0))
     return json.loads(json.dumps(out, ensure_ascii=False, allow_nan=False))
 
@@ -141,6 +142,23 @@ def test_columnar_entries_equal_the_oracle(sample, expected, vector_evaluator):
     for a, b in zip(got, expected):
         assert a == b, f"school {b['school_id']} {b['stage']}"
     assert {v["status"] for s in got for v in s["verdicts"]} == set(STATUS_NAMES)
+
+
+def test_the_catalogue_describes_every_verdicts_rule_once(sample, vector_evaluator):
+    report = vector_evaluator.evaluate_records(*sample)
+    data = json.loads(report.to_json())
+    keys = {s["ruleset"] for s in data["schools"]} | {c["ruleset"] for c in data["counties"]}
+    assert keys == set(data["rulesets"]) and len(keys) == 3          # one year per province here
+    for key, entry in data["rulesets"].items():
+        province, year = key.split("/")
+        ruleset = vector_evaluator.ruleset(province, int(year))
+        assert entry == json.loads(json.dumps(catalogue(ruleset), ensure_ascii=False))
+        assert entry["funding_parameters"]["base_per_pupil"]["threshold_status"] in ("confirmed", "provisional")
+    for s in data["schools"][:200]:
+        for v in s["verdicts"]:
+            rule = report.rule_of(s, v)
+            assert rule["rule_id"] == v["rule_id"] and rule["title"]["zh"]
+            assert set(v) == {"rule_id", "status", "value", "threshold", "gap"}
 
 
 def test_streamed_json_equals_to_json_in_both_modes(sample, expected):
@@ -198,10 +216,8 @@ def test_number_tokens_follow_the_report_number_rule():
 
 def test_a_report_of_ready_dicts_renders_them(expected):
     report = Report(files=[], read=2, rejected=[], verdicts="findings")
-
-    class RS:
-        packs = [{"id": "x", "revision": "1"}]
-    report.add_group(RS, expected[:2], [])
+    province, year = expected[0]["ruleset"].split("/")
+    report.add_group(Evaluator(engine="vector").ruleset(province, int(year)), expected[:2], [])
     report.finish()
     assert report.schools == findings_only(expected[:2])
     assert report.summary()["records"]["evaluated"] == 2
@@ -215,3 +231,34 @@ def test_the_standard_library_encoder_gives_the_same_entries(sample, expected, m
     buf = io.BytesIO()
     report.write_json(buf)
     assert json.loads(buf.getvalue())["schools"] == expected
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_rendering_in_several_processes_writes_the_same_bytes(sample, monkeypatch, workers, tmp_path):
+    from edubalance import report as report_module
+    report = Evaluator(engine="vector", verdicts="findings").evaluate_records(*sample)
+    one = io.BytesIO()
+    report.write_json(one, workers=1)
+    monkeypatch.setattr(report_module, "PARALLEL_MIN", 100)
+    assert report_module._shares(report.evaluated, workers)[1:]        # it really splits
+    with open(tmp_path / "r.json", "wb") as f:                        # a file: copied by the kernel
+        report.write_json(f, workers=workers)
+    piped = io.BytesIO()                                               # no file descriptor: copied
+    report.write_json(piped, workers=workers)
+    assert (tmp_path / "r.json").read_bytes() == one.getvalue() == piped.getvalue()
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_failing_render_process_is_an_error_not_a_truncated_file(sample, monkeypatch):
+    from edubalance import report as report_module
+    report = Evaluator(engine="vector").evaluate_records(*sample)
+    monkeypatch.setattr(report_module, "PARALLEL_MIN", 100)
+    real = report_module.Report._json_chunks
+
+    def broken(self, chunk, order=None):
+        if order is not None and order[0] != self._render_order()[0]:
+            raise MemoryError("no memory left")
+        return real(self, chunk, order)
+    monkeypatch.setattr(report_module.Report, "_json_chunks", broken)
+    with pytest.raises(RuntimeError, match="MemoryError: no memory left"):
+        report.write_json(io.BytesIO(), workers=2)

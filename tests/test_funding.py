@@ -66,7 +66,8 @@ def test_unknown_location_leaves_the_entitlement_missing_not_guessed(vector_eval
     del rec["location"]
     entry = vector_evaluator.evaluate_record(rec)
     assert entry["funding"]["entitlement_yuan"] is None
-    public = next(v for v in entry["verdicts"] if v["dimension"] == "funding")
+    rules = vector_evaluator.rule_catalogue(entry["ruleset"])["rules"]
+    public = next(v for v in entry["verdicts"] if rules[v["rule_id"]]["dimension"] == "funding")
     assert public["status"] == "missing_data"
 
 

@@ -31,8 +31,10 @@ def test_verdicts_name_their_source_status_and_pack(vector_evaluator):
     v = next(v for v in entry["verdicts"] if v["rule_id"] == "national.class_size")
     assert v["status"] == "fail" and v["value"] == 51 and v["threshold"] == 50
     assert v["gap"] == {"value": 1, "share": 0.02}
-    assert v["threshold_status"] == "confirmed" and v["source"]["document"]
-    assert v["pack"]["id"] == "national"
+    rule = vector_evaluator.rule_catalogue(entry["ruleset"])["rules"][v["rule_id"]]
+    assert entry["ruleset"] == "guizhou/2023"
+    assert rule["threshold_status"] == "confirmed" and rule["source"]["document"]
+    assert rule["pack"]["id"] == "national" and rule["measure"] == "max_class_size"
     assert entry["status"] == "fail"
 
 

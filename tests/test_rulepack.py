@@ -83,12 +83,14 @@ def test_an_override_changes_the_verdict_without_code(tmp_path):
             threshold: {primary: 40}
             source: {document: 本地文件, clause: 第3条}
         """)
-    after = Evaluator(engine="vector", overrides=[override]).evaluate_record(record)
+    overridden = Evaluator(engine="vector", overrides=[override])
+    after = overridden.evaluate_record(record)
     get = lambda entry: next(v for v in entry["verdicts"] if v["rule_id"] == "national.class_size")
     assert get(before)["status"] == "pass"
     assert get(after)["status"] == "fail"
     assert get(after)["threshold"] == 40
-    assert get(after)["pack"]["revision"].endswith("+local-1")
+    rule = overridden.rule_catalogue(after["ruleset"])["rules"]["national.class_size"]
+    assert rule["pack"]["revision"].endswith("+local-1") and rule["source"]["document"] == "本地文件"
 
 
 def test_an_override_of_an_unknown_pack_is_an_error(tmp_path):

@@ -1,0 +1,42 @@
+"""The rule catalogue of a report: what every rule is, said once instead of in every verdict.
+
+A national report holds ~200,000 schools × ~22 verdicts. Repeating each rule's title, source,
+unit and pack in every verdict made it several GB, so (as SARIF does with ``tool.driver.rules``)
+the report carries one catalogue per rule set, keyed ``"<province>/<year>"`` — the year whose
+standards judged the record — and each school and county entry names its rule set in
+``"ruleset"``. A verdict then holds only what varies: status, value, threshold and gap::
+
+    rule = report["rulesets"][school["ruleset"]]["rules"][verdict["rule_id"]]
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .funding import funding_parameters
+from .model import RuleSet
+
+
+def ruleset_key(ruleset: RuleSet) -> str:
+    """``"guizhou/2023"``: how entries name the rule set that judged them."""
+    return f"{ruleset.province}/{ruleset.year}"
+
+
+def funding_in_force(ruleset: RuleSet) -> dict[str, Any]:
+    """The funding parameters in force in the rule set's year, each with its status and source."""
+    out = {}
+    for name, entry in funding_parameters(ruleset.parameters.get("funding") or {}, ruleset.year).items():
+        if entry:
+            out[name] = {k: v for k, v in entry.items() if k not in ("from", "to")}
+    return out
+
+
+def catalogue(ruleset: RuleSet) -> dict[str, Any]:
+    """The ``rulesets[key]`` object of the report: every rule's description, by rule id."""
+    return {
+        "province": ruleset.province,
+        "year": ruleset.year,
+        "packs": [dict(p) for p in ruleset.packs],
+        "rules": {r.id: r.describe() for r in ruleset.school_rules},
+        "county_rules": {r.id: r.describe() for r in ruleset.county_rules},
+        "funding_parameters": funding_in_force(ruleset),
+    }
