@@ -6,47 +6,24 @@ set of parameters and reused (``benchmarks/out/`` is not tracked).
 """
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from edubalance.fields import COUNTY_FIELDS, SCHOOL_FIELDS, enum_label, label
-from edubalance.synthetic import county_records, generate
+from edubalance.synthetic import NATIONAL, county_records, generate, write_csv
 
 OUT = Path(__file__).resolve().parent / "out"
-ENUM_FIELDS = ("stage", "school_type", "location")
 
 
 @dataclass(frozen=True)
 class Spec:
     """What the benchmark file holds; a change of any value writes new files."""
 
-    records: int = 200_000
-    counties: int = 2_850
-    provinces: tuple[str, ...] = ("guizhou", "shaanxi", "anhui")
-    missing_rate: float = 0.03
-    seed: int = 2024
-
-
-def _cell(name: str, value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if name in ENUM_FIELDS:
-        return enum_label(name, value)
-    return str(value)
-
-
-def _write(path: Path, rows: list[dict], names: list[str]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([label(n) for n in names])
-        for r in rows:
-            w.writerow([_cell(n, r.get(n)) for n in names])
-    tmp.replace(path)
+    records: int = NATIONAL["n"]
+    counties: int = NATIONAL["counties"]
+    provinces: tuple[str, ...] = NATIONAL["provinces"]
+    missing_rate: float = NATIONAL["missing_rate"]
+    seed: int = NATIONAL["seed"]
 
 
 def make_files(spec: Spec = Spec(), out: Path = OUT) -> tuple[Path, Path, bool]:
@@ -61,10 +38,7 @@ def make_files(spec: Spec = Spec(), out: Path = OUT) -> tuple[Path, Path, bool]:
     if fresh:
         records = generate(spec.records, seed=spec.seed, provinces=spec.provinces, counties=spec.counties,
                            missing_rate=spec.missing_rate)
-        counties = county_records(records, seed=spec.seed)
-        used = set().union(*records)
-        _write(schools_csv, records, [n for n in SCHOOL_FIELDS if n in used])
-        c_used = set().union(*counties) if counties else set()
-        _write(counties_csv, counties, [n for n in COUNTY_FIELDS if n in c_used])
+        write_csv(schools_csv, records)
+        write_csv(counties_csv, county_records(records, seed=spec.seed))
         meta.write_text(wanted, encoding="utf-8")
     return schools_csv, counties_csv, fresh

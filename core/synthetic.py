@@ -6,8 +6,11 @@ common thresholds, so that both back ends are exercised where they are most like
 """
 from __future__ import annotations
 
+import csv
 import random
-from typing import Any, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 PROVINCE_PREFIX = {"guizhou": "52", "shaanxi": "61", "anhui": "34", "national": "11"}
 SCHOOL_TYPES = ("primary_school", "junior_school", "nine_year", "twelve_year", "complete_secondary",
@@ -114,6 +117,17 @@ def iter_records(n: int, seed: int = 0, provinces: tuple[str, ...] = ("guizhou",
             made += 1
 
 
+#: The national-scale file of the benchmark: 200,000 school records in 2,850 counties.
+NATIONAL = {"n": 200_000, "seed": 2024, "provinces": ("guizhou", "shaanxi", "anhui"), "counties": 2_850,
+            "missing_rate": 0.03}
+
+
+def national_slice(start: int, count: int) -> list[dict[str, Any]]:
+    """Records ``start`` to ``start + count`` of the national file (the same records: each
+    record depends only on those before it, never on how many follow)."""
+    return list(islice(iter_records(**NATIONAL), start, start + count))
+
+
 def county_records(records: list[dict[str, Any]], seed: int = 0, share: float = 0.8) -> list[dict[str, Any]]:
     """A county record for most counties in ``records`` (some counties deliberately have none)."""
     rng = random.Random(seed + 1)
@@ -136,3 +150,36 @@ def county_records(records: list[dict[str, Any]], seed: int = 0, share: float = 
             "veto_key_schools_or_classes": rng.random() < 0.03, "veto_staffing_unfilled": False,
         })
     return out
+
+
+ENUM_FIELDS = ("stage", "school_type", "location")
+
+
+def _cell(name: str, value: Any) -> str:
+    from .fields import enum_label
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if name in ENUM_FIELDS:
+        return enum_label(name, value)
+    return str(value)
+
+
+def write_csv(path: str | Path, records: Iterable[dict[str, Any]], names: list[str] | None = None) -> None:
+    """Write records as a government export would: Chinese column labels, enumerations in
+    Chinese (小学, 乡村 …), booleans as 是/否, empty cells for missing values (UTF-8)."""
+    from .fields import COUNTY_FIELDS, SCHOOL_FIELDS, label
+    records = list(records)
+    if names is None:
+        used = set().union(*records) if records else set()
+        known = SCHOOL_FIELDS if any("school_id" in r for r in records) else COUNTY_FIELDS
+        names = [n for n in known if n in used]
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([label(n) for n in names])
+        for r in records:
+            w.writerow([_cell(n, r.get(n)) for n in names])
+    tmp.replace(path)
