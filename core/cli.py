@@ -64,27 +64,36 @@ def emit(text: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
+#: From this many bytes of input, the terminal says that the files are being read.
+READING_NOTICE_BYTES = 1 << 20
+
 #: Up to this many schools a JSON report is indented for people; above it, it is written
 #: compact and streamed (a national file is GBs either way, and a third smaller compact).
 JSON_INDENT_MAX = 10_000
 
 
-def emit_report(ev, report, fmt: str, output: str | None) -> None:
-    """Render through the plug-ins, except the core's JSON, which is streamed to the file."""
+def emit_report(ev, report, fmt: str, output: str | None, progress=None) -> None:
+    """Render through the plug-ins, except the core's JSON, which is streamed to the file
+    (``progress`` is told how many school entries are written as they go)."""
     others = [i for i in ev.pm.hook.edubalance_render_report.get_hookimpls()
               if i.plugin_name != "edubalance.defaults"]
     if fmt != "json" or others:
-        emit(ev.pm.hook.edubalance_render_report(report=report, fmt=fmt), output)
+        text = ev.pm.hook.edubalance_render_report(report=report, fmt=fmt)
+        if progress:
+            progress.close()
+        emit(text, output)
         return
     indent = 2 if report.evaluated <= JSON_INDENT_MAX else None
     if output:
         with open(output, "wb") as f:
-            report.write_json(f, indent=indent)
+            report.write_json(f, indent=indent, progress=progress)
+        if progress:
+            progress.close()
         click.echo(f"report written to {output}", err=True)
     else:
         sys.stdout.flush()
         stream = sys.stdout.buffer
-        report.write_json(stream, indent=indent)
+        report.write_json(stream, indent=indent, progress=progress)
         stream.write(b"\n")
         stream.flush()
 
@@ -193,15 +202,19 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
     ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times)
     if times is not None:
         times["setup"] = perf_counter() - start
+    if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
+        ProgressBar(0, min_total=0).stage("load")
     rows, county_rows = ev.load(files)
     if not rows and not county_rows:
         fail(f"no records found in {', '.join(files)} (only a header, or no rows)")
     bar = ProgressBar(len(rows))
+    ev.on_stage = bar.stage
     report = ev._evaluate(rows, county_rows, list(files), bar, consume=True)
-    bar.close()
     del rows, county_rows
     write_start = perf_counter()
-    emit_report(ev, report, fmt, output)
+    bar.stage("write", report.evaluated)
+    emit_report(ev, report, fmt, output, bar)
+    bar.close()
     if times is not None:
         times["write"] = perf_counter() - write_start
         times["total"] = perf_counter() - start

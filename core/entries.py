@@ -192,13 +192,20 @@ class SchoolBlock:
          self._provisional_ids) = _rule_texts(results.rules)
 
     # -- what a summary needs, without rendering ---------------------------------------------
-    def sort_keys(self) -> list[tuple]:
-        """(county_code, school_id, stage, year) per school, as the report orders schools."""
+    def sort_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """county_code, school_id, stage ("" when missing) and year (0 when missing): the
+        report orders schools by these."""
         ident = self.identity
-        years = [None if y != y else int(y) for y in ident["year"].tolist()]
-        return [(c or "", s or "", st or "", y or 0) for c, s, st, y in
-                zip(ident["county_code"].tolist(), ident["school_id"].tolist(),
-                    ident["stage"].tolist(), years)]
+        text = []
+        for name in ("county_code", "school_id", "stage"):
+            col = np.asarray(ident[name], dtype=object)
+            missing = np.equal(col, None)
+            if missing.any():
+                col = col.copy()
+                col[missing] = ""
+            text.append(col)
+        years = np.asarray(ident["year"], dtype=float)
+        return (*text, np.where(np.isnan(years), 0, years).astype(np.int64))
 
     def score_key(self, i: int) -> float:
         """School ``i``'s overall score for ordering findings (a missing score counts as 0)."""

@@ -22,7 +22,7 @@ import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterator, Sequence
+from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -42,9 +42,11 @@ class _DictBlock:
         self.n = len(self.entries)
         self.status = np.array([e["status"] for e in self.entries], dtype=object)
 
-    def sort_keys(self) -> list[tuple]:
-        return [(s["county_code"] or "", s["school_id"] or "", s["stage"] or "", s["year"] or 0)
-                for s in self.entries]
+    def sort_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """county_code, school_id, stage (text, "" when missing) and year (0 when missing)."""
+        text = [np.array([s[k] or "" for s in self.entries], dtype=object)
+                for k in ("county_code", "school_id", "stage")]
+        return (*text, np.array([s["year"] or 0 for s in self.entries], dtype=np.int64))
 
     def provisional_rules_used(self) -> set[str]:
         return {r for s in self.entries for r in s["provisional_rules"]}
@@ -127,10 +129,22 @@ class Report:
         return rules["rules"].get(verdict["rule_id"]) or rules["county_rules"][verdict["rule_id"]]
 
     def finish(self) -> None:
-        """Order schools by county, school, stage and year; counties by county and year."""
-        keys = [(key, b, i) for b, block in enumerate(self.blocks) for i, key in enumerate(block.sort_keys())]
-        keys.sort()
-        self._order = [(b, i) for _, b, i in keys]
+        """Order schools by county, school, stage and year; counties by county and year.
+
+        Sorted as columns (a stable ``lexsort``), so that ties keep input order and a
+        national file does not build 200,000 key tuples.
+        """
+        columns = [block.sort_columns() for block in self.blocks]
+        if columns:
+            keys = [np.concatenate([c[k] for c in columns]) for k in range(4)]
+            # Fixed-width text compares by code point, as Python's str does.
+            order = np.lexsort([keys[3]] + [k.astype(str) for k in keys[2::-1]])
+            block_of = np.repeat(np.arange(len(self.blocks)), [b.n for b in self.blocks])
+            starts = np.cumsum([0] + [b.n for b in self.blocks])[:-1]
+            pos = np.arange(len(block_of)) - starts[block_of]
+            self._order = list(zip(block_of[order].tolist(), pos[order].tolist()))
+        else:
+            self._order = []
         self._schools = None
         self.counties.sort(key=lambda c: (c["county_code"] or "", c["year"] or 0))
 
@@ -268,7 +282,8 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False)
 
-    def write_json(self, stream: BinaryIO, indent: int | None = None, workers: int | None = None) -> None:
+    def write_json(self, stream: BinaryIO, indent: int | None = None, workers: int | None = None,
+                   progress: Callable[[int], None] | None = None) -> None:
         """Write the JSON report to a binary stream; compact (``indent=None``) entries are streamed.
 
         Compact output never holds more than :data:`CHUNK` school entries at a time, and the
@@ -276,7 +291,8 @@ class Report:
         of more than :data:`PARALLEL_MIN` schools is rendered by ``workers`` processes (default:
         one per CPU, where ``fork`` exists): each renders a contiguous share of the schools into
         a temporary file while this one renders the first, then the shares are copied in order.
-        The bytes are the same either way.
+        The bytes are the same either way. ``progress`` is called with the number of entries
+        written as they go.
         """
         if indent is not None:
             stream.write(self.to_json(indent).encode("utf-8"))
@@ -296,12 +312,16 @@ class Report:
                             out.write(b",")
                         out.write(part)       # joined in the writer thread (bytes.join frees the GIL)
                         wrote = True
+                        if progress:
+                            progress(len(part))
                 for child in children:
                     if wrote:
                         out.write(b",")
                     out.flush()
                     child.copy_to(stream)
                     wrote = True
+                    if progress:
+                        progress(len(child.order))
                 out.write(b'],"counties":' + dumps(self.counties) + b',"notes":' + dumps(self.notes) + b"}")
         finally:
             for child in children:
@@ -341,6 +361,7 @@ class _RenderChild:
     """
 
     def __init__(self, report: "Report", order: Sequence[tuple[int, int]]):
+        self.order = order
         fd, self.path = tempfile.mkstemp(prefix="edubalance-", suffix=".part")
         self.pid = os.fork()
         if self.pid == 0:                       # the child: render, write, leave at once
