@@ -47,7 +47,8 @@ class Evaluator:
     verdicts are listed; counts, scores, funding and status stay complete): a national file
     is several GB with every verdict. ``timings``, if given, is a dict that each call fills
     with the seconds every stage took (``validate``, ``table``, ``derive``, ``school_rules``,
-    ``scores``, ``county``, ``report``; ``load`` for files), summed over calls.
+    ``scores``, ``county``, ``report``; ``load`` for files), summed over calls. ``on_stage``,
+    if set, is called with each stage's name as it begins (the CLI's progress line).
     """
 
     def __init__(self, province: str | None = None, year: int | None = None, engine: str = "auto",
@@ -60,6 +61,7 @@ class Evaluator:
         self.year = year
         self.verdicts = verdicts
         self.timings = timings
+        self.on_stage: Callable[[str], None] | None = None
         self.pm = plugin_manager(plugins, autoload)
         self.registry = PackRegistry()
         for sources in self.pm.hook.edubalance_rule_packs():
@@ -81,7 +83,10 @@ class Evaluator:
         self._numeric = [n for n in SCHOOL_FIELDS if n not in TEXT_FIELDS]
 
     def _stage(self, name: str):
-        """Time a stage into ``self.timings`` (a no-op context when no timings are asked for)."""
+        """Time a stage into ``self.timings`` (a no-op context when no timings are asked for),
+        and tell ``self.on_stage`` (e.g. a progress bar) that it began."""
+        if self.on_stage is not None:
+            self.on_stage(name)
         if self.timings is None:
             return nullcontext()
         return _timed(self.timings, name)
