@@ -138,12 +138,14 @@ def _key(name: str) -> bytes:
 
 
 _RULE_TEXTS: dict[tuple[int, ...], tuple] = {}
+_GAPS = (b'null}', b'{"value":%b,"share":%b}}')       # not judged, judged
 
 
 def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list[int], list[bytes]]:
     """(descriptions, verdict templates, provisional rule positions, their ids), once per rule list.
 
-    The template of rule k's verdict with status code c is at ``k * 4 + c``; a verdict names
+    The template of rule k's verdict with status code c is at ``(k * 4 + c) * 2 + judged``
+    (``judged``: it has a gap, else ``"gap":null``); a verdict names
     its rule by id only (the description is in the report's rule catalogue). Cached by the
     rules' identities; the cache holds the rules, so an identity cannot be reused meanwhile.
     """
@@ -152,8 +154,8 @@ def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list[in
     if found is None:
         descs = [r.describe() for r in rules]
         templates = [b'{"rule_id":' + _static(dumps(d["rule_id"])) + b',"status":' + dumps(name)
-                     + b',"value":%b,"threshold":%b,"gap":%b}'
-                     for d in descs for name in STATUS_NAMES]
+                     + b',"value":%b,"threshold":%b,"gap":' + gap
+                     for d in descs for name in STATUS_NAMES for gap in _GAPS]
         provisional = [k for k, d in enumerate(descs) if d.get("threshold_status") == "provisional"]
         if len(_RULE_TEXTS) >= 64:
             _RULE_TEXTS.clear()
@@ -318,15 +320,20 @@ class SchoolBlock:
         value = res.value[rule, index[school]]
         threshold = res.threshold[rule, index[school]]
         judged = ((s == PASS) | (s == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            gap = np.where(judged, value - threshold, np.nan)
-            share = np.where(judged & (threshold != 0), gap / threshold, np.nan)
-        gaps = [b'{"value":%b,"share":%b}' % gs if j else _NULL
-                for gs, j in zip(zip(number_tokens(gap), number_tokens(share)), judged.tolist())]
         flat = self._verdict_templates
-        cells = [flat[t] % args for t, args in
-                 zip((rule * len(STATUS_NAMES) + s).tolist(),
-                     zip(number_tokens(value), number_tokens(threshold), gaps))]
+        which = ((rule * len(STATUS_NAMES) + s) * 2 + judged).tolist()
+        values, thresholds = number_tokens(value), number_tokens(threshold)
+        cells: list[bytes] = [b""] * len(which)
+        at = np.flatnonzero(judged).tolist()
+        if at:
+            v, t = value[judged], threshold[judged]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                gap = v - t
+                share = np.where(t != 0, gap / np.where(t != 0, t, 1.0), np.nan)
+            for i, g, sh in zip(at, number_tokens(gap), number_tokens(share)):
+                cells[i] = flat[which[i]] % (values[i], thresholds[i], g, sh)
+        for i in np.flatnonzero(~judged).tolist():
+            cells[i] = flat[which[i]] % (values[i], thresholds[i])
         out = []
         pos = 0
         for count in listed.sum(1).tolist():
