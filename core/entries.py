@@ -91,6 +91,16 @@ def number_tokens(values: np.ndarray, whole_as_int: bool = True) -> list[bytes]:
 _SMALL = 16     # below this many values, plain Python beats NumPy's per-call overhead
 
 
+def token_columns(columns: Sequence[np.ndarray], whole_as_int: bool = True) -> list[list[bytes]]:
+    """:func:`number_tokens` of several equal-length columns in one call (one school's entry
+    has ~50 numbers in ~20 columns: formatting them together saves the per-call overhead)."""
+    if not columns:
+        return []
+    m = len(columns[0])
+    flat = number_tokens(np.concatenate(columns) if len(columns) > 1 else columns[0], whole_as_int)
+    return [flat[j * m:(j + 1) * m] for j in range(len(columns))]
+
+
 def _number_token(x: float, whole_as_int: bool) -> bytes:
     if x != x:
         return _NULL
@@ -164,6 +174,12 @@ def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list[in
     return found[1]
 
 
+#: Templates shared by every block of the same shape (a single-record call makes a new block
+#: each time): entry templates by (rule set, dimensions), measure templates by measure names.
+_ENTRY_TEMPLATES: dict[tuple, bytes] = {}
+_MEASURE_TEMPLATES: dict[tuple[str, ...], dict[int, tuple[bytes, Callable[[tuple], tuple]]]] = {}
+
+
 class SchoolBlock:
     """The schools of one (province, year) group, as columns; entries are rendered on demand.
 
@@ -188,8 +204,9 @@ class SchoolBlock:
         self.measures = [table.columns[m] for m in self.measure_names]
         self.funding = {col: table.get(col) for _, col in FUNDING_KEYS if col}
         self.ruleset = ruleset
-        self._templates: dict[str, bytes] = {}
-        self._measure_templates: dict[int, tuple[bytes, Callable[[tuple], tuple]]] = {}
+        self._measure_templates = _MEASURE_TEMPLATES.setdefault(tuple(self.measure_names), {})
+        if len(_MEASURE_TEMPLATES) > 256:
+            _MEASURE_TEMPLATES.clear()
         (self.descs, self._verdict_templates, self._provisional,
          self._provisional_ids) = _rule_texts(results.rules)
 
@@ -241,19 +258,18 @@ class SchoolBlock:
         pieces.append(self._measures(index))
         pieces.append(self._verdicts(index, verdicts))
         status = self.results.status[:, index]
-        for code in range(len(STATUS_NAMES)):
-            pieces.append(number_tokens((status == code).sum(0)))
+        pieces.extend(token_columns([(status == code).sum(0).astype(float) for code in range(len(STATUS_NAMES))]))
         pieces.extend(self._funding(index))
-        pieces.append(number_tokens(self.overall[index]))
-        for dim in self.by_dim:
-            pieces.append(number_tokens(self.by_dim[dim][index]))
+        pieces.extend(token_columns([self.overall[index]] + [self.by_dim[dim][index] for dim in self.by_dim]))
         pieces.append(text_tokens(self.status[index].tolist()))
         pieces.append(self._provisional_lists(status))
         template = self._template(verdicts)
         return [template % args for args in zip(*pieces)]
 
     def _template(self, verdicts: str) -> bytes:
-        t = self._templates.get(verdicts)
+        """The entry's ``%`` template: the same for every block of a rule set and dimensions."""
+        key = (self.ruleset, tuple(self.by_dim))
+        t = _ENTRY_TEMPLATES.get(key)
         if t is None:
             parts = [b"{"]
             parts.append(b",".join(_key(k) + b"%b" for k in IDENTITY))
@@ -265,7 +281,9 @@ class SchoolBlock:
             parts.append(b'},"score":{"overall":%b,"by_dimension":{')
             parts.append(b",".join(_key(d) + b"%b" for d in self.by_dim))
             parts.append(b'}},"status":%b,"provisional_rules":%b}')
-            t = self._templates[verdicts] = b"".join(parts)
+            if len(_ENTRY_TEMPLATES) >= 256:
+                _ENTRY_TEMPLATES.clear()
+            t = _ENTRY_TEMPLATES[key] = b"".join(parts)
         return t
 
     def _measures(self, index: np.ndarray) -> list[bytes]:
@@ -274,7 +292,7 @@ class SchoolBlock:
         if not self.measures:
             return [b"{}"] * m
         cols = [c[index] for c in self.measures]
-        tokens = [number_tokens(c) for c in cols]
+        tokens = token_columns(cols)
         present = ~np.isnan(np.stack(cols))                      # [measures, schools]
         weights = (np.uint64(1) << np.arange(len(cols), dtype=np.uint64))
         if len(cols) <= 64:
@@ -322,7 +340,7 @@ class SchoolBlock:
         judged = ((s == PASS) | (s == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
         flat = self._verdict_templates
         which = ((rule * len(STATUS_NAMES) + s) * 2 + judged).tolist()
-        values, thresholds = number_tokens(value), number_tokens(threshold)
+        values, thresholds = token_columns([value, threshold])
         cells: list[bytes] = [b""] * len(which)
         at = np.flatnonzero(judged).tolist()
         if at:
@@ -330,7 +348,7 @@ class SchoolBlock:
             with np.errstate(invalid="ignore", divide="ignore"):
                 gap = v - t
                 share = np.where(t != 0, gap / np.where(t != 0, t, 1.0), np.nan)
-            for i, g, sh in zip(at, number_tokens(gap), number_tokens(share)):
+            for i, g, sh in zip(at, *token_columns([gap, share])):
                 cells[i] = flat[which[i]] % (values[i], thresholds[i], g, sh)
         for i in np.flatnonzero(~judged).tolist():
             cells[i] = flat[which[i]] % (values[i], thresholds[i])
@@ -343,18 +361,20 @@ class SchoolBlock:
 
     def _funding(self, index: np.ndarray) -> list[list[bytes]]:
         """One token column per key of the ``funding`` object (its parameters are in the catalogue)."""
-        out = []
         cols = {name: self.funding[name][index] for name in self.funding}
+        numbers = []
         for key, col in FUNDING_KEYS:
             if key == "shortfall_yuan":
-                ent = cols["public_funds_entitlement_yuan"]
-                rec = cols["public_funds_received_yuan"]
-                out.append(number_tokens(np.maximum(ent - rec, 0.0), whole_as_int=False))
-            elif key == "floor_applied":
-                v = cols[col]
-                out.append([_NULL if x != x else (b"true" if x else b"false") for x in v.tolist()])
+                numbers.append(np.maximum(cols["public_funds_entitlement_yuan"] - cols["public_funds_received_yuan"], 0.0))
+            elif key != "floor_applied":
+                numbers.append(cols[col])
+        tokens = iter(token_columns(numbers, whole_as_int=False))
+        out = []
+        for key, col in FUNDING_KEYS:
+            if key == "floor_applied":
+                out.append([_NULL if x != x else (b"true" if x else b"false") for x in cols[col].tolist()])
             else:
-                out.append(number_tokens(cols[col], whole_as_int=False))
+                out.append(next(tokens))
         return out
 
     def _provisional_lists(self, status: np.ndarray) -> list[bytes]:

@@ -134,8 +134,10 @@ class Report:
         Sorted as columns (a stable ``lexsort``), so that ties keep input order and a
         national file does not build 200,000 key tuples.
         """
-        columns = [block.sort_columns() for block in self.blocks]
-        if columns:
+        if sum(block.n for block in self.blocks) <= 1:       # one school (or none): nothing to sort
+            self._order = [(b, 0) for b, block in enumerate(self.blocks) if block.n]
+        else:
+            columns = [block.sort_columns() for block in self.blocks]
             keys = [np.concatenate([c[k] for c in columns]) for k in range(4)]
             # Fixed-width text compares by code point, as Python's str does.
             order = np.lexsort([keys[3]] + [k.astype(str) for k in keys[2::-1]])
@@ -143,8 +145,6 @@ class Report:
             starts = np.cumsum([0] + [b.n for b in self.blocks])[:-1]
             pos = np.arange(len(block_of)) - starts[block_of]
             self._order = list(zip(block_of[order].tolist(), pos[order].tolist()))
-        else:
-            self._order = []
         self._schools = None
         self.counties.sort(key=lambda c: (c["county_code"] or "", c["year"] or 0))
 
