@@ -27,12 +27,14 @@ def attainment(value: np.ndarray, threshold: np.ndarray, operator: str) -> np.nd
 def evaluate_composites(composites: list[Rule], base: RuleResults, table: Table) -> RuleResults:
     out = RuleResults.empty(composites, table.n)
     for k, rule in enumerate(composites):
-        rows = [base.index(i) for i in rule.of]
+        rows, rising = _inputs(rule, base.rules)
         status = base.status[rows]
         n_pass = (status == PASS).sum(0)
         n_missing = (status == MISSING_DATA).sum(0)
         n_applicable = (status != NOT_APPLICABLE).sum(0)
-        ratios = np.stack([attainment(base.value[r], base.threshold[r], base.rules[r].operator) for r in rows])
+        value, threshold = base.value[rows], base.threshold[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):    # attainment(), every row at once
+            ratios = np.where(rising, value / threshold, threshold / value)
         failed_low = ((status == FAIL) & ~(ratios >= (rule.min_ratio or 0.0))).any(0)
         thr, has_thr = stage_thresholds(rule, table)
         if rule.scope is not None:
@@ -51,3 +53,26 @@ def evaluate_composites(composites: list[Rule], base: RuleResults, table: Table)
         out.value[k] = np.where(candidate, n_pass.astype(float), np.nan)
         out.threshold[k] = np.where(candidate, thr, np.nan)
     return out
+
+
+_INPUTS: dict[tuple[int, ...], tuple[list[Rule], np.ndarray, np.ndarray]] = {}
+
+
+def _inputs(rule: Rule, rules: list[Rule]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of ``rule.of`` in ``rules``, [rows, 1] mask: does the rule require a value *above*
+    its threshold — see :func:`attainment`), once per composite and rule list."""
+    key = (id(rule),) + tuple(map(id, rules))
+    found = _INPUTS.get(key)
+    if found is None:
+        ids = [r.id for r in rules]
+        rows = []
+        for i in rule.of:
+            if i not in ids:
+                raise KeyError(i)
+            rows.append(ids.index(i))
+        rising = np.array([[rules[r].operator in (">", ">=")] for r in rows], dtype=bool).reshape(len(rows), 1)
+        if len(_INPUTS) >= 256:
+            _INPUTS.clear()
+        # the rules are held with their ids, so an id in the key cannot be reused meanwhile
+        found = _INPUTS[key] = ([rule, *rules], np.array(rows, dtype=np.intp), rising)
+    return found[1], found[2]

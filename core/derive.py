@@ -60,14 +60,43 @@ def ratio(table: Table, num: str, den: str, factor: float = 1.0) -> tuple[np.nda
     return values, zero & ~np.isnan(n)
 
 
+#: (measure, numerator, denominator, factor) of every :func:`ratio` measure.
+_RATIO_MEASURES = (tuple((m, f, "students", 1.0) for m, f in PER_PUPIL.items())
+                   + tuple((m, f, "students", 100.0) for m, f in PER_100.items())
+                   + tuple((m, num, den, 1.0) for m, (num, den) in RATIOS.items()))
+_RATIO_NAMES = [m for m, _, _, _ in _RATIO_MEASURES]
+_RATIO_FACTORS = np.array([[f] for _, _, _, f in _RATIO_MEASURES])
+#: Up to this many records, the ratio measures are computed as one matrix.
+_MATRIX_MAX = 512
+
+
+def ratio_measures(table: Table) -> None:
+    """Every :func:`ratio` measure. A few records (one through the API) take the same
+    arithmetic on ``[measures, records]`` matrices, a few NumPy calls in all instead of a few
+    per measure; a file takes one measure at a time, without copying columns into a matrix."""
+    if table.n > _MATRIX_MAX:
+        for name, num, den, factor in _RATIO_MEASURES:
+            table.set_measure(name, *ratio(table, num, den, factor))
+        return
+    shape = (len(_RATIO_MEASURES), table.n)
+    num = np.concatenate([table.get(n) for _, n, _, _ in _RATIO_MEASURES]).reshape(shape)
+    den = np.concatenate([table.get(d) for _, _, d, _ in _RATIO_MEASURES]).reshape(shape)
+    zero = den == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = (num * _RATIO_FACTORS) / np.where(zero, np.nan, den)
+    table.set_measures(_RATIO_NAMES, values, zero & ~np.isnan(num))
+
+
 def school_totals(table: Table) -> np.ndarray:
     """Pupils of the whole school: the sum over records sharing (school_id, year)."""
     if table.n == 0:
         return np.zeros(0)
+    students = table.get("students")
+    if table.n == 1 and np.isfinite(students[0]):   # one record is its own school: the sum below
+        return 0.0 + students
     keys = np.char.add(table.get("school_id").astype(str), "|")
     keys = np.char.add(keys, table.get("year").astype(str))
     _, inverse = np.unique(keys, return_inverse=True)
-    students = table.get("students")
     sums = np.bincount(inverse, weights=np.nan_to_num(students))
     missing = np.bincount(inverse, weights=np.isnan(students).astype(float)) > 0
     totals = sums[inverse]
@@ -77,25 +106,63 @@ def school_totals(table: Table) -> np.ndarray:
 
 def derive_measures(table: Table, measures: dict[str, expr.Node] | None = None) -> None:
     """Add the §3 measures and the rule packs' expression measures to ``table`` in place."""
-    for name, field in PER_PUPIL.items():
-        table.set_measure(name, *ratio(table, field, "students"))
-    for name, field in PER_100.items():
-        table.set_measure(name, *ratio(table, field, "students", 100.0))
-    for name, (num, den) in RATIOS.items():
-        table.set_measure(name, *ratio(table, num, den))
+    ratio_measures(table)
     table.set_measure("school_total_students", school_totals(table))
     add_expression_measures(table, measures or {})
 
 
 def add_expression_measures(table: Table, measures: dict[str, expr.Node]) -> None:
-    """Rule-pack measures: arithmetic over fields. Division by zero ⇒ undefined."""
-    for name, node in measures.items():
-        values, valid = expr.evaluate_columns(node, table)
-        inputs = np.ones(table.n, dtype=bool)
-        for used in expr.names(node):
-            inputs &= table.present(used) | table.is_undefined(used)
-        undefined = ~valid & inputs
-        for used in expr.names(node):
-            undefined |= table.is_undefined(used)
-        values = np.where(valid, values, np.nan)
-        table.set_measure(name, values, undefined)
+    """Rule-pack measures: arithmetic over fields. Division by zero ⇒ undefined.
+
+    A measure is undefined where it cannot be computed although every input exists (a zero
+    divisor), or where an input is itself undefined; missing where an input is missing.
+    Measures that do not read one another are set together, as one matrix.
+    """
+    n = table.n
+    for batch in _batches(measures):
+        found = [expr.evaluate_columns(node, table) for _, node, _ in batch]
+        valid = np.concatenate([ok for _, ok in found]).reshape(len(batch), n)
+        values = np.where(valid, np.concatenate([v for v, _ in found]).reshape(len(batch), n), np.nan)
+        undefined = np.zeros((len(batch), n), dtype=bool)
+        failed = np.flatnonzero(~valid.all(1)).tolist()        # measures some record could not compute
+        if failed:
+            # Where every input exists (or is undefined itself), an invalid value is undefined.
+            names = sorted({u for row in failed for u in batch[row][2]})
+            exists = np.concatenate([table.present(u) | table.is_undefined(u) for u in names]
+                                    or [np.zeros(0, dtype=bool)]).reshape(len(names), n)
+            for row in failed:
+                inputs = exists[[names.index(u) for u in batch[row][2]]].all(0)
+                undefined[row] = ~valid[row] & inputs
+        if table.undefined:
+            for row, (_, _, used) in enumerate(batch):
+                for u in used:
+                    mask = table.undefined.get(u)
+                    if mask is not None:
+                        undefined[row] |= mask
+        table.set_measures([name for name, _, _ in batch], values, undefined)
+
+
+_BATCHES: dict[tuple, list[list[tuple[str, expr.Node, tuple[str, ...]]]]] = {}
+
+
+def _batches(measures: dict[str, expr.Node]) -> list[list[tuple[str, expr.Node, tuple[str, ...]]]]:
+    """The measures in order as runs of (name, node, names read) that read no measure of their
+    own run: each run is computed together, after the runs it may read. Cached per set of nodes."""
+    key = tuple((name, id(node)) for name, node in measures.items())
+    found = _BATCHES.get(key)
+    if found is None:
+        found, run, made = [], [], set()
+        for name, node in measures.items():
+            used = tuple(sorted(expr.names(node)))
+            if made.intersection(used) or name in made:
+                found.append(run)
+                run, made = [], set()
+            run.append((name, node, used))
+            made.add(name)
+        if run:
+            found.append(run)
+        if len(_BATCHES) >= 256:
+            _BATCHES.clear()
+        # the nodes are held with their ids, so an id in the key cannot be reused meanwhile
+        _BATCHES[key] = found
+    return found

@@ -43,6 +43,7 @@ import numpy as np
 __all__ = [
     "ExprError", "Node", "Num", "Str", "Name", "Arith", "Neg", "Compare", "In", "And", "Or",
     "Not", "parse", "parse_condition", "parse_value", "names", "evaluate", "evaluate_columns",
+    "evaluate_conditions",
     "lift_arithmetic", "to_durable", "MAX_LENGTH", "MAX_NESTING", "MAX_DEPTH",
     "STATUS_SUFFIX", "STATUS_OK", "DURABLE_MAX_CONNECTIVES",
 ]
@@ -635,6 +636,8 @@ _CMP: dict[str, Callable[[Any, Any], Any]] = {
 
 def _cell(row: Mapping[str, Any], name: str) -> float | str | None:
     v = row.get(name)
+    if type(v) is float:                  # the common case first; the same answer as below
+        return None if v != v else v
     if v is None or isinstance(v, str):
         return v
     if isinstance(v, (bool, np.bool_)):
@@ -653,12 +656,12 @@ def _check_types(op: str, left: float | str, right: float | str) -> None:
 
 
 def _eval_value(node: Node, row: Mapping[str, Any]) -> float | str | None:
+    if isinstance(node, Name):
+        return _cell(row, node.name)
     if isinstance(node, Num):
         return float(node.value)
     if isinstance(node, Str):
         return node.value
-    if isinstance(node, Name):
-        return _cell(row, node.name)
     if isinstance(node, Arith):
         left, right = _eval_value(node.left, row), _eval_value(node.right, row)
         if isinstance(left, str) or isinstance(right, str):
@@ -816,11 +819,107 @@ def evaluate_columns(node: Node, table) -> tuple[np.ndarray, np.ndarray]:
     A condition gives ``(is_true, is_false)`` masks (unknown rows are in neither); a value
     gives ``(values, valid)`` — float64 with NaN where invalid, or an object array for a text
     field or text constant. Division by zero and overflow are invalid, never ``inf``.
+
+    A table of one row (one record through the API) is judged by :func:`evaluate`: the same
+    semantics, without a dozen NumPy calls on one-element arrays per node.
     """
+    if table.n == 1:
+        found = _one_row(node, table)
+        if found is not None:
+            return found
     with np.errstate(all="ignore"):
         if isinstance(node, _BOOL):
             return _cols_bool(node, table)
         return _cols_value(node, table)
+
+
+def evaluate_conditions(nodes: list[Node], table) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`evaluate_columns` of several conditions: ``(is_true, is_false)`` as
+    ``[conditions, rows]`` matrices (a rule back end judges all its scopes at once)."""
+    n, k = table.n, len(nodes)
+    if n == 1:                            # the scalar evaluator, as evaluate_columns would use it
+        row, yes, no = _Row(table), [], []
+        for node in nodes:
+            if isinstance(node, _BOOL) and _one_row_safe(node, table):
+                v = _eval_bool(node, row)
+                yes.append(v is True)
+                no.append(v is False)
+            else:
+                t, f = evaluate_columns(node, table)
+                yes.append(bool(t[0]))
+                no.append(bool(f[0]))
+        return np.array(yes, dtype=bool).reshape(k, 1), np.array(no, dtype=bool).reshape(k, 1)
+    found = [evaluate_columns(node, table) for node in nodes]
+    return (np.concatenate([t for t, _ in found] or [np.zeros(0, bool)]).reshape(k, n),
+            np.concatenate([f for _, f in found] or [np.zeros(0, bool)]).reshape(k, n))
+
+
+class _Row:
+    """Row 0 of a table as the mapping :func:`evaluate` reads (NaN and undefined are ``None``)."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table):
+        self.table = table
+
+    def get(self, name: str) -> float | str | None:
+        return self.table.value(name, 0)
+
+
+#: id(node) -> (node, names read inside arithmetic, text constant inside arithmetic).
+_ARITH_INPUTS: dict[int, tuple[Node, frozenset, bool]] = {}
+
+
+def _arith_inputs(node: Node) -> tuple[frozenset, bool]:
+    """What the node's arithmetic reads: where the columnar evaluation has a type rule of
+    its own (text in arithmetic is an error even where the text is missing)."""
+    found = _ARITH_INPUTS.get(id(node))
+    if found is None:
+        names_in, text_in = set(), False
+        stack = [(node, False)]
+        while stack:
+            n, inside = stack.pop()
+            inside = inside or isinstance(n, (Arith, Neg))
+            if inside and isinstance(n, Name):
+                names_in.add(n.name)
+            text_in = text_in or (inside and isinstance(n, Str))
+            stack.extend((c, inside) for c in _children(n))
+        if len(_ARITH_INPUTS) >= 1024:
+            _ARITH_INPUTS.clear()
+        found = _ARITH_INPUTS[id(node)] = (node, frozenset(names_in), text_in)
+    return found[1], found[2]
+
+
+_ONE_ROW = _BOOL + (Arith, Neg)
+
+
+def _one_row_safe(node: Node, table) -> bool:
+    """Whether the scalar evaluator gives exactly :func:`evaluate_columns`' answer for ``node``."""
+    if not isinstance(node, _ONE_ROW):
+        return False
+    names_in, text_in = _arith_inputs(node)
+    if text_in:
+        return False
+    columns = table.columns
+    for name in names_in:
+        col = columns.get(name)
+        if col is not None and col.dtype == object:
+            return False
+    return True
+
+
+def _one_row(node: Node, table) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`evaluate_columns` of a one-row table by the scalar evaluator, or None where the
+    two could differ: a plain name or constant as a value (its column type decides the
+    result's), or arithmetic over a text column (an error in columns even if the text is missing)."""
+    if not _one_row_safe(node, table):
+        return None
+    row = _Row(table)
+    if isinstance(node, _BOOL):
+        v = _eval_bool(node, row)
+        return np.array([v is True]), np.array([v is False])
+    v = _eval_value(node, row)
+    return (np.array([np.nan]), np.array([False])) if v is None else (np.array([v]), np.array([True]))
 
 
 # --------------------------------------------------------------------------- lifting arithmetic

@@ -23,6 +23,11 @@ from .rulepack import select_year
 from .table import Table
 
 
+#: The measures :func:`compute_funding` adds, in the order of its matrix.
+_MEASURES = ("public_funds_entitlement_yuan", "funding_counted_pupils", "funding_floor_applied",
+             "funding_base_yuan", "funding_supplement_yuan", "funding_special_yuan", "funding_heating_yuan")
+
+
 def _condition(entry: dict[str, Any] | None, table: Table) -> tuple[np.ndarray, np.ndarray]:
     """(is_true, is_false) of an entry's ``applies_when``; no entry = false everywhere."""
     if not entry:
@@ -39,6 +44,15 @@ def _parsed(text: str) -> expr.Node:
     return expr.parse_condition(text)
 
 
+_LARGEST = np.finfo(float).max
+
+
+def _missing_as_zero(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(values, nan=0.0)`` (infinities to the largest finite numbers) in four
+    ufunc calls: nan_to_num's own Python overhead is most of a lone record's funding cost."""
+    return np.where(np.isnan(values), 0.0, np.minimum(np.maximum(values, -_LARGEST), _LARGEST))
+
+
 def funding_parameters(funding: dict[str, Any], year: int) -> dict[str, dict | None]:
     """The funding entries in force in ``year`` (None where the pack has none)."""
     return {k: select_year(funding.get(k), year)
@@ -53,9 +67,7 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     stage = table.get("stage")
     if base_entry is None:
         none = np.ones(n, bool)
-        for name in ("public_funds_entitlement_yuan", "funding_counted_pupils", "funding_floor_applied",
-                     "funding_base_yuan", "funding_supplement_yuan", "funding_special_yuan",
-                     "funding_heating_yuan"):
+        for name in _MEASURES:
             table.set_measure(name, np.full(n, np.nan), none)
         return
     base = np.full(n, np.nan)
@@ -63,7 +75,7 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
         if s in base_entry:
             base[stage == s] = base_entry[s]
     students = table.get("students")
-    special = np.nan_to_num(table.get("special_needs_students"), nan=0.0)
+    special = _missing_as_zero(table.get("special_needs_students"))
     is_special_school = table.get("school_type") == "special_education"
     special = np.where(is_special_school, students, special)
     ordinary = students - special
@@ -99,11 +111,13 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     unknown = unknown_floor | unknown_sup | unknown_heat | np.isnan(base)
     total = np.where(unknown, np.nan, total)
     no_base = np.isnan(base)
-    table.set_measure("public_funds_entitlement_yuan", total, no_base)
-    table.set_measure("funding_counted_pupils", np.where(unknown_floor, np.nan, counted), no_base)
-    table.set_measure("funding_floor_applied", np.where(unknown_floor, np.nan, floor_applied.astype(float)), no_base)
-    table.set_measure("funding_base_yuan", np.where(unknown_floor, np.nan, base_part), no_base)
-    table.set_measure("funding_supplement_yuan", np.where(unknown_sup, np.nan, supplement), no_base)
-    table.set_measure("funding_special_yuan", special_part, no_base)
-    table.set_measure("funding_heating_yuan", np.where(unknown_heat, np.nan, heating), no_base)
+    table.set_measures(_MEASURES, [                  # in _MEASURES order; one shared undefined mask
+        total,
+        np.where(unknown_floor, np.nan, counted),
+        np.where(unknown_floor, np.nan, floor_applied.astype(float)),
+        np.where(unknown_floor, np.nan, base_part),
+        np.where(unknown_sup, np.nan, supplement),
+        special_part,
+        np.where(unknown_heat, np.nan, heating),
+    ], no_base)
 

@@ -14,30 +14,66 @@ import numpy as np
 from .model import DIMENSIONS, FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule
 
 
-def _share(status: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    w = weights[:, None]
-    applicable = (w * (status != NOT_APPLICABLE)).sum(0)
-    passed = (w * (status == PASS)).sum(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(applicable > 0, 100.0 * passed / applicable, np.nan)
+class _Layout:
+    """What scoring needs of a rule list, once per list: weights, dimension rows, binding rows."""
+
+    def __init__(self, rules: list[Rule]):
+        self.rules = list(rules)              # held, so that the ids that key it stay unique
+        self.weights = np.array([r.weight for r in rules], dtype=float)
+        #: (dimension, its rows as a slice of the rows reordered by ``order``), in DIMENSIONS order
+        self.by_dim = []
+        order: list[int] = []
+        for dim in DIMENSIONS:
+            rows = [k for k, r in enumerate(rules) if r.dimension == dim]
+            if rows:
+                self.by_dim.append((dim, slice(len(order), len(order) + len(rows))))
+                order.extend(rows)
+        self.order = np.array(order, dtype=np.intp)
+        self.binding = [k for k, r in enumerate(rules) if r.severity in ("veto", "required")]
+
+
+_LAYOUTS: dict[tuple[int, ...], _Layout] = {}
+
+
+def _layout(rules: list[Rule]) -> _Layout:
+    key = tuple(map(id, rules))
+    found = _LAYOUTS.get(key)
+    if found is None:
+        if len(_LAYOUTS) >= 64:
+            _LAYOUTS.clear()
+        found = _LAYOUTS[key] = _Layout(rules)
+    return found
 
 
 def score(status: np.ndarray, rules: list[Rule]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(overall score per record, {dimension: score per record}); NaN where nothing applies."""
-    weights = np.array([r.weight for r in rules], dtype=float)
-    overall = _share(status, weights) if len(rules) else np.full(status.shape[1], np.nan)
-    by_dim = {}
-    for dim in DIMENSIONS:
-        rows = [k for k, r in enumerate(rules) if r.dimension == dim]
-        if rows:
-            by_dim[dim] = _share(status[rows], weights[rows])
-    return overall, by_dim
+    """(overall score per record, {dimension: score per record}); NaN where nothing applies.
+
+    Each share is ``Σ weight × (verdict is pass) / Σ weight × (verdict applies)`` over its rows.
+    """
+    n = status.shape[1]
+    if not len(rules):
+        return np.full(n, np.nan), {}
+    layout = _layout(rules)
+    w = layout.weights[:, None]
+    # A dimension's rows are a slice (a view) of the rows put in dimension order; every share
+    # is divided in one call at the end.
+    ordered, w_ordered = status[layout.order], w[layout.order]
+    applicable = [(w * (status != NOT_APPLICABLE)).sum(0)]
+    passed = [(w * (status == PASS)).sum(0)]
+    for _, rows in layout.by_dim:
+        applicable.append((w_ordered[rows] * (ordered[rows] != NOT_APPLICABLE)).sum(0))
+        passed.append((w_ordered[rows] * (ordered[rows] == PASS)).sum(0))
+    groups = len(applicable)
+    applicable, passed = np.concatenate(applicable).reshape(groups, n), np.concatenate(passed).reshape(groups, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.where(applicable > 0, 100.0 * passed / applicable, np.nan)
+    return shares[0], {dim: shares[k + 1] for k, (dim, _) in enumerate(layout.by_dim)}
 
 
 def status_of(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
     """'pass' / 'fail' / 'incomplete' / 'not_applicable' per record (see module doc)."""
     n = status.shape[1]
-    binding = [k for k, r in enumerate(rules) if r.severity in ("veto", "required")]
+    binding = _layout(rules).binding
     out = np.full(n, "pass", dtype=object)
     out[(status == NOT_APPLICABLE).all(0)] = "not_applicable"
     if binding:

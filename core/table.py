@@ -28,6 +28,11 @@ TEXT_FIELDS = (
 )
 
 
+_TEXT = frozenset(TEXT_FIELDS)
+#: Up to this many rows, :meth:`Table.from_columns` picks values in Python.
+_FEW = 8
+
+
 @dataclass
 class Table:
     n: int
@@ -61,6 +66,8 @@ class Table:
         """
         index = np.asarray(index, dtype=np.intp)
         n = len(index)
+        if n <= _FEW:
+            return cls._from_few_columns(numeric, text, index.tolist(), numeric_fields)
         table = cls(n)
         for name in TEXT_FIELDS:
             values = text.get(name)
@@ -80,6 +87,25 @@ class Table:
                 table.columns[name] = np.full(n, np.nan)
             else:
                 table.columns[name] = np.frombuffer(values, dtype=float)[index]
+        return table
+
+    @classmethod
+    def _from_few_columns(cls, numeric: Mapping[str, Sequence[float]], text: Mapping[str, Sequence],
+                          rows: list[int], numeric_fields: Iterable[str]) -> "Table":
+        """:meth:`from_columns` for a handful of rows (one record through the API): the values
+        are picked in Python and the numeric columns are rows of one matrix, instead of a
+        few NumPy calls per field."""
+        n = len(rows)
+        table = cls(n)
+        get = text.get
+        picked = [None if (values := get(name)) is None else values[i] for name in TEXT_FIELDS for i in rows]
+        strings = np.empty(len(picked), dtype=object)
+        strings[:] = picked
+        table.columns.update(zip(TEXT_FIELDS, list(strings.reshape(len(TEXT_FIELDS), n))))
+        names = [name for name in numeric_fields if name not in _TEXT]
+        get, nan = numeric.get, float("nan")
+        picked = [nan if (values := get(name)) is None else values[i] for name in names for i in rows]
+        table.columns.update(zip(names, list(np.array(picked, dtype=float).reshape(len(names), n))))
         return table
 
     def get(self, name: str) -> np.ndarray:
@@ -106,6 +132,27 @@ class Table:
             values = np.where(undefined, np.nan, values)
             self.undefined[name] = undefined
         self.columns[name] = values
+
+    def set_measures(self, names: Sequence[str], values: Sequence[np.ndarray] | np.ndarray,
+                     undefined: np.ndarray) -> None:
+        """:meth:`set_measure` for several measures at once, in a few NumPy calls in all.
+
+        ``values`` holds one column per name (a ``[measures, records]`` matrix or a list of
+        columns); ``undefined`` one mask per name (a matrix) or one mask shared by all.
+        """
+        if undefined.ndim == 1:
+            if undefined.any():
+                for name, col in zip(names, values):
+                    self.set_measure(name, col, undefined)
+            else:
+                self.columns.update(zip(names, [np.asarray(col, dtype=float) for col in values]))
+            return
+        values = np.asarray(values, dtype=float)
+        some = undefined.any(1).tolist()
+        if any(some):
+            values = np.where(undefined, np.nan, values)
+            self.undefined.update((name, mask) for name, mask, s in zip(names, list(undefined), some) if s)
+        self.columns.update(zip(names, list(values)))
 
     def take(self, index: np.ndarray) -> "Table":
         """Rows ``index`` of this table (a new table sharing nothing)."""

@@ -28,8 +28,21 @@ def stage_thresholds(rule: Rule, table: Table, stage_masks: dict | None = None) 
     ``stage_masks`` caches ``stage == s`` for one table across the rules of one evaluation.
     """
     stage = table.get("stage")
-    thr = np.full(table.n, np.nan)
-    has = np.zeros(table.n, dtype=bool)
+    if table.n <= 16 and stage.dtype == object:       # a few records: dict look-ups beat array compares
+        stages = stage.tolist()
+        thr = np.array([rule.thresholds.get(s, np.nan) for s in stages], dtype=float)
+        has = np.array([s in rule.thresholds for s in stages], dtype=bool)
+    else:
+        thr, has = _stage_thresholds(rule, stage, table.n, stage_masks)
+    if rule.threshold_measure:
+        thr = np.where(has, table.get(rule.threshold_measure), np.nan)
+    return thr, has
+
+
+def _stage_thresholds(rule: Rule, stage: np.ndarray, n: int, stage_masks: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`stage_thresholds` by whole-column compares, one per stage the rule names."""
+    thr = np.full(n, np.nan)
+    has = np.zeros(n, dtype=bool)
     for s, value in rule.thresholds.items():
         if stage_masks is None:
             mask = stage == s
@@ -39,8 +52,6 @@ def stage_thresholds(rule: Rule, table: Table, stage_masks: dict | None = None) 
                 mask = stage_masks[s] = stage == s
         thr[mask] = value
         has |= mask
-    if rule.threshold_measure:
-        thr = np.where(has, table.get(rule.threshold_measure), np.nan)
     return thr, has
 
 
