@@ -7,9 +7,11 @@ only the weighted form lives here. Values are returned unrounded: a CV of 0.5018
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
-__all__ = ["weighted_cv", "grouped_cv"]
+__all__ = ["weighted_cv", "grouped_cv", "grouped_cvs"]
 
 
 def _check(values: np.ndarray, pupils: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,9 +59,24 @@ def grouped_cv(group: np.ndarray, values: np.ndarray, pupils: np.ndarray,
     out of scope. A group gets ``NaN`` when it has no pupils, or when any school of it that has
     pupils lacks its value (the CV of the remaining subset would be a different, wrong number).
     """
-    values, pupils = _check(values, pupils)
+    return grouped_cvs(group, [values], pupils, n_groups)[0]
+
+
+def grouped_cvs(group: np.ndarray, columns: Sequence[np.ndarray], pupils: np.ndarray,
+                n_groups: int) -> list[np.ndarray]:
+    """:func:`grouped_cv` of several value columns over the same groups and pupils.
+
+    What depends only on the groups and the pupils (who carries weight, the total pupils of each
+    group) is worked out once for all columns: a county table has fifteen CVs per scope.
+    """
+    pupils = np.asarray(pupils, dtype=float)
     group = np.asarray(group)
-    if group.shape != values.shape:
+    checked = [np.asarray(values, dtype=float) for values in columns]
+    for values in checked or [np.zeros(pupils.shape)]:
+        if values.shape != pupils.shape or values.ndim != 1:
+            _check(values, pupils)                     # raises, with the shapes
+    _check(pupils, pupils)                             # negative pupils
+    if group.shape != pupils.shape:
         raise ValueError("group must have one entry per school")
     if not np.issubdtype(group.dtype, np.integer):
         raise ValueError("group must hold integers")
@@ -67,32 +84,32 @@ def grouped_cv(group: np.ndarray, values: np.ndarray, pupils: np.ndarray,
         raise ValueError("group index out of range(n_groups)")
 
     in_scope = group >= 0
-    unknown_pupils = in_scope & np.isnan(pupils)
     weighted = in_scope & (pupils > 0)                 # NaN pupils compare False
-    lacking = weighted & np.isnan(values)
-    usable = weighted & ~lacking
-
-    g = group[usable]
-    p = pupils[usable]
-    x = values[usable]
+    g = group[weighted]
+    p = pupils[weighted]
+    # A group is spoilt by a school of unknown pupils, or by one with pupils but no value. The
+    # sums below run over every school with pupils: a lacking value (NaN) can only reach the
+    # sums of its own group, which is spoilt anyway, so the others are the sums over the
+    # schools that have values, term for term.
     total = np.bincount(g, weights=p, minlength=n_groups)
     n_schools = np.bincount(g, minlength=n_groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(g, weights=p * x, minlength=n_groups) / total
-        dev = x - mean[g]
-        var = np.bincount(g, weights=p * dev * dev, minlength=n_groups) / total
-        cv = np.sqrt(var) / mean
-
-    # Groups whose schools all hold one value: exactly 0 (also covers one school, and mean 0).
-    lo = np.full(n_groups, np.inf)
-    hi = np.full(n_groups, -np.inf)
-    np.minimum.at(lo, g, x)
-    np.maximum.at(hi, g, x)
-    cv = np.where((n_schools > 0) & (lo == hi), 0.0, cv)
-    cv = np.where((n_schools > 0) & (lo != hi) & (mean == 0.0), np.nan, cv)
-
-    bad = (np.bincount(group[lacking], minlength=n_groups) > 0) \
-        | (np.bincount(group[unknown_pupils], minlength=n_groups) > 0) \
-        | (total <= 0)
-    cv[bad] = np.nan
-    return cv
+    spoilt = (np.bincount(group[in_scope & np.isnan(pupils)], minlength=n_groups) > 0) | (total <= 0)
+    out = []
+    for values in checked:
+        x = values[weighted]
+        lacking = np.isnan(x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(g, weights=p * x, minlength=n_groups) / total
+            dev = x - mean[g]
+            var = np.bincount(g, weights=p * dev * dev, minlength=n_groups) / total
+            cv = np.sqrt(var) / mean
+        # Groups whose schools all hold one value: exactly 0 (also covers one school, and mean
+        # 0). Any school's value stands for its group; "all equal" is "none differs from it".
+        some = np.empty(n_groups)
+        some[g] = x
+        differs = np.bincount(g, weights=x != some[g], minlength=n_groups) > 0
+        cv = np.where((n_schools > 0) & ~differs, 0.0, cv)
+        cv = np.where((n_schools > 0) & differs & (mean == 0.0), np.nan, cv)
+        cv[spoilt | (np.bincount(g, weights=lacking, minlength=n_groups) > 0)] = np.nan
+        out.append(cv)
+    return out

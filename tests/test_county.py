@@ -84,6 +84,9 @@ def compile_rules(raw_rules=PACK["county_rules"]):
 
 
 RULES = compile_rules()
+BY_ID = {r.id: r for r in RULES}
+#: A county verdict names its rule; the rule's description is the report's rule catalogue.
+VERDICT_KEYS = {"rule_id", "stage", "status", "value", "threshold", "gap"}
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
        "!=": operator.ne}
 
@@ -416,8 +419,10 @@ def test_failed_rules_are_reasons_with_value_and_threshold():
     v = [v for v in rep["verdicts"] if v["rule_id"] == "national.county.government_work_score"][0]
     assert v["status"] == "fail" and v["value"] == 84.5 and v["threshold"] == 85
     assert v["gap"]["value"] == pytest.approx(-0.5) and v["gap"]["share"] == pytest.approx(-0.5 / 85)
-    assert v["pack"] == {"id": "national", "revision": PACK["revision"]}
-    assert v["programme"] == ["basic_2012"]
+    assert set(v) == VERDICT_KEYS
+    rule = BY_ID[v["rule_id"]].describe()       # what describes the verdict is its rule's
+    assert rule["pack"] == {"id": "national", "revision": PACK["revision"]}
+    assert rule["programme"] == ["basic_2012"] and rule["operator"] == ">="
     # A provisional threshold is marked in the reason.
     counties = {("520101", 2023): {**PASSING_RECORD, "public_satisfaction_rate": 0.8}}
     rep = report_of(frame_of(both_stages(), counties=counties))[0]
@@ -705,5 +710,187 @@ def test_entries_match_the_report_schema():
     records[0]["books"] = None
     for counties in ({}, {("520101", 2023): {**PASSING_RECORD, "veto_falsified_data": True}}):
         for entry in report_of(frame_of(records, counties=counties)):
-            errors = [e.message for e in validator.iter_errors(entry)]
+            # The report adds which rule catalogue an entry was judged by (Report.add_group).
+            errors = [e.message for e in validator.iter_errors({**entry, "ruleset": "national/2023"})]
             assert errors == []
+
+
+# --- compact verdicts: what describes a verdict is its rule ------------------------------------
+
+def test_county_verdicts_carry_only_the_judgement():
+    records = both_stages()
+    records[0]["books"] = None
+    counties = {("520101", 2023): {**PASSING_RECORD, "veto_falsified_data": True, "government_work_score": 80}}
+    rep = report_of(frame_of(records, counties=counties))[0]
+    assert rep["verdicts"] and all(set(v) == VERDICT_KEYS for v in rep["verdicts"])
+    assert {v["rule_id"] for v in rep["verdicts"]} <= set(BY_ID)
+    # One verdict per rule and stage the rule has a threshold for, in rule order.
+    want = [(r.id, st) for r in RULES for st in ("primary", "junior", "county") if r.threshold_for(st) is not None]
+    assert [(v["rule_id"], v["stage"]) for v in rep["verdicts"]] == want
+    # The judgements still read the rules: the veto, the provisional thresholds, the reasons.
+    assert rep["vetoed"] is True and rep["quality_balance"]["vetoed"] is True
+    assert "falsified data" in rep["quality_balance"]["reasons"][0]
+    judged = {v["rule_id"] for v in rep["verdicts"] if v["status"] in ("pass", "fail")}
+    assert rep["provisional_rules"] == sorted(i for i in judged if BY_ID[i].threshold_status == "provisional")
+    assert rep["provisional_rules"]
+
+
+def test_judgements_follow_the_rule_descriptions():
+    from dataclasses import replace
+
+    # The same verdicts judged by rules that say something else: a veto in place of a
+    # required rule, another title, a confirmed threshold, another programme.
+    changed = {"national.county.government_work_score": dict(severity="veto", title_en="Work score, renamed"),
+               "national.county.public_satisfaction": dict(threshold_status="confirmed"),
+               "national.county.composite_cv_2012": dict(programme=("quality_2017",))}
+    rules = [replace(r, **changed.get(r.id, {})) for r in RULES]
+    counties = {("520101", 2023): {**PASSING_RECORD, "government_work_score": 80, "public_satisfaction_rate": 0.8}}
+    frame = frame_of(both_stages(), counties=counties)
+    before = report_of(frame)[0]
+    after = report_of(frame, rules)[0]
+    assert after["verdicts"] == before["verdicts"]
+    assert before["vetoed"] is False and after["vetoed"] is True
+    assert before["basic_balance"]["vetoed"] is False and after["basic_balance"]["vetoed"] is True
+    reasons = after["basic_balance"]["reasons"]
+    assert "Work score, renamed: 80, required >= 85" in reasons[0] and "veto" in reasons[0]
+    assert any("(provisional threshold)" in r for r in before["basic_balance"]["reasons"])
+    assert not any("(provisional threshold)" in r for r in reasons)
+    assert "national.county.public_satisfaction" in before["provisional_rules"]
+    assert "national.county.public_satisfaction" not in after["provisional_rules"]
+    assert before["basic_balance"]["counts"]["pass"] == after["basic_balance"]["counts"]["pass"] + 2
+    assert after["quality_balance"]["counts"]["pass"] == before["quality_balance"]["counts"]["pass"] + 2
+
+
+def test_reasons_list_vetoes_first_then_failures_then_missing():
+    records = both_stages()
+    records[2]["sports_area_m2"] = None             # junior CVs missing
+    counties = {("520101", 2023): {**PASSING_RECORD, "government_work_score": 80, "junior_retention_rate": 0.5,
+                                   "veto_exam_admission": True}}
+    rep = report_of(frame_of(records, counties=counties))[0]
+    reasons = rep["quality_balance"]["reasons"]
+    kinds = ["veto" if "一票否决" in r else "missing" if r.startswith("数据缺失") else "fail" for r in reasons]
+    assert kinds == sorted(kinds, key=["veto", "fail", "missing"].index) and kinds[0] == "veto"
+    assert {"fail", "missing"} <= set(kinds)
+    assert rep["quality_balance"]["counts"]["missing_data"] == kinds.count("missing")
+    assert any("[junior] needs cv_sports_area_per_pupil" in r for r in reasons)
+
+
+# --- listings: which schools, in which order --------------------------------------------------
+
+def test_excluded_schools_are_listed_in_input_order_2017_before_2012():
+    records = [school("tp40", 40, school_type="teaching_point"), school("a", 300),
+               school("closed", 0), school("private", 800, is_public=False), school("b", 500),
+               school("tp10", 10, school_type="teaching_point")]
+    stage = report_of(frame_of(records))[0]["stages"]["junior"]
+    assert [(e["school_id"], e["reason_code"]) for e in stage["excluded"]] == [
+        ("tp40", "teaching_point_2017"), ("tp40", "teaching_point_2012"), ("closed", "zero_pupils"),
+        ("private", "private"), ("tp10", "teaching_point_2017"), ("tp10", "teaching_point_2012")]
+    assert "10 pupils" in stage["excluded"][4]["reason"] and "40 pupils" in stage["excluded"][0]["reason"]
+    assert all(set(e) == {"school_id", "school_name", "stage", "reason_code", "reason"} for e in stage["excluded"])
+    assert stage["excluded"][2]["school_name"] == "学校closed"
+
+
+def test_missing_values_are_listed_by_school_then_measure():
+    records = both_stages(n_each=3)
+    records[4]["books"] = None                       # j1: books (both scopes)
+    records[4]["sports_area_m2"] = None              # j1: sports area (both scopes)
+    records[3]["backbone_teachers"] = None           # j0: a 2017-only indicator
+    records[5]["students"] = None                    # j2: pupils unknown
+    frame = frame_of(records)
+    missing = report_of(frame)[0]["stages"]["junior"]["missing"]
+    assert [(m["school_id"], m["measure"]) for m in missing] == [
+        ("j0", "backbone_teachers_per_100"), ("j1", "books_per_pupil"), ("j1", "sports_area_per_pupil"),
+        ("j2", "students")]
+    assert missing[0]["cvs"] == ["cv_backbone_teachers_per_100"]
+    assert missing[1]["cvs"] == ["cv2012_books_per_pupil"] and missing[1]["field"] == "books"
+    assert missing[2]["cvs"] == ["cv_sports_area_per_pupil", "cv2012_sports_area_per_pupil"]
+    assert missing[3]["field"] == "students"
+    assert missing[3]["cvs"] == [f"cv_{i}" for i in DEFAULT_CV_2017] + [f"cv2012_{i}" for i in DEFAULT_CV_2012]
+    assert list(missing[0]) == ["school_id", "school_name", "stage", "measure", "field", "label", "cvs"]
+    assert missing[1]["cvs"] is not missing[2]["cvs"]
+    assert report_of(frame)[0]["stages"]["primary"]["missing"] == []
+
+
+def test_a_measure_whose_field_is_present_names_no_field():
+    records = both_stages()
+    table = make_table(records)
+    table.columns["books_per_pupil"][2] = np.nan     # the measure lacks, its record field does not
+    frame = build_county_table(table, PARAMS, np.array(["pass"] * table.n, dtype=object),
+                               np.full(table.n, PASS, np.int8), {}, fake_parse, evaluate=fake_evaluate)
+    [m] = frame.details[row(frame, "junior")]["missing"]
+    assert (m["measure"], m["field"], m["cvs"]) == ("books_per_pupil", None, ["cv2012_books_per_pupil"])
+
+
+def test_unknown_scopes_are_listed_condition_by_condition():
+    records = both_stages() + [school("tpx", 30, school_type="teaching_point")]
+    records[-1]["students"] = None
+    records[3]["is_public"] = None
+    records[1]["is_public"] = None
+    frame = frame_of(records)
+    stage = report_of(frame)[0]["stages"]
+    assert [(u["school_id"], u["condition"]) for u in stage["junior"]["scope_unknown"]] == [
+        ("j1", "exclude_from_county"), ("tpx", "exclude_from_cv_2017")]
+    assert [(u["school_id"], u["condition"]) for u in stage["primary"]["scope_unknown"]] == [
+        ("p1", "exclude_from_county")]
+    assert stage["junior"]["scope_unknown"][1]["text"] == PARAMS["exclude_from_cv_2017"]
+
+
+def test_first_named_county_and_province_win():
+    records = both_stages()
+    records[0]["county_name"] = ""
+    records[0]["province"] = None
+    records[1]["county_name"] = "第一"
+    records[2]["county_name"] = "第二"
+    rep = report_of(frame_of(records))[0]
+    assert rep["county_name"] == "第一" and rep["province"] == "guizhou"
+
+
+def test_counties_are_ordered_by_code_as_text():
+    records = both_stages(county="9") + both_stages(county="10") + both_stages(county="10", year=2022)
+    frame = frame_of(records)
+    assert frame.counties == [("10", 2022), ("10", 2023), ("9", 2023)]
+    # Codes that are not text are grouped by their text form, as before.
+    table = make_table(records)
+    table.columns["county_code"] = np.array([int(c) for c in table.columns["county_code"]], dtype=object)
+    other = build_county_table(table, PARAMS, np.array(["pass"] * table.n, dtype=object),
+                               np.full(table.n, PASS, np.int8), {}, fake_parse, evaluate=fake_evaluate)
+    assert other.counties == frame.counties
+    assert [d for d in other.details if "excluded" in d] == [d for d in frame.details if "excluded" in d]
+
+
+def test_county_reports_at_national_size():
+    import time
+
+    from edubalance.engines.vector import VectorEngine
+
+    rng = np.random.default_rng(3)
+    n, n_counties = 30_000, 900
+    records = []
+    for i in range(n):
+        county = f"{520000 + i % n_counties}"
+        stage = "primary" if i % 5 < 3 else "junior"
+        rec = school(f"s{i}", float(rng.integers(1, 1500)) if i % 50 else 0.0, stage=stage, county=county)
+        if i % 97 == 0:
+            rec["books"] = None
+        if i % 89 == 0:
+            rec.update(school_type="teaching_point")
+        records.append(rec)
+    table = make_table(records)
+    counties = {(f"{520000 + c}", 2023): dict(PASSING_RECORD) for c in range(0, n_counties, 2)}
+    frame = build_county_table(table, PARAMS, np.array(["pass"] * n, dtype=object), np.full(n, PASS, np.int8),
+                               counties, fake_parse, evaluate=fake_evaluate)
+    frame.table.set_measure("teacher_pay_ratio", frame.table.get("teacher_avg_salary_yuan")
+                            / frame.table.get("civil_servant_avg_salary_yuan"))
+    results = VectorEngine().evaluate(RULES, frame.table)
+    t0 = time.perf_counter()
+    reps = county_reports(frame, results, simple_score)
+    assert time.perf_counter() - t0 < 3.0
+    assert len(reps) == n_counties
+    with_record, without = reps[0], reps[1]
+    assert with_record["county_record"] and not without["county_record"]
+    assert without["status"] == "incomplete" and without["needs"]
+    assert with_record["needs"] == []
+    assert sum(len(r["stages"][st]["missing"]) for r in reps for st in ("primary", "junior")) == \
+        sum(1 for r in records if r["books"] is None and r["students"] > 0 and r["school_type"] != "teaching_point")
+    assert any(e["reason_code"] == "zero_pupils" for e in reps[0]["stages"]["primary"]["excluded"])
+    assert all(set(v) == VERDICT_KEYS for r in reps[:20] for v in r["verdicts"])

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edubalance.cv import grouped_cv, weighted_cv
+from edubalance.cv import grouped_cv, grouped_cvs, weighted_cv
 
 # data-dictionary §4: four junior schools, resource = teaching and auxiliary area.
 PUPILS = np.array([120.0, 300.0, 480.0, 100.0])
@@ -168,3 +168,72 @@ def test_grouped_is_vectorised_at_national_size():
     got = grouped_cv(group, values, pupils, groups)
     assert time.perf_counter() - t0 < 2.0
     assert got.shape == (groups,) and np.isfinite(got).all()
+
+
+def reference_grouped_cv(group, values, pupils, n_groups):
+    """The plain form: sums over exactly the schools that have pupils and a value, min == max."""
+    in_scope = group >= 0
+    weighted = in_scope & (pupils > 0)
+    lacking = weighted & np.isnan(values)
+    usable = weighted & ~lacking
+    g, p, x = group[usable], pupils[usable], values[usable]
+    total = np.bincount(g, weights=p, minlength=n_groups)
+    n_schools = np.bincount(g, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(g, weights=p * x, minlength=n_groups) / total
+        dev = x - mean[g]
+        cv = np.sqrt(np.bincount(g, weights=p * dev * dev, minlength=n_groups) / total) / mean
+    lo, hi = np.full(n_groups, np.inf), np.full(n_groups, -np.inf)
+    np.minimum.at(lo, g, x)
+    np.maximum.at(hi, g, x)
+    cv = np.where((n_schools > 0) & (lo == hi), 0.0, cv)
+    cv = np.where((n_schools > 0) & (lo != hi) & (mean == 0.0), np.nan, cv)
+    bad = (np.bincount(group[lacking], minlength=n_groups) > 0) \
+        | (np.bincount(group[in_scope & np.isnan(pupils)], minlength=n_groups) > 0) | (total <= 0)
+    cv[bad] = np.nan
+    return cv
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 4), per_pupil, per_pupil, st.integers(0, 3000), st.booleans()),
+                min_size=1, max_size=60))
+def test_several_columns_at_once_equal_one_at_a_time(rows):
+    group = np.array([g for g, *_ in rows])
+    a = np.array([v for _, v, *_ in rows])
+    b = np.array([np.nan if lack else v for _, _, v, _, lack in rows])   # some lack their value
+    pupils = np.array([float(p) for *_, p, _ in rows])
+    got = grouped_cvs(group, [a, b, a], pupils, 5)
+    assert len(got) == 3
+    for col, values in zip(got, (a, b, a)):
+        np.testing.assert_array_equal(col, grouped_cv(group, values, pupils, 5))
+        np.testing.assert_array_equal(col, reference_grouped_cv(group, values, pupils, 5))   # bit for bit
+        for g in range(5):
+            want = weighted_cv(values[group == g], pupils[group == g])
+            assert (math.isnan(col[g]) and math.isnan(want)) or col[g] == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+def test_several_columns_share_the_unknown_pupils_but_not_the_lacking_values():
+    group = np.array([0, 0, 1, 1, 2, 2])
+    pupils = np.array([10.0, 30.0, 10.0, np.nan, 10.0, 0.0])
+    full = np.array([1.0, 2.0, 1.0, 2.0, 3.0, np.nan])
+    lacking = np.array([1.0, np.nan, 1.0, 2.0, 3.0, 4.0])
+    got_full, got_lacking = grouped_cvs(group, [full, lacking], pupils, 3)
+    assert got_full[0] == pytest.approx(weighted_cv(full[:2], pupils[:2]))
+    assert math.isnan(got_lacking[0])                 # only the column that lacks a value
+    assert math.isnan(got_full[1]) and math.isnan(got_lacking[1])    # unknown pupils: every column
+    assert got_full[2] == 0.0 and got_lacking[2] == 0.0              # 0 pupils: no weight, value ignored
+    assert grouped_cvs(group, [], pupils, 3) == []
+
+
+def test_several_columns_bad_input():
+    group, pupils = np.array([0, 1]), np.array([1.0, 1.0])
+    with pytest.raises(ValueError, match="1-D arrays of one length"):
+        grouped_cvs(group, [np.array([1.0, 2.0]), np.array([1.0])], pupils, 2)
+    with pytest.raises(ValueError, match="negative"):
+        grouped_cvs(group, [np.array([1.0, 2.0])], np.array([1.0, -1.0]), 2)
+    with pytest.raises(ValueError, match="negative"):
+        grouped_cvs(group, [], np.array([1.0, -1.0]), 2)
+    with pytest.raises(ValueError, match="range"):
+        grouped_cvs(np.array([0, 2]), [np.array([1.0, 2.0])], pupils, 2)
+    with pytest.raises(ValueError, match="integers"):
+        grouped_cvs(np.array([0.0, 1.0]), [np.array([1.0, 2.0])], pupils, 2)
