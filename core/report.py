@@ -11,6 +11,7 @@ streams a national file chunk by chunk instead of holding GBs of dicts.
 """
 from __future__ import annotations
 
+import gc
 import io
 import json
 import multiprocessing
@@ -365,6 +366,7 @@ class _RenderChild:
         fd, self.path = tempfile.mkstemp(prefix="edubalance-", suffix=".part")
         self.pid = os.fork()
         if self.pid == 0:                       # the child: render, write, leave at once
+            gc.disable()                        # a collection would touch (copy) every shared page
             status = 0
             try:
                 with os.fdopen(fd, "wb") as f:
