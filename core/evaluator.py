@@ -20,7 +20,7 @@ from .composite import evaluate_composites
 from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
-from .loading import InputError, RawRow
+from .loading import InputError, RawRow, Rows, paused_gc
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .plugins import plugin_manager
 from .report import Report
@@ -118,9 +118,13 @@ class Evaluator:
         return self._engine_objects[name]
 
     # -- load and validate ---------------------------------------------------------------------
-    def load(self, paths: Iterable[str | Path]) -> tuple[list[RawRow], list[RawRow]]:
-        """Read files into raw rows (schools, counties). Raises InputError for a bad file."""
-        rows: list[RawRow] = []
+    def load(self, paths: Iterable[str | Path]) -> tuple[Sequence[RawRow], list[RawRow]]:
+        """Read files into raw rows (schools, counties). Raises InputError for a bad file.
+
+        The school rows are a :class:`~edubalance.loading.Rows`: a CSV file's rows stay columns
+        until validation reads them (indexing or iterating gives RawRows as usual).
+        """
+        rows = Rows()
         county_rows: list[RawRow] = []
         with self._stage("load"):
             self._load_into(paths, rows, county_rows)
@@ -134,10 +138,14 @@ class Evaluator:
             rows.extend(loaded.rows)
             county_rows.extend(loaded.county_rows)
 
-    def validate_rows(self, rows: list[RawRow]):
+    def validate_rows(self, rows: Sequence[RawRow]):
         result = validate(rows, default_province=self.province, known_provinces=list(self.registry.packs))
-        extra = [p for found in self.pm.hook.edubalance_validate_records(
-            records=result.accepted, context={"known_provinces": list(self.registry.packs)}) for p in found or []]
+        hook = self.pm.hook.edubalance_validate_records
+        if not hook.get_hookimpls():
+            return result              # the accepted records of a CSV file are made only when read
+        records = result.accepted if isinstance(result.accepted, list) else list(result.accepted)
+        extra = [p for found in hook(records=records, context={"known_provinces": list(self.registry.packs)})
+                 for p in found or []]
         if extra:
             result = result.with_problems(extra)
         return result

@@ -36,6 +36,10 @@ Rows and headers:
   of a JSON/YAML ``counties`` list are county records whatever they hold.
 * Rows without a province get the file's own ``province`` (JSON/YAML object) or else the
   ``default_province`` passed in.
+
+A CSV file's school rows come as :class:`Rows` holding the file as columns
+(:mod:`edubalance.csv_columns`): validation reads those directly, and anything that indexes or
+iterates them gets the same :class:`RawRow` objects the row reader would give.
 """
 from __future__ import annotations
 
@@ -46,13 +50,17 @@ import io
 import json
 import re
 import unicodedata
+from collections.abc import Sequence as SequenceABC
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from .fields import COUNTY_ONLY_FIELDS, header_to_field, label
+
+if TYPE_CHECKING:
+    from .csv_columns import CsvColumns
 
 FORMATS_BY_SUFFIX = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv",
@@ -98,11 +106,83 @@ class RawRow:
     data: dict[str, Any]
 
 
+class Rows(SequenceABC):
+    """Raw rows of one or more files, in order; a CSV file's rows stay columns until needed.
+
+    ``parts`` are lists of :class:`RawRow` and :class:`~edubalance.csv_columns.CsvColumns`
+    blocks; validation reads the blocks column by column. Indexing or iterating turns every
+    block into RawRows once, and keeps them (so a change to a row sticks, as in a list).
+    """
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, parts: Iterable[list[RawRow] | CsvColumns] = ()) -> None:
+        self._parts: list[Any] = [p for p in parts if len(p)]
+
+    @property
+    def parts(self) -> tuple[Any, ...]:
+        return tuple(self._parts)
+
+    def _rows(self) -> list[RawRow]:
+        if len(self._parts) != 1 or not isinstance(self._parts[0], list):
+            rows: list[RawRow] = []
+            for part in self._parts:
+                rows.extend(part if isinstance(part, list) else part.rows())
+            self._parts = [rows]
+        return self._parts[0]
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self._parts)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._rows()[index]
+
+    def __iter__(self) -> Iterator[RawRow]:
+        return iter(self._rows())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, Rows)):
+            return self._rows() == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Rows({len(self)} rows in {len(self._parts)} parts)"
+
+    def append(self, row: RawRow) -> None:
+        self._rows().append(row)
+
+    def extend(self, rows: Iterable[RawRow] | "Rows") -> None:
+        """Add rows after these; a :class:`Rows` hands over its blocks without making rows."""
+        if isinstance(rows, Rows):
+            self._parts.extend(list(p) if isinstance(p, list) else p for p in rows._parts)
+        else:
+            rows = list(rows)
+            if rows:
+                self._parts.append(rows)
+
+    def clear(self) -> None:
+        self._parts = []
+
+    def fill_province(self, province: str) -> None:
+        """Give every row without a province ``province``."""
+        for part in self._parts:
+            if isinstance(part, list):
+                _fill_province(part, province)
+            else:
+                part.fill_province(province)
+
+
+def _fill_province(rows: Iterable[RawRow], province: str) -> None:
+    for r in rows:
+        if r.data.get("province") in (None, ""):
+            r.data["province"] = province
+
+
 @dataclass
 class LoadedFile:
     path: str
     format: str                       # csv, xlsx, json, ndjson, yaml
-    rows: list[RawRow] = field(default_factory=list)
+    rows: list[RawRow] | Rows = field(default_factory=list)
     county_rows: list[RawRow] = field(default_factory=list)
     encoding: str | None = None       # text formats: the encoding that decoded the file
     province: str | None = None       # JSON/YAML: the file's own top-level province
@@ -165,7 +245,7 @@ def _load_file(path: str | Path, default_province: str | None) -> LoadedFile:
             raise InputError(name, "this looks like a binary file (a zip archive), not CSV/XLSX/JSON")
         text, encoding = _decode(name, raw)
         if fmt == "csv":
-            loaded = _load_csv(name, text)
+            loaded = _load_csv(name, text, _utf8(text, raw, encoding))
         elif fmt == "json":
             loaded = _load_json(name, text)
         elif fmt == "ndjson":
@@ -176,20 +256,26 @@ def _load_file(path: str | Path, default_province: str | None) -> LoadedFile:
 
     province = loaded.province or default_province
     if province:
-        for r in (*loaded.rows, *loaded.county_rows):
-            if r.data.get("province") in (None, ""):
-                r.data["province"] = province
+        if isinstance(loaded.rows, Rows):
+            loaded.rows.fill_province(province)
+        else:
+            _fill_province(loaded.rows, province)
+        _fill_province(loaded.county_rows, province)
     return loaded
 
 
 # --- bytes ----------------------------------------------------------------------------
 
+_CONTENT = re.compile(rb"[^ \t\r\n\x00]")
+
+
 def _is_empty(raw: bytes) -> bool:
+    skip = 0
     for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         if raw.startswith(bom):
-            raw = raw[len(bom):]
+            skip = len(bom)
             break
-    return not raw.strip(b" \t\r\n\x00")
+    return _CONTENT.search(raw, skip) is None
 
 
 def _has_utf16_bom(raw: bytes) -> bool:
@@ -211,6 +297,18 @@ def _reject_binary(name: str, raw: bytes) -> None:
 def _sniff_text_format(raw: bytes) -> str:
     start = raw.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:1]
     return "json" if start in (b"[", b"{") else "csv"
+
+
+def _utf8(text: str, raw: bytes, encoding: str) -> bytes | None:
+    """The decoded text as UTF-8 bytes without a BOM (the file's own bytes when it is UTF-8)."""
+    if encoding == "utf-8":
+        return raw
+    if encoding == "utf-8-sig":
+        return raw[len(codecs.BOM_UTF8):]
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 def _decode(name: str, raw: bytes) -> tuple[str, str]:
@@ -305,12 +403,13 @@ def _clean_row(cells: Sequence[Any]) -> list[Any]:
 
 
 def _table_rows(name: str, file_label: str, rows: Iterable[tuple[int, Sequence[Any]]],
-                all_county: bool = False, all_text: bool = False, plain: bool = False
-                ) -> tuple[list[RawRow], list[RawRow]] | None:
+                all_county: bool = False, all_text: bool = False, plain: bool = False,
+                columns: bool = False) -> tuple[list[RawRow] | CsvColumns, list[RawRow]] | None:
     """Turn numbered rows of cells (header first) into school and county RawRows.
 
     ``None`` when there is not even a header (every row blank). ``all_text``: every cell is a
-    str (CSV); ``plain``: besides, no cell has whitespace to strip.
+    str (CSV); ``plain``: besides, no cell has whitespace to strip. ``columns``: give the school
+    rows as :class:`~edubalance.csv_columns.ListColumns` when every row has the header's width.
     """
     it = iter(rows)
     buffered, k = _find_header(it)
@@ -349,6 +448,8 @@ def _table_rows(name: str, file_label: str, rows: Iterable[tuple[int, Sequence[A
     keep_names = [fname for _, fname in keep]
     pick = itemgetter(*[j for j, _ in keep]) if len(keep) > 1 else None
     county_cols = [f for f in keep_names if f in COUNTY_ONLY_FIELDS]
+    if columns and all(len(values) == width for _, values in numbered):
+        return _as_columns(file_label, numbered, keep, all_county)
     out_rows: list[RawRow] = []
     out_county: list[RawRow] = []
     for number, values in numbered:
@@ -366,25 +467,72 @@ def _table_rows(name: str, file_label: str, rows: Iterable[tuple[int, Sequence[A
     return out_rows, out_county
 
 
+def _as_columns(file_label: str, numbered: list[tuple[int, list[Any]]], keep: list[tuple[int, str]],
+                all_county: bool) -> tuple[list[RawRow] | CsvColumns, list[RawRow]]:
+    """:func:`_table_rows`' result with the school rows as columns (rows of full width only)."""
+    from .csv_columns import ListColumns
+
+    names = [fname for _, fname in keep]
+    sid = next((j for j, fname in keep if fname == "school_id"), None)
+    county_js = [j for j, fname in keep if fname in COUNTY_ONLY_FIELDS]
+    schools: list[list[Any]] = []
+    numbers: list[int] = []
+    county: list[RawRow] = []
+    for number, values in numbered:
+        if all_county or (county_js and (sid is None or values[sid] is None)
+                          and any(values[j] is not None for j in county_js)):
+            county.append(RawRow(file_label, number, {fname: values[j] for j, fname in keep}))
+        else:
+            schools.append(values)
+            numbers.append(number)
+    if not schools:
+        return [], county
+    cols = [[values[j] for values in schools] for j, _ in keep]
+    return ListColumns(file_label, numbers, names, cols), county
+
+
 def _is_county(data: dict[str, Any]) -> bool:
     if data.get("school_id") not in (None, ""):
         return False
     return any(data.get(f) not in (None, "") for f in COUNTY_ONLY_FIELDS)
 
 
-def _load_csv(name: str, text: str) -> LoadedFile:
+def _sniff_delimiter(text: str) -> str:
     head = text[:20000].splitlines()[:_HEADER_SEARCH_ROWS]
     counts = {d: sum(line.count(d) for line in head) for d in _DELIMITERS}
-    delimiter = max(_DELIMITERS, key=counts.__getitem__) if any(counts.values()) else ","
+    return max(_DELIMITERS, key=counts.__getitem__) if any(counts.values()) else ","
+
+
+def _load_csv(name: str, text: str, data: bytes | None = None) -> LoadedFile:
+    """``data``: the text as UTF-8 bytes. A file without quotes is then read straight into
+    columns of byte offsets (:func:`~edubalance.csv_columns.read_unquoted`); any other (or one
+    that reader leaves alone) is read by the csv module, its school rows kept as columns when
+    every row has the header's width."""
+    delimiter = _sniff_delimiter(text)
+    if data is not None and b'"' not in data:
+        from .csv_columns import Empty, read_unquoted
+        try:
+            columns = read_unquoted(name, text, data, delimiter)
+        except Empty:
+            raise InputError(name, "the file is empty") from None
+        if columns is not None:
+            block, county = columns
+            return LoadedFile(name, "csv", Rows([block]) if block is not None else [], county)
+    return _read_csv(name, text, delimiter, columns=True)
+
+
+def _read_csv(name: str, text: str, delimiter: str, columns: bool = False) -> LoadedFile:
+    """The row reader: every cell through the csv module (``columns``: see :func:`_table_rows`)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     plain = '"' not in text and _INNER_SPACE.search(text) is None
     try:
-        found = _table_rows(name, name, enumerate(reader, start=1), all_text=True, plain=plain)
+        found = _table_rows(name, name, enumerate(reader, start=1), all_text=True, plain=plain, columns=columns)
     except csv.Error as exc:
         raise InputError(name, f"not valid CSV at line {reader.line_num}: {exc}") from None
     if found is None:
         raise InputError(name, "the file is empty")
-    return LoadedFile(name, "csv", *found)
+    rows, county = found
+    return LoadedFile(name, "csv", rows if isinstance(rows, list) else Rows([rows]), county)
 
 
 _COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")

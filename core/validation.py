@@ -42,6 +42,12 @@ W302  classes-exceed-students             warning   classes > students
 W303  teachers-exceed-staff               warning   teachers > staff
 ====  ==================================  ========  =====================================
 
+A CSV file read as columns (:mod:`edubalance.csv_columns`) is checked column by column
+(:mod:`edubalance.validate_columns`): a column of plain numbers converts in one array operation,
+other cells through the same coercers as here, the fast checks and cross-field checks become
+array comparisons, and every row that any check picks out goes through the row path below,
+which alone writes problems. Both paths give the same verdicts, problems and values.
+
 A duplicate is judged on identity alone: the second and later rows with the same key are
 rejected (naming the first one's file and row) even if the first was rejected for another
 reason, so that a user sees both rows. Cross-field checks skip values that already failed.
@@ -54,13 +60,16 @@ import math
 import re
 import unicodedata
 from array import array
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Iterable, Sized
+from typing import Any, Callable, Collection, Iterable, Iterator, Sized
 
+import numpy as np
 from jsonschema import Draft202012Validator
 
 from . import fields
-from .loading import RawRow, paused_gc
+from .csv_columns import CsvColumns
+from .loading import RawRow, Rows, paused_gc
 from .schemas import county_schema, school_schema
 
 ERROR, WARNING = "error", "warning"
@@ -90,6 +99,12 @@ PROBLEM_CODES: dict[str, tuple[str, str]] = {
 
 TEACHER_SUBSETS = ("teachers_above_required_degree", "teachers_mid_senior_title",
                    "backbone_teachers", "pe_art_teachers", "certified_teachers")
+
+#: ``(a, b)`` for every cross-field check, which can only fire when ``a > b``: a row none of
+#: these pairs exceeds has no cross-field problem (the columnar path relies on it).
+CROSS_CHECKED: tuple[tuple[str, str], ...] = (
+    ("boarders", "students"), *((name, "teachers") for name in TEACHER_SUBSETS), ("teachers", "staff"),
+    ("special_needs_students", "students"), ("max_class_size", "students"), ("classes", "students"))
 
 _SCHEMA_CODES = {
     "required": "E101", "type": "E102", "minimum": "E103", "exclusiveMinimum": "E103",
@@ -183,6 +198,107 @@ class AcceptedColumns:
                 text[key][pos] = value
         self.size = pos + 1
 
+    def put(self, numeric: dict[str, np.ndarray], text: dict[str, list[Any]]) -> int:
+        """Append a block of records given as columns (fields not given stay missing);
+        returns the position of the first."""
+        start = self.size
+        m = len(next(iter(numeric.values()))) if numeric else len(next(iter(text.values())))
+        for name, values in numeric.items():
+            np.frombuffer(self.numeric[name], dtype=np.float64)[start:start + m] = values
+        for name, values in text.items():
+            self.text[name][start:start + m] = values
+        self.size = start + m
+        return start
+
+    def record(self, pos: int, order: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        """Record ``pos`` as a dict: the fields of ``order`` (name, kind) that have a value."""
+        out: dict[str, Any] = {}
+        for name, kind in order:
+            if kind == "str":
+                v = self.text[name][pos]
+                if v is not None:
+                    out[name] = v
+                continue
+            x = self.numeric[name][pos]
+            if x == x:
+                out[name] = int(x) if kind == "int" else (x == 1.0) if kind == "bool" else x
+        out["_file"] = self.text["_file"][pos]
+        out["_row"] = int(self.numeric["_row"][pos])
+        return out
+
+
+class AcceptedRecords(SequenceABC):
+    """The accepted records when some were checked as columns: those become dicts only when
+    somebody reads them (a national file's 200,000 dicts are not needed to judge it).
+
+    Reading builds every dict once and keeps it, so a change to a record sticks, as in a list.
+    """
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, columns: AcceptedColumns) -> None:
+        self._columns = columns
+        self._parts: list[Any] = []        # lists of dicts, and (start, count, orders, which, own)
+        self._size = 0
+        self._list: list[dict[str, Any]] | None = None
+
+    def append(self, record: dict[str, Any]) -> None:
+        if self._list is not None:
+            self._list.append(record)
+        elif self._parts and isinstance(self._parts[-1], list):
+            self._parts[-1].append(record)
+        else:
+            self._parts.append([record])
+        self._size += 1
+
+    def clear(self) -> None:
+        self._parts, self._list, self._size = [], None, 0
+
+    def add_columns(self, start: int, count: int, orders: list[list[tuple[str, str]]], which: np.ndarray,
+                    own: dict[int, dict[str, Any]]) -> None:
+        """Records ``start .. start+count`` of the columns: record ``k`` has the key order
+        ``orders[which[k]]``, unless ``own`` holds the record itself."""
+        if not count:
+            return
+        part = (start, count, orders, which, own)
+        if self._list is not None:          # dicts were made already: keep making them
+            self._list.extend(self._block(part))
+        else:
+            self._parts.append(part)
+        self._size += count
+
+    def _block(self, part: tuple) -> list[dict[str, Any]]:
+        start, count, orders, which, own = part
+        record = self._columns.record
+        return [own[k] if k in own else record(start + k, orders[w])
+                for k, w in enumerate(which.tolist())]
+
+    def _rows(self) -> list[dict[str, Any]]:
+        if self._list is None:
+            out: list[dict[str, Any]] = []
+            for part in self._parts:
+                out.extend(part if isinstance(part, list) else self._block(part))
+            self._list = out
+            self._parts = []
+        return self._list
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._rows()[index]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._rows())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, AcceptedRecords)):
+            return self._rows() == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"AcceptedRecords({self._size} records)"
+
 
 @dataclass
 class ValidationResult:
@@ -191,6 +307,8 @@ class ValidationResult:
     problems: list[Problem] = field(default_factory=list)
     #: ``accepted`` as columns, when the validation run collected them (None otherwise).
     columns: AcceptedColumns | None = field(default=None, repr=False, compare=False)
+    # ``accepted`` is an :class:`AcceptedRecords` (a sequence that makes its dicts when read)
+    # when some rows were checked as columns.
 
     @property
     def errors(self) -> list[Problem]:
@@ -338,6 +456,13 @@ def _make_to_str(name: str, spec: dict[str, Any]) -> Callable[[Any], str]:
     return to_str
 
 
+def text_unchanged(name: str, spec: dict[str, Any]) -> bool:
+    """True when the field's coercer returns any non-empty, stripped, NFKC-normal text as it is
+    (a text field without an enum, other than the lower-cased province): a column of such
+    text needs no converting. Keep in step with :func:`_make_to_str` and :func:`_coercer`."""
+    return spec.get("type") not in ("integer", "number", "boolean") and "enum" not in spec and name != "province"
+
+
 def _coercer(name: str, spec: dict[str, Any]) -> Callable[[Any], Any]:
     kind = spec.get("type")
     if kind == "integer":
@@ -426,6 +551,43 @@ def _fast_check(spec: dict[str, Any]) -> Callable[[Any], bool] | None:
             return False
         return n_max is None or len(v) <= n_max
     return check_str
+
+
+def fast_check_array(spec: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray] | None:
+    """:func:`_fast_check` of a number field over a float array of converted values: True where
+    the check passes. None unless the field is an integer or number whose bounds a float holds
+    exactly (then comparing floats is comparing the values; integers up to 2**53 are exact)."""
+    if spec.get("type") not in ("integer", "number") or _fast_check(spec) is None:
+        return None
+    bounds = [spec.get(k) for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")]
+    for bound in bounds:
+        if bound is not None and (type(bound) not in (int, float) or float(bound) != bound):
+            return None
+    lo, hi, xlo, xhi = bounds
+
+    def check(v: np.ndarray) -> np.ndarray:
+        fails = np.zeros(len(v), dtype=bool)     # each test as in _fast_check: a failure is v < lo
+        if lo is not None:
+            fails |= v < lo
+        if hi is not None:
+            fails |= v > hi
+        if xlo is not None:
+            fails |= v <= xlo
+        if xhi is not None:
+            fails |= v >= xhi
+        return ~fails
+    return check
+
+
+def text_lengths(spec: dict[str, Any]) -> tuple[int | None, int | None] | None:
+    """``(minLength, maxLength)`` when they are all :func:`_fast_check` tests of a text field
+    (so any str of such a length passes); None otherwise."""
+    if spec.get("type") != "string" or _fast_check(spec) is None:
+        return None
+    if any(k not in ("type", "minLength", "maxLength") and k not in _ANNOTATIONS and not k.startswith("x-")
+           for k in spec):
+        return None
+    return spec.get("minLength"), spec.get("maxLength")
 
 
 #: Distinct values remembered per field and validation run (see ``RecordChecker.prepare``).
@@ -735,6 +897,68 @@ def _cross_checks(record: dict[str, Any], rp: _RowProblems) -> None:
                        f"{lab(name)} {record[name]} 大于 {lab('students')} {s} / {name} exceeds students")
 
 
+class _Seen:
+    """The first row of each (school_id, stage, year) in one validation run, over every file.
+
+    Rows checked one by one are kept as ``(file, row)``; a block checked as columns hands over
+    its first rows all at once (key → position in the block). A key is kept in one place only.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple, tuple[str, int]] = {}
+        self.blocks: list[list[Any]] = []         # [key → position (or a function making it), file, numbers]
+
+    def get(self, key: tuple) -> tuple[str, int] | None:
+        first = self.rows.get(key)
+        if first is None:
+            for block in self.blocks:
+                if callable(block[0]):
+                    block[0] = block[0]()
+                pos = block[0].get(key)
+                if pos is not None:
+                    return block[1], int(block[2][pos])
+        return first
+
+    def __bool__(self) -> bool:
+        return bool(self.rows) or bool(self.blocks)
+
+    def add_block(self, positions: Callable[[], dict[tuple, int]] | None, file: str, numbers: np.ndarray) -> None:
+        """A block's first rows: ``positions()`` maps each key to its first row's position."""
+        if positions is not None:
+            self.blocks.append([positions, file, numbers])
+
+
+def _school_row(checker: RecordChecker, row: RawRow, default_province: str | None,
+                known: frozenset[str] | None, memo: dict[str, Any]) -> tuple[dict[str, Any], _RowProblems]:
+    """One school row's record and problems, all but the duplicate check."""
+    data = row.data
+    record, bad, ok = checker.prepare(data, default_province, memo)
+    rp = _RowProblems(row, _ident(record, "school_id") or _ident(data, "school_id"))
+    if not ok:
+        _check_schema(checker, record, bad, rp, data)
+    if "province" not in record and not any(p.field == "province" for p in rp.items):
+        rp.add("E101", "province", None, "a province id, or a default province for the file",
+               f"{fields.label('province')}（province）缺失，也没有为整个文件指定 / is missing and "
+               "no default province was given")
+    _check_province(record, known, rp)
+    _cross_checks(record, rp)
+    return record, rp
+
+
+def _school_key(record: dict[str, Any], rp: _RowProblems) -> tuple | None:
+    """The identity a duplicate is judged on; None if part of it is missing or failed."""
+    if _ok(record, rp, "school_id", "stage", "year"):
+        return record["school_id"], record["stage"], record["year"]
+    return None
+
+
+def _add_duplicate(rp: _RowProblems, record: dict[str, Any], first: tuple[str, int]) -> None:
+    file, row = first
+    rp.add("E204", "school_id", record["school_id"], "unique (school_id, stage, year)",
+           f"重复记录：与 {file} 第 {row} 行相同（学校标识码、学段、学年）/ "
+           f"duplicate of {file} row {row} (same school_id, stage, year)")
+
+
 def _first_seen(seen: dict[tuple, RawRow], key: tuple, row: RawRow) -> RawRow | None:
     first = seen.get(key)
     if first is None:
@@ -776,29 +1000,34 @@ def _validate(rows: Iterable[RawRow], default_province: str | None,
     result = ValidationResult()
     if isinstance(rows, Sized):
         result.columns = AcceptedColumns(checker.props, len(rows))
-    seen: dict[tuple, RawRow] = {}
+    parts: tuple[Any, ...] = rows.parts if isinstance(rows, Rows) else (rows,)
+    by_columns = result.columns is not None and any(isinstance(p, CsvColumns) for p in parts)
+    if by_columns:
+        result.accepted = AcceptedRecords(result.columns)
+    seen = _Seen()
     memo: dict[str, Any] = {}
-    for row in rows:
-        data = row.data
-        record, bad, ok = checker.prepare(data, default_province, memo)
-        rp = _RowProblems(row, _ident(record, "school_id") or _ident(data, "school_id"))
-        if not ok:
-            _check_schema(checker, record, bad, rp, data)
-        if "province" not in record and not any(p.field == "province" for p in rp.items):
-            rp.add("E101", "province", None, "a province id, or a default province for the file",
-                   f"{fields.label('province')}（province）缺失，也没有为整个文件指定 / is missing and "
-                   "no default province was given")
-        _check_province(record, known, rp)
-        _cross_checks(record, rp)
-        if _ok(record, rp, "school_id", "stage", "year"):
-            key = (record["school_id"], record["stage"], record["year"])
-            first = _first_seen(seen, key, row)
-            if first is not None:
-                rp.add("E204", "school_id", record["school_id"], "unique (school_id, stage, year)",
-                       f"重复记录：与 {first.file} 第 {first.row} 行相同（学校标识码、学段、学年）/ "
-                       f"duplicate of {first.file} row {first.row} (same school_id, stage, year)")
-        _finish(result, row, record, rp, _ident(data, "school_name"))
+    for part in parts:
+        if by_columns and isinstance(part, CsvColumns):
+            from .validate_columns import validate_block
+            validate_block(part, checker, default_province, known, seen, result, memo)
+            continue
+        for row in part:
+            _validate_row(checker, row, default_province, known, memo, seen, result)
     return result
+
+
+def _validate_row(checker: RecordChecker, row: RawRow, default_province: str | None,
+                  known: frozenset[str] | None, memo: dict[str, Any], seen: _Seen,
+                  result: ValidationResult) -> None:
+    record, rp = _school_row(checker, row, default_province, known, memo)
+    key = _school_key(record, rp)
+    if key is not None:
+        first = seen.get(key)
+        if first is None:
+            seen.rows[key] = (row.file, row.row)
+        else:
+            _add_duplicate(rp, record, first)
+    _finish(result, row, record, rp, _ident(row.data, "school_name"))
 
 
 def validate_counties(rows: Iterable[RawRow], default_province: str | None = None,
