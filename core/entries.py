@@ -151,8 +151,9 @@ _RULE_TEXTS: dict[tuple[int, ...], tuple] = {}
 _GAPS = (b'null}', b'{"value":%b,"share":%b}}')       # not judged, judged
 
 
-def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list[int], list[bytes]]:
-    """(descriptions, verdict templates, provisional rule positions, their ids), once per rule list.
+def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list, list[int], list[bytes]]:
+    """(descriptions, verdict templates, the same with no value and no threshold, provisional
+    rule positions, their ids), once per rule list.
 
     The template of rule k's verdict with status code c is at ``(k * 4 + c) * 2 + judged``
     (``judged``: it has a gap, else ``"gap":null``); a verdict names
@@ -166,10 +167,11 @@ def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list[in
         templates = [b'{"rule_id":' + _static(dumps(d["rule_id"])) + b',"status":' + dumps(name)
                      + b',"value":%b,"threshold":%b,"gap":' + gap
                      for d in descs for name in STATUS_NAMES for gap in _GAPS]
+        blanks = [t % (_NULL, _NULL) if k % 2 == 0 else None for k, t in enumerate(templates)]
         provisional = [k for k, d in enumerate(descs) if d.get("threshold_status") == "provisional"]
         if len(_RULE_TEXTS) >= 64:
             _RULE_TEXTS.clear()
-        found = _RULE_TEXTS[key] = (list(rules), (descs, templates, provisional,
+        found = _RULE_TEXTS[key] = (list(rules), (descs, templates, blanks, provisional,
                                                   [dumps(descs[k]["rule_id"]) for k in provisional]))
     return found[1]
 
@@ -207,7 +209,7 @@ class SchoolBlock:
         self._measure_templates = _MEASURE_TEMPLATES.setdefault(tuple(self.measure_names), {})
         if len(_MEASURE_TEMPLATES) > 256:
             _MEASURE_TEMPLATES.clear()
-        (self.descs, self._verdict_templates, self._provisional,
+        (self.descs, self._verdict_templates, self._blank_verdicts, self._provisional,
          self._provisional_ids) = _rule_texts(results.rules)
 
     # -- what a summary needs, without rendering ---------------------------------------------
@@ -337,21 +339,28 @@ class SchoolBlock:
         s = status[school, rule]
         value = res.value[rule, index[school]]
         threshold = res.threshold[rule, index[school]]
-        judged = ((s == PASS) | (s == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
+        no_value, no_threshold = np.isnan(value), np.isnan(threshold)
+        judged = ((s == PASS) | (s == FAIL)) & ~no_value & ~no_threshold
+        blank = no_value & no_threshold              # e.g. not applicable: the same text every time
         flat = self._verdict_templates
         which = ((rule * len(STATUS_NAMES) + s) * 2 + judged).tolist()
-        values, thresholds = token_columns([value, threshold])
         cells: list[bytes] = [b""] * len(which)
+        blanks = self._blank_verdicts
+        for i in np.flatnonzero(blank).tolist():
+            cells[i] = blanks[which[i]]
         at = np.flatnonzero(judged).tolist()
         if at:
             v, t = value[judged], threshold[judged]
             with np.errstate(invalid="ignore", divide="ignore"):
                 gap = v - t
                 share = np.where(t != 0, gap / np.where(t != 0, t, 1.0), np.nan)
-            for i, g, sh in zip(at, *token_columns([gap, share])):
-                cells[i] = flat[which[i]] % (values[i], thresholds[i], g, sh)
-        for i in np.flatnonzero(~judged).tolist():
-            cells[i] = flat[which[i]] % (values[i], thresholds[i])
+            for i, a, b, c, d in zip(at, *token_columns([v, t, gap, share])):
+                cells[i] = flat[which[i]] % (a, b, c, d)
+        rest = ~judged & ~blank
+        at = np.flatnonzero(rest).tolist()
+        if at:
+            for i, a, b in zip(at, *token_columns([value[rest], threshold[rest]])):
+                cells[i] = flat[which[i]] % (a, b)
         out = []
         pos = 0
         for count in listed.sum(1).tolist():

@@ -179,51 +179,57 @@ class Evaluator:
     def _evaluate(self, rows: list[RawRow], county_rows: list[RawRow], files: list[str],
                   progress: Progress | None, consume: bool = False, counties: bool = True) -> Report:
         """The lifecycle after loading. ``consume`` empties ``rows`` once they are validated,
-        so that a national file's raw text is freed before its columns are judged."""
-        with self._stage("validate"):
-            checked = self.validate_rows(rows)
-            counties_ok, counties_rejected = validate_counties(county_rows, default_province=self.province,
-                                                               known_provinces=list(self.registry.packs))
-            county_records = {(c["county_code"], int(c["year"])): c for c in counties_ok}
-            report = Report(files=files, read=len(rows), rejected=[r.to_dict() for r in checked.rejected],
-                            warnings=[p.to_dict() for p in checked.problems if p.severity == "warning"],
-                            county_rejected=[r.to_dict() for r in counties_rejected], verdicts=self.verdicts)
-            columns = checked.columns
-            if columns is not None and columns.size == len(checked.accepted):
-                groups: dict[tuple[str, int], Any] = self._group_positions(columns)
-            else:
-                columns, groups = None, defaultdict(list)
-                for rec in checked.accepted:
-                    groups[(rec["province"], self.year or int(rec["year"]))].append(rec)
-            del checked
-            if consume:
-                rows.clear()
-        engine_names = set()
-        for (province, year), members in sorted(groups.items()):
-            ruleset = self.ruleset(province, year)
-            engine = self.engine_for(len(members))
-            engine_names.add(engine.name)
-            block, county_entries = self._evaluate_group(ruleset, members, columns, county_records, engine,
-                                                         progress, counties)
-            report.add_group(ruleset, block, county_entries)
-        report.engine = ",".join(sorted(engine_names)) or self.engine
-        with self._stage("report"):
-            report.finish()
-            self.pm.hook.edubalance_merge_scores(report=report)
-        return report
+        so that a national file's raw text is freed before its columns are judged. The cyclic
+        collector is paused meanwhile (cycles made here are collected after)."""
+        with paused_gc():       # millions of acyclic objects: collections would only rescan them
+            with self._stage("validate"):
+                checked = self.validate_rows(rows)
+                counties_ok, counties_rejected = validate_counties(county_rows, default_province=self.province,
+                                                                   known_provinces=list(self.registry.packs))
+                county_records = {(c["county_code"], int(c["year"])): c for c in counties_ok}
+                report = Report(files=files, read=len(rows), rejected=[r.to_dict() for r in checked.rejected],
+                                warnings=[p.to_dict() for p in checked.problems if p.severity == "warning"],
+                                county_rejected=[r.to_dict() for r in counties_rejected], verdicts=self.verdicts)
+                columns = checked.columns
+                if columns is not None and columns.size == len(checked.accepted):
+                    groups: dict[tuple[str, int], Any] = self._group_positions(columns)
+                else:
+                    columns, groups = None, defaultdict(list)
+                    for rec in checked.accepted:
+                        groups[(rec["province"], self.year or int(rec["year"]))].append(rec)
+                del checked
+                if consume:
+                    rows.clear()
+            engine_names = set()
+            for (province, year), members in sorted(groups.items()):
+                ruleset = self.ruleset(province, year)
+                engine = self.engine_for(len(members))
+                engine_names.add(engine.name)
+                block, county_entries = self._evaluate_group(ruleset, members, columns, county_records, engine,
+                                                             progress, counties)
+                report.add_group(ruleset, block, county_entries)
+            report.engine = ",".join(sorted(engine_names)) or self.engine
+            with self._stage("report"):
+                report.finish()
+                self.pm.hook.edubalance_merge_scores(report=report)
+            return report
 
     def _group_positions(self, columns: Any) -> dict[tuple[str, int], np.ndarray]:
-        """Positions of the accepted records of each (province, year) group."""
-        provinces = columns.text["province"][:columns.size]
-        years = np.frombuffer(columns.numeric["year"], dtype=float)[:columns.size]
+        """Positions (ascending) of the accepted records of each (province, year) group."""
+        if not columns.size:
+            return {}
+        provinces = np.array(columns.text["province"][:columns.size], dtype=str)
         if self.year:
-            keys = [(p, self.year) for p in provinces]
+            years = np.full(columns.size, self.year, dtype=np.int64)
         else:
-            keys = list(zip(provinces, years.astype(np.int64).tolist()))
-        groups: dict[tuple[str, int], list[int]] = defaultdict(list)
-        for pos, key in enumerate(keys):
-            groups[key].append(pos)
-        return {key: np.array(pos, dtype=np.intp) for key, pos in groups.items()}
+            years = np.frombuffer(columns.numeric["year"], dtype=float)[:columns.size].astype(np.int64)
+        names, p_code = np.unique(provinces, return_inverse=True)
+        year_values, y_code = np.unique(years, return_inverse=True)
+        code = p_code.ravel() * len(year_values) + y_code.ravel()
+        order = np.argsort(code, kind="stable")
+        cuts = np.flatnonzero(np.diff(code[order])) + 1
+        return {(str(names[c // len(year_values)]), int(year_values[c % len(year_values)])): part.astype(np.intp)
+                for part in np.split(order, cuts) for c in [int(code[part[0]])]}
 
     def _evaluate_group(self, ruleset: RuleSet, members: Any, columns: Any, county_records: Mapping,
                         engine: Any, progress: Progress | None, counties: bool = True
