@@ -61,10 +61,13 @@ def _tree_pss(pid: int) -> int:
 
 
 class TreeMemory:
-    """Samples the PSS of a process tree every 20 ms in a thread; ``peak`` is the largest sum.
+    """Samples the PSS of a process tree every quarter second in a thread; ``peak`` is the
+    largest sum.
 
     The report is written by forked processes that share the parent's pages: max RSS would
-    count those pages once per process, the sum of PSS counts them once.
+    count those pages once per process, the sum of PSS counts them once. Reading PSS walks the
+    process's page tables (and holds its memory-map lock), so it is sampled sparingly: more
+    often slows the run being measured.
     """
 
     def __init__(self, pid: int):
@@ -73,7 +76,7 @@ class TreeMemory:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(0.02):
+        while not self._stop.wait(0.25):
             self.peak = max(self.peak, _tree_pss(self.pid))
 
     def stop(self) -> int:
@@ -122,6 +125,14 @@ def rules_table(schools: Path, counties: Path):
         if [ev.ruleset(province, 2023).rule(i) for i in peers.RULE_IDS] != rules:
             raise RuntimeError(f"the benchmarked rules differ in {province}; the peers assume one set")
     return table, rules
+
+
+def latency_in_new_process(calls: int) -> dict:
+    """:func:`latency` in a fresh interpreter, as an embedding program would call it (not in
+    this process, which by then holds a national table and the peers' engines)."""
+    code = f"import json, run; print(json.dumps(run.latency({int(calls)})))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=HERE, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def latency(calls: int) -> dict:
@@ -215,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                               "durable": t_dur, "durable_sample": len(dsample)}
 
     # -- single record ----------------------------------------------------------------------------
-    lat = latency(args.latency_calls)
+    lat = latency_in_new_process(args.latency_calls)
     results["latency"] = lat
 
     # -- the table ----------------------------------------------------------------------------------

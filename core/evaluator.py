@@ -216,20 +216,16 @@ class Evaluator:
 
     def _group_positions(self, columns: Any) -> dict[tuple[str, int], np.ndarray]:
         """Positions (ascending) of the accepted records of each (province, year) group."""
-        if not columns.size:
-            return {}
-        provinces = np.array(columns.text["province"][:columns.size], dtype=str)
+        provinces = columns.text["province"][:columns.size]
+        years = np.frombuffer(columns.numeric["year"], dtype=float)[:columns.size]
         if self.year:
-            years = np.full(columns.size, self.year, dtype=np.int64)
+            keys = [(p, self.year) for p in provinces]
         else:
-            years = np.frombuffer(columns.numeric["year"], dtype=float)[:columns.size].astype(np.int64)
-        names, p_code = np.unique(provinces, return_inverse=True)
-        year_values, y_code = np.unique(years, return_inverse=True)
-        code = p_code.ravel() * len(year_values) + y_code.ravel()
-        order = np.argsort(code, kind="stable")
-        cuts = np.flatnonzero(np.diff(code[order])) + 1
-        return {(str(names[c // len(year_values)]), int(year_values[c % len(year_values)])): part.astype(np.intp)
-                for part in np.split(order, cuts) for c in [int(code[part[0]])]}
+            keys = list(zip(provinces, years.astype(np.int64).tolist()))
+        groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for pos, key in enumerate(keys):
+            groups[key].append(pos)
+        return {key: np.array(pos, dtype=np.intp) for key, pos in groups.items()}
 
     def _evaluate_group(self, ruleset: RuleSet, members: Any, columns: Any, county_records: Mapping,
                         engine: Any, progress: Progress | None, counties: bool = True
