@@ -353,6 +353,13 @@ def _shares(n: int, workers: int) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1], bounds[1:]))
 
 
+def _scratch_dir() -> str | None:
+    """Where render processes put their shares: memory (``/dev/shm``) where there is one, so
+    that a share is not written to disk twice (once there, once into the report)."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
 class _RenderChild:
     """A forked process rendering a share of a report's schools into a temporary file.
 
@@ -363,7 +370,7 @@ class _RenderChild:
 
     def __init__(self, report: "Report", order: Sequence[tuple[int, int]]):
         self.order = order
-        fd, self.path = tempfile.mkstemp(prefix="edubalance-", suffix=".part")
+        fd, self.path = tempfile.mkstemp(prefix="edubalance-", suffix=".part", dir=_scratch_dir())
         self.pid = os.fork()
         if self.pid == 0:                       # the child: render, write, leave at once
             gc.disable()                        # a collection would touch (copy) every shared page
