@@ -204,7 +204,7 @@ class Report:
             found.sort(key=lambda x: (x["status"] != "fail", x["score"]["overall"]
                                       if x["score"]["overall"] is not None else 0))
             return len(found), found[:limit]
-        order = self._order if len(self._order) == self.evaluated else self._natural_order()
+        order = self._render_order()
         keyed = []
         for b, i in order:
             block = self.blocks[b]
