@@ -60,24 +60,12 @@ def _tree_pss(pid: int) -> int:
     return total
 
 
-def _shm_parts() -> int:
-    """Bytes of the report shares that render processes keep in /dev/shm (memory, not disk)."""
-    total = 0
-    for part in Path("/dev/shm").glob("edubalance-*.part"):
-        try:
-            total += part.stat().st_size
-        except OSError:
-            pass
-    return total
-
-
 class TreeMemory:
     """Samples the PSS of a process tree every quarter second in a thread; ``peak`` is the
     largest sum.
 
     The report is written by forked processes that share the parent's pages: max RSS would
-    count those pages once per process, the sum of PSS counts them once. The shares they keep
-    in /dev/shm are memory too and are added. Reading PSS walks the
+    count those pages once per process, the sum of PSS counts them once. Reading PSS walks the
     process's page tables (and holds its memory-map lock), so it is sampled sparingly: more
     often slows the run being measured.
     """
@@ -89,7 +77,7 @@ class TreeMemory:
 
     def _run(self) -> None:
         while not self._stop.wait(0.25):
-            self.peak = max(self.peak, _tree_pss(self.pid) + _shm_parts())
+            self.peak = max(self.peak, _tree_pss(self.pid))
 
     def stop(self) -> int:
         self._stop.set()

@@ -253,13 +253,13 @@ class ByteColumns(CsvColumns):
         """The eight bytes before the end of each cell of file column ``j`` (as one integer).
         Read for all columns at once, row after row: the bytes of a row lie together, while
         reading a column at a time jumps through the whole file for every column."""
-        if self._lasts is None:
-            by_row = self._by_row if self._by_row is not None else np.ascontiguousarray(self._ends.T)
-            self._by_row = None
-            at = by_row - 8
+        if self._lasts is None:           # [rows, columns]: a column is a strided view
+            at = self._by_row if self._by_row is not None else np.ascontiguousarray(self._ends.T)
+            self._by_row = None           # used up here: in place, unless it is ``ends`` itself
+            at = np.subtract(at, 8, out=None if np.may_share_memory(at, self._ends) else at)
             np.maximum(at, 0, out=at)
-            self._lasts = np.ascontiguousarray(self._words[at].T)
-        return self._lasts[j]
+            self._lasts = self._words[at]
+        return self._lasts[:, j]
 
     def cells(self, k: int, rows: np.ndarray | None = None) -> list[str | None]:
         n = self.n if rows is None else len(rows)

@@ -11,15 +11,8 @@ streams a national file chunk by chunk instead of holding GBs of dicts.
 """
 from __future__ import annotations
 
-import gc
-import io
 import json
-import multiprocessing
-import os
 import queue
-import shutil
-import signal
-import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,9 +23,11 @@ import numpy as np
 from .catalogue import catalogue, ruleset_key
 from .entries import VERDICT_MODES, SchoolBlock, dumps, loads
 from .model import RuleSet
+from .writing import pieces, worker_count, write_pieces
 
-#: How many school entries are rendered (and written) at a time.
-CHUNK = 4096
+#: How many school entries are rendered (and written) at a time: a thousand entries' worth of
+#: small objects fits the allocator's free memory, so it is reused instead of mapped afresh.
+CHUNK = 1024
 
 
 class _DictBlock:
@@ -289,9 +284,8 @@ class Report:
 
         Compact output never holds more than :data:`CHUNK` school entries at a time, and the
         writing runs in a second thread, overlapping the rendering of the next chunk. A report
-        of more than :data:`PARALLEL_MIN` schools is rendered by ``workers`` processes (default:
-        one per CPU, where ``fork`` exists): each renders a contiguous share of the schools into
-        a temporary file while this one renders the first, then the shares are copied in order.
+        of :data:`~edubalance.writing.PARALLEL_MIN` schools or more is rendered by ``workers``
+        processes (default: one per CPU, where ``fork`` exists; see :mod:`edubalance.writing`).
         The bytes are the same either way. ``progress`` is called with the number of entries
         written as they go.
         """
@@ -300,148 +294,34 @@ class Report:
             return
         head = dumps(self._head())
         order = self._render_order()
-        shares = _shares(len(order), _worker_count(workers) if self._schools is None else 1)
-        children = [_RenderChild(self, order[a:b]) for a, b in shares[1:]]
-        first = order[shares[0][0]:shares[0][1]] if shares else []
-        try:
-            with _ThreadedWriter(stream) as out:
-                out.write(head[:-1] + b',"schools":[')
-                wrote = False
-                for part in self._json_chunks(CHUNK, first):
-                    if part:
-                        if wrote:
-                            out.write(b",")
-                        out.write(part)       # joined in the writer thread (bytes.join frees the GIL)
-                        wrote = True
-                        if progress:
-                            progress(len(part))
-                for child in children:
+        tail = b'],"counties":' + dumps(self.counties) + b',"notes":' + dumps(self.notes) + b"}"
+        bounds = pieces(len(order), worker_count(workers) if self._schools is None else 1)
+        if len(bounds) > 1:
+            def render(p: int) -> bytes:
+                a, b = bounds[p]
+                text = b",".join([b",".join(part) for part in self._json_chunks(CHUNK, order[a:b])])
+                return b"," + text if p else text
+            stream.write(head[:-1] + b',"schools":[')
+            write_pieces(stream, render, len(bounds), worker_count(workers), progress,
+                         [b - a for a, b in bounds])
+            stream.write(tail)
+            return
+        with _ThreadedWriter(stream) as out:
+            out.write(head[:-1] + b',"schools":[')
+            wrote = False
+            for part in self._json_chunks(CHUNK, order):
+                if part:
                     if wrote:
                         out.write(b",")
-                    out.flush()
-                    child.copy_to(stream)
+                    out.write(part)       # joined in the writer thread (bytes.join frees the GIL)
                     wrote = True
                     if progress:
-                        progress(len(child.order))
-                out.write(b'],"counties":' + dumps(self.counties) + b',"notes":' + dumps(self.notes) + b"}")
-        finally:
-            for child in children:
-                child.discard()
+                        progress(len(part))
+            out.write(tail)
 
     def render_table(self, limit: int = 30) -> str:
         from .render import render_table
         return render_table(self, limit)
-
-
-#: From this many schools, ``write_json`` renders in several processes.
-PARALLEL_MIN = 40_000
-
-
-def _worker_count(workers: int | None) -> int:
-    if workers is not None:
-        return max(1, workers)
-    if not hasattr(os, "fork") or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
-        return 1
-    return min(os.cpu_count() or 1, 4)
-
-
-def _shares(n: int, workers: int) -> list[tuple[int, int]]:
-    """Contiguous [start, end) ranges of ``n`` schools, one per worker (one below PARALLEL_MIN)."""
-    if n < PARALLEL_MIN or workers <= 1:
-        return [(0, n)] if n else []
-    bounds = [n * k // workers for k in range(workers + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
-
-
-def _scratch_dir() -> str | None:
-    """Where render processes put their shares: memory (``/dev/shm``) where there is one, so
-    that a share is not written to disk twice (once there, once into the report)."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-
-
-class _RenderChild:
-    """A forked process rendering a share of a report's schools into a temporary file.
-
-    The child shares the parent's columns (copy on write) and only writes bytes; the parent
-    copies the file into the report stream in order. A failure in the child is raised in
-    the parent as a RuntimeError with the child's message.
-    """
-
-    def __init__(self, report: "Report", order: Sequence[tuple[int, int]]):
-        self.order = order
-        fd, self.path = tempfile.mkstemp(prefix="edubalance-", suffix=".part", dir=_scratch_dir())
-        self.pid = os.fork()
-        if self.pid == 0:                       # the child: render, write, leave at once
-            gc.disable()                        # a collection would touch (copy) every shared page
-            status = 0
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    first = True
-                    for part in report._json_chunks(CHUNK, order):
-                        if part:
-                            if not first:
-                                f.write(b",")
-                            f.write(b",".join(part))
-                            first = False
-            except BaseException as exc:        # reported by the parent
-                try:
-                    with open(self.path + ".err", "w", encoding="utf-8") as err:
-                        err.write(f"{type(exc).__name__}: {exc}")
-                finally:
-                    status = 1
-            os._exit(status)
-        os.close(fd)
-        self.done = False
-
-    def wait(self) -> None:
-        if self.done:
-            return
-        _, status = os.waitpid(self.pid, 0)
-        self.done = True
-        if os.waitstatus_to_exitcode(status) != 0:
-            try:
-                with open(self.path + ".err", encoding="utf-8") as err:
-                    message = err.read()
-            except OSError:
-                message = f"exit status {os.waitstatus_to_exitcode(status)}"
-            raise RuntimeError(f"rendering part of the report failed: {message}")
-
-    def copy_to(self, stream: BinaryIO) -> None:
-        """Wait for the child, then append its file to ``stream`` (kernel copy where possible)."""
-        self.wait()
-        with open(self.path, "rb") as f:
-            try:
-                out_fd = stream.fileno()
-                stream.flush()
-                size = os.fstat(f.fileno()).st_size
-                sent = 0
-                while sent < size:
-                    n = os.sendfile(out_fd, f.fileno(), sent, size - sent)
-                    if n == 0:
-                        break
-                    sent += n
-                if sent == size:
-                    return
-                f.seek(sent)
-            except (AttributeError, OSError, io.UnsupportedOperation, ValueError):
-                f.seek(0)
-            shutil.copyfileobj(f, stream, 1 << 22)
-
-    def discard(self) -> None:
-        """Reap the child (if still running) and delete its files."""
-        if not self.done:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-                os.waitpid(self.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-            self.done = True
-        for path in (self.path, self.path + ".err"):
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
 
 
 class _ThreadedWriter:

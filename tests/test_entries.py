@@ -235,30 +235,56 @@ def test_the_standard_library_encoder_gives_the_same_entries(sample, expected, m
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_rendering_in_several_processes_writes_the_same_bytes(sample, monkeypatch, workers, tmp_path):
-    from edubalance import report as report_module
+    from edubalance import writing
     report = Evaluator(engine="vector", verdicts="findings").evaluate_records(*sample)
     one = io.BytesIO()
     report.write_json(one, workers=1)
-    monkeypatch.setattr(report_module, "PARALLEL_MIN", 100)
-    assert report_module._shares(report.evaluated, workers)[1:]        # it really splits
-    with open(tmp_path / "r.json", "wb") as f:                        # a file: copied by the kernel
+    monkeypatch.setattr(writing, "PARALLEL_MIN", 100)
+    monkeypatch.setattr(writing, "PIECE", 37)
+    assert len(writing.pieces(report.evaluated, workers)) > workers     # it really deals pieces out
+    with open(tmp_path / "r.json", "wb") as f:                        # a file: moved by the kernel
         report.write_json(f, workers=workers)
     piped = io.BytesIO()                                               # no file descriptor: copied
-    report.write_json(piped, workers=workers)
+    written = []
+    report.write_json(piped, workers=workers, progress=written.append)
     assert (tmp_path / "r.json").read_bytes() == one.getvalue() == piped.getvalue()
-    assert not list(tmp_path.glob("*.part"))
+    assert sum(written) == report.evaluated
 
 
-def test_a_failing_render_process_is_an_error_not_a_truncated_file(sample, monkeypatch):
+def test_a_failing_render_process_is_an_error_not_a_truncated_file(sample, monkeypatch, tmp_path):
     from edubalance import report as report_module
+    from edubalance import writing
     report = Evaluator(engine="vector").evaluate_records(*sample)
-    monkeypatch.setattr(report_module, "PARALLEL_MIN", 100)
+    monkeypatch.setattr(writing, "PARALLEL_MIN", 100)
+    monkeypatch.setattr(writing, "PIECE", 50)
     real = report_module.Report._json_chunks
 
     def broken(self, chunk, order=None):
-        if order is not None and order[0] != self._render_order()[0]:
+        if order is not None and order[0] == self._render_order()[150]:
             raise MemoryError("no memory left")
         return real(self, chunk, order)
     monkeypatch.setattr(report_module.Report, "_json_chunks", broken)
     with pytest.raises(RuntimeError, match="MemoryError: no memory left"):
         report.write_json(io.BytesIO(), workers=2)
+    with open(tmp_path / "r.json", "wb") as f, pytest.raises(RuntimeError, match="MemoryError"):
+        report.write_json(f, workers=3)
+
+
+def test_a_render_process_that_dies_is_an_error(sample, monkeypatch):
+    import os
+    import signal
+    from edubalance import report as report_module
+    from edubalance import writing
+    report = Evaluator(engine="vector").evaluate_records(*sample)
+    monkeypatch.setattr(writing, "PARALLEL_MIN", 100)
+    monkeypatch.setattr(writing, "PIECE", 50)
+    real = report_module.Report._json_chunks
+
+    def killed(self, chunk, order=None):
+        if order is not None and order[0] == self._render_order()[50]:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(self, chunk, order)
+    monkeypatch.setattr(report_module.Report, "_json_chunks", killed)
+    with pytest.raises(RuntimeError, match="killed by signal 9"):
+        report.write_json(io.BytesIO(), workers=2)
+
