@@ -111,6 +111,27 @@ def _number_token(x: float, whole_as_int: bool) -> bytes:
     return _orjson.dumps(x) if _orjson is not None else repr(x).encode("ascii")
 
 
+def _number(x: float, whole_as_int: bool = True) -> int | float | None:
+    """The value :func:`number_tokens` writes for ``x``, as JSON would read it back."""
+    if x != x:
+        return None
+    if x in (_INF, -_INF):
+        raise ValueError("Out of range float values are not JSON compliant")
+    if whole_as_int and x.is_integer() and abs(x) < 2.0 ** 53:
+        return int(x)
+    return x
+
+
+def _verdict(rule_id: str, status: int, value: float, threshold: float) -> dict[str, Any]:
+    """One verdict as a dict: what the verdict templates of :func:`_rule_texts` write."""
+    gap = None
+    if status in (PASS, FAIL) and value == value and threshold == threshold:
+        diff = value - threshold
+        gap = {"value": _number(diff), "share": _number(diff / threshold) if threshold != 0 else None}
+    return {"rule_id": rule_id, "status": STATUS_NAMES[status], "value": _number(value),
+            "threshold": _number(threshold), "gap": gap}
+
+
 def _scalar_dumps(v: str | int | None) -> bytes:
     if _orjson is not None:
         return _orjson.dumps(v)
@@ -267,6 +288,49 @@ class SchoolBlock:
         pieces.append(self._provisional_lists(status))
         template = self._template(verdicts)
         return [template % args for args in zip(*pieces)]
+
+    def entry(self, i: int, verdicts: str = "all") -> dict[str, Any]:
+        """School ``i``'s entry as a dict, equal to parsing ``render([i])`` (keys in the same
+        order, the same ints and floats) but built directly: one record through the Python API
+        should not pay for formatting JSON and parsing it back."""
+        if verdicts not in _LISTED:
+            raise ValueError(f"unknown verdicts mode '{verdicts}' (choose from {', '.join(VERDICT_MODES)})")
+        out: dict[str, Any] = {}
+        for name in IDENTITY:
+            col = self.identity[name]
+            out[name] = col[i] if col.dtype == object else _number(float(col[i]))
+        out["ruleset"] = self.ruleset
+        out["source"] = {"file": self.files[i], "row": self.rows[i]}
+        measures = {}
+        for name, col in zip(self.measure_names, self.measures):
+            x = float(col[i])
+            if x == x:
+                measures[name] = _number(x)
+        out["measures"] = measures
+        res = self.results
+        status = res.status[:, i].tolist()
+        values, thresholds = res.value[:, i].tolist(), res.threshold[:, i].tolist()
+        listed = _LISTED[verdicts]
+        out["verdicts"] = [_verdict(self.descs[k]["rule_id"], s, values[k], thresholds[k])
+                           for k, s in enumerate(status) if s in listed]
+        out["counts"] = {name: status.count(code) for code, name in enumerate(STATUS_NAMES)}
+        funding = {col: float(self.funding[col][i]) for col in self.funding}
+        money: dict[str, Any] = {}
+        for key, col in FUNDING_KEYS:
+            if key == "shortfall_yuan":
+                x = float(np.maximum(funding["public_funds_entitlement_yuan"] - funding["public_funds_received_yuan"], 0.0))
+            else:
+                x = funding[col]
+            if key == "floor_applied":
+                money[key] = None if x != x else bool(x)
+            else:
+                money[key] = _number(x, whole_as_int=False)
+        out["funding"] = money
+        out["score"] = {"overall": _number(float(self.overall[i])),
+                        "by_dimension": {dim: _number(float(col[i])) for dim, col in self.by_dim.items()}}
+        out["status"] = self.status[i]
+        out["provisional_rules"] = [self.descs[k]["rule_id"] for k in self._provisional if status[k] in (PASS, FAIL)]
+        return out
 
     def _template(self, verdicts: str) -> bytes:
         """The entry's ``%`` template: the same for every block of a rule set and dimensions."""

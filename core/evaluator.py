@@ -174,7 +174,7 @@ class Evaluator:
         if report.rejected:
             problems = "; ".join(p["message"] for p in report.rejected[0]["problems"])
             raise ValueError(f"record rejected: {problems}")
-        return report.schools[0]
+        return report.school(0)
 
     def _evaluate(self, rows: list[RawRow], county_rows: list[RawRow], files: list[str],
                   progress: Progress | None, consume: bool = False, counties: bool = True) -> Report:

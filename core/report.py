@@ -152,6 +152,16 @@ class Report:
             self._schools = loads(b"[" + b",".join(self.iter_json_entries()) + b"]")
         return self._schools
 
+    def school(self, k: int) -> dict:
+        """School entry ``k`` (report order) as a dict, without building the others."""
+        if self._schools is not None:
+            return self._schools[k]
+        b, i = self._render_order()[k]
+        block = self.blocks[b]
+        if isinstance(block, SchoolBlock):
+            return block.entry(i, self.verdicts)
+        return loads(block.render(np.array([i]), self.verdicts)[0])
+
     @schools.setter
     def schools(self, entries: list[dict]) -> None:
         self._schools = list(entries)

@@ -288,3 +288,18 @@ def test_a_render_process_that_dies_is_an_error(sample, monkeypatch):
     with pytest.raises(RuntimeError, match="killed by signal 9"):
         report.write_json(io.BytesIO(), workers=2)
 
+
+
+@pytest.mark.parametrize("mode", ["all", "findings"])
+def test_an_entry_built_as_a_dict_equals_its_json(sample, mode, identical):
+    """``SchoolBlock.entry`` (one record through the API) must be the parsed ``render`` exactly:
+    the same keys in the same order, ints where the JSON has ints, floats where it has floats."""
+    report = Evaluator(engine="vector", verdicts=mode).evaluate_records(*sample)
+    checked = 0
+    for block in report.blocks:
+        texts = block.render(np.arange(block.n), mode)
+        for i in range(block.n):
+            identical(block.entry(i, mode), json.loads(texts[i]), f"school {i}")
+            checked += 1
+    assert checked == report.evaluated > 100
+    assert all(report.school(k) == s for k, s in enumerate(report.schools))

@@ -23,21 +23,6 @@ from edubalance.table import Table
 IDENTITY = ("school_id", "stage", "province", "county_code", "year")
 
 
-def assert_identical(a, b, where="entry"):
-    """Equal values of the same types all the way down (``1 == 1.0`` would hide a change)."""
-    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
-    if isinstance(a, dict):
-        assert list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
-        for k in a:
-            assert_identical(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, list):
-        assert len(a) == len(b), f"{where}: {len(a)} items != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_identical(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
-
-
 def varied_records(n: int, seed: int) -> list[dict]:
     """Synthetic records, a fifth with 0 pupils, a fifth with optional fields left out."""
     rng = random.Random(seed)
@@ -58,7 +43,7 @@ def records():
 
 @pytest.mark.parametrize("options", [{}, {"verdicts": "findings"}, {"year": 2023, "province": "guizhou"}],
                          ids=["all", "findings", "year-2023"])
-def test_a_record_gives_the_entry_of_a_file_of_that_record(records, options):
+def test_a_record_gives_the_entry_of_a_file_of_that_record(records, options, identical):
     ev = Evaluator(engine="vector", **options)
     judged = 0
     for r in records[:300 if not options else 120]:
@@ -67,7 +52,7 @@ def test_a_record_gives_the_entry_of_a_file_of_that_record(records, options):
             with pytest.raises(ValueError, match="record rejected"):
                 ev.evaluate_record(r)
             continue
-        assert_identical(ev.evaluate_record(r), alone.schools[0], f"school {r['school_id']} {r['stage']}")
+        identical(ev.evaluate_record(r), alone.schools[0], f"school {r['school_id']} {r['stage']}")
         judged += 1
     assert judged >= 0.9 * (300 if not options else 120)
 
