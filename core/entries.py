@@ -14,8 +14,7 @@ Verdict lists come in two modes: ``all`` (every rule, the default) and ``finding
 from __future__ import annotations
 
 import json
-from operator import itemgetter
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -172,27 +171,31 @@ _RULE_TEXTS: dict[tuple[int, ...], tuple] = {}
 _GAPS = (b'null}', b'{"value":%b,"share":%b}}')       # not judged, judged
 
 
-def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list, list[int], list[bytes]]:
-    """(descriptions, verdict templates, the same with no value and no threshold, provisional
-    rule positions, their ids), once per rule list.
+def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list[int], list[bytes]]:
+    """(descriptions, verdict templates, provisional rule positions, their ids), once per rule list.
 
-    The template of rule k's verdict with status code c is at ``(k * 4 + c) * 2 + judged``
-    (``judged``: it has a gap, else ``"gap":null``); a verdict names
-    its rule by id only (the description is in the report's rule catalogue). Cached by the
-    rules' identities; the cache holds the rules, so an identity cannot be reused meanwhile.
+    Verdict templates are indexed by ``((k * 4 + c) * 2 + judged) * 2 + blank`` for rule k and
+    status code c: ``judged`` verdicts have a gap (four ``%b``: value, threshold, gap and its
+    share), other verdicts ``"gap":null`` (two: value, threshold), and ``blank`` ones (no value,
+    no threshold) are complete texts with none. A verdict names its rule by id only (the
+    description is in the report's rule catalogue). Cached by the rules' identities; the cache
+    holds the rules, so an identity cannot be reused meanwhile.
     """
     key = tuple(map(id, rules))
     found = _RULE_TEXTS.get(key)
     if found is None:
         descs = [r.describe() for r in rules]
-        templates = [b'{"rule_id":' + _static(dumps(d["rule_id"])) + b',"status":' + dumps(name)
-                     + b',"value":%b,"threshold":%b,"gap":' + gap
-                     for d in descs for name in STATUS_NAMES for gap in _GAPS]
-        blanks = [t % (_NULL, _NULL) if k % 2 == 0 else None for k, t in enumerate(templates)]
+        templates = []
+        for d in descs:
+            for name in STATUS_NAMES:
+                for gap in _GAPS:
+                    t = (b'{"rule_id":' + _static(dumps(d["rule_id"])) + b',"status":' + dumps(name)
+                         + b',"value":%b,"threshold":%b,"gap":' + gap)
+                    templates += [t, _static(t % (_NULL, _NULL)) if gap == _GAPS[0] else None]
         provisional = [k for k, d in enumerate(descs) if d.get("threshold_status") == "provisional"]
         if len(_RULE_TEXTS) >= 64:
             _RULE_TEXTS.clear()
-        found = _RULE_TEXTS[key] = (list(rules), (descs, templates, blanks, provisional,
+        found = _RULE_TEXTS[key] = (list(rules), (descs, templates, provisional,
                                                   [dumps(descs[k]["rule_id"]) for k in provisional]))
     return found[1]
 
@@ -200,7 +203,7 @@ def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list, l
 #: Templates shared by every block of the same shape (a single-record call makes a new block
 #: each time): entry templates by (rule set, dimensions), measure templates by measure names.
 _ENTRY_TEMPLATES: dict[tuple, bytes] = {}
-_MEASURE_TEMPLATES: dict[tuple[str, ...], dict[int, tuple[bytes, Callable[[tuple], tuple]]]] = {}
+_MEASURE_TEMPLATES: dict[tuple[str, ...], dict[Any, bytes]] = {}
 
 
 class SchoolBlock:
@@ -230,8 +233,7 @@ class SchoolBlock:
         self._measure_templates = _MEASURE_TEMPLATES.setdefault(tuple(self.measure_names), {})
         if len(_MEASURE_TEMPLATES) > 256:
             _MEASURE_TEMPLATES.clear()
-        (self.descs, self._verdict_templates, self._blank_verdicts, self._provisional,
-         self._provisional_ids) = _rule_texts(results.rules)
+        self.descs, self._verdict_templates, self._provisional, self._provisional_ids = _rule_texts(results.rules)
 
     # -- what a summary needs, without rendering ---------------------------------------------
     def sort_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -353,44 +355,42 @@ class SchoolBlock:
         return t
 
     def _measures(self, index: np.ndarray) -> list[bytes]:
-        """``{"name": value, …}`` per school: measures in name order, missing ones left out."""
+        """``{"name": value, …}`` per school: measures in name order, missing ones left out.
+
+        The present values are formatted in one call, school by school; each school's object
+        is one ``%`` of the template for its set of present measures."""
         m = len(index)
         if not self.measures:
             return [b"{}"] * m
-        cols = [c[index] for c in self.measures]
-        tokens = token_columns(cols)
-        present = ~np.isnan(np.stack(cols))                      # [measures, schools]
-        weights = (np.uint64(1) << np.arange(len(cols), dtype=np.uint64))
-        if len(cols) <= 64:
-            codes = (present.astype(np.uint64) * weights[:, None]).sum(0)
-        else:  # pragma: no cover - more measures than bits: one pattern per distinct column set
-            codes = np.unique(present.T, axis=0, return_inverse=True)[1]
+        values = np.stack([c[index] for c in self.measures], axis=1)        # [schools, measures]
+        present = ~np.isnan(values)
+        tokens = number_tokens(values[present])
+        if len(self.measures) <= 64:
+            weights = np.uint64(1) << np.arange(len(self.measures), dtype=np.uint64)
+            codes = (present.astype(np.uint64) * weights).sum(1).tolist()
+        else:  # pragma: no cover - more measures than bits: the set's bits as bytes
+            codes = [row.tobytes() for row in np.packbits(present, axis=1)]
         cache = self._measure_templates
         out = []
-        for code, row in zip(codes.tolist(), zip(*tokens)):
-            found = cache.get(code)
-            if found is None:
-                found = cache[code] = self._measure_template(code)
-            template, pick = found
-            out.append(template % pick(row))
+        start = 0
+        for code, stop in zip(codes, np.cumsum(present.sum(1)).tolist()):
+            template = cache.get(code)
+            if template is None:
+                template = cache[code] = self._measure_template(present[len(out)])
+            out.append(template % tuple(tokens[start:stop]))
+            start = stop
         return out
 
-    def _measure_template(self, code: int) -> tuple[bytes, Callable[[tuple], tuple]]:
-        """The ``measures`` object of schools whose present measures are the bits of ``code``."""
-        present = [j for j in range(len(self.measure_names)) if code >> j & 1]
-        template = b"{" + b",".join(_key(self.measure_names[j]) + b"%b" for j in present) + b"}"
-        if len(present) > 1:
-            return template, itemgetter(*present)
-        if present:
-            j = present[0]
-            return template, lambda row: (row[j],)
-        return template, lambda row: ()
+    def _measure_template(self, present: np.ndarray) -> bytes:
+        """The ``measures`` object of schools whose present measures are ``present``."""
+        return b"{" + b",".join(_key(self.measure_names[j]) + b"%b" for j in np.flatnonzero(present).tolist()) + b"}"
 
     def _verdicts(self, index: np.ndarray, mode: str) -> list[bytes]:
         """The inside of each school's ``verdicts`` array, rules in rule-set order.
 
-        All listed (school, rule) cells are formatted together, school by school, so the cost
-        is a few NumPy calls per chunk plus one ``%`` per verdict, whatever the number of rules.
+        All listed (school, rule) cells are handled together: their numbers are formatted in
+        one call, in the order the texts need them, and each school's verdicts are one ``%``
+        of its cells' templates joined, so the cost per school hardly grows with its rules.
         """
         res = self.results
         m = len(index)
@@ -406,30 +406,34 @@ class SchoolBlock:
         no_value, no_threshold = np.isnan(value), np.isnan(threshold)
         judged = ((s == PASS) | (s == FAIL)) & ~no_value & ~no_threshold
         blank = no_value & no_threshold              # e.g. not applicable: the same text every time
-        flat = self._verdict_templates
-        which = ((rule * len(STATUS_NAMES) + s) * 2 + judged).tolist()
-        cells: list[bytes] = [b""] * len(which)
-        blanks = self._blank_verdicts
-        for i in np.flatnonzero(blank).tolist():
-            cells[i] = blanks[which[i]]
-        at = np.flatnonzero(judged).tolist()
-        if at:
+        code = (((rule * len(STATUS_NAMES) + s) * 2 + judged) * 2 + blank).tolist()
+        table = self._verdict_templates
+        templates = [table[c] for c in code]
+        slots = np.where(judged, 4, np.where(blank, 0, 2))   # numbers each verdict's text takes
+        at = np.cumsum(slots) - slots
+        numbers = np.empty(int(at[-1] + slots[-1]) if len(at) else 0)
+        shown = ~blank
+        numbers[at[shown]] = value[shown]
+        numbers[at[shown] + 1] = threshold[shown]
+        if judged.any():
             v, t = value[judged], threshold[judged]
             with np.errstate(invalid="ignore", divide="ignore"):
                 gap = v - t
-                share = np.where(t != 0, gap / np.where(t != 0, t, 1.0), np.nan)
-            for i, a, b, c, d in zip(at, *token_columns([v, t, gap, share])):
-                cells[i] = flat[which[i]] % (a, b, c, d)
-        rest = ~judged & ~blank
-        at = np.flatnonzero(rest).tolist()
-        if at:
-            for i, a, b in zip(at, *token_columns([value[rest], threshold[rest]])):
-                cells[i] = flat[which[i]] % (a, b)
+                numbers[at[judged] + 2] = gap
+                numbers[at[judged] + 3] = np.where(t != 0, gap / np.where(t != 0, t, 1.0), np.nan)
+        tokens = number_tokens(numbers) if len(numbers) else []
         out = []
-        pos = 0
-        for count in listed.sum(1).tolist():
-            out.append(b",".join(cells[pos:pos + count]))
-            pos += count
+        cell = token = 0
+        per_school = listed.sum(1).tolist()
+        ends = np.cumsum(slots).tolist()
+        for count in per_school:
+            if count:
+                last = cell + count
+                stop = ends[last - 1]
+                out.append(b",".join(templates[cell:last]) % tuple(tokens[token:stop]))
+                cell, token = last, stop
+            else:
+                out.append(b"")
         return out
 
     def _funding(self, index: np.ndarray) -> list[list[bytes]]:

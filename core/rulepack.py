@@ -23,6 +23,9 @@ from .model import Rule, RuleSet
 from .fields import COUNTY_FIELDS, SCHOOL_FIELDS
 from .schemas import rulepack_schema
 
+#: The safe loader (plain data only: a rule file can never run code), in C where libyaml is there.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 STAGES = ("primary", "junior")
 COUNTY_STAGES = ("primary", "junior", "county")
 #: Measures the county evaluation computes for every county row (see county.py).
@@ -80,7 +83,7 @@ def read_pack_file(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise RulePackError(f"{path}: cannot read the rule file ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise RulePackError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
