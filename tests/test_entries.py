@@ -214,6 +214,28 @@ def test_number_tokens_follow_the_report_number_rule():
     assert number_tokens(np.array([])) == []
 
 
+@pytest.mark.parametrize("encoder", ["orjson", "stdlib"])
+def test_a_column_of_numbers_gives_the_tokens_of_each_number(encoder, monkeypatch):
+    """Long columns take the array paths; each token must be what the one-number rule writes."""
+    from edubalance import entries
+    if encoder == "stdlib":
+        monkeypatch.setattr(entries, "_orjson", None)
+    rng = np.random.default_rng(3)
+    special = [0.0, -0.0, 1.0, -7.0, 2.0**53, 2.0**53 - 1, -(2.0**53), 1e16, 1e15, 1e-7, 5e-324, 0.1 + 0.2,
+               1 / 3, 123456789.125, np.nan, 1e300, -2.5]
+    values = np.concatenate([special, rng.normal(0, 1e4, 500), np.round(rng.normal(0, 1e4, 500)),
+                             rng.choice(special, 300)])
+    rng.shuffle(values)
+    for whole_as_int in (True, False):
+        want = [entries._number_token(x, whole_as_int) for x in values.tolist()]
+        if encoder == "stdlib":            # the same values (the two encoders may spell a float differently)
+            assert [json.loads(t) for t in number_tokens(values, whole_as_int)] == [json.loads(t) for t in want]
+        else:
+            assert number_tokens(values, whole_as_int) == want
+    with pytest.raises(ValueError):
+        number_tokens(np.concatenate([values, [np.inf]]))
+
+
 def test_a_report_of_ready_dicts_renders_them(expected):
     report = Report(files=[], read=2, rejected=[], verdicts="findings")
     province, year = expected[0]["ruleset"].split("/")
