@@ -273,19 +273,27 @@ def test_rendering_in_several_processes_writes_the_same_bytes(sample, monkeypatc
     assert sum(written) == report.evaluated
 
 
-def test_a_failing_render_process_is_an_error_not_a_truncated_file(sample, monkeypatch, tmp_path):
+def _break_render(monkeypatch, at: int, failure) -> None:
+    """Pieces of 50 schools from 100 on; the piece starting at school ``at`` fails."""
     from edubalance import report as report_module
     from edubalance import writing
-    report = Evaluator(engine="vector").evaluate_records(*sample)
     monkeypatch.setattr(writing, "PARALLEL_MIN", 100)
     monkeypatch.setattr(writing, "PIECE", 50)
     real = report_module.Report._json_chunks
 
     def broken(self, chunk, order=None):
-        if order is not None and order[0] == self._render_order()[150]:
-            raise MemoryError("no memory left")
+        if order is not None and order[0] == self._render_order()[at]:
+            failure()
         return real(self, chunk, order)
     monkeypatch.setattr(report_module.Report, "_json_chunks", broken)
+
+
+def test_a_failing_render_process_is_an_error_not_a_truncated_file(sample, monkeypatch, tmp_path):
+    report = Evaluator(engine="vector").evaluate_records(*sample)
+
+    def fail():
+        raise MemoryError("no memory left")
+    _break_render(monkeypatch, 150, fail)
     with pytest.raises(RuntimeError, match="MemoryError: no memory left"):
         report.write_json(io.BytesIO(), workers=2)
     with open(tmp_path / "r.json", "wb") as f, pytest.raises(RuntimeError, match="MemoryError"):
@@ -295,18 +303,8 @@ def test_a_failing_render_process_is_an_error_not_a_truncated_file(sample, monke
 def test_a_render_process_that_dies_is_an_error(sample, monkeypatch):
     import os
     import signal
-    from edubalance import report as report_module
-    from edubalance import writing
     report = Evaluator(engine="vector").evaluate_records(*sample)
-    monkeypatch.setattr(writing, "PARALLEL_MIN", 100)
-    monkeypatch.setattr(writing, "PIECE", 50)
-    real = report_module.Report._json_chunks
-
-    def killed(self, chunk, order=None):
-        if order is not None and order[0] == self._render_order()[50]:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(self, chunk, order)
-    monkeypatch.setattr(report_module.Report, "_json_chunks", killed)
+    _break_render(monkeypatch, 50, lambda: os.kill(os.getpid(), signal.SIGKILL))
     with pytest.raises(RuntimeError, match="killed by signal 9"):
         report.write_json(io.BytesIO(), workers=2)
 
