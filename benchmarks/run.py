@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, default=200_000)
     ap.add_argument("--counties", type=int, default=2_850)
     ap.add_argument("--runs", type=int, default=3, help="end-to-end runs per verdicts mode (median)")
-    ap.add_argument("--all-runs", type=int, default=1, help="end-to-end runs with --verdicts all")
+    ap.add_argument("--all-runs", type=int, default=3, help="end-to-end runs with --verdicts all (median)")
     ap.add_argument("--durable-sample", type=int, default=2_000)
     ap.add_argument("--zen-sample", type=int, default=10_000)
     ap.add_argument("--latency-calls", type=int, default=2_000)
