@@ -307,10 +307,9 @@ class Report:
         tail = b'],"counties":' + dumps(self.counties) + b',"notes":' + dumps(self.notes) + b"}"
         bounds = pieces(len(order), worker_count(workers) if self._schools is None else 1)
         if len(bounds) > 1:
-            def render(p: int) -> bytes:
+            def render(p: int) -> Iterator[list[bytes]]:
                 a, b = bounds[p]
-                text = b",".join([b",".join(part) for part in self._json_chunks(CHUNK, order[a:b])])
-                return b"," + text if p else text
+                return self._json_chunks(CHUNK, order[a:b])
             stream.write(head[:-1] + b',"schools":[')
             write_pieces(stream, render, len(bounds), worker_count(workers), progress,
                          [b - a for a, b in bounds])

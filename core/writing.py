@@ -8,9 +8,11 @@ output (``os.splice``: the kernel copies pipe to file; a plain read and write wh
 output is no file). Nothing is staged on disk or in shared memory, the renderers never wait
 for each other, and the bytes are the same as a single process writes.
 
-A piece travels as an 8-byte length and its bytes; a negative length announces an error
-message instead, which is raised here as a :class:`RuntimeError`. A renderer that dies
-without a word (killed, out of memory) is an error too, never a truncated report.
+A piece travels as frames: an 8-byte length and that many bytes, one frame per batch of
+entries (sent with ``writev``, so a renderer never joins a piece into one large buffer),
+then a frame of length 0. A negative length announces an error message instead, which is
+raised here as a :class:`RuntimeError`. A renderer that dies without a word (killed, out of
+memory) is an error too, never a truncated report.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import multiprocessing
 import os
 import signal
 import struct
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterable
 
 #: From this many schools, the JSON is rendered by several processes.
 PARALLEL_MIN = 40_000
@@ -28,6 +30,10 @@ PIECE = 4096
 
 _HEADER = struct.Struct("<q")
 _PIPE_BYTES = 1 << 20           # a larger pipe: fewer switches between renderer and writer
+_IOV_MAX = 1024                 # buffers per writev call (the POSIX minimum of IOV_MAX)
+
+#: ``render(p)``: piece ``p``'s JSON values, in batches (lists of encoded values).
+Render = Callable[[int], Iterable[list[bytes]]]
 
 
 def worker_count(workers: int | None) -> int:
@@ -49,7 +55,7 @@ def pieces(n: int, workers: int) -> list[tuple[int, int]]:
 class _Renderer:
     """A forked process rendering pieces ``k, k + step, …`` into its pipe, in that order."""
 
-    def __init__(self, render: Callable[[int], bytes], count: int, k: int, step: int):
+    def __init__(self, render: Render, count: int, k: int, step: int):
         read, write = os.pipe()
         try:
             import fcntl
@@ -64,9 +70,9 @@ class _Renderer:
                 gc.disable()                     # a collection would touch (copy) every shared page
                 try:
                     for p in range(k, count, step):
-                        data = render(p)
-                        _write_all(write, _HEADER.pack(len(data)))
-                        _write_all(write, data)
+                        # rendered whole before sending: while the writer still takes an
+                        # earlier piece from another renderer, this one keeps working
+                        _send_piece(write, list(render(p)), first=p == 0)
                     status = 0
                 except BrokenPipeError:
                     pass                         # the writer gave up: nobody to tell
@@ -79,8 +85,9 @@ class _Renderer:
         self.fd = read
         self.done = False
 
-    def next_piece(self) -> int:
-        """The length of the next piece in the pipe (raises if the renderer failed)."""
+    def next_frame(self) -> int:
+        """The length of the next frame in the pipe, 0 at the end of a piece (raises if the
+        renderer failed)."""
         header = _read_exact(self.fd, _HEADER.size)
         if len(header) < _HEADER.size:
             raise RuntimeError(f"rendering part of the report failed: {self._exit_reason()}")
@@ -121,10 +128,11 @@ class _Renderer:
             self.done = True
 
 
-def write_pieces(stream: BinaryIO, render: Callable[[int], bytes], count: int, workers: int,
+def write_pieces(stream: BinaryIO, render: Render, count: int, workers: int,
                  progress: Callable[[int], None] | None = None, sizes: list[int] | None = None) -> None:
-    """Write ``render(0) … render(count - 1)`` to ``stream`` in order, rendered by ``workers``
-    forked processes. ``progress`` is called with ``sizes[p]`` once piece ``p`` is written."""
+    """Write the JSON values of ``render(0) … render(count - 1)`` to ``stream`` in order,
+    comma-separated (the inside of an array), rendered by ``workers`` forked processes.
+    ``progress`` is called with ``sizes[p]`` once piece ``p`` is written."""
     stream.flush()
     try:
         out = stream.fileno()
@@ -136,8 +144,10 @@ def write_pieces(stream: BinaryIO, render: Callable[[int], bytes], count: int, w
         renderers = [_Renderer(render, count, k, step) for k in range(step)]
         for p in range(count):
             renderer = renderers[p % len(renderers)]
-            size = renderer.next_piece()
-            out = _move(renderer.fd, size, out, stream)
+            size = renderer.next_frame()
+            while size:
+                out = _move(renderer.fd, size, out, stream)
+                size = renderer.next_frame()
             if progress and sizes is not None:
                 progress(sizes[p])
         for renderer in renderers:
@@ -166,6 +176,30 @@ def _move(pipe: int, size: int, out: int | None, stream: BinaryIO) -> int | None
         stream.write(data)
         stream.flush()
     return out
+
+
+def _send_piece(fd: int, batches: Iterable[list[bytes]], first: bool) -> None:
+    """Send one piece's values as frames (each preceded by a comma but the report's first)."""
+    comma = not first
+    for values in batches:
+        if not values:
+            continue
+        buffers = []
+        for value in values:
+            if comma:
+                buffers.append(b",")
+            buffers.append(value)
+            comma = True
+        _write_all(fd, _HEADER.pack(sum(map(len, buffers))))
+        for at in range(0, len(buffers), _IOV_MAX):
+            _writev_all(fd, buffers[at:at + _IOV_MAX])
+    _write_all(fd, _HEADER.pack(0))
+
+
+def _writev_all(fd: int, buffers: list[bytes]) -> None:
+    written = os.writev(fd, buffers)
+    if written < sum(map(len, buffers)):          # a short write: send the rest plainly
+        _write_all(fd, b"".join(buffers)[written:])
 
 
 def _write_all(fd: int, data: bytes) -> None:
