@@ -303,30 +303,30 @@ class Report:
             stream.write(self.to_json(indent).encode("utf-8"))
             return
         head = dumps(self._head())
+        stream.write(memoryview(head)[:-1])      # the head and the county entries are tens of
+        stream.write(b',"schools":[')            # MB for a country: written as they are, not copied
+        del head
         order = self._render_order()
-        tail = b'],"counties":' + dumps(self.counties) + b',"notes":' + dumps(self.notes) + b"}"
         bounds = pieces(len(order), worker_count(workers) if self._schools is None else 1)
         if len(bounds) > 1:
             def render(p: int) -> Iterator[list[bytes]]:
                 a, b = bounds[p]
                 return self._json_chunks(CHUNK, order[a:b])
-            stream.write(head[:-1] + b',"schools":[')
             write_pieces(stream, render, len(bounds), worker_count(workers), progress,
                          [b - a for a, b in bounds])
-            stream.write(tail)
-            return
-        with _ThreadedWriter(stream) as out:
-            out.write(head[:-1] + b',"schools":[')
-            wrote = False
-            for part in self._json_chunks(CHUNK, order):
-                if part:
-                    if wrote:
-                        out.write(b",")
-                    out.write(part)       # joined in the writer thread (bytes.join frees the GIL)
-                    wrote = True
-                    if progress:
-                        progress(len(part))
-            out.write(tail)
+        else:
+            with _ThreadedWriter(stream) as out:
+                wrote = False
+                for part in self._json_chunks(CHUNK, order):
+                    if part:
+                        if wrote:
+                            out.write(b",")
+                        out.write(part)       # joined in the writer thread (bytes.join frees the GIL)
+                        wrote = True
+                        if progress:
+                            progress(len(part))
+        for text in (b'],"counties":', dumps(self.counties), b',"notes":', dumps(self.notes), b"}"):
+            stream.write(text)
 
     def render_table(self, limit: int = 30) -> str:
         from .render import render_table
