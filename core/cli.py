@@ -85,8 +85,14 @@ def emit_report(ev, report, fmt: str, output: str | None, progress=None) -> None
         return
     indent = 2 if report.evaluated <= JSON_INDENT_MAX else None
     if output:
-        with open(output, "wb") as f:
-            report.write_json(f, indent=indent, progress=progress)
+        try:
+            with open(output, "wb") as f:
+                report.write_json(f, indent=indent, progress=progress)
+        except (OSError, RuntimeError) as exc:      # e.g. a full disk, a render process killed
+            if progress:
+                progress.close()
+            Path(output).unlink(missing_ok=True)     # no half-written report left behind
+            fail(f"writing the report to {output} failed: {exc}")
         if progress:
             progress.close()
         click.echo(f"report written to {output}", err=True)

@@ -55,6 +55,23 @@ def test_evaluate_json_and_exit_code(run, tmp_path):
     assert next(v for v in school["verdicts"] if v["rule_id"] == "national.class_size")["status"] == "pass"
 
 
+def test_a_failed_write_is_one_message_and_leaves_no_half_report(run, tmp_path, monkeypatch):
+    from edubalance.report import Report
+    path = tmp_path / "s.csv"
+    path.write_text(HEADER + "5201020001,一小,primary,primary_school,guizhou,520102,2021,urban,450,45\n",
+                    encoding="utf-8")
+    out = tmp_path / "r.json"
+
+    def broken(self, stream, indent=None, workers=None, progress=None):
+        stream.write(b'{"summary":')
+        raise RuntimeError("rendering part of the report failed: the process was killed by signal 9")
+    monkeypatch.setattr(Report, "write_json", broken)
+    result = run("evaluate", path, "--format", "json", "-o", out)
+    assert result.exit_code == 2
+    assert f"writing the report to {out} failed: rendering part" in result.output
+    assert not out.exists()
+
+
 def test_bad_files_give_one_message_and_exit_2(run, tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
