@@ -307,13 +307,13 @@ class Report:
         stream.write(b',"schools":[')            # MB for a country: written as they are, not copied
         del head
         order = self._render_order()
-        bounds = pieces(len(order), worker_count(workers) if self._schools is None else 1)
+        workers = worker_count(workers) if self._schools is None else 1
+        bounds = pieces(len(order), workers)
         if len(bounds) > 1:
             def render(p: int) -> Iterator[list[bytes]]:
                 a, b = bounds[p]
                 return self._json_chunks(CHUNK, order[a:b])
-            write_pieces(stream, render, len(bounds), worker_count(workers), progress,
-                         [b - a for a, b in bounds])
+            write_pieces(stream, render, len(bounds), workers, progress, [b - a for a, b in bounds])
         else:
             with _ThreadedWriter(stream) as out:
                 wrote = False
@@ -347,9 +347,6 @@ class _ThreadedWriter:
             data = self.queue.get()
             if data is None:
                 return
-            if isinstance(data, threading.Event):
-                data.set()
-                continue
             if self.error is None:
                 try:
                     self.stream.write(data if isinstance(data, bytes) else b",".join(data))
@@ -361,15 +358,6 @@ class _ThreadedWriter:
         if self.error is not None:
             raise self.error
         self.queue.put(data)
-
-    def flush(self) -> None:
-        """Wait until everything queued is written (and flush the stream)."""
-        done = threading.Event()
-        self.queue.put(done)
-        done.wait()
-        if self.error is not None:
-            raise self.error
-        self.stream.flush()
 
     def __enter__(self) -> "_ThreadedWriter":
         self.thread.start()
