@@ -67,41 +67,21 @@ def emit(text: str, output: str | None) -> None:
 #: From this many bytes of input, the terminal says that the files are being read.
 READING_NOTICE_BYTES = 1 << 20
 
-#: Up to this many schools a JSON report is indented for people; above it, it is written
-#: compact and streamed (a national file is GBs either way, and a third smaller compact).
-JSON_INDENT_MAX = 10_000
-
-
-def emit_report(ev, report, fmt: str, output: str | None, progress=None) -> None:
-    """Render through the plug-ins, except the core's JSON, which is streamed to the file
-    (``progress`` is told how many school entries are written as they go)."""
-    others = [i for i in ev.pm.hook.edubalance_render_report.get_hookimpls()
-              if i.plugin_name != "edubalance.defaults"]
-    if fmt != "json" or others:
-        text = ev.pm.hook.edubalance_render_report(report=report, fmt=fmt)
+def emit_report(ev, report, fmt: str | None, output: str | None, progress=None) -> None:
+    """Write the report through the plug-ins in the format asked for (by name, or by the
+    suffix of ``output``); ``progress`` is told how many school entries are written."""
+    from .output import OutputError, format_for, write_report
+    report.progress = progress
+    try:
+        write_report(ev.pm, report, format_for(ev.pm, fmt, output), output)
+    except OutputError as exc:
         if progress:
             progress.close()
-        emit(text, output)
-        return
-    indent = 2 if report.evaluated <= JSON_INDENT_MAX else None
+        fail(str(exc))
+    if progress:
+        progress.close()
     if output:
-        try:
-            with open(output, "wb") as f:
-                report.write_json(f, indent=indent, progress=progress)
-        except (OSError, RuntimeError) as exc:      # e.g. a full disk, a render process killed
-            if progress:
-                progress.close()
-            Path(output).unlink(missing_ok=True)     # no half-written report left behind
-            fail(f"writing the report to {output} failed: {exc}")
-        if progress:
-            progress.close()
-        click.echo(f"report written to {output}", err=True)
-    else:
-        sys.stdout.flush()
-        stream = sys.stdout.buffer
-        report.write_json(stream, indent=indent, progress=progress)
-        stream.write(b"\n")
-        stream.flush()
+        click.echo(f"报告已写入 report written to {output}", err=True)
 
 
 province_opt = click.option("--province", "-P", metavar="ID",
@@ -115,6 +95,9 @@ override_opt = click.option("--override", "overrides", multiple=True, type=click
                             metavar="FILE", help="A rule file that patches a pack (e.g. a corrected threshold); repeatable.")
 format_opt = click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table",
                           show_default=True, help="table for people, json for systems.")
+report_format_opt = click.option("--format", "-f", "fmt", metavar="FORMAT", default=None,
+                                 help="报告格式 report format: table (default), json, or one a plug-in adds; "
+                                      "without it, the suffix of -o decides (.json → json).")
 output_opt = click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
                           help="Write the report to FILE instead of the terminal.")
 
@@ -189,7 +172,7 @@ def validate(files, province, plugins, fmt, output):
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took to stderr.")
 @override_opt
 @plugin_opt
-@format_opt
+@report_format_opt
 @output_opt
 @friendly
 def evaluate(files, province, year, engine, verdicts, timings, overrides, plugins, fmt, output):
@@ -286,8 +269,9 @@ def demo(province, fmt, engine):
     if province not in demos:
         fail(f"no demo for '{province}' (available: {', '.join(sorted(demos))})")
     report = ev.evaluate_files(demos[province])
-    click.echo(f"Demo: sample county of {province} ({', '.join(Path(p).name for p in demos[province])})\n")
-    click.echo(ev.pm.hook.edubalance_render_report(report=report, fmt=fmt))
+    if fmt == "table":
+        click.echo(f"示例县 Demo: sample county of {province} ({', '.join(Path(p).name for p in demos[province])})\n")
+    emit_report(ev, report, fmt, None)
 
 
 @main.command("test-packs")

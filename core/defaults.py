@@ -33,12 +33,15 @@ def edubalance_evaluate_county_rules(rules, table, engine):
 
 
 @hookimpl(trylast=True)
-def edubalance_render_report(report, fmt):
-    if fmt == "json":
-        return report.to_json()
-    if fmt == "table":
-        return report.render_table()
-    return None
+def edubalance_render_report(report, fmt, path):
+    from .output import write_core_format
+    return write_core_format(report, fmt, path)
+
+
+@hookimpl
+def edubalance_report_formats():
+    return {"table": {"suffixes": [".txt"], "title": {"zh": "文字报告", "en": "text report"}},
+            "json": {"suffixes": [".json"], "title": {"zh": "JSON 报告", "en": "JSON report"}}}
 
 
 @hookimpl

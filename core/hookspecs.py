@@ -94,8 +94,23 @@ def edubalance_merge_scores(report):
 
 
 @hookspec(firstresult=True)
-def edubalance_render_report(report, fmt):
-    """Stage *report*: return the report rendered as text in format ``fmt``, or None if not yours."""
+def edubalance_render_report(report, fmt, path):
+    """Stage *report*: write ``report`` in format ``fmt``; return True when done, None if ``fmt`` is not yours.
+
+    ``path`` is a :class:`pathlib.Path` to create (a file, or a folder for a multi-table format);
+    the caller gives a temporary name in the target folder and renames it into place only on
+    success, so a failed write never leaves half a report. ``path`` None means standard output
+    (``sys.stdout.buffer``); a format that cannot go to a terminal raises ``ValueError``.
+    """
+
+
+@hookspec
+def edubalance_report_formats():
+    """Return ``{name: {"suffixes": [".xlsx", ...], "title": {"zh": ..., "en": ...}}}``.
+
+    The report formats this plug-in writes through :func:`edubalance_render_report`; ``-o``
+    picks a format by the output's suffix, ``--format`` by name, and ``--help`` lists them.
+    """
 
 
 @hookspec

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from edubalance import Evaluator, cli
+from edubalance import Evaluator, cli, output
 from edubalance.fields import label
 from edubalance.loading import RawRow, load_file
 from edubalance.synthetic import county_records, generate
@@ -84,7 +84,7 @@ def test_timings_go_to_stderr_and_name_every_stage(files, tmp_path):
 def test_large_reports_are_written_compact_with_the_same_content(files, tmp_path, monkeypatch):
     indented_path, indented = evaluate_json(files, tmp_path)
     assert "\n  " in indented_path.read_text(encoding="utf-8")
-    monkeypatch.setattr(cli, "JSON_INDENT_MAX", 10)
+    monkeypatch.setattr(output, "JSON_INDENT_MAX", 10)
     out = tmp_path / "compact.json"
     run("evaluate", *files, "-e", "vector", "-f", "json", "-o", out)
     text = out.read_text(encoding="utf-8")
