@@ -6,12 +6,14 @@ The public API::
     report = Evaluator(province="guizhou").evaluate_files(["schools.csv"])
     report.summary(); report.to_dict(); report.exit_code
 
-Plug-in authors need :data:`hookimpl` and :class:`PackSource` (see ``edubalance.hookspecs``).
+Plug-in authors need :func:`province_hooks` (a province pack in a folder), or :data:`hookimpl`
+and :class:`PackSource` for more (see ``edubalance.hookspecs``).
 """
 from .hookspecs import hookimpl
+from .province import province_hooks
 from .rulepack import PackSource, RulePackError
 
-__all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "hookimpl"]
+__all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "hookimpl", "province_hooks"]
 
 
 def __getattr__(name):

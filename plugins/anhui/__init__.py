@@ -3,18 +3,6 @@
 The pack (``pack.yaml``) extends the national pack; ``cases.yaml`` holds its tests and
 ``data/`` a sample county for ``edubalance demo anhui``.
 """
-from pathlib import Path
+from edubalance import province_hooks
 
-from edubalance import PackSource, hookimpl
-
-HERE = Path(__file__).parent
-
-
-@hookimpl
-def edubalance_rule_packs():
-    return [PackSource.from_directory(HERE, plugin=__name__)]
-
-
-@hookimpl
-def edubalance_demo_data():
-    return {"anhui": [str(HERE / "data" / "demo_schools.csv"), str(HERE / "data" / "demo_county.csv")]}
+edubalance_rule_packs, edubalance_demo_data = province_hooks(__name__, __file__)

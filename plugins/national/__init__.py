@@ -3,13 +3,6 @@
 Every province pack extends this one. ``pack.yaml`` holds the per-school rules and funding,
 ``county.yaml`` the county rules (inter-school CVs, government and quality items, vetoes).
 """
-from pathlib import Path
+from edubalance import province_hooks
 
-from edubalance import PackSource, hookimpl
-
-HERE = Path(__file__).parent
-
-
-@hookimpl
-def edubalance_rule_packs():
-    return [PackSource.from_directory(HERE, plugin=__name__)]
+edubalance_rule_packs, edubalance_demo_data = province_hooks(__name__, __file__)
