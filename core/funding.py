@@ -51,101 +51,120 @@ def funding_parameters(funding: dict[str, Any], year: int) -> dict[str, list[dic
     return {k: in_force(funding.get(k), year) for k in PARAMETERS}
 
 
-def _choose(entries: list[dict], table: Table) -> tuple[np.ndarray, np.ndarray]:
+def _choose(entries: list[dict], table: Table, seen: dict) -> tuple[np.ndarray, np.ndarray]:
     """(index of the entry each school takes, -1 for none; unknown): the first entry whose
-    ``applies_when`` holds. A school stops at the first condition that is unknown for it."""
+    ``applies_when`` holds. A school stops at the first condition that is unknown for it.
+    ``seen`` keeps each condition's masks, as the same few texts recur across parameters."""
     n = table.n
-    chosen = np.full(n, -1, dtype=np.intp)
     unknown = np.zeros(n, bool)
+    if entries and not entries[0].get("applies_when"):     # the common case: one entry for all
+        return np.zeros(n, dtype=np.intp), unknown
+    chosen = np.full(n, -1, dtype=np.intp)
     pending = np.ones(n, bool)
     for j, entry in enumerate(entries):
         text = entry.get("applies_when")
-        if text:
-            is_true, is_false = expr.evaluate_columns(_parsed(text), table)
-        else:
-            is_true, is_false = np.ones(n, bool), np.zeros(n, bool)
+        if not text:                            # every school still waiting takes it
+            chosen[pending] = j
+            break
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = expr.evaluate_columns(_parsed(text), table)
+        is_true, is_false = found
         chosen[pending & is_true] = j
         unknown |= pending & ~is_true & ~is_false
         pending &= is_false
+        if not pending.any():
+            break
     return chosen, unknown
 
 
-def _pick(entries: list[dict], chosen: np.ndarray, key: str) -> np.ndarray:
-    """Each school's value of ``key`` in the entry it took (0 where it took none)."""
-    return np.array([float(e.get(key, 0)) for e in entries] + [0.0])[chosen]
+#: What a school takes from the entry it chose, column by column; the last row of each
+#: parameter's table is "no entry" (no base, no floor, nothing paid, not provisional).
+_COLUMNS = ("primary", "junior", "pupils", "per_boarder", "per_pupil")
+_NONE = (np.nan, np.nan, 0.0, 0.0, 0.0, 0.0)
 
 
-def _provisional(entries: list[dict], chosen: np.ndarray) -> np.ndarray:
-    """True where the entry a school took is provisional."""
-    return np.array([e.get("threshold_status") == "provisional" for e in entries] + [False])[chosen]
+class _Plan:
+    """The entries in force in one year, each parameter's as a lookup table (one row per
+    entry: the five values, then 1 if provisional), built once per rule set and year."""
+
+    def __init__(self, funding: dict[str, Any], year: int):
+        self.funding = funding                              # held, so that its id stays unique
+        self.entries = funding_parameters(funding, year)
+        self.values = {k: np.array([[float(e.get(c, v)) for c, v in zip(_COLUMNS, _NONE)]
+                                    + [float(e.get("threshold_status") == "provisional")] for e in entries]
+                                   + [list(_NONE)]).reshape(len(entries) + 1, len(_NONE))
+                       for k, entries in self.entries.items()}
+
+
+_PLANS: dict[tuple[int, int], _Plan] = {}
+
+
+def _plan(funding: dict[str, Any], year: int) -> _Plan:
+    found = _PLANS.get((id(funding), year))
+    if found is None or found.funding is not funding:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        found = _PLANS[(id(funding), year)] = _Plan(funding, year)
+    return found
 
 
 def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     """Add the entitlement, its parts and ``funding_provisional`` to ``table`` (derive.FUNDING_MEASURES)."""
     n = table.n
-    p = funding_parameters(funding, year)
-    if not p["base_per_pupil"]:
+    plan = _plan(funding, year)
+    if not plan.entries["base_per_pupil"]:
         table.set_measures(_MEASURES, np.full((len(_MEASURES), n), np.nan), np.ones(n, bool))
         return
+    seen: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    taken, unknown_of = {}, {}
+    for k, entries in plan.entries.items():           # each school's row of each parameter
+        chosen, unknown_of[k] = _choose(entries, table, seen)
+        taken[k] = plan.values[k][chosen].T           # [column, school]
     students = table.get("students")
     stage = table.get("stage")
     special_school = np.asarray(table.get("school_type") == "special_education", bool)
-    reported_special = table.get("special_needs_students")
-    special = np.where(special_school, students, reported_special)
+    special = np.where(special_school, students, table.get("special_needs_students"))
     ordinary = students - special
     # A missing special-needs count is unknown, not 0: the special rate is ten times the base.
     unknown_special = np.isnan(special) & ~np.isnan(students)
 
-    base_entries = p["base_per_pupil"]
-    base_pick, unknown_base = _choose(base_entries, table)
-    base = np.full(n, np.nan)
-    for s in ("primary", "junior"):
-        rate = np.array([float(e[s]) if s in e else np.nan for e in base_entries] + [np.nan])[base_pick]
-        base = np.where(stage == s, rate, base)
+    base_v, unknown_base = taken["base_per_pupil"], unknown_of["base_per_pupil"]
+    base = np.where(stage == "primary", base_v[0], np.where(stage == "junior", base_v[1], np.nan))
 
-    floor_entries = p["small_school_floor"]
-    floor_pick, floor_unknown = _choose(floor_entries, table)
-    floor = _pick(floor_entries, floor_pick, "pupils")
+    floor_v = taken["small_school_floor"]
     ordinary_school = ~special_school & (students > 0)          # never a special or closed school
-    eligible = ordinary_school & (floor_pick >= 0) & (students < floor)
+    eligible = ordinary_school & (students < floor_v[2])        # no floor taken: pupils 0
     # An unknown condition matters only where some floor would count the school as small.
-    largest = max((float(e.get("pupils", 0)) for e in floor_entries), default=0.0)
-    unknown_floor = ordinary_school & floor_unknown & (students < largest)
-    counted = np.where(eligible, np.maximum(ordinary, floor), ordinary)
+    largest = plan.values["small_school_floor"][:, 2].max()
+    unknown_floor = ordinary_school & unknown_of["small_school_floor"] & (students < largest)
+    counted = np.where(eligible, np.maximum(ordinary, floor_v[2]), ordinary)
     floor_applied = eligible & (counted > ordinary)
 
-    sup_entries = p["boarding_supplement"]
-    sup_pick, sup_unknown = _choose(sup_entries, table)
-    per_boarder = _pick(sup_entries, sup_pick, "per_boarder")
+    sup_v = taken["boarding_supplement"]
+    per_boarder = sup_v[3]
     boarders = table.get("boarders")
     no_boarders = boarders == 0                   # nothing to supplement, whatever the eligibility
     supplement = np.where(no_boarders | (per_boarder == 0), 0.0, per_boarder * boarders)
-    unknown_sup = (sup_unknown & ~no_boarders) | (np.isnan(boarders) & (per_boarder > 0))
-    if not any(e.get("per_boarder", 0) for e in sup_entries):
+    unknown_sup = (unknown_of["boarding_supplement"] & ~no_boarders) | (np.isnan(boarders) & (per_boarder > 0))
+    if not plan.values["boarding_supplement"][:, 3].any():
         unknown_sup[:] = False
 
-    special_entries = p["special_needs"]
-    special_pick, unknown_rate = _choose(special_entries, table)
-    special_rate = _pick(special_entries, special_pick, "per_pupil")
-    special_part = special_rate * special
-
-    heat_entries = p["heating"]
-    heat_pick, unknown_heat = _choose(heat_entries, table)
-    heating = _pick(heat_entries, heat_pick, "per_pupil") * students
+    special_v, unknown_rate = taken["special_needs"], unknown_of["special_needs"] & (special > 0)
+    special_part = special_v[4] * special
+    heat_v, unknown_heat = taken["heating"], unknown_of["heating"]
+    heating = heat_v[4] * students
 
     base_part = base * counted
     total = base_part + special_part + supplement + heating
-    unknown = (unknown_floor | unknown_sup | unknown_heat | unknown_base | unknown_special
-               | (unknown_rate & (special > 0)) | np.isnan(base))
+    unknown = unknown_floor | unknown_sup | unknown_heat | unknown_base | unknown_special | unknown_rate | np.isnan(base)
     total = np.where(unknown, np.nan, total)
     # Which provisional entries entered the computation: the base where ordinary pupils are
     # paid it, the floor where it raised the count, the supplement where boarders got it, the
     # special rate where there are special-needs pupils, heating where it was paid.
-    provisional = ((_provisional(base_entries, base_pick) & (counted > 0))
-                   | (_provisional(floor_entries, floor_pick) & floor_applied)
-                   | (_provisional(sup_entries, sup_pick) & (supplement > 0))
-                   | (_provisional(special_entries, special_pick) & (special > 0))
-                   | (_provisional(heat_entries, heat_pick) & (heating > 0)))
+    provisional = (((base_v[5] > 0) & (counted > 0)) | ((floor_v[5] > 0) & floor_applied)
+                   | ((sup_v[5] > 0) & (supplement > 0)) | ((special_v[5] > 0) & (special > 0))
+                   | ((heat_v[5] > 0) & (heating > 0)))
     no_base = np.isnan(base) & ~unknown_base
     table.set_measures(_MEASURES, [                  # in _MEASURES order; one shared undefined mask
         total,
@@ -153,7 +172,7 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
         np.where(unknown_floor, np.nan, floor_applied.astype(float)),
         np.where(unknown_floor | unknown_special | unknown_base, np.nan, base_part),
         np.where(unknown_sup, np.nan, supplement),
-        np.where(unknown_rate & (special > 0), np.nan, special_part),
+        np.where(unknown_rate, np.nan, special_part),
         np.where(unknown_heat, np.nan, heating),
         np.where(np.isnan(total), np.nan, provisional.astype(float)),
     ], no_base)
