@@ -57,7 +57,7 @@ def _choose(entries: list[dict], table: Table, seen: dict) -> tuple[np.ndarray, 
     ``seen`` keeps each condition's masks, as the same few texts recur across parameters."""
     n = table.n
     unknown = np.zeros(n, bool)
-    if entries and not entries[0].get("applies_when"):     # the common case: one entry for all
+    if entries and not entries[0].get("applies_when"):     # no condition: every school takes it
         return np.zeros(n, dtype=np.intp), unknown
     chosen = np.full(n, -1, dtype=np.intp)
     pending = np.ones(n, bool)
