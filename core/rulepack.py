@@ -28,7 +28,7 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 STAGES = ("primary", "junior")
 COUNTY_STAGES = ("primary", "junior", "county")
-#: Measures the county evaluation computes for every county row (see county.py).
+#: Measures the county evaluation computes for every county row (see county_table.py).
 COUNTY_MEASURE_PREFIXES = ("cv_", "cv2012_")
 COUNTY_MEASURES = ("composite_cv_2012", "schools_not_meeting_basic_standard",
                    "schools_not_meeting_resource_rule", "schools_in_scope")

@@ -247,3 +247,20 @@ def test_shaanxi_2024_lists_the_200_floor_and_the_300_supplement(vector_evaluato
     first = next(f for f in listing["funding"] if f["parameter"] == "small_school_floor")
     assert first["pack"] == "shaanxi" and "2024" in first["note"]
     assert "渭南" in first["source"]["document"]
+
+
+def test_the_rules_command_shows_each_years_funding_parameters():
+    from click.testing import CliRunner
+    from edubalance.cli import main
+
+    def funds(year):
+        out = CliRunner().invoke(main, ["rules", "-P", "shaanxi", "--year", str(year)], catch_exceptions=False).output
+        return out[out.index("Public funds 公用经费"):]
+
+    early, late = funds(2013), funds(2024)
+    assert "pupils 200" not in early and "per_boarder 300" not in early
+    assert "small_school_floor [2012–2023]: pupils 100* when location == 'rural'  (shaanxi: provisional)" in early
+    assert "small_school_floor [2024–]: pupils 200* when location == 'rural'  (shaanxi: provisional)" in late
+    assert "per_boarder 300*" in late and "渭南" in late
+    assert "per_boarder 200 when is_boarding == true  (national: confirmed)" in late
+    assert late.count("source: ") == late.count("(shaanxi: ") + late.count("(national: ")
