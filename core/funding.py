@@ -95,6 +95,7 @@ class _Plan:
                                     + [float(e.get("threshold_status") == "provisional")] for e in entries]
                                    + [list(_NONE)]).reshape(len(entries) + 1, len(_NONE))
                        for k, entries in self.entries.items()}
+        self.any_provisional = any(v[:, 5].any() for v in self.values.values())
 
 
 _PLANS: dict[tuple[int, int], _Plan] = {}
@@ -119,8 +120,11 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     seen: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     taken, unknown_of = {}, {}
     for k, entries in plan.entries.items():           # each school's row of each parameter
-        chosen, unknown_of[k] = _choose(entries, table, seen)
-        taken[k] = plan.values[k][chosen].T           # [column, school]
+        if entries:
+            chosen, unknown_of[k] = _choose(entries, table, seen)
+            taken[k] = plan.values[k][chosen].T       # [column, school]
+        else:                                         # none in force: the "no entry" row
+            taken[k], unknown_of[k] = plan.values[k][0][:, None], np.zeros(n, bool)
     students = table.get("students")
     stage = table.get("stage")
     special_school = np.asarray(table.get("school_type") == "special_education", bool)
@@ -153,7 +157,7 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     special_v, unknown_rate = taken["special_needs"], unknown_of["special_needs"] & (special > 0)
     special_part = special_v[4] * special
     heat_v, unknown_heat = taken["heating"], unknown_of["heating"]
-    heating = heat_v[4] * students
+    heating = heat_v[4] * students if plan.entries["heating"] else np.zeros(n)
 
     base_part = base * counted
     total = base_part + special_part + supplement + heating
@@ -162,9 +166,11 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     # Which provisional entries entered the computation: the base where ordinary pupils are
     # paid it, the floor where it raised the count, the supplement where boarders got it, the
     # special rate where there are special-needs pupils, heating where it was paid.
-    provisional = (((base_v[5] > 0) & (counted > 0)) | ((floor_v[5] > 0) & floor_applied)
-                   | ((sup_v[5] > 0) & (supplement > 0)) | ((special_v[5] > 0) & (special > 0))
-                   | ((heat_v[5] > 0) & (heating > 0)))
+    provisional = np.zeros(n, bool)
+    if plan.any_provisional:
+        provisional = (((base_v[5] > 0) & (counted > 0)) | ((floor_v[5] > 0) & floor_applied)
+                       | ((sup_v[5] > 0) & (supplement > 0)) | ((special_v[5] > 0) & (special > 0))
+                       | ((heat_v[5] > 0) & (heating > 0)))
     no_base = np.isnan(base) & ~unknown_base
     table.set_measures(_MEASURES, [                  # in _MEASURES order; one shared undefined mask
         total,
