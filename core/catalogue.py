@@ -24,9 +24,9 @@ def ruleset_key(ruleset: RuleSet) -> str:
 def funding_in_force(ruleset: RuleSet) -> dict[str, Any]:
     """The funding parameters in force in the rule set's year, each with its status and source."""
     out = {}
-    for name, entry in funding_parameters(ruleset.parameters.get("funding") or {}, ruleset.year).items():
-        if entry:
-            out[name] = {k: v for k, v in entry.items() if k not in ("from", "to")}
+    for name, entries in funding_parameters(ruleset.parameters.get("funding") or {}, ruleset.year).items():
+        if entries:         # in the order a school tries them: the first that applies is used
+            out[name] = [{k: v for k, v in e.items() if k not in ("from", "to")} for e in entries]
     return out
 
 

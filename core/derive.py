@@ -42,6 +42,7 @@ RATIOS = {
 FUNDING_MEASURES = (
     "public_funds_entitlement_yuan", "funding_counted_pupils", "funding_floor_applied",
     "funding_base_yuan", "funding_supplement_yuan", "funding_special_yuan", "funding_heating_yuan",
+    "funding_provisional",
 )
 DERIVED_MEASURES = tuple(PER_PUPIL) + tuple(PER_100) + tuple(RATIOS) + (
     "school_total_students",) + FUNDING_MEASURES

@@ -192,7 +192,8 @@ def _rule_texts(rules: Sequence[Rule]) -> tuple[list[dict], list[bytes], list[in
                     t = (b'{"rule_id":' + _static(dumps(d["rule_id"])) + b',"status":' + dumps(name)
                          + b',"value":%b,"threshold":%b,"gap":' + gap)
                     templates += [t, _static(t % (_NULL, _NULL)) if gap == _GAPS[0] else None]
-        provisional = [k for k, d in enumerate(descs) if d.get("threshold_status") == "provisional"]
+        provisional = [k for k, d in enumerate(descs)
+                       if d.get("threshold_status") == "provisional" or d.get("provisional_when")]
         if len(_RULE_TEXTS) >= 64:
             _RULE_TEXTS.clear()
         found = _RULE_TEXTS[key] = (list(rules), (descs, templates, provisional,
@@ -234,6 +235,13 @@ class SchoolBlock:
         if len(_MEASURE_TEMPLATES) > 256:
             _MEASURE_TEMPLATES.clear()
         self.descs, self._verdict_templates, self._provisional, self._provisional_ids = _rule_texts(results.rules)
+        # Where each provisional rule's verdict rests on a provisional value: everywhere, or
+        # where its ``provisional_when`` measure is 1 (e.g. a provisional funding parameter).
+        self._provisional_at = np.array(
+            [np.ones(self.n, bool) if self.descs[k]["threshold_status"] == "provisional"
+             else table.get(self.descs[k]["provisional_when"]) == 1 for k in self._provisional],
+            dtype=bool).reshape(len(self._provisional), self.n)
+        self.basic = table.get("meets_basic_standard")      # 1 / 0 / NaN → true / false / null
 
     # -- what a summary needs, without rendering ---------------------------------------------
     def sort_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -259,8 +267,8 @@ class SchoolBlock:
     def provisional_rules_used(self) -> set[str]:
         """Rules with a provisional threshold that passed or failed somewhere in the block."""
         status = self.results.status
-        return {self.descs[k]["rule_id"] for k in self._provisional
-                if ((status[k] == PASS) | (status[k] == FAIL)).any()}
+        return {self.descs[k]["rule_id"] for j, k in enumerate(self._provisional)
+                if (((status[k] == PASS) | (status[k] == FAIL)) & self._provisional_at[j]).any()}
 
     # -- rendering ------------------------------------------------------------------------------
     def render(self, index: np.ndarray, verdicts: str = "all") -> list[bytes]:
@@ -287,7 +295,8 @@ class SchoolBlock:
         pieces.extend(self._funding(index))
         pieces.extend(token_columns([self.overall[index]] + [self.by_dim[dim][index] for dim in self.by_dim]))
         pieces.append(text_tokens(self.status[index].tolist()))
-        pieces.append(self._provisional_lists(status))
+        pieces.append(self._provisional_lists(status, index))
+        pieces.append([_NULL if x != x else (b"true" if x else b"false") for x in self.basic[index].tolist()])
         template = self._template(verdicts)
         return [template % args for args in zip(*pieces)]
 
@@ -331,7 +340,10 @@ class SchoolBlock:
         out["score"] = {"overall": _number(float(self.overall[i])),
                         "by_dimension": {dim: _number(float(col[i])) for dim, col in self.by_dim.items()}}
         out["status"] = self.status[i]
-        out["provisional_rules"] = [self.descs[k]["rule_id"] for k in self._provisional if status[k] in (PASS, FAIL)]
+        out["provisional_rules"] = [self.descs[k]["rule_id"] for j, k in enumerate(self._provisional)
+                                    if status[k] in (PASS, FAIL) and self._provisional_at[j, i]]
+        basic = float(self.basic[i])
+        out["meets_basic_standard"] = None if basic != basic else bool(basic)
         return out
 
     def _template(self, verdicts: str) -> bytes:
@@ -348,7 +360,7 @@ class SchoolBlock:
             parts.append(b",".join(_key(k) + b"%b" for k, _ in FUNDING_KEYS))
             parts.append(b'},"score":{"overall":%b,"by_dimension":{')
             parts.append(b",".join(_key(d) + b"%b" for d in self.by_dim))
-            parts.append(b'}},"status":%b,"provisional_rules":%b}')
+            parts.append(b'}},"status":%b,"provisional_rules":%b,"meets_basic_standard":%b}')
             if len(_ENTRY_TEMPLATES) >= 256:
                 _ENTRY_TEMPLATES.clear()
             t = _ENTRY_TEMPLATES[key] = b"".join(parts)
@@ -454,12 +466,13 @@ class SchoolBlock:
                 out.append(next(tokens))
         return out
 
-    def _provisional_lists(self, status: np.ndarray) -> list[bytes]:
+    def _provisional_lists(self, status: np.ndarray, index: np.ndarray) -> list[bytes]:
         """``["rule", …]`` per school: provisional thresholds that were applied (pass or fail)."""
         m = status.shape[1]
         if not self._provisional:
             return [b"[]"] * m
-        used = (status[self._provisional] == PASS) | (status[self._provisional] == FAIL)
+        used = ((status[self._provisional] == PASS) | (status[self._provisional] == FAIL)) \
+            & self._provisional_at[:, index]
         weights = np.arange(len(self._provisional))
         if len(self._provisional) <= 62:
             codes = (used.astype(np.int64) << weights[:, None]).sum(0)

@@ -25,7 +25,7 @@ from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .plugins import plugin_manager
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
-from .scoring import score, status_of
+from .scoring import basic_standard_status, meets_basic_standard, score, status_of
 from .table import TEXT_FIELDS, Table
 from .validation import validate, validate_counties
 
@@ -251,15 +251,18 @@ class Evaluator:
             results = base.extend(evaluate_composites(ruleset.composites, base, table))
             overall, by_dim = score(results.status, results.rules)
             status = status_of(results.status, results.rules)
+            basic = basic_standard_status(results.status, results.rules)
+            table.set_measure("meets_basic_standard", meets_basic_standard(basic))
             schools = SchoolBlock(table, results, overall, by_dim, status, ruleset_key(ruleset), files, rows)
         if not counties:
             return schools, []
         with self._stage("county"):
-            county_entries = self._evaluate_counties(ruleset, table, results, status, county_records, engine)
+            county_entries = self._evaluate_counties(ruleset, table, results, basic, county_records, engine)
         return schools, county_entries
 
-    def _evaluate_counties(self, ruleset: RuleSet, table: Table, results: RuleResults, status: np.ndarray,
+    def _evaluate_counties(self, ruleset: RuleSet, table: Table, results: RuleResults, basic: np.ndarray,
                            county_records: Mapping, engine: Any) -> list[dict]:
+        """``basic``: each school's status on its basic-standard rules (the 2012 gate)."""
         from .county import build_county_table, county_reports
 
         if not ruleset.county_rules and not (ruleset.parameters.get("county")):
@@ -268,7 +271,7 @@ class Evaluator:
         rows = [k for k, r in enumerate(results.rules) if r.measure == "resource_indicators_met"]
         resource = (results.status[rows[0]] if rows
                     else np.full(table.n, NOT_APPLICABLE, dtype=np.int8))
-        frame = build_county_table(table, ruleset.parameters.get("county") or {}, status, resource,
+        frame = build_county_table(table, ruleset.parameters.get("county") or {}, basic, resource,
                                    county_records, expr.parse_condition, measures=ruleset.measures)
         county_results = self.pm.hook.edubalance_evaluate_county_rules(
             rules=ruleset.county_rules, table=frame.table, engine=engine)

@@ -5,11 +5,22 @@
     entitlement = base[stage] × counted + special_rate × special_needs
                 + supplement × boarders (where it applies) + heating × students (where a pack sets it)
 
-A special-education school (特殊教育学校) is funded at the special rate for every pupil.
-Every parameter comes from the pack, by year; a year with no base in force gives no
-entitlement (the funding rule is then ``not_applicable``). A missing input that the formula
-needs gives a missing entitlement (``missing_data``), never a guess — except a missing
-special-needs count, which counts as 0 because most schools report none by leaving it empty.
+- Floor eligibility is decided on total enrolment: "不足100人的规模较小学校" is a school of
+  fewer than ``pupils`` pupils in all, special-needs pupils included, where the floor's
+  ``applies_when`` holds.
+- A special-education school (特殊教育学校) is funded at the special rate for every pupil and
+  is never floored.
+- Each parameter is a list of entries in force by year (:func:`funding_parameters`), the
+  province's before the national ones: a school takes the first entry whose ``applies_when``
+  holds (see :func:`edubalance.rulepack.merge_parameters`).
+- ``funding_provisional`` is 1 where a provisional entry entered the school's entitlement (the
+  base it was paid, the floor that raised its count, the supplement or special rate it got),
+  0 where only confirmed ones did.
+
+A year with no base in force gives no entitlement (the funding rule is then
+``not_applicable``). A missing input the formula needs gives a missing entitlement
+(``missing_data``), never a guess — and that includes a missing ``special_needs_students``
+outside special-education schools: a school with no special-needs pupils reports 0.
 """
 from __future__ import annotations
 
@@ -19,23 +30,14 @@ from typing import Any
 import numpy as np
 
 from . import expr
-from .rulepack import select_year
+from .rulepack import in_force
 from .table import Table
-
 
 #: The measures :func:`compute_funding` adds, in the order of its matrix.
 _MEASURES = ("public_funds_entitlement_yuan", "funding_counted_pupils", "funding_floor_applied",
-             "funding_base_yuan", "funding_supplement_yuan", "funding_special_yuan", "funding_heating_yuan")
-
-
-def _condition(entry: dict[str, Any] | None, table: Table) -> tuple[np.ndarray, np.ndarray]:
-    """(is_true, is_false) of an entry's ``applies_when``; no entry = false everywhere."""
-    if not entry:
-        return np.zeros(table.n, bool), np.ones(table.n, bool)
-    text = entry.get("applies_when")
-    if not text:
-        return np.ones(table.n, bool), np.zeros(table.n, bool)
-    return expr.evaluate_columns(_parsed(text), table)
+             "funding_base_yuan", "funding_supplement_yuan", "funding_special_yuan", "funding_heating_yuan",
+             "funding_provisional")
+PARAMETERS = ("base_per_pupil", "small_school_floor", "boarding_supplement", "special_needs", "heating")
 
 
 @functools.lru_cache(maxsize=256)
@@ -44,80 +46,139 @@ def _parsed(text: str) -> expr.Node:
     return expr.parse_condition(text)
 
 
-_LARGEST = np.finfo(float).max
+def funding_parameters(funding: dict[str, Any], year: int) -> dict[str, list[dict]]:
+    """Per parameter, the entries in force in ``year`` in the order a school tries them."""
+    return {k: in_force(funding.get(k), year) for k in PARAMETERS}
 
 
-def _missing_as_zero(values: np.ndarray) -> np.ndarray:
-    """``np.nan_to_num(values, nan=0.0)`` (infinities to the largest finite numbers) in four
-    ufunc calls: nan_to_num's own Python overhead is most of a lone record's funding cost."""
-    return np.where(np.isnan(values), 0.0, np.minimum(np.maximum(values, -_LARGEST), _LARGEST))
+def _choose(entries: list[dict], table: Table, seen: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the entry each school takes, -1 for none; unknown): the first entry whose
+    ``applies_when`` holds. A school stops at the first condition that is unknown for it.
+    ``seen`` keeps each condition's masks, as the same few texts recur across parameters."""
+    n = table.n
+    unknown = np.zeros(n, bool)
+    if entries and not entries[0].get("applies_when"):     # no condition: every school takes it
+        return np.zeros(n, dtype=np.intp), unknown
+    chosen = np.full(n, -1, dtype=np.intp)
+    pending = np.ones(n, bool)
+    for j, entry in enumerate(entries):
+        text = entry.get("applies_when")
+        if not text:                            # every school still waiting takes it
+            chosen[pending] = j
+            break
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = expr.evaluate_columns(_parsed(text), table)
+        is_true, is_false = found
+        chosen[pending & is_true] = j
+        unknown |= pending & ~is_true & ~is_false
+        pending &= is_false
+        if not pending.any():
+            break
+    return chosen, unknown
 
 
-def funding_parameters(funding: dict[str, Any], year: int) -> dict[str, dict | None]:
-    """The funding entries in force in ``year`` (None where the pack has none)."""
-    return {k: select_year(funding.get(k), year)
-            for k in ("base_per_pupil", "small_school_floor", "boarding_supplement", "special_needs", "heating")}
+#: What a school takes from the entry it chose, column by column; the last row of each
+#: parameter's table is "no entry" (no base, no floor, nothing paid, not provisional).
+_COLUMNS = ("primary", "junior", "pupils", "per_boarder", "per_pupil")
+_NONE = (np.nan, np.nan, 0.0, 0.0, 0.0, 0.0)
+
+
+class _Plan:
+    """The entries in force in one year, each parameter's as a lookup table (one row per
+    entry: the five values, then 1 if provisional), built once per rule set and year."""
+
+    def __init__(self, funding: dict[str, Any], year: int):
+        self.funding = funding                              # held, so that its id stays unique
+        self.entries = funding_parameters(funding, year)
+        self.values = {k: np.array([[float(e.get(c, v)) for c, v in zip(_COLUMNS, _NONE)]
+                                    + [float(e.get("threshold_status") == "provisional")] for e in entries]
+                                   + [list(_NONE)]).reshape(len(entries) + 1, len(_NONE))
+                       for k, entries in self.entries.items()}
+        self.any_provisional = any(v[:, 5].any() for v in self.values.values())
+
+
+_PLANS: dict[tuple[int, int], _Plan] = {}
+
+
+def _plan(funding: dict[str, Any], year: int) -> _Plan:
+    found = _PLANS.get((id(funding), year))
+    if found is None or found.funding is not funding:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        found = _PLANS[(id(funding), year)] = _Plan(funding, year)
+    return found
 
 
 def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
-    """Add the entitlement and its parts to ``table`` (see derive.FUNDING_MEASURES)."""
+    """Add the entitlement, its parts and ``funding_provisional`` to ``table`` (derive.FUNDING_MEASURES)."""
     n = table.n
-    p = funding_parameters(funding, year)
-    base_entry = p["base_per_pupil"]
-    stage = table.get("stage")
-    if base_entry is None:
-        none = np.ones(n, bool)
-        for name in _MEASURES:
-            table.set_measure(name, np.full(n, np.nan), none)
+    plan = _plan(funding, year)
+    if not plan.entries["base_per_pupil"]:
+        table.set_measures(_MEASURES, np.full((len(_MEASURES), n), np.nan), np.ones(n, bool))
         return
-    base = np.full(n, np.nan)
-    for s in ("primary", "junior"):
-        if s in base_entry:
-            base[stage == s] = base_entry[s]
+    seen: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    taken, unknown_of = {}, {}
+    for k, entries in plan.entries.items():           # each school's row of each parameter
+        if entries:
+            chosen, unknown_of[k] = _choose(entries, table, seen)
+            taken[k] = plan.values[k][chosen].T       # [column, school]
+        else:                                         # none in force: the "no entry" row
+            taken[k], unknown_of[k] = plan.values[k][0][:, None], np.zeros(n, bool)
     students = table.get("students")
-    special = _missing_as_zero(table.get("special_needs_students"))
-    is_special_school = table.get("school_type") == "special_education"
-    special = np.where(is_special_school, students, special)
+    stage = table.get("stage")
+    special_school = np.asarray(table.get("school_type") == "special_education", bool)
+    special = np.where(special_school, students, table.get("special_needs_students"))
     ordinary = students - special
+    # A missing special-needs count is unknown, not 0: the special rate is ten times the base.
+    unknown_special = np.isnan(special) & ~np.isnan(students)
 
-    floor_t, floor_f = _condition(p["small_school_floor"], table)
-    floor_t = floor_t & (students > 0)          # a closed school is not funded at the floor
-    floor_f = floor_f | (students == 0)
-    floor = float((p["small_school_floor"] or {}).get("pupils", 0))
-    floored = np.maximum(ordinary, floor)
-    counted = np.where(floor_t, floored, ordinary)
-    floor_applied = floor_t & (floored > ordinary)
-    # Unknown eligibility only matters where the floor would raise the count.
-    unknown_floor = ~floor_t & ~floor_f & (floored > ordinary)
+    base_v, unknown_base = taken["base_per_pupil"], unknown_of["base_per_pupil"]
+    base = np.where(stage == "primary", base_v[0], np.where(stage == "junior", base_v[1], np.nan))
 
-    sup_t, sup_f = _condition(p["boarding_supplement"], table)
-    per_boarder = float((p["boarding_supplement"] or {}).get("per_boarder", 0))
+    floor_v = taken["small_school_floor"]
+    ordinary_school = ~special_school & (students > 0)          # never a special or closed school
+    eligible = ordinary_school & (students < floor_v[2])        # no floor taken: pupils 0
+    # An unknown condition matters only where some floor would count the school as small.
+    largest = plan.values["small_school_floor"][:, 2].max()
+    unknown_floor = ordinary_school & unknown_of["small_school_floor"] & (students < largest)
+    counted = np.where(eligible, np.maximum(ordinary, floor_v[2]), ordinary)
+    floor_applied = eligible & (counted > ordinary)
+
+    sup_v = taken["boarding_supplement"]
+    per_boarder = sup_v[3]
     boarders = table.get("boarders")
-    supplement = np.where(sup_t, per_boarder * boarders, 0.0)
     no_boarders = boarders == 0                   # nothing to supplement, whatever the eligibility
-    unknown_sup = ((~sup_t & ~sup_f) | (sup_t & np.isnan(boarders))) & ~no_boarders
-    if per_boarder == 0:
+    supplement = np.where(no_boarders | (per_boarder == 0), 0.0, per_boarder * boarders)
+    unknown_sup = (unknown_of["boarding_supplement"] & ~no_boarders) | (np.isnan(boarders) & (per_boarder > 0))
+    if not plan.values["boarding_supplement"][:, 3].any():
         unknown_sup[:] = False
-        supplement = np.zeros(n)
 
-    rate = float((p["special_needs"] or {}).get("per_pupil", 0))
-    special_part = rate * special
-    heat_t, heat_f = _condition(p["heating"], table)
-    heating = np.where(heat_t, float((p["heating"] or {}).get("per_pupil", 0)) * students, 0.0)
-    unknown_heat = ~heat_t & ~heat_f if p["heating"] else np.zeros(n, bool)
+    special_v, unknown_rate = taken["special_needs"], unknown_of["special_needs"] & (special > 0)
+    special_part = special_v[4] * special
+    heat_v, unknown_heat = taken["heating"], unknown_of["heating"]
+    heating = heat_v[4] * students if plan.entries["heating"] else np.zeros(n)
 
     base_part = base * counted
     total = base_part + special_part + supplement + heating
-    unknown = unknown_floor | unknown_sup | unknown_heat | np.isnan(base)
+    unknown = unknown_floor | unknown_sup | unknown_heat | unknown_base | unknown_special | unknown_rate | np.isnan(base)
     total = np.where(unknown, np.nan, total)
-    no_base = np.isnan(base)
+    # Which provisional entries entered the computation: the base where ordinary pupils are
+    # paid it, the floor where it raised the count, the supplement where boarders got it, the
+    # special rate where there are special-needs pupils, heating where it was paid.
+    provisional = np.zeros(n, bool)
+    if plan.any_provisional:
+        provisional = (((base_v[5] > 0) & (counted > 0)) | ((floor_v[5] > 0) & floor_applied)
+                       | ((sup_v[5] > 0) & (supplement > 0)) | ((special_v[5] > 0) & (special > 0))
+                       | ((heat_v[5] > 0) & (heating > 0)))
+    no_base = np.isnan(base) & ~unknown_base
     table.set_measures(_MEASURES, [                  # in _MEASURES order; one shared undefined mask
         total,
-        np.where(unknown_floor, np.nan, counted),
+        np.where(unknown_floor | unknown_special, np.nan, counted),
         np.where(unknown_floor, np.nan, floor_applied.astype(float)),
-        np.where(unknown_floor, np.nan, base_part),
+        np.where(unknown_floor | unknown_special | unknown_base, np.nan, base_part),
         np.where(unknown_sup, np.nan, supplement),
-        special_part,
+        np.where(unknown_rate, np.nan, special_part),
         np.where(unknown_heat, np.nan, heating),
+        np.where(np.isnan(total), np.nan, provisional.astype(float)),
     ], no_base)
-

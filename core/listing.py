@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .rulepack import compile_ruleset
+from .rulepack import compile_ruleset, in_force
 
 
 def _threshold_text(rule) -> str:
@@ -31,9 +31,13 @@ def rules_listing(evaluator, province: str, year: int | None) -> dict[str, Any]:
         }
     funding = []
     for name, entries in (rs.parameters.get("funding") or {}).items():
-        for e in entries:
-            if year is None or ((e.get("from") is None or year >= e["from"]) and (e.get("to") is None or year <= e["to"])):
-                funding.append({"parameter": name, **e})
+        shown = entries if year is None else in_force(entries, year)
+        for k, e in enumerate(shown):
+            # In one year a school takes the first entry whose condition holds, so an entry
+            # behind one with the same (or no) condition is never used that year.
+            hidden = year is not None and any(not p.get("applies_when") or p.get("applies_when") == e.get("applies_when")
+                                              for p in shown[:k])
+            funding.append({"parameter": name, "pack": e.get("pack", ""), **e, "shadowed": hidden})
     return {
         "province": province, "year": year, "packs": rs.packs,
         "rules": [row(r, "school") for r in rs.rules + rs.composites] + [row(r, "county") for r in rs.county_rules],
@@ -60,12 +64,16 @@ def render_rules(data: dict[str, Any]) -> str:
         lines.append(f"    source: {src.get('document')}{' ' + src['clause'] if src.get('clause') else ''}")
     if data["funding"]:
         lines.append("")
-        lines.append("Public funds 公用经费 parameters:")
+        lines.append("Public funds 公用经费 parameters (a school takes the first entry of each that applies "
+                     "to it; 取第一条适用的):")
         for f in data["funding"]:
             values = ", ".join(f"{k} {f[k]}" for k in ("primary", "junior", "pupils", "per_boarder", "per_pupil") if k in f)
             years = f"[{f.get('from') or ''}–{f.get('to') or ''}]"
             star = "*" if f["threshold_status"] == "provisional" else ""
             when = f" when {f['applies_when']}" if f.get("applies_when") else ""
-            lines.append(f"  {f['parameter']} {years}: {values}{star}{when}  ({f['threshold_status']}; "
-                         f"{f['source'].get('document')})")
+            unused = "  — 被前一条覆盖 unused: an earlier entry covers the same schools" if f.get("shadowed") else ""
+            pack = f"{f['pack']}: " if f.get("pack") else ""
+            lines.append(f"  {f['parameter']} {years}: {values}{star}{when}  ({pack}{f['threshold_status']}){unused}")
+            lines.append(f"      source: {f['source'].get('document')}"
+                         + (f" {f['source']['clause']}" if f["source"].get("clause") else ""))
     return "\n".join(lines) + "\n"

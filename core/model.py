@@ -55,6 +55,10 @@ class Rule:
     min_ratio: float | None = None
     programme: tuple[str, ...] = ()         # county rules: basic_2012 / quality_2017
     note: str = ""
+    standard: str = ""                      # "basic": part of the province's 办学基本标准
+    #: A 0/1 measure: where it is 1 the verdict rests on a provisional value (a funding
+    #: parameter) even though the rule's own threshold is confirmed.
+    provisional_when: str | None = None
 
     def threshold_for(self, stage: str) -> float | None:
         return self.thresholds.get(stage)
@@ -78,6 +82,8 @@ class Rule:
             "threshold_status": self.threshold_status,
             "pack": {"id": self.pack, "revision": self.pack_revision},
             **({"programme": list(self.programme)} if self.programme else {}),
+            **({"standard": self.standard} if self.standard else {}),
+            **({"provisional_when": self.provisional_when} if self.provisional_when else {}),
         }
 
 

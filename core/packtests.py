@@ -10,6 +10,8 @@ rule, so that a province author checks a pack with the same tool the bundled pac
         record: {school_id: "5201020001", stage: primary, students: 450, max_class_size: 45}
         expect: {national.class_size: pass}
         expect_funding: {counted_pupils: 100}       # optional
+        expect_provisional: {national.public_funds: true}   # optional: rests on a provisional value
+        expect_basic: false                         # optional: meets_basic_standard (null = unknown)
     county_cases:                                   # optional: a county and its schools
       - name: ...
         schools: [{...}, {...}]
@@ -77,6 +79,14 @@ def run_pack_cases(evaluator, pack_id: str) -> PackTestResult:
                 if not _close(have, want):
                     result.failures.append(f"{name}: funding {key} = {have}, expected {want}")
                     ok = False
+            for rid, want in (case.get("expect_provisional") or {}).items():
+                if (rid in school["provisional_rules"]) != bool(want):
+                    result.failures.append(f"{name}: {rid} {'is not' if want else 'is'} listed as provisional")
+                    ok = False
+            if "expect_basic" in case and school.get("meets_basic_standard") != case["expect_basic"]:
+                result.failures.append(f"{name}: meets_basic_standard = {school.get('meets_basic_standard')}, "
+                                       f"expected {case['expect_basic']}")
+                ok = False
             result.passed += ok
         for case in doc.get("county_cases") or []:
             name = f"{path.name}: {case.get('name', '?')}"

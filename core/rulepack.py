@@ -28,7 +28,7 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 STAGES = ("primary", "junior")
 COUNTY_STAGES = ("primary", "junior", "county")
-#: Measures the county evaluation computes for every county row (see county.py).
+#: Measures the county evaluation computes for every county row (see county_table.py).
 COUNTY_MEASURE_PREFIXES = ("cv_", "cv2012_")
 COUNTY_MEASURES = ("composite_cv_2012", "schools_not_meeting_basic_standard",
                    "schools_not_meeting_resource_rule", "schools_in_scope")
@@ -154,7 +154,7 @@ def merge_pack_data(base: dict, over: dict) -> dict:
             out[k] = copy.deepcopy(v)
     out["rules"] = merge_rule_lists(base.get("rules") or [], over.get("rules") or [])
     out["county_rules"] = merge_rule_lists(base.get("county_rules") or [], over.get("county_rules") or [])
-    out["parameters"] = deep_merge(base.get("parameters") or {}, over.get("parameters") or {})
+    out["parameters"] = merge_parameters(base.get("parameters") or {}, over.get("parameters") or {})
     out["disable"] = list(base.get("disable") or []) + list(over.get("disable") or [])
     out["revision"] = base.get("revision", over.get("revision"))
     return out
@@ -238,14 +238,35 @@ class PackRegistry:
         return list(reversed(chain))
 
 
-def select_year(entries: list[dict] | None, year: int) -> dict | None:
-    """The year-ranged entry in force in ``year`` (the last listed wins on overlap)."""
-    found = None
-    for e in entries or []:
-        lo, hi = e.get("from"), e.get("to")
-        if (lo is None or year >= lo) and (hi is None or year <= hi):
-            found = e
-    return found
+def in_force(entries: list[dict] | None, year: int) -> list[dict]:
+    """The year-ranged entries in force in ``year``, in the order they are listed."""
+    return [e for e in entries or []
+            if (e.get("from") is None or year >= e["from"]) and (e.get("to") is None or year <= e["to"])]
+
+
+def merge_parameters(base: dict, over: dict, pack: str | None = None) -> dict:
+    """``over`` on top of ``base``: county parameters key by key; funding parameters by key and year.
+
+    A funding parameter is a list of year-ranged entries. The entries ``over`` gives for a key
+    come first and the base's follow, so in a year where both have one a school takes the
+    province's entry when its ``applies_when`` holds and the base's otherwise, and in the years
+    the province names nothing the base's entries apply unchanged: a province overrides the
+    parameters it names, where and when it names them, and inherits the rest. ``pack`` (the
+    pack that gives ``over``) is written on each of its entries, so a listing can say whose
+    entry it is.
+    """
+    out = deep_merge({k: v for k, v in base.items() if k != "funding"},
+                     {k: v for k, v in over.items() if k != "funding"})
+    funding = {k: list(v) for k, v in (base.get("funding") or {}).items()}
+    for key, entries in (over.get("funding") or {}).items():
+        mine = [copy.deepcopy(e) for e in entries]
+        if pack:
+            for e in mine:
+                e.setdefault("pack", pack)
+        funding[key] = mine + funding.get(key, [])
+    if funding:
+        out["funding"] = funding
+    return out
 
 
 def _merged_chain(chain: list[Pack], overrides: list[dict]) -> tuple[dict, dict[str, str]]:
@@ -260,7 +281,7 @@ def _merged_chain(chain: list[Pack], overrides: list[dict]) -> tuple[dict, dict[
             merged[section] = merge_rule_lists(kept, data.get(section) or [])
             for r in data.get(section) or []:
                 owner[r["id"]] = pack.id
-        merged["parameters"] = deep_merge(merged["parameters"], data.get("parameters") or {})
+        merged["parameters"] = merge_parameters(merged["parameters"], data.get("parameters") or {}, pack.id)
     ids = {p.id for p in chain}
     for data in overrides:
         if data["pack"] not in ids:
@@ -269,7 +290,7 @@ def _merged_chain(chain: list[Pack], overrides: list[dict]) -> tuple[dict, dict[
             merged[section] = merge_rule_lists(merged[section], data.get(section) or [])
             for r in data.get(section) or []:
                 owner[r["id"]] = data["pack"]       # its revision carries the override's
-        merged["parameters"] = deep_merge(merged["parameters"], data.get("parameters") or {})
+        merged["parameters"] = merge_parameters(merged["parameters"], data.get("parameters") or {}, data["pack"])
     return merged, owner
 
 
@@ -302,7 +323,7 @@ def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> 
                 out.append(rule)
         return out
 
-    school = [_funding_status(r, params, year) for r in build("rules", school_known, STAGES, "school")]
+    school = [_funding_status(r) for r in build("rules", school_known, STAGES, "school")]
     county = build("county_rules", county_known, COUNTY_STAGES, "county")
     checks = [r for r in school if r.kind == "check"]
     composites = [r for r in school if r.kind == "count_met"]
@@ -317,14 +338,13 @@ def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> 
                    parameters=params, measures=measures)
 
 
-def _funding_status(rule: Rule, params: dict[str, Any], year: int | None) -> Rule:
-    """A rule judged against the entitlement is as certain as the funding parameters in force."""
-    if year is None or not ({rule.measure, rule.threshold_measure} & set(FUNDING_MEASURES)):
+def _funding_status(rule: Rule) -> Rule:
+    """A rule judged against the entitlement rests on a provisional value exactly where a
+    provisional funding parameter entered that school's entitlement (``funding_provisional``,
+    computed by :mod:`edubalance.funding`), not wherever one is in force."""
+    if not ({rule.measure, rule.threshold_measure} & set(FUNDING_MEASURES)):
         return rule
-    entries = [select_year(v, year) for v in (params.get("funding") or {}).values()]
-    if any(e and e.get("threshold_status") == "provisional" for e in entries):
-        return dataclasses.replace(rule, threshold_status="provisional")
-    return rule
+    return dataclasses.replace(rule, provisional_when="funding_provisional")
 
 
 REQUIRED_RULE_KEYS = ("title", "dimension", "severity", "measure", "threshold_status", "source")
@@ -378,6 +398,7 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
         threshold_measure=raw.get("threshold_measure"), kind=kind,
         of=tuple(raw.get("of") or ()), min_ratio=raw.get("min_ratio"),
         programme=tuple(raw.get("programme") or ()), note=raw.get("note", ""),
+        standard=raw.get("standard", ""),
     )
 
 

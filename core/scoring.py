@@ -88,3 +88,32 @@ def vetoed(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
     if not rows:
         return np.zeros(status.shape[1], bool)
     return (status[rows] == FAIL).any(0)
+
+
+def basic_standard_status(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
+    """Whether each school meets its province's basic school-running standard (办学基本标准):
+    'fail' if a rule marked ``standard: basic`` fails, else 'incomplete' if one lacks data,
+    else 'pass' if one was judged, else 'not_applicable' (no such rule applies).
+
+    Severity does not matter here: the pack's marking does. Funding and the 2017 resource
+    rule are not part of the basic standard, so they never enter the 2012 county gate.
+    """
+    n = status.shape[1]
+    rows = [k for k, r in enumerate(rules) if r.standard == "basic"]
+    out = np.full(n, "not_applicable", dtype=object)
+    if not rows:
+        return out
+    s = status[rows]
+    out[((s == PASS) | (s == FAIL) | (s == MISSING_DATA)).any(0)] = "pass"
+    out[(s == MISSING_DATA).any(0)] = "incomplete"
+    out[(s == FAIL).any(0)] = "fail"
+    return out
+
+
+def meets_basic_standard(basic_status: np.ndarray) -> np.ndarray:
+    """1 / 0 per school from :func:`basic_standard_status`; NaN where it is unknown or no
+    basic-standard rule applies (the report writes true / false / null)."""
+    out = np.full(len(basic_status), np.nan)
+    out[basic_status == "pass"] = 1.0
+    out[basic_status == "fail"] = 0.0
+    return out

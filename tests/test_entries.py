@@ -23,7 +23,7 @@ from edubalance.evaluator import Evaluator
 from edubalance.loading import RawRow
 from edubalance.model import FAIL, PASS, STATUS_NAMES
 from edubalance.report import Report
-from edubalance.scoring import score, status_of
+from edubalance.scoring import basic_standard_status, score, status_of
 from edubalance.synthetic import county_records, generate
 from edubalance.table import Table
 
@@ -74,6 +74,7 @@ def _funding(table, i):
 
 def oracle_entries(table, records, results, overall, by_dim, status, key):
     descs = [r.describe() for r in results.rules]
+    basic = basic_standard_status(results.status, results.rules)
     names = sorted({r.measure for r in results.rules} | set(DERIVED_MEASURES))
     cols = [(m, table.get(m)) for m in names if m in table.columns]
     out = []
@@ -93,7 +94,10 @@ def oracle_entries(table, records, results, overall, by_dim, status, key):
         entry["score"] = {"overall": _num(overall[i]), "by_dimension": {d: _num(s[i]) for d, s in by_dim.items()}}
         entry["status"] = str(status[i])
         entry["provisional_rules"] = [v["rule_id"] for d, v in zip(descs, verdicts)
-                                      if d["threshold_status"] == "provisional" and v["status"] in ("pass", "fail")]
+                                      if (d["threshold_status"] == "provisional"
+                                          or table.value(d.get("provisional_when") or "-", i) == 1)
+                                      and v["status"] in ("pass", "fail")]
+        entry["meets_basic_standard"] = {"pass": True, "fail": False}.get(basic[i])
         out.append(entry)
     return out
 
@@ -153,7 +157,7 @@ def test_the_catalogue_describes_every_verdicts_rule_once(sample, vector_evaluat
         province, year = key.split("/")
         ruleset = vector_evaluator.ruleset(province, int(year))
         assert entry == json.loads(json.dumps(catalogue(ruleset), ensure_ascii=False))
-        assert entry["funding_parameters"]["base_per_pupil"]["threshold_status"] in ("confirmed", "provisional")
+        assert entry["funding_parameters"]["base_per_pupil"][0]["threshold_status"] in ("confirmed", "provisional")
     for s in data["schools"][:200]:
         for v in s["verdicts"]:
             rule = report.rule_of(s, v)

@@ -187,12 +187,6 @@ def test_the_vector_back_end_judges_in_blocks_as_in_one_go(accepted, vector_eval
         np.testing.assert_array_equal(alone.threshold[:, 0], whole.threshold[:, i])
 
 
-def test_missing_special_needs_count_as_zero_exactly_as_nan_to_num():
-    from edubalance.funding import _missing_as_zero
-    x = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 3.0, -2.5, 1e308, 5e-324])
-    assert _missing_as_zero(x).view(np.int64).tolist() == np.nan_to_num(x, nan=0.0).view(np.int64).tolist()
-
-
 def test_expression_measures_read_earlier_ones_and_mark_undefined_per_row():
     from edubalance.derive import add_expression_measures
     a = [1.0, 0.0, np.nan, 2.0, 3.0]

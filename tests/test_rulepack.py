@@ -121,12 +121,29 @@ def test_effective_years_select_what_was_in_force(vector_evaluator):
 def test_funding_base_follows_the_year(vector_evaluator):
     rec = {"school_id": "3401020001", "stage": "primary", "county_code": "340102", "province": "anhui",
            "school_type": "primary_school", "location": "urban", "students": 500, "is_public": True,
-           "is_boarding": False}
+           "is_boarding": False, "special_needs_students": 0}
     e2020 = vector_evaluator.evaluate_record({**rec, "year": 2020})["funding"]["entitlement_yuan"]
     e2023 = vector_evaluator.evaluate_record({**rec, "year": 2023})["funding"]["entitlement_yuan"]
     assert (e2020, e2023) == (600 * 500, 650 * 500)
 
 
-def test_a_funding_verdict_is_provisional_when_a_parameter_in_force_is(vector_evaluator):
-    assert vector_evaluator.ruleset("anhui", 2020).rule("national.public_funds").threshold_status == "confirmed"
-    assert vector_evaluator.ruleset("anhui", 2023).rule("national.public_funds").threshold_status == "provisional"
+def test_a_funding_rule_is_provisional_per_school_not_per_year(vector_evaluator):
+    # The rule itself is confirmed; each school's verdict is provisional where a provisional
+    # parameter entered its entitlement (tests/test_funding.py checks the schools).
+    for year in (2020, 2023):
+        rule = vector_evaluator.ruleset("anhui", year).rule("national.public_funds")
+        assert rule.threshold_status == "confirmed" and rule.provisional_when == "funding_provisional"
+
+
+def test_basic_standard_rules_are_marked_in_every_pack(vector_evaluator):
+    for province in ("national", "guizhou", "shaanxi", "anhui"):
+        basic = {r.id for r in vector_evaluator.ruleset(province, 2021).rules if r.standard == "basic"}
+        assert "national.class_size" in basic
+        assert not basic & {"national.public_funds", "national.resource_indicators"}
+    gz = {r.id for r in vector_evaluator.ruleset("guizhou", 2021).rules if r.standard == "basic"}
+    assert {"guizhou.books_per_pupil", "guizhou.computers_per_100", "guizhou.multimedia_hall"} <= gz
+    assert "guizhou.land_area_per_pupil" not in gz                  # unconfirmed values stay scored
+    ah = {r.id for r in vector_evaluator.ruleset("anhui", 2013).rules if r.standard == "basic"}
+    assert "anhui.staffing.urban" in ah and "national.staffing_2001.urban" not in ah
+    nat = {r.id for r in vector_evaluator.ruleset("national", 2013).rules if r.standard == "basic"}
+    assert {"national.staffing_2001.urban", "national.staffing_2001.town", "national.staffing_2001.rural"} <= nat

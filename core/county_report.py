@@ -1,0 +1,345 @@
+"""The ``counties[]`` entries of a report, from the county rules' verdicts on the county table.
+
+:func:`county_reports` gives each county its verdicts, the 2012 basic-balance and 2017
+high-quality-balance judgements with reasons a person can act on, its score and status, the
+provisional rules it rests on, and the county fields it still needs. Everything is decided
+per rule over all counties at once (NumPy); Python loops only build the entries themselves.
+A county verdict is ``{rule_id, stage, status, value, threshold, gap}``; what describes its
+rule is the report's rule catalogue (:meth:`Rule.describe`), which the judgements read too.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+
+from .county_table import COUNTY_RECORD_FIELDS, COUNTY_STAGE, ROW_STAGES, ROWS_PER_COUNTY, STAGES, CountyFrame
+from .fields import label
+from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults
+from .table import Table
+
+PROGRAMMES = ("basic_2012", "quality_2017")
+PROGRAMME_TITLES = {"basic_2012": "基本均衡 basic balance (2012)",
+                    "quality_2017": "优质均衡 high-quality balance (2017)"}
+
+
+def county_reports(frame: CountyFrame, results: RuleResults,
+                   score_fn: Callable[[np.ndarray, list[Rule]], tuple[np.ndarray, dict[str, np.ndarray]]],
+                   measure_inputs: Mapping[str, Iterable[str]] | None = None) -> list[dict[str, Any]]:
+    """The ``counties[]`` report entries from the county rules' verdicts over ``frame.table``.
+
+    A verdict is only ``{rule_id, stage, status, value, threshold, gap}``: what describes the
+    rule (title, severity, programme …) is the report's rule catalogue, built from the same
+    :meth:`Rule.describe`, and the judgements below read it from there too.
+    ``measure_inputs`` maps a derived measure to the fields its expression reads, so that
+    ``needs`` can name the county fields behind the teacher pay ratio (default: those
+    :func:`build_county_table` computed); a derived measure of unknown inputs is named itself.
+
+    Everything is decided per rule over all counties at once (NumPy); Python loops only build
+    the entries themselves and the reasons of what failed or is missing.
+    """
+    table = frame.table
+    rules = list(results.rules)
+    if measure_inputs is None:
+        measure_inputs = frame.measure_inputs
+    if results.status.shape != (len(rules), table.n):
+        raise ValueError("results do not match the county table")
+    n_groups = len(frame.counties)
+
+    # One score per county over all its rows: the rows' verdicts stacked as extra rules.
+    if n_groups and rules:
+        stacked = np.concatenate([results.status[:, s::ROWS_PER_COUNTY] for s in range(ROWS_PER_COUNTY)])
+        overall, by_dim = score_fn(stacked, rules * ROWS_PER_COUNTY)
+    else:
+        overall, by_dim = np.full(n_groups, np.nan), {}
+
+    plan = _VerdictPlan(rules)
+    grid = _VerdictGrid(plan, results, n_groups)
+    verdicts = grid.verdicts()
+    programmes = {p: _programme_entries(p, plan, grid) for p in PROGRAMMES}
+    status = grid.status
+    binding = plan.mask(lambda d: d["severity"] in ("veto", "required"))
+    veto = plan.mask(lambda d: d["severity"] == "veto")
+    failed_binding = ((status == FAIL) & binding).any(0).tolist()
+    missing_binding = ((status == MISSING_DATA) & binding).any(0).tolist()
+    vetoed = ((status == FAIL) & veto).any(0).tolist()
+    provisional = _provisional_rules(plan, status)
+    needs = _needs(frame, rules, results.status, measure_inputs)
+    stages = _stage_entries(frame, table)
+    overall_l = _plain_column(overall)
+    by_dim_l = {d: _plain_column(v) for d, v in by_dim.items()}
+    crow0 = len(STAGES)
+    county_names = table.columns["county_name"][crow0::ROWS_PER_COUNTY].tolist()
+    provinces = table.columns["province"][crow0::ROWS_PER_COUNTY].tolist()
+
+    out = []
+    for gi, (code, year) in enumerate(frame.counties):
+        crow = ROWS_PER_COUNTY * gi + crow0
+        out.append({
+            "county_code": code,
+            "county_name": county_names[gi],
+            "province": provinces[gi],
+            "year": year,
+            "county_record": bool(frame.details[crow]["record"]),
+            "stages": {st: stages[ROWS_PER_COUNTY * gi + s] for s, st in enumerate(STAGES)},
+            "verdicts": verdicts[gi],
+            "basic_balance": programmes["basic_2012"][gi],
+            "quality_balance": programmes["quality_2017"][gi],
+            "score": {"overall": overall_l[gi],
+                      "by_dimension": {d: v[gi] for d, v in by_dim_l.items()}},
+            "status": "fail" if failed_binding[gi] else "incomplete" if missing_binding[gi] else "pass",
+            "vetoed": vetoed[gi],
+            "provisional_rules": provisional[gi],
+            "needs": needs[gi],
+        })
+    return out
+
+
+class _VerdictPlan:
+    """Which verdicts every county gets, in report order: (rule, row stage) for each stage the
+    rule has a threshold for. The same for every county, so it is worked out once."""
+
+    def __init__(self, rules: list[Rule]):
+        descs = [r.describe() for r in rules]
+        pairs = [(k, s) for k, rule in enumerate(rules) for s, stage in enumerate(ROW_STAGES)
+                 if rule.threshold_for(stage) is not None]
+        self.rule_index = np.array([k for k, _ in pairs], dtype=np.intp)
+        self.row_offset = np.array([s for _, s in pairs], dtype=np.intp)
+        self.descs = [descs[k] for k, _ in pairs]
+        self.stages = [ROW_STAGES[s] for _, s in pairs]
+        self.rule_ids = [d["rule_id"] for d in self.descs]
+        self.programmes = [tuple(d.get("programme") or ()) for d in self.descs]
+
+    def __len__(self) -> int:
+        return len(self.descs)
+
+    def mask(self, test: Callable[[dict], bool]) -> np.ndarray:
+        """A (verdicts, 1) mask of the verdicts whose rule description passes ``test``."""
+        return np.array([bool(test(d)) for d in self.descs], dtype=bool).reshape(-1, 1)
+
+
+class _VerdictGrid:
+    """Status, value and threshold of every planned verdict of every county: (verdicts, counties)."""
+
+    def __init__(self, plan: _VerdictPlan, results: RuleResults, n_groups: int):
+        self.plan = plan
+        cols = ROWS_PER_COUNTY * np.arange(n_groups, dtype=np.intp)[None, :] + plan.row_offset[:, None]
+        rows = plan.rule_index[:, None]
+        self.status = results.status[rows, cols]
+        value = results.value[rows, cols]
+        threshold = results.threshold[rows, cols]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            diff = value - threshold
+            share = diff / threshold
+        no_value, no_threshold = np.isnan(value), np.isnan(threshold)
+        # Per county (transposed), as plain Python values: NaN → None.
+        self.status_names = np.array(STATUS_NAMES, dtype=object)[self.status].T.tolist()
+        self.values = _objects(value, no_value).T.tolist()
+        self.thresholds = _objects(threshold, no_threshold).T.tolist()
+        self.gap_values = _objects(diff, no_value | no_threshold).T.tolist()
+        self.gap_shares = _objects(share, threshold == 0).T.tolist()
+
+    def verdicts(self) -> list[list[dict[str, Any]]]:
+        ids, stages = self.plan.rule_ids, self.plan.stages
+        return [[{"rule_id": rid, "stage": st, "status": s, "value": v, "threshold": t,
+                  "gap": None if d is None else {"value": d, "share": sh}}
+                 for rid, st, s, v, t, d, sh in zip(ids, stages, statuses, values, thresholds, diffs, shares)]
+                for statuses, values, thresholds, diffs, shares
+                in zip(self.status_names, self.values, self.thresholds, self.gap_values, self.gap_shares)]
+
+
+def _objects(a: np.ndarray, none: np.ndarray) -> np.ndarray:
+    """``a`` as Python floats, ``None`` where ``none``."""
+    out = a.astype(object)
+    out[none] = None
+    return out
+
+
+def _plain_column(col: Any) -> list[Any]:
+    """``[_num(v) for v in col]``, in one step for a float column."""
+    col = np.asarray(col)
+    if col.dtype.kind == "f":
+        return _objects(col.astype(float), np.isnan(col)).tolist()
+    return [_num(v) for v in col]
+
+
+def _per_group(mask: np.ndarray) -> list[list[int]]:
+    """For an (items, groups) mask, the true items of each group, in item order."""
+    g, k = np.nonzero(mask.T)
+    bounds = np.searchsorted(g, np.arange(mask.shape[1] + 1)).tolist()
+    ks = k.tolist()
+    return [ks[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _provisional_rules(plan: _VerdictPlan, status: np.ndarray) -> list[list[str]]:
+    """Per county, the sorted ids of provisional-threshold rules that gave a pass or a fail."""
+    ids = sorted({rid for rid, d in zip(plan.rule_ids, plan.descs) if d["threshold_status"] == "provisional"})
+    judged = (status == PASS) | (status == FAIL)
+    by_rule = np.zeros((len(ids), status.shape[1]), dtype=bool)
+    rank = {rid: j for j, rid in enumerate(ids)}
+    for p, rid in enumerate(plan.rule_ids):
+        if rid in rank and plan.descs[p]["threshold_status"] == "provisional":
+            by_rule[rank[rid]] |= judged[p]
+    return [[ids[j] for j in js] for js in _per_group(by_rule)]
+
+
+def _num(v: Any) -> Any:
+    """JSON-safe: NaN → None, NumPy scalars → Python numbers."""
+    if v is None:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        return None if math.isnan(v) else v
+    return v
+
+
+def _count(v: Any) -> int | float | None:
+    """A count as an int (None when unknown); a fractional value is kept as it is."""
+    v = _num(v)
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "—"
+    if unit == "yes/no" and v in (0, 1):
+        return "是 yes" if v else "否 no"
+    return f"{v:.6g}"
+
+
+def _title(desc: dict, stage: str) -> str:
+    where = "" if stage == COUNTY_STAGE else f" [{stage}]"
+    return f"{desc['title']['zh']} / {desc['title']['en']}{where}"
+
+
+def _failure_parts(desc: dict, stage: str) -> tuple[str, str, str]:
+    """The text of a failed verdict around its value and threshold: what failed, against what,
+    and whether it vetoes the county."""
+    provisional = " (provisional threshold)" if desc["threshold_status"] == "provisional" else ""
+    veto = " — 一票否决 veto: fails the county whatever its score" if desc["severity"] == "veto" else ""
+    return f"{_title(desc, stage)}: ", f", required {desc['operator']} ", provisional + veto
+
+
+def _describe_missing(desc: dict, stage: str) -> str:
+    return f"数据缺失 missing data: {_title(desc, stage)} needs {desc['measure']}"
+
+
+NOT_IN_FORCE = "本年度该项评估的规则均未生效 / none of this recognition's own rules applies in this year"
+
+
+def _programme_entries(programme: str, plan: _VerdictPlan, grid: _VerdictGrid) -> list[dict[str, Any]]:
+    """pass / fail / incomplete of one recognition for every county, with the reasons a person
+    can act on (vetoes first, then the other failures, then what is missing)."""
+    status = grid.status
+    n_groups = status.shape[1]
+    title = PROGRAMME_TITLES[programme]
+    mine = np.array([programme in p for p in plan.programmes], dtype=bool).reshape(-1, 1)
+    # Shared rules (the basic gate is also a 2017 entry condition) do not make a recognition
+    # judgeable on their own: without one of its own rules in force it is not applicable.
+    own = np.array([p == (programme,) for p in plan.programmes], dtype=bool).reshape(-1, 1)
+    in_force = ((status != NOT_APPLICABLE) & own).any(0).tolist()
+    veto = plan.mask(lambda d: d["severity"] == "veto")
+    failed = (status == FAIL) & mine
+    missing = (status == MISSING_DATA) & mine
+    vetoed = (failed & veto).any(0).tolist()
+    n_pass = ((status == PASS) & mine).sum(0).tolist()
+    n_fail = failed.sum(0).tolist()
+    n_missing = missing.sum(0).tolist()
+    # Failures in reason order: the verdicts reordered vetoes first.
+    order = np.concatenate([np.flatnonzero(veto[:, 0]), np.flatnonzero(~veto[:, 0])]).astype(np.intp)
+    failed_by_county = _per_group(failed[order])
+    missing_by_county = _per_group(missing)
+    parts = [_failure_parts(d, st) for d, st in zip(plan.descs, plan.stages)]
+    units = [d["unit"] for d in plan.descs]
+    missing_text = [_describe_missing(d, st) for d, st in zip(plan.descs, plan.stages)]
+    order_l = order.tolist()
+
+    out = []
+    for g in range(n_groups):
+        if not in_force[g]:
+            out.append({"status": "not_applicable", "title": title, "reasons": [NOT_IN_FORCE]})
+            continue
+        values, thresholds = grid.values[g], grid.thresholds[g]
+        reasons = []
+        for j in failed_by_county[g]:
+            p = order_l[j]
+            head, middle, tail = parts[p]
+            reasons.append(f"{head}{_fmt(values[p], units[p])}{middle}{_fmt(thresholds[p], units[p])}{tail}")
+        reasons.extend(missing_text[p] for p in missing_by_county[g])
+        status_g = "fail" if n_fail[g] else "incomplete" if n_missing[g] else "pass"
+        out.append({"status": status_g, "title": title, "reasons": reasons, "vetoed": vetoed[g],
+                    "counts": {"pass": n_pass[g], "fail": n_fail[g], "missing_data": n_missing[g]}})
+    return out
+
+
+def _stage_entries(frame: CountyFrame, table: Table) -> dict[int, dict[str, Any]]:
+    """The ``stages`` entry of every stage row, by row."""
+    def by_row(columns: list[str]) -> list[list[Any]]:
+        if not columns:
+            return [[] for _ in range(table.n)]
+        return [list(r) for r in zip(*(_plain_column(table.get(c)) for c in columns))]
+
+    cv17_names, cv12_names = list(frame.cv_2017_indicators), list(frame.cv_2012_indicators)
+    cv17 = by_row([f"cv_{ind}" for ind in cv17_names])
+    cv12 = by_row([f"cv2012_{ind}" for ind in cv12_names])
+    composite = _plain_column(table.get("composite_cv_2012"))
+    res, basic, students = ([_count(v) for v in _plain_column(table.get(name))]
+                            for name in ("schools_not_meeting_resource_rule",
+                                         "schools_not_meeting_basic_standard", "students_in_scope"))
+    out = {}
+    for g in range(len(frame.counties)):
+        for s in range(len(STAGES)):
+            r = ROWS_PER_COUNTY * g + s
+            d = frame.details[r]
+            out[r] = {
+                "cv": dict(zip(cv17_names, cv17[r])),
+                "cv_2012": dict(zip(cv12_names, cv12[r])),
+                "composite_cv_2012": composite[r],
+                "schools_in_scope": d["schools_in_scope"],
+                "schools_in_cv_scope": dict(d["schools_in_cv_scope"]),
+                "schools_meeting_resource_rule": d["schools_meeting_resource_rule"],
+                "schools_not_meeting_resource_rule": res[r],
+                "schools_not_meeting_basic_standard": basic[r],
+                "students_in_scope": students[r],
+                "excluded": list(d["excluded"]),
+                "single_school": d["single_school"],
+                "missing": list(d["missing"]),
+                "scope_unknown": list(d["scope_unknown"]),
+                "gates_unknown": list(d["gates_unknown"]),
+                "notes": list(d["notes"]),
+            }
+    return out
+
+
+def _needs(frame: CountyFrame, rules: list[Rule], status: np.ndarray,
+           measure_inputs: Mapping[str, Iterable[str]] | None) -> list[list[dict[str, Any]]]:
+    """Per county: the county fields whose absence leaves a county-row rule at missing_data."""
+    inputs = [sorted((measure_inputs or {}).get(r.measure) or [r.measure]) for r in rules]
+    derived = [r.measure not in COUNTY_RECORD_FIELDS for r in rules]   # name it if no input is absent
+    ids = [r.id for r in rules]
+    order = {f: i for i, f in enumerate(COUNTY_RECORD_FIELDS)}
+    labels = {f: label(f) for ins in inputs for f in ins} | {r.measure: label(r.measure) for r in rules}
+    crow0 = len(STAGES)
+    missing = status[:, crow0::ROWS_PER_COUNTY] == MISSING_DATA
+    out = []
+    for g, ks in enumerate(_per_group(missing)):
+        if not ks:
+            out.append([])
+            continue
+        absent = set(frame.details[ROWS_PER_COUNTY * g + crow0]["absent_fields"])
+        wanted: dict[str, list[str]] = {}
+        for k in ks:
+            named = [f for f in inputs[k] if f in absent]
+            if not named and derived[k]:
+                named = [rules[k].measure]
+            for f in named:
+                wanted.setdefault(f, []).append(ids[k])
+        out.append([{"field": f, "label": labels[f], "rules": rule_ids}
+                    for f, rule_ids in sorted(wanted.items(),
+                                              key=lambda kv: (order.get(kv[0], len(order)), kv[0]))])
+    return out
