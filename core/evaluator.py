@@ -112,7 +112,9 @@ class Evaluator:
     def engine_for(self, n: int) -> Any:
         name = self.engine
         if name == "auto":
-            name = "durable" if n <= AUTO_DURABLE_MAX else "vector"
+            # durable-rules up to a few hundred records, while the process has room for its rulesets
+            room = getattr(self.engines.get("durable"), "has_room", lambda: True)()
+            name = "durable" if n <= AUTO_DURABLE_MAX and room else "vector"
         if name not in self._engine_objects:
             self._engine_objects[name] = self.engines[name]()
         return self._engine_objects[name]
