@@ -306,6 +306,9 @@ def _facts(table: Table, names: list[str]) -> list[dict]:
 #: Largest finite double: what an infinite value becomes in a fact (see :func:`durable_json`).
 _FLOAT_MAX = sys.float_info.max
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: What ``json.dumps`` may write that the engine cannot read: an exponent, a non-finite number,
+#: a lone surrogate, an integer past 2**53 (text that merely looks like one takes the careful path too).
+_RISKY = re.compile("[0-9][eE]|(?<![0-9.])[0-9]{16}|Infinity|NaN|[\ud800-\udfff]")
 
 
 def durable_json(value: Any) -> str:
@@ -314,10 +317,16 @@ def durable_json(value: Any) -> str:
     against any finite threshold; NaN never reaches a fact, it is missing data), and a lone
     surrogate is written as its escape (the engine reads text as UTF-8 and compares it as bytes,
     so a condition and a fact holding the same text still match)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if _RISKY.search(text) is None else _careful_json(value)
+
+
+def _careful_json(value: Any) -> str:
+    """:func:`durable_json` value by value (for the rare document that needs it)."""
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_text(str(k))}: {durable_json(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_text(str(k))}: {_careful_json(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(durable_json(v) for v in value) + "]"
+        return "[" + ", ".join(_careful_json(v) for v in value) + "]"
     if isinstance(value, str):
         return _text(value)
     if value is None or isinstance(value, bool):
