@@ -72,8 +72,9 @@ def test_fresh_evaluators_do_not_pile_up_rulesets(record):
 
 def test_a_process_at_its_ruleset_limit_refuses_durable_and_auto_picks_vector(record, monkeypatch):
     monkeypatch.setattr(durable, "MAX_LIVE_RULESETS", len(durable._LIVE))
-    with pytest.raises(ValueError, match="rulesets are alive in this process.*--engine vector"):
+    with pytest.raises(ValueError, match="rulesets are alive in this process.*--engine vector") as refused:
         Evaluator(engine="durable").evaluate_record(record)
+    assert "too complex" not in str(refused.value)
     ev = Evaluator(engine="auto")
     ev.evaluate_record(record)
     assert sorted(ev._engine_objects) == ["vector"]

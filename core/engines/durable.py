@@ -180,6 +180,10 @@ class DurableEngine:
 
     def _register(self, name: str, definition: dict, chunk: list[Rule]) -> None:
         """Create the ruleset; if durable-rules refuses it, say which rule is too complex."""
+        if not self.has_room():
+            raise ValueError(f"durable back end: {len(_LIVE)} rulesets are alive in this process, the limit "
+                             f"is {MAX_LIVE_RULESETS} (each holds about 1.8 MB until its Evaluator is "
+                             "dropped); use --engine vector")
         try:
             self._create(name, definition)
         except Exception as exc:  # durable_rules_engine.error carries only a number
@@ -198,10 +202,6 @@ class DurableEngine:
 
     def _create(self, name: str, definition: dict) -> None:
         """Register a ruleset written by :func:`durable_json` (see the module docstring)."""
-        if not self.has_room():
-            raise ValueError(f"durable back end: {len(_LIVE)} rulesets are alive in this process, the limit "
-                             f"is {MAX_LIVE_RULESETS} (each holds about 1.8 MB until its Evaluator is "
-                             "dropped); use --engine vector")
         ruleset = _text_ruleset_class()(name, self.host, definition)
         self._handles[name] = _LIVE[name] = ruleset._handle
         self.host._ruleset_directory[name] = ruleset
