@@ -1,10 +1,12 @@
 """Rule packs: read the YAML, check it against ``rulepack.schema.json``, merge, compile.
 
-A pack is data. Loading goes: YAML (``safe_load``: no tags, no objects) → JSON-Schema check →
-fragments of one pack merged → overrides applied → the chain ``national → province`` merged
-rule by rule → :func:`compile_ruleset` turns what is in force in one year into the typed
-:class:`~edubalance.model.RuleSet` the engines run. Expressions are parsed by
-:mod:`edubalance.expr`; nothing in a pack can run code.
+A pack is data. Loading goes: a regular file of bounded size → YAML (:mod:`edubalance.safeyaml`:
+plain data, aliases and nesting bounded) → JSON-Schema check → every number finite → every
+expression parsed and type-checked → fragments of one pack merged → overrides applied → the
+chain ``national → province`` merged rule by rule → :func:`compile_ruleset` turns what is in
+force in one year into the typed :class:`~edubalance.model.RuleSet` the engines run, checking
+measures and types again on the merged rules. Expressions are parsed by :mod:`edubalance.expr`;
+nothing in a pack can run code, and a pack error names the file, the pack and the rule.
 """
 from __future__ import annotations
 

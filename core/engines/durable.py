@@ -134,7 +134,8 @@ class DurableEngine:
         self._hits: dict[str, list] = {}
         #: ruleset name -> engine handle, shared with the finaliser that deletes them.
         self._handles: dict[str, Any] = {}
-        weakref.finalize(self, _delete_rulesets, self._handles)
+        # not at exit: the process's memory goes with it, and the engine may be torn down already
+        weakref.finalize(self, _delete_rulesets, self._handles).atexit = False
 
     @property
     def host(self):
