@@ -86,6 +86,8 @@ def emit_report(ev, report, fmt: str | None, output: str | None, progress=None) 
 
 province_opt = click.option("--province", "-P", metavar="ID",
                             help="Province (plug-in id, e.g. guizhou) for records whose file has no 省份 column.")
+
+
 def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
     """A year no record could have is a usage error (exit 2), never silently ignored."""
     if value is None:
