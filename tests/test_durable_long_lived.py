@@ -35,11 +35,11 @@ def test_text_is_json_and_a_lone_surrogate_is_escaped():
         durable_json(float("nan"))
 
 
-@pytest.mark.parametrize("value", [1e20, 1e16, 1e300, 1e-300, 5e-324, 2 ** 64 + 1, 12345678901234567890])
-@pytest.mark.parametrize("field", ["building_area_m2", "equipment_value_yuan", "sports_area_m2", "books"])
+@pytest.mark.parametrize("value", [0.02271, 0.004542, 2.271e19, 1e20, 1e300, 1e-300, 5e-324, 2 ** 64 + 1])
+@pytest.mark.parametrize("field", ["building_area_m2", "students", "books"])
 def test_huge_tiny_and_exponent_numbers_give_the_same_verdicts_on_both_back_ends(
         record, value, field, vector_evaluator, durable_evaluator):
-    r = dict(record, **{field: value})
+    r = dict(record, **{field: value})          # 0.02271 m² for 2,271 pupils: 1e-05 per pupil
     try:
         expected = vector_evaluator.evaluate_record(r)
     except ValueError as exc:                 # rejected at validation: the same on both
