@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test fuzz bench install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+#: The seeded mutation fuzzer for FUZZ_SECONDS (failing cases are saved in fuzz-failures/).
+FUZZ_SECONDS ?= 600
+FUZZ_SEED ?= 1
+fuzz: $(STAMP)
+	$(PY) tests/fuzz.py --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --out fuzz-failures
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -86,7 +86,21 @@ def emit_report(ev, report, fmt: str | None, output: str | None, progress=None) 
 
 province_opt = click.option("--province", "-P", metavar="ID",
                             help="Province (plug-in id, e.g. guizhou) for records whose file has no 省份 column.")
-year_opt = click.option("--year", "-y", type=int, metavar="YEAR",
+
+
+def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """A year no record could have is a usage error (exit 2), never silently ignored."""
+    if value is None:
+        return value
+    from .evaluator import check_year
+    try:
+        check_year(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+year_opt = click.option("--year", "-y", type=int, metavar="YEAR", callback=_year,
                         help="Judge by the standards in force in YEAR instead of each record's own 学年.")
 plugin_opt = click.option("--plugin", "-p", "plugins", multiple=True, metavar="MODULE",
                           help="Load this plug-in module too (repeatable); with "

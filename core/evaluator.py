@@ -25,6 +25,7 @@ from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .plugins import plugin_manager
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
+from .schemas import school_schema
 from .scoring import basic_standard_status, meets_basic_standard, score, status_of
 from .table import TEXT_FIELDS, Table
 from .validation import validate, validate_counties
@@ -57,6 +58,7 @@ class Evaluator:
                  timings: dict[str, float] | None = None):
         if verdicts not in VERDICT_MODES:
             raise ValueError(f"unknown verdicts mode '{verdicts}' (choose from {', '.join(VERDICT_MODES)})")
+        check_year(year)
         self.province = province
         self.year = year
         self.verdicts = verdicts
@@ -112,7 +114,9 @@ class Evaluator:
     def engine_for(self, n: int) -> Any:
         name = self.engine
         if name == "auto":
-            name = "durable" if n <= AUTO_DURABLE_MAX else "vector"
+            # durable-rules up to a few hundred records, while the process has room for its rulesets
+            room = getattr(self.engines.get("durable"), "has_room", lambda: True)()
+            name = "durable" if n <= AUTO_DURABLE_MAX and room else "vector"
         if name not in self._engine_objects:
             self._engine_objects[name] = self.engines[name]()
         return self._engine_objects[name]
@@ -276,6 +280,19 @@ class Evaluator:
         county_results = self.pm.hook.edubalance_evaluate_county_rules(
             rules=ruleset.county_rules, table=frame.table, engine=engine)
         return county_reports(frame, county_results, score, frame.measure_inputs)
+
+
+#: The school years a record may have (the record schema's bounds), and so the years to judge by.
+YEAR_RANGE = (school_schema()["properties"]["year"]["minimum"], school_schema()["properties"]["year"]["maximum"])
+
+
+def check_year(year: Any) -> None:
+    """Refuse a standards year no record could have (0, a negative year, 20230): it would judge by
+    nothing, or silently by each record's own year."""
+    lo, hi = YEAR_RANGE
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not lo <= year <= hi):
+        raise ValueError(f"学年应为 {lo}–{hi} 之间的整数 the year must be a whole number from {lo} to {hi}, "
+                         f"got {year!r}")
 
 
 @contextmanager

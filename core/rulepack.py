@@ -1,30 +1,37 @@
 """Rule packs: read the YAML, check it against ``rulepack.schema.json``, merge, compile.
 
-A pack is data. Loading goes: YAML (``safe_load``: no tags, no objects) → JSON-Schema check →
-fragments of one pack merged → overrides applied → the chain ``national → province`` merged
-rule by rule → :func:`compile_ruleset` turns what is in force in one year into the typed
-:class:`~edubalance.model.RuleSet` the engines run. Expressions are parsed by
-:mod:`edubalance.expr`; nothing in a pack can run code.
+A pack is data. Loading goes: a regular file of bounded size → YAML (:mod:`edubalance.safeyaml`:
+plain data, aliases and nesting bounded) → JSON-Schema check → every number finite → every
+expression parsed and type-checked → fragments of one pack merged → overrides applied → the
+chain ``national → province`` merged rule by rule → :func:`compile_ruleset` turns what is in
+force in one year into the typed :class:`~edubalance.model.RuleSet` the engines run, checking
+measures and types again on the merged rules. Expressions are parsed by :mod:`edubalance.expr`;
+nothing in a pack can run code, and a pack error names the file, the pack and the rule.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
+import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
 from jsonschema import Draft202012Validator
 
-from . import expr
+from . import expr, safeyaml
 from .derive import DERIVED_MEASURES, FUNDING_MEASURES
 from .model import Rule, RuleSet
-from .fields import COUNTY_FIELDS, SCHOOL_FIELDS
+from .fields import COUNTY_FIELDS, COUNTY_TEXT_FIELDS, SCHOOL_FIELDS, TEXT_FIELDS
 from .schemas import rulepack_schema
 
-#: The safe loader (plain data only: a rule file can never run code), in C where libyaml is there.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Largest rule or override file read (the bundled packs are a few tens of kB).
+MAX_RULE_FILE_BYTES = 4 << 20
+#: The type of every text name a rule may read; every other name is a number.
+NAME_TYPES = {name: expr.TEXT for name in (*TEXT_FIELDS, *COUNTY_TEXT_FIELDS)}
 
 STAGES = ("primary", "junior")
 COUNTY_STAGES = ("primary", "junior", "county")
@@ -74,18 +81,13 @@ class Pack:
 
 
 def read_pack_file(path: str | Path) -> dict[str, Any]:
-    """Parse and schema-check one pack or override file."""
+    """Parse and check one pack or override file: schema, finite numbers, expressions and their types."""
     path = Path(path)
+    text = _read_rule_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RulePackError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulePackError(f"{path}: cannot read the rule file ({exc})") from None
-    try:
-        data = yaml.load(text, Loader=_SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        raise RulePackError(f"{path}: not valid YAML: {exc}") from None
+        data = safeyaml.load(text)
+    except safeyaml.YamlLimitError as exc:
+        raise RulePackError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise RulePackError(f"{path}: a rule file must be a mapping with 'pack' and 'revision'")
     errors = sorted(Draft202012Validator(rulepack_schema()).iter_errors(data),
@@ -96,31 +98,98 @@ def read_pack_file(path: str | Path) -> dict[str, Any]:
             where = "/".join(str(p) for p in err.absolute_path) or "(top)"
             lines.append(f"  at {where}: {err.message}")
         raise RulePackError("\n".join(lines))
+    for where, value in _numbers(data):
+        if not _finite(value):
+            raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: 应为有限数字 expected a "
+                                f"finite number, got {_shown(value)}")
     # Parse every expression now, so a bad rule file fails when it is loaded, not mid-run.
     for where, text_expr, as_value in _expressions(data):
         try:
-            (expr.parse_value if as_value else expr.parse_condition)(text_expr)
+            node = (expr.parse_value if as_value else expr.parse_condition)(text_expr)
+            expr.check_types(node, NAME_TYPES)
         except expr.ExprError as exc:
-            raise RulePackError(f"{path}: at {where}: {exc}") from None
+            raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: {exc}") from None
     return data
 
 
-def _expressions(data: Mapping[str, Any]) -> Iterable[tuple[str, str, bool]]:
+def _read_rule_text(path: Path) -> str:
+    """A rule file's text: a regular file (never a device or a FIFO, which would never end),
+    at most :data:`MAX_RULE_FILE_BYTES`, UTF-8."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise RulePackError(f"{path}: 不是普通文件 not a regular file (a folder, device or pipe); "
+                                "expected a YAML rule file")
+        if info.st_size > MAX_RULE_FILE_BYTES:
+            raise RulePackError(f"{path}: 规则文件过大 the rule file is {info.st_size:,} bytes; the limit is "
+                                f"{MAX_RULE_FILE_BYTES:,}")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_RULE_FILE_BYTES + 1)
+        if len(raw) > MAX_RULE_FILE_BYTES:
+            raise RulePackError(f"{path}: 规则文件过大 the rule file is larger than {MAX_RULE_FILE_BYTES:,} bytes")
+        return raw.decode("utf-8")
+    except FileNotFoundError:
+        raise RulePackError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise RulePackError(f"{path}: 规则文件须为 UTF-8 a rule file must be UTF-8 ({exc.reason} at byte "
+                            f"{exc.start})") from None
+    except OSError as exc:
+        raise RulePackError(f"{path}: cannot read the rule file ({exc.strerror or exc})") from None
+
+
+def _numbers(data: Any, where: tuple = ()) -> Iterable[tuple[tuple, Any]]:
+    """Every number in a rule file, with its place (booleans are not numbers here)."""
+    stack = [(where, data)]
+    while stack:
+        here, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((here + (k,), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((here + (i,), v) for i, v in enumerate(value))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield here, value
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:               # an integer beyond any float
+        return False
+
+
+def _shown(value: int | float) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return {math.inf: ".inf", -math.inf: "-.inf"}.get(value, ".nan")
+    text = str(value) if not isinstance(value, int) or value.bit_length() < 200 else f"an integer of {len(str(abs(value)))} digits"
+    return text[:60]
+
+
+def _place(data: Mapping[str, Any], where: tuple) -> str:
+    """``rule national.class_size, threshold/primary`` for a place in a rule file."""
+    if len(where) >= 2 and where[0] in ("rules", "county_rules"):
+        rules = data.get(where[0]) or []
+        rid = rules[where[1]].get("id", f"#{where[1] + 1}") if where[1] < len(rules) else f"#{where[1] + 1}"
+        rest = "/".join(str(p) for p in where[2:])
+        return f"rule {rid}" + (f", {rest}" if rest else "")
+    return "/".join(str(p) for p in where)
+
+
+def _expressions(data: Mapping[str, Any]) -> Iterable[tuple[tuple, str, bool]]:
     for section in ("rules", "county_rules"):
         for i, rule in enumerate(data.get(section) or []):
             if "expression" in rule:
-                yield f"{section}/{i}/expression", rule["expression"], True
+                yield (section, i, "expression"), rule["expression"], True
             when = (rule.get("scope") or {}).get("when")
             if when:
-                yield f"{section}/{i}/scope/when", when, False
+                yield (section, i, "scope", "when"), when, False
     params = data.get("parameters") or {}
     for name, entries in (params.get("funding") or {}).items():
         for i, entry in enumerate(entries):
             if entry.get("applies_when"):
-                yield f"parameters/funding/{name}/{i}/applies_when", entry["applies_when"], False
+                yield ("parameters", "funding", name, i, "applies_when"), entry["applies_when"], False
     for key, value in (params.get("county") or {}).items():
         if key.startswith("exclude_"):
-            yield f"parameters/county/{key}", value, False
+            yield ("parameters", "county", key), value, False
 
 
 def deep_merge(base: Any, over: Any) -> Any:
@@ -362,15 +431,20 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
         raise RulePackError(f"rule {rid} (pack {pack}): missing {', '.join(absent)}")
     measure = raw["measure"]
     try:
+        for name in (measure, raw.get("threshold_measure")):
+            if name and NAME_TYPES.get(name) == expr.TEXT:
+                raise expr.ExprError(f"'{name}' 是文字，规则须比较数字 is text; a rule compares a number "
+                                     "(a measure or a numeric field)")
         if raw.get("expression"):
             node = expr.parse_value(raw["expression"], known)
+            expr.check_types(node, NAME_TYPES)
             if measure in measures and str(measures[measure]) != str(node):
                 raise RulePackError(f"rule {rid}: measure '{measure}' is already defined by another expression")
             measures[measure] = node
         elif kind == "check" and measure not in known:
-            raise expr.ExprError(f"unknown measure '{measure}'")
+            raise expr.ExprError(_unknown(measure, known))
         if raw.get("threshold_measure") and raw["threshold_measure"] not in known:
-            raise expr.ExprError(f"unknown measure '{raw['threshold_measure']}'")
+            raise expr.ExprError(_unknown(raw["threshold_measure"], known))
         scope = raw.get("scope") or {}
         wanted = tuple(scope.get("stages") or stages)
         threshold = raw.get("threshold", 0.0 if raw.get("threshold_measure") else None)
@@ -382,6 +456,7 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
                 thresholds = {"county": float(threshold)}
         node, text = _scope_node(scope, known, level)
         if node is not None:
+            expr.check_types(node, NAME_TYPES)
             node, lifted = expr.lift_arithmetic(node)
             measures.update(lifted)
     except expr.ExprError as exc:
@@ -400,6 +475,13 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
         programme=tuple(raw.get("programme") or ()), note=raw.get("note", ""),
         standard=raw.get("standard", ""),
     )
+
+
+def _unknown(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return (f"未知的指标 unknown measure '{name}': expected a record field, a derived measure or a "
+            f"measure a rule defines with an expression{hint}")
 
 
 def _scope_node(scope: Mapping[str, Any], known: set[str], level: str) -> tuple[expr.Node | None, str]:

@@ -13,7 +13,7 @@ import pytest
 
 from edubalance.expr import (
     MAX_LENGTH, MAX_NESTING, And, Arith, Compare, ExprError, In, Name, Neg, Not, Num, Or, Str,
-    evaluate, evaluate_columns, lift_arithmetic, names, parse, parse_condition, parse_value,
+    evaluate_columns, lift_arithmetic, names, parse, parse_condition, parse_value,
     to_durable,
 )
 from edubalance.table import Table
@@ -275,6 +275,16 @@ def one_row_table(row: dict) -> Table:
     return table
 
 
+def evaluate(node, row: dict):
+    """``node`` over one record, as the API judges one: a table of one row (the scalar
+    evaluator where it is sure to agree with the columnar one, the columnar one otherwise)."""
+    table = one_row_table(row)
+    if isinstance(node, (Compare, In, And, Or, Not)):
+        return verdict_of_columns(node, table)
+    values, valid = evaluate_columns(node, table)
+    return (values[0] if isinstance(values[0], str) else float(values[0])) if valid[0] else None
+
+
 def verdict_of_columns(node, table, i=0):
     t, f = evaluate_columns(node, table)
     assert not (t[i] and f[i])
@@ -321,8 +331,11 @@ def test_row_values_booleans_and_numpy_scalars():
     assert evaluate(parse_condition("flag"), {"flag": np.bool_(True)}) is True
     assert evaluate(parse_condition("x > 1"), {"x": np.int64(2)}) is True
     assert evaluate(parse_value("x * 2"), {"x": np.float32(1.5)}) == 3.0
+    odd = Table(1)
+    odd.columns["x"] = np.array([None], dtype=object)
+    odd.columns["x"][0] = [1]
     with pytest.raises(ExprError, match="unsupported type"):
-        evaluate(parse_condition("x > 1"), {"x": [1]})
+        evaluate_columns(parse_condition("x > 1"), odd)
 
 
 def test_division_by_zero_is_unknown():
