@@ -1,0 +1,290 @@
+"""The Parquet report: a folder of plain tables that pandas, DuckDB, Polars or any BI tool
+reads without edubalance installed.
+
+One file per table, in report order:
+
+- ``schools.parquet`` — one row per school entry: ``school_key`` (0, 1, … in report order),
+  identity, ``ruleset``, ``source_file``/``source_row``, ``counts_*``, ``funding_*``,
+  ``score_overall``/``score_<dimension>``, ``status``, ``provisional_rules`` and one
+  ``measure_<name>`` column per measure (null where missing);
+- ``verdicts.parquet`` — one row per listed verdict: ``school_key``, ``rule_id``, ``status``,
+  ``value``, ``threshold``, ``gap``, ``gap_share`` (every rule with ``--verdicts all``, failed and
+  missing-data ones with ``findings``);
+- ``counties.parquet`` — one row per county entry (``county_key``), nested objects flattened
+  into ``_``-joined column names; ``county_verdicts.parquet`` — ``county_key``, ``rule_id``,
+  ``stage``, ``status``, ``value``, ``threshold``, ``gap``, ``gap_share``;
+- ``rejected.parquet`` — one row per problem of a rejected school or county record (and each
+  warning), with the record's file, row and identity;
+- ``rules.parquet`` — the rule catalogue: one row per rule set and rule, flattened;
+- ``summary.parquet`` — one row: the counts, engine, files, verdicts mode and the JSON report's
+  head (``head_json``: summary, packs, rule catalogue with funding parameters, notes).
+
+Text holding a lone surrogate (from a JSON input) is written with U+FFFD in its place.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .entries import IDENTITY, SchoolBlock
+from .model import FAIL, PASS, STATUS_NAMES
+from .serialise import clean, clean_text, dumps
+
+#: Rows written at a time to the school and verdict files (memory stays flat).
+ROWS = 16_384
+_COMPRESSION = "zstd"
+
+
+def write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | None = None) -> None:
+    """Write ``report`` as the folder of Parquet tables described above."""
+    folder.mkdir()
+    _write_schools(report, folder, progress)
+    counties = [clean(c) for c in report.counties]
+    _write(folder / "counties.parquet", _table([_flat({k: v for k, v in c.items() if k != "verdicts"}, "")
+                                                 | {"county_key": k} for k, c in enumerate(counties)],
+                                                first=("county_key",)))
+    verdicts = [{"county_key": k, **_flat(v, "")} for k, c in enumerate(counties) for v in c.get("verdicts", ())]
+    _write(folder / "county_verdicts.parquet", _table(verdicts, first=("county_key", "rule_id", "stage", "status",
+                                                                       "value", "threshold", "gap_value",
+                                                                       "gap_share"),
+                                                      rename={"gap_value": "gap"}))
+    _write(folder / "rejected.parquet", _table(_problems(report), first=_PROBLEM_COLUMNS))
+    rules = [{"ruleset": key, "kind": kind, **_flat(desc, "")}
+             for key, cat in report.rulesets.items()
+             for kind, group in (("school", "rules"), ("county", "county_rules"))
+             for desc in cat[group].values()]
+    _write(folder / "rules.parquet", _table(clean(rules), first=("ruleset", "kind", "rule_id")))
+    summary = report.summary()
+    _write(folder / "summary.parquet", pa.table({
+        "read": [summary["records"]["read"]], "evaluated": [summary["records"]["evaluated"]],
+        "rejected": [summary["records"]["rejected"]], "engine": [report.engine],
+        "files": [[clean_text(f) for f in report.files]], "verdicts": [report.verdicts],
+        "head_json": [dumps({**report.head(), "notes": report.notes}).decode("utf-8")]}))
+
+
+def _write(path: Path, table: pa.Table) -> None:
+    pq.write_table(table, path, compression=_COMPRESSION)
+
+
+# -- schools and their verdicts, from the columns ---------------------------------------------
+
+def _write_schools(report: Any, folder: Path, progress: Callable[[int], None] | None) -> None:
+    order = report._render_order()
+    columnar = report._schools is None and all(isinstance(b, SchoolBlock) for b in report.blocks)
+    if not columnar or not order:                   # entries given as dicts: a small report
+        entries = [e for chunk in report.iter_schools(order=order) for e in chunk]
+        schools, verdicts = _from_dicts(entries, 0)
+        _write(folder / "schools.parquet", schools)
+        _write(folder / "verdicts.parquet", verdicts)
+        if progress:
+            progress(len(entries))
+        return
+    measure_names = sorted({m for b in report.blocks for m in b.measure_names})
+    dims = list(dict.fromkeys(d for b in report.blocks for d in b.by_dim))
+    with _Writers(folder) as out:
+        for start in range(0, len(order), ROWS):
+            part = order[start:start + ROWS]
+            schools, verdicts = _from_blocks(report, part, start, measure_names, dims)
+            out.write("schools", schools)
+            out.write("verdicts", verdicts)
+            if progress:
+                progress(len(part))
+
+
+class _Writers:
+    """One ParquetWriter per table, opened with the first batch's schema."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.writers = folder, {}
+
+    def write(self, name: str, table: pa.Table) -> None:
+        if name not in self.writers:
+            self.writers[name] = pq.ParquetWriter(self.folder / f"{name}.parquet", table.schema,
+                                                  compression=_COMPRESSION)
+        self.writers[name].write_table(table)
+
+    def __enter__(self) -> "_Writers":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for w in self.writers.values():
+            w.close()
+
+
+def _floats(a: np.ndarray) -> pa.Array:
+    """A float column with NaN as null (infinities stay: Parquet holds them)."""
+    a = np.asarray(a, dtype=float)
+    return pa.array(a, mask=np.isnan(a))
+
+
+def _texts(values: Sequence[Any]) -> pa.Array:
+    values = list(values)
+    try:
+        return pa.array(values, type=pa.string())
+    except (pa.ArrowException, UnicodeEncodeError):
+        return pa.array([v if v is None else clean_text(str(v)) for v in values], type=pa.string())
+
+
+_TEXT_COLUMNS = {*IDENTITY, "ruleset", "source_file", "status"} - {"year"}
+
+
+def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure_names: list[str],
+                 dims: list[str]) -> tuple[pa.Table, pa.Table]:
+    """The schools and verdicts tables of ``part`` (block, position pairs), from the columns."""
+    blocks = np.array([b for b, _ in part])
+    pos = np.array([i for _, i in part], dtype=np.int64)
+    m = len(part)
+    cols: dict[str, list[np.ndarray]] = {}
+    verdict_parts = []
+    for b in np.unique(blocks).tolist():
+        sel = np.flatnonzero(blocks == b)
+        block: SchoolBlock = report.blocks[b]
+        index = pos[sel]
+        got = {name: block.identity[name][index] for name in IDENTITY}
+        got["ruleset"] = np.full(len(sel), block.ruleset, dtype=object)
+        got["source_file"], got["source_row"] = block.files[index], block.rows[index]
+        status = block.results.status[:, index]
+        for code, name in enumerate(STATUS_NAMES):
+            got[f"counts_{name}"] = (status == code).sum(0)
+        for name, col in block.funding_columns(index).items():
+            got[f"funding_{name}"] = col
+        got["score_overall"] = block.overall[index]
+        for d in dims:
+            got[f"score_{d}"] = block.by_dim[d][index] if d in block.by_dim else np.full(len(sel), np.nan)
+        got["status"] = block.status[index]
+        applied = (status[block.provisional] == PASS) | (status[block.provisional] == FAIL)
+        ids = block.rule_ids[block.provisional]
+        got["provisional_rules"] = np.empty(len(sel), dtype=object)
+        got["provisional_rules"][:] = [ids[c].tolist() for c in applied.T]
+        present = dict(zip(block.measure_names, block.measures))
+        for name in measure_names:
+            got[f"measure_{name}"] = present[name][index] if name in present else np.full(len(sel), np.nan)
+        for name, col in got.items():
+            cols.setdefault(name, []).append((sel, col))
+        school, rule = block.listed_cells(index, report.verdicts)
+        res = block.results
+        c = index[school]
+        verdict_parts.append((key + sel[school], block.rule_ids[rule], status[rule, school],
+                              res.value[rule, c], res.threshold[rule, c]))
+    arrays = {}
+    for name, pieces in cols.items():
+        if len(pieces) == 1:
+            col = pieces[0][1]
+        else:
+            col = np.empty(m, dtype=np.result_type(*[p[1] for p in pieces]) if all(
+                p[1].dtype != object for p in pieces) else object)
+            for sel, piece in pieces:
+                col[sel] = piece
+        arrays[name] = col
+    fields = {"school_key": pa.array(np.arange(key, key + m, dtype=np.int64))}
+    for name, col in arrays.items():
+        if name == "provisional_rules":
+            fields[name] = pa.array(col.tolist(), type=pa.list_(pa.string()))
+        elif name == "source_row":
+            fields[name] = pa.array(col.tolist(), type=pa.int64())
+        elif name.startswith("counts_"):
+            fields[name] = pa.array(col.astype(np.int64))
+        elif col.dtype == object or name in _TEXT_COLUMNS:
+            fields[name] = _texts([None if isinstance(v, float) else v for v in col.tolist()])
+        elif name == "funding_floor_applied":
+            fields[name] = pa.array(col == 1, mask=np.isnan(col))
+        elif name == "year":
+            fields[name] = pa.array(np.nan_to_num(col).astype(np.int64), mask=np.isnan(col))
+        else:
+            fields[name] = _floats(col)
+    schools = pa.table(fields)
+    order = np.argsort(np.concatenate([p[0] for p in verdict_parts]), kind="stable")
+    school_key, rule_id, status, value, threshold = (np.concatenate([p[k] for p in verdict_parts])[order]
+                                                     for k in range(5))
+    return schools, _verdict_table(school_key, rule_id, status, value, threshold)
+
+
+def _verdict_table(school_key: np.ndarray, rule_id: np.ndarray, status: np.ndarray, value: np.ndarray,
+                   threshold: np.ndarray) -> pa.Table:
+    judged = ((status == PASS) | (status == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.where(judged, value - threshold, np.nan)
+        share = np.where(judged & (threshold != 0), gap / np.where(threshold != 0, threshold, 1.0), np.nan)
+    rules, rule_codes = np.unique(rule_id.astype(str), return_inverse=True) if len(rule_id) else ([], rule_id)
+    return pa.table({
+        "school_key": pa.array(school_key.astype(np.int64)),
+        "rule_id": pa.DictionaryArray.from_arrays(pa.array(np.asarray(rule_codes, dtype=np.int32)),
+                                                  pa.array(list(rules), type=pa.string())),
+        "status": pa.DictionaryArray.from_arrays(pa.array(status.astype(np.int32)),
+                                                 pa.array(list(STATUS_NAMES), type=pa.string())),
+        "value": _floats(value), "threshold": _floats(threshold), "gap": _floats(gap), "gap_share": _floats(share)})
+
+
+def _from_dicts(entries: list[dict], key: int) -> tuple[pa.Table, pa.Table]:
+    """The same two tables from entry dicts (entries a plug-in gave as dicts)."""
+    rows, verdicts = [], []
+    for k, e in enumerate(clean(entries), start=key):
+        flat = {"school_key": k}
+        for name, v in e.items():
+            if name == "measures":
+                flat.update({f"measure_{m}": x for m, x in v.items()})
+            elif name == "verdicts":
+                verdicts.extend({"school_key": k, "rule_id": x["rule_id"], "status": x["status"],
+                                 "value": x["value"], "threshold": x["threshold"],
+                                 "gap": (x.get("gap") or {}).get("value"),
+                                 "gap_share": (x.get("gap") or {}).get("share")} for x in v)
+            elif isinstance(v, dict):
+                flat.update(_flat(v, name + "_"))
+            else:
+                flat[name] = v
+        rows.append(flat)
+    return (_table(rows, first=("school_key",)),
+            _table(verdicts, first=("school_key", "rule_id", "status", "value", "threshold", "gap", "gap_share")))
+
+
+# -- everything else: small lists of dicts, flattened ---------------------------------------------
+
+def _flat(obj: dict, prefix: str) -> dict[str, Any]:
+    """Nested objects flattened into ``a_b`` keys; lists stay lists (of scalars or objects)."""
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}_"))
+        else:
+            out[f"{prefix}{k}"] = None if isinstance(v, dict) else v
+    return out
+
+
+def _table(rows: list[dict], first: Sequence[str] = (), rename: dict[str, str] | None = None) -> pa.Table:
+    """A table from rows of differing keys: ``first`` columns first, then the others as found.
+
+    Numbers that are ints in some rows and floats in others become floats; a column whose
+    values are of mixed kinds (e.g. a problem's value found) becomes text."""
+    names = list(dict.fromkeys([*first, *(k for r in rows for k in r)]))
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        try:
+            array = pa.array(values)
+        except (pa.ArrowException, TypeError, ValueError):
+            array = _texts([None if v is None else (v if isinstance(v, str) else dumps(v).decode()) for v in values])
+        columns[(rename or {}).get(name, name)] = array
+    return pa.table(columns) if columns else pa.table({n: pa.array([], pa.null()) for n in first})
+
+
+_PROBLEM_COLUMNS = ("record", "file", "row", "school_id", "school_name", "county_code", "stage", "severity",
+                    "code", "field", "label", "value", "expected", "message")
+
+
+def _problems(report: Any) -> list[dict]:
+    """One row per problem: of rejected school records, rejected county records, and warnings."""
+    rows = []
+    for kind, records in (("school", report.rejected), ("county", report.county_rejected)):
+        for rec in records:
+            ident = {k: v for k, v in rec.items() if k != "problems"}
+            for p in rec.get("problems", ()):
+                rows.append({"record": kind, **ident, **p})
+    rows.extend({"record": "warning", **p} for p in report.warnings)
+    for r in rows:
+        if "value" in r and r["value"] is not None and not isinstance(r["value"], str):
+            r["value"] = dumps(r["value"]).decode()
+    return clean(rows)

@@ -1,0 +1,42 @@
+"""The one JSON serialiser of reports (orjson), safe for whatever text reached a report.
+
+orjson writes NaN and infinities as ``null`` and refuses a string holding a lone surrogate
+(``"\\ud800"`` in a JSON input, an undecodable byte in a file name): such a string is written
+with U+FFFD in its place instead of losing the report.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def dumps(obj: Any, indent: bool = False) -> bytes:
+    """``obj`` as UTF-8 JSON: compact, or indented by two spaces."""
+    options = _OPTIONS | (orjson.OPT_INDENT_2 if indent else 0)
+    try:
+        return orjson.dumps(obj, option=options)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(clean(obj), option=options)
+
+
+def clean_text(s: str) -> str:
+    """``s`` with each lone surrogate replaced by U+FFFD (a valid pair becomes its character)."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def clean(obj: Any) -> Any:
+    """``obj`` with every string (keys too) passed through :func:`clean_text`."""
+    if isinstance(obj, str):
+        return clean_text(obj)
+    if isinstance(obj, dict):
+        return {clean(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v) for v in obj]
+    return obj
