@@ -132,7 +132,8 @@ def write_core_format(report: Any, fmt: str, path: Path | None) -> bool | None:
     progress = getattr(report, "progress", None)
     if fmt == "table":
         from .render import render_table
-        data = render_table(report).encode("utf-8")
+        from .serialise import clean_text
+        data = clean_text(render_table(report)).encode("utf-8")
         _write_bytes(data if data.endswith(b"\n") else data + b"\n", path)
     elif fmt == "json":
         indent = report.evaluated <= JSON_INDENT_MAX

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from .entries import IDENTITY, SchoolBlock
 from .model import FAIL, PASS, STATUS_NAMES
-from .serialise import clean, clean_text, dumps
+from .serialise import clean, clean_text, dumps, gc_paused
 
 #: Rows written at a time to the school and verdict files (memory stays flat).
 ROWS = 16_384
@@ -41,6 +41,11 @@ _COMPRESSION = "zstd"
 
 def write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | None = None) -> None:
     """Write ``report`` as the folder of Parquet tables described above."""
+    with gc_paused():
+        _write_parquet(report, folder, progress)
+
+
+def _write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | None) -> None:
     folder.mkdir()
     _write_schools(report, folder, progress)
     counties = [clean(c) for c in report.counties]
@@ -85,10 +90,13 @@ def _write_schools(report: Any, folder: Path, progress: Callable[[int], None] | 
         return
     measure_names = sorted({m for b in report.blocks for m in b.measure_names})
     dims = list(dict.fromkeys(d for b in report.blocks for d in b.by_dim))
+    rule_ids = sorted({r for b in report.blocks for r in b.rule_ids.tolist()})
+    rules = (pa.array(rule_ids, type=pa.string()),
+             [np.searchsorted(np.array(rule_ids, dtype=object), b.rule_ids).astype(np.int32) for b in report.blocks])
     with _Writers(folder) as out:
         for start in range(0, len(order), ROWS):
             part = order[start:start + ROWS]
-            schools, verdicts = _from_blocks(report, part, start, measure_names, dims)
+            schools, verdicts = _from_blocks(report, part, start, measure_names, dims, rules)
             out.write("schools", schools)
             out.write("verdicts", verdicts)
             if progress:
@@ -133,8 +141,9 @@ _TEXT_COLUMNS = {*IDENTITY, "ruleset", "source_file", "status"} - {"year"}
 
 
 def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure_names: list[str],
-                 dims: list[str]) -> tuple[pa.Table, pa.Table]:
-    """The schools and verdicts tables of ``part`` (block, position pairs), from the columns."""
+                 dims: list[str], rules: tuple[pa.Array, list[np.ndarray]]) -> tuple[pa.Table, pa.Table]:
+    """The schools and verdicts tables of ``part`` (block, position pairs), from the columns;
+    ``rules``: every rule id, and each block's rules' positions among them."""
     blocks = np.array([b for b, _ in part])
     pos = np.array([i for _, i in part], dtype=np.int64)
     m = len(part)
@@ -168,7 +177,7 @@ def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure
         school, rule = block.listed_cells(index, report.verdicts)
         res = block.results
         c = index[school]
-        verdict_parts.append((key + sel[school], block.rule_ids[rule], status[rule, school],
+        verdict_parts.append((key + sel[school], rules[1][b][rule], status[rule, school],
                               res.value[rule, c], res.threshold[rule, c]))
     arrays = {}
     for name, pieces in cols.items():
@@ -197,23 +206,22 @@ def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure
         else:
             fields[name] = _floats(col)
     schools = pa.table(fields)
-    order = np.argsort(np.concatenate([p[0] for p in verdict_parts]), kind="stable")
-    school_key, rule_id, status, value, threshold = (np.concatenate([p[k] for p in verdict_parts])[order]
-                                                     for k in range(5))
-    return schools, _verdict_table(school_key, rule_id, status, value, threshold)
+    columns = [np.concatenate([p[k] for p in verdict_parts]) for k in range(5)]
+    if len(verdict_parts) > 1:                      # schools of several blocks: back in report order
+        order = np.argsort(columns[0], kind="stable")
+        columns = [c[order] for c in columns]
+    return schools, _verdict_table(*columns, rules[0])
 
 
-def _verdict_table(school_key: np.ndarray, rule_id: np.ndarray, status: np.ndarray, value: np.ndarray,
-                   threshold: np.ndarray) -> pa.Table:
+def _verdict_table(school_key: np.ndarray, rule_code: np.ndarray, status: np.ndarray, value: np.ndarray,
+                   threshold: np.ndarray, rule_ids: pa.Array) -> pa.Table:
     judged = ((status == PASS) | (status == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
     with np.errstate(invalid="ignore", divide="ignore"):
         gap = np.where(judged, value - threshold, np.nan)
         share = np.where(judged & (threshold != 0), gap / np.where(threshold != 0, threshold, 1.0), np.nan)
-    rules, rule_codes = np.unique(rule_id.astype(str), return_inverse=True) if len(rule_id) else ([], rule_id)
     return pa.table({
         "school_key": pa.array(school_key.astype(np.int64)),
-        "rule_id": pa.DictionaryArray.from_arrays(pa.array(np.asarray(rule_codes, dtype=np.int32)),
-                                                  pa.array(list(rules), type=pa.string())),
+        "rule_id": pa.DictionaryArray.from_arrays(pa.array(rule_code.astype(np.int32)), rule_ids),
         "status": pa.DictionaryArray.from_arrays(pa.array(status.astype(np.int32)),
                                                  pa.array(list(STATUS_NAMES), type=pa.string())),
         "value": _floats(value), "threshold": _floats(threshold), "gap": _floats(gap), "gap_share": _floats(share)})

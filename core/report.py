@@ -20,7 +20,7 @@ import numpy as np
 from .catalogue import catalogue, ruleset_key
 from .entries import LISTED, SchoolBlock, check_mode
 from .model import RuleSet
-from .serialise import dumps
+from .serialise import dumps, gc_paused
 
 #: How many school entries are built (and written) at a time: a few thousand entries' worth of
 #: small objects fits the allocator's free memory, so it is reused instead of mapped afresh.
@@ -147,7 +147,8 @@ class Report:
     def schools(self) -> list[dict]:
         """Every school entry as a dict (built on first use; the report's order)."""
         if self._schools is None:
-            self._schools = [e for part in self.iter_schools() for e in part]
+            with gc_paused():
+                self._schools = [e for part in self.iter_schools() for e in part]
         return self._schools
 
     @schools.setter
@@ -283,6 +284,10 @@ class Report:
                    progress: Callable[[int], None] | None = None) -> None:
         """Write the JSON report to a binary stream: indented (built whole: for a county or a
         province), or compact with the school entries built and written a chunk at a time."""
+        with gc_paused():
+            self._write_json(stream, indent, progress)
+
+    def _write_json(self, stream: BinaryIO, indent: bool, progress: Callable[[int], None] | None) -> None:
         if indent:
             stream.write(dumps(self.to_dict(), indent=True))
             if progress:
@@ -306,11 +311,12 @@ class Report:
     def write_ndjson(self, stream: BinaryIO, progress: Callable[[int], None] | None = None) -> None:
         """Write the report as JSON lines: first the head (:meth:`head` with ``notes``), then
         one line per school entry, then one per county entry — each exactly as in the JSON report."""
-        stream.write(dumps({**self.head(), "notes": self.notes}) + b"\n")
-        for part in self.iter_schools():
-            if part:
-                stream.write(b"\n".join(dumps(e) for e in part) + b"\n")
-                if progress:
-                    progress(len(part))
-        for start in range(0, len(self.counties), CHUNK):
-            stream.write(b"".join(dumps(c) + b"\n" for c in self.counties[start:start + CHUNK]))
+        with gc_paused():
+            stream.write(dumps({**self.head(), "notes": self.notes}) + b"\n")
+            for part in self.iter_schools():
+                if part:
+                    stream.write(b"\n".join(dumps(e) for e in part) + b"\n")
+                    if progress:
+                        progress(len(part))
+            for start in range(0, len(self.counties), CHUNK):
+                stream.write(b"".join(dumps(c) + b"\n" for c in self.counties[start:start + CHUNK]))

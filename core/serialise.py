@@ -6,7 +6,9 @@ with U+FFFD in its place instead of losing the report.
 """
 from __future__ import annotations
 
-from typing import Any
+import gc
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import orjson
 
@@ -19,7 +21,7 @@ def dumps(obj: Any, indent: bool = False) -> bytes:
     try:
         return orjson.dumps(obj, option=options)
     except orjson.JSONEncodeError:
-        return orjson.dumps(clean(obj), option=options)
+        return orjson.dumps(_clean(obj), option=options)
 
 
 def clean_text(s: str) -> str:
@@ -32,11 +34,33 @@ def clean_text(s: str) -> str:
 
 
 def clean(obj: Any) -> Any:
-    """``obj`` with every string (keys too) passed through :func:`clean_text`."""
+    """``obj`` with every string (keys too) passed through :func:`clean_text` (``obj`` itself
+    when it has no lone surrogate, which one orjson call tells)."""
+    try:
+        orjson.dumps(obj, option=_OPTIONS)
+        return obj
+    except orjson.JSONEncodeError:
+        return _clean(obj)
+
+
+def _clean(obj: Any) -> Any:
     if isinstance(obj, str):
         return clean_text(obj)
     if isinstance(obj, dict):
-        return {clean(k): clean(v) for k, v in obj.items()}
+        return {_clean(k): _clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [clean(v) for v in obj]
+        return [_clean(v) for v in obj]
     return obj
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector while a report's millions of small acyclic dicts are made
+    (it would rescan them again and again: most of the time of building the entries)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
