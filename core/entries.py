@@ -48,11 +48,14 @@ def numbers(values: np.ndarray, whole_as_int: bool = True) -> list:
     """A float column as Python values: NaN → None; whole numbers below 2**53 as ints if
     ``whole_as_int``. Infinities stay floats (the JSON writer makes them ``null``)."""
     a = np.asarray(values, dtype=float)
-    out = a.astype(object)
-    if whole_as_int:
+    if not whole_as_int:
+        out = a.astype(object)
+    else:
         with np.errstate(invalid="ignore"):
             whole = (a == np.trunc(a)) & (np.abs(a) < 2.0 ** 53)
-        out[whole] = a[whole].astype(np.int64).astype(object)
+        out = np.empty(len(a), dtype=object)
+        out[whole] = a[whole].astype(np.int64).tolist()
+        out[~whole] = a[~whole].tolist()
     out[np.isnan(a)] = None
     return out.tolist()
 
@@ -127,41 +130,30 @@ class SchoolBlock:
         """The entry dicts of schools ``index`` (positions in this block), in that order."""
         check_mode(verdicts)
         index = np.asarray(index, dtype=np.int64)
-        m = len(index)
-        if m == 0:
+        if len(index) == 0:
             return []
         ident = [self.identity[k][index] for k in IDENTITY]
-        ident = [c.tolist() if c.dtype == object else numbers(c) for c in ident]
-        files, rows = self.files[index].tolist(), self.rows[index].tolist()
-        measures = self._measures(index)
-        listed = self._verdicts(index, verdicts)
+        ident = zip(*[c.tolist() if c.dtype == object else numbers(c) for c in ident])
+        sources = zip(self.files[index].tolist(), self.rows[index].tolist())
         status = self.results.status[:, index]
         counts = (status[None, :, :] == np.arange(len(STATUS_NAMES))[:, None, None]).sum(1).T.tolist()
         funding = self.funding_columns(index)
-        floor = funding.pop("floor_applied")
-        money = [numbers(c, whole_as_int=False) for c in funding.values()]
-        floor_values = [None if x != x else bool(x) for x in floor.tolist()]
-        money.insert(4, floor_values)                                   # its place in FUNDING_KEYS
-        overall = numbers(self.overall[index])
+        floor = [None if x != x else bool(x) for x in funding["floor_applied"].tolist()]
+        money = zip(*[floor if key == "floor_applied" else numbers(col, whole_as_int=False)
+                      for key, col in funding.items()])
         dims = list(self.by_dim)
-        by_dim = [numbers(self.by_dim[d][index]) for d in dims]
-        provisional = self._provisional_lists(status)
-        school_status = self.status[index].tolist()
+        by_dim = zip(*[numbers(self.by_dim[d][index]) for d in dims]) if dims else [()] * len(index)
         funding_keys = [k for k, _ in FUNDING_KEYS]
-        out = []
-        for j in range(m):
-            entry = dict(zip(IDENTITY, [c[j] for c in ident]))
-            entry["ruleset"] = self.ruleset
-            entry["source"] = {"file": files[j], "row": rows[j]}
-            entry["measures"] = measures[j]
-            entry["verdicts"] = listed[j]
-            entry["counts"] = dict(zip(STATUS_NAMES, counts[j]))
-            entry["funding"] = dict(zip(funding_keys, [c[j] for c in money]))
-            entry["score"] = {"overall": overall[j], "by_dimension": dict(zip(dims, [c[j] for c in by_dim]))}
-            entry["status"] = school_status[j]
-            entry["provisional_rules"] = provisional[j]
-            out.append(entry)
-        return out
+        ruleset = self.ruleset
+        return [{**dict(zip(IDENTITY, who)), "ruleset": ruleset, "source": {"file": file, "row": row},
+                 "measures": measures, "verdicts": verdicts, "counts": dict(zip(STATUS_NAMES, n)),
+                 "funding": dict(zip(funding_keys, fund)),
+                 "score": {"overall": overall, "by_dimension": dict(zip(dims, dim))},
+                 "status": state, "provisional_rules": provisional}
+                for who, (file, row), measures, verdicts, n, fund, overall, dim, state, provisional
+                in zip(ident, sources, self._measures(index), self._verdicts(index, verdicts), counts, money,
+                       numbers(self.overall[index]), by_dim, self.status[index].tolist(),
+                       self._provisional_lists(status))]
 
     def entry(self, i: int, verdicts: str = "all") -> dict[str, Any]:
         """School ``i``'s entry."""

@@ -24,7 +24,7 @@ Text holding a lone surrogate (from a JSON input) is written with U+FFFD in its 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -35,8 +35,7 @@ from .model import FAIL, PASS, STATUS_NAMES
 from .serialise import clean, clean_text, dumps, gc_paused
 
 #: Rows written at a time to the school and verdict files (memory stays flat).
-ROWS = 16_384
-_COMPRESSION = "zstd"
+ROWS = 65_536
 
 
 def write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | None = None) -> None:
@@ -48,31 +47,56 @@ def write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | N
 def _write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | None) -> None:
     folder.mkdir()
     _write_schools(report, folder, progress)
-    counties = [clean(c) for c in report.counties]
-    _write(folder / "counties.parquet", _table([_flat({k: v for k, v in c.items() if k != "verdicts"}, "")
-                                                 | {"county_key": k} for k, c in enumerate(counties)],
-                                                first=("county_key",)))
-    verdicts = [{"county_key": k, **_flat(v, "")} for k, c in enumerate(counties) for v in c.get("verdicts", ())]
-    _write(folder / "county_verdicts.parquet", _table(verdicts, first=("county_key", "rule_id", "stage", "status",
-                                                                       "value", "threshold", "gap_value",
-                                                                       "gap_share"),
-                                                      rename={"gap_value": "gap"}))
+    counties = report.counties
+    _write(folder / "counties.parquet", _table([{"county_key": k} | _flat(c, "", skip="verdicts")
+                                                 for k, c in enumerate(counties)]))
+    _write(folder / "county_verdicts.parquet",
+           _verdict_rows("county_key", ((k, v) for k, c in enumerate(counties) for v in c.get("verdicts", ())),
+                         stage=True))
     _write(folder / "rejected.parquet", _table(_problems(report), first=_PROBLEM_COLUMNS))
     rules = [{"ruleset": key, "kind": kind, **_flat(desc, "")}
              for key, cat in report.rulesets.items()
              for kind, group in (("school", "rules"), ("county", "county_rules"))
              for desc in cat[group].values()]
-    _write(folder / "rules.parquet", _table(clean(rules), first=("ruleset", "kind", "rule_id")))
+    _write(folder / "rules.parquet", _table(rules, first=("ruleset", "kind", "rule_id")))
     summary = report.summary()
     _write(folder / "summary.parquet", pa.table({
         "read": [summary["records"]["read"]], "evaluated": [summary["records"]["evaluated"]],
         "rejected": [summary["records"]["rejected"]], "engine": [report.engine],
-        "files": [[clean_text(f) for f in report.files]], "verdicts": [report.verdicts],
+        "files": _texts([[clean_text(f) for f in report.files]], pa.list_(pa.string())),
+        "verdicts": [report.verdicts],
         "head_json": [dumps({**report.head(), "notes": report.notes}).decode("utf-8")]}))
 
 
 def _write(path: Path, table: pa.Table) -> None:
-    pq.write_table(table, path, compression=_COMPRESSION)
+    pq.write_table(table, path, **_options(table.schema))
+
+
+def _options(schema: pa.Schema) -> dict[str, Any]:
+    """zstd; dictionary encoding for text only (numbers are mostly distinct: it would be tried
+    and dropped for every column)."""
+    text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
+    return {"compression": "zstd", "use_dictionary": text}
+
+
+def _verdict_rows(key: str, verdicts: Iterable[tuple[int, dict]], stage: bool = False) -> pa.Table:
+    """The long verdict table of (key, verdict dict) pairs."""
+    cols: dict[str, list] = {name: [] for name in (key, "rule_id", *(("stage",) if stage else ()), "status",
+                                                   "value", "threshold", "gap", "gap_share")}
+    for k, v in verdicts:
+        gap = v.get("gap") or {}
+        cols[key].append(k)
+        cols["rule_id"].append(v["rule_id"])
+        if stage:
+            cols["stage"].append(v.get("stage"))
+        cols["status"].append(v["status"])
+        cols["value"].append(v.get("value"))
+        cols["threshold"].append(v.get("threshold"))
+        cols["gap"].append(gap.get("value"))
+        cols["gap_share"].append(gap.get("share"))
+    types = {key: pa.int64(), "value": pa.float64(), "threshold": pa.float64(), "gap": pa.float64(),
+             "gap_share": pa.float64()}
+    return pa.table({name: _texts(values, types.get(name, pa.string())) for name, values in cols.items()})
 
 
 # -- schools and their verdicts, from the columns ---------------------------------------------
@@ -112,7 +136,7 @@ class _Writers:
     def write(self, name: str, table: pa.Table) -> None:
         if name not in self.writers:
             self.writers[name] = pq.ParquetWriter(self.folder / f"{name}.parquet", table.schema,
-                                                  compression=_COMPRESSION)
+                                                  **_options(table.schema))
         self.writers[name].write_table(table)
 
     def __enter__(self) -> "_Writers":
@@ -127,14 +151,6 @@ def _floats(a: np.ndarray) -> pa.Array:
     """A float column with NaN as null (infinities stay: Parquet holds them)."""
     a = np.asarray(a, dtype=float)
     return pa.array(a, mask=np.isnan(a))
-
-
-def _texts(values: Sequence[Any]) -> pa.Array:
-    values = list(values)
-    try:
-        return pa.array(values, type=pa.string())
-    except (pa.ArrowException, UnicodeEncodeError):
-        return pa.array([v if v is None else clean_text(str(v)) for v in values], type=pa.string())
 
 
 _TEXT_COLUMNS = {*IDENTITY, "ruleset", "source_file", "status"} - {"year"}
@@ -197,8 +213,10 @@ def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure
             fields[name] = pa.array(col.tolist(), type=pa.int64())
         elif name.startswith("counts_"):
             fields[name] = pa.array(col.astype(np.int64))
-        elif col.dtype == object or name in _TEXT_COLUMNS:
-            fields[name] = _texts([None if isinstance(v, float) else v for v in col.tolist()])
+        elif col.dtype == object:
+            fields[name] = _texts(col)
+        elif name in _TEXT_COLUMNS:                     # a field no record has: all missing
+            fields[name] = pa.nulls(len(col), pa.string())
         elif name == "funding_floor_applied":
             fields[name] = pa.array(col == 1, mask=np.isnan(col))
         elif name == "year":
@@ -229,70 +247,77 @@ def _verdict_table(school_key: np.ndarray, rule_code: np.ndarray, status: np.nda
 
 def _from_dicts(entries: list[dict], key: int) -> tuple[pa.Table, pa.Table]:
     """The same two tables from entry dicts (entries a plug-in gave as dicts)."""
-    rows, verdicts = [], []
-    for k, e in enumerate(clean(entries), start=key):
+    rows = []
+    for k, e in enumerate(entries, start=key):
         flat = {"school_key": k}
         for name, v in e.items():
             if name == "measures":
                 flat.update({f"measure_{m}": x for m, x in v.items()})
-            elif name == "verdicts":
-                verdicts.extend({"school_key": k, "rule_id": x["rule_id"], "status": x["status"],
-                                 "value": x["value"], "threshold": x["threshold"],
-                                 "gap": (x.get("gap") or {}).get("value"),
-                                 "gap_share": (x.get("gap") or {}).get("share")} for x in v)
             elif isinstance(v, dict):
                 flat.update(_flat(v, name + "_"))
-            else:
+            elif name != "verdicts":
                 flat[name] = v
-        rows.append(flat)
-    return (_table(rows, first=("school_key",)),
-            _table(verdicts, first=("school_key", "rule_id", "status", "value", "threshold", "gap", "gap_share")))
+        rows.append({k.replace("score_by_dimension_", "score_"): v for k, v in flat.items()})
+    verdicts = _verdict_rows("school_key", ((k, v) for k, e in enumerate(entries, start=key) for v in e["verdicts"]))
+    return _table(rows, first=("school_key",)), verdicts
 
 
 # -- everything else: small lists of dicts, flattened ---------------------------------------------
 
-def _flat(obj: dict, prefix: str) -> dict[str, Any]:
+def _flat(obj: dict, prefix: str, skip: str = "") -> dict[str, Any]:
     """Nested objects flattened into ``a_b`` keys; lists stay lists (of scalars or objects)."""
     out: dict[str, Any] = {}
     for k, v in obj.items():
-        if isinstance(v, dict) and v:
-            out.update(_flat(v, f"{prefix}{k}_"))
-        else:
-            out[f"{prefix}{k}"] = None if isinstance(v, dict) else v
+        if type(v) is dict:
+            if v:
+                out.update(_flat(v, f"{prefix}{k}_"))
+            else:
+                out[f"{prefix}{k}"] = None
+        elif k != skip:
+            out[f"{prefix}{k}"] = v
     return out
 
 
-def _table(rows: list[dict], first: Sequence[str] = (), rename: dict[str, str] | None = None) -> pa.Table:
+def _table(rows: list[dict], first: Sequence[str] = ()) -> pa.Table:
     """A table from rows of differing keys: ``first`` columns first, then the others as found.
 
     Numbers that are ints in some rows and floats in others become floats; a column whose
-    values are of mixed kinds (e.g. a problem's value found) becomes text."""
+    values are of mixed kinds becomes their JSON text."""
     names = list(dict.fromkeys([*first, *(k for r in rows for k in r)]))
-    columns = {}
-    for name in names:
-        values = [r.get(name) for r in rows]
-        try:
-            array = pa.array(values)
-        except (pa.ArrowException, TypeError, ValueError):
-            array = _texts([None if v is None else (v if isinstance(v, str) else dumps(v).decode()) for v in values])
-        columns[(rename or {}).get(name, name)] = array
-    return pa.table(columns) if columns else pa.table({n: pa.array([], pa.null()) for n in first})
+    return pa.table({name: _texts([r.get(name) for r in rows], None) for name in names})
 
 
-_PROBLEM_COLUMNS = ("record", "file", "row", "school_id", "school_name", "county_code", "stage", "severity",
-                    "code", "field", "label", "value", "expected", "message")
+def _texts(values: Sequence[Any], kind: pa.DataType | None = pa.string()) -> pa.Array:
+    """``values`` as an array of ``kind`` (None: inferred); text with lone surrogates gets U+FFFD,
+    and values that fit no one type become their JSON text."""
+    try:
+        return pa.array(values, type=kind, from_pandas=True)
+    except (pa.ArrowException, UnicodeEncodeError, TypeError, ValueError):
+        pass
+    values = clean(list(values))
+    try:
+        return pa.array(values, type=kind, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return pa.array([v if v is None or isinstance(v, str) else dumps(v).decode() for v in values],
+                        type=pa.string())
+
+
+_PROBLEM_COLUMNS = ("record", "file", "row", "school_id", "school_name", "county_code", "code", "name",
+                    "severity", "field", "label", "observed", "expected", "message", "data")
 
 
 def _problems(report: Any) -> list[dict]:
-    """One row per problem: of rejected school records, rejected county records, and warnings."""
+    """One row per problem: of rejected school records, rejected county records, and warnings;
+    ``data`` is the rejected record as found, as JSON text."""
     rows = []
     for kind, records in (("school", report.rejected), ("county", report.county_rejected)):
         for rec in records:
-            ident = {k: v for k, v in rec.items() if k != "problems"}
+            ident = {k: v for k, v in rec.items() if k not in ("problems", "data")}
+            data = dumps(rec["data"]).decode() if "data" in rec else None
             for p in rec.get("problems", ()):
-                rows.append({"record": kind, **ident, **p})
+                rows.append({"record": kind, **ident, **p, "data": data})
     rows.extend({"record": "warning", **p} for p in report.warnings)
     for r in rows:
-        if "value" in r and r["value"] is not None and not isinstance(r["value"], str):
-            r["value"] = dumps(r["value"]).decode()
-    return clean(rows)
+        if not isinstance(r.get("observed"), (str, type(None))):
+            r["observed"] = dumps(r["observed"]).decode()
+    return rows
