@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"{ratio:.1f}× floor", f"≤ {target:g} s" + (f", ≤ {TARGET_FLOOR_RATIO:g}× floor"
                                                                     if fmt == "parquet" else ""),
                          "yes" if met else "no"))
-            rows.append((f"  peak memory", f"{x['peak_gb']:.2f} GB", "", f"≤ {TARGET_MEMORY_GB:g} GB",
+            rows.append(("  peak memory", f"{x['peak_gb']:.2f} GB", "", f"≤ {TARGET_MEMORY_GB:g} GB",
                          "yes" if x["peak_gb"] <= TARGET_MEMORY_GB else "no"))
         rows.append((f"  Arrow floor (pyarrow CSV → {r['rules_per_school']} NumPy rules → Parquet, no edubalance)",
                      fmt_s(floor), "1", "", ""))

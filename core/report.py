@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Callable, Iterator, Sequence
 import numpy as np
 
 from .catalogue import catalogue, ruleset_key
-from .entries import LISTED, SchoolBlock, check_mode
+from .entries import SchoolBlock, check_mode
 from .model import RuleSet
 from .serialise import dumps, gc_paused
 

@@ -10,23 +10,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
-from edubalance.cli import main
 from edubalance.synthetic import county_records, generate, write_csv
 
 TABLES = {"schools", "verdicts", "counties", "county_verdicts", "rejected", "rules", "summary"}
-
-
-@pytest.fixture()
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-        assert "Traceback" not in result.output
-        return result
-    return invoke
 
 
 @pytest.fixture(scope="module")
