@@ -49,7 +49,9 @@ def _write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | 
     _write_schools(report, folder, progress)
     counties = report.counties
     _write(folder / "counties.parquet", _table([{"county_key": k} | _flat(c, "", skip="verdicts")
-                                                 for k, c in enumerate(counties)]))
+                                                 for k, c in enumerate(counties)],
+                                                first=("county_key", "county_code", "county_name", "province",
+                                                       "year", "ruleset", "status")))
     _write(folder / "county_verdicts.parquet",
            _verdict_rows("county_key", ((k, v) for k, c in enumerate(counties) for v in c.get("verdicts", ())),
                          stage=True))
@@ -259,7 +261,7 @@ def _from_dicts(entries: list[dict], key: int) -> tuple[pa.Table, pa.Table]:
                 flat[name] = v
         rows.append({k.replace("score_by_dimension_", "score_"): v for k, v in flat.items()})
     verdicts = _verdict_rows("school_key", ((k, v) for k, e in enumerate(entries, start=key) for v in e["verdicts"]))
-    return _table(rows, first=("school_key",)), verdicts
+    return _table(rows, first=("school_key", *IDENTITY, "ruleset", "status")), verdicts
 
 
 # -- everything else: small lists of dicts, flattened ---------------------------------------------

@@ -219,3 +219,22 @@ def test_a_report_of_ready_dicts_renders_them(expected):
     report.finish()
     assert report.schools == findings_only(expected[:2])
     assert report.summary()["records"]["evaluated"] == 2
+
+
+def test_ready_dicts_and_columns_together_make_one_parquet_report(expected, sample, tmp_path):
+    import pyarrow.parquet as pq
+
+    from edubalance.parquet import write_parquet
+    columns = Evaluator(engine="vector").evaluate_records(*sample)
+    report = Report(files=[], read=columns.read + 3, rejected=[])
+    province, year = expected[0]["ruleset"].split("/")
+    report.add_group(Evaluator(engine="vector").ruleset(province, int(year)), expected[:3], [])
+    report.blocks.extend(columns.blocks)
+    report.finish()
+    write_parquet(report, tmp_path / "r")
+    schools = pq.read_table(tmp_path / "r" / "schools.parquet").to_pydict()
+    verdicts = pq.read_table(tmp_path / "r" / "verdicts.parquet").to_pydict()
+    entries = report.schools
+    assert schools["school_id"] == [e["school_id"] for e in entries] and len(entries) == columns.evaluated + 3
+    assert list(zip(verdicts["school_key"], verdicts["rule_id"], verdicts["status"])) == [
+        (k, v["rule_id"], v["status"]) for k, e in enumerate(entries) for v in e["verdicts"]]
