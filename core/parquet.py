@@ -104,9 +104,8 @@ def _verdict_rows(key: str, verdicts: Iterable[tuple[int, dict]], stage: bool = 
 # -- schools and their verdicts, from the columns ---------------------------------------------
 
 def _write_schools(report: Any, folder: Path, progress: Callable[[int], None] | None) -> None:
-    order = report._render_order()
-    columnar = report._schools is None and all(isinstance(b, SchoolBlock) for b in report.blocks)
-    if not columnar or not order:                   # entries given as dicts: a small report
+    order = report.positions()
+    if not report.columnar or not order:                   # entries given as dicts: a small report
         entries = [e for chunk in report.iter_schools(order=order) for e in chunk]
         schools, verdicts = _from_dicts(entries, 0)
         _write(folder / "schools.parquet", schools)

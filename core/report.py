@@ -159,7 +159,7 @@ class Report:
         """School entry ``k`` (report order) as a dict, without building the others."""
         if self._schools is not None:
             return _listed(self._schools[k], self.verdicts)
-        b, i = self._render_order()[k]
+        b, i = self.positions()[k]
         return self.blocks[b].entries(np.array([i]), self.verdicts)[0]
 
     def iter_schools(self, chunk: int = CHUNK,
@@ -167,7 +167,7 @@ class Report:
         """School entries in the report's order (or ``order``: (block, position) pairs),
         ``chunk`` at a time, with the verdicts the report's mode lists."""
         if order is None:
-            order = self._render_order()
+            order = self.positions()
         if self._schools is not None:
             for start in range(0, len(order), chunk):
                 yield [_listed(self._schools[i], self.verdicts) for _, i in order[start:start + chunk]]
@@ -184,8 +184,14 @@ class Report:
                     out[j] = entry
             yield out
 
-    def _render_order(self) -> list[tuple[int, int]]:
-        """(block, position) of every school in report order (entries given as dicts: their own)."""
+    @property
+    def columnar(self) -> bool:
+        """Whether every school entry is still columns (a :class:`SchoolBlock`), so that a
+        writer may read the columns instead of the entry dicts."""
+        return self._schools is None and all(isinstance(b, SchoolBlock) for b in self.blocks)
+
+    def positions(self) -> list[tuple[int, int]]:
+        """(block, position) of every school in report order (block -1: entries held as dicts)."""
         if self._schools is not None:
             return [(-1, i) for i in range(len(self._schools))]
         return self._order if len(self._order) == self.evaluated else self._natural_order()
@@ -202,7 +208,7 @@ class Report:
             found.sort(key=lambda x: (x["status"] != "fail", x["score"]["overall"]
                                       if x["score"]["overall"] is not None else 0))
             return len(found), found[:limit]
-        order = self._render_order()
+        order = self.positions()
         keyed = []
         for b, i in order:
             block = self.blocks[b]

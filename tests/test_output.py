@@ -259,7 +259,7 @@ def test_non_finite_numbers_do_not_stop_the_writers(vector_evaluator, tmp_path):
     block.results.value[0, 0] = math.inf
     report.counties[0]["score"]["overall"] = math.nan
     report.counties[0]["extra"] = {"x": math.inf}
-    k = report._render_order().index((0, 0))            # that school's place in the report
+    k = report.positions().index((0, 0))            # that school's place in the report
     for fmt in FORMATS:
         assert write_core_format(report, fmt, tmp_path / f"r.{fmt}")
     data = json.loads((tmp_path / "r.json").read_bytes())
