@@ -1,10 +1,13 @@
 """edubalance at national scale: ``make bench`` (or ``python benchmarks/run.py``).
 
 1. Writes (once) a synthetic national file: 200,000 school records in 2,850 counties of three
-   provinces, ~3 % of optional values missing, plus a county-record file (benchmarks/out/).
+   provinces, ~3 % of optional values missing, plus a county-record file, and a province-size
+   one (25,000 records, 360 counties) (benchmarks/out/).
 2. End to end, through the ``edubalance evaluate`` command in a fresh process each run
-   (read → validate → evaluate → county CVs → scores → JSON report): wall time, the seconds
-   of every stage (``--timings``) and peak memory, for ``--verdicts findings`` and ``all``.
+   (read → validate → evaluate → county CVs → scores → report): wall time, the seconds of every
+   stage (``--timings``) and peak memory, to Parquet, NDJSON and JSON; and the Arrow floor of the
+   same job (``floor.py``: pyarrow reads the CSV, NumPy judges as many rules per school, pyarrow
+   writes the same tables; no edubalance), run in turn with ours so that both see the same load.
 3. The rules stage alone on the same records — the seven 2017 per-school indicators and the
    class-size rule — by our columnar back end, a hand-written NumPy floor, GoRules zen-engine
    (the rules as JDM decision tables) and our durable-rules back end (on a sample,
@@ -20,10 +23,10 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from statistics import median
@@ -36,77 +39,88 @@ sys.path.insert(0, str(HERE))
 import data  # noqa: E402
 import peers  # noqa: E402
 
-TARGET_SECONDS = 10.0
-TARGET_MEMORY_GB = 2.0
+#: The targets, in seconds (end to end), GB and milliseconds.
+TARGETS = {("national", "parquet"): 2.0, ("national", "ndjson"): 10.0, ("national", "json"): 10.0,
+           ("province", "parquet"): 1.0, ("province", "json"): 1.0}
+TARGET_FLOOR_RATIO = 7.0
+TARGET_MEMORY_GB = 1.5
 TARGET_LATENCY_MS = 1.0
+SUFFIX = {"parquet": ".parquet", "ndjson": ".ndjson", "json": ".json"}
 
 
-def _tree_pss(pid: int) -> int:
-    """Proportional set size (bytes) of a process and its children: shared pages counted once."""
-    total = 0
-    pids = [pid]
-    while pids:
-        p = pids.pop()
-        try:
-            with open(f"/proc/{p}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1]) * 1024
-                        break
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                pids.extend(int(c) for c in f.read().split())
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-class TreeMemory:
-    """Samples the PSS of a process tree every quarter second in a thread; ``peak`` is the
-    largest sum.
-
-    The report is written by forked processes that share the parent's pages: max RSS would
-    count those pages once per process, the sum of PSS counts them once. Reading PSS walks the
-    process's page tables (and holds its memory-map lock), so it is sampled sparingly: more
-    often slows the run being measured.
-    """
-
-    def __init__(self, pid: int):
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.25):
-            self.peak = max(self.peak, _tree_pss(self.pid))
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.peak
-
-
-def cli_run(schools: Path, counties: Path, mode: str, out: Path) -> dict:
+def cli_run(schools: Path, counties: Path, fmt: str, out: Path) -> dict:
     """One ``edubalance evaluate`` in a new process: wall seconds, stages, peak memory, size."""
     cmd = [sys.executable, "-m", "edubalance.cli", "evaluate", str(schools), str(counties),
-           "--engine", "vector", "--format", "json", "--output", str(out), "--verdicts", mode, "--timings"]
+           "--engine", "vector", "--output", str(out), "--timings"]
+    _remove(out)
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        memory = TreeMemory(proc.pid) if Path("/proc/self/smaps_rollup").exists() else None
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
-        tree_peak = memory.stop() if memory else 0
-        proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
-    if proc.returncode not in (0, 1):
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text}")
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise RuntimeError(f"{' '.join(cmd)} failed ({code}):\n{text}")
     found = re.search(r"timings[^:]*: (.*)", text)
     stages = {k: float(v) for k, v in (p.rsplit(" ", 1) for p in found.group(1).split(", "))} if found else {}
-    # The larger of: the largest process's max RSS, and the sampled sum over the process tree.
-    return {"wall": wall, "stages": stages, "peak_gb": max(usage.ru_maxrss * 1024, tree_peak) / 1024 ** 3,
-            "max_rss_gb": usage.ru_maxrss / 1024 ** 2, "tree_pss_gb": tree_peak / 1024 ** 3,
-            "size_gb": out.stat().st_size / 1e9}
+    size = sum(p.stat().st_size for p in out.iterdir()) if out.is_dir() else out.stat().st_size
+    return {"wall": wall, "stages": stages, "peak_gb": usage.ru_maxrss / 1024 ** 2, "size_gb": size / 1e9}
+
+
+def floor_run(schools: Path, counties: Path, out: Path, rules: int) -> dict:
+    """``floor.py`` in a new process: wall seconds and peak memory."""
+    _remove(out)
+    out.mkdir()
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(HERE / "floor.py"), str(schools), str(counties), str(out),
+                             str(rules)], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError("the Arrow floor failed")
+    return {"wall": wall, "peak_gb": usage.ru_maxrss / 1024 ** 2}
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def rules_per_school(report: Path) -> int:
+    """Verdicts per school in a Parquet report (what the floor judges per school)."""
+    import pyarrow.parquet as pq
+    schools = pq.ParquetFile(report / "schools.parquet").metadata.num_rows
+    return round(pq.ParquetFile(report / "verdicts.parquet").metadata.num_rows / max(schools, 1))
+
+
+def end_to_end(name: str, schools: Path, counties: Path, formats: list[str], runs: int) -> dict:
+    """Each run: the floor, then ours in each format (in turn, so that all see the same load)."""
+    done: dict[str, list[dict]] = {fmt: [] for fmt in formats}
+    floors = []
+    rules = None
+    for k in range(runs):
+        for fmt in formats:
+            out = data.OUT / f"report_{name}{SUFFIX[fmt]}"
+            done[fmt].append(cli_run(schools, counties, fmt, out))
+            if fmt == "parquet" and rules is None:
+                rules = rules_per_school(out)
+            print(f"  {name}, {fmt}, run {k + 1}/{runs}: {done[fmt][-1]['wall']:.2f} s, "
+                  f"peak {done[fmt][-1]['peak_gb']:.2f} GB", flush=True)
+            _remove(out)
+        floors.append(floor_run(schools, counties, data.OUT / f"floor_{name}", rules or 23))
+        _remove(data.OUT / f"floor_{name}")
+        print(f"  {name}, Arrow floor, run {k + 1}/{runs}: {floors[-1]['wall']:.2f} s", flush=True)
+    result = {"floor": median(f["wall"] for f in floors), "floor_runs": [f["wall"] for f in floors],
+              "rules_per_school": rules}
+    for fmt, rs in done.items():
+        stages = {s: median(r["stages"].get(s, 0.0) for r in rs) for s in rs[0]["stages"]}
+        result[fmt] = {"wall": median(r["wall"] for r in rs), "runs": [r["wall"] for r in rs],
+                       "peak_gb": max(r["peak_gb"] for r in rs), "size_gb": rs[-1]["size_gb"], "stages": stages}
+    return result
 
 
 def rules_table(schools: Path, counties: Path):
@@ -161,41 +175,36 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=200_000)
     ap.add_argument("--counties", type=int, default=2_850)
-    ap.add_argument("--runs", type=int, default=3, help="end-to-end runs per verdicts mode (median)")
-    ap.add_argument("--all-runs", type=int, default=3, help="end-to-end runs with --verdicts all (median)")
+    ap.add_argument("--province-records", type=int, default=25_000)
+    ap.add_argument("--province-counties", type=int, default=360)
+    ap.add_argument("--runs", type=int, default=3, help="end-to-end runs per format (median)")
     ap.add_argument("--durable-sample", type=int, default=2_000)
     ap.add_argument("--zen-sample", type=int, default=10_000)
     ap.add_argument("--latency-calls", type=int, default=2_000)
     args = ap.parse_args(argv)
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                 "platform": platform.platform()}}
+                                 "platform": platform.platform(), "load": os.getloadavg()}}
 
-    spec = data.Spec(records=args.records, counties=args.counties)
-    start = time.perf_counter()
-    schools, counties, fresh = data.make_files(spec)
-    print(f"input: {schools.name} ({schools.stat().st_size / 1e6:.0f} MB), {counties.name}"
-          + (f" — written in {time.perf_counter() - start:.1f} s" if fresh else " (reused)"), flush=True)
+    sizes = {"national": data.Spec(records=args.records, counties=args.counties),
+             "province": data.Spec(records=args.province_records, counties=args.province_counties)}
+    files = {}
+    for name, spec in sizes.items():
+        start = time.perf_counter()
+        schools, counties, fresh = data.make_files(spec)
+        files[name] = (schools, counties)
+        print(f"input: {schools.name} ({schools.stat().st_size / 1e6:.0f} MB), {counties.name}"
+              + (f" — written in {time.perf_counter() - start:.1f} s" if fresh else " (reused)"), flush=True)
 
     # -- end to end ---------------------------------------------------------------------------
     e2e = {}
-    for mode, runs in (("findings", args.runs), ("all", args.all_runs)):
-        if runs <= 0:
-            continue
-        out = data.OUT / f"report_{mode}.json"
-        done = []
-        for k in range(runs):
-            done.append(cli_run(schools, counties, mode, out))
-            print(f"  end to end --verdicts {mode}, run {k + 1}/{runs}: {done[-1]['wall']:.1f} s, "
-                  f"peak {done[-1]['peak_gb']:.2f} GB", flush=True)
-        stages = {s: median(r["stages"].get(s, 0.0) for r in done) for s in done[0]["stages"]}
-        e2e[mode] = {"wall": median(r["wall"] for r in done), "peak_gb": max(r["peak_gb"] for r in done),
-                     "size_gb": done[-1]["size_gb"], "stages": stages, "runs": runs}
-        out.unlink(missing_ok=True)
+    if args.runs > 0:
+        e2e["national"] = end_to_end("national", *files["national"], ["parquet", "ndjson", "json"], args.runs)
+        e2e["province"] = end_to_end("province", *files["province"], ["parquet", "json"], args.runs)
     results["end_to_end"] = e2e
 
     # -- rules stage ----------------------------------------------------------------------------
     print("rules stage: building the table …", flush=True)
-    table, rules = rules_table(schools, counties)
+    table, rules = rules_table(*files["national"])
     n = table.n
     cols, undefined = table.columns, table.undefined
     t_ours, ours = peers.timed(lambda: peers.ours(rules, table), 7)
@@ -231,24 +240,33 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- the table ----------------------------------------------------------------------------------
     rows: list[tuple[str, str, str, str, str]] = []
-    for mode in ("findings", "all"):
-        if mode not in e2e:
+    for name, spec in sizes.items():
+        if name not in e2e:
             continue
-        r = e2e[mode]
-        rows.append((f"end to end, --verdicts {mode} ({r['size_gb']:.2f} GB JSON)", fmt_s(r["wall"]), "",
-                     f"≤ {TARGET_SECONDS:g} s", "yes" if r["wall"] <= TARGET_SECONDS else "no"))
-        for stage, sec in r["stages"].items():
-            if stage != "total":
-                rows.append((f"    {stage}", fmt_s(sec), "", "", ""))
-        rows.append((f"  peak memory, --verdicts {mode}", f"{r['peak_gb']:.2f} GB", "", f"≤ {TARGET_MEMORY_GB:g} GB",
-                     "yes" if r["peak_gb"] <= TARGET_MEMORY_GB else "no"))
+        r = e2e[name]
+        floor = r["floor"]
+        for fmt in ("parquet", "ndjson", "json"):
+            if fmt not in r:
+                continue
+            x = r[fmt]
+            target = TARGETS[(name, fmt)]
+            ratio = x["wall"] / floor
+            met = x["wall"] <= target and (fmt != "parquet" or ratio <= TARGET_FLOOR_RATIO)
+            rows.append((f"{name} ({spec.records:,} records) → {fmt} ({x['size_gb']:.2f} GB)", fmt_s(x["wall"]),
+                         f"{ratio:.1f}× floor", f"≤ {target:g} s" + (f", ≤ {TARGET_FLOOR_RATIO:g}× floor"
+                                                                    if fmt == "parquet" else ""),
+                         "yes" if met else "no"))
+            rows.append(("  peak memory", f"{x['peak_gb']:.2f} GB", "", f"≤ {TARGET_MEMORY_GB:g} GB",
+                         "yes" if x["peak_gb"] <= TARGET_MEMORY_GB else "no"))
+        rows.append((f"  Arrow floor (pyarrow CSV → {r['rules_per_school']} NumPy rules → Parquet, no edubalance)",
+                     fmt_s(floor), "1", "", ""))
     rows.append((f"rules stage, {len(rules)} rules × {n:,} records: ours (vector)", fmt_s(t_ours), "1", "", ""))
     rows.append(("  NumPy floor (hand-written)", fmt_s(t_floor), f"{t_floor / t_ours:.2f}",
-                 "ours ≤ 10× floor", "yes" if t_ours <= 10 * t_floor else "no"))
+                 "ours ≤ 2× floor", "yes" if t_ours <= 2 * t_floor else "no"))
     rows.append((f"  zen-engine {zen_how} ({len(sample):,} sampled, extrapolated)", fmt_s(t_zen),
                  f"{t_zen / t_ours:.0f}", "> 1×", "yes" if t_zen > t_ours else "no"))
     rows.append((f"  durable-rules ({len(dsample):,} sampled, extrapolated)", fmt_s(t_dur),
-                 f"{t_dur / t_ours:.0f}", "≥ 100×", "yes" if t_dur >= 100 * t_ours else "no"))
+                 f"{t_dur / t_ours:.0f}", "≥ 500×", "yes" if t_dur >= 500 * t_ours else "no"))
     rows.append((f"evaluate_record median latency ({lat['calls']:,} calls; p90 {lat['p90'] * 1e3:.2f} ms)",
                  f"{lat['median'] * 1e3:.2f} ms", "", f"≤ {TARGET_LATENCY_MS:g} ms",
                  "yes" if lat["median"] * 1e3 <= TARGET_LATENCY_MS else "no"))
@@ -256,10 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     widths = [max(len(r[i]) for r in rows + [("stage", "seconds", "ratio", "target", "met")]) for i in range(5)]
     print()
     print(f"edubalance benchmark — {args.records:,} school records, {args.counties:,} counties, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}; ratio = peer seconds / ours")
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average at start "
+          f"{results['machine']['load'][0]:.1f}; ratio = ours ÷ floor (end to end), peer ÷ ours (rules)")
     header = ("stage", "seconds", "ratio", "target", "met")
     for r in [header] + rows:
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    print("\nstages (s, medians):")
+    for name in e2e:
+        for fmt in ("parquet", "ndjson", "json"):
+            if fmt in e2e[name]:
+                print(f"  {name} → {fmt}: " + ", ".join(f"{k} {v:.2f}" for k, v in e2e[name][fmt]["stages"].items()))
     for how, r in zen_runs.items():
         if r["disagree"]:
             print(f"note: zen-engine {how} disagreed with ours on {r['disagree']} of {len(rules) * len(sample):,} "

@@ -57,9 +57,15 @@ def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugin
 
 
 def emit(text: str, output: str | None) -> None:
+    from .serialise import clean_text
+    text = clean_text(text)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"report written to {output}", err=True)
+        from .output import OutputError, write_bytes
+        try:
+            write_bytes(text.encode("utf-8"), output)
+        except OutputError as exc:
+            fail(str(exc))
+        click.echo(f"已写入 written to {output}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
 
@@ -110,10 +116,11 @@ override_opt = click.option("--override", "overrides", multiple=True, type=click
 format_opt = click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table",
                           show_default=True, help="table for people, json for systems.")
 report_format_opt = click.option("--format", "-f", "fmt", metavar="FORMAT", default=None,
-                                 help="报告格式 report format: table (default), json, or one a plug-in adds; "
-                                      "without it, the suffix of -o decides (.json → json).")
-output_opt = click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-                          help="Write the report to FILE instead of the terminal.")
+                                 help="报告格式 report format: table (default), json, ndjson (one school or "
+                                      "county a line), parquet (a folder of tables), or one a plug-in adds; "
+                                      "without it, the suffix of -o decides (.json, .ndjson, .parquet …).")
+output_opt = click.option("--output", "-o", type=click.Path(), metavar="FILE",
+                          help="Write the report to FILE instead of the terminal (for parquet: a folder).")
 
 
 @click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})

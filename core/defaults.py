@@ -40,8 +40,8 @@ def edubalance_render_report(report, fmt, path):
 
 @hookimpl
 def edubalance_report_formats():
-    return {"table": {"suffixes": [".txt"], "title": {"zh": "文字报告", "en": "text report"}},
-            "json": {"suffixes": [".json"], "title": {"zh": "JSON 报告", "en": "JSON report"}}}
+    from .output import CORE_FORMATS
+    return CORE_FORMATS
 
 
 @hookimpl

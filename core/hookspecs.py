@@ -110,6 +110,8 @@ def edubalance_report_formats():
 
     The report formats this plug-in writes through :func:`edubalance_render_report`; ``-o``
     picks a format by the output's suffix, ``--format`` by name, and ``--help`` lists them.
+    ``"folder": True`` marks a format written as a folder of files (``parquet``): its ``path``
+    is a folder to create, and ``-o`` may replace only an earlier folder of that format.
     """
 
 

@@ -6,14 +6,11 @@ or incomplete school or county, or a rejected record), 2 and up for usage or inp
 (raised before a report exists). JSON keys follow `schemas/report.schema.json`.
 
 School entries stay columns (:class:`~edubalance.entries.SchoolBlock`) until something reads
-them: counts, exit code and the text report need only a few, and :meth:`Report.write_json`
-streams a national file chunk by chunk instead of holding GBs of dicts.
+them: counts, exit code and the text report need only a few, and the JSON and NDJSON writers
+build and serialise them a chunk at a time instead of holding GBs of dicts.
 """
 from __future__ import annotations
 
-import json
-import queue
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Iterator, Sequence
@@ -21,38 +18,38 @@ from typing import Any, BinaryIO, Callable, Iterator, Sequence
 import numpy as np
 
 from .catalogue import catalogue, ruleset_key
-from .entries import VERDICT_MODES, SchoolBlock, dumps, loads
+from .entries import SchoolBlock, check_mode
 from .model import RuleSet
-from .writing import pieces, worker_count, write_pieces
+from .serialise import dumps, gc_paused
 
-#: How many school entries are rendered (and written) at a time: a thousand entries' worth of
+#: How many school entries are built (and written) at a time: a few thousand entries' worth of
 #: small objects fits the allocator's free memory, so it is reused instead of mapped afresh.
-CHUNK = 1024
+CHUNK = 2048
 
 
 class _DictBlock:
     """Entries given as ready dicts (e.g. by a plug-in): the same interface as a SchoolBlock."""
 
     def __init__(self, entries: Sequence[dict]):
-        self.entries = list(entries)
-        self.n = len(self.entries)
-        self.status = np.array([e["status"] for e in self.entries], dtype=object)
+        self.list = list(entries)
+        self.n = len(self.list)
+        self.status = np.array([e["status"] for e in self.list], dtype=object)
 
     def sort_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """county_code, school_id, stage (text, "" when missing) and year (0 when missing)."""
-        text = [np.array([s[k] or "" for s in self.entries], dtype=object)
+        text = [np.array([s[k] or "" for s in self.list], dtype=object)
                 for k in ("county_code", "school_id", "stage")]
-        return (*text, np.array([s["year"] or 0 for s in self.entries], dtype=np.int64))
+        return (*text, np.array([s["year"] or 0 for s in self.list], dtype=np.int64))
 
     def provisional_rules_used(self) -> set[str]:
-        return {r for s in self.entries for r in s["provisional_rules"]}
+        return {r for s in self.list for r in s["provisional_rules"]}
 
     def score_key(self, i: int) -> float:
-        overall = self.entries[i]["score"]["overall"]
+        overall = self.list[i]["score"]["overall"]
         return 0 if overall is None else overall
 
-    def render(self, index: np.ndarray, verdicts: str = "all") -> list[bytes]:
-        return [dumps(_listed(self.entries[i], verdicts)) for i in np.asarray(index).tolist()]
+    def entries(self, index: np.ndarray, verdicts: str = "all") -> list[dict]:
+        return [_listed(self.list[i], verdicts) for i in np.asarray(index).tolist()]
 
 
 def _with_ruleset(entry: dict, key: str) -> dict:
@@ -76,8 +73,8 @@ def _listed(entry: dict, verdicts: str) -> dict:
 class Report:
     """Counts, schools, counties and rejected rows of one evaluation.
 
-    School entries are kept as columns and rendered when read: ``schools`` builds every dict
-    (fine for a county, heavy for a country), :meth:`write_json` streams them to a file.
+    School entries are kept as columns and built when read: ``schools`` builds every dict
+    (fine for a county, heavy for a country), :meth:`iter_schools` a chunk at a time.
     ``verdicts`` is ``all`` (every rule's verdict per school) or ``findings`` (only ``fail`` and
     ``missing_data`` verdicts; counts, scores, funding and status stay complete).
     ``rulesets`` is the rule catalogue (:mod:`edubalance.catalogue`): verdicts name their rule
@@ -102,8 +99,7 @@ class Report:
     progress: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.verdicts not in VERDICT_MODES:
-            raise ValueError(f"unknown verdicts mode '{self.verdicts}' (choose from {', '.join(VERDICT_MODES)})")
+        check_mode(self.verdicts)
 
     def add_group(self, ruleset: RuleSet, schools: SchoolBlock | Sequence[dict], counties: list[dict]) -> None:
         for p in ruleset.packs:
@@ -151,53 +147,54 @@ class Report:
     def schools(self) -> list[dict]:
         """Every school entry as a dict (built on first use; the report's order)."""
         if self._schools is None:
-            self._schools = loads(b"[" + b",".join(self.iter_json_entries()) + b"]")
+            with gc_paused():
+                self._schools = [e for part in self.iter_schools() for e in part]
         return self._schools
-
-    def school(self, k: int) -> dict:
-        """School entry ``k`` (report order) as a dict, without building the others."""
-        if self._schools is not None:
-            return self._schools[k]
-        b, i = self._render_order()[k]
-        block = self.blocks[b]
-        if isinstance(block, SchoolBlock):
-            return block.entry(i, self.verdicts)
-        return loads(block.render(np.array([i]), self.verdicts)[0])
 
     @schools.setter
     def schools(self, entries: list[dict]) -> None:
         self._schools = list(entries)
 
-    def iter_json_entries(self, chunk: int = CHUNK) -> Iterator[bytes]:
-        """Each school entry as compact JSON, in the report's order."""
-        for part in self._json_chunks(chunk):
-            yield from part
-
-    def _render_order(self) -> list[tuple[int, int]]:
-        """(block, position) of every school in report order (entries given as dicts: their own)."""
+    def school(self, k: int) -> dict:
+        """School entry ``k`` (report order) as a dict, without building the others."""
         if self._schools is not None:
-            return [(-1, i) for i in range(len(self._schools))]
-        return self._order if len(self._order) == self.evaluated else self._natural_order()
+            return _listed(self._schools[k], self.verdicts)
+        b, i = self.positions()[k]
+        return self.blocks[b].entries(np.array([i]), self.verdicts)[0]
 
-    def _json_chunks(self, chunk: int, order: Sequence[tuple[int, int]] | None = None) -> Iterator[list[bytes]]:
-        """Entries as JSON, ``chunk`` at a time, for ``order`` (default: every school)."""
+    def iter_schools(self, chunk: int = CHUNK,
+                     order: Sequence[tuple[int, int]] | None = None) -> Iterator[list[dict]]:
+        """School entries in the report's order (or ``order``: (block, position) pairs),
+        ``chunk`` at a time, with the verdicts the report's mode lists."""
         if order is None:
-            order = self._render_order()
+            order = self.positions()
         if self._schools is not None:
             for start in range(0, len(order), chunk):
-                yield [dumps(_listed(self._schools[i], self.verdicts)) for _, i in order[start:start + chunk]]
+                yield [_listed(self._schools[i], self.verdicts) for _, i in order[start:start + chunk]]
             return
         for start in range(0, len(order), chunk):
             part = order[start:start + chunk]
-            out: list[bytes] = [b""] * len(part)
+            out: list[Any] = [None] * len(part)
             by_block: dict[int, list[int]] = {}
             for j, (b, _) in enumerate(part):
                 by_block.setdefault(b, []).append(j)
             for b, slots in by_block.items():
                 index = np.array([part[j][1] for j in slots], dtype=np.int64)
-                for j, text in zip(slots, self.blocks[b].render(index, self.verdicts)):
-                    out[j] = text
+                for j, entry in zip(slots, self.blocks[b].entries(index, self.verdicts)):
+                    out[j] = entry
             yield out
+
+    @property
+    def columnar(self) -> bool:
+        """Whether every school entry is still columns (a :class:`SchoolBlock`), so that a
+        writer may read the columns instead of the entry dicts."""
+        return self._schools is None and all(isinstance(b, SchoolBlock) for b in self.blocks)
+
+    def positions(self) -> list[tuple[int, int]]:
+        """(block, position) of every school in report order (block -1: entries held as dicts)."""
+        if self._schools is not None:
+            return [(-1, i) for i in range(len(self._schools))]
+        return self._order if len(self._order) == self.evaluated else self._natural_order()
 
     def schools_with_findings(self, limit: int) -> tuple[int, list[dict]]:
         """(how many schools fail or are incomplete, the first ``limit`` of them as entries).
@@ -207,11 +204,11 @@ class Report:
         """
         wanted = ("fail", "incomplete")
         if self._schools is not None:
-            found = [s for s in self._schools if s["status"] in wanted]
+            found = [_listed(s, self.verdicts) for s in self._schools if s["status"] in wanted]
             found.sort(key=lambda x: (x["status"] != "fail", x["score"]["overall"]
                                       if x["score"]["overall"] is not None else 0))
             return len(found), found[:limit]
-        order = self._render_order()
+        order = self.positions()
         keyed = []
         for b, i in order:
             block = self.blocks[b]
@@ -220,9 +217,7 @@ class Report:
                 keyed.append(((status != "fail", block.score_key(i)), b, i))
         keyed.sort(key=lambda t: t[0])                 # stable: report order among equals
         top = keyed[:limit]
-        entries = [loads(block_entry) for block_entry in
-                   (self.blocks[b].render(np.array([i]), self.verdicts)[0] for _, b, i in top)]
-        return len(keyed), entries
+        return len(keyed), [self.blocks[b].entries(np.array([i]), self.verdicts)[0] for _, b, i in top]
 
     def _natural_order(self) -> list[tuple[int, int]]:
         return [(b, i) for b, block in enumerate(self.blocks) for i in range(block.n)]
@@ -267,7 +262,8 @@ class Report:
         return 0
 
     # -- output --------------------------------------------------------------------------------
-    def _head(self) -> dict[str, Any]:
+    def head(self) -> dict[str, Any]:
+        """Everything of the JSON report but its school and county entries and notes."""
         summary = self.summary()
         return {
             "summary": summary,
@@ -283,90 +279,50 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         schools = self.schools
-        if self.verdicts != "all":
+        if self._schools is not None and self.verdicts != "all":
             schools = [_listed(s, self.verdicts) for s in schools]
-        return {**self._head(), "schools": schools, "counties": self.counties, "notes": self.notes}
+        return {**self.head(), "schools": schools, "counties": self.counties, "notes": self.notes}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False)
+    def to_json(self, indent: bool = True) -> str:
+        return dumps(self.to_dict(), indent=bool(indent)).decode("utf-8")
 
-    def write_json(self, stream: BinaryIO, indent: int | None = None, workers: int | None = None,
+    def write_json(self, stream: BinaryIO, indent: bool = False,
                    progress: Callable[[int], None] | None = None) -> None:
-        """Write the JSON report to a binary stream; compact (``indent=None``) entries are streamed.
+        """Write the JSON report to a binary stream: indented (built whole: for a county or a
+        province), or compact with the school entries built and written a chunk at a time."""
+        with gc_paused():
+            self._write_json(stream, indent, progress)
 
-        Compact output never holds more than :data:`CHUNK` school entries at a time, and the
-        writing runs in a second thread, overlapping the rendering of the next chunk. A report
-        of :data:`~edubalance.writing.PARALLEL_MIN` schools or more is rendered by ``workers``
-        processes (default: one per CPU, where ``fork`` exists; see :mod:`edubalance.writing`).
-        The bytes are the same either way. ``progress`` is called with the number of entries
-        written as they go.
-        """
-        if indent is not None:
-            stream.write(self.to_json(indent).encode("utf-8"))
+    def _write_json(self, stream: BinaryIO, indent: bool, progress: Callable[[int], None] | None) -> None:
+        if indent:
+            stream.write(dumps(self.to_dict(), indent=True))
+            if progress:
+                progress(self.evaluated)
             return
-        head = dumps(self._head())
+        head = dumps(self.head())
         stream.write(memoryview(head)[:-1])      # the head and the county entries are tens of
         stream.write(b',"schools":[')            # MB for a country: written as they are, not copied
         del head
-        order = self._render_order()
-        workers = worker_count(workers) if self._schools is None else 1
-        bounds = pieces(len(order), workers)
-        if len(bounds) > 1:
-            def render(p: int) -> Iterator[list[bytes]]:
-                a, b = bounds[p]
-                return self._json_chunks(CHUNK, order[a:b])
-            write_pieces(stream, render, len(bounds), workers, progress, [b - a for a, b in bounds])
-        else:
-            with _ThreadedWriter(stream) as out:
-                wrote = False
-                for part in self._json_chunks(CHUNK, order):
-                    if part:
-                        if wrote:
-                            out.write(b",")
-                        out.write(part)       # joined in the writer thread (bytes.join frees the GIL)
-                        wrote = True
-                        if progress:
-                            progress(len(part))
+        comma = b""
+        for part in self.iter_schools():
+            if part:
+                stream.write(comma)
+                stream.write(memoryview(dumps(part))[1:-1])     # the array's items, no brackets
+                comma = b","
+                if progress:
+                    progress(len(part))
         for text in (b'],"counties":', dumps(self.counties), b',"notes":', dumps(self.notes), b"}"):
             stream.write(text)
 
-    def render_table(self, limit: int = 30) -> str:
-        from .render import render_table
-        return render_table(self, limit)
-
-
-class _ThreadedWriter:
-    """Hands byte chunks to a thread that writes them (file writes release the GIL)."""
-
-    def __init__(self, stream: BinaryIO, depth: int = 2):
-        self.stream = stream
-        self.queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="edubalance-writer", daemon=True)
-
-    def _run(self) -> None:
-        while True:
-            data = self.queue.get()
-            if data is None:
-                return
-            if self.error is None:
-                try:
-                    self.stream.write(data if isinstance(data, bytes) else b",".join(data))
-                except BaseException as exc:  # handed to the caller in __exit__
-                    self.error = exc
-
-    def write(self, data: bytes | list[bytes]) -> None:
-        """Queue ``data``: bytes, or a list of JSON values to be written comma-separated."""
-        if self.error is not None:
-            raise self.error
-        self.queue.put(data)
-
-    def __enter__(self) -> "_ThreadedWriter":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None and exc_info[0] is None:
-            raise self.error
+    def write_ndjson(self, stream: BinaryIO, progress: Callable[[int], None] | None = None) -> None:
+        """Write the report as JSON lines: first the head (:meth:`head` with ``notes``), then
+        one line per school entry, then one per county entry — each exactly as in the JSON report."""
+        with gc_paused():
+            stream.write(dumps({**self.head(), "notes": self.notes}) + b"\n")
+            for part in self.iter_schools():
+                if part:
+                    stream.write(b"\n".join(dumps(e) for e in part) + b"\n")
+                    if progress:
+                        progress(len(part))
+            for start in range(0, len(self.counties), CHUNK):
+                stream.write(b"".join(dumps(c) + b"\n" for c in self.counties[start:start + CHUNK]))

@@ -36,3 +36,18 @@ def _assert_identical(a, b, where="entry"):
 def identical():
     """``identical(a, b, where)``: assert two report values are the same, types and key order too."""
     return _assert_identical
+
+
+@pytest.fixture()
+def run():
+    """``run(*args)``: the ``edubalance`` command in this process; never a traceback."""
+    from click.testing import CliRunner
+
+    from edubalance.cli import main
+    runner = CliRunner()
+
+    def invoke(*args):
+        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        assert "Traceback" not in result.output
+        return result
+    return invoke

@@ -4,22 +4,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
-
-from edubalance.cli import main
 
 HEADER = "学校标识码,学校名称,学段,办学类型,省份,县级行政区划代码,学年,城乡类型,在校生数,最大班额\n"
-
-
-@pytest.fixture()
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-        assert "Traceback" not in result.output
-        return result
-    return invoke
 
 
 def test_help_teaches(run):

@@ -1,9 +1,9 @@
-"""School entries rendered from columns equal the obvious dict-per-verdict construction.
+"""School entries hold what the data dictionary and the rules say, built the plain way.
 
-The oracle below builds every entry the slow, plain way (one dict per verdict, one scalar
-conversion per value); the columnar renderer of ``edubalance.entries`` must give the very same
-JSON values for random records with missing values, zero pupils and values on thresholds, in
-both verdict modes, through ``Report.schools``, ``to_json`` and the streamed ``write_json``.
+The oracle below builds every entry from the table one value at a time (one dict per verdict,
+one scalar conversion per value); the entries of ``edubalance.entries`` must hold the very
+same JSON values for random records with missing values, zero pupils and values on thresholds,
+in both verdict modes, through ``Report.schools``, ``to_json`` and the streamed ``write_json``.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ import pytest
 
 from edubalance.composite import evaluate_composites
 from edubalance.derive import DERIVED_MEASURES
-from edubalance.entries import number_tokens
 from edubalance.catalogue import catalogue
 from edubalance.evaluator import Evaluator
 from edubalance.loading import RawRow
@@ -206,38 +205,15 @@ def test_an_empty_report_streams_valid_json(vector_evaluator):
     assert data["schools"] == [] and data["summary"]["records"] == {"read": 0, "evaluated": 0, "rejected": 0}
 
 
-def test_number_tokens_follow_the_report_number_rule():
-    values = np.array([1.0, -0.0, 2.5, np.nan, 1e16, 2.0**53, 1 / 3, 4.2, -7.0, 1e-7])
-    tokens = [json.loads(t) for t in number_tokens(values)]
-    assert tokens == [1, 0, 2.5, None, 1e16, 2.0**53, 1 / 3, 4.2, -7, 1e-7]
-    assert [type(t) for t in tokens[:2]] == [int, int] and isinstance(tokens[4], float)
-    assert [json.loads(t) for t in number_tokens(np.array([3.0, np.nan]), whole_as_int=False)] == [3.0, None]
-    assert isinstance(json.loads(number_tokens(np.array([3.0]), whole_as_int=False)[0]), float)
-    with pytest.raises(ValueError):
-        number_tokens(np.array([np.inf]))
-    assert number_tokens(np.array([])) == []
-
-
-@pytest.mark.parametrize("encoder", ["orjson", "stdlib"])
-def test_a_column_of_numbers_gives_the_tokens_of_each_number(encoder, monkeypatch):
-    """Long columns take the array paths; each token must be what the one-number rule writes."""
-    from edubalance import entries
-    if encoder == "stdlib":
-        monkeypatch.setattr(entries, "_orjson", None)
-    rng = np.random.default_rng(3)
-    special = [0.0, -0.0, 1.0, -7.0, 2.0**53, 2.0**53 - 1, -(2.0**53), 1e16, 1e15, 1e-7, 5e-324, 0.1 + 0.2,
-               1 / 3, 123456789.125, np.nan, 1e300, -2.5]
-    values = np.concatenate([special, rng.normal(0, 1e4, 500), np.round(rng.normal(0, 1e4, 500)),
-                             rng.choice(special, 300)])
-    rng.shuffle(values)
-    for whole_as_int in (True, False):
-        want = [entries._number_token(x, whole_as_int) for x in values.tolist()]
-        if encoder == "stdlib":            # the same values (the two encoders may spell a float differently)
-            assert [json.loads(t) for t in number_tokens(values, whole_as_int)] == [json.loads(t) for t in want]
-        else:
-            assert number_tokens(values, whole_as_int) == want
-    with pytest.raises(ValueError):
-        number_tokens(np.concatenate([values, [np.inf]]))
+def test_numbers_follow_the_report_number_rule():
+    from edubalance.entries import numbers
+    values = np.array([1.0, -0.0, 2.5, np.nan, 1e16, 2.0**53, 1 / 3, 4.2, -7.0, 1e-7, np.inf])
+    got = numbers(values)
+    assert got[:10] == [1, 0, 2.5, None, 1e16, 2.0**53, 1 / 3, 4.2, -7, 1e-7] and got[10] == np.inf
+    assert [type(x) for x in got] == [int, int, float, type(None), float, float, float, float, int, float, float]
+    assert numbers(np.array([3.0, np.nan]), whole_as_int=False) == [3.0, None]
+    assert type(numbers(np.array([3.0]), whole_as_int=False)[0]) is float
+    assert numbers(np.array([])) == []
 
 
 def test_a_report_of_ready_dicts_renders_them(expected):
@@ -249,81 +225,20 @@ def test_a_report_of_ready_dicts_renders_them(expected):
     assert report.summary()["records"]["evaluated"] == 2
 
 
-def test_the_standard_library_encoder_gives_the_same_entries(sample, expected, monkeypatch):
-    from edubalance import entries
-    monkeypatch.setattr(entries, "_orjson", None)
-    report = Evaluator(engine="vector").evaluate_records(*sample)
-    assert isinstance(report.schools[0]["verdicts"], list)
-    buf = io.BytesIO()
-    report.write_json(buf)
-    assert json.loads(buf.getvalue())["schools"] == expected
+def test_ready_dicts_and_columns_together_make_one_parquet_report(expected, sample, tmp_path):
+    import pyarrow.parquet as pq
 
-
-@pytest.mark.parametrize("workers", [2, 3])
-def test_rendering_in_several_processes_writes_the_same_bytes(sample, monkeypatch, workers, tmp_path):
-    from edubalance import writing
-    report = Evaluator(engine="vector", verdicts="findings").evaluate_records(*sample)
-    one = io.BytesIO()
-    report.write_json(one, workers=1)
-    monkeypatch.setattr(writing, "PARALLEL_MIN", 100)
-    monkeypatch.setattr(writing, "PIECE", 37)
-    assert len(writing.pieces(report.evaluated, workers)) > workers     # it really deals pieces out
-    with open(tmp_path / "r.json", "wb") as f:                        # a file: moved by the kernel
-        report.write_json(f, workers=workers)
-    piped = io.BytesIO()                                               # no file descriptor: copied
-    written = []
-    report.write_json(piped, workers=workers, progress=written.append)
-    assert (tmp_path / "r.json").read_bytes() == one.getvalue() == piped.getvalue()
-    assert sum(written) == report.evaluated
-
-
-def _break_render(monkeypatch, at: int, failure) -> None:
-    """Pieces of 50 schools from 100 on; the piece starting at school ``at`` fails."""
-    from edubalance import report as report_module
-    from edubalance import writing
-    monkeypatch.setattr(writing, "PARALLEL_MIN", 100)
-    monkeypatch.setattr(writing, "PIECE", 50)
-    real = report_module.Report._json_chunks
-
-    def broken(self, chunk, order=None):
-        if order is not None and order[0] == self._render_order()[at]:
-            failure()
-        return real(self, chunk, order)
-    monkeypatch.setattr(report_module.Report, "_json_chunks", broken)
-
-
-def test_a_failing_render_process_is_an_error_not_a_truncated_file(sample, monkeypatch, tmp_path):
-    report = Evaluator(engine="vector").evaluate_records(*sample)
-
-    def fail():
-        raise MemoryError("no memory left")
-    _break_render(monkeypatch, 150, fail)
-    with pytest.raises(RuntimeError, match="MemoryError: no memory left"):
-        report.write_json(io.BytesIO(), workers=2)
-    with open(tmp_path / "r.json", "wb") as f, pytest.raises(RuntimeError, match="MemoryError"):
-        report.write_json(f, workers=3)
-
-
-def test_a_render_process_that_dies_is_an_error(sample, monkeypatch):
-    import os
-    import signal
-    report = Evaluator(engine="vector").evaluate_records(*sample)
-    _break_render(monkeypatch, 50, lambda: os.kill(os.getpid(), signal.SIGKILL))
-    with pytest.raises(RuntimeError, match="killed by signal 9"):
-        report.write_json(io.BytesIO(), workers=2)
-
-
-
-@pytest.mark.parametrize("mode", ["all", "findings"])
-def test_an_entry_built_as_a_dict_equals_its_json(sample, mode, identical):
-    """``SchoolBlock.entry`` (one record through the API) must be the parsed ``render`` exactly:
-    the same keys in the same order, ints where the JSON has ints, floats where it has floats."""
-    report = Evaluator(engine="vector", verdicts=mode).evaluate_records(*sample)
-    checked = 0
-    for block in report.blocks:
-        texts = block.render(np.arange(block.n), mode)
-        for i in range(block.n):
-            identical(block.entry(i, mode), json.loads(texts[i]), f"school {i}")
-            checked += 1
-    assert checked == report.evaluated > 100
-    assert all(report.school(k) == s for k, s in enumerate(report.schools))
+    from edubalance.parquet import write_parquet
+    columns = Evaluator(engine="vector").evaluate_records(*sample)
+    report = Report(files=[], read=columns.read + 3, rejected=[])
+    province, year = expected[0]["ruleset"].split("/")
+    report.add_group(Evaluator(engine="vector").ruleset(province, int(year)), expected[:3], [])
+    report.blocks.extend(columns.blocks)
+    report.finish()
+    write_parquet(report, tmp_path / "r")
+    schools = pq.read_table(tmp_path / "r" / "schools.parquet").to_pydict()
+    verdicts = pq.read_table(tmp_path / "r" / "verdicts.parquet").to_pydict()
+    entries = report.schools
+    assert schools["school_id"] == [e["school_id"] for e in entries] and len(entries) == columns.evaluated + 3
+    assert list(zip(verdicts["school_key"], verdicts["rule_id"], verdicts["status"])) == [
+        (k, v["rule_id"], v["status"]) for k, e in enumerate(entries) for v in e["verdicts"]]

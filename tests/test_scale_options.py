@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from edubalance import Evaluator, cli, output
 from edubalance.fields import label
 from edubalance.loading import RawRow, load_file
+from edubalance.render import render_table
 from edubalance.synthetic import county_records, generate
 from edubalance.table import Table
 from edubalance.validation import validate
@@ -180,4 +181,4 @@ def test_the_text_report_builds_only_the_schools_it_shows(vector_evaluator):
     failing.sort(key=lambda s: (s["status"] != "fail", s["score"]["overall"] or 0))
     assert n == len(failing) > 25 and top == failing[:25]
     assert full.schools_with_findings(25) == (n, top)
-    assert lazy.render_table(25) == full.render_table(25)
+    assert render_table(lazy, 25) == render_table(full, 25)

@@ -1,0 +1,66 @@
+"""The one JSON serialiser of reports (orjson), safe for whatever text reached a report.
+
+orjson writes NaN and infinities as ``null`` and refuses a string holding a lone surrogate
+(``"\\ud800"`` in a JSON input, an undecodable byte in a file name): such a string is written
+with U+FFFD in its place instead of losing the report.
+"""
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import orjson
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def dumps(obj: Any, indent: bool = False) -> bytes:
+    """``obj`` as UTF-8 JSON: compact, or indented by two spaces."""
+    options = _OPTIONS | (orjson.OPT_INDENT_2 if indent else 0)
+    try:
+        return orjson.dumps(obj, option=options)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_clean(obj), option=options)
+
+
+def clean_text(s: str) -> str:
+    """``s`` with each lone surrogate replaced by U+FFFD (a valid pair becomes its character)."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def clean(obj: Any) -> Any:
+    """``obj`` with every string (keys too) passed through :func:`clean_text` (``obj`` itself
+    when it has no lone surrogate, which one orjson call tells)."""
+    try:
+        orjson.dumps(obj, option=_OPTIONS)
+        return obj
+    except orjson.JSONEncodeError:
+        return _clean(obj)
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return clean_text(obj)
+    if isinstance(obj, dict):
+        return {_clean(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector while a report's millions of small acyclic dicts are made
+    (it would rescan them again and again: most of the time of building the entries)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
