@@ -130,22 +130,22 @@ def validate(files, province, plugins, fmt, output):
     """
     ev = make_evaluator(province=province, plugins=plugins)
     rows, county_rows = ev.load(files)
-    result = ev.validate_rows(rows)
-    from .validation import validate_counties
-    counties_ok, counties_rejected = validate_counties(county_rows)
+    checked = ev.check(rows, county_rows)
+    result, counties = checked.schools, checked.counties
     data = {
-        "records": {"read": len(rows), "accepted": len(result.accepted), "rejected": len(result.rejected)},
-        "counties": {"read": len(county_rows), "accepted": len(counties_ok), "rejected": len(counties_rejected)},
-        "rejected": [r.to_dict() for r in result.rejected] + [r.to_dict() for r in counties_rejected],
-        "warnings": [p.to_dict() for p in result.problems if p.severity == "warning"],
+        "records": {"read": checked.read, "accepted": result.frame.height, "rejected": len(result.rejected)},
+        "counties": {"read": checked.county_read, "accepted": counties.frame.height,
+                     "rejected": len(counties.rejected)},
+        "rejected": [r.to_dict() for r in checked.rejected],
+        "warnings": [p.to_dict() for p in checked.warnings],
     }
     if fmt == "json":
         emit(json.dumps(data, ensure_ascii=False, indent=2), output)
     else:
         lines = [f"Records 记录: {data['records']['read']} read, {data['records']['accepted']} accepted, "
                  f"{data['records']['rejected']} rejected"]
-        if county_rows:
-            lines.append(f"County records 县级记录: {len(county_rows)} read, {len(counties_rejected)} rejected")
+        if checked.county_read:
+            lines.append(f"County records 县级记录: {checked.county_read} read, {len(counties.rejected)} rejected")
         for rej in data["rejected"]:
             lines.append(f"{rej['file']}:{rej['row']} {rej.get('school_id') or rej.get('county_code') or '?'} "
                          f"{rej.get('school_name') or ''}".rstrip())
@@ -194,12 +194,14 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
         ProgressBar(0, min_total=0).stage("load")
     rows, county_rows = ev.load(files)
-    if not rows and not county_rows:
+    if not len(rows) and not len(county_rows):
         fail(f"no records found in {', '.join(files)} (only a header, or no rows)")
     bar = ProgressBar(len(rows))
     ev.on_stage = bar.stage
-    report = ev._evaluate(rows, county_rows, list(files), bar, consume=True)
+    checked = ev.check_timed(rows, county_rows)
     del rows, county_rows
+    report = ev.evaluate_checked(checked, list(files), bar)
+    del checked
     write_start = perf_counter()
     bar.stage("write", report.evaluated)
     emit_report(ev, report, fmt, output, bar)

@@ -207,7 +207,7 @@ def test_unknown_and_unnamed_columns_are_kept_for_validation(tmp_path):
 def test_two_columns_for_one_field_are_refused(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("students,在校生数\n1,2\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"d\.csv: columns A and B both give 在校生数 \(students\)"):
+    with pytest.raises(InputError, match=r"d\.csv: .*columns A and B both give 在校生数 \(students\)"):
         load_file(path)
 
 
@@ -235,7 +235,7 @@ def test_xlsx_schools_and_county_sheet(tmp_path):
     assert lf.format == "xlsx"
     assert [r.row for r in lf.rows] == [3, 5]
     first = lf.rows[0].data
-    assert first["school_id"] == 5201020001 and first["is_public"] is True   # cells keep their types
+    assert first["school_id"] == "5201020001" and first["is_public"] == "true"   # typed cells as text
     assert [r.row for r in lf.county_rows] == [2]
     assert lf.county_rows[0].file == f"{path}#县级指标"
     result = validate(lf.rows, default_province="guizhou")
@@ -257,11 +257,11 @@ def test_workbook_saved_as_csv_is_read_as_xlsx(tmp_path):
 def test_damaged_xlsx_is_an_input_error(tmp_path):
     path = tmp_path / "bad.xlsx"
     path.write_bytes(b"PK\x03\x04" + b"not really a zip" * 10)
-    with pytest.raises(InputError, match=r"bad\.xlsx: not a readable XLSX workbook"):
+    with pytest.raises(InputError, match=r"bad\.xlsx: .*not a readable XLSX workbook"):
         load_file(path)
     text = tmp_path / "text.xlsx"
     text.write_text("school_id\n1\n")
-    with pytest.raises(InputError, match="not an XLSX workbook"):
+    with pytest.raises(InputError, match="not an Excel workbook"):
         load_file(text)
 
 
@@ -273,8 +273,8 @@ def test_json_object_with_records_counties_and_province():
     assert [r.row for r in lf.rows] == [1, 2]
     assert lf.rows[0].data["province"] == "guizhou"          # filled from the file
     assert lf.rows[1].data["province"] == "anhui"            # a row's own value wins
-    assert lf.rows[1].data["county_code"] == 520102          # kept as read
-    assert lf.county_rows[0].data["veto_exam_admission"] is False
+    assert lf.rows[1].data["county_code"] == "520102"        # a number, as the text it was written in
+    assert lf.county_rows[0].data["veto_exam_admission"] == "false"
 
 
 def test_json_array_and_default_province(tmp_path):
@@ -282,7 +282,7 @@ def test_json_array_and_default_province(tmp_path):
     path.write_text(json.dumps([{"school_id": "1", "在校生数": 5}, {"county_code": "520102", "year": 2023,
                                                                   "rotation_rate": 0.1}]), encoding="utf-8")
     lf = load_file(path, default_province="anhui")
-    assert [r.data for r in lf.rows] == [{"school_id": "1", "students": 5, "province": "anhui"}]
+    assert [r.data for r in lf.rows] == [{"school_id": "1", "students": "5", "province": "anhui"}]
     assert lf.county_rows[0].row == 2
 
 
@@ -303,7 +303,7 @@ def test_json_file_holding_ndjson_is_read_line_by_line(tmp_path):
 def test_yaml_same_shape_as_json():
     lf = load_file(DATA / "schools.yaml")
     assert lf.format == "yaml"
-    assert lf.rows[1].data["students"] == 650 and lf.rows[1].data["stage"] == "初中"
+    assert lf.rows[1].data["students"] == "650" and lf.rows[1].data["stage"] == "初中"
     result = validate(lf.rows)
     assert result.rejected == []
     assert [a["province"] for a in result.accepted] == ["shaanxi", "shaanxi"]
@@ -314,7 +314,7 @@ def test_yaml_same_shape_as_json():
 def test_yaml_cannot_build_python_objects(tmp_path):
     path = tmp_path / "evil.yaml"
     path.write_text("- !!python/object/apply:os.system ['echo hi']\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"evil\.yaml: not valid YAML"):
+    with pytest.raises(InputError, match=r"evil\.yaml: .*not valid YAML"):
         load_file(path)
 
 
@@ -328,7 +328,7 @@ def test_yaml_cannot_build_python_objects(tmp_path):
     ("empty.yaml", b"# nothing\n", "the file is empty"),
     ("img.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "this looks like a binary file (a PNG image), not CSV/XLSX/JSON"),
     ("nul.csv", b"a,b\n1,\x00\x01\x02\n", "this looks like a binary file, not CSV/XLSX/JSON"),
-    ("old.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 20, "old Excel .xls"),
+    ("old.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 20, "not a readable"),   # read as .xls
     ("zip.json", b"PK\x03\x04rest", "a zip archive"),
     ("bytes.csv", b"school_id,name\n1,\xff\xfe\xfd\n", "cannot decode as UTF-8 or GB18030/GBK (byte 0xff at offset 17)"),
     ("bad.json", b'[\n  {"school_id": "1"},\n  {"school_id": }\n]', "not valid JSON at line 3 column 17: Expecting value"),
@@ -354,14 +354,14 @@ def test_unreadable_files_raise_input_error_naming_the_file(tmp_path, name, cont
 def test_wrong_extension_missing_file_and_directory(tmp_path):
     doc = tmp_path / "report.docx"
     doc.write_bytes(b"whatever")
-    with pytest.raises(InputError, match=r"report\.docx: unsupported file type '\.docx' "
-                                         r"\(expected \.csv, \.xlsx, \.json, \.ndjson, \.yaml\)"):
+    with pytest.raises(InputError, match=r"report\.docx: .*unsupported file type '\.docx' "
+                                         r"\(expected \.csv, \.xlsx, \.xls, \.json, \.ndjson, \.yaml\)"):
         load_file(doc)
     xls = tmp_path / "old.xls"
     xls.write_bytes(b"x")
-    with pytest.raises(InputError, match="save the workbook as .xlsx"):
+    with pytest.raises(InputError, match="not an Excel workbook"):
         load_file(xls)
-    with pytest.raises(InputError, match=r"nope\.csv: file not found"):
+    with pytest.raises(InputError, match=r"nope\.csv: .*file not found"):
         load_file(tmp_path / "nope.csv")
     folder = tmp_path / "dir.csv"
     folder.mkdir()
@@ -381,7 +381,7 @@ def test_file_without_extension_is_sniffed(tmp_path):
 def test_empty_workbook_and_header_only_workbook(tmp_path):
     wb = openpyxl.Workbook()
     wb.save(tmp_path / "empty.xlsx")
-    with pytest.raises(InputError, match=r"empty\.xlsx: the workbook is empty"):
+    with pytest.raises(InputError, match=r"empty\.xlsx: .*the workbook is empty"):
         load_file(tmp_path / "empty.xlsx")
     wb.active.append(["school_id", "students"])
     wb.save(tmp_path / "header.xlsx")

@@ -1,0 +1,189 @@
+"""Cells to values: the text a file holds → the type its field's schema declares.
+
+One set of rules, :func:`coercer`, says what a cell means: integers ``"1,200"``, ``"1 200"``,
+full-width digits, ``"12.0"``; booleans true/false, t/f, 1/0, yes/no, y/n, 是/否, 有/无; enums the
+value, its Chinese label or an alias (``"小学"`` → ``primary``); fractions also as percentages
+(``"95%"`` → 0.95); text NFKC-normalised and stripped; the province lower-cased. A cell that
+cannot be read raises :class:`Bad` (``E102``), a number too large to be one ``E107``.
+
+:func:`coerce_column` applies the same rules to a whole column: plain numbers (the common
+case) are cast by polars, free text is normalised by polars, and every other distinct cell goes
+through :func:`coercer` once — so the column and the cell give the same value by construction.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from typing import Any, Callable
+
+import polars as pl
+
+from . import fields
+from .problems import NUM_TEXT
+
+Coercer = Callable[[str], Any]
+
+_INT_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?")
+_GROUPED = re.compile(r"(?<=\d)[,，\s](?=\d{3}(?:\D|$))")
+_TRUE = frozenset({"true", "t", "1", "yes", "y", "是", "有"})
+_FALSE = frozenset({"false", "f", "0", "no", "n", "否", "无"})
+#: Plain cells polars casts itself: what ``int(s)`` / ``float(s)`` read the same way. At most 15
+#: digits before the point, so that no cast can overflow or lose an integer.
+_PLAIN_INT = r"^[0-9]{1,15}$"
+_PLAIN_NUMBER = r"^(?:[0-9]{1,15}(?:\.[0-9]*)?|\.[0-9]+)$"
+#: More digits than this is no count or amount of any school (and more than Python converts).
+_MAX_DIGITS = 4000
+
+
+class Bad(Exception):
+    """A cell that cannot be read: ``expected`` says as what; ``code`` is E102 or E107."""
+
+    def __init__(self, expected: str, code: str = "E102") -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.code = code
+
+
+def normal_text(value: str) -> str:
+    value = value.strip()
+    return value if value.isascii() else unicodedata.normalize("NFKC", value).strip()
+
+
+def _number_text(value: str) -> str:
+    return _GROUPED.sub("", normal_text(value))
+
+
+def _too_large(spec: dict[str, Any]) -> Bad:
+    top = spec.get("maximum", spec.get("exclusiveMaximum"))
+    return Bad(f"≤ {top}" if top is not None else "a number a report can hold", code="E107")
+
+
+def _make_to_int(spec: dict[str, Any]) -> Coercer:
+    def to_int(value: str) -> int:
+        s = _number_text(value)
+        if _INT_TEXT.fullmatch(s):
+            digits = s.split(".", 1)[0]
+            if len(digits) > _MAX_DIGITS:
+                raise _too_large(spec)
+            return int(digits)
+        raise Bad("an integer / 整数")
+    return to_int
+
+
+def _make_to_float(spec: dict[str, Any]) -> Coercer:
+    percent = spec.get("x-unit") == "fraction" or spec.get("maximum") == 1
+    expected = ("a fraction (0.95) or a percentage (95%) / 比例或百分数" if percent else "a number / 数值")
+
+    def to_float(value: str) -> float:
+        s = _number_text(value)
+        scale = 1
+        if percent and s.endswith("%"):
+            s, scale = s[:-1].strip(), 100
+        if not NUM_TEXT.fullmatch(s) or len(s) > _MAX_DIGITS:
+            if NUM_TEXT.fullmatch(s):
+                raise _too_large(spec)
+            raise Bad(expected)
+        v = float(s)
+        if not math.isfinite(v):
+            raise _too_large(spec)
+        return v / scale if scale != 1 else v       # not * 0.01: 95 * 0.01 != 0.95
+    return to_float
+
+
+def _to_bool(value: str) -> bool:
+    s = normal_text(value).lower()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise Bad("a boolean (true/false, yes/no, 1/0) / 是或否")
+
+
+def _make_to_str(name: str, spec: dict[str, Any]) -> Coercer:
+    lower = name == "province"
+    has_enum = "enum" in spec
+    direct = frozenset(v for v in spec.get("enum", ()) if isinstance(v, str))
+
+    def to_str(value: str) -> str:
+        s = normal_text(value)
+        if not s:
+            raise Bad("text / 文本")
+        if has_enum:
+            return s if s in direct else (fields.enum_value(name, s) or s)
+        return s.lower() if lower else s
+    return to_str
+
+
+def coercer(name: str, spec: dict[str, Any]) -> Coercer:
+    """The function that reads a (non-empty, stripped) cell of field ``name``."""
+    kind = spec.get("type")
+    if kind == "integer":
+        return _make_to_int(spec)
+    if kind == "number":
+        return _make_to_float(spec)
+    if kind == "boolean":
+        return _to_bool
+    return _make_to_str(name, spec)
+
+
+def column_type(spec: dict[str, Any]) -> pl.DataType:
+    """The polars type a coerced column has (integers as floats: exact to 2**53, far beyond
+    every declared maximum)."""
+    kind = spec.get("type")
+    if kind in ("integer", "number"):
+        return pl.Float64()
+    if kind == "boolean":
+        return pl.Boolean()
+    return pl.String()
+
+
+def _as_stored(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.copysign(math.inf, value)
+    return value
+
+
+def coerce_column(text: pl.Series, name: str, spec: dict[str, Any]) -> tuple[pl.Series, pl.Series]:
+    """``(values, bad)`` for a column of text cells: the coerced values (null where missing or
+    unreadable) and True where a cell could not be read."""
+    conv = coercer(name, spec)
+    kind = spec.get("type")
+    dtype = column_type(spec)
+    frame = pl.DataFrame({"t": text})
+    col = pl.col("t")
+    if kind in ("integer", "number"):
+        plain = col.str.contains(_PLAIN_INT if kind == "integer" else _PLAIN_NUMBER)
+        fast = pl.when(plain).then(col.cast(pl.Float64, strict=False))
+        rest_mask = col.is_not_null() & ~plain
+    elif kind == "string" and "enum" not in spec:
+        normal = col.str.normalize("NFKC").str.strip_chars()
+        if name == "province":
+            normal = normal.str.to_lowercase()
+        fast = pl.when(normal.str.len_bytes() > 0).then(normal)
+        rest_mask = pl.lit(False)
+    else:
+        fast = pl.lit(None, dtype=dtype)
+        rest_mask = col.is_not_null()
+    out = frame.select(fast.cast(dtype).alias("v"), rest_mask.alias("rest"))
+    values, rest = out["v"], out["rest"]
+    if not rest.any():
+        return values, pl.Series("bad", [False] * len(text), dtype=pl.Boolean)
+    mapping: dict[str, Any] = {}
+    unreadable: list[str] = []
+    for cell in text.filter(rest).unique().to_list():
+        try:
+            mapping[cell] = _as_stored(conv(cell))
+        except Bad as exc:
+            if exc.code == "E107":
+                mapping[cell] = math.inf        # fails its maximum: the row is examined
+            else:
+                unreadable.append(cell)
+    looked_up = text.replace_strict(mapping, default=None, return_dtype=dtype) if mapping else \
+        pl.Series([None] * len(text), dtype=dtype)
+    merged = frame.select(pl.when(rest).then(pl.lit(looked_up)).otherwise(pl.lit(values)).alias("v"),
+                          (rest & col.is_in(unreadable)).alias("bad"))
+    return merged["v"], merged["bad"]
