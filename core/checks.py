@@ -168,21 +168,30 @@ def ident(data: dict[str, Any], key: str) -> str | None:
 
 def row_problems(checker: RecordChecker, data: dict[str, Any], file: str, row: int,
                  default_province: str | None, known: frozenset[str] | None,
-                 first: tuple[str, int] | None, nested: Collection[str] = ()) -> RowProblems:
-    """Every problem of one row (``first``: the earlier row with the same identity, if any)."""
-    record, bad = checker.prepare(data, default_province, nested)
+                 first: tuple[str, int] | None, nested: Collection[str] = (),
+                 record: dict[str, Any] | None = None) -> RowProblems:
+    """Every problem of one row (``first``: the earlier row with the same identity, if any).
+
+    ``record``, when given, is the row already converted and known to satisfy the schema
+    (every cell passed the column checks): only the checks across fields and rows remain.
+    """
     school = checker.kind == "school"
+    failed: set[str] = set()
+    if record is None:
+        record, bad = checker.prepare(data, default_province, nested)
+        failed = {name for _, name, _, _ in bad}
+        found: list[tuple[str, str | None, Any, Any]] = list(bad)
+        for code, name, observed, expected in checker.schema_problems(record):
+            if code == "E101" and name in failed:
+                continue
+            if name in data and code != "E101":
+                observed = data[name]          # show what the user wrote
+            found.append((code, name, observed, expected))
+        big = len(checker.order)
+        found.sort(key=lambda t: (checker.order.get(t[1] or "", big), t[0]))
+    else:
+        found = []
     rp = RowProblems(file, row, (ident(record, "school_id") or ident(data, "school_id")) if school else None)
-    failed = {name for _, name, _, _ in bad}
-    found: list[tuple[str, str | None, Any, Any]] = list(bad)
-    for code, name, observed, expected in checker.schema_problems(record):
-        if code == "E101" and name in failed:
-            continue
-        if name in data and code != "E101":
-            observed = data[name]          # show what the user wrote
-        found.append((code, name, observed, expected))
-    big = len(checker.order)
-    found.sort(key=lambda t: (checker.order.get(t[1] or "", big), t[0]))
     for code, name, observed, expected in found:
         rp.add(code, name, observed, expected)
     if school and "province" not in record and "province" not in failed:

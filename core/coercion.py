@@ -28,10 +28,6 @@ _INT_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?")
 _GROUPED = re.compile(r"(?<=\d)[,，\s](?=\d{3}(?:\D|$))")
 _TRUE = frozenset({"true", "t", "1", "yes", "y", "是", "有"})
 _FALSE = frozenset({"false", "f", "0", "no", "n", "否", "无"})
-#: Plain cells polars casts itself: what ``int(s)`` / ``float(s)`` read the same way. At most 15
-#: digits before the point, so that no cast can overflow or lose an integer.
-_PLAIN_INT = r"^[0-9]{1,15}$"
-_PLAIN_NUMBER = r"^(?:[0-9]{1,15}(?:\.[0-9]*)?|\.[0-9]+)$"
 #: More digits than this is no count or amount of any school (and more than Python converts).
 _MAX_DIGITS = 4000
 
@@ -148,30 +144,39 @@ def _as_stored(value: Any) -> Any:
 
 
 def coerce_column(text: pl.Series, name: str, spec: dict[str, Any]) -> tuple[pl.Series, pl.Series]:
-    """``(values, bad)`` for a column of text cells: the coerced values (null where missing or
-    unreadable) and True where a cell could not be read."""
-    conv = coercer(name, spec)
+    """``(values, bad)`` for a column of stripped text cells: the coerced values (null where
+    missing or unreadable) and True where a cell could not be read.
+
+    polars reads what it reads exactly as :func:`coercer` does — a number its cast accepts
+    (finite), plain ASCII text, NFKC of other free text — and each other distinct cell goes
+    through :func:`coercer`.
+    """
     kind = spec.get("type")
     dtype = column_type(spec)
     frame = pl.DataFrame({"t": text})
     col = pl.col("t")
-    if kind in ("integer", "number"):
-        plain = col.str.contains(_PLAIN_INT if kind == "integer" else _PLAIN_NUMBER)
-        fast = pl.when(plain).then(col.cast(pl.Float64, strict=False))
-        rest_mask = col.is_not_null() & ~plain
-    elif kind == "string" and "enum" not in spec:
-        normal = col.str.normalize("NFKC").str.strip_chars()
-        if name == "province":
-            normal = normal.str.to_lowercase()
-        fast = pl.when(normal.str.len_bytes() > 0).then(normal)
-        rest_mask = pl.lit(False)
+    free_text = kind == "string" and "enum" not in spec
+    if kind == "integer":
+        fast = col.cast(pl.Int64, strict=False).cast(pl.Float64)
+    elif kind == "number":
+        cast = col.cast(pl.Float64, strict=False)
+        fast = pl.when(cast.is_finite()).then(cast)
+    elif free_text:
+        fast = pl.when(col.str.contains(r"^[\x20-\x7e]*$")).then(
+            col.str.to_lowercase() if name == "province" else col)
     else:
         fast = pl.lit(None, dtype=dtype)
-        rest_mask = col.is_not_null()
-    out = frame.select(fast.cast(dtype).alias("v"), rest_mask.alias("rest"))
-    values, rest = out["v"], out["rest"]
+    values = frame.select(fast.cast(dtype).alias("v"))["v"]
+    rest = text.is_not_null() & values.is_null()
     if not rest.any():
         return values, pl.Series("bad", [False] * len(text), dtype=pl.Boolean)
+    if free_text:                    # non-ASCII text: NFKC, as normal_text does
+        normal = text.str.normalize("NFKC").str.strip_chars()
+        if name == "province":
+            normal = normal.str.to_lowercase()
+        normal = frame.select(pl.when(pl.lit(normal).str.len_bytes() > 0).then(pl.lit(normal)).alias("v"))["v"]
+        return values.zip_with(~rest, normal), pl.Series("bad", [False] * len(text), dtype=pl.Boolean)
+    conv = coercer(name, spec)
     mapping: dict[str, Any] = {}
     unreadable: list[str] = []
     for cell in text.filter(rest).unique().to_list():
@@ -184,6 +189,4 @@ def coerce_column(text: pl.Series, name: str, spec: dict[str, Any]) -> tuple[pl.
                 unreadable.append(cell)
     looked_up = text.replace_strict(mapping, default=None, return_dtype=dtype) if mapping else \
         pl.Series([None] * len(text), dtype=dtype)
-    merged = frame.select(pl.when(rest).then(pl.lit(looked_up)).otherwise(pl.lit(values)).alias("v"),
-                          (rest & col.is_in(unreadable)).alias("bad"))
-    return merged["v"], merged["bad"]
+    return values.zip_with(~rest, looked_up), rest & text.is_in(unreadable)

@@ -337,8 +337,10 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     cells = raw.columns
     if not cells:
         return None
-    stripped = [pl.col(c).str.strip_chars() for c in cells]
-    frame = raw.select([pl.when(s.str.len_bytes() > 0).then(s).alias(c) for s, c in zip(stripped, cells)])
+    # Only columns with a cell to strip are rewritten (most exports have none).
+    padded = raw.select(pl.col(cells).str.contains(r"^\s|\s$").any()).row(0)
+    stripped = {c: pl.col(c).str.strip_chars() for c, pad in zip(cells, padded) if pad}
+    frame = raw.with_columns([pl.when(s.str.len_bytes() > 0).then(s).alias(c) for c, s in stripped.items()])
     frame = frame.with_row_index("_row", offset=1).filter(pl.any_horizontal(pl.col(cells).is_not_null()))
     if frame.height == 0:
         return None

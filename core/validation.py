@@ -150,37 +150,46 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
     fails = {name: cell_failures(pl.col(name), spec) for name, spec in props.items()}
     failed = typed.select([(fails[name] | pl.lit(bad[name]) if name in bad else fails[name]).alias(name)
                            for name in props])
-    picked = [pl.any_horizontal([pl.col(name) for name in props])]
+    # Rows with a cell the schema refuses: their messages come from jsonschema.
+    by_schema = [pl.any_horizontal([pl.col(name) for name in props])]
     for name in checker.required:
-        picked.append(pl.col(f"v:{name}").is_null())
+        by_schema.append(pl.col(f"v:{name}").is_null())
     checks = failed.with_columns([typed[name].alias(f"v:{name}") for name in props])
     if kind == "school" and "province" in props and default is None:
-        picked.append(pl.col("v:province").is_null())
+        by_schema.append(pl.col("v:province").is_null())
+    # Rows whose cells are all valid but that break a rule across fields or rows.
+    by_rule = [pl.lit(False)]
     if known is not None and "province" in props:
-        picked.append(~pl.col("province") & pl.col("v:province").is_not_null()
-                      & ~pl.col("v:province").is_in(sorted(known)))
+        by_rule.append(~pl.col("province") & pl.col("v:province").is_not_null()
+                       & ~pl.col("v:province").is_in(sorted(known)))
     if kind == "school":
         usable = {a: pl.when(~pl.col(a)).then(pl.col(f"v:{a}")) for pair in CROSS_CHECKED for a in pair}
-        picked.append(cross_failures(usable))
-    mask = checks.select(pl.any_horizontal(picked).fill_null(True).alias("m"))["m"]
-    unknown = [c for c in frame.columns if not c.startswith("_") and c not in props]
-    for c in unknown:
-        mask = mask | frame[c].is_not_null()
+        by_rule.append(cross_failures(usable))
+    masks = checks.select(pl.any_horizontal(by_schema).fill_null(True).alias("schema"),
+                          pl.any_horizontal(by_rule).fill_null(True).alias("rule"))
+    schema_mask, rule_mask = masks["schema"], masks["rule"]
+    for c in frame.columns:
+        if not c.startswith("_") and c not in props:
+            schema_mask = schema_mask | frame[c].is_not_null()
     if nested is not None:
-        mask = mask | nested.is_not_null()
+        schema_mask = schema_mask | nested.is_not_null()
     duplicates = _duplicates(typed, failed, IDENTITY[kind] if kind in IDENTITY else ())
     if duplicates:
-        mask = mask | pl.Series(range(n)).is_in(list(duplicates))
+        rule_mask = rule_mask | pl.Series(range(n)).is_in(list(duplicates))
 
-    rejected_at: list[int] = []
     result = ValidationResult(typed.head(0))
+    rejected_at: list[int] = []
+    positions = (schema_mask | rule_mask).arg_true()
+    ints = [name for name, spec in props.items() if spec.get("type") == "integer"]
+    text_rows = frame[positions].iter_rows(named=True)
+    typed_rows = typed[positions].with_columns([pl.col(c).cast(pl.Int64, strict=False) for c in ints]).iter_rows(named=True)
     names_for_rows = [c for c in frame.columns if not c.startswith("_")]
-    for pos in mask.arg_true().to_list():
-        row = frame.row(pos, named=True)
+    for pos, by_cell, row, values in zip(positions.to_list(), schema_mask[positions].to_list(), text_rows, typed_rows):
         data = {k: row[k] for k in names_for_rows if row[k] is not None}
         nested_here = row[NESTED].split(",") if nested is not None and row[NESTED] else ()
+        record = None if by_cell else {k: v for k, v in values.items() if v is not None and k[0] != "_"}
         rp = row_problems(checker, data, row["_file"], row["_row"], default_province, known,
-                          duplicates.get(pos), nested_here)
+                          duplicates.get(pos), nested_here, record)
         result.problems.extend(rp.items)
         if rp.has_error:
             own = originals[pos] if originals is not None else data
@@ -192,7 +201,6 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
         keep = pl.Series([True] * n)
         keep = keep.scatter(rejected_at, False)
         accepted = typed.filter(keep)
-    ints = [name for name, spec in props.items() if spec.get("type") == "integer"]
     result.frame = accepted.with_columns([pl.col(c).cast(pl.Int64) for c in ints])
     return result
 
@@ -202,11 +210,14 @@ def _duplicates(typed: pl.DataFrame, failed: pl.DataFrame, keys: Sequence[str]) 
     if not keys or typed.height < 2:
         return {}
     valid = pl.all_horizontal([typed[k].is_not_null() & ~failed[k] for k in keys])
-    frame = typed.select("_file", "_row", *keys).with_row_index("_pos").filter(valid)
-    later = frame.with_columns(pl.int_range(pl.len()).over(keys).alias("_n"),
-                               pl.col("_file").first().over(keys).alias("_ff"),
-                               pl.col("_row").first().over(keys).alias("_fr")).filter(pl.col("_n") > 0)
-    return {pos: (f, r) for pos, f, r in later.select("_pos", "_ff", "_fr").iter_rows()}
+    keyed = typed.select("_file", "_row", *keys).with_row_index("_pos").filter(valid)
+    first = keyed.select(pl.struct(keys).is_first_distinct().alias("f"))["f"]
+    if first.all():
+        return {}
+    later = keyed.filter(~first)
+    firsts = keyed.filter(first).join(later.select(keys).unique(), on=keys, nulls_equal=False)
+    found = later.join(firsts.select(*keys, pl.col("_file").alias("_ff"), pl.col("_row").alias("_fr")), on=keys)
+    return {pos: (f, r) for pos, f, r in found.select("_pos", "_ff", "_fr").iter_rows()}
 
 
 # --- the forms callers hand in -------------------------------------------------------------
