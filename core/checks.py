@@ -166,11 +166,17 @@ def ident(data: dict[str, Any], key: str) -> str | None:
     return s or None
 
 
+#: The identity a duplicate is judged on, per kind of record.
+IDENTITY = {"school": ("school_id", "stage", "year"), "county": ("county_code", "year")}
+
+
 def row_problems(checker: RecordChecker, data: dict[str, Any], file: str, row: int,
                  default_province: str | None, known: frozenset[str] | None,
                  first: tuple[str, int] | None, nested: Collection[str] = (),
-                 record: dict[str, Any] | None = None) -> RowProblems:
-    """Every problem of one row (``first``: the earlier row with the same identity, if any).
+                 record: dict[str, Any] | None = None, seen: dict[tuple, tuple[str, int]] | None = None
+                 ) -> tuple[dict[str, Any], RowProblems]:
+    """The row's values and every problem it has (``first``: the earlier row with the same
+    identity, if any; or ``seen``, the first rows by identity so far, to find it here).
 
     ``record``, when given, is the row already converted and known to satisfy the schema
     (every cell passed the column checks): only the checks across fields and rows remain.
@@ -201,9 +207,13 @@ def row_problems(checker: RecordChecker, data: dict[str, Any], file: str, row: i
     _check_province(record, known, rp)
     if school:
         _cross_checks(record, rp)
+    keys = IDENTITY.get(checker.kind, ())
+    if seen is not None and keys and rp.ok(record, *keys):
+        first = seen.setdefault(tuple(record[k] for k in keys), (file, row))
+        first = None if first == (file, row) else first
     if first is not None:
         _add_duplicate(rp, record, first, school)
-    return rp
+    return record, rp
 
 
 def _check_province(record: dict[str, Any], known: frozenset[str] | None, rp: RowProblems) -> None:

@@ -143,39 +143,31 @@ def _as_stored(value: Any) -> Any:
     return value
 
 
-def coerce_column(text: pl.Series, name: str, spec: dict[str, Any]) -> tuple[pl.Series, pl.Series]:
-    """``(values, bad)`` for a column of stripped text cells: the coerced values (null where
-    missing or unreadable) and True where a cell could not be read.
-
-    polars reads what it reads exactly as :func:`coercer` does — a number its cast accepts
-    (finite), plain ASCII text, NFKC of other free text — and each other distinct cell goes
-    through :func:`coercer`.
-    """
+def fast_values(col: pl.Expr, name: str, spec: dict[str, Any]) -> pl.Expr:
+    """What polars reads itself, exactly as :func:`coercer` would: a number its cast accepts
+    (finite), plain ASCII text; null for every other cell (those go through :func:`slow_values`)."""
     kind = spec.get("type")
-    dtype = column_type(spec)
-    frame = pl.DataFrame({"t": text})
-    col = pl.col("t")
-    free_text = kind == "string" and "enum" not in spec
     if kind == "integer":
-        fast = col.cast(pl.Int64, strict=False).cast(pl.Float64)
-    elif kind == "number":
+        return col.cast(pl.Int64, strict=False).cast(pl.Float64)
+    if kind == "number":
         cast = col.cast(pl.Float64, strict=False)
-        fast = pl.when(cast.is_finite()).then(cast)
-    elif free_text:
-        fast = pl.when(col.str.contains(r"^[\x20-\x7e]*$")).then(
+        return pl.when(cast.is_finite()).then(cast)
+    if kind == "string" and "enum" not in spec:
+        return pl.when(col.str.contains(r"^[\x20-\x7e]*$")).then(
             col.str.to_lowercase() if name == "province" else col)
-    else:
-        fast = pl.lit(None, dtype=dtype)
-    values = frame.select(fast.cast(dtype).alias("v"))["v"]
-    rest = text.is_not_null() & values.is_null()
-    if not rest.any():
-        return values, pl.Series("bad", [False] * len(text), dtype=pl.Boolean)
-    if free_text:                    # non-ASCII text: NFKC, as normal_text does
+    return pl.lit(None, dtype=column_type(spec))
+
+
+def slow_values(text: pl.Series, rest: pl.Series, name: str, spec: dict[str, Any]) -> tuple[pl.Series, pl.Series]:
+    """``(values, bad)`` for the cells ``rest`` picks (the others are null / False): non-ASCII
+    free text is NFKC-normalised; each other distinct cell goes through :func:`coercer` once."""
+    dtype = column_type(spec)
+    if spec.get("type") == "string" and "enum" not in spec:
         normal = text.str.normalize("NFKC").str.strip_chars()
         if name == "province":
             normal = normal.str.to_lowercase()
-        normal = frame.select(pl.when(pl.lit(normal).str.len_bytes() > 0).then(pl.lit(normal)).alias("v"))["v"]
-        return values.zip_with(~rest, normal), pl.Series("bad", [False] * len(text), dtype=pl.Boolean)
+        return normal.zip_with(normal.str.len_bytes() > 0, pl.Series([None] * len(text), dtype=dtype)), \
+            pl.Series([False] * len(text), dtype=pl.Boolean)
     conv = coercer(name, spec)
     mapping: dict[str, Any] = {}
     unreadable: list[str] = []
@@ -189,4 +181,27 @@ def coerce_column(text: pl.Series, name: str, spec: dict[str, Any]) -> tuple[pl.
                 unreadable.append(cell)
     looked_up = text.replace_strict(mapping, default=None, return_dtype=dtype) if mapping else \
         pl.Series([None] * len(text), dtype=dtype)
-    return values.zip_with(~rest, looked_up), rest & text.is_in(unreadable)
+    return looked_up, rest & text.is_in(unreadable)
+
+
+def coerce_frame(frame: pl.DataFrame, props: dict[str, dict[str, Any]]) -> tuple[dict[str, pl.Series],
+                                                                                   dict[str, pl.Series]]:
+    """``(values, bad)`` per field of ``props`` present in ``frame`` (stripped text cells): the
+    coerced column (null where missing or unreadable) and True where a cell could not be read."""
+    present = [(name, spec) for name, spec in props.items() if name in frame.columns]
+    if not present:
+        return {}, {}
+    fast = frame.select([fast_values(pl.col(name).cast(pl.String), name, spec).cast(column_type(spec)).alias(name)
+                         for name, spec in present])
+    rests = frame.select([(pl.col(name).is_not_null() & fast[name].is_null()).alias(name) for name, _ in present])
+    some = rests.select(pl.all().any()).row(0)
+    values: dict[str, pl.Series] = {}
+    bad: dict[str, pl.Series] = {}
+    no = pl.Series([False] * frame.height, dtype=pl.Boolean)
+    for (name, spec), any_rest in zip(present, some):
+        if not any_rest:
+            values[name], bad[name] = fast[name], no
+            continue
+        slow, bad[name] = slow_values(frame[name].cast(pl.String), rests[name], name, spec)
+        values[name] = slow.zip_with(rests[name], fast[name]).alias(name)
+    return values, bad

@@ -25,13 +25,15 @@ from typing import Any, Collection, Iterable, Sequence
 
 import polars as pl
 
-from .checks import CROSS_CHECKED, RecordChecker, cell_failures, checker_for, cross_failures, ident, row_problems
-from .coercion import Bad, coerce_column, column_type
+from .checks import CROSS_CHECKED, IDENTITY, RecordChecker, cell_failures, checker_for, cross_failures, ident, row_problems
+from .coercion import Bad, coerce_frame, column_type
 from .loading import NESTED, RawRow, records_frame
 from .problems import ERROR, WARNING, Problem, Rejected
 
-#: The identity a duplicate is judged on, per kind of record.
-IDENTITY = {"school": ("school_id", "stage", "year"), "county": ("county_code", "year")}
+#: Up to this many rows, every row goes through :func:`~edubalance.checks.row_problems` (which
+#: decides every row it sees) instead of the column expressions picking rows for it: for one
+#: record through the API, building the expressions costs more than checking the record.
+FEW = 16
 
 
 @dataclass
@@ -126,17 +128,17 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
     known = frozenset(known_provinces) if known_provinces is not None else None
     props = checker.props
     n = frame.height
+    if n <= FEW:
+        return _check_rows(frame, checker, default_province, known, originals)
     nested = frame[NESTED] if NESTED in frame.columns else None
 
-    values: dict[str, pl.Series] = {}
-    bad: dict[str, pl.Series] = {}
+    values, bad = coerce_frame(frame, props)
     for name, spec in props.items():
-        if name in frame.columns:
-            values[name], bad[name] = coerce_column(frame[name].cast(pl.String), name, spec)
-            if nested is not None:
-                bad[name] = bad[name] | nested.str.split(",").list.contains(name).fill_null(False)
-        else:
+        if name not in values:
             values[name] = pl.Series(name, [None] * n, dtype=column_type(spec))
+        elif nested is not None:
+            bad[name] = bad[name] | nested.str.split(",").list.contains(name).fill_null(False)
+    values = {name: values[name] for name in props}
     default = None
     if default_province and "province" in props:
         try:
@@ -188,8 +190,8 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
         data = {k: row[k] for k in names_for_rows if row[k] is not None}
         nested_here = row[NESTED].split(",") if nested is not None and row[NESTED] else ()
         record = None if by_cell else {k: v for k, v in values.items() if v is not None and k[0] != "_"}
-        rp = row_problems(checker, data, row["_file"], row["_row"], default_province, known,
-                          duplicates.get(pos), nested_here, record)
+        _, rp = row_problems(checker, data, row["_file"], row["_row"], default_province, known,
+                             duplicates.get(pos), nested_here, record)
         result.problems.extend(rp.items)
         if rp.has_error:
             own = originals[pos] if originals is not None else data
@@ -202,6 +204,38 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
         keep = keep.scatter(rejected_at, False)
         accepted = typed.filter(keep)
     result.frame = accepted.with_columns([pl.col(c).cast(pl.Int64) for c in ints])
+    return result
+
+
+def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:
+    """The columns of an accepted frame: each field as its coerced type (integers as Int64)."""
+    schema = {name: pl.Int64() if spec.get("type") == "integer" else column_type(spec) for name, spec in props.items()}
+    return {**schema, "_file": pl.String(), "_row": pl.Int64()}
+
+
+def _check_rows(frame: pl.DataFrame, checker: RecordChecker, default_province: str | None,
+                known: frozenset[str] | None, originals: Sequence[dict] | None) -> ValidationResult:
+    """:func:`check_frame` for a few rows: each row through row_problems."""
+    kind = checker.kind
+    result = ValidationResult(pl.DataFrame(schema=typed_schema(checker.props)))
+    seen: dict[tuple, tuple[str, int]] = {}
+    accepted: list[dict[str, Any]] = []
+    for pos, row in enumerate(frame.iter_rows(named=True)):
+        data = {k: v for k, v in row.items() if v is not None and not k.startswith("_")}
+        nested_here = row[NESTED].split(",") if row.get(NESTED) else ()
+        record, rp = row_problems(checker, data, row["_file"], row["_row"], default_province, known, None,
+                                  nested_here, seen=seen)
+        result.problems.extend(rp.items)
+        if rp.has_error:
+            own = originals[pos] if originals is not None else data
+            name = ident(own, "school_name" if kind == "school" else "county_name")
+            result.rejected.append(Rejected(row["_file"], row["_row"], rp.ident, name, rp.items, own))
+        else:
+            record["_file"], record["_row"] = row["_file"], row["_row"]
+            accepted.append(record)
+    if accepted:
+        result.frame = pl.from_dicts(accepted, schema=result.frame.schema)
+        result._records = [{k: v for k, v in r.items()} for r in accepted]
     return result
 
 

@@ -7,13 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from edubalance import problems
+from edubalance import problems, validation
 from edubalance.checks import RecordChecker
 from edubalance.loading import RawRow, load_file
 from edubalance.problems import PROBLEM_CODES, Problem
 from edubalance.validation import validate, validate_counties
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True, params=["row by row", "by columns"])
+def path(request, monkeypatch):
+    """Every test runs twice: a handful of rows is checked row by row, a file's rows by the
+    column expressions that pick the rows to examine — both must give the same results."""
+    if request.param == "by columns":
+        monkeypatch.setattr(validation, "FEW", 0)
+    return request.param
 
 
 def school(**over) -> dict:
