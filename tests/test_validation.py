@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from pathlib import Path
 
@@ -381,3 +382,56 @@ def test_with_problems_moves_records_on_errors_only():
     assert out.problems[-2:] == extra
     assert len(out.accepted) + len(out.rejected) == 3
     assert len(result.accepted) == 2                          # the original is unchanged
+
+
+# --- numeric domains ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, code", [
+    ("10000001", "E107"), (str(10 ** 400), "E107"), ("9" * 5000, "E107"), (10 ** 400, "E107"),
+    ("1e309", "E102"), ("inf", "E102"), ("nan", "E102"), (float("inf"), "E102"), (float("nan"), "E102"),
+])
+def test_counts_beyond_any_school_are_rejected_per_row(raw, code):
+    result = validate(rows(school(), school(school_id="2", students=raw), school(school_id="3")))
+    assert [a["school_id"] for a in result.accepted] == ["5201020001", "3"]
+    p = result.rejected[0].problems[0]
+    assert (p.code, p.field, p.file, p.row) == (code, "students", "f.csv", 3)
+    if code == "E107":
+        assert p.expected == "≤ 10000000" and "在校生数" in p.message and len(p.message) < 300
+    json.dumps(result.rejected[0].to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize("raw", ["1e309", "1" + "0" * 14, str(10 ** 400), float("inf")])
+def test_money_and_areas_have_a_ceiling(raw):
+    rej = one_rejected(school(equipment_value_yuan=raw))
+    assert [(p.code, p.field) for p in rej.problems] in ([("E107", "equipment_value_yuan")],
+                                                         [("E102", "equipment_value_yuan")])
+    assert validate(rows(school(equipment_value_yuan="9999999999999"))).accepted
+
+
+def test_every_number_in_the_schemas_has_a_maximum():
+    for checker in (RecordChecker(problems_schema("school")), RecordChecker(problems_schema("county"))):
+        for name, spec in checker.props.items():
+            if spec["type"] in ("integer", "number"):
+                assert spec.get("maximum") is not None and spec["maximum"] <= 10 ** 13, name
+
+
+def problems_schema(kind):
+    from edubalance.schemas import county_schema, school_schema
+    return school_schema() if kind == "school" else county_schema()
+
+
+def test_huge_numbers_in_a_json_file_are_rejected_per_row(tmp_path):
+    path = tmp_path / "big.json"
+    path.write_text('[{"school_id": "1", "stage": "primary", "county_code": "520102", "year": 2023, '
+                    '"students": 1' + "0" * 5000 + '}, {"school_id": "2", "stage": "primary", '
+                    '"county_code": "520102", "year": 2023, "students": 1e309}, {"school_id": "3", '
+                    '"stage": "primary", "county_code": "520102", "year": 2023, "students": 12}]', encoding="utf-8")
+    result = validate(load_file(path, default_province="guizhou").frame)
+    assert [(r.row, r.problems[0].code) for r in result.rejected] == [(1, "E107"), (2, "E102")]
+    assert [a["students"] for a in result.accepted] == [12]
+
+
+def test_evaluate_record_with_an_impossible_number_raises_the_usual_error(vector_evaluator):
+    for value in (10 ** 400, float("inf"), "1e309", 10 ** 5000):
+        with pytest.raises(ValueError, match="record rejected: 在校生数"):
+            vector_evaluator.evaluate_record(dict(school(), year=2023, students=value))
