@@ -234,4 +234,8 @@ class RowProblems:
 
     def ok(self, record: dict[str, Any], *names: str) -> bool:
         """Every field named has a value that did not fail (cross-field checks skip the rest)."""
-        return all(n in record and n not in self.bad_fields for n in names)
+        bad = self.bad_fields
+        for n in names:
+            if n not in record or n in bad:
+                return False
+        return True

@@ -28,12 +28,14 @@ import polars as pl
 from .checks import CROSS_CHECKED, IDENTITY, RecordChecker, cell_failures, checker_for, cross_failures, ident, row_problems
 from .coercion import Bad, coerce_frame, column_type
 from .loading import NESTED, RawRow, records_frame
-from .problems import ERROR, WARNING, Problem, Rejected
+from .problems import ERROR, WARNING, Problem, Rejected, RowProblems
 
 #: Up to this many rows, every row goes through :func:`~edubalance.checks.row_problems` (which
 #: decides every row it sees) instead of the column expressions picking rows for it: for one
 #: record through the API, building the expressions costs more than checking the record.
 FEW = 16
+#: The fields the rules across fields and rows read.
+RULE_FIELDS = frozenset({"province", "school_id", *(f for pair in CROSS_CHECKED for f in pair)})
 
 
 @dataclass
@@ -181,23 +183,41 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
 
     result = ValidationResult(typed.head(0))
     rejected_at: list[int] = []
-    positions = (schema_mask | rule_mask).arg_true()
-    ints = [name for name, spec in props.items() if spec.get("type") == "integer"]
-    text_rows = frame[positions].iter_rows(named=True)
-    typed_rows = typed[positions].with_columns([pl.col(c).cast(pl.Int64, strict=False) for c in ints]).iter_rows(named=True)
+    # Rows with a refused cell: everything from the text, through jsonschema.
     names_for_rows = [c for c in frame.columns if not c.startswith("_")]
-    for pos, by_cell, row, values in zip(positions.to_list(), schema_mask[positions].to_list(), text_rows, typed_rows):
+    found: list[tuple[int, RowProblems, dict[str, Any] | None]] = []
+    at = schema_mask.arg_true()
+    for pos, row in zip(at.to_list(), frame[at].iter_rows(named=True)):
         data = {k: row[k] for k in names_for_rows if row[k] is not None}
         nested_here = row[NESTED].split(",") if nested is not None and row[NESTED] else ()
-        record = None if by_cell else {k: v for k, v in values.items() if v is not None and k[0] != "_"}
         _, rp = row_problems(checker, data, row["_file"], row["_row"], default_province, known,
-                             duplicates.get(pos), nested_here, record)
+                             duplicates.get(pos), nested_here)
+        found.append((pos, rp, data))
+    # Rows whose cells are all valid: only the rules across fields and rows, on the typed values.
+    at = (rule_mask & ~schema_mask).arg_true()
+    needed = [c for c in props if c in RULE_FIELDS or c in IDENTITY.get(kind, ())] + ["_file", "_row"]
+    ints = [name for name in needed if props.get(name, {}).get("type") == "integer"]
+    subset = typed[at].select(needed).with_columns([pl.col(c).cast(pl.Int64) for c in ints])
+    for pos, values in zip(at.to_list(), subset.iter_rows(named=True)):
+        record = {k: v for k, v in values.items() if v is not None and k[0] != "_"}
+        _, rp = row_problems(checker, record, values["_file"], values["_row"], default_province, known,
+                             duplicates.get(pos), (), record)
+        found.append((pos, rp, None))
+    found.sort(key=lambda f: f[0])
+
+    result = ValidationResult(typed.head(0))
+    rejected_at: list[int] = []
+    for pos, rp, data in found:
         result.problems.extend(rp.items)
         if rp.has_error:
+            if data is None:
+                row = frame.row(pos, named=True)
+                data = {k: row[k] for k in names_for_rows if row[k] is not None}
             own = originals[pos] if originals is not None else data
             name = ident(own, "school_name" if kind == "school" else "county_name")
-            result.rejected.append(Rejected(row["_file"], row["_row"], rp.ident, name, rp.items, own))
+            result.rejected.append(Rejected(rp.file, rp.row, rp.ident, name, rp.items, own))
             rejected_at.append(pos)
+    ints = [name for name, spec in props.items() if spec.get("type") == "integer"]
     accepted = typed
     if rejected_at:
         keep = pl.Series([True] * n)

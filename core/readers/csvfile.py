@@ -6,6 +6,7 @@ read as text, blank lines included (they keep the row numbers a spreadsheet show
 """
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from ..hookspecs import hookimpl
@@ -22,21 +23,28 @@ def sniff_delimiter(text: str) -> str:
     return max(DELIMITERS, key=counts.__getitem__) if any(counts.values()) else ","
 
 
-def read_csv(name: str, text: str) -> pl.DataFrame:
-    """Every cell as text, one row per record (blank lines too), as wide as the widest line."""
+def _widest(data: bytes, delimiter: bytes) -> tuple[int, int]:
+    """(most cells on one line, longest line in bytes), counted over the bytes at once."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    ends = np.append(ends, len(arr))
+    delims = np.flatnonzero(arr == delimiter[0])
+    per_line = np.diff(np.searchsorted(delims, ends), prepend=0)
+    lengths = np.diff(ends, prepend=-1)
+    return int(per_line.max()) + 1, int(lengths.max())
+
+
+def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
+    """Every cell as text, one row per record (blank lines too), as wide as the widest line.
+
+    ``data`` is ``text`` as UTF-8 bytes (the file itself when it is UTF-8)."""
     delimiter = sniff_delimiter(text)
-    data = text.encode("utf-8")
-    lines = data.split(b"\n")
-    width = max(line.count(delimiter.encode()) for line in lines) + 1
-    longest = max(map(len, lines))
+    width, longest = _widest(data, delimiter.encode())
     if longest > LIMITS.max_cell_chars * width + width:
         raise InputError(name, limit_message("max_cell_chars", where=f"line of {longest} bytes"))
-    # The first line names every column, so that a title row narrower than the table is fine.
-    names = [f"c{j}" for j in range(width)]
-    padded = delimiter.join(names).encode() + b"\n" + data
     try:
-        raw = pl.read_csv(padded, separator=delimiter, has_header=True, infer_schema=False,
-                          truncate_ragged_lines=True, quote_char='"')
+        raw = pl.read_csv(data, separator=delimiter, has_header=False, truncate_ragged_lines=True, quote_char='"',
+                          schema={f"c{j}": pl.String for j in range(width)}, missing_columns="insert")
     except pl.exceptions.PolarsError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(name, f"不是有效的 CSV / not valid CSV: {first}") from None
@@ -53,10 +61,15 @@ def edubalance_load_file(path, default_province):
     if detect_format(path) != "csv":
         return None
     name = str(path)
-    text, encoding = decode(name, read_bytes(name))
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    found = table_frames(name, name, read_csv(name, text))
+    raw = read_bytes(name)
+    text, encoding = decode(name, raw)
+    if encoding == "utf-8":
+        data = raw
+    elif encoding == "utf-8-sig":
+        data = raw[3:]
+    else:
+        data = text.encode("utf-8")
+    found = table_frames(name, name, read_csv(name, text, data))
     if found is None:
         raise InputError(name, "文件为空 / the file is empty")
     schools, county = found
