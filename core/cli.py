@@ -102,8 +102,23 @@ output_opt = click.option("--output", "-o", type=click.Path(dir_okay=False, writ
                           help="Write the report to FILE instead of the terminal.")
 
 
+def set_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> None:
+    from .limits import LIMITS, set_limit
+    for item in values:
+        name, sep, raw = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError(f"应为 NAME=VALUE / expected NAME=VALUE, got {item!r}")
+            set_limit(LIMITS, name.strip(), raw.strip())
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 @click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="edubalance")
+@click.option("--limit", multiple=True, metavar="NAME=VALUE", callback=set_limits, expose_value=False,
+              is_eager=True, help="输入限制 an input limit: max_file_bytes, max_cell_chars, max_depth, max_yaml_aliases, "
+                                  "max_xlsx_bytes, max_xlsx_ratio (also EDUBALANCE_MAX_…; see the README).")
 def main() -> None:
     """Judge compulsory-education schools and counties against national and provincial
     balanced-development standards (义务教育均衡发展), and merge the verdicts into one score.

@@ -330,10 +330,13 @@ def _header_index(first: list[tuple[Any, ...]]) -> int:
     return 0
 
 
-def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool = False
-                 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool = False,
+                 need_header: bool = False) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """School and county frames from a sheet of text cells (one String column per sheet
-    column, one row per sheet row, header and title rows included); None if every row is blank."""
+    column, one row per sheet row, header and title rows included); None if every row is blank.
+
+    ``need_header``: refuse a sheet none of whose first rows names a known field (a file that
+    only decoded as GB18030 is then more likely binary than a table)."""
     cells = raw.columns
     if not cells:
         return None
@@ -346,6 +349,9 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
         return None
     first = frame.head(HEADER_SEARCH_ROWS).select(cells).rows()
     k = _header_index(first)
+    if need_header and not any(c is not None and header_to_field(c) for c in first[k]):
+        raise InputError(name, "这不是表格：没有可识别的列名，也不是 UTF-8 文本 / this looks like a binary file, "
+                               "not CSV/XLSX/JSON (no known column header, and not UTF-8 text)")
     names = header_names(name, first[k])
     body = frame.slice(k + 1)
     used = body.select(pl.col(cells).is_not_null().any()).row(0) if body.height else (False,) * len(cells)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from pathlib import Path
 
 import openpyxl
@@ -393,3 +394,111 @@ def test_tab_separated_with_a_title_line_without_tabs(tmp_path):
     path = tmp_path / "t.tsv"
     path.write_text("学校基本情况\nschool_id\tstudents\n1\t5\n", encoding="utf-8")
     assert [r.data for r in load_file(path).rows] == [{"school_id": "1", "students": "5"}]
+
+
+# --- limits and hostile files -----------------------------------------------------------------
+
+@pytest.fixture()
+def limits(monkeypatch):
+    from edubalance.limits import LIMITS
+
+    def set_(**values):
+        for k, v in values.items():
+            monkeypatch.setattr(LIMITS, k, v)
+    return set_
+
+
+def test_devices_and_pipes_are_refused_without_reading(tmp_path):
+    import os
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(InputError, match="not a regular file"):
+            load_file(path)
+
+
+def test_a_file_over_the_size_limit_is_one_message(tmp_path, limits):
+    limits(max_file_bytes=100)
+    path = write_csv(tmp_path / "big.csv", CHINESE_HEADER, CHINESE_ROWS * 5, "utf-8")
+    with pytest.raises(InputError, match=r"文件过大.*max_file_bytes=N or EDUBALANCE_MAX_FILE_BYTES"):
+        load_file(path)
+
+
+def test_a_cell_over_the_limit_is_one_message(tmp_path, limits):
+    limits(max_cell_chars=50)
+    path = tmp_path / "long.csv"
+    path.write_text("school_id,school_name\n1," + "名" * 60 + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="单元格内容过长"):
+        load_file(path)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("deep.json", "[" * 100_000 + "]" * 100_000),
+    ("deep.ndjson", '{"school_id": ' + "[" * 100_000 + "]" * 100_000 + "}\n"),
+    ("deep.yaml", "[" * 100_000 + "]" * 100_000),
+    ("block.yaml", "".join("  " * i + "- \n" for i in range(3000))),
+])
+def test_nesting_deeper_than_the_limit_is_refused(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="嵌套层数过深|not valid YAML"):
+        load_file(path)
+
+
+def test_yaml_aliases_are_refused_in_data_files(tmp_path, limits):
+    path = tmp_path / "laughs.yaml"
+    lines = ["a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="YAML 别名过多"):
+        load_file(path)
+    limits(max_yaml_aliases=100)
+    small = tmp_path / "small.yaml"
+    small.write_text("- &s {school_id: '1', stage: primary}\n- *s\n", encoding="utf-8")
+    assert len(load_file(small).rows) == 2
+
+
+def test_a_zip_bomb_saved_as_xlsx_is_refused(tmp_path, limits):
+    import zipfile
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", b"\0" * (40 << 20))
+    with pytest.raises(InputError, match="工作簿压缩比异常"):
+        load_file(path)
+    limits(max_xlsx_bytes=1000)
+    with pytest.raises(InputError, match="工作簿解压后过大"):
+        load_file(make_workbook(tmp_path / "w.xlsx"))
+
+
+def test_ndjson_lines_end_only_at_line_feeds(tmp_path):
+    path = tmp_path / "u.ndjson"
+    path.write_text('{"school_id": "1", "school_name": "一\u2028小\u0085学"}\n{"school_id": "2"}\n', encoding="utf-8")
+    lf = load_file(path)
+    assert [r.row for r in lf.rows] == [1, 2] and lf.rows[0].data["school_name"] == "一\u2028小\u0085学"
+
+
+@pytest.mark.parametrize("content", [
+    random.Random(4).randbytes(4096),
+    bytes(random.Random(5).choices(range(0x81, 0xFE), k=4096)),    # decodes as GB18030
+])
+def test_binary_bytes_saved_as_csv_are_not_a_table(tmp_path, content):
+    path = tmp_path / "random.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="binary|cannot decode"):
+        load_file(path)
+
+
+def test_limits_come_from_the_environment_and_the_command_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from edubalance.cli import main
+    from edubalance.limits import LIMITS, from_environment
+    assert from_environment({"EDUBALANCE_MAX_DEPTH": "7"}).max_depth == 7
+    with pytest.raises(ValueError, match="whole number"):
+        from_environment({"EDUBALANCE_MAX_DEPTH": "deep"})
+    monkeypatch.setattr(LIMITS, "max_file_bytes", LIMITS.max_file_bytes)
+    path = write_csv(tmp_path / "s.csv", CHINESE_HEADER, CHINESE_ROWS, "utf-8")
+    result = CliRunner().invoke(main, ["--limit", "max_file_bytes=10", "validate", str(path)])
+    assert result.exit_code == 2 and "文件过大" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["--limit", "max_files=10", "validate", str(path)])
+    assert result.exit_code == 2 and "unknown limit" in result.output

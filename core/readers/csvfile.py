@@ -69,7 +69,7 @@ def edubalance_load_file(path, default_province):
         data = raw[3:]
     else:
         data = text.encode("utf-8")
-    found = table_frames(name, name, read_csv(name, text, data))
+    found = table_frames(name, name, read_csv(name, text, data), need_header=encoding == "gb18030")
     if found is None:
         raise InputError(name, "文件为空 / the file is empty")
     schools, county = found
