@@ -28,10 +28,17 @@ COLUMN_KEYWORDS = {"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveM
 
 TEACHER_SUBSETS = ("teachers_above_required_degree", "teachers_mid_senior_title", "backbone_teachers",
                    "pe_art_teachers", "certified_teachers")
-#: ``(a, b)`` for every cross-field check of a school record: each can only fire when ``a > b``.
-CROSS_CHECKED: tuple[tuple[str, str], ...] = (
-    ("boarders", "students"), *((name, "teachers") for name in TEACHER_SUBSETS), ("teachers", "staff"),
-    ("special_needs_students", "students"), ("max_class_size", "students"), ("classes", "students"))
+#: The cross-field checks of a school record, in the order they are reported: ``(code, a, b,
+#: English)`` — ``a`` must not exceed ``b``; the problem is about ``a``.
+CROSS_RULES: tuple[tuple[str, str, str, str], ...] = (
+    ("E201", "boarders", "students", "boarders exceed students"),
+    *(("E202", name, "teachers", f"{name} exceed teachers") for name in TEACHER_SUBSETS),
+    ("W303", "teachers", "staff", "teachers exceed staff (teachers are part of the staff)"),
+    ("E203", "special_needs_students", "students", "special-needs pupils exceed students"),
+    ("W301", "max_class_size", "students", "max_class_size exceeds students"),
+    ("W302", "classes", "students", "classes exceeds students"),
+)
+CROSS_CHECKED: tuple[tuple[str, str], ...] = tuple((a, b) for _, a, b, _ in CROSS_RULES)
 
 
 def cell_failures(value: pl.Expr, spec: dict[str, Any]) -> pl.Expr:
@@ -173,30 +180,21 @@ IDENTITY = {"school": ("school_id", "stage", "year"), "county": ("county_code", 
 def row_problems(checker: RecordChecker, data: dict[str, Any], file: str, row: int,
                  default_province: str | None, known: frozenset[str] | None,
                  first: tuple[str, int] | None, nested: Collection[str] = (),
-                 record: dict[str, Any] | None = None, seen: dict[tuple, tuple[str, int]] | None = None
-                 ) -> tuple[dict[str, Any], RowProblems]:
+                 seen: dict[tuple, tuple[str, int]] | None = None) -> tuple[dict[str, Any], RowProblems]:
     """The row's values and every problem it has (``first``: the earlier row with the same
-    identity, if any; or ``seen``, the first rows by identity so far, to find it here).
-
-    ``record``, when given, is the row already converted and known to satisfy the schema
-    (every cell passed the column checks): only the checks across fields and rows remain.
-    """
+    identity, if any; or ``seen``, the first rows by identity so far, to find it here)."""
     school = checker.kind == "school"
-    failed: set[str] = set()
-    if record is None:
-        record, bad = checker.prepare(data, default_province, nested)
-        failed = {name for _, name, _, _ in bad}
-        found: list[tuple[str, str | None, Any, Any]] = list(bad)
-        for code, name, observed, expected in checker.schema_problems(record):
-            if code == "E101" and name in failed:
-                continue
-            if name in data and code != "E101":
-                observed = data[name]          # show what the user wrote
-            found.append((code, name, observed, expected))
-        big = len(checker.order)
-        found.sort(key=lambda t: (checker.order.get(t[1] or "", big), t[0]))
-    else:
-        found = []
+    record, bad = checker.prepare(data, default_province, nested)
+    failed = {name for _, name, _, _ in bad}
+    found: list[tuple[str, str | None, Any, Any]] = list(bad)
+    for code, name, observed, expected in checker.schema_problems(record):
+        if code == "E101" and name in failed:
+            continue
+        if name in data and code != "E101":
+            observed = data[name]          # show what the user wrote
+        found.append((code, name, observed, expected))
+    big = len(checker.order)
+    found.sort(key=lambda t: (checker.order.get(t[1] or "", big), t[0]))
     rp = RowProblems(file, row, (ident(record, "school_id") or ident(data, "school_id")) if school else None)
     for code, name, observed, expected in found:
         rp.add(code, name, observed, expected)
@@ -204,7 +202,7 @@ def row_problems(checker: RecordChecker, data: dict[str, Any], file: str, row: i
         rp.add("E101", "province", None, "a province id, or a default province for the file",
                f"{fields.label('province')}（province）缺失，也没有为整个文件指定 / is missing and "
                "no default province was given")
-    _check_province(record, known, rp)
+    check_province(record, known, rp)
     if school:
         _cross_checks(record, rp)
     keys = IDENTITY.get(checker.kind, ())
@@ -212,11 +210,11 @@ def row_problems(checker: RecordChecker, data: dict[str, Any], file: str, row: i
         first = seen.setdefault(tuple(record[k] for k in keys), (file, row))
         first = None if first == (file, row) else first
     if first is not None:
-        _add_duplicate(rp, record, first, school)
+        add_duplicate(rp, record, first, school)
     return record, rp
 
 
-def _check_province(record: dict[str, Any], known: frozenset[str] | None, rp: RowProblems) -> None:
+def check_province(record: dict[str, Any], known: frozenset[str] | None, rp: RowProblems) -> None:
     if known is None or "province" in rp.bad_fields:
         return
     prov = record.get("province")
@@ -226,37 +224,20 @@ def _check_province(record: dict[str, Any], known: frozenset[str] | None, rp: Ro
                f"(known: {', '.join(sorted(known)) or 'none'})")
 
 
+def cross_problem(rp: RowProblems, code: str, a: str, va: Any, b: str, vb: Any, english: str) -> None:
+    """The problem of a cross-field check that fired: ``a`` (``va``) exceeds ``b`` (``vb``)."""
+    word = "大于" if code.startswith("W30") and b == "students" else "超过"
+    rp.add(code, a, va, f"≤ {b} ({vb})",
+           f"{fields.label(a)} {va} {word} {fields.label(b)} {vb} / {english}")
+
+
 def _cross_checks(record: dict[str, Any], rp: RowProblems) -> None:
-    lab = fields.label
-    ok = rp.ok
-    if ok(record, "boarders", "students") and record["boarders"] > record["students"]:
-        rp.add("E201", "boarders", record["boarders"], f"≤ students ({record['students']})",
-               f"{lab('boarders')} {record['boarders']} 超过 {lab('students')} {record['students']} / "
-               f"boarders exceed students")
-    if ok(record, "teachers"):
-        t = record["teachers"]
-        for name in TEACHER_SUBSETS:
-            if ok(record, name) and record[name] > t:
-                rp.add("E202", name, record[name], f"≤ teachers ({t})",
-                       f"{lab(name)} {record[name]} 超过 {lab('teachers')} {t} / {name} exceed teachers")
-        if ok(record, "staff") and t > record["staff"]:
-            rp.add("W303", "teachers", t, f"≤ staff ({record['staff']})",
-                   f"{lab('teachers')} {t} 超过 {lab('staff')} {record['staff']} / "
-                   f"teachers exceed staff (teachers are part of the staff)")
-    if ok(record, "special_needs_students", "students") and record["special_needs_students"] > record["students"]:
-        rp.add("E203", "special_needs_students", record["special_needs_students"],
-               f"≤ students ({record['students']})",
-               f"{lab('special_needs_students')} {record['special_needs_students']} 超过 "
-               f"{lab('students')} {record['students']} / special-needs pupils exceed students")
-    if ok(record, "students"):
-        s = record["students"]
-        for name, code in (("max_class_size", "W301"), ("classes", "W302")):
-            if ok(record, name) and record[name] > s:
-                rp.add(code, name, record[name], f"≤ students ({s})",
-                       f"{lab(name)} {record[name]} 大于 {lab('students')} {s} / {name} exceeds students")
+    for code, a, b, english in CROSS_RULES:
+        if rp.ok(record, a, b) and record[a] > record[b]:
+            cross_problem(rp, code, a, record[a], b, record[b], english)
 
 
-def _add_duplicate(rp: RowProblems, record: dict[str, Any], first: tuple[str, int], school: bool) -> None:
+def add_duplicate(rp: RowProblems, record: dict[str, Any], first: tuple[str, int], school: bool) -> None:
     file, row = first
     if school:
         rp.add("E204", "school_id", record["school_id"], "unique (school_id, stage, year)",

@@ -25,7 +25,8 @@ from typing import Any, Collection, Iterable, Sequence
 
 import polars as pl
 
-from .checks import CROSS_CHECKED, IDENTITY, RecordChecker, cell_failures, checker_for, cross_failures, ident, row_problems
+from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_duplicate, cell_failures, check_province,
+                     checker_for, cross_failures, cross_problem, ident, row_problems)
 from .coercion import Bad, coerce_frame, column_type
 from .loading import NESTED, RawRow, records_frame
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems
@@ -193,16 +194,9 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
         _, rp = row_problems(checker, data, row["_file"], row["_row"], default_province, known,
                              duplicates.get(pos), nested_here)
         found.append((pos, rp, data))
-    # Rows whose cells are all valid: only the rules across fields and rows, on the typed values.
-    at = (rule_mask & ~schema_mask).arg_true()
-    needed = [c for c in props if c in RULE_FIELDS or c in IDENTITY.get(kind, ())] + ["_file", "_row"]
-    ints = [name for name in needed if props.get(name, {}).get("type") == "integer"]
-    subset = typed[at].select(needed).with_columns([pl.col(c).cast(pl.Int64) for c in ints])
-    for pos, values in zip(at.to_list(), subset.iter_rows(named=True)):
-        record = {k: v for k, v in values.items() if v is not None and k[0] != "_"}
-        _, rp = row_problems(checker, record, values["_file"], values["_row"], default_province, known,
-                             duplicates.get(pos), (), record)
-        found.append((pos, rp, None))
+    # Rows whose cells are all valid: the rules across fields and rows, over their typed columns.
+    found.extend((pos, rp, None) for pos, rp in _rule_problems(typed, (rule_mask & ~schema_mask).arg_true(),
+                                                                  kind, known, duplicates).items())
     found.sort(key=lambda f: f[0])
 
     result = ValidationResult(typed.head(0))
@@ -225,6 +219,47 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
         accepted = typed.filter(keep)
     result.frame = accepted.with_columns([pl.col(c).cast(pl.Int64) for c in ints])
     return result
+
+
+def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozenset[str] | None,
+                   duplicates: dict[int, tuple[str, int]]) -> dict[int, RowProblems]:
+    """The problems of rows whose every cell is valid: unknown province, the cross-field rules
+    and duplicates, each check over the picked rows' columns at once (in the order a row's
+    problems are reported)."""
+    if not len(at):
+        return {}
+    keys = IDENTITY.get(kind, ())
+    needed = [c for c in typed.columns if c in RULE_FIELDS or c in keys or c.startswith("_")]
+    ints = [c for c in needed if c not in ("_file", "_row") and typed.schema[c] == pl.Float64
+            and checker_for(kind).props.get(c, {}).get("type") == "integer"]
+    sub = typed[at].select(needed).with_columns([pl.col(c).cast(pl.Int64) for c in ints])
+    positions = at.to_list()
+    ident_col = "school_id" if kind == "school" else None
+    files, rows = sub["_file"].to_list(), sub["_row"].to_list()
+    idents = sub[ident_col].to_list() if ident_col else [None] * len(positions)
+    out: dict[int, RowProblems] = {}
+
+    def rp_at(i: int) -> RowProblems:
+        rp = out.get(positions[i])
+        if rp is None:
+            rp = out[positions[i]] = RowProblems(files[i], rows[i], idents[i])
+        return rp
+
+    if known is not None and "province" in sub.columns:
+        for i, prov in enumerate(sub["province"].to_list()):
+            if prov is not None and prov not in known:
+                check_province({"province": prov}, known, rp_at(i))
+    if kind == "school":
+        for code, a, b, english in CROSS_RULES:
+            if a in sub.columns and b in sub.columns:
+                fired = sub.select(pl.int_range(pl.len()).alias("i"), a, b).filter(pl.col(a) > pl.col(b))
+                for i, va, vb in fired.iter_rows():
+                    cross_problem(rp_at(i), code, a, va, b, vb, english)
+    for i, pos in enumerate(positions):
+        first = duplicates.get(pos)
+        if first is not None:
+            add_duplicate(rp_at(i), {k: sub[k][i] for k in keys}, first, kind == "school")
+    return out
 
 
 def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:
