@@ -143,35 +143,53 @@ def _as_stored(value: Any) -> Any:
     return value
 
 
-def fast_values(col: pl.Expr, name: str, spec: dict[str, Any]) -> pl.Expr:
-    """What polars reads itself, exactly as :func:`coercer` would: a number its cast accepts
-    (finite), plain ASCII text; null for every other cell (those go through :func:`slow_values`)."""
+def _mapped(spec: dict[str, Any]) -> bool:
+    """Fields whose few distinct cells are each read by :func:`coercer` (enums, booleans)."""
+    return spec.get("type") == "boolean" or "enum" in spec
+
+
+def _text_mapping(text: pl.Series, name: str, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """For free text: a mapping of its distinct cells when they are few (codes, names of
+    counties), or all ASCII (then each is itself); None when polars should normalise the column."""
+    distinct = text.drop_nulls().unique()
+    if len(distinct) <= max(64, len(text) // 4):
+        return read_cells(distinct.to_list(), name, spec)[0]
+    return None
+
+
+def _normal(col: pl.Expr, name: str) -> pl.Expr:
+    """``normal_text`` over a column: NFKC, stripped, empty as missing (the province lower-cased)."""
+    normal = col.str.normalize("NFKC").str.strip_chars()
+    if name == "province":
+        normal = normal.str.to_lowercase()
+    return pl.when(normal.str.len_bytes() > 0).then(normal)
+
+
+def fast_values(col: pl.Expr, name: str, spec: dict[str, Any], mapping: dict[str, Any] | None = None,
+                ascii_only: bool = False) -> pl.Expr:
+    """The column's values as :func:`coercer` reads them, where polars can say so itself: a
+    number its cast accepts (finite), free text (ASCII as it is, other text NFKC), an enum or a
+    boolean through ``mapping`` (each distinct cell read once); null for every other cell
+    (those go through :func:`slow_values`)."""
     kind = spec.get("type")
+    if mapping is not None:
+        return col.replace_strict(mapping, default=None, return_dtype=column_type(spec))
     if kind == "integer":
         return col.cast(pl.Int64, strict=False).cast(pl.Float64)
     if kind == "number":
         cast = col.cast(pl.Float64, strict=False)
         return pl.when(cast.is_finite()).then(cast)
-    if kind == "string" and "enum" not in spec:
-        return pl.when(col.str.contains(r"^[\x20-\x7e]*$")).then(
-            col.str.to_lowercase() if name == "province" else col)
-    return pl.lit(None, dtype=column_type(spec))
+    if ascii_only:
+        return col.str.to_lowercase() if name == "province" else col
+    return _normal(col, name)
 
 
-def slow_values(text: pl.Series, rest: pl.Series, name: str, spec: dict[str, Any]) -> tuple[pl.Series, pl.Series]:
-    """``(values, bad)`` for the cells ``rest`` picks (the others are null / False): non-ASCII
-    free text is NFKC-normalised; each other distinct cell goes through :func:`coercer` once."""
-    dtype = column_type(spec)
-    if spec.get("type") == "string" and "enum" not in spec:
-        normal = text.str.normalize("NFKC").str.strip_chars()
-        if name == "province":
-            normal = normal.str.to_lowercase()
-        return normal.zip_with(normal.str.len_bytes() > 0, pl.Series([None] * len(text), dtype=dtype)), \
-            pl.Series([False] * len(text), dtype=pl.Boolean)
+def read_cells(cells: list[str], name: str, spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``({cell: value}, unreadable cells)`` for distinct cells, through :func:`coercer`."""
     conv = coercer(name, spec)
     mapping: dict[str, Any] = {}
     unreadable: list[str] = []
-    for cell in text.filter(rest).unique().to_list():
+    for cell in cells:
         try:
             mapping[cell] = _as_stored(conv(cell))
         except Bad as exc:
@@ -179,8 +197,15 @@ def slow_values(text: pl.Series, rest: pl.Series, name: str, spec: dict[str, Any
                 mapping[cell] = math.inf        # fails its maximum: the row is examined
             else:
                 unreadable.append(cell)
-    looked_up = text.replace_strict(mapping, default=None, return_dtype=dtype) if mapping else \
-        pl.Series([None] * len(text), dtype=dtype)
+    return mapping, unreadable
+
+
+def slow_values(text: pl.Series, rest: pl.Series, name: str, spec: dict[str, Any]) -> tuple[pl.Series, pl.Series]:
+    """``(values, bad)`` for the cells ``rest`` picks (the others are null / False): each
+    distinct cell through :func:`coercer` once."""
+    mapping, unreadable = read_cells(text.filter(rest).unique().to_list(), name, spec)
+    looked_up = text.replace_strict(mapping, default=None, return_dtype=column_type(spec)) if mapping else \
+        pl.Series([None] * len(text), dtype=column_type(spec))
     return looked_up, rest & text.is_in(unreadable)
 
 
@@ -191,8 +216,17 @@ def coerce_frame(frame: pl.DataFrame, props: dict[str, dict[str, Any]]) -> tuple
     present = [(name, spec) for name, spec in props.items() if name in frame.columns]
     if not present:
         return {}, {}
-    fast = frame.select([fast_values(pl.col(name).cast(pl.String), name, spec).cast(column_type(spec)).alias(name)
-                         for name, spec in present])
+    mappings = {name: read_cells(frame[name].cast(pl.String).drop_nulls().unique().to_list(), name, spec)[0]
+                for name, spec in present if _mapped(spec)}
+    for name, spec in present:
+        if spec.get("type") == "string" and name not in mappings:
+            found = _text_mapping(frame[name].cast(pl.String), name, spec)
+            if found is not None:
+                mappings[name] = found
+    ascii_only = {name for name, spec in present if spec.get("type") == "string" and name not in mappings
+                  and not frame[name].cast(pl.String).str.contains(r"[^\x00-\x7f]").any()}
+    fast = frame.select([fast_values(pl.col(name).cast(pl.String), name, spec, mappings.get(name), name in ascii_only)
+                         .cast(column_type(spec)).alias(name) for name, spec in present])
     rests = frame.select([(pl.col(name).is_not_null() & fast[name].is_null()).alias(name) for name, _ in present])
     some = rests.select(pl.all().any()).row(0)
     values: dict[str, pl.Series] = {}
@@ -201,6 +235,12 @@ def coerce_frame(frame: pl.DataFrame, props: dict[str, dict[str, Any]]) -> tuple
     for (name, spec), any_rest in zip(present, some):
         if not any_rest:
             values[name], bad[name] = fast[name], no
+            continue
+        if spec.get("type") == "string":
+            values[name], bad[name] = fast[name], no               # text that normalises to nothing: missing
+            continue
+        if name in mappings:
+            values[name], bad[name] = fast[name], rests[name]      # every readable cell was read
             continue
         slow, bad[name] = slow_values(frame[name].cast(pl.String), rests[name], name, spec)
         values[name] = slow.zip_with(rests[name], fast[name]).alias(name)

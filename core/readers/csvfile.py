@@ -48,7 +48,7 @@ def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(name, f"不是有效的 CSV / not valid CSV: {first}") from None
-    if raw.height:
+    if raw.height and longest > LIMITS.max_cell_chars:          # else no cell can be longer
         too_long = raw.select(pl.max_horizontal(pl.all().str.len_chars().max())).item()
         if too_long is not None and too_long > LIMITS.max_cell_chars:
             raise InputError(name, limit_message("max_cell_chars", where=f"a cell of {too_long} characters"))
