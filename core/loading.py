@@ -1,4 +1,4 @@
-"""Files in: what every reader shares, and :func:`load_file`.
+"""Files in: what every reader shares.
 
 A reader (one per format, in :mod:`edubalance.readers`, each an implementation of the
 ``edubalance_load_file`` hook) turns a file into a :class:`LoadedFile`: two polars frames, school
@@ -16,6 +16,7 @@ text is :mod:`edubalance.validation`'s job, so every format reaches it the same 
 * Rows without a province get the file's own ``province`` (JSON/YAML) or the default province.
 
 A file that cannot be read at all raises :class:`InputError` naming the file, never a traceback.
+:func:`edubalance.readers.load_file` reads a file with the core's readers alone.
 """
 from __future__ import annotations
 
@@ -109,18 +110,6 @@ def frame_rows(frame: pl.DataFrame) -> list[RawRow]:
     return [RawRow(d["_file"], d["_row"], {k: d[k] for k in names}) for d in frame.iter_rows(named=True)]
 
 
-def load_file(path: str | Path, default_province: str | None = None) -> LoadedFile:
-    """Read ``path`` with the core's readers (what the ``edubalance_load_file`` hook does
-    without plug-ins); raise :class:`InputError` if it cannot be read."""
-    from .readers import READERS
-
-    for reader in READERS:
-        loaded = reader.edubalance_load_file(path=str(path), default_province=default_province)
-        if loaded is not None:
-            return loaded
-    raise InputError(str(path), "no reader for this file / 没有能读取此文件的读取器")
-
-
 # --- the file itself -------------------------------------------------------------------
 
 def checked_stat(name: str) -> os.stat_result:
@@ -191,6 +180,15 @@ def read_bytes(name: str) -> bytes:
     if _is_empty(raw):
         raise InputError(name, "文件为空 / the file is empty")
     return raw
+
+
+def read_text(path: str | Path, fmt: str) -> tuple[str, str, str] | None:
+    """``(name, text, encoding)`` of a text file in format ``fmt``; None if it is another format."""
+    if detect_format(path) != fmt:
+        return None
+    name = str(path)
+    text, encoding = decode(name, read_bytes(name))
+    return name, text, encoding
 
 
 _CONTENT = re.compile(rb"[^ \t\r\n\x00]")

@@ -12,7 +12,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from edubalance import fields, table
-from edubalance.loading import InputError, load_file
+from edubalance.loading import InputError
+from edubalance.readers import load_file
 from edubalance.schemas import county_schema, load_schema, rulepack_schema, school_schema
 from edubalance.validation import validate, validate_counties
 

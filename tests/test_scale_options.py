@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from edubalance import Evaluator, cli, output
 from edubalance.fields import label
-from edubalance.loading import RawRow, load_file
+from edubalance.loading import RawRow
+from edubalance.readers import load_file
 from edubalance.synthetic import county_records, generate
 from edubalance.table import Table
 from edubalance.validation import validate

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import random
 from pathlib import Path
 
 import pytest
 
 from edubalance import problems, validation
 from edubalance.checks import RecordChecker
-from edubalance.loading import RawRow, load_file
+from edubalance.loading import RawRow
+from edubalance.readers import load_file
 from edubalance.problems import PROBLEM_CODES, Problem
 from edubalance.validation import validate, validate_counties
 

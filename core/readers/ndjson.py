@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 
 from ..hookspecs import hookimpl
-from ..loading import (InputError, LoadedFile, decode, detect_format, drop_empty, read_bytes, records_frame,
+from ..loading import (InputError, LoadedFile, drop_empty, read_text, records_frame,
                        split_county)
+from .documents import check_depth, finish, parse
 
 
 def from_text(name: str, text: str) -> LoadedFile:
-    from .jsonfile import check_depth, parse
-
     items = []
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -32,10 +31,8 @@ def from_text(name: str, text: str) -> LoadedFile:
 @hookimpl(trylast=True)
 def edubalance_load_file(path, default_province):
     """Read NDJSON into school and county frames."""
-    if detect_format(path) != "ndjson":
+    found = read_text(path, "ndjson")
+    if found is None:
         return None
-    from .jsonfile import finish
-
-    name = str(path)
-    text, encoding = decode(name, read_bytes(name))
+    name, text, encoding = found
     return finish(from_text(name, text), default_province, encoding)

@@ -10,8 +10,8 @@ import yaml
 
 from ..hookspecs import hookimpl
 from ..limits import LIMITS, limit_message
-from ..loading import InputError, decode, detect_format, read_bytes
-from .jsonfile import check_depth, finish, from_document
+from ..loading import InputError, read_text
+from .documents import check_depth, finish, from_document
 
 
 class _Loader(yaml.SafeLoader):
@@ -42,10 +42,10 @@ class _TooMany(Exception):
 @hookimpl(trylast=True)
 def edubalance_load_file(path, default_province):
     """Read a YAML document into school and county frames."""
-    if detect_format(path) != "yaml":
+    found = read_text(path, "yaml")
+    if found is None:
         return None
-    name = str(path)
-    text, encoding = decode(name, read_bytes(name))
+    name, text, encoding = found
     check_depth(name, text)
     try:
         doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
