@@ -212,6 +212,9 @@ class Evaluator:
         """The accepted records of each (province, year) group, in input order, groups sorted."""
         if frame.height == 0:
             return []
+        if frame.height == 1:
+            first = frame.row(0, named=True)
+            return [((first["province"], self.year or int(first["year"])), frame)]
         if self.year:
             parts = frame.partition_by("province", maintain_order=True, as_dict=True)
             groups = [((key[0], self.year), part) for key, part in parts.items()]

@@ -32,6 +32,8 @@ TEXT_FIELDS = (
 
 
 _TEXT = frozenset(TEXT_FIELDS)
+#: Up to this many rows, :meth:`Table.from_frame` goes through the records.
+_FEW = 8
 
 
 @dataclass
@@ -64,6 +66,8 @@ class Table:
         import polars as pl
 
         n = frame.height
+        if n <= _FEW:                   # one record through the API: cheaper in Python
+            return cls.from_records(frame.to_dicts(), numeric_fields)
         table = cls(n)
         for name in TEXT_FIELDS:
             if name in frame.columns:

@@ -318,6 +318,8 @@ def validate(rows: Sequence[RawRow] | pl.DataFrame, default_province: str | None
     if isinstance(rows, pl.DataFrame):
         return check_frame(rows, kind, default_province, known_provinces)
     rows = list(rows)
+    if not rows:
+        return ValidationResult(pl.DataFrame(schema=typed_schema(checker_for(kind).props)))
     return check_frame(rows_frame(rows), kind, default_province, known_provinces, [r.data for r in rows])
 
 
