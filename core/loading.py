@@ -329,17 +329,18 @@ def _header_index(first: list[tuple[Any, ...]]) -> int:
 
 
 def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool = False,
-                 need_header: bool = False) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+                 need_header: bool = False, strip: bool = True) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """School and county frames from a sheet of text cells (one String column per sheet
     column, one row per sheet row, header and title rows included); None if every row is blank.
 
     ``need_header``: refuse a sheet none of whose first rows names a known field (a file that
-    only decoded as GB18030 is then more likely binary than a table)."""
+    only decoded as GB18030 is then more likely binary than a table). ``strip``: some cell may
+    start or end with white space (False when the caller knows none does)."""
     cells = raw.columns
     if not cells:
         return None
     # Only columns with a cell to strip are rewritten (most exports have none).
-    padded = raw.select(pl.col(cells).str.contains(r"^\s|\s$").any()).row(0)
+    padded = raw.select(pl.col(cells).str.contains(r"^\s|\s$").any()).row(0) if strip else [False] * len(cells)
     stripped = {c: pl.col(c).str.strip_chars() for c, pad in zip(cells, padded) if pad}
     frame = raw.with_columns([pl.when(s.str.len_bytes() > 0).then(s).alias(c) for c, s in stripped.items()])
     frame = frame.with_row_index("_row", offset=1).filter(pl.any_horizontal(pl.col(cells).is_not_null()))

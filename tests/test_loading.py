@@ -503,3 +503,12 @@ def test_limits_come_from_the_environment_and_the_command_line(tmp_path, monkeyp
     assert result.exit_code == 2 and "文件过大" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(main, ["--limit", "max_files=10", "validate", str(path)])
     assert result.exit_code == 2 and "unknown limit" in result.output
+
+
+def test_a_line_wider_than_the_first_lines_is_read_whole(tmp_path):
+    path = tmp_path / "wide.csv"
+    lines = ["school_id,students"] + [f"{i},5" for i in range(1, 80)] + ["80,5,备注"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lf = load_file(path)
+    assert len(lf.rows) == 80 and lf.rows[-1].data == {"school_id": "80", "students": "5", "(column C)": "备注"}
+    assert lf.rows[-1].row == 81

@@ -15,6 +15,9 @@ from ..loading import (HEADER_SEARCH_ROWS, InputError, LoadedFile, decode, detec
                        read_bytes, table_frames)
 
 DELIMITERS = (",", "\t", ";", "|")
+#: White space found at a cell's edge in real exports (space, tab, U+3000): a file
+#: holding none has no cell to strip at loading (rarer spaces are stripped by coercion's NFKC).
+_SPACE_BYTES = (b" ", b"\t", "\u3000".encode())
 
 
 def sniff_delimiter(text: str) -> str:
@@ -34,24 +37,36 @@ def _widest(data: bytes, delimiter: bytes) -> tuple[int, int]:
     return int(per_line.max()) + 1, int(lengths.max())
 
 
+def _polars(data: bytes, delimiter: str, width: int, ragged: bool) -> pl.DataFrame:
+    return pl.read_csv(data, separator=delimiter, has_header=False, truncate_ragged_lines=ragged, quote_char='"',
+                       schema={f"c{j}": pl.String for j in range(width)}, missing_columns="insert")
+
+
 def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
     """Every cell as text, one row per record (blank lines too), as wide as the widest line.
 
-    ``data`` is ``text`` as UTF-8 bytes (the file itself when it is UTF-8)."""
+    ``data`` is ``text`` as UTF-8 bytes (the file itself when it is UTF-8). The width of the
+    first lines is tried first; a longer line later makes polars refuse, and the file is read
+    again as wide as its widest line."""
     delimiter = sniff_delimiter(text)
-    width, longest = _widest(data, delimiter.encode())
-    if longest > LIMITS.max_cell_chars * width + width:
-        raise InputError(name, limit_message("max_cell_chars", where=f"line of {longest} bytes"))
+    head = text[:20000].splitlines()[:HEADER_SEARCH_ROWS * 5]
     try:
-        raw = pl.read_csv(data, separator=delimiter, has_header=False, truncate_ragged_lines=True, quote_char='"',
-                          schema={f"c{j}": pl.String for j in range(width)}, missing_columns="insert")
-    except pl.exceptions.PolarsError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(name, f"不是有效的 CSV / not valid CSV: {first}") from None
-    if raw.height and longest > LIMITS.max_cell_chars:          # else no cell can be longer
-        too_long = raw.select(pl.max_horizontal(pl.all().str.len_chars().max())).item()
-        if too_long is not None and too_long > LIMITS.max_cell_chars:
-            raise InputError(name, limit_message("max_cell_chars", where=f"a cell of {too_long} characters"))
+        raw = _polars(data, delimiter, max(line.count(delimiter) for line in head) + 1, ragged=False)
+    except pl.exceptions.PolarsError:
+        width, longest = _widest(data, delimiter.encode())
+        if longest > LIMITS.max_cell_chars * width + width:
+            raise InputError(name, limit_message("max_cell_chars", where=f"line of {longest} bytes")) from None
+        try:
+            raw = _polars(data, delimiter, width, ragged=True)
+        except pl.exceptions.PolarsError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(name, f"不是有效的 CSV / not valid CSV: {first}") from None
+    if raw.height and len(data) > LIMITS.max_cell_chars:
+        widest = raw.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item()
+        if widest is not None and widest > LIMITS.max_cell_chars:
+            too_long = raw.select(pl.max_horizontal(pl.all().str.len_chars().max())).item()
+            if too_long > LIMITS.max_cell_chars:
+                raise InputError(name, limit_message("max_cell_chars", where=f"a cell of {too_long} characters"))
     return raw
 
 
@@ -69,7 +84,8 @@ def edubalance_load_file(path, default_province):
         data = raw[3:]
     else:
         data = text.encode("utf-8")
-    found = table_frames(name, name, read_csv(name, text, data), need_header=encoding == "gb18030")
+    found = table_frames(name, name, read_csv(name, text, data), need_header=encoding == "gb18030",
+                         strip=any(space in data for space in _SPACE_BYTES))
     if found is None:
         raise InputError(name, "文件为空 / the file is empty")
     schools, county = found

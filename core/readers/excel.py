@@ -58,10 +58,10 @@ def edubalance_load_file(path, default_province):
         found = []
         if school_titles:
             sheet = wb.get_sheet_by_name(school_titles[0]).to_python(skip_empty_area=False)
-            found.append(table_frames(name, name, rows_frame(sheet)))
+            found.append(table_frames(name, name, rows_frame(sheet), strip=False))
         for title in county_titles[:1]:
             sheet = wb.get_sheet_by_name(title).to_python(skip_empty_area=False)
-            found.append(table_frames(name, f"{name}#{title}", rows_frame(sheet), all_county=True))
+            found.append(table_frames(name, f"{name}#{title}", rows_frame(sheet), all_county=True, strip=False))
     except InputError:
         raise
     except Exception as exc:  # calamine raises several types for a damaged file
