@@ -36,6 +36,17 @@ _TEXT = frozenset(TEXT_FIELDS)
 _FEW = 8
 
 
+def _shared_strings(series: "pl.Series") -> np.ndarray:
+    """A text column as an object array in which equal values are one ``str`` object (so that
+    grouping by county or stage compares identities and reuses cached hashes); None for missing."""
+    import polars as pl
+
+    codes = series.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+    values = np.empty(series.n_unique() + 1, dtype=object)
+    values[1:len(values) - (1 if series.null_count() else 0)] = series.drop_nulls().unique().sort().to_list()
+    return values[codes]
+
+
 @dataclass
 class Table:
     n: int
@@ -71,7 +82,7 @@ class Table:
         table = cls(n)
         for name in TEXT_FIELDS:
             if name in frame.columns:
-                table.columns[name] = frame[name].to_numpy().astype(object)
+                table.columns[name] = _shared_strings(frame[name])
             else:
                 table.columns[name] = np.full(n, None, dtype=object)
         for name in numeric_fields:
