@@ -123,7 +123,7 @@ def main() -> None:
     """Judge compulsory-education schools and counties against national and provincial
     balanced-development standards (义务教育均衡发展), and merge the verdicts into one score.
 
-    Input files: CSV (UTF-8 or GBK), XLSX, JSON, NDJSON or YAML, one row per school record
+    Input files: CSV (UTF-8 or GBK), XLSX, XLS, JSON, NDJSON or YAML, one row per school record
     (a nine-year school is two rows: primary and junior). Column headers may be the English
     field names or the Chinese labels (学校标识码, 学段, 在校生数 …).
     """

@@ -512,3 +512,42 @@ def test_a_line_wider_than_the_first_lines_is_read_whole(tmp_path):
     lf = load_file(path)
     assert len(lf.rows) == 80 and lf.rows[-1].data == {"school_id": "80", "students": "5", "(column C)": "备注"}
     assert lf.rows[-1].row == 81
+
+
+def test_xls_as_wps_saves_it(tmp_path):
+    xlwt = pytest.importorskip("xlwt")
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("学校")
+    ws.write(0, 0, "花溪区学校情况")                               # a title row
+    for j, h in enumerate(CHINESE_HEADER):
+        ws.write(1, j, h)
+    for i, row in enumerate(CHINESE_ROWS):
+        for j, v in enumerate(row):
+            ws.write(i + 3, j, float(v.replace(",", "")) if v.replace(",", "").isdigit() else v)  # row 4 blank
+    cs = wb.add_sheet("县级指标")
+    for j, v in enumerate(["县级行政区划代码", "学年", "教师年平均工资收入"]):
+        cs.write(0, j, v)
+    for j, v in enumerate(["520111", 2023, 98000]):
+        cs.write(1, j, v)
+    path = tmp_path / "old.xls"
+    wb.save(str(path))
+    lf = load_file(path, default_province="guizhou")
+    assert lf.format == "xls" and [r.row for r in lf.rows] == [4, 5]
+    assert lf.rows[0].data["school_id"] == "5201020001" and lf.rows[0].data["students"] == "1200"
+    assert lf.county_rows[0].file == f"{path}#县级指标"
+    result = validate(lf.frame)
+    assert result.rejected == [] and [a["students"] for a in result.accepted] == [1200, 900]
+
+
+def test_merged_cells_hold_their_value_in_the_first_cell(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["某县学校情况", None, None])
+    ws.merge_cells("A1:C1")
+    ws.append(["学校标识码", "学段", "县级行政区划代码"])
+    ws.append(["5201020001", "小学", "520111"])
+    ws.append(["5201020001", "初中", None])
+    ws.merge_cells("C3:C4")
+    wb.save(tmp_path / "m.xlsx")
+    rows = load_file(tmp_path / "m.xlsx").rows
+    assert [(r.row, r.data["county_code"]) for r in rows] == [(3, "520111"), (4, None)]
