@@ -123,13 +123,28 @@ output_opt = click.option("--output", "-o", type=click.Path(), metavar="FILE",
                           help="Write the report to FILE instead of the terminal (for parquet: a folder).")
 
 
+def set_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> None:
+    from .limits import LIMITS, set_limit
+    for item in values:
+        name, sep, raw = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError(f"应为 NAME=VALUE / expected NAME=VALUE, got {item!r}")
+            set_limit(LIMITS, name.strip(), raw.strip())
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 @click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="edubalance")
+@click.option("--limit", multiple=True, metavar="NAME=VALUE", callback=set_limits, expose_value=False,
+              is_eager=True, help="输入限制 an input limit: max_file_bytes, max_cell_chars, max_depth, max_yaml_aliases, "
+                                  "max_xlsx_bytes, max_xlsx_ratio (also EDUBALANCE_MAX_…; see the README).")
 def main() -> None:
     """Judge compulsory-education schools and counties against national and provincial
     balanced-development standards (义务教育均衡发展), and merge the verdicts into one score.
 
-    Input files: CSV (UTF-8 or GBK), XLSX, JSON, NDJSON or YAML, one row per school record
+    Input files: CSV (UTF-8 or GBK), XLSX, XLS, JSON, NDJSON or YAML, one row per school record
     (a nine-year school is two rows: primary and junior). Column headers may be the English
     field names or the Chinese labels (学校标识码, 学段, 在校生数 …).
     """
@@ -151,22 +166,22 @@ def validate(files, province, plugins, fmt, output):
     """
     ev = make_evaluator(province=province, plugins=plugins)
     rows, county_rows = ev.load(files)
-    result = ev.validate_rows(rows)
-    from .validation import validate_counties
-    counties_ok, counties_rejected = validate_counties(county_rows)
+    checked = ev.check(rows, county_rows)
+    result, counties = checked.schools, checked.counties
     data = {
-        "records": {"read": len(rows), "accepted": len(result.accepted), "rejected": len(result.rejected)},
-        "counties": {"read": len(county_rows), "accepted": len(counties_ok), "rejected": len(counties_rejected)},
-        "rejected": [r.to_dict() for r in result.rejected] + [r.to_dict() for r in counties_rejected],
-        "warnings": [p.to_dict() for p in result.problems if p.severity == "warning"],
+        "records": {"read": checked.read, "accepted": result.frame.height, "rejected": len(result.rejected)},
+        "counties": {"read": checked.county_read, "accepted": counties.frame.height,
+                     "rejected": len(counties.rejected)},
+        "rejected": [r.to_dict() for r in checked.rejected],
+        "warnings": [p.to_dict() for p in checked.warnings],
     }
     if fmt == "json":
         emit(json.dumps(data, ensure_ascii=False, indent=2), output)
     else:
         lines = [f"Records 记录: {data['records']['read']} read, {data['records']['accepted']} accepted, "
                  f"{data['records']['rejected']} rejected"]
-        if county_rows:
-            lines.append(f"County records 县级记录: {len(county_rows)} read, {len(counties_rejected)} rejected")
+        if checked.county_read:
+            lines.append(f"County records 县级记录: {checked.county_read} read, {len(counties.rejected)} rejected")
         for rej in data["rejected"]:
             lines.append(f"{rej['file']}:{rej['row']} {rej.get('school_id') or rej.get('county_code') or '?'} "
                          f"{rej.get('school_name') or ''}".rstrip())
@@ -215,12 +230,14 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
         ProgressBar(0, min_total=0).stage("load")
     rows, county_rows = ev.load(files)
-    if not rows and not county_rows:
+    if not len(rows) and not len(county_rows):
         fail(f"no records found in {', '.join(files)} (only a header, or no rows)")
     bar = ProgressBar(len(rows))
     ev.on_stage = bar.stage
-    report = ev._evaluate(rows, county_rows, list(files), bar, consume=True)
+    checked = ev.check_timed(rows, county_rows)
     del rows, county_rows
+    report = ev.evaluate_checked(checked, list(files), bar)
+    del checked
     write_start = perf_counter()
     bar.stage("write", report.evaluated)
     emit_report(ev, report, fmt, output, bar)

@@ -9,12 +9,6 @@ from .hookspecs import hookimpl
 
 
 @hookimpl(trylast=True)
-def edubalance_load_file(path, default_province):
-    from .loading import load_file
-    return load_file(path, default_province=default_province)
-
-
-@hookimpl(trylast=True)
 def edubalance_derive_measures(table, ruleset):
     from .derive import derive_measures
     from .funding import compute_funding

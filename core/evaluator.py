@@ -6,13 +6,14 @@ returns a :class:`~edubalance.report.Report` in which ``read = evaluated + rejec
 """
 from __future__ import annotations
 
-from collections import defaultdict
+import gc
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
+import polars as pl
 
 from . import expr
 from .catalogue import catalogue, ruleset_key
@@ -20,7 +21,7 @@ from .composite import evaluate_composites
 from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
-from .loading import InputError, RawRow, Rows, paused_gc
+from .loading import InputError, RawRow, concat
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .plugins import plugin_manager
 from .report import Report
@@ -28,7 +29,7 @@ from .rulepack import PackRegistry, compile_ruleset, load_pack
 from .schemas import school_schema
 from .scoring import basic_standard_status, meets_basic_standard, score, status_of
 from .table import TEXT_FIELDS, Table
-from .validation import validate, validate_counties
+from .validation import Checked, ValidationResult, validate
 
 Progress = Callable[[int], None]
 
@@ -122,50 +123,52 @@ class Evaluator:
         return self._engine_objects[name]
 
     # -- load and validate ---------------------------------------------------------------------
-    def load(self, paths: Iterable[str | Path]) -> tuple[Sequence[RawRow], list[RawRow]]:
-        """Read files into raw rows (schools, counties). Raises InputError for a bad file.
-
-        The school rows are a :class:`~edubalance.loading.Rows`: a CSV file's rows stay columns
-        until validation reads them (indexing or iterating gives RawRows as usual).
-        """
-        rows = Rows()
-        county_rows: list[RawRow] = []
+    def load(self, paths: Iterable[str | Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Read files into two frames of text cells, school rows and county rows (the columns
+        are field names, ``_file`` and ``_row``). Raises InputError for a bad file."""
+        schools: list[pl.DataFrame] = []
+        counties: list[pl.DataFrame] = []
         with self._stage("load"):
-            self._load_into(paths, rows, county_rows)
-        return rows, county_rows
+            for path in paths:
+                loaded = self.pm.hook.edubalance_load_file(path=str(path), default_province=self.province)
+                if loaded is None:
+                    raise InputError(str(path), "没有能读取此文件的读取器 / no reader for this file")
+                schools.append(loaded.frame)
+                counties.append(loaded.county)
+        return concat(schools), concat(counties)
 
-    def _load_into(self, paths: Iterable[str | Path], rows: list[RawRow], county_rows: list[RawRow]) -> None:
-        for path in paths:
-            loaded = self.pm.hook.edubalance_load_file(path=str(path), default_province=self.province)
-            if loaded is None:
-                raise InputError(str(path), "no reader for this file")
-            rows.extend(loaded.rows)
-            county_rows.extend(loaded.county_rows)
-
-    def validate_rows(self, rows: Sequence[RawRow]):
+    def validate_rows(self, rows: pl.DataFrame | Sequence[RawRow]) -> ValidationResult:
+        """Accept or reject school rows (a loaded frame, or RawRows), plug-ins' checks included."""
         result = validate(rows, default_province=self.province, known_provinces=list(self.registry.packs))
         hook = self.pm.hook.edubalance_validate_records
         if not hook.get_hookimpls():
-            return result              # the accepted records of a CSV file are made only when read
-        records = result.accepted if isinstance(result.accepted, list) else list(result.accepted)
-        extra = [p for found in hook(records=records, context={"known_provinces": list(self.registry.packs)})
+            return result              # the accepted records are made into dicts only when asked
+        extra = [p for found in hook(records=result.accepted, context={"known_provinces": list(self.registry.packs)})
                  for p in found or []]
         if extra:
             result = result.with_problems(extra)
         return result
 
+    def check(self, schools: pl.DataFrame | Sequence[RawRow], counties: pl.DataFrame | Sequence[RawRow] = ()
+              ) -> Checked:
+        """What is accepted and what is rejected, and why: the one decision that ``validate``
+        and ``evaluate`` (and every API call) share."""
+        county = validate(counties, default_province=self.province, known_provinces=list(self.registry.packs),
+                          kind="county")
+        return Checked(self.validate_rows(schools), county, len(schools), len(counties))
+
     # -- evaluate ----------------------------------------------------------------------------
     def evaluate_files(self, paths: Iterable[str | Path], progress: Progress | None = None) -> Report:
         paths = list(paths)
         rows, county_rows = self.load(paths)
-        return self._evaluate(rows, county_rows, [str(p) for p in paths], progress, consume=True)
+        return self.evaluate_checked(self.check_timed(rows, county_rows), [str(p) for p in paths], progress)
 
     def evaluate_records(self, records: Iterable[Mapping[str, Any]], counties: Iterable[Mapping[str, Any]] = (),
                          progress: Progress | None = None) -> Report:
         """Judge records given as dicts (English field names), e.g. from a government system."""
         rows = [RawRow("<records>", i + 1, dict(r)) for i, r in enumerate(records)]
         county_rows = [RawRow("<counties>", i + 1, dict(c)) for i, c in enumerate(counties)]
-        return self._evaluate(rows, county_rows, [], progress, consume=True)
+        return self.evaluate_checked(self.check_timed(rows, county_rows), [], progress)
 
     def evaluate_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """One school record → its report entry (raises ValueError if the record is rejected).
@@ -173,79 +176,73 @@ class Evaluator:
         A school's entry does not depend on its county's verdicts, so a lone record skips the
         county stage (a county of one school says nothing anyway).
         """
-        report = self._evaluate([RawRow("<records>", 1, dict(record))], [], [], None, consume=True,
-                                counties=False)
+        checked = self.check_timed([RawRow("<records>", 1, dict(record))], [])
+        report = self.evaluate_checked(checked, [], None, counties=False)
         if report.rejected:
             problems = "; ".join(p["message"] for p in report.rejected[0]["problems"])
             raise ValueError(f"record rejected: {problems}")
         return report.school(0)
 
-    def _evaluate(self, rows: list[RawRow], county_rows: list[RawRow], files: list[str],
-                  progress: Progress | None, consume: bool = False, counties: bool = True) -> Report:
-        """The lifecycle after loading. ``consume`` empties ``rows`` once they are validated,
-        so that a national file's raw text is freed before its columns are judged. The cyclic
-        collector is paused meanwhile (cycles made here are collected after)."""
-        with paused_gc():       # millions of acyclic objects: collections would only rescan them
-            with self._stage("validate"):
-                checked = self.validate_rows(rows)
-                counties_ok, counties_rejected = validate_counties(county_rows, default_province=self.province,
-                                                                   known_provinces=list(self.registry.packs))
-                county_records = {(c["county_code"], int(c["year"])): c for c in counties_ok}
-                report = Report(files=files, read=len(rows), rejected=[r.to_dict() for r in checked.rejected],
-                                warnings=[p.to_dict() for p in checked.problems if p.severity == "warning"],
-                                county_rejected=[r.to_dict() for r in counties_rejected], verdicts=self.verdicts)
-                columns = checked.columns
-                if columns is not None and columns.size == len(checked.accepted):
-                    groups: dict[tuple[str, int], Any] = self._group_positions(columns)
-                else:
-                    columns, groups = None, defaultdict(list)
-                    for rec in checked.accepted:
-                        groups[(rec["province"], self.year or int(rec["year"]))].append(rec)
-                del checked
-                if consume:
-                    rows.clear()
-            engine_names = set()
-            for (province, year), members in sorted(groups.items()):
-                ruleset = self.ruleset(province, year)
-                engine = self.engine_for(len(members))
-                engine_names.add(engine.name)
-                block, county_entries = self._evaluate_group(ruleset, members, columns, county_records, engine,
-                                                             progress, counties)
-                report.add_group(ruleset, block, county_entries)
-            report.engine = ",".join(sorted(engine_names)) or self.engine
-            with self._stage("report"):
-                report.finish()
-                self.pm.hook.edubalance_merge_scores(report=report)
-            return report
+    def check_timed(self, schools: Any, counties: Any) -> Checked:
+        """:meth:`check`, timed as the ``validate`` stage."""
+        with self._stage("validate"):
+            return self.check(schools, counties)
 
-    def _group_positions(self, columns: Any) -> dict[tuple[str, int], np.ndarray]:
-        """Positions (ascending) of the accepted records of each (province, year) group."""
-        provinces = columns.text["province"][:columns.size]
-        years = np.frombuffer(columns.numeric["year"], dtype=float)[:columns.size]
+    def evaluate_checked(self, checked: Checked, files: list[str], progress: Progress | None = None,
+                         counties: bool = True) -> Report:
+        """The lifecycle after validation: judge the accepted records of ``checked``. The cyclic
+        collector is paused meanwhile: the report is millions of acyclic objects, which
+        collections would only rescan (cycles made here are collected after)."""
+        with paused_gc():
+            return self._evaluate_checked(checked, files, progress, counties)
+
+    def _evaluate_checked(self, checked: Checked, files: list[str], progress: Progress | None,
+                          counties: bool) -> Report:
+        with self._stage("validate"):
+            result = checked.schools
+            county_records = {(c["county_code"], int(c["year"])): c for c in checked.counties.accepted}
+            report = Report(files=files, read=checked.read, rejected=[r.to_dict() for r in result.rejected],
+                            warnings=[p.to_dict() for p in result.problems if p.severity == "warning"],
+                            county_rejected=[r.to_dict() for r in checked.counties.rejected],
+                            verdicts=self.verdicts)
+            groups = self._groups(result.frame)
+        engine_names = set()
+        for (province, year), members in groups:
+            ruleset = self.ruleset(province, year)
+            engine = self.engine_for(members.height)
+            engine_names.add(engine.name)
+            block, county_entries = self._evaluate_group(ruleset, members, county_records, engine,
+                                                         progress, counties)
+            report.add_group(ruleset, block, county_entries)
+        report.engine = ",".join(sorted(engine_names)) or self.engine
+        with self._stage("report"):
+            report.finish()
+            self.pm.hook.edubalance_merge_scores(report=report)
+        return report
+
+    def _groups(self, frame: pl.DataFrame) -> list[tuple[tuple[str, int], pl.DataFrame]]:
+        """The accepted records of each (province, year) group, in input order, groups sorted."""
+        if frame.height == 0:
+            return []
+        if frame.height == 1:
+            first = frame.row(0, named=True)
+            return [((first["province"], self.year or int(first["year"])), frame)]
         if self.year:
-            keys = [(p, self.year) for p in provinces]
+            parts = frame.partition_by("province", maintain_order=True, as_dict=True)
+            groups = [((key[0], self.year), part) for key, part in parts.items()]
         else:
-            keys = list(zip(provinces, years.astype(np.int64).tolist()))
-        groups: dict[tuple[str, int], list[int]] = defaultdict(list)
-        for pos, key in enumerate(keys):
-            groups[key].append(pos)
-        return {key: np.array(pos, dtype=np.intp) for key, pos in groups.items()}
+            parts = frame.partition_by(["province", "year"], maintain_order=True, as_dict=True)
+            groups = [((key[0], int(key[1])), part) for key, part in parts.items()]
+        return sorted(groups, key=lambda g: g[0])
 
-    def _evaluate_group(self, ruleset: RuleSet, members: Any, columns: Any, county_records: Mapping,
+    def _evaluate_group(self, ruleset: RuleSet, members: pl.DataFrame, county_records: Mapping,
                         engine: Any, progress: Progress | None, counties: bool = True
                         ) -> tuple[SchoolBlock, list[dict]]:
-        """``members``: the group's records (dicts), or their positions in ``columns``."""
+        """``members``: the group's accepted records (a typed frame)."""
         with self._stage("table"):
-            if columns is not None:
-                table = Table.from_columns(columns.numeric, columns.text, members, self._numeric)
-                file_col = columns.text["_file"]
-                row_col = np.frombuffer(columns.numeric["_row"], dtype=float)[members]
-                files = [file_col[i] for i in members.tolist()]
-                rows = row_col.astype(np.int64).tolist()
-            else:
-                table = Table.from_records(members, self._numeric)
-                files = [r.get("_file") for r in members]
-                rows = [r.get("_row") for r in members]
+            table = Table.from_frame(members, self._numeric)
+            files = members["_file"].to_list()
+            rows = members["_row"].to_list()
         with self._stage("derive"):
             self.pm.hook.edubalance_derive_measures(table=table, ruleset=ruleset)
         with self._stage("school_rules"):
@@ -293,6 +290,18 @@ def check_year(year: Any) -> None:
     if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not lo <= year <= hi):
         raise ValueError(f"学年应为 {lo}–{hi} 之间的整数 the year must be a whole number from {lo} to {hi}, "
                          f"got {year!r}")
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many small acyclic objects are built."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @contextmanager

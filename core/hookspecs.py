@@ -39,8 +39,10 @@ def edubalance_demo_data():
 def edubalance_load_file(path, default_province):
     """Stage *load*: read one input file into a :class:`edubalance.loading.LoadedFile`.
 
-    Return None to let another plug-in (in the end the core's CSV/XLSX/JSON/NDJSON/YAML
-    reader) handle it. Raise :class:`edubalance.loading.InputError` for a file that cannot be read.
+    Its ``frame`` and ``county`` are polars frames of text cells under the field names, with
+    ``_file`` and ``_row``. Return None to let another plug-in (in the end the core's readers,
+    one per format: CSV, XLSX/XLS, JSON, NDJSON, YAML) handle it. Raise
+    :class:`edubalance.loading.InputError` for a file that cannot be read.
     """
 
 

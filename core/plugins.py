@@ -28,10 +28,13 @@ def plugin_manager(plugins: Iterable[object | str] = (), autoload: bool | None =
     ``plugins`` may be modules or importable module names (like pytest's ``-p``).
     """
     from . import defaults
+    from .readers import READERS
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.register(defaults, name="edubalance.defaults")
+    for reader in READERS:
+        pm.register(reader, name=reader.__name__)
     if autoload is None:
         autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
     if autoload:

@@ -17,9 +17,12 @@ Conventions (shared by every module that reads a Table):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import polars as pl
 
 #: Fields kept as text; every other field becomes a float column.
 TEXT_FIELDS = (
@@ -29,8 +32,19 @@ TEXT_FIELDS = (
 
 
 _TEXT = frozenset(TEXT_FIELDS)
-#: Up to this many rows, :meth:`Table.from_columns` picks values in Python.
+#: Up to this many rows, :meth:`Table.from_frame` goes through the records.
 _FEW = 8
+
+
+def _shared_strings(series: "pl.Series") -> np.ndarray:
+    """A text column as an object array in which equal values are one ``str`` object (so that
+    grouping by county or stage compares identities and reuses cached hashes); None for missing."""
+    import polars as pl
+
+    codes = series.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+    values = np.empty(series.n_unique() + 1, dtype=object)
+    values[1:len(values) - (1 if series.null_count() else 0)] = series.drop_nulls().unique().sort().to_list()
+    return values[codes]
 
 
 @dataclass
@@ -57,55 +71,27 @@ class Table:
         return table
 
     @classmethod
-    def from_columns(cls, numeric: Mapping[str, Sequence[float]], text: Mapping[str, Sequence],
-                     index: np.ndarray, numeric_fields: Iterable[str]) -> "Table":
-        """Rows ``index`` of columns already split by type (what validation collects).
+    def from_frame(cls, frame: "pl.DataFrame", numeric_fields: Iterable[str]) -> "Table":
+        """Build columns from a frame of validated records (what validation accepts): text
+        fields as object arrays, every other field as floats with NaN for missing."""
+        import polars as pl
 
-        ``numeric`` maps a field to a float buffer (an ``array('d')``, NaN for missing), ``text``
-        to a list of str or None. The result equals :meth:`from_records` on the same records.
-        """
-        index = np.asarray(index, dtype=np.intp)
-        n = len(index)
-        if n <= _FEW:
-            return cls._from_few_columns(numeric, text, index.tolist(), numeric_fields)
+        n = frame.height
+        if n <= _FEW:                   # one record through the API: cheaper in Python
+            return cls.from_records(frame.to_dicts(), numeric_fields)
         table = cls(n)
         for name in TEXT_FIELDS:
-            values = text.get(name)
-            col = np.empty(n, dtype=object)
-            if values is None:
-                col[:] = None
+            if name in frame.columns:
+                table.columns[name] = _shared_strings(frame[name])
             else:
-                full = np.empty(len(values), dtype=object)
-                full[:] = values
-                col[:] = full[index]
-            table.columns[name] = col
+                table.columns[name] = np.full(n, None, dtype=object)
         for name in numeric_fields:
-            if name in TEXT_FIELDS:
+            if name in _TEXT:
                 continue
-            values = numeric.get(name)
-            if values is None:
-                table.columns[name] = np.full(n, np.nan)
+            if name in frame.columns:
+                table.columns[name] = frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
             else:
-                table.columns[name] = np.frombuffer(values, dtype=float)[index]
-        return table
-
-    @classmethod
-    def _from_few_columns(cls, numeric: Mapping[str, Sequence[float]], text: Mapping[str, Sequence],
-                          rows: list[int], numeric_fields: Iterable[str]) -> "Table":
-        """:meth:`from_columns` for a handful of rows (one record through the API): the values
-        are picked in Python and the numeric columns are rows of one matrix, instead of a
-        few NumPy calls per field."""
-        n = len(rows)
-        table = cls(n)
-        get = text.get
-        picked = [None if (values := get(name)) is None else values[i] for name in TEXT_FIELDS for i in rows]
-        strings = np.empty(len(picked), dtype=object)
-        strings[:] = picked
-        table.columns.update(zip(TEXT_FIELDS, list(strings.reshape(len(TEXT_FIELDS), n))))
-        names = [name for name in numeric_fields if name not in _TEXT]
-        get, nan = numeric.get, float("nan")
-        picked = [nan if (values := get(name)) is None else values[i] for name in names for i in rows]
-        table.columns.update(zip(names, list(np.array(picked, dtype=float).reshape(len(names), n))))
+                table.columns[name] = np.full(n, np.nan)
         return table
 
     def get(self, name: str) -> np.ndarray:

@@ -133,3 +133,80 @@ def test_validate_reports_every_problem_with_chinese_labels(run, tmp_path):
     labels = {p["label"] for r in data["rejected"] for p in r["problems"]}
     assert "在校生数" in labels
     assert {r["row"] for r in data["rejected"]} == {2, 3, 4, 5, 6, 7}
+
+
+# --- validate and evaluate agree ------------------------------------------------------------
+
+BAD_FILES = {
+    "schools.csv": (
+        "学校标识码,学段,省份,县级行政区划代码,学年,在校生数,寄宿生数,专任教师数,县级及以上骨干教师数,备注\n"
+        "5201020001,primary,guizhou,520102,2021,abc,0,10,5,\n"          # E102
+        "5201020002,primary,guizhou,520102,2021,-5,0,10,5,\n"           # E103
+        "5201020003,primary,guizhou,520102,2021,100,120,10,5,\n"        # E201
+        "5201020003,primary,guizhou,520102,2021,100,0,10,5,\n"          # E204
+        ",primary,guizhou,520102,2021,100,0,10,5,\n"                    # E101
+        "5201020005,primary,guizhou,520102,2021,100,0,10,12,\n"         # E202
+        "5201020006,primary,hebei,520102,2021,100,0,10,5,\n"            # E205
+        "5201020007,高中,guizhou,520102,2021,100,0,10,5,\n"             # E104
+        "5201020008,primary,guizhou,52010,2021,100,0,10,5,\n"           # E105
+        "5201020009,primary,guizhou,520102,2200,100,0,10,5,\n"          # E107
+        "5201020010,primary,guizhou,520102,2021,1e309,0,10,5,\n"        # E102
+        "5201020011,primary,guizhou,520102,2021," + "9" * 5000 + ",0,10,5,\n"   # E107
+        "5201020012,primary,guizhou,520102,2021,100,0,10,5,见附件\n"    # E106
+        "5201020013,primary,guizhou,520102,2021,100,0,10,5,\n"          # fine
+    ),
+    "counties.csv": (
+        "县级行政区划代码,学年,省份,教师交流轮岗比例,教师年平均工资收入\n"
+        "520102,2021,hebei,0.1,90000\n"                                 # E205 (validate used to accept it)
+        "520103,2021,guizhou,1.5,90000\n"                               # E107
+        "520104,2021,guizhou,0.1,90000\n"                               # fine
+        "520104,2021,guizhou,0.1,90000\n"                               # E206
+        "520105,2021,guizhou,0.1,1e400\n"                               # E107
+    ),
+    "more.ndjson": (
+        '{"school_id": "5201020001", "stage": "primary", "province": "guizhou", "county_code": "520102", '
+        '"year": 2021, "students": 100}\n'                              # E204 across files
+        '{"school_id": "5201020021", "stage": "junior", "province": "guizhou", "county_code": "520102", '
+        '"year": 2021, "students": 10, "school_name": ["a"]}\n'         # E102
+        '{"school_id": "5201020022", "stage": "junior", "province": "guizhou", "county_code": "520102", '
+        '"year": 2021, "students": 10, "school_name": "a\\u2028b"}\n'   # fine: U+2028 is not a line end
+    ),
+}
+
+
+def test_validate_and_evaluate_accept_and_reject_the_same_rows(run, tmp_path):
+    paths = []
+    for name, text in BAD_FILES.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    checked = run("validate", *paths, "--format", "json")
+    assert checked.exit_code == 1
+    data = json.loads(checked.output)
+    out = tmp_path / "r.json"
+    judged = run("evaluate", *paths, "--format", "json", "-o", out)
+    assert judged.exit_code == 1
+    report = json.loads(out.read_text(encoding="utf-8"))
+    rejected = {(r["file"], r["row"]): [p["code"] for p in r["problems"]] for r in data["rejected"]}
+    in_report = {(r["file"], r["row"]): [p["code"] for p in r["problems"]]
+                 for r in report["rejected"] + report.get("rejected_counties", [])}
+    assert rejected == in_report
+    schools = str(tmp_path / "schools.csv")
+    assert {row: codes[0] for (file, row), codes in rejected.items() if file == schools} == {
+        2: "E102", 3: "E103", 4: "E201", 5: "E204", 6: "E101", 7: "E202", 8: "E205", 9: "E104", 10: "E105",
+        11: "E107", 12: "E102", 13: "E107", 14: "E106"}
+    counties = str(tmp_path / "counties.csv")
+    assert {row: codes for (file, row), codes in rejected.items() if file == counties} == {
+        2: ["E205"], 3: ["E107"], 5: ["E206"], 6: ["E107"]}
+    assert data["records"] == {"read": 17, "accepted": 2, "rejected": 15}
+    assert report["records"]["evaluated"] == 2 and report["records"]["rejected"] == 15
+    assert {(s["school_id"], s["stage"]) for s in report["schools"]} == {("5201020013", "primary"),
+                                                                         ("5201020022", "junior")}
+
+
+def test_validate_exits_1_when_every_row_is_rejected(run, tmp_path):
+    path = tmp_path / "all.csv"
+    path.write_text("school_id,stage,county_code,year,students,province\n1,senior,520102,2023,5,guizhou\n",
+                    encoding="utf-8")
+    result = run("validate", path)
+    assert result.exit_code == 1 and "E104" in result.output and "0 accepted" in result.output

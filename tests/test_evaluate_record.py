@@ -102,10 +102,10 @@ def accepted(vector_evaluator):
     return result
 
 
-def test_a_few_rows_from_columns_equal_the_record_table(accepted, vector_evaluator):
-    cols, numeric = accepted.columns, vector_evaluator._numeric
+def test_a_few_rows_from_a_frame_equal_the_record_table(accepted, vector_evaluator):
+    numeric = vector_evaluator._numeric
     for index in ([0], [7], [3, 1, 4], list(range(20))):
-        a = Table.from_columns(cols.numeric, cols.text, np.array(index), numeric)
+        a = Table.from_frame(accepted.frame[index], numeric)
         b = Table.from_records([accepted.accepted[i] for i in index], numeric)
         assert list(a.columns) == list(b.columns)
         for name in a.columns:

@@ -32,10 +32,41 @@ def test_bundled_provinces_load_through_the_entry_point_group():
     assert {"national", "guizhou", "shaanxi", "anhui", "edubalance.defaults"} <= names
 
 
+CORE_READERS = {f"edubalance.readers.{m}" for m in ("csvfile", "excel", "jsonfile", "ndjson", "yamlfile")}
+
+
+def test_each_format_has_its_own_load_file_hook():
+    pm = plugin_manager(autoload=False)
+    impls = {impl.plugin_name for impl in pm.hook.edubalance_load_file.get_hookimpls()}
+    assert impls == CORE_READERS
+
+
+def test_a_plugin_reader_comes_before_the_core_readers(tmp_path):
+    from edubalance import Evaluator, hookimpl
+    from edubalance.loading import LoadedFile, records_frame
+
+    class Tsv:
+        @hookimpl
+        def edubalance_load_file(self, path, default_province):
+            if not path.endswith(".weird"):
+                return None
+            frame = records_frame(path, [(1, "record 1", {"school_id": "1", "stage": "primary"})])
+            return LoadedFile(path, "weird", frame)
+
+    path = tmp_path / "a.weird"
+    path.write_text("anything", encoding="utf-8")
+    ev = Evaluator(plugins=[Tsv()])
+    schools, counties = ev.load([path])
+    assert schools["school_id"].to_list() == ["1"] and counties.height == 0
+    other = tmp_path / "b.csv"
+    other.write_text("school_id\n2\n", encoding="utf-8")
+    assert ev.load([other])[0]["school_id"].to_list() == ["2"]
+
+
 def test_autoload_can_be_disabled_and_plugins_named(monkeypatch):
     monkeypatch.setenv(DISABLE_AUTOLOAD_ENV, "1")
     pm = plugin_manager()
-    assert {name for name, _ in pm.list_name_plugin()} == {"edubalance.defaults"}
+    assert {name for name, _ in pm.list_name_plugin()} == {"edubalance.defaults", *CORE_READERS}
     pm = plugin_manager(["edubalance_national"])
     assert pm.get_plugin("edubalance_national") is not None
 

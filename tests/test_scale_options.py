@@ -6,12 +6,14 @@ import csv
 import json
 
 import numpy as np
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
 from edubalance import Evaluator, cli, output
 from edubalance.fields import label
-from edubalance.loading import RawRow, load_file
+from edubalance.loading import RawRow
+from edubalance.readers import load_file
 from edubalance.render import render_table
 from edubalance.synthetic import county_records, generate
 from edubalance.table import Table
@@ -124,18 +126,17 @@ def test_evaluate_record_equals_the_entry_of_a_full_evaluation(vector_evaluator)
     assert checked > 15
 
 
-def test_column_table_equals_the_record_table(files):
-    rows = load_file(files[0]).rows
+def test_frame_table_equals_the_record_table(files):
+    rows = load_file(files[0]).frame
     result = validate(rows, known_provinces=["guizhou", "shaanxi", "anhui", "national"])
-    cols = result.columns
-    assert cols is not None and cols.size == len(result.accepted) > 250
+    assert result.frame.height == len(result.accepted) > 250
     numeric = Evaluator()._numeric
-    index = np.arange(0, cols.size, 3)
-    a = Table.from_columns(cols.numeric, cols.text, index, numeric)
-    b = Table.from_records([result.accepted[i] for i in index], numeric)
+    a = Table.from_frame(result.frame[::3], numeric)
+    b = Table.from_records(result.accepted[::3], numeric)
     assert a.columns.keys() == b.columns.keys()
     for name in a.columns:
         x, y = a.columns[name], b.columns[name]
+        assert x.dtype == y.dtype, name
         if x.dtype == object:
             assert x.tolist() == y.tolist(), name
         else:
@@ -168,6 +169,7 @@ def test_csv_cells_are_stripped_unless_the_file_has_no_spaces(tmp_path):
     plain.write_text(header + "5201020001,一小,小学,12\n5201020002,二小,初中,\n", encoding="utf-8")
     a, b = load_file(spaced).rows, load_file(plain).rows
     assert [r.data for r in a] == [r.data for r in b]
+    assert load_file(spaced).frame.equals(load_file(plain).frame.with_columns(_file=pl.lit(str(spaced))))
     assert a[0].data["school_name"] == "一小" and a[1].data["students"] is None
 
 
