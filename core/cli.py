@@ -274,6 +274,35 @@ def demo(province, fmt, engine):
     emit_report(ev, report, fmt, None)
 
 
+@main.command()
+@province_opt
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="The template to write (default 学校数据模板.xlsx, or .csv with --format csv).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True,
+              help="xlsx: one workbook (schools, county, instructions); csv: two CSV files.")
+@plugin_opt
+@friendly
+def template(province, output, fmt, plugins):
+    """Write an input template: the columns the province's rules need, units in the headers.
+
+    The workbook has a comment on every header saying what to enter, dropdowns for 学段,
+    办学类型, 城乡类型 and 是/否, whole numbers ≥ 0 for counts, a county sheet and 填表说明.
+    """
+    from .rulepack import compile_ruleset
+    from .template import write_template
+    ev = make_evaluator(plugins=plugins)
+    provinces = [province] if province else ev.provinces
+    for p in provinces:
+        if p not in ev.provinces:
+            fail(f"no province '{p}' (loaded: {', '.join(ev.provinces)})")
+    target = Path(output or f"学校数据模板.{fmt}")
+    if not target.parent.is_dir():
+        fail(f"输出目录不存在 the folder of {target} does not exist")
+    written = write_template([compile_ruleset(ev.registry, p, None) for p in provinces], provinces, target, fmt)
+    for path in written:
+        click.echo(f"模板已写入 template written to {path}", err=True)
+
+
 @main.command("test-packs")
 @click.argument("provinces", nargs=-1)
 @plugin_opt
