@@ -35,7 +35,7 @@ def test_bundled_provinces_load_through_the_entry_point_group():
 def test_autoload_can_be_disabled_and_plugins_named(monkeypatch):
     monkeypatch.setenv(DISABLE_AUTOLOAD_ENV, "1")
     pm = plugin_manager()
-    assert {name for name, _ in pm.list_name_plugin()} == {"edubalance.defaults"}
+    assert {name for name, _ in pm.list_name_plugin()} == {"edubalance.defaults", "edubalance.reports"}
     pm = plugin_manager(["edubalance_national"])
     assert pm.get_plugin("edubalance_national") is not None
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import jinja2
 
+from ..render import county_findings, county_missing_causes
 from . import charts
 from .view import (OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text, status_text,
                    unit_zh)
@@ -57,9 +58,8 @@ def _counties(view: ReportView) -> list[dict[str, Any]]:
                                        f"inter-school CVs, {stage}", labels,
                                        [v["value"] for v in vs], threshold, f"cv{k}{stage}"))
         findings = []
-        for v, rule in view.county_findings(c):
-            causes = view.missing_causes(c, v, rule) if v["status"] == "missing_data" else []
-            needs = [n for n in c.get("needs") or [] if v["rule_id"] in n.get("rules", [])]
+        for v, rule, _ in county_findings(view.rulesets, c):
+            causes, needs = county_missing_causes(c, v, rule) if v["status"] == "missing_data" else ([], [])
             findings.append({"v": v, "rule": rule, "causes": causes, "needs": needs})
         out.append({"c": c, "cv_charts": cvs, "findings": findings})
     return out

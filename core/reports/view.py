@@ -178,23 +178,6 @@ class ReportView:
         return sorted(items.values(), key=lambda i: (-i.blocked, -i.affected, order.get(i.rule_id, 0)))
 
     # -- rows -----------------------------------------------------------------------------------
-    def county_findings(self, county: dict) -> list[tuple[dict, dict]]:
-        """(verdict, rule) of a county's failed and missing-data verdicts, vetoes first."""
-        out = [(v, self.county_rule(county, v["rule_id"])) for v in county["verdicts"]
-               if v["status"] in ("fail", "missing_data")]
-        return sorted(out, key=lambda p: (p[1]["severity"] != "veto", p[0]["status"] != "fail"))
-
-    def missing_causes(self, county: dict, verdict: dict, rule: dict) -> list[dict]:
-        """The schools and fields that leave a county CV (or the 2012 composite) without a value."""
-        stage = (county.get("stages") or {}).get(verdict["stage"]) or {}
-        measure = rule["measure"]
-        out = []
-        for m in stage.get("missing") or []:
-            cvs = m.get("cvs") or []
-            if measure in cvs or (measure == "composite_cv_2012" and any(c.startswith("cv2012_") for c in cvs)):
-                out.append(m)
-        return out
-
     def provisional_rules(self) -> list[tuple[str, dict]]:
         out = []
         for rid in self.summary["provisional_thresholds_used"]:

@@ -13,6 +13,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ..fields import enum_label
+from ..render import county_missing_causes
 from .view import (DIMENSION_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, THRESHOLD_STATUS_ZH, ReportView,
                    status_text, unit_zh)
 
@@ -253,11 +254,10 @@ def _counties(book: _Book, view: ReportView) -> None:
             d = view.county_rule(cty, v["rule_id"])
             note = ""
             if v["status"] == "missing_data":
-                causes = view.missing_causes(cty, v, d)
-                note = "；".join(f"{m.get('school_name') or m['school_id']}（{m['school_id']}）缺 {m.get('label')}"
-                                f"（{m.get('field')}）" for m in causes)
-                needs = [n for n in cty.get("needs") or [] if v["rule_id"] in n.get("rules", [])]
-                note = note or "；".join(f"县级记录缺 {n['label']}（{n['field']}）" for n in needs)
+                causes, needs = county_missing_causes(cty, v, d)
+                note = "；".join([f"{m.get('school_name') or m['school_id']}（{m['school_id']}）缺 {m.get('label')}"
+                                 f"（{m.get('field')}）" for m in causes]
+                                + [f"县级记录缺 {n['label']}（{n['field']}）" for n in needs])
             rows.append([cty["county_code"], cty.get("county_name"), cty["year"], STAGE_ZH.get(v["stage"], v["stage"]),
                          "、".join(PROGRAMME_ZH.get(p, p) for p in d.get("programme") or []), d["title"]["zh"],
                          d["title"]["en"], v["rule_id"], v["value"], v["threshold"], status_text(v["status"]),
