@@ -7,6 +7,7 @@ school starts a new page. The page is laid out by a jinja2 template (``templates
 from __future__ import annotations
 
 from pathlib import Path
+from textwrap import fill
 from typing import Any
 
 import jinja2
@@ -83,7 +84,7 @@ def _indicator_charts(view: ReportView) -> list[dict[str, Any]]:
             continue
         n_fail = sum(r["status"] == "fail" for r in rows)
         out.append({"rule_id": rc.rule_id, "desc": d, "fails": n_fail,
-                    "svg": charts.indicator_chart(f"{d['title']['zh']}\n{d['title']['en']}",
+                    "svg": charts.indicator_chart(f"{d['title']['zh']}\n{fill(d['title']['en'], 70)}",
                                                   f"{unit_zh(d['unit'])} {d['unit']}", rows, f"ind{k}")})
     return out
 

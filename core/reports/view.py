@@ -33,6 +33,8 @@ UNIT_ZH = {
     "ratio": "比值", "CV": "差异系数", "yes/no": "是/否", "yes (1) / no (0)": "是(1)/否(0)",
 }
 BINDING = ("veto", "required")
+#: Units of rules whose value is a yes or a no: a sum of their gaps means nothing.
+YES_NO_UNITS = ("yes/no", "yes (1) / no (0)")
 
 
 def unit_zh(unit: str) -> str:
@@ -88,6 +90,11 @@ class FixItem:
     missing: int = 0
     blocked: int = 0          # schools kept from passing by this rule (veto/required)
     total_gap: float = 0.0    # Σ |gap| of the failed verdicts, in the rule's unit
+
+    @property
+    def has_gap(self) -> bool:
+        """Whether a total gap means something: a failure of a rule measured in units."""
+        return bool(self.failed) and self.desc["unit"] not in YES_NO_UNITS
 
     @property
     def affected(self) -> int:
@@ -169,7 +176,7 @@ class ReportView:
                 item.schools.append({"entry": s, "verdict": v})
                 if v["status"] == "fail":
                     item.failed += 1
-                    if v["gap"] is not None and v["gap"]["value"] is not None:
+                    if v["gap"] is not None and v["gap"]["value"] is not None and desc["unit"] not in YES_NO_UNITS:
                         item.total_gap += abs(v["gap"]["value"])
                 else:
                     item.missing += 1

@@ -196,7 +196,7 @@ def _fix_first(book: _Book, view: ReportView) -> None:
         thresholds = item.threshold(view)
         rows.append([k, d["title"]["zh"], d["title"]["en"], item.rule_id,
                      f"{SEVERITY_ZH.get(d['severity'], d['severity'])} {d['severity']}", item.blocked, item.affected,
-                     item.failed, item.missing, item.total_gap if item.failed else None,
+                     item.failed, item.missing, item.total_gap if item.has_gap else None,
                      f"{unit_zh(d['unit'])} {d['unit']}".strip(), thresholds,
                      f"{THRESHOLD_STATUS_ZH.get(d['threshold_status'])} {d['threshold_status']}", names])
     book.table(ws, cols, rows, freeze_cols=2)
