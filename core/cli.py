@@ -24,6 +24,8 @@ Examples:
   edubalance validate schools.csv              check a file before an evaluation
   edubalance evaluate schools.csv county.csv --province shaanxi
   edubalance evaluate schools.xlsx --format json -o report.json
+  edubalance evaluate schools.csv county.csv -o report.xlsx   Excel (or .html)
+  edubalance template -P shaanxi -o 学校数据模板.xlsx          an input template
   edubalance rules --province anhui --year 2016
   edubalance test-packs                        run every pack's own cases
 """
@@ -96,8 +98,8 @@ override_opt = click.option("--override", "overrides", multiple=True, type=click
 format_opt = click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table",
                           show_default=True, help="table for people, json for systems.")
 report_format_opt = click.option("--format", "-f", "fmt", metavar="FORMAT", default=None,
-                                 help="报告格式 report format: table (default), json, or one a plug-in adds; "
-                                      "without it, the suffix of -o decides (.json → json).")
+                                 help="报告格式 report format: table (default), json, xlsx, html, or one a plug-in "
+                                      "adds; without it, the suffix of -o decides (.json, .xlsx, .html).")
 output_opt = click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
                           help="Write the report to FILE instead of the terminal.")
 

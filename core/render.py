@@ -138,7 +138,8 @@ def render_table(report: "Report", limit: int = 30) -> str:
                 lines.append(f"      - 公用经费缺口 funding shortfall: {_fmt(f['shortfall_yuan'])} yuan "
                              f"(entitled {_fmt(f['entitlement_yuan'])}, received {_fmt(f['received_yuan'])})")
         if n_failing > limit:
-            lines.append(f"  … and {n_failing - limit} more (use --format json for all)")
+            lines.append(f"  … 另有 {n_failing - limit} 所 and {n_failing - limit} more "
+                         f"(all of them: -o report.xlsx, -o report.html or --format json)")
         lines.append("")
 
     if report.rejected:

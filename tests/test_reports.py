@@ -184,6 +184,15 @@ def test_the_html_report_loads_nothing_from_outside(reports):
         assert f'id="school-{s["school_id"]}-{s["stage"]}"' in text
 
 
+def test_a_report_too_big_for_a_page_is_one_message(tmp_path, monkeypatch):
+    from edubalance.reports import html
+    monkeypatch.setattr(html, "MAX_SCHOOLS", 5)
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(main, ["evaluate", *map(str, demo_files("anhui")), "-o", str(out)])
+    assert result.exit_code == 2 and "report.xlsx" in result.output and "Traceback" not in result.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
 def test_an_xlsx_or_html_report_needs_a_file(tmp_path):
     result = CliRunner().invoke(main, ["evaluate", *map(str, demo_files("guizhou")), "-f", "xlsx"])
     assert result.exit_code == 2 and "-o" in result.output and "Traceback" not in result.output

@@ -17,6 +17,9 @@ from . import charts
 from .view import (OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text, status_text,
                    unit_zh)
 
+#: A page of more school records than this is too big for a browser (20,000 records made a
+#: 167 MB page in two minutes); such a report goes to Excel or is split by county.
+MAX_SCHOOLS = 5000
 #: The CVs drawn per county and stage: the 2017 indicators (their thresholds are per stage).
 CV_RULE_PREFIX = "national.county.cv_"
 
@@ -34,6 +37,10 @@ def write_html(report: Any, path: Path) -> None:
 
 
 def render_html(report: Any) -> str:
+    if report.evaluated > MAX_SCHOOLS:
+        raise ValueError(f"HTML 报告最多 {MAX_SCHOOLS:,} 个学校记录，本次有 {report.evaluated:,} 个：请用 -o report.xlsx，"
+                         f"或按县分别评估 / an HTML report holds at most {MAX_SCHOOLS:,} school records and this one "
+                         f"has {report.evaluated:,}: write -o report.xlsx, or evaluate county by county")
     view = ReportView(report)
     return _ENV.get_template("report.html.j2").render(
         view=view, data=view.data, summary=view.summary, counties=_counties(view), fix=view.fix_first(),

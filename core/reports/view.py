@@ -33,6 +33,8 @@ UNIT_ZH = {
     "ratio": "比值", "CV": "差异系数", "yes/no": "是/否", "yes (1) / no (0)": "是(1)/否(0)",
 }
 BINDING = ("veto", "required")
+#: Schools a line of "what to fix first" names (an Excel cell holds at most 32,767 characters).
+NAMES_SHOWN = 200
 #: Units of rules whose value is a yes or a no: a sum of their gaps means nothing.
 YES_NO_UNITS = ("yes/no", "yes (1) / no (0)")
 
@@ -90,6 +92,10 @@ class FixItem:
     missing: int = 0
     blocked: int = 0          # schools kept from passing by this rule (veto/required)
     total_gap: float = 0.0    # Σ |gap| of the failed verdicts, in the rule's unit
+
+    @property
+    def shown(self) -> list[dict[str, Any]]:
+        return self.schools[:NAMES_SHOWN]
 
     @property
     def has_gap(self) -> bool:
