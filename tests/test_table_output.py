@@ -154,3 +154,21 @@ def test_an_override_whose_title_cannot_be_restated_asks_for_a_title(tmp_path):
     ev = Evaluator(engine="vector", overrides=[ok])
     rule = ev.rule_catalogue(ev.evaluate_record(RECORD)["ruleset"])["rules"]["national.resource_indicators"]
     assert rule["title"]["zh"] == "资源配置七项指标（至少五项达标）"
+
+
+def test_the_rules_listing_shows_an_overridden_rule_as_it_now_is(tmp_path):
+    from click.testing import CliRunner
+    from edubalance.cli import main
+    path = write(tmp_path, """
+        pack: national
+        revision: local-1
+        rules:
+          - id: national.class_size
+            threshold: {primary: 40}
+            source: {document: 本地文件, clause: 第3条}
+        """)
+    out = CliRunner().invoke(main, ["rules", "-P", "shaanxi", "--override", str(path)]).output
+    block = out.split("national.class_size  ", 1)[1].split("\nnational.", 1)[0]
+    assert block.startswith("班额（小学不超过40人，初中不超过50人） / Class size (primary at most 40, junior at most 50)")
+    assert "primary <= 40; junior <= 50 pupils per class*" in block and "provisional)" in block
+    assert "source: 本地文件 第3条" in block
