@@ -78,10 +78,21 @@ def test_a_judged_county_keeps_its_status(guizhou):
     assert guizhou.counties[0]["status"] == "fail"
 
 
-def write(tmp_path, text):
+def override(tmp_path, rules, revision="local-1"):
+    """An override file of pack national with these rules (YAML list items)."""
     path = tmp_path / "local.yaml"
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    path.write_text(f"pack: national\nrevision: {revision}\nrules:\n{textwrap.dedent(rules)}", encoding="utf-8")
     return path
+
+
+CLASS_SIZE_40 = """\
+    - id: national.class_size
+      threshold: {primary: 40}
+"""
+FIVE_OF_SEVEN = """\
+    - id: national.resource_indicators
+      threshold: {primary: 5, junior: 5}
+"""
 
 
 RECORD = {"school_id": "6101020001", "stage": "primary", "county_code": "610102", "year": 2023,
@@ -97,14 +108,7 @@ def class_size_rule(ev):
 def test_an_override_threshold_carries_its_own_title_source_and_status(tmp_path):
     before = class_size_rule(Evaluator(engine="vector"))[1]
     assert before["threshold_status"] == "confirmed" and "45" in before["title"]["zh"]
-    ev = Evaluator(engine="vector", overrides=[write(tmp_path, """
-        pack: national
-        revision: local-1
-        rules:
-          - id: national.class_size
-            threshold: {primary: 40}
-            source: {document: 本地文件}
-        """)])
+    ev = Evaluator(engine="vector", overrides=[override(tmp_path, CLASS_SIZE_40 + "      source: {document: 本地文件}\n")])
     verdict, rule = class_size_rule(ev)
     assert verdict["status"] == "fail" and verdict["threshold"] == 40
     assert rule["title"]["zh"] == "班额（小学不超过40人，初中不超过50人）"
@@ -116,15 +120,12 @@ def test_an_override_threshold_carries_its_own_title_source_and_status(tmp_path)
 
 
 def test_an_override_may_state_its_status_and_keeps_a_title_without_the_number(tmp_path):
-    ev = Evaluator(engine="vector", overrides=[write(tmp_path, """
-        pack: national
-        revision: local-2
-        rules:
-          - id: national.class_size
-            threshold: {primary: 44}
-            threshold_status: confirmed
-          - id: national.backbone_teachers_per_100
-            threshold: {primary: 1.5}
+    ev = Evaluator(engine="vector", overrides=[override(tmp_path, """\
+        - id: national.class_size
+          threshold: {primary: 44}
+          threshold_status: confirmed
+        - id: national.backbone_teachers_per_100
+          threshold: {primary: 1.5}
         """)])
     rs = ev.rule_catalogue(ev.evaluate_record(RECORD)["ruleset"])["rules"]
     assert rs["national.class_size"]["threshold_status"] == "confirmed"
@@ -134,23 +135,10 @@ def test_an_override_may_state_its_status_and_keeps_a_title_without_the_number(t
 
 
 def test_an_override_whose_title_cannot_be_restated_asks_for_a_title(tmp_path):
-    path = write(tmp_path, """
-        pack: national
-        revision: local-3
-        rules:
-          - id: national.resource_indicators
-            threshold: {primary: 5, junior: 5}
-        """)
     with pytest.raises(RulePackError, match="give the rule a new title"):
-        Evaluator(engine="vector", overrides=[path]).evaluate_record(RECORD)
-    ok = write(tmp_path, """
-        pack: national
-        revision: local-3
-        rules:
-          - id: national.resource_indicators
-            threshold: {primary: 5, junior: 5}
-            title: {zh: 资源配置七项指标（至少五项达标）, en: Resource allocation (at least 5 of 7)}
-        """)
+        Evaluator(engine="vector", overrides=[override(tmp_path, FIVE_OF_SEVEN)]).evaluate_record(RECORD)
+    title = "      title: {zh: 资源配置七项指标（至少五项达标）, en: Resource allocation (at least 5 of 7)}\n"
+    ok = override(tmp_path, FIVE_OF_SEVEN + title)
     ev = Evaluator(engine="vector", overrides=[ok])
     rule = ev.rule_catalogue(ev.evaluate_record(RECORD)["ruleset"])["rules"]["national.resource_indicators"]
     assert rule["title"]["zh"] == "资源配置七项指标（至少五项达标）"
@@ -159,14 +147,7 @@ def test_an_override_whose_title_cannot_be_restated_asks_for_a_title(tmp_path):
 def test_the_rules_listing_shows_an_overridden_rule_as_it_now_is(tmp_path):
     from click.testing import CliRunner
     from edubalance.cli import main
-    path = write(tmp_path, """
-        pack: national
-        revision: local-1
-        rules:
-          - id: national.class_size
-            threshold: {primary: 40}
-            source: {document: 本地文件, clause: 第3条}
-        """)
+    path = override(tmp_path, CLASS_SIZE_40 + "      source: {document: 本地文件, clause: 第3条}\n")
     out = CliRunner().invoke(main, ["rules", "-P", "shaanxi", "--override", str(path)]).output
     block = out.split("national.class_size  ", 1)[1].split("\nnational.", 1)[0]
     assert block.startswith("班额（小学不超过40人，初中不超过50人） / Class size (primary at most 40, junior at most 50)")
