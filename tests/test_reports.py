@@ -217,3 +217,17 @@ def test_the_html_report_renders_in_headless_chromium(reports, tmp_path):
     assert dom.count("<svg") >= 10
     assert 'class="chart funding-chart"' in dom or not any(s["funding"]["shortfall_yuan"] for s in js["schools"])
 
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium (make test installs it)")
+def test_printed_every_school_starts_a_page(tmp_path):
+    html = evaluate(tmp_path, "guizhou", "r.html")
+    pdf = tmp_path / "r.pdf"
+    done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
+                           f"--print-to-pdf={pdf}", html.as_uri()], capture_output=True, timeout=120)
+    assert done.returncode == 0 and pdf.is_file()
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
+    schools = html.read_text(encoding="utf-8").count('<article class="school"')
+    assert schools == 28 and pages >= schools + 2     # summary and county pages, then a page per school
