@@ -50,7 +50,20 @@ def _svg(fig: Figure, salt: str) -> str:
 
 def _figure(width: float, height: float) -> Figure:
     with matplotlib.rc_context(_RC):
-        return Figure(figsize=(width, height), layout="constrained")
+        return Figure(figsize=(width, height))
+
+
+def _margins(fig: Figure, labels: Sequence[str], size: float, title_lines: int = 1, ylabel: bool = False) -> None:
+    """Room for the y labels, the title and the x label, worked out from the text's length
+    (a Chinese character is about one em wide) rather than by measuring every label, which
+    costs a full extra drawing per chart."""
+    width, height = fig.get_size_inches()
+    em = size / 72
+    longest = max((sum(1.0 if ord(ch) > 0x2E80 else 0.6 for ch in str(t)) for t in labels), default=0)
+    left = min(0.6, (longest * em + 0.15 + (0.3 if ylabel else 0)) / width)
+    top = 1 - (0.12 + 0.19 * title_lines) / height
+    bottom = 0.5 / height
+    fig.subplots_adjust(left=max(left, 0.08), right=0.97, top=top, bottom=bottom)
 
 
 def cv_chart(title: str, labels: Sequence[str], values: Sequence[float | None], threshold: float | None,
@@ -76,6 +89,7 @@ def cv_chart(title: str, labels: Sequence[str], values: Sequence[float | None], 
         ax.set_ylim(-0.7, len(labels) - 0.1)
         ax.set_title(title, loc="left", fontsize=10)
         ax.set_xlabel("差异系数 CV（越小越均衡）")
+        _margins(fig, labels, 9, title.count("\n") + 1)
     return _svg(fig, salt)
 
 
@@ -110,6 +124,8 @@ def indicator_chart(title: str, unit: str, rows: Sequence[dict[str, Any]], salt:
             ax.set_ylim(-0.7, len(rows) - 0.3)
         ax.set_title(title, loc="left", fontsize=9.5)
         ax.set_xlabel(f"{unit}    ｜ = 阈值 threshold")
+        many = len(rows) > MAX_BARS
+        _margins(fig, ["0000"] if many else [r["label"] for r in rows], 7.5, title.count("\n") + 1, ylabel=many)
     return _svg(fig, salt)
 
 
@@ -129,6 +145,7 @@ def score_chart(scores: Sequence[tuple[float, str]], salt: str) -> str:
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.legend(frameon=False, loc="upper left", fontsize=8)
         ax.set_title("学校得分分布 Distribution of school scores", loc="left", fontsize=10)
+        _margins(fig, ["00"], 9, ylabel=True)
     return _svg(fig, salt)
 
 
@@ -147,6 +164,7 @@ def funding_chart(rows: Sequence[tuple[str, float]], salt: str) -> str:
         ax.set_xlim(0, max(values) * 1.25 if values else 1)
         ax.set_xlabel("缺口（元/年） shortfall (yuan per year)")
         ax.set_title("公用经费缺口 Public-funds shortfall", loc="left", fontsize=10)
+        _margins(fig, [name for name, _ in rows], 8)
     return _svg(fig, salt)
 
 
