@@ -231,3 +231,32 @@ def test_printed_every_school_starts_a_page(tmp_path):
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
     schools = html.read_text(encoding="utf-8").count('<article class="school"')
     assert schools == 28 and pages >= schools + 2     # summary and county pages, then a page per school
+
+
+
+def both_reports(tmp_path, *args):
+    """The workbook and the page of one evaluation (exit 1: rejected rows are findings)."""
+    for suffix in ("xlsx", "html"):
+        result = CliRunner().invoke(main, ["evaluate", *map(str, args), "-o", str(tmp_path / f"r.{suffix}")],
+                                    catch_exceptions=False)
+        assert result.exit_code == 1, result.output
+    return openpyxl.load_workbook(tmp_path / "r.xlsx"), (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_a_rejected_row_is_listed_with_its_reason_beside_the_evaluated_ones(tmp_path):
+    rows = (ROOT / "plugins" / "shaanxi" / "data" / "demo_schools.csv").read_text(encoding="utf-8").splitlines()
+    head, first = rows[0].split(","), rows[1].split(",")
+    first[head.index("在校生数")] = "很多"
+    bad = tmp_path / "schools.csv"
+    bad.write_text("\n".join([rows[0], ",".join(first), *rows[2:]]) + "\n", encoding="utf-8")
+    wb, page = both_reports(tmp_path, bad)
+    rejected = rows_of(wb["未通过校验"])
+    assert [(r[0], r[2], r[3], r[7], r[9]) for r in rejected] == [("学校记录 school row", 2, first[0], "students", "很多")]
+    assert len(rows_of(wb["学校"])) == len(rows) - 2
+    assert 'id="rejected"' in page and "很多" in page and page.count('<article class="school"') == len(rows) - 2
+
+
+def test_reports_of_an_evaluation_with_no_school_left(tmp_path):
+    wb, page = both_reports(tmp_path, ROOT / "tests" / "data" / "schools.csv")     # every row lacks 省份
+    assert len(rows_of(wb["未通过校验"])) == 3 and rows_of(wb["学校"]) == [] and rows_of(wb["问题清单"]) == []
+    assert 'id="rejected"' in page and '<article class="school"' not in page and "没有县域结果" in page
