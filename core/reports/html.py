@@ -37,10 +37,11 @@ def write_html(report: Any, path: Path) -> None:
 
 
 def render_html(report: Any) -> str:
-    if report.evaluated > MAX_SCHOOLS:
-        raise ValueError(f"HTML 报告最多 {MAX_SCHOOLS:,} 个学校记录，本次有 {report.evaluated:,} 个：请用 -o report.xlsx，"
+    n = report.summary()["records"]["evaluated"]
+    if n > MAX_SCHOOLS:
+        raise ValueError(f"HTML 报告最多 {MAX_SCHOOLS:,} 个学校记录，本次有 {n:,} 个：请用 -o report.xlsx，"
                          f"或按县分别评估 / an HTML report holds at most {MAX_SCHOOLS:,} school records and this one "
-                         f"has {report.evaluated:,}: write -o report.xlsx, or evaluate county by county")
+                         f"has {n:,}: write -o report.xlsx, or evaluate county by county")
     view = ReportView(report)
     return _ENV.get_template("report.html.j2").render(
         view=view, data=view.data, summary=view.summary, counties=_counties(view), fix=view.fix_first(),
