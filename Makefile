@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz bench install clean
+.PHONY: demo test fuzz bench install clean chromium
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/edubalance demo
 
-test: $(STAMP)
+# The HTML report is tested in headless Chromium, with CJK fonts for its screenshots.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing chromium and fonts-noto-cjk (for the HTML report test)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
 
 #: The seeded mutation fuzzer for FUZZ_SECONDS (failing cases are saved in fuzz-failures/).

@@ -24,6 +24,8 @@ Examples:
   edubalance validate schools.csv              check a file before an evaluation
   edubalance evaluate schools.csv county.csv --province shaanxi
   edubalance evaluate schools.xlsx --format json -o report.json
+  edubalance evaluate schools.csv county.csv -o report.xlsx   Excel (or .html)
+  edubalance template -P shaanxi -o 学校数据模板.xlsx          an input template
   edubalance rules --province anhui --year 2016
   edubalance test-packs                        run every pack's own cases
 """
@@ -116,9 +118,9 @@ override_opt = click.option("--override", "overrides", multiple=True, type=click
 format_opt = click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table",
                           show_default=True, help="table for people, json for systems.")
 report_format_opt = click.option("--format", "-f", "fmt", metavar="FORMAT", default=None,
-                                 help="报告格式 report format: table (default), json, ndjson (one school or "
+                                 help="报告格式 report format: table (default), json, xlsx, html, ndjson (one school or "
                                       "county a line), parquet (a folder of tables), or one a plug-in adds; "
-                                      "without it, the suffix of -o decides (.json, .ndjson, .parquet …).")
+                                      "without it, the suffix of -o decides (.json, .xlsx, .html, .ndjson, .parquet …).")
 output_opt = click.option("--output", "-o", type=click.Path(), metavar="FILE",
                           help="Write the report to FILE instead of the terminal (for parquet: a folder).")
 
@@ -310,6 +312,35 @@ def demo(province, fmt, engine):
     if fmt == "table":
         click.echo(f"示例县 Demo: sample county of {province} ({', '.join(Path(p).name for p in demos[province])})\n")
     emit_report(ev, report, fmt, None)
+
+
+@main.command()
+@province_opt
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="The template to write (default 学校数据模板.xlsx, or .csv with --format csv).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True,
+              help="xlsx: one workbook (schools, county, instructions); csv: two CSV files.")
+@plugin_opt
+@friendly
+def template(province, output, fmt, plugins):
+    """Write an input template: the columns the province's rules need, units in the headers.
+
+    The workbook has a comment on every header saying what to enter, dropdowns for 学段,
+    办学类型, 城乡类型 and 是/否, whole numbers ≥ 0 for counts, a county sheet and 填表说明.
+    """
+    from .rulepack import compile_ruleset
+    from .template import write_template
+    ev = make_evaluator(plugins=plugins)
+    provinces = [province] if province else ev.provinces
+    for p in provinces:
+        if p not in ev.provinces:
+            fail(f"no province '{p}' (loaded: {', '.join(ev.provinces)})")
+    target = Path(output or f"学校数据模板.{fmt}")
+    if not target.parent.is_dir():
+        fail(f"输出目录不存在 the folder of {target} does not exist")
+    written = write_template([compile_ruleset(ev.registry, p, None) for p in provinces], provinces, target, fmt)
+    for path in written:
+        click.echo(f"模板已写入 template written to {path}", err=True)
 
 
 @main.command("test-packs")

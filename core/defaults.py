@@ -27,6 +27,12 @@ def edubalance_evaluate_county_rules(rules, table, engine):
 
 
 @hookimpl(trylast=True)
+def edubalance_merge_scores(report):
+    from .scoring import mark_unjudged_counties
+    mark_unjudged_counties(report.counties)
+
+
+@hookimpl(trylast=True)
 def edubalance_render_report(report, fmt, path):
     from .output import write_core_format
     return write_core_format(report, fmt, path)

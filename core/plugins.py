@@ -1,6 +1,7 @@
 """The plug-in manager: one per Evaluator, never global.
 
-The core registers its own stages (``edubalance.defaults``) first; province plug-ins come from the
+The core registers its own stages (``edubalance.defaults``) and report formats
+(``edubalance.reports``: Excel, HTML) first; province plug-ins come from the
 entry-point group ``edubalance.plugins.v1`` — the bundled provinces too, so a new province takes
 exactly the path they take. ``check_pending()`` makes a misspelled hook fail at once.
 """
@@ -27,7 +28,7 @@ def plugin_manager(plugins: Iterable[object | str] = (), autoload: bool | None =
 
     ``plugins`` may be modules or importable module names (like pytest's ``-p``).
     """
-    from . import defaults
+    from . import defaults, reports
     from .readers import READERS
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -35,6 +36,7 @@ def plugin_manager(plugins: Iterable[object | str] = (), autoload: bool | None =
     pm.register(defaults, name="edubalance.defaults")
     for reader in READERS:
         pm.register(reader, name=reader.__name__)
+    pm.register(reports, name="edubalance.reports")
     if autoload is None:
         autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
     if autoload:

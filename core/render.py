@@ -32,6 +32,53 @@ def _verdict_line(rule: dict, v: dict) -> str:
             f" [{v['rule_id']}]")
 
 
+PROGRAMMES = {"basic_balance": "basic_2012", "quality_balance": "quality_2017"}
+STAGE_NAMES = {"primary": "小学 primary", "junior": "初中 junior", "county": ""}
+
+
+def _county_verdict_line(rule: dict, v: dict, causes: list[dict], needs: list[dict]) -> str:
+    """One county finding in words: a count of schools as schools, a missing value with the
+    schools (for a CV) or the county-record fields that left it without one."""
+    stage = STAGE_NAMES.get(v["stage"], v["stage"])
+    title = f"{rule['title']['zh']} {rule['title']['en']}" + (f" [{stage}]" if stage else "")
+    star = "*" if rule["threshold_status"] == "provisional" else ""
+    veto = " — 一票否决 veto" if rule["severity"] == "veto" else ""
+    if v["status"] == "missing_data":
+        why = "; ".join([f"{m.get('school_name') or ''} {m['school_id']} 缺 {m.get('label')} ({m.get('field')})".strip()
+                         for m in causes] + [f"县级记录缺 {n['label']} ({n['field']})" for n in needs])
+        return f"{title}: 缺少数据 missing data" + (f" — {why}" if why else f" ({rule['measure']})") + veto
+    if rule["unit"] == "schools" and rule["operator"] == "<=" and not v["threshold"]:
+        n = int(v["value"])
+        return f"{title}: {n} 所学校未达到 {n} school{'s' if n != 1 else ''} fail{'s' if n == 1 else ''}{veto}"
+    return (f"{title}: {_fmt(v['value'], 3)} {rule['unit']}, required {rule['operator']} "
+            f"{_fmt(v['threshold'], 3)}{star}{veto}")
+
+
+def county_findings(rulesets: dict, county: dict) -> list[tuple[dict, dict, str]]:
+    """A county's failed and missing-data verdicts (vetoes first) with the line that says each."""
+    rules = rulesets[county["ruleset"]]["county_rules"]
+    out = []
+    for v in county.get("verdicts") or []:
+        if v["status"] not in ("fail", "missing_data"):
+            continue
+        rule = rules[v["rule_id"]]
+        causes, needs = county_missing_causes(county, v, rule) if v["status"] == "missing_data" else ([], [])
+        out.append((v, rule, _county_verdict_line(rule, v, causes, needs)))
+    return sorted(out, key=lambda x: (x[1]["severity"] != "veto", x[0]["status"] != "fail"))
+
+
+def county_missing_causes(county: dict, verdict: dict, rule: dict) -> tuple[list[dict], list[dict]]:
+    """Why a county verdict has no value: the schools and fields that leave a CV (or the 2012
+    composite of CVs) without one, and the county-record fields it needs."""
+    stage = (county.get("stages") or {}).get(verdict["stage"]) or {}
+    measure = rule["measure"]
+    schools = [m for m in stage.get("missing") or []
+               if measure in (m.get("cvs") or [])
+               or (measure == "composite_cv_2012" and any(cv.startswith("cv2012_") for cv in m.get("cvs") or []))]
+    needs = [n for n in county.get("needs") or [] if verdict["rule_id"] in (n.get("rules") or [])]
+    return schools, needs
+
+
 def render_table(report: "Report", limit: int = 30) -> str:
     s = report.summary()
     r = s["records"]
@@ -55,8 +102,14 @@ def render_table(report: "Report", limit: int = 30) -> str:
                            ("quality_balance", "High-quality balance 优质均衡 (2017)")):
             prog = c.get(key) or {}
             lines.append(f"  {title}: {STATUS_ZH.get(prog.get('status'), prog.get('status'))}")
-            for reason in (prog.get("reasons") or [])[:8]:
-                lines.append(f"    - {reason}")
+            if prog.get("status") == "not_applicable":
+                lines += [f"    - {reason}" for reason in prog.get("reasons") or []]
+                continue
+            programme = PROGRAMMES[key]
+            findings = [line for v, rule, line in county_findings(report.rulesets, c) if programme in rule.get("programme", ())]
+            lines += [f"    - {line}" for line in findings[:8]]
+            if len(findings) > 8:
+                lines.append(f"    - … 另有 {len(findings) - 8} 项 and {len(findings) - 8} more")
         for stage, st in (c.get("stages") or {}).items():
             cv = st.get("cv") or {}
             shown = ", ".join(f"{k} {_fmt(v, 3)}" for k, v in cv.items())
@@ -65,8 +118,9 @@ def render_table(report: "Report", limit: int = 30) -> str:
                 lines.append(f"    composite CV 2012 综合差异系数: {_fmt(st['composite_cv_2012'], 3)}")
             for ex in (st.get("excluded") or [])[:10]:
                 lines.append(f"    excluded 不计入: {ex.get('school_id')} {ex.get('school_name') or ''} — {ex.get('reason')}")
-        for need in (c.get("needs") or [])[:5]:
-            lines.append(f"  needs 需补充: {need}")
+        for need in c.get("needs") or []:
+            lines.append(f"  需补充 needs: 县级记录的 {need['label']} ({need['field']}), "
+                         f"for {', '.join(need.get('rules') or [])}")
         lines.append("")
 
     n_failing, failing = report.schools_with_findings(limit)
@@ -84,7 +138,8 @@ def render_table(report: "Report", limit: int = 30) -> str:
                 lines.append(f"      - 公用经费缺口 funding shortfall: {_fmt(f['shortfall_yuan'])} yuan "
                              f"(entitled {_fmt(f['entitlement_yuan'])}, received {_fmt(f['received_yuan'])})")
         if n_failing > limit:
-            lines.append(f"  … and {n_failing - limit} more (use --format json for all)")
+            lines.append(f"  … 另有 {n_failing - limit} 所 and {n_failing - limit} more "
+                         f"(all of them: -o report.xlsx, -o report.html or --format json)")
         lines.append("")
 
     if report.rejected:

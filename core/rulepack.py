@@ -16,6 +16,7 @@ import difflib
 import math
 import os
 import stat
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -279,7 +280,7 @@ class PackRegistry:
         for r in (data.get("rules") or []) + (data.get("county_rules") or []):
             if r["id"] not in known and "measure" not in r:
                 raise RulePackError(f"{path}: rule '{r['id']}' is not in pack '{target.id}'")
-        self.overrides.append(data)
+        self.overrides.append({**data, OVERRIDE_FILE: str(path)})
         self.packs[target.id] = Pack(target.id, f"{target.revision}+{data['revision']}", target.data,
                                      target.files + [str(path)], target.plugin, target.cases)
 
@@ -356,11 +357,74 @@ def _merged_chain(chain: list[Pack], overrides: list[dict]) -> tuple[dict, dict[
         if data["pack"] not in ids:
             continue
         for section in ("rules", "county_rules"):
+            before = {r["id"]: r for r in merged[section]}
             merged[section] = merge_rule_lists(merged[section], data.get(section) or [])
+            after = {r["id"]: r for r in merged[section]}
             for r in data.get(section) or []:
                 owner[r["id"]] = data["pack"]       # its revision carries the override's
+                if r["id"] in before:
+                    _restate(after[r["id"]], before[r["id"]], r, data)
         merged["parameters"] = merge_parameters(merged["parameters"], data.get("parameters") or {}, data["pack"])
     return merged, owner
+
+
+OVERRIDE_FILE = "_file"      # where an override came from, kept beside its data
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
+_ZH_NUMERALS = dict(zip(range(1, 11), "一二三四五六七八九十"))
+
+
+def _restate(rule: dict, old: dict, over: dict, data: dict) -> None:
+    """An overridden rule says what it now is: the override's source replaces the old one
+    whole; a new threshold carries the override's source and status (``provisional`` unless the
+    override states otherwise) and a title that states the new threshold, not the old one."""
+    if "source" in over:
+        rule["source"] = copy.deepcopy(over["source"])
+    if "threshold" not in over and "threshold_measure" not in over:
+        return
+    if "source" not in over:
+        rule["source"] = {"document": data.get(OVERRIDE_FILE, "override"), "clause": f"revision {data['revision']}"}
+    if "threshold_status" not in over:
+        rule["threshold_status"] = "provisional"
+    if "title" not in over and "title" in old:
+        rule["title"] = {lang: _restate_title(text, old.get("threshold"), rule.get("threshold"), rule["id"], lang,
+                                              data.get(OVERRIDE_FILE, "override"))
+                         for lang, text in old["title"].items()}
+
+
+def _restate_title(text: str, old: Any, new: Any, rule_id: str, lang: str, where: str) -> str:
+    """``text`` with each old threshold it states replaced by the new one; an error when the title
+    states a changed threshold in a way that cannot be rewritten safely."""
+    def by_stage(t: Any) -> dict[str, float]:
+        if isinstance(t, dict):
+            return {k: float(v) for k, v in t.items()}
+        return {s: float(t) for s in COUNTY_STAGES} if t is not None else {}
+    before, after = by_stage(old), by_stage(new)
+    changes: dict[float, set[float]] = {}
+    kept: set[float] = set()
+    for stage, value in before.items():
+        if stage in after and after[stage] != value:
+            changes.setdefault(value, set()).add(after[stage])
+        else:
+            kept.add(value)
+    stated = {float(m.group()) for m in _NUMBER.finditer(text)}
+    problem = None
+    for value, targets in changes.items():
+        in_words = value.is_integer() and _ZH_NUMERALS.get(int(value), "\0") in text and lang == "zh"
+        if value in stated and (len(targets) > 1 or value in kept):
+            problem = f"it states {value:g} for stages that now differ"
+        elif in_words:
+            problem = f"it states {value:g} in words"
+    if problem:
+        raise RulePackError(f"{where}: rule {rule_id} changes a threshold its {lang} title states ({text}); "
+                            f"{problem}: give the rule a new title in the override")
+
+    def swap(m: re.Match) -> str:
+        value = float(m.group())
+        if value in changes:
+            new_value = next(iter(changes[value]))
+            return str(int(new_value)) if new_value.is_integer() else f"{new_value:g}"
+        return m.group()
+    return _NUMBER.sub(swap, text)
 
 
 def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> RuleSet:

@@ -83,6 +83,14 @@ def status_of(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
     return out
 
 
+def mark_unjudged_counties(counties: list[dict]) -> None:
+    """A county none of whose rules applies (standards of a year before either recognition) is
+    ``not_applicable``, as a school is, rather than a ``pass`` with nothing passed."""
+    for county in counties:
+        if county.get("status") == "pass" and all(v["status"] == "not_applicable" for v in county.get("verdicts") or []):
+            county["status"] = "not_applicable"
+
+
 def vetoed(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
     rows = [k for k, r in enumerate(rules) if r.severity == "veto"]
     if not rows:

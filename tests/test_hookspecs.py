@@ -66,7 +66,7 @@ def test_a_plugin_reader_comes_before_the_core_readers(tmp_path):
 def test_autoload_can_be_disabled_and_plugins_named(monkeypatch):
     monkeypatch.setenv(DISABLE_AUTOLOAD_ENV, "1")
     pm = plugin_manager()
-    assert {name for name, _ in pm.list_name_plugin()} == {"edubalance.defaults", *CORE_READERS}
+    assert {name for name, _ in pm.list_name_plugin()} == {"edubalance.defaults", "edubalance.reports", *CORE_READERS}
     pm = plugin_manager(["edubalance_national"])
     assert pm.get_plugin("edubalance_national") is not None
 

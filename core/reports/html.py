@@ -1,0 +1,117 @@
+"""The HTML report: one self-contained page — summary, counties, what to fix first, every school.
+
+The page loads nothing: styles are inside it and the charts are inline SVG whose text the
+browser draws in its own fonts, so it works on an intranet with no internet. Printed, each
+school starts a new page. The page is laid out by a jinja2 template (``templates/report.html.j2``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import fill
+from typing import Any
+
+import jinja2
+
+from ..render import county_findings, county_missing_causes
+from . import charts
+from .view import (OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text, status_text,
+                   unit_zh)
+
+#: A page of more school records than this is too big for a browser (20,000 records made a
+#: 167 MB page in two minutes); such a report goes to Excel or is split by county.
+MAX_SCHOOLS = 5000
+#: The CVs drawn per county and stage: the 2017 indicators (their thresholds are per stage).
+CV_RULE_PREFIX = "national.county.cv_"
+
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("edubalance.reports", "templates"),
+                          autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+_ENV.filters["num"] = number_text
+_ENV.filters["status"] = status_text
+_ENV.filters["unit"] = lambda u: f"{unit_zh(u)}" if unit_zh(u) != u else u
+_ENV.globals.update(STAGE_ZH=STAGE_ZH, SEVERITY_ZH=SEVERITY_ZH, PROGRAMME_ZH=PROGRAMME_ZH, OPERATOR_ZH=OPERATOR_ZH,
+                    COLOURS=charts.COLOURS)
+
+
+def write_html(report: Any, path: Path) -> None:
+    path.write_text(render_html(report), encoding="utf-8")
+
+
+def render_html(report: Any) -> str:
+    n = report.summary()["records"]["evaluated"]
+    if n > MAX_SCHOOLS:
+        raise ValueError(f"HTML 报告最多 {MAX_SCHOOLS:,} 个学校记录，本次有 {n:,} 个：请用 -o report.xlsx，"
+                         f"或按县分别评估 / an HTML report holds at most {MAX_SCHOOLS:,} school records and this one "
+                         f"has {n:,}: write -o report.xlsx, or evaluate county by county")
+    view = ReportView(report)
+    return _ENV.get_template("report.html.j2").render(
+        view=view, data=view.data, summary=view.summary, counties=_counties(view), fix=view.fix_first(),
+        indicators=_indicator_charts(view), schools=_schools(view), funding=_funding(view),
+        score_chart=charts.score_chart([(s["score"]["overall"], s["status"]) for s in view.schools], "scores")
+        if view.schools else None,
+        rejected=view.rejected_problems(), provisional=view.provisional_rules(),
+        years=sorted({cat["year"] for cat in view.rulesets.values()}))
+
+
+def _counties(view: ReportView) -> list[dict[str, Any]]:
+    out = []
+    for k, c in enumerate(view.counties):
+        cvs = []
+        for stage in ("primary", "junior"):
+            vs = [v for v in c["verdicts"] if v["stage"] == stage and v["rule_id"].startswith(CV_RULE_PREFIX)]
+            if not vs:
+                continue
+            labels = [view.county_rule(c, v["rule_id"])["title"]["zh"].replace("校际差异系数", "") for v in vs]
+            thresholds = {v["threshold"] for v in vs if v["threshold"] is not None}
+            threshold = thresholds.pop() if len(thresholds) == 1 else None
+            cvs.append(charts.cv_chart(f"{c.get('county_name') or c['county_code']} {STAGE_ZH[stage]}校际差异系数\n"
+                                       f"inter-school CVs, {stage}", labels,
+                                       [v["value"] for v in vs], threshold, f"cv{k}{stage}"))
+        findings = []
+        for v, rule, _ in county_findings(view.rulesets, c):
+            causes, needs = county_missing_causes(c, v, rule) if v["status"] == "missing_data" else ([], [])
+            findings.append({"v": v, "rule": rule, "causes": causes, "needs": needs})
+        out.append({"c": c, "cv_charts": cvs, "findings": findings})
+    return out
+
+
+def _indicator_charts(view: ReportView) -> list[dict[str, Any]]:
+    """One chart per school rule with a value and a threshold for at least one school."""
+    out = []
+    for k, rc in enumerate(view.rule_columns):
+        d = rc.desc
+        if d["unit"] in ("yes/no", "yes (1) / no (0)"):
+            continue
+        rows = []
+        for s in view.schools:
+            v = next((x for x in s["verdicts"] if x["rule_id"] == rc.rule_id), None)
+            if v is None or v["status"] == "not_applicable" or not charts.finite(v["value"]):
+                continue
+            rows.append({"label": f"{s.get('school_name') or s['school_id']}（{STAGE_ZH[s['stage']]}）",
+                         "value": v["value"], "threshold": v["threshold"], "status": v["status"]})
+        if not rows or not any(r["threshold"] is not None for r in rows):
+            continue
+        n_fail = sum(r["status"] == "fail" for r in rows)
+        out.append({"rule_id": rc.rule_id, "desc": d, "fails": n_fail,
+                    "svg": charts.indicator_chart(f"{d['title']['zh']}\n{fill(d['title']['en'], 70)}",
+                                                  f"{unit_zh(d['unit'])} {d['unit']}", rows, f"ind{k}")})
+    return out
+
+
+def _schools(view: ReportView) -> list[dict[str, Any]]:
+    out = []
+    for s in sorted(view.schools, key=lambda s: (s["county_code"], s["school_id"], s["stage"])):
+        rows = []
+        for v in s["verdicts"]:
+            d = view.school_rule(s, v["rule_id"])
+            rows.append({"v": v, "rule": d})
+        out.append({"s": s, "rows": rows, "anchor": f"school-{s['school_id']}-{s['stage']}"})
+    return out
+
+
+def _funding(view: ReportView) -> dict[str, Any]:
+    short = [(f"{s.get('school_name') or s['school_id']}（{STAGE_ZH[s['stage']]}）", s["funding"]["shortfall_yuan"])
+             for s in view.schools if (s.get("funding") or {}).get("shortfall_yuan")]
+    entitled = sum((s.get("funding") or {}).get("entitlement_yuan") or 0 for s in view.schools)
+    received = sum((s.get("funding") or {}).get("received_yuan") or 0 for s in view.schools)
+    return {"rows": short, "total": sum(v for _, v in short), "entitled": entitled, "received": received,
+            "svg": charts.funding_chart(short, "funding") if short else None}

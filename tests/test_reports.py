@@ -1,0 +1,262 @@
+"""The Excel and HTML reports of each demo county: the sheets and their numbers equal the JSON
+report's; the HTML page loads nothing from outside and renders, charts included, in Chromium."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from edubalance.cli import main
+from edubalance.reports.view import status_text
+from edubalance.reports.xlsx import SHEETS
+
+ROOT = Path(__file__).resolve().parents[1]
+PROVINCES = ("guizhou", "shaanxi", "anhui")
+CHROMIUM = "/usr/bin/chromium"
+
+
+def demo_files(province):
+    data = ROOT / "plugins" / province / "data"
+    return [data / "demo_schools.csv", data / "demo_county.csv"]
+
+
+def evaluate(tmp_path, province, name, *extra):
+    out = tmp_path / name
+    result = CliRunner().invoke(main, ["evaluate", *map(str, demo_files(province)), "-o", str(out), *extra],
+                                catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    assert out.is_file()
+    return out
+
+
+@pytest.fixture(scope="module", params=PROVINCES)
+def reports(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(request.param)
+    js = json.loads(evaluate(tmp, request.param, "r.json").read_text(encoding="utf-8"))
+    return {"province": request.param, "json": js, "xlsx": evaluate(tmp, request.param, "r.xlsx"),
+            "html": evaluate(tmp, request.param, "r.html")}
+
+
+def same(a, b):
+    """Equal as Excel keeps numbers: 16 significant digits (xlsxwriter writes ``%.16G``)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-15, abs=0)
+    return a == b
+
+
+def rows_of(ws, first=3):
+    """Data rows of a sheet whose rows 1 and 2 are the Chinese and English headers."""
+    out = []
+    for row in ws.iter_rows(min_row=first, values_only=True):
+        if all(v is None for v in row):
+            break
+        out.append(row)
+    return out
+
+
+def test_the_workbook_has_the_sheets_with_two_header_rows_frozen_and_filtered(reports):
+    wb = openpyxl.load_workbook(reports["xlsx"])
+    assert wb.sheetnames == list(SHEETS)
+    ws = wb["学校"]
+    assert ws["A1"].value == "学校标识码" and ws["A2"].value == "school id"
+    assert ws.freeze_panes == "C3"
+    assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A2")
+    # Verdict colours are conditional formats on the verdict text, not baked fills.
+    rules = [r for cf in ws.conditional_formatting for r in cf.rules]
+    assert any(r.type == "beginsWith" and r.text == "未达标" for r in rules)
+    assert any(r.type == "expression" for r in rules)        # value cells follow their verdict
+
+
+def test_workbook_summary_and_school_numbers_equal_the_json_report(reports):
+    js, wb = reports["json"], openpyxl.load_workbook(reports["xlsx"])
+    summary = {r[1]: r[2] for r in wb["汇总"].iter_rows(min_row=5, max_row=30, values_only=True) if r[1]}
+    for key in ("read", "evaluated", "rejected"):
+        assert summary[f"records {key}"] == js["records"][key]
+    for status, n in js["summary"]["schools"].items():
+        assert summary[f"schools: {status}"] == n
+
+    ws = wb["学校"]
+    head_en = [c.value for c in ws[2]]
+    by_key = {(s["school_id"], s["stage"]): s for s in js["schools"]}
+    rows = rows_of(ws)
+    assert len(rows) == len(js["schools"])
+    rule_cols = {}
+    for j, h in enumerate(head_en):
+        if h == "verdict":
+            rule_cols[j - 1] = None
+    ids = [c.value for c in ws[1]]
+    catalogue = {rid: d for cat in js["rulesets"].values() for rid, d in cat["rules"].items()}
+    titles = {f"{d['title']['en']} ({d['unit']})": rid for rid, d in catalogue.items()}
+    for j in rule_cols:
+        rule_cols[j] = titles[head_en[j]]
+    assert set(rule_cols.values()) == set(catalogue)
+    stage_zh = {"小学": "primary", "初中": "junior"}
+    for row in rows:
+        s = by_key[(row[0], stage_zh[row[2]])]
+        assert same(row[9], s["score"]["overall"])
+        assert row[8] == status_text(s["status"])
+        verdicts = {v["rule_id"]: v for v in s["verdicts"]}
+        for j, rid in rule_cols.items():
+            v = verdicts.get(rid)
+            if v is None:
+                assert row[j] is None and row[j + 1] == "—", (ids[j], s["school_id"])
+            else:
+                assert same(row[j], v["value"]), (rid, s["school_id"])
+                assert row[j + 1] == status_text(v["status"])
+
+
+def test_workbook_funding_counties_and_rules_equal_the_json_report(reports):
+    js, wb = reports["json"], openpyxl.load_workbook(reports["xlsx"])
+    funding = {(r[0], r[2]): r for r in rows_of(wb["经费"])}
+    stage_zh = {"primary": "小学", "junior": "初中"}
+    for s in js["schools"]:
+        f = s["funding"]
+        row = funding[(s["school_id"], stage_zh[s["stage"]])]
+        expected = (f["entitlement_yuan"], f["received_yuan"], f["shortfall_yuan"], f["counted_pupils"])
+        assert all(same(a, b) for a, b in zip(row[4:8], expected))
+
+    county_rows = rows_of(wb["县域"])
+    expected = [(c["county_code"], v["rule_id"], v["value"], v["threshold"], status_text(v["status"]))
+                for c in js["counties"] for v in c["verdicts"]]
+    assert len(county_rows) == len(expected)
+    for r, e in zip(county_rows, expected):
+        assert (r[0], r[7], r[10]) == (e[0], e[1], e[4]) and same(r[8], e[2]) and same(r[9], e[3])
+
+    n_rules = sum(len(cat["rules"]) + len(cat["county_rules"]) for cat in js["rulesets"].values())
+    rules = rows_of(wb["规则"])
+    assert len(rules) == n_rules
+    cat = next(iter(js["rulesets"].values()))
+    rid, d = next(iter(cat["rules"].items()))
+    row = next(r for r in rules if r[2] == rid)
+    assert (row[3], row[14], row[15]) == (d["title"]["zh"], d["source"]["document"], d["source"].get("clause"))
+
+
+def test_what_to_fix_first_groups_by_rule_and_sorts_by_schools_blocked(reports):
+    js, wb = reports["json"], openpyxl.load_workbook(reports["xlsx"])
+    catalogue = {rid: d for cat in js["rulesets"].values() for rid, d in cat["rules"].items()}
+    expected = {}
+    for s in js["schools"]:
+        for v in s["verdicts"]:
+            if v["status"] in ("fail", "missing_data"):
+                e = expected.setdefault(v["rule_id"], {"n": 0, "blocked": 0, "gap": None})
+                e["n"] += 1
+                e["blocked"] += catalogue[v["rule_id"]]["severity"] in ("veto", "required")
+                if v["status"] == "fail" and not catalogue[v["rule_id"]]["unit"].startswith("yes"):
+                    e["gap"] = (e["gap"] or 0.0) + abs(v["gap"]["value"])
+    rows = rows_of(wb["问题清单"])
+    assert {r[3] for r in rows} == set(expected)
+    blocked = [r[5] for r in rows]
+    assert blocked == sorted(blocked, reverse=True) and blocked[0] > 0
+    for r in rows:
+        e = expected[r[3]]
+        assert (r[5], r[6]) == (e["blocked"], e["n"])
+        assert r[9] is None if e["gap"] is None else r[9] == pytest.approx(e["gap"], rel=1e-12)
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        self.urls += [v for k, v in attrs if k in ("src", "href", "xlink:href", "action") and v is not None]
+
+
+def test_the_html_report_loads_nothing_from_outside(reports):
+    text = reports["html"].read_text(encoding="utf-8")
+    parser = _Links()
+    parser.feed(text)
+    assert parser.urls, "the page has its own anchors"
+    assert all(u.startswith("#") for u in parser.urls), [u for u in parser.urls if not u.startswith("#")]
+    assert "<script" not in text and "@import" not in text
+    assert all(u.startswith("#") for u in re.findall(r"url\(\s*['\"]?([^)'\"]*)", text))
+    assert "<svg" in text and "<text" in text                # charts, with their text as text
+    ids = re.findall(r' id="([^"]+)"', text)
+    assert len(ids) == len(set(ids))
+    js = reports["json"]
+    for s in js["schools"]:
+        assert f'id="school-{s["school_id"]}-{s["stage"]}"' in text
+
+
+def test_a_report_too_big_for_a_page_is_one_message(tmp_path, monkeypatch):
+    from edubalance.reports import html
+    monkeypatch.setattr(html, "MAX_SCHOOLS", 5)
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(main, ["evaluate", *map(str, demo_files("anhui")), "-o", str(out)])
+    assert result.exit_code == 2 and "report.xlsx" in result.output and "Traceback" not in result.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_an_xlsx_or_html_report_needs_a_file(tmp_path):
+    result = CliRunner().invoke(main, ["evaluate", *map(str, demo_files("guizhou")), "-f", "xlsx"])
+    assert result.exit_code == 2 and "-o" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium (make test installs it)")
+def test_the_html_report_renders_in_headless_chromium(reports, tmp_path):
+    shot = tmp_path / "shot.png"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1600", f"--screenshot={shot}",
+           "--dump-dom", reports["html"].as_uri()]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    dom = done.stdout
+    js = reports["json"]
+    assert dom.count('class="chart cv-chart"') == sum(
+        1 for c in js["counties"] for st in ("primary", "junior")
+        if any(v["stage"] == st and v["rule_id"].startswith("national.county.cv_") for v in c["verdicts"]))
+    assert 'id="chart-scores"' in dom and dom.count('class="chart indicator-chart"') >= 7
+    assert dom.count("<svg") >= 10
+    assert 'class="chart funding-chart"' in dom or not any(s["funding"]["shortfall_yuan"] for s in js["schools"])
+
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium (make test installs it)")
+def test_printed_every_school_starts_a_page(tmp_path):
+    html = evaluate(tmp_path, "guizhou", "r.html")
+    pdf = tmp_path / "r.pdf"
+    done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
+                           f"--print-to-pdf={pdf}", html.as_uri()], capture_output=True, timeout=120)
+    assert done.returncode == 0 and pdf.is_file()
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
+    schools = html.read_text(encoding="utf-8").count('<article class="school"')
+    assert schools == 28 and pages >= schools + 2     # summary and county pages, then a page per school
+
+
+
+def both_reports(tmp_path, *args):
+    """The workbook and the page of one evaluation (exit 1: rejected rows are findings)."""
+    for suffix in ("xlsx", "html"):
+        result = CliRunner().invoke(main, ["evaluate", *map(str, args), "-o", str(tmp_path / f"r.{suffix}")],
+                                    catch_exceptions=False)
+        assert result.exit_code == 1, result.output
+    return openpyxl.load_workbook(tmp_path / "r.xlsx"), (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_a_rejected_row_is_listed_with_its_reason_beside_the_evaluated_ones(tmp_path):
+    rows = (ROOT / "plugins" / "shaanxi" / "data" / "demo_schools.csv").read_text(encoding="utf-8").splitlines()
+    head, first = rows[0].split(","), rows[1].split(",")
+    first[head.index("在校生数")] = "很多"
+    bad = tmp_path / "schools.csv"
+    bad.write_text("\n".join([rows[0], ",".join(first), *rows[2:]]) + "\n", encoding="utf-8")
+    wb, page = both_reports(tmp_path, bad)
+    rejected = rows_of(wb["未通过校验"])
+    assert [(r[0], r[2], r[3], r[7], r[9]) for r in rejected] == [("学校记录 school row", 2, first[0], "students", "很多")]
+    assert len(rows_of(wb["学校"])) == len(rows) - 2
+    assert 'id="rejected"' in page and "很多" in page and page.count('<article class="school"') == len(rows) - 2
+
+
+def test_reports_of_an_evaluation_with_no_school_left(tmp_path):
+    wb, page = both_reports(tmp_path, ROOT / "tests" / "data" / "schools.csv")     # every row lacks 省份
+    assert len(rows_of(wb["未通过校验"])) == 3 and rows_of(wb["学校"]) == [] and rows_of(wb["问题清单"]) == []
+    assert 'id="rejected"' in page and '<article class="school"' not in page and "没有县域结果" in page
