@@ -210,7 +210,9 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
 
     # -- reading a request ----------------------------------------------------------------
     async def read_source(request: Request, folder: Path) -> tuple[tuple, dict]:
-        """``(("json", body) | ("files", [(name, path)]), form options)`` of an upload."""
+        """``(("json", body) | ("files", folder, [names]), form options)`` of a request: uploaded
+        files are saved under their own names in ``folder/in``."""
+        (folder / "in").mkdir()
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype == "application/json":
             return ("json", await request.body()), {}
@@ -218,7 +220,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             raise ServiceProblem("unsupported-media-type", f"请求内容类型应为 application/json 或 multipart/form-data，"
                                                            f"收到 {ctype or '无'}。Expected application/json or "
                                                            f"multipart/form-data, got {ctype or 'none'}.")
-        files: list[tuple[str, str]] = []
+        files: list[str] = []
         options: dict[str, Any] = {}
         async with request.form(max_files=settings.max_files, max_fields=10) as form:
             for key, value in form.multi_items():
@@ -226,10 +228,11 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                     name = Path((value.filename or "").replace("\\", "/")).name
                     if name in ("", ".", ".."):
                         name = f"upload-{len(files) + 1}"
-                    target = folder / str(len(files)) / name
-                    target.parent.mkdir()
-                    await run_in_threadpool(_save, value.file, target)
-                    files.append((name, str(target)))
+                    if name in files:
+                        raise ServiceProblem("malformed-request", f"两个上传文件同名 {name!r}。Two uploaded files "
+                                                                  f"are both named {name!r}.")
+                    await run_in_threadpool(_save, value.file, folder / "in" / name)
+                    files.append(name)
                 elif key in ("province", "year", "verdicts") and isinstance(value, str):
                     options[key] = value
                 else:
@@ -238,7 +241,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                                                               f"files, province, year, verdicts).")
         if not files:
             raise ServiceProblem("no-records", "没有上传文件（表单字段 files）。No files uploaded (form field 'files').")
-        return ("files", files), _form_options(options)
+        return ("files", str(folder / "in"), files), _form_options(options)
 
     def _form_options(options: dict[str, str]) -> dict[str, Any]:
         out: dict[str, Any] = {"province": options.get("province") or None,
@@ -290,7 +293,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         folder = Path(tempfile.mkdtemp(prefix="edubalance-serve-"))
         try:
             source, options = await read_source(request, folder)
-            result = await pool.run("evaluate", source, {**options, "format": format}, str(folder))
+            (folder / "out").mkdir()
+            result = await pool.run("evaluate", source, {**options, "format": format}, str(folder / "out"))
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise

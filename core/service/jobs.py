@@ -10,9 +10,11 @@ to a file in the request's folder and only its path goes back.
 """
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -76,7 +78,7 @@ class Jobs:
 
     # -- evaluate --------------------------------------------------------------------------
     def evaluate(self, source: tuple, options: dict, out_dir: str) -> dict:
-        """Judge a JSON body (``("json", bytes)``) or uploaded files (``("files", [(name, path)])``)
+        """Judge a JSON body (``("json", bytes)``) or uploaded files (``("files", folder, [names])``)
         and write the report in ``options["format"]`` into ``out_dir``."""
         if source[0] == "json":
             body = _parse(EvaluateBody, source[1])
@@ -87,14 +89,13 @@ class Jobs:
             report = ev.evaluate_records(body.records, body.counties)
         else:
             ev = self.evaluator(options.get("province"), options.get("year"), options.get("verdicts") or "all")
-            names = dict((path, name) for name, path in source[1])
             # The body limit bounds the files; their record count is known once they are read.
-            report = ev.evaluate_files(list(names))
+            with _in_folder(source[1]):
+                report = ev.evaluate_files(source[2])
             self._check_count(report.read)
             if not report.read and not report.counties and not report.county_rejected:
                 raise ServiceProblem("no-records", "上传的文件中没有记录（只有表头或没有行）。"
                                                    "No records in the uploaded files (only a header, or no rows).")
-            _name_files(report, names)
         if report.evaluated == 0 and (report.rejected or report.county_rejected):
             raise ServiceProblem("records-rejected", "没有可评估的记录：每条记录都未通过校验。"
                                                      "Nothing could be judged: every record was rejected.",
@@ -134,10 +135,8 @@ class Jobs:
             ev = self.evaluator(province, None)
         else:
             ev = self.evaluator(options.get("province"), None)
-            names = dict((path, name) for name, path in source[1])
-            rows, county_rows = ev.load(list(names))
-            rows = [RawRow(names.get(r.file, r.file), r.row, r.data) for r in rows]
-            county_rows = [RawRow(names.get(r.file, r.file), r.row, r.data) for r in county_rows]
+            with _in_folder(source[1]):
+                rows, county_rows = ev.load(source[2])
         self._check_count(len(rows) + len(county_rows))
         if not rows and not county_rows:
             raise ServiceProblem("no-records", "请求中没有记录。The request has no records.")
@@ -154,12 +153,14 @@ class Jobs:
         return {"body": orjson.dumps(data), "records": data["records"], "counties": data["counties"]}
 
 
-def _name_files(report: Any, names: dict[str, str]) -> None:
-    """Uploaded files are judged from temporary paths: the report names them as uploaded."""
-    report.files = [names.get(f, f) for f in report.files]
-    for entry in report.rejected + report.county_rejected + report.warnings:
-        if entry.get("file") in names:
-            entry["file"] = names[entry["file"]]
-        for p in entry.get("problems", ()):
-            if p.get("file") in names:
-                p["file"] = names[p["file"]]
+@contextmanager
+def _in_folder(folder: str) -> Iterator[None]:
+    """Uploaded files are read by their own names from the request's folder, so that the report
+    names them as the client did. (A worker runs one job at a time: changing its working
+    directory affects no other request.)"""
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
