@@ -239,12 +239,14 @@ def test_garbage_is_400(client, body, content_type):
 def test_a_multipart_body_without_files_is_400(client):
     r = client.post("/v1/evaluate", content=b"--x\r\ngarbage", headers={"content-type": "multipart/form-data; boundary=x"})
     assert_problem(r, 400, "no-records")
+    r = client.post("/v1/evaluate", files=[("files", ("empty.csv", "学校标识码,学段\n".encode(), "text/csv"))])
+    assert_problem(r, 422, "empty-files")
     r = client.post("/v1/evaluate", data={"province": "guizhou"}, files=[("other", ("a.csv", b"x", "text/csv"))])
     assert_problem(r, 400, "malformed-request")
 
 
 def test_other_bad_requests(client):
-    assert_problem(client.post("/v1/evaluate", json={"records": []}), 400, "no-records")
+    assert_problem(client.post("/v1/evaluate", json={"records": []}), 400, "malformed-request")
     assert_problem(client.post("/v1/evaluate", json={"records": [{"a": 1}], "province": "atlantis"}), 400,
                    "unknown-province")
     assert_problem(client.get("/v1/rules", params={"province": "atlantis"}), 400, "unknown-province")
@@ -252,7 +254,7 @@ def test_other_bad_requests(client):
     assert_problem(client.post("/v1/evaluate", content=b"a,b\n1,2\n", headers={"content-type": "text/csv"}),
                    415, "unsupported-media-type")
     upload = [("files", ("schools.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "application/octet-stream"))]
-    doc = assert_problem(client.post("/v1/evaluate", files=upload), 400, "unreadable-file")
+    doc = assert_problem(client.post("/v1/evaluate", files=upload), 422, "unreadable-file")
     assert "schools.xls" in doc["detail"]
     assert_problem(client.get("/v1/nothing"), 404, "not-found")
     assert_problem(client.get("/v1/evaluate"), 405, "method-not-allowed")

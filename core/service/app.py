@@ -190,6 +190,18 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     get_errors = tuple(s for s in errors if s not in (413, 415, 422))
     formats = sorted(catalog.formats)
 
+    def only_params(*names: str) -> Any:
+        """A dependency refusing query parameters the operation does not have (a misspelt
+        ``?yaer=2016`` would otherwise be ignored silently)."""
+        async def check(request: Request) -> None:
+            unknown = sorted(set(request.query_params) - set(names))
+            if unknown:
+                raise ServiceProblem("malformed-request", f"未知的查询参数 {', '.join(map(repr, unknown))}（可用："
+                                                          f"{', '.join(names) or '无'}）。Unknown query parameter(s) "
+                                                          f"{', '.join(map(repr, unknown))} (accepted: "
+                                                          f"{', '.join(names) or 'none'}).")
+        return Depends(check)
+
     # -- error handlers --------------------------------------------------------------------
     @app.exception_handler(ServiceProblem)
     async def on_problem(request: Request, exc: ServiceProblem) -> Response:
@@ -228,9 +240,12 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                     name = Path((value.filename or "").replace("\\", "/")).name
                     if name in ("", ".", ".."):
                         name = f"upload-{len(files) + 1}"
-                    if name in files:
-                        raise ServiceProblem("malformed-request", f"两个上传文件同名 {name!r}。Two uploaded files "
-                                                                  f"are both named {name!r}.")
+                    if (folder / "in" / name).exists():       # the same name twice: a folder for the second
+                        k = len(files)
+                        while (folder / "in" / str(k)).exists():
+                            k += 1
+                        (folder / "in" / str(k)).mkdir()
+                        name = f"{k}/{name}"
                     await run_in_threadpool(_save, value.file, folder / "in" / name)
                     files.append(name)
                 elif key in ("province", "year", "verdicts") and isinstance(value, str):
@@ -265,9 +280,10 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}, "required": True}
         if multipart:
             schema["content"]["multipart/form-data"] = {"schema": {
-                "type": "object", "required": ["files"],
+                "type": "object", "required": ["files"], "additionalProperties": False,
                 "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
+                              "maxItems": settings.max_files,
                               "description": "CSV / XLSX / JSON / NDJSON / YAML 文件 files of school and county records"},
                     "province": {"type": "string", "enum": catalog.provinces},
                     "year": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
@@ -278,7 +294,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                       if f == "json" else {"type": "string"}} for f in formats}
 
     # -- routes -----------------------------------------------------------------------------
-    @app.post("/v1/evaluate", tags=["evaluate"], dependencies=v1_deps, summary="评估学校和县 Judge schools and counties",
+    @app.post("/v1/evaluate", tags=["evaluate"], dependencies=[*v1_deps, only_params("format")], summary="评估学校和县 Judge schools and counties",
               openapi_extra=body_request(EvaluateBody),
               responses={200: {"description": "报告 The report (the same JSON as `edubalance evaluate -f json`)",
                                "content": report_content, "headers": STAMP_HEADERS}, **_problem_responses(*errors)})
@@ -312,7 +328,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         return FileResponse(path, media_type=media, headers=headers, filename=disposition,
                             background=BackgroundTask(shutil.rmtree, folder, True))
 
-    @app.post("/v1/validate", tags=["evaluate"], dependencies=v1_deps, response_model=ValidationResult,
+    @app.post("/v1/validate", tags=["evaluate"], dependencies=[*v1_deps, only_params()], response_model=ValidationResult,
               summary="校验记录 Check records without judging them", openapi_extra=body_request(ValidateBody),
               responses={200: {"headers": STAMP_HEADERS}, **_problem_responses(*errors)})
     async def validate(request: Request) -> Response:
@@ -327,7 +343,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         decision(request, result, records=result["records"], counties=result["counties"])
         return Response(result["body"], media_type="application/json")
 
-    @app.post("/v1/evaluate/school", tags=["evaluate"], dependencies=v1_deps,
+    @app.post("/v1/evaluate/school", tags=["evaluate"], dependencies=[*v1_deps, only_params("province", "year")],
               summary="评估一条学校记录 Judge one school record",
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                   "type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
@@ -353,7 +369,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                         headers={"X-Edubalance-Standards-Year": year_used,
                                  "X-Edubalance-Rulesets": result["rulesets"][0]})
 
-    @app.get("/v1/rules", tags=["rules"], dependencies=v1_deps, response_model=list[RulesResult],
+    @app.get("/v1/rules", tags=["rules"], dependencies=[*v1_deps, only_params("province", "year")], response_model=list[RulesResult],
              summary="规则清单 The rules in force", responses={200: {"headers": STAMP_HEADERS},
                                                             **_problem_responses(*get_errors)})
     async def rules(province: Optional[str] = Query(None, description="省份（默认全部）Province (default: all)"),
@@ -366,7 +382,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         parts = [catalog.rules(p, year) for p in ([province] if province else catalog.provinces)]
         return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
 
-    @app.get("/v1/packs", tags=["rules"], dependencies=v1_deps, response_model=PacksResult,
+    @app.get("/v1/packs", tags=["rules"], dependencies=[*v1_deps, only_params()], response_model=PacksResult,
              summary="规则包与修订版 Rule packs and revisions", responses={200: {"headers": STAMP_HEADERS},
                                                                       **_problem_responses(*get_errors)})
     async def packs() -> Response:
@@ -394,7 +410,12 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             components.update(report_components())
             for model in (EvaluateBody, ValidateBody, ProblemDocument):
                 components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            refine(components)
+            refine(components, catalog.provinces)
+            for path in doc["paths"].values():
+                for operation in path.values():
+                    for param in operation.get("parameters", ()):
+                        if param["name"] == "province":
+                            param["schema"] = {"type": "string", "enum": catalog.provinces}
             app.openapi_schema = doc
         return app.openapi_schema
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
 
 from ..schemas import report_schema
 
@@ -25,8 +25,13 @@ Year = Field(None, ge=MIN_YEAR, le=MAX_YEAR,
 Province = Field(None, description="记录未填省份时使用。Province (rule pack id) for records that carry none.")
 
 
+#: At least one school or county record (a request with neither is malformed).
+_SOME_RECORDS = {"anyOf": [{"required": ["records"], "properties": {"records": {"minItems": 1}}},
+                           {"required": ["counties"], "properties": {"counties": {"minItems": 1}}}]}
+
+
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_SOME_RECORDS)
 
     records: list[Record] = Field(default_factory=list, description=(
         "学校记录（字段见数据字典，英文字段名或中文列名）。School records: the data dictionary's fields "
@@ -34,6 +39,12 @@ class _Envelope(BaseModel):
     counties: list[Record] = Field(default_factory=list, description=(
         "县级记录（政府保障、满意度、一票否决）。County records (government items, satisfaction, vetoes)."))
     province: Optional[str] = Province
+
+    @model_validator(mode="after")
+    def _some_records(self) -> "_Envelope":
+        if not self.records and not self.counties:
+            raise ValueError("没有学校或县级记录 no school or county records")
+        return self
 
 
 class EvaluateBody(_Envelope):
@@ -111,8 +122,11 @@ _ITEMS = {("ValidationResult", "rejected"): "Report_rejected", ("ValidationResul
           ("ProblemDocument", "problems"): "Report_problem"}
 
 
-def refine(components: dict[str, Any]) -> None:
-    """Point the loosely typed lists of the models at the report schema's definitions."""
+def refine(components: dict[str, Any], provinces: list[str]) -> None:
+    """Point the loosely typed lists of the models at the report schema's definitions, and name
+    the provinces the service knows."""
+    for name in ("EvaluateBody", "ValidateBody"):
+        components[name]["properties"]["province"]["anyOf"] = [{"enum": provinces}, {"type": "null"}]
     for (name, prop), target in _ITEMS.items():
         spec = components[name]["properties"][prop]
         ref = {"$ref": f"#/components/schemas/{target}"}

@@ -94,7 +94,7 @@ class Jobs:
                 report = ev.evaluate_files(source[2])
             self._check_count(report.read)
             if not report.read and not report.counties and not report.county_rejected:
-                raise ServiceProblem("no-records", "上传的文件中没有记录（只有表头或没有行）。"
+                raise ServiceProblem("empty-files", "上传的文件中没有记录（只有表头或没有行）。"
                                                    "No records in the uploaded files (only a header, or no rows).")
         if report.evaluated == 0 and (report.rejected or report.county_rejected):
             raise ServiceProblem("records-rejected", "没有可评估的记录：每条记录都未通过校验。"
@@ -139,7 +139,8 @@ class Jobs:
                 rows, county_rows = ev.load(source[2])
         self._check_count(len(rows) + len(county_rows))
         if not rows and not county_rows:
-            raise ServiceProblem("no-records", "请求中没有记录。The request has no records.")
+            raise ServiceProblem("empty-files", "上传的文件中没有记录（只有表头或没有行）。"
+                                                "No records in the uploaded files (only a header, or no rows).")
         result = ev.validate_rows(rows)
         counties_ok, counties_rejected = validate_counties(county_rows, default_province=ev.province,
                                                            known_provinces=list(ev.registry.packs))

@@ -16,7 +16,6 @@ MEDIA_TYPE = "application/problem+json"
 #: kind → (status, Chinese title, English title)
 KINDS: dict[str, tuple[int, str, str]] = {
     "malformed-request": (400, "请求格式错误", "Malformed request"),
-    "unreadable-file": (400, "文件无法读取", "Unreadable file"),
     "no-records": (400, "请求中没有记录", "No records in the request"),
     "unknown-province": (400, "未知的省份", "Unknown province"),
     "unknown-format": (400, "未知的报告格式", "Unknown report format"),
@@ -27,6 +26,8 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "too-large": (413, "请求过大", "Request too large"),
     "unsupported-media-type": (415, "不支持的请求内容类型", "Unsupported media type"),
     "records-rejected": (422, "记录未通过校验", "Records rejected"),
+    "unreadable-file": (422, "文件无法读取", "Unreadable file"),
+    "empty-files": (422, "文件中没有记录", "No records in the files"),
     "internal-error": (500, "服务内部错误", "Internal error"),
     "busy": (503, "服务繁忙", "Service busy"),
     "timeout": (503, "评估超时", "Evaluation timed out"),
