@@ -333,6 +333,10 @@ def test_a_request_over_the_time_limit_is_stopped_and_the_worker_replaced():
     with running_server("--workers", "1", "--engine", "durable", "--timeout", "1") as base:
         with httpx.Client(base_url=base, timeout=60) as c:
             assert_problem(c.post("/v1/evaluate", json={"records": records}), 503, "timeout")
+            for _ in range(300):                 # the stopped worker's replacement compiles its packs
+                if c.get("/readyz").status_code == 200:
+                    break
+                time.sleep(0.1)
             r = c.post("/v1/evaluate/school", json=records[0])
             assert r.status_code == 200, r.text
 

@@ -65,6 +65,7 @@ class Worker:
                                         name="edubalance-worker")
         self.process.start()
         child.close()
+        self.ready = False
 
     def wait_ready(self) -> None:
         """Block until the worker has built its evaluators (raise if it could not)."""
@@ -74,6 +75,7 @@ class Worker:
             raise RuntimeError("评估进程启动失败 an evaluation process exited while starting") from None
         if kind != "ready":
             raise RuntimeError(f"评估进程启动失败 an evaluation process could not start: {value}")
+        self.ready = True
 
     def call(self, name: str, args: tuple) -> tuple:
         self.conn.send((name, args))
@@ -110,7 +112,8 @@ class Pool:
 
     @property
     def alive(self) -> int:
-        return sum(1 for w in self._all if w.process.is_alive())
+        """Workers that have compiled their packs and are running."""
+        return sum(1 for w in self._all if w.ready and w.process.is_alive())
 
     async def start(self) -> None:
         """Start every worker and wait until each has compiled its packs."""
