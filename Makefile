@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/service.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from edubalance import Evaluator
-from service_server import running_server
+from edubalance.service.local import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVINCES = ["guizhou", "shaanxi", "anhui"]

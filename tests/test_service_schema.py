@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from service_server import running_server
+from edubalance.service.local import running_server
 
 TOKEN = "schema-token-0123456789abcdef"
 #: Examples per operation: seven operations stay well under a minute on a loaded 2-core machine.

@@ -1,5 +1,5 @@
-"""Start ``edubalance serve`` for a test or a benchmark: a real process on a free loopback port,
-stopped when done. Every wait is bounded."""
+"""A service process on this machine's loopback address, for the tests and the benchmark:
+``edubalance serve`` in a subprocess on a free port, stopped when done. Every wait is bounded."""
 from __future__ import annotations
 
 import os
@@ -7,13 +7,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import httpx
-
-HOST = "127.0.0.1"          # loopback only
+HOST = "127.0.0.1"
 
 
 def free_port() -> int:
@@ -22,9 +22,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def is_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 @contextmanager
 def running_server(*args: str, log: Path | None = None, start_timeout: float = 60.0) -> Iterator[str]:
-    """``edubalance serve ARGS`` on a free port; yields its base URL once /readyz says ready."""
+    """``edubalance serve ARGS`` on a free loopback port; yields its base URL once it is ready."""
     port = free_port()
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "edubalance.cli", "serve", "--host", HOST, "--port", str(port),
@@ -32,16 +40,11 @@ def running_server(*args: str, log: Path | None = None, start_timeout: float = 6
     url = f"http://{HOST}:{port}"
     try:
         deadline = time.monotonic() + start_timeout
-        while True:
+        while not is_ready(url):
             if proc.poll() is not None:
                 raise RuntimeError(f"the server exited with {proc.returncode} while starting")
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
             if time.monotonic() > deadline:
-                raise RuntimeError("the server did not get ready in time")
+                raise RuntimeError(f"the server was not ready after {start_timeout:g} s")
             time.sleep(0.1)
         yield url
     finally:
