@@ -293,11 +293,13 @@ def demo(province, fmt, engine):
               help="每次请求的记录上限 Most records per request.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60, show_default=True,
               help="每次请求的时间上限（秒）Seconds a request may take.")
+@click.option("--max-queue", type=click.IntRange(min=0), default=64, show_default=True,
+              help="等待评估进程的请求上限，超出回 503 Requests that may wait for a busy worker; more get 503.")
 @override_opt
 @plugin_opt
 @friendly
 def serve(host, port, workers, province, year, engine, token_file, allow_unauthenticated, max_body_mb, max_records,
-          timeout, overrides, plugins):
+          timeout, max_queue, overrides, plugins):
     """Serve the evaluator over HTTP/JSON (OpenAPI 3.1 at /openapi.json, docs at /docs).
 
     The packs are compiled once at start; evaluations run in worker processes. Without
@@ -309,7 +311,8 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
 
     settings = Settings(province=province, year=year, engine=engine, overrides=tuple(overrides),
                         plugins=tuple(plugins), workers=workers or default_workers(),
-                        max_body_bytes=int(max_body_mb * 1024 * 1024), max_records=max_records, timeout=timeout)
+                        max_body_bytes=int(max_body_mb * 1024 * 1024), max_records=max_records, timeout=timeout,
+                        max_queue=max_queue)
     make_evaluator(province, year, engine, overrides, plugins)       # bad packs or options: exit 2 now
     run(settings, host, port, Tokens.from_file(token_file) if token_file else None, allow_unauthenticated)
 

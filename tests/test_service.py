@@ -341,6 +341,22 @@ def test_a_request_over_the_time_limit_is_stopped_and_the_worker_replaced():
             assert r.status_code == 200, r.text
 
 
+def test_beyond_the_workers_and_the_queue_requests_get_503_at_once():
+    from edubalance.synthetic import generate
+    body = {"records": generate(800, seed=5, provinces=("anhui",))}
+    with running_server("--workers", "1", "--engine", "durable", "--max-queue", "1") as base:
+        def post(_):
+            with httpx.Client(base_url=base, timeout=120) as c:
+                return c.post("/v1/evaluate", json=body)
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(post, range(4)))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses.count(200) >= 2 and 503 in statuses, statuses
+    for r in answers:
+        if r.status_code == 503:
+            assert assert_problem(r, 503, "busy") and r.headers["retry-after"]
+
+
 def test_refuses_to_listen_beyond_loopback_without_a_token(tmp_path):
     r = subprocess.run([sys.executable, "-m", "edubalance.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
                        capture_output=True, timeout=60, text=True)

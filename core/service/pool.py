@@ -148,7 +148,7 @@ class Pool:
     async def run(self, name: str, *args: Any) -> Any:
         """Run job ``name`` in a worker within the time limit; a problem is raised as such."""
         assert self._idle is not None
-        if self._waiting >= self.settings.max_queue + self.size:
+        if self._waiting >= self.settings.max_queue:
             raise ServiceProblem("busy", f"同时处理的请求已满（{self.size} 个评估进程，{self.settings.max_queue} "
                                          f"个排队），请稍后重试。All {self.size} evaluation processes are busy and "
                                          f"{self.settings.max_queue} requests are waiting; retry later.",
