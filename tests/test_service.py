@@ -260,6 +260,24 @@ def test_other_bad_requests(client):
     assert_problem(client.get("/v1/evaluate"), 405, "method-not-allowed")
 
 
+def test_odd_upload_names_are_kept_safe(client):
+    data = (ROOT / "plugins" / "guizhou" / "data" / "demo_schools.csv").read_bytes()
+    names = ["../../etc/学校\x00.csv", "学" * 200 + ".csv", "..", "demo.csv", "demo.csv"]
+    r = client.post("/v1/evaluate", files=[("files", (n, data, "text/csv")) for n in names])
+    assert r.status_code == 200, r.text
+    files = r.json()["files"]
+    assert files[0] == "学校%00.csv"           # the client escaped the NUL; the folders are gone
+    assert files[1].endswith("….csv") and len(files[1].encode()) <= 120
+    assert files[2] == "upload-3" and files[3] == "demo.csv" and files[4].endswith("/demo.csv")
+    assert r.json()["records"]["read"] == 5 * (len(data.decode().splitlines()) - 1)
+
+
+def test_upload_names_lose_folders_and_control_characters():
+    from edubalance.service.app import _upload_name
+    assert _upload_name("C:\\data\\学校\x00\x07.csv", 1) == "学校.csv"
+    assert _upload_name("\x00", 2) == "upload-2" and _upload_name(None, 3) == "upload-3"
+
+
 def test_an_oversized_body_is_413(client):
     big = b'{"records": [' + b",".join([b'{"school_id": "%d", "note": "' % i + b"x" * 1000 + b'"}'
                                         for i in range(1100)]) + b"]}"

@@ -237,9 +237,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         async with request.form(max_files=settings.max_files, max_fields=10) as form:
             for key, value in form.multi_items():
                 if key == "files" and not isinstance(value, str):
-                    name = Path((value.filename or "").replace("\\", "/")).name
-                    if name in ("", ".", ".."):
-                        name = f"upload-{len(files) + 1}"
+                    name = _upload_name(value.filename, len(files) + 1)
                     if (folder / "in" / name).exists():       # the same name twice: a folder for the second
                         k = len(files)
                         while (folder / "in" / str(k)).exists():
@@ -423,6 +421,21 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Stamp, catalog=catalog)
     return app
+
+
+#: Longest name an uploaded file keeps (bytes of UTF-8; file systems allow 255).
+MAX_NAME_BYTES = 120
+
+
+def _upload_name(given: str | None, k: int) -> str:
+    """The client's file name without folders or control characters, shortened if need be
+    (keeping the suffix, which tells the reader the format)."""
+    name = "".join(c for c in Path((given or "").replace("\\", "/")).name if c.isprintable())
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        suffix = Path(name).suffix[:16]
+        stem = name[:len(name) - len(suffix)].encode("utf-8")[:MAX_NAME_BYTES - 40].decode("utf-8", "ignore")
+        name = stem + "…" + suffix
+    return name if name.strip(". ") else f"upload-{k}"
 
 
 def _save(source: Any, target: Path) -> None:
