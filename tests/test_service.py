@@ -124,6 +124,24 @@ def test_the_format_parameter_uses_the_report_renderers(client):
     assert_problem(client.post("/v1/evaluate", params={"format": "docx"}, files=upload), 400, "unknown-format")
 
 
+def test_a_plugin_format_is_served_as_a_file_or_a_zipped_folder():
+    import io
+    import zipfile
+    files = demo_files("anhui")
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    with running_server("--workers", "1", "-p", "report_format_plugin",
+                        env={"PYTHONPATH": str(Path(__file__).parent)}) as base:
+        assert {"counts", "folder"} <= set(httpx.get(base + "/v1/packs").json()["formats"])
+        r = httpx.post(base + "/v1/evaluate", params={"format": "counts"}, files=upload, timeout=60)
+        assert r.status_code == 200 and 'filename="report.counts.txt"' in r.headers["content-disposition"]
+        read = r.json()["read"]
+        r = httpx.post(base + "/v1/evaluate", params={"format": "folder"}, files=upload, timeout=60)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+        archive = zipfile.ZipFile(io.BytesIO(r.content))
+        assert sorted(archive.namelist()) == ["schools.txt", "summary.json"]
+        assert len(archive.read("schools.txt").decode().splitlines()) == read
+
+
 def test_findings_only_and_a_given_year(client):
     records, counties = raw_records("shaanxi")
     r = client.post("/v1/evaluate", json={"records": records, "counties": counties, "verdicts": "findings",

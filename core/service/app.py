@@ -6,6 +6,7 @@ here from one Evaluator built at start (read-only, and the loop is one thread).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -13,17 +14,16 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from time import perf_counter
-from typing import Any, Optional
+from typing import Any, AsyncIterator, Optional
 
 import orjson
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 
 from ..output import report_formats
 from . import log
@@ -290,6 +290,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
 
     report_content = {_media_type(f).split(";")[0]: {"schema": {"$ref": "#/components/schemas/Report"}
                       if f == "json" else {"type": "string"}} for f in formats}
+    report_content["application/zip"] = {"schema": {"type": "string", "contentMediaType": "application/zip"}}
 
     # -- routes -----------------------------------------------------------------------------
     @app.post("/v1/evaluate", tags=["evaluate"], dependencies=[*v1_deps, only_params("format")], summary="评估学校和县 Judge schools and counties",
@@ -316,15 +317,15 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         decision(request, result, format=format, records=summary["records"], schools=summary["schools"],
                  counties=summary["counties"], exit_code=result["exit_code"])
         path = Path(result["path"])
-        if path.is_dir():                     # a format written as a folder goes out as a zip archive
+        zipped = path.is_dir()
+        if zipped:                            # a format written as a folder goes out as a zip archive
             path = Path(await run_in_threadpool(shutil.make_archive, str(path), "zip", str(path)))
         headers = {"X-Edubalance-Standards-Year": ",".join(sorted({k.split("/")[1] for k in result["rulesets"]}))
                    or catalog.year_stamp, "X-Edubalance-Rulesets": ",".join(result["rulesets"]),
                    "X-Edubalance-Exit-Code": str(result["exit_code"])}
-        media = "application/zip" if path.suffix == ".zip" and format not in MEDIA_TYPES else _media_type(format)
-        disposition = None if format == "json" else f"report{path.suffix}"
-        return FileResponse(path, media_type=media, headers=headers, filename=disposition,
-                            background=BackgroundTask(shutil.rmtree, folder, True))
+        if format != "json":
+            headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
+        return _stream_and_forget(path, folder, "application/zip" if zipped else _media_type(format), headers)
 
     @app.post("/v1/validate", tags=["evaluate"], dependencies=[*v1_deps, only_params()], response_model=ValidationResult,
               summary="校验记录 Check records without judging them", openapi_extra=body_request(ValidateBody),
@@ -436,6 +437,23 @@ def _upload_name(given: str | None, k: int) -> str:
         stem = name[:len(name) - len(suffix)].encode("utf-8")[:MAX_NAME_BYTES - 40].decode("utf-8", "ignore")
         name = stem + "…" + suffix
     return name if name.strip(". ") else f"upload-{k}"
+
+
+def _stream_and_forget(path: Path, folder: Path, media_type: str, headers: dict[str, str]) -> Response:
+    """Send the report file, whose request folder is deleted at once: the open file keeps its
+    data until sent, and a client that goes away leaves nothing behind on disk."""
+    f = open(path, "rb")
+    size = os.fstat(f.fileno()).st_size
+    shutil.rmtree(folder, ignore_errors=True)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while chunk := await run_in_threadpool(f.read, 1 << 20):
+                yield chunk
+        finally:
+            f.close()
+
+    return StreamingResponse(chunks(), media_type=media_type, headers={**headers, "Content-Length": str(size)})
 
 
 def _save(source: Any, target: Path) -> None:

@@ -31,12 +31,14 @@ def is_ready(url: str) -> bool:
 
 
 @contextmanager
-def running_server(*args: str, log: Path | None = None, start_timeout: float = 60.0) -> Iterator[str]:
-    """``edubalance serve ARGS`` on a free loopback port; yields its base URL once it is ready."""
+def running_server(*args: str, log: Path | None = None, start_timeout: float = 60.0,
+                   env: dict[str, str] | None = None) -> Iterator[str]:
+    """``edubalance serve ARGS`` on a free loopback port; yields its base URL once it is ready.
+    ``env`` adds to the environment (e.g. a PYTHONPATH for a plug-in)."""
     port = free_port()
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "edubalance.cli", "serve", "--host", HOST, "--port", str(port),
-                             *args], stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                             *args], stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     url = f"http://{HOST}:{port}"
     try:
         deadline = time.monotonic() + start_timeout
