@@ -291,7 +291,7 @@ def test_odd_upload_names_are_kept_safe(client):
 
 
 def test_upload_names_lose_folders_and_control_characters():
-    from edubalance.service.app import _upload_name
+    from edubalance.service.uploads import upload_name as _upload_name
     assert _upload_name("C:\\data\\学校\x00\x07.csv", 1) == "学校.csv"
     assert _upload_name("\x00", 2) == "upload-2" and _upload_name(None, 3) == "upload-3"
 

@@ -7,6 +7,7 @@ One job per module:
     auth.py      optional bearer tokens read from a file, compared in constant time
     limits.py    the request-body size limit, enforced while the body streams in
     local.py     a service process on loopback, for the tests and the benchmark
+    uploads.py   reading a request: a JSON body, or uploaded files under their own names
     jobs.py      what an evaluation process does (one Evaluator per configuration, reused)
     pool.py      the evaluation processes: one request each at a time, a time limit that kills
     contract.py  the OpenAPI components taken from the JSON Schemas in ``schemas/``

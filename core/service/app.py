@@ -31,6 +31,7 @@ from .auth import Tokens
 from .contract import (MAX_YEAR, MIN_YEAR, EvaluateBody, Health, PacksResult, ProblemDocument, Readiness,
                        RulesResult, ValidateBody, ValidationResult, refine, report_components)
 from .limits import BodyLimit
+from .uploads import RequestReader
 from .pool import Pool
 from .problems import MEDIA_TYPE, ServiceProblem, problem_for_status
 from .settings import Settings
@@ -154,11 +155,11 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     """The application for ``settings``; with ``tokens``, every /v1 request needs one of them."""
     from fastapi_offline import FastAPIOffline
 
-    from .. import __name__ as package
     from importlib.metadata import version
 
     catalog = Catalog(settings)
     pool = Pool(settings)
+    reader = RequestReader(settings, catalog.check_province)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -168,7 +169,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         finally:
             pool.close()
 
-    app = FastAPIOffline(title=API_TITLE, version=version(package), description=DESCRIPTION, lifespan=lifespan,
+    app = FastAPIOffline(title=API_TITLE, version=version("edubalance"), description=DESCRIPTION, lifespan=lifespan,
                          openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc")
     app.state.pool = pool
     app.state.catalog = catalog
@@ -177,6 +178,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
 
     async def authorised(request: Request,
                          credentials: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> None:
+        # ``credentials`` puts the bearer scheme into the OpenAPI document; the check below
+        # compares the whole header against every token.
         header = request.headers.get("authorization")
         who = tokens.who(header) if tokens is not None else None
         if who is None:
@@ -220,56 +223,6 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         return ServiceProblem("malformed-request", f"请求参数不符合接口约定。The request does not match the API "
                                                    f"contract: {found}").response(request.url.path)
 
-    # -- reading a request ----------------------------------------------------------------
-    async def read_source(request: Request, folder: Path) -> tuple[tuple, dict]:
-        """``(("json", body) | ("files", folder, [names]), form options)`` of a request: uploaded
-        files are saved under their own names in ``folder/in``."""
-        (folder / "in").mkdir()
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype == "application/json":
-            return ("json", await request.body()), {}
-        if ctype != "multipart/form-data":
-            raise ServiceProblem("unsupported-media-type", f"请求内容类型应为 application/json 或 multipart/form-data，"
-                                                           f"收到 {ctype or '无'}。Expected application/json or "
-                                                           f"multipart/form-data, got {ctype or 'none'}.")
-        files: list[str] = []
-        options: dict[str, Any] = {}
-        async with request.form(max_files=settings.max_files, max_fields=10) as form:
-            for key, value in form.multi_items():
-                if key == "files" and not isinstance(value, str):
-                    name = _upload_name(value.filename, len(files) + 1)
-                    if (folder / "in" / name).exists():       # the same name twice: a folder for the second
-                        k = len(files)
-                        while (folder / "in" / str(k)).exists():
-                            k += 1
-                        (folder / "in" / str(k)).mkdir()
-                        name = f"{k}/{name}"
-                    await run_in_threadpool(_save, value.file, folder / "in" / name)
-                    files.append(name)
-                elif key in ("province", "year", "verdicts") and isinstance(value, str):
-                    options[key] = value
-                else:
-                    raise ServiceProblem("malformed-request", f"表单中有未知字段 {key!r}（应为 files、province、year、"
-                                                              f"verdicts）。Unexpected form field {key!r} (expected "
-                                                              f"files, province, year, verdicts).")
-        if not files:
-            raise ServiceProblem("no-records", "没有上传文件（表单字段 files）。No files uploaded (form field 'files').")
-        return ("files", str(folder / "in"), files), _form_options(options)
-
-    def _form_options(options: dict[str, str]) -> dict[str, Any]:
-        out: dict[str, Any] = {"province": options.get("province") or None,
-                               "verdicts": options.get("verdicts") or "all"}
-        if out["verdicts"] not in ("all", "findings"):
-            raise ServiceProblem("malformed-request", "verdicts 应为 all 或 findings。verdicts must be all or findings.")
-        year = options.get("year")
-        if year:
-            if not year.strip().isdigit() or not MIN_YEAR <= int(year) <= MAX_YEAR:
-                raise ServiceProblem("malformed-request", f"year 应为 {MIN_YEAR}–{MAX_YEAR} 的整数。"
-                                                          f"year must be an integer from {MIN_YEAR} to {MAX_YEAR}.")
-            out["year"] = int(year)
-        catalog.check_province(out["province"])
-        return out
-
     def decision(request: Request, result: dict, **extra: Any) -> None:
         request.state.decision = {"rulesets": result.get("rulesets"), **extra}
 
@@ -307,7 +260,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         catalog.check_format(format)
         folder = Path(tempfile.mkdtemp(prefix="edubalance-serve-"))
         try:
-            source, options = await read_source(request, folder)
+            source, options = await reader.read(request, folder)
             (folder / "out").mkdir()
             result = await pool.run("evaluate", source, {**options, "format": format}, str(folder / "out"))
         except BaseException:
@@ -335,7 +288,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         as ``edubalance validate -f json`` (rejected records with every problem, warnings)."""
         folder = Path(tempfile.mkdtemp(prefix="edubalance-serve-"))
         try:
-            source, options = await read_source(request, folder)
+            source, options = await reader.read(request, folder)
             result = await pool.run("validate", source, options)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -424,21 +377,6 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     return app
 
 
-#: Longest name an uploaded file keeps (bytes of UTF-8; file systems allow 255).
-MAX_NAME_BYTES = 120
-
-
-def _upload_name(given: str | None, k: int) -> str:
-    """The client's file name without folders or control characters, shortened if need be
-    (keeping the suffix, which tells the reader the format)."""
-    name = "".join(c for c in Path((given or "").replace("\\", "/")).name if c.isprintable())
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        suffix = Path(name).suffix[:16]
-        stem = name[:len(name) - len(suffix)].encode("utf-8")[:MAX_NAME_BYTES - 40].decode("utf-8", "ignore")
-        name = stem + "…" + suffix
-    return name if name.strip(". ") else f"upload-{k}"
-
-
 def _stream_and_forget(path: Path, folder: Path, media_type: str, headers: dict[str, str]) -> Response:
     """Send the report file, whose request folder is deleted at once: the open file keeps its
     data until sent, and a client that goes away leaves nothing behind on disk."""
@@ -454,8 +392,3 @@ def _stream_and_forget(path: Path, folder: Path, media_type: str, headers: dict[
             f.close()
 
     return StreamingResponse(chunks(), media_type=media_type, headers={**headers, "Content-Length": str(size)})
-
-
-def _save(source: Any, target: Path) -> None:
-    with open(target, "wb") as out:
-        shutil.copyfileobj(source, out, 1 << 20)
