@@ -300,7 +300,8 @@ def demo(province, fmt, engine):
 @friendly
 def serve(host, port, workers, province, year, engine, token_file, allow_unauthenticated, max_body_mb, max_records,
           timeout, max_queue, overrides, plugins):
-    """Serve the evaluator over HTTP/JSON (OpenAPI 3.1 at /openapi.json, docs at /docs).
+    """以 HTTP/JSON 服务提供评估。Serve the evaluator over HTTP/JSON (OpenAPI 3.1 at /openapi.json,
+    docs at /docs).
 
     The packs are compiled once at start; evaluations run in worker processes. Without
     --token-file the service listens only on a loopback address (unless told otherwise).
