@@ -34,6 +34,7 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/service.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

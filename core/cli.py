@@ -343,6 +343,50 @@ def template(province, output, fmt, plugins):
         click.echo(f"模板已写入 template written to {path}", err=True)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址 Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="端口 Port.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="评估进程数 Evaluation processes (default: one per core, at most 4).")
+@province_opt
+@year_opt
+@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True)
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="令牌文件：每行一个令牌（可在前面加客户名和空格）；设定后 /v1 需要 Bearer 令牌。"
+                   "Bearer tokens, one a line (optionally 'NAME TOKEN'); then every /v1 request needs one.")
+@click.option("--allow-unauthenticated", is_flag=True,
+              help="允许在非本机地址上无令牌运行 Listen beyond loopback without a token.")
+@click.option("--max-body-mb", type=click.FloatRange(min=0.001), default=32, show_default=True,
+              help="请求体上限 Largest request body (MiB).")
+@click.option("--max-records", type=click.IntRange(min=1), default=20_000, show_default=True,
+              help="每次请求的记录上限 Most records per request.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=60, show_default=True,
+              help="每次请求的时间上限（秒）Seconds a request may take.")
+@click.option("--max-queue", type=click.IntRange(min=0), default=64, show_default=True,
+              help="等待评估进程的请求上限，超出回 503 Requests that may wait for a busy worker; more get 503.")
+@override_opt
+@plugin_opt
+@friendly
+def serve(host, port, workers, province, year, engine, token_file, allow_unauthenticated, max_body_mb, max_records,
+          timeout, max_queue, overrides, plugins):
+    """以 HTTP/JSON 服务提供评估。Serve the evaluator over HTTP/JSON (OpenAPI 3.1 at /openapi.json,
+    docs at /docs).
+
+    The packs are compiled once at start; evaluations run in worker processes. Without
+    --token-file the service listens only on a loopback address (unless told otherwise).
+    """
+    from .service.auth import Tokens
+    from .service.server import serve as run
+    from .service.settings import Settings, default_workers
+
+    settings = Settings(province=province, year=year, engine=engine, overrides=tuple(overrides),
+                        plugins=tuple(plugins), workers=workers or default_workers(),
+                        max_body_bytes=int(max_body_mb * 1024 * 1024), max_records=max_records, timeout=timeout,
+                        max_queue=max_queue)
+    make_evaluator(province, year, engine, overrides, plugins)       # bad packs or options: exit 2 now
+    run(settings, host, port, Tokens.from_file(token_file) if token_file else None, allow_unauthenticated)
+
+
 @main.command("test-packs")
 @click.argument("provinces", nargs=-1)
 @plugin_opt

@@ -1,0 +1,394 @@
+"""The FastAPI application: the /v1 routes, the response stamps, the problem handlers.
+
+The event loop only reads requests, checks tokens and limits, and streams answers; judging
+runs in the evaluation processes (:mod:`.pool`). Pack lists and rule listings are answered
+here from one Evaluator built at start (read-only, and the loop is one thread).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from pathlib import Path
+from time import perf_counter
+from typing import Any, AsyncIterator, Optional
+
+import orjson
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import Response, StreamingResponse
+
+from ..output import report_formats
+from . import log
+from .auth import Tokens
+from .contract import (MAX_YEAR, MIN_YEAR, EvaluateBody, Health, PacksResult, ProblemDocument, Readiness,
+                       RulesResult, ValidateBody, ValidationResult, refine, report_components)
+from .limits import BodyLimit
+from .uploads import RequestReader
+from .pool import Pool
+from .problems import MEDIA_TYPE, ServiceProblem, problem_for_status
+from .settings import Settings
+
+API_TITLE = "edubalance 义务教育均衡发展评估服务"
+DESCRIPTION = """义务教育学校和县域对照国家与省级均衡发展标准的评估服务。
+Judges compulsory-education schools and counties against the national and provincial
+balanced-development standards. Every response carries the rule-pack revisions
+(`X-Edubalance-Packs`) and the standards year (`X-Edubalance-Standards-Year`); every error is an
+RFC 9457 problem document (`application/problem+json`)."""
+
+#: Media types of the report formats the service knows by name; others are sent as bytes.
+MEDIA_TYPES = {"json": "application/json", "table": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+STAMP_HEADERS = {
+    "X-Edubalance-Packs": {"description": "规则包及其修订版 Rule packs and revisions: `id=revision;…`",
+                           "schema": {"type": "string"}},
+    "X-Edubalance-Standards-Year": {"description": "评估所依据的标准年份 Standards year(s) judged by, or "
+                                                   "`record` (each record's own year)", "schema": {"type": "string"}},
+}
+
+
+def _media_type(fmt: str) -> str:
+    return MEDIA_TYPES.get(fmt, "application/octet-stream")
+
+
+class Catalog:
+    """What the service offers: packs, provinces, report formats (one Evaluator, built at start)."""
+
+    def __init__(self, settings: Settings):
+        from ..evaluator import Evaluator
+        self.settings = settings
+        self.ev = Evaluator(province=settings.province, year=settings.year, engine=settings.engine,
+                            overrides=settings.overrides, plugins=settings.plugins)
+        self.formats = report_formats(self.ev.pm)
+        packs = self.ev.registry.packs.values()
+        self.packs = [{"id": p.id, "revision": p.revision, "extends": p.extends, "title": dict(p.title),
+                       "plugin": p.plugin} for p in packs]
+        self.stamp = ";".join(f"{p['id']}={p['revision']}" for p in self.packs)
+        self.year_stamp = str(settings.year) if settings.year else "record"
+        self.rules = lru_cache(maxsize=256)(self._rules)
+
+    @property
+    def provinces(self) -> list[str]:
+        return self.ev.provinces
+
+    def check_province(self, province: str | None) -> None:
+        if province is not None and province not in self.provinces:
+            raise ServiceProblem("unknown-province", f"未知的省份 {province!r}（可选：{', '.join(self.provinces)}）。"
+                                                     f"Unknown province {province!r} (known: "
+                                                     f"{', '.join(self.provinces)}).")
+
+    def check_format(self, fmt: str) -> None:
+        if fmt not in self.formats:
+            raise ServiceProblem("unknown-format", f"未知的报告格式 {fmt!r}（可选：{', '.join(sorted(self.formats))}）。"
+                                                   f"Unknown report format {fmt!r} (choose from "
+                                                   f"{', '.join(sorted(self.formats))}).")
+
+    def _rules(self, province: str, year: int | None) -> bytes:
+        from ..listing import rules_listing
+        return orjson.dumps(rules_listing(self.ev, province, year))
+
+
+class Stamp:
+    """ASGI middleware: a request id, the pack stamps on every response, one log line per
+    request, and a problem document (never a trace) for anything that escaped the handlers."""
+
+    def __init__(self, app: Any, catalog: Catalog):
+        self.app = app
+        self.catalog = catalog
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = perf_counter()
+        request_id = uuid.uuid4().hex[:16]
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        sent: dict[str, Any] = {"status": None, "bytes": 0}
+
+        async def stamped_send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+                headers = list(message.get("headers") or [])
+                names = {k.lower() for k, _ in headers}
+                for name, value in (("x-edubalance-packs", self.catalog.stamp),
+                                    ("x-edubalance-standards-year", self.catalog.year_stamp),
+                                    ("x-request-id", request_id)):
+                    if name.encode() not in names:
+                        headers.append((name.encode(), value.encode()))
+                message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body":
+                sent["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, stamped_send)
+        except Exception:
+            log.access.exception("unhandled error (request %s)", request_id)
+            if sent["status"] is None:
+                problem = ServiceProblem("internal-error", "服务内部错误，详情已记入服务日志。"
+                                                           "An internal error occurred; the service log has the details.")
+                await problem.response(scope.get("path"))(scope, receive, stamped_send)
+        finally:
+            client = scope.get("client")
+            log.line(request_id=request_id, who=state.get("who", "anonymous"),
+                     client=client[0] if client else None, method=scope.get("method"), path=scope.get("path"),
+                     status=sent["status"], duration_ms=round((perf_counter() - start) * 1000, 3),
+                     bytes_out=sent["bytes"], **state.get("decision", {}))
+
+
+def _problem_responses(*statuses: int) -> dict[int | str, dict]:
+    doc = {"content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}}}
+    out: dict[int | str, dict] = {s: {**doc, "description": problem_for_status(s).title} for s in statuses}
+    out["default"] = {**doc, "description": "其他错误 Any other error"}
+    return out
+
+
+def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
+    """The application for ``settings``; with ``tokens``, every /v1 request needs one of them."""
+    from fastapi_offline import FastAPIOffline
+
+    from importlib.metadata import version
+
+    catalog = Catalog(settings)
+    pool = Pool(settings)
+    reader = RequestReader(settings, catalog.check_province)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await pool.start()
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPIOffline(title=API_TITLE, version=version("edubalance"), description=DESCRIPTION, lifespan=lifespan,
+                         openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc")
+    app.state.pool = pool
+    app.state.catalog = catalog
+
+    bearer = HTTPBearer(auto_error=False, description="--token-file 中的令牌 A token from the server's --token-file")
+
+    async def authorised(request: Request,
+                         credentials: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> None:
+        # ``credentials`` puts the bearer scheme into the OpenAPI document; the check below
+        # compares the whole header against every token.
+        header = request.headers.get("authorization")
+        who = tokens.who(header) if tokens is not None else None
+        if who is None:
+            raise ServiceProblem("unauthorized", "缺少或无效的令牌：请在 Authorization 头中提供 Bearer 令牌。"
+                                                 "Missing or invalid token: send 'Authorization: Bearer <token>'.",
+                                 headers={"WWW-Authenticate": 'Bearer realm="edubalance"'})
+        request.state.who = who
+
+    v1_deps = [Depends(authorised)] if tokens is not None else []
+    errors = (400, 401, 413, 415, 422, 500, 503) if tokens is not None else (400, 413, 415, 422, 500, 503)
+    get_errors = tuple(s for s in errors if s not in (413, 415, 422))
+    formats = sorted(catalog.formats)
+
+    def only_params(*names: str) -> Any:
+        """A dependency refusing query parameters the operation does not have (a misspelt
+        ``?yaer=2016`` would otherwise be ignored silently)."""
+        async def check(request: Request) -> None:
+            unknown = sorted(set(request.query_params) - set(names))
+            if unknown:
+                raise ServiceProblem("malformed-request", f"未知的查询参数 {', '.join(map(repr, unknown))}（可用："
+                                                          f"{', '.join(names) or '无'}）。Unknown query parameter(s) "
+                                                          f"{', '.join(map(repr, unknown))} (accepted: "
+                                                          f"{', '.join(names) or 'none'}).")
+        return Depends(check)
+
+    # -- error handlers --------------------------------------------------------------------
+    @app.exception_handler(ServiceProblem)
+    async def on_problem(request: Request, exc: ServiceProblem) -> Response:
+        return exc.response(request.url.path)
+
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        problem = problem_for_status(exc.status_code, detail)
+        problem.headers.update(exc.headers or {})
+        return problem.response(request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        found = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10])
+        return ServiceProblem("malformed-request", f"请求参数不符合接口约定。The request does not match the API "
+                                                   f"contract: {found}").response(request.url.path)
+
+    def decision(request: Request, result: dict, **extra: Any) -> None:
+        request.state.decision = {"rulesets": result.get("rulesets"), **extra}
+
+    def body_request(model: type, multipart: bool = True) -> dict:
+        schema: dict[str, Any] = {"content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}, "required": True}
+        if multipart:
+            schema["content"]["multipart/form-data"] = {"schema": {
+                "type": "object", "required": ["files"], "additionalProperties": False,
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
+                              "maxItems": settings.max_files,
+                              "description": "CSV / XLSX / JSON / NDJSON / YAML 文件 files of school and county records"},
+                    "province": {"type": "string", "enum": catalog.provinces},
+                    "year": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
+                    "verdicts": {"type": "string", "enum": ["all", "findings"]}}}}
+        return {"requestBody": schema}
+
+    report_content = {_media_type(f).split(";")[0]: {"schema": {"$ref": "#/components/schemas/Report"}
+                      if f == "json" else {"type": "string"}} for f in formats}
+    report_content["application/zip"] = {"schema": {"type": "string", "contentMediaType": "application/zip"}}
+
+    # -- routes -----------------------------------------------------------------------------
+    @app.post("/v1/evaluate", tags=["evaluate"], dependencies=[*v1_deps, only_params("format")], summary="评估学校和县 Judge schools and counties",
+              openapi_extra=body_request(EvaluateBody),
+              responses={200: {"description": "报告 The report (the same JSON as `edubalance evaluate -f json`)",
+                               "content": report_content, "headers": STAMP_HEADERS}, **_problem_responses(*errors)})
+    async def evaluate(request: Request,
+                       format: str = Query("json", description="报告格式 Report format",
+                                           json_schema_extra={"enum": formats})) -> Response:
+        """Judge school records (and county records) and return the report: a JSON body
+        ``{records, counties, province?, year?, verdicts?}`` or a multipart upload of files.
+        A record that fails validation is listed in ``rejected`` (nothing is lost); when no
+        record at all can be judged the answer is 422 with every problem."""
+        catalog.check_format(format)
+        folder = Path(tempfile.mkdtemp(prefix="edubalance-serve-"))
+        try:
+            source, options = await reader.read(request, folder)
+            (folder / "out").mkdir()
+            result = await pool.run("evaluate", source, {**options, "format": format}, str(folder / "out"))
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        summary = result["summary"]
+        decision(request, result, format=format, records=summary["records"], schools=summary["schools"],
+                 counties=summary["counties"], exit_code=result["exit_code"])
+        path = Path(result["path"])
+        zipped = path.is_dir()
+        if zipped:                            # a format written as a folder goes out as a zip archive
+            path = Path(await run_in_threadpool(shutil.make_archive, str(path), "zip", str(path)))
+        headers = {"X-Edubalance-Standards-Year": ",".join(sorted({k.split("/")[1] for k in result["rulesets"]}))
+                   or catalog.year_stamp, "X-Edubalance-Rulesets": ",".join(result["rulesets"]),
+                   "X-Edubalance-Exit-Code": str(result["exit_code"])}
+        if format != "json":
+            headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
+        return _stream_and_forget(path, folder, "application/zip" if zipped else _media_type(format), headers)
+
+    @app.post("/v1/validate", tags=["evaluate"], dependencies=[*v1_deps, only_params()], response_model=ValidationResult,
+              summary="校验记录 Check records without judging them", openapi_extra=body_request(ValidateBody),
+              responses={200: {"headers": STAMP_HEADERS}, **_problem_responses(*errors)})
+    async def validate(request: Request) -> Response:
+        """Check records against the data dictionary and the cross-field rules: the same answer
+        as ``edubalance validate -f json`` (rejected records with every problem, warnings)."""
+        folder = Path(tempfile.mkdtemp(prefix="edubalance-serve-"))
+        try:
+            source, options = await reader.read(request, folder)
+            result = await pool.run("validate", source, options)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        decision(request, result, records=result["records"], counties=result["counties"])
+        return Response(result["body"], media_type="application/json")
+
+    @app.post("/v1/evaluate/school", tags=["evaluate"], dependencies=[*v1_deps, only_params("province", "year")],
+              summary="评估一条学校记录 Judge one school record",
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                  "type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                  "description": "一条学校记录 One school record (data-dictionary fields)"}}}}},
+              responses={200: {"description": "该校的报告条目 The school's report entry", "headers": STAMP_HEADERS,
+                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report_school"}}}},
+                         **_problem_responses(*errors)})
+    async def evaluate_school(request: Request,
+                              province: Optional[str] = Query(None, description="记录未填省份时使用 Province for a record without one"),
+                              year: Optional[int] = Query(None, ge=MIN_YEAR, le=MAX_YEAR,
+                                                          description="按该年标准评估 Judge by that year's standards")
+                              ) -> Response:
+        """One school record → its report entry (verdicts, score, status), for checking a form
+        as it is filled in. A rejected record is 422 with its problems."""
+        catalog.check_province(province)
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise ServiceProblem("unsupported-media-type", "请求内容类型应为 application/json。Expected application/json.")
+        result = await pool.run("evaluate_school", await request.body(), province, year)
+        decision(request, result, records={"read": 1, "evaluated": 1}, school_status=result["status"])
+        year_used = result["rulesets"][0].split("/")[1]
+        return Response(result["body"], media_type="application/json",
+                        headers={"X-Edubalance-Standards-Year": year_used,
+                                 "X-Edubalance-Rulesets": result["rulesets"][0]})
+
+    @app.get("/v1/rules", tags=["rules"], dependencies=[*v1_deps, only_params("province", "year")], response_model=list[RulesResult],
+             summary="规则清单 The rules in force", responses={200: {"headers": STAMP_HEADERS},
+                                                            **_problem_responses(*get_errors)})
+    async def rules(province: Optional[str] = Query(None, description="省份（默认全部）Province (default: all)"),
+                    year: Optional[int] = Query(None, ge=MIN_YEAR, le=MAX_YEAR,
+                                                description="只列该年有效的规则 Only the rules in force that year")
+                    ) -> Response:
+        """Each rule of a province and its base pack: threshold, status, source — what
+        ``edubalance rules -f json`` prints."""
+        catalog.check_province(province)
+        parts = [catalog.rules(p, year) for p in ([province] if province else catalog.provinces)]
+        return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
+
+    @app.get("/v1/packs", tags=["rules"], dependencies=[*v1_deps, only_params()], response_model=PacksResult,
+             summary="规则包与修订版 Rule packs and revisions", responses={200: {"headers": STAMP_HEADERS},
+                                                                      **_problem_responses(*get_errors)})
+    async def packs() -> Response:
+        """The loaded rule packs (id, revision, base pack), the provinces and report formats."""
+        return Response(orjson.dumps({"packs": catalog.packs, "provinces": catalog.provinces, "formats": formats,
+                                      "standards_year": settings.year}), media_type="application/json")
+
+    @app.get("/healthz", tags=["health"], response_model=Health, summary="存活 Liveness")
+    async def healthz() -> dict:
+        """The process answers (no token needed)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], response_model=Readiness, summary="就绪 Readiness",
+             responses={503: {"model": Readiness, "description": "没有可用的评估进程 No evaluation process is up"}})
+    async def readyz() -> Response:
+        """Ready when at least one evaluation process is up (no token needed)."""
+        alive = pool.alive
+        body = {"status": "ready" if alive else "not_ready", "workers": pool.size, "workers_alive": alive}
+        return Response(orjson.dumps(body), status_code=200 if alive else 503, media_type="application/json")
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            components.update(report_components())
+            for model in (EvaluateBody, ValidateBody, ProblemDocument):
+                components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            refine(components, catalog.provinces)
+            for path in doc["paths"].values():
+                for operation in path.values():
+                    for param in operation.get("parameters", ()):
+                        if param["name"] == "province":
+                            param["schema"] = {"type": "string", "enum": catalog.provinces}
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Stamp, catalog=catalog)
+    return app
+
+
+def _stream_and_forget(path: Path, folder: Path, media_type: str, headers: dict[str, str]) -> Response:
+    """Send the report file, whose request folder is deleted at once: the open file keeps its
+    data until sent, and a client that goes away leaves nothing behind on disk."""
+    f = open(path, "rb")
+    size = os.fstat(f.fileno()).st_size
+    shutil.rmtree(folder, ignore_errors=True)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while chunk := await run_in_threadpool(f.read, 1 << 20):
+                yield chunk
+        finally:
+            f.close()
+
+    return StreamingResponse(chunks(), media_type=media_type, headers={**headers, "Content-Length": str(size)})

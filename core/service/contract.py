@@ -1,0 +1,149 @@
+"""The request and response shapes of the API, and the OpenAPI components they refer to.
+
+Request envelopes are pydantic models (checked in the evaluation process, so a large body is
+parsed off the event loop); a report, a school entry and a validation problem are described by
+``schemas/report.schema.json``, the same schema the command line's JSON follows, moved into
+``components/schemas`` as ``Report`` and ``Report_<name>``.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+
+from ..schemas import report_schema
+
+MIN_YEAR, MAX_YEAR = 1990, 2100
+
+#: A cell of a record: what a spreadsheet cell or a JSON value can hold (no nested objects).
+Scalar = Union[StrictStr, StrictInt, StrictFloat, StrictBool, None]
+Record = dict[str, Scalar]
+Year = Field(None, ge=MIN_YEAR, le=MAX_YEAR,
+             description="按该年标准评估（默认按每条记录自己的学年）。Judge by the standards in force that year "
+                         "(default: each record's own year).")
+Province = Field(None, description="记录未填省份时使用。Province (rule pack id) for records that carry none.")
+
+
+#: At least one school or county record (a request with neither is malformed).
+_SOME_RECORDS = {"anyOf": [{"required": ["records"], "properties": {"records": {"minItems": 1}}},
+                           {"required": ["counties"], "properties": {"counties": {"minItems": 1}}}]}
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_SOME_RECORDS)
+
+    records: list[Record] = Field(default_factory=list, description=(
+        "学校记录（字段见数据字典，英文字段名或中文列名）。School records: the data dictionary's fields "
+        "(English names or Chinese labels), one object per school and stage."))
+    counties: list[Record] = Field(default_factory=list, description=(
+        "县级记录（政府保障、满意度、一票否决）。County records (government items, satisfaction, vetoes)."))
+    province: Optional[str] = Province
+
+    @model_validator(mode="after")
+    def _some_records(self) -> "_Envelope":
+        if not self.records and not self.counties:
+            raise ValueError("没有学校或县级记录 no school or county records")
+        return self
+
+
+class EvaluateBody(_Envelope):
+    """``POST /v1/evaluate`` as JSON."""
+
+    year: Optional[int] = Year
+    verdicts: Literal["all", "findings"] = Field("all", description=(
+        "all：每条规则的结论；findings：只列未通过和缺数据的结论。"
+        "all: every rule's verdict; findings: only failed and missing-data verdicts."))
+
+
+class ValidateBody(_Envelope):
+    """``POST /v1/validate`` as JSON."""
+
+
+class Counts(BaseModel):
+    read: int
+    accepted: int
+    rejected: int
+
+
+class ValidationResult(BaseModel):
+    records: Counts
+    counties: Counts
+    rejected: list[dict[str, Any]]     # items: Report_rejected (see :func:`refine`)
+    warnings: list[dict[str, Any]]     # items: Report_problem
+
+
+class Pack(BaseModel):
+    id: str
+    revision: str
+    extends: Optional[str]
+    title: dict[str, str]
+    plugin: str
+
+
+class PacksResult(BaseModel):
+    packs: list[Pack]
+    provinces: list[str]
+    formats: list[str]
+    standards_year: Optional[int] = Field(description="--year（若设定）。The service's --year, if set.")
+
+
+class RulesResult(BaseModel):
+    province: str
+    year: Optional[int]
+    packs: list[dict[str, Any]]
+    rules: list[dict[str, Any]]
+    funding: list[dict[str, Any]]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    workers: int
+    workers_alive: int
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: Optional[str] = None
+    problems: Optional[list[dict[str, Any]]] = None     # items: Report_problem
+
+
+#: (component, property) whose items are a report schema's definition.
+_ITEMS = {("ValidationResult", "rejected"): "Report_rejected", ("ValidationResult", "warnings"): "Report_problem",
+          ("ProblemDocument", "problems"): "Report_problem"}
+
+
+def refine(components: dict[str, Any], provinces: list[str]) -> None:
+    """Point the loosely typed lists of the models at the report schema's definitions, and name
+    the provinces the service knows."""
+    for name in ("EvaluateBody", "ValidateBody"):
+        components[name]["properties"]["province"]["anyOf"] = [{"enum": provinces}, {"type": "null"}]
+    for (name, prop), target in _ITEMS.items():
+        spec = components[name]["properties"][prop]
+        ref = {"$ref": f"#/components/schemas/{target}"}
+        if "anyOf" in spec:                      # Optional[list]: [array, null]
+            for option in spec["anyOf"]:
+                if option.get("type") == "array":
+                    option["items"] = ref
+        else:
+            spec["items"] = ref
+
+
+def report_components() -> dict[str, Any]:
+    """``Report`` and its ``$defs`` as OpenAPI components (``$id`` dropped so references resolve
+    inside the OpenAPI document)."""
+    schema = report_schema()
+    defs = schema.pop("$defs", {})
+    schema.pop("$schema", None)
+    schema.pop("$id", None)
+    text = json.dumps({"Report": schema, **{f"Report_{k}": v for k, v in defs.items()}}, ensure_ascii=False)
+    return json.loads(text.replace('"#/$defs/', '"#/components/schemas/Report_'))

@@ -1,0 +1,79 @@
+"""RFC 9457 problem documents: every error the service answers is one, never HTML or a trace.
+
+A problem carries ``type`` (a stable URN per kind of error), ``title`` and ``detail`` (Chinese
+first, English after), ``status``, and for records that failed validation ``problems``: the
+same entries as a report's ``rejected[].problems`` (code, row, field, label, message …).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+MEDIA_TYPE = "application/problem+json"
+
+#: kind → (status, Chinese title, English title)
+KINDS: dict[str, tuple[int, str, str]] = {
+    "malformed-request": (400, "请求格式错误", "Malformed request"),
+    "no-records": (400, "请求中没有记录", "No records in the request"),
+    "unknown-province": (400, "未知的省份", "Unknown province"),
+    "unknown-format": (400, "未知的报告格式", "Unknown report format"),
+    "unauthorized": (401, "需要身份验证", "Authentication required"),
+    "not-found": (404, "未找到", "Not found"),
+    "method-not-allowed": (405, "不支持的请求方法", "Method not allowed"),
+    "not-acceptable": (406, "无法提供所需的格式", "Not acceptable"),
+    "too-large": (413, "请求过大", "Request too large"),
+    "unsupported-media-type": (415, "不支持的请求内容类型", "Unsupported media type"),
+    "records-rejected": (422, "记录未通过校验", "Records rejected"),
+    "unreadable-file": (422, "文件无法读取", "Unreadable file"),
+    "empty-files": (422, "文件中没有记录", "No records in the files"),
+    "internal-error": (500, "服务内部错误", "Internal error"),
+    "busy": (503, "服务繁忙", "Service busy"),
+    "timeout": (503, "评估超时", "Evaluation timed out"),
+    "not-ready": (503, "服务尚未就绪", "Service not ready"),
+}
+
+
+def type_uri(kind: str) -> str:
+    return f"urn:edubalance:problem:{kind}"
+
+
+class ServiceProblem(Exception):
+    """An error answered as a problem document; raised anywhere a request cannot go on."""
+
+    def __init__(self, kind: str, detail: str, problems: list[dict] | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(kind, detail, problems, headers)
+        self.kind = kind
+        self.status, zh, en = KINDS[kind]
+        self.title = f"{zh} {en}"
+        self.detail = detail
+        self.problems = problems
+        self.headers = headers or {}
+
+    def to_dict(self, instance: str | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {"type": type_uri(self.kind), "title": self.title, "status": self.status,
+                               "detail": self.detail}
+        if instance:
+            doc["instance"] = instance
+        if self.problems is not None:
+            doc["problems"] = self.problems
+        return doc
+
+    def response(self, instance: str | None = None) -> Response:
+        return Response(orjson.dumps(self.to_dict(instance)), status_code=self.status,
+                        media_type=MEDIA_TYPE, headers=self.headers)
+
+
+def problem_for_status(status: int, detail: str | None = None) -> ServiceProblem:
+    """The problem for a bare HTTP status raised by the framework (404, 405 …)."""
+    for kind, (code, zh, en) in KINDS.items():
+        if code == status:
+            return ServiceProblem(kind, detail or f"{zh}。{en}.")
+    return ServiceProblem("internal-error", detail or f"HTTP {status}")
+
+
+def rejected_problems(rejected: list[dict]) -> list[dict]:
+    """Every problem of the rejected records (each names its file, row, field and label)."""
+    return [p for rec in rejected for p in rec["problems"]]

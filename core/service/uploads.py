@@ -1,0 +1,90 @@
+"""Reading a request's records: a JSON body as it is (the evaluation process parses it), or a
+multipart upload whose files are saved under the names the client gave them."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from .contract import MAX_YEAR, MIN_YEAR
+from .problems import ServiceProblem
+from .settings import Settings
+
+#: Longest name an uploaded file keeps (bytes of UTF-8; file systems allow 255).
+MAX_NAME_BYTES = 120
+FORM_FIELDS = ("files", "province", "year", "verdicts")
+
+
+class RequestReader:
+    def __init__(self, settings: Settings, check_province: Callable[[str | None], None]):
+        self.settings = settings
+        self.check_province = check_province
+
+    async def read(self, request: Request, folder: Path) -> tuple[tuple, dict]:
+        """``(("json", body) | ("files", folder, [names]), form options)``: uploaded files are
+        saved in ``folder/in``, a second file of the same name in a numbered folder."""
+        inbox = folder / "in"
+        inbox.mkdir()
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype == "application/json":
+            return ("json", await request.body()), {}
+        if ctype != "multipart/form-data":
+            raise ServiceProblem("unsupported-media-type", f"请求内容类型应为 application/json 或 multipart/form-data，"
+                                                           f"收到 {ctype or '无'}。Expected application/json or "
+                                                           f"multipart/form-data, got {ctype or 'none'}.")
+        files: list[str] = []
+        options: dict[str, str] = {}
+        async with request.form(max_files=self.settings.max_files, max_fields=10) as form:
+            for key, value in form.multi_items():
+                if key == "files" and not isinstance(value, str):
+                    name = upload_name(value.filename, len(files) + 1)
+                    if (inbox / name).exists():
+                        k = len(files)
+                        while (inbox / str(k)).exists():
+                            k += 1
+                        (inbox / str(k)).mkdir()
+                        name = f"{k}/{name}"
+                    await run_in_threadpool(_save, value.file, inbox / name)
+                    files.append(name)
+                elif key in FORM_FIELDS[1:] and isinstance(value, str):
+                    options[key] = value
+                else:
+                    raise ServiceProblem("malformed-request", f"表单中有未知字段 {key!r}（应为 {'、'.join(FORM_FIELDS)}）。"
+                                                              f"Unexpected form field {key!r} (expected "
+                                                              f"{', '.join(FORM_FIELDS)}).")
+        if not files:
+            raise ServiceProblem("no-records", "没有上传文件（表单字段 files）。No files uploaded (form field 'files').")
+        return ("files", str(inbox), files), self._options(options)
+
+    def _options(self, given: dict[str, str]) -> dict[str, Any]:
+        """The form's province, year and verdicts, checked as the JSON body's are."""
+        out: dict[str, Any] = {"province": given.get("province") or None, "verdicts": given.get("verdicts") or "all"}
+        if out["verdicts"] not in ("all", "findings"):
+            raise ServiceProblem("malformed-request", "verdicts 应为 all 或 findings。verdicts must be all or findings.")
+        year = given.get("year")
+        if year:
+            if not year.strip().isdigit() or not MIN_YEAR <= int(year) <= MAX_YEAR:
+                raise ServiceProblem("malformed-request", f"year 应为 {MIN_YEAR}–{MAX_YEAR} 的整数。"
+                                                          f"year must be an integer from {MIN_YEAR} to {MAX_YEAR}.")
+            out["year"] = int(year)
+        self.check_province(out["province"])
+        return out
+
+
+def upload_name(given: str | None, k: int) -> str:
+    """The client's file name without folders or control characters, shortened if need be
+    (keeping the suffix, which tells the reader the format)."""
+    name = "".join(c for c in Path((given or "").replace("\\", "/")).name if c.isprintable())
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        suffix = Path(name).suffix[:16]
+        stem = name[:len(name) - len(suffix)].encode("utf-8")[:MAX_NAME_BYTES - 40].decode("utf-8", "ignore")
+        name = stem + "…" + suffix
+    return name if name.strip(". ") else f"upload-{k}"
+
+
+def _save(source: Any, target: Path) -> None:
+    with open(target, "wb") as out:
+        shutil.copyfileobj(source, out, 1 << 20)

@@ -1,0 +1,404 @@
+"""``edubalance serve`` end to end: a real server process on a free loopback port, real requests.
+
+The report of ``POST /v1/evaluate`` is compared with what ``edubalance evaluate … -f json``
+prints. The command is run in the folder of the demo files and given their bare names, and the
+service reads uploaded files under the names they were uploaded with, so the two reports agree
+entirely, file names included. Posted as a JSON body instead, the records have no file: the
+report's ``files`` is empty and each school's ``source`` is ``{"file": "<records>", "row": n}``
+(position in the body) — the only fields that differ, stated where they are compared.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from edubalance import Evaluator
+from edubalance.service.local import running_server
+
+ROOT = Path(__file__).resolve().parent.parent
+PROVINCES = ["guizhou", "shaanxi", "anhui"]
+TOKEN = "test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PROBLEM = "application/problem+json"
+
+
+def demo_files(province: str) -> list[Path]:
+    data = ROOT / "plugins" / province / "data"
+    return [data / "demo_schools.csv", data / "demo_county.csv"]
+
+
+@pytest.fixture(scope="module")
+def server_log(tmp_path_factory):
+    return tmp_path_factory.mktemp("service") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory, server_log):
+    tokens = tmp_path_factory.mktemp("tokens") / "tokens.txt"
+    tokens.write_text(f"# clients\ntest-client {TOKEN}\n", encoding="utf-8")
+    with running_server("--workers", "2", "--token-file", str(tokens), "--max-body-mb", "1",
+                        "--max-records", "500", log=server_log) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def client(url):
+    with httpx.Client(base_url=url, headers=AUTH, timeout=60) as c:
+        yield c
+
+
+def cli_json(*args: str, cwd: Path | None = None) -> tuple[dict | list, int]:
+    proc = subprocess.run([sys.executable, "-m", "edubalance.cli", *args], capture_output=True, cwd=cwd,
+                          timeout=120)
+    return json.loads(proc.stdout), proc.returncode
+
+
+def raw_records(province: str) -> tuple[list[dict], list[dict]]:
+    """The demo county's records as a JSON body would carry them (raw cells, English names)."""
+    rows, county_rows = Evaluator().load(demo_files(province))
+    return [dict(r.data) for r in rows], [dict(r.data) for r in county_rows]
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    doc = response.json()
+    assert doc["status"] == status and doc["type"] == f"urn:edubalance:problem:{kind}"
+    assert doc["title"] and doc["detail"] and "Traceback" not in response.text
+    # Chinese first, English after.
+    assert "\u4e00" <= doc["title"][0] <= "\u9fff" and any(c.isascii() and c.isalpha() for c in doc["title"])
+    return doc
+
+
+# -- the report is the command line's ----------------------------------------------------------
+
+@pytest.mark.parametrize("province", PROVINCES)
+def test_uploaded_demo_county_report_equals_the_cli(client, province, identical):
+    files = demo_files(province)
+    expected, code = cli_json("evaluate", *(f.name for f in files), "-f", "json", cwd=files[0].parent)
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    r = client.post("/v1/evaluate", files=upload)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    identical(r.json(), expected, "report")
+    assert r.headers["x-edubalance-exit-code"] == str(code)
+    assert r.headers["x-edubalance-rulesets"] == ",".join(sorted(expected["rulesets"]))
+    assert r.headers["x-edubalance-standards-year"] == "2023"
+    for pack in expected["packs"]:
+        assert f"{pack['id']}={pack['revision']}" in r.headers["x-edubalance-packs"].split(";")
+
+
+@pytest.mark.parametrize("province", PROVINCES)
+def test_json_body_report_equals_the_cli_but_for_file_names(client, province, identical):
+    files = demo_files(province)
+    expected, _ = cli_json("evaluate", *map(str, files), "-f", "json")
+    records, counties = raw_records(province)
+    r = client.post("/v1/evaluate", json={"records": records, "counties": counties})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    # Legitimately different: a JSON body has no files, and each school's source is its
+    # position in the body instead of a file and line.
+    assert got.pop("files") == [] and expected.pop("files") == [str(f) for f in files]
+    for k, (ours, theirs) in enumerate(zip(got["schools"], expected["schools"])):
+        assert ours.pop("source")["file"] == "<records>" and theirs.pop("source")["file"] == str(files[0])
+    identical(got, expected, "report")
+
+
+def test_the_format_parameter_uses_the_report_renderers(client):
+    files = demo_files("guizhou")
+    table = subprocess.run([sys.executable, "-m", "edubalance.cli", "evaluate", *(f.name for f in files)],
+                           capture_output=True, cwd=files[0].parent, timeout=120).stdout.decode()
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    r = client.post("/v1/evaluate", params={"format": "table"}, files=upload)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    assert 'filename="report.txt"' in r.headers["content-disposition"]
+    assert r.text == table
+    assert_problem(client.post("/v1/evaluate", params={"format": "docx"}, files=upload), 400, "unknown-format")
+
+
+def test_a_plugin_format_is_served_as_a_file_or_a_zipped_folder():
+    import io
+    import zipfile
+    files = demo_files("anhui")
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    with running_server("--workers", "1", "-p", "report_format_plugin",
+                        env={"PYTHONPATH": str(Path(__file__).parent)}) as base:
+        assert {"counts", "folder"} <= set(httpx.get(base + "/v1/packs").json()["formats"])
+        r = httpx.post(base + "/v1/evaluate", params={"format": "counts"}, files=upload, timeout=60)
+        assert r.status_code == 200 and 'filename="report.counts.txt"' in r.headers["content-disposition"]
+        read = r.json()["read"]
+        r = httpx.post(base + "/v1/evaluate", params={"format": "folder"}, files=upload, timeout=60)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+        archive = zipfile.ZipFile(io.BytesIO(r.content))
+        assert sorted(archive.namelist()) == ["schools.txt", "summary.json"]
+        assert len(archive.read("schools.txt").decode().splitlines()) == read
+
+
+def test_findings_only_and_a_given_year(client):
+    records, counties = raw_records("shaanxi")
+    r = client.post("/v1/evaluate", json={"records": records, "counties": counties, "verdicts": "findings",
+                                          "year": 2016})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    expected = Evaluator(year=2016, verdicts="findings").evaluate_records(records, counties).to_dict()
+    assert report == json.loads(json.dumps(expected, ensure_ascii=False))
+    assert set(report["rulesets"]) == {"shaanxi/2016"}
+    assert r.headers["x-edubalance-standards-year"] == "2016"
+    assert all(v["status"] in ("fail", "missing_data") for s in report["schools"] for v in s["verdicts"])
+
+
+def test_fifty_concurrent_requests_of_different_provinces_get_their_own_reports(client):
+    bodies, expected = {}, {}
+    for p in PROVINCES:
+        records, counties = raw_records(p)
+        for rec in records + counties:
+            rec.pop("province", None)              # the body's province must be the one used
+        for verdicts in ("all", "findings"):
+            bodies[p, verdicts] = {"records": records, "counties": counties, "province": p, "verdicts": verdicts}
+            report = Evaluator(province=p, verdicts=verdicts).evaluate_records(records, counties)
+            expected[p, verdicts] = json.loads(report.to_json())
+    keys = [list(bodies)[i % len(bodies)] for i in range(50)]
+
+    def post(key):
+        with httpx.Client(base_url=client.base_url, headers=AUTH, timeout=120) as c:
+            return key, c.post("/v1/evaluate", json=bodies[key])
+
+    with ThreadPoolExecutor(50) as pool:
+        results = list(pool.map(post, keys))
+    assert len(results) == 50
+    for (province, verdicts), r in results:
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert report == expected[province, verdicts]
+        assert {s["province"] for s in report["schools"]} == {province}
+
+
+def test_one_school_is_one_entry(client):
+    record = {"school_id": "5201020001", "stage": "primary", "county_code": "520102", "year": 2023,
+              "students": 420, "max_class_size": 46}
+    r = client.post("/v1/evaluate/school", params={"province": "guizhou"}, json=record)
+    assert r.status_code == 200, r.text
+    expected = Evaluator(province="guizhou").evaluate_record(record)
+    assert r.json() == json.loads(json.dumps(expected))
+    assert r.headers["x-edubalance-rulesets"] == "guizhou/2023"
+
+
+def test_validate_answers_as_the_cli(client):
+    files = demo_files("anhui")
+    expected, _ = cli_json("validate", *(f.name for f in files), "-f", "json", cwd=files[0].parent)
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    r = client.post("/v1/validate", files=upload)
+    assert r.status_code == 200, r.text
+    assert r.json() == expected
+    bad = client.post("/v1/validate", json={"records": [{"school_id": "1", "stage": "college"}], "province": "anhui"})
+    assert bad.status_code == 200
+    assert bad.json()["records"] == {"read": 1, "accepted": 0, "rejected": 1}
+
+
+def test_rules_and_packs(client):
+    expected, _ = cli_json("rules", "--province", "shaanxi", "--year", "2016", "-f", "json")
+    r = client.get("/v1/rules", params={"province": "shaanxi", "year": 2016})
+    assert r.status_code == 200 and r.json() == expected
+    assert [d["province"] for d in client.get("/v1/rules").json()] == sorted(PROVINCES)
+    packs = client.get("/v1/packs").json()
+    ev = Evaluator()
+    assert {p["id"]: p["revision"] for p in packs["packs"]} == {k: p.revision for k, p in ev.registry.packs.items()}
+    assert packs["provinces"] == sorted(PROVINCES) and "json" in packs["formats"]
+
+
+# -- errors are problem documents ----------------------------------------------------------------
+
+def test_a_bad_record_is_422_with_its_problems(client):
+    r = client.post("/v1/evaluate/school", json={"school_id": "5201020001", "stage": "college", "province": "guizhou",
+                                                 "county_code": "520102", "year": 2023, "students": -5})
+    doc = assert_problem(r, 422, "records-rejected")
+    fields = {p["field"] for p in doc["problems"]}
+    assert {"stage", "students"} <= fields
+    for p in doc["problems"]:
+        assert p["code"] and p["row"] == 1 and p["label"] and p["message"]
+    everything_bad = client.post("/v1/evaluate", json={"records": [{"school_id": "x", "stage": "college"}],
+                                                       "province": "guizhou"})
+    assert assert_problem(everything_bad, 422, "records-rejected")["problems"]
+
+
+def test_a_partly_bad_request_is_a_report_that_lists_the_rejected(client):
+    records, counties = raw_records("guizhou")
+    bad = {**records[0], "students": "many"}
+    r = client.post("/v1/evaluate", json={"records": records + [bad], "counties": counties})
+    assert r.status_code == 200
+    report = r.json()
+    assert report["records"] == {"read": len(records) + 1, "evaluated": len(records), "rejected": 1}
+    assert report["rejected"][0]["row"] == len(records) + 1
+    assert r.headers["x-edubalance-exit-code"] == "1"
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b"{not json", "application/json"),
+    (b"[1, 2, 3]", "application/json"),
+    (b'{"records": "many"}', "application/json"),
+    (b'{"records": [{"school_id": {"nested": 1}}]}', "application/json"),
+    (b'{"records": [], "colour": "red"}', "application/json"),
+    (b'{"records": [{"students": NaN}]}', "application/json"),
+    (b"\xff\xfe garbage", "application/json"),
+])
+def test_garbage_is_400(client, body, content_type):
+    r = client.post("/v1/evaluate", content=body, headers={"content-type": content_type})
+    assert_problem(r, 400, "malformed-request")
+
+
+def test_a_multipart_body_without_files_is_400(client):
+    r = client.post("/v1/evaluate", content=b"--x\r\ngarbage", headers={"content-type": "multipart/form-data; boundary=x"})
+    assert_problem(r, 400, "no-records")
+    r = client.post("/v1/evaluate", files=[("files", ("empty.csv", "学校标识码,学段\n".encode(), "text/csv"))])
+    assert_problem(r, 422, "empty-files")
+    r = client.post("/v1/evaluate", data={"province": "guizhou"}, files=[("other", ("a.csv", b"x", "text/csv"))])
+    assert_problem(r, 400, "malformed-request")
+
+
+def test_other_bad_requests(client):
+    assert_problem(client.post("/v1/evaluate", json={"records": []}), 400, "malformed-request")
+    assert_problem(client.post("/v1/evaluate", json={"records": [{"a": 1}], "province": "atlantis"}), 400,
+                   "unknown-province")
+    assert_problem(client.get("/v1/rules", params={"province": "atlantis"}), 400, "unknown-province")
+    assert_problem(client.get("/v1/rules", params={"year": "soon"}), 400, "malformed-request")
+    assert_problem(client.post("/v1/evaluate", content=b"a,b\n1,2\n", headers={"content-type": "text/csv"}),
+                   415, "unsupported-media-type")
+    upload = [("files", ("schools.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "application/octet-stream"))]
+    doc = assert_problem(client.post("/v1/evaluate", files=upload), 422, "unreadable-file")
+    assert "schools.xls" in doc["detail"]
+    assert_problem(client.get("/v1/nothing"), 404, "not-found")
+    assert_problem(client.get("/v1/evaluate"), 405, "method-not-allowed")
+
+
+def test_odd_upload_names_are_kept_safe(client):
+    data = (ROOT / "plugins" / "guizhou" / "data" / "demo_schools.csv").read_bytes()
+    names = ["../../etc/学校\x00.csv", "学" * 200 + ".csv", "..", "demo.csv", "demo.csv"]
+    r = client.post("/v1/evaluate", files=[("files", (n, data, "text/csv")) for n in names])
+    assert r.status_code == 200, r.text
+    files = r.json()["files"]
+    assert files[0] == "学校%00.csv"           # the client escaped the NUL; the folders are gone
+    assert files[1].endswith("….csv") and len(files[1].encode()) <= 120
+    assert files[2] == "upload-3" and files[3] == "demo.csv" and files[4].endswith("/demo.csv")
+    assert r.json()["records"]["read"] == 5 * (len(data.decode().splitlines()) - 1)
+
+
+def test_upload_names_lose_folders_and_control_characters():
+    from edubalance.service.uploads import upload_name as _upload_name
+    assert _upload_name("C:\\data\\学校\x00\x07.csv", 1) == "学校.csv"
+    assert _upload_name("\x00", 2) == "upload-2" and _upload_name(None, 3) == "upload-3"
+
+
+def test_an_oversized_body_is_413(client):
+    big = b'{"records": [' + b",".join([b'{"school_id": "%d", "note": "' % i + b"x" * 1000 + b'"}'
+                                        for i in range(1100)]) + b"]}"
+    assert len(big) > 1024 * 1024
+    assert_problem(client.post("/v1/evaluate", content=big, headers={"content-type": "application/json"}),
+                   413, "too-large")
+
+    def chunks():                                # no Content-Length: counted as it streams in
+        for _ in range(40):
+            yield b"x" * 65536
+    assert_problem(client.post("/v1/evaluate", content=chunks(), headers={"content-type": "application/json"}),
+                   413, "too-large")
+
+
+def test_too_many_records_is_413(client):
+    records = [{"school_id": str(i)} for i in range(501)]
+    doc = assert_problem(client.post("/v1/evaluate", json={"records": records}), 413, "too-large")
+    assert "500" in doc["detail"]
+
+
+def test_a_missing_or_wrong_token_is_401(url):
+    for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"}, {"Authorization": f"Basic {TOKEN}"}):
+        r = httpx.get(url + "/v1/packs", headers=headers)
+        assert_problem(r, 401, "unauthorized")
+        assert r.headers["www-authenticate"].startswith("Bearer")
+        assert "x-edubalance-packs" in r.headers
+    assert httpx.get(url + "/healthz").status_code == 200          # health and the contract need no token
+    assert httpx.get(url + "/openapi.json").status_code == 200
+
+
+# -- contract, docs, log --------------------------------------------------------------------------
+
+def test_the_contract_and_the_docs_are_served_offline(url):
+    doc = httpx.get(url + "/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    assert {"/v1/evaluate", "/v1/validate", "/v1/evaluate/school", "/v1/rules", "/v1/packs", "/healthz",
+            "/readyz"} <= set(doc["paths"])
+    for page in ("/docs", "/redoc"):
+        html = httpx.get(url + page).text
+        assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css") if page == "/docs" else ("redoc.standalone.js",):
+            src = html.split(asset)[0].rsplit('"', 1)[1] + asset
+            assert httpx.get(url + src).status_code == 200
+
+
+def test_each_request_is_one_json_log_line_without_school_data(client, server_log):
+    files = demo_files("guizhou")
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    r = client.post("/v1/evaluate", files=upload)
+    mine = None
+    for _ in range(50):                            # the line is written as the response ends
+        lines = [json.loads(line) for line in server_log.read_text(encoding="utf-8").splitlines()
+                 if line.startswith("{")]
+        mine = next((x for x in lines if x["request_id"] == r.headers["x-request-id"]), None)
+        if mine:
+            break
+        time.sleep(0.1)
+    assert mine is not None
+    assert mine["who"] == "test-client" and mine["status"] == 200 and mine["path"] == "/v1/evaluate"
+    assert mine["rulesets"] == ["guizhou/2023"] and mine["records"]["read"] == r.json()["records"]["read"]
+    assert mine["duration_ms"] > 0
+    text = server_log.read_text(encoding="utf-8")
+    for school in r.json()["schools"]:
+        assert school["school_id"] not in text and (school["school_name"] or "\0") not in text
+    assert TOKEN not in text
+
+
+def test_a_request_over_the_time_limit_is_stopped_and_the_worker_replaced():
+    from edubalance.synthetic import generate
+    records = generate(3000, seed=3, provinces=("guizhou",))
+    with running_server("--workers", "1", "--engine", "durable", "--timeout", "1") as base:
+        with httpx.Client(base_url=base, timeout=60) as c:
+            assert_problem(c.post("/v1/evaluate", json={"records": records}), 503, "timeout")
+            for _ in range(300):                 # the stopped worker's replacement compiles its packs
+                if c.get("/readyz").status_code == 200:
+                    break
+                time.sleep(0.1)
+            r = c.post("/v1/evaluate/school", json=records[0])
+            assert r.status_code == 200, r.text
+
+
+def test_beyond_the_workers_and_the_queue_requests_get_503_at_once():
+    from edubalance.synthetic import generate
+    body = {"records": generate(800, seed=5, provinces=("anhui",))}
+    with running_server("--workers", "1", "--engine", "durable", "--max-queue", "1") as base:
+        def post(_):
+            with httpx.Client(base_url=base, timeout=120) as c:
+                return c.post("/v1/evaluate", json=body)
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(post, range(4)))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses.count(200) >= 2 and 503 in statuses, statuses
+    for r in answers:
+        if r.status_code == 503:
+            assert assert_problem(r, 503, "busy") and r.headers["retry-after"]
+
+
+def test_refuses_to_listen_beyond_loopback_without_a_token(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "edubalance.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
+                       capture_output=True, timeout=60, text=True)
+    assert r.returncode == 2 and "--token-file" in r.stderr and "Traceback" not in r.stderr
+    short = tmp_path / "t.txt"
+    short.write_text("abc\n")
+    r = subprocess.run([sys.executable, "-m", "edubalance.cli", "serve", "--token-file", str(short), "--port", "1"],
+                       capture_output=True, timeout=60, text=True)
+    assert r.returncode == 2 and "16" in r.stderr
