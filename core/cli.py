@@ -26,6 +26,7 @@ Examples:
   edubalance evaluate schools.xlsx --format json -o report.json
   edubalance rules --province anhui --year 2016
   edubalance test-packs                        run every pack's own cases
+  edubalance plan schools.csv county.csv -o plan.xlsx   what it takes to pass, and its cost
 """
 
 
@@ -272,6 +273,58 @@ def demo(province, fmt, engine):
     if fmt == "table":
         click.echo(f"示例县 Demo: sample county of {province} ({', '.join(Path(p).name for p in demos[province])})\n")
     emit_report(ev, report, fmt, None)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@province_opt
+@year_opt
+@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
+              help="Rule back end the plan is checked with.")
+@click.option("--target", type=click.Choice(["quality", "basic"]), default="quality", show_default=True,
+              help="County goal: quality = each 2017 CV under its limit; basic = the 2012 composite CV.")
+@click.option("--costs", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Local unit prices (YAML: item: yuan) instead of the packs' provisional placeholders.")
+@click.option("--near", type=float, default=0.05, show_default=True,
+              help="A passing rule within this share of its threshold is listed as near-failing.")
+@click.option("--apply", "apply_path", type=click.Path(exists=True, dir_okay=False), metavar="PLAN",
+              help="Apply the plan PLAN (JSON) to FILES and write the adjusted records to -o (CSV).")
+@override_opt
+@plugin_opt
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="plan.json, plan.xlsx; with --apply, adjusted.csv.")
+@friendly
+def plan(files, province, year, engine, target, costs, near, apply_path, overrides, plugins, output):
+    """The least additions that make each school and county pass, what they cost (整改方案).
+
+    Per school: the least teachers, rooms, m², books, computers and yuan its failing rules need,
+    solved together (rules share inputs). Per county and stage: the least additions that bring
+    each CV under its limit, lowest per-pupil schools first. The plan is checked by judging the
+    adjusted records again. Exit 0 when every school and county passes after the plan, 1 when
+    something no addition fixes (class size, missing data…) remains.
+    """
+    from .plan import excel, text, whatif
+    ev = make_evaluator(province, year, engine, overrides, plugins)
+    if apply_path:
+        if not output or Path(output).suffix.lower() != ".csv":
+            fail("--apply needs -o FILE.csv for the adjusted records (--apply 需要 -o 指定 CSV 输出文件)")
+        data = whatif.read_plan(apply_path)
+        rows, _ = ev.load(files)
+        checked = ev.validate_rows(rows)
+        adjusted = whatif.apply_plan(data, [dict(r) for r in checked.accepted], apply_path)
+        n = whatif.write_records(adjusted, output)
+        click.echo(f"已写入调整后的记录 {n} 条 / {n} adjusted records written to {output}", err=True)
+        sys.exit(1 if checked.rejected else 0)
+    document = ev.plan(files, target=target, costs=costs, near=near)
+    suffix = Path(output).suffix.lower() if output else ""
+    if suffix == ".xlsx":
+        excel.write_workbook(document, output)
+        click.echo(f"方案已写入 plan written to {output}", err=True)
+    elif suffix == ".json" or (output and suffix != ".txt"):
+        emit(json.dumps(document, ensure_ascii=False, indent=1), output)
+    else:
+        emit(text.render(document), output)
+    sys.exit(text.exit_code(document))
 
 
 @main.command("test-packs")

@@ -106,33 +106,32 @@ class Planner:
 
     def _side_lists(self, solver: SchoolSolver, records: list[dict], members: list[int], chosen: list,
                     extras: list, status_before: np.ndarray) -> None:
-        """Near-failing rules, and scored rules the plan leaves failing, with what each would take."""
+        """Scored rules the plan leaves failing (with what each would take), near-failing rules
+        (passing by less than ``near`` of their threshold), structural failures, missing data."""
         state = [solver.build(chosen[j]) for j in members]
         res = solver.probe(state)
         singles, where = [], []
         for pos, j in enumerate(members):
-            row = chosen[j]
-            targeted = {k for k, _ in row.targets}
+            targeted = {k for k, _ in chosen[j].targets}
             for k, rule in enumerate(solver.rules):
-                if not solver.levers[k]:
-                    continue
                 s = res.status[k, pos]
-                if s == FAIL and k not in targeted:
+                if s == FAIL and k not in targeted and solver.levers[k]:
                     singles.append(Row(state[pos], [(k, "pass")]))
-                    where.append((j, k, "optional"))
-                elif s == PASS and not meets(res, k, "margin", self.near)[pos]:
-                    singles.append(Row(state[pos], [(k, "margin")]))
-                    where.append((j, k, "near"))
+                    where.append((j, k))
+                elif s == PASS and rule.kind == "check" and not meets(res, k, "margin", self.near)[pos]:
+                    thr, value = res.threshold[k, pos], res.value[k, pos]
+                    extras[j].setdefault("near", []).append({
+                        "rule_id": rule.id, "value": _num(value), "threshold": _num(thr),
+                        "margin_share": _num(abs(value - thr) / abs(thr)) if thr else None})
         if singles:
             solver.grow(singles)
-        for row, (j, k, kind) in zip(singles, where):
+        for row, (j, k) in zip(singles, where):
             pos = members.index(j)
-            entry = {"rule_id": solver.rules[k].id,
-                     "value": _num(res.value[k, pos]), "threshold": _num(res.threshold[k, pos])}
-            entry["additions"] = [{"field": f, "amount": amount(f, u)} for f, u in sorted(row.adds.items()) if u]
-            if k in row.unfixable:
-                entry["additions"] = []
-            extras[j].setdefault(kind, []).append(entry)
+            extras[j].setdefault("optional", []).append({
+                "rule_id": solver.rules[k].id, "value": _num(res.value[k, pos]),
+                "threshold": _num(res.threshold[k, pos]),
+                "additions": [] if k in row.unfixable else
+                [{"field": f, "amount": amount(f, u)} for f, u in sorted(row.adds.items()) if u]})
         for pos, j in enumerate(members):
             extras[j]["structural"] = []
             extras[j]["needs_data"] = []

@@ -78,6 +78,14 @@ class SchoolSolver:
             met = self._met[target] = meets(results, k, mode, self.near, self.min_ratio.get(k))
         return bool(met[j])
 
+    def claim(self, k: int, mode: str) -> str:
+        """The rule a target stands for: an indicator left short stands for its 6-of-7 rule."""
+        if mode == "ratio":
+            for rule in self.rules:
+                if rule.kind == "count_met" and self.rules[k].id in rule.of:
+                    return rule.id
+        return self.rules[k].id
+
     def meets_all(self, results, j: int, row: Row) -> bool:
         return all(self.ok(results, j, t) for t in row.targets if t[0] not in row.unfixable)
 
@@ -207,8 +215,8 @@ class SchoolSolver:
             return out
         results = self.probe(variants)
         for j, (i, f) in enumerate(where):
-            out[i][f] = [self.rules[k].id for k, mode in rows[i].targets
-                         if k not in rows[i].unfixable and not self.ok(results, j, (k, mode))]
+            out[i][f] = sorted({self.claim(k, mode) for k, mode in rows[i].targets
+                                if k not in rows[i].unfixable and not self.ok(results, j, (k, mode))})
         return out
 
 
