@@ -148,9 +148,12 @@ class Planner:
                                                     "threshold": _num(res.threshold[k, pos])})
             composite = [k for k, r in enumerate(solver.rules) if r.kind == "count_met"
                          and status_before[k, pos] == FAIL]
+            if composite and any(status_before[solver.probe.index[m], pos] == MISSING_DATA
+                                 for m in solver.rules[composite[0]].of if m in solver.probe.index):
+                extras[j]["needs_data"].append(solver.rules[composite[0]].id)
             if composite:
                 k = composite[0]
-                left = [solver.rules[m].id for m, mode in row.targets if mode == "ratio"]
+                left = [solver.rules[m].id for m, mode in row.targets if mode.startswith("ratio")]
                 raised = [solver.rules[m].id for m, mode in row.targets
                           if mode == "pass" and solver.rules[m].id in solver.rules[k].of
                           and status_before[m, pos] == FAIL]
@@ -239,9 +242,10 @@ class Planner:
             for i, limit in goals.items():
                 f = fields[i]
                 adds = fill(state[i], pupils, limit, resolution(f), f in _WHOLE)
+                rule_id = (limits[f"cv_{i}"] if self.target == "quality" else limits["composite_cv_2012"]).id
                 for pos, j in enumerate(scope):
                     if adds[pos] > 0:
-                        self._add_units(chosen[j], f, units_of(f, adds[pos]))
+                        self._add_units(chosen[j], f, units_of(f, adds[pos]), rule_id)
                 added[f] = added.get(f, 0.0) + adds
         state = {i: resources(f) for i, f in fields.items()}
         for i in indicators:
@@ -267,15 +271,15 @@ class Planner:
                                     if self.target == "quality" else {limits["composite_cv_2012"].id})
         return result
 
-    def _add_units(self, row: Row, field: str, units: int) -> None:
+    def _add_units(self, row: Row, field: str, units: int, rule_id: str) -> None:
         """Add whole steps of ``field`` to a school's plan so that the record gains exactly that much
         (teachers: on top of the new teachers the plan already hires)."""
         if field == "teachers":
             row.adds["teachers"] = int(round(hires(row.amounts()))) + units
         else:
             row.adds[field] = row.adds.get(field, 0) + units
-        row.county = getattr(row, "county", {})
         row.county[field] = row.county.get(field, 0) + units
+        row.county_rules.setdefault(field, set()).add(rule_id)
 
     # -- the document -----------------------------------------------------------------------
     def _document(self, records, sources, chosen, extras, final, before, after, county_plans, costs,
@@ -291,7 +295,7 @@ class Planner:
             solver = self._solvers[id(row)]
             table = costs[(rec["province"], ev.year or int(rec["year"]))]
             reasons = solver.reasons([row])[0]
-            county_units = getattr(row, "county", {})
+            county_units = row.county
             additions = []
             for f, u in sorted(row.adds.items()):
                 if not u:
@@ -301,13 +305,16 @@ class Planner:
                          "for": reasons.get(f, [])}
                 if by_county:
                     entry["for_county"] = amount(f, by_county)
+                    entry["for"] = sorted(set(entry["for"]) | row.county_rules.get(f, set()))
                 additions.append(entry)
             effect = changes(rec, final[j])
             q = quantities(effect)
             priced = table.price(q)
             once = sum(v for k, v in priced.items() if not table.annual(k))
             annual = sum(v for k, v in priced.items() if table.annual(k))
-            claimed = sorted({r for a_ in additions for r in a_["for"]})
+            # a 6-of-7 rule with an indicator lacking stays undecided: the plan cannot claim it
+            undecided = set(extras[j].get("needs_data", []))
+            claimed = sorted({r for a_ in additions for r in a_["for"]} - undecided)
             verdicts_after = {v["rule_id"]: v["status"] for v in a.get("verdicts", [])}
             school = {
                 "school_id": rec["school_id"], "stage": rec["stage"], "school_name": rec.get("school_name"),

@@ -53,7 +53,7 @@ def meets(results: RuleResults, k: int, mode: str, near: float = 0.0,
     value, thr = results.value[k], results.threshold[k]
     rising = rule.operator in (">", ">=")
     with np.errstate(divide="ignore", invalid="ignore"):
-        if mode == "ratio":
+        if mode in ("ratio", "ratio?"):
             reach = np.where(rising, value / thr, thr / value) >= (min_ratio or 0.0)
             return (status == PASS) | ((status == FAIL) & reach) | (status == NOT_APPLICABLE)
         # margin

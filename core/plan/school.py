@@ -38,6 +38,8 @@ class Row:
     targets: list[Target]
     adds: dict[str, int] = field(default_factory=dict)          # field -> units
     unfixable: set[int] = field(default_factory=set)
+    county: dict[str, int] = field(default_factory=dict)          # units added for county CVs
+    county_rules: dict[str, set[str]] = field(default_factory=dict)
 
     def amounts(self) -> dict[str, float]:
         return {f: amount(f, u) for f, u in self.adds.items() if u}
@@ -80,7 +82,7 @@ class SchoolSolver:
 
     def claim(self, k: int, mode: str) -> str:
         """The rule a target stands for: an indicator left short stands for its 6-of-7 rule."""
-        if mode == "ratio":
+        if mode.startswith("ratio"):
             for rule in self.rules:
                 if rule.kind == "count_met" and self.rules[k].id in rule.of:
                     return rule.id
@@ -231,9 +233,12 @@ def targets_of(solver: SchoolSolver, status: np.ndarray, j: int) -> tuple[list[T
         if rule.kind == "count_met":
             members = [solver.probe.index[i] for i in rule.of if i in solver.probe.index]
             usable = [m for m in members if status[m, j] != MISSING_DATA]
+            # With an indicator lacking, the rule stays undecided whatever is added ("ratio?"
+            # claims nothing): the plan raises the others as if the lacking one were met.
+            short = "ratio" if len(usable) == len(members) else "ratio?"
             failing = [m for m in usable if status[m, j] == FAIL]
             everything = [(m, "pass") for m in usable]
-            options = [everything] + [[(m, "ratio" if m == left else "pass") for m in usable] for left in failing]
+            options = [everything] + [[(m, short if m == left else "pass") for m in usable] for left in failing]
             composite_choices = [a + b for a in composite_choices for b in options]
         elif solver.levers[k]:
             base.append((k, "pass"))
