@@ -251,3 +251,22 @@ def test_worked_example_in_readme(vector_evaluator):
     assert {(a["school_id"], a["amount"]) for a in sp["additions"]} == {
         ("5226990002", 1713.94), ("5226990003", 1051.6), ("5226990005", 2838.64)}
     assert plan["totals"]["by_item"]["sports_m2"]["yuan"] == pytest.approx(5604.18 * 400)
+
+
+def test_basic_target_brings_the_2012_composite_under_its_limit(vector_evaluator):
+    """Eight CVs of different units: the cheapest reductions first, until their mean is under 0.65."""
+    recs = []
+    for i, p, f in [(1, 1200, 5.0), (2, 800, 1.05), (3, 450, 1.1), (4, 300, 9.0), (5, 1500, 1.0)]:
+        r = county_school(i, p, 9.0 * p * f, max(1, int(p * 0.03 * f)))
+        t = int(p / 18 * f)
+        r.update(books=int(25 * p * f), computers=max(1, int(p * 0.08 * f)), equipment_value_yuan=2200.0 * p * f,
+                 teaching_aux_area_m2=5.0 * p * f, building_area_m2=7.0 * p * f, teachers=t, staff=t + 3,
+                 certified_teachers=t, teachers_above_required_degree=t, teachers_mid_senior_title=t // 2)
+        recs.append(r)
+    plan = vector_evaluator.plan(records=recs, target="basic")
+    sp = plan["counties"][0]["stages"]["primary"]
+    composite = sp["composite_cv_2012"]
+    assert composite["before"] > 0.65 >= composite["after"]
+    assert sp["verified"] and sp["rule_ids"] == ["national.county.composite_cv_2012"]
+    assert all(s["verified"] for s in plan["schools"])
+    assert_claims_hold(vector_evaluator, plan, recs, [])

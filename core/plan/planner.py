@@ -314,7 +314,7 @@ class Planner:
             annual = sum(v for k, v in priced.items() if table.annual(k))
             # a 6-of-7 rule with an indicator lacking stays undecided: the plan cannot claim it
             undecided = set(extras[j].get("needs_data", []))
-            claimed = sorted({r for a_ in additions for r in a_["for"]} - undecided)
+            claimed = sorted({r for a_ in additions for r in a_["for"] if r in solver.probe.index} - undecided)
             verdicts_after = {v["rule_id"]: v["status"] for v in a.get("verdicts", [])}
             school = {
                 "school_id": rec["school_id"], "stage": rec["stage"], "school_name": rec.get("school_name"),
