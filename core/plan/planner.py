@@ -350,7 +350,9 @@ class Planner:
                 if "composite_cv_2012" in sp:
                     sp["composite_cv_2012"]["after"] = _num(after_info.get("composite_cv_2012"))
                 sp["verdicts_after"] = {r: verdicts.get(r) for r in sp["rule_ids"]}
-                sp["verified"] = all(verdicts.get(r) == "pass" for r in sp["rule_ids"])
+                # a CV that lacks a school's value cannot be planned: it needs the data first
+                sp["needs_data"] = sorted(r for r in sp["rule_ids"] if verdicts.get(r) == "missing_data")
+                sp["verified"] = all(verdicts.get(r) == "pass" for r in sp["rule_ids"] if r not in sp["needs_data"])
         return {
             "plan_version": PLAN_VERSION,
             "target": self.target,

@@ -24,8 +24,8 @@ from ..model import FAIL, MISSING_DATA, PASS, RuleSet
 from .levers import amount, candidate_levers, materialise, room_areas
 from .probe import Probe, meets
 
-#: Doubling reaches 2**MAX_DOUBLING units (0.01 m² → 10¹¹ m²): more than any rule can ask.
-MAX_DOUBLING = 44
+#: The first search probes 4**0 … 4**MAX_POWER units (0.01 m² → 10¹¹ m²): more than any rule asks.
+MAX_POWER = 22
 
 Target = tuple[int, str]          # (rule row in the probe, mode)
 
@@ -129,21 +129,24 @@ class SchoolSolver:
             todo = [p for p in todo if depth < len(self.levers[failing[p][1][0]])]
             if not todo:
                 break
-            steps = [1 << e for e in range(MAX_DOUBLING + 1)]
-            variants, where = [], []
-            for p in todo:
-                i, (k, _) = failing[p]
-                f = self.levers[k][depth]
-                for s in steps:
-                    adds = dict(rows[i].adds)
-                    adds[f] = adds.get(f, 0) + s
-                    variants.append(self.build(rows[i], adds))
-                    where.append((p, s))
-            results = self.probe(variants)
+            # gallop: 1, 4, 16 … units, each pair until its first pass (one variant per pair a probe)
             first: dict[int, int] = {}
-            for j, (p, s) in enumerate(where):
-                if p not in first and self.ok(results, j, failing[p][1]):
-                    first[p] = s
+            pending = list(todo)
+            for e in range(MAX_POWER + 1):
+                if not pending:
+                    break
+                variants = []
+                for p in pending:
+                    i, (k, _) = failing[p]
+                    f = self.levers[k][depth]
+                    adds = dict(rows[i].adds)
+                    adds[f] = adds.get(f, 0) + 4 ** e
+                    variants.append(self.build(rows[i], adds))
+                results = self.probe(variants)
+                passed = [p for j, p in enumerate(pending) if self.ok(results, j, failing[p][1])]
+                for p in passed:
+                    first[p] = 4 ** e
+                pending = [p for p in pending if p not in first]
             found = self._bisect_all(rows, failing, {p: (self.levers[failing[p][1][0]][depth], s)
                                                      for p, s in first.items()})
             for p, extra in found.items():
@@ -154,8 +157,8 @@ class SchoolSolver:
 
     def _bisect_all(self, rows: Sequence[Row], failing: list[tuple[int, Target]],
                     start: dict[int, tuple[str, int]]) -> dict[int, int]:
-        """Least extra units in (hi/2, hi] for each pair, all pairs bisected together."""
-        lo = {p: (s // 2) + 1 if s > 1 else 1 for p, (_, s) in start.items()}
+        """Least extra units in (hi/4, hi] for each pair, all pairs bisected together."""
+        lo = {p: (s // 4) + 1 if s > 1 else 1 for p, (_, s) in start.items()}
         hi = {p: s for p, (_, s) in start.items()}
         while any(lo[p] < hi[p] for p in start):
             open_ = [p for p in start if lo[p] < hi[p]]
@@ -180,8 +183,16 @@ class SchoolSolver:
         changed = False
         fields = sorted({f for r in rows for f, u in r.adds.items() if u})
         for f in fields:
-            lo = {i: 0 for i, r in enumerate(rows) if r.adds.get(f)}
-            hi = {i: rows[i].adds[f] for i in lo}
+            hi = {i: r.adds[f] for i, r in enumerate(rows) if r.adds.get(f)}
+            # most additions are least already: one probe of a unit less settles them
+            variants = []
+            for i in hi:
+                adds = dict(rows[i].adds)
+                adds[f] -= 1
+                variants.append(self.build(rows[i], adds))
+            results = self.probe(variants)
+            lo = {i: (0 if self.meets_all(results, j, rows[i]) else hi[i]) for j, i in enumerate(list(hi))}
+            hi = {i: (hi[i] - 1 if lo[i] == 0 else hi[i]) for i in hi}
             while any(lo[i] < hi[i] for i in lo):
                 open_ = [i for i in lo if lo[i] < hi[i]]
                 variants = []

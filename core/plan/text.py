@@ -48,6 +48,8 @@ def render(plan: dict[str, Any]) -> str:
             if "composite_cv_2012" in sp:
                 cc = sp["composite_cv_2012"]
                 lines.append(f"  综合差异系数 composite CV: {cc['before']} → {cc['after']} (≤ {cc['threshold']})")
+            if sp.get("needs_data"):
+                lines.append(f"  缺数据 needs data: {', '.join(sp['needs_data'])}")
             if not moved and "composite_cv_2012" not in sp:
                 lines.append("  差异系数均已达标 every CV already under its limit")
     lines.append("\n学校 Schools (按费用排序 by cost to pass):")
