@@ -289,13 +289,19 @@ def demo(province, fmt, engine):
               help="A passing rule within this share of its threshold is listed as near-failing.")
 @click.option("--apply", "apply_path", type=click.Path(exists=True, dir_okay=False), metavar="PLAN",
               help="Apply the plan PLAN (JSON) to FILES and write the adjusted records to -o (CSV).")
+@click.option("--what-if", "what_if_path", type=click.Path(exists=True, dir_okay=False), metavar="CHANGES",
+              help="Apply CHANGES (YAML: add, move, merge, close) to FILES and write the records to -o (CSV).")
 @override_opt
 @plugin_opt
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="plan.json, plan.xlsx; with --apply, adjusted.csv.")
 @friendly
-def plan(files, province, year, engine, target, costs, near, apply_path, overrides, plugins, output):
+def plan(files, province, year, engine, target, costs, near, apply_path, what_if_path, overrides, plugins, output):
     """The least additions that make each school and county pass, what they cost (整改方案).
+
+    --apply PLAN -o adjusted.csv writes FILES with a plan applied; --what-if CHANGES -o out.csv
+    writes them after hand-made changes (add, move or merge resources, close or merge a school),
+    for `edubalance evaluate` to judge.
 
     Per school: the least teachers, rooms, m², books, computers and yuan its failing rules need,
     solved together (rules share inputs). Per county and stage: the least additions that bring
@@ -305,13 +311,18 @@ def plan(files, province, year, engine, target, costs, near, apply_path, overrid
     """
     from .plan import excel, text, whatif
     ev = make_evaluator(province, year, engine, overrides, plugins)
-    if apply_path:
+    if apply_path or what_if_path:
+        if apply_path and what_if_path:
+            fail("--apply and --what-if are one at a time (--apply 与 --what-if 只能选一个)")
         if not output or Path(output).suffix.lower() != ".csv":
-            fail("--apply needs -o FILE.csv for the adjusted records (--apply 需要 -o 指定 CSV 输出文件)")
-        data = whatif.read_plan(apply_path)
+            fail("--apply and --what-if need -o FILE.csv for the adjusted records (需要 -o 指定 CSV 输出文件)")
         rows, _ = ev.load(files)
         checked = ev.validate_rows(rows)
-        adjusted = whatif.apply_plan(data, [dict(r) for r in checked.accepted], apply_path)
+        records = [dict(r) for r in checked.accepted]
+        if apply_path:
+            adjusted = whatif.apply_plan(whatif.read_plan(apply_path), records, apply_path)
+        else:
+            adjusted = whatif.what_if(records, whatif.read_changes(what_if_path), what_if_path)
         n = whatif.write_records(adjusted, output)
         click.echo(f"已写入调整后的记录 {n} 条 / {n} adjusted records written to {output}", err=True)
         sys.exit(1 if checked.rejected else 0)

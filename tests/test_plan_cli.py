@@ -97,3 +97,29 @@ def test_apply_needs_a_csv_and_a_matching_plan(run, tmp_path):
     assert result.exit_code == 2 and "other data" in result.output and school["school_id"] in result.output
     (tmp_path / "junk.json").write_text("{}", encoding="utf-8")
     assert run("plan", SCHOOLS, "--apply", tmp_path / "junk.json", "-o", tmp_path / "y.csv").exit_code == 2
+
+
+def test_what_if_moves_merges_and_closes(run, tmp_path):
+    changes = tmp_path / "changes.yaml"
+    changes.write_text(
+        "changes:\n"
+        "  - add: {school_id: '5226980009', stage: primary, backbone_teachers: 1, teachers: 1}\n"
+        "  - move: {from: '5226980001', to: '5226980017', stage: primary, pe_art_teachers: 1, teachers: 1}\n"
+        "  - close: {school_id: '5226980021', stage: primary, pupils_to: '5226980014'}\n"
+        "  - merge: {from: '5226980019', into: '5226980017', stage: primary}\n", encoding="utf-8")
+    out = tmp_path / "what_if.csv"
+    result = run("plan", SCHOOLS, "--what-if", changes, "-o", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(run("evaluate", out, "-e", "vector", "-f", "json").output)
+    before = json.loads(run("evaluate", SCHOOLS, "-e", "vector", "-f", "json").output)
+    assert report["records"]["read"] == before["records"]["read"] - 2
+    by_id = {(s["school_id"], s["stage"]): s for s in report["schools"]}
+    old = {(s["school_id"], s["stage"]): s for s in before["schools"]}
+    merged = by_id[("5226980017", "primary")]
+    gained = merged["measures"]["school_total_students"] - old[("5226980017", "primary")]["measures"]["school_total_students"]
+    assert gained == old[("5226980019", "primary")]["measures"]["school_total_students"]
+    assert merged["measures"]["pe_art_teachers_per_100"] > 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("changes:\n  - move: {from: '5226980001', to: '0000', stage: primary, teachers: 1}\n", encoding="utf-8")
+    result = run("plan", SCHOOLS, "--what-if", bad, "-o", tmp_path / "z.csv")
+    assert result.exit_code == 2 and "0000" in result.output

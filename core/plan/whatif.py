@@ -81,3 +81,98 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(int(value)) if value.is_integer() else repr(value)
     return str(value)
+
+
+#: Fields that add up when two schools become one; the rest keep the larger (class size, the
+#: highest classroom floor) or the smaller (the smallest special room) or either flag.
+_SUMMED = ("students", "boarders", "classes", "special_needs_students")
+_LARGER = ("max_class_size", "max_classroom_floor")
+_SMALLER = ("music_room_area_m2", "art_room_area_m2")
+_EITHER = ("is_boarding", "dorm_in_basement")
+_PUPIL_FIELDS = ("students", "boarders", "special_needs_students")
+
+
+def read_changes(path: str | Path) -> list[dict[str, Any]]:
+    """A ``--what-if`` file: ``changes:`` a list of ``add``, ``move``, ``merge`` or ``close`` steps."""
+    import yaml
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read the changes 无法读取变更文件: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(str(path), f"not valid YAML 不是有效的 YAML: {exc}") from None
+    steps = data.get("changes") if isinstance(data, dict) else data
+    if not isinstance(steps, list) or not all(isinstance(s, dict) and len(s) == 1 for s in steps):
+        raise InputError(str(path), "expected 'changes:' a list of steps, each one of add / move / merge / close "
+                                    "应为 changes 列表，每步为 add、move、merge 或 close 之一")
+    return steps
+
+
+def what_if(records: Sequence[Mapping[str, Any]], steps: Sequence[Mapping[str, Any]],
+            path: str = "changes") -> list[dict[str, Any]]:
+    """The records after the steps, in order:
+
+    - ``add: {school_id, stage, <field>: amount…}`` adds resources to a school;
+    - ``move: {from, to, stage, <field>: amount…}`` moves resources (teachers, m², books…);
+    - ``merge: {from, into, stage}`` merges one school into another (pupils, classes and
+      resources added up, the first record removed);
+    - ``close: {school_id, stage, pupils_to}`` closes a school or teaching point: its pupils go
+      to ``pupils_to``, its resources with it are gone.
+    """
+    from .levers import ADDABLE
+    out = [{k: v for k, v in r.items() if not k.startswith("_")} for r in records]
+
+    def find(school_id: Any, stage: Any, step: int) -> dict[str, Any]:
+        found = [r for r in out if str(r.get("school_id")) == str(school_id) and r.get("stage") == stage]
+        if len(found) != 1:
+            raise InputError(path, f"step 第 {step} 步: no single record 找不到唯一记录 for school "
+                                   f"{school_id} [{stage}]")
+        return found[0]
+
+    def shift(rec: dict[str, Any], field: str, delta: Any, step: int) -> None:
+        if field not in ADDABLE and field not in _PUPIL_FIELDS + ("classes",):
+            raise InputError(path, f"step 第 {step} 步: '{field}' cannot be added or moved 不能增减")
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)):
+            raise InputError(path, f"step 第 {step} 步: {field} must be a number 应为数值, got {delta!r}")
+        new = (rec.get(field) or 0) + delta
+        if new < 0:
+            raise InputError(path, f"step 第 {step} 步: {field} of school {rec.get('school_id')} would be "
+                                   f"negative 将为负数 ({new})")
+        rec[field] = int(new) if isinstance(rec.get(field), int) and float(delta).is_integer() else new
+
+    for n, step in enumerate(steps, 1):
+        (kind, spec), = step.items()
+        spec = dict(spec or {})
+        if kind == "add":
+            rec = find(spec.pop("school_id", None), spec.pop("stage", None), n)
+            for field, delta in spec.items():
+                shift(rec, field, delta, n)
+        elif kind == "move":
+            stage = spec.pop("stage", None)
+            src, dst = find(spec.pop("from", None), stage, n), find(spec.pop("to", None), stage, n)
+            for field, delta in spec.items():
+                shift(src, field, -delta if isinstance(delta, (int, float)) else delta, n)
+                shift(dst, field, delta, n)
+        elif kind == "merge":
+            stage = spec.get("stage")
+            src, dst = find(spec.get("from"), stage, n), find(spec.get("into"), stage, n)
+            for field in ADDABLE + _SUMMED:
+                if src.get(field) is not None and dst.get(field) is not None and field not in _SMALLER:
+                    dst[field] = dst[field] + src[field]
+            for field in _LARGER + _SMALLER:
+                values = [v for v in (src.get(field), dst.get(field)) if v is not None]
+                if values:
+                    dst[field] = max(values) if field in _LARGER else min(values)
+            for field in _EITHER:
+                dst[field] = bool(src.get(field)) or bool(dst.get(field))
+            out.remove(src)
+        elif kind == "close":
+            src = find(spec.get("school_id"), spec.get("stage"), n)
+            dst = find(spec.get("pupils_to"), spec.get("stage"), n)
+            for field in _PUPIL_FIELDS:
+                if src.get(field) is not None and dst.get(field) is not None:
+                    dst[field] = dst[field] + src[field]
+            out.remove(src)
+        else:
+            raise InputError(path, f"step 第 {n} 步: unknown change '{kind}' 未知变更 (add, move, merge, close)")
+    return out
