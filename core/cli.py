@@ -309,7 +309,7 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
     adjusted records again. Exit 0 when every school and county passes after the plan, 1 when
     something no addition fixes (class size, missing data…) remains.
     """
-    from .plan import excel, text, whatif
+    from .plan import excel, inputs, text, whatif
     ev = make_evaluator(province, year, engine, overrides, plugins)
     if apply_path or what_if_path:
         if apply_path and what_if_path:
@@ -320,7 +320,7 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
         checked = ev.validate_rows(rows)
         records = [dict(r) for r in checked.accepted]
         if apply_path:
-            adjusted = whatif.apply_plan(whatif.read_plan(apply_path), records, apply_path)
+            adjusted = whatif.apply_plan(inputs.read_plan(apply_path), records, apply_path)
         else:
             adjusted = whatif.what_if(records, whatif.read_changes(what_if_path), what_if_path)
         n = whatif.write_records(adjusted, output)

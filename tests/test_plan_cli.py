@@ -14,15 +14,13 @@ DATA = Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data"
 SCHOOLS, COUNTY = DATA / "demo_schools.csv", DATA / "demo_county.csv"
 
 
-@pytest.fixture()
-def run():
-    runner = CliRunner()
+RUNNER = CliRunner()
 
-    def invoke(*args):
-        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-        assert "Traceback" not in result.output
-        return result
-    return invoke
+
+def run(*args):
+    result = RUNNER.invoke(main, [str(a) for a in args], catch_exceptions=False)
+    assert "Traceback" not in result.output            # one message, never a traceback
+    return result
 
 
 def plan_json(run, path, *args):
@@ -30,7 +28,7 @@ def plan_json(run, path, *args):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_plan_json_then_apply_then_evaluate_proves_it(run, tmp_path):
+def test_plan_json_then_apply_then_evaluate_proves_it(tmp_path):
     plan_path = tmp_path / "plan.json"
     result = run("plan", SCHOOLS, COUNTY, "-e", "vector", "-o", plan_path)
     assert result.exit_code == 1                     # class sizes and a basement dormitory remain
@@ -45,13 +43,13 @@ def test_plan_json_then_apply_then_evaluate_proves_it(run, tmp_path):
     assert passing == fixed and len(fixed) > 11
 
 
-def test_plan_on_the_terminal_is_chinese_first(run):
+def test_plan_on_the_terminal_is_chinese_first():
     result = run("plan", SCHOOLS, COUNTY, "-e", "vector")
     assert result.output.startswith("edubalance 整改方案")
     assert "暂定规划占位值" in result.output and "5226980009" in result.output
 
 
-def test_plan_workbook_has_a_sheet_per_level(run, tmp_path):
+def test_plan_workbook_has_a_sheet_per_level(tmp_path):
     out = tmp_path / "plan.xlsx"
     assert run("plan", SCHOOLS, COUNTY, "-e", "vector", "-o", out).exit_code == 1
     wb = load_workbook(out)
@@ -62,7 +60,7 @@ def test_plan_workbook_has_a_sheet_per_level(run, tmp_path):
     assert wb["学校 Schools"].max_row > 10
 
 
-def test_local_costs_replace_the_placeholders(run, tmp_path):
+def test_local_costs_replace_the_placeholders(tmp_path):
     costs = tmp_path / "costs.yaml"
     costs.write_text("teacher: 50000\nbuilding_m2: {yuan: 2500, per: once}\n", encoding="utf-8")
     base = plan_json(run, tmp_path / "a.json", SCHOOLS, COUNTY)
@@ -77,14 +75,14 @@ def test_local_costs_replace_the_placeholders(run, tmp_path):
 
 @pytest.mark.parametrize("text,expected", [("teacher: -1\n", "≥ 0"), ("dragons: 5\n", "unknown cost item"),
                                            ("[1, 2\n", "not valid YAML")])
-def test_bad_cost_file_is_one_message(run, tmp_path, text, expected):
+def test_bad_cost_file_is_one_message(tmp_path, text, expected):
     costs = tmp_path / "costs.yaml"
     costs.write_text(text, encoding="utf-8")
     result = run("plan", SCHOOLS, "-e", "vector", "--costs", costs)
     assert result.exit_code == 2 and expected in result.output
 
 
-def test_apply_needs_a_csv_and_a_matching_plan(run, tmp_path):
+def test_apply_needs_a_csv_and_a_matching_plan(tmp_path):
     plan_path = tmp_path / "plan.json"
     run("plan", SCHOOLS, COUNTY, "-e", "vector", "-o", plan_path)
     assert run("plan", SCHOOLS, "--apply", plan_path).exit_code == 2
@@ -99,7 +97,7 @@ def test_apply_needs_a_csv_and_a_matching_plan(run, tmp_path):
     assert run("plan", SCHOOLS, "--apply", tmp_path / "junk.json", "-o", tmp_path / "y.csv").exit_code == 2
 
 
-def test_what_if_moves_merges_and_closes(run, tmp_path):
+def test_what_if_moves_merges_and_closes(tmp_path):
     changes = tmp_path / "changes.yaml"
     changes.write_text(
         "changes:\n"

@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from ..loading import InputError
+from .inputs import read_yaml
 
 #: Cost item -> the record fields whose additions it counts (see :func:`quantities`).
 ITEM_FIELDS: dict[str, tuple[str, ...]] = {
@@ -84,12 +83,7 @@ def read_costs(path: str | Path) -> dict[str, dict[str, Any]]:
     """A ``--costs`` file: ``{item: yuan}`` or ``{item: {yuan, per, source, …}}``, optionally under
     a top-level ``costs`` key. Prices from a file are the user's own: status ``confirmed`` unless
     the file says otherwise."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read the cost file 无法读取成本文件: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"not valid YAML 不是有效的 YAML: {exc}") from None
+    data = read_yaml(path, "成本文件", "cost file")
     if isinstance(data, dict) and isinstance(data.get("costs"), dict):
         data = data["costs"]
     if isinstance(data, dict) and isinstance(data.get("items"), dict):

@@ -10,13 +10,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..derive import PER_100, PER_PUPIL
 from ..fields import label, unit
-from ..model import FAIL, MISSING_DATA, PASS, STATUS_NAMES, RuleSet
+from ..model import FAIL, MISSING_DATA, PASS
 from .balance import composite_targets, cv_of, fill, fill_continuous
 from .costs import ITEM_FIELDS, CostTable, quantities
 from .levers import amount, changes, hires, resolution, units_of

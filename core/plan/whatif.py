@@ -8,24 +8,12 @@ differs from the file's) is refused, naming the school and the field.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..fields import SCHOOL_FIELDS
 from ..loading import InputError
-
-
-def read_plan(path: str | Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read the plan 无法读取方案: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise InputError(str(path), f"not a JSON plan 不是 JSON 方案: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("schools"), list):
-        raise InputError(str(path), "not an edubalance plan (no 'schools' list) 不是 edubalance 方案")
-    return data
+from .inputs import read_yaml
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -94,13 +82,7 @@ _PUPIL_FIELDS = ("students", "boarders", "special_needs_students")
 
 def read_changes(path: str | Path) -> list[dict[str, Any]]:
     """A ``--what-if`` file: ``changes:`` a list of ``add``, ``move``, ``merge`` or ``close`` steps."""
-    import yaml
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read the changes 无法读取变更文件: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"not valid YAML 不是有效的 YAML: {exc}") from None
+    data = read_yaml(path, "变更文件", "changes")
     steps = data.get("changes") if isinstance(data, dict) else data
     if not isinstance(steps, list) or not all(isinstance(s, dict) and len(s) == 1 for s in steps):
         raise InputError(str(path), "expected 'changes:' a list of steps, each one of add / move / merge / close "
