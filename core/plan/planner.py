@@ -15,11 +15,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..derive import PER_100, PER_PUPIL
-from ..fields import label, unit
+from ..fields import INTEGER_FIELDS, label, unit
 from ..model import FAIL, MISSING_DATA, PASS
 from .balance import composite_targets, cv_of, fill, fill_continuous
 from .costs import ITEM_FIELDS, CostTable, quantities
-from .levers import amount, changes, hires, resolution, units_of
+from .levers import BUILDING_PARTS, HIRED_CATEGORIES, amount, changes, hires, resolution, units_of
 from .probe import meets
 from .school import Row, SchoolSolver, pick, targets_of
 
@@ -371,16 +371,15 @@ class Planner:
 
 
 #: Fields counted in whole units (the CV fill gives them one at a time).
-_WHOLE = frozenset(f for f in ("teachers", "teachers_above_required_degree", "teachers_mid_senior_title",
-                               "backbone_teachers", "pe_art_teachers", "computers", "books",
-                               "multimedia_classrooms") if resolution(f) == 1.0)
+_WHOLE = frozenset(INTEGER_FIELDS)
 
 
 def _unit_price(table: CostTable, field: str) -> float:
-    if field in ("teachers_above_required_degree", "teachers_mid_senior_title", "backbone_teachers",
-                 "pe_art_teachers"):
+    """Yuan per unit of ``field``: a teacher in a category is a new teacher, teaching and
+    dormitory floor area is building floor area."""
+    if field in HIRED_CATEGORIES:
         field = "teachers"
-    if field in ("teaching_aux_area_m2", "dorm_area_m2"):
+    if field in BUILDING_PARTS:
         field = "building_area_m2"
     for item, fields in ITEM_FIELDS.items():
         if field in fields and item in table.items:
