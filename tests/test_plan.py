@@ -270,3 +270,35 @@ def test_basic_target_brings_the_2012_composite_under_its_limit(vector_evaluator
     assert sp["verified"] and sp["rule_ids"] == ["national.county.composite_cv_2012"]
     assert all(s["verified"] for s in plan["schools"])
     assert_claims_hold(vector_evaluator, plan, recs, [])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_county_whole_units_no_more_than_brute_force(vector_evaluator, seed):
+    """Multimedia rooms (whole units) in counties of 3–6 schools: the plan's county total is the
+    least any allocation of rooms reaches (every school meeting its own standard first)."""
+    rng = random.Random(seed)
+    n = 3 + seed % 4
+    while True:
+        students = [rng.randint(100, 400) for _ in range(n)]
+        per100 = [rng.choice([2.4, 2.6, 3.0, 8.0, 12.0]) for _ in range(n)]
+        rooms = [int(np.ceil(p * x / 100)) for p, x in zip(students, per100)]
+        if cv_of(np.array(rooms, float), np.array(students, float)) > 0.5:
+            break
+    recs = [county_school(i + 1, p, 9.0 * p, r) for i, (p, r) in enumerate(zip(students, rooms))]
+    plan = vector_evaluator.plan(records=recs)
+    sp = plan["counties"][0]["stages"]["primary"]
+    assert sp["verified"]
+    rooms_cv = next(i for i in sp["indicators"] if i["indicator"] == "multimedia_rooms_per_100")
+    assert rooms_cv["cv_before"] > 0.5 >= rooms_cv["cv_after"]
+    pupils, resource = np.array(students, float), np.array(rooms, float)
+    lower = np.zeros(n)
+    for s in plan["schools"]:
+        for a in s["additions"]:
+            if a["field"] == "multimedia_classrooms":
+                lower[int(s["school_id"][-2:]) - 1] = a["amount"] - a.get("for_county", 0.0)
+    county_total = int(rooms_cv["added"])
+    assert 0 < county_total <= 20
+    for t in range(county_total):
+        for split in compositions(t, n):
+            assert cv_of(resource + lower + np.array(split, float), pupils) > 0.5, (t, split)
+    assert assert_minimal(vector_evaluator, plan, recs, []) > 0      # a room less and the CV fails
