@@ -115,6 +115,18 @@ def test_durable_and_vector_give_the_same_plan(vector_evaluator, durable_evaluat
     a, b = vector_evaluator.plan(files), durable_evaluator.plan(files)
     assert a.pop("engine") == "vector" and b.pop("engine") == "durable"
     assert a == b
+    raw = synthetic.generate(40, seed=11, provinces=("shaanxi",), counties=1, years=(2023,))
+    a, b = vector_evaluator.plan(records=raw), durable_evaluator.plan(records=raw)
+    assert a.pop("engine") == "vector" and b.pop("engine") == "durable"
+    assert a == b and a["summary"]["schools_with_additions"] > 0
+
+
+def test_an_evaluator_listing_only_findings_plans_the_same():
+    from edubalance import Evaluator
+    files = demo_files("anhui")
+    a = Evaluator(engine="vector").plan(files)
+    b = Evaluator(engine="vector", verdicts="findings").plan(files)
+    assert a == b
 
 
 @pytest.mark.parametrize("seed,province", [(1, "guizhou"), (2, "shaanxi"), (3, "anhui"), (4, "guizhou")])

@@ -315,7 +315,9 @@ class Planner:
             # a 6-of-7 rule with an indicator lacking stays undecided: the plan cannot claim it
             undecided = set(extras[j].get("needs_data", []))
             claimed = sorted({r for a_ in additions for r in a_["for"] if r in solver.probe.index} - undecided)
-            verdicts_after = {v["rule_id"]: v["status"] for v in a.get("verdicts", [])}
+            # an evaluator listing only findings leaves passing verdicts out
+            unlisted = "pass" if getattr(ev, "verdicts", "all") == "findings" else None
+            verdicts_after = defaultdict(lambda: unlisted, {v["rule_id"]: v["status"] for v in a.get("verdicts", [])})
             school = {
                 "school_id": rec["school_id"], "stage": rec["stage"], "school_name": rec.get("school_name"),
                 "county_code": rec.get("county_code"), "county_name": rec.get("county_name"),
@@ -328,7 +330,7 @@ class Planner:
                 "funding_shortfall_yuan": amount("public_funds_received_yuan",
                                                  row.adds.get("public_funds_received_yuan", 0)),
                 "claims": claimed,
-                "verified": all(verdicts_after.get(r) in ("pass", "not_applicable") for r in claimed),
+                "verified": all(verdicts_after[r] in ("pass", "not_applicable") for r in claimed),
                 "before": {f: rec.get(f) for f in effect},
                 "after": {f: final[j].get(f) for f in effect},
                 "composite": extras[j].get("composite"),
