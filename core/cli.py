@@ -327,6 +327,8 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
         click.echo(f"已写入调整后的记录 {n} 条 / {n} adjusted records written to {output}", err=True)
         sys.exit(1 if checked.rejected else 0)
     document = ev.plan(files, target=target, costs=costs, near=near)
+    if not document["schools"] and not document["rejected"]:
+        fail(f"no school records found in {', '.join(files)} (only a header, or no rows)")
     suffix = Path(output).suffix.lower() if output else ""
     if suffix == ".xlsx":
         excel.write_workbook(document, output)

@@ -121,3 +121,11 @@ def test_what_if_moves_merges_and_closes(tmp_path):
     bad.write_text("changes:\n  - move: {from: '5226980001', to: '0000', stage: primary, teachers: 1}\n", encoding="utf-8")
     result = run("plan", SCHOOLS, "--what-if", bad, "-o", tmp_path / "z.csv")
     assert result.exit_code == 2 and "0000" in result.output
+
+
+def test_a_file_with_no_rows_is_a_usage_error(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("学校标识码,学段,在校生数\n", encoding="utf-8")
+    result = run("plan", empty)
+    assert result.exit_code == 2 and "no school records" in result.output
+    assert run("plan", tmp_path / "missing.csv").exit_code == 2

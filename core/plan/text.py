@@ -10,6 +10,10 @@ def _yuan(v: float) -> str:
     return f"{v:,.0f}"
 
 
+def _cv(v: float | None) -> str:
+    return "无 n/a" if v is None else f"{v:.4f}"
+
+
 def _amount(a: dict[str, Any]) -> str:
     n = a["amount"]
     text = f"{n:g}" if float(n).is_integer() else f"{n:.2f}"
@@ -42,12 +46,11 @@ def render(plan: dict[str, Any]) -> str:
             for i in sp["indicators"]:
                 if i["added"] or (i["cv_before"] is not None and i["threshold"] is not None
                                   and i["cv_before"] > i["threshold"]):
-                    lines.append(f"  {label(i['field'])} {i['indicator']}: CV {i['cv_before']:.4f} → "
-                                 f"{(i['cv_after'] if i['cv_after'] is not None else float('nan')):.4f} "
-                                 f"(≤ {i['threshold']}), +{i['added']:g}")
+                    lines.append(f"  {label(i['field'])} {i['indicator']}: CV {_cv(i['cv_before'])} → "
+                                 f"{_cv(i['cv_after'])} (≤ {i['threshold']}), +{i['added']:g}")
             if "composite_cv_2012" in sp:
                 cc = sp["composite_cv_2012"]
-                lines.append(f"  综合差异系数 composite CV: {cc['before']} → {cc['after']} (≤ {cc['threshold']})")
+                lines.append(f"  综合差异系数 composite CV: {_cv(cc['before'])} → {_cv(cc['after'])} (≤ {cc['threshold']})")
             if sp.get("needs_data"):
                 lines.append(f"  缺数据 needs data: {', '.join(sp['needs_data'])}")
             if not moved and "composite_cv_2012" not in sp:
