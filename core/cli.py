@@ -299,15 +299,15 @@ def demo(province, fmt, engine):
 def plan(files, province, year, engine, target, costs, near, apply_path, what_if_path, overrides, plugins, output):
     """The least additions that make each school and county pass, what they cost (整改方案).
 
-    --apply PLAN -o adjusted.csv writes FILES with a plan applied; --what-if CHANGES -o out.csv
-    writes them after hand-made changes (add, move or merge resources, close or merge a school),
-    for `edubalance evaluate` to judge.
-
     Per school: the least teachers, rooms, m², books, computers and yuan its failing rules need,
     solved together (rules share inputs). Per county and stage: the least additions that bring
     each CV under its limit, lowest per-pupil schools first. The plan is checked by judging the
     adjusted records again. Exit 0 when every school and county passes after the plan, 1 when
     something no addition fixes (class size, missing data…) remains.
+
+    --apply PLAN -o adjusted.csv writes FILES with a plan applied; --what-if CHANGES -o out.csv
+    writes them after hand-made changes (add, move or merge resources, close or merge a school),
+    for `edubalance evaluate` to judge.
     """
     from .plan import excel, inputs, text, whatif
     ev = make_evaluator(province, year, engine, overrides, plugins)
