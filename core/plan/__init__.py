@@ -2,7 +2,8 @@
 
 ``Evaluator.plan`` and ``edubalance plan`` are the entry points; :mod:`.planner` puts the steps
 together — :mod:`.levers` (what can be added), :mod:`.probe` (judging candidates),
-:mod:`.school` (per-school plans), :mod:`.balance` (county CVs), :mod:`.costs` (prices),
+:mod:`.school` (per-school plans), :mod:`.counties` and :mod:`.balance` (county CVs),
+:mod:`.costs` and :mod:`.totals` (prices, sums),
 :mod:`.whatif` (applying a plan to the records), :mod:`.excel` (the workbook).
 """
 from .planner import PLAN_VERSION, TARGETS, Planner

@@ -23,6 +23,14 @@ from ..cv import weighted_cv
 SAFETY = 1e-9
 
 
+def finite(value: object) -> float | None:
+    """A number for JSON: ``None`` for a missing or non-finite value (JSON has no NaN)."""
+    if value is None:
+        return None
+    v = float(value)
+    return v if np.isfinite(v) else None
+
+
 def cv_of(resource: np.ndarray, pupils: np.ndarray) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         return weighted_cv(np.where(pupils > 0, resource / pupils, np.nan), pupils)
