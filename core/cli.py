@@ -313,9 +313,9 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
     ev = make_evaluator(province, year, engine, overrides, plugins)
     if apply_path or what_if_path:
         if apply_path and what_if_path:
-            fail("--apply and --what-if are one at a time (--apply 与 --what-if 只能选一个)")
+            fail("--apply 与 --what-if 只能选一个 / --apply and --what-if are one at a time")
         if not output or Path(output).suffix.lower() != ".csv":
-            fail("--apply and --what-if need -o FILE.csv for the adjusted records (需要 -o 指定 CSV 输出文件)")
+            fail("--apply、--what-if 需要 -o 指定 CSV 输出文件 / need -o FILE.csv for the adjusted records")
         rows, _ = ev.load(files)
         checked = ev.validate_rows(rows)
         records = [dict(r) for r in checked.accepted]
@@ -326,14 +326,17 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
         n = whatif.write_records(adjusted, output)
         click.echo(f"已写入调整后的记录 {n} 条 / {n} adjusted records written to {output}", err=True)
         sys.exit(1 if checked.rejected else 0)
+    suffix = Path(output).suffix.lower() if output else ""
+    if suffix not in ("", ".json", ".xlsx", ".txt"):
+        fail(f"-o {output}: 方案输出为 .json、.xlsx 或 .txt（调整后的记录用 --apply）/ "
+             f"a plan is written as .json, .xlsx or .txt (adjusted records: --apply)")
     document = ev.plan(files, target=target, costs=costs, near=near)
     if not document["schools"] and not document["rejected"]:
-        fail(f"no school records found in {', '.join(files)} (only a header, or no rows)")
-    suffix = Path(output).suffix.lower() if output else ""
+        fail(f"未找到学校记录 / no school records found in {', '.join(files)} (only a header, or no rows)")
     if suffix == ".xlsx":
         excel.write_workbook(document, output)
         click.echo(f"方案已写入 plan written to {output}", err=True)
-    elif suffix == ".json" or (output and suffix != ".txt"):
+    elif suffix == ".json":
         emit(json.dumps(document, ensure_ascii=False, indent=1), output)
     else:
         emit(text.render(document), output)

@@ -129,3 +129,11 @@ def test_a_file_with_no_rows_is_a_usage_error(tmp_path):
     result = run("plan", empty)
     assert result.exit_code == 2 and "no school records" in result.output
     assert run("plan", tmp_path / "missing.csv").exit_code == 2
+
+
+def test_a_plan_is_json_xlsx_or_text(tmp_path):
+    result = run("plan", SCHOOLS, "-e", "vector", "-o", tmp_path / "plan.csv")
+    assert result.exit_code == 2 and "--apply" in result.output
+    text = tmp_path / "plan.txt"
+    run("plan", SCHOOLS, "-e", "vector", "-o", text)
+    assert text.read_text(encoding="utf-8").startswith("edubalance 整改方案")

@@ -89,16 +89,16 @@ def read_costs(path: str | Path) -> dict[str, dict[str, Any]]:
     if isinstance(data, dict) and isinstance(data.get("items"), dict):
         data = data["items"]
     if not isinstance(data, dict) or not data:
-        raise InputError(str(path), "expected a mapping of cost items to prices 应为成本项目到单价的映射")
+        raise InputError(str(path), "应为成本项目到单价的映射 / expected a mapping of cost items to prices")
     out: dict[str, dict[str, Any]] = {}
     for item, spec in data.items():
         if item not in ITEM_FIELDS:
-            raise InputError(str(path), f"unknown cost item 未知成本项目 '{item}' "
+            raise InputError(str(path), f"未知成本项目 unknown cost item '{item}' "
                                         f"(known 可用: {', '.join(ITEM_FIELDS)})")
         entry = dict(spec) if isinstance(spec, dict) else {"yuan": spec}
         yuan = entry.get("yuan")
         if isinstance(yuan, bool) or not isinstance(yuan, (int, float)) or yuan < 0:
-            raise InputError(str(path), f"cost item 成本项目 '{item}': yuan must be a number ≥ 0, got {yuan!r}")
+            raise InputError(str(path), f"成本项目 cost item '{item}': 单价应为 ≥ 0 的数 / yuan must be a number ≥ 0, got {yuan!r}")
         entry.setdefault("per", "year" if item in ("teacher", "staff_member", "public_funds_yuan") else "once")
         entry.setdefault("threshold_status", "confirmed")
         entry.setdefault("source", {"document": str(path), "clause": item})

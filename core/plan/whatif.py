@@ -85,8 +85,8 @@ def read_changes(path: str | Path) -> list[dict[str, Any]]:
     data = read_yaml(path, "变更文件", "changes")
     steps = data.get("changes") if isinstance(data, dict) else data
     if not isinstance(steps, list) or not all(isinstance(s, dict) and len(s) == 1 for s in steps):
-        raise InputError(str(path), "expected 'changes:' a list of steps, each one of add / move / merge / close "
-                                    "应为 changes 列表，每步为 add、move、merge 或 close 之一")
+        raise InputError(str(path), "应为 changes 列表，每步为 add、move、merge 或 close 之一 / "
+                                    "expected 'changes:' a list of steps, each one of add / move / merge / close")
     return steps
 
 
@@ -107,19 +107,19 @@ def what_if(records: Sequence[Mapping[str, Any]], steps: Sequence[Mapping[str, A
     def find(school_id: Any, stage: Any, step: int) -> dict[str, Any]:
         found = [r for r in out if str(r.get("school_id")) == str(school_id) and r.get("stage") == stage]
         if len(found) != 1:
-            raise InputError(path, f"step 第 {step} 步: no single record 找不到唯一记录 for school "
+            raise InputError(path, f"第 {step} 步 step {step}: 找不到唯一记录 no single record for school "
                                    f"{school_id} [{stage}]")
         return found[0]
 
     def shift(rec: dict[str, Any], field: str, delta: Any, step: int) -> None:
         if field not in ADDABLE and field not in _PUPIL_FIELDS + ("classes",):
-            raise InputError(path, f"step 第 {step} 步: '{field}' cannot be added or moved 不能增减")
+            raise InputError(path, f"第 {step} 步 step {step}: '{field}' 不能增减 / cannot be added or moved")
         if isinstance(delta, bool) or not isinstance(delta, (int, float)):
-            raise InputError(path, f"step 第 {step} 步: {field} must be a number 应为数值, got {delta!r}")
+            raise InputError(path, f"第 {step} 步 step {step}: {field} 应为数值 / must be a number, got {delta!r}")
         new = (rec.get(field) or 0) + delta
         if new < 0:
-            raise InputError(path, f"step 第 {step} 步: {field} of school {rec.get('school_id')} would be "
-                                   f"negative 将为负数 ({new})")
+            raise InputError(path, f"第 {step} 步 step {step}: 学校 {rec.get('school_id')} 的 {field} 将为负数 / "
+                                   f"would be negative ({new})")
         rec[field] = int(new) if isinstance(rec.get(field), int) and float(delta).is_integer() else new
 
     for n, step in enumerate(steps, 1):
@@ -156,5 +156,5 @@ def what_if(records: Sequence[Mapping[str, Any]], steps: Sequence[Mapping[str, A
                     dst[field] = dst[field] + src[field]
             out.remove(src)
         else:
-            raise InputError(path, f"step 第 {n} 步: unknown change '{kind}' 未知变更 (add, move, merge, close)")
+            raise InputError(path, f"第 {n} 步 step {n}: 未知变更 unknown change '{kind}' (add, move, merge, close)")
     return out
