@@ -286,7 +286,8 @@ def demo(province, fmt, engine):
 @click.option("--costs", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Local unit prices (YAML: item: yuan) instead of the packs' provisional placeholders.")
 @click.option("--near", type=float, default=0.05, show_default=True,
-              help="A passing rule within this share of its threshold is listed as near-failing.")
+              help="A rule passing after the plan that would fail with this share more pupils "
+                   "is listed as near-failing.")
 @click.option("--apply", "apply_path", type=click.Path(exists=True, dir_okay=False), metavar="PLAN",
               help="Apply the plan PLAN (JSON) to FILES and write the adjusted records to -o (CSV).")
 @click.option("--what-if", "what_if_path", type=click.Path(exists=True, dir_okay=False), metavar="CHANGES",

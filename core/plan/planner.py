@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any, Mapping, Sequence
 
@@ -20,12 +21,20 @@ from .balance import finite
 from .costs import CostTable, quantities
 from .counties import CountyPlanner
 from .levers import amount, changes
-from .probe import meets
 from .school import Row, SchoolSolver, pick, targets_of
 from .totals import ranking, summary, totals
 
 TARGETS = ("basic", "quality")
 PLAN_VERSION = 1
+
+
+def _more_pupils(record: Mapping[str, Any], share: float) -> dict[str, Any]:
+    """The record with ``share`` more pupils (whole pupils, rounded up): enrolment growth is what
+    most often tips a school that passes by a hair."""
+    rec = dict(record)
+    if isinstance(rec.get("students"), (int, float)) and not isinstance(rec.get("students"), bool):
+        rec["students"] = int(math.ceil(rec["students"] * (1 + share)))
+    return rec
 
 
 def _clean(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -37,8 +46,8 @@ def _key(rec: Mapping[str, Any]) -> tuple[str, str, int]:
 
 
 class Planner:
-    """Builds one plan; see the module docstring. ``near`` is the margin (a share of the
-    threshold) under which a passing rule is listed as near-failing."""
+    """Builds one plan; see the module docstring. A rule passing after the plan that would fail
+    with ``near`` (a share) more pupils is listed as near-failing."""
 
     def __init__(self, ev: Any, target: str = "quality", costs: str | None = None, near: float = 0.05):
         if target not in TARGETS:
@@ -64,7 +73,7 @@ class Planner:
         for (province, year), members in sorted(groups.items()):
             ruleset = ev.ruleset(province, year)
             costs[(province, year)] = table = CostTable.from_parameters(ruleset.parameters, self.costs_path)
-            solver = SchoolSolver(ev, ruleset, self.near)
+            solver = SchoolSolver(ev, ruleset)
             self._schools(solver, table, records, members, chosen, extras)
             county_plans += CountyPlanner(self.target).plan(solver, table, records, members, chosen, before)
         final = [self._build(chosen[j], records[j]) for j in range(len(records))]
@@ -102,9 +111,10 @@ class Planner:
     def _side_lists(self, solver: SchoolSolver, records: list[dict], members: list[int], chosen: list,
                     extras: list, status_before: np.ndarray) -> None:
         """Scored rules the plan leaves failing (with what each would take), near-failing rules
-        (passing by less than ``near`` of their threshold), structural failures, missing data."""
+        (passing after the plan, failing with ``near`` more pupils), structural failures, missing data."""
         state = [solver.build(chosen[j]) for j in members]
         res = solver.probe(state)
+        grown = solver.probe([_more_pupils(rec, self.near) for rec in state])
         singles, where = [], []
         for pos, j in enumerate(members):
             targeted = {k for k, _ in chosen[j].targets}
@@ -113,11 +123,12 @@ class Planner:
                 if s == FAIL and k not in targeted and solver.levers[k]:
                     singles.append(Row(state[pos], [(k, "pass")]))
                     where.append((j, k))
-                elif s == PASS and rule.kind == "check" and not meets(res, k, "margin", self.near)[pos]:
+                elif s == PASS and grown.status[k, pos] == FAIL:
                     thr, value = res.threshold[k, pos], res.value[k, pos]
                     extras[j].setdefault("near", []).append({
                         "rule_id": rule.id, "value": finite(value), "threshold": finite(thr),
-                        "margin_share": finite(abs(value - thr) / abs(thr)) if thr else None})
+                        "margin_share": finite(abs(value - thr) / abs(thr)) if thr else None,
+                        "value_with_more_pupils": finite(grown.value[k, pos])})
         if singles:
             solver.grow(singles)
         for row, (j, k) in zip(singles, where):
@@ -236,7 +247,7 @@ class Planner:
             "engine": after.get("engine"),
             "files": list(files),
             "packs": after.get("packs"),
-            "near_margin": self.near,
+            "near_pupils_share": self.near,
             "costs": {f"{p}/{y}": t.to_dict() for (p, y), t in costs.items()},
             "schools": schools,
             "counties": county_plans,

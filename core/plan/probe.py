@@ -13,7 +13,7 @@ import numpy as np
 
 from ..composite import evaluate_composites
 from ..fields import SCHOOL_FIELDS
-from ..model import FAIL, NOT_APPLICABLE, PASS, RuleResults, RuleSet
+from ..model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, RuleResults, RuleSet
 from ..table import TEXT_FIELDS, Table
 
 _NUMERIC = [f for f in SCHOOL_FIELDS if f not in TEXT_FIELDS]
@@ -37,28 +37,18 @@ class Probe:
         return base.extend(evaluate_composites(self.ruleset.composites, base, table))
 
 
-def meets(results: RuleResults, k: int, mode: str, near: float = 0.0,
-          min_ratio: float | None = None) -> np.ndarray:
+def meets(results: RuleResults, k: int, mode: str, min_ratio: float | None = None) -> np.ndarray:
     """Does rule row ``k`` meet the plan's target on each record?
 
-    ``pass``: not failed (passing or not applicable); ``ratio``: passing, or reaching
-    ``min_ratio`` of the threshold (the one indicator the 6-of-7 rule lets fall short);
-    ``margin``: passing with ``near`` (a share of the threshold) to spare.
+    ``pass``: not failed and not lacking data (passing, or not applicable); ``ratio`` (and
+    ``ratio?``, the same with the 6-of-7 rule undecided): passing, or reaching ``min_ratio`` of
+    the threshold — the one indicator the 6-of-7 rule lets fall short.
     """
     status = results.status[k]
-    rule = results.rules[k]
-    ok = status != FAIL
     if mode == "pass":
-        return ok & (status != 3)
+        return (status != FAIL) & (status != MISSING_DATA)
+    rule = results.rules[k]
     value, thr = results.value[k], results.threshold[k]
-    rising = rule.operator in (">", ">=")
     with np.errstate(divide="ignore", invalid="ignore"):
-        if mode in ("ratio", "ratio?"):
-            reach = np.where(rising, value / thr, thr / value) >= (min_ratio or 0.0)
-            return (status == PASS) | ((status == FAIL) & reach) | (status == NOT_APPLICABLE)
-        # margin
-        if rising:
-            spare = value >= thr * (1 + near)
-        else:
-            spare = value <= thr * (1 - near)
-    return (status == NOT_APPLICABLE) | ((status == PASS) & spare)
+        reach = np.where(rule.operator in (">", ">="), value / thr, thr / value) >= (min_ratio or 0.0)
+    return (status == PASS) | ((status == FAIL) & reach) | (status == NOT_APPLICABLE)

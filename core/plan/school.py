@@ -48,11 +48,10 @@ class Row:
 class SchoolSolver:
     """Least additions for rows of one rule set (see the module docstring)."""
 
-    def __init__(self, ev: Any, ruleset: RuleSet, near: float = 0.05):
+    def __init__(self, ev: Any, ruleset: RuleSet):
         self.ruleset = ruleset
         self.probe = Probe(ev, ruleset)
         self.rules = self.probe.rules
-        self.near = near
         self._areas: dict[str, dict[str, float]] = {}
         self._cached: Any = None
         self._met: dict[Target, np.ndarray] = {}
@@ -77,7 +76,7 @@ class SchoolSolver:
             self._cached, self._met = results, {}
         met = self._met.get(target)
         if met is None:
-            met = self._met[target] = meets(results, k, mode, self.near, self.min_ratio.get(k))
+            met = self._met[target] = meets(results, k, mode, self.min_ratio.get(k))
         return bool(met[j])
 
     def claim(self, k: int, mode: str) -> str:
