@@ -28,6 +28,7 @@ Examples:
   edubalance template -P shaanxi -o 学校数据模板.xlsx          an input template
   edubalance rules --province anhui --year 2016
   edubalance test-packs                        run every pack's own cases
+  edubalance plan schools.csv county.csv -o plan.xlsx   what it takes to pass, and its cost
 """
 
 
@@ -385,6 +386,75 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
                         max_queue=max_queue)
     make_evaluator(province, year, engine, overrides, plugins)       # bad packs or options: exit 2 now
     run(settings, host, port, Tokens.from_file(token_file) if token_file else None, allow_unauthenticated)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@province_opt
+@year_opt
+@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
+              help="Rule back end the plan is checked with.")
+@click.option("--target", type=click.Choice(["quality", "basic"]), default="quality", show_default=True,
+              help="County goal: quality = each 2017 CV under its limit; basic = the 2012 composite CV.")
+@click.option("--costs", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Local unit prices (YAML: item: yuan) instead of the packs' provisional placeholders.")
+@click.option("--near", type=float, default=0.05, show_default=True,
+              help="A rule passing after the plan that would fail with this share more pupils "
+                   "is listed as near-failing.")
+@click.option("--apply", "apply_path", type=click.Path(exists=True, dir_okay=False), metavar="PLAN",
+              help="Apply the plan PLAN (JSON) to FILES and write the adjusted records to -o (CSV).")
+@click.option("--what-if", "what_if_path", type=click.Path(exists=True, dir_okay=False), metavar="CHANGES",
+              help="Apply CHANGES (YAML: add, move, merge, close) to FILES and write the records to -o (CSV).")
+@override_opt
+@plugin_opt
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="plan.json, plan.xlsx; with --apply, adjusted.csv.")
+@friendly
+def plan(files, province, year, engine, target, costs, near, apply_path, what_if_path, overrides, plugins, output):
+    """The least additions that make each school and county pass, what they cost (整改方案).
+
+    Per school: the least teachers, rooms, m², books, computers and yuan its failing rules need,
+    solved together (rules share inputs). Per county and stage: the least additions that bring
+    each CV under its limit, lowest per-pupil schools first. The plan is checked by judging the
+    adjusted records again. Exit 0 when every school and county passes after the plan, 1 when
+    something no addition fixes (class size, missing data…) remains.
+
+    --apply PLAN -o adjusted.csv writes FILES with a plan applied; --what-if CHANGES -o out.csv
+    writes them after hand-made changes (add, move or merge resources, close or merge a school),
+    for `edubalance evaluate` to judge.
+    """
+    from .plan import excel, inputs, text, whatif
+    ev = make_evaluator(province, year, engine, overrides, plugins)
+    if apply_path or what_if_path:
+        if apply_path and what_if_path:
+            fail("--apply 与 --what-if 只能选一个 / --apply and --what-if are one at a time")
+        if not output or Path(output).suffix.lower() != ".csv":
+            fail("--apply、--what-if 需要 -o 指定 CSV 输出文件 / need -o FILE.csv for the adjusted records")
+        rows, _ = ev.load(files)
+        checked = ev.validate_rows(rows)
+        records = [dict(r) for r in checked.accepted]
+        if apply_path:
+            adjusted = whatif.apply_plan(inputs.read_plan(apply_path), records, apply_path)
+        else:
+            adjusted = whatif.what_if(records, whatif.read_changes(what_if_path), what_if_path)
+        n = whatif.write_records(adjusted, output)
+        click.echo(f"已写入调整后的记录 {n} 条 / {n} adjusted records written to {output}", err=True)
+        sys.exit(1 if checked.rejected else 0)
+    suffix = Path(output).suffix.lower() if output else ""
+    if suffix not in ("", ".json", ".xlsx", ".txt"):
+        fail(f"-o {output}: 方案输出为 .json、.xlsx 或 .txt（调整后的记录用 --apply）/ "
+             f"a plan is written as .json, .xlsx or .txt (adjusted records: --apply)")
+    document = ev.plan(files, target=target, costs=costs, near=near)
+    if not document["schools"] and not document["rejected"]:
+        fail(f"未找到学校记录 / no school records found in {', '.join(files)} (only a header, or no rows)")
+    if suffix == ".xlsx":
+        excel.write_workbook(document, output)
+        click.echo(f"方案已写入 plan written to {output}", err=True)
+    elif suffix == ".json":
+        emit(json.dumps(document, ensure_ascii=False, indent=1), output)
+    else:
+        emit(text.render(document), output)
+    sys.exit(text.exit_code(document))
 
 
 @main.command("test-packs")

@@ -278,6 +278,26 @@ class Evaluator:
             rules=ruleset.county_rules, table=frame.table, engine=engine)
         return county_reports(frame, county_results, score, frame.measure_inputs)
 
+    # -- plan ----------------------------------------------------------------------------------
+    def plan(self, paths: Iterable[str | Path] = (), records: Iterable[Mapping[str, Any]] = (),
+             counties: Iterable[Mapping[str, Any]] = (), target: str = "quality",
+             costs: str | Path | None = None, near: float = 0.05) -> dict[str, Any]:
+        """The remediation plan (see :mod:`edubalance.plan`) for the records in ``paths`` and/or
+        given as dicts: the least additions per school and per county, their cost, checked by
+        judging the adjusted records again with this evaluator. Rejected rows are listed."""
+        from .plan import Planner
+
+        paths = [str(p) for p in paths]
+        rows, county_rows = self.load(paths) if paths else ([], [])
+        rows = list(rows) + [RawRow("<records>", i + 1, dict(r)) for i, r in enumerate(records)]
+        county_rows = list(county_rows) + [RawRow("<counties>", i + 1, dict(c)) for i, c in enumerate(counties)]
+        checked = self.validate_rows(rows)
+        counties_ok, counties_rejected = validate_counties(county_rows, default_province=self.province,
+                                                           known_provinces=list(self.registry.packs))
+        rejected = [r.to_dict() for r in checked.rejected] + [r.to_dict() for r in counties_rejected]
+        return Planner(self, target=target, costs=None if costs is None else str(costs), near=near).plan(
+            [dict(r) for r in checked.accepted], counties_ok, rejected=rejected, files=paths)
+
 
 #: The school years a record may have (the record schema's bounds), and so the years to judge by.
 YEAR_RANGE = (school_schema()["properties"]["year"]["minimum"], school_schema()["properties"]["year"]["maximum"])

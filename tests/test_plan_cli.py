@@ -1,0 +1,139 @@
+"""`edubalance plan` end to end: JSON, workbook, --apply, --costs, and bad input."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from edubalance.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data"
+SCHOOLS, COUNTY = DATA / "demo_schools.csv", DATA / "demo_county.csv"
+
+
+RUNNER = CliRunner()
+
+
+def run(*args):
+    result = RUNNER.invoke(main, [str(a) for a in args], catch_exceptions=False)
+    assert "Traceback" not in result.output            # one message, never a traceback
+    return result
+
+
+def plan_json(run, path, *args):
+    run("plan", *args, "-e", "vector", "-o", path)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_plan_json_then_apply_then_evaluate_proves_it(tmp_path):
+    plan_path = tmp_path / "plan.json"
+    result = run("plan", SCHOOLS, COUNTY, "-e", "vector", "-o", plan_path)
+    assert result.exit_code == 1                     # class sizes and a basement dormitory remain
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    fixed = {(s["school_id"], s["stage"]) for s in plan["schools"] if s["status_after"] == "pass"}
+    adjusted = tmp_path / "adjusted.csv"
+    result = run("plan", SCHOOLS, "--apply", plan_path, "-o", adjusted)
+    assert result.exit_code == 0 and adjusted.exists()
+    result = run("evaluate", adjusted, COUNTY, "-e", "vector", "-f", "json")
+    report = json.loads(result.output)
+    passing = {(s["school_id"], s["stage"]) for s in report["schools"] if s["status"] == "pass"}
+    assert passing == fixed and len(fixed) > 11
+
+
+def test_plan_on_the_terminal_is_chinese_first():
+    result = run("plan", SCHOOLS, COUNTY, "-e", "vector")
+    assert result.output.startswith("edubalance 整改方案")
+    assert "暂定规划占位值" in result.output and "5226980009" in result.output
+
+
+def test_plan_workbook_has_a_sheet_per_level(tmp_path):
+    out = tmp_path / "plan.xlsx"
+    assert run("plan", SCHOOLS, COUNTY, "-e", "vector", "-o", out).exit_code == 1
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["汇总 Totals", "项目 Items", "县 Counties", "学校 Schools", "排名 Ranking", "单价 Prices"]
+    totals = {row[0]: row for row in wb["汇总 Totals"].iter_rows(min_row=2, values_only=True)}
+    plan = plan_json(run, tmp_path / "p.json", SCHOOLS, COUNTY)
+    assert totals["合计 total"][4] == plan["totals"]["first_year_yuan"]
+    assert wb["学校 Schools"].max_row > 10
+
+
+def test_local_costs_replace_the_placeholders(tmp_path):
+    costs = tmp_path / "costs.yaml"
+    costs.write_text("teacher: 50000\nbuilding_m2: {yuan: 2500, per: once}\n", encoding="utf-8")
+    base = plan_json(run, tmp_path / "a.json", SCHOOLS, COUNTY)
+    local = plan_json(run, tmp_path / "b.json", SCHOOLS, COUNTY, "--costs", costs)
+    teachers = base["totals"]["by_item"]["teacher"]["quantity"]
+    assert local["totals"]["by_item"]["teacher"]["yuan"] == teachers * 50000
+    assert local["totals"]["by_item"]["building_m2"]["yuan"] == round(
+        base["totals"]["by_item"]["building_m2"]["quantity"] * 2500, 2)
+    assert local["costs"]["guizhou/2023"]["items"]["teacher"]["threshold_status"] == "confirmed"
+    assert local["costs"]["guizhou/2023"]["items"]["book"]["threshold_status"] == "provisional"
+
+
+@pytest.mark.parametrize("text,expected", [("teacher: -1\n", "≥ 0"), ("dragons: 5\n", "unknown cost item"),
+                                           ("[1, 2\n", "not valid YAML")])
+def test_bad_cost_file_is_one_message(tmp_path, text, expected):
+    costs = tmp_path / "costs.yaml"
+    costs.write_text(text, encoding="utf-8")
+    result = run("plan", SCHOOLS, "-e", "vector", "--costs", costs)
+    assert result.exit_code == 2 and expected in result.output
+
+
+def test_apply_needs_a_csv_and_a_matching_plan(tmp_path):
+    plan_path = tmp_path / "plan.json"
+    run("plan", SCHOOLS, COUNTY, "-e", "vector", "-o", plan_path)
+    assert run("plan", SCHOOLS, "--apply", plan_path).exit_code == 2
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    school = next(s for s in plan["schools"] if s["before"])
+    field = next(iter(school["before"]))
+    school["before"][field] = (school["before"][field] or 0) + 7
+    plan_path.write_text(json.dumps(plan), encoding="utf-8")
+    result = run("plan", SCHOOLS, "--apply", plan_path, "-o", tmp_path / "x.csv")
+    assert result.exit_code == 2 and "other data" in result.output and school["school_id"] in result.output
+    (tmp_path / "junk.json").write_text("{}", encoding="utf-8")
+    assert run("plan", SCHOOLS, "--apply", tmp_path / "junk.json", "-o", tmp_path / "y.csv").exit_code == 2
+
+
+def test_what_if_moves_merges_and_closes(tmp_path):
+    changes = tmp_path / "changes.yaml"
+    changes.write_text(
+        "changes:\n"
+        "  - add: {school_id: '5226980009', stage: primary, backbone_teachers: 1, teachers: 1}\n"
+        "  - move: {from: '5226980001', to: '5226980017', stage: primary, pe_art_teachers: 1, teachers: 1}\n"
+        "  - close: {school_id: '5226980021', stage: primary, pupils_to: '5226980014'}\n"
+        "  - merge: {from: '5226980019', into: '5226980017', stage: primary}\n", encoding="utf-8")
+    out = tmp_path / "what_if.csv"
+    result = run("plan", SCHOOLS, "--what-if", changes, "-o", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(run("evaluate", out, "-e", "vector", "-f", "json").output)
+    before = json.loads(run("evaluate", SCHOOLS, "-e", "vector", "-f", "json").output)
+    assert report["records"]["read"] == before["records"]["read"] - 2
+    by_id = {(s["school_id"], s["stage"]): s for s in report["schools"]}
+    old = {(s["school_id"], s["stage"]): s for s in before["schools"]}
+    merged = by_id[("5226980017", "primary")]
+    gained = merged["measures"]["school_total_students"] - old[("5226980017", "primary")]["measures"]["school_total_students"]
+    assert gained == old[("5226980019", "primary")]["measures"]["school_total_students"]
+    assert merged["measures"]["pe_art_teachers_per_100"] > 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("changes:\n  - move: {from: '5226980001', to: '0000', stage: primary, teachers: 1}\n", encoding="utf-8")
+    result = run("plan", SCHOOLS, "--what-if", bad, "-o", tmp_path / "z.csv")
+    assert result.exit_code == 2 and "0000" in result.output
+
+
+def test_a_file_with_no_rows_is_a_usage_error(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("学校标识码,学段,在校生数\n", encoding="utf-8")
+    result = run("plan", empty)
+    assert result.exit_code == 2 and "no school records" in result.output
+    assert run("plan", tmp_path / "missing.csv").exit_code == 2
+
+
+def test_a_plan_is_json_xlsx_or_text(tmp_path):
+    result = run("plan", SCHOOLS, "-e", "vector", "-o", tmp_path / "plan.csv")
+    assert result.exit_code == 2 and "--apply" in result.output
+    text = tmp_path / "plan.txt"
+    run("plan", SCHOOLS, "-e", "vector", "-o", text)
+    assert text.read_text(encoding="utf-8").startswith("edubalance 整改方案")
