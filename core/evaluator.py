@@ -288,15 +288,20 @@ class Evaluator:
         from .plan import Planner
 
         paths = [str(p) for p in paths]
-        rows, county_rows = self.load(paths) if paths else ([], [])
-        rows = list(rows) + [RawRow("<records>", i + 1, dict(r)) for i, r in enumerate(records)]
-        county_rows = list(county_rows) + [RawRow("<counties>", i + 1, dict(c)) for i, c in enumerate(counties)]
-        checked = self.validate_rows(rows)
-        counties_ok, counties_rejected = validate_counties(county_rows, default_province=self.province,
-                                                           known_provinces=list(self.registry.packs))
-        rejected = [r.to_dict() for r in checked.rejected] + [r.to_dict() for r in counties_rejected]
+        given = ([RawRow("<records>", i + 1, dict(r)) for i, r in enumerate(records)],
+                 [RawRow("<counties>", i + 1, dict(c)) for i, c in enumerate(counties)])
+        sources = ([self.load(paths)] if paths else []) + ([given] if any(given) else [])
+        accepted: list[dict] = []
+        counties_ok: list[dict] = []
+        rejected: list[dict] = []
+        for schools, county_rows in sources:            # files, and records given as dicts
+            checked = self.check(schools, county_rows)
+            accepted += [dict(r) for r in checked.schools.accepted]
+            counties_ok += list(checked.counties.accepted)
+            rejected += [r.to_dict() for r in checked.schools.rejected]
+            rejected += [r.to_dict() for r in checked.counties.rejected]
         return Planner(self, target=target, costs=None if costs is None else str(costs), near=near).plan(
-            [dict(r) for r in checked.accepted], counties_ok, rejected=rejected, files=paths)
+            accepted, counties_ok, rejected=rejected, files=paths)
 
 
 #: The school years a record may have (the record schema's bounds), and so the years to judge by.

@@ -171,8 +171,8 @@ def read_bytes(name: str) -> bytes:
     """The whole file (a regular file within the size limit); never empty."""
     checked_stat(name)
     try:
-        with open(name, "rb") as f:
-            raw = f.read(LIMITS.max_file_bytes + 1)
+        with open(name, "rb") as f:       # a buffer of the file's size, not of the limit
+            raw = f.read(min(os.fstat(f.fileno()).st_size, LIMITS.max_file_bytes) + 1)
     except OSError as exc:
         raise InputError(name, f"无法读取 / cannot read the file ({exc.strerror or exc})") from None
     if len(raw) > LIMITS.max_file_bytes:
@@ -265,6 +265,10 @@ def cell_text(value: Any) -> str | None:
     t = type(value)
     if t is str or t is NumberText:
         value = value.strip()
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:      # lone surrogates ("\ud800" in JSON): pairs joined, the rest U+FFFD
+            value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return str(value) or None
     if value is None:
         return None

@@ -84,10 +84,13 @@ def status_of(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
 
 
 def mark_unjudged_counties(counties: list[dict]) -> None:
-    """A county none of whose rules applies (standards of a year before either recognition) is
-    ``not_applicable``, as a school is, rather than a ``pass`` with nothing passed."""
+    """A county judged in a year before either recognition (neither the 2012 basic nor the 2017
+    high-quality balance in force) is ``not_applicable``, as a school is, rather than a ``pass``:
+    a province's scored items alone do not make a balance evaluation."""
     for county in counties:
-        if county.get("status") == "pass" and all(v["status"] == "not_applicable" for v in county.get("verdicts") or []):
+        assessments = [county.get(k) or {} for k in ("basic_balance", "quality_balance")]
+        if county.get("status") == "pass" and all(a.get("status", "not_applicable") == "not_applicable"
+                                                  for a in assessments):
             county["status"] = "not_applicable"
 
 

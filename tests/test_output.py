@@ -255,6 +255,7 @@ def test_non_finite_numbers_do_not_stop_the_writers(vector_evaluator, tmp_path):
     report = vector_evaluator.evaluate_records(records, county_records(records, seed=3))
     block = report.blocks[0]
     block.overall[0] = math.inf
+    block.measures[0] = block.measures[0].copy()      # columns read from the input are read-only
     block.measures[0][0] = -math.inf
     block.results.value[0, 0] = math.inf
     report.counties[0]["score"]["overall"] = math.nan

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edubalance import Evaluator, RulePackError
+from edubalance.render import render_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,14 +38,14 @@ def test_county_needs_name_the_field_not_a_python_dict(vector_evaluator, tmp_pat
         w.writeheader()
         w.writerows(rows)
     report = vector_evaluator.evaluate_files([demo("guizhou")[0], county])
-    text = report.render_table()
+    text = render_table(report)
     assert "{'field'" not in text and "'rules'" not in text
     assert "需补充 needs: 县级记录的 教师年平均工资收入 (teacher_avg_salary_yuan), for national.county.teacher_pay" in text
     assert "缺少数据 missing data — 县级记录缺 教师年平均工资收入 (teacher_avg_salary_yuan)" in text
 
 
 def test_a_count_of_schools_reads_as_schools(guizhou):
-    text = county_block(guizhou.render_table())
+    text = county_block(render_table(guizhou))
     verdict = next(v for v in guizhou.counties[0]["verdicts"]
                    if v["rule_id"] == "national.county.schools_basic_standard" and v["stage"] == "primary")
     n = int(verdict["value"])
@@ -57,7 +58,7 @@ def test_a_missing_composite_cv_names_the_school_and_field(guizhou):
     county = guizhou.counties[0]
     missing = county["stages"]["primary"]["missing"]
     assert county["stages"]["primary"]["composite_cv_2012"] is None and missing
-    line = next(x for x in county_block(guizhou.render_table()).splitlines()
+    line = next(x for x in county_block(render_table(guizhou)).splitlines()
                 if "校际综合差异系数" in x and "[小学 primary]" in x)
     assert "缺少数据 missing data" in line and "needs composite_cv_2012" not in line
     for m in missing:
@@ -70,7 +71,7 @@ def test_a_county_with_no_rule_in_force_is_not_applicable(tmp_path):
     assert county["basic_balance"]["status"] == county["quality_balance"]["status"] == "not_applicable"
     assert county["status"] == "not_applicable"
     assert report.summary()["counties"]["pass"] == 0 and report.summary()["counties"]["not_applicable"] == 1
-    text = report.render_table()
+    text = render_table(report)
     assert f"County 县 {county['county_code']} {county['county_name']} ({county['year']}): 不适用 not applicable" in text
 
 
@@ -115,7 +116,7 @@ def test_an_override_threshold_carries_its_own_title_source_and_status(tmp_path)
     assert rule["title"]["en"] == "Class size (primary at most 40, junior at most 50)"
     assert rule["threshold_status"] == "provisional"
     assert rule["source"] == {"document": "本地文件"}             # not the old clause beside it
-    text = ev.evaluate_records([{**RECORD, "school_name": "x"}]).render_table()
+    text = render_table(ev.evaluate_records([{**RECORD, "school_name": "x"}]))
     assert "不超过45人" not in text and "required <= 40*" in text
 
 
