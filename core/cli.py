@@ -170,21 +170,14 @@ def validate(files, province, plugins, fmt, output):
     ev = make_evaluator(province=province, plugins=plugins)
     rows, county_rows = ev.load(files)
     checked = ev.check(rows, county_rows)
-    result, counties = checked.schools, checked.counties
-    data = {
-        "records": {"read": checked.read, "accepted": result.frame.height, "rejected": len(result.rejected)},
-        "counties": {"read": checked.county_read, "accepted": counties.frame.height,
-                     "rejected": len(counties.rejected)},
-        "rejected": [r.to_dict() for r in checked.rejected],
-        "warnings": [p.to_dict() for p in checked.warnings],
-    }
+    data = checked.to_dict()
     if fmt == "json":
         emit(json.dumps(data, ensure_ascii=False, indent=2), output)
     else:
         lines = [f"Records 记录: {data['records']['read']} read, {data['records']['accepted']} accepted, "
                  f"{data['records']['rejected']} rejected"]
         if checked.county_read:
-            lines.append(f"County records 县级记录: {checked.county_read} read, {len(counties.rejected)} rejected")
+            lines.append(f"County records 县级记录: {checked.county_read} read, {data['counties']['rejected']} rejected")
         for rej in data["rejected"]:
             lines.append(f"{rej['file']}:{rej['row']} {rej.get('school_id') or rej.get('county_code') or '?'} "
                          f"{rej.get('school_name') or ''}".rstrip())

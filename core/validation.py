@@ -107,6 +107,17 @@ class Checked:
     def warnings(self) -> list[Problem]:
         return self.schools.warnings + self.counties.warnings
 
+    def to_dict(self) -> dict[str, Any]:
+        """What ``edubalance validate -f json`` (and the service's ``/v1/validate``) answers."""
+        return {
+            "records": {"read": self.read, "accepted": self.schools.frame.height,
+                        "rejected": len(self.schools.rejected)},
+            "counties": {"read": self.county_read, "accepted": self.counties.frame.height,
+                         "rejected": len(self.counties.rejected)},
+            "rejected": [r.to_dict() for r in self.rejected],
+            "warnings": [p.to_dict() for p in self.warnings],
+        }
+
 
 def frame_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     """Rows of a typed frame as dicts without the missing values."""

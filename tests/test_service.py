@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edubalance.loading import frame_rows
 from edubalance import Evaluator
 from edubalance.service.local import running_server
 
@@ -63,7 +64,7 @@ def cli_json(*args: str, cwd: Path | None = None) -> tuple[dict | list, int]:
 def raw_records(province: str) -> tuple[list[dict], list[dict]]:
     """The demo county's records as a JSON body would carry them (raw cells, English names)."""
     rows, county_rows = Evaluator().load(demo_files(province))
-    return [dict(r.data) for r in rows], [dict(r.data) for r in county_rows]
+    return [dict(r.data) for r in frame_rows(rows)], [dict(r.data) for r in frame_rows(county_rows)]
 
 
 def assert_problem(response: httpx.Response, status: int, kind: str) -> dict:

@@ -68,12 +68,13 @@ def test_real_reports_match_the_documented_schemas(api, base_url):
     """Random records are mostly rejected (422): the demo county's records and one good school
     show that a full report and a school entry match their schemas too."""
     from edubalance import Evaluator
+    from edubalance.loading import frame_rows
     data = Path(__file__).resolve().parent.parent / "plugins" / "shaanxi" / "data"
     rows, county_rows = Evaluator().load([data / "demo_schools.csv", data / "demo_county.csv"])
-    body = {"records": [r.data for r in rows], "counties": [r.data for r in county_rows]}
+    body = {"records": [r.data for r in frame_rows(rows)], "counties": [r.data for r in frame_rows(county_rows)]}
     headers = {"Authorization": f"Bearer {TOKEN}"}
     for path, case_body in (("/v1/evaluate", body), ("/v1/validate", body),
-                            ("/v1/evaluate/school", dict(rows[0].data))):
+                            ("/v1/evaluate/school", body["records"][0])):
         case = api[path]["POST"].Case(body=case_body, media_type="application/json")
         response = case.call_and_validate(base_url=base_url, headers=headers, timeout=60)
         assert response.status_code == 200

@@ -21,7 +21,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..loading import RawRow
 from ..output import report_formats
-from ..validation import validate_counties
 from .contract import EvaluateBody, Record, ValidateBody
 from .problems import ServiceProblem, rejected_problems
 from .settings import Settings
@@ -143,19 +142,10 @@ class Jobs:
             with _in_folder(source[1]):
                 rows, county_rows = ev.load(source[2])
         self._check_count(len(rows) + len(county_rows))
-        if not rows and not county_rows:
+        if not len(rows) and not len(county_rows):
             raise ServiceProblem("empty-files", "上传的文件中没有记录（只有表头或没有行）。"
                                                 "No records in the uploaded files (only a header, or no rows).")
-        result = ev.validate_rows(rows)
-        counties_ok, counties_rejected = validate_counties(county_rows, default_province=ev.province,
-                                                           known_provinces=list(ev.registry.packs))
-        rejected = [r.to_dict() for r in result.rejected] + [r.to_dict() for r in counties_rejected]
-        data = {
-            "records": {"read": len(rows), "accepted": len(result.accepted), "rejected": len(result.rejected)},
-            "counties": {"read": len(county_rows), "accepted": len(counties_ok), "rejected": len(counties_rejected)},
-            "rejected": rejected,
-            "warnings": [p.to_dict() for p in result.problems if p.severity == "warning"],
-        }
+        data = ev.check(rows, county_rows).to_dict()
         return {"body": orjson.dumps(data), "records": data["records"], "counties": data["counties"]}
 
 
