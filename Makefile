@@ -24,6 +24,7 @@ chromium:
 	fi
 
 test: $(STAMP) chromium
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 #: The seeded mutation fuzzer for FUZZ_SECONDS (failing cases are saved in fuzz-failures/).
