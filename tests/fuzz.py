@@ -326,7 +326,7 @@ def fuzz(seconds: float, seed: int = 1, case_timeout: float = 20.0, out: Path | 
     """Run seeded cases for ``seconds``; failing cases are saved under ``out``."""
     outcome = Outcome()
     deadline = time.monotonic() + seconds
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn")       # not fork: a forked copy of a process whose polars threads run can deadlock
     number = 0
     with tempfile.TemporaryDirectory(prefix="edubalance-fuzz-") as tmp:
         while time.monotonic() < deadline:
