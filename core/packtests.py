@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import yaml
+from . import safeyaml
 
 
 @dataclass
@@ -60,8 +61,7 @@ def run_pack_cases(evaluator, pack_id: str) -> PackTestResult:
     result = PackTestResult(pack_id)
     seen: dict[str, set[str]] = {}
     for path in pack.cases:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh) or {}
+        doc = safeyaml.load(Path(path).read_text(encoding="utf-8")) or {}
         defaults = doc.get("defaults") or {}
         for case in doc.get("cases") or []:
             record = {"province": pack_id, **defaults, **(case.get("record") or {})}

@@ -457,6 +457,13 @@ def test_billion_laughs_in_a_data_file(tmp_path):
     check(isolated("evaluate", path, timeout=8, memory=1 << 30), 2, "laughs.yaml")
 
 
+def test_billion_laughs_in_a_planner_cost_file(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 10) + "]" for k in range(1, 10)]
+    path = write(tmp_path, "costs.yaml", "\n".join(lines) + "\n")
+    check(isolated("plan", DEMO, "--costs", path, timeout=8, memory=1 << 30), 2, "aliases expand")
+
+
 def test_a_device_as_a_data_file():
     check(isolated("evaluate", "/dev/zero", timeout=20, memory=1 << 30), 2, "not a regular file")
 

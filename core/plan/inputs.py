@@ -5,27 +5,31 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .. import safeyaml
+from ..loading import InputError, read_bytes
 
-from ..loading import InputError
+
+def _text(path: str | Path, what_zh: str, what_en: str) -> str:
+    """The file as text: a regular file within the input size limit, UTF-8."""
+    try:
+        return read_bytes(str(path)).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(str(path), f"{what_zh}不是 UTF-8 文本 / the {what_en} is not UTF-8 text") from None
 
 
 def read_yaml(path: str | Path, what_zh: str, what_en: str) -> Any:
+    """A YAML file from the user, read within the same bounds as a rule file (aliases, depth)."""
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(str(path), f"无法读取{what_zh} / cannot read the {what_en}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"不是有效的 YAML / not valid YAML: {exc}") from None
+        return safeyaml.load(_text(path, what_zh, what_en))
+    except safeyaml.YamlLimitError as exc:
+        raise InputError(str(path), str(exc)) from None
 
 
 def read_plan(path: str | Path) -> dict[str, Any]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(str(path), f"无法读取方案 / cannot read the plan: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise InputError(str(path), f"不是 JSON 方案 / not a JSON plan: {exc}") from None
+        data = json.loads(_text(path, "方案", "plan"))
+    except (ValueError, RecursionError) as exc:
+        raise InputError(str(path), f"不是 JSON 方案 / not a JSON plan: {str(exc)[:200]}") from None
     if not isinstance(data, dict) or not isinstance(data.get("schools"), list):
         raise InputError(str(path), "不是 edubalance 方案 / not an edubalance plan (no 'schools' list)")
     return data
