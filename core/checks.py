@@ -22,9 +22,6 @@ from .schemas import county_schema, school_schema
 
 ANNOTATIONS = {"title", "description", "$comment", "examples", "default", "deprecated", "readOnly",
                "writeOnly", "format"}
-#: Keywords :func:`cell_failures` turns into expressions (``type`` is the coercer's job).
-COLUMN_KEYWORDS = {"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "pattern",
-                   "minLength", "maxLength"}
 
 TEACHER_SUBSETS = ("teachers_above_required_degree", "teachers_mid_senior_title", "backbone_teachers",
                    "pe_art_teachers", "certified_teachers")
@@ -151,14 +148,6 @@ class RecordChecker:
 def checker_for(kind: str) -> RecordChecker:
     """The checker of the bundled ``school`` or ``county`` schema (compiled once per process)."""
     return RecordChecker(school_schema() if kind == "school" else county_schema())
-
-
-def school_checker() -> RecordChecker:
-    return checker_for("school")
-
-
-def county_checker() -> RecordChecker:
-    return checker_for("county")
 
 
 # --- one row's messages ------------------------------------------------------------------

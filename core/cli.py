@@ -80,15 +80,13 @@ def emit_report(ev, report, fmt: str | None, output: str | None, progress=None) 
     """Write the report through the plug-ins in the format asked for (by name, or by the
     suffix of ``output``); ``progress`` is told how many school entries are written."""
     from .output import OutputError, format_for, write_report
-    report.progress = progress
     try:
-        write_report(ev.pm, report, format_for(ev.pm, fmt, output), output)
+        write_report(ev.pm, report, format_for(ev.pm, fmt, output), output, progress)
     except OutputError as exc:
+        fail(str(exc))
+    finally:
         if progress:
             progress.close()
-        fail(str(exc))
-    if progress:
-        progress.close()
     if output:
         click.echo(f"报告已写入 report written to {output}", err=True)
 

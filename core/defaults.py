@@ -33,9 +33,9 @@ def edubalance_merge_scores(report):
 
 
 @hookimpl(trylast=True)
-def edubalance_render_report(report, fmt, path):
+def edubalance_render_report(report, fmt, path, progress):
     from .output import write_core_format
-    return write_core_format(report, fmt, path)
+    return write_core_format(report, fmt, path, progress)
 
 
 @hookimpl

@@ -165,10 +165,6 @@ class SchoolBlock:
                        self._provisional_lists(status, index),
                        [None if x != x else bool(x) for x in self.basic[index].tolist()])]
 
-    def entry(self, i: int, verdicts: str = "all") -> dict[str, Any]:
-        """School ``i``'s entry."""
-        return self.entries(np.array([i]), verdicts)[0]
-
     def _measures(self, index: np.ndarray) -> list[dict[str, Any]]:
         """``{name: value}`` per school: measures in name order, missing ones left out."""
         if not self.measures:

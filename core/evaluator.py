@@ -6,7 +6,6 @@ returns a :class:`~edubalance.report.Report` in which ``read = evaluated + rejec
 """
 from __future__ import annotations
 
-import gc
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from time import perf_counter
@@ -28,6 +27,7 @@ from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
 from .schemas import school_schema
 from .scoring import basic_standard_status, meets_basic_standard, score, status_of
+from .serialise import gc_paused
 from .table import TEXT_FIELDS, Table
 from .validation import Checked, ValidationResult, validate
 
@@ -193,7 +193,7 @@ class Evaluator:
         """The lifecycle after validation: judge the accepted records of ``checked``. The cyclic
         collector is paused meanwhile: the report is millions of acyclic objects, which
         collections would only rescan (cycles made here are collected after)."""
-        with paused_gc():
+        with gc_paused():
             return self._evaluate_checked(checked, files, progress, counties)
 
     def _evaluate_checked(self, checked: Checked, files: list[str], progress: Progress | None,
@@ -315,18 +315,6 @@ def check_year(year: Any) -> None:
     if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not lo <= year <= hi):
         raise ValueError(f"学年应为 {lo}–{hi} 之间的整数 the year must be a whole number from {lo} to {hi}, "
                          f"got {year!r}")
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while many small acyclic objects are built."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @contextmanager

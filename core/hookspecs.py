@@ -96,13 +96,15 @@ def edubalance_merge_scores(report):
 
 
 @hookspec(firstresult=True)
-def edubalance_render_report(report, fmt, path):
+def edubalance_render_report(report, fmt, path, progress):
     """Stage *report*: write ``report`` in format ``fmt``; return True when done, None if ``fmt`` is not yours.
 
     ``path`` is a :class:`pathlib.Path` to create (a file, or a folder for a multi-table format);
     the caller gives a temporary name in the target folder and renames it into place only on
     success, so a failed write never leaves half a report. ``path`` None means standard output
     (``sys.stdout.buffer``); a format that cannot go to a terminal raises ``ValueError``.
+    ``progress``, if not None, is a callable told how many school entries are written so far
+    (a progress bar); an implementation may leave the argument out.
     """
 
 

@@ -58,10 +58,11 @@ def format_for(pm: Any, fmt: str | None, output: str | None) -> str:
     return "table"
 
 
-def write_report(pm: Any, report: Any, fmt: str, output: str | None) -> None:
-    """Render ``report`` through the plug-ins into ``output`` (standard output if None)."""
+def write_report(pm: Any, report: Any, fmt: str, output: str | None, progress: Any = None) -> None:
+    """Render ``report`` through the plug-ins into ``output`` (standard output if None);
+    ``progress`` is told how many school entries are written."""
     def render(path: Path | None) -> None:
-        if not pm.hook.edubalance_render_report(report=report, fmt=fmt, path=path):
+        if not pm.hook.edubalance_render_report(report=report, fmt=fmt, path=path, progress=progress):
             raise OutputError(f"no plug-in writes the format '{fmt}'")
     folder = report_formats(pm).get(fmt, {}).get("folder", False)
     write_to(output, render, folder)
@@ -127,9 +128,8 @@ def _earlier_report(folder: Path) -> bool:
     return all(p.is_file() and p.suffix == ".parquet" for p in folder.iterdir())
 
 
-def write_core_format(report: Any, fmt: str, path: Path | None) -> bool | None:
+def write_core_format(report: Any, fmt: str, path: Path | None, progress: Any = None) -> bool | None:
     """The core's own formats: ``table`` (for people), ``json``, ``ndjson`` and ``parquet``."""
-    progress = getattr(report, "progress", None)
     if fmt == "table":
         from .render import render_table
         from .serialise import clean_text

@@ -95,8 +95,6 @@ class Report:
     blocks: list[Any] = field(default_factory=list, repr=False)
     _schools: list[dict] | None = field(default=None, repr=False)
     _order: list[tuple[int, int]] = field(default_factory=list, repr=False)
-    #: Told how many school entries are written as the report is written (a progress bar).
-    progress: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_mode(self.verdicts)

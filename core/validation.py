@@ -193,8 +193,6 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
     if duplicates:
         rule_mask = rule_mask | pl.Series(range(n)).is_in(list(duplicates))
 
-    result = ValidationResult(typed.head(0))
-    rejected_at: list[int] = []
     # Rows with a refused cell: everything from the text, through jsonschema.
     names_for_rows = [c for c in frame.columns if not c.startswith("_")]
     found: list[tuple[int, RowProblems, dict[str, Any] | None]] = []
