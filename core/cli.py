@@ -327,10 +327,19 @@ def template(province, output, fmt, plugins):
     for p in provinces:
         if p not in ev.provinces:
             fail(f"no province '{p}' (loaded: {', '.join(ev.provinces)})")
+    from .output import OutputError, write_to
     target = Path(output or f"学校数据模板.{fmt}")
-    if not target.parent.is_dir():
-        fail(f"输出目录不存在 the folder of {target} does not exist")
-    written = write_template([compile_ruleset(ev.registry, p, None) for p in provinces], provinces, target, fmt)
+    rulesets = [compile_ruleset(ev.registry, p, None) for p in provinces]
+    try:
+        if fmt == "xlsx":           # one workbook: written beside the target and renamed into place
+            write_to(str(target), lambda path: write_template(rulesets, provinces, path, fmt))
+            written = [target]
+        elif not target.parent.is_dir():
+            raise OutputError(f"输出目录不存在 the folder of {target} does not exist")
+        else:
+            written = write_template(rulesets, provinces, target, fmt)
+    except (OutputError, OSError) as exc:
+        fail(str(exc))
     for path in written:
         click.echo(f"模板已写入 template written to {path}", err=True)
 
@@ -428,7 +437,12 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
             adjusted = whatif.apply_plan(inputs.read_plan(apply_path), records, apply_path)
         else:
             adjusted = whatif.what_if(records, whatif.read_changes(what_if_path), what_if_path)
-        n = whatif.write_records(adjusted, output)
+        from .output import OutputError, write_to
+        try:
+            write_to(output, lambda path: whatif.write_records(adjusted, path))
+        except OutputError as exc:
+            fail(str(exc))
+        n = len(adjusted)
         click.echo(f"已写入调整后的记录 {n} 条 / {n} adjusted records written to {output}", err=True)
         sys.exit(1 if checked.rejected else 0)
     suffix = Path(output).suffix.lower() if output else ""
@@ -439,7 +453,11 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
     if not document["schools"] and not document["rejected"]:
         fail(f"未找到学校记录 / no school records found in {', '.join(files)} (only a header, or no rows)")
     if suffix == ".xlsx":
-        excel.write_workbook(document, output)
+        from .output import OutputError, write_to
+        try:
+            write_to(output, lambda path: excel.write_workbook(document, path))
+        except OutputError as exc:
+            fail(str(exc))
         click.echo(f"方案已写入 plan written to {output}", err=True)
     elif suffix == ".json":
         emit(json.dumps(document, ensure_ascii=False, indent=1), output)

@@ -72,7 +72,4 @@ def write_workbook(plan: dict[str, Any], path: str | Path) -> None:
                                spec["per"], spec["threshold_status"], spec["source"].get("document")))
     _sheet(wb, "单价 Prices", ["规则集 ruleset", "项目 item", "名称", "name", "单价 yuan", "单位 unit", "per",
                                "状态 status", "来源 source"], price_rows)
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    wb.save(tmp)
-    tmp.replace(target)
+    wb.save(path)           # the caller writes to a temporary name (edubalance.output.write_to)

@@ -50,14 +50,11 @@ def write_records(records: Iterable[Mapping[str, Any]], path: str | Path) -> int
     records = list(records)
     used = {k for r in records for k, v in r.items() if v is not None}
     columns = [f for f in SCHOOL_FIELDS if f in used]
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:   # the caller's temporary name
         writer = csv.writer(fh)
         writer.writerow(columns)
         for r in records:
             writer.writerow([_cell(r.get(c)) for c in columns])
-    tmp.replace(target)
     return len(records)
 
 
