@@ -148,20 +148,12 @@ class Pool:
     async def run(self, name: str, *args: Any) -> Any:
         """Run job ``name`` in a worker within the time limit; a problem is raised as such."""
         assert self._idle is not None
-        if self._waiting >= self.settings.max_queue:
-            raise ServiceProblem("busy", f"同时处理的请求已满（{self.size} 个评估进程，{self.settings.max_queue} "
-                                         f"个排队），请稍后重试。All {self.size} evaluation processes are busy and "
-                                         f"{self.settings.max_queue} requests are waiting; retry later.",
-                                 headers={"Retry-After": "1"})
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.timeout
-        self._waiting += 1
-        try:
-            worker = await asyncio.wait_for(self._idle.get(), self.settings.timeout)
-        except TimeoutError:
-            raise self._timeout() from None
-        finally:
-            self._waiting -= 1
+        try:                                    # an idle worker takes the job at once, without queueing
+            worker = self._idle.get_nowait()
+        except asyncio.QueueEmpty:
+            worker = await self._wait_for_worker()
         try:
             kind, value = await asyncio.wait_for(loop.run_in_executor(self._threads, worker.call, name, args),
                                                  max(0.0, deadline - loop.time()))
@@ -183,6 +175,22 @@ class Pool:
         raise ServiceProblem("internal-error", "评估过程中出现内部错误，详情已记入服务日志。"
                                                "An internal error occurred while evaluating; the service log has "
                                                "the details.")
+
+    async def _wait_for_worker(self) -> Worker:
+        """Queue for a worker, or get 503 at once when ``max_queue`` requests are already waiting."""
+        assert self._idle is not None
+        if self._waiting >= self.settings.max_queue:
+            raise ServiceProblem("busy", f"同时处理的请求已满（{self.size} 个评估进程，{self.settings.max_queue} "
+                                         f"个排队），请稍后重试。All {self.size} evaluation processes are busy and "
+                                         f"{self.settings.max_queue} requests are waiting; retry later.",
+                                 headers={"Retry-After": "1"})
+        self._waiting += 1
+        try:
+            return await asyncio.wait_for(self._idle.get(), self.settings.timeout)
+        except TimeoutError:
+            raise self._timeout() from None
+        finally:
+            self._waiting -= 1
 
     def _timeout(self) -> ServiceProblem:
         t = self.settings.timeout
