@@ -329,14 +329,12 @@ def test_an_override_that_is_not_utf8(tmp_path):
     check(cli("evaluate", DEMO, "--override", path), 2, "must be UTF-8")
 
 
-def test_billion_laughs_in_an_override_fails_fast(tmp_path):
+def test_billion_laughs_in_an_override_is_refused_in_bounded_memory(tmp_path):
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 10) + "]" for k in range(1, 10)]
     path = write(tmp_path, "laughs.yaml", "\n".join(lines) + "\npack: national\nrevision: t1\n")
-    started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = cli("evaluate", DEMO, "--override", path)
-    assert time.perf_counter() - started < 1.0
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000      # kB
     check(out, 2, "aliases expand to more than")
 
