@@ -6,6 +6,8 @@ The public API::
     report = Evaluator(province="guizhou").evaluate_files(["schools.csv"])
     report.summary(); report.to_dict(); report.exit_code
 
+Input the API cannot judge raises :class:`InvalidInput` (a ``ValueError``) with ``.problems``.
+
 Plug-in authors need :func:`province_hooks` (a province pack in a folder), or :data:`hookimpl`
 and :class:`PackSource` for more (see ``edubalance.hookspecs``).
 """
@@ -13,7 +15,8 @@ from .hookspecs import hookimpl
 from .province import province_hooks
 from .rulepack import PackSource, RulePackError
 
-__all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "hookimpl", "province_hooks"]
+__all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "InvalidInput", "Problem", "hookimpl",
+           "province_hooks"]
 
 
 def __getattr__(name):
@@ -24,6 +27,12 @@ def __getattr__(name):
     if name == "Report":
         from .report import Report
         return Report
+    if name == "InvalidInput":
+        from .errors import InvalidInput
+        return InvalidInput
+    if name == "Problem":
+        from .problems import Problem
+        return Problem
     if name == "InputError":
         from .loading import InputError
         return InputError

@@ -20,6 +20,7 @@ from .composite import evaluate_composites
 from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
+from .errors import InvalidInput, argument_problem
 from .loading import InputError, RawRow, concat
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .plugins import plugin_manager
@@ -29,7 +30,7 @@ from .schemas import school_schema
 from .scoring import basic_standard_status, meets_basic_standard, score, status_of
 from .serialise import gc_paused
 from .table import TEXT_FIELDS, Table
-from .validation import Checked, ValidationResult, validate
+from .validation import Checked, ValidationResult, given_rows, validate
 
 Progress = Callable[[int], None]
 
@@ -58,7 +59,7 @@ class Evaluator:
                  autoload: bool | None = None, verdicts: str = "all",
                  timings: dict[str, float] | None = None):
         if verdicts not in VERDICT_MODES:
-            raise ValueError(f"unknown verdicts mode '{verdicts}' (choose from {', '.join(VERDICT_MODES)})")
+            raise bad_argument("verdicts", verdicts, VERDICT_MODES, ("结论列表方式", "verdicts mode"))
         check_year(year)
         self.province = province
         self.year = year
@@ -76,10 +77,9 @@ class Evaluator:
         for found in self.pm.hook.edubalance_engines():
             self.engines.update(found or {})
         if engine != "auto" and engine not in self.engines:
-            raise ValueError(f"unknown engine '{engine}' (choose from auto, {', '.join(sorted(self.engines))})")
+            raise bad_argument("engine", engine, ["auto", *sorted(self.engines)], ("规则引擎", "engine"))
         if province is not None and province not in self.registry.packs:
-            raise ValueError(f"unknown province '{province}' "
-                             f"(known: {', '.join(sorted(self.registry.packs)) or 'none'})")
+            raise bad_argument("province", province, sorted(self.registry.packs), ("省份", "province"), code="E205")
         self.engine = engine
         self._engine_objects: dict[str, Any] = {}
         self._rulesets: dict[tuple[str, int], RuleSet] = {}
@@ -165,22 +165,25 @@ class Evaluator:
 
     def evaluate_records(self, records: Iterable[Mapping[str, Any]], counties: Iterable[Mapping[str, Any]] = (),
                          progress: Progress | None = None) -> Report:
-        """Judge records given as dicts (English field names), e.g. from a government system."""
-        rows = [RawRow("<records>", i + 1, dict(r)) for i, r in enumerate(records)]
-        county_rows = [RawRow("<counties>", i + 1, dict(c)) for i, c in enumerate(counties)]
+        """Judge records given as dicts, e.g. from a government system. Keys are English field
+        names or Chinese labels, as a file's headers are. A record that fails validation is
+        listed in the report's ``rejected``; an item that is not a record, or a record naming a
+        field twice, raises :class:`~edubalance.errors.InvalidInput`."""
+        rows = given_rows(records, "<records>")
+        county_rows = given_rows(counties, "<counties>")
         return self.evaluate_checked(self.check_timed(rows, county_rows), [], progress)
 
     def evaluate_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """One school record → its report entry (raises ValueError if the record is rejected).
+        """One school record (English or Chinese keys) → its report entry. A rejected record
+        raises :class:`~edubalance.errors.InvalidInput` with its problems (``.problems``).
 
         A school's entry does not depend on its county's verdicts, so a lone record skips the
         county stage (a county of one school says nothing anyway).
         """
-        checked = self.check_timed([RawRow("<records>", 1, dict(record))], [])
+        checked = self.check_timed(given_rows([record], "<records>"), [])
+        if checked.schools.rejected:
+            raise InvalidInput(checked.schools.rejected[0].problems, ("记录未通过校验", "record rejected"))
         report = self.evaluate_checked(checked, [], None, counties=False)
-        if report.rejected:
-            problems = "; ".join(p["message"] for p in report.rejected[0]["problems"])
-            raise ValueError(f"record rejected: {problems}")
         return report.school(0)
 
     def check_timed(self, schools: Any, counties: Any) -> Checked:
@@ -288,8 +291,7 @@ class Evaluator:
         from .plan import Planner
 
         paths = [str(p) for p in paths]
-        given = ([RawRow("<records>", i + 1, dict(r)) for i, r in enumerate(records)],
-                 [RawRow("<counties>", i + 1, dict(c)) for i, c in enumerate(counties)])
+        given = (given_rows(records, "<records>"), given_rows(counties, "<counties>"))
         sources = ([self.load(paths)] if paths else []) + ([given] if any(given) else [])
         accepted: list[dict] = []
         counties_ok: list[dict] = []
@@ -313,8 +315,19 @@ def check_year(year: Any) -> None:
     nothing, or silently by each record's own year."""
     lo, hi = YEAR_RANGE
     if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not lo <= year <= hi):
-        raise ValueError(f"学年应为 {lo}–{hi} 之间的整数 the year must be a whole number from {lo} to {hi}, "
-                         f"got {year!r}")
+        raise InvalidInput([argument_problem("E192", "year", year, f"{lo}–{hi}",
+                                             f"学年应为 {lo}–{hi} 之间的整数 the year must be a whole number from "
+                                             f"{lo} to {hi}, got {year!r}")], ("参数无效", "invalid argument"))
+
+
+def bad_argument(name: str, value: Any, choices: Sequence[str], what: tuple[str, str],
+                 code: str = "E192") -> InvalidInput:
+    """An argument of :class:`Evaluator` that names nothing known, with what it may be."""
+    known = ", ".join(choices) or "none"
+    return InvalidInput([argument_problem(code, name, value, known,
+                                          f"未知的{what[0]} {value!r}（可选：{known}）/ unknown {what[1]} {value!r} "
+                                          f"(choose from {known})")],
+                        ("参数无效", "invalid argument"))
 
 
 @contextmanager

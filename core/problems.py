@@ -5,6 +5,9 @@ Problem codes (stable; ``Problem.code``; ``Problem.name`` gives the slug):
 ====  ==================================  ========  =====================================
 code  name                                severity  meaning
 ====  ==================================  ========  =====================================
+E190  not-a-record                        error     a record given to the API is not an object
+E191  field-given-twice                   error     a record names one field twice (学段, stage)
+E192  bad-argument                        error     an API argument no evaluation can use
 E101  required-missing                    error     an identity field is missing
 E102  wrong-type                          error     the value cannot be read as the type
 E103  below-minimum                       error     a count or amount below its minimum
@@ -31,7 +34,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from . import fields
 
@@ -39,6 +42,9 @@ ERROR, WARNING = "error", "warning"
 
 #: code -> (name, severity)
 PROBLEM_CODES: dict[str, tuple[str, str]] = {
+    "E190": ("not-a-record", ERROR),
+    "E191": ("field-given-twice", ERROR),
+    "E192": ("bad-argument", ERROR),
     "E101": ("required-missing", ERROR),
     "E102": ("wrong-type", ERROR),
     "E103": ("below-minimum", ERROR),
@@ -87,6 +93,11 @@ class Problem:
     @property
     def name(self) -> str:
         return PROBLEM_CODES.get(self.code, ("", ""))[0]
+
+    @property
+    def value(self) -> Any:
+        """The value found (``observed``)."""
+        return self.observed
 
     @classmethod
     def about(cls, record: dict[str, Any], code: str, message: str, *, field: str | None = None,
@@ -239,3 +250,103 @@ class RowProblems:
             if n not in record or n in bad:
                 return False
         return True
+
+
+# --- problems as people read them: one line per problem, with the rows it covers -------------
+
+#: A row list with more parts than this is shown as its first parts and a count.
+ROW_PARTS_SHOWN = 5
+#: How many parts are shown before the count of a long row list.
+ROW_PARTS_LEAD = 3
+
+
+def row_parts(rows: Iterable[int]) -> list[str]:
+    """Row numbers as runs: ``[2, 3, 4, 5, 9, 12]`` → ``["2–5", "9", "12"]``."""
+    parts: list[str] = []
+    ordered = sorted(set(rows))
+    k = 0
+    while k < len(ordered):
+        start = end = ordered[k]
+        while k + 1 < len(ordered) and ordered[k + 1] == end + 1:
+            k += 1
+            end = ordered[k]
+        parts.append(str(start) if start == end else f"{start}–{end}")
+        k += 1
+    return parts
+
+
+def rows_text(rows: Iterable[int]) -> str:
+    """Where a problem is, Chinese first: ``第 2–29 行 rows 2–29``, ``第 7 行 row 7``, or for a long
+    scattered list the first few and a count, ``第 2、5、9 行等 40 行 rows 2, 5, 9 … (40 rows)``."""
+    rows = set(rows)
+    parts = row_parts(rows)
+    if len(parts) > ROW_PARTS_SHOWN:
+        lead = parts[:ROW_PARTS_LEAD]
+        return f"第 {'、'.join(lead)} 行等 {len(rows)} 行 rows {', '.join(lead)} … ({len(rows)} rows)"
+    one = len(rows) == 1
+    return f"第 {'、'.join(parts)} 行 {'row' if one else 'rows'} {', '.join(parts)}"
+
+
+@dataclass
+class ProblemGroup:
+    """One problem as found on one or more rows of a file (same code, field and message)."""
+
+    code: str
+    severity: str
+    file: str
+    field: str | None
+    message: str
+    rows: list[int]
+    who: list[str]          # per row, the school (or county) it names, as a user finds it
+
+    @property
+    def where(self) -> str:
+        """The file and its rows; a single row also names its school."""
+        place = f"{self.file} {rows_text(self.rows)}".strip()
+        if len(self.rows) == 1 and self.who[0]:
+            place += f" {self.who[0]}"
+        return place
+
+    def line(self) -> str:
+        mark = "警告 warning " if self.severity == WARNING else ""
+        return f"{self.where}: {mark}{self.code} {self.message}"
+
+
+def group_problems(items: Iterable[tuple[Mapping[str, Any], str]]) -> list[ProblemGroup]:
+    """Problems (``Problem.to_dict()`` forms, each with the name of its record) gathered by file,
+    code, field and message, in the order each was first found: a column that every row gets
+    wrong is one line with the rows, not one line per row."""
+    groups: dict[tuple, ProblemGroup] = {}
+    for p, who in items:
+        key = (p.get("file") or "", p.get("code"), p.get("field"), p.get("message"))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = ProblemGroup(p.get("code") or "", p.get("severity") or severity(p.get("code") or ""),
+                                               key[0], p.get("field"), p.get("message") or "", [], [])
+        group.rows.append(int(p.get("row") or 0))
+        group.who.append(who)
+    return list(groups.values())
+
+
+def record_name(record: Mapping[str, Any]) -> str:
+    """A rejected record as a user finds it: its school (or county) code and name."""
+    ident = record.get("school_id") or record.get("county_code") or ""
+    name = record.get("school_name") or record.get("county_name") or ""
+    return f"{ident} {name}".strip()
+
+
+def problem_lines(rejected: Iterable[Mapping[str, Any]], warnings: Iterable[Mapping[str, Any]] = (),
+                  limit: int | None = None, indent: str = "  ") -> list[str]:
+    """The terminal's lines for rejected records (``Rejected.to_dict()`` forms) and warnings: one
+    line per distinct problem with the rows it covers, errors first; at most ``limit`` lines and
+    then a count of the rest."""
+    errors = group_problems((p, record_name(r)) for r in rejected for p in r["problems"])
+    warned = group_problems((p, p.get("school_id") or "") for p in warnings)
+    groups = errors + warned
+    shown = groups if limit is None else groups[:limit]
+    lines = [indent + g.line() for g in shown]
+    if len(groups) > len(shown):
+        rest = len(groups) - len(shown)
+        lines.append(f"{indent}… 另有 {rest} 类问题 and {rest} more kinds of problem "
+                     f"(全部 all of them: --format json)")
+    return lines

@@ -5,7 +5,11 @@ Rule titles are shown in Chinese with the English after them; a threshold that i
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
+
+from .problems import problem_lines
+from .reports.view import OPERATOR_ZH, unit_zh
 
 if TYPE_CHECKING:
     from .report import Report
@@ -22,14 +26,18 @@ def _fmt(v: Any, digits: int = 2) -> str:
     return str(v)
 
 
+def _required(rule: dict, threshold: Any, digits: int = 2) -> str:
+    """``要求 required ≥ 4.2``: the comparison a value is held to."""
+    return f"要求 required {OPERATOR_ZH.get(rule['operator'], rule['operator'])} {_fmt(threshold, digits)}"
+
+
 def _verdict_line(rule: dict, v: dict) -> str:
     """One finding: the rule's title (from the catalogue), what was measured, what is required."""
     star = "*" if rule["threshold_status"] == "provisional" else ""
     title = f"{rule['title']['zh']} {rule['title']['en']}"
     if v["status"] == "missing_data":
-        return f"{title}: missing data 缺少数据 ({rule['measure']}) [{v['rule_id']}]"
-    return (f"{title}: {_fmt(v['value'])} {rule['unit']}, required {rule['operator']} {_fmt(v['threshold'])}{star}"
-            f" [{v['rule_id']}]")
+        return f"{title}: 缺少数据 missing data ({rule['measure']}) [{v['rule_id']}]"
+    return f"{title}: {_fmt(v['value'])} {unit_zh(rule['unit'])}, {_required(rule, v['threshold'])}{star} [{v['rule_id']}]"
 
 
 PROGRAMMES = {"basic_balance": "basic_2012", "quality_balance": "quality_2017"}
@@ -50,8 +58,7 @@ def _county_verdict_line(rule: dict, v: dict, causes: list[dict], needs: list[di
     if rule["unit"] == "schools" and rule["operator"] == "<=" and not v["threshold"]:
         n = int(v["value"])
         return f"{title}: {n} 所学校未达到 {n} school{'s' if n != 1 else ''} fail{'s' if n == 1 else ''}{veto}"
-    return (f"{title}: {_fmt(v['value'], 3)} {rule['unit']}, required {rule['operator']} "
-            f"{_fmt(v['threshold'], 3)}{star}{veto}")
+    return f"{title}: {_fmt(v['value'], 3)} {unit_zh(rule['unit'])}, {_required(rule, v['threshold'], 3)}{star}{veto}"
 
 
 def county_findings(rulesets: dict, county: dict) -> list[tuple[dict, dict, str]]:
@@ -79,27 +86,45 @@ def county_missing_causes(county: dict, verdict: dict, rule: dict) -> tuple[list
     return schools, needs
 
 
+def records_line(read: int, kept: int, kept_word: str, rejected: int) -> str:
+    """The count of records read, kept and rejected, Chinese first."""
+    return f"记录 Records: 读取 {read} read, {kept_word.split()[0]} {kept} {kept_word.split()[1]}, 被拒 {rejected} rejected"
+
+
+def cv_names(ruleset: dict) -> dict[str, str]:
+    """The Chinese name of each indicator a county CV is taken of, from the rule catalogue: the
+    county CV rule's title without its "校际差异系数", else the school rule's title."""
+    names: dict[str, str] = {}
+    for rule in (ruleset.get("rules") or {}).values():
+        names.setdefault(rule["measure"], re.sub(r"[（(].*", "", rule["title"]["zh"]))
+    for rule in (ruleset.get("county_rules") or {}).values():
+        measure = rule["measure"]
+        if measure.startswith("cv_") and rule["title"]["zh"].endswith("校际差异系数"):
+            names[measure[3:]] = rule["title"]["zh"][:-len("校际差异系数")]
+    return names
+
+
 def render_table(report: "Report", limit: int = 30) -> str:
     s = report.summary()
     r = s["records"]
     lines = [
-        "edubalance report 义务教育均衡发展评估",
-        f"Packs: {', '.join(p['id'] + ' ' + p['revision'] for p in report.packs) or 'none'}"
-        f"   Engine: {report.engine or '—'}",
-        f"Records 记录: {r['read']} read, {r['evaluated']} evaluated, {r['rejected']} rejected",
-        "Schools 学校: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["schools"].items() if n or k != "not_applicable"),
+        "义务教育均衡发展评估报告 edubalance report",
+        f"规则包 Packs: {', '.join(p['id'] + ' ' + p['revision'] for p in report.packs) or '无 none'}"
+        f"   引擎 Engine: {report.engine or '—'}",
+        records_line(r["read"], r["evaluated"], "评估 evaluated", r["rejected"]),
+        "学校 Schools: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["schools"].items() if n or k != "not_applicable"),
     ]
     if report.counties:
-        lines.append("Counties 县: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["counties"].items()))
+        lines.append("县 Counties: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["counties"].items()))
     lines.append("")
 
     for c in report.counties:
         name = c.get("county_name") or ""
         score = c.get("score", {}).get("overall")
-        lines.append(f"County 县 {c['county_code']} {name} ({c['year']}): {STATUS_ZH.get(c['status'], c['status'])}, "
-                     f"score {_fmt(score, 1)}")
-        for key, title in (("basic_balance", "Basic balance 基本均衡 (2012)"),
-                           ("quality_balance", "High-quality balance 优质均衡 (2017)")):
+        lines.append(f"县 County {c['county_code']} {name} ({c['year']}): {STATUS_ZH.get(c['status'], c['status'])}, "
+                     f"得分 score {_fmt(score, 1)}")
+        for key, title in (("basic_balance", "基本均衡 Basic balance (2012)"),
+                           ("quality_balance", "优质均衡 High-quality balance (2017)")):
             prog = c.get(key) or {}
             lines.append(f"  {title}: {STATUS_ZH.get(prog.get('status'), prog.get('status'))}")
             if prog.get("status") == "not_applicable":
@@ -110,14 +135,16 @@ def render_table(report: "Report", limit: int = 30) -> str:
             lines += [f"    - {line}" for line in findings[:8]]
             if len(findings) > 8:
                 lines.append(f"    - … 另有 {len(findings) - 8} 项 and {len(findings) - 8} more")
+        names = cv_names(report.rulesets.get(c.get("ruleset"), {}))
         for stage, st in (c.get("stages") or {}).items():
             cv = st.get("cv") or {}
-            shown = ", ".join(f"{k} {_fmt(v, 3)}" for k, v in cv.items())
-            lines.append(f"  {stage}: {st.get('schools_in_scope', 0)} schools in scope; CV 差异系数: {shown or '—'}")
+            lines.append(f"  {STAGE_NAMES.get(stage, stage)}: 计入 {st.get('schools_in_scope', 0)} 所学校 "
+                         f"{st.get('schools_in_scope', 0)} schools in scope; 差异系数 CV:{'' if cv else ' —'}")
+            lines += [f"    {names.get(k, k)} {k}: {_fmt(v, 3)}" for k, v in cv.items()]
             if st.get("composite_cv_2012") is not None:
-                lines.append(f"    composite CV 2012 综合差异系数: {_fmt(st['composite_cv_2012'], 3)}")
+                lines.append(f"    2012 综合差异系数 composite CV 2012: {_fmt(st['composite_cv_2012'], 3)}")
             for ex in (st.get("excluded") or [])[:10]:
-                lines.append(f"    excluded 不计入: {ex.get('school_id')} {ex.get('school_name') or ''} — {ex.get('reason')}")
+                lines.append(f"    不计入 excluded: {ex.get('school_id')} {ex.get('school_name') or ''} — {ex.get('reason')}")
         for need in c.get("needs") or []:
             lines.append(f"  需补充 needs: 县级记录的 {need['label']} ({need['field']}), "
                          f"for {', '.join(need.get('rules') or [])}")
@@ -125,31 +152,32 @@ def render_table(report: "Report", limit: int = 30) -> str:
 
     n_failing, failing = report.schools_with_findings(limit)
     if failing:
-        lines.append(f"Schools with findings 有问题的学校 ({n_failing}):")
+        lines.append(f"有问题的学校 Schools with findings ({n_failing}):")
         for x in failing:
-            lines.append(f"  {x['school_id']} {x.get('school_name') or ''} [{x['stage']}] "
-                         f"{STATUS_ZH[x['status']]}, score {_fmt(x['score']['overall'], 1)}")
+            lines.append(f"  {x['school_id']} {x.get('school_name') or ''} [{STAGE_NAMES.get(x['stage'], x['stage'])}] "
+                         f"{STATUS_ZH[x['status']]}, 得分 score {_fmt(x['score']['overall'], 1)}")
             for v in x["verdicts"]:
                 rule = report.rule_of(x, v)
                 if v["status"] == "fail" or (v["status"] == "missing_data" and rule["severity"] != "scored"):
                     lines.append(f"      - {_verdict_line(rule, v)}")
             f = x.get("funding") or {}
             if f.get("shortfall_yuan"):
-                lines.append(f"      - 公用经费缺口 funding shortfall: {_fmt(f['shortfall_yuan'])} yuan "
-                             f"(entitled {_fmt(f['entitlement_yuan'])}, received {_fmt(f['received_yuan'])})")
+                lines.append(f"      - 公用经费缺口 funding shortfall: {_fmt(f['shortfall_yuan'])} 元 yuan"
+                             f"（应拨 entitled {_fmt(f['entitlement_yuan'])}，实拨 received {_fmt(f['received_yuan'])}）")
         if n_failing > limit:
             lines.append(f"  … 另有 {n_failing - limit} 所 and {n_failing - limit} more "
-                         f"(all of them: -o report.xlsx, -o report.html or --format json)")
+                         f"（全部见 all of them: -o report.xlsx, -o report.html or --format json）")
         lines.append("")
 
     if report.rejected:
-        lines.append(f"Rejected records 被拒记录 ({len(report.rejected)}):")
-        for rej in report.rejected[:limit]:
-            lines.append(f"  {rej['file']}:{rej['row']} {rej.get('school_id') or '?'} {rej.get('school_name') or ''}")
-            for p in rej["problems"]:
-                lines.append(f"      {p['code']} {p['message']}")
+        lines.append(f"被拒记录 Rejected records ({len(report.rejected)}):")
+        lines += problem_lines(report.rejected, limit=limit)
+        lines.append("")
+    if report.warnings:
+        lines.append(f"警告 Warnings ({len(report.warnings)}):")
+        lines += problem_lines((), report.warnings, limit=limit)
         lines.append("")
     if s["provisional_thresholds_used"]:
-        lines.append("* provisional threshold 暂定阈值 (not confirmed in an official text): "
+        lines.append("* 暂定阈值 provisional threshold（未经正式文件确认 not confirmed in an official text）: "
                      + ", ".join(s["provisional_thresholds_used"]))
     return "\n".join(lines).rstrip() + "\n"

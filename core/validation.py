@@ -21,15 +21,17 @@ both rows. Cross-field checks skip values that already failed. Problem codes and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Collection, Iterable, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 import polars as pl
 
 from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_duplicate, cell_failures, check_province,
                      checker_for, cross_failures, cross_problem, ident, row_problems)
 from .coercion import Bad, coerce_frame, column_type
-from .loading import NESTED, RawRow, records_frame
-from .problems import ERROR, WARNING, Problem, Rejected, RowProblems
+from .errors import InvalidInput
+from .fields import header_to_field, label
+from .loading import NESTED, PROVENANCE, RawRow, json_kind, records_frame
+from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
 
 #: Up to this many rows, every row goes through :func:`~edubalance.checks.row_problems` (which
 #: decides every row it sees) instead of the column expressions picking rows for it: for one
@@ -124,9 +126,51 @@ def frame_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return [{k: v for k, v in d.items() if v is not None} for d in frame.iter_rows(named=True)]
 
 
+def given_rows(items: Iterable[Any], file: str) -> list[RawRow]:
+    """Records handed to the API (dicts) as RawRows numbered from 1; anything that is not a
+    record raises :class:`~edubalance.errors.InvalidInput` naming each one."""
+    rows: list[RawRow] = []
+    refused: list[Problem] = []
+    for i, item in enumerate(items):
+        if isinstance(item, Mapping):
+            rows.append(RawRow(file, i + 1, dict(item)))
+        else:
+            kind = json_kind(item)
+            refused.append(Problem("E190", ERROR, file, i + 1, None, None, "", show(item), "an object",
+                                   f"第 {i + 1} 条不是记录（应为字典/对象，实际为 {kind}）/ "
+                                   f"item {i + 1} is {kind}, not a record (a dict)"))
+    if refused:
+        raise InvalidInput(refused, ("记录无效", "not records"))
+    return rows
+
+
+def _fields_given_twice(rows: Sequence[RawRow]) -> list[Problem]:
+    """Records with two keys for one field (``学段`` and ``stage``): which value counts is
+    unknowable, so the call is refused, as a file with two such columns is."""
+    found: list[Problem] = []
+    for r in rows:
+        seen: dict[str, Any] = {}
+        for key in r.data:
+            if key in PROVENANCE:
+                continue
+            fname = header_to_field(key) or str(key)
+            if fname in seen:
+                lab = label(fname)
+                found.append(Problem("E191", ERROR, r.file, r.row, ident(r.data, "school_id"), fname, lab, key,
+                                     "one key per field",
+                                     f"{seen[fname]!r} 和 {key!r} 都是 {lab}，只能给一个 / {seen[fname]!r} and {key!r} "
+                                     f"both give {lab} ({fname}); give one"))
+            seen[fname] = key
+    return found
+
+
 def rows_frame(rows: Sequence[RawRow]) -> pl.DataFrame:
-    """RawRows (the Python API) as a frame of text cells, keeping each row's file and number."""
-    frame = records_frame("<records>", ((r.row, f"record {r.row}", r.data) for r in rows), map_keys=False)
+    """RawRows (the Python API) as a frame of text cells, keeping each row's file and number.
+    Keys are English field names or Chinese labels, as a file's headers are."""
+    twice = _fields_given_twice(rows)
+    if twice:
+        raise InvalidInput(twice, ("记录无效", "invalid records"))
+    frame = records_frame("<records>", ((r.row, f"record {r.row}", r.data) for r in rows))
     return frame.with_columns(pl.Series("_file", [r.file for r in rows], dtype=pl.String))
 
 

@@ -16,7 +16,7 @@ def test_help_teaches(run):
 def test_demo_prints_an_evaluated_county(run):
     result = run("demo", "guizhou")
     assert result.exit_code == 0
-    assert "County 县" in result.output and "Records 记录" in result.output
+    assert "县 County" in result.output and "记录 Records" in result.output
 
 
 @pytest.mark.parametrize("province", ["shaanxi", "anhui"])

@@ -81,10 +81,12 @@ def test_a_rejected_record_raises_with_its_problems(vector_evaluator):
            "province": "guizhou", "students": 10, "boarders": 11}
     report = vector_evaluator.evaluate_records([bad])
     assert report.rejected and not report.schools
-    message = "; ".join(p["message"] for p in report.rejected[0]["problems"])
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ValueError) as err:              # InvalidInput is a ValueError
         vector_evaluator.evaluate_record(bad)
-    assert str(err.value) == f"record rejected: {message}"
+    # the same problems as the report's, as data
+    assert [p.to_dict() for p in err.value.problems] == report.rejected[0]["problems"]
+    assert str(err.value) == ("记录未通过校验（1 个问题）/ record rejected (1 problem):\n"
+                              "  第 1 条记录 record 1: E201 寄宿生数 11 超过 在校生数 10 / boarders exceed students")
     with pytest.raises(ValueError, match="record rejected"):
         vector_evaluator.evaluate_record({"school_id": "5201020001", "year": 2023})
 

@@ -26,7 +26,7 @@ def guizhou(vector_evaluator):
 
 
 def county_block(text):
-    return text.split("Schools with findings")[0]
+    return text.split("有问题的学校 Schools with findings")[0]
 
 
 def test_county_needs_name_the_field_not_a_python_dict(vector_evaluator, tmp_path):
@@ -72,7 +72,7 @@ def test_a_county_with_no_rule_in_force_is_not_applicable(tmp_path):
     assert county["status"] == "not_applicable"
     assert report.summary()["counties"]["pass"] == 0 and report.summary()["counties"]["not_applicable"] == 1
     text = render_table(report)
-    assert f"County 县 {county['county_code']} {county['county_name']} ({county['year']}): 不适用 not applicable" in text
+    assert f"县 County {county['county_code']} {county['county_name']} ({county['year']}): 不适用 not applicable" in text
 
 
 def test_a_judged_county_keeps_its_status(guizhou):
@@ -117,7 +117,7 @@ def test_an_override_threshold_carries_its_own_title_source_and_status(tmp_path)
     assert rule["threshold_status"] == "provisional"
     assert rule["source"] == {"document": "本地文件"}             # not the old clause beside it
     text = render_table(ev.evaluate_records([{**RECORD, "school_name": "x"}]))
-    assert "不超过45人" not in text and "required <= 40*" in text
+    assert "不超过45人" not in text and "要求 required ≤ 40*" in text
 
 
 def test_an_override_may_state_its_status_and_keeps_a_title_without_the_number(tmp_path):

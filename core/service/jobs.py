@@ -19,8 +19,9 @@ from typing import Any, Iterator
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from ..loading import RawRow
+from ..errors import InvalidInput
 from ..output import report_formats
+from ..validation import given_rows
 from .contract import EvaluateBody, Record, ValidateBody
 from .problems import ServiceProblem, rejected_problems
 from .settings import Settings
@@ -61,9 +62,9 @@ class Jobs:
         try:
             ev = Evaluator(province=key[0], year=key[1], engine=s.engine, overrides=s.overrides,
                            plugins=s.plugins, verdicts=verdicts)
-        except ValueError as exc:
-            if key[0] is not None and "province" in str(exc):
-                raise ServiceProblem("unknown-province", f"未知的省份 {key[0]!r}。{exc}") from None
+        except InvalidInput as exc:
+            if any(p.field == "province" for p in exc.problems):
+                raise ServiceProblem("unknown-province", exc.problems[0].message, exc.to_list()) from None
             raise
         self._evaluators[key] = ev
         while len(self._evaluators) > s.evaluators_per_worker:
@@ -118,12 +119,9 @@ class Jobs:
         ev = self.evaluator(province, year)
         try:
             entry = ev.evaluate_record(record)
-        except ValueError:
-            result = ev.validate_rows([RawRow("<record>", 1, dict(record))])
-            if not result.rejected:
-                raise
+        except InvalidInput as exc:
             raise ServiceProblem("records-rejected", "记录未通过校验，未评估。The record was rejected and not judged.",
-                                 rejected_problems([r.to_dict() for r in result.rejected])) from None
+                                 exc.to_list()) from None
         return {"body": orjson.dumps(entry), "rulesets": [entry["ruleset"]], "status": entry["status"]}
 
     # -- validate --------------------------------------------------------------------------
@@ -132,8 +130,8 @@ class Jobs:
         if source[0] == "json":
             body = _parse(ValidateBody, source[1])
             province = body.province
-            rows = [RawRow("<records>", i + 1, dict(r)) for i, r in enumerate(body.records)]
-            county_rows = [RawRow("<counties>", i + 1, dict(c)) for i, c in enumerate(body.counties)]
+            rows = given_rows(body.records, "<records>")
+            county_rows = given_rows(body.counties, "<counties>")
             ev = self.evaluator(province, None)
         else:
             ev = self.evaluator(options.get("province"), None)

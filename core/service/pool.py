@@ -30,6 +30,7 @@ _CONTEXT = multiprocessing.get_context("spawn")     # a clean interpreter: no ev
 def _worker_main(conn: Any, settings: Settings) -> None:
     """A worker process: build the evaluators, say ready, then answer jobs until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the server stops its workers itself
+    from ..errors import InvalidInput
     from ..loading import InputError
     from .jobs import Jobs
     try:
@@ -53,6 +54,8 @@ def _worker_main(conn: Any, settings: Settings) -> None:
         except InputError as exc:
             reply = ("problem", ("unreadable-file", f"文件无法读取：{exc.message}。The file {exc.path!r} "
                                                     f"cannot be read: {exc.message}.", None))
+        except InvalidInput as exc:
+            reply = ("problem", ("records-rejected", str(exc), exc.to_list()))
         except Exception:
             reply = ("error", traceback.format_exc())
         conn.send(reply)
