@@ -14,26 +14,65 @@ from typing import Any, Callable
 
 import click
 
+from .errors import InvalidInput
 from .loading import InputError
 from .plugins import PluginError
 from .rulepack import RulePackError
 
 EXAMPLES = """\b
-Examples:
-  edubalance demo guizhou                      evaluate a sample county
-  edubalance validate schools.csv              check a file before an evaluation
+示例 Examples:
+  edubalance demo guizhou                      评估示例县 evaluate a sample county
+  edubalance validate schools.csv              评估前检查文件 check a file before an evaluation
   edubalance evaluate schools.csv county.csv --province shaanxi
   edubalance evaluate schools.xlsx --format json -o report.json
-  edubalance evaluate schools.csv county.csv -o report.xlsx   Excel (or .html)
-  edubalance template -P shaanxi -o 学校数据模板.xlsx          an input template
+  edubalance evaluate schools.csv county.csv -o report.xlsx   Excel 报告（或 .html）Excel (or .html)
+  edubalance template -P shaanxi -o 学校数据模板.xlsx          填报模板 an input template
   edubalance rules --province anhui --year 2016
-  edubalance test-packs                        run every pack's own cases
-  edubalance plan schools.csv county.csv -o plan.xlsx   what it takes to pass, and its cost
+  edubalance test-packs                        运行规则包自带用例 run every pack's own cases
+  edubalance plan schools.csv county.csv -o plan.xlsx   整改方案及费用 what it takes to pass, and its cost
 """
+
+#: click's own help words, Chinese first.
+HELP_HEADINGS = {"Options": "选项 Options", "Commands": "命令 Commands", "Arguments": "参数 Arguments"}
+HELP_TEXT = "显示此帮助并退出 Show this message and exit."
+
+
+class HelpFormatter(click.HelpFormatter):
+    """click's help page with its headings in Chinese first."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法 Usage: " if prefix is None else prefix)
+
+    def section(self, name: str):
+        return super().section(HELP_HEADINGS.get(name, name))
+
+
+class Context(click.Context):
+    formatter_class = HelpFormatter
+
+
+class ChineseHelp:
+    """A command whose help page and help option speak Chinese first."""
+
+    context_class = Context
+
+    def get_help_option(self, ctx: click.Context):
+        option = super().get_help_option(ctx)     # type: ignore[misc]
+        if option is not None:
+            option.help = HELP_TEXT
+        return option
+
+
+class Command(ChineseHelp, click.Command):
+    pass
+
+
+class Group(ChineseHelp, click.Group):
+    command_class = Command
 
 
 def fail(message: str, code: int = 2) -> None:
-    click.echo(f"edubalance: error: {message}", err=True)
+    click.echo(f"edubalance: 错误 error: {message}", err=True)
     sys.exit(code)
 
 
@@ -47,6 +86,8 @@ def friendly(func: Callable) -> Callable:
             fail(str(exc))
         except (RulePackError, PluginError) as exc:
             fail(str(exc))
+        except InvalidInput as exc:
+            fail(exc.problems[0].message if len(exc.problems) == 1 and not exc.problems[0].row else str(exc))
         except ValueError as exc:
             fail(str(exc))
     return wrapper
@@ -92,7 +133,8 @@ def emit_report(ev, report, fmt: str | None, output: str | None, progress=None) 
 
 
 province_opt = click.option("--province", "-P", metavar="ID",
-                            help="Province (plug-in id, e.g. guizhou) for records whose file has no 省份 column.")
+                            help="省份（插件名，如 guizhou），用于文件中没有省份列的记录。Province (plug-in id, "
+                                 "e.g. guizhou) for records whose file has no 省份 column.")
 
 
 def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -102,26 +144,32 @@ def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int 
     from .evaluator import check_year
     try:
         check_year(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.problems[0].message) from None
     return value
 
 
 year_opt = click.option("--year", "-y", type=int, metavar="YEAR", callback=_year,
-                        help="Judge by the standards in force in YEAR instead of each record's own 学年.")
+                        help="按 YEAR 年有效的标准评估，而不是按每条记录自己的学年。Judge by the standards in "
+                             "force in YEAR instead of each record's own 学年.")
 plugin_opt = click.option("--plugin", "-p", "plugins", multiple=True, metavar="MODULE",
-                          help="Load this plug-in module too (repeatable); with "
+                          help="另外加载此插件模块（可重复）；设 EDUBALANCE_DISABLE_PLUGIN_AUTOLOAD=1 时只加载这些。"
+                               "Load this plug-in module too (repeatable); with "
                                "EDUBALANCE_DISABLE_PLUGIN_AUTOLOAD=1 only these load.")
 override_opt = click.option("--override", "overrides", multiple=True, type=click.Path(exists=True, dir_okay=False),
-                            metavar="FILE", help="A rule file that patches a pack (e.g. a corrected threshold); repeatable.")
+                            metavar="FILE", help="修订规则包的规则文件（如更正的阈值），可重复。A rule file that patches "
+                                                 "a pack (e.g. a corrected threshold); repeatable.")
 format_opt = click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table",
-                          show_default=True, help="table for people, json for systems.")
+                          show_default=True, help="table 供人阅读，json 供系统读取。table for people, json for systems.")
 report_format_opt = click.option("--format", "-f", "fmt", metavar="FORMAT", default=None,
-                                 help="报告格式 report format: table (default), json, xlsx, html, ndjson (one school or "
+                                 help="报告格式：table（默认）、json、xlsx、html、ndjson（每行一所学校或一个县）、parquet"
+                                      "（表格文件夹）或插件提供的格式；不指定时按 -o 的后缀决定。Report format: table "
+                                      "(default), json, xlsx, html, ndjson (one school or "
                                       "county a line), parquet (a folder of tables), or one a plug-in adds; "
                                       "without it, the suffix of -o decides (.json, .xlsx, .html, .ndjson, .parquet …).")
 output_opt = click.option("--output", "-o", type=click.Path(), metavar="FILE",
-                          help="Write the report to FILE instead of the terminal (for parquet: a folder).")
+                          help="把报告写入 FILE 而不是终端（parquet 为文件夹）。Write the report to FILE instead of "
+                               "the terminal (for parquet: a folder).")
 
 
 def set_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> None:
@@ -136,18 +184,21 @@ def set_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
             raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
-@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="edubalance")
+@click.group(cls=Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="edubalance", help="显示版本并退出 Show the version and exit.")
 @click.option("--limit", multiple=True, metavar="NAME=VALUE", callback=set_limits, expose_value=False,
-              is_eager=True, help="输入限制 an input limit: max_file_bytes, max_cell_chars, max_depth, max_yaml_aliases, "
-                                  "max_xlsx_bytes, max_xlsx_ratio (also EDUBALANCE_MAX_…; see the README).")
+              is_eager=True, help="输入限制（也可用环境变量 EDUBALANCE_MAX_…，见 README）An input limit: max_file_bytes, "
+                                  "max_cell_chars, max_depth, max_yaml_aliases, max_xlsx_bytes, max_xlsx_ratio "
+                                  "(also EDUBALANCE_MAX_…; see the README).")
 def main() -> None:
-    """Judge compulsory-education schools and counties against national and provincial
-    balanced-development standards (义务教育均衡发展), and merge the verdicts into one score.
+    """按国家和省级义务教育均衡发展标准评估学校和县，并把结论合成一个得分。Judge
+    compulsory-education schools and counties against national and provincial balanced-development
+    standards, and merge the verdicts into one score.
 
-    Input files: CSV (UTF-8 or GBK), XLSX, XLS, JSON, NDJSON or YAML, one row per school record
-    (a nine-year school is two rows: primary and junior). Column headers may be the English
-    field names or the Chinese labels (学校标识码, 学段, 在校生数 …).
+    输入文件：CSV（UTF-8 或 GBK）、XLSX、XLS、JSON、NDJSON 或 YAML，每所学校每个学段一行（九年一贯制学校
+    为小学、初中两行）；列名可用中文（学校标识码、学段、在校生数 …）或英文字段名。Input files: CSV, XLSX,
+    XLS, JSON, NDJSON or YAML, one row per school record (a nine-year school is two rows); column
+    headers may be the Chinese labels or the English field names.
     """
 
 
@@ -159,10 +210,12 @@ def main() -> None:
 @output_opt
 @friendly
 def validate(files, province, plugins, fmt, output):
-    """Check FILES against the record schema and the cross-field rules, without judging.
+    """检查 FILES 是否符合数据字典和字段间规则，不作评估。Check FILES against the record
+    schema and the cross-field rules, without judging.
 
-    Every problem is listed in one pass with file, row, school, field (Chinese label), the value
-    found and what was expected. Rejected rows are listed, never dropped. Exit 1 if any row is
+    一次列出全部问题：文件、行、学校、字段（中文名）、实际值和应填内容；同一问题在多行出现时只列一次并注明行号。
+    被拒的行都会列出，不会丢弃。有行被拒或有警告时退出码为 1。Every problem is listed once with the
+    rows it covers, the field, the value found and what was expected. Exit 1 if any row is
     rejected or has a warning.
     """
     ev = make_evaluator(province=province, plugins=plugins)
@@ -172,19 +225,18 @@ def validate(files, province, plugins, fmt, output):
     if fmt == "json":
         emit(json.dumps(data, ensure_ascii=False, indent=2), output)
     else:
-        lines = [f"Records 记录: {data['records']['read']} read, {data['records']['accepted']} accepted, "
-                 f"{data['records']['rejected']} rejected"]
+        from .problems import problem_lines
+        from .render import records_line
+        r, c = data["records"], data["counties"]
+        lines = [records_line(r["read"], r["accepted"], "通过 accepted", r["rejected"])]
         if checked.county_read:
-            lines.append(f"County records 县级记录: {checked.county_read} read, {data['counties']['rejected']} rejected")
-        for rej in data["rejected"]:
-            lines.append(f"{rej['file']}:{rej['row']} {rej.get('school_id') or rej.get('county_code') or '?'} "
-                         f"{rej.get('school_name') or ''}".rstrip())
-            for p in rej["problems"]:
-                lines.append(f"    {p['code']} {p['message']}")
-        for p in data["warnings"]:
-            lines.append(f"{p['file']}:{p['row']} warning {p['code']} {p['message']}")
-        if not data["rejected"] and not data["warnings"]:
-            lines.append("No problems found. 未发现问题。")
+            lines.append("县级" + records_line(c["read"], c["accepted"], "通过 accepted", c["rejected"])
+                         .replace("Records", "county records", 1))
+        if data["rejected"] or data["warnings"]:
+            lines.append("问题 Problems:")
+            lines += problem_lines(data["rejected"], data["warnings"])
+        else:
+            lines.append("未发现问题。No problems found.")
         emit("\n".join(lines) + "\n", output)
     sys.exit(1 if data["rejected"] or data["warnings"] else 0)
 
@@ -194,24 +246,26 @@ def validate(files, province, plugins, fmt, output):
 @province_opt
 @year_opt
 @click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
-              help="Rule back end: durable (durable-rules) or vector (columnar, for large files); "
+              help="规则引擎：durable（durable-rules）或 vector（按列计算，用于大文件）；auto 在 200 条记录以内用 "
+                   "durable-rules。Rule back end: durable (durable-rules) or vector (columnar, for large files); "
                    "auto uses durable-rules up to 200 records.")
 @click.option("--verdicts", type=click.Choice(["all", "findings"]), default="all", show_default=True,
-              help="Per school, list every rule's verdict (all) or only the failed and missing-data ones "
-                   "(findings; counts, scores, funding and status stay complete) — for national-scale files.")
-@click.option("--timings", is_flag=True, help="Print the seconds each stage took to stderr.")
+              help="每所学校列出每条规则的结论（all），或只列未达标和缺数据的（findings，计数、得分、经费和状态仍完整），"
+                   "用于全国规模的文件。Per school, list every rule's verdict (all) or only the failed and "
+                   "missing-data ones (findings; counts, scores, funding and status stay complete).")
+@click.option("--timings", is_flag=True, help="在标准错误输出各阶段耗时（秒）。Print the seconds each stage took to stderr.")
 @override_opt
 @plugin_opt
 @report_format_opt
 @output_opt
 @friendly
 def evaluate(files, province, year, engine, verdicts, timings, overrides, plugins, fmt, output):
-    """Judge the school (and county) records in FILES.
+    """评估 FILES 中的学校（和县级）记录。Judge the school (and county) records in FILES.
 
-    County records (one row per county and year: government items, vetoes, satisfaction) may be
-    in their own file or in the same file with an empty 学校标识码. Output leads with the summary,
-    then counties, failing schools and rejected rows. A JSON report of more than 10,000 schools
-    is written compact (no indentation).
+    县级记录（每县每年一行：政府保障、一票否决、满意度）可单独成文件，也可放在同一文件中、学校标识码留空。
+    输出先列汇总，再列县、有问题的学校和被拒记录。County records may be in their own file or in the
+    same file with an empty 学校标识码. Output leads with the summary, then counties, failing
+    schools and rejected rows. A JSON report of more than 10,000 schools is written compact.
     """
     from time import perf_counter
 
@@ -225,7 +279,8 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
         ProgressBar(0, min_total=0).stage("load")
     rows, county_rows = ev.load(files)
     if not len(rows) and not len(county_rows):
-        fail(f"no records found in {', '.join(files)} (only a header, or no rows)")
+        fail(f"{'、'.join(files)} 中没有记录（只有表头或没有数据行）/ no records found in {', '.join(files)} "
+             f"(only a header, or no rows)")
     bar = ProgressBar(len(rows))
     ev.on_stage = bar.stage
     checked = ev.check_timed(rows, county_rows)
@@ -239,7 +294,7 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
     if times is not None:
         times["write"] = perf_counter() - write_start
         times["total"] = perf_counter() - start
-        click.echo("timings 计时 (s): " + ", ".join(f"{k} {v:.3f}" for k, v in times.items()), err=True)
+        click.echo("计时 timings (s): " + ", ".join(f"{k} {v:.3f}" for k, v in times.items()), err=True)
     sys.exit(report.exit_code)
 
 
@@ -247,18 +302,19 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
 @plugin_opt
 @friendly
 def plugins(plugins):
-    """List the plug-ins, their rule packs (id, revision) and the hooks each implements."""
+    """列出插件、其规则包（名称、版本）和实现的钩子。List the plug-ins, their rule packs (id,
+    revision) and the hooks each implements."""
     from .plugins import describe_plugins
     ev = make_evaluator(plugins=plugins)
     by_plugin: dict[str, list[str]] = {}
     for pack in ev.registry.packs.values():
         by_plugin.setdefault(pack.plugin, []).append(
-            f"{pack.id} {pack.revision}" + (f" (extends {pack.extends})" if pack.extends else ""))
+            f"{pack.id} {pack.revision}" + (f"（扩展 extends {pack.extends}）" if pack.extends else ""))
     for info in describe_plugins(ev.pm):
         click.echo(f"{info['name']}  {info['distribution']}".rstrip())
         for p in by_plugin.get(info["module"], []):
-            click.echo(f"    pack: {p}")
-        click.echo(f"    hooks: {', '.join(info['hooks']) or '—'}")
+            click.echo(f"    规则包 pack: {p}")
+        click.echo(f"    钩子 hooks: {', '.join(info['hooks']) or '—'}")
 
 
 @main.command()
@@ -269,10 +325,11 @@ def plugins(plugins):
 @format_opt
 @friendly
 def rules(province, year, overrides, plugins, fmt):
-    """List the rules of a province and its base pack: threshold, status and source.
+    """列出一个省及其基础规则包的规则：阈值、状态和出处。List the rules of a province and its
+    base pack: threshold, status and source.
 
-    With --year, only what was in force that year (e.g. --province shaanxi --year 2016).
-    A threshold marked * is provisional.
+    加 --year 只列该年有效的规则（如 --province shaanxi --year 2016）；标 * 的阈值为暂定。With --year,
+    only what was in force that year. A threshold marked * is provisional.
     """
     from .listing import rules_listing, render_rules
     ev = make_evaluator(overrides=overrides, plugins=plugins)
@@ -287,38 +344,45 @@ def rules(province, year, overrides, plugins, fmt):
 @main.command()
 @click.argument("province", required=False)
 @format_opt
-@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True)
+@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
+              help="规则引擎 Rule back end (auto, vector, durable).")
 @friendly
 def demo(province, fmt, engine):
-    """Evaluate the sample county shipped with a province plug-in (default: guizhou)."""
+    """评估省级插件自带的示例县（默认 guizhou）。Evaluate the sample county shipped with a
+    province plug-in (default: guizhou)."""
     ev = make_evaluator(engine=engine)
     demos: dict[str, list[str]] = {}
     for found in ev.pm.hook.edubalance_demo_data():
         demos.update(found or {})
     if not demos:
-        fail("no plug-in ships demo data")
+        fail("没有插件提供示例数据 / no plug-in ships demo data")
     province = province or ("guizhou" if "guizhou" in demos else sorted(demos)[0])
     if province not in demos:
-        fail(f"no demo for '{province}' (available: {', '.join(sorted(demos))})")
+        fail(f"没有 '{province}' 的示例（可选：{', '.join(sorted(demos))}）/ no demo for '{province}' "
+             f"(available: {', '.join(sorted(demos))})")
     report = ev.evaluate_files(demos[province])
     if fmt == "table":
-        click.echo(f"示例县 Demo: sample county of {province} ({', '.join(Path(p).name for p in demos[province])})\n")
+        click.echo(f"示例县 Demo: {province}（{', '.join(Path(p).name for p in demos[province])}）\n")
     emit_report(ev, report, fmt, None)
 
 
 @main.command()
 @province_opt
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="The template to write (default 学校数据模板.xlsx, or .csv with --format csv).")
+              help="要写出的模板（默认 学校数据模板.xlsx，--format csv 时为 .csv）。The template to write "
+                   "(default 学校数据模板.xlsx, or .csv with --format csv).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True,
-              help="xlsx: one workbook (schools, county, instructions); csv: two CSV files.")
+              help="xlsx：一个工作簿（学校、县级、填表说明）；csv：两个 CSV 文件。xlsx: one workbook (schools, "
+                   "county, instructions); csv: two CSV files.")
 @plugin_opt
 @friendly
 def template(province, output, fmt, plugins):
-    """Write an input template: the columns the province's rules need, units in the headers.
+    """写出填报模板：该省规则需要的列，列名带单位。Write an input template: the columns the
+    province's rules need, units in the headers.
 
-    The workbook has a comment on every header saying what to enter, dropdowns for 学段,
-    办学类型, 城乡类型 and 是/否, whole numbers ≥ 0 for counts, a county sheet and 填表说明.
+    每个列名有批注说明填什么，学段、办学类型、城乡类型和是/否有下拉框，人数等须为不小于 0 的整数，另有县级数据表和
+    填表说明。Every header has a comment saying what to enter; dropdowns for the enumerations;
+    a county sheet and instructions.
     """
     from .rulepack import compile_ruleset
     from .template import write_template
@@ -326,7 +390,8 @@ def template(province, output, fmt, plugins):
     provinces = [province] if province else ev.provinces
     for p in provinces:
         if p not in ev.provinces:
-            fail(f"no province '{p}' (loaded: {', '.join(ev.provinces)})")
+            fail(f"没有省份 '{p}'（已加载：{', '.join(ev.provinces)}）/ no province '{p}' "
+                 f"(loaded: {', '.join(ev.provinces)})")
     from .output import OutputError, write_to
     target = Path(output or f"学校数据模板.{fmt}")
     rulesets = [compile_ruleset(ev.registry, p, None) for p in provinces]
@@ -351,7 +416,8 @@ def template(province, output, fmt, plugins):
               help="评估进程数 Evaluation processes (default: one per core, at most 4).")
 @province_opt
 @year_opt
-@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True)
+@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
+              help="规则引擎 Rule back end (auto, vector, durable).")
 @click.option("--token-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="令牌文件：每行一个令牌（可在前面加客户名和空格）；设定后 /v1 需要 Bearer 令牌。"
                    "Bearer tokens, one a line (optionally 'NAME TOKEN'); then every /v1 request needs one.")
@@ -370,11 +436,12 @@ def template(province, output, fmt, plugins):
 @friendly
 def serve(host, port, workers, province, year, engine, token_file, allow_unauthenticated, max_body_mb, max_records,
           timeout, max_queue, overrides, plugins):
-    """以 HTTP/JSON 服务提供评估。Serve the evaluator over HTTP/JSON (OpenAPI 3.1 at /openapi.json,
-    docs at /docs).
+    """以 HTTP/JSON 服务提供评估（OpenAPI 3.1 见 /openapi.json，文档见 /docs）。Serve the evaluator
+    over HTTP/JSON (OpenAPI 3.1 at /openapi.json, docs at /docs).
 
-    The packs are compiled once at start; evaluations run in worker processes. Without
-    --token-file the service listens only on a loopback address (unless told otherwise).
+    规则包在启动时编译一次，评估在工作进程中运行；没有 --token-file 时只监听本机地址。The packs are
+    compiled once at start; evaluations run in worker processes. Without --token-file the
+    service listens only on a loopback address (unless told otherwise).
     """
     from .service.auth import Tokens
     from .service.server import serve as run
@@ -393,25 +460,31 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
 @province_opt
 @year_opt
 @click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
-              help="Rule back end the plan is checked with.")
+              help="检验方案所用的规则引擎。Rule back end the plan is checked with.")
 @click.option("--target", type=click.Choice(["quality", "basic"]), default="quality", show_default=True,
-              help="County goal: quality = each 2017 CV under its limit; basic = the 2012 composite CV.")
+              help="县域目标：quality＝2017 年各项差异系数达标；basic＝2012 年综合差异系数达标。County goal: quality "
+                   "= each 2017 CV under its limit; basic = the 2012 composite CV.")
 @click.option("--costs", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-              help="Local unit prices (YAML: item: yuan) instead of the packs' provisional placeholders.")
+              help="本地单价（YAML：项目: 元），代替规则包中的暂定价格。Local unit prices (YAML: item: yuan) instead "
+                   "of the packs' provisional placeholders.")
 @click.option("--near", type=float, default=0.05, show_default=True,
-              help="A rule passing after the plan that would fail with this share more pupils "
-                   "is listed as near-failing.")
+              help="方案后达标、但学生数增加这一比例就不达标的规则列为临界。A rule passing after the plan that would "
+                   "fail with this share more pupils is listed as near-failing.")
 @click.option("--apply", "apply_path", type=click.Path(exists=True, dir_okay=False), metavar="PLAN",
-              help="Apply the plan PLAN (JSON) to FILES and write the adjusted records to -o (CSV).")
+              help="把方案 PLAN（JSON）用于 FILES，调整后的记录写入 -o（CSV）。Apply the plan PLAN (JSON) to FILES "
+                   "and write the adjusted records to -o (CSV).")
 @click.option("--what-if", "what_if_path", type=click.Path(exists=True, dir_okay=False), metavar="CHANGES",
-              help="Apply CHANGES (YAML: add, move, merge, close) to FILES and write the records to -o (CSV).")
+              help="把 CHANGES（YAML：add、move、merge、close）用于 FILES，记录写入 -o（CSV）。Apply CHANGES (YAML: "
+                   "add, move, merge, close) to FILES and write the records to -o (CSV).")
 @override_opt
 @plugin_opt
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="plan.json, plan.xlsx; with --apply, adjusted.csv.")
+              help="方案文件 plan.json、plan.xlsx；用 --apply 时为调整后的记录 adjusted.csv。The plan (plan.json, "
+                   "plan.xlsx); with --apply, adjusted.csv.")
 @friendly
 def plan(files, province, year, engine, target, costs, near, apply_path, what_if_path, overrides, plugins, output):
-    """The least additions that make each school and county pass, what they cost (整改方案).
+    """整改方案：使每所学校和每个县达标的最少投入及其费用。The least additions that make each school
+    and county pass, and what they cost.
 
     Per school: the least teachers, rooms, m², books, computers and yuan its failing rules need,
     solved together (rules share inputs). Per county and stage: the least additions that bring
@@ -451,7 +524,8 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
              f"a plan is written as .json, .xlsx or .txt (adjusted records: --apply)")
     document = ev.plan(files, target=target, costs=costs, near=near)
     if not document["schools"] and not document["rejected"]:
-        fail(f"未找到学校记录 / no school records found in {', '.join(files)} (only a header, or no rows)")
+        fail(f"{'、'.join(files)} 中没有学校记录（只有表头或没有数据行）/ no school records found in "
+             f"{', '.join(files)} (only a header, or no rows)")
     if suffix == ".xlsx":
         from .output import OutputError, write_to
         try:
@@ -471,17 +545,19 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
 @plugin_opt
 @friendly
 def test_packs(provinces, plugins):
-    """Run the cases each rule pack carries beside its rules (all packs, or those named).
+    """运行每个规则包自带的用例（全部或指定的规则包）。Run the cases each rule pack carries beside
+    its rules (all packs, or those named).
 
-    Each case is a small record with the expected verdict per rule. Fails (exit 1) if a case
-    fails or if a rule of the pack has no case expecting it to pass and one expecting it to fail.
+    每个用例是一条小记录及每条规则的预期结论；有用例失败，或某条规则缺少预期达标和预期不达标的用例时，退出码为 1。
+    Fails (exit 1) if a case fails or if a rule has no case expecting pass and one expecting fail.
     """
     from .packtests import run_pack_cases
     ev = make_evaluator(plugins=plugins)
     ok = True
     for pack_id in provinces or sorted(ev.registry.packs):
         if pack_id not in ev.registry.packs:
-            fail(f"no rule pack '{pack_id}' (loaded: {', '.join(sorted(ev.registry.packs))})")
+            fail(f"没有规则包 '{pack_id}'（已加载：{', '.join(sorted(ev.registry.packs))}）/ no rule pack "
+                 f"'{pack_id}' (loaded: {', '.join(sorted(ev.registry.packs))})")
         result = run_pack_cases(ev, pack_id)
         click.echo(result.render())
         ok = ok and result.ok

@@ -6,7 +6,7 @@ changes, another encoding — and runs ``edubalance evaluate`` or ``validate`` o
 (click's CliRunner). A case passes when:
 
 * the command ends with a documented exit code (0, 1, 2) and no other exception;
-* nothing prints a traceback, and an exit 2 says what went wrong (``edubalance: error:``);
+* nothing prints a traceback, and an exit 2 says what went wrong (``edubalance: 错误 error:``);
 * a report says ``read = evaluated + rejected`` (``accepted + rejected`` for ``validate``).
 
 Cases run in a worker process watched by its parent: a case that gives no answer within
@@ -267,7 +267,7 @@ def judge(result, case: Case) -> str | None:
     if "Traceback" in output:
         return "a traceback in the output"
     if code == 2:
-        if "edubalance: error:" not in result.stderr:
+        if "edubalance: 错误 error:" not in result.stderr:
             return f"exit 2 without a message: {result.stderr[-300:]!r}"
         return None
     if "-f" in case.args and case.args[case.args.index("-f") + 1] == "json":

@@ -75,7 +75,7 @@ def check(out: Outcome, code: int, message: str | None = None, read: int | None 
     if message is not None:
         assert message in out.output, f"{message!r} not in {out.output[-1500:]!r}"
     if code == 2:
-        assert "edubalance: error:" in out.stderr or "Error:" in out.stderr, out.stderr
+        assert "edubalance: 错误 error:" in out.stderr or "Error:" in out.stderr, out.stderr
         return None
     try:
         report = json.loads(out.stdout)

@@ -66,7 +66,7 @@ def test_bad_files_give_one_message_and_exit_2(run, tmp_path):
     for path in (empty, binary, tmp_path / "missing.csv"):
         result = run("validate", path)
         assert result.exit_code == 2
-        assert "edubalance: error:" in result.output and str(path.name) in result.output
+        assert "edubalance: 错误 error:" in result.output and str(path.name) in result.output
 
 
 def test_unknown_province_option_is_a_usage_error(run, tmp_path):

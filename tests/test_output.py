@@ -110,7 +110,7 @@ def test_ndjson_lines_are_the_json_reports_entries(run, synthetic_files, tmp_pat
 def test_a_parquet_report_cannot_go_to_the_terminal(run, demo_files):
     result = run("evaluate", *demo_files, "-f", "parquet")
     assert result.exit_code == 2
-    assert "edubalance: error:" in result.output and "-o" in result.output
+    assert "edubalance: 错误 error:" in result.output and "-o" in result.output
 
 
 def test_an_earlier_parquet_report_is_replaced_but_no_other_folder(run, demo_files, tmp_path):
@@ -137,7 +137,7 @@ def test_a_missing_folder_is_one_message(run, demo_files, tmp_path, fmt):
     args = ("validate", *demo_files, "-o", out) if fmt == "validate" else ("evaluate", *demo_files, "-f", fmt, "-o", out)
     result = run(*args)
     assert result.exit_code == 2
-    assert result.output.count("edubalance: error:") == 1 and "does not exist" in result.output
+    assert result.output.count("edubalance: 错误 error:") == 1 and "does not exist" in result.output
 
 
 @pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs a read-only /sys")
@@ -147,7 +147,7 @@ def test_a_read_only_folder_is_one_message(run, demo_files, fmt):
     args = ("validate", *demo_files, "-o", out) if fmt == "validate" else ("evaluate", *demo_files, "-f", fmt, "-o", out)
     result = run(*args)
     assert result.exit_code == 2
-    assert result.output.count("edubalance: error:") == 1 and "cannot write to /sys" in result.output
+    assert result.output.count("edubalance: 错误 error:") == 1 and "cannot write to /sys" in result.output
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
@@ -157,7 +157,7 @@ def test_a_full_device_is_one_message_and_is_not_removed(run, demo_files, fmt):
         ("evaluate", *demo_files, "-f", fmt, "-o", "/dev/full")
     result = run(*args)
     assert result.exit_code == 2
-    assert "No space left on device" in result.output and result.output.count("edubalance: error:") == 1
+    assert "No space left on device" in result.output and result.output.count("edubalance: 错误 error:") == 1
     assert Path("/dev/full").is_char_device()
 
 
@@ -212,7 +212,7 @@ def test_a_full_disk_keeps_the_earlier_file_and_leaves_no_temporary(run, demo_fi
         out.write_bytes(b"earlier")
     result = run("evaluate", *demo_files, "-f", fmt, "-o", out)
     assert result.exit_code == 2, result.output
-    assert "No space left on device" in result.output and result.output.count("edubalance: error:") == 1
+    assert "No space left on device" in result.output and result.output.count("edubalance: 错误 error:") == 1
     assert (out / "schools.parquet" if fmt == "parquet" else out).read_bytes() == b"earlier"
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
     monkeypatch.setattr(parquet, "ParquetWriter", real_writer)

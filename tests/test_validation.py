@@ -433,5 +433,6 @@ def test_huge_numbers_in_a_json_file_are_rejected_per_row(tmp_path):
 
 def test_evaluate_record_with_an_impossible_number_raises_the_usual_error(vector_evaluator):
     for value in (10 ** 400, float("inf"), "1e309", 10 ** 5000):
-        with pytest.raises(ValueError, match="record rejected: 在校生数"):
+        with pytest.raises(ValueError, match="record rejected") as err:
             vector_evaluator.evaluate_record(dict(school(), year=2023, students=value))
+        assert [(p.code, p.field) for p in err.value.problems] in ([("E107", "students")], [("E102", "students")])
