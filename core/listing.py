@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .reports.view import DIMENSION_ZH, SEVERITY_ZH, THRESHOLD_STATUS_ZH, unit_zh
 from .rulepack import compile_ruleset, in_force
 
 
@@ -47,8 +48,9 @@ def rules_listing(evaluator, province: str, year: int | None) -> dict[str, Any]:
 
 def render_rules(data: dict[str, Any]) -> str:
     packs = " → ".join(f"{p['id']} {p['revision']}" for p in data["packs"])
-    head = f"{data['province']}" + (f" ({data['year']})" if data["year"] else " (all years)")
-    lines = [f"Rules of {head}: {packs}", f"{len(data['rules'])} rules; * = provisional threshold", ""]
+    year = f"{data['year']} 年 ({data['year']})" if data["year"] else "全部年份 (all years)"
+    lines = [f"{data['province']} {year} 的规则 rules: {packs}",
+             f"{len(data['rules'])} 条规则 rules; * = 暂定阈值 provisional threshold", ""]
     for r in data["rules"]:
         star = "*" if r["threshold_status"] == "provisional" else ""
         eff = r["effective"]
@@ -56,24 +58,26 @@ def render_rules(data: dict[str, Any]) -> str:
         if eff["from"] or eff["to"]:
             years = f" [{eff['from'] or ''}–{eff['to'] or ''}]"
         lines.append(f"{r['rule_id']}{years}  {r['title']['zh']} / {r['title']['en']}")
-        lines.append(f"    {r['measure']}: {r['threshold']} {r['unit']}{star}  ({r['severity']}, {r['dimension']}, "
-                     f"weight {_n(r['weight'])}, {r['threshold_status']})")
+        lines.append(f"    {r['measure']}: {r['threshold']} {unit_zh(r['unit'])}{star}  "
+                     f"（{SEVERITY_ZH.get(r['severity'], r['severity'])} {r['severity']}, "
+                     f"{DIMENSION_ZH.get(r['dimension'], r['dimension'])} {r['dimension']}, 权重 weight {_n(r['weight'])}, "
+                     f"{THRESHOLD_STATUS_ZH.get(r['threshold_status'], '')} {r['threshold_status']}）")
         if r["scope"]:
-            lines.append(f"    applies when: {r['scope']}")
+            lines.append(f"    适用条件 applies when: {r['scope']}")
         src = r["source"]
-        lines.append(f"    source: {src.get('document')}{' ' + src['clause'] if src.get('clause') else ''}")
+        lines.append(f"    出处 source: {src.get('document')}{' ' + src['clause'] if src.get('clause') else ''}")
     if data["funding"]:
         lines.append("")
-        lines.append("Public funds 公用经费 parameters (a school takes the first entry of each that applies "
-                     "to it; 取第一条适用的):")
+        lines.append("公用经费参数（每所学校取第一条适用的）Public funds parameters (a school takes the first entry "
+                     "of each that applies to it):")
         for f in data["funding"]:
             values = ", ".join(f"{k} {f[k]}" for k in ("primary", "junior", "pupils", "per_boarder", "per_pupil") if k in f)
             years = f"[{f.get('from') or ''}–{f.get('to') or ''}]"
             star = "*" if f["threshold_status"] == "provisional" else ""
-            when = f" when {f['applies_when']}" if f.get("applies_when") else ""
+            when = f" 适用条件 when {f['applies_when']}" if f.get("applies_when") else ""
             unused = "  — 被前一条覆盖 unused: an earlier entry covers the same schools" if f.get("shadowed") else ""
             pack = f"{f['pack']}: " if f.get("pack") else ""
             lines.append(f"  {f['parameter']} {years}: {values}{star}{when}  ({pack}{f['threshold_status']}){unused}")
-            lines.append(f"      source: {f['source'].get('document')}"
+            lines.append(f"      出处 source: {f['source'].get('document')}"
                          + (f" {f['source']['clause']}" if f["source"].get("clause") else ""))
     return "\n".join(lines) + "\n"

@@ -44,6 +44,9 @@ FORMATS_BY_SUFFIX = {
     ".yaml": "yaml", ".yml": "yaml",
 }
 EXPECTED = ".csv, .xlsx, .xls, .json, .ndjson, .yaml"
+#: Spreadsheets saved in a format no reader takes, which a user can re-save as a workbook.
+OTHER_SPREADSHEETS = {".et": ("WPS 表格", "a WPS spreadsheet"), ".ods": ("OpenDocument 表格", "an OpenDocument spreadsheet"),
+                      ".numbers": ("Numbers 表格", "a Numbers spreadsheet")}
 PROVENANCE = ("_file", "_row")
 #: Per row, the fields whose cell held a list or an object (JSON/YAML): never a valid value.
 NESTED = "_nested"
@@ -135,8 +138,13 @@ def detect_format(path: str | Path) -> str:
     p = Path(path)
     suffix = p.suffix.lower()
     fmt = FORMATS_BY_SUFFIX.get(suffix)
+    if suffix in OTHER_SPREADSHEETS:
+        zh, en = OTHER_SPREADSHEETS[suffix]
+        raise InputError(name, f"不能直接读取{zh}文件（{p.suffix}），请另存为 .xlsx 或 .csv 后再试 / "
+                               f"{en} ({p.suffix}) cannot be read: save it as .xlsx or .csv")
     if suffix and fmt is None:
-        raise InputError(name, f"不支持的文件类型 / unsupported file type '{p.suffix}' (expected {EXPECTED})")
+        raise InputError(name, f"不支持的文件类型 {p.suffix}（应为 {EXPECTED}）/ unsupported file type '{p.suffix}' "
+                               f"(expected {EXPECTED})")
     checked_stat(name)
     try:
         with open(name, "rb") as f:

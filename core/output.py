@@ -63,7 +63,7 @@ def write_report(pm: Any, report: Any, fmt: str, output: str | None, progress: A
     ``progress`` is told how many school entries are written."""
     def render(path: Path | None) -> None:
         if not pm.hook.edubalance_render_report(report=report, fmt=fmt, path=path, progress=progress):
-            raise OutputError(f"no plug-in writes the format '{fmt}'")
+            raise OutputError(f"没有插件生成 '{fmt}' 格式 no plug-in writes the format '{fmt}'")
     folder = report_formats(pm).get(fmt, {}).get("folder", False)
     write_to(output, render, folder)
 

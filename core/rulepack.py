@@ -90,7 +90,8 @@ def read_pack_file(path: str | Path) -> dict[str, Any]:
     except safeyaml.YamlLimitError as exc:
         raise RulePackError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
-        raise RulePackError(f"{path}: a rule file must be a mapping with 'pack' and 'revision'")
+        raise RulePackError(f"{path}: 规则文件应为含 pack 和 revision 的映射 / a rule file must be a mapping with "
+                            f"'pack' and 'revision'")
     errors = sorted(Draft202012Validator(rulepack_schema()).iter_errors(data),
                     key=lambda e: list(e.absolute_path))
     if errors:
@@ -130,12 +131,12 @@ def _read_rule_text(path: Path) -> str:
             raise RulePackError(f"{path}: 规则文件过大 the rule file is larger than {MAX_RULE_FILE_BYTES:,} bytes")
         return raw.decode("utf-8")
     except FileNotFoundError:
-        raise RulePackError(f"{path}: file not found") from None
+        raise RulePackError(f"{path}: 文件不存在 / file not found") from None
     except UnicodeDecodeError as exc:
         raise RulePackError(f"{path}: 规则文件须为 UTF-8 a rule file must be UTF-8 ({exc.reason} at byte "
                             f"{exc.start})") from None
     except OSError as exc:
-        raise RulePackError(f"{path}: cannot read the rule file ({exc.strerror or exc})") from None
+        raise RulePackError(f"{path}: 无法读取规则文件 / cannot read the rule file ({exc.strerror or exc})") from None
 
 
 def _numbers(data: Any, where: tuple = ()) -> Iterable[tuple[tuple, Any]]:
