@@ -70,6 +70,34 @@ class Command(ChineseHelp, click.Command):
 class Group(ChineseHelp, click.Group):
     command_class = Command
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's own errors (a missing argument, an unknown option, a bad value) in the
+        program's words, Chinese first, with exit code 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort:
+            click.echo("已中止 Aborted!", err=True)
+            sys.exit(1)
+        except click.UsageError as exc:
+            if exc.ctx is not None:
+                click.echo(exc.ctx.get_usage(), err=True)
+                click.echo(f"帮助 Help: {exc.ctx.command_path} --help\n", err=True)
+            fail(f"{usage_error_zh(exc)} {exc.format_message()}", exc.exit_code)
+        except click.ClickException as exc:
+            fail(exc.format_message(), exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+#: click's usage errors, most specific first, with what a user reads first.
+USAGE_ERRORS_ZH = ((click.exceptions.NoSuchOption, "没有这个选项"), (click.exceptions.MissingParameter, "缺少参数"),
+                   (click.BadParameter, "参数值无效"), (click.UsageError, "用法错误"))
+
+
+def usage_error_zh(exc: click.UsageError) -> str:
+    return next(zh for kind, zh in USAGE_ERRORS_ZH if isinstance(exc, kind))
+
 
 def fail(message: str, code: int = 2) -> None:
     click.echo(f"edubalance: 错误 error: {message}", err=True)
@@ -160,7 +188,7 @@ override_opt = click.option("--override", "overrides", multiple=True, type=click
                             metavar="FILE", help="修订规则包的规则文件（如更正的阈值），可重复。A rule file that patches "
                                                  "a pack (e.g. a corrected threshold); repeatable.")
 format_opt = click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table",
-                          show_default=True, help="table 供人阅读，json 供系统读取。table for people, json for systems.")
+                          show_default=True, help="供人阅读用 table，供系统读取用 json。table for people, json for systems.")
 report_format_opt = click.option("--format", "-f", "fmt", metavar="FORMAT", default=None,
                                  help="报告格式：table（默认）、json、xlsx、html、ndjson（每行一所学校或一个县）、parquet"
                                       "（表格文件夹）或插件提供的格式；不指定时按 -o 的后缀决定。Report format: table "
@@ -372,7 +400,7 @@ def demo(province, fmt, engine):
               help="要写出的模板（默认 学校数据模板.xlsx，--format csv 时为 .csv）。The template to write "
                    "(default 学校数据模板.xlsx, or .csv with --format csv).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True,
-              help="xlsx：一个工作簿（学校、县级、填表说明）；csv：两个 CSV 文件。xlsx: one workbook (schools, "
+              help="一个工作簿（学校、县级、填表说明）用 xlsx，两个 CSV 文件用 csv。xlsx: one workbook (schools, "
                    "county, instructions); csv: two CSV files.")
 @plugin_opt
 @friendly
