@@ -230,6 +230,29 @@ def test_a_bad_record_is_422_with_its_problems(client):
     assert assert_problem(everything_bad, 422, "records-rejected")["problems"]
 
 
+def test_chinese_keys_and_the_structured_problems_of_a_rejected_record(client):
+    english = {"school_id": "5201020001", "stage": "primary", "county_code": "520102", "year": 2023,
+               "students": 420, "max_class_size": 46}
+    chinese = {"学校标识码": "5201020001", "学段": "小学", "县级行政区划代码": "520102", "学年": 2023,
+               "在校生数": 420, "最大班额": 46}
+    a = client.post("/v1/evaluate/school", params={"province": "guizhou"}, json=english)
+    b = client.post("/v1/evaluate/school", params={"province": "guizhou"}, json=chinese)
+    assert a.status_code == b.status_code == 200 and a.json() == b.json()
+    r = client.post("/v1/evaluate/school", params={"province": "guizhou"}, json={**chinese, "在校生数": -5})
+    [p] = assert_problem(r, 422, "records-rejected")["problems"]
+    expected = Evaluator(province="guizhou").evaluate_records([{**chinese, "在校生数": -5}]).rejected[0]["problems"][0]
+    assert p == expected
+    assert (p["code"], p["field"], p["label"], p["observed"], p["expected"], p["row"]) == \
+        ("E103", "students", "在校生数", "-5", "≥ 0", 1)
+    # a record naming one field twice cannot be judged: 422 with the structured problem, not a parsed string
+    twice = client.post("/v1/evaluate", json={"records": [{**english, "学段": "初中"}], "province": "guizhou"})
+    [p] = assert_problem(twice, 422, "records-rejected")["problems"]
+    assert (p["code"], p["field"], p["row"]) == ("E191", "stage", 1)
+    assert p["message"].startswith("'stage' 和 '学段' 都是 学段")
+    checked = client.post("/v1/validate", json={"records": [{**english, "学段": "初中"}]})
+    assert [q["code"] for q in assert_problem(checked, 422, "records-rejected")["problems"]] == ["E191"]
+
+
 def test_a_partly_bad_request_is_a_report_that_lists_the_rejected(client):
     records, counties = raw_records("guizhou")
     bad = {**records[0], "students": "many"}
