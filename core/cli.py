@@ -121,6 +121,13 @@ def friendly(func: Callable) -> Callable:
     return wrapper
 
 
+def refuse_no_records(files, rows, county_rows) -> None:
+    """Files that hold no record at all are an input error (exit 2) for every command alike."""
+    if not len(rows) and not len(county_rows):
+        fail(f"{'、'.join(files)} 中没有记录（只有表头或没有数据行）/ no records found in {', '.join(files)} "
+             f"(only a header, or no rows)")
+
+
 def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=(), verdicts="all",
                    timings=None):
     from .evaluator import Evaluator
@@ -248,6 +255,7 @@ def validate(files, province, plugins, fmt, output):
     """
     ev = make_evaluator(province=province, plugins=plugins)
     rows, county_rows = ev.load(files)
+    refuse_no_records(files, rows, county_rows)
     checked = ev.check(rows, county_rows)
     data = checked.to_dict()
     if fmt == "json":
@@ -306,9 +314,7 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
         ProgressBar(0, min_total=0).stage("load")
     rows, county_rows = ev.load(files)
-    if not len(rows) and not len(county_rows):
-        fail(f"{'、'.join(files)} 中没有记录（只有表头或没有数据行）/ no records found in {', '.join(files)} "
-             f"(only a header, or no rows)")
+    refuse_no_records(files, rows, county_rows)
     bar = ProgressBar(len(rows))
     ev.on_stage = bar.stage
     checked = ev.check_timed(rows, county_rows)
