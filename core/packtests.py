@@ -43,10 +43,11 @@ class PackTestResult:
         return not self.failures and not self.uncovered
 
     def render(self) -> str:
-        head = f"{self.pack}: {self.passed} passed, {len(self.failures)} failed"
-        lines = [head + ("" if not self.uncovered else f", {len(self.uncovered)} rules without pass and fail cases")]
-        lines += [f"  FAIL {f}" for f in self.failures]
-        lines += [f"  UNCOVERED {u}" for u in self.uncovered]
+        head = f"{self.pack}: 通过 {self.passed} passed, 失败 {len(self.failures)} failed"
+        lines = [head + ("" if not self.uncovered else
+                         f", 缺少达标和不达标用例的规则 {len(self.uncovered)} rules without pass and fail cases")]
+        lines += [f"  失败 FAIL {f}" for f in self.failures]
+        lines += [f"  未覆盖 UNCOVERED {u}" for u in self.uncovered]
         return "\n".join(lines)
 
 

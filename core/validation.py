@@ -144,33 +144,45 @@ def given_rows(items: Iterable[Any], file: str) -> list[RawRow]:
     return rows
 
 
-def _fields_given_twice(rows: Sequence[RawRow]) -> list[Problem]:
-    """Records with two keys for one field (``学段`` and ``stage``): which value counts is
-    unknowable, so the call is refused, as a file with two such columns is."""
-    found: list[Problem] = []
+def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
+    """Each row's data with its keys as field names (English names or Chinese labels, as a file's
+    headers), for :func:`~edubalance.loading.records_frame`. Each distinct key is looked up once;
+    a record with two keys for one field (``学段`` and ``stage``) raises InvalidInput: which value
+    counts is unknowable, as with a file that has two such columns."""
+    names: dict[Any, str] = {}
+    out: list[tuple[int, str, dict[str, Any]]] = []
+    twice: list[Problem] = []
     for r in rows:
+        data = r.data
+        renamed: dict[str, Any] | None = None
         seen: dict[str, Any] = {}
-        for key in r.data:
+        for key, value in data.items():
             if key in PROVENANCE:
                 continue
-            fname = header_to_field(key) or str(key)
+            fname = names.get(key)
+            if fname is None:
+                fname = names[key] = header_to_field(key) or str(key)
             if fname in seen:
                 lab = label(fname)
-                found.append(Problem("E191", ERROR, r.file, r.row, ident(r.data, "school_id"), fname, lab, key,
+                twice.append(Problem("E191", ERROR, r.file, r.row, ident(data, "school_id"), fname, lab, key,
                                      "one key per field",
                                      f"{seen[fname]!r} 和 {key!r} 都是 {lab}，只能给一个 / {seen[fname]!r} and {key!r} "
                                      f"both give {lab} ({fname}); give one"))
             seen[fname] = key
-    return found
+            if fname != key and renamed is None:
+                renamed = {}
+        if renamed is not None:
+            renamed = {names.get(k, k): v for k, v in data.items() if k not in PROVENANCE}
+        out.append((r.row, f"record {r.row}", data if renamed is None else renamed))
+    if twice:
+        raise InvalidInput(twice, ("记录无效", "invalid records"))
+    return out
 
 
 def rows_frame(rows: Sequence[RawRow]) -> pl.DataFrame:
     """RawRows (the Python API) as a frame of text cells, keeping each row's file and number.
     Keys are English field names or Chinese labels, as a file's headers are."""
-    twice = _fields_given_twice(rows)
-    if twice:
-        raise InvalidInput(twice, ("记录无效", "invalid records"))
-    frame = records_frame("<records>", ((r.row, f"record {r.row}", r.data) for r in rows))
+    frame = records_frame("<records>", _keyed(rows), map_keys=False)
     return frame.with_columns(pl.Series("_file", [r.file for r in rows], dtype=pl.String))
 
 
