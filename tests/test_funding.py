@@ -255,12 +255,12 @@ def test_the_rules_command_shows_each_years_funding_parameters():
 
     def funds(year):
         out = CliRunner().invoke(main, ["rules", "-P", "shaanxi", "--year", str(year)], catch_exceptions=False).output
-        return out[out.index("Public funds 公用经费"):]
+        return out[out.index("公用经费参数"):]
 
     early, late = funds(2013), funds(2024)
     assert "pupils 200" not in early and "per_boarder 300" not in early
-    assert "small_school_floor [2012–2023]: pupils 100* when location == 'rural'  (shaanxi: provisional)" in early
-    assert "small_school_floor [2024–]: pupils 200* when location == 'rural'  (shaanxi: provisional)" in late
+    assert "small_school_floor [2012–2023]: pupils 100* 适用条件 when location == 'rural'  (shaanxi: provisional)" in early
+    assert "small_school_floor [2024–]: pupils 200* 适用条件 when location == 'rural'  (shaanxi: provisional)" in late
     assert "per_boarder 300*" in late and "渭南" in late
-    assert "per_boarder 200 when is_boarding == true  (national: confirmed)" in late
+    assert "per_boarder 200 适用条件 when is_boarding == true  (national: confirmed)" in late
     assert late.count("source: ") == late.count("(shaanxi: ") + late.count("(national: ")
