@@ -157,10 +157,11 @@ SHOWN = 60
 def show(value: Any) -> str:
     """A value as the user would recognise it: numbers bare, other text quoted; a very long one cut."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
-        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+        digits = int(value.bit_length() * 0.30103) + 1
+        return f"约 {digits} 位的数 a number of about {digits} digits"
     text = value if isinstance(value, str) else str(value)
     if len(text) > SHOWN:
-        return repr(f"{text[:SHOWN // 2]}…{text[-10:]}") + f" ({len(text)} characters)"
+        return repr(f"{text[:SHOWN // 2]}…{text[-10:]}") + f"（{len(text)} 个字符 characters）"
     if isinstance(value, str) and not NUM_TEXT.fullmatch(value):
         return repr(value)
     return text

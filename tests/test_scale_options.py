@@ -75,7 +75,7 @@ def test_timings_go_to_stderr_and_name_every_stage(files, tmp_path):
     out = tmp_path / "t.json"
     result = CliRunner().invoke(cli.main, ["evaluate", *map(str, files), "-e", "vector", "-f", "json",
                                            "-o", str(out), "--timings"])
-    line = next(x for x in result.output.splitlines() if x.startswith("timings"))
+    line = next(x for x in result.output.splitlines() if x.startswith("计时 timings"))
     stages = dict(p.rsplit(" ", 1) for p in line.split(": ", 1)[1].split(", "))
     assert set(stages) >= {"setup", "load", "validate", "table", "derive", "school_rules", "scores",
                            "county", "report", "write", "total"}
