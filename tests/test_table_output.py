@@ -152,5 +152,5 @@ def test_the_rules_listing_shows_an_overridden_rule_as_it_now_is(tmp_path):
     out = CliRunner().invoke(main, ["rules", "-P", "shaanxi", "--override", str(path)]).output
     block = out.split("national.class_size  ", 1)[1].split("\nnational.", 1)[0]
     assert block.startswith("班额（小学不超过40人，初中不超过50人） / Class size (primary at most 40, junior at most 50)")
-    assert "primary <= 40; junior <= 50 pupils per class*" in block and "provisional)" in block
+    assert "primary <= 40; junior <= 50 人/班*" in block and "暂定 provisional）" in block
     assert "source: 本地文件 第3条" in block
