@@ -7,7 +7,6 @@ province, an invalid rule file). Errors are one clear message on stderr, never a
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -59,18 +58,19 @@ def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugin
                      verdicts=verdicts, timings=timings)
 
 
-def emit(text: str, output: str | None) -> None:
+def emit(content: str | bytes, output: str | None) -> None:
+    """Text (any lone surrogate made U+FFFD) or bytes from :func:`serialise.dumps`, to the file or stdout."""
     from .serialise import clean_text
-    text = clean_text(text)
+    data = content if isinstance(content, bytes) else clean_text(content).encode("utf-8")
     if output:
         from .output import OutputError, write_bytes
         try:
-            write_bytes(text.encode("utf-8"), output)
+            write_bytes(data, output)
         except OutputError as exc:
             fail(str(exc))
         click.echo(f"已写入 written to {output}", err=True)
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        click.echo(data, nl=not data.endswith(b"\n"))
 
 
 #: From this many bytes of input, the terminal says that the files are being read.
@@ -170,7 +170,8 @@ def validate(files, province, plugins, fmt, output):
     checked = ev.check(rows, county_rows)
     data = checked.to_dict()
     if fmt == "json":
-        emit(json.dumps(data, ensure_ascii=False, indent=2), output)
+        from .serialise import dumps
+        emit(dumps(data, indent=True), output)
     else:
         lines = [f"Records 记录: {data['records']['read']} read, {data['records']['accepted']} accepted, "
                  f"{data['records']['rejected']} rejected"]
@@ -279,7 +280,8 @@ def rules(province, year, overrides, plugins, fmt):
     targets = [province] if province else ev.provinces
     data = [rules_listing(ev, p, year) for p in targets]
     if fmt == "json":
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        from .serialise import dumps
+        emit(dumps(data, indent=True), None)
     else:
         click.echo("\n".join(render_rules(d) for d in data))
 
@@ -460,7 +462,8 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
             fail(str(exc))
         click.echo(f"方案已写入 plan written to {output}", err=True)
     elif suffix == ".json":
-        emit(json.dumps(document, ensure_ascii=False, indent=1), output)
+        from .serialise import dumps
+        emit(dumps(document, indent=True), output)
     else:
         emit(text.render(document), output)
     sys.exit(text.exit_code(document))
