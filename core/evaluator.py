@@ -6,6 +6,7 @@ returns a :class:`~edubalance.report.Report` in which ``read = evaluated + rejec
 """
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from time import perf_counter
@@ -25,7 +26,7 @@ from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .plugins import plugin_manager
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
-from .schemas import school_schema
+from .schemas import year_range
 from .scoring import basic_standard_status, meets_basic_standard, score, status_of
 from .serialise import gc_paused
 from .table import TEXT_FIELDS, Table
@@ -57,9 +58,7 @@ class Evaluator:
                  overrides: Sequence[str | Path] = (), plugins: Sequence[object | str] = (),
                  autoload: bool | None = None, verdicts: str = "all",
                  timings: dict[str, float] | None = None):
-        if verdicts not in VERDICT_MODES:
-            raise ValueError(f"unknown verdicts mode '{verdicts}' (choose from {', '.join(VERDICT_MODES)})")
-        check_year(year)
+        check_options(year, verdicts)
         self.province = province
         self.year = year
         self.verdicts = verdicts
@@ -77,9 +76,7 @@ class Evaluator:
             self.engines.update(found or {})
         if engine != "auto" and engine not in self.engines:
             raise ValueError(f"unknown engine '{engine}' (choose from auto, {', '.join(sorted(self.engines))})")
-        if province is not None and province not in self.registry.packs:
-            raise ValueError(f"unknown province '{province}' "
-                             f"(known: {', '.join(sorted(self.registry.packs)) or 'none'})")
+        self._check_province(province)
         self.engine = engine
         self._engine_objects: dict[str, Any] = {}
         self._rulesets: dict[tuple[str, int], RuleSet] = {}
@@ -93,6 +90,20 @@ class Evaluator:
         if self.timings is None:
             return nullcontext()
         return _timed(self.timings, name)
+
+    def _check_province(self, province: str | None) -> None:
+        if province is not None and province not in self.registry.packs:
+            raise ValueError(f"unknown province '{province}' "
+                             f"(known: {', '.join(sorted(self.registry.packs)) or 'none'})")
+
+    def with_options(self, province: str | None, year: int | None, verdicts: str = "all") -> "Evaluator":
+        """This evaluator with other record defaults: the same plug-ins, packs, compiled rule sets
+        and back ends, so nothing is read or compiled again (a service's worker keeps one)."""
+        check_options(year, verdicts)
+        self._check_province(province)
+        other = copy.copy(self)
+        other.province, other.year, other.verdicts = province, year, verdicts
+        return other
 
     # -- packs -----------------------------------------------------------------------------
     @property
@@ -305,7 +316,14 @@ class Evaluator:
 
 
 #: The school years a record may have (the record schema's bounds), and so the years to judge by.
-YEAR_RANGE = (school_schema()["properties"]["year"]["minimum"], school_schema()["properties"]["year"]["maximum"])
+YEAR_RANGE = year_range()
+
+
+def check_options(year: Any, verdicts: str) -> None:
+    """Refuse an unknown verdicts mode or a year no record could have (see :func:`check_year`)."""
+    if verdicts not in VERDICT_MODES:
+        raise ValueError(f"unknown verdicts mode '{verdicts}' (choose from {', '.join(VERDICT_MODES)})")
+    check_year(year)
 
 
 def check_year(year: Any) -> None:
