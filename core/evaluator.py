@@ -21,7 +21,7 @@ from .composite import evaluate_composites
 from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
-from .loading import InputError, RawRow, concat
+from .loading import InputError, RawRow, concat, frame_rows
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .plugins import plugin_manager
 from .report import Report
@@ -254,13 +254,8 @@ class Evaluator:
             table = Table.from_frame(members, self._numeric)
             files = members["_file"].to_list()
             rows = members["_row"].to_list()
-        with self._stage("derive"):
-            self.pm.hook.edubalance_derive_measures(table=table, ruleset=ruleset)
-        with self._stage("school_rules"):
-            base = self.pm.hook.edubalance_evaluate_school_rules(
-                rules=ruleset.rules, table=table, engine=engine, progress=progress)
+        results = self.school_results(ruleset, table, engine, progress)
         with self._stage("scores"):
-            results = base.extend(evaluate_composites(ruleset.composites, base, table))
             overall, by_dim = score(results.status, results.rules)
             status = status_of(results.status, results.rules)
             basic = basic_standard_status(results.status, results.rules)
@@ -271,6 +266,21 @@ class Evaluator:
         with self._stage("county"):
             county_entries = self._evaluate_counties(ruleset, table, results, basic, county_records, engine)
         return schools, county_entries
+
+    def school_results(self, ruleset: RuleSet, table: Table, engine: Any, progress: Progress | None = None,
+                       timed: bool = True, adjust: Callable[[Table], None] | None = None) -> RuleResults:
+        """The school stage over a table: derived measures, the school rules, then the rules over
+        their verdicts (the 6-of-7 rule). The planner's search calls it untimed, many times, with
+        ``adjust`` correcting the derived measures of its variants before the rules read them."""
+        stage = self._stage if timed else _untimed
+        with stage("derive"):
+            self.pm.hook.edubalance_derive_measures(table=table, ruleset=ruleset)
+            if adjust is not None:
+                adjust(table)
+        with stage("school_rules"):
+            base = self.pm.hook.edubalance_evaluate_school_rules(
+                rules=ruleset.rules, table=table, engine=engine, progress=progress)
+            return base.extend(evaluate_composites(ruleset.composites, base, table))
 
     def _evaluate_counties(self, ruleset: RuleSet, table: Table, results: RuleResults, basic: np.ndarray,
                            county_records: Mapping, engine: Any) -> list[dict]:
@@ -301,18 +311,13 @@ class Evaluator:
         paths = [str(p) for p in paths]
         given = ([RawRow("<records>", i + 1, dict(r)) for i, r in enumerate(records)],
                  [RawRow("<counties>", i + 1, dict(c)) for i, c in enumerate(counties)])
-        sources = ([self.load(paths)] if paths else []) + ([given] if any(given) else [])
-        accepted: list[dict] = []
-        counties_ok: list[dict] = []
-        rejected: list[dict] = []
-        for schools, county_rows in sources:            # files, and records given as dicts
-            checked = self.check(schools, county_rows)
-            accepted += [dict(r) for r in checked.schools.accepted]
-            counties_ok += list(checked.counties.accepted)
-            rejected += [r.to_dict() for r in checked.schools.rejected]
-            rejected += [r.to_dict() for r in checked.counties.rejected]
+        if paths and any(given):            # files and records given as dicts: judged as one input
+            schools, county_rows = self.load(paths)
+            checked = self.check(frame_rows(schools) + given[0], frame_rows(county_rows) + given[1])
+        else:
+            checked = self.check(*(self.load(paths) if paths else given))
         return Planner(self, target=target, costs=None if costs is None else str(costs), near=near).plan(
-            accepted, counties_ok, rejected=rejected, files=paths)
+            checked, files=paths)
 
 
 #: The school years a record may have (the record schema's bounds), and so the years to judge by.
@@ -333,6 +338,10 @@ def check_year(year: Any) -> None:
     if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not lo <= year <= hi):
         raise ValueError(f"学年应为 {lo}–{hi} 之间的整数 the year must be a whole number from {lo} to {hi}, "
                          f"got {year!r}")
+
+
+def _untimed(name: str) -> nullcontext:
+    return nullcontext()
 
 
 @contextmanager
