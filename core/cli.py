@@ -410,7 +410,7 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
 @override_opt
 @plugin_opt
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="plan.json, plan.xlsx; with --apply, adjusted.csv.")
+              help="plan.json, plan.xlsx, plan.html (printable); with --apply, adjusted.csv.")
 @friendly
 def plan(files, province, year, engine, target, costs, near, apply_path, what_if_path, overrides, plugins, output):
     """The least additions that make each school and county pass, what they cost (整改方案).
@@ -448,9 +448,9 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
         click.echo(f"已写入调整后的记录 {n} 条 / {n} adjusted records written to {output}", err=True)
         sys.exit(1 if checked.rejected else 0)
     suffix = Path(output).suffix.lower() if output else ""
-    if suffix not in ("", ".json", ".xlsx", ".txt"):
-        fail(f"-o {output}: 方案输出为 .json、.xlsx 或 .txt（调整后的记录用 --apply）/ "
-             f"a plan is written as .json, .xlsx or .txt (adjusted records: --apply)")
+    if suffix not in ("", ".json", ".xlsx", ".html", ".txt"):
+        fail(f"-o {output}: 方案输出为 .json、.xlsx、.html 或 .txt（调整后的记录用 --apply）/ "
+             f"a plan is written as .json, .xlsx, .html or .txt (adjusted records: --apply)")
     document = ev.plan(files, target=target, costs=costs, near=near)
     if not document["schools"] and not document["rejected"]:
         fail(f"未找到学校记录 / no school records found in {', '.join(files)} (only a header, or no rows)")
@@ -458,6 +458,15 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
         from .output import OutputError, write_to
         try:
             write_to(output, lambda path: excel.write_workbook(document, path))
+        except OutputError as exc:
+            fail(str(exc))
+        click.echo(f"方案已写入 plan written to {output}", err=True)
+    elif suffix == ".html":
+        from .output import OutputError, write_to
+        from .reports.html import write_plan_html
+        catalogues = {key: ev.rule_catalogue(key) for key in {s["ruleset"] for s in document["schools"]} if key}
+        try:
+            write_to(output, lambda path: write_plan_html(document, path, catalogues))
         except OutputError as exc:
             fail(str(exc))
         click.echo(f"方案已写入 plan written to {output}", err=True)
