@@ -1,6 +1,7 @@
 """The rule back ends satisfy one Engine protocol, and every hook's parameters are typed."""
 from __future__ import annotations
 
+import importlib
 import inspect
 import typing
 
@@ -43,16 +44,14 @@ def test_an_object_without_evaluate_is_not_an_engine():
     assert not isinstance(Named(), Engine)
 
 
+#: Where each name the hook annotations use lives (hookspecs imports them only for type checkers).
+_HOMES = {"Engine": "engines", "LoadedFile": "loading", "Rule": "model", "RuleResults": "model",
+          "RuleSet": "model", "Report": "report", "PackSource": "rulepack", "Table": "table",
+          "Problem": "validation"}
+
+
 def _names() -> dict[str, object]:
-    """What the hook annotations name (imported only for type checkers in hookspecs)."""
-    from edubalance.engines import Engine
-    from edubalance.loading import LoadedFile
-    from edubalance.model import Rule, RuleResults, RuleSet
-    from edubalance.report import Report
-    from edubalance.rulepack import PackSource
-    from edubalance.table import Table
-    from edubalance.validation import Problem
-    return dict(locals())
+    return {name: getattr(importlib.import_module(f"edubalance.{home}"), name) for name, home in _HOMES.items()}
 
 
 @pytest.mark.parametrize("hook", hook_functions(), ids=lambda f: f.__name__)
