@@ -88,3 +88,23 @@ def test_files_and_records_given_together_are_one_input(ev):
     plan = ev.plan(FILES, records=[first])     # the same school twice: one input, so a duplicate
     assert len(plan["rejected"]) == 1 and plan["rejected"][0]["file"] == "<records>"
     assert len(plan["schools"]) == rows.height
+
+
+def test_a_small_stage_of_a_large_school_gets_the_hall_the_report_asks_for(ev):
+    # 300 primary pupils with a hall, 12 junior pupils without: the school has 312 pupils, so the
+    # junior record fails the hall rule in the report, and its plan must add a hall
+    primary, junior = school("primary", 300, halls=1), school("junior", 12, halls=0)
+    before = {s["stage"]: s for s in ev.evaluate_records([primary, junior]).to_dict()["schools"]}
+    assert {v["rule_id"]: v["status"] for v in before["junior"]["verdicts"]}["guizhou.multimedia_hall"] == "fail"
+    plan = ev.plan(records=[primary, junior])
+    planned = {s["stage"]: s for s in plan["schools"]}
+    assert {a["field"]: a["amount"] for a in planned["junior"]["additions"]}.get("multimedia_halls") == 1
+    assert "guizhou.multimedia_hall" in planned["junior"]["claims"] and planned["junior"]["verified"]
+
+
+def test_with_more_pupils_every_stage_of_the_school_grows(ev):
+    probe = Probe(ev, ev.ruleset("guizhou", 2023), [school("primary", 150), school("junior", 100)])
+    assert probe.siblings[("5226990001", 2023, "primary")] == 100
+    grown = probe.for_records([school("primary", 158), school("junior", 105)])
+    assert grown.siblings[("5226990001", 2023, "primary")] == 105 and grown.engine is probe.engine
+    assert probe.siblings[("5226990001", 2023, "primary")] == 100

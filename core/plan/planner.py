@@ -118,7 +118,8 @@ class Planner:
         (passing after the plan, failing with ``near`` more pupils), structural failures, missing data."""
         state = [solver.build(chosen[j]) for j in members]
         res = solver.probe(state)
-        grown = solver.probe([_more_pupils(rec, self.near) for rec in state])
+        more = [_more_pupils(rec, self.near) for rec in state]
+        grown = solver.probe.for_records(more)(more)            # the whole school grows, every stage
         singles, where = [], []
         for pos, j in enumerate(members):
             targeted = {k for k, _ in chosen[j].targets}

@@ -8,6 +8,7 @@ through the evaluator's chosen back end.
 """
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from typing import Any, Mapping, Sequence
 
@@ -33,14 +34,13 @@ class Probe:
         self.engine = ev.engines["vector"]()
         self.rules = ruleset.rules + ruleset.composites
         self.index = {r.id: k for k, r in enumerate(self.rules)}
-        stages: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
-        for rec in records:
-            students = rec.get("students")
-            stages[(str(rec["school_id"]), int(rec["year"]))][rec["stage"]] = (
-                float("nan") if students is None else float(students))
-        #: (school, year, stage) -> pupils of the school's other stages
-        self.siblings = {(*school, stage): sum(p for s, p in found.items() if s != stage)
-                         for school, found in stages.items() for stage in found}
+        self.siblings = _siblings(records)
+
+    def for_records(self, records: Sequence[Mapping[str, Any]]) -> "Probe":
+        """This probe with the schools of ``records`` (e.g. every school with more pupils)."""
+        other = copy.copy(self)
+        other.siblings = _siblings(records)
+        return other
 
     def __call__(self, records: Sequence[Mapping[str, Any]]) -> RuleResults:
         table = Table.from_records(records, _NUMERIC)
@@ -51,6 +51,17 @@ class Probe:
         other = np.array([self.siblings.get((str(i), int(y), s), 0.0) if np.isfinite(y) else np.nan
                           for i, y, s in zip(ids, years, stages)])
         table.set_measure("school_total_students", table.get("students") + other)
+
+
+def _siblings(records: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int, str], float]:
+    """(school, year, stage) -> pupils of the school's other stages in ``records``."""
+    stages: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+    for rec in records:
+        students = rec.get("students")
+        stages[(str(rec["school_id"]), int(rec["year"]))][rec["stage"]] = (
+            float("nan") if students is None else float(students))
+    return {(*school, stage): sum(p for s, p in found.items() if s != stage)
+            for school, found in stages.items() for stage in found}
 
 
 def meets(results: RuleResults, k: int, mode: str, min_ratio: float | None = None) -> np.ndarray:
