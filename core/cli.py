@@ -7,7 +7,6 @@ province, an invalid rule file). Errors are one clear message on stderr, never a
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -135,18 +134,19 @@ def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugin
                      verdicts=verdicts, timings=timings)
 
 
-def emit(text: str, output: str | None) -> None:
+def emit(content: str | bytes, output: str | None) -> None:
+    """Text (any lone surrogate made U+FFFD) or bytes from :func:`serialise.dumps`, to the file or stdout."""
     from .serialise import clean_text
-    text = clean_text(text)
+    data = content if isinstance(content, bytes) else clean_text(content).encode("utf-8")
     if output:
         from .output import OutputError, write_bytes
         try:
-            write_bytes(text.encode("utf-8"), output)
+            write_bytes(data, output)
         except OutputError as exc:
             fail(str(exc))
         click.echo(f"已写入 written to {output}", err=True)
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        click.echo(data, nl=not data.endswith(b"\n"))
 
 
 #: From this many bytes of input, the terminal says that the files are being read.
@@ -259,7 +259,8 @@ def validate(files, province, plugins, fmt, output):
     checked = ev.check(rows, county_rows)
     data = checked.to_dict()
     if fmt == "json":
-        emit(json.dumps(data, ensure_ascii=False, indent=2), output)
+        from .serialise import dumps
+        emit(dumps(data, indent=True), output)
     else:
         from .problems import problem_lines
         from .render import records_line
@@ -370,7 +371,8 @@ def rules(province, year, overrides, plugins, fmt):
     targets = [province] if province else ev.provinces
     data = [rules_listing(ev, p, year) for p in targets]
     if fmt == "json":
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        from .serialise import dumps
+        emit(dumps(data, indent=True), None)
     else:
         click.echo("\n".join(render_rules(d) for d in data))
 
@@ -513,8 +515,8 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
 @override_opt
 @plugin_opt
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="方案文件 plan.json、plan.xlsx；用 --apply 时为调整后的记录 adjusted.csv。The plan (plan.json, "
-                   "plan.xlsx); with --apply, adjusted.csv.")
+              help="方案文件 plan.json、plan.xlsx、plan.html（可打印）；用 --apply 时为调整后的记录 adjusted.csv。"
+                   "The plan (plan.json, plan.xlsx, plan.html, printable); with --apply, adjusted.csv.")
 @friendly
 def plan(files, province, year, engine, target, costs, near, apply_path, what_if_path, overrides, plugins, output):
     """整改方案：使每所学校和每个县达标的最少投入及其费用。The least additions that make each school
@@ -553,9 +555,9 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
         click.echo(f"已写入调整后的记录 {n} 条 / {n} adjusted records written to {output}", err=True)
         sys.exit(1 if checked.rejected else 0)
     suffix = Path(output).suffix.lower() if output else ""
-    if suffix not in ("", ".json", ".xlsx", ".txt"):
-        fail(f"-o {output}: 方案输出为 .json、.xlsx 或 .txt（调整后的记录用 --apply）/ "
-             f"a plan is written as .json, .xlsx or .txt (adjusted records: --apply)")
+    if suffix not in ("", ".json", ".xlsx", ".html", ".txt"):
+        fail(f"-o {output}: 方案输出为 .json、.xlsx、.html 或 .txt（调整后的记录用 --apply）/ "
+             f"a plan is written as .json, .xlsx, .html or .txt (adjusted records: --apply)")
     document = ev.plan(files, target=target, costs=costs, near=near)
     if not document["schools"] and not document["rejected"]:
         fail(f"{'、'.join(files)} 中没有学校记录（只有表头或没有数据行）/ no school records found in "
@@ -567,8 +569,18 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
         except OutputError as exc:
             fail(str(exc))
         click.echo(f"方案已写入 plan written to {output}", err=True)
+    elif suffix == ".html":
+        from .output import OutputError, write_to
+        from .reports.html import write_plan_html
+        catalogues = {key: ev.rule_catalogue(key) for key in {s["ruleset"] for s in document["schools"]} if key}
+        try:
+            write_to(output, lambda path: write_plan_html(document, path, catalogues))
+        except OutputError as exc:
+            fail(str(exc))
+        click.echo(f"方案已写入 plan written to {output}", err=True)
     elif suffix == ".json":
-        emit(json.dumps(document, ensure_ascii=False, indent=1), output)
+        from .serialise import dumps
+        emit(dumps(document, indent=True), output)
     else:
         emit(text.render(document), output)
     sys.exit(text.exit_code(document))

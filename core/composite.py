@@ -16,14 +16,6 @@ from .table import Table
 from .engines import stage_thresholds
 
 
-def attainment(value: np.ndarray, threshold: np.ndarray, operator: str) -> np.ndarray:
-    """How far a value goes toward its requirement (1.0 = met exactly)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if operator in (">", ">="):
-            return value / threshold
-        return threshold / value
-
-
 def evaluate_composites(composites: list[Rule], base: RuleResults, table: Table) -> RuleResults:
     out = RuleResults.empty(composites, table.n)
     for k, rule in enumerate(composites):
@@ -33,7 +25,7 @@ def evaluate_composites(composites: list[Rule], base: RuleResults, table: Table)
         n_missing = (status == MISSING_DATA).sum(0)
         n_applicable = (status != NOT_APPLICABLE).sum(0)
         value, threshold = base.value[rows], base.threshold[rows]
-        with np.errstate(divide="ignore", invalid="ignore"):    # attainment(), every row at once
+        with np.errstate(divide="ignore", invalid="ignore"):    # how far each value goes toward its requirement (1.0 = met exactly)
             ratios = np.where(rising, value / threshold, threshold / value)
         failed_low = ((status == FAIL) & ~(ratios >= (rule.min_ratio or 0.0))).any(0)
         thr, has_thr = stage_thresholds(rule, table)
@@ -60,7 +52,7 @@ _INPUTS: dict[tuple[int, ...], tuple[list[Rule], np.ndarray, np.ndarray]] = {}
 
 def _inputs(rule: Rule, rules: list[Rule]) -> tuple[np.ndarray, np.ndarray]:
     """(rows of ``rule.of`` in ``rules``, [rows, 1] mask: does the rule require a value *above*
-    its threshold — see :func:`attainment`), once per composite and rule list."""
+    its threshold), once per composite and rule list."""
     key = (id(rule),) + tuple(map(id, rules))
     found = _INPUTS.get(key)
     if found is None:

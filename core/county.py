@@ -5,10 +5,8 @@ county report entries (:mod:`edubalance.county_report`). This module gathers the
 from __future__ import annotations
 
 from .county_listings import INDICATOR_FIELDS
-from .county_report import PROGRAMME_TITLES, PROGRAMMES, county_reports
-from .county_table import (COUNTY_RECORD_FIELDS, COUNTY_STAGE, DEFAULT_CV_2012, DEFAULT_CV_2017, ROW_STAGES,
-                           ROWS_PER_COUNTY, STAGES, CountyFrame, build_county_table)
+from .county_report import county_reports
+from .county_table import COUNTY_RECORD_FIELDS, DEFAULT_CV_2012, DEFAULT_CV_2017, build_county_table
 
-__all__ = ["COUNTY_RECORD_FIELDS", "COUNTY_STAGE", "DEFAULT_CV_2012", "DEFAULT_CV_2017", "INDICATOR_FIELDS",
-           "PROGRAMMES", "PROGRAMME_TITLES", "ROWS_PER_COUNTY", "ROW_STAGES", "STAGES", "CountyFrame",
+__all__ = ["COUNTY_RECORD_FIELDS", "DEFAULT_CV_2012", "DEFAULT_CV_2017", "INDICATOR_FIELDS",
            "build_county_table", "county_reports"]

@@ -6,6 +6,7 @@ returns a :class:`~edubalance.report.Report` in which ``read = evaluated + rejec
 """
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from time import perf_counter
@@ -21,12 +22,12 @@ from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
 from .errors import InvalidInput, argument_problem
-from .loading import InputError, RawRow, concat
+from .loading import InputError, RawRow, concat, frame_rows
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .plugins import plugin_manager
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
-from .schemas import school_schema
+from .schemas import year_range
 from .scoring import basic_standard_status, meets_basic_standard, score, status_of
 from .serialise import gc_paused
 from .table import TEXT_FIELDS, Table
@@ -58,9 +59,7 @@ class Evaluator:
                  overrides: Sequence[str | Path] = (), plugins: Sequence[object | str] = (),
                  autoload: bool | None = None, verdicts: str = "all",
                  timings: dict[str, float] | None = None):
-        if verdicts not in VERDICT_MODES:
-            raise bad_argument("verdicts", verdicts, VERDICT_MODES, ("结论列表方式", "verdicts mode"))
-        check_year(year)
+        check_options(year, verdicts)
         self.province = province
         self.year = year
         self.verdicts = verdicts
@@ -78,8 +77,7 @@ class Evaluator:
             self.engines.update(found or {})
         if engine != "auto" and engine not in self.engines:
             raise bad_argument("engine", engine, ["auto", *sorted(self.engines)], ("规则引擎", "engine"))
-        if province is not None and province not in self.registry.packs:
-            raise bad_argument("province", province, sorted(self.registry.packs), ("省份", "province"), code="E205")
+        self._check_province(province)
         self.engine = engine
         self._engine_objects: dict[str, Any] = {}
         self._rulesets: dict[tuple[str, int], RuleSet] = {}
@@ -93,6 +91,19 @@ class Evaluator:
         if self.timings is None:
             return nullcontext()
         return _timed(self.timings, name)
+
+    def _check_province(self, province: str | None) -> None:
+        if province is not None and province not in self.registry.packs:
+            raise bad_argument("province", province, sorted(self.registry.packs), ("省份", "province"), code="E205")
+
+    def with_options(self, province: str | None, year: int | None, verdicts: str = "all") -> "Evaluator":
+        """This evaluator with other record defaults: the same plug-ins, packs, compiled rule sets
+        and back ends, so nothing is read or compiled again (a service's worker keeps one)."""
+        check_options(year, verdicts)
+        self._check_province(province)
+        other = copy.copy(self)
+        other.province, other.year, other.verdicts = province, year, verdicts
+        return other
 
     # -- packs -----------------------------------------------------------------------------
     @property
@@ -246,13 +257,8 @@ class Evaluator:
             table = Table.from_frame(members, self._numeric)
             files = members["_file"].to_list()
             rows = members["_row"].to_list()
-        with self._stage("derive"):
-            self.pm.hook.edubalance_derive_measures(table=table, ruleset=ruleset)
-        with self._stage("school_rules"):
-            base = self.pm.hook.edubalance_evaluate_school_rules(
-                rules=ruleset.rules, table=table, engine=engine, progress=progress)
+        results = self.school_results(ruleset, table, engine, progress)
         with self._stage("scores"):
-            results = base.extend(evaluate_composites(ruleset.composites, base, table))
             overall, by_dim = score(results.status, results.rules)
             status = status_of(results.status, results.rules)
             basic = basic_standard_status(results.status, results.rules)
@@ -263,6 +269,21 @@ class Evaluator:
         with self._stage("county"):
             county_entries = self._evaluate_counties(ruleset, table, results, basic, county_records, engine)
         return schools, county_entries
+
+    def school_results(self, ruleset: RuleSet, table: Table, engine: Any, progress: Progress | None = None,
+                       timed: bool = True, adjust: Callable[[Table], None] | None = None) -> RuleResults:
+        """The school stage over a table: derived measures, the school rules, then the rules over
+        their verdicts (the 6-of-7 rule). The planner's search calls it untimed, many times, with
+        ``adjust`` correcting the derived measures of its variants before the rules read them."""
+        stage = self._stage if timed else _untimed
+        with stage("derive"):
+            self.pm.hook.edubalance_derive_measures(table=table, ruleset=ruleset)
+            if adjust is not None:
+                adjust(table)
+        with stage("school_rules"):
+            base = self.pm.hook.edubalance_evaluate_school_rules(
+                rules=ruleset.rules, table=table, engine=engine, progress=progress)
+            return base.extend(evaluate_composites(ruleset.composites, base, table))
 
     def _evaluate_counties(self, ruleset: RuleSet, table: Table, results: RuleResults, basic: np.ndarray,
                            county_records: Mapping, engine: Any) -> list[dict]:
@@ -292,22 +313,24 @@ class Evaluator:
 
         paths = [str(p) for p in paths]
         given = (given_rows(records, "<records>"), given_rows(counties, "<counties>"))
-        sources = ([self.load(paths)] if paths else []) + ([given] if any(given) else [])
-        accepted: list[dict] = []
-        counties_ok: list[dict] = []
-        rejected: list[dict] = []
-        for schools, county_rows in sources:            # files, and records given as dicts
-            checked = self.check(schools, county_rows)
-            accepted += [dict(r) for r in checked.schools.accepted]
-            counties_ok += list(checked.counties.accepted)
-            rejected += [r.to_dict() for r in checked.schools.rejected]
-            rejected += [r.to_dict() for r in checked.counties.rejected]
+        if paths and any(given):            # files and records given as dicts: judged as one input
+            schools, county_rows = self.load(paths)
+            checked = self.check(frame_rows(schools) + given[0], frame_rows(county_rows) + given[1])
+        else:
+            checked = self.check(*(self.load(paths) if paths else given))
         return Planner(self, target=target, costs=None if costs is None else str(costs), near=near).plan(
-            accepted, counties_ok, rejected=rejected, files=paths)
+            checked, files=paths)
 
 
 #: The school years a record may have (the record schema's bounds), and so the years to judge by.
-YEAR_RANGE = (school_schema()["properties"]["year"]["minimum"], school_schema()["properties"]["year"]["maximum"])
+YEAR_RANGE = year_range()
+
+
+def check_options(year: Any, verdicts: str) -> None:
+    """Refuse an unknown verdicts mode or a year no record could have (see :func:`check_year`)."""
+    if verdicts not in VERDICT_MODES:
+        raise bad_argument("verdicts", verdicts, VERDICT_MODES, ("结论列表方式", "verdicts mode"))
+    check_year(year)
 
 
 def check_year(year: Any) -> None:
@@ -328,6 +351,10 @@ def bad_argument(name: str, value: Any, choices: Sequence[str], what: tuple[str,
                                           f"未知的{what[0]} {value!r}（可选：{known}）/ unknown {what[1]} {value!r} "
                                           f"(choose from {known})")],
                         ("参数无效", "invalid argument"))
+
+
+def _untimed(name: str) -> nullcontext:
+    return nullcontext()
 
 
 @contextmanager

@@ -10,11 +10,27 @@ entry-point group ``edubalance.plugins.v1``; set ``EDUBALANCE_DISABLE_PLUGIN_AUT
 load none and name them with ``-p`` instead.
 
 Results never depend on the order plug-ins load in: hooks that collect (packs, problems,
-measures) are merged by id, and ``firstresult`` hooks are for "who handles this".
+measures) are merged by id, and ``firstresult`` hooks are for "who handles this". Every hook
+may return None: nothing to add, or (``firstresult``) not this plug-in's to handle.
 """
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
 import pluggy
+
+if TYPE_CHECKING:
+    from .engines import Engine
+    from .loading import LoadedFile
+    from .model import Rule, RuleResults, RuleSet
+    from .report import Report
+    from .rulepack import PackSource
+    from .table import Table
+    from .validation import Problem
+
+#: Told how many records (or report entries) are done so far.
+Progress = Callable[[int], None]
 
 PROJECT = "edubalance"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -22,7 +38,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def edubalance_rule_packs():
+def edubalance_rule_packs() -> list[PackSource] | None:
     """Return a list of :class:`edubalance.rulepack.PackSource`: the YAML files of this plug-in's pack.
 
     Called once when an :class:`~edubalance.Evaluator` is built. A province pack usually
@@ -31,12 +47,12 @@ def edubalance_rule_packs():
 
 
 @hookspec
-def edubalance_demo_data():
+def edubalance_demo_data() -> dict[str, list[str | Path]] | None:
     """Return ``{province: [paths]}``: sample files that ``edubalance demo PROVINCE`` evaluates."""
 
 
 @hookspec(firstresult=True)
-def edubalance_load_file(path, default_province):
+def edubalance_load_file(path: str, default_province: str | None) -> LoadedFile | None:
     """Stage *load*: read one input file into a :class:`edubalance.loading.LoadedFile`.
 
     Its ``frame`` and ``county`` are polars frames of text cells under the field names, with
@@ -47,7 +63,7 @@ def edubalance_load_file(path, default_province):
 
 
 @hookspec
-def edubalance_validate_records(records, context):
+def edubalance_validate_records(records: list[dict[str, Any]], context: dict[str, Any]) -> list[Problem] | None:
     """Stage *validate*: return extra :class:`edubalance.validation.Problem` s for accepted records.
 
     ``records`` are the records that passed the schema and the core's cross-field checks;
@@ -57,7 +73,7 @@ def edubalance_validate_records(records, context):
 
 
 @hookspec
-def edubalance_derive_measures(table, ruleset):
+def edubalance_derive_measures(table: Table, ruleset: RuleSet) -> None:
     """Stage *derive*: add measure columns to the :class:`edubalance.table.Table` in place.
 
     Runs for each (province, year) group before any rule; ``ruleset`` is the compiled
@@ -67,17 +83,18 @@ def edubalance_derive_measures(table, ruleset):
 
 
 @hookspec(firstresult=True)
-def edubalance_evaluate_school_rules(rules, table, engine, progress):
+def edubalance_evaluate_school_rules(rules: list[Rule], table: Table, engine: Engine,
+                                     progress: Progress | None) -> RuleResults | None:
     """Stage *school rules*: return :class:`edubalance.model.RuleResults` for ``rules`` over ``table``.
 
     ``engine`` is the back-end object chosen (made by an :func:`edubalance_engines` factory,
-    with ``.name`` and ``.evaluate(rules, table, progress)``); ``progress`` is a callable
+    an :class:`edubalance.engines.Engine`); ``progress`` is a callable
     taking a count of records done, or None.
     """
 
 
 @hookspec(firstresult=True)
-def edubalance_evaluate_county_rules(rules, table, engine):
+def edubalance_evaluate_county_rules(rules: list[Rule], table: Table, engine: Engine) -> RuleResults | None:
     """Stage *county rules*: return :class:`edubalance.model.RuleResults` for county rows.
 
     ``table`` holds one row per county, year and stage (``primary``, ``junior``) plus one
@@ -87,7 +104,7 @@ def edubalance_evaluate_county_rules(rules, table, engine):
 
 
 @hookspec
-def edubalance_merge_scores(report):
+def edubalance_merge_scores(report: Report) -> None:
     """Stage *merge*: adjust the :class:`edubalance.report.Report` after scores are merged.
 
     Called once per evaluation with the finished report; return nothing. For additions such
@@ -96,7 +113,8 @@ def edubalance_merge_scores(report):
 
 
 @hookspec(firstresult=True)
-def edubalance_render_report(report, fmt, path, progress):
+def edubalance_render_report(report: Report, fmt: str, path: Path | None, progress: Progress | None
+                             ) -> bool | None:
     """Stage *report*: write ``report`` in format ``fmt``; return True when done, None if ``fmt`` is not yours.
 
     ``path`` is a :class:`pathlib.Path` to create (a file, or a folder for a multi-table format);
@@ -109,7 +127,7 @@ def edubalance_render_report(report, fmt, path, progress):
 
 
 @hookspec
-def edubalance_report_formats():
+def edubalance_report_formats() -> dict[str, dict[str, Any]] | None:
     """Return ``{name: {"suffixes": [".xlsx", ...], "title": {"zh": ..., "en": ...}}}``.
 
     The report formats this plug-in writes through :func:`edubalance_render_report`; ``-o``
@@ -120,9 +138,10 @@ def edubalance_report_formats():
 
 
 @hookspec
-def edubalance_engines():
+def edubalance_engines() -> dict[str, Callable[[], Engine]] | None:
     """Return ``{name: factory}`` for the rule back ends this plug-in provides.
 
-    A factory takes no arguments and returns an object with ``evaluate(rules, table, progress)``
-    giving :class:`edubalance.model.RuleResults`. The core provides ``vector`` and ``durable``.
+    A factory takes no arguments and returns an :class:`edubalance.engines.Engine`: ``name`` and
+    ``evaluate(rules, table, progress)`` giving :class:`edubalance.model.RuleResults`. The core
+    provides ``vector`` and ``durable``.
     """

@@ -14,8 +14,6 @@ import copy
 import dataclasses
 import difflib
 import math
-import os
-import stat
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from jsonschema import Draft202012Validator
 from . import expr, safeyaml
 from .derive import DERIVED_MEASURES, FUNDING_MEASURES
 from .model import Rule, RuleSet
+from .loading import InputError, checked_stat, read_bytes
 from .fields import COUNTY_FIELDS, COUNTY_TEXT_FIELDS, SCHOOL_FIELDS, TEXT_FIELDS
 from .schemas import rulepack_schema
 
@@ -115,28 +114,23 @@ def read_pack_file(path: str | Path) -> dict[str, Any]:
 
 
 def _read_rule_text(path: Path) -> str:
-    """A rule file's text: a regular file (never a device or a FIFO, which would never end),
-    at most :data:`MAX_RULE_FILE_BYTES`, UTF-8."""
+    """A rule file's text: read as every input is (a regular file, never a device or a FIFO,
+    which would never end; not empty), at most :data:`MAX_RULE_FILE_BYTES`, UTF-8."""
+    name = str(path)
+    too_big = f"{path}: 规则文件过大 the rule file is larger than {MAX_RULE_FILE_BYTES:,} bytes"
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise RulePackError(f"{path}: 不是普通文件 not a regular file (a folder, device or pipe); "
-                                "expected a YAML rule file")
-        if info.st_size > MAX_RULE_FILE_BYTES:
-            raise RulePackError(f"{path}: 规则文件过大 the rule file is {info.st_size:,} bytes; the limit is "
-                                f"{MAX_RULE_FILE_BYTES:,}")
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_RULE_FILE_BYTES + 1)
-        if len(raw) > MAX_RULE_FILE_BYTES:
-            raise RulePackError(f"{path}: 规则文件过大 the rule file is larger than {MAX_RULE_FILE_BYTES:,} bytes")
+        if checked_stat(name).st_size > MAX_RULE_FILE_BYTES:     # refused before it is read
+            raise RulePackError(too_big)
+        raw = read_bytes(name)
+    except InputError as exc:
+        raise RulePackError(str(exc)) from None
+    if len(raw) > MAX_RULE_FILE_BYTES:                           # grew since it was measured
+        raise RulePackError(too_big)
+    try:
         return raw.decode("utf-8")
-    except FileNotFoundError:
-        raise RulePackError(f"{path}: 文件不存在 / file not found") from None
     except UnicodeDecodeError as exc:
         raise RulePackError(f"{path}: 规则文件须为 UTF-8 a rule file must be UTF-8 ({exc.reason} at byte "
                             f"{exc.start})") from None
-    except OSError as exc:
-        raise RulePackError(f"{path}: 无法读取规则文件 / cannot read the rule file ({exc.strerror or exc})") from None
 
 
 def _numbers(data: Any, where: tuple = ()) -> Iterable[tuple[tuple, Any]]:

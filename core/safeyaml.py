@@ -1,10 +1,11 @@
-"""YAML from outside the project, read within bounds.
+"""YAML from outside the project, read within bounds — the one YAML guard for data, rule,
+override, price and case files.
 
 ``safe_load`` runs no code, but it still lets a small file describe a huge document: an alias
 repeats a whole node, so nine lines of aliases to aliases ("billion laughs") are 10⁹ nodes once
 anything walks them (a schema check does), and nesting a hundred thousand levels deep exhausts
 the stack. The event stream is checked first, in one pass and constant memory per level, and
-the document is built only if it stays within :data:`MAX_ALIAS_NODES` and :data:`MAX_DEPTH`.
+the document is built only if it stays within the alias and depth bounds.
 """
 from __future__ import annotations
 
@@ -19,20 +20,46 @@ SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_ALIAS_NODES = 10_000
 #: Deepest nesting of lists and mappings.
 MAX_DEPTH = 100
+#: Digits beyond which a data file's integer stays text (validation then rejects its row).
+LONG_INT_DIGITS = 30
+
+
+class _TextIntLoader(SAFE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, keeping integers too long to be a count as their text."""
+
+    def construct_yaml_int(self, node):  # type: ignore[override]
+        if len(node.value) > LONG_INT_DIGITS:
+            return node.value
+        return super().construct_yaml_int(node)
+
+
+_TextIntLoader.add_constructor("tag:yaml.org,2002:int", _TextIntLoader.construct_yaml_int)
 
 
 class YamlLimitError(ValueError):
-    """A YAML document beyond a limit, or one that cannot be read."""
+    """A YAML document beyond a limit, or one that cannot be read. ``limit`` names the bound
+    exceeded (``"aliases"``, ``"alias_nodes"`` or ``"depth"``; None for a malformed document) and ``value`` how far."""
+
+    def __init__(self, message: str, limit: str | None = None, value: int = 0) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
 
 
-def load(text: str) -> Any:
+def load(text: str, *, max_depth: int = MAX_DEPTH, max_aliases: int | None = None,
+         long_ints_as_text: bool = False) -> Any:
     """The document in ``text``; :class:`YamlLimitError` for a document beyond the limits or
-    malformed (the message says which, and where)."""
+    malformed (the message says which, and where). ``max_aliases`` also bounds how many aliases
+    (``*name``) appear at all; ``long_ints_as_text`` keeps integers of more than
+    :data:`LONG_INT_DIGITS` digits as text instead of refusing the document."""
     try:
-        check(text)
-        return yaml.load(text, Loader=SAFE_LOADER)
+        check(text, max_depth=max_depth, max_aliases=max_aliases)
+        return yaml.load(text, Loader=_TextIntLoader if long_ints_as_text else SAFE_LOADER)  # noqa: S506
     except yaml.YAMLError as exc:
-        raise YamlLimitError(f"不是有效的 YAML not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise YamlLimitError(f"不是有效的 YAML / not valid YAML{where}: {problem}") from None
     except (ValueError, OverflowError, RecursionError) as exc:
         if isinstance(exc, YamlLimitError):
             raise
@@ -40,18 +67,19 @@ def load(text: str) -> Any:
         raise YamlLimitError(f"YAML 中的值无法读取 a value cannot be read: {str(exc)[:200]}") from None
 
 
-def check(text: str) -> None:
+def check(text: str, *, max_depth: int = MAX_DEPTH, max_aliases: int | None = None) -> None:
     """Raise :class:`YamlLimitError` if aliases would add more than :data:`MAX_ALIAS_NODES`
-    nodes or collections nest deeper than :data:`MAX_DEPTH` (stops at the first excess)."""
+    nodes, more than ``max_aliases`` aliases appear, or collections nest deeper than
+    ``max_depth`` (stops at the first excess)."""
     sizes: dict[str, int] = {}        # anchor -> nodes in the anchored node, aliases expanded
     stack: list[list] = []            # [anchor, nodes so far] per open collection
-    added = 0
+    added = aliases = 0
     for event in yaml.parse(text, Loader=SAFE_LOADER):
         if isinstance(event, yaml.CollectionStartEvent):
             stack.append([event.anchor, 1])
-            if len(stack) > MAX_DEPTH:
-                raise YamlLimitError(f"YAML 嵌套超过 {MAX_DEPTH} 层 nested deeper than {MAX_DEPTH} levels "
-                                     f"(line {event.start_mark.line + 1})")
+            if len(stack) > max_depth:
+                raise YamlLimitError(f"YAML 嵌套超过 {max_depth} 层 nested deeper than {max_depth} levels "
+                                     f"(line {event.start_mark.line + 1})", "depth", len(stack))
             continue
         if isinstance(event, yaml.CollectionEndEvent):
             anchor, size = stack.pop()
@@ -60,10 +88,14 @@ def check(text: str) -> None:
         elif isinstance(event, yaml.AliasEvent):
             anchor, size = None, sizes.get(event.anchor, 1)
             added += size
+            aliases += 1
+            if max_aliases is not None and aliases > max_aliases:
+                raise YamlLimitError(f"YAML 别名过多 too many aliases: more than {max_aliases} "
+                                     f"(line {event.start_mark.line + 1})", "aliases", aliases)
             if added > MAX_ALIAS_NODES:
                 raise YamlLimitError(f"YAML 别名展开超过 {MAX_ALIAS_NODES} 个节点 aliases expand to more than "
                                      f"{MAX_ALIAS_NODES} nodes (line {event.start_mark.line + 1}); "
-                                     "write the values out instead")
+                                     "write the values out instead", "alias_nodes", added)
         else:
             continue
         if anchor is not None:

@@ -94,13 +94,6 @@ def mark_unjudged_counties(counties: list[dict]) -> None:
             county["status"] = "not_applicable"
 
 
-def vetoed(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
-    rows = [k for k, r in enumerate(rules) if r.severity == "veto"]
-    if not rows:
-        return np.zeros(status.shape[1], bool)
-    return (status[rows] == FAIL).any(0)
-
-
 def basic_standard_status(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
     """Whether each school meets its province's basic school-running standard (办学基本标准):
     'fail' if a rule marked ``standard: basic`` fails, else 'incomplete' if one lacks data,

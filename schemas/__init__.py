@@ -30,6 +30,12 @@ def school_schema() -> dict[str, Any]:
     return load_schema("school.schema.json")
 
 
+def year_range() -> tuple[int, int]:
+    """The school years a record may have (the record schema's bounds), and so the years to judge by."""
+    year = _parsed("school.schema.json")["properties"]["year"]
+    return year["minimum"], year["maximum"]
+
+
 def county_schema() -> dict[str, Any]:
     return load_schema("county.schema.json")
 

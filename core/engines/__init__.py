@@ -13,13 +13,29 @@ every back end follows, per rule and record:
 """
 from __future__ import annotations
 
+from typing import Callable, Protocol, runtime_checkable
+
 import numpy as np
 
-from ..model import Rule
+from ..model import Rule, RuleResults
 from ..table import Table
 
 #: Above this many records, ``--engine auto`` picks the columnar back end.
 AUTO_DURABLE_MAX = 200
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A rule back end, as an :func:`~edubalance.hookspecs.edubalance_engines` factory makes it."""
+
+    #: The name the report's ``engine`` gives and ``--engine`` picks.
+    name: str
+
+    def evaluate(self, rules: list[Rule], table: Table,
+                 progress: Callable[[int], None] | None = None) -> RuleResults:
+        """Every rule's verdict, value and threshold for every row of ``table``, in the order of
+        precedence above; ``progress`` is told how many rows are done."""
+        ...
 
 
 def stage_thresholds(rule: Rule, table: Table, stage_masks: dict | None = None) -> tuple[np.ndarray, np.ndarray]:

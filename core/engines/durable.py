@@ -38,7 +38,7 @@ import re
 import sys
 import weakref
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
 from .. import expr
 from ..model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule, RuleResults
@@ -226,7 +226,8 @@ class DurableEngine:
             hits.append((c.m["i"], k, code))
         return run
 
-    def evaluate(self, rules: list[Rule], table: Table, progress=None) -> RuleResults:
+    def evaluate(self, rules: list[Rule], table: Table, progress: Callable[[int], None] | None = None
+                 ) -> RuleResults:
         results = RuleResults.empty(rules, table.n)
         for k, rule in enumerate(rules):
             results.value[k], results.threshold[k] = values_and_thresholds(rule, table)

@@ -77,15 +77,17 @@ class CountyPlanner:
             return None
         fields = {i: PER_PUPIL.get(i) or PER_100.get(i) for i in indicators}
 
-        def resources(field: str) -> np.ndarray:
-            vals = [solver.build(chosen[j]).get(field) for j in scope]
-            return np.array([np.nan if v is None else float(v) for v in vals])
+        def resources() -> dict[str, np.ndarray]:
+            """Each indicator's resource per school of the scope, the records built once."""
+            built = [solver.build(chosen[j]) for j in scope]
+            return {i: np.array([np.nan if (v := rec.get(f)) is None else float(v) for rec in built])
+                    for i, f in fields.items()}
 
         result = {"programme": "quality_2017" if self.target == "quality" else "basic_2012",
                   "schools_in_scope": len(scope), "indicators": [], "additions": []}
         added: dict[str, np.ndarray] = {}
         for _ in range(4):
-            state = {i: resources(f) for i, f in fields.items()}
+            state = resources()
             if self.target == "quality":
                 goals = {}
                 for i in indicators:
@@ -118,7 +120,7 @@ class CountyPlanner:
                     if adds[pos] > 0:
                         self._add_units(chosen[j], f, units_of(f, adds[pos]), rule_id)
                 added[f] = added.get(f, 0.0) + adds
-        state = {i: resources(f) for i, f in fields.items()}
+        state = resources()
         for i in indicators:
             f = fields[i]
             rule = limits.get(f"cv_{i}")

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..fields import label, unit
 from ..model import FAIL, MISSING_DATA, PASS
+from ..validation import Checked
 from .balance import finite
 from .costs import CostTable, quantities
 from .counties import CountyPlanner
@@ -55,14 +56,17 @@ class Planner:
         self.ev, self.target, self.costs_path, self.near = ev, target, costs, near
 
     # -- entry point ----------------------------------------------------------------------
-    def plan(self, records: Sequence[Mapping[str, Any]], counties: Sequence[Mapping[str, Any]] = (),
-             rejected: Sequence[dict] = (), files: Sequence[str] = ()) -> dict[str, Any]:
+    def plan(self, checked: Checked, files: Sequence[str] = ()) -> dict[str, Any]:
+        """The plan for the records ``checked`` accepted (validated once, by the caller); the
+        rows it rejected are listed."""
         ev = self.ev
         self._solvers: dict[int, SchoolSolver] = {}
-        sources = [{"file": r.get("_file"), "row": r.get("_row")} for r in records]
-        records = [_clean(r) for r in records]
-        counties = [_clean(c) for c in counties]
-        before = ev.evaluate_records(records, counties).to_dict()
+        accepted = checked.schools.accepted
+        sources = [{"file": r.get("_file"), "row": r.get("_row")} for r in accepted]
+        records = [_clean(r) for r in accepted]
+        counties = [_clean(c) for c in checked.counties.accepted]
+        rejected = [r.to_dict() for r in checked.rejected]
+        before = ev.evaluate_checked(checked, list(files)).to_dict()
         groups: dict[tuple[str, int], list[int]] = defaultdict(list)
         for j, rec in enumerate(records):
             groups[(rec["province"], ev.year or int(rec["year"]))].append(j)
@@ -73,7 +77,7 @@ class Planner:
         for (province, year), members in sorted(groups.items()):
             ruleset = ev.ruleset(province, year)
             costs[(province, year)] = table = CostTable.from_parameters(ruleset.parameters, self.costs_path)
-            solver = SchoolSolver(ev, ruleset)
+            solver = SchoolSolver(ev, ruleset, [records[j] for j in members])
             self._schools(solver, table, records, members, chosen, extras)
             county_plans += CountyPlanner(self.target).plan(solver, table, records, members, chosen, before)
         final = [self._build(chosen[j], records[j]) for j in range(len(records))]
@@ -114,7 +118,8 @@ class Planner:
         (passing after the plan, failing with ``near`` more pupils), structural failures, missing data."""
         state = [solver.build(chosen[j]) for j in members]
         res = solver.probe(state)
-        grown = solver.probe([_more_pupils(rec, self.near) for rec in state])
+        more = [_more_pupils(rec, self.near) for rec in state]
+        grown = solver.probe.for_records(more)(more)            # the whole school grows, every stage
         singles, where = [], []
         for pos, j in enumerate(members):
             targeted = {k for k, _ in chosen[j].targets}
@@ -167,10 +172,21 @@ class Planner:
                                           "left_short": left[0] if left else None,
                                           "min_ratio": solver.rules[k].min_ratio}
 
+    def _reasons(self, chosen: list[Row]) -> dict[int, dict[str, list[str]]]:
+        """Per chosen row (by id): what each addition is for, one probe per rule set."""
+        by_solver: dict[int, list[Row]] = defaultdict(list)
+        for row in chosen:
+            by_solver[id(self._solvers[id(row)])].append(row)
+        out: dict[int, dict[str, list[str]]] = {}
+        for rows in by_solver.values():
+            out.update(zip(map(id, rows), self._solvers[id(rows[0])].reasons(rows)))
+        return out
+
     # -- the document -----------------------------------------------------------------------
     def _document(self, records, sources, chosen, extras, final, before, after, county_plans, costs,
                   rejected, files) -> dict[str, Any]:
         ev = self.ev
+        why = self._reasons(chosen)
         b_entries = {_key(s): s for s in before.get("schools", [])}
         a_entries = {_key(s): s for s in after.get("schools", [])}
         schools = []
@@ -180,7 +196,7 @@ class Planner:
             b, a = b_entries.get(key, {}), a_entries.get(key, {})
             solver = self._solvers[id(row)]
             table = costs[(rec["province"], ev.year or int(rec["year"]))]
-            reasons = solver.reasons([row])[0]
+            reasons = why[id(row)]
             county_units = row.county
             additions = []
             for f, u in sorted(row.adds.items()):

@@ -1,17 +1,19 @@
 """Judge candidate records quickly while a plan is searched for.
 
 The search tries many variants of a school (one more teacher, 0.01 m² less…). Each batch of
-variants goes through the evaluator's own stages — derive measures, the school rules, the
-6-of-7 rule — on the columnar back end, so a variant passes here exactly when it passes in a
-report; the finished plan is then checked once more through the evaluator's chosen back end.
+variants goes through the evaluator's own school stage (:meth:`Evaluator.school_results`:
+derived measures, the school rules, the 6-of-7 rule) on the columnar back end, so a variant
+passes here exactly when it passes in a report; the finished plan is then checked once more
+through the evaluator's chosen back end.
 """
 from __future__ import annotations
 
+import copy
+from collections import defaultdict
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..composite import evaluate_composites
 from ..fields import SCHOOL_FIELDS
 from ..model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, RuleResults, RuleSet
 from ..table import TEXT_FIELDS, Table
@@ -20,21 +22,46 @@ _NUMERIC = [f for f in SCHOOL_FIELDS if f not in TEXT_FIELDS]
 
 
 class Probe:
-    """Verdicts of every school rule of one rule set over a batch of records."""
+    """Verdicts of every school rule of one rule set over a batch of records.
 
-    def __init__(self, ev: Any, ruleset: RuleSet):
+    A batch holds many variants of one school, so the pupils of the whole school are not summed
+    over the batch: each variant counts its own pupils and those of its school's other stages
+    in ``records`` (the input), as the report does."""
+
+    def __init__(self, ev: Any, ruleset: RuleSet, records: Sequence[Mapping[str, Any]] = ()):
         self.ev = ev
         self.ruleset = ruleset
         self.engine = ev.engines["vector"]()
         self.rules = ruleset.rules + ruleset.composites
         self.index = {r.id: k for k, r in enumerate(self.rules)}
+        self.siblings = _siblings(records)
+
+    def for_records(self, records: Sequence[Mapping[str, Any]]) -> "Probe":
+        """This probe with the schools of ``records`` (e.g. every school with more pupils)."""
+        other = copy.copy(self)
+        other.siblings = _siblings(records)
+        return other
 
     def __call__(self, records: Sequence[Mapping[str, Any]]) -> RuleResults:
         table = Table.from_records(records, _NUMERIC)
-        self.ev.pm.hook.edubalance_derive_measures(table=table, ruleset=self.ruleset)
-        base = self.ev.pm.hook.edubalance_evaluate_school_rules(
-            rules=self.ruleset.rules, table=table, engine=self.engine, progress=None)
-        return base.extend(evaluate_composites(self.ruleset.composites, base, table))
+        return self.ev.school_results(self.ruleset, table, self.engine, timed=False, adjust=self._whole_school)
+
+    def _whole_school(self, table: Table) -> None:
+        ids, years, stages = table.get("school_id"), table.get("year"), table.get("stage")
+        other = np.array([self.siblings.get((str(i), int(y), s), 0.0) if np.isfinite(y) else np.nan
+                          for i, y, s in zip(ids, years, stages)])
+        table.set_measure("school_total_students", table.get("students") + other)
+
+
+def _siblings(records: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int, str], float]:
+    """(school, year, stage) -> pupils of the school's other stages in ``records``."""
+    stages: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+    for rec in records:
+        students = rec.get("students")
+        stages[(str(rec["school_id"]), int(rec["year"]))][rec["stage"]] = (
+            float("nan") if students is None else float(students))
+    return {(*school, stage): sum(p for s, p in found.items() if s != stage)
+            for school, found in stages.items() for stage in found}
 
 
 def meets(results: RuleResults, k: int, mode: str, min_ratio: float | None = None) -> np.ndarray:

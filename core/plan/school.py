@@ -48,9 +48,9 @@ class Row:
 class SchoolSolver:
     """Least additions for rows of one rule set (see the module docstring)."""
 
-    def __init__(self, ev: Any, ruleset: RuleSet):
+    def __init__(self, ev: Any, ruleset: RuleSet, records: Sequence[Mapping[str, Any]] = ()):
         self.ruleset = ruleset
-        self.probe = Probe(ev, ruleset)
+        self.probe = Probe(ev, ruleset, records)
         self.rules = self.probe.rules
         self._areas: dict[str, dict[str, float]] = {}
         self._cached: Any = None

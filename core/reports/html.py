@@ -1,17 +1,20 @@
-"""The HTML report: one self-contained page — summary, counties, what to fix first, every school.
+"""The HTML report: one self-contained page — summary, counties, what to fix first, every school;
+and the plan (``edubalance plan … -o plan.html``): what each school and county needs, and its cost.
 
 The page loads nothing: styles are inside it and the charts are inline SVG whose text the
 browser draws in its own fonts, so it works on an intranet with no internet. Printed, each
-school starts a new page. The page is laid out by a jinja2 template (``templates/report.html.j2``).
+school starts a new page. The pages are laid out by jinja2 templates (``templates/report.html.j2``,
+``templates/plan.html.j2``) that share one style sheet.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from textwrap import fill
-from typing import Any
+from typing import Any, Mapping
 
 import jinja2
 
+from ..fields import label
 from ..render import county_findings, county_missing_causes
 from . import charts
 from .view import (OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text, status_text,
@@ -30,6 +33,8 @@ _ENV.filters["status"] = status_text
 _ENV.filters["unit"] = lambda u: f"{unit_zh(u)}" if unit_zh(u) != u else u
 _ENV.globals.update(STAGE_ZH=STAGE_ZH, SEVERITY_ZH=SEVERITY_ZH, PROGRAMME_ZH=PROGRAMME_ZH, OPERATOR_ZH=OPERATOR_ZH,
                     COLOURS=charts.COLOURS)
+#: A plan's target as a reader names it.
+TARGET_ZH = {"quality": "优质均衡", "basic": "基本均衡"}
 
 
 def write_html(report: Any, path: Path) -> None:
@@ -50,6 +55,27 @@ def render_html(report: Any) -> str:
         if view.schools else None,
         rejected=view.rejected_problems(), provisional=view.provisional_rules(),
         years=sorted({cat["year"] for cat in view.rulesets.values()}))
+
+
+def write_plan_html(plan: Mapping[str, Any], path: str | Path, catalogues: Mapping[str, Any]) -> None:
+    Path(path).write_text(render_plan_html(plan, catalogues), encoding="utf-8")
+
+
+def render_plan_html(plan: Mapping[str, Any], catalogues: Mapping[str, Any]) -> str:
+    """The plan as a printable page, Chinese first. ``catalogues`` maps each of its rule sets
+    (``"guizhou/2023"``) to the evaluator's catalogue, for the rules' titles (the plan holds ids)."""
+    def title(ruleset: str | None, rule_id: str) -> str:
+        found = catalogues.get(ruleset or "") or {}
+        rule = (found.get("rules") or {}).get(rule_id) or (found.get("county_rules") or {}).get(rule_id) or {}
+        return (rule.get("title") or {}).get("zh", "")
+
+    order = {(r["school_id"], r["stage"]): r["rank"] for r in plan["ranking"]}
+    schools = sorted((x for x in plan["schools"] if x["additions"] or x["structural"] or x["needs_data"]),
+                     key=lambda x: (order.get((x["school_id"], x["stage"]), len(order)), x["school_id"], x["stage"]))
+    items = {k: spec["title"]["zh"] for table in plan["costs"].values() for k, spec in table["items"].items()}
+    return _ENV.get_template("plan.html.j2").render(
+        plan=plan, s=plan["summary"], t=plan["totals"], schools=schools, items=items, title=title, label=label,
+        TARGET_ZH=TARGET_ZH, provisional=any(c.get("provisional") for c in plan["costs"].values()))
 
 
 def _counties(view: ReportView) -> list[dict[str, Any]]:

@@ -12,9 +12,10 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
 
-from ..schemas import report_schema
+from ..schemas import report_schema, year_range
 
-MIN_YEAR, MAX_YEAR = 1990, 2100
+#: The years a request may name: the record schema's bounds, as the command line checks them.
+MIN_YEAR, MAX_YEAR = year_range()
 
 #: A cell of a record: what a spreadsheet cell or a JSON value can hold (no nested objects).
 Scalar = Union[StrictStr, StrictInt, StrictFloat, StrictBool, None]

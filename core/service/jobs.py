@@ -1,8 +1,9 @@
 """What an evaluation process does: parse a request, judge it, render the answer.
 
-A process keeps one :class:`~edubalance.Evaluator` per configuration (province, year,
-verdicts) and reuses it for every request: packs are read and compiled once, and the rule
-back ends (durable-rules rulesets, compiled once per rule set) live as long as the process.
+A process keeps one :class:`~edubalance.Evaluator` and reuses it for every request, whatever
+its province, year and verdicts (:meth:`~edubalance.Evaluator.with_options`): packs are read
+once, each rule set compiled once, and the rule back ends (durable-rules rulesets) live as
+long as the process.
 One process judges one request at a time, so an Evaluator is never used by two threads.
 
 Every job returns plain data (bytes, dicts) that pickles cheaply; a large report is written
@@ -11,16 +12,15 @@ to a file in the request's folder and only its path goes back.
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import InvalidInput
 from ..output import report_formats
+from ..serialise import dumps
 from ..validation import given_rows
 from .contract import EvaluateBody, Record, ValidateBody
 from .problems import ServiceProblem, rejected_problems
@@ -41,35 +41,26 @@ def _parse(model: Any, body: bytes) -> Any:
 
 
 class Jobs:
-    """The evaluators of one process and the jobs they run."""
+    """The evaluator of one process and the jobs it runs."""
 
     def __init__(self, settings: Settings):
-        self.settings = settings
-        self._evaluators: OrderedDict[tuple, Any] = OrderedDict()
-        self.evaluator(settings.province, settings.year, "all")
-
-    def evaluator(self, province: str | None, year: int | None, verdicts: str = "all") -> Any:
-        """The Evaluator of this configuration: built on first use, then reused (a bounded
-        number are kept, least recently used dropped first)."""
         from ..evaluator import Evaluator
 
+        self.settings = settings
+        self.base = Evaluator(province=settings.province, year=settings.year, engine=settings.engine,
+                              overrides=settings.overrides, plugins=settings.plugins)
+
+    def evaluator(self, province: str | None, year: int | None, verdicts: str = "all") -> Any:
+        """The process's one Evaluator with this request's defaults (packs read and rule sets
+        compiled once per process, whatever the province, year and verdicts asked for)."""
         s = self.settings
-        key = (province or s.province, year or s.year, verdicts)
-        ev = self._evaluators.get(key)
-        if ev is not None:
-            self._evaluators.move_to_end(key)
-            return ev
+        province = province or s.province
         try:
-            ev = Evaluator(province=key[0], year=key[1], engine=s.engine, overrides=s.overrides,
-                           plugins=s.plugins, verdicts=verdicts)
+            return self.base.with_options(province, year or s.year, verdicts)
         except InvalidInput as exc:
             if any(p.field == "province" for p in exc.problems):
                 raise ServiceProblem("unknown-province", exc.problems[0].message, exc.to_list()) from None
             raise
-        self._evaluators[key] = ev
-        while len(self._evaluators) > s.evaluators_per_worker:
-            self._evaluators.popitem(last=False)
-        return ev
 
     def _check_count(self, n: int) -> None:
         if n > self.settings.max_records:
@@ -114,7 +105,8 @@ class Jobs:
                 "rulesets": sorted(report.rulesets), "packs": report.packs, "exit_code": report.exit_code}
 
     def evaluate_school(self, body: bytes, province: str | None, year: int | None) -> dict:
-        """One school record → its report entry (as :meth:`Evaluator.evaluate_record`)."""
+        """One school record → its report entry (as :meth:`Evaluator.evaluate_record`; a lone
+        record skips the county stage). A rejected record is validated once, its problems returned."""
         record = _parse(_record, body)
         ev = self.evaluator(province, year)
         try:
@@ -122,7 +114,7 @@ class Jobs:
         except InvalidInput as exc:
             raise ServiceProblem("records-rejected", "记录未通过校验，未评估。The record was rejected and not judged.",
                                  exc.to_list()) from None
-        return {"body": orjson.dumps(entry), "rulesets": [entry["ruleset"]], "status": entry["status"]}
+        return {"body": dumps(entry), "rulesets": [entry["ruleset"]], "status": entry["status"]}
 
     # -- validate --------------------------------------------------------------------------
     def validate(self, source: tuple, options: dict) -> dict:
@@ -142,7 +134,7 @@ class Jobs:
             raise ServiceProblem("empty-files", "上传的文件中没有记录（只有表头或没有行）。"
                                                 "No records in the uploaded files (only a header, or no rows).")
         data = ev.check(rows, county_rows).to_dict()
-        return {"body": orjson.dumps(data), "records": data["records"], "counties": data["counties"]}
+        return {"body": dumps(data), "records": data["records"], "counties": data["counties"]}
 
 
 @contextmanager

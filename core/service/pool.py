@@ -1,6 +1,6 @@
 """The evaluation processes: CPU-bound judging off the event loop, in parallel, with a time limit.
 
-Each worker process builds its own :class:`~.jobs.Jobs` (its own Evaluators) once and then
+Each worker process builds its own :class:`~.jobs.Jobs` (its own Evaluator) once and then
 serves one request at a time over a pipe. Processes rather than threads because judging holds
 the GIL (threads would take turns), because an Evaluator and its rule back ends are not made
 for concurrent calls, and because a process can be stopped: a request over its time limit gets
@@ -28,7 +28,7 @@ _CONTEXT = multiprocessing.get_context("spawn")     # a clean interpreter: no ev
 
 
 def _worker_main(conn: Any, settings: Settings) -> None:
-    """A worker process: build the evaluators, say ready, then answer jobs until the pipe closes."""
+    """A worker process: build the evaluator, say ready, then answer jobs until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the server stops its workers itself
     from ..errors import InvalidInput
     from ..loading import InputError
@@ -71,7 +71,7 @@ class Worker:
         self.ready = False
 
     def wait_ready(self) -> None:
-        """Block until the worker has built its evaluators (raise if it could not)."""
+        """Block until the worker has built its evaluator (raise if it could not)."""
         try:
             kind, value = self.conn.recv()
         except EOFError:

@@ -13,7 +13,7 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    """The configuration every worker process rebuilds its evaluators from (it is pickled to them)."""
+    """The configuration every worker process builds its evaluator from (it is pickled to them)."""
 
     province: str | None = None            #: province for records that carry none
     year: int | None = None                #: judge every record by this year's standards
@@ -32,8 +32,6 @@ class Settings:
     max_queue: int = 64
     #: Uploaded files per multipart request.
     max_files: int = 20
-    #: Evaluators kept per worker (one per province / year / verdicts combination asked for).
-    evaluators_per_worker: int = 16
 
 
 def is_loopback(host: str) -> bool:

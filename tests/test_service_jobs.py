@@ -1,0 +1,102 @@
+"""The worker's jobs in this process: one Evaluator per worker, each rule set compiled once,
+a rejected school validated once, and the contract's years taken from the record schema."""
+from __future__ import annotations
+
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from edubalance import evaluator as evaluator_module
+from edubalance import Evaluator
+from edubalance.schemas import school_schema
+from edubalance.service.contract import MAX_YEAR, MIN_YEAR, EvaluateBody
+from edubalance.service.jobs import Jobs
+from edubalance.service.problems import ServiceProblem
+from edubalance.service.settings import Settings
+
+SCHOOL = {"school_id": "5201020001", "stage": "primary", "county_code": "520102", "year": 2023,
+          "students": 420, "max_class_size": 46}
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Counts of Evaluators built, rule sets compiled and school validations run."""
+    counts = {"evaluators": 0, "compiled": [], "school_validations": 0}
+    init, compile_ruleset, validate = Evaluator.__init__, evaluator_module.compile_ruleset, evaluator_module.validate
+
+    def counting_init(self, *args, **kwargs):
+        counts["evaluators"] += 1
+        init(self, *args, **kwargs)
+
+    def counting_compile(registry, province, year):
+        counts["compiled"].append((province, year))
+        return compile_ruleset(registry, province, year)
+
+    def counting_validate(rows, *args, **kwargs):
+        if kwargs.get("kind", "school") == "school":
+            counts["school_validations"] += 1
+        return validate(rows, *args, **kwargs)
+
+    monkeypatch.setattr(Evaluator, "__init__", counting_init)
+    monkeypatch.setattr(evaluator_module, "compile_ruleset", counting_compile)
+    monkeypatch.setattr(evaluator_module, "validate", counting_validate)
+    return counts
+
+
+def body(**extra) -> bytes:
+    return orjson.dumps({"records": [SCHOOL], **extra})
+
+
+def test_one_evaluator_per_worker_and_each_rule_set_compiled_once(counted, tmp_path):
+    jobs = Jobs(Settings(engine="vector"))
+    asked = [dict(province="guizhou"), dict(province="guizhou", verdicts="findings"),
+             dict(province="guizhou", year=2016), dict(province="shaanxi", year=2016),
+             dict(province="guizhou"), dict(province="shaanxi", year=2016, verdicts="findings")]
+    summaries = []
+    for extra in asked:
+        result = jobs.evaluate(("json", body(**extra)), {}, str(tmp_path))
+        summaries.append(result["rulesets"])
+    assert summaries[0] == ["guizhou/2023"] and summaries[2] == ["guizhou/2016"] and summaries[3] == ["shaanxi/2016"]
+    assert counted["evaluators"] == 1
+    assert sorted(counted["compiled"]) == [("guizhou", 2016), ("guizhou", 2023), ("shaanxi", 2016)]
+    # the options of a request do not stick to the worker's evaluator
+    assert (jobs.base.province, jobs.base.year, jobs.base.verdicts) == (None, None, "all")
+    entry = orjson.loads(jobs.evaluate_school(orjson.dumps(SCHOOL), "guizhou", None)["body"])
+    assert entry == orjson.loads(orjson.dumps(Evaluator(province="guizhou", engine="vector").evaluate_record(SCHOOL)))
+
+
+def test_findings_and_year_reach_the_report(tmp_path):
+    jobs = Jobs(Settings(engine="vector"))
+    out = tmp_path / "a"
+    out.mkdir()
+    jobs.evaluate(("json", body(province="guizhou", year=2016, verdicts="findings")), {}, str(out))
+    report = orjson.loads((out / "report.json").read_bytes())
+    assert report["schools"][0]["ruleset"] == "guizhou/2016"
+    assert all(v["status"] in ("fail", "missing_data") for v in report["schools"][0]["verdicts"])
+
+
+def test_an_unknown_province_is_a_problem(counted):
+    jobs = Jobs(Settings(engine="vector"))
+    with pytest.raises(ServiceProblem) as info:
+        jobs.evaluate_school(orjson.dumps(SCHOOL), "atlantis", None)
+    assert info.value.kind == "unknown-province"
+
+
+def test_a_rejected_school_is_validated_once(counted):
+    jobs = Jobs(Settings(engine="vector"))
+    bad = {**SCHOOL, "stage": "college", "students": -5, "province": "guizhou"}
+    with pytest.raises(ServiceProblem) as info:
+        jobs.evaluate_school(orjson.dumps(bad), None, None)
+    assert info.value.kind == "records-rejected"
+    assert {p["field"] for p in info.value.problems} >= {"stage", "students"}
+    assert counted["school_validations"] == 1
+
+
+def test_the_contract_years_are_the_record_schema_years():
+    year = school_schema()["properties"]["year"]
+    assert (MIN_YEAR, MAX_YEAR) == (year["minimum"], year["maximum"])
+    assert (MIN_YEAR, MAX_YEAR) == evaluator_module.YEAR_RANGE
+    EvaluateBody.model_validate({"records": [SCHOOL], "year": MAX_YEAR})
+    for outside in (MIN_YEAR - 1, MAX_YEAR + 1):
+        with pytest.raises(ValidationError):
+            EvaluateBody.model_validate({"records": [SCHOOL], "year": outside})
