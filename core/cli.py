@@ -200,12 +200,14 @@ def validate(files, province, plugins, fmt, output):
               help="Per school, list every rule's verdict (all) or only the failed and missing-data ones "
                    "(findings; counts, scores, funding and status stay complete) — for national-scale files.")
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took to stderr.")
+@click.option("--schools-only", is_flag=True,
+              help="只评估学校，不作县域评估 Judge the schools only: no county judgement (county records are still checked).")
 @override_opt
 @plugin_opt
 @report_format_opt
 @output_opt
 @friendly
-def evaluate(files, province, year, engine, verdicts, timings, overrides, plugins, fmt, output):
+def evaluate(files, province, year, engine, verdicts, timings, schools_only, overrides, plugins, fmt, output):
     """Judge the school (and county) records in FILES.
 
     County records (one row per county and year: government items, vetoes, satisfaction) may be
@@ -230,7 +232,7 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
     ev.on_stage = bar.stage
     checked = ev.check_timed(rows, county_rows)
     del rows, county_rows
-    report = ev.evaluate_checked(checked, list(files), bar)
+    report = ev.evaluate_checked(checked, list(files), bar, counties=not schools_only)
     del checked
     write_start = perf_counter()
     bar.stage("write", report.evaluated)
