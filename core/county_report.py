@@ -97,6 +97,7 @@ def county_reports(frame: CountyFrame, results: RuleResults,
             "needs": needs[gi],
             "needs_schools": school_needs[gi],
             "rejected_schools": [],
+            "status_reason": None,
         })
     return out
 
