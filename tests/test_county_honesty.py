@@ -246,3 +246,28 @@ def test_schools_only_passes_when_every_school_passes(tmp_path):
     path = write_csv(tmp_path / "passing.csv", [rows[0], *passing])
     assert run("evaluate", path, "--schools-only")[0] == 0
     assert run("evaluate", path)[0] == 1          # judged as a county, it has findings
+
+
+def test_both_back_ends_agree_on_a_county_file_alone():
+    reports = [evaluate_json(DEMO_COUNTY, "-e", e)[1]["counties"] for e in ("durable", "vector")]
+    assert reports[0] == reports[1] and reports[0][0]["needs_schools"]
+
+
+def test_the_parquet_county_table_holds_the_new_fields_in_the_same_columns(tmp_path):
+    import pyarrow.parquet as pq
+    rows = rows_of(DEMO_COUNTY)
+    other = list(rows[1])
+    other[rows[0].index("county_code")] = "522699"
+    counties = write_csv(tmp_path / "counties.csv", [rows[0], rows[1], other])
+    out = tmp_path / "r.parquet"
+    code, _ = run("evaluate", demo_with_bad_students(tmp_path, "gbk-csv"), counties, "-o", out)
+    assert code == 1
+    table = pq.read_table(out / "counties.parquet").to_pylist()
+    assert [(c["county_code"], c["status"], c["school_records"]) for c in table] == [
+        ("522698", "incomplete", 27), ("522699", "fail", 0)]
+    assert table[0]["rejected_schools"][0]["school_id"] == "5226980003" and table[1]["rejected_schools"] == []
+    assert "rejected" in table[0]["status_reason"] and table[1]["status_reason"] is None
+    assert table[0]["needs_schools_message"] is None and "school file" in table[1]["needs_schools_message"]
+    assert table[0]["stages_primary_cv_not_applicable_quality_2017"] is None
+    verdicts = pq.read_table(out / "county_verdicts.parquet").to_pylist()
+    assert {v["status"] for v in verdicts if v["county_key"] == 1 and v["stage"] != "county"} == {"missing_data"}
