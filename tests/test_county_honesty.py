@@ -164,6 +164,19 @@ def test_the_workbook_shows_a_rejected_county_record_and_why(tmp_path):
     assert any(row and "522698" in [str(c) for c in row] for row in problems)
 
 
+def test_the_workbook_lists_the_rejected_school_rows_of_a_withheld_county(tmp_path):
+    from openpyxl import load_workbook
+    out = tmp_path / "r.xlsx"
+    code, _ = run("evaluate", demo_with_bad_students(tmp_path, "xlsx"), DEMO_COUNTY, "-o", out)
+    assert code == 1
+    book = load_workbook(out)
+    summary = [row for row in book["汇总"].iter_rows(values_only=True) if row[0] == "522698"]
+    assert summary[0][3] == "数据不全 incomplete" and "no county verdict" in summary[0][7]
+    county = list(book["县域"].iter_rows(values_only=True))
+    rows = [row for row in county if row[2] == "5226980003"]
+    assert rows and rows[0][:4] == ("522698", "小学", "5226980003", "青岚县第三小学") and "E102" in rows[0][5]
+
+
 def test_the_page_shows_a_rejected_county_record_and_a_withheld_county(tmp_path):
     out = tmp_path / "r.html"
     code, _ = run("evaluate", demo_with_bad_students(tmp_path, "gbk-csv"), county_with_bad_record(tmp_path),

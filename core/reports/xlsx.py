@@ -309,6 +309,29 @@ def _counties(book: _Book, view: ReportView) -> None:
                 for c, value in enumerate(row):
                     book.write(ws, r, c, value, book.fmt("0.000") if c == 4 else None)
                 r += 1
+    rejected = [(cty, rej) for cty in view.counties for rej in cty.get("rejected_schools") or []]
+    if rejected:
+        _rejected_schools(book, ws, r + 1, rejected)
+
+
+def _rejected_schools(book: _Book, ws: Any, r: int, rejected: list[tuple[dict, dict]]) -> None:
+    """Below the stages: the school rows of each county that were rejected, which withhold its verdict."""
+    ws.write_string(r, 0, "未通过校验的本县学校记录（县域结论暂不作出）rejected school records: no county verdict "
+                          "until they are corrected", book.bold)
+    r += 1
+    heads = [("县级行政区划代码", "county code"), ("学段", "stage"), ("学校标识码", "school id"),
+             ("学校名称", "school name"), ("文件:行", "file:row"), ("问题代码", "codes"), ("原因", "reason")]
+    for c, (zh, en) in enumerate(heads):
+        ws.write_string(r, c, zh, book.head_zh)
+        ws.write_string(r + 1, c, en, book.head_en)
+    r += 2
+    for cty, rej in rejected:
+        row = [cty["county_code"], STAGE_ZH.get(rej.get("stage"), rej.get("stage")), rej.get("school_id"),
+               rej.get("school_name"), f"{rej.get('file')}:{rej.get('row')}", " ".join(rej.get("codes") or []),
+               rej.get("reason")]
+        for c, value in enumerate(row):
+            book.write(ws, r, c, value)
+        r += 1
 
 
 def _funding(book: _Book, view: ReportView) -> None:
