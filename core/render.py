@@ -160,6 +160,7 @@ def render_table(report: "Report", limit: int = 30) -> str:
         lines.append(f"County records 县级记录: {report.county_read} read, "
                      f"{report.county_read - len(report.county_rejected)} accepted, "
                      f"{len(report.county_rejected)} rejected")
+    lines += [f"注 Note: {note}" for note in report.notes]
     if report.counties:
         lines.append("Counties 县: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["counties"].items()))
     lines.append("")

@@ -241,7 +241,7 @@ def test_schools_only_judges_no_county(tmp_path):
     assert report["summary"]["counties"] == {"pass": 0, "fail": 0, "incomplete": 0}
     assert code == 1                       # the demo's schools have findings
     _, text = run("evaluate", DEMO, DEMO_COUNTY, "--schools-only")
-    assert "County 县" not in text
+    assert "County 县" not in text and "注 Note: 按要求只评估学校" in text
     ev = Evaluator(engine="vector")
     assert ev.evaluate_files([DEMO, DEMO_COUNTY], schools_only=True).counties == []
     assert len(ev.evaluate_files([DEMO, DEMO_COUNTY]).counties) == 1
