@@ -8,12 +8,13 @@ the entry lists those rows (:func:`mark_rejected_schools`).
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .coercion import normal_text
 from .fields import enum_value
 
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+_CODE = re.compile(r"\d{6}")
 
 
 def _year_of(raw: Any) -> int | None:
@@ -45,30 +46,54 @@ def rejected_school_entry(row: dict) -> dict[str, Any]:
             "reason": _summary(problems)}
 
 
-def mark_rejected_schools(counties: list[dict], rejected: Iterable[dict]) -> None:
-    """Attach each rejected school row to the county entry its county code (and year, when the
-    row names one) points to, and make every such county and recognition ``incomplete``.
+def mark_rejected_schools(counties: list[dict], rejected: Iterable[dict],
+                          counties_of_file: Mapping[str, set[str]] | None = None) -> None:
+    """Attach each rejected school row to the county entry it belongs to, and make every such
+    county and recognition ``incomplete``.
 
-    A row whose county code names no judged county stays in the report's ``rejected`` only.
+    A row belongs to the county its county code names (and its year, when the row names one).
+    A row whose code is not a six-digit code (mistyped, or empty) belongs to the county its county
+    name names, if exactly one judged county has that name; else, when every accepted school of
+    its file is of one county (a county office's file), to that county. ``matched_by`` says which.
+    A row that none of these places stays in the report's ``rejected`` only.
     """
     by_code: dict[str, list[dict]] = {}
+    by_name: dict[str, list[dict]] = {}
     for county in counties:
         county.setdefault("rejected_schools", [])
         by_code.setdefault(county["county_code"], []).append(county)
+        if county.get("county_name"):
+            by_name.setdefault(county["county_name"], []).append(county)
     for row in rejected:
-        code = (row.get("data") or {}).get("county_code")
-        if code is None:
-            continue
-        found = by_code.get(normal_text(str(code)))
-        if not found:
-            continue
-        year = _year_of((row.get("data") or {}).get("year"))
+        data = row.get("data") or {}
+        year = _year_of(data.get("year"))
+        found, how = _counties_of(data, row.get("file"), by_code, by_name, counties_of_file or {})
         for county in found:
             if year is None or year == county["year"]:
-                county["rejected_schools"].append(rejected_school_entry(row))
+                county["rejected_schools"].append({**rejected_school_entry(row), "matched_by": how})
     for county in counties:
         if county["rejected_schools"]:
             _withhold_verdict(county)
+
+
+def _text(value: Any) -> str:
+    return normal_text(str(value)) if value is not None else ""
+
+
+def _counties_of(data: Mapping, file: Any, by_code: Mapping[str, list[dict]], by_name: Mapping[str, list[dict]],
+                 counties_of_file: Mapping[str, set[str]]) -> tuple[list[dict], str]:
+    code = _text(data.get("county_code"))
+    if code in by_code:
+        return by_code[code], "county_code"
+    if _CODE.fullmatch(code):                  # a well-formed code of a county not judged here
+        return [], ""
+    named = by_name.get(_text(data.get("county_name")))
+    if named and len({c["county_code"] for c in named}) == 1:
+        return named, "county_name"
+    codes = counties_of_file.get(file) or set()
+    if len(codes) == 1:
+        return by_code.get(next(iter(codes)), []), "file"
+    return [], ""
 
 
 def _withhold_verdict(county: dict) -> None:

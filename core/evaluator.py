@@ -230,7 +230,7 @@ class Evaluator:
                                                   np.zeros(0, dtype=object), county_records, engine, keys)
             report.add_group(ruleset, [], entries)
         if counties:
-            mark_rejected_schools(report.counties, report.rejected)
+            mark_rejected_schools(report.counties, report.rejected, _counties_of_files(report))
         else:
             report.notes.append("按要求只评估学校，未作县域评估 / schools only, as asked: no county was judged")
         report.engine = ",".join(sorted(engine_names)) or self.engine
@@ -336,6 +336,19 @@ class Evaluator:
             rejected += [r.to_dict() for r in checked.counties.rejected]
         return Planner(self, target=target, costs=None if costs is None else str(costs), near=near).plan(
             accepted, counties_ok, rejected=rejected, files=paths)
+
+
+def _counties_of_files(report: Report) -> dict[str, set[str]]:
+    """The county codes of the accepted schools of each input file (to place a rejected row
+    whose own county code is unusable)."""
+    out: dict[str, set[str]] = {}
+    for block in report.blocks:
+        codes = getattr(block, "identity", {}).get("county_code")
+        if codes is None:
+            continue
+        for file, code in set(zip(block.files.tolist(), codes.tolist())):
+            out.setdefault(file, set()).add(code)
+    return out
 
 
 #: The school years a record may have (the record schema's bounds), and so the years to judge by.

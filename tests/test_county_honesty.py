@@ -82,6 +82,7 @@ def test_a_county_with_one_of_28_schools_rejected_is_incomplete_and_lists_it(tmp
     assert rej["school_id"] == "5226980003" and rej["school_name"] == "青岚县第三小学"
     assert rej["stage"] == "primary" and rej["row"] == 4 and rej["codes"] == ["E102"]
     assert "在校生数" in rej["reason"] and rej["file"].endswith(schools.name)
+    assert rej["matched_by"] == "county_code"
     # The CVs are still computed on the 27 and shown.
     assert county["school_records"] == 27
     assert county["stages"]["primary"]["cv"]["teaching_aux_area_per_pupil"] > 0
@@ -105,6 +106,32 @@ def test_a_rejected_school_of_another_county_or_year_leaves_the_county_alone(tmp
     assert code == 1 and report["records"]["rejected"] == 2
     (county,) = report["counties"]
     assert county["rejected_schools"] == [] and county["status"] == "fail"
+
+
+@pytest.mark.parametrize("name, matched_by", [("青岚县", "county_name"), ("", "file")])
+def test_a_rejected_school_with_a_mistyped_county_code_still_withholds_its_county(tmp_path, name, matched_by):
+    rows = rows_of(DEMO)
+    head = rows[0]
+    rows[3][head.index("在校生数")] = "x"
+    rows[3][head.index("县级行政区划代码")] = "52269"          # a digit short: no county's code
+    rows[3][head.index("县（市、区）")] = name
+    code, report = evaluate_json(write_csv(tmp_path / "s.csv", rows, "gbk"), DEMO_COUNTY)
+    (county,) = report["counties"]
+    assert county["status"] == "incomplete" and code == 1
+    assert [(r["school_id"], r["matched_by"]) for r in county["rejected_schools"]] == [("5226980003", matched_by)]
+
+
+def test_a_mistyped_county_code_in_a_file_of_two_counties_places_the_row_by_name_only(tmp_path):
+    rows = rows_of(DEMO)
+    head = rows[0]
+    for r in rows[20:]:
+        r[head.index("县级行政区划代码")] = "522699"
+    rows[3][head.index("在校生数")] = "x"
+    rows[3][head.index("县级行政区划代码")] = ""
+    rows[3][head.index("县（市、区）")] = ""
+    code, report = evaluate_json(write_csv(tmp_path / "s.csv", rows), DEMO_COUNTY)
+    assert code == 1 and report["records"]["rejected"] == 1
+    assert [c["rejected_schools"] for c in report["counties"]] == [[], []]      # no way to tell which
 
 
 def one_school_county(tmp_path: Path) -> Path:
