@@ -16,8 +16,8 @@ import polars as pl
 
 from . import expr
 from .catalogue import catalogue, ruleset_key
-from .county_rejected import mark_rejected_schools
 from .composite import evaluate_composites
+from .county_rejected import mark_rejected_schools
 from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
@@ -196,8 +196,9 @@ class Evaluator:
     def evaluate_checked(self, checked: Checked, files: list[str], progress: Progress | None = None,
                          counties: bool = True) -> Report:
         """The lifecycle after validation: judge the accepted records of ``checked`` (and, unless
-        ``counties`` is false, their counties and every county record). The cyclic collector is paused meanwhile: the report is millions of acyclic objects, which
-        collections would only rescan (cycles made here are collected after)."""
+        ``counties`` is false, their counties and every county record). The cyclic collector is
+        paused meanwhile: the report is millions of acyclic objects, which collections would only
+        rescan (cycles made here are collected after)."""
         with gc_paused():
             return self._evaluate_checked(checked, files, progress, counties)
 

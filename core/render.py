@@ -79,15 +79,9 @@ def county_missing_causes(county: dict, verdict: dict, rule: dict) -> tuple[list
     return schools, needs
 
 
-def _county_lines(report: "Report", c: dict, limit: int) -> list[str]:
-    """One county: status (and why it is withheld), recognitions with their findings, the
-    rejected schools of the county, each stage's CVs, and the data still needed."""
-    name = c.get("county_name") or ""
-    score = c.get("score", {}).get("overall")
-    lines = [f"County 县 {c['county_code']} {name} ({c['year']}): {STATUS_ZH.get(c['status'], c['status'])}, "
-             f"score {_fmt(score, 1)}"]
-    if c.get("status_reason"):
-        lines.append(f"  ! {c['status_reason']}")
+def _withheld_lines(c: dict, limit: int) -> list[str]:
+    """Why a county has no verdict: its rejected school rows, or no school record at all."""
+    lines = [f"  ! {c['status_reason']}"] if c.get("status_reason") else []
     rejected = c.get("rejected_schools") or []
     if rejected:
         lines.append(f"  被拒学校记录 rejected school records ({len(rejected)}):")
@@ -95,39 +89,8 @@ def _county_lines(report: "Report", c: dict, limit: int) -> list[str]:
                   for r in rejected[:limit]]
         if len(rejected) > limit:
             lines.append(f"    … 另有 {len(rejected) - limit} 条 and {len(rejected) - limit} more")
-    no_schools = c.get("needs_schools")
-    if no_schools:
-        lines.append(f"  需补充 needs: {no_schools['message']} ({len(no_schools['rules'])} 项 items)")
-    findings = [(v, rule, line) for v, rule, line in county_findings(report.rulesets, c)
-                if not (no_schools and v["stage"] != "county" and v["status"] == "missing_data")]
-    for key, title in (("basic_balance", "Basic balance 基本均衡 (2012)"),
-                       ("quality_balance", "High-quality balance 优质均衡 (2017)")):
-        prog = c.get(key) or {}
-        lines.append(f"  {title}: {STATUS_ZH.get(prog.get('status'), prog.get('status'))}")
-        if prog.get("status") == "not_applicable":
-            lines += [f"    - {reason}" for reason in prog.get("reasons") or []]
-            continue
-        programme = PROGRAMMES[key]
-        mine = [line for _, rule, line in findings if programme in rule.get("programme", ())]
-        lines += [f"    - {line}" for line in mine[:8]]
-        if len(mine) > 8:
-            lines.append(f"    - … 另有 {len(mine) - 8} 项 and {len(mine) - 8} more")
-    for stage, st in (c.get("stages") or {}).items() if not no_schools else ():
-        cv = st.get("cv") or {}
-        shown = ", ".join(f"{k} {_fmt(v, 3)}" for k, v in cv.items())
-        if (st.get("cv_not_applicable") or {}).get("quality_2017"):
-            shown = st["cv_not_applicable"]["quality_2017"]
-        lines.append(f"  {stage}: {st.get('schools_in_scope', 0)} schools in scope; CV 差异系数: {shown or '—'}")
-        if st.get("composite_cv_2012") is not None:
-            lines.append(f"    composite CV 2012 综合差异系数: {_fmt(st['composite_cv_2012'], 3)}")
-        elif (st.get("cv_not_applicable") or {}).get("basic_2012"):
-            lines.append(f"    composite CV 2012 综合差异系数: {st['cv_not_applicable']['basic_2012']}")
-        for ex in (st.get("excluded") or [])[:10]:
-            lines.append(f"    excluded 不计入: {ex.get('school_id')} {ex.get('school_name') or ''} — {ex.get('reason')}")
-    for need in c.get("needs") or []:
-        lines.append(f"  需补充 needs: 县级记录的 {need['label']} ({need['field']}), "
-                     f"for {', '.join(need.get('rules') or [])}")
-    lines.append("")
+    if c.get("needs_schools"):
+        lines.append(f"  需补充 needs: {c['needs_schools']['message']} ({len(c['needs_schools']['rules'])} 项 items)")
     return lines
 
 
@@ -166,7 +129,41 @@ def render_table(report: "Report", limit: int = 30) -> str:
     lines.append("")
 
     for c in report.counties:
-        lines += _county_lines(report, c, limit)
+        name = c.get("county_name") or ""
+        score = c.get("score", {}).get("overall")
+        lines.append(f"County 县 {c['county_code']} {name} ({c['year']}): {STATUS_ZH.get(c['status'], c['status'])}, "
+                     f"score {_fmt(score, 1)}")
+        lines += _withheld_lines(c, limit)
+        no_schools = c.get("needs_schools")
+        for key, title in (("basic_balance", "Basic balance 基本均衡 (2012)"),
+                           ("quality_balance", "High-quality balance 优质均衡 (2017)")):
+            prog = c.get(key) or {}
+            lines.append(f"  {title}: {STATUS_ZH.get(prog.get('status'), prog.get('status'))}")
+            if prog.get("status") == "not_applicable":
+                lines += [f"    - {reason}" for reason in prog.get("reasons") or []]
+                continue
+            programme = PROGRAMMES[key]
+            findings = [line for v, rule, line in county_findings(report.rulesets, c) if programme in rule.get("programme", ())
+                        and not (no_schools and v["stage"] != "county" and v["status"] == "missing_data")]
+            lines += [f"    - {line}" for line in findings[:8]]
+            if len(findings) > 8:
+                lines.append(f"    - … 另有 {len(findings) - 8} 项 and {len(findings) - 8} more")
+        for stage, st in (c.get("stages") or {}).items() if not no_schools else ():
+            cv = st.get("cv") or {}
+            shown = ", ".join(f"{k} {_fmt(v, 3)}" for k, v in cv.items())
+            not_applicable = st.get("cv_not_applicable") or {}
+            shown = not_applicable.get("quality_2017") or shown
+            lines.append(f"  {stage}: {st.get('schools_in_scope', 0)} schools in scope; CV 差异系数: {shown or '—'}")
+            if st.get("composite_cv_2012") is not None:
+                lines.append(f"    composite CV 2012 综合差异系数: {_fmt(st['composite_cv_2012'], 3)}")
+            elif not_applicable.get("basic_2012"):
+                lines.append(f"    composite CV 2012 综合差异系数: {not_applicable['basic_2012']}")
+            for ex in (st.get("excluded") or [])[:10]:
+                lines.append(f"    excluded 不计入: {ex.get('school_id')} {ex.get('school_name') or ''} — {ex.get('reason')}")
+        for need in c.get("needs") or []:
+            lines.append(f"  需补充 needs: 县级记录的 {need['label']} ({need['field']}), "
+                         f"for {', '.join(need.get('rules') or [])}")
+        lines.append("")
     lines += _rejected_county_lines(report, limit)
 
     n_failing, failing = report.schools_with_findings(limit)
