@@ -291,12 +291,15 @@ def validate(files, province, plugins, fmt, output):
                    "用于全国规模的文件。Per school, list every rule's verdict (all) or only the failed and "
                    "missing-data ones (findings; counts, scores, funding and status stay complete).")
 @click.option("--timings", is_flag=True, help="在标准错误输出各阶段耗时（秒）。Print the seconds each stage took to stderr.")
+@click.option("--schools-only", is_flag=True,
+              help="只评估学校，不作县域评估（县级记录仍会校验）。Judge the schools only: no county judgement "
+                   "(county records are still checked).")
 @override_opt
 @plugin_opt
 @report_format_opt
 @output_opt
 @friendly
-def evaluate(files, province, year, engine, verdicts, timings, overrides, plugins, fmt, output):
+def evaluate(files, province, year, engine, verdicts, timings, schools_only, overrides, plugins, fmt, output):
     """评估 FILES 中的学校（和县级）记录。Judge the school (and county) records in FILES.
 
     县级记录（每县每年一行：政府保障、一票否决、满意度）可单独成文件，也可放在同一文件中、学校标识码留空。
@@ -320,7 +323,7 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
     ev.on_stage = bar.stage
     checked = ev.check_timed(rows, county_rows)
     del rows, county_rows
-    report = ev.evaluate_checked(checked, list(files), bar)
+    report = ev.evaluate_checked(checked, list(files), bar, counties=not schools_only)
     del checked
     write_start = perf_counter()
     bar.stage("write", report.evaluated)

@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from .county_table import COUNTY_RECORD_FIELDS, COUNTY_STAGE, ROW_STAGES, ROWS_PER_COUNTY, STAGES, CountyFrame
+from .county_table import (COUNTY_RECORD_FIELDS, COUNTY_STAGE, NO_SCHOOL_RECORDS, ROW_STAGES, ROWS_PER_COUNTY,
+                           STAGES, CountyFrame)
 from .fields import label
 from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults
 from .table import Table
@@ -66,6 +67,7 @@ def county_reports(frame: CountyFrame, results: RuleResults,
     vetoed = ((status == FAIL) & veto).any(0).tolist()
     provisional = _provisional_rules(plan, status)
     needs = _needs(frame, rules, results.status, measure_inputs)
+    school_needs = _school_needs(frame, plan, status)
     stages = _stage_entries(frame, table)
     overall_l = _plain_column(overall)
     by_dim_l = {d: _plain_column(v) for d, v in by_dim.items()}
@@ -82,6 +84,7 @@ def county_reports(frame: CountyFrame, results: RuleResults,
             "province": provinces[gi],
             "year": year,
             "county_record": bool(frame.details[crow]["record"]),
+            "school_records": frame.details[crow]["school_records"],
             "stages": {st: stages[ROWS_PER_COUNTY * gi + s] for s, st in enumerate(STAGES)},
             "verdicts": verdicts[gi],
             "basic_balance": programmes["basic_2012"][gi],
@@ -92,7 +95,25 @@ def county_reports(frame: CountyFrame, results: RuleResults,
             "vetoed": vetoed[gi],
             "provisional_rules": provisional[gi],
             "needs": needs[gi],
+            "needs_schools": school_needs[gi],
+            "rejected_schools": [],
+            "status_reason": None,
         })
+    return out
+
+
+def _school_needs(frame: CountyFrame, plan: "_VerdictPlan", status: np.ndarray) -> list[dict[str, Any] | None]:
+    """Per county with no school record read: what the school file would decide (the stage
+    verdicts left without data); ``None`` for a county judged with its schools."""
+    stage_verdict = np.array([st != COUNTY_STAGE for st in plan.stages], dtype=bool)
+    out: list[dict[str, Any] | None] = []
+    for g in range(len(frame.counties)):
+        if frame.details[ROWS_PER_COUNTY * g + len(STAGES)]["school_records"]:
+            out.append(None)
+            continue
+        waiting = np.flatnonzero(stage_verdict & (status[:, g] == MISSING_DATA)).tolist()
+        out.append({"message": NO_SCHOOL_RECORDS,
+                    "rules": sorted({plan.rule_ids[p] for p in waiting})})
     return out
 
 
@@ -308,6 +329,7 @@ def _stage_entries(frame: CountyFrame, table: Table) -> dict[int, dict[str, Any]
                 "students_in_scope": students[r],
                 "excluded": list(d["excluded"]),
                 "single_school": d["single_school"],
+                "cv_not_applicable": dict(d["cv_not_applicable"]),
                 "missing": list(d["missing"]),
                 "scope_unknown": list(d["scope_unknown"]),
                 "gates_unknown": list(d["gates_unknown"]),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from itertools import compress
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -76,8 +76,11 @@ class CountyFrame:
 def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_status: np.ndarray,
                        resource_status: np.ndarray, county_records: Mapping[tuple[str, int], Mapping],
                        condition_parser: ConditionParser, *, evaluate: Evaluate | None = None,
-                       measures: Mapping[str, Any] | None = None) -> CountyFrame:
-    """One primary, one junior and one county row per (county_code, year) found in ``schools``.
+                       measures: Mapping[str, Any] | None = None,
+                       extra_counties: Iterable[tuple[str, int]] = ()) -> CountyFrame:
+    """One primary, one junior and one county row per (county_code, year) found in ``schools``,
+    and per key of ``extra_counties`` (county records judged with no school of theirs read: their
+    CV items and school gates lack data, their county items are judged).
 
     ``parameters`` is the pack's ``parameters.county`` (or the whole ``parameters`` holding it).
     ``basic_status`` is each school's "pass" / "fail" / "incomplete" / "not_applicable" on its
@@ -99,6 +102,8 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
 
     code = schools.get("county_code")
     year = schools.get("year")
+    if n == 0:
+        code = np.zeros(0, dtype=object)
     if code.dtype != object or np.equal(code, None).any() or np.isnan(year.astype(float)).any():
         raise ValueError("every school record needs county_code and year to be grouped into a county")
     stage_col = schools.get("stage")
@@ -115,7 +120,14 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     combo_u = np.flatnonzero(seen)
     g = (np.cumsum(seen) - 1)[combo]
     counties = [(str(code_u[c // len(year_u)]), int(year_u[c % len(year_u)])) for c in combo_u.tolist()]
+    extra = {(str(c), int(y)) for c, y in extra_counties} - set(counties)
+    if extra:                       # counties with no school: renumber the groups in sorted order
+        merged = sorted(set(counties) | extra)
+        position = {key: i for i, key in enumerate(merged)}
+        g = np.array([position[key] for key in counties], dtype=np.intp)[g] if n else g
+        counties = merged
     n_groups = len(counties)
+    school_records = np.bincount(g, minlength=n_groups).tolist() if n else [0] * n_groups
     n_rows = ROWS_PER_COUNTY * n_groups
     row = np.where(known_stage, ROWS_PER_COUNTY * g + stage_ix, -1)
 
@@ -136,33 +148,38 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     in_2012 = in_county & ~conditions["exclude_from_cv_2012"][1]
     weighted = students > 0
 
-    table = Table(n_rows)
-    cv17 = tuple(params.get("cv_2017_indicators") or DEFAULT_CV_2017)
-    cv12 = tuple(params.get("cv_2012_indicators") or DEFAULT_CV_2012)
-    row17 = np.where(in_2017, row, -1)
-    row12 = np.where(in_2012, row, -1)
-    for ind, col in zip(cv17, grouped_cvs(row17, [schools.get(ind) for ind in cv17], students, n_rows)):
-        table.set_measure(f"cv_{ind}", col)
-    cv12_cols = grouped_cvs(row12, [schools.get(ind) for ind in cv12], students, n_rows)
-    for ind, col in zip(cv12, cv12_cols):
-        table.set_measure(f"cv2012_{ind}", col)
-    composite = np.mean(cv12_cols, axis=0) if cv12_cols else np.full(n_rows, np.nan)
-    table.set_measure("composite_cv_2012", composite)
-
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(row[mask], minlength=n_rows)
 
     in_scope_n = count(in_county)
     n17 = count(in_2017 & weighted)
     n12 = count(in_2012 & weighted)
+    stage_row = np.zeros(n_rows, bool)
+    stage_row[np.arange(n_rows) % ROWS_PER_COUNTY < len(STAGES)] = True
+    # A CV needs two schools: with fewer in scope it does not exist (not_applicable, never 0).
+    # A county with no school read at all lacks the data instead (missing_data).
+    has_schools = np.repeat(np.array(school_records) > 0, ROWS_PER_COUNTY)
+    no_cv17 = stage_row & has_schools & (n17 < 2)
+    no_cv12 = stage_row & has_schools & (n12 < 2)
+
+    table = Table(n_rows)
+    cv17 = tuple(params.get("cv_2017_indicators") or DEFAULT_CV_2017)
+    cv12 = tuple(params.get("cv_2012_indicators") or DEFAULT_CV_2012)
+    row17 = np.where(in_2017 & ~no_cv17[np.maximum(row, 0)], row, -1)
+    row12 = np.where(in_2012 & ~no_cv12[np.maximum(row, 0)], row, -1)
+    for ind, col in zip(cv17, grouped_cvs(row17, [schools.get(ind) for ind in cv17], students, n_rows)):
+        table.set_measure(f"cv_{ind}", col, no_cv17)
+    cv12_cols = grouped_cvs(row12, [schools.get(ind) for ind in cv12], students, n_rows)
+    for ind, col in zip(cv12, cv12_cols):
+        table.set_measure(f"cv2012_{ind}", col, no_cv12)
+    composite = np.mean(cv12_cols, axis=0) if cv12_cols else np.full(n_rows, np.nan)
+    table.set_measure("composite_cv_2012", composite, no_cv12)
     basic_fail = count(in_county & (basic_status == "fail"))
     judged = (basic_status == "pass") | (basic_status == "fail")
     basic_unknown = count(in_county & ~judged)
     res_pass = count(in_2017 & (resource_status == PASS))
     res_fail = count(in_2017 & (resource_status == FAIL))
     res_unknown = count(in_2017 & (resource_status == MISSING_DATA))
-    stage_row = np.zeros(n_rows, bool)
-    stage_row[np.arange(n_rows) % ROWS_PER_COUNTY < len(STAGES)] = True
     table.set_measure("schools_not_meeting_basic_standard",
                       _gate(basic_fail, basic_unknown, in_scope_n, stage_row))
     table.set_measure("schools_not_meeting_resource_rule",
@@ -231,17 +248,20 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
                 "schools_missing_resource_rule": res_unknown_l[r],
                 "excluded": [], "missing": [], "scope_unknown": [], "gates_unknown": [],
                 "single_school": n17_l[r] == 1 or n12_l[r] == 1,
-                "notes": _stage_notes(in_scope_l[r], n17_l[r], n12_l[r]),
+                "cv_not_applicable": (_cv_not_applicable(n17_l[r], n12_l[r]) if school_records[gi]
+                                      else {"quality_2017": None, "basic_2012": None}),
+                "notes": (_stage_notes(in_scope_l[r], n17_l[r], n12_l[r]) if school_records[gi]
+                          else [NO_SCHOOL_RECORDS]),
             })
-        details.append({"record": records[gi] is not None,
+        details.append({"record": records[gi] is not None, "school_records": school_records[gi],
                         "absent_fields": list(compress(COUNTY_RECORD_FIELDS, absent_rows[gi]))})
     table.columns["province"] = np.array([p for p in province for _ in ROW_STAGES], dtype=object)
     table.columns["county_name"] = np.array([m for m in name for _ in ROW_STAGES], dtype=object)
 
     names = Names(schools)
     list_exclusions(schools, names, details, row, conditions, excl_county, zero, in_county)
-    list_missing(schools, names, details, row, students, (("quality_2017", "cv_", cv17, in_2017),
-                                                  ("basic_2012", "cv2012_", cv12, in_2012)))
+    list_missing(schools, names, details, row, students, (("quality_2017", "cv_", cv17, row17 >= 0),
+                                                  ("basic_2012", "cv2012_", cv12, row12 >= 0)))
     list_scope_unknown(schools, names, details, row, conditions, known_stage)
     list_gates_unknown(schools, names, details, row, table, basic_status, resource_status, in_county, in_2017)
     inputs = _add_county_measures(table, measures) if measures else {}
@@ -330,19 +350,31 @@ def _number(v: Any) -> float | None:
     return None
 
 
+NO_SCHOOL_RECORDS = ("未读到本县的学校记录：差异系数和“每所学校达标”各项需要学校数据文件 / no school record of "
+                     "this county was read: the CV items and the every-school items need the school file")
+
+
+def _cv_not_applicable(n17: int, n12: int) -> dict[str, str | None]:
+    """Why a stage's CVs do not exist, per programme (fewer than two schools in the CV scope);
+    ``None`` where they do."""
+    out: dict[str, str | None] = {"quality_2017": None, "basic_2012": None}
+    for programme, year, n in (("quality_2017", 2017, n17), ("basic_2012", 2012, n12)):
+        if n < 2:
+            zh = f"只有 {n} 所学校" if n else "没有学校"
+            out[programme] = (f"{year} 差异系数范围内{zh}，差异系数不适用 / {n} school"
+                              f"{'' if n == 1 else 's'} in the {year} CV scope: a CV needs at least 2, "
+                              f"so it is not applicable")
+    return out
+
+
 def _stage_notes(in_scope: int, n17: int, n12: int) -> list[str]:
     notes = []
     if in_scope == 0:
         notes.append("本学段没有计入县域指标的学校 / no school of this stage is in scope: "
-                     "its CVs and school gates cannot be judged")
-    if n17 == 1:
-        notes.append("2017 差异系数范围内只有一所学校，差异系数记为 0 / only one school in the 2017 CV "
-                     "scope: its CVs are reported as 0")
-    if in_scope and n17 == 0:
-        notes.append("没有学校计入 2017 差异系数 / no school is in the 2017 CV scope")
-    if in_scope and n12 == 0:
-        notes.append("没有学校计入 2012 差异系数 / no school is in the 2012 CV scope")
-    if n12 == 1:
-        notes.append("2012 差异系数范围内只有一所学校，差异系数记为 0 / only one school in the 2012 CV "
-                     "scope: its CVs are reported as 0")
+                     "its CVs are not applicable and its school gates cannot be judged")
+    for year, n in ((2017, n17), (2012, n12)):
+        if in_scope and n < 2:
+            notes.append(f"{year} 差异系数范围内{'只有 1 所学校' if n else '没有学校'}，差异系数不适用（不记为 0）/ {n} school"
+                         f"{'' if n == 1 else 's'} in the {year} CV scope: its CVs are not applicable "
+                         f"(not 0)")
     return notes

@@ -18,6 +18,7 @@ import polars as pl
 from . import expr
 from .catalogue import catalogue, ruleset_key
 from .composite import evaluate_composites
+from .county_rejected import mark_rejected_schools
 from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
@@ -169,20 +170,24 @@ class Evaluator:
         return Checked(self.validate_rows(schools), county, len(schools), len(counties))
 
     # -- evaluate ----------------------------------------------------------------------------
-    def evaluate_files(self, paths: Iterable[str | Path], progress: Progress | None = None) -> Report:
+    def evaluate_files(self, paths: Iterable[str | Path], progress: Progress | None = None,
+                       schools_only: bool = False) -> Report:
+        """Judge the records in ``paths``; ``schools_only`` skips the county judgement."""
         paths = list(paths)
         rows, county_rows = self.load(paths)
-        return self.evaluate_checked(self.check_timed(rows, county_rows), [str(p) for p in paths], progress)
+        return self.evaluate_checked(self.check_timed(rows, county_rows), [str(p) for p in paths], progress,
+                                     counties=not schools_only)
 
     def evaluate_records(self, records: Iterable[Mapping[str, Any]], counties: Iterable[Mapping[str, Any]] = (),
-                         progress: Progress | None = None) -> Report:
+                         progress: Progress | None = None, schools_only: bool = False) -> Report:
         """Judge records given as dicts, e.g. from a government system. Keys are English field
-        names or Chinese labels, as a file's headers are. A record that fails validation is
-        listed in the report's ``rejected``; an item that is not a record, or a record naming a
-        field twice, raises :class:`~edubalance.errors.InvalidInput`."""
+        names or Chinese labels, as a file's headers are; ``schools_only`` skips the county
+        judgement. A record that fails validation is listed in the report's ``rejected``; an item
+        that is not a record, or a record naming a field twice, raises
+        :class:`~edubalance.errors.InvalidInput`."""
         rows = given_rows(records, "<records>")
         county_rows = given_rows(counties, "<counties>")
-        return self.evaluate_checked(self.check_timed(rows, county_rows), [], progress)
+        return self.evaluate_checked(self.check_timed(rows, county_rows), [], progress, counties=not schools_only)
 
     def evaluate_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """One school record (English or Chinese keys) → its report entry. A rejected record
@@ -204,9 +209,10 @@ class Evaluator:
 
     def evaluate_checked(self, checked: Checked, files: list[str], progress: Progress | None = None,
                          counties: bool = True) -> Report:
-        """The lifecycle after validation: judge the accepted records of ``checked``. The cyclic
-        collector is paused meanwhile: the report is millions of acyclic objects, which
-        collections would only rescan (cycles made here are collected after)."""
+        """The lifecycle after validation: judge the accepted records of ``checked`` (and, unless
+        ``counties`` is false, their counties and every county record). The cyclic collector is
+        paused meanwhile: the report is millions of acyclic objects, which collections would only
+        rescan (cycles made here are collected after)."""
         with gc_paused():
             return self._evaluate_checked(checked, files, progress, counties)
 
@@ -218,16 +224,30 @@ class Evaluator:
             report = Report(files=files, read=checked.read, rejected=[r.to_dict() for r in result.rejected],
                             warnings=[p.to_dict() for p in result.problems if p.severity == "warning"],
                             county_rejected=[r.to_dict() for r in checked.counties.rejected],
+                            county_read=checked.county_read,
                             verdicts=self.verdicts)
             groups = self._groups(result.frame)
+            by_group = self._county_groups(checked.counties.accepted) if counties else {}
         engine_names = set()
         for (province, year), members in groups:
             ruleset = self.ruleset(province, year)
             engine = self.engine_for(members.height)
             engine_names.add(engine.name)
             block, county_entries = self._evaluate_group(ruleset, members, county_records, engine,
-                                                         progress, counties)
+                                                         progress, counties, by_group.pop((province, year), ()))
             report.add_group(ruleset, block, county_entries)
+        for (province, year), keys in sorted(by_group.items()):       # county records without schools
+            ruleset = self.ruleset(province, year)
+            engine = self.engine_for(len(keys))
+            engine_names.add(engine.name)
+            with self._stage("county"):
+                entries = self._evaluate_counties(ruleset, Table(0), RuleResults.empty([], 0),
+                                                  np.zeros(0, dtype=object), county_records, engine, keys)
+            report.add_group(ruleset, [], entries)
+        if counties:
+            mark_rejected_schools(report.counties, report.rejected, _counties_of_files(report))
+        else:
+            report.notes.append("按要求只评估学校，未作县域评估 / schools only, as asked: no county was judged")
         report.engine = ",".join(sorted(engine_names)) or self.engine
         with self._stage("report"):
             report.finish()
@@ -249,8 +269,19 @@ class Evaluator:
             groups = [((key[0], int(key[1])), part) for key, part in parts.items()]
         return sorted(groups, key=lambda g: g[0])
 
+    def _county_groups(self, accepted: Iterable[Mapping[str, Any]]) -> dict[tuple[str, int], list[tuple[str, int]]]:
+        """The (county_code, year) of every accepted county record, by the (province, year) of
+        the rules that judge it — so that a county record is judged even with no school of its own."""
+        out: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        for c in accepted:
+            if c.get("province") in self.registry.packs:
+                year = int(c["year"])
+                out.setdefault((c["province"], self.year or year), []).append((c["county_code"], year))
+        return out
+
     def _evaluate_group(self, ruleset: RuleSet, members: pl.DataFrame, county_records: Mapping,
-                        engine: Any, progress: Progress | None, counties: bool = True
+                        engine: Any, progress: Progress | None, counties: bool = True,
+                        extra_counties: Sequence[tuple[str, int]] = ()
                         ) -> tuple[SchoolBlock, list[dict]]:
         """``members``: the group's accepted records (a typed frame)."""
         with self._stage("table"):
@@ -267,7 +298,8 @@ class Evaluator:
         if not counties:
             return schools, []
         with self._stage("county"):
-            county_entries = self._evaluate_counties(ruleset, table, results, basic, county_records, engine)
+            county_entries = self._evaluate_counties(ruleset, table, results, basic, county_records, engine,
+                                                     extra_counties)
         return schools, county_entries
 
     def school_results(self, ruleset: RuleSet, table: Table, engine: Any, progress: Progress | None = None,
@@ -286,8 +318,10 @@ class Evaluator:
             return base.extend(evaluate_composites(ruleset.composites, base, table))
 
     def _evaluate_counties(self, ruleset: RuleSet, table: Table, results: RuleResults, basic: np.ndarray,
-                           county_records: Mapping, engine: Any) -> list[dict]:
-        """``basic``: each school's status on its basic-standard rules (the 2012 gate)."""
+                           county_records: Mapping, engine: Any,
+                           extra_counties: Sequence[tuple[str, int]] = ()) -> list[dict]:
+        """``basic``: each school's status on its basic-standard rules (the 2012 gate);
+        ``extra_counties``: county records to judge beside the counties of the schools."""
         from .county import build_county_table, county_reports
 
         if not ruleset.county_rules and not (ruleset.parameters.get("county")):
@@ -297,7 +331,8 @@ class Evaluator:
         resource = (results.status[rows[0]] if rows
                     else np.full(table.n, NOT_APPLICABLE, dtype=np.int8))
         frame = build_county_table(table, ruleset.parameters.get("county") or {}, basic, resource,
-                                   county_records, expr.parse_condition, measures=ruleset.measures)
+                                   county_records, expr.parse_condition, measures=ruleset.measures,
+                                   extra_counties=extra_counties)
         county_results = self.pm.hook.edubalance_evaluate_county_rules(
             rules=ruleset.county_rules, table=frame.table, engine=engine)
         return county_reports(frame, county_results, score, frame.measure_inputs)
@@ -320,6 +355,19 @@ class Evaluator:
             checked = self.check(*(self.load(paths) if paths else given))
         return Planner(self, target=target, costs=None if costs is None else str(costs), near=near).plan(
             checked, files=paths)
+
+
+def _counties_of_files(report: Report) -> dict[str, set[str]]:
+    """The county codes of the accepted schools of each input file (to place a rejected row
+    whose own county code is unusable)."""
+    out: dict[str, set[str]] = {}
+    for block in report.blocks:
+        codes = getattr(block, "identity", {}).get("county_code")
+        if codes is None:
+            continue
+        for file, code in set(zip(block.files.tolist(), codes.tolist())):
+            out.setdefault(file, set()).add(code)
+    return out
 
 
 #: The school years a record may have (the record schema's bounds), and so the years to judge by.

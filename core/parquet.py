@@ -48,7 +48,7 @@ def _write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | 
     folder.mkdir()
     _write_schools(report, folder, progress)
     counties = report.counties
-    _write(folder / "counties.parquet", _table([{"county_key": k} | _flat(c, "", skip="verdicts")
+    _write(folder / "counties.parquet", _table([{"county_key": k} | _flat(_county_row(c), "", skip="verdicts")
                                                  for k, c in enumerate(counties)],
                                                 first=("county_key", "county_code", "county_name", "province",
                                                        "year", "ruleset", "status")))
@@ -264,6 +264,13 @@ def _from_dicts(entries: list[dict], key: int) -> tuple[pa.Table, pa.Table]:
 
 
 # -- everything else: small lists of dicts, flattened ---------------------------------------------
+
+def _county_row(county: dict) -> dict:
+    """A county entry with the same columns whether or not it needs the school file."""
+    if county.get("needs_schools", False) is None:
+        return {**county, "needs_schools": {"message": None, "rules": None}}
+    return county
+
 
 def _flat(obj: dict, prefix: str, skip: str = "") -> dict[str, Any]:
     """Nested objects flattened into ``a_b`` keys; lists stay lists (of scalars or objects)."""

@@ -104,6 +104,36 @@ def cv_names(ruleset: dict) -> dict[str, str]:
     return names
 
 
+def _withheld_lines(c: dict, limit: int) -> list[str]:
+    """Why a county has no verdict: its rejected school rows, or no school record at all."""
+    lines = [f"  ! {c['status_reason']}"] if c.get("status_reason") else []
+    rejected = c.get("rejected_schools") or []
+    if rejected:
+        lines.append(f"  被拒学校记录 rejected school records ({len(rejected)}):")
+        lines += [f"    {r['file']}:{r['row']} {r.get('school_id') or '?'} {r.get('school_name') or ''} — {r['reason']}"
+                  for r in rejected[:limit]]
+        if len(rejected) > limit:
+            lines.append(f"    … 另有 {len(rejected) - limit} 条 and {len(rejected) - limit} more")
+    if c.get("needs_schools"):
+        lines.append(f"  需补充 needs: {c['needs_schools']['message']} ({len(c['needs_schools']['rules'])} 项 items)")
+    return lines
+
+
+def _rejected_county_lines(report: "Report", limit: int) -> list[str]:
+    """County records that failed validation: where, which county, and every reason."""
+    if not report.county_rejected:
+        return []
+    lines = [f"被拒县级记录 Rejected county records ({len(report.county_rejected)}):"]
+    for rej in report.county_rejected[:limit]:
+        data = rej.get("data") or {}
+        lines.append(f"  {rej['file']}:{rej['row']} {data.get('county_code') or '?'} {data.get('county_name') or ''}")
+        lines += [f"      {p['code']} {p['message']}" for p in rej["problems"]]
+    if len(report.county_rejected) > limit:
+        lines.append(f"  … 另有 {len(report.county_rejected) - limit} 条 and {len(report.county_rejected) - limit} more")
+    lines.append("")
+    return lines
+
+
 def render_table(report: "Report", limit: int = 30) -> str:
     s = report.summary()
     r = s["records"]
@@ -114,6 +144,11 @@ def render_table(report: "Report", limit: int = 30) -> str:
         records_line(r["read"], r["evaluated"], "评估 evaluated", r["rejected"]),
         "学校 Schools: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["schools"].items() if n or k != "not_applicable"),
     ]
+    if report.county_read:
+        county_rejected = len(report.county_rejected)
+        lines.append("县级" + records_line(report.county_read, report.county_read - county_rejected, "通过 accepted",
+                                          county_rejected).replace("Records", "county records", 1))
+    lines += [f"注 Note: {note}" for note in report.notes]
     if report.counties:
         lines.append("县 Counties: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["counties"].items()))
     lines.append("")
@@ -123,6 +158,8 @@ def render_table(report: "Report", limit: int = 30) -> str:
         score = c.get("score", {}).get("overall")
         lines.append(f"县 County {c['county_code']} {name} ({c['year']}): {STATUS_ZH.get(c['status'], c['status'])}, "
                      f"得分 score {_fmt(score, 1)}")
+        lines += _withheld_lines(c, limit)
+        no_schools = c.get("needs_schools")
         for key, title in (("basic_balance", "基本均衡 Basic balance (2012)"),
                            ("quality_balance", "优质均衡 High-quality balance (2017)")):
             prog = c.get(key) or {}
@@ -131,24 +168,32 @@ def render_table(report: "Report", limit: int = 30) -> str:
                 lines += [f"    - {reason}" for reason in prog.get("reasons") or []]
                 continue
             programme = PROGRAMMES[key]
-            findings = [line for v, rule, line in county_findings(report.rulesets, c) if programme in rule.get("programme", ())]
+            findings = [line for v, rule, line in county_findings(report.rulesets, c) if programme in rule.get("programme", ())
+                        and not (no_schools and v["stage"] != "county" and v["status"] == "missing_data")]
             lines += [f"    - {line}" for line in findings[:8]]
             if len(findings) > 8:
                 lines.append(f"    - … 另有 {len(findings) - 8} 项 and {len(findings) - 8} more")
         names = cv_names(report.rulesets.get(c.get("ruleset"), {}))
-        for stage, st in (c.get("stages") or {}).items():
+        for stage, st in (c.get("stages") or {}).items() if not no_schools else ():
             cv = st.get("cv") or {}
+            not_applicable = st.get("cv_not_applicable") or {}
+            shown = not_applicable.get("quality_2017")
             lines.append(f"  {STAGE_NAMES.get(stage, stage)}: 计入 {st.get('schools_in_scope', 0)} 所学校 "
-                         f"{st.get('schools_in_scope', 0)} schools in scope; 差异系数 CV:{'' if cv else ' —'}")
-            lines += [f"    {names.get(k, k)} {k}: {_fmt(v, 3)}" for k, v in cv.items()]
+                         f"{st.get('schools_in_scope', 0)} schools in scope; 差异系数 CV:"
+                         f"{' ' + shown if shown else '' if cv else ' —'}")
+            if not shown:
+                lines += [f"    {names.get(k, k)} {k}: {_fmt(v, 3)}" for k, v in cv.items()]
             if st.get("composite_cv_2012") is not None:
                 lines.append(f"    2012 综合差异系数 composite CV 2012: {_fmt(st['composite_cv_2012'], 3)}")
+            elif not_applicable.get("basic_2012"):
+                lines.append(f"    2012 综合差异系数 composite CV 2012: {not_applicable['basic_2012']}")
             for ex in (st.get("excluded") or [])[:10]:
                 lines.append(f"    不计入 excluded: {ex.get('school_id')} {ex.get('school_name') or ''} — {ex.get('reason')}")
         for need in c.get("needs") or []:
             lines.append(f"  需补充 needs: 县级记录的 {need['label']} ({need['field']}), "
                          f"for {', '.join(need.get('rules') or [])}")
         lines.append("")
+    lines += _rejected_county_lines(report, limit)
 
     n_failing, failing = report.schools_with_findings(limit)
     if failing:

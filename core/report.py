@@ -86,6 +86,7 @@ class Report:
     rejected: list[dict]
     warnings: list[dict] = field(default_factory=list)
     county_rejected: list[dict] = field(default_factory=list)
+    county_read: int = 0
     packs: list[dict] = field(default_factory=list)
     rulesets: dict[str, dict] = field(default_factory=dict)
     counties: list[dict] = field(default_factory=list)
@@ -272,6 +273,9 @@ class Report:
             "rulesets": self.rulesets,
             "rejected": self.rejected,
             "rejected_counties": self.county_rejected,
+            "county_records": {"read": self.county_read,
+                               "accepted": self.county_read - len(self.county_rejected),
+                               "rejected": len(self.county_rejected)},
             "warnings": self.warnings,
         }
 

@@ -277,15 +277,20 @@ def test_identical_schools_give_every_cv_zero():
     assert rep["status"] == "pass" and rep["score"]["overall"] == 100.0
 
 
-def test_one_school_has_cv_zero_and_is_flagged():
+def test_one_school_has_no_cv_and_is_flagged():
     frame = frame_of([school("only", 250, teaching_aux_area_m2=999.0)] + [school("p", 300, stage="primary"),
                                                                           school("q", 200, stage="primary")])
     r = row(frame, "junior")
-    assert frame.table.get("cv_teaching_aux_area_per_pupil")[r] == 0.0
+    for name in ["cv_teaching_aux_area_per_pupil", "cv2012_books_per_pupil", "composite_cv_2012"]:
+        assert np.isnan(frame.table.get(name)[r]) and frame.table.is_undefined(name)[r], name
+        assert not frame.table.is_undefined(name)[row(frame, "primary")], name
     stages = report_of(frame)[0]["stages"]
     assert stages["junior"]["single_school"] is True
-    assert any("only one school" in n for n in stages["junior"]["notes"])
+    assert stages["junior"]["cv"]["teaching_aux_area_per_pupil"] is None
+    assert all(stages["junior"]["cv_not_applicable"].values())
+    assert any("not applicable (not 0)" in n for n in stages["junior"]["notes"])
     assert stages["primary"]["single_school"] is False
+    assert stages["primary"]["cv_not_applicable"] == {"quality_2017": None, "basic_2012": None}
 
 
 def test_private_special_and_small_teaching_point_are_excluded_with_reasons():

@@ -53,7 +53,8 @@ def render_html(report: Any) -> str:
         indicators=_indicator_charts(view), schools=_schools(view), funding=_funding(view),
         score_chart=charts.score_chart([(s["score"]["overall"], s["status"]) for s in view.schools], "scores")
         if view.schools else None,
-        rejected=view.rejected_problems(), provisional=view.provisional_rules(),
+        rejected=view.rejected_problems(), rejected_counties=view.rejected_county_rows(),
+        provisional=view.provisional_rules(),
         years=sorted({cat["year"] for cat in view.rulesets.values()}))
 
 
@@ -84,7 +85,7 @@ def _counties(view: ReportView) -> list[dict[str, Any]]:
         cvs = []
         for stage in ("primary", "junior"):
             vs = [v for v in c["verdicts"] if v["stage"] == stage and v["rule_id"].startswith(CV_RULE_PREFIX)]
-            if not vs:
+            if not vs or all(v["value"] is None for v in vs):      # no CV (too few schools, no school data)
                 continue
             labels = [view.county_rule(c, v["rule_id"])["title"]["zh"].replace("校际差异系数", "") for v in vs]
             thresholds = {v["threshold"] for v in vs if v["threshold"] is not None}

@@ -208,14 +208,25 @@ class ReportView:
                               ("县级记录 county row", self.data.get("rejected_counties") or [])):
             for rej in entries:
                 for p in rej["problems"]:
+                    data = rej.get("data") or {}
                     rows.append({"kind": kind, "file": rej.get("file"), "row": rej.get("row"),
-                                 "id": rej.get("school_id") or rej.get("county_code"),
-                                 "name": rej.get("school_name") or rej.get("county_name"), **_problem(p)})
+                                 "id": rej.get("school_id") or data.get("county_code"),
+                                 "name": rej.get("school_name") or data.get("county_name"), **_problem(p)})
         for p in self.data.get("warnings") or []:
             rows.append({"kind": "警告 warning (已评估 kept)", "file": p.get("file"), "row": p.get("row"),
                          "id": p.get("school_id") or p.get("county_code"), "name": p.get("school_name"),
                          **_problem(p)})
         return rows
+
+    def rejected_county_rows(self) -> list[dict[str, Any]]:
+        """One row per rejected county record: where it is, which county it names, and why."""
+        out = []
+        for rej in self.data.get("rejected_counties") or []:
+            data = rej.get("data") or {}
+            out.append({"file": rej.get("file"), "row": rej.get("row"), "county_code": data.get("county_code"),
+                        "county_name": data.get("county_name"), "year": data.get("year"),
+                        "reasons": "；".join(f"{p.get('code')} {p.get('message')}" for p in rej["problems"])})
+        return out
 
     def catalogue_rows(self) -> list[dict[str, Any]]:
         rows = []

@@ -159,7 +159,8 @@ def _summary(book: _Book, view: ReportView) -> None:
     ws.write_string(r, 0, "县域评估 counties", book.bold)
     r += 1
     heads = [("县级行政区划代码", "county code"), ("县（市、区）", "county"), ("学年", "year"), ("状态", "status"),
-             ("得分", "score"), ("基本均衡（2012）", "basic balance"), ("优质均衡（2017）", "high-quality balance")]
+             ("得分", "score"), ("基本均衡（2012）", "basic balance"), ("优质均衡（2017）", "high-quality balance"),
+             ("说明", "note")]
     for c, (zh, en) in enumerate(heads):
         ws.write_string(r, c, zh, book.head_zh)
         ws.write_string(r + 1, c, en, book.head_en)
@@ -168,8 +169,14 @@ def _summary(book: _Book, view: ReportView) -> None:
     for cty in view.counties:
         for c, v in enumerate((cty["county_code"], cty.get("county_name"), cty["year"], status_text(cty["status"]),
                                cty["score"]["overall"], status_text((cty.get("basic_balance") or {}).get("status")),
-                               status_text((cty.get("quality_balance") or {}).get("status")))):
+                               status_text((cty.get("quality_balance") or {}).get("status")),
+                               _county_note(cty))):
             book.write(ws, r, c, v, book.fmt("0.0") if c == 4 else None)
+        r += 1
+    for rej in view.rejected_county_rows():
+        for c, v in enumerate((rej["county_code"], rej["county_name"], rej["year"], "未通过校验 rejected",
+                               None, None, None, f"{rej['file']}:{rej['row']} {rej['reasons']}")):
+            book.write(ws, r, c, v)
         r += 1
     if r > r0:
         book.colour_status(ws, r0, 3, r - 1, 3)
@@ -181,6 +188,15 @@ def _summary(book: _Book, view: ReportView) -> None:
         r += 1
         ws.write_string(r, 0, rid)
         ws.write_string(r, 1, f"{desc['title']['zh']} / {desc['title']['en']}")
+
+
+def _county_note(cty: dict) -> str | None:
+    """Why a county has no verdict: rejected school rows, or no school record at all."""
+    notes = [cty.get("status_reason")] + [f"{r['file']}:{r['row']} {r.get('school_name') or ''}（{r.get('school_id')}）"
+                                          f"{r['reason']}" for r in cty.get("rejected_schools") or []]
+    if cty.get("needs_schools"):
+        notes.append(cty["needs_schools"]["message"])
+    return "\n".join(n for n in notes if n) or None
 
 
 def _fix_first(book: _Book, view: ReportView) -> None:
@@ -293,6 +309,29 @@ def _counties(book: _Book, view: ReportView) -> None:
                 for c, value in enumerate(row):
                     book.write(ws, r, c, value, book.fmt("0.000") if c == 4 else None)
                 r += 1
+    rejected = [(cty, rej) for cty in view.counties for rej in cty.get("rejected_schools") or []]
+    if rejected:
+        _rejected_schools(book, ws, r + 1, rejected)
+
+
+def _rejected_schools(book: _Book, ws: Any, r: int, rejected: list[tuple[dict, dict]]) -> None:
+    """Below the stages: the school rows of each county that were rejected, which withhold its verdict."""
+    ws.write_string(r, 0, "未通过校验的本县学校记录（县域结论暂不作出）rejected school records: no county verdict "
+                          "until they are corrected", book.bold)
+    r += 1
+    heads = [("县级行政区划代码", "county code"), ("学段", "stage"), ("学校标识码", "school id"),
+             ("学校名称", "school name"), ("文件:行", "file:row"), ("问题代码", "codes"), ("原因", "reason")]
+    for c, (zh, en) in enumerate(heads):
+        ws.write_string(r, c, zh, book.head_zh)
+        ws.write_string(r + 1, c, en, book.head_en)
+    r += 2
+    for cty, rej in rejected:
+        row = [cty["county_code"], STAGE_ZH.get(rej.get("stage"), rej.get("stage")), rej.get("school_id"),
+               rej.get("school_name"), f"{rej.get('file')}:{rej.get('row')}", " ".join(rej.get("codes") or []),
+               rej.get("reason")]
+        for c, value in enumerate(row):
+            book.write(ws, r, c, value)
+        r += 1
 
 
 def _funding(book: _Book, view: ReportView) -> None:
