@@ -30,8 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .entries import IDENTITY, SchoolBlock
-from .model import FAIL, PASS, STATUS_NAMES
+from .entries import IDENTITY, SchoolBlock, gaps_of
+from .model import STATUS_NAMES
 from .serialise import clean, clean_text, dumps, gc_paused
 
 #: Rows written at a time to the school and verdict files (memory stays flat).
@@ -182,10 +182,7 @@ def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure
         for d in dims:
             got[f"score_{d}"] = block.by_dim[d][index] if d in block.by_dim else np.full(len(sel), np.nan)
         got["status"] = block.status[index]
-        applied = (status[block.provisional] == PASS) | (status[block.provisional] == FAIL)
-        ids = block.rule_ids[block.provisional]
-        got["provisional_rules"] = np.empty(len(sel), dtype=object)
-        got["provisional_rules"][:] = [ids[c].tolist() for c in applied.T]
+        got["provisional_rules"] = np.fromiter(block.provisional_lists(status, index), dtype=object, count=len(sel))
         present = dict(zip(block.measure_names, block.measures))
         for name in measure_names:
             got[f"measure_{name}"] = present[name][index] if name in present else np.full(len(sel), np.nan)
@@ -234,10 +231,7 @@ def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure
 
 def _verdict_table(school_key: np.ndarray, rule_code: np.ndarray, status: np.ndarray, value: np.ndarray,
                    threshold: np.ndarray, rule_ids: pa.Array) -> pa.Table:
-    judged = ((status == PASS) | (status == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        gap = np.where(judged, value - threshold, np.nan)
-        share = np.where(judged & (threshold != 0), gap / np.where(threshold != 0, threshold, 1.0), np.nan)
+    _, gap, share = gaps_of(status, value, threshold)
     return pa.table({
         "school_key": pa.array(school_key.astype(np.int64)),
         "rule_id": pa.DictionaryArray.from_arrays(pa.array(rule_code.astype(np.int32)), rule_ids),
