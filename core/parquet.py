@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from .entries import IDENTITY, SchoolBlock, gaps_of
 from .model import STATUS_NAMES
+from .report import each_problem
 from .serialise import clean, clean_text, dumps, gc_paused
 
 #: Rows written at a time to the school and verdict files (memory stays flat).
@@ -305,13 +306,15 @@ def _problems(report: Any) -> list[dict]:
     """One row per problem: of rejected school records, rejected county records, and warnings;
     ``data`` is the rejected record as found, as JSON text."""
     rows = []
-    for kind, records in (("school", report.rejected), ("county", report.county_rejected)):
-        for rec in records:
-            ident = {k: v for k, v in rec.items() if k not in ("problems", "data")}
-            data = dumps(rec["data"]).decode() if "data" in rec else None
-            for p in rec.get("problems", ()):
-                rows.append({"record": kind, **ident, **p, "data": data})
-    rows.extend({"record": "warning", **p} for p in report.warnings)
+    last, data = None, None
+    for kind, rec, p in each_problem(report.rejected, report.county_rejected, report.warnings):
+        if kind == "warning":
+            rows.append({"record": kind, **p})
+            continue
+        if rec is not last:
+            last, data = rec, (dumps(rec["data"]).decode() if "data" in rec else None)
+        rows.append({"record": kind, **{k: v for k, v in rec.items() if k not in ("problems", "data")}, **p,
+                     "data": data})
     for r in rows:
         if not isinstance(r.get("observed"), (str, type(None))):
             r["observed"] = dumps(r["observed"]).decode()
