@@ -24,6 +24,7 @@ from typing import Any, Iterable, Mapping
 from jsonschema import Draft202012Validator
 
 from . import expr, safeyaml
+from .packcache import cached_check
 from .derive import DERIVED_MEASURES, FUNDING_MEASURES
 from .model import Rule, RuleSet
 from .fields import COUNTY_FIELDS, COUNTY_TEXT_FIELDS, SCHOOL_FIELDS, TEXT_FIELDS
@@ -85,6 +86,10 @@ def read_pack_file(path: str | Path) -> dict[str, Any]:
     """Parse and check one pack or override file: schema, finite numbers, expressions and their types."""
     path = Path(path)
     text = _read_rule_text(path)
+    return cached_check(text, lambda: _checked(path, text))
+
+
+def _checked(path: Path, text: str) -> dict[str, Any]:
     try:
         data = safeyaml.load(text)
     except safeyaml.YamlLimitError as exc:
