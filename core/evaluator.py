@@ -304,15 +304,19 @@ class Evaluator:
             accepted, counties_ok, rejected=rejected, files=paths)
 
 
-#: The school years a record may have (the record schema's bounds), and so the years to judge by.
-YEAR_RANGE = (school_schema()["properties"]["year"]["minimum"], school_schema()["properties"]["year"]["maximum"])
+def year_range() -> tuple[int, int]:
+    """The school years a record may have (the record schema's bounds), and so the years to judge by."""
+    year = school_schema()["properties"]["year"]
+    return year["minimum"], year["maximum"]
 
 
 def check_year(year: Any) -> None:
     """Refuse a standards year no record could have (0, a negative year, 20230): it would judge by
     nothing, or silently by each record's own year."""
-    lo, hi = YEAR_RANGE
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not lo <= year <= hi):
+    if year is None:
+        return
+    lo, hi = year_range()
+    if (isinstance(year, bool) or not isinstance(year, int) or not lo <= year <= hi):
         raise ValueError(f"学年应为 {lo}–{hi} 之间的整数 the year must be a whole number from {lo} to {hi}, "
                          f"got {year!r}")
 

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from jsonschema import Draft202012Validator
-
 from . import expr, safeyaml
 from .packcache import cached_check
 from .derive import DERIVED_MEASURES, FUNDING_MEASURES
@@ -96,6 +94,8 @@ def _checked(path: Path, text: str) -> dict[str, Any]:
         raise RulePackError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise RulePackError(f"{path}: a rule file must be a mapping with 'pack' and 'revision'")
+    from jsonschema import Draft202012Validator      # only for a file not read before
+
     errors = sorted(Draft202012Validator(rulepack_schema()).iter_errors(data),
                     key=lambda e: list(e.absolute_path))
     if errors:
