@@ -48,15 +48,17 @@ def numbers(values: np.ndarray, whole_as_int: bool = True) -> list:
     """A float column as Python values: NaN → None; whole numbers below 2**53 as ints if
     ``whole_as_int``. Infinities stay floats (the JSON writer makes them ``null``)."""
     a = np.asarray(values, dtype=float)
-    if not whole_as_int:
-        out = a.astype(object)
-    else:
+    out = a.astype(object)
+    if whole_as_int:
         with np.errstate(invalid="ignore"):
             whole = (a == np.trunc(a)) & (np.abs(a) < 2.0 ** 53)
-        out = np.empty(len(a), dtype=object)
-        out[whole] = a[whole].astype(np.int64).tolist()
-        out[~whole] = a[~whole].tolist()
-    out[np.isnan(a)] = None
+        if whole.all():
+            out = a.astype(np.int64).astype(object)
+        elif whole.any():
+            out[whole] = a[whole].astype(np.int64).astype(object)
+    nan = np.isnan(a)
+    if nan.any():
+        out[nan] = None
     return out.tolist()
 
 
@@ -204,12 +206,18 @@ class SchoolBlock:
         ends = np.cumsum(np.bincount(school, minlength=len(index))).tolist()
         return [flat[a:b] for a, b in zip([0] + ends[:-1], ends)]
 
-    def provisional_lists(self, status: np.ndarray, index: np.ndarray) -> list[list[str]]:
-        """Per school of ``index``: the provisional thresholds that were applied (the rule passed
-        or failed where its threshold rests on a provisional value); ``status``: their columns."""
+    def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in ``index``, rule id) of each provisional threshold that was applied (the
+        rule passed or failed where its threshold rests on a provisional value), school by
+        school, rules in order; ``status``: the columns of ``index``."""
         applied = ((status[self.provisional] == PASS) | (status[self.provisional] == FAIL)) \
             & self.provisional_at[:, index]
         school, rule = np.nonzero(applied.T)
-        ids = self.rule_ids[self.provisional][rule].tolist()
+        return school, self.rule_ids[self.provisional][rule]
+
+    def provisional_lists(self, status: np.ndarray, index: np.ndarray) -> list[list[str]]:
+        """Per school of ``index``: the rule ids of :meth:`provisional_cells`."""
+        school, ids = self.provisional_cells(status, index)
+        ids = ids.tolist()
         ends = np.cumsum(np.bincount(school, minlength=len(index))).tolist()
         return [ids[a:b] for a, b in zip([0] + ends[:-1], ends)]
