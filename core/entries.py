@@ -48,17 +48,15 @@ def numbers(values: np.ndarray, whole_as_int: bool = True) -> list:
     """A float column as Python values: NaN → None; whole numbers below 2**53 as ints if
     ``whole_as_int``. Infinities stay floats (the JSON writer makes them ``null``)."""
     a = np.asarray(values, dtype=float)
-    out = a.astype(object)
-    if whole_as_int:
+    if not whole_as_int:
+        out = a.astype(object)
+    else:
         with np.errstate(invalid="ignore"):
             whole = (a == np.trunc(a)) & (np.abs(a) < 2.0 ** 53)
-        if whole.all():
-            out = a.astype(np.int64).astype(object)
-        elif whole.any():
-            out[whole] = a[whole].astype(np.int64).astype(object)
-    nan = np.isnan(a)
-    if nan.any():
-        out[nan] = None
+        out = np.empty(len(a), dtype=object)
+        out[whole] = a[whole].astype(np.int64).tolist()
+        out[~whole] = a[~whole].tolist()
+    out[np.isnan(a)] = None
     return out.tolist()
 
 

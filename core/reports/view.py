@@ -208,7 +208,8 @@ class ReportView:
                  "warning": "警告 warning (已评估 kept)"}
         return [{"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"),
                  "id": rec.get("school_id") or rec.get("county_code"),
-                 "name": rec.get("school_name") or (rec.get("county_name") if kind != "warning" else None),
+                 "name": rec.get("school_name") if kind == "warning"
+                 else rec.get("school_name") or rec.get("county_name"),
                  **_problem(p)}
                 for kind, rec, p in each_problem(self.data["rejected"], self.data.get("rejected_counties") or [],
                                                  self.data.get("warnings") or [])]
