@@ -56,11 +56,14 @@ def _folder() -> Path:
 
 @lru_cache(maxsize=None)
 def _code_key() -> bytes:
-    """What decides whether a text passes: the checking code and the pack schema."""
+    """What decides whether a text passes: the checking code, the pack schema and the record
+    fields (and so the names an expression may use, and their types)."""
     from .schemas import SCHEMA_PACKAGE
 
     here = Path(__file__).resolve().parent
-    digest = hashlib.sha256(files(SCHEMA_PACKAGE).joinpath("rulepack.schema.json").read_bytes())
-    for p in [here / "rulepack.py", here / "safeyaml.py", *sorted((here / "expr").glob("*.py"))]:
+    digest = hashlib.sha256()
+    for name in ("rulepack.schema.json", "school.schema.json", "county.schema.json"):
+        digest.update(files(SCHEMA_PACKAGE).joinpath(name).read_bytes())
+    for p in [here / "rulepack.py", here / "safeyaml.py", here / "fields.py", *sorted((here / "expr").glob("*.py"))]:
         digest.update(p.read_bytes())
     return digest.digest()
