@@ -95,9 +95,12 @@ def school_totals(table: Table) -> np.ndarray:
     students = table.get("students")
     if table.n == 1 and np.isfinite(students[0]):   # one record is its own school: the sum below
         return 0.0 + students
-    keys = np.char.add(table.get("school_id").astype(str), "|")
-    keys = np.char.add(keys, table.get("year").astype(str))
-    _, inverse = np.unique(keys, return_inverse=True)
+    # Group numbers from a dict of (school_id, year) pairs: hashing, no sort of the text.
+    years = table.get("year")
+    years = np.where(np.isnan(years), None, years).tolist()    # every missing year is one key
+    groups: dict = {}
+    inverse = np.fromiter((groups.setdefault(k, len(groups)) for k in zip(table.get("school_id").tolist(), years)),
+                          dtype=np.int64, count=table.n)
     sums = np.bincount(inverse, weights=np.nan_to_num(students))
     missing = np.bincount(inverse, weights=np.isnan(students).astype(float)) > 0
     totals = sums[inverse]

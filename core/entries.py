@@ -60,6 +60,18 @@ def numbers(values: np.ndarray, whole_as_int: bool = True) -> list:
     return out.tolist()
 
 
+def gaps_of(status: np.ndarray, value: np.ndarray, threshold: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(judged, gap, gap share) of school verdicts: a verdict that passed or failed on a value
+    and a threshold has gap = value − threshold and share = gap / threshold (NaN where the
+    threshold is 0); every other verdict has NaN for both. The JSON and Parquet reports use it."""
+    judged = ((status == PASS) | (status == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.where(judged, value - threshold, np.nan)
+        share = np.where(judged & (threshold != 0), gap / np.where(threshold != 0, threshold, 1.0), np.nan)
+    return judged, gap, share
+
+
 class SchoolBlock:
     """The schools of one (province, year) group, as columns; entries are built on demand.
 
@@ -162,7 +174,7 @@ class SchoolBlock:
                 for who, (file, row), measures, verdicts, n, fund, overall, dim, state, provisional, basic
                 in zip(ident, sources, self._measures(index), self._verdicts(index, verdicts), counts, money,
                        numbers(self.overall[index]), by_dim, self.status[index].tolist(),
-                       self._provisional_lists(status, index),
+                       self.provisional_lists(status, index),
                        [None if x != x else bool(x) for x in self.basic[index].tolist()])]
 
     def _measures(self, index: np.ndarray) -> list[dict[str, Any]]:
@@ -182,26 +194,28 @@ class SchoolBlock:
         cols = index[school]
         status = res.status[rule, cols]
         value, threshold = res.value[rule, cols], res.threshold[rule, cols]
-        judged = ((status == PASS) | (status == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
+        judged, diff, share = gaps_of(status, value, threshold)
         gaps = np.full(len(rule), None, dtype=object)
         if judged.any():
-            v, t = value[judged], threshold[judged]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                diff = v - t
-                share = np.where(t != 0, diff / np.where(t != 0, t, 1.0), np.nan)
-            gaps[judged] = [{"value": d, "share": s} for d, s in zip(numbers(diff), numbers(share))]
+            gaps[judged] = [{"value": d, "share": s} for d, s in zip(numbers(diff[judged]), numbers(share[judged]))]
         flat = [{"rule_id": r, "status": s, "value": v, "threshold": t, "gap": g}
                 for r, s, v, t, g in zip(self.rule_ids[rule].tolist(), _STATUS[status].tolist(),
                                          numbers(value), numbers(threshold), gaps.tolist())]
         ends = np.cumsum(np.bincount(school, minlength=len(index))).tolist()
         return [flat[a:b] for a, b in zip([0] + ends[:-1], ends)]
 
-    def _provisional_lists(self, status: np.ndarray, index: np.ndarray) -> list[list[str]]:
-        """Per school: the provisional thresholds that were applied (the rule passed or failed)."""
-        m = status.shape[1]
-        if not self.provisional:
-            return [[] for _ in range(m)]
+    def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in ``index``, rule id) of each provisional threshold that was applied (the
+        rule passed or failed where its threshold rests on a provisional value), school by
+        school, rules in order; ``status``: the columns of ``index``."""
         applied = ((status[self.provisional] == PASS) | (status[self.provisional] == FAIL)) \
             & self.provisional_at[:, index]
-        ids = self.rule_ids[self.provisional]
-        return [ids[col].tolist() for col in applied.T]
+        school, rule = np.nonzero(applied.T)
+        return school, self.rule_ids[self.provisional][rule]
+
+    def provisional_lists(self, status: np.ndarray, index: np.ndarray) -> list[list[str]]:
+        """Per school of ``index``: the rule ids of :meth:`provisional_cells`."""
+        school, ids = self.provisional_cells(status, index)
+        ids = ids.tolist()
+        ends = np.cumsum(np.bincount(school, minlength=len(index))).tolist()
+        return [ids[a:b] for a, b in zip([0] + ends[:-1], ends)]

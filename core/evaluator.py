@@ -370,10 +370,6 @@ def _counties_of_files(report: Report) -> dict[str, set[str]]:
     return out
 
 
-#: The school years a record may have (the record schema's bounds), and so the years to judge by.
-YEAR_RANGE = year_range()
-
-
 def check_options(year: Any, verdicts: str) -> None:
     """Refuse an unknown verdicts mode or a year no record could have (see :func:`check_year`)."""
     if verdicts not in VERDICT_MODES:
@@ -384,8 +380,10 @@ def check_options(year: Any, verdicts: str) -> None:
 def check_year(year: Any) -> None:
     """Refuse a standards year no record could have (0, a negative year, 20230): it would judge by
     nothing, or silently by each record's own year."""
-    lo, hi = YEAR_RANGE
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not lo <= year <= hi):
+    if year is None:
+        return
+    lo, hi = year_range()          # the record schema's bounds, read when a year is checked
+    if isinstance(year, bool) or not isinstance(year, int) or not lo <= year <= hi:
         raise InvalidInput([argument_problem("E192", "year", year, f"{lo}–{hi}",
                                              f"学年应为 {lo}–{hi} 之间的整数 the year must be a whole number from "
                                              f"{lo} to {hi}, got {year!r}")], ("参数无效", "invalid argument"))

@@ -30,8 +30,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .entries import IDENTITY, SchoolBlock
-from .model import FAIL, PASS, STATUS_NAMES
+from .entries import IDENTITY, SchoolBlock, gaps_of
+from .model import STATUS_NAMES
+from .report import each_problem
 from .serialise import clean, clean_text, dumps, gc_paused
 
 #: Rows written at a time to the school and verdict files (memory stays flat).
@@ -83,19 +84,15 @@ def _options(schema: pa.Schema) -> dict[str, Any]:
 
 def _verdict_rows(key: str, verdicts: Iterable[tuple[int, dict]], stage: bool = False) -> pa.Table:
     """The long verdict table of (key, verdict dict) pairs."""
-    cols: dict[str, list] = {name: [] for name in (key, "rule_id", *(("stage",) if stage else ()), "status",
-                                                   "value", "threshold", "gap", "gap_share")}
-    for k, v in verdicts:
-        gap = v.get("gap") or {}
-        cols[key].append(k)
-        cols["rule_id"].append(v["rule_id"])
-        if stage:
-            cols["stage"].append(v.get("stage"))
-        cols["status"].append(v["status"])
-        cols["value"].append(v.get("value"))
-        cols["threshold"].append(v.get("threshold"))
-        cols["gap"].append(gap.get("value"))
-        cols["gap_share"].append(gap.get("share"))
+    pairs = list(verdicts)
+    found = [v for _, v in pairs]
+    gaps = [v.get("gap") or {} for v in found]
+    cols: dict[str, list] = {key: [k for k, _ in pairs], "rule_id": [v["rule_id"] for v in found]}
+    if stage:
+        cols["stage"] = [v.get("stage") for v in found]
+    cols.update({"status": [v["status"] for v in found], "value": [v.get("value") for v in found],
+                 "threshold": [v.get("threshold") for v in found], "gap": [g.get("value") for g in gaps],
+                 "gap_share": [g.get("share") for g in gaps]})
     types = {key: pa.int64(), "value": pa.float64(), "threshold": pa.float64(), "gap": pa.float64(),
              "gap_share": pa.float64()}
     return pa.table({name: _texts(values, types.get(name, pa.string())) for name, values in cols.items()})
@@ -165,7 +162,7 @@ def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure
     pos = np.array([i for _, i in part], dtype=np.int64)
     m = len(part)
     cols: dict[str, list[np.ndarray]] = {}
-    verdict_parts = []
+    verdict_parts, provisional = [], []
     for b in np.unique(blocks).tolist():
         sel = np.flatnonzero(blocks == b)
         block: SchoolBlock = report.blocks[b]
@@ -182,10 +179,8 @@ def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure
         for d in dims:
             got[f"score_{d}"] = block.by_dim[d][index] if d in block.by_dim else np.full(len(sel), np.nan)
         got["status"] = block.status[index]
-        applied = (status[block.provisional] == PASS) | (status[block.provisional] == FAIL)
-        ids = block.rule_ids[block.provisional]
-        got["provisional_rules"] = np.empty(len(sel), dtype=object)
-        got["provisional_rules"][:] = [ids[c].tolist() for c in applied.T]
+        school, ids = block.provisional_cells(status, index)
+        provisional.append((sel[school], ids))
         present = dict(zip(block.measure_names, block.measures))
         for name in measure_names:
             got[f"measure_{name}"] = present[name][index] if name in present else np.full(len(sel), np.nan)
@@ -208,9 +203,7 @@ def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure
         arrays[name] = col
     fields = {"school_key": pa.array(np.arange(key, key + m, dtype=np.int64))}
     for name, col in arrays.items():
-        if name == "provisional_rules":
-            fields[name] = pa.array(col.tolist(), type=pa.list_(pa.string()))
-        elif name == "source_row":
+        if name == "source_row":
             fields[name] = pa.array(col.tolist(), type=pa.int64())
         elif name.startswith("counts_"):
             fields[name] = pa.array(col.astype(np.int64))
@@ -224,20 +217,45 @@ def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure
             fields[name] = pa.array(np.nan_to_num(col).astype(np.int64), mask=np.isnan(col))
         else:
             fields[name] = _floats(col)
+    at, where = _in_school_order([p[0] for p in provisional], m)
+    fields["provisional_rules"] = pa.ListArray.from_arrays(
+        pa.array(at, type=pa.int32()), pa.array(_placed([p[1] for p in provisional], where), type=pa.string()))
+    order = ["school_key", *arrays]
+    order.insert(order.index("status") + 1, "provisional_rules")
+    fields = {name: fields[name] for name in order}
     schools = pa.table(fields)
-    columns = [np.concatenate([p[k] for p in verdict_parts]) for k in range(5)]
-    if len(verdict_parts) > 1:                      # schools of several blocks: back in report order
-        order = np.argsort(columns[0], kind="stable")
-        columns = [c[order] for c in columns]
+    _, where = _in_school_order([p[0] - key for p in verdict_parts], m)
+    columns = [_placed([p[k] for p in verdict_parts], where) for k in range(5)]
     return schools, _verdict_table(*columns, rules[0])
+
+
+def _in_school_order(schools: list[np.ndarray], m: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Rows given per block, each block's rows grouped by school (ascending): where each row
+    goes when the rows of all blocks are in school order (a stable merge, without a sort), and
+    the offsets of each of the ``m`` schools' rows."""
+    every = np.concatenate(schools) if schools else np.zeros(0, np.int64)
+    offsets = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(every, minlength=m), out=offsets[1:])
+    where = []
+    for school in schools:
+        within = np.arange(len(school)) - np.searchsorted(school, school)   # rank among the school's rows
+        where.append(offsets[school] + within)
+    return offsets, where
+
+
+def _placed(parts: list[np.ndarray], where: list[np.ndarray]) -> np.ndarray:
+    """One array of the ``parts``, each row at its place in ``where``."""
+    if len(parts) == 1:
+        return parts[0]
+    out = np.empty(sum(len(p) for p in parts), dtype=np.result_type(*parts))
+    for part, at in zip(parts, where):
+        out[at] = part
+    return out
 
 
 def _verdict_table(school_key: np.ndarray, rule_code: np.ndarray, status: np.ndarray, value: np.ndarray,
                    threshold: np.ndarray, rule_ids: pa.Array) -> pa.Table:
-    judged = ((status == PASS) | (status == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        gap = np.where(judged, value - threshold, np.nan)
-        share = np.where(judged & (threshold != 0), gap / np.where(threshold != 0, threshold, 1.0), np.nan)
+    _, gap, share = gaps_of(status, value, threshold)
     return pa.table({
         "school_key": pa.array(school_key.astype(np.int64)),
         "rule_id": pa.DictionaryArray.from_arrays(pa.array(rule_code.astype(np.int32)), rule_ids),
@@ -318,13 +336,15 @@ def _problems(report: Any) -> list[dict]:
     """One row per problem: of rejected school records, rejected county records, and warnings;
     ``data`` is the rejected record as found, as JSON text."""
     rows = []
-    for kind, records in (("school", report.rejected), ("county", report.county_rejected)):
-        for rec in records:
-            ident = {k: v for k, v in rec.items() if k not in ("problems", "data")}
-            data = dumps(rec["data"]).decode() if "data" in rec else None
-            for p in rec.get("problems", ()):
-                rows.append({"record": kind, **ident, **p, "data": data})
-    rows.extend({"record": "warning", **p} for p in report.warnings)
+    last, data = None, None
+    for kind, rec, p in each_problem(report.rejected, report.county_rejected, report.warnings):
+        if kind == "warning":
+            rows.append({"record": kind, **p})
+            continue
+        if rec is not last:
+            last, data = rec, (dumps(rec["data"]).decode() if "data" in rec else None)
+        rows.append({"record": kind, **{k: v for k, v in rec.items() if k not in ("problems", "data")}, **p,
+                     "data": data})
     for r in rows:
         if not isinstance(r.get("observed"), (str, type(None))):
             r["observed"] = dumps(r["observed"]).decode()

@@ -69,6 +69,19 @@ def _listed(entry: dict, verdicts: str) -> dict:
     return {**entry, "verdicts": [v for v in entry["verdicts"] if v["status"] in ("fail", "missing_data")]}
 
 
+def each_problem(rejected: Sequence[dict], rejected_counties: Sequence[dict], warnings: Sequence[dict]
+                 ) -> Iterator[tuple[str, dict, dict]]:
+    """Every problem of a report, in report order, as (kind, record, problem): ``school`` and
+    ``county`` for a rejected record's problems (``record``: the rejected record), ``warning``
+    for a warning (``record``: the warning itself). The Parquet and HTML/Excel reports list these."""
+    for kind, records in (("school", rejected), ("county", rejected_counties)):
+        for rec in records:
+            for p in rec.get("problems", ()):
+                yield kind, rec, p
+    for p in warnings:
+        yield "warning", p, p
+
+
 @dataclass
 class Report:
     """Counts, schools, counties and rejected rows of one evaluation.

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from jsonschema import Draft202012Validator
-
 from . import expr, safeyaml
+from .packcache import cached_check
 from .derive import DERIVED_MEASURES, FUNDING_MEASURES
 from .model import Rule, RuleSet
 from .loading import InputError, checked_stat, read_bytes
@@ -84,6 +83,10 @@ def read_pack_file(path: str | Path) -> dict[str, Any]:
     """Parse and check one pack or override file: schema, finite numbers, expressions and their types."""
     path = Path(path)
     text = _read_rule_text(path)
+    return cached_check(text, lambda: _checked(path, text))
+
+
+def _checked(path: Path, text: str) -> dict[str, Any]:
     try:
         data = safeyaml.load(text)
     except safeyaml.YamlLimitError as exc:
@@ -91,6 +94,8 @@ def read_pack_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RulePackError(f"{path}: 规则文件应为含 pack 和 revision 的映射 / a rule file must be a mapping with "
                             f"'pack' and 'revision'")
+    from jsonschema import Draft202012Validator      # only for a file not read before
+
     errors = sorted(Draft202012Validator(rulepack_schema()).iter_errors(data),
                     key=lambda e: list(e.absolute_path))
     if errors:

@@ -38,13 +38,23 @@ _FEW = 8
 
 def _shared_strings(series: "pl.Series") -> np.ndarray:
     """A text column as an object array in which equal values are one ``str`` object (so that
-    grouping by county or stage compares identities and reuses cached hashes); None for missing."""
+    grouping by county or stage compares identities and reuses cached hashes); None for missing.
+
+    The categorical cast hashes the strings once (no sort of the text); its codes index the
+    distinct values."""
     import polars as pl
 
-    codes = series.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
-    values = np.empty(series.n_unique() + 1, dtype=object)
-    values[1:len(values) - (1 if series.null_count() else 0)] = series.drop_nulls().unique().sort().to_list()
-    return values[codes]
+    cat = series.cast(pl.Categorical)
+    distinct = cat.drop_nulls().unique()
+    known = distinct.to_physical().cast(pl.Int64).to_numpy()
+    order = np.argsort(known)
+    known = known[order]
+    values = np.empty(len(known) + 1, dtype=object)            # the last one: None, for missing
+    values[:-1] = np.array(distinct.cast(pl.String).to_list(), dtype=object)[order]
+    codes = cat.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+    at = np.searchsorted(known, codes)
+    at[codes < 0] = len(known)
+    return values[at]
 
 
 @dataclass

@@ -51,10 +51,11 @@ def _assert_parquet_equals_json(folder: Path, data: dict) -> None:
     for key in ("school_id", "stage", "status", "ruleset", "county_code", "year"):
         assert schools[key] == [s[key] for s in data["schools"]], key
     assert schools["score_overall"] == pytest.approx([s["score"]["overall"] for s in data["schools"]], nan_ok=True)
-    want = [(k, v["rule_id"], v["status"], v["value"], v["threshold"], (v["gap"] or {}).get("value"))
-            for k, s in enumerate(data["schools"]) for v in s["verdicts"]]
+    assert schools["provisional_rules"] == [s["provisional_rules"] for s in data["schools"]]
+    want = [(k, v["rule_id"], v["status"], v["value"], v["threshold"], (v["gap"] or {}).get("value"),
+             (v["gap"] or {}).get("share")) for k, s in enumerate(data["schools"]) for v in s["verdicts"]]
     got = list(zip(verdicts["school_key"], verdicts["rule_id"], verdicts["status"], verdicts["value"],
-                   verdicts["threshold"], verdicts["gap"]))
+                   verdicts["threshold"], verdicts["gap"], verdicts["gap_share"]))
     assert got == want                                         # one row per listed (school, rule), in order
     assert len({(k, r) for k, r, *_ in got}) == len(got)
     counties = tables["counties"]

@@ -71,6 +71,58 @@ def test_schema_errors_name_the_place(tmp_path):
         read_pack_file(path)
 
 
+GOOD = """
+    pack: national
+    revision: cached
+    rules:
+      - id: national.class_size
+        measure: max_class_size
+        expression: "max_class_size * 1"
+    """
+
+
+def test_a_checked_rule_file_is_remembered_by_its_text(tmp_path, monkeypatch):
+    from edubalance import rulepack
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = write(tmp_path, "good.yaml", GOOD)
+    first = read_pack_file(path)
+    assert len(list((tmp_path / "cache" / "edubalance" / "packs").iterdir())) == 1
+    checks = []
+    monkeypatch.setattr(rulepack, "_checked", lambda *a: checks.append(a) or {})
+    assert read_pack_file(path) == first and checks == []             # read back, not checked again
+    write(tmp_path, "good.yaml", GOOD.replace("* 1", "* 2"))               # a new text is checked
+    assert read_pack_file(path) == {} and len(checks) == 1
+
+
+def test_a_bad_rule_file_is_never_remembered(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = write(tmp_path, "bad.yaml", GOOD.replace("* 1", "* ("))
+    for _ in range(2):
+        with pytest.raises(RulePackError, match="bad.yaml"):
+            read_pack_file(path)
+    assert not (tmp_path / "cache" / "edubalance" / "packs").exists()
+
+
+def test_data_that_json_would_change_is_checked_each_time(tmp_path, monkeypatch):
+    import datetime
+
+    from edubalance.packcache import cached_check
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for data in ({"effective": datetime.date(2023, 9, 1)}, {"years": (2023, 2024)}, {2023: "x"}):
+        checks = []
+        for _ in range(2):
+            assert cached_check(repr(data), lambda: checks.append(1) or data) == data
+        assert len(checks) == 2
+    assert not list((tmp_path / "cache").rglob("*.json"))
+
+
+def test_an_unwritable_cache_is_ignored(tmp_path, monkeypatch):
+    (tmp_path / "cache").write_text("a file, not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = write(tmp_path, "good.yaml", GOOD)
+    assert read_pack_file(path)["revision"] == "cached"
+
+
 def test_an_override_changes_the_verdict_without_code(tmp_path):
     record = {"school_id": "5201020001", "stage": "primary", "county_code": "520102", "year": 2021,
               "province": "guizhou", "students": 440, "max_class_size": 44}

@@ -203,20 +203,16 @@ class ReportView:
 
     def rejected_problems(self) -> list[dict[str, Any]]:
         """One row per problem of every rejected school or county row, and every warning."""
-        rows = []
-        for kind, entries in (("学校记录 school row", self.data["rejected"]),
-                              ("县级记录 county row", self.data.get("rejected_counties") or [])):
-            for rej in entries:
-                for p in rej["problems"]:
-                    data = rej.get("data") or {}
-                    rows.append({"kind": kind, "file": rej.get("file"), "row": rej.get("row"),
-                                 "id": rej.get("school_id") or data.get("county_code"),
-                                 "name": rej.get("school_name") or data.get("county_name"), **_problem(p)})
-        for p in self.data.get("warnings") or []:
-            rows.append({"kind": "警告 warning (已评估 kept)", "file": p.get("file"), "row": p.get("row"),
-                         "id": p.get("school_id") or p.get("county_code"), "name": p.get("school_name"),
-                         **_problem(p)})
-        return rows
+        from ..report import each_problem
+        kinds = {"school": "学校记录 school row", "county": "县级记录 county row",
+                 "warning": "警告 warning (已评估 kept)"}
+        return [{"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"),
+                 "id": rec.get("school_id") or rec.get("county_code"),
+                 "name": rec.get("school_name") if kind == "warning"
+                 else rec.get("school_name") or rec.get("county_name"),
+                 **_problem(p)}
+                for kind, rec, p in each_problem(self.data["rejected"], self.data.get("rejected_counties") or [],
+                                                 self.data.get("warnings") or [])]
 
     def rejected_county_rows(self) -> list[dict[str, Any]]:
         """One row per rejected county record: where it is, which county it names, and why."""
