@@ -53,10 +53,10 @@ def friendly(func: Callable) -> Callable:
 
 
 def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=(), verdicts="all",
-                   timings=None):
+                   timings=None, force_province=False):
     from .evaluator import Evaluator
     return Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
-                     verdicts=verdicts, timings=timings)
+                     verdicts=verdicts, timings=timings, force_province=force_province)
 
 
 def emit(text: str, output: str | None) -> None:
@@ -92,7 +92,11 @@ def emit_report(ev, report, fmt: str | None, output: str | None, progress=None) 
 
 
 province_opt = click.option("--province", "-P", metavar="ID",
-                            help="Province (plug-in id, e.g. guizhou) for records whose file has no 省份 column.")
+                            help="省份 Province (plug-in id such as guizhou, or 贵州) for records that name none; "
+                                 "a file whose records name another province is refused (see --force-province).")
+force_province_opt = click.option("--force-province", is_flag=True,
+                                  help="按 -P 的省份评估全部记录 Judge every record under -P, even those that name "
+                                       "another province (a note lists them).")
 
 
 def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -154,18 +158,19 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @province_opt
+@force_province_opt
 @plugin_opt
 @format_opt
 @output_opt
 @friendly
-def validate(files, province, plugins, fmt, output):
+def validate(files, province, force_province, plugins, fmt, output):
     """Check FILES against the record schema and the cross-field rules, without judging.
 
     Every problem is listed in one pass with file, row, school, field (Chinese label), the value
     found and what was expected. Rejected rows are listed, never dropped. Exit 1 if any row is
     rejected or has a warning.
     """
-    ev = make_evaluator(province=province, plugins=plugins)
+    ev = make_evaluator(province=province, plugins=plugins, force_province=force_province)
     rows, county_rows = ev.load(files)
     checked = ev.check(rows, county_rows)
     data = checked.to_dict()
@@ -183,6 +188,7 @@ def validate(files, province, plugins, fmt, output):
                 lines.append(f"    {p['code']} {p['message']}")
         for p in data["warnings"]:
             lines.append(f"{p['file']}:{p['row']} warning {p['code']} {p['message']}")
+        lines.extend(f"注意 Note: {note}" for note in checked.notes)
         if not data["rejected"] and not data["warnings"]:
             lines.append("No problems found. 未发现问题。")
         emit("\n".join(lines) + "\n", output)
@@ -192,6 +198,7 @@ def validate(files, province, plugins, fmt, output):
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @province_opt
+@force_province_opt
 @year_opt
 @click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
               help="Rule back end: durable (durable-rules) or vector (columnar, for large files); "
@@ -205,7 +212,7 @@ def validate(files, province, plugins, fmt, output):
 @report_format_opt
 @output_opt
 @friendly
-def evaluate(files, province, year, engine, verdicts, timings, overrides, plugins, fmt, output):
+def evaluate(files, province, force_province, year, engine, verdicts, timings, overrides, plugins, fmt, output):
     """Judge the school (and county) records in FILES.
 
     County records (one row per county and year: government items, vetoes, satisfaction) may be
@@ -218,7 +225,7 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
     from .progress import ProgressBar
     start = perf_counter()
     times: dict[str, float] | None = {} if timings else None
-    ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times)
+    ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times, force_province)
     if times is not None:
         times["setup"] = perf_counter() - start
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
@@ -229,6 +236,8 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
     bar = ProgressBar(len(rows))
     ev.on_stage = bar.stage
     checked = ev.check_timed(rows, county_rows)
+    for note in checked.notes:
+        click.echo(f"注意 Note: {note}", err=True)
     del rows, county_rows
     report = ev.evaluate_checked(checked, list(files), bar)
     del checked

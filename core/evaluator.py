@@ -22,7 +22,9 @@ from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
 from .loading import InputError, RawRow, concat
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
+from .named_province import apply_given_province
 from .plugins import plugin_manager
+from .regions import province_id
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
 from .schemas import school_schema
@@ -41,7 +43,8 @@ class Evaluator:
     >>> report = ev.evaluate_files(["schools.csv"])   # doctest: +SKIP
     >>> report.exit_code, report.summary()            # doctest: +SKIP
 
-    ``province`` fills records that carry none; ``year`` judges every record by the standards
+    ``province`` fills records that carry none (a record that names another one refuses the
+    input, unless ``force_province``: then every record is judged under ``province``); ``year`` judges every record by the standards
     in force in that year instead of its own ``year``; ``engine`` is ``vector``, ``durable`` or
     ``auto`` (durable-rules up to a few hundred records, columnar above); ``overrides`` are
     rule files that patch a pack (a corrected threshold, a local value). ``verdicts`` is ``all``
@@ -56,11 +59,14 @@ class Evaluator:
     def __init__(self, province: str | None = None, year: int | None = None, engine: str = "auto",
                  overrides: Sequence[str | Path] = (), plugins: Sequence[object | str] = (),
                  autoload: bool | None = None, verdicts: str = "all",
-                 timings: dict[str, float] | None = None):
+                 timings: dict[str, float] | None = None, force_province: bool = False):
         if verdicts not in VERDICT_MODES:
             raise ValueError(f"unknown verdicts mode '{verdicts}' (choose from {', '.join(VERDICT_MODES)})")
         check_year(year)
+        if province is not None:
+            province = province_id(province) or province       # 贵州, Guizhou → guizhou
         self.province = province
+        self.force_province = force_province
         self.year = year
         self.verdicts = verdicts
         self.timings = timings
@@ -153,9 +159,10 @@ class Evaluator:
               ) -> Checked:
         """What is accepted and what is rejected, and why: the one decision that ``validate``
         and ``evaluate`` (and every API call) share."""
+        schools, counties, notes = apply_given_province(schools, counties, self.province, self.force_province)
         county = validate(counties, default_province=self.province, known_provinces=list(self.registry.packs),
                           kind="county")
-        return Checked(self.validate_rows(schools), county, len(schools), len(counties))
+        return Checked(self.validate_rows(schools), county, len(schools), len(counties), notes)
 
     # -- evaluate ----------------------------------------------------------------------------
     def evaluate_files(self, paths: Iterable[str | Path], progress: Progress | None = None) -> Report:
@@ -205,6 +212,7 @@ class Evaluator:
                             warnings=[p.to_dict() for p in result.problems if p.severity == "warning"],
                             county_rejected=[r.to_dict() for r in checked.counties.rejected],
                             verdicts=self.verdicts)
+            report.notes.extend(checked.notes)
             groups = self._groups(result.frame)
         engine_names = set()
         for (province, year), members in groups:
