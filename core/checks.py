@@ -116,7 +116,7 @@ class RecordChecker:
                 record["province"] = self.coercers["province"](default_province)
             except Bad:
                 record["province"] = default_province
-        if "province" not in record and "province" in self.coercers and "province" not in data:
+        if self.kind == "school" and "province" not in record and "province" in self.coercers and "province" not in data:
             inferred = regions.province_of_code(record.get("county_code"))
             if inferred is not None:
                 record["province"] = inferred       # no province named: the county code's

@@ -53,10 +53,10 @@ def friendly(func: Callable) -> Callable:
 
 
 def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=(), verdicts="all",
-                   timings=None, force_province=False):
+                   timings=None, province_conflicts="keep"):
     from .evaluator import Evaluator
     return Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
-                     verdicts=verdicts, timings=timings, force_province=force_province)
+                     verdicts=verdicts, timings=timings, province_conflicts=province_conflicts)
 
 
 def emit(text: str, output: str | None) -> None:
@@ -97,6 +97,12 @@ province_opt = click.option("--province", "-P", metavar="ID",
 force_province_opt = click.option("--force-province", is_flag=True,
                                   help="按 -P 的省份评估全部记录 Judge every record under -P, even those that name "
                                        "another province (a note lists them).")
+
+
+
+def conflicts_do(force_province: bool) -> str:
+    """What a record naming another province than -P does on the command line."""
+    return "force" if force_province else "refuse"
 
 
 def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -170,7 +176,7 @@ def validate(files, province, force_province, plugins, fmt, output):
     found and what was expected. Rejected rows are listed, never dropped. Exit 1 if any row is
     rejected or has a warning.
     """
-    ev = make_evaluator(province=province, plugins=plugins, force_province=force_province)
+    ev = make_evaluator(province=province, plugins=plugins, province_conflicts=conflicts_do(force_province))
     rows, county_rows = ev.load(files)
     checked = ev.check(rows, county_rows)
     data = checked.to_dict()
@@ -225,7 +231,7 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, o
     from .progress import ProgressBar
     start = perf_counter()
     times: dict[str, float] | None = {} if timings else None
-    ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times, force_province)
+    ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times, conflicts_do(force_province))
     if times is not None:
         times["setup"] = perf_counter() - start
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:

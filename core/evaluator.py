@@ -22,7 +22,7 @@ from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
 from .loading import InputError, RawRow, concat
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
-from .named_province import apply_given_province
+from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
 from .regions import province_id
 from .report import Report
@@ -43,8 +43,9 @@ class Evaluator:
     >>> report = ev.evaluate_files(["schools.csv"])   # doctest: +SKIP
     >>> report.exit_code, report.summary()            # doctest: +SKIP
 
-    ``province`` fills records that carry none (a record that names another one refuses the
-    input, unless ``force_province``: then every record is judged under ``province``); ``year`` judges every record by the standards
+    ``province`` fills records that carry none; ``province_conflicts`` says what a record that
+    names another province does: ``keep`` its own (the default), ``refuse`` the input
+    (InputError), or ``force`` ``province`` on every record (with a note); ``year`` judges every record by the standards
     in force in that year instead of its own ``year``; ``engine`` is ``vector``, ``durable`` or
     ``auto`` (durable-rules up to a few hundred records, columnar above); ``overrides`` are
     rule files that patch a pack (a corrected threshold, a local value). ``verdicts`` is ``all``
@@ -59,14 +60,17 @@ class Evaluator:
     def __init__(self, province: str | None = None, year: int | None = None, engine: str = "auto",
                  overrides: Sequence[str | Path] = (), plugins: Sequence[object | str] = (),
                  autoload: bool | None = None, verdicts: str = "all",
-                 timings: dict[str, float] | None = None, force_province: bool = False):
+                 timings: dict[str, float] | None = None, province_conflicts: str = "keep"):
         if verdicts not in VERDICT_MODES:
             raise ValueError(f"unknown verdicts mode '{verdicts}' (choose from {', '.join(VERDICT_MODES)})")
         check_year(year)
         if province is not None:
             province = province_id(province) or province       # 贵州, Guizhou → guizhou
         self.province = province
-        self.force_province = force_province
+        if province_conflicts not in PROVINCE_CONFLICTS:
+            raise ValueError(f"unknown province_conflicts '{province_conflicts}' "
+                             f"(choose from {', '.join(PROVINCE_CONFLICTS)})")
+        self.province_conflicts = province_conflicts
         self.year = year
         self.verdicts = verdicts
         self.timings = timings
@@ -159,7 +163,7 @@ class Evaluator:
               ) -> Checked:
         """What is accepted and what is rejected, and why: the one decision that ``validate``
         and ``evaluate`` (and every API call) share."""
-        schools, counties, notes = apply_given_province(schools, counties, self.province, self.force_province)
+        schools, counties, notes = apply_given_province(schools, counties, self.province, self.province_conflicts)
         county = validate(counties, default_province=self.province, known_provinces=list(self.registry.packs),
                           kind="county")
         return Checked(self.validate_rows(schools), county, len(schools), len(counties), notes)

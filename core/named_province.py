@@ -1,9 +1,10 @@
 """The province given for a whole input (``-P``) against the provinces its records name.
 
-A record that names no province takes the one given. A record that names another one is a
-conflict: the input is refused (:class:`InputError`, exit 2) — a Guizhou file is not judged
-by Shaanxi's rules by a slip of the option — unless the caller forces the given province,
-which then replaces every record's own, with a note saying so.
+A record that names no province takes the one given. What a record that names another one
+does is the caller's choice: ``keep`` its own (the Python API and the service, where the given
+province is a default), ``refuse`` the input (:class:`InputError`, exit 2: the command line,
+so that a Guizhou file is not judged by Shaanxi's rules by a slip of ``-P``), or ``force`` the
+given province on every record, with a note saying which rows named another.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .regions import province_label
 
 #: Rows listed by number in a message before the rest are counted.
 SHOWN_ROWS = 5
+PROVINCE_CONFLICTS = ("keep", "refuse", "force")
 
 
 def rows_text(rows: list[int]) -> str:
@@ -80,18 +82,19 @@ def _forced(rows: pl.DataFrame | Sequence[RawRow], given: str) -> pl.DataFrame |
     return [RawRow(r.file, r.row, {**r.data, "province": given}) for r in rows]
 
 
-def apply_given_province(schools: Any, counties: Any, given: str | None, force: bool) -> tuple[Any, Any, list[str]]:
+def apply_given_province(schools: Any, counties: Any, given: str | None, conflicts_do: str
+                         ) -> tuple[Any, Any, list[str]]:
     """``(schools, counties, notes)``: the inputs as they are when no record names a province
-    other than ``given``; raises :class:`InputError` when one does, unless ``force``, in which
-    case every record takes ``given`` and the note says which rows named another."""
-    if not given:
+    other than ``given`` (or ``conflicts_do`` is ``keep``); when one does, raises
+    :class:`InputError` (``refuse``) or gives every record ``given`` with a note (``force``)."""
+    if not given or conflicts_do == "keep":
         return schools, counties, []
     conflicts = _conflicts(schools, given) + _conflicts(counties, given)
     if not conflicts:
         return schools, counties, []
     zh, en = _where(conflicts)
     label = province_label(given)
-    if not force:
+    if conflicts_do != "force":
         raise InputError(conflicts[0][0],
                          f"记录中的省份与 -P/--province 指定的 {label} 不一致：{zh}。如确需按 {label} 评估，"
                          f"请加 --force-province / the records name another province than -P/--province "

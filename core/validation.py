@@ -165,7 +165,7 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
             default = default_province
         values["province"] = values["province"].fill_null(default)
     of_code = _code_provinces(values, bad)
-    if of_code is not None:         # no province named: the county code's
+    if of_code is not None and kind == "school":         # no province named: the county code's
         unnamed = frame["province"].is_null() if "province" in frame.columns else pl.Series([True] * n)
         values["province"] = values["province"].zip_with(~(unnamed & values["province"].is_null()), of_code)
     typed = pl.DataFrame([s.alias(k) for k, s in values.items()]).with_columns(
@@ -273,6 +273,7 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
                 continue
             if known is not None and prov not in known:
                 check_province({"province": prov, "county_code": code}, known, rp_at(i))
+                continue
             of_code = province_of_code(code)
             if of_code is not None and of_code != prov:
                 county_province_problem(rp_at(i), prov, code, of_code)
