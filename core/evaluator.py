@@ -24,7 +24,7 @@ from .loading import InputError, RawRow, concat
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
-from .regions import province_id
+from .regions import province_id, province_label, provinces_text
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
 from .schemas import school_schema
@@ -88,8 +88,8 @@ class Evaluator:
         if engine != "auto" and engine not in self.engines:
             raise ValueError(f"unknown engine '{engine}' (choose from auto, {', '.join(sorted(self.engines))})")
         if province is not None and province not in self.registry.packs:
-            raise ValueError(f"unknown province '{province}' "
-                             f"(known: {', '.join(sorted(self.registry.packs)) or 'none'})")
+            raise ValueError(f"省份 {province_label(province)} 没有对应的插件，支持的省份：{provinces_text(self.registry.packs)}"
+                             f" / unknown province '{province}' (known: {', '.join(sorted(self.registry.packs)) or 'none'})")
         self.engine = engine
         self._engine_objects: dict[str, Any] = {}
         self._rulesets: dict[tuple[str, int], RuleSet] = {}

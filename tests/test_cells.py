@@ -166,6 +166,8 @@ def test_each_school_year_form_is_the_year_it_starts(tmp_path, ev, form):
     path = write(tmp_path / "schools.gbk.csv", *edited(学年=form))
     checked = ev.check(*ev.load([path]))
     assert not checked.rejected and {r["year"] for r in checked.schools.accepted} == {2023}
+    one = {"school_id": "5201020001", "stage": "primary", "county_code": "520102", "year": form, "students": "9"}
+    assert validate([RawRow("<r>", 1, one)]).accepted[0]["year"] == 2023          # row by row too
 
 
 @pytest.mark.parametrize("form", ["2023-2025", "2024-2023", "2023-22", "2023-13-01", "明年"])
@@ -276,6 +278,9 @@ def test_minus_p_with_a_file_naming_another_province_is_refused(tmp_path, run):
         assert "第 2–29 行为 贵州（guizhou）" in result.output and "--force-province" in result.output
         assert result.output.count("\n") == 1                      # one message
     assert run("validate", path, "-P", "贵州").exit_code == 0        # the same province, named in Chinese
+    unknown = run("evaluate", path, "-P", "hunan")
+    assert unknown.exit_code == 2
+    assert "省份 湖南（hunan） 没有对应的插件，支持的省份：安徽（anhui）、贵州（guizhou）" in unknown.output
 
 
 def test_force_province_judges_every_record_under_minus_p_with_a_note(tmp_path, run):
