@@ -36,7 +36,7 @@ _TRUE = frozenset({"true", "t", "1", "yes", "y", "是", "有"})
 _FALSE = frozenset({"false", "f", "0", "no", "n", "否", "无"})
 #: More digits than this is no count or amount of any school (and more than Python converts).
 _MAX_DIGITS = 4000
-#: What offices write in a numeric cell for "none" or "not applicable" (after NFKC, upper-cased).
+#: What offices write in a numeric cell for "none" or "not applicable" (after NFKC, any case).
 _PLACEHOLDER = re.compile(r"[-—–―‐/]+|无|空|不适用|N/?A|#N/A", re.IGNORECASE)
 #: A 学年: ``2023``, ``2023-2024``, ``2023—24``, ``2023年-2024年`` (its suffix 学年/学年度/年度/年 removed).
 _YEAR_RANGE = re.compile(r"(\d{4})年?(?:[-—–―‐~/]+|至|到)(\d{4}|\d{2})")
