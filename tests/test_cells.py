@@ -331,3 +331,15 @@ def test_the_demo_county_with_office_cells_evaluates_every_school(tmp_path, run,
     status = {e["school_id"]: e["status"] for e in edoc["schools"]}
     assert len(edoc["schools"]) == 28 and [status[s] for s in PASSING] == ["incomplete"] * 3
     assert run("evaluate", path, DEMO_COUNTY).exit_code == 1         # findings, not the file
+
+
+@pytest.mark.parametrize("suffix", [".gbk.csv", ".xlsx"])
+def test_exact_thresholds_hold_with_office_cells(tmp_path, ev, suffix):
+    # national.class_size: primary at most 45 — 45 passes, 46 fails, whatever the other cells' forms
+    header, rows = edited(省份="贵州省", 学年="2023—2024学年", 最大班额={2: "45", 3: "46"}, 图书册数={3: "／"})
+    report = ev.evaluate_files([write(tmp_path / f"schools{suffix}", header, rows)])
+    verdict = {e["school_id"]: {v["rule_id"]: (v["status"], v["value"]) for v in e["verdicts"]}
+               for e in report.schools if e["stage"] == "primary"}
+    assert verdict[PASSING[0]]["national.class_size"] == ("pass", 45)
+    assert verdict[PASSING[1]]["national.class_size"] == ("fail", 46)
+    assert verdict[PASSING[1]]["guizhou.books_per_pupil"][0] == "missing_data"
