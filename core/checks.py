@@ -15,7 +15,7 @@ from typing import Any, Collection
 import polars as pl
 from jsonschema import Draft202012Validator
 
-from . import fields
+from . import fields, regions
 from .coercion import Bad, Coercer, coercer
 from .problems import SCHEMA_CODES, RowProblems, expected_text, known_field_hint
 from .schemas import county_schema, school_schema
@@ -105,14 +105,21 @@ class RecordChecker:
                 bad.append(("E102", key, raw, "a single value, not a list / 单个值"))
             else:
                 try:
-                    record[key] = conv(raw)
+                    value = conv(raw)
                 except Bad as exc:
                     bad.append((exc.code, key, raw, exc.expected))
+                else:
+                    if value is not None:              # None: a placeholder for a missing value
+                        record[key] = value
         if default_province and "province" not in record and "province" in self.coercers:
             try:
                 record["province"] = self.coercers["province"](default_province)
             except Bad:
                 record["province"] = default_province
+        if self.kind == "school" and "province" not in record and "province" in self.coercers and "province" not in data:
+            inferred = regions.province_of_code(record.get("county_code"))
+            if inferred is not None:
+                record["province"] = inferred       # no province named: the county code's
         return record, bad
 
     def schema_problems(self, record: dict[str, Any]) -> list[tuple[str, str | None, Any, Any]]:
@@ -192,6 +199,7 @@ def row_problems(checker: RecordChecker, data: dict[str, Any], file: str, row: i
                f"{fields.label('province')}（province）缺失，也没有为整个文件指定 / is missing and "
                "no default province was given")
     check_province(record, known, rp)
+    check_county_province(record, rp)
     if school:
         _cross_checks(record, rp)
     keys = IDENTITY.get(checker.kind, ())
@@ -204,13 +212,35 @@ def row_problems(checker: RecordChecker, data: dict[str, Any], file: str, row: i
 
 
 def check_province(record: dict[str, Any], known: frozenset[str] | None, rp: RowProblems) -> None:
+    """E205: a province no plug-in judges (the supported ones listed, Chinese first)."""
     if known is None or "province" in rp.bad_fields:
         return
     prov = record.get("province")
     if prov is not None and prov not in known:
+        code = record.get("county_code")
+        whence = (f"（由县级行政区划代码 {code} 推断）" if regions.province_of_code(code) == prov
+                  and "county_code" not in rp.bad_fields else "")
         rp.add("E205", "province", prov, ", ".join(sorted(known)),
-               f"省份 {prov!r} 没有对应的插件 / unknown province {prov!r} "
-               f"(known: {', '.join(sorted(known)) or 'none'})")
+               f"省份 {regions.province_label(prov)}{whence} 没有对应的插件，支持的省份：{regions.provinces_text(known)} / "
+               f"no plug-in for province {prov!r} (supported: {', '.join(sorted(known)) or 'none'})")
+
+
+def check_county_province(record: dict[str, Any], rp: RowProblems) -> None:
+    """W320: the county code's first two digits name another province than the record's
+    (the record is still judged under the province it names)."""
+    if "province" in rp.bad_fields or "county_code" in rp.bad_fields:
+        return
+    prov, code = record.get("province"), record.get("county_code")
+    of_code = regions.province_of_code(code)
+    if prov is not None and of_code is not None and of_code != prov:
+        county_province_problem(rp, prov, code, of_code)
+
+
+def county_province_problem(rp: RowProblems, prov: str, code: str, of_code: str) -> None:
+    rp.add("W320", "county_code", code, f"a county code of {prov}",
+           f"县级行政区划代码 {code} 属于{regions.province_label(of_code)}，而记录的省份是"
+           f"{regions.province_label(prov)}，仍按{regions.province_label(prov)}评估 / county code {code} belongs to "
+           f"{of_code}, but the record names {prov}; judged under {prov}")
 
 
 def cross_problem(rp: RowProblems, code: str, a: str, va: Any, b: str, vb: Any, english: str) -> None:

@@ -128,10 +128,10 @@ def refuse_no_records(files, rows, county_rows) -> None:
 
 
 def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=(), verdicts="all",
-                   timings=None):
+                   timings=None, province_conflicts="keep"):
     from .evaluator import Evaluator
     return Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
-                     verdicts=verdicts, timings=timings)
+                     verdicts=verdicts, timings=timings, province_conflicts=province_conflicts)
 
 
 def emit(content: str | bytes, output: str | None) -> None:
@@ -168,8 +168,18 @@ def emit_report(ev, report, fmt: str | None, output: str | None, progress=None) 
 
 
 province_opt = click.option("--province", "-P", metavar="ID",
-                            help="省份（插件名，如 guizhou），用于文件中没有省份列的记录。Province (plug-in id, "
-                                 "e.g. guizhou) for records whose file has no 省份 column.")
+                            help="省份（插件名如 guizhou，或 贵州），用于没有写省份的记录；文件中的记录若写了别的省份则拒绝"
+                                 "（见 --force-province）。Province (plug-in id such as guizhou, or 贵州) for records "
+                                 "that name none; a file whose records name another province is refused (see "
+                                 "--force-province).")
+force_province_opt = click.option("--force-province", is_flag=True,
+                                  help="按 -P 的省份评估全部记录，包括写了别的省份的记录（会提示）。Judge every record "
+                                       "under -P, even those that name another province (a note lists them).")
+
+
+def conflicts_do(force_province: bool) -> str:
+    """What a record naming another province than -P does on the command line."""
+    return "force" if force_province else "refuse"
 
 
 def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -240,11 +250,12 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @province_opt
+@force_province_opt
 @plugin_opt
 @format_opt
 @output_opt
 @friendly
-def validate(files, province, plugins, fmt, output):
+def validate(files, province, force_province, plugins, fmt, output):
     """检查 FILES 是否符合数据字典和字段间规则，不作评估。Check FILES against the record
     schema and the cross-field rules, without judging.
 
@@ -253,7 +264,7 @@ def validate(files, province, plugins, fmt, output):
     rows it covers, the field, the value found and what was expected. Exit 1 if any row is
     rejected or has a warning.
     """
-    ev = make_evaluator(province=province, plugins=plugins)
+    ev = make_evaluator(province=province, plugins=plugins, province_conflicts=conflicts_do(force_province))
     rows, county_rows = ev.load(files)
     refuse_no_records(files, rows, county_rows)
     checked = ev.check(rows, county_rows)
@@ -272,7 +283,8 @@ def validate(files, province, plugins, fmt, output):
         if data["rejected"] or data["warnings"]:
             lines.append("问题 Problems:")
             lines += problem_lines(data["rejected"], data["warnings"])
-        else:
+        lines.extend(f"注意 Note: {note}" for note in checked.notes)
+        if not data["rejected"] and not data["warnings"]:
             lines.append("未发现问题。No problems found.")
         emit("\n".join(lines) + "\n", output)
     sys.exit(1 if data["rejected"] or data["warnings"] else 0)
@@ -281,6 +293,7 @@ def validate(files, province, plugins, fmt, output):
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @province_opt
+@force_province_opt
 @year_opt
 @click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
               help="规则引擎：durable（durable-rules）或 vector（按列计算，用于大文件）；auto 在 200 条记录以内用 "
@@ -299,7 +312,7 @@ def validate(files, province, plugins, fmt, output):
 @report_format_opt
 @output_opt
 @friendly
-def evaluate(files, province, year, engine, verdicts, timings, schools_only, overrides, plugins, fmt, output):
+def evaluate(files, province, force_province, year, engine, verdicts, timings, schools_only, overrides, plugins, fmt, output):
     """评估 FILES 中的学校（和县级）记录。Judge the school (and county) records in FILES.
 
     县级记录（每县每年一行：政府保障、一票否决、满意度）可单独成文件，也可放在同一文件中、学校标识码留空。
@@ -312,7 +325,7 @@ def evaluate(files, province, year, engine, verdicts, timings, schools_only, ove
     from .progress import ProgressBar
     start = perf_counter()
     times: dict[str, float] | None = {} if timings else None
-    ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times)
+    ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times, conflicts_do(force_province))
     if times is not None:
         times["setup"] = perf_counter() - start
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
@@ -322,6 +335,8 @@ def evaluate(files, province, year, engine, verdicts, timings, schools_only, ove
     bar = ProgressBar(len(rows))
     ev.on_stage = bar.stage
     checked = ev.check_timed(rows, county_rows)
+    for note in checked.notes:
+        click.echo(f"注意 Note: {note}", err=True)
     del rows, county_rows
     report = ev.evaluate_checked(checked, list(files), bar, counties=not schools_only)
     del checked

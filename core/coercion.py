@@ -3,8 +3,13 @@
 One set of rules, :func:`coercer`, says what a cell means: integers ``"1,200"``, ``"1 200"``,
 full-width digits, ``"12.0"``; booleans true/false, t/f, 1/0, yes/no, y/n, 是/否, 有/无; enums the
 value, its Chinese label or an alias (``"小学"`` → ``primary``); fractions also as percentages
-(``"95%"`` → 0.95); text NFKC-normalised and stripped; the province lower-cased. A cell that
-cannot be read raises :class:`Bad` (``E102``), a number too large to be one ``E107``.
+(``"95%"`` → 0.95); text NFKC-normalised and stripped; the province as its plug-in id (``贵州省``,
+``贵州``, ``Guizhou`` → ``guizhou``; an unknown one lower-cased); the 学年 as the year it starts
+(``2023-2024``, ``2023—24学年``, ``2023年``, a date or an Excel date serial: September to December
+start that year's school year, January to August belong to the one that began the year before).
+A placeholder for "none" in a numeric cell (``/``, ``—``, ``-``, ``无``, ``空``, ``N/A``, ``#N/A``,
+``不适用`` …) is a missing value (the coercer returns None). A cell that cannot be read raises
+:class:`Bad` (``E102``), a number too large to be one ``E107``.
 
 :func:`coerce_column` applies the same rules to a whole column: plain numbers (the common
 case) are cast by polars, free text is normalised by polars, and every other distinct cell goes
@@ -15,11 +20,12 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from datetime import date, timedelta
 from typing import Any, Callable
 
 import polars as pl
 
-from . import fields
+from . import fields, regions
 from .problems import NUM_TEXT
 
 Coercer = Callable[[str], Any]
@@ -30,6 +36,18 @@ _TRUE = frozenset({"true", "t", "1", "yes", "y", "是", "有"})
 _FALSE = frozenset({"false", "f", "0", "no", "n", "否", "无"})
 #: More digits than this is no count or amount of any school (and more than Python converts).
 _MAX_DIGITS = 4000
+#: What offices write in a numeric cell for "none" or "not applicable" (after NFKC, any case).
+_PLACEHOLDER = re.compile(r"[-—–―‐/]+|无|空|不适用|N/?A|#N/A", re.IGNORECASE)
+#: A 学年: ``2023``, ``2023-2024``, ``2023—24``, ``2023年-2024年`` (its suffix 学年/学年度/年度/年 removed).
+_YEAR_RANGE = re.compile(r"(\d{4})年?(?:[-—–―‐~/]+|至|到)(\d{4}|\d{2})")
+_YEAR_SUFFIX = re.compile(r"(?:学年度|学年|年度|年)$")
+#: A date: ``2023-09-01``, ``2023/9/1``, ``2023.9.1``, ``2023年9月1日``, ISO with a time after it.
+_DATE = re.compile(r"(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?(?:[T ].*)?")
+#: Excel date serials of 1990-01-01 … 2100-12-31 (day 0 is 1899-12-30 after Excel's 1900 leap day).
+SERIAL_MIN, SERIAL_MAX = 32874, 73415
+_SERIAL_EPOCH = date(1899, 12, 30)
+_YEAR_EXPECTED = ("a school year such as 2023, 2023-2024, 2023-24 or a date / "
+                  "学年，如 2023、2023-2024、2023-24、2023年或日期")
 
 
 class Bad(Exception):
@@ -55,9 +73,58 @@ def _too_large(spec: dict[str, Any]) -> Bad:
     return Bad(f"≤ {top}" if top is not None else "a number a report can hold", code="E107")
 
 
+def is_placeholder(text: str) -> bool:
+    """A numeric cell that says "none" or "not applicable" (``/``, ``—``, ``无``, ``N/A`` …)."""
+    return bool(_PLACEHOLDER.fullmatch(text))
+
+
+def _school_year(day: date) -> int:
+    """The school year a date falls in, named by the year it starts (September)."""
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def _to_year(value: str) -> int | None:
+    """A 学年 cell → the calendar year its school year starts in (None for a placeholder)."""
+    s = "".join(normal_text(value).split())
+    if is_placeholder(s):
+        return None
+    if _INT_TEXT.fullmatch(s):
+        digits = s.split(".", 1)[0]
+        if len(digits) > _MAX_DIGITS:
+            raise Bad("≤ 2100", code="E107")
+        n = int(digits)
+        if SERIAL_MIN <= n <= SERIAL_MAX:
+            return _school_year(_SERIAL_EPOCH + timedelta(days=n))
+        return n                                # the schema checks its range
+    if NUM_TEXT.fullmatch(s) and len(s) <= 30 and SERIAL_MIN <= float(s) < SERIAL_MAX + 1:
+        return _school_year(_SERIAL_EPOCH + timedelta(days=int(float(s))))    # a date serial with a time
+    found = _DATE.fullmatch(s)
+    if found:
+        try:
+            return _school_year(date(int(found[1]), int(found[2]), int(found[3])))
+        except ValueError:
+            raise Bad("a real date / 有效日期") from None
+    s = _YEAR_SUFFIX.sub("", s)
+    if len(s) == 4 and s.isdigit():
+        return int(s)
+    found = _YEAR_RANGE.fullmatch(s)
+    if found:
+        start, end = int(found[1]), found[2]
+        if len(end) == 2 and int(end) == (start + 1) % 100 or len(end) == 4 and int(end) == start + 1:
+            return start
+        raise Bad("a school year of two consecutive years, such as 2023-2024 / "
+                  "相邻两年，如 2023-2024（学年以起始年份命名）")
+    raise Bad(_YEAR_EXPECTED)
+
+
 def _make_to_int(spec: dict[str, Any]) -> Coercer:
-    def to_int(value: str) -> int:
+    if spec.get("x-unit") == "year":
+        return _to_year
+
+    def to_int(value: str) -> int | None:
         s = _number_text(value)
+        if is_placeholder(s):
+            return None
         if _INT_TEXT.fullmatch(s):
             digits = s.split(".", 1)[0]
             if len(digits) > _MAX_DIGITS:
@@ -71,8 +138,10 @@ def _make_to_float(spec: dict[str, Any]) -> Coercer:
     percent = spec.get("x-unit") == "fraction" or spec.get("maximum") == 1
     expected = ("a fraction (0.95) or a percentage (95%) / 比例或百分数" if percent else "a number / 数值")
 
-    def to_float(value: str) -> float:
+    def to_float(value: str) -> float | None:
         s = _number_text(value)
+        if is_placeholder(s):
+            return None
         scale = 1
         if percent and s.endswith("%"):
             s, scale = s[:-1].strip(), 100
@@ -96,8 +165,18 @@ def _to_bool(value: str) -> bool:
     raise Bad("a boolean (true/false, yes/no, 1/0) / 是或否")
 
 
+def _to_province(value: str) -> str:
+    """A 省份 cell → the plug-in id (``贵州省``, ``贵州``, ``GUIZHOU`` → ``guizhou``), or the text
+    lower-cased (an id of a plug-in not on the list, or a name the schema then refuses)."""
+    s = normal_text(value)
+    if not s:
+        raise Bad("text / 文本")
+    return regions.province_id(s) or s.lower()
+
+
 def _make_to_str(name: str, spec: dict[str, Any]) -> Coercer:
-    lower = name == "province"
+    if name == "province":
+        return _to_province
     has_enum = "enum" in spec
     direct = frozenset(v for v in spec.get("enum", ()) if isinstance(v, str))
 
@@ -107,12 +186,13 @@ def _make_to_str(name: str, spec: dict[str, Any]) -> Coercer:
             raise Bad("text / 文本")
         if has_enum:
             return s if s in direct else (fields.enum_value(name, s) or s)
-        return s.lower() if lower else s
+        return s
     return to_str
 
 
 def coercer(name: str, spec: dict[str, Any]) -> Coercer:
-    """The function that reads a (non-empty, stripped) cell of field ``name``."""
+    """The function that reads a (non-empty, stripped) cell of field ``name`` (None: the cell
+    is a placeholder for a missing value)."""
     kind = spec.get("type")
     if kind == "integer":
         return _make_to_int(spec)
@@ -150,9 +230,10 @@ def _mapped(spec: dict[str, Any]) -> bool:
 
 def _text_mapping(text: pl.Series, name: str, spec: dict[str, Any]) -> dict[str, Any] | None:
     """For free text: a mapping of its distinct cells when they are few (codes, names of
-    counties), or all ASCII (then each is itself); None when polars should normalise the column."""
+    counties; always for the province, whose names map to ids), or all ASCII (then each is itself);
+    None when polars should normalise the column."""
     distinct = text.drop_nulls().unique()
-    if len(distinct) <= max(64, len(text) // 4):
+    if name == "province" or len(distinct) <= max(64, len(text) // 4):
         return read_cells(distinct.to_list(), name, spec)[0]
     return None
 
@@ -175,7 +256,10 @@ def fast_values(col: pl.Expr, name: str, spec: dict[str, Any], mapping: dict[str
     if mapping is not None:
         return col.replace_strict(mapping, default=None, return_dtype=column_type(spec))
     if kind == "integer":
-        return col.cast(pl.Int64, strict=False).cast(pl.Float64)
+        cast = col.cast(pl.Int64, strict=False)
+        if spec.get("x-unit") == "year":            # a date serial is read by the coercer
+            cast = pl.when(~cast.is_between(SERIAL_MIN, SERIAL_MAX)).then(cast)
+        return cast.cast(pl.Float64)
     if kind == "number":
         cast = col.cast(pl.Float64, strict=False)
         return pl.when(cast.is_finite()).then(cast)

@@ -25,7 +25,9 @@ from .entries import VERDICT_MODES, SchoolBlock
 from .errors import InvalidInput, argument_problem
 from .loading import InputError, RawRow, concat, frame_rows
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
+from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
+from .regions import province_id, province_label, provinces_text
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
 from .schemas import year_range
@@ -44,7 +46,9 @@ class Evaluator:
     >>> report = ev.evaluate_files(["schools.csv"])   # doctest: +SKIP
     >>> report.exit_code, report.summary()            # doctest: +SKIP
 
-    ``province`` fills records that carry none; ``year`` judges every record by the standards
+    ``province`` fills records that carry none; ``province_conflicts`` says what a record that
+    names another province does: ``keep`` its own (the default), ``refuse`` the input
+    (InputError), or ``force`` ``province`` on every record (with a note); ``year`` judges every record by the standards
     in force in that year instead of its own ``year``; ``engine`` is ``vector``, ``durable`` or
     ``auto`` (durable-rules up to a few hundred records, columnar above); ``overrides`` are
     rule files that patch a pack (a corrected threshold, a local value). ``verdicts`` is ``all``
@@ -59,9 +63,15 @@ class Evaluator:
     def __init__(self, province: str | None = None, year: int | None = None, engine: str = "auto",
                  overrides: Sequence[str | Path] = (), plugins: Sequence[object | str] = (),
                  autoload: bool | None = None, verdicts: str = "all",
-                 timings: dict[str, float] | None = None):
+                 timings: dict[str, float] | None = None, province_conflicts: str = "keep"):
         check_options(year, verdicts)
+        if province is not None:
+            province = province_id(province) or province       # 贵州, Guizhou → guizhou
         self.province = province
+        if province_conflicts not in PROVINCE_CONFLICTS:
+            raise bad_argument("province_conflicts", province_conflicts, PROVINCE_CONFLICTS,
+                               ("省份冲突处理方式", "province_conflicts"))
+        self.province_conflicts = province_conflicts
         self.year = year
         self.verdicts = verdicts
         self.timings = timings
@@ -95,7 +105,11 @@ class Evaluator:
 
     def _check_province(self, province: str | None) -> None:
         if province is not None and province not in self.registry.packs:
-            raise bad_argument("province", province, sorted(self.registry.packs), ("省份", "province"), code="E205")
+            known = ", ".join(sorted(self.registry.packs)) or "none"
+            raise InvalidInput([argument_problem(
+                "E205", "province", province, known,
+                f"省份 {province_label(province)} 没有对应的插件，支持的省份：{provinces_text(self.registry.packs)}"
+                f" / unknown province '{province}' (known: {known})")], ("参数无效", "invalid argument"))
 
     def with_options(self, province: str | None, year: int | None, verdicts: str = "all") -> "Evaluator":
         """This evaluator with other record defaults: the same plug-ins, packs, compiled rule sets
@@ -165,9 +179,10 @@ class Evaluator:
               ) -> Checked:
         """What is accepted and what is rejected, and why: the one decision that ``validate``
         and ``evaluate`` (and every API call) share."""
+        schools, counties, notes = apply_given_province(schools, counties, self.province, self.province_conflicts)
         county = validate(counties, default_province=self.province, known_provinces=list(self.registry.packs),
                           kind="county")
-        return Checked(self.validate_rows(schools), county, len(schools), len(counties))
+        return Checked(self.validate_rows(schools), county, len(schools), len(counties), notes)
 
     # -- evaluate ----------------------------------------------------------------------------
     def evaluate_files(self, paths: Iterable[str | Path], progress: Progress | None = None,
@@ -226,6 +241,7 @@ class Evaluator:
                             county_rejected=[r.to_dict() for r in checked.counties.rejected],
                             county_read=checked.county_read,
                             verdicts=self.verdicts)
+            report.notes.extend(checked.notes)
             groups = self._groups(result.frame)
             by_group = self._county_groups(checked.counties.accepted) if counties else {}
         engine_names = set()

@@ -27,6 +27,8 @@ E206  duplicate-county-record             error     (county_code, year) seen bef
 W301  class-size-exceeds-students         warning   max_class_size > students
 W302  classes-exceed-students             warning   classes > students
 W303  teachers-exceed-staff               warning   teachers > staff
+W320  county-code-of-another-province     warning   the county code's first two digits
+                                                    (GB/T 2260) name another province
 ====  ==================================  ========  =====================================
 """
 from __future__ import annotations
@@ -63,6 +65,7 @@ PROBLEM_CODES: dict[str, tuple[str, str]] = {
     "W301": ("class-size-exceeds-students", WARNING),
     "W302": ("classes-exceed-students", WARNING),
     "W303": ("teachers-exceed-staff", WARNING),
+    "W320": ("county-code-of-another-province", WARNING),
 }
 
 #: jsonschema keyword -> problem code

@@ -26,19 +26,20 @@ from typing import Any, Collection, Iterable, Mapping, Sequence
 import polars as pl
 
 from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_duplicate, cell_failures, check_province,
-                     checker_for, cross_failures, cross_problem, ident, row_problems)
+                     checker_for, county_province_problem, cross_failures, cross_problem, ident, row_problems)
 from .coercion import Bad, coerce_frame, column_type
 from .errors import InvalidInput
 from .fields import header_to_field, label
 from .loading import NESTED, PROVENANCE, RawRow, json_kind, records_frame
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
+from .regions import code_provinces, province_of_code
 
 #: Up to this many rows, every row goes through :func:`~edubalance.checks.row_problems` (which
 #: decides every row it sees) instead of the column expressions picking rows for it: for one
 #: record through the API, building the expressions costs more than checking the record.
 FEW = 16
 #: The fields the rules across fields and rows read.
-RULE_FIELDS = frozenset({"province", "school_id", *(f for pair in CROSS_CHECKED for f in pair)})
+RULE_FIELDS = frozenset({"province", "county_code", "school_id", *(f for pair in CROSS_CHECKED for f in pair)})
 
 
 @dataclass
@@ -100,6 +101,8 @@ class Checked:
     counties: ValidationResult
     read: int
     county_read: int
+    #: What the reader should know about the whole input (e.g. a province forced on its records).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> list[Rejected]:
@@ -118,6 +121,7 @@ class Checked:
                          "rejected": len(self.counties.rejected)},
             "rejected": [r.to_dict() for r in self.rejected],
             "warnings": [p.to_dict() for p in self.warnings],
+            "notes": list(self.notes),
         }
 
 
@@ -216,6 +220,10 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
         except Bad:
             default = default_province
         values["province"] = values["province"].fill_null(default)
+    of_code = _code_provinces(values, bad)
+    if of_code is not None and kind == "school":         # no province named: the county code's
+        unnamed = frame["province"].is_null() if "province" in frame.columns else pl.Series([True] * n)
+        values["province"] = values["province"].zip_with(~(unnamed & values["province"].is_null()), of_code)
     typed = pl.DataFrame([s.alias(k) for k, s in values.items()]).with_columns(
         frame["_file"].cast(pl.String), frame["_row"].cast(pl.Int64))
 
@@ -234,6 +242,10 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
     if known is not None and "province" in props:
         by_rule.append(~pl.col("province") & pl.col("v:province").is_not_null()
                        & ~pl.col("v:province").is_in(sorted(known)))
+    if of_code is not None:
+        checks = checks.with_columns(of_code.alias("of:county_code"))
+        by_rule.append(~pl.col("province") & ~pl.col("county_code") & pl.col("of:county_code").is_not_null()
+                       & pl.col("v:province").is_not_null() & (pl.col("v:province") != pl.col("of:county_code")))
     if kind == "school":
         usable = {a: pl.when(~pl.col(a)).then(pl.col(f"v:{a}")) for pair in CROSS_CHECKED for a in pair}
         by_rule.append(cross_failures(usable))
@@ -310,10 +322,17 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
             rp = out[positions[i]] = RowProblems(files[i], rows[i], idents[i])
         return rp
 
-    if known is not None and "province" in sub.columns:
-        for i, prov in enumerate(sub["province"].to_list()):
-            if prov is not None and prov not in known:
-                check_province({"province": prov}, known, rp_at(i))
+    if "province" in sub.columns:
+        codes = sub["county_code"].to_list() if "county_code" in sub.columns else [None] * len(positions)
+        for i, (prov, code) in enumerate(zip(sub["province"].to_list(), codes)):
+            if prov is None:
+                continue
+            if known is not None and prov not in known:
+                check_province({"province": prov, "county_code": code}, known, rp_at(i))
+                continue
+            of_code = province_of_code(code)
+            if of_code is not None and of_code != prov:
+                county_province_problem(rp_at(i), prov, code, of_code)
     if kind == "school":
         for code, a, b, english in CROSS_RULES:
             if a in sub.columns and b in sub.columns:
@@ -325,6 +344,19 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         if first is not None:
             add_duplicate(rp_at(i), {k: sub[k][i] for k in keys}, first, kind == "school")
     return out
+
+
+def _code_provinces(values: dict[str, pl.Series], bad: dict[str, pl.Series]) -> pl.Series | None:
+    """The province each row's county code belongs to (null where the code is missing, bad or
+    of no province on the list); None when the record has no province or county code field."""
+    if "province" not in values or "county_code" not in values:
+        return None
+    code = values["county_code"]
+    ok = code.str.contains(r"^[0-9]{6}$").fill_null(False)
+    if "county_code" in bad:
+        ok = ok & ~bad["county_code"]
+    prefix = code.str.slice(0, 2).replace_strict(code_provinces(), default=None, return_dtype=pl.String)
+    return prefix.zip_with(ok, pl.Series([None] * len(code), dtype=pl.String))
 
 
 def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:

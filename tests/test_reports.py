@@ -257,6 +257,9 @@ def test_a_rejected_row_is_listed_with_its_reason_beside_the_evaluated_ones(tmp_
 
 
 def test_reports_of_an_evaluation_with_no_school_left(tmp_path):
-    wb, page = both_reports(tmp_path, ROOT / "tests" / "data" / "schools.csv")     # every row lacks 省份
+    # every row lacks 省份, and its county code (99…) names no province it could be inferred from
+    text = (ROOT / "tests" / "data" / "schools.csv").read_text(encoding="utf-8").replace(",520102,", ",990102,")
+    (tmp_path / "schools.csv").write_text(text, encoding="utf-8")
+    wb, page = both_reports(tmp_path, tmp_path / "schools.csv")
     assert len(rows_of(wb["未通过校验"])) == 3 and rows_of(wb["学校"]) == [] and rows_of(wb["问题清单"]) == []
     assert 'id="rejected"' in page and '<article class="school"' not in page and "没有县域结果" in page

@@ -100,8 +100,10 @@ def test_e101_required_missing_with_chinese_label():
 
 
 def test_e101_province_required_only_without_default():
-    rej = one_rejected(school(province=None))
+    rej = one_rejected(school(province=None, county_code="990102"))     # 99: no province's code
     assert [(p.code, p.field, p.label) for p in rej.problems] == [("E101", "province", "省份")]
+    inferred = validate(rows(school(province=None)))                      # 520102: Guizhou's
+    assert inferred.accepted[0]["province"] == "guizhou" and not inferred.problems
     ok = validate(rows(school(province=None)), default_province="anhui")
     assert ok.accepted[0]["province"] == "anhui"
     own = validate(rows(school(province="Guizhou")), default_province="anhui")
@@ -140,7 +142,7 @@ def test_e104_not_in_enum_lists_the_choices():
 
 
 def test_e105_pattern_county_code_and_province():
-    rej = one_rejected(school(county_code="52010", province="贵州"))
+    rej = one_rejected(school(county_code="52010", province="贵州省教育"))    # 贵州 alone is Guizhou
     assert [(p.code, p.field) for p in rej.problems] == [("E105", "province"), ("E105", "county_code")]
     assert "6" in rej.problems[1].expected
 

@@ -1,0 +1,63 @@
+"""China's provinces as data (``schemas/provinces.json``): a 省份 cell written as a name or in
+pinyin → the plug-in id, and a county code → the province its first two digits (GB/T 2260) name.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+#: What follows a province's short name in its official or everyday name.
+_SUFFIXES = ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区")
+_CODE = re.compile(r"[0-9]{6}")
+#: Provinces that are not on the official list but have packs of their own.
+_EXTRA_NAMES = {"national": "全国"}
+
+
+@lru_cache(maxsize=1)
+def _table() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """``(name or pinyin → id, two-digit code → id, id → short Chinese name)``."""
+    doc: dict[str, Any] = json.loads(files("edubalance.schemas").joinpath("provinces.json")
+                                     .read_text(encoding="utf-8"))
+    by_name: dict[str, str] = {}
+    by_code: dict[str, str] = {}
+    short: dict[str, str] = dict(_EXTRA_NAMES)
+    for p in doc["provinces"]:
+        pid, name, sh = p["id"], p["name"], p["short"]
+        by_code[p["code"]] = pid
+        short[pid] = sh
+        for key in (pid, name, sh, *(sh + s for s in _SUFFIXES)):
+            by_name[key] = pid
+    return by_name, by_code, short
+
+
+def province_id(text: str) -> str | None:
+    """The id of the province ``text`` names (``贵州省``, ``贵州``, ``Guizhou``, ``GUIZHOU``), or None."""
+    s = "".join(unicodedata.normalize("NFKC", text).split()).lower()
+    return _table()[0].get(s)
+
+
+def province_of_code(code: Any) -> str | None:
+    """The id of the province a 6-digit county code belongs to (``520102`` → ``guizhou``), or None."""
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
+        return None
+    return _table()[1].get(code[:2])
+
+
+def code_provinces() -> dict[str, str]:
+    """Two-digit code prefix → province id, for every province of the list."""
+    return dict(_table()[1])
+
+
+def province_label(pid: str) -> str:
+    """``贵州（guizhou）``: the Chinese name first, then the id (the id alone if it has no name)."""
+    name = _table()[2].get(pid)
+    return f"{name}（{pid}）" if name else pid
+
+
+def provinces_text(ids: Any) -> str:
+    """The provinces ``ids`` for a message: ``安徽（anhui）、贵州（guizhou）``."""
+    return "、".join(province_label(p) for p in sorted(ids)) or "无 / none"
