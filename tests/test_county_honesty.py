@@ -174,8 +174,8 @@ def county_with_bad_record(tmp_path: Path) -> Path:
 def test_the_text_report_shows_a_rejected_county_record_and_why(tmp_path):
     code, text = run("evaluate", DEMO, county_with_bad_record(tmp_path))
     assert code == 1
-    assert "County records 县级记录: 1 read, 0 accepted, 1 rejected" in text
-    section = text[text.index("Rejected county records 被拒县级记录 (1):"):]
+    assert "县级记录 county records: 读取 1 read, 通过 0 accepted, 被拒 1 rejected" in text
+    section = text[text.index("被拒县级记录 Rejected county records (1):"):]
     assert "county.csv:2 522698 青岚县" in section and "training_completion_rate" in section
 
 
@@ -234,7 +234,7 @@ def test_a_county_file_alone_is_judged_on_its_county_items(tmp_path, encoding):
     assert set(county["needs_schools"]["rules"]) == waiting
     assert {v["status"] for v in county["verdicts"] if v["stage"] != "county"} == {"missing_data"}
     _, text = run("evaluate", path)
-    assert "County records 县级记录: 1 read, 1 accepted, 0 rejected" in text
+    assert "县级记录 county records: 读取 1 read, 通过 1 accepted, 被拒 0 rejected" in text
     assert "need the school file" in text
 
 
@@ -268,7 +268,7 @@ def test_schools_only_judges_no_county(tmp_path):
     assert report["summary"]["counties"] == {"pass": 0, "fail": 0, "incomplete": 0}
     assert code == 1                       # the demo's schools have findings
     _, text = run("evaluate", DEMO, DEMO_COUNTY, "--schools-only")
-    assert "County 县" not in text and "注 Note: 按要求只评估学校" in text
+    assert "县 County" not in text and "注 Note: 按要求只评估学校" in text
     ev = Evaluator(engine="vector")
     assert ev.evaluate_files([DEMO, DEMO_COUNTY], schools_only=True).counties == []
     assert len(ev.evaluate_files([DEMO, DEMO_COUNTY]).counties) == 1
