@@ -73,6 +73,20 @@ def emit(text: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
+def announce(loaded, files) -> None:
+    """Say on stderr which sheets were read and what was done to whole files (ignored columns,
+    converted units, skipped rows); refuse an input without a record (exit 2)."""
+    for line in loaded.sheets:
+        click.echo(f"edubalance: {line}", err=True)
+    for p in loaded.notices:
+        click.echo(f"edubalance: {p.file}: {p.code} {p.message}", err=True)
+    if loaded.empty:
+        skipped = (f"，跳过 {len(loaded.skipped)} 行非记录行 / {len(loaded.skipped)} row(s) skipped as not records"
+                   if loaded.skipped else "")
+        fail(f"{', '.join(files)}: 未找到学校或县级记录（只有表头，或没有数据行{skipped}）/ no records found "
+             f"(only a header, or no rows)")
+
+
 #: From this many bytes of input, the terminal says that the files are being read.
 READING_NOTICE_BYTES = 1 << 20
 
@@ -166,14 +180,16 @@ def validate(files, province, plugins, fmt, output):
     rejected or has a warning.
     """
     ev = make_evaluator(province=province, plugins=plugins)
-    rows, county_rows = ev.load(files)
-    checked = ev.check(rows, county_rows)
+    loaded = ev.load(files)
+    announce(loaded, files)
+    checked = ev.check(loaded)
     data = checked.to_dict()
     if fmt == "json":
         emit(json.dumps(data, ensure_ascii=False, indent=2), output)
     else:
         lines = [f"Records 记录: {data['records']['read']} read, {data['records']['accepted']} accepted, "
-                 f"{data['records']['rejected']} rejected"]
+                 f"{data['records']['rejected']} rejected"
+                 + (f", {data['records']['skipped']} skipped" if data['records']['skipped'] else "")]
         if checked.county_read:
             lines.append(f"County records 县级记录: {checked.county_read} read, {data['counties']['rejected']} rejected")
         for rej in data["rejected"]:
@@ -223,13 +239,12 @@ def evaluate(files, province, year, engine, verdicts, timings, overrides, plugin
         times["setup"] = perf_counter() - start
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
         ProgressBar(0, min_total=0).stage("load")
-    rows, county_rows = ev.load(files)
-    if not len(rows) and not len(county_rows):
-        fail(f"no records found in {', '.join(files)} (only a header, or no rows)")
-    bar = ProgressBar(len(rows))
+    loaded = ev.load(files)
+    announce(loaded, files)
+    bar = ProgressBar(len(loaded.schools))
     ev.on_stage = bar.stage
-    checked = ev.check_timed(rows, county_rows)
-    del rows, county_rows
+    checked = ev.check_timed(loaded)
+    del loaded
     report = ev.evaluate_checked(checked, list(files), bar)
     del checked
     write_start = perf_counter()

@@ -24,6 +24,12 @@ E206  duplicate-county-record             error     (county_code, year) seen bef
 W301  class-size-exceeds-students         warning   max_class_size > students
 W302  classes-exceed-students             warning   classes > students
 W303  teachers-exceed-staff               warning   teachers > staff
+W401  unknown-column                      warning   a file's columns no field names (ignored;
+                                                    once per file, never a row rejection)
+W402  unit-converted                      warning   a column in another unit (万元, 千册 …),
+                                                    converted to the field's unit
+W403  rows-skipped                        warning   rows that are not records (totals,
+                                                    signatures, notes, blank rows), skipped
 ====  ==================================  ========  =====================================
 """
 from __future__ import annotations
@@ -57,6 +63,9 @@ PROBLEM_CODES: dict[str, tuple[str, str]] = {
     "W301": ("class-size-exceeds-students", WARNING),
     "W302": ("classes-exceed-students", WARNING),
     "W303": ("teachers-exceed-staff", WARNING),
+    "W401": ("unknown-column", WARNING),
+    "W402": ("unit-converted", WARNING),
+    "W403": ("rows-skipped", WARNING),
 }
 
 #: jsonschema keyword -> problem code
@@ -76,7 +85,7 @@ class Problem:
     code: str
     severity: str
     file: str
-    row: int
+    row: int | None            # None: about the whole file (W401–W403)
     school_id: str | None
     field: str | None
     label: str
@@ -108,6 +117,13 @@ class Problem:
                 "row": self.row, "school_id": self.school_id, "field": self.field, "label": self.label,
                 "observed": json_safe(self.observed), "expected": json_safe(self.expected),
                 "message": self.message}
+
+
+def file_notice(code: str, file: str, message: str, observed: Any = None, field: str | None = None) -> Problem:
+    """A problem about a whole file (W401–W403): no row, shown once; it never rejects a record
+    nor changes the exit code."""
+    return Problem(code, severity(code), file, None, None, field, fields.label(field) if field else "", observed,
+                   None, message)
 
 
 @dataclass

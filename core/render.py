@@ -86,7 +86,8 @@ def render_table(report: "Report", limit: int = 30) -> str:
         "edubalance report 义务教育均衡发展评估",
         f"Packs: {', '.join(p['id'] + ' ' + p['revision'] for p in report.packs) or 'none'}"
         f"   Engine: {report.engine or '—'}",
-        f"Records 记录: {r['read']} read, {r['evaluated']} evaluated, {r['rejected']} rejected",
+        f"Records 记录: {r['read']} read, {r['evaluated']} evaluated, {r['rejected']} rejected, "
+        f"{r.get('skipped', 0)} skipped",
         "Schools 学校: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["schools"].items() if n or k != "not_applicable"),
     ]
     if report.counties:

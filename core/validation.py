@@ -28,7 +28,7 @@ import polars as pl
 from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_duplicate, cell_failures, check_province,
                      checker_for, cross_failures, cross_problem, ident, row_problems)
 from .coercion import Bad, coerce_frame, column_type
-from .loading import NESTED, RawRow, records_frame
+from .loading import NESTED, RawRow, Skipped, records_frame
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems
 
 #: Up to this many rows, every row goes through :func:`~edubalance.checks.row_problems` (which
@@ -96,8 +96,10 @@ class Checked:
 
     schools: ValidationResult
     counties: ValidationResult
-    read: int
+    read: int                      # school rows, and the rows that are not records (skipped)
     county_read: int
+    skipped: list[Skipped] = field(default_factory=list)
+    notices: list[Problem] = field(default_factory=list)     # about whole files: never an exit code
 
     @property
     def rejected(self) -> list[Rejected]:
@@ -111,11 +113,13 @@ class Checked:
         """What ``edubalance validate -f json`` (and the service's ``/v1/validate``) answers."""
         return {
             "records": {"read": self.read, "accepted": self.schools.frame.height,
-                        "rejected": len(self.schools.rejected)},
+                        "rejected": len(self.schools.rejected), "skipped": len(self.skipped)},
             "counties": {"read": self.county_read, "accepted": self.counties.frame.height,
                          "rejected": len(self.counties.rejected)},
             "rejected": [r.to_dict() for r in self.rejected],
             "warnings": [p.to_dict() for p in self.warnings],
+            "notices": [p.to_dict() for p in self.notices],
+            "skipped": [s.to_dict() for s in self.skipped],
         }
 
 

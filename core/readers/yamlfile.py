@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import yaml
 
-from ..hookspecs import hookimpl
 from ..limits import LIMITS, limit_message
-from ..loading import InputError, read_text
+from ..loading import InputError, LoadedFile, read_text
 from .documents import check_depth, finish, from_document
 
 
@@ -39,13 +38,9 @@ class _TooMany(Exception):
     pass
 
 
-@hookimpl(trylast=True)
-def edubalance_load_file(path, default_province):
+def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a YAML document into school and county frames."""
-    found = read_text(path, "yaml")
-    if found is None:
-        return None
-    name, text, encoding = found
+    text, encoding = read_text(name)
     check_depth(name, text)
     try:
         doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
