@@ -36,7 +36,7 @@ from typing import Any, Iterable, Sequence
 
 import polars as pl
 
-from .fields import COUNTY_ONLY_FIELDS, UNIT_FACTORS, header_to_field, header_unit, label, unit
+from .fields import COUNTY_ONLY_FIELDS, UNIT_FACTORS, header_to_field, header_unit, label, suggest_field, unit
 from .limits import LIMITS, limit_message
 from .problems import Problem, file_notice
 
@@ -443,7 +443,9 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
         if fname is not None:
             given[fname] = where
         if fname is None:
-            unknown.append(f"{where}「{header}」" if header is not None else where)
+            guess = suggest_field(header) if header is not None else None
+            hint = f"（是否应为 {label(guess)} / did you mean {guess}?）" if guess else ""
+            unknown.append((f"{where}「{header}」" if header is not None else f"{where}（无列名 / no header）") + hint)
             continue
         if header_to_field(header) is None:
             found = header_unit(header)
