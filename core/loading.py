@@ -497,10 +497,16 @@ def non_record_rows(file_label: str, body: pl.DataFrame, cells: Sequence[str], f
     ident = fields_at.get(LEAD_FIELDS[all_county][0])
     words = pl.any_horizontal([pl.coalesce(list(cells)).str.contains(pattern)]
                               + [pl.col(c).str.contains(pattern) for c in lead]).fill_null(False)
-    if ident is not None:
-        words = words & (pl.col(ident).is_null() | pl.col(ident).str.contains(pattern))
     empty = ~pl.any_horizontal([pl.col(c).is_not_null() for c in known]) if known else pl.lit(True)
-    return body.select((words | empty).alias("m")).to_series()
+    if ident is None:
+        return body.select((words | empty).alias("m")).to_series()
+    # Only a row without its own identity (or one that is a word) can be anything but a record.
+    maybe = body.select((pl.col(ident).is_null() | pl.col(ident).str.contains(pattern)).alias("m")).to_series()
+    at = maybe.arg_true()
+    if not len(at):
+        return maybe
+    found = body[at].select((words | empty).alias("m")).to_series()
+    return maybe.scatter(at, found)
 
 
 def skipped_rows(file_label: str, rows: pl.DataFrame, cells: Sequence[str]) -> list[Skipped]:

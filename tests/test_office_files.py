@@ -45,6 +45,14 @@ def plain_demo():
     return json.loads(report.to_json()), report.exit_code
 
 
+def save_office(tmp_path, fmt, sheet, county):
+    """Schools and county as two GBK CSV files, or one workbook with 填表说明 first."""
+    if fmt == "csv":
+        return [save_csv(tmp_path / "s.csv", sheet), save_csv(tmp_path / "c.csv", county)]
+    save = save_xlsx if fmt == "xlsx" else save_xls
+    return [save(tmp_path / f"w.{fmt}", [("填表说明", INSTRUCTIONS), ("学校", sheet), ("县级", county)])]
+
+
 def statuses(report):
     return {(s["school_id"], s["stage"]): (s["status"], s["score"]["overall"]) for s in report["schools"]}
 
@@ -108,13 +116,7 @@ def test_a_header_in_wan_yuan_is_converted_with_a_warning(run, tmp_path, fmt, pl
     header = list(header)
     header[j] = "教学仪器设备资产值（万元）"
     rows = [r[:j] + [str(int(r[j]) / 10_000)] + r[j + 1:] for r in rows]
-    sheet = office_sheet(header, rows)
-    county = [county_header, *county_rows]
-    if fmt == "csv":
-        paths = [save_csv(tmp_path / "s.csv", sheet), save_csv(tmp_path / "c.csv", county)]
-    else:
-        save = save_xlsx if fmt == "xlsx" else save_xls
-        paths = [save(tmp_path / f"w.{fmt}", [("填表说明", INSTRUCTIONS), ("学校", sheet), ("县级", county)])]
+    paths = save_office(tmp_path, fmt, office_sheet(header, rows), [county_header, *county_rows])
     data, report, checked, judged = both(run, paths)
     agree(data, report)
     [converted] = [n for n in report["notices"] if n["code"] == "W402"]
@@ -236,13 +238,7 @@ def test_acceptance_the_demo_county_with_office_cells(run, tmp_path, fmt):
         r[prov], r[year] = "贵州省", "2023-2024"
         if k in (1, 5, 9):
             r[books if k != 5 else computers] = "/"
-    sheet = office_sheet(header, rows)
-    county = [county_header, *county_rows]
-    if fmt == "csv":
-        paths = [save_csv(tmp_path / "s.csv", sheet), save_csv(tmp_path / "c.csv", county)]
-    else:
-        save = save_xlsx if fmt == "xlsx" else save_xls
-        paths = [save(tmp_path / f"w.{fmt}", [("填表说明", INSTRUCTIONS), ("学校", sheet), ("县级", county)])]
+    paths = save_office(tmp_path, fmt, office_sheet(header, rows), [county_header, *county_rows])
     data, report, checked, judged = both(run, paths)
     agree(data, report)
     assert report["records"]["evaluated"] == N_DEMO and report["records"]["rejected"] == 0
