@@ -1,7 +1,7 @@
 """Files in: what every reader shares.
 
-A reader (one per format, in :mod:`edubalance.readers`, each an implementation of the
-``edubalance_load_file`` hook) turns a file into a :class:`LoadedFile`: two polars frames, school
+A reader (one per format, in :mod:`edubalance.readers`, chosen once per file by
+:func:`detect_format`) turns a file into a :class:`LoadedFile`: two polars frames, school
 rows and county rows, whose columns are the canonical English field names holding the cells as
 text (stripped; empty cells are null), plus ``_file`` and ``_row``. Checking and converting the
 text is :mod:`edubalance.validation`'s job, so every format reaches it the same way.
@@ -10,8 +10,12 @@ text is :mod:`edubalance.validation`'s job, so every format reaches it the same 
   (header = row 1, blank lines counted), the 1-based position in the array for JSON/YAML, the
   line number for NDJSON.
 * Headers (and JSON keys) may be English field names or Chinese labels
-  (:func:`edubalance.fields.header_to_field`); an unknown header is kept under its own name so
-  that validation reports it; two columns naming one field make the file unreadable.
+  (:func:`edubalance.fields.header_to_field`). A column no field names is dropped with one
+  notice per file (W401); a known field in another unit (``（万元）``) is converted (W402) or,
+  for a unit without an exact factor, refused; two columns naming one field make the file
+  unreadable.
+* Rows that are not records (totals, signatures, notes, blank rows among the records) are
+  skipped, listed in ``LoadedFile.skipped`` with their row numbers and one notice (W403).
 * A row is a county record when its ``school_id`` is missing and it has a county-only field.
 * Rows without a province get the file's own ``province`` (JSON/YAML) or the default province.
 
@@ -378,23 +382,22 @@ def has_record_header(rows: Sequence[Sequence[Any]]) -> bool:
 
 # --- columns no field names, and columns in another unit -------------------------------------
 
-def unknown_columns_notice(file_label: str, where: Sequence[str]) -> Problem:
-    """W401: the columns ignored in a file, named once."""
-    shown = "、".join(where)
+def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str]) -> Problem:
+    """W401: the columns ignored in a file, named once (in Chinese, then in English)."""
     return file_notice("W401", file_label,
-                       f"已忽略 {len(where)} 个未知列（不参与评估）：{shown} / ignored {len(where)} column(s) that no "
-                       f"field names (not evaluated): {shown}", observed=list(where))
+                       f"已忽略 {len(zh)} 个未知列（不参与评估）：{'、'.join(zh)} / ignored {len(en)} column(s) that no "
+                       f"field names (not evaluated): {', '.join(en)}", observed=list(en))
 
 
 def convert_unit(name: str, frame: pl.DataFrame, column: str, fname: str, header: str, found: Any,
-                 file_label: str, where: str) -> tuple[pl.DataFrame, Problem]:
+                 file_label: str, where: tuple[str, str]) -> tuple[pl.DataFrame, Problem]:
     """The column ``column`` (a field in a foreign unit) in the field's own unit, and the W402
     notice; a unit that cannot be converted is refused (:class:`InputError`)."""
     own = unit(fname) or "—"
     if found.factor is None:
         known = "、".join(UNIT_FACTORS.get(unit(fname), {})) or "无 none"
-        raise InputError(name, f"{where}「{header}」的单位「{found.unit}」无法换算为 {label(fname)} 的单位 {own}，"
-                               f"请改为 {own}（可换算的单位：{known}）/ {where} '{header}': the unit '{found.unit}' "
+        raise InputError(name, f"{where[0]}「{header}」的单位「{found.unit}」无法换算为 {label(fname)} 的单位 {own}，"
+                               f"请改为 {own}（可换算的单位：{known}）/ {where[1]} '{header}': the unit '{found.unit}' "
                                f"cannot be converted to the unit of {fname} ({own}); give the values in {own} "
                                f"(units converted: {known})")
     factor = found.factor
@@ -402,8 +405,8 @@ def convert_unit(name: str, frame: pl.DataFrame, column: str, fname: str, header
     frame = frame.with_columns(pl.Series(column, [_times(v, factor) for v in values], dtype=pl.String))
     shown = str(factor.numerator) if factor.denominator == 1 else f"{factor.numerator}/{factor.denominator}"
     notice = file_notice("W402", file_label,
-                         f"{where}「{header}」按{found.unit}填写，已换算为{label(fname)}（{own}，×{shown}）/ "
-                         f"{where} '{header}' is in {found.unit}: values converted to {own} (×{shown})",
+                         f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{own}，×{shown}）/ "
+                         f"{where[1]} '{header}' is in {found.unit}: values converted to {own} (×{shown})",
                          observed=header, field=fname)
     return frame, notice
 
@@ -430,22 +433,25 @@ def _times(text: str | None, factor: Fraction) -> str | None:
 
 def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, str | None, Any, str]],
                    file_label: str) -> tuple[pl.DataFrame, list[Problem]]:
-    """Keep the columns a field names (``(column, field, header, where)``; field None: unknown),
+    """Keep the columns a field names (``(column, field, header, (where in Chinese, in English))``;
+    field None: unknown),
     converting those in a foreign unit; the unknown ones holding data are dropped with one W401."""
     notices: list[Problem] = []
-    unknown: list[str] = []
+    unknown: tuple[list[str], list[str]] = ([], [])
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
-    given: dict[str, str] = {}
+    given: dict[str, tuple[str, str]] = {}
     for column, fname, header, where in columns:
         if fname is not None and fname in given:
-            raise InputError(name, f"{given[fname]} 和 {where} 都是 {label(fname)} / {given[fname]} and {where} both "
-                                   f"give {label(fname)} ({fname})")
+            raise InputError(name, f"{given[fname][0]}和{where[0]}都是 {label(fname)} / {given[fname][1]} and "
+                                   f"{where[1]} both give {label(fname)} ({fname})")
         if fname is not None:
             given[fname] = where
         if fname is None:
             guess = suggest_field(header) if header is not None else None
-            hint = f"（是否应为 {label(guess)} / did you mean {guess}?）" if guess else ""
-            unknown.append((f"{where}「{header}」" if header is not None else f"{where}（无列名 / no header）") + hint)
+            unknown[0].append(f"{where[0]}「{header}」" + (f"（是否应为 {label(guess)}？）" if guess else "")
+                              if header is not None else f"{where[0]}（无列名）")
+            unknown[1].append(f"{where[1]} '{header}'" + (f" (did you mean {guess}?)" if guess else "")
+                              if header is not None else f"{where[1]} (no header)")
             continue
         if header_to_field(header) is None:
             found = header_unit(header)
@@ -453,8 +459,8 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
                 frame, notice = convert_unit(name, frame, column, fname, str(header), found, file_label, where)
                 notices.append(notice)
         keep.append(pl.col(column).alias(fname))
-    if unknown:
-        notices.insert(0, unknown_columns_notice(file_label, unknown))
+    if unknown[0]:
+        notices.insert(0, unknown_columns_notice(file_label, *unknown))
     return frame.select(keep), notices
 
 
@@ -469,7 +475,7 @@ def settle_document(name: str, frame: pl.DataFrame, file_label: str | None = Non
         if fname is None:
             found = header_unit(c)
             fname = found.field if found is not None else None
-        columns.append((c, fname, c, "键 key"))
+        columns.append((c, fname, c, ("键", "key")))
     return settle_columns(name, frame, columns, file_label or name)
 
 
@@ -598,7 +604,7 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
                        if n not in present)
         skipped.sort(key=lambda s: s.row)
     body = body.with_columns(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64))
-    columns = [(c, names[j], header[j], f"第 {column_letter(j)} 列 column {column_letter(j)}")
+    columns = [(c, names[j], header[j], (f"第 {column_letter(j)} 列", f"column {column_letter(j)}"))
                for j, c in enumerate(cells) if used[j]]
     body, notices = settle_columns(name, body, columns, file_label)
     if skipped:

@@ -10,7 +10,9 @@ E102  wrong-type                          error     the value cannot be read as 
 E103  below-minimum                       error     a count or amount below its minimum
 E104  not-in-enum                         error     not one of the allowed values
 E105  pattern                             error     wrong form (county code: 6 digits)
-E106  unknown-field                       error     a column the schema does not know
+E106  unknown-field                       error     a key the schema does not know, in a
+                                                    record given to the API (a file's unknown
+                                                    column is W401)
 E107  above-maximum                       error     above its maximum (a rate > 1, a count
                                                     beyond any school's, a number too large)
 E108  bad-length                          error     text too short or too long

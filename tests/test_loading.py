@@ -206,7 +206,7 @@ def test_unknown_and_unnamed_columns_are_dropped_with_one_notice(tmp_path):
     assert loaded.rows[0].data == {"school_id": "1"}
     [notice] = loaded.notices            # the empty 备注 column is not worth a word
     assert notice.code == "W401" and notice.row is None and notice.severity == "warning"
-    assert "「studnets」" in notice.message and "did you mean students" in notice.message
+    assert "「studnets」（是否应为 在校生数？）" in notice.message and "'studnets' (did you mean students?)" in notice.message
     assert "column C" in notice.message and "备注" not in notice.message
 
 
@@ -515,7 +515,7 @@ def test_a_line_wider_than_the_first_lines_is_read_whole(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     lf = load_file(path)
     assert len(lf.rows) == 80 and lf.rows[-1].data == {"school_id": "80", "students": "5"}
-    assert [n.code for n in lf.notices] == ["W401"] and "column C（无列名 / no header）" in lf.notices[0].message
+    assert [n.code for n in lf.notices] == ["W401"] and "column C (no header)" in lf.notices[0].message
     assert lf.rows[-1].row == 81
 
 
