@@ -493,14 +493,12 @@ NON_RECORD = re.compile("^" + _SPACES + "(?:" + "|".join(_SPACES.join(map(re.esc
 LEAD_FIELDS = {False: ("school_id", "school_name"), True: ("county_code", "county_name")}
 
 
-def non_record_rows(file_label: str, body: pl.DataFrame, cells: Sequence[str], fields_at: dict[str, str],
-                    known: Sequence[str], all_county: bool) -> pl.Series:
+def non_record_rows(body: pl.DataFrame, cells: Sequence[str], lead: Sequence[str], ident: str | None,
+                    known: Sequence[str]) -> pl.Series:
     """True for each row of ``body`` that is not a record: its identity or name cell, or its
     first filled cell, opens with a totals/signature/note word (and it has no identity of its
     own), or no column a field names holds anything."""
     pattern = NON_RECORD.pattern
-    lead = [fields_at[f] for f in LEAD_FIELDS[all_county] if f in fields_at]
-    ident = fields_at.get(LEAD_FIELDS[all_county][0])
     words = pl.any_horizontal([pl.coalesce(list(cells)).str.contains(pattern)]
                               + [pl.col(c).str.contains(pattern) for c in lead]).fill_null(False)
     empty = ~pl.any_horizontal([pl.col(c).is_not_null() for c in known]) if known else pl.lit(True)
@@ -515,12 +513,14 @@ def non_record_rows(file_label: str, body: pl.DataFrame, cells: Sequence[str], f
     return maybe.scatter(at, found)
 
 
-def skipped_rows(file_label: str, rows: pl.DataFrame, cells: Sequence[str]) -> list[Skipped]:
-    """Each non-record row with its reason (its first filled cell, shortened)."""
+def skipped_rows(file_label: str, rows: pl.DataFrame, cells: Sequence[str], lead: Sequence[str]) -> list[Skipped]:
+    """Each non-record row with its reason: the cell that opens with a totals/note word
+    (shortened), else that no column a field names holds anything."""
     out = []
-    for number, first in rows.select(pl.col("_row"), pl.coalesce(list(cells))).iter_rows():
-        text = (first or "").strip()
-        reason = (f"非记录行 not a record: {text[:20]}{'…' if len(text) > 20 else ''}" if NON_RECORD.match(text)
+    first = pl.coalesce(list(cells)).alias("_first")
+    for number, *texts in rows.select(pl.col("_row"), first, *[pl.col(c).alias(f"_{c}") for c in lead]).iter_rows():
+        word = next((t.strip() for t in texts if t and NON_RECORD.match(t)), None)
+        reason = (f"非记录行 not a record: {word[:20]}{'…' if len(word) > 20 else ''}" if word
                   else "没有任何已知列的数据 / no known column holds data")
         out.append(Skipped(file_label, number, reason))
     return out
@@ -593,9 +593,10 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     known = [c for j, c in enumerate(cells) if names[j] is not None and used[j]]
     skipped: list[Skipped] = []
     if body.height:
-        mask = non_record_rows(file_label, body, cells, fields_at, known, all_county)
+        lead = [fields_at[f] for f in LEAD_FIELDS[all_county] if f in fields_at]
+        mask = non_record_rows(body, cells, lead, fields_at.get(LEAD_FIELDS[all_county][0]), known)
         if mask.any():
-            skipped = skipped_rows(file_label, body.filter(mask), cells)
+            skipped = skipped_rows(file_label, body.filter(mask), cells, lead)
             body = body.filter(~mask)
     last = int(frame["_row"][-1])
     if last - header_row > body.height + len(skipped):        # blank rows among the records
