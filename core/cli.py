@@ -120,13 +120,6 @@ def friendly(func: Callable) -> Callable:
     return wrapper
 
 
-def refuse_no_records(files, rows, county_rows) -> None:
-    """Files that hold no record at all are an input error (exit 2) for every command alike."""
-    if not len(rows) and not len(county_rows):
-        fail(f"{'、'.join(files)} 中没有记录（只有表头或没有数据行）/ no records found in {', '.join(files)} "
-             f"(only a header, or no rows)")
-
-
 def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=(), verdicts="all",
                    timings=None, province_conflicts="keep"):
     from .evaluator import Evaluator
@@ -147,6 +140,20 @@ def emit(content: str | bytes, output: str | None) -> None:
         click.echo(f"已写入 written to {output}", err=True)
     else:
         click.echo(data, nl=not data.endswith(b"\n"))
+
+
+def announce(loaded, files) -> None:
+    """Say on stderr which sheets were read and what was done to whole files (ignored columns,
+    converted units, skipped rows); refuse an input without a record (exit 2)."""
+    for line in loaded.sheets:
+        click.echo(f"edubalance: {line}", err=True)
+    for p in loaded.notices:
+        click.echo(f"edubalance: {p.file}: {p.code} {p.message}", err=True)
+    if loaded.empty:
+        skipped = (f"，跳过 {len(loaded.skipped)} 行非记录行 / {len(loaded.skipped)} row(s) skipped as not records"
+                   if loaded.skipped else "")
+        fail(f"{', '.join(files)}: 未找到学校或县级记录（只有表头，或没有数据行{skipped}）/ no records found "
+             f"(only a header, or no rows)")
 
 
 #: From this many bytes of input, the terminal says that the files are being read.
@@ -265,9 +272,9 @@ def validate(files, province, force_province, plugins, fmt, output):
     rejected or has a warning.
     """
     ev = make_evaluator(province=province, plugins=plugins, province_conflicts=conflicts_do(force_province))
-    rows, county_rows = ev.load(files)
-    refuse_no_records(files, rows, county_rows)
-    checked = ev.check(rows, county_rows)
+    loaded = ev.load(files)
+    announce(loaded, files)
+    checked = ev.check(loaded)
     data = checked.to_dict()
     if fmt == "json":
         from .serialise import dumps
@@ -276,7 +283,7 @@ def validate(files, province, force_province, plugins, fmt, output):
         from .problems import problem_lines
         from .render import records_line
         r, c = data["records"], data["counties"]
-        lines = [records_line(r["read"], r["accepted"], "通过 accepted", r["rejected"])]
+        lines = [records_line(r["read"], r["accepted"], "通过 accepted", r["rejected"], r["skipped"])]
         if checked.county_read:
             lines.append("县级" + records_line(c["read"], c["accepted"], "通过 accepted", c["rejected"])
                          .replace("Records", "county records", 1))
@@ -330,14 +337,14 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, s
         times["setup"] = perf_counter() - start
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
         ProgressBar(0, min_total=0).stage("load")
-    rows, county_rows = ev.load(files)
-    refuse_no_records(files, rows, county_rows)
-    bar = ProgressBar(len(rows))
+    loaded = ev.load(files)
+    announce(loaded, files)
+    bar = ProgressBar(len(loaded.schools))
     ev.on_stage = bar.stage
-    checked = ev.check_timed(rows, county_rows)
+    checked = ev.check_timed(loaded)
     for note in checked.notes:
         click.echo(f"注意 Note: {note}", err=True)
-    del rows, county_rows
+    del loaded
     report = ev.evaluate_checked(checked, list(files), bar, counties=not schools_only)
     del checked
     write_start = perf_counter()

@@ -23,7 +23,7 @@ from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
 from .errors import InvalidInput, argument_problem
-from .loading import InputError, RawRow, concat, frame_rows
+from .loading import InputError, Loaded, RawRow, concat, empty_frame, frame_rows
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
@@ -149,11 +149,13 @@ class Evaluator:
         return self._engine_objects[name]
 
     # -- load and validate ---------------------------------------------------------------------
-    def load(self, paths: Iterable[str | Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def load(self, paths: Iterable[str | Path]) -> Loaded:
         """Read files into two frames of text cells, school rows and county rows (the columns
-        are field names, ``_file`` and ``_row``). Raises InputError for a bad file."""
+        are field names, ``_file`` and ``_row``; ``schools, counties = ev.load(paths)``), with
+        the files' notices and the rows that are not records. Raises InputError for a bad file."""
         schools: list[pl.DataFrame] = []
         counties: list[pl.DataFrame] = []
+        out = Loaded(empty_frame(), empty_frame())
         with self._stage("load"):
             for path in paths:
                 loaded = self.pm.hook.edubalance_load_file(path=str(path), default_province=self.province)
@@ -161,7 +163,11 @@ class Evaluator:
                     raise InputError(str(path), "没有能读取此文件的读取器 / no reader for this file")
                 schools.append(loaded.frame)
                 counties.append(loaded.county)
-        return concat(schools), concat(counties)
+                out.notices += getattr(loaded, "notices", [])
+                out.skipped += getattr(loaded, "skipped", [])
+                out.sheets += [f"{path}: {s}" for s in getattr(loaded, "sheets", [])]
+        out.schools, out.counties = concat(schools), concat(counties)
+        return out
 
     def validate_rows(self, rows: pl.DataFrame | Sequence[RawRow]) -> ValidationResult:
         """Accept or reject school rows (a loaded frame, or RawRows), plug-ins' checks included."""
@@ -175,22 +181,26 @@ class Evaluator:
             result = result.with_problems(extra)
         return result
 
-    def check(self, schools: pl.DataFrame | Sequence[RawRow], counties: pl.DataFrame | Sequence[RawRow] = ()
+    def check(self, schools: Loaded | pl.DataFrame | Sequence[RawRow], counties: pl.DataFrame | Sequence[RawRow] = ()
               ) -> Checked:
         """What is accepted and what is rejected, and why: the one decision that ``validate``
-        and ``evaluate`` (and every API call) share."""
+        and ``evaluate`` (and every API call) share. Given what :meth:`load` read, its rows
+        that are not records are counted as read and skipped."""
+        skipped, notices = [], []
+        if isinstance(schools, Loaded):
+            schools, counties, skipped, notices = schools.schools, schools.counties, schools.skipped, schools.notices
         schools, counties, notes = apply_given_province(schools, counties, self.province, self.province_conflicts)
         county = validate(counties, default_province=self.province, known_provinces=list(self.registry.packs),
                           kind="county")
-        return Checked(self.validate_rows(schools), county, len(schools), len(counties), notes)
+        return Checked(self.validate_rows(schools), county, len(schools) + len(skipped), len(counties),
+                       notes=notes, skipped=list(skipped), notices=list(notices))
 
     # -- evaluate ----------------------------------------------------------------------------
     def evaluate_files(self, paths: Iterable[str | Path], progress: Progress | None = None,
                        schools_only: bool = False) -> Report:
         """Judge the records in ``paths``; ``schools_only`` skips the county judgement."""
         paths = list(paths)
-        rows, county_rows = self.load(paths)
-        return self.evaluate_checked(self.check_timed(rows, county_rows), [str(p) for p in paths], progress,
+        return self.evaluate_checked(self.check_timed(self.load(paths)), [str(p) for p in paths], progress,
                                      counties=not schools_only)
 
     def evaluate_records(self, records: Iterable[Mapping[str, Any]], counties: Iterable[Mapping[str, Any]] = (),
@@ -217,7 +227,7 @@ class Evaluator:
         report = self.evaluate_checked(checked, [], None, counties=False)
         return report.school(0)
 
-    def check_timed(self, schools: Any, counties: Any) -> Checked:
+    def check_timed(self, schools: Any, counties: Any = ()) -> Checked:
         """:meth:`check`, timed as the ``validate`` stage."""
         with self._stage("validate"):
             return self.check(schools, counties)
@@ -240,7 +250,8 @@ class Evaluator:
                             warnings=[p.to_dict() for p in result.problems if p.severity == "warning"],
                             county_rejected=[r.to_dict() for r in checked.counties.rejected],
                             county_read=checked.county_read,
-                            verdicts=self.verdicts)
+                            verdicts=self.verdicts, skipped=[r.to_dict() for r in checked.skipped],
+                            notices=[p.to_dict() for p in checked.notices])
             report.notes.extend(checked.notes)
             groups = self._groups(result.frame)
             by_group = self._county_groups(checked.counties.accepted) if counties else {}

@@ -16,7 +16,8 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from typing import Any
+from fractions import Fraction
+from typing import Any, NamedTuple
 
 from .schemas import county_schema, school_schema
 
@@ -112,6 +113,63 @@ def _build_header_index() -> dict[str, str]:
 
 
 _HEADER_INDEX = _build_header_index()
+
+
+#: Units a header may name that differ from the field's own, and the factor that turns a cell
+#: in that unit into the field's unit — only factors that are exact by definition (万元 = 10,000
+#: 元; 1 亩 = 1/15 公顷 = 10,000/15 m²). A header naming a known field with a unit not listed
+#: here (nor in ``_UNIT_WORDS``) is refused: a value read in the wrong unit is a silent error.
+UNIT_FACTORS: dict[str, dict[str, Fraction]] = {
+    "yuan": {"万元": Fraction(10_000), "千元": Fraction(1_000), "百元": Fraction(100), "亿元": Fraction(10 ** 8)},
+    "yuan/year": {"万元": Fraction(10_000), "千元": Fraction(1_000), "万元/年": Fraction(10_000),
+                  "千元/年": Fraction(1_000)},
+    "m²": {"万平方米": Fraction(10_000), "千平方米": Fraction(1_000), "公顷": Fraction(10_000),
+           "平方公里": Fraction(10 ** 6), "平方千米": Fraction(10 ** 6), "km2": Fraction(10 ** 6),
+           "亩": Fraction(10_000, 15)},
+    "volumes": {"千册": Fraction(1_000), "万册": Fraction(10_000)},
+    "fraction": {"%": Fraction(1, 100), "百分比": Fraction(1, 100)},
+}
+
+#: Every unit word a header may end with, longest first (for headers without brackets).
+_ALL_UNIT_WORDS = sorted({w for words in _UNIT_WORDS.values() for w in words if len(w) > 1}
+                         | {w for table in UNIT_FACTORS.values() for w in table}, key=len, reverse=True)
+
+
+class UnitHeader(NamedTuple):
+    """A header naming a known field in another unit: ``factor`` is None when the unit cannot
+    be converted (then the column is refused)."""
+
+    field: str
+    unit: str
+    factor: Fraction | None
+
+
+def _unit_word(name: str, word: str) -> UnitHeader | None:
+    """``word`` as the unit of a column of field ``name``: None if it is the field's own."""
+    own = unit(name)
+    if word in _UNIT_WORDS.get(own, frozenset()):
+        return None
+    return UnitHeader(name, word, UNIT_FACTORS.get(own, {}).get(word))
+
+
+def header_unit(header: Any) -> UnitHeader | None:
+    """The field and foreign unit of a header such as ``教学仪器设备资产值（万元）`` or
+    ``图书万册``; None when the header is not a known field in another unit."""
+    if header is None:
+        return None
+    key = _norm(str(header))
+    m = _TRAILING_UNIT.match(key)
+    if m:
+        name = _HEADER_INDEX.get(m.group(1))
+        if name is not None:
+            return _unit_word(name, m.group(2))
+        return None
+    for word in _ALL_UNIT_WORDS:
+        if key.endswith(word) and len(key) > len(word):
+            name = _HEADER_INDEX.get(key[: -len(word)])
+            if name is not None:
+                return _unit_word(name, word)
+    return None
 
 
 def header_to_field(header: Any) -> str | None:

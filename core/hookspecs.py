@@ -56,8 +56,10 @@ def edubalance_load_file(path: str, default_province: str | None) -> LoadedFile 
     """Stage *load*: read one input file into a :class:`edubalance.loading.LoadedFile`.
 
     Its ``frame`` and ``county`` are polars frames of text cells under the field names, with
-    ``_file`` and ``_row``. Return None to let another plug-in (in the end the core's readers,
-    one per format: CSV, XLSX/XLS, JSON, NDJSON, YAML) handle it. Raise
+    ``_file`` and ``_row``; its ``notices``, ``skipped`` and ``sheets`` say what was done to the
+    file as a whole (ignored columns, converted units, rows that are not records). Return None
+    to let another plug-in (in the end the core's reader, which decides the format once and
+    hands the file to its reader: CSV, XLSX/XLS, JSON, NDJSON, YAML) handle it. Raise
     :class:`edubalance.loading.InputError` for a file that cannot be read.
     """
 

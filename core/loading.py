@@ -1,7 +1,7 @@
 """Files in: what every reader shares.
 
-A reader (one per format, in :mod:`edubalance.readers`, each an implementation of the
-``edubalance_load_file`` hook) turns a file into a :class:`LoadedFile`: two polars frames, school
+A reader (one per format, in :mod:`edubalance.readers`, chosen once per file by
+:func:`detect_format`) turns a file into a :class:`LoadedFile`: two polars frames, school
 rows and county rows, whose columns are the canonical English field names holding the cells as
 text (stripped; empty cells are null), plus ``_file`` and ``_row``. Checking and converting the
 text is :mod:`edubalance.validation`'s job, so every format reaches it the same way.
@@ -10,8 +10,12 @@ text is :mod:`edubalance.validation`'s job, so every format reaches it the same 
   (header = row 1, blank lines counted), the 1-based position in the array for JSON/YAML, the
   line number for NDJSON.
 * Headers (and JSON keys) may be English field names or Chinese labels
-  (:func:`edubalance.fields.header_to_field`); an unknown header is kept under its own name so
-  that validation reports it; two columns naming one field make the file unreadable.
+  (:func:`edubalance.fields.header_to_field`). A column no field names is dropped with one
+  notice per file (W401); a known field in another unit (``（万元）``) is converted (W402) or,
+  for a unit without an exact factor, refused; two columns naming one field make the file
+  unreadable.
+* Rows that are not records (totals, signatures, notes, blank rows among the records) are
+  skipped, listed in ``LoadedFile.skipped`` with their row numbers and one notice (W403).
 * A row is a county record when its ``school_id`` is missing and it has a county-only field.
 * Rows without a province get the file's own ``province`` (JSON/YAML) or the default province.
 
@@ -26,15 +30,19 @@ import math
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import polars as pl
 
-from .fields import COUNTY_ONLY_FIELDS, header_to_field, label
+from .fields import COUNTY_ONLY_FIELDS, UNIT_FACTORS, header_to_field, header_unit, label, suggest_field, unit
 from .limits import LIMITS, limit_message
+from .problems import Problem, file_notice
 
 FORMATS_BY_SUFFIX = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv",
@@ -75,6 +83,19 @@ class InputError(Exception):
         super().__init__(f"{self.path}: {message}")
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A row that is not a record (a totals, signature or note row, a blank row): counted as
+    read and skipped, never evaluated nor rejected."""
+
+    file: str
+    row: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "row": self.row, "reason": self.reason}
+
+
 @dataclass(slots=True)
 class RawRow:
     """One record as given through the Python API: ``data`` maps field names to values."""
@@ -84,7 +105,7 @@ class RawRow:
     data: dict[str, Any]
 
 
-def _empty_frame() -> pl.DataFrame:
+def empty_frame() -> pl.DataFrame:
     return pl.DataFrame(schema={"_file": pl.String, "_row": pl.Int64})
 
 
@@ -92,10 +113,13 @@ def _empty_frame() -> pl.DataFrame:
 class LoadedFile:
     path: str
     format: str                       # csv, xlsx, xls, json, ndjson, yaml
-    frame: pl.DataFrame = field(default_factory=_empty_frame)      # school rows
-    county: pl.DataFrame = field(default_factory=_empty_frame)     # county rows
+    frame: pl.DataFrame = field(default_factory=empty_frame)      # school rows
+    county: pl.DataFrame = field(default_factory=empty_frame)     # county rows
     encoding: str | None = None       # text formats: the encoding that decoded the file
     province: str | None = None       # JSON/YAML: the file's own top-level province
+    notices: list[Problem] = field(default_factory=list)     # about the whole file (W401–W403)
+    skipped: list[Skipped] = field(default_factory=list)    # rows that are not records
+    sheets: list[str] = field(default_factory=list)         # workbooks: what was read and skipped, and why
 
     @property
     def rows(self) -> list[RawRow]:
@@ -105,6 +129,29 @@ class LoadedFile:
     @property
     def county_rows(self) -> list[RawRow]:
         return frame_rows(self.county)
+
+
+@dataclass
+class Loaded:
+    """Every file of an input read: school rows, county rows (unpacks as the two frames), the
+    notices about whole files, the rows that are not records, and which sheets were read."""
+
+    schools: pl.DataFrame
+    counties: pl.DataFrame
+    notices: list[Problem] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    sheets: list[str] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter((self.schools, self.counties))
+
+    def __getitem__(self, k: int) -> pl.DataFrame:
+        return (self.schools, self.counties)[k]
+
+    @property
+    def empty(self) -> bool:
+        """No school and no county record (rows that are not records do not count)."""
+        return not self.schools.height and not self.counties.height
 
 
 def frame_rows(frame: pl.DataFrame) -> list[RawRow]:
@@ -190,13 +237,9 @@ def read_bytes(name: str) -> bytes:
     return raw
 
 
-def read_text(path: str | Path, fmt: str) -> tuple[str, str, str] | None:
-    """``(name, text, encoding)`` of a text file in format ``fmt``; None if it is another format."""
-    if detect_format(path) != fmt:
-        return None
-    name = str(path)
-    text, encoding = decode(name, read_bytes(name))
-    return name, text, encoding
+def read_text(name: str) -> tuple[str, str]:
+    """``(text, encoding)`` of a text file (its format already decided)."""
+    return decode(name, read_bytes(name))
 
 
 _CONTENT = re.compile(rb"[^ \t\r\n\x00]")
@@ -311,40 +354,225 @@ def column_letter(j: int) -> str:
 # --- tables (CSV, XLSX, XLS) -------------------------------------------------------------
 
 def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
-    """Field name per column; ``None`` for a blank header (named later if it has data)."""
+    """Field name per column; ``None`` for a column no field names (a blank or unknown header,
+    or a known field in another unit: :func:`header_unit`)."""
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for j, h in enumerate(header):
-        if h is None:
-            names.append(None)
-            continue
-        fname = header_to_field(h)
+        fname = header_to_field(h) if h is not None else None
         if fname is None:
-            fname = str(h)
-            if fname in seen:
-                fname = f"{fname} (column {column_letter(j)})"
-        elif fname in seen:
+            found = header_unit(h)
+            fname = found.field if found is not None else None
+        if fname is not None and fname in seen:
             raise InputError(name, f"第 {column_letter(seen[fname])} 列和第 {column_letter(j)} 列都是 "
                                    f"{label(fname)} / columns {column_letter(seen[fname])} and {column_letter(j)} "
                                    f"both give {label(fname)} ({fname})")
-        seen[fname] = j
+        if fname is not None:
+            seen[fname] = j
         names.append(fname)
     return names
 
 
-def _header_index(first: list[tuple[Any, ...]]) -> int:
+def _header_index(first: list[tuple[Any, ...]]) -> int | None:
     """Which of the first non-blank rows is the header: the first naming two known fields."""
     for k, cells in enumerate(first):
         if sum(1 for c in cells if c is not None and header_to_field(c) is not None) >= 2:
             return k
-    return 0
+    return None
+
+
+def has_record_header(rows: Sequence[Sequence[Any]]) -> bool:
+    """Whether one of a sheet's first non-blank rows names two known fields (a sheet of
+    instructions, a chart's data or a cover page does not)."""
+    first = [r for r in rows if any(c is not None and str(c).strip() for c in r)][:HEADER_SEARCH_ROWS]
+    return _header_index([tuple(cell_text(c) for c in r) for r in first]) is not None
+
+
+# --- columns no field names, and columns in another unit -------------------------------------
+
+def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str]) -> Problem:
+    """W401: the columns ignored in a file, named once (in Chinese, then in English)."""
+    return file_notice("W401", file_label,
+                       f"已忽略 {len(zh)} 个未知列（不参与评估）：{'、'.join(zh)} / ignored {len(en)} column(s) that no "
+                       f"field names (not evaluated): {', '.join(en)}", observed=list(en))
+
+
+def convert_unit(name: str, frame: pl.DataFrame, column: str, fname: str, header: str, found: Any,
+                 file_label: str, where: tuple[str, str]) -> tuple[pl.DataFrame, Problem]:
+    """The column ``column`` (a field in a foreign unit) in the field's own unit, and the W402
+    notice; a unit that cannot be converted is refused (:class:`InputError`)."""
+    own = unit(fname) or "—"
+    if found.factor is None:
+        known = "、".join(UNIT_FACTORS.get(unit(fname), {})) or "无 none"
+        raise InputError(name, f"{where[0]}「{header}」的单位「{found.unit}」无法换算为 {label(fname)} 的单位 {own}，"
+                               f"请改为 {own}（可换算的单位：{known}）/ {where[1]} '{header}': the unit '{found.unit}' "
+                               f"cannot be converted to the unit of {fname} ({own}); give the values in {own} "
+                               f"(units converted: {known})")
+    factor = found.factor
+    values = frame[column].to_list()
+    frame = frame.with_columns(pl.Series(column, [_times(v, factor) for v in values], dtype=pl.String))
+    shown = str(factor.numerator) if factor.denominator == 1 else f"{factor.numerator}/{factor.denominator}"
+    notice = file_notice("W402", file_label,
+                         f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{own}，×{shown}）/ "
+                         f"{where[1]} '{header}' is in {found.unit}: values converted to {own} (×{shown})",
+                         observed=header, field=fname)
+    return frame, notice
+
+
+_NUMBER_SPACE = re.compile(r"[\s,，]")
+
+
+def _times(text: str | None, factor: Fraction) -> str | None:
+    """``text`` (a number) times ``factor`` as text (exact, at most 6 decimals); other text as it
+    is (validation judges it: a placeholder is missing, a word is refused)."""
+    if text is None:
+        return None
+    cleaned = _NUMBER_SPACE.sub("", unicodedata.normalize("NFKC", text))
+    try:
+        value = Fraction(Decimal(cleaned))
+    except (InvalidOperation, ValueError):
+        return text
+    product = value * factor
+    if product.denominator == 1:
+        return str(product.numerator)
+    exact = (Decimal(product.numerator) / Decimal(product.denominator)).quantize(Decimal("0.000001"))
+    return format(exact.normalize(), "f")
+
+
+def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, str | None, Any, str]],
+                   file_label: str) -> tuple[pl.DataFrame, list[Problem]]:
+    """Keep the columns a field names (``(column, field, header, (where in Chinese, in English))``;
+    field None: unknown),
+    converting those in a foreign unit; the unknown ones holding data are dropped with one W401."""
+    notices: list[Problem] = []
+    unknown: tuple[list[str], list[str]] = ([], [])
+    keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
+    given: dict[str, tuple[str, str]] = {}
+    for column, fname, header, where in columns:
+        if fname is not None and fname in given:
+            raise InputError(name, f"{given[fname][0]}和{where[0]}都是 {label(fname)} / {given[fname][1]} and "
+                                   f"{where[1]} both give {label(fname)} ({fname})")
+        if fname is not None:
+            given[fname] = where
+        if fname is None:
+            guess = suggest_field(header) if header is not None else None
+            unknown[0].append(f"{where[0]}「{header}」" + (f"（是否应为 {label(guess)}？）" if guess else "")
+                              if header is not None else f"{where[0]}（无列名）")
+            unknown[1].append(f"{where[1]} '{header}'" + (f" (did you mean {guess}?)" if guess else "")
+                              if header is not None else f"{where[1]} (no header)")
+            continue
+        if header_to_field(header) is None:
+            found = header_unit(header)
+            if found is not None:
+                frame, notice = convert_unit(name, frame, column, fname, str(header), found, file_label, where)
+                notices.append(notice)
+        keep.append(pl.col(column).alias(fname))
+    if unknown[0]:
+        notices.insert(0, unknown_columns_notice(file_label, *unknown))
+    return frame.select(keep), notices
+
+
+def settle_document(name: str, frame: pl.DataFrame, file_label: str | None = None) -> tuple[pl.DataFrame, list[Problem]]:
+    """:func:`settle_columns` for records read from a document (JSON, NDJSON, YAML), whose
+    known keys are already field names."""
+    columns = []
+    for c in frame.columns:
+        if c.startswith("_"):
+            continue
+        fname = header_to_field(c)
+        if fname is None:
+            found = header_unit(c)
+            fname = found.field if found is not None else None
+        columns.append((c, fname, c, ("键", "key")))
+    return settle_columns(name, frame, columns, file_label or name)
+
+
+# --- rows that are not records ---------------------------------------------------------------
+
+#: Words that open a row that is not a record: totals, signatures, dates and notes.
+NON_RECORD_WORDS = ("合计", "总计", "小计", "累计", "共计", "全县", "全区", "全市", "全旗", "全州", "全省", "平均",
+                    "填表人", "填报人", "制表人", "统计人", "审核人", "复核人", "审核", "单位负责人", "负责人",
+                    "校长签字", "签字", "盖章", "填表日期", "填报日期", "制表日期", "联系人", "联系电话",
+                    "说明", "填表说明", "附注")
+_SPACES = r"[\s\u3000]*"
+NON_RECORD = re.compile("^" + _SPACES + "(?:" + "|".join(_SPACES.join(map(re.escape, w)) for w in NON_RECORD_WORDS)
+                        + "|" + _SPACES.join("注") + r"[:：\d、]" + "|" + _SPACES.join("备注") + "[:：])")
+#: The cells a row is known by, per kind of sheet.
+LEAD_FIELDS = {False: ("school_id", "school_name"), True: ("county_code", "county_name")}
+
+
+def non_record_rows(body: pl.DataFrame, cells: Sequence[str], lead: Sequence[str], ident: str | None,
+                    known: Sequence[str]) -> pl.Series:
+    """True for each row of ``body`` that is not a record: its identity or name cell, or its
+    first filled cell, opens with a totals/signature/note word (and it has no identity of its
+    own), or no column a field names holds anything."""
+    pattern = NON_RECORD.pattern
+    words = pl.any_horizontal([pl.coalesce(list(cells)).str.contains(pattern)]
+                              + [pl.col(c).str.contains(pattern) for c in lead]).fill_null(False)
+    empty = ~pl.any_horizontal([pl.col(c).is_not_null() for c in known]) if known else pl.lit(True)
+    if ident is None:
+        return body.select((words | empty).alias("m")).to_series()
+    # Only a row without its own identity (or one that is a word) can be anything but a record.
+    maybe = body.select((pl.col(ident).is_null() | pl.col(ident).str.contains(pattern)).alias("m")).to_series()
+    at = maybe.arg_true()
+    if not len(at):
+        return maybe
+    found = body[at].select((words | empty).alias("m")).to_series()
+    return maybe.scatter(at, found)
+
+
+def skipped_rows(file_label: str, rows: pl.DataFrame, cells: Sequence[str], lead: Sequence[str]) -> list[Skipped]:
+    """Each non-record row with its reason: the cell that opens with a totals/note word
+    (shortened), else that no column a field names holds anything."""
+    out = []
+    first = pl.coalesce(list(cells)).alias("_first")
+    for number, *texts in rows.select(pl.col("_row"), first, *[pl.col(c).alias(f"_{c}") for c in lead]).iter_rows():
+        word = next((t.strip() for t in texts if t and NON_RECORD.match(t)), None)
+        reason = (f"非记录行 not a record: {word[:20]}{'…' if len(word) > 20 else ''}" if word
+                  else "没有任何已知列的数据 / no known column holds data")
+        out.append(Skipped(file_label, number, reason))
+    return out
+
+
+def row_ranges(numbers: Sequence[int], most: int = 12) -> str:
+    """``2–5, 9, 12`` (the first ``most`` runs, then how many more)."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    shown = ", ".join(f"{a}–{b}" if b > a else str(a) for a, b in runs[:most])
+    return shown + (f" … (+{len(runs) - most})" if len(runs) > most else "")
+
+
+def skipped_notice(file_label: str, skipped: Sequence[Skipped]) -> Problem:
+    """W403: the rows skipped in a file, once, by row number."""
+    rows = row_ranges([s.row for s in skipped])
+    return file_notice("W403", file_label,
+                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明或空行），第 {rows} 行 / skipped "
+                       f"{len(skipped)} row(s) that are not records (totals, signatures, notes, blank rows): "
+                       f"rows {rows}", observed=[s.row for s in skipped])
+
+
+@dataclass
+class SheetRead:
+    """What one table (a CSV file, a worksheet) gave: school and county rows, the notices about
+    the whole table and the rows that are not records."""
+
+    schools: pl.DataFrame
+    county: pl.DataFrame
+    notices: list[Problem] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool = False,
-                 need_header: bool = False, strip: bool = True) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+                 need_header: bool = False, strip: bool = True) -> SheetRead | None:
     """School and county frames from a sheet of text cells (one String column per sheet
     column, one row per sheet row, header and title rows included); None if every row is blank.
 
+    Columns no field names are dropped (one W401), columns in another unit converted (W402) or
+    refused, rows that are not records skipped (W403; blank rows among the records too).
     ``need_header``: refuse a sheet none of whose first rows names a known field (a file that
     only decoded as GB18030 is then more likely binary than a table). ``strip``: some cell may
     start or end with white space (False when the caller knows none does)."""
@@ -360,17 +588,39 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
         return None
     first = frame.head(HEADER_SEARCH_ROWS).select(cells).rows()
     k = _header_index(first)
-    if need_header and not any(c is not None and header_to_field(c) for c in first[k]):
+    if need_header and not any(c is not None and header_to_field(c) for c in first[k or 0]):
         raise InputError(name, "这不是表格：没有可识别的列名，也不是 UTF-8 文本 / this looks like a binary file, "
                                "not CSV/XLSX/JSON (no known column header, and not UTF-8 text)")
-    names = header_names(name, first[k])
+    k = k or 0
+    header = first[k]
+    names = header_names(name, header)
+    header_row = frame["_row"][k]
     body = frame.slice(k + 1)
     used = body.select(pl.col(cells).is_not_null().any()).row(0) if body.height else (False,) * len(cells)
-    keep = [(c, names[j] if names[j] is not None else f"(column {column_letter(j)})")
-            for j, c in enumerate(cells) if used[j]]
-    body = body.select(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64),
-                       *[pl.col(c).alias(fname) for c, fname in keep])
-    return split_county(body, all_county)
+    fields_at = {names[j]: c for j, c in enumerate(cells) if names[j] is not None}
+    known = [c for j, c in enumerate(cells) if names[j] is not None and used[j]]
+    skipped: list[Skipped] = []
+    if body.height:
+        lead = [fields_at[f] for f in LEAD_FIELDS[all_county] if f in fields_at]
+        mask = non_record_rows(body, cells, lead, fields_at.get(LEAD_FIELDS[all_county][0]), known)
+        if mask.any():
+            skipped = skipped_rows(file_label, body.filter(mask), cells, lead)
+            body = body.filter(~mask)
+    last = int(frame["_row"][-1])
+    if last - header_row > body.height + len(skipped):        # blank rows among the records
+        present = set(frame["_row"].to_list())
+        skipped.extend(Skipped(file_label, n, "空行 / blank row") for n in range(header_row + 1, last)
+                       if n not in present)
+        skipped.sort(key=lambda s: s.row)
+    body = body.with_columns(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64))
+    columns = [(c, names[j], header[j], (f"第 {column_letter(j)} 列", f"column {column_letter(j)}"))
+               for j, c in enumerate(cells) if used[j]]
+    body, notices = settle_columns(name, body, columns, file_label)
+    if skipped:
+        notices.append(skipped_notice(file_label, skipped))
+    body = body.select("_file", "_row", *[c for c in body.columns if not c.startswith("_")])
+    schools, county = split_county(body, all_county)
+    return SheetRead(schools, county, notices, skipped)
 
 
 def split_county(frame: pl.DataFrame, all_county: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -470,7 +720,7 @@ def concat(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     """Frames of several files one after another (columns united; absent cells null)."""
     frames = [f for f in frames if f.height or f.width > 2]
     if not frames:
-        return _empty_frame()
+        return empty_frame()
     if len(frames) == 1:
         return frames[0]
     return pl.concat(frames, how="diagonal")

@@ -65,7 +65,8 @@ def _write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | 
     summary = report.summary()
     _write(folder / "summary.parquet", pa.table({
         "read": [summary["records"]["read"]], "evaluated": [summary["records"]["evaluated"]],
-        "rejected": [summary["records"]["rejected"]], "engine": [report.engine],
+        "rejected": [summary["records"]["rejected"]], "skipped": [summary["records"]["skipped"]],
+        "engine": [report.engine],
         "files": _texts([[clean_text(f) for f in report.files]], pa.list_(pa.string())),
         "verdicts": [report.verdicts],
         "head_json": [dumps({**report.head(), "notes": report.notes}).decode("utf-8")]}))

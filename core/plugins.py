@@ -28,14 +28,12 @@ def plugin_manager(plugins: Iterable[object | str] = (), autoload: bool | None =
 
     ``plugins`` may be modules or importable module names (like pytest's ``-p``).
     """
-    from . import defaults, reports
-    from .readers import READERS
+    from . import defaults, readers, reports
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.register(defaults, name="edubalance.defaults")
-    for reader in READERS:
-        pm.register(reader, name=reader.__name__)
+    pm.register(readers, name="edubalance.readers")
     pm.register(reports, name="edubalance.reports")
     if autoload is None:
         autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)

@@ -13,7 +13,9 @@ E102  wrong-type                          error     the value cannot be read as 
 E103  below-minimum                       error     a count or amount below its minimum
 E104  not-in-enum                         error     not one of the allowed values
 E105  pattern                             error     wrong form (county code: 6 digits)
-E106  unknown-field                       error     a column the schema does not know
+E106  unknown-field                       error     a key the schema does not know, in a
+                                                    record given to the API (a file's unknown
+                                                    column is W401)
 E107  above-maximum                       error     above its maximum (a rate > 1, a count
                                                     beyond any school's, a number too large)
 E108  bad-length                          error     text too short or too long
@@ -29,6 +31,12 @@ W302  classes-exceed-students             warning   classes > students
 W303  teachers-exceed-staff               warning   teachers > staff
 W320  county-code-of-another-province     warning   the county code's first two digits
                                                     (GB/T 2260) name another province
+W401  unknown-column                      warning   a file's columns no field names (ignored;
+                                                    once per file, never a row rejection)
+W402  unit-converted                      warning   a column in another unit (万元, 千册 …),
+                                                    converted to the field's unit
+W403  rows-skipped                        warning   rows that are not records (totals,
+                                                    signatures, notes, blank rows), skipped
 ====  ==================================  ========  =====================================
 """
 from __future__ import annotations
@@ -66,6 +74,9 @@ PROBLEM_CODES: dict[str, tuple[str, str]] = {
     "W302": ("classes-exceed-students", WARNING),
     "W303": ("teachers-exceed-staff", WARNING),
     "W320": ("county-code-of-another-province", WARNING),
+    "W401": ("unknown-column", WARNING),
+    "W402": ("unit-converted", WARNING),
+    "W403": ("rows-skipped", WARNING),
 }
 
 #: jsonschema keyword -> problem code
@@ -85,7 +96,7 @@ class Problem:
     code: str
     severity: str
     file: str
-    row: int
+    row: int | None            # None: about the whole file (W401–W403)
     school_id: str | None
     field: str | None
     label: str
@@ -122,6 +133,13 @@ class Problem:
                 "row": self.row, "school_id": self.school_id, "field": self.field, "label": self.label,
                 "observed": json_safe(self.observed), "expected": json_safe(self.expected),
                 "message": self.message}
+
+
+def file_notice(code: str, file: str, message: str, observed: Any = None, field: str | None = None) -> Problem:
+    """A problem about a whole file (W401–W403): no row, shown once; it never rejects a record
+    nor changes the exit code."""
+    return Problem(code, severity(code), file, None, None, field, fields.label(field) if field else "", observed,
+                   None, message)
 
 
 @dataclass

@@ -86,9 +86,11 @@ def county_missing_causes(county: dict, verdict: dict, rule: dict) -> tuple[list
     return schools, needs
 
 
-def records_line(read: int, kept: int, kept_word: str, rejected: int) -> str:
-    """The count of records read, kept and rejected, Chinese first."""
-    return f"记录 Records: 读取 {read} read, {kept_word.split()[0]} {kept} {kept_word.split()[1]}, 被拒 {rejected} rejected"
+def records_line(read: int, kept: int, kept_word: str, rejected: int, skipped: int = 0) -> str:
+    """The count of records read, kept, rejected and skipped (rows that are not records), Chinese first."""
+    zh, en = kept_word.split()
+    return (f"记录 Records: 读取 {read} read, {zh} {kept} {en}, 被拒 {rejected} rejected"
+            + (f", 跳过 {skipped} skipped" if skipped else ""))
 
 
 def cv_names(ruleset: dict) -> dict[str, str]:
@@ -141,7 +143,7 @@ def render_table(report: "Report", limit: int = 30) -> str:
         "义务教育均衡发展评估报告 edubalance report",
         f"规则包 Packs: {', '.join(p['id'] + ' ' + p['revision'] for p in report.packs) or '无 none'}"
         f"   引擎 Engine: {report.engine or '—'}",
-        records_line(r["read"], r["evaluated"], "评估 evaluated", r["rejected"]),
+        records_line(r["read"], r["evaluated"], "评估 evaluated", r["rejected"], r.get("skipped", 0)),
         "学校 Schools: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["schools"].items() if n or k != "not_applicable"),
     ]
     if report.county_read:

@@ -106,6 +106,8 @@ class Report:
     engine: str = ""
     notes: list[str] = field(default_factory=list)
     verdicts: str = "all"
+    skipped: list[dict] = field(default_factory=list)      # rows that are not records
+    notices: list[dict] = field(default_factory=list)      # about whole files (W401–W403)
     blocks: list[Any] = field(default_factory=list, repr=False)
     _schools: list[dict] | None = field(default=None, repr=False)
     _order: list[tuple[int, int]] = field(default_factory=list, repr=False)
@@ -257,7 +259,8 @@ class Report:
         else:
             provisional = sorted(set().union(*(b.provisional_rules_used() for b in self.blocks)))
         return {
-            "records": {"read": self.read, "evaluated": self.evaluated, "rejected": len(self.rejected)},
+            "records": {"read": self.read, "evaluated": self.evaluated, "rejected": len(self.rejected),
+                        "skipped": len(self.skipped)},
             "schools": by_status,
             "counties": county_status,
             "provisional_thresholds_used": provisional,
@@ -290,6 +293,8 @@ class Report:
                                "accepted": self.county_read - len(self.county_rejected),
                                "rejected": len(self.county_rejected)},
             "warnings": self.warnings,
+            "notices": self.notices,
+            "skipped": self.skipped,
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 Headers are the Chinese labels with the unit in brackets (``占地面积（平方米）``), which the
 reader maps back to the field; each header has a comment saying what to enter; cells have
 data validation (dropdowns for 学段, 办学类型, 城乡类型 and 是/否, whole numbers ≥ 0 for
-counts). The workbook holds the school sheet first (the reader takes the first sheet that is
-not a county sheet), then the county sheet (县级数据), then the instructions (填表说明).
+counts). The workbook holds the instructions first (填表说明, as offices keep them), then the
+school sheet (学校数据) and the county sheet (县级数据): the reader finds the sheets of records
+by their headers, whatever their order.
 """
 from __future__ import annotations
 
@@ -165,6 +166,7 @@ def _write_xlsx(school: list[str], county: list[str], provinces: list[str], path
                                    "valign": "top", "border": 1})
     text = wb.add_format({"num_format": "@"})
     try:
+        _write_help(wb, school, county, provinces)
         for name, fields, required, county_sheet in ((SCHOOL_SHEET, school, SCHOOL_REQUIRED, False),
                                                      (COUNTY_SHEET, county, COUNTY_REQUIRED, True)):
             ws = wb.add_worksheet(name)
@@ -182,7 +184,6 @@ def _write_xlsx(school: list[str], county: list[str], provinces: list[str], path
                     rule = {**rule, "error_title": label(field)[:32],
                             "error_message": _what_to_enter(field, spec, False, provinces).split("\n")[1][:250]}
                     ws.data_validation(1, c, ROWS, c, rule)
-        _write_help(wb, school, county, provinces)
     finally:
         wb.close()
 
@@ -204,7 +205,9 @@ def _write_help(wb: Any, school: list[str], county: list[str], provinces: list[s
         ("缺少的数据", "不知道的值请留空，不要填 0：留空的规则判为“缺数据”，填 0 会被当作真实的 0。"
                      " Leave unknown values empty, never 0."),
         ("检查与评估", "edubalance validate 本文件.xlsx （检查）；edubalance evaluate 本文件.xlsx -o 报告.xlsx （评估）"),
-        ("工作表顺序", "请保持“学校数据”为第一个工作表，“填表说明”放在最后。 Keep the school sheet first."),
+        ("工作表", "工作表顺序不限，可增加说明页：按表头识别学校数据和县级数据，其他工作表跳过；可加序号、备注等列（不参与评估），"
+                 "合计行和填表人行会被跳过。 Sheets in any order (found by their headers); extra columns such as "
+                 "序号, 备注 are ignored; totals and signature rows are skipped."),
     ]
     for r, (k, v) in enumerate(lines):
         ws.write_string(r * 2, 0, k, bold if r == 0 else None)

@@ -30,7 +30,7 @@ from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_du
 from .coercion import Bad, coerce_frame, column_type
 from .errors import InvalidInput
 from .fields import header_to_field, label
-from .loading import NESTED, PROVENANCE, RawRow, json_kind, records_frame
+from .loading import NESTED, PROVENANCE, RawRow, Skipped, json_kind, records_frame
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
 from .regions import code_provinces, province_of_code
 
@@ -99,10 +99,12 @@ class Checked:
 
     schools: ValidationResult
     counties: ValidationResult
-    read: int
+    read: int                      # school rows, and the rows that are not records (skipped)
     county_read: int
     #: What the reader should know about the whole input (e.g. a province forced on its records).
     notes: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    notices: list[Problem] = field(default_factory=list)     # about whole files: never an exit code
 
     @property
     def rejected(self) -> list[Rejected]:
@@ -116,12 +118,14 @@ class Checked:
         """What ``edubalance validate -f json`` (and the service's ``/v1/validate``) answers."""
         return {
             "records": {"read": self.read, "accepted": self.schools.frame.height,
-                        "rejected": len(self.schools.rejected)},
+                        "rejected": len(self.schools.rejected), "skipped": len(self.skipped)},
             "counties": {"read": self.county_read, "accepted": self.counties.frame.height,
                          "rejected": len(self.counties.rejected)},
             "rejected": [r.to_dict() for r in self.rejected],
             "warnings": [p.to_dict() for p in self.warnings],
             "notes": list(self.notes),
+            "notices": [p.to_dict() for p in self.notices],
+            "skipped": [s.to_dict() for s in self.skipped],
         }
 
 

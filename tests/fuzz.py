@@ -7,7 +7,7 @@ changes, another encoding — and runs ``edubalance evaluate`` or ``validate`` o
 
 * the command ends with a documented exit code (0, 1, 2) and no other exception;
 * nothing prints a traceback, and an exit 2 says what went wrong (``edubalance: 错误 error:``);
-* a report says ``read = evaluated + rejected`` (``accepted + rejected`` for ``validate``).
+* a report says ``read = evaluated + rejected + skipped`` (``accepted`` for ``validate``).
 
 Cases run in a worker process watched by its parent: a case that gives no answer within
 ``case_timeout`` seconds is a hang (the worker is killed and a new one continues), so a hang
@@ -280,13 +280,13 @@ def judge(result, case: Case) -> str | None:
 
 
 def accounting(data: dict, command: str) -> str | None:
-    """``read = evaluated + rejected`` (``accepted`` for validate) in a JSON report."""
+    """``read = evaluated + rejected + skipped`` (``accepted`` for validate) in a JSON report."""
     rec = data.get("records") or {}
     if command == "validate":
-        if rec.get("read") != rec.get("accepted", -1) + rec.get("rejected", -1):
+        if rec.get("read") != rec.get("accepted", -1) + rec.get("rejected", -1) + rec.get("skipped", -1):
             return f"accounting: {rec}"
         return None
-    if rec.get("read") != rec.get("evaluated", -1) + rec.get("rejected", -1):
+    if rec.get("read") != rec.get("evaluated", -1) + rec.get("rejected", -1) + rec.get("skipped", -1):
         return f"accounting: {rec}"
     if len(data.get("rejected") or []) < rec.get("rejected", 0):
         return f"accounting: {rec['rejected']} rejected but {len(data.get('rejected') or [])} listed"

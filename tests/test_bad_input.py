@@ -83,7 +83,7 @@ def check(out: Outcome, code: int, message: str | None = None, read: int | None 
         return None
     records = report["records"]
     taken = records.get("evaluated", records.get("accepted"))
-    assert records["read"] == taken + records["rejected"], records
+    assert records["read"] == taken + records["rejected"] + records.get("skipped", 0), records
     assert len(report["rejected"]) >= records["rejected"]
     for name, want in (("read", read), ("rejected", rejected)):
         if want is not None:
@@ -146,8 +146,9 @@ def test_a_folder_given_as_a_file(tmp_path):
 
 
 def test_a_table_under_an_unknown_suffix_is_read_by_its_content(tmp_path):
-    check(cli("evaluate", write(tmp_path, "schools.txt", "a,b\n1,2\n"), "-f", "json"), 1, read=1, rejected=1,
-          problem="E106")
+    out = cli("evaluate", write(tmp_path, "schools.txt", "a,b\n1,2\n"), "-f", "json")
+    check(out, 2, "no records found")
+    assert "W401" in out.stderr and "「a」" in out.stderr       # read as a table: its columns named
 
 
 def test_malformed_json(tmp_path):
@@ -186,13 +187,16 @@ def test_a_csv_with_a_byte_order_mark_is_read(tmp_path):
 def test_crlf_line_ends_and_blank_lines(tmp_path):
     text = table_file(tmp_path, "a.csv", [GOOD, dict(GOOD, stage="primary")]).read_text(encoding="utf-8")
     path = write(tmp_path, "crlf.csv", text.replace("\n", "\r\n\r\n"))
-    check(cli("evaluate", path, "-f", "json"), 1, read=2, evaluated=2)
+    report = check(cli("evaluate", path, "-f", "json"), 1, read=4, evaluated=2)
+    assert report["records"]["skipped"] == 2 and [s["row"] for s in report["skipped"]] == [2, 4]
 
 
-def test_an_unknown_column_is_a_problem_not_a_crash(tmp_path):
+def test_an_unknown_key_in_a_file_is_ignored_with_a_notice(tmp_path):
     row = dict(GOOD, favourite_colour="blue")
     path = write(tmp_path, "extra.json", json.dumps([row]))
-    check(cli("evaluate", path, "-f", "json"), 1, read=1, rejected=1)
+    report = check(cli("evaluate", path, "-f", "json"), 1, read=1, evaluated=1, rejected=0)
+    assert [(n["code"], n["row"]) for n in report["notices"]] == [("W401", None)]
+    assert "favourite_colour" in report["notices"][0]["message"]
 
 
 def test_random_bytes_saved_as_csv(tmp_path):

@@ -23,7 +23,8 @@ def test_demo_prints_an_evaluated_county(run):
 def test_every_province_has_a_demo(run, province):
     result = run("demo", province, "--format", "json")
     data = json.loads(result.output)       # JSON only: no banner before it
-    assert data["records"]["read"] == data["records"]["evaluated"] + data["records"]["rejected"]
+    assert data["records"]["read"] == (data["records"]["evaluated"] + data["records"]["rejected"]
+                                       + data["records"]["skipped"])
     assert data["counties"]
 
 
@@ -34,7 +35,7 @@ def test_evaluate_json_and_exit_code(run, tmp_path):
     out = tmp_path / "r.json"
     result = run("evaluate", path, "--format", "json", "-o", out, "--engine", "durable")
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert data["records"] == {"read": 1, "evaluated": 1, "rejected": 0}
+    assert data["records"] == {"read": 1, "evaluated": 1, "rejected": 0, "skipped": 0}
     school = data["schools"][0]
     assert school["status"] == "incomplete"          # most fields are missing: never a silent pass
     assert result.exit_code == 1
@@ -126,7 +127,7 @@ def test_validate_reports_every_problem_with_chinese_labels(run, tmp_path):
     result = run("validate", path, "--format", "json")
     data = json.loads(result.output)
     assert result.exit_code == 1
-    assert data["records"] == {"read": 7, "accepted": 1, "rejected": 6}
+    assert data["records"] == {"read": 7, "accepted": 1, "rejected": 6, "skipped": 0}
     codes = [p["code"] for r in data["rejected"] for p in r["problems"]]
     for code in ("E102", "E103", "E201", "E204", "E202"):
         assert any(c.startswith(code) for c in codes), (code, codes)
@@ -152,7 +153,7 @@ BAD_FILES = {
         "5201020009,primary,guizhou,520102,2200,100,0,10,5,\n"          # E107
         "5201020010,primary,guizhou,520102,2021,1e309,0,10,5,\n"        # E102
         "5201020011,primary,guizhou,520102,2021," + "9" * 5000 + ",0,10,5,\n"   # E107
-        "5201020012,primary,guizhou,520102,2021,100,0,10,5,见附件\n"    # E106
+        "5201020012,primary,guizhou,520102,2021,100,0,10,5,见附件\n"    # fine: 备注 is ignored (W401)
         "5201020013,primary,guizhou,520102,2021,100,0,10,5,\n"          # fine
     ),
     "counties.csv": (
@@ -182,7 +183,8 @@ def test_validate_and_evaluate_accept_and_reject_the_same_rows(run, tmp_path):
         paths.append(path)
     checked = run("validate", *paths, "--format", "json")
     assert checked.exit_code == 1
-    data = json.loads(checked.output)
+    data = json.loads(checked.stdout)
+    assert [n["code"] for n in data["notices"]] == ["W401"] and "备注" in data["notices"][0]["message"]
     out = tmp_path / "r.json"
     judged = run("evaluate", *paths, "--format", "json", "-o", out)
     assert judged.exit_code == 1
@@ -194,14 +196,15 @@ def test_validate_and_evaluate_accept_and_reject_the_same_rows(run, tmp_path):
     schools = str(tmp_path / "schools.csv")
     assert {row: codes[0] for (file, row), codes in rejected.items() if file == schools} == {
         2: "E102", 3: "E103", 4: "E201", 5: "E204", 6: "E101", 7: "E202", 8: "E205", 9: "E104", 10: "E105",
-        11: "E107", 12: "E102", 13: "E107", 14: "E106"}
+        11: "E107", 12: "E102", 13: "E107"}
     counties = str(tmp_path / "counties.csv")
     assert {row: codes for (file, row), codes in rejected.items() if file == counties} == {
         2: ["E205"], 3: ["E107"], 5: ["E206"], 6: ["E107"]}
-    assert data["records"] == {"read": 17, "accepted": 2, "rejected": 15}
-    assert report["records"]["evaluated"] == 2 and report["records"]["rejected"] == 15
-    assert {(s["school_id"], s["stage"]) for s in report["schools"]} == {("5201020013", "primary"),
-                                                                         ("5201020022", "junior")}
+    assert data["records"] == {"read": 17, "accepted": 3, "rejected": 14, "skipped": 0}
+    assert report["records"]["evaluated"] == 3 and report["records"]["rejected"] == 14
+    assert report["notices"] == data["notices"]
+    assert {(s["school_id"], s["stage"]) for s in report["schools"]} == {
+        ("5201020012", "primary"), ("5201020013", "primary"), ("5201020022", "junior")}
 
 
 def test_validate_exits_1_when_every_row_is_rejected(run, tmp_path):

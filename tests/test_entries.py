@@ -202,7 +202,7 @@ def test_an_empty_report_streams_valid_json(vector_evaluator):
     buf = io.BytesIO()
     report.write_json(buf)
     data = json.loads(buf.getvalue())
-    assert data["schools"] == [] and data["summary"]["records"] == {"read": 0, "evaluated": 0, "rejected": 0}
+    assert data["schools"] == [] and data["summary"]["records"] == {"read": 0, "evaluated": 0, "rejected": 0, "skipped": 0}
 
 
 def test_numbers_follow_the_report_number_rule():

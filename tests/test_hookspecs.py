@@ -32,13 +32,26 @@ def test_bundled_provinces_load_through_the_entry_point_group():
     assert {"national", "guizhou", "shaanxi", "anhui", "edubalance.defaults"} <= names
 
 
-CORE_READERS = {f"edubalance.readers.{m}" for m in ("csvfile", "excel", "jsonfile", "ndjson", "yamlfile")}
+CORE_READERS = {"edubalance.readers"}
 
 
-def test_each_format_has_its_own_load_file_hook():
+def test_one_load_file_hook_dispatches_to_the_reader_of_each_format(tmp_path, monkeypatch):
+    from edubalance import loading, readers
+
     pm = plugin_manager(autoload=False)
     impls = {impl.plugin_name for impl in pm.hook.edubalance_load_file.get_hookimpls()}
     assert impls == CORE_READERS
+    assert set(readers.READERS) == {"csv", "xlsx", "xls", "json", "ndjson", "yaml"}
+    calls = []
+    real = loading.detect_format
+    monkeypatch.setattr(readers, "detect_format", lambda p: calls.append(p) or real(p))
+    for name, text in (("a.csv", "school_id,stage\n1,primary\n"), ("a.json", '[{"school_id": "1"}]'),
+                       ("a.ndjson", '{"school_id": "1"}\n'), ("a.yaml", "- school_id: '1'\n")):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        loaded = pm.hook.edubalance_load_file(path=str(path), default_province=None)
+        assert loaded.frame["school_id"].to_list() == ["1"]
+    assert len(calls) == 4                    # the format decided once per file
 
 
 def test_a_plugin_reader_comes_before_the_core_readers(tmp_path):

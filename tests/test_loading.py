@@ -199,11 +199,15 @@ def test_csv_header_only_gives_no_rows(tmp_path):
     assert lf.rows == [] and lf.county_rows == []
 
 
-def test_unknown_and_unnamed_columns_are_kept_for_validation(tmp_path):
+def test_unknown_and_unnamed_columns_are_dropped_with_one_notice(tmp_path):
     path = tmp_path / "u.csv"
     path.write_text("school_id,studnets,,备注\n1,5,x,\n", encoding="utf-8")
-    data = load_file(path).rows[0].data
-    assert data == {"school_id": "1", "studnets": "5", "(column C)": "x"}
+    loaded = load_file(path)
+    assert loaded.rows[0].data == {"school_id": "1"}
+    [notice] = loaded.notices            # the empty 备注 column is not worth a word
+    assert notice.code == "W401" and notice.row is None and notice.severity == "warning"
+    assert "「studnets」（是否应为 在校生数？）" in notice.message and "'studnets' (did you mean students?)" in notice.message
+    assert "column C" in notice.message and "备注" not in notice.message
 
 
 def test_two_columns_for_one_field_are_refused(tmp_path):
@@ -510,7 +514,8 @@ def test_a_line_wider_than_the_first_lines_is_read_whole(tmp_path):
     lines = ["school_id,students"] + [f"{i},5" for i in range(1, 80)] + ["80,5,备注"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     lf = load_file(path)
-    assert len(lf.rows) == 80 and lf.rows[-1].data == {"school_id": "80", "students": "5", "(column C)": "备注"}
+    assert len(lf.rows) == 80 and lf.rows[-1].data == {"school_id": "80", "students": "5"}
+    assert [n.code for n in lf.notices] == ["W401"] and "column C (no header)" in lf.notices[0].message
     assert lf.rows[-1].row == 81
 
 

@@ -201,7 +201,7 @@ def test_validate_answers_as_the_cli(client):
     assert r.json() == expected
     bad = client.post("/v1/validate", json={"records": [{"school_id": "1", "stage": "college"}], "province": "anhui"})
     assert bad.status_code == 200
-    assert bad.json()["records"] == {"read": 1, "accepted": 0, "rejected": 1}
+    assert bad.json()["records"] == {"read": 1, "accepted": 0, "rejected": 1, "skipped": 0}
 
 
 def test_rules_and_packs(client):
@@ -259,7 +259,7 @@ def test_a_partly_bad_request_is_a_report_that_lists_the_rejected(client):
     r = client.post("/v1/evaluate", json={"records": records + [bad], "counties": counties})
     assert r.status_code == 200
     report = r.json()
-    assert report["records"] == {"read": len(records) + 1, "evaluated": len(records), "rejected": 1}
+    assert report["records"] == {"read": len(records) + 1, "evaluated": len(records), "rejected": 1, "skipped": 0}
     assert report["rejected"][0]["row"] == len(records) + 1
     assert r.headers["x-edubalance-exit-code"] == "1"
 

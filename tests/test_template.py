@@ -56,7 +56,7 @@ def fill(template, province):
 
 def test_template_headers_map_back_to_fields_and_carry_comments_and_validation(tmp_path):
     wb = openpyxl.load_workbook(make_template(tmp_path, "guizhou"))
-    assert wb.sheetnames == [SCHOOL_SHEET, COUNTY_SHEET, HELP_SHEET]     # the reader takes the first
+    assert wb.sheetnames == [HELP_SHEET, SCHOOL_SHEET, COUNTY_SHEET]     # instructions first, as offices keep them
     ws = wb[SCHOOL_SHEET]
     heads = [c.value for c in ws[1]]
     fields = [header_to_field(h) for h in heads]

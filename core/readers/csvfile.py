@@ -9,10 +9,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ..hookspecs import hookimpl
 from ..limits import LIMITS, limit_message
-from ..loading import (HEADER_SEARCH_ROWS, InputError, LoadedFile, decode, detect_format, fill_province,
-                       read_bytes, table_frames)
+from ..loading import HEADER_SEARCH_ROWS, InputError, LoadedFile, decode, fill_province, read_bytes, table_frames
 
 DELIMITERS = (",", "\t", ";", "|")
 #: White space found at a cell's edge in real exports (space, tab, U+3000): a file
@@ -70,12 +68,8 @@ def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
     return raw
 
 
-@hookimpl(trylast=True)
-def edubalance_load_file(path, default_province):
+def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a CSV file into school and county frames."""
-    if detect_format(path) != "csv":
-        return None
-    name = str(path)
     raw = read_bytes(name)
     text, encoding = decode(name, raw)
     if encoding == "utf-8":
@@ -88,6 +82,6 @@ def edubalance_load_file(path, default_province):
                          strip=any(space in data for space in _SPACE_BYTES))
     if found is None:
         raise InputError(name, "文件为空 / the file is empty")
-    schools, county = found
-    return LoadedFile(name, "csv", fill_province(schools, default_province),
-                      fill_province(county, default_province), encoding=encoding)
+    return LoadedFile(name, "csv", fill_province(found.schools, default_province),
+                      fill_province(found.county, default_province), encoding=encoding,
+                      notices=found.notices, skipped=found.skipped)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..limits import LIMITS, limit_message
 from ..loading import (InputError, LoadedFile, NumberText, concat, drop_empty, fill_province, json_kind,
-                       records_frame, split_county)
+                       records_frame, settle_document, split_county)
 
 
 def check_depth(name: str, text: str) -> None:
@@ -48,13 +48,17 @@ def from_document(name: str, fmt: str, doc: Any) -> LoadedFile:
     else:
         raise InputError(name, f"应为记录数组或含 records 的对象 / expected an array of records or an object "
                                f"with 'records', found {json_kind(doc)}")
-    frame = records_frame(name, ((i, f"record {i}", item) for i, item in enumerate(records, start=1)))
+    frame, notices = settle_document(name, records_frame(
+        name, ((i, f"record {i}", item) for i, item in enumerate(records, start=1))))
     schools, county = split_county(frame)
     if counties:
-        more = records_frame(name, ((i, f"county record {i}", item) for i, item in enumerate(counties, start=1)))
+        more, more_notices = settle_document(name, records_frame(
+            name, ((i, f"county record {i}", item) for i, item in enumerate(counties, start=1))))
         county = concat([county, more])
+        notices += more_notices
     province = str(province).strip() or None if province is not None else None
-    return LoadedFile(name, fmt, drop_empty(schools), drop_empty(county), province=province)
+    return LoadedFile(name, fmt, drop_empty(schools), drop_empty(county), province=province,
+                      notices=notices)
 
 
 def finish(loaded: LoadedFile, default_province: str | None, encoding: str) -> LoadedFile:

@@ -1,19 +1,24 @@
 """XLSX and XLS workbooks through calamine (python-calamine).
 
-The first sheet holds schools; a sheet named like ``county``/``县级``/``县域`` holds county
-records (their ``_file`` is ``path#sheet``); other sheets are ignored. Cells keep what the
-workbook shows: a merged area's value is in its first cell, the others are empty. Before an
-XLSX is opened, its zip directory is checked against the unpacked-size and ratio limits.
+Every sheet whose first rows name two known fields holds records, whatever its place in the
+workbook: a sheet named like ``county``/``县级``/``县域`` holds county records, the others school
+records (a row without 学校标识码 but with county fields is a county record there too). Other
+sheets (instructions, charts' data, a cover page) are skipped, and ``LoadedFile.sheets`` says
+which sheets were read and which skipped and why. The first school sheet's rows have the file
+as ``_file``; every other sheet's ``path#sheet``. Cells keep what the workbook shows: a merged
+area's value is in its first cell, the others are empty. Before an XLSX is opened, its zip
+directory is checked against the unpacked-size and ratio limits.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 import zipfile
 
-from ..hookspecs import hookimpl
 from ..limits import LIMITS, limit_message
-from ..loading import InputError, LoadedFile, checked_stat, concat, detect_format, fill_province, rows_frame, table_frames
+from ..loading import (HEADER_SEARCH_ROWS, InputError, LoadedFile, SheetRead, checked_stat, concat, fill_province,
+                       has_record_header, rows_frame, table_frames)
 
 _COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")
 
@@ -38,38 +43,57 @@ def check_zip(name: str) -> None:
         raise InputError(name, limit_message("max_xlsx_ratio", unpacked // packed))
 
 
-@hookimpl(trylast=True)
-def edubalance_load_file(path, default_province):
-    """Read an XLSX or XLS workbook into school and county frames."""
-    fmt = detect_format(path)
-    if fmt not in ("xlsx", "xls"):
+def _sheet_kind(title: str, rows: list[list]) -> str | None:
+    """``school`` or ``county`` for a sheet of records, None for any other sheet."""
+    filled = (r for r in rows if any(c is not None and str(c).strip() for c in r))
+    first = list(itertools.islice(filled, HEADER_SEARCH_ROWS))
+    if not first or not has_record_header(first):
         return None
+    return "county" if is_county_sheet(title) else "school"
+
+
+def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
+    """Read an XLSX or XLS workbook into school and county frames, from every sheet of records."""
     from python_calamine import CalamineWorkbook
 
-    name = str(path)
     checked_stat(name)
     if fmt == "xlsx":
         check_zip(name)
+    found: list[SheetRead] = []
+    sheets: list[str] = []
+    skipped: list[str] = []
     try:
         wb = CalamineWorkbook.from_path(name)
-        titles = list(wb.sheet_names)
-        county_titles = [t for t in titles if is_county_sheet(t)]
-        school_titles = [t for t in titles if t not in county_titles]
-        found = []
-        if school_titles:
-            sheet = wb.get_sheet_by_name(school_titles[0]).to_python(skip_empty_area=False)
-            found.append(table_frames(name, name, rows_frame(sheet), strip=False))
-        for title in county_titles[:1]:
-            sheet = wb.get_sheet_by_name(title).to_python(skip_empty_area=False)
-            found.append(table_frames(name, f"{name}#{title}", rows_frame(sheet), all_county=True, strip=False))
+        school_label = name
+        for title in wb.sheet_names:
+            rows = wb.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            kind = _sheet_kind(title, rows)
+            if kind is None:
+                empty = not any(c is not None and str(c).strip() for r in rows for c in r)
+                why = "空表 / empty" if empty else "没有可识别的列名（如填表说明）/ no known column headers"
+                skipped.append(f"「{title}」: {why}")
+                continue
+            label = f"{name}#{title}" if kind == "county" or school_label is None else school_label
+            if kind == "school":
+                school_label = None
+            read_ = table_frames(name, label, rows_frame(rows), all_county=kind == "county", strip=False)
+            if read_ is not None:
+                found.append(read_)
+                sheets.append(f"「{title}」({'县级记录 county records' if kind == 'county' else '学校记录 school records'})")
     except InputError:
         raise
     except Exception as exc:  # calamine raises several types for a damaged file
         raise InputError(name, f"不是可读的 Excel 工作簿 / not a readable XLSX workbook "
                                f"({type(exc).__name__}: {exc})") from None
-    found = [f for f in found if f is not None]
     if not found:
-        raise InputError(name, "工作簿为空 / the workbook is empty (no header row on its first sheet)")
-    schools = concat([f[0] for f in found])
-    county = concat([f[1] for f in found])
-    return LoadedFile(name, fmt, fill_province(schools, default_province), fill_province(county, default_province))
+        if all(s.endswith("空表 / empty") for s in skipped):
+            raise InputError(name, "工作簿为空 / the workbook is empty (no header row on any sheet)")
+        raise InputError(name, "工作簿中没有学校或县级记录的工作表 / no sheet of the workbook holds school or county "
+                               "records (a header row naming fields such as 学校标识码, 学段) — sheets: "
+                               + "; ".join(skipped))
+    notes = [f"读取工作表 read sheet {s}" for s in sheets] + [f"跳过工作表 skipped sheet {s}" for s in skipped]
+    schools = concat([f.schools for f in found])
+    county = concat([f.county for f in found])
+    return LoadedFile(name, fmt, fill_province(schools, default_province), fill_province(county, default_province),
+                      notices=[n for f in found for n in f.notices], skipped=[r for f in found for r in f.skipped],
+                      sheets=notes)

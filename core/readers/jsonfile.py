@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import json
 
-from ..hookspecs import hookimpl
-from ..loading import InputError, read_text
+from ..loading import InputError, LoadedFile, read_text
 from . import ndjson
 from .documents import check_depth, finish, from_document, parse
 
 
-@hookimpl(trylast=True)
-def edubalance_load_file(path, default_province):
+def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a JSON document into school and county frames."""
-    found = read_text(path, "json")
-    if found is None:
-        return None
-    name, text, encoding = found
+    text, encoding = read_text(name)
     check_depth(name, text)
     try:
         doc = parse(text)

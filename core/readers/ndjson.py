@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 
-from ..hookspecs import hookimpl
-from ..loading import (InputError, LoadedFile, drop_empty, read_text, records_frame,
-                       split_county)
+from ..loading import InputError, LoadedFile, drop_empty, read_text, records_frame, settle_document, split_county
 from .documents import check_depth, finish, parse
 
 
@@ -24,15 +22,12 @@ def from_text(name: str, text: str) -> LoadedFile:
         except json.JSONDecodeError as exc:
             raise InputError(name, f"不是有效的 JSON / not valid JSON at line {lineno} column {exc.colno}: "
                                    f"{exc.msg}") from None
-    schools, county = split_county(records_frame(name, items))
-    return LoadedFile(name, "ndjson", drop_empty(schools), drop_empty(county))
+    frame, notices = settle_document(name, records_frame(name, items))
+    schools, county = split_county(frame)
+    return LoadedFile(name, "ndjson", drop_empty(schools), drop_empty(county), notices=notices)
 
 
-@hookimpl(trylast=True)
-def edubalance_load_file(path, default_province):
+def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read NDJSON into school and county frames."""
-    found = read_text(path, "ndjson")
-    if found is None:
-        return None
-    name, text, encoding = found
+    text, encoding = read_text(name)
     return finish(from_text(name, text), default_province, encoding)

@@ -7,22 +7,17 @@ JSON; integers too long to be numbers stay text (validation then rejects them pe
 from __future__ import annotations
 
 from .. import safeyaml
-from ..hookspecs import hookimpl
 from ..limits import LIMITS, limit_message
-from ..loading import InputError, read_text
+from ..loading import InputError, LoadedFile, read_text
 from .documents import finish, from_document
 
 #: safeyaml's names for the bounds the input limits set.
 _LIMIT_NAMES = {"aliases": "max_yaml_aliases", "depth": "max_depth"}
 
 
-@hookimpl(trylast=True)
-def edubalance_load_file(path, default_province):
+def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a YAML document into school and county frames."""
-    found = read_text(path, "yaml")
-    if found is None:
-        return None
-    name, text, encoding = found
+    text, encoding = read_text(name)
     try:
         # +2: the document's own list (and its mapping of records) hold the records
         doc = safeyaml.load(text, max_depth=LIMITS.max_depth + 2, max_aliases=LIMITS.max_yaml_aliases,

@@ -82,7 +82,7 @@ class Jobs:
             with _in_folder(source[1]):
                 report = ev.evaluate_files(source[2])
             self._check_count(report.read)
-            if not report.read and not report.counties and not report.county_rejected:
+            if report.read == len(report.skipped) and not report.counties and not report.county_rejected:
                 raise ServiceProblem("empty-files", "上传的文件中没有记录（只有表头或没有行）。"
                                                    "No records in the uploaded files (only a header, or no rows).")
         if report.evaluated == 0 and (report.rejected or report.county_rejected):
@@ -128,12 +128,13 @@ class Jobs:
         else:
             ev = self.evaluator(options.get("province"), None)
             with _in_folder(source[1]):
-                rows, county_rows = ev.load(source[2])
+                loaded = ev.load(source[2])
+            rows, county_rows = loaded
         self._check_count(len(rows) + len(county_rows))
         if not len(rows) and not len(county_rows):
             raise ServiceProblem("empty-files", "上传的文件中没有记录（只有表头或没有行）。"
                                                 "No records in the uploaded files (only a header, or no rows).")
-        data = ev.check(rows, county_rows).to_dict()
+        data = (ev.check(loaded) if source[0] != "json" else ev.check(rows, county_rows)).to_dict()
         return {"body": dumps(data), "records": data["records"], "counties": data["counties"]}
 
 

@@ -1,0 +1,247 @@
+"""Files as county offices save them: extra columns, title rows, instructions sheet first, totals
+and signature rows, blank rows, headers in other units — in GBK CSV, UTF-8 CSV, XLSX and XLS,
+through both ``validate`` and ``evaluate``, which must agree."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from office_files import (FIRST_RECORD_ROW, INSTRUCTIONS, demo_as_office, demo_tables, office_sheet, save_csv,
+                          save_xls, save_xlsx, skipped_rows)
+
+FORMATS = ("xlsx", "xls", "csv")
+N_DEMO = 28
+
+
+def both(run, paths, *extra):
+    """(validate JSON, evaluate JSON report, validate result, evaluate result)."""
+    checked = run("validate", *paths, "-f", "json", *extra)
+    judged = run("evaluate", *paths, "-f", "json", *extra)
+    data = json.loads(checked.stdout) if checked.exit_code != 2 else None
+    report = json.loads(judged.stdout) if judged.exit_code != 2 else None
+    return data, report, checked, judged
+
+
+def agree(data, report):
+    """validate and evaluate accept, reject and skip the same rows, and say the same about files."""
+    rejected = {(r["file"], r["row"]) for r in data["rejected"]}
+    in_report = {(r["file"], r["row"]) for r in report["rejected"] + report.get("rejected_counties", [])}
+    assert rejected == in_report
+    assert data["skipped"] == report["skipped"] and data["notices"] == report["notices"]
+    rec, counts = data["records"], report["records"]
+    assert rec["read"] == counts["read"] == counts["evaluated"] + counts["rejected"] + counts["skipped"]
+    assert rec["accepted"] == counts["evaluated"] and rec["skipped"] == counts["skipped"]
+
+
+@pytest.fixture(scope="module")
+def plain_demo():
+    """The demo county's report, from the plain demo files."""
+    from edubalance import Evaluator
+    data = Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data"
+    report = Evaluator().evaluate_files([data / "demo_schools.csv", data / "demo_county.csv"])
+    return json.loads(report.to_json()), report.exit_code
+
+
+def save_office(tmp_path, fmt, sheet, county):
+    """Schools and county as two GBK CSV files, or one workbook with 填表说明 first."""
+    if fmt == "csv":
+        return [save_csv(tmp_path / "s.csv", sheet), save_csv(tmp_path / "c.csv", county)]
+    save = save_xlsx if fmt == "xlsx" else save_xls
+    return [save(tmp_path / f"w.{fmt}", [("填表说明", INSTRUCTIONS), ("学校", sheet), ("县级", county)])]
+
+
+def statuses(report):
+    return {(s["school_id"], s["stage"]): (s["status"], s["score"]["overall"]) for s in report["schools"]}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_demo_county_as_an_office_saves_it(run, tmp_path, fmt, plain_demo):
+    expected, exit_code = plain_demo
+    paths = demo_as_office(tmp_path, fmt)
+    data, report, checked, judged = both(run, paths)
+    assert checked.exit_code == 0, checked.output          # nothing wrong with any record
+    assert judged.exit_code == exit_code                     # findings only, as the plain demo's
+    agree(data, report)
+    school_file = str(paths[0])
+    skipped = skipped_rows(N_DEMO)
+    assert [(s["file"], s["row"]) for s in report["skipped"]] == [(school_file, r) for r in skipped]
+    assert report["records"] == {"read": N_DEMO + len(skipped), "evaluated": N_DEMO, "rejected": 0,
+                                 "skipped": len(skipped)}
+    codes = [n["code"] for n in report["notices"]]
+    assert codes == ["W401", "W403"]
+    assert "序号" in report["notices"][0]["message"] and "备注" in report["notices"][0]["message"]
+    assert f"{skipped[0]}–{skipped[-1]}" in report["notices"][1]["message"]
+    assert statuses(report) == statuses(expected)
+    assert [c["status"] for c in report["counties"]] == [c["status"] for c in expected["counties"]]
+    rows = sorted(s["source"]["row"] for s in report["schools"])
+    assert rows == list(range(FIRST_RECORD_ROW, FIRST_RECORD_ROW + N_DEMO))   # the rows the clerk sees
+    assert "W401" in judged.stderr and "W401" in checked.stderr
+    if fmt != "csv":
+        assert "跳过工作表 skipped sheet 「填表说明」" in judged.stderr
+        assert "读取工作表 read sheet 「学校」" in checked.stderr
+
+
+def test_utf8_csv_with_totals_written_with_spaces_and_notes(run, tmp_path):
+    (header, rows), _ = demo_tables()
+    sheet = office_sheet(header, rows[:4], title=None, serial=False, totals=False, signature=False)
+    width = len(sheet[0])
+    sheet += [["合 计"] + [None] * (width - 1),
+              [None] * (width - 1) + ["只在备注里写了字"],
+              ["注：数据截至 2023 年 9 月"] + [None] * (width - 1),
+              [None, "审核人：王五"] + [None] * (width - 2)]
+    path = save_csv(tmp_path / "s.csv", sheet, encoding="utf-8")
+    data, report, checked, judged = both(run, [path])
+    agree(data, report)
+    assert [s["row"] for s in report["skipped"]] == [6, 7, 8, 9]
+    assert report["records"]["evaluated"] == 4 and report["records"]["rejected"] == 0
+
+
+def test_a_school_whose_name_opens_with_a_note_word_is_still_a_record(tmp_path):
+    from edubalance.readers import load_file
+    path = tmp_path / "s.csv"
+    path.write_text("学校标识码,学校名称,学段\n5226980001,全区实验小学,小学\n,合计,\n", encoding="utf-8")
+    loaded = load_file(path)
+    assert loaded.frame["school_name"].to_list() == ["全区实验小学"]
+    assert [s.row for s in loaded.skipped] == [3]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_header_in_wan_yuan_is_converted_with_a_warning(run, tmp_path, fmt, plain_demo):
+    expected, _ = plain_demo
+    (header, rows), (county_header, county_rows) = demo_tables()
+    j = header.index("教学仪器设备资产值")
+    header = list(header)
+    header[j] = "教学仪器设备资产值（万元）"
+    rows = [r[:j] + [str(int(r[j]) / 10_000)] + r[j + 1:] for r in rows]
+    paths = save_office(tmp_path, fmt, office_sheet(header, rows), [county_header, *county_rows])
+    data, report, checked, judged = both(run, paths)
+    agree(data, report)
+    [converted] = [n for n in report["notices"] if n["code"] == "W402"]
+    assert converted["field"] == "equipment_value_yuan" and "×10000" in converted["message"]
+    assert "万元" in judged.stderr and "W402" in checked.stderr
+    assert statuses(report) == statuses(expected)
+    values = {s["school_id"]: s["measures"]["equipment_value_per_pupil"] for s in report["schools"]}
+    assert values == {s["school_id"]: s["measures"]["equipment_value_per_pupil"] for s in expected["schools"]}
+
+
+@pytest.mark.parametrize("header,cell,value", [("图书（千册）", "52.976", 52976), ("占地面积（亩）", "15", 10000),
+                                               ("占地面积(公顷)", "2.3220", 23220),
+                                               ("公用经费实际拨付数万元", "139.75", 1397500)])
+def test_other_certain_units(tmp_path, header, cell, value):
+    from edubalance import Evaluator
+    path = tmp_path / "s.csv"
+    path.write_text(f"学校标识码,学段,{header}\n5226980001,小学,{cell}\n", encoding="gbk")
+    loaded = Evaluator().load([path])
+    field = [c for c in loaded.schools.columns if not c.startswith("_") and c not in ("school_id", "stage")][0]
+    assert float(loaded.schools[field][0]) == value
+    assert [n.code for n in loaded.notices] == ["W402"]
+
+
+@pytest.mark.parametrize("fmt", ("csv", "xlsx"))
+def test_an_unknown_unit_is_refused_in_both_commands(run, tmp_path, fmt):
+    (header, rows), _ = demo_tables()
+    header = [h if h != "教学仪器设备资产值" else "教学仪器设备资产值（美元）" for h in header]
+    sheet = office_sheet(header, rows[:3])
+    path = (save_csv(tmp_path / "s.csv", sheet) if fmt == "csv"
+            else save_xlsx(tmp_path / "s.xlsx", [("学校", sheet)]))
+    for command in ("validate", "evaluate"):
+        result = run(command, path)
+        assert result.exit_code == 2
+        assert "「美元」无法换算" in result.stderr and "cannot be converted" in result.stderr
+        assert "did you mean" not in result.stderr and result.stderr.count("edubalance: error:") == 1
+
+
+def test_json_keys_follow_the_same_column_rules(tmp_path):
+    from edubalance import Evaluator
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps([{"school_id": "5226980001", "stage": "primary", "备注": "x",
+                                 "教学仪器设备资产值（万元）": 12.5}], ensure_ascii=False), encoding="utf-8")
+    loaded = Evaluator().load([path])
+    assert loaded.schools["equipment_value_yuan"].to_list() == ["125000"]
+    assert [n.code for n in loaded.notices] == ["W401", "W402"]
+
+
+def test_the_python_api_still_refuses_an_unknown_key():
+    from edubalance import Evaluator
+    with pytest.raises(ValueError, match="favourite_colour"):
+        Evaluator().evaluate_record({"school_id": "5226980001", "stage": "primary", "province": "guizhou",
+                                     "county_code": "522698", "year": 2023, "favourite_colour": "blue"})
+
+
+@pytest.mark.parametrize("fmt", ("xlsx", "xls"))
+def test_a_workbook_without_a_sheet_of_records_is_one_error(run, tmp_path, fmt):
+    save = save_xlsx if fmt == "xlsx" else save_xls
+    path = save(tmp_path / f"w.{fmt}", [("填表说明", INSTRUCTIONS), ("图表数据", [["月份", "人数"], ["9月", 3]])])
+    for command in ("validate", "evaluate"):
+        result = run(command, path)
+        assert result.exit_code == 2 and result.stderr.count("edubalance: error:") == 1
+        assert "no sheet of the workbook holds school or county records" in result.stderr
+        assert "「填表说明」" in result.stderr and "「图表数据」" in result.stderr
+
+
+def test_two_sheets_of_schools_in_any_order_are_both_read(tmp_path):
+    from edubalance.readers import load_file
+    (header, rows), (county_header, county_rows) = demo_tables()
+    path = save_xlsx(tmp_path / "w.xlsx", [("县级", [county_header, *county_rows]), ("说明", INSTRUCTIONS),
+                                           ("小学", [header, *rows[:10]]), ("初中", [header, *rows[10:]])])
+    loaded = load_file(path)
+    assert loaded.frame.height == N_DEMO and loaded.county.height == 1
+    assert set(loaded.frame["_file"].to_list()) == {str(path), f"{path}#初中"}
+    assert any("skipped sheet 「说明」" in s for s in loaded.sheets)
+
+
+@pytest.mark.parametrize("text", ["学校标识码,学段,在校生数\n", "学校标识码,学段,在校生数\n合计,,1200\n填表人：张三,,\n"])
+def test_no_records_is_one_error_in_both_commands(run, tmp_path, text):
+    path = tmp_path / "s.csv"
+    path.write_text(text, encoding="gbk")
+    for command in ("validate", "evaluate"):
+        result = run(command, path)
+        assert result.exit_code == 2 and "no records found" in result.stderr and "未找到" in result.stderr
+
+
+def test_skipped_rows_are_counted_in_every_output(run, tmp_path):
+    paths = demo_as_office(tmp_path, "csv")
+    skipped = len(skipped_rows(N_DEMO))
+    table = run("evaluate", *paths)
+    assert f"{N_DEMO + skipped} read, {N_DEMO} evaluated, 0 rejected, {skipped} skipped" in table.stdout
+    run("evaluate", *paths, "-o", tmp_path / "r.ndjson")
+    head = json.loads((tmp_path / "r.ndjson").read_text(encoding="utf-8").splitlines()[0])
+    assert head["records"]["skipped"] == skipped and len(head["skipped"]) == skipped
+    run("evaluate", *paths, "-f", "parquet", "-o", tmp_path / "pq")
+    summary = pq.read_table(tmp_path / "pq" / "summary.parquet").to_pylist()[0]
+    assert summary["read"] == summary["evaluated"] + summary["rejected"] + summary["skipped"] == N_DEMO + skipped
+    text = run("validate", *paths)
+    assert f"{N_DEMO + skipped} read, {N_DEMO} accepted, 0 rejected, {skipped} skipped" in text.stdout
+
+
+def test_the_report_schema_holds_the_new_counts(tmp_path):
+    from jsonschema import Draft202012Validator
+
+    from edubalance import Evaluator
+    from edubalance.schemas import report_schema
+    report = Evaluator().evaluate_files(demo_as_office(tmp_path, "xlsx")).to_dict()
+    Draft202012Validator(report_schema()).validate(report)
+    assert report_schema()["x-version"] == 2
+
+
+@pytest.mark.xfail(reason="needs the cell-value work: 贵州省 as province, '/' as missing, 学年 2023-2024", strict=False)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_acceptance_the_demo_county_with_office_cells(run, tmp_path, fmt):
+    (header, rows), (county_header, county_rows) = demo_tables()
+    prov, year = header.index("省份"), header.index("学年")
+    books, computers = header.index("图书册数"), header.index("学生用计算机台数")
+    rows = [list(r) for r in rows]
+    for k, r in enumerate(rows):
+        r[prov], r[year] = "贵州省", "2023-2024"
+        if k in (1, 5, 9):
+            r[books if k != 5 else computers] = "/"
+    paths = save_office(tmp_path, fmt, office_sheet(header, rows), [county_header, *county_rows])
+    data, report, checked, judged = both(run, paths)
+    agree(data, report)
+    assert report["records"]["evaluated"] == N_DEMO and report["records"]["rejected"] == 0
+    assert judged.exit_code == 1
+    by_row = {s["source"]["row"]: s["status"] for s in report["schools"]}
+    assert all(by_row[FIRST_RECORD_ROW + k] == "incomplete" for k in (1, 5, 9))
