@@ -136,7 +136,7 @@ def test_each_placeholder_is_a_missing_value_not_a_rejection(tmp_path, ev, place
 def test_placeholders_in_every_format_leave_the_schools_incomplete(tmp_path, run, suffix):
     path = write(tmp_path / f"schools{suffix}", *edited(图书册数=dict(zip(PASSING_ROWS, ["/", "—", "无"]))))
     vdoc, edoc = agree(run, path)
-    assert vdoc["records"] == {"read": 28, "accepted": 28, "rejected": 0}
+    assert vdoc["records"] == {"read": 28, "accepted": 28, "rejected": 0, "skipped": 0}
     status = {e["school_id"]: e["status"] for e in edoc["schools"]}
     assert [status[s] for s in PASSING] == ["incomplete"] * 3
 
@@ -327,7 +327,7 @@ def test_the_demo_county_with_office_cells_evaluates_every_school(tmp_path, run,
     header, rows = edited(省份="贵州省", 学年="2023-2024", 图书册数=dict.fromkeys(PASSING_ROWS, "/"))
     path = write(tmp_path / f"schools{suffix}", header, rows)
     vdoc, edoc = agree(run, path, DEMO_COUNTY)
-    assert vdoc["records"] == {"read": 28, "accepted": 28, "rejected": 0} and not vdoc["warnings"]
+    assert vdoc["records"] == {"read": 28, "accepted": 28, "rejected": 0, "skipped": 0} and not vdoc["warnings"]
     status = {e["school_id"]: e["status"] for e in edoc["schools"]}
     assert len(edoc["schools"]) == 28 and [status[s] for s in PASSING] == ["incomplete"] * 3
     assert run("evaluate", path, DEMO_COUNTY).exit_code == 1         # findings, not the file

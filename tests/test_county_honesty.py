@@ -73,7 +73,7 @@ def test_a_county_with_one_of_28_schools_rejected_is_incomplete_and_lists_it(tmp
     schools = demo_with_bad_students(tmp_path, fmt)
     code, report = evaluate_json(schools, DEMO_COUNTY)
     assert code == 1
-    assert report["records"] == {"read": 28, "evaluated": 27, "rejected": 1}
+    assert report["records"] == {"read": 28, "evaluated": 27, "rejected": 1, "skipped": 0}
     (county,) = report["counties"]
     assert county["status"] == "incomplete"
     assert "1 school record of this county was rejected" in county["status_reason"]
@@ -220,7 +220,7 @@ def test_a_county_file_alone_is_judged_on_its_county_items(tmp_path, encoding):
     path = write_csv(tmp_path / "county.csv", rows_of(DEMO_COUNTY), encoding)
     code, report = evaluate_json(path)
     assert code == 1
-    assert report["records"] == {"read": 0, "evaluated": 0, "rejected": 0}
+    assert report["records"] == {"read": 0, "evaluated": 0, "rejected": 0, "skipped": 0}
     assert report["county_records"] == {"read": 1, "accepted": 1, "rejected": 0}
     (county,) = report["counties"]
     assert county["school_records"] == 0 and county["county_record"] is True

@@ -206,10 +206,13 @@ class ReportView:
         from ..report import each_problem
         kinds = {"school": "学校记录 school row", "county": "县级记录 county row",
                  "warning": "警告 warning (已评估 kept)"}
+        def found(rec: dict, key: str) -> Any:          # a rejected county row keeps its cells in ``data``
+            return rec.get(key) or (rec.get("data") or {}).get(key)
+
         return [{"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"),
-                 "id": rec.get("school_id") or rec.get("county_code"),
+                 "id": rec.get("school_id") or found(rec, "county_code"),
                  "name": rec.get("school_name") if kind == "warning"
-                 else rec.get("school_name") or rec.get("county_name"),
+                 else rec.get("school_name") or found(rec, "county_name"),
                  **_problem(p)}
                 for kind, rec, p in each_problem(self.data["rejected"], self.data.get("rejected_counties") or [],
                                                  self.data.get("warnings") or [])]
