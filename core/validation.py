@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
+from functools import lru_cache
+
 import polars as pl
 
 from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_duplicate, cell_failures, check_province,
@@ -369,11 +371,18 @@ def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:
     return {**schema, "_file": pl.String(), "_row": pl.Int64()}
 
 
+@lru_cache(maxsize=None)
+def empty_accepted(kind: str) -> pl.DataFrame:
+    """An accepted frame with no row, made once per kind: building its hundred typed columns
+    costs more than checking one API record, and polars frames are never changed in place."""
+    return pl.DataFrame(schema=typed_schema(checker_for(kind).props))
+
+
 def _check_rows(frame: pl.DataFrame, checker: RecordChecker, default_province: str | None,
                 known: frozenset[str] | None, originals: Sequence[dict] | None) -> ValidationResult:
     """:func:`check_frame` for a few rows: each row through row_problems."""
     kind = checker.kind
-    result = ValidationResult(pl.DataFrame(schema=typed_schema(checker.props)))
+    result = ValidationResult(empty_accepted(kind))
     seen: dict[tuple, tuple[str, int]] = {}
     accepted: list[dict[str, Any]] = []
     for pos, row in enumerate(frame.iter_rows(named=True)):
@@ -420,7 +429,7 @@ def validate(rows: Sequence[RawRow] | pl.DataFrame, default_province: str | None
         return check_frame(rows, kind, default_province, known_provinces)
     rows = list(rows)
     if not rows:
-        return ValidationResult(pl.DataFrame(schema=typed_schema(checker_for(kind).props)))
+        return ValidationResult(empty_accepted(kind))
     return check_frame(rows_frame(rows), kind, default_province, known_provinces, [r.data for r in rows])
 
 
