@@ -95,7 +95,7 @@ def test_a_rejected_school_is_validated_once(counted):
 def test_the_contract_years_are_the_record_schema_years():
     year = school_schema()["properties"]["year"]
     assert (MIN_YEAR, MAX_YEAR) == (year["minimum"], year["maximum"])
-    assert (MIN_YEAR, MAX_YEAR) == evaluator_module.YEAR_RANGE
+    assert (MIN_YEAR, MAX_YEAR) == evaluator_module.year_range()
     EvaluateBody.model_validate({"records": [SCHOOL], "year": MAX_YEAR})
     for outside in (MIN_YEAR - 1, MAX_YEAR + 1):
         with pytest.raises(ValidationError):
