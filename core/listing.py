@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .reports.view import DIMENSION_ZH, SEVERITY_ZH, THRESHOLD_STATUS_ZH, unit_zh
+from .fields import unit_zh
+from .reports.view import DIMENSION_ZH, SEVERITY_ZH, THRESHOLD_STATUS_ZH
 from .rulepack import compile_ruleset, in_force
 
 

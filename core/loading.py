@@ -40,7 +40,7 @@ from typing import Any, Iterable, Sequence
 
 import polars as pl
 
-from .fields import COUNTY_ONLY_FIELDS, UNIT_FACTORS, header_to_field, header_unit, label, suggest_field, unit
+from .fields import COUNTY_ONLY_FIELDS, UNIT_FACTORS, header_to_field, header_unit, label, suggest_field, unit, unit_zh
 from .limits import LIMITS, limit_message
 from .problems import Problem, file_notice
 
@@ -404,8 +404,8 @@ def convert_unit(name: str, frame: pl.DataFrame, column: str, fname: str, header
     own = unit(fname) or "—"
     if found.factor is None:
         known = "、".join(UNIT_FACTORS.get(unit(fname), {})) or "无 none"
-        raise InputError(name, f"{where[0]}「{header}」的单位「{found.unit}」无法换算为 {label(fname)} 的单位 {own}，"
-                               f"请改为 {own}（可换算的单位：{known}）/ {where[1]} '{header}': the unit '{found.unit}' "
+        raise InputError(name, f"{where[0]}「{header}」的单位「{found.unit}」无法换算为 {label(fname)} 的单位 "
+                               f"{unit_zh(own)}，请改为 {unit_zh(own)}（可换算的单位：{known}）/ {where[1]} '{header}': the unit '{found.unit}' "
                                f"cannot be converted to the unit of {fname} ({own}); give the values in {own} "
                                f"(units converted: {known})")
     factor = found.factor
@@ -413,7 +413,7 @@ def convert_unit(name: str, frame: pl.DataFrame, column: str, fname: str, header
     frame = frame.with_columns(pl.Series(column, [_times(v, factor) for v in values], dtype=pl.String))
     shown = str(factor.numerator) if factor.denominator == 1 else f"{factor.numerator}/{factor.denominator}"
     notice = file_notice("W402", file_label,
-                         f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{own}，×{shown}）/ "
+                         f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{unit_zh(own)}，×{shown}）/ "
                          f"{where[1]} '{header}' is in {found.unit}: values converted to {own} (×{shown})",
                          observed=header, field=fname)
     return frame, notice

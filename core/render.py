@@ -9,7 +9,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .problems import problem_lines
-from .reports.view import OPERATOR_ZH, unit_zh
+from .fields import unit_zh
+from .reports.view import OPERATOR_ZH
 
 if TYPE_CHECKING:
     from .report import Report

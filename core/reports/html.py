@@ -14,11 +14,10 @@ from typing import Any, Mapping
 
 import jinja2
 
-from ..fields import label
+from ..fields import label, unit_zh
 from ..render import county_findings, county_missing_causes
 from . import charts
-from .view import (OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text, status_text,
-                   unit_zh)
+from .view import OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text, status_text
 
 #: A page of more school records than this is too big for a browser (20,000 records made a
 #: 167 MB page in two minutes); such a report goes to Excel or is split by county.

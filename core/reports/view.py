@@ -21,26 +21,11 @@ DIMENSION_ZH = {"facilities": "办学条件", "staffing": "师资", "funding": "
 PROGRAMME_ZH = {"basic_2012": "基本均衡", "quality_2017": "优质均衡"}
 THRESHOLD_STATUS_ZH = {"confirmed": "已确认", "provisional": "暂定"}
 OPERATOR_ZH = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
-#: Units as a Chinese reader writes them; a unit not listed is shown as the catalogue gives it.
-UNIT_ZH = {
-    "m²": "平方米", "m² per pupil": "平方米/生", "m² per boarder": "平方米/寄宿生", "m² per school": "平方米/校",
-    "yuan per pupil": "元/生", "yuan per year": "元/年", "yuan": "元",
-    "teachers per 100 pupils": "人/百生", "rooms per 100 pupils": "间/百生", "computers per 100 pupils": "台/百生",
-    "rooms per 12 classes": "间/12班", "pupils per class": "人/班", "pupils per school": "人/校",
-    "pupils per staff member": "生/教职工", "pupils per teacher": "生/专任教师", "volumes per pupil": "册/生",
-    "beds per boarder": "床/寄宿生", "share of full-time teachers": "占专任教师比例", "indicators met": "项达标",
-    "floor": "层", "rooms": "间", "halls": "个", "schools": "所", "points": "分", "fraction": "比例",
-    "ratio": "比值", "CV": "差异系数", "yes/no": "是/否", "yes (1) / no (0)": "是(1)/否(0)",
-}
 BINDING = ("veto", "required")
 #: Schools a line of "what to fix first" names (an Excel cell holds at most 32,767 characters).
 NAMES_SHOWN = 200
 #: Units of rules whose value is a yes or a no: a sum of their gaps means nothing.
 YES_NO_UNITS = ("yes/no", "yes (1) / no (0)")
-
-
-def unit_zh(unit: str) -> str:
-    return UNIT_ZH.get(unit, unit)
 
 
 def status_text(status: str | None) -> str:

@@ -12,10 +12,10 @@ from typing import Any, Sequence
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from ..fields import enum_label
+from ..fields import enum_label, unit_zh
 from ..render import county_missing_causes
 from .view import (DIMENSION_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, THRESHOLD_STATUS_ZH, ReportView,
-                   status_text, unit_zh)
+                   status_text)
 
 #: xlsxwriter's row-at-a-time mode; measured on 20,000 records it saved no memory (the report's
 #: entries dominate) and took longer (strings inline instead of shared), so it is off.
