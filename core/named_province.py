@@ -15,22 +15,21 @@ import polars as pl
 from .checks import checker_for
 from .coercion import Bad
 from .loading import InputError, RawRow
+from .problems import row_parts
 from .regions import province_label
 
-#: Rows listed by number in a message before the rest are counted.
-SHOWN_ROWS = 5
 PROVINCE_CONFLICTS = ("keep", "refuse", "force")
+#: Runs of rows listed in a message before the rest are counted.
+SHOWN_RUNS = 5
 
 
-def rows_text(rows: list[int]) -> str:
-    """``2–29`` for a run of rows, else the first few and how many: ``2、5、9、12、20 等 8 行``."""
-    rows = sorted(rows)
-    if len(rows) == 1:
-        return str(rows[0])
-    if rows[-1] - rows[0] == len(rows) - 1:
-        return f"{rows[0]}–{rows[-1]}"
-    head = "、".join(str(r) for r in rows[:SHOWN_ROWS])
-    return head if len(rows) <= SHOWN_ROWS else f"{head} 等 {len(rows)} 行"
+def _runs(rows: list[int]) -> tuple[str, str]:
+    """The rows as runs, Chinese and English: ``2–29``, or the first runs and a count."""
+    parts = row_parts(rows)
+    if len(parts) <= SHOWN_RUNS:
+        return "、".join(parts), ", ".join(parts)
+    shown = parts[:SHOWN_RUNS]
+    return f"{'、'.join(shown)} 等 {len(rows)} 行", f"{', '.join(shown)} … ({len(rows)} rows)"
 
 
 def _own_provinces(cells: list[Any]) -> dict[Any, str]:
@@ -68,8 +67,8 @@ def _conflicts(rows: pl.DataFrame | Sequence[RawRow], given: str) -> list[tuple[
 
 
 def _where(conflicts: list[tuple[str, str, list[int]]]) -> tuple[str, str]:
-    zh = "；".join(f"{file} 第 {rows_text(rows)} 行为 {province_label(pid)}" for file, pid, rows in conflicts[:3])
-    en = "; ".join(f"{file} rows {rows_text(rows)} name {pid}" for file, pid, rows in conflicts[:3])
+    zh = "；".join(f"{file} 第 {_runs(rows)[0]} 行为 {province_label(pid)}" for file, pid, rows in conflicts[:3])
+    en = "; ".join(f"{file} rows {_runs(rows)[1]} name {pid}" for file, pid, rows in conflicts[:3])
     if len(conflicts) > 3:
         zh += f"；另有 {len(conflicts) - 3} 处"
         en += f"; and {len(conflicts) - 3} more"
