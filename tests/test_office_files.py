@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from office_files import (FIRST_RECORD_ROW, INSTRUCTIONS, demo_as_office, demo_tables, office_sheet, save_csv,
-                          save_xls, save_xlsx, skipped_rows)
+                          save_xls, save_xlsx, skipped_rows, with_units_row)
 
 FORMATS = ("xlsx", "xls", "csv")
 N_DEMO = 28
@@ -245,3 +245,72 @@ def test_acceptance_the_demo_county_with_office_cells(run, tmp_path, fmt):
     assert judged.exit_code == 1
     by_row = {s["source"]["row"]: s["status"] for s in report["schools"]}
     assert all(by_row[FIRST_RECORD_ROW + k] == "incomplete" for k in (2, 3, 10))
+
+
+UNITS = {"学校名称": "（所）", "在校生数": "（人）", "专任教师数": "(人)", "班级数": "个", "占地面积": "（平方米）",
+         "图书册数": "册", "教学仪器设备资产值": "单位：万元", "学年": "年"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_units_row_is_skipped_and_its_units_applied(run, tmp_path, fmt, plain_demo):
+    expected, exit_code = plain_demo
+    (header, rows), (county_header, county_rows) = demo_tables()
+    j = header.index("教学仪器设备资产值")
+    rows = [r[:j] + [str(int(r[j]) / 10_000)] + r[j + 1:] for r in rows]
+    sheet = with_units_row(office_sheet(header, rows), UNITS)
+    paths = save_office(tmp_path, fmt, sheet, [county_header, *county_rows])
+    data, report, checked, judged = both(run, paths)
+    assert checked.exit_code == 0, checked.output
+    assert judged.exit_code == exit_code
+    agree(data, report)
+    units_row = FIRST_RECORD_ROW
+    skipped = [(s["row"], s["reason"]) for s in report["skipped"]]
+    assert skipped[0] == (units_row, "单位行 / units row")
+    assert [r for r, _ in skipped[1:]] == [r + 1 for r in skipped_rows(N_DEMO)]
+    assert report["records"] == {"read": N_DEMO + len(skipped), "evaluated": N_DEMO, "rejected": 0,
+                                 "skipped": len(skipped)}
+    [converted] = [n for n in report["notices"] if n["code"] == "W402"]      # 人, 个, 平方米, 册, 年: silent
+    assert converted["field"] == "equipment_value_yuan" and "×10000" in converted["message"]
+    assert "单位行" in judged.stderr and "W402" in checked.stderr
+    assert statuses(report) == statuses(expected)
+    values = {s["school_id"]: s["measures"]["equipment_value_per_pupil"] for s in report["schools"]}
+    assert values == {s["school_id"]: s["measures"]["equipment_value_per_pupil"] for s in expected["schools"]}
+    assert sorted(s["source"]["row"] for s in report["schools"]) == list(range(units_row + 1, units_row + 1 + N_DEMO))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("written", ["（美元）", "千人"])
+def test_a_unit_in_the_units_row_that_cannot_be_converted_is_refused(run, tmp_path, fmt, written):
+    (header, rows), (county_header, county_rows) = demo_tables()
+    field = "教学仪器设备资产值" if written == "（美元）" else "在校生数"
+    sheet = with_units_row(office_sheet(header, rows[:3]), {**UNITS, field: written})
+    paths = save_office(tmp_path, fmt, sheet, [county_header, *county_rows])
+    for command in ("validate", "evaluate"):
+        result = run(command, *paths)
+        assert result.exit_code == 2, result.output
+        assert f"「{written.strip('（）')}」无法换算" in result.stderr and "cannot be converted" in result.stderr
+        assert result.stderr.count("edubalance: 错误 error:") == 1
+
+
+def test_a_units_row_contradicting_the_header_is_refused(run, tmp_path):
+    (header, rows), _ = demo_tables()
+    header = [h if h != "教学仪器设备资产值" else "教学仪器设备资产值（元）" for h in header]
+    path = save_csv(tmp_path / "s.csv", with_units_row(office_sheet(header, rows[:3]),
+                                                        {**UNITS, "教学仪器设备资产值（元）": "（万元）"}))
+    for command in ("validate", "evaluate"):
+        result = run(command, path)
+        assert result.exit_code == 2 and "不一致" in result.stderr and "differ" in result.stderr
+
+
+def test_a_percent_units_row_and_one_without_words_only(tmp_path):
+    from edubalance import Evaluator
+    path = tmp_path / "s.csv"
+    path.write_text("县级行政区划代码,县（市、区）,教师交流轮岗比例\n单位,—,%\n522698,青岚县,12\n", encoding="gbk")
+    loaded = Evaluator().load([path])
+    assert [s.row for s in loaded.skipped] == [2] and loaded.counties.height == 1
+    [converted] = [n for n in loaded.notices if n.code == "W402"]
+    assert converted.field == "rotation_rate" and float(loaded.counties["rotation_rate"][0]) == 0.12
+    # A first row of numbers is a record, not a units row.
+    path.write_text("学校标识码,学段,在校生数\n5226980001,小学,500\n", encoding="gbk")
+    loaded = Evaluator().load([path])
+    assert not loaded.skipped and loaded.schools.height == 1
