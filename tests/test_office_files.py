@@ -14,6 +14,8 @@ from office_files import (FIRST_RECORD_ROW, INSTRUCTIONS, demo_as_office, demo_t
 
 FORMATS = ("xlsx", "xls", "csv")
 N_DEMO = 28
+DEMO_SCHOOLS, DEMO_COUNTY = (Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data" / name
+                             for name in ("demo_schools.csv", "demo_county.csv"))
 
 
 def both(run, paths, *extra):
@@ -314,3 +316,45 @@ def test_a_percent_units_row_and_one_without_words_only(tmp_path):
     path.write_text("学校标识码,学段,在校生数\n5226980001,小学,500\n", encoding="gbk")
     loaded = Evaluator().load([path])
     assert not loaded.skipped and loaded.schools.height == 1
+
+
+def notice_lines(result):
+    """The lines a command says about whole files (sheets read and skipped, W401–W403)."""
+    return [line for line in result.stderr.splitlines() if line.startswith("edubalance: ") and "错误" not in line]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_plan_says_what_validate_says_about_the_files(run, tmp_path, fmt, plain_demo):
+    (header, rows), (county_header, county_rows) = demo_tables()
+    sheet = with_units_row(office_sheet(header, rows), UNITS)
+    j = sheet[1].index("教学仪器设备资产值")
+    for r in sheet[3:3 + N_DEMO]:
+        r[j] = str(int(r[j]) / 10_000)
+    paths = save_office(tmp_path, fmt, sheet, [county_header, *county_rows])
+    checked = run("validate", *paths)
+    planned = run("plan", *paths, "-e", "vector", "-o", tmp_path / "plan.json")
+    plain = run("plan", DEMO_SCHOOLS, DEMO_COUNTY, "-e", "vector", "-o", tmp_path / "plain.json")
+    assert planned.exit_code == plain.exit_code
+    lines = notice_lines(planned)
+    assert lines == notice_lines(checked)
+    assert [code for code in ("W401", "W402", "W403") if any(code in line for line in lines)] == ["W401", "W402", "W403"]
+    if fmt != "csv":
+        assert any("填表说明" in line for line in lines)          # the sheet skipped, and why
+    document = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    expected = json.loads((tmp_path / "plain.json").read_text(encoding="utf-8"))
+    assert len(document["schools"]) == len(expected["schools"]) and not document["rejected"]
+    def unsourced(doc):
+        return [{k: v for k, v in s.items() if k != "source"} for s in doc["schools"]]
+    assert unsourced(document) == unsourced(expected)                 # the same plan, the units applied
+
+
+@pytest.mark.parametrize("text", ["学校标识码,学段,在校生数\n", "学校标识码,学段,在校生数\n合计,,1200\n填表人：张三,,\n"])
+def test_plan_refuses_a_file_without_records_as_the_others_do(run, tmp_path, text):
+    path = tmp_path / "s.csv"
+    path.write_text(text, encoding="gbk")
+    for command in ("validate", "evaluate", "plan"):
+        result = run(command, path)
+        assert result.exit_code == 2 and "no records found" in result.stderr, (command, result.output)
+    (tmp_path / "p.json").write_text('{"schools": [], "counties": []}', encoding="utf-8")
+    applied = run("plan", path, "--apply", tmp_path / "p.json", "-o", tmp_path / "a.csv")
+    assert applied.exit_code == 2 and "no records found" in applied.stderr
