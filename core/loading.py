@@ -478,6 +478,8 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
                               if header is not None else f"{where[1]} (no header)")
             continue
         found = column_units(name, fname, header, units.get(column), where)
+        if found is not None and column in units:
+            where = (f"{where[0]}（单位行）", f"{where[1]} (units row)")
         if found is not None:
             frame, notice = convert_unit(name, frame, column, fname, str(header), found, file_label, where)
             notices.append(notice)

@@ -273,6 +273,7 @@ def test_a_units_row_is_skipped_and_its_units_applied(run, tmp_path, fmt, plain_
                                  "skipped": len(skipped)}
     [converted] = [n for n in report["notices"] if n["code"] == "W402"]      # 人, 个, 平方米, 册, 年: silent
     assert converted["field"] == "equipment_value_yuan" and "×10000" in converted["message"]
+    assert "（单位行）「教学仪器设备资产值」按万元填写" in converted["message"] and "(units row)" in converted["message"]
     assert "单位行" in judged.stderr and "W402" in checked.stderr
     assert statuses(report) == statuses(expected)
     values = {s["school_id"]: s["measures"]["equipment_value_per_pupil"] for s in report["schools"]}
@@ -291,6 +292,7 @@ def test_a_unit_in_the_units_row_that_cannot_be_converted_is_refused(run, tmp_pa
         result = run(command, *paths)
         assert result.exit_code == 2, result.output
         assert f"「{written.strip('（）')}」无法换算" in result.stderr and "cannot be converted" in result.stderr
+        assert "（单位行）" in result.stderr
         assert result.stderr.count("edubalance: 错误 error:") == 1
 
 
