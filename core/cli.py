@@ -559,13 +559,14 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
     """
     from .plan import excel, inputs, text, whatif
     ev = make_evaluator(province, year, engine, overrides, plugins)
+    loaded = ev.load(files)
+    announce(loaded, files)
     if apply_path or what_if_path:
         if apply_path and what_if_path:
             fail("--apply 与 --what-if 只能选一个 / --apply and --what-if are one at a time")
         if not output or Path(output).suffix.lower() != ".csv":
             fail("--apply、--what-if 需要 -o 指定 CSV 输出文件 / need -o FILE.csv for the adjusted records")
-        rows, _ = ev.load(files)
-        checked = ev.validate_rows(rows)
+        checked = ev.validate_rows(loaded.schools)
         records = [dict(r) for r in checked.accepted]
         if apply_path:
             adjusted = whatif.apply_plan(inputs.read_plan(apply_path), records, apply_path)
@@ -583,7 +584,7 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
     if suffix not in ("", ".json", ".xlsx", ".html", ".txt"):
         fail(f"-o {output}: 方案输出为 .json、.xlsx、.html 或 .txt（调整后的记录用 --apply）/ "
              f"a plan is written as .json, .xlsx, .html or .txt (adjusted records: --apply)")
-    document = ev.plan(files, target=target, costs=costs, near=near)
+    document = ev.plan(files, target=target, costs=costs, near=near, loaded=loaded)
     if not document["schools"] and not document["rejected"]:
         fail(f"{'、'.join(files)} 中没有学校记录（只有表头或没有数据行）/ no school records found in "
              f"{', '.join(files)} (only a header, or no rows)")

@@ -367,19 +367,21 @@ class Evaluator:
     # -- plan ----------------------------------------------------------------------------------
     def plan(self, paths: Iterable[str | Path] = (), records: Iterable[Mapping[str, Any]] = (),
              counties: Iterable[Mapping[str, Any]] = (), target: str = "quality",
-             costs: str | Path | None = None, near: float = 0.05) -> dict[str, Any]:
+             costs: str | Path | None = None, near: float = 0.05, loaded: Loaded | None = None) -> dict[str, Any]:
         """The remediation plan (see :mod:`edubalance.plan`) for the records in ``paths`` and/or
         given as dicts: the least additions per school and per county, their cost, checked by
-        judging the adjusted records again with this evaluator. Rejected rows are listed."""
+        judging the adjusted records again with this evaluator. Rejected rows are listed.
+        ``loaded``: ``paths`` as already read (:meth:`load`), not read again."""
         from .plan import Planner
 
         paths = [str(p) for p in paths]
         given = (given_rows(records, "<records>"), given_rows(counties, "<counties>"))
-        if paths and any(given):            # files and records given as dicts: judged as one input
-            schools, county_rows = self.load(paths)
+        read = loaded if loaded is not None else (self.load(paths) if paths else None)
+        if read is not None and any(given):            # files and records given as dicts: judged as one input
+            schools, county_rows = read
             checked = self.check(frame_rows(schools) + given[0], frame_rows(county_rows) + given[1])
         else:
-            checked = self.check(*(self.load(paths) if paths else given))
+            checked = self.check(*(read if read is not None else given))
         return Planner(self, target=target, costs=None if costs is None else str(costs), near=near).plan(
             checked, files=paths)
 

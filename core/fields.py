@@ -112,6 +112,8 @@ _UNIT_WORDS: dict[str, frozenset[str]] = {
     "halls": frozenset({"个", "间"}),
     "beds": frozenset({"张", "个"}),
     "floor": frozenset({"层"}),
+    "year": frozenset({"年", "学年"}),
+    "lessons/year": frozenset({"课时", "课时/年", "节", "节/年"}),
 }
 
 
@@ -188,6 +190,53 @@ def header_unit(header: Any) -> UnitHeader | None:
             if name is not None:
                 return _unit_word(name, word)
     return None
+
+
+def column_unit(name: str, word: str) -> UnitHeader | None:
+    """``word`` (a unit written for a column, e.g. in a units row) as the unit of field
+    ``name``: None if it is the field's own, else the factor (None: not convertible)."""
+    return _unit_word(name, _norm(word))
+
+
+def stated_unit(header: Any) -> str | None:
+    """The unit word a header of a known field ends with (its own or another), or None."""
+    if header is None:
+        return None
+    m = _TRAILING_UNIT.match(_norm(str(header)))
+    if m and _HEADER_INDEX.get(m.group(1)) is not None:
+        return m.group(2)
+    found = header_unit(header)
+    return found.unit if found is not None else None
+
+
+#: Unit words a units row holds besides the fields' own and convertible ones.
+_OTHER_UNIT_WORDS = frozenset({"所", "校", "岁", "次", "套", "座", "栋", "辆", "元/生", "平方米/生", "册/生", "台/百生",
+                               "人/班", "生", "户", "项", "处", "亩"})
+_UNIT_CELL_WORDS = frozenset({w for words in _UNIT_WORDS.values() for w in words}
+                             | {w for table in UNIT_FACTORS.values() for w in table} | _OTHER_UNIT_WORDS)
+_UNIT_LABEL = re.compile(r"^(?:计量)?单位[:：]?")
+
+
+def unit_text(text: Any) -> str | None:
+    """A cell of a units row (``（万元）``, ``单位：万元``, ``个``, ``%``) as the unit word it writes,
+    normalised as headers are; None when it writes no word (blank, ``/``, ``—``)."""
+    if text is None:
+        return None
+    key = _UNIT_LABEL.sub("", _norm(str(text)))
+    if key.startswith("(") and key.endswith(")") and key.count("(") == 1:
+        key = key[1:-1]
+    return key if re.search(r"[^\W\d_]|%", key) else None
+
+
+def unit_cell(text: Any) -> str | None:
+    """:func:`unit_text` when it is a known unit word, else None (a cell that is not a unit)."""
+    key = unit_text(text)
+    return key if key in _UNIT_CELL_WORDS else None
+
+
+def is_unit_label(text: Any) -> bool:
+    """Whether a cell only names the row (``单位``, ``计量单位``)."""
+    return text is not None and _norm(str(text)).strip("():：") in ("单位", "计量单位")
 
 
 def header_to_field(header: Any) -> str | None:

@@ -40,7 +40,8 @@ from typing import Any, Iterable, Sequence
 
 import polars as pl
 
-from .fields import COUNTY_ONLY_FIELDS, UNIT_FACTORS, header_to_field, header_unit, label, suggest_field, unit, unit_zh
+from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_to_field, header_unit, is_unit_label, label,
+                     stated_unit, suggest_field, unit, unit_cell, unit_text, unit_zh)
 from .limits import LIMITS, limit_message
 from .problems import Problem, file_notice
 
@@ -439,11 +440,26 @@ def _times(text: str | None, factor: Fraction) -> str | None:
     return format(exact.normalize(), "f")
 
 
+def column_units(name: str, fname: str, header: Any, written: str | None, where: tuple[str, str]) -> Any:
+    """The foreign unit of a column (:class:`~edubalance.fields.UnitHeader`) from its header or
+    from the units row below it (``written``); None when both say the field's own unit. A units
+    row contradicting a unit the header states is refused."""
+    if written is None:
+        return header_unit(header) if header_to_field(header) is None else None
+    stated = stated_unit(header)
+    if stated is not None and stated != written:
+        raise InputError(name, f"{where[0]}「{header}」的单位与单位行的「{written}」不一致，请只保留一个 / {where[1]} "
+                               f"'{header}': the header's unit ({stated}) and the units row's ({written}) differ; "
+                               f"keep one")
+    return column_unit(fname, written)
+
+
 def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, str | None, Any, str]],
-                   file_label: str) -> tuple[pl.DataFrame, list[Problem]]:
+                   file_label: str, units: dict[str, str] | None = None) -> tuple[pl.DataFrame, list[Problem]]:
     """Keep the columns a field names (``(column, field, header, (where in Chinese, in English))``;
-    field None: unknown),
-    converting those in a foreign unit; the unknown ones holding data are dropped with one W401."""
+    field None: unknown), converting those in a foreign unit (named by the header, or in
+    ``units``, the units row by column); the unknown ones holding data are dropped with one W401."""
+    units = units or {}
     notices: list[Problem] = []
     unknown: tuple[list[str], list[str]] = ([], [])
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
@@ -461,11 +477,12 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
             unknown[1].append(f"{where[1]} '{header}'" + (f" (did you mean {guess}?)" if guess else "")
                               if header is not None else f"{where[1]} (no header)")
             continue
-        if header_to_field(header) is None:
-            found = header_unit(header)
-            if found is not None:
-                frame, notice = convert_unit(name, frame, column, fname, str(header), found, file_label, where)
-                notices.append(notice)
+        found = column_units(name, fname, header, units.get(column), where)
+        if found is not None and column in units:
+            where = (f"{where[0]}（单位行）", f"{where[1]} (units row)")
+        if found is not None:
+            frame, notice = convert_unit(name, frame, column, fname, str(header), found, file_label, where)
+            notices.append(notice)
         keep.append(pl.col(column).alias(fname))
     if unknown[0]:
         notices.insert(0, unknown_columns_notice(file_label, *unknown))
@@ -521,6 +538,29 @@ def non_record_rows(body: pl.DataFrame, cells: Sequence[str], lead: Sequence[str
     return maybe.scatter(at, found)
 
 
+UNITS_ROW = "单位行 / units row"
+
+
+def units_row(cells: Sequence[str], row: Sequence[Any], names: Sequence[str | None],
+              ident: str | None) -> dict[str, str] | None:
+    """The unit written per column when ``row`` (the first below the header) is a units row —
+    most of its filled cells are unit words (``（所）``, ``单位：万元``, ``%``) and it has no identity
+    of its own; else None. In a units row every word counts, one unknown here too (then refused,
+    never read in the wrong unit). Columns no field names, or whose field is text (a name, a
+    code, 是/否), are left out: a unit there changes nothing (``（所）`` under 学校名称)."""
+    filled = [(c, v) for c, v in zip(cells, row)       # a label (单位) or a dash (—) says nothing
+              if v is not None and not is_unit_label(v) and (unit_text(v) or any(ch.isdigit() for ch in v))]
+    known = sum(1 for _, v in filled if unit_cell(v) is not None)
+    if not known or 2 * known <= len(filled):
+        return None
+    own = dict(zip(cells, row)).get(ident) if ident is not None else None
+    if own is not None and any(ch.isdigit() for ch in str(own)):
+        return None
+    fields = dict(zip(cells, names))
+    written = {c: unit_text(v) for c, v in filled if fields[c] is not None and unit(fields[c])}
+    return {c: w for c, w in written.items() if w is not None}
+
+
 def skipped_rows(file_label: str, rows: pl.DataFrame, cells: Sequence[str], lead: Sequence[str]) -> list[Skipped]:
     """Each non-record row with its reason: the cell that opens with a totals/note word
     (shortened), else that no column a field names holds anything."""
@@ -550,8 +590,9 @@ def skipped_notice(file_label: str, skipped: Sequence[Skipped]) -> Problem:
     """W403: the rows skipped in a file, once, by row number."""
     rows = row_ranges([s.row for s in skipped])
     return file_notice("W403", file_label,
-                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明或空行），第 {rows} 行 / skipped "
-                       f"{len(skipped)} row(s) that are not records (totals, signatures, notes, blank rows): "
+                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明、单位行或空行），第 {rows} 行 / skipped "
+                       f"{len(skipped)} row(s) that are not records (totals, signatures, notes, units rows, blank "
+                       f"rows): "
                        f"rows {rows}", observed=[s.row for s in skipped])
 
 
@@ -596,15 +637,19 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     names = header_names(name, header)
     header_row = frame["_row"][k]
     body = frame.slice(k + 1)
-    used = body.select(pl.col(cells).is_not_null().any()).row(0) if body.height else (False,) * len(cells)
-    fields_at = {names[j]: c for j, c in enumerate(cells) if names[j] is not None}
-    known = [c for j, c in enumerate(cells) if names[j] is not None and used[j]]
     skipped: list[Skipped] = []
+    fields_at = {names[j]: c for j, c in enumerate(cells) if names[j] is not None}
+    units = units_row(cells, body.row(0)[1:], names, fields_at.get(LEAD_FIELDS[all_county][0])) if body.height else None
+    if units is not None:
+        skipped.append(Skipped(file_label, int(body["_row"][0]), UNITS_ROW))
+        body = body.slice(1)
+    used = body.select(pl.col(cells).is_not_null().any()).row(0) if body.height else (False,) * len(cells)
+    known = [c for j, c in enumerate(cells) if names[j] is not None and used[j]]
     if body.height:
         lead = [fields_at[f] for f in LEAD_FIELDS[all_county] if f in fields_at]
         mask = non_record_rows(body, cells, lead, fields_at.get(LEAD_FIELDS[all_county][0]), known)
         if mask.any():
-            skipped = skipped_rows(file_label, body.filter(mask), cells, lead)
+            skipped += skipped_rows(file_label, body.filter(mask), cells, lead)
             body = body.filter(~mask)
     last = int(frame["_row"][-1])
     if last - header_row > body.height + len(skipped):        # blank rows among the records
@@ -615,7 +660,7 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     body = body.with_columns(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64))
     columns = [(c, names[j], header[j], (f"第 {column_letter(j)} 列", f"column {column_letter(j)}"))
                for j, c in enumerate(cells) if used[j]]
-    body, notices = settle_columns(name, body, columns, file_label)
+    body, notices = settle_columns(name, body, columns, file_label, units)
     if skipped:
         notices.append(skipped_notice(file_label, skipped))
     body = body.select("_file", "_row", *[c for c in body.columns if not c.startswith("_")])

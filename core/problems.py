@@ -36,7 +36,8 @@ W401  unknown-column                      warning   a file's columns no field na
 W402  unit-converted                      warning   a column in another unit (万元, 千册 …),
                                                     converted to the field's unit
 W403  rows-skipped                        warning   rows that are not records (totals,
-                                                    signatures, notes, blank rows), skipped
+                                                    signatures, notes, units rows, blank
+                                                    rows), skipped
 ====  ==================================  ========  =====================================
 """
 from __future__ import annotations

@@ -129,3 +129,12 @@ def demo_as_office(folder: Path, fmt: str) -> list[Path]:
     sheets = [("填表说明", INSTRUCTIONS), ("学校", schools), ("县级指标", county)]
     save = save_xlsx if fmt == "xlsx" else save_xls
     return [save(folder / f"青岚县.{fmt}", sheets)]
+
+
+def with_units_row(sheet: list[list[Any]], units: dict[str, str]) -> list[list[Any]]:
+    """``sheet`` (from :func:`office_sheet`) with a units row right below its header, as many
+    offices write one: ``units`` maps a header to the unit written under it (``（人）``,
+    ``单位：万元``). Rows below move down by one."""
+    k = next(i for i, r in enumerate(sheet) if "学校标识码" in r or "县级行政区划代码" in r)
+    header = sheet[k]
+    return [*sheet[: k + 1], [units.get(h) for h in header], *sheet[k + 1:]]

@@ -10,10 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from office_files import (FIRST_RECORD_ROW, INSTRUCTIONS, demo_as_office, demo_tables, office_sheet, save_csv,
-                          save_xls, save_xlsx, skipped_rows)
+                          save_xls, save_xlsx, skipped_rows, with_units_row)
 
 FORMATS = ("xlsx", "xls", "csv")
 N_DEMO = 28
+DEMO_SCHOOLS, DEMO_COUNTY = (Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data" / name
+                             for name in ("demo_schools.csv", "demo_county.csv"))
 
 
 def both(run, paths, *extra):
@@ -245,3 +247,116 @@ def test_acceptance_the_demo_county_with_office_cells(run, tmp_path, fmt):
     assert judged.exit_code == 1
     by_row = {s["source"]["row"]: s["status"] for s in report["schools"]}
     assert all(by_row[FIRST_RECORD_ROW + k] == "incomplete" for k in (2, 3, 10))
+
+
+UNITS = {"学校名称": "（所）", "在校生数": "（人）", "专任教师数": "(人)", "班级数": "个", "占地面积": "（平方米）",
+         "图书册数": "册", "教学仪器设备资产值": "单位：万元", "学年": "年"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_units_row_is_skipped_and_its_units_applied(run, tmp_path, fmt, plain_demo):
+    expected, exit_code = plain_demo
+    (header, rows), (county_header, county_rows) = demo_tables()
+    j = header.index("教学仪器设备资产值")
+    rows = [r[:j] + [str(int(r[j]) / 10_000)] + r[j + 1:] for r in rows]
+    sheet = with_units_row(office_sheet(header, rows), UNITS)
+    paths = save_office(tmp_path, fmt, sheet, [county_header, *county_rows])
+    data, report, checked, judged = both(run, paths)
+    assert checked.exit_code == 0, checked.output
+    assert judged.exit_code == exit_code
+    agree(data, report)
+    units_row = FIRST_RECORD_ROW
+    skipped = [(s["row"], s["reason"]) for s in report["skipped"]]
+    assert skipped[0] == (units_row, "单位行 / units row")
+    assert [r for r, _ in skipped[1:]] == [r + 1 for r in skipped_rows(N_DEMO)]
+    assert report["records"] == {"read": N_DEMO + len(skipped), "evaluated": N_DEMO, "rejected": 0,
+                                 "skipped": len(skipped)}
+    [converted] = [n for n in report["notices"] if n["code"] == "W402"]      # 人, 个, 平方米, 册, 年: silent
+    assert converted["field"] == "equipment_value_yuan" and "×10000" in converted["message"]
+    assert "（单位行）「教学仪器设备资产值」按万元填写" in converted["message"] and "(units row)" in converted["message"]
+    assert "单位行" in judged.stderr and "W402" in checked.stderr
+    assert statuses(report) == statuses(expected)
+    values = {s["school_id"]: s["measures"]["equipment_value_per_pupil"] for s in report["schools"]}
+    assert values == {s["school_id"]: s["measures"]["equipment_value_per_pupil"] for s in expected["schools"]}
+    assert sorted(s["source"]["row"] for s in report["schools"]) == list(range(units_row + 1, units_row + 1 + N_DEMO))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("written", ["（美元）", "千人"])
+def test_a_unit_in_the_units_row_that_cannot_be_converted_is_refused(run, tmp_path, fmt, written):
+    (header, rows), (county_header, county_rows) = demo_tables()
+    field = "教学仪器设备资产值" if written == "（美元）" else "在校生数"
+    sheet = with_units_row(office_sheet(header, rows[:3]), {**UNITS, field: written})
+    paths = save_office(tmp_path, fmt, sheet, [county_header, *county_rows])
+    for command in ("validate", "evaluate"):
+        result = run(command, *paths)
+        assert result.exit_code == 2, result.output
+        assert f"「{written.strip('（）')}」无法换算" in result.stderr and "cannot be converted" in result.stderr
+        assert "（单位行）" in result.stderr
+        assert result.stderr.count("edubalance: 错误 error:") == 1
+
+
+def test_a_units_row_contradicting_the_header_is_refused(run, tmp_path):
+    (header, rows), _ = demo_tables()
+    header = [h if h != "教学仪器设备资产值" else "教学仪器设备资产值（元）" for h in header]
+    path = save_csv(tmp_path / "s.csv", with_units_row(office_sheet(header, rows[:3]),
+                                                        {**UNITS, "教学仪器设备资产值（元）": "（万元）"}))
+    for command in ("validate", "evaluate"):
+        result = run(command, path)
+        assert result.exit_code == 2 and "不一致" in result.stderr and "differ" in result.stderr
+
+
+def test_a_percent_units_row_and_one_without_words_only(tmp_path):
+    from edubalance import Evaluator
+    path = tmp_path / "s.csv"
+    path.write_text("县级行政区划代码,县（市、区）,教师交流轮岗比例\n单位,—,%\n522698,青岚县,12\n", encoding="gbk")
+    loaded = Evaluator().load([path])
+    assert [s.row for s in loaded.skipped] == [2] and loaded.counties.height == 1
+    [converted] = [n for n in loaded.notices if n.code == "W402"]
+    assert converted.field == "rotation_rate" and float(loaded.counties["rotation_rate"][0]) == 0.12
+    # A first row of numbers is a record, not a units row.
+    path.write_text("学校标识码,学段,在校生数\n5226980001,小学,500\n", encoding="gbk")
+    loaded = Evaluator().load([path])
+    assert not loaded.skipped and loaded.schools.height == 1
+
+
+def notice_lines(result):
+    """The lines a command says about whole files (sheets read and skipped, W401–W403)."""
+    return [line for line in result.stderr.splitlines() if line.startswith("edubalance: ") and "错误" not in line]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_plan_says_what_validate_says_about_the_files(run, tmp_path, fmt, plain_demo):
+    (header, rows), (county_header, county_rows) = demo_tables()
+    sheet = with_units_row(office_sheet(header, rows), UNITS)
+    j = sheet[1].index("教学仪器设备资产值")
+    for r in sheet[3:3 + N_DEMO]:
+        r[j] = str(int(r[j]) / 10_000)
+    paths = save_office(tmp_path, fmt, sheet, [county_header, *county_rows])
+    checked = run("validate", *paths)
+    planned = run("plan", *paths, "-e", "vector", "-o", tmp_path / "plan.json")
+    plain = run("plan", DEMO_SCHOOLS, DEMO_COUNTY, "-e", "vector", "-o", tmp_path / "plain.json")
+    assert planned.exit_code == plain.exit_code
+    lines = notice_lines(planned)
+    assert lines == notice_lines(checked)
+    assert [code for code in ("W401", "W402", "W403") if any(code in line for line in lines)] == ["W401", "W402", "W403"]
+    if fmt != "csv":
+        assert any("填表说明" in line for line in lines)          # the sheet skipped, and why
+    document = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    expected = json.loads((tmp_path / "plain.json").read_text(encoding="utf-8"))
+    assert len(document["schools"]) == len(expected["schools"]) and not document["rejected"]
+    def unsourced(doc):
+        return [{k: v for k, v in s.items() if k != "source"} for s in doc["schools"]]
+    assert unsourced(document) == unsourced(expected)                 # the same plan, the units applied
+
+
+@pytest.mark.parametrize("text", ["学校标识码,学段,在校生数\n", "学校标识码,学段,在校生数\n合计,,1200\n填表人：张三,,\n"])
+def test_plan_refuses_a_file_without_records_as_the_others_do(run, tmp_path, text):
+    path = tmp_path / "s.csv"
+    path.write_text(text, encoding="gbk")
+    for command in ("validate", "evaluate", "plan"):
+        result = run(command, path)
+        assert result.exit_code == 2 and "no records found" in result.stderr, (command, result.output)
+    (tmp_path / "p.json").write_text('{"schools": [], "counties": []}', encoding="utf-8")
+    applied = run("plan", path, "--apply", tmp_path / "p.json", "-o", tmp_path / "a.csv")
+    assert applied.exit_code == 2 and "no records found" in applied.stderr

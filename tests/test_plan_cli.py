@@ -127,7 +127,7 @@ def test_a_file_with_no_rows_is_a_usage_error(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("学校标识码,学段,在校生数\n", encoding="utf-8")
     result = run("plan", empty)
-    assert result.exit_code == 2 and "no school records" in result.output
+    assert result.exit_code == 2 and "no records found" in result.output
     assert run("plan", tmp_path / "missing.csv").exit_code == 2
 
 

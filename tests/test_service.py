@@ -156,6 +156,30 @@ def test_findings_only_and_a_given_year(client):
     assert all(v["status"] in ("fail", "missing_data") for s in report["schools"] for v in s["verdicts"])
 
 
+def test_schools_only_skips_the_county_judgement_as_the_cli_does(client, url, identical):
+    files = demo_files("guizhou")
+    expected, code = cli_json("evaluate", *(f.name for f in files), "-f", "json", "--schools-only",
+                              cwd=files[0].parent)
+    assert not expected["counties"] and expected["schools"]
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    r = client.post("/v1/evaluate", data={"schools_only": "true"}, files=upload)
+    assert r.status_code == 200, r.text
+    identical(r.json(), expected, "report")
+    assert r.headers["x-edubalance-exit-code"] == str(code)
+    records, counties = raw_records("guizhou")
+    r = client.post("/v1/evaluate", json={"records": records, "counties": counties, "schools_only": True})
+    assert r.status_code == 200, r.text
+    expected = Evaluator().evaluate_records(records, counties, schools_only=True).to_dict()
+    assert r.json() == json.loads(json.dumps(expected, ensure_ascii=False)) and not r.json()["counties"]
+    judged = client.post("/v1/evaluate", json={"records": records, "counties": counties, "schools_only": False})
+    assert judged.json()["counties"]                                  # the default judges the county
+    assert_problem(client.post("/v1/evaluate", data={"schools_only": "maybe"}, files=upload), 400, "malformed-request")
+    assert_problem(client.post("/v1/evaluate", json={"records": records, "schools_only": "maybe"}), 400,
+                   "malformed-request")
+    form = httpx.get(url + "/openapi.json").json()["paths"]["/v1/evaluate"]["post"]["requestBody"]["content"]
+    assert form["multipart/form-data"]["schema"]["properties"]["schools_only"]["type"] == "boolean"
+
+
 def test_fifty_concurrent_requests_of_different_provinces_get_their_own_reports(client):
     bodies, expected = {}, {}
     for p in PROVINCES:

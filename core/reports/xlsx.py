@@ -140,7 +140,7 @@ def _summary(book: _Book, view: ReportView) -> None:
         ("读取记录数", "records read", rec["read"]),
         ("已评估记录数", "records evaluated", rec["evaluated"]),
         ("被拒记录数", "records rejected", rec["rejected"]),
-        ("跳过的非记录行数（合计、签名、空行）", "rows skipped (totals, signatures, blank)", rec.get("skipped", 0)),
+        ("跳过的非记录行数（合计、签名、单位行、空行）", "rows skipped (totals, signatures, units, blank)", rec.get("skipped", 0)),
         ("被拒县级记录数", "county rows rejected", len(data.get("rejected_counties") or [])),
         ("警告数（记录已评估）", "warnings (records kept)", len(data.get("warnings") or [])),
         ("逐校判定", "verdicts per school", "全部 all" if view.all_verdicts else "仅问题 findings only"),

@@ -238,7 +238,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                               "description": "CSV / XLSX / JSON / NDJSON / YAML 文件 files of school and county records"},
                     "province": {"type": "string", "enum": catalog.provinces},
                     "year": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
-                    "verdicts": {"type": "string", "enum": ["all", "findings"]}}}}
+                    "verdicts": {"type": "string", "enum": ["all", "findings"]},
+                    "schools_only": {"type": "boolean", "default": False}}}}
         return {"requestBody": schema}
 
     report_content = {_media_type(f).split(";")[0]: {"schema": {"$ref": "#/components/schemas/Report"}
@@ -254,7 +255,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                        format: str = Query("json", description="报告格式 Report format",
                                            json_schema_extra={"enum": formats})) -> Response:
         """Judge school records (and county records) and return the report: a JSON body
-        ``{records, counties, province?, year?, verdicts?}`` or a multipart upload of files.
+        ``{records, counties, province?, year?, verdicts?, schools_only?}`` or a multipart upload of files.
         A record that fails validation is listed in ``rejected`` (nothing is lost); when no
         record at all can be judged the answer is 422 with every problem."""
         catalog.check_format(format)

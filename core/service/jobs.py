@@ -75,12 +75,12 @@ class Jobs:
             body = _parse(EvaluateBody, source[1])
             self._check_count(len(body.records) + len(body.counties))
             ev = self.evaluator(body.province, body.year, body.verdicts)
-            report = ev.evaluate_records(body.records, body.counties)
+            report = ev.evaluate_records(body.records, body.counties, schools_only=body.schools_only)
         else:
             ev = self.evaluator(options.get("province"), options.get("year"), options.get("verdicts") or "all")
             # The body limit bounds the files; their record count is known once they are read.
             with _in_folder(source[1]):
-                report = ev.evaluate_files(source[2])
+                report = ev.evaluate_files(source[2], schools_only=options.get("schools_only", False))
             self._check_count(report.read)
             if report.read == len(report.skipped) and not report.counties and not report.county_rejected:
                 raise ServiceProblem("empty-files", "上传的文件中没有记录（只有表头或没有行）。"

@@ -15,7 +15,9 @@ from .settings import Settings
 
 #: Longest name an uploaded file keeps (bytes of UTF-8; file systems allow 255).
 MAX_NAME_BYTES = 120
-FORM_FIELDS = ("files", "province", "year", "verdicts")
+FORM_FIELDS = ("files", "province", "year", "verdicts", "schools_only")
+#: How a form writes schools_only (as JSON Schema reads a boolean form field, and as a clerk would).
+FORM_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "": False}
 
 
 class RequestReader:
@@ -60,10 +62,14 @@ class RequestReader:
         return ("files", str(inbox), files), self._options(options)
 
     def _options(self, given: dict[str, str]) -> dict[str, Any]:
-        """The form's province, year and verdicts, checked as the JSON body's are."""
+        """The form's province, year, verdicts and schools_only, checked as the JSON body's are."""
         out: dict[str, Any] = {"province": given.get("province") or None, "verdicts": given.get("verdicts") or "all"}
         if out["verdicts"] not in ("all", "findings"):
             raise ServiceProblem("malformed-request", "verdicts 应为 all 或 findings。verdicts must be all or findings.")
+        schools_only = FORM_BOOLEANS.get(given.get("schools_only", "").strip().lower())
+        if schools_only is None:
+            raise ServiceProblem("malformed-request", "schools_only 应为 true 或 false。schools_only must be true or false.")
+        out["schools_only"] = schools_only
         year = given.get("year")
         if year:
             if not year.strip().isdigit() or not MIN_YEAR <= int(year) <= MAX_YEAR:
