@@ -32,7 +32,7 @@ from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_du
 from .coercion import Bad, coerce_frame, column_type
 from .errors import InvalidInput
 from .fields import header_to_field, label
-from .loading import NESTED, PROVENANCE, RawRow, Skipped, json_kind, records_frame
+from .loading import NESTED, PROVENANCE, RawRow, Skipped, json_kind, record_columns, text_frame
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
 from .regions import code_provinces, province_of_code
 
@@ -189,17 +189,19 @@ def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
     return out
 
 
-def rows_frame(rows: Sequence[RawRow]) -> pl.DataFrame:
-    """RawRows (the Python API) as a frame of text cells, keeping each row's file and number.
-    Keys are English field names or Chinese labels, as a file's headers are."""
-    frame = records_frame("<records>", _keyed(rows), map_keys=False)
-    return frame.with_columns(pl.Series("_file", [r.file for r in rows], dtype=pl.String))
+def rows_columns(rows: Sequence[RawRow]) -> dict[str, list[Any]]:
+    """RawRows (the Python API) as the columns of a frame of text cells (lists), keeping each
+    row's file and number. Keys are English field names or Chinese labels, as a file's headers are."""
+    data = record_columns("<records>", _keyed(rows), map_keys=False)
+    data["_file"] = [r.file for r in rows]
+    return data
 
 
-def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str | None = None,
-                known_provinces: Collection[str] | None = None, originals: Sequence[dict] | None = None,
-                checker: RecordChecker | None = None) -> ValidationResult:
-    """Accept or reject every row of ``frame`` (text cells; see the module docstring).
+def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "school",
+                default_province: str | None = None, known_provinces: Collection[str] | None = None,
+                originals: Sequence[dict] | None = None, checker: RecordChecker | None = None) -> ValidationResult:
+    """Accept or reject every row of ``frame`` (text cells, or their columns as lists as
+    :func:`rows_columns` gives them; see the module docstring).
 
     ``originals``, if given, are the rows as the caller gave them (the Python API): a rejected
     row then keeps its own dict.
@@ -207,9 +209,14 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
     checker = checker or checker_for(kind)
     known = frozenset(known_provinces) if known_provinces is not None else None
     props = checker.props
+    if not isinstance(frame, pl.DataFrame):
+        if len(frame["_row"]) <= FEW:           # a few records: their rows, with no frame built
+            rows = (dict(zip(frame, cells)) for cells in zip(*frame.values()))
+            return _check_rows(rows, checker, default_province, known, originals)
+        frame = text_frame(dict(frame))
     n = frame.height
     if n <= FEW:
-        return _check_rows(frame, checker, default_province, known, originals)
+        return _check_rows(frame.iter_rows(named=True), checker, default_province, known, originals)
     nested = frame[NESTED] if NESTED in frame.columns else None
 
     values, bad = coerce_frame(frame, props)
@@ -378,14 +385,14 @@ def empty_accepted(kind: str) -> pl.DataFrame:
     return pl.DataFrame(schema=typed_schema(checker_for(kind).props))
 
 
-def _check_rows(frame: pl.DataFrame, checker: RecordChecker, default_province: str | None,
+def _check_rows(rows: Iterable[dict[str, Any]], checker: RecordChecker, default_province: str | None,
                 known: frozenset[str] | None, originals: Sequence[dict] | None) -> ValidationResult:
-    """:func:`check_frame` for a few rows: each row through row_problems."""
+    """:func:`check_frame` for a few rows (dicts of a text frame's cells): each row through row_problems."""
     kind = checker.kind
     result = ValidationResult(empty_accepted(kind))
     seen: dict[tuple, tuple[str, int]] = {}
     accepted: list[dict[str, Any]] = []
-    for pos, row in enumerate(frame.iter_rows(named=True)):
+    for pos, row in enumerate(rows):
         data = {k: v for k, v in row.items() if v is not None and not k.startswith("_")}
         nested_here = row[NESTED].split(",") if row.get(NESTED) else ()
         record, rp = row_problems(checker, data, row["_file"], row["_row"], default_province, known, None,
@@ -430,7 +437,7 @@ def validate(rows: Sequence[RawRow] | pl.DataFrame, default_province: str | None
     rows = list(rows)
     if not rows:
         return ValidationResult(empty_accepted(kind))
-    return check_frame(rows_frame(rows), kind, default_province, known_provinces, [r.data for r in rows])
+    return check_frame(rows_columns(rows), kind, default_province, known_provinces, [r.data for r in rows])
 
 
 def validate_counties(rows: Sequence[RawRow] | pl.DataFrame, default_province: str | None = None,
