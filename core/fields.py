@@ -17,6 +17,7 @@ import difflib
 import re
 import unicodedata
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .schemas import county_schema, school_schema
@@ -190,8 +191,10 @@ def header_unit(header: Any) -> UnitHeader | None:
     return None
 
 
+@lru_cache(maxsize=4096, typed=True)
 def header_to_field(header: Any) -> str | None:
-    """The field a column header names (English name or Chinese label), or ``None``."""
+    """The field a column header names (English name or Chinese label), or ``None``. Cached:
+    the same few hundred keys come back with every record handed to the API."""
     if header is None:
         return None
     key = _norm(str(header))
