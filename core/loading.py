@@ -704,7 +704,7 @@ def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label:
         numbers.append(number)
         nested.append(",".join(bad) if bad else None)
     data: dict[str, Any] = {"_file": [file_label or name] * len(numbers), "_row": numbers}
-    data.update((k, v) for k, v in columns.items() if any(x is not None for x in v))
+    data.update((k, v) for k, v in columns.items() if any(v))        # cells: None or non-empty text
     if any(nested):
         data[NESTED] = nested
     return data
