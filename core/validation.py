@@ -47,12 +47,31 @@ RULE_FIELDS = frozenset({"province", "county_code", "school_id", *(f for pair in
 @dataclass
 class ValidationResult:
     """The accepted records as a typed frame (one column per schema field, ``_file``, ``_row``),
-    the rejected rows, and every problem (errors and warnings) in input order."""
+    the rejected rows, and every problem (errors and warnings) in input order. Rows checked one
+    by one keep their accepted records, and the frame is made from them when first asked for:
+    one record through the API is judged from its dict."""
 
-    frame: pl.DataFrame
+    _frame: pl.DataFrame
     rejected: list[Rejected] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     _records: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    _unframed: bool = field(default=False, repr=False, compare=False)     # _records not yet in _frame
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        if self._unframed:
+            self._frame = pl.from_dicts(self._records, schema=self._frame.schema)
+            self._unframed = False
+        return self._frame
+
+    @frame.setter
+    def frame(self, frame: pl.DataFrame) -> None:
+        self._frame, self._unframed = frame, False
+
+    @property
+    def count(self) -> int:
+        """How many records were accepted."""
+        return len(self._records) if self._unframed else self._frame.height
 
     @property
     def accepted(self) -> list[dict[str, Any]]:
@@ -119,9 +138,9 @@ class Checked:
     def to_dict(self) -> dict[str, Any]:
         """What ``edubalance validate -f json`` (and the service's ``/v1/validate``) answers."""
         return {
-            "records": {"read": self.read, "accepted": self.schools.frame.height,
+            "records": {"read": self.read, "accepted": self.schools.count,
                         "rejected": len(self.schools.rejected), "skipped": len(self.skipped)},
-            "counties": {"read": self.county_read, "accepted": self.counties.frame.height,
+            "counties": {"read": self.county_read, "accepted": self.counties.count,
                          "rejected": len(self.counties.rejected)},
             "rejected": [r.to_dict() for r in self.rejected],
             "warnings": [p.to_dict() for p in self.warnings],
@@ -406,8 +425,7 @@ def _check_rows(rows: Iterable[dict[str, Any]], checker: RecordChecker, default_
             record["_file"], record["_row"] = row["_file"], row["_row"]
             accepted.append(record)
     if accepted:
-        result.frame = pl.from_dicts(accepted, schema=result.frame.schema)
-        result._records = [{k: v for k, v in r.items()} for r in accepted]
+        result._records, result._unframed = accepted, True
     return result
 
 
