@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Collection
 
+import jsonschema_rs
 import polars as pl
 from jsonschema import Draft202012Validator
 
@@ -77,13 +78,16 @@ def cross_failures(usable: dict[str, pl.Expr]) -> pl.Expr:
 
 
 class RecordChecker:
-    """One schema compiled once: its coercers and its ``jsonschema`` validator."""
+    """One schema compiled once: its coercers and its validators. ``jsonschema`` writes every
+    problem's message; a compiled validator (``jsonschema_rs``, the same draft) first answers
+    whether there is any: most records have none, and it answers a hundred times sooner."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
         Draft202012Validator.check_schema(schema)
         self.schema = schema
         self.kind = schema.get("x-kind", "school")
         self.validator = Draft202012Validator(schema)
+        self.quick = jsonschema_rs.validator_for(schema)
         self.props: dict[str, dict[str, Any]] = schema.get("properties", {})
         self.order = {name: k for k, name in enumerate(self.props)}
         self.required: tuple[str, ...] = tuple(schema.get("required", ()))
@@ -125,6 +129,8 @@ class RecordChecker:
     def schema_problems(self, record: dict[str, Any]) -> list[tuple[str, str | None, Any, Any]]:
         """``(code, field, observed, expected)`` for every schema error in ``record``."""
         out: list[tuple[str, str | None, Any, Any]] = []
+        if self.passes(record):
+            return out
         done: set[str] = set()       # jsonschema may repeat these once per missing/extra name
         for err in self.validator.iter_errors(record):
             kw = err.validator
@@ -147,8 +153,16 @@ class RecordChecker:
             out.append((SCHEMA_CODES.get(kw, "E109"), name, err.instance, expected_text(kw, err.validator_value, spec)))
         return out
 
+    def passes(self, record: dict[str, Any]) -> bool:
+        """True when the compiled validator finds no schema error; a value it cannot take (a
+        number beyond 64 bits, a Python type JSON has not) is left to ``jsonschema``."""
+        try:
+            return self.quick.is_valid(record)
+        except (ValueError, TypeError, OverflowError):
+            return False
+
     def is_valid(self, record: dict[str, Any]) -> bool:
-        return not any(True for _ in self.validator.iter_errors(record))
+        return self.passes(record) or not any(True for _ in self.validator.iter_errors(record))
 
 
 @lru_cache(maxsize=None)

@@ -51,13 +51,20 @@ def numbers(values: np.ndarray, whole_as_int: bool = True) -> list:
     if not whole_as_int:
         out = a.astype(object)
     else:
-        with np.errstate(invalid="ignore"):
-            whole = (a == np.trunc(a)) & (np.abs(a) < 2.0 ** 53)
+        whole = (a == np.trunc(a)) & (np.abs(a) < 2.0 ** 53)       # NaN and infinities: False, no warning
         out = np.empty(len(a), dtype=object)
         out[whole] = a[whole].astype(np.int64).tolist()
         out[~whole] = a[~whole].tolist()
     out[np.isnan(a)] = None
     return out.tolist()
+
+
+def numbers_of(columns: Sequence[np.ndarray], whole_as_int: bool = True) -> list[list]:
+    """:func:`numbers` of several columns, in one pass over them all: for a few schools (one
+    record through the API), NumPy's cost per call is most of the work."""
+    flat = numbers(np.concatenate(columns) if columns else np.zeros(0), whole_as_int)
+    ends = np.cumsum([len(c) for c in columns]).tolist()
+    return [flat[a:b] for a, b in zip([0] + ends[:-1], ends)]
 
 
 def gaps_of(status: np.ndarray, value: np.ndarray, threshold: np.ndarray
@@ -154,16 +161,18 @@ class SchoolBlock:
         if len(index) == 0:
             return []
         ident = [self.identity[k][index] for k in IDENTITY]
-        ident = zip(*[c.tolist() if c.dtype == object else numbers(c) for c in ident])
+        numeric = iter(numbers_of([c for c in ident if c.dtype != object]))
+        ident = zip(*[c.tolist() if c.dtype == object else next(numeric) for c in ident])
         sources = zip(self.files[index].tolist(), self.rows[index].tolist())
         status = self.results.status[:, index]
         counts = (status[None, :, :] == np.arange(len(STATUS_NAMES))[:, None, None]).sum(1).T.tolist()
         funding = self.funding_columns(index)
         floor = [None if x != x else bool(x) for x in funding["floor_applied"].tolist()]
-        money = zip(*[floor if key == "floor_applied" else numbers(col, whole_as_int=False)
-                      for key, col in funding.items()])
+        amounts = iter(numbers_of([col for key, col in funding.items() if key != "floor_applied"], whole_as_int=False))
+        money = zip(*[floor if key == "floor_applied" else next(amounts) for key in funding])
         dims = list(self.by_dim)
-        by_dim = zip(*[numbers(self.by_dim[d][index]) for d in dims]) if dims else [()] * len(index)
+        *by_dim, overall = numbers_of([*(self.by_dim[d][index] for d in dims), self.overall[index]])
+        by_dim = zip(*by_dim) if dims else [()] * len(index)
         funding_keys = [k for k, _ in FUNDING_KEYS]
         ruleset = self.ruleset
         return [{**dict(zip(IDENTITY, who)), "ruleset": ruleset, "source": {"file": file, "row": row},
@@ -173,7 +182,7 @@ class SchoolBlock:
                  "status": state, "provisional_rules": provisional, "meets_basic_standard": basic}
                 for who, (file, row), measures, verdicts, n, fund, overall, dim, state, provisional, basic
                 in zip(ident, sources, self._measures(index), self._verdicts(index, verdicts), counts, money,
-                       numbers(self.overall[index]), by_dim, self.status[index].tolist(),
+                       overall, by_dim, self.status[index].tolist(),
                        self.provisional_lists(status, index),
                        [None if x != x else bool(x) for x in self.basic[index].tolist()])]
 
@@ -197,10 +206,11 @@ class SchoolBlock:
         judged, diff, share = gaps_of(status, value, threshold)
         gaps = np.full(len(rule), None, dtype=object)
         if judged.any():
-            gaps[judged] = [{"value": d, "share": s} for d, s in zip(numbers(diff[judged]), numbers(share[judged]))]
+            gaps[judged] = [{"value": d, "share": s} for d, s in zip(*numbers_of([diff[judged], share[judged]]))]
+        values, thresholds = numbers_of([value, threshold])
         flat = [{"rule_id": r, "status": s, "value": v, "threshold": t, "gap": g}
                 for r, s, v, t, g in zip(self.rule_ids[rule].tolist(), _STATUS[status].tolist(),
-                                         numbers(value), numbers(threshold), gaps.tolist())]
+                                         values, thresholds, gaps.tolist())]
         ends = np.cumsum(np.bincount(school, minlength=len(index))).tolist()
         return [flat[a:b] for a, b in zip([0] + ends[:-1], ends)]
 

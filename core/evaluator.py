@@ -175,6 +175,7 @@ class Evaluator:
         hook = self.pm.hook.edubalance_validate_records
         if not hook.get_hookimpls():
             return result              # the accepted records are made into dicts only when asked
+        result.frame                   # made before plug-ins see the records' dicts
         extra = [p for found in hook(records=result.accepted, context={"known_provinces": list(self.registry.packs)})
                  for p in found or []]
         if extra:
@@ -253,12 +254,12 @@ class Evaluator:
                             verdicts=self.verdicts, skipped=[r.to_dict() for r in checked.skipped],
                             notices=[p.to_dict() for p in checked.notices])
             report.notes.extend(checked.notes)
-            groups = self._groups(result.frame)
+            groups = self._groups(result)
             by_group = self._county_groups(checked.counties.accepted) if counties else {}
         engine_names = set()
         for (province, year), members in groups:
             ruleset = self.ruleset(province, year)
-            engine = self.engine_for(members.height)
+            engine = self.engine_for(len(members))
             engine_names.add(engine.name)
             block, county_entries = self._evaluate_group(ruleset, members, county_records, engine,
                                                          progress, counties, by_group.pop((province, year), ()))
@@ -281,13 +282,15 @@ class Evaluator:
             self.pm.hook.edubalance_merge_scores(report=report)
         return report
 
-    def _groups(self, frame: pl.DataFrame) -> list[tuple[tuple[str, int], pl.DataFrame]]:
-        """The accepted records of each (province, year) group, in input order, groups sorted."""
-        if frame.height == 0:
+    def _groups(self, result: ValidationResult) -> list[tuple[tuple[str, int], pl.DataFrame | list[dict]]]:
+        """The accepted records of each (province, year) group, in input order, groups sorted:
+        a frame each, or the one accepted record's dict (a record through the API)."""
+        if result.count == 0:
             return []
-        if frame.height == 1:
-            first = frame.row(0, named=True)
-            return [((first["province"], self.year or int(first["year"])), frame)]
+        if result.count == 1:
+            first = result.accepted[0]
+            return [((first["province"], self.year or int(first["year"])), result.accepted)]
+        frame = result.frame
         if self.year:
             parts = frame.partition_by("province", maintain_order=True, as_dict=True)
             groups = [((key[0], self.year), part) for key, part in parts.items()]
@@ -306,15 +309,18 @@ class Evaluator:
                 out.setdefault((c["province"], self.year or year), []).append((c["county_code"], year))
         return out
 
-    def _evaluate_group(self, ruleset: RuleSet, members: pl.DataFrame, county_records: Mapping,
+    def _evaluate_group(self, ruleset: RuleSet, members: pl.DataFrame | list[dict], county_records: Mapping,
                         engine: Any, progress: Progress | None, counties: bool = True,
                         extra_counties: Sequence[tuple[str, int]] = ()
                         ) -> tuple[SchoolBlock, list[dict]]:
-        """``members``: the group's accepted records (a typed frame)."""
+        """``members``: the group's accepted records (a typed frame, or their dicts)."""
         with self._stage("table"):
-            table = Table.from_frame(members, self._numeric)
-            files = members["_file"].to_list()
-            rows = members["_row"].to_list()
+            if isinstance(members, pl.DataFrame):
+                table = Table.from_frame(members, self._numeric)
+                files, rows = members["_file"].to_list(), members["_row"].to_list()
+            else:
+                table = Table.from_records(members, self._numeric)
+                files, rows = [m["_file"] for m in members], [m["_row"] for m in members]
         results = self.school_results(ruleset, table, engine, progress)
         with self._stage("scores"):
             overall, by_dim = score(results.status, results.rules)

@@ -17,6 +17,7 @@ import difflib
 import re
 import unicodedata
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .schemas import county_schema, school_schema
@@ -239,8 +240,10 @@ def is_unit_label(text: Any) -> bool:
     return text is not None and _norm(str(text)).strip("():：") in ("单位", "计量单位")
 
 
+@lru_cache(maxsize=4096, typed=True)
 def header_to_field(header: Any) -> str | None:
-    """The field a column header names (English name or Chinese label), or ``None``."""
+    """The field a column header names (English name or Chinese label), or ``None``. Cached:
+    the same few hundred keys come back with every record handed to the API."""
     if header is None:
         return None
     key = _norm(str(header))

@@ -710,6 +710,18 @@ def records_frame(name: str, items: Iterable[tuple[int, str, Any]], file_label: 
                   map_keys: bool = True) -> pl.DataFrame:
     """One frame from records ``(row number, where, object)``: keys mapped to field names (when
     ``map_keys``), values as text, keys empty in every record dropped."""
+    return text_frame(record_columns(name, items, file_label, map_keys))
+
+
+def text_frame(data: dict[str, list[Any]]) -> pl.DataFrame:
+    """Columns of :func:`record_columns` as a frame (``_row`` whole numbers, every other column text)."""
+    return pl.DataFrame(data, schema={k: (pl.Int64 if k == "_row" else pl.String) for k in data})
+
+
+def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label: str | None = None,
+                   map_keys: bool = True) -> dict[str, list[Any]]:
+    """The columns of :func:`records_frame` as lists: validation reads a few records' rows
+    straight from them, since a frame of one row costs more to build than to check."""
     columns: dict[str, list[str | None]] = {}
     numbers: list[int] = []
     nested: list[str | None] = []
@@ -737,10 +749,10 @@ def records_frame(name: str, items: Iterable[tuple[int, str, Any]], file_label: 
         numbers.append(number)
         nested.append(",".join(bad) if bad else None)
     data: dict[str, Any] = {"_file": [file_label or name] * len(numbers), "_row": numbers}
-    data.update((k, v) for k, v in columns.items() if any(x is not None for x in v))
+    data.update((k, v) for k, v in columns.items() if any(v))        # cells: None or non-empty text
     if any(nested):
         data[NESTED] = nested
-    return pl.DataFrame(data, schema={k: (pl.Int64 if k == "_row" else pl.String) for k in data})
+    return data
 
 
 def drop_empty(frame: pl.DataFrame) -> pl.DataFrame:

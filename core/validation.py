@@ -32,7 +32,7 @@ from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_du
 from .coercion import Bad, coerce_frame, column_type
 from .errors import InvalidInput
 from .fields import header_to_field, label
-from .loading import NESTED, PROVENANCE, RawRow, Skipped, json_kind, records_frame
+from .loading import NESTED, PROVENANCE, RawRow, Skipped, json_kind, record_columns, text_frame
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
 from .regions import code_provinces, province_of_code
 
@@ -47,12 +47,31 @@ RULE_FIELDS = frozenset({"province", "county_code", "school_id", *(f for pair in
 @dataclass
 class ValidationResult:
     """The accepted records as a typed frame (one column per schema field, ``_file``, ``_row``),
-    the rejected rows, and every problem (errors and warnings) in input order."""
+    the rejected rows, and every problem (errors and warnings) in input order. Rows checked one
+    by one keep their accepted records, and the frame is made from them when first asked for:
+    one record through the API is judged from its dict."""
 
-    frame: pl.DataFrame
+    _frame: pl.DataFrame
     rejected: list[Rejected] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     _records: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    _unframed: bool = field(default=False, repr=False, compare=False)     # _records not yet in _frame
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        if self._unframed:
+            self._frame = pl.from_dicts(self._records, schema=self._frame.schema)
+            self._unframed = False
+        return self._frame
+
+    @frame.setter
+    def frame(self, frame: pl.DataFrame) -> None:
+        self._frame, self._unframed = frame, False
+
+    @property
+    def count(self) -> int:
+        """How many records were accepted."""
+        return len(self._records) if self._unframed else self._frame.height
 
     @property
     def accepted(self) -> list[dict[str, Any]]:
@@ -119,9 +138,9 @@ class Checked:
     def to_dict(self) -> dict[str, Any]:
         """What ``edubalance validate -f json`` (and the service's ``/v1/validate``) answers."""
         return {
-            "records": {"read": self.read, "accepted": self.schools.frame.height,
+            "records": {"read": self.read, "accepted": self.schools.count,
                         "rejected": len(self.schools.rejected), "skipped": len(self.skipped)},
-            "counties": {"read": self.county_read, "accepted": self.counties.frame.height,
+            "counties": {"read": self.county_read, "accepted": self.counties.count,
                          "rejected": len(self.counties.rejected)},
             "rejected": [r.to_dict() for r in self.rejected],
             "warnings": [p.to_dict() for p in self.warnings],
@@ -189,17 +208,19 @@ def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
     return out
 
 
-def rows_frame(rows: Sequence[RawRow]) -> pl.DataFrame:
-    """RawRows (the Python API) as a frame of text cells, keeping each row's file and number.
-    Keys are English field names or Chinese labels, as a file's headers are."""
-    frame = records_frame("<records>", _keyed(rows), map_keys=False)
-    return frame.with_columns(pl.Series("_file", [r.file for r in rows], dtype=pl.String))
+def rows_columns(rows: Sequence[RawRow]) -> dict[str, list[Any]]:
+    """RawRows (the Python API) as the columns of a frame of text cells (lists), keeping each
+    row's file and number. Keys are English field names or Chinese labels, as a file's headers are."""
+    data = record_columns("<records>", _keyed(rows), map_keys=False)
+    data["_file"] = [r.file for r in rows]
+    return data
 
 
-def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str | None = None,
-                known_provinces: Collection[str] | None = None, originals: Sequence[dict] | None = None,
-                checker: RecordChecker | None = None) -> ValidationResult:
-    """Accept or reject every row of ``frame`` (text cells; see the module docstring).
+def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "school",
+                default_province: str | None = None, known_provinces: Collection[str] | None = None,
+                originals: Sequence[dict] | None = None, checker: RecordChecker | None = None) -> ValidationResult:
+    """Accept or reject every row of ``frame`` (text cells, or their columns as lists as
+    :func:`rows_columns` gives them; see the module docstring).
 
     ``originals``, if given, are the rows as the caller gave them (the Python API): a rejected
     row then keeps its own dict.
@@ -207,9 +228,14 @@ def check_frame(frame: pl.DataFrame, kind: str = "school", default_province: str
     checker = checker or checker_for(kind)
     known = frozenset(known_provinces) if known_provinces is not None else None
     props = checker.props
+    if not isinstance(frame, pl.DataFrame):
+        if len(frame["_row"]) <= FEW:           # a few records: their rows, with no frame built
+            rows = (dict(zip(frame, cells)) for cells in zip(*frame.values()))
+            return _check_rows(rows, checker, default_province, known, originals)
+        frame = text_frame(dict(frame))
     n = frame.height
     if n <= FEW:
-        return _check_rows(frame, checker, default_province, known, originals)
+        return _check_rows(frame.iter_rows(named=True), checker, default_province, known, originals)
     nested = frame[NESTED] if NESTED in frame.columns else None
 
     values, bad = coerce_frame(frame, props)
@@ -378,14 +404,14 @@ def empty_accepted(kind: str) -> pl.DataFrame:
     return pl.DataFrame(schema=typed_schema(checker_for(kind).props))
 
 
-def _check_rows(frame: pl.DataFrame, checker: RecordChecker, default_province: str | None,
+def _check_rows(rows: Iterable[dict[str, Any]], checker: RecordChecker, default_province: str | None,
                 known: frozenset[str] | None, originals: Sequence[dict] | None) -> ValidationResult:
-    """:func:`check_frame` for a few rows: each row through row_problems."""
+    """:func:`check_frame` for a few rows (dicts of a text frame's cells): each row through row_problems."""
     kind = checker.kind
     result = ValidationResult(empty_accepted(kind))
     seen: dict[tuple, tuple[str, int]] = {}
     accepted: list[dict[str, Any]] = []
-    for pos, row in enumerate(frame.iter_rows(named=True)):
+    for pos, row in enumerate(rows):
         data = {k: v for k, v in row.items() if v is not None and not k.startswith("_")}
         nested_here = row[NESTED].split(",") if row.get(NESTED) else ()
         record, rp = row_problems(checker, data, row["_file"], row["_row"], default_province, known, None,
@@ -399,8 +425,7 @@ def _check_rows(frame: pl.DataFrame, checker: RecordChecker, default_province: s
             record["_file"], record["_row"] = row["_file"], row["_row"]
             accepted.append(record)
     if accepted:
-        result.frame = pl.from_dicts(accepted, schema=result.frame.schema)
-        result._records = [{k: v for k, v in r.items()} for r in accepted]
+        result._records, result._unframed = accepted, True
     return result
 
 
@@ -430,7 +455,7 @@ def validate(rows: Sequence[RawRow] | pl.DataFrame, default_province: str | None
     rows = list(rows)
     if not rows:
         return ValidationResult(empty_accepted(kind))
-    return check_frame(rows_frame(rows), kind, default_province, known_provinces, [r.data for r in rows])
+    return check_frame(rows_columns(rows), kind, default_province, known_provinces, [r.data for r in rows])
 
 
 def validate_counties(rows: Sequence[RawRow] | pl.DataFrame, default_province: str | None = None,

@@ -438,3 +438,51 @@ def test_evaluate_record_with_an_impossible_number_raises_the_usual_error(vector
         with pytest.raises(ValueError, match="record rejected") as err:
             vector_evaluator.evaluate_record(dict(school(), year=2023, students=value))
         assert [(p.code, p.field) for p in err.value.problems] in ([("E107", "students")], [("E102", "students")])
+
+
+def _breaking_values(spec: dict) -> list:
+    """Values that break one keyword of a field's schema each (and one of the wrong type)."""
+    out: list = [[1], {"a": 1}, True if spec.get("type") != "boolean" else "yes"]
+    if spec.get("type") in ("integer", "number"):
+        out += ["12", float("nan"), float("inf"), 10 ** 30]
+        if spec.get("type") == "integer":
+            out.append(1.5)
+        if "minimum" in spec:
+            out += [spec["minimum"] - 1, spec["minimum"] - 0.5]
+        if "maximum" in spec:
+            out += [spec["maximum"] + 1, spec["maximum"] * 10 ** 6]
+    if spec.get("type") == "string":
+        out += [12, "" if spec.get("minLength") else None, "x" * 3]
+        if "pattern" in spec:
+            out += ["52010\n", " 520102", "52O102", "５２０１０２"]
+        if "enum" in spec:
+            out += [spec["enum"][0].upper() + "x", spec["enum"][0] + "\n"]
+    return [v for v in out if v is not None]
+
+
+@pytest.mark.parametrize("kind", ["school", "county"])
+def test_the_compiled_validator_never_passes_what_jsonschema_refuses(kind):
+    """A record the compiled validator passes gets no jsonschema messages: it must refuse every
+    record ``jsonschema`` refuses (it may refuse more; those go through ``jsonschema``)."""
+    from edubalance.checks import checker_for
+    from edubalance.synthetic import generate
+
+    checker = checker_for(kind)
+    good = checker.prepare({k: str(v) for k, v in generate(1, seed=5)[0].items()})[0]
+    good = {k: v for k, v in good.items() if k in checker.props}
+    if kind == "county":
+        good.update(county_name="云岩区", province="guizhou")
+    assert checker.passes(good) and checker.is_valid(good), good
+    tried = refused = 0
+    for name, spec in checker.props.items():
+        for value in _breaking_values(spec):
+            record = {**good, name: value}
+            tried += 1
+            if any(True for _ in checker.validator.iter_errors(record)):
+                refused += 1
+                assert not checker.passes(record), (name, value)
+    for name in checker.required:
+        record = {k: v for k, v in good.items() if k != name}
+        assert not checker.passes(record) and not checker.is_valid(record)
+    assert not checker.passes({**good, "no_such_field": 1})
+    assert refused > 0.8 * tried > 100
