@@ -281,12 +281,11 @@ def validate(files, province, force_province, plugins, fmt, output):
         emit(dumps(data, indent=True), output)
     else:
         from .problems import problem_lines
-        from .render import records_line
+        from .render import county_records_line, records_line
         r, c = data["records"], data["counties"]
         lines = [records_line(r["read"], r["accepted"], "通过 accepted", r["rejected"], r["skipped"])]
         if checked.county_read:
-            lines.append("县级" + records_line(c["read"], c["accepted"], "通过 accepted", c["rejected"])
-                         .replace("Records", "county records", 1))
+            lines.append(county_records_line(c["read"], c["accepted"], c["rejected"]))
         if data["rejected"] or data["warnings"]:
             lines.append("问题 Problems:")
             lines += problem_lines(data["rejected"], data["warnings"])

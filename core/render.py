@@ -94,6 +94,11 @@ def records_line(read: int, kept: int, kept_word: str, rejected: int, skipped: i
             + (f", 跳过 {skipped} skipped" if skipped else ""))
 
 
+def county_records_line(read: int, accepted: int, rejected: int) -> str:
+    """The count of county records read, accepted and rejected, Chinese first."""
+    return "县级" + records_line(read, accepted, "通过 accepted", rejected).replace("Records", "county records", 1)
+
+
 def cv_names(ruleset: dict) -> dict[str, str]:
     """The Chinese name of each indicator a county CV is taken of, from the rule catalogue: the
     county CV rule's title without its "校际差异系数", else the school rule's title."""
@@ -149,8 +154,7 @@ def render_table(report: "Report", limit: int = 30) -> str:
     ]
     if report.county_read:
         county_rejected = len(report.county_rejected)
-        lines.append("县级" + records_line(report.county_read, report.county_read - county_rejected, "通过 accepted",
-                                          county_rejected).replace("Records", "county records", 1))
+        lines.append(county_records_line(report.county_read, report.county_read - county_rejected, county_rejected))
     lines += [f"注 Note: {note}" for note in report.notes]
     if report.counties:
         lines.append("县 Counties: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["counties"].items()))
