@@ -115,6 +115,8 @@ class Evaluator:
         """This evaluator with other record defaults: the same plug-ins, packs, compiled rule sets
         and back ends, so nothing is read or compiled again (a service's worker keeps one)."""
         check_options(year, verdicts)
+        if province is not None:
+            province = province_id(province) or province       # 贵州, Guizhou → guizhou, as __init__ does
         self._check_province(province)
         other = copy.copy(self)
         other.province, other.year, other.verdicts = province, year, verdicts

@@ -512,7 +512,10 @@ NON_RECORD_WORDS = ("合计", "总计", "小计", "累计", "共计", "全县", 
                     "校长签字", "签字", "盖章", "填表日期", "填报日期", "制表日期", "联系人", "联系电话",
                     "说明", "填表说明", "附注")
 _SPACES = r"[\s\u3000]*"
-NON_RECORD = re.compile("^" + _SPACES + "(?:" + "|".join(_SPACES.join(map(re.escape, w)) for w in NON_RECORD_WORDS)
+#: After 全县, 全州 … a place-name ending means a place (全州县 is a county of Guangxi), not a total.
+_NOT_A_PLACE = {w: "(?:$|[^县市区旗镇乡村州])" for w in ("全县", "全区", "全市", "全旗", "全州", "全省")}
+NON_RECORD = re.compile("^" + _SPACES + "(?:" + "|".join(_SPACES.join(map(re.escape, w)) + _NOT_A_PLACE.get(w, "")
+                                                        for w in NON_RECORD_WORDS)
                         + "|" + _SPACES.join("注") + r"[:：\d、]" + "|" + _SPACES.join("备注") + "[:：])")
 #: The cells a row is known by, per kind of sheet.
 LEAD_FIELDS = {False: ("school_id", "school_name"), True: ("county_code", "county_name")}

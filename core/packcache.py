@@ -24,7 +24,10 @@ import orjson
 def cached_check(text: str, check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The checked data of a rule file's ``text``: from the cache, or ``check()`` (which raises
     for a bad file) and then stored."""
-    key = hashlib.sha256(_code_key() + text.encode("utf-8", "surrogatepass")).hexdigest()
+    try:
+        key = hashlib.sha256(_code_key() + text.encode("utf-8", "surrogatepass")).hexdigest()
+    except OSError:                                     # the checking code cannot be read: no cache
+        return check()
     path = _folder() / f"{key}.json"
     try:
         return orjson.loads(path.read_bytes())
@@ -42,11 +45,14 @@ def _store(path: Path, data: dict[str, Any]) -> None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    except (OSError, TypeError, ValueError):
+        return
+    try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
         os.replace(tmp, path)
-    except (OSError, TypeError, ValueError):
-        pass
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _folder() -> Path:

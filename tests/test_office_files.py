@@ -360,3 +360,15 @@ def test_plan_refuses_a_file_without_records_as_the_others_do(run, tmp_path, tex
     (tmp_path / "p.json").write_text('{"schools": [], "counties": []}', encoding="utf-8")
     applied = run("plan", path, "--apply", tmp_path / "p.json", "-o", tmp_path / "a.csv")
     assert applied.exit_code == 2 and "no records found" in applied.stderr
+
+
+def test_a_school_named_after_a_place_like_quanzhou_is_a_record_not_a_total(run, tmp_path):
+    from edubalance.loading import NON_RECORD
+    assert not NON_RECORD.match("全州县石塘镇中心小学") and NON_RECORD.match("全县合计") and NON_RECORD.match("全 州")
+    (header, rows), _ = demo_tables()
+    rows = [list(r) for r in rows]
+    rows[0][header.index("学校标识码")] = ""                 # no id of its own: judged by its name
+    rows[0][header.index("学校名称")] = "全州县石塘镇中心小学"
+    path = save_csv(tmp_path / "s.csv", [header, *rows])
+    data = json.loads(run("validate", path, "-f", "json").stdout)
+    assert data["records"]["skipped"] == 0 and data["records"]["rejected"] == 1

@@ -100,3 +100,9 @@ def test_the_contract_years_are_the_record_schema_years():
     for outside in (MIN_YEAR - 1, MAX_YEAR + 1):
         with pytest.raises(ValidationError):
             EvaluateBody.model_validate({"records": [SCHOOL], "year": outside})
+
+
+def test_a_province_named_in_chinese_is_taken_by_every_request():
+    jobs = Jobs(Settings(engine="vector", province="贵州"))
+    assert jobs.base.province == "guizhou"
+    assert jobs.evaluator("贵州", None).province == jobs.evaluator("Guizhou", None).province == "guizhou"
