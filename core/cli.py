@@ -341,7 +341,7 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, s
     bar = ProgressBar(len(loaded.schools))
     ev.on_stage = bar.stage
     checked = ev.check_timed(loaded)
-    for note in checked.notes:
+    for note in checked.notes if output or (fmt or "table") != "table" else ():   # the table shows them itself
         click.echo(f"注意 Note: {note}", err=True)
     del loaded
     report = ev.evaluate_checked(checked, list(files), bar, counties=not schools_only)

@@ -389,7 +389,7 @@ class Evaluator:
             schools, county_rows = read
             checked = self.check(frame_rows(schools) + given[0], frame_rows(county_rows) + given[1])
         else:
-            checked = self.check(*(read if read is not None else given))
+            checked = self.check(read) if read is not None else self.check(*given)
         return Planner(self, target=target, costs=None if costs is None else str(costs), near=near).plan(
             checked, files=paths)
 

@@ -14,6 +14,7 @@ import polars as pl
 
 from .checks import checker_for
 from .coercion import Bad
+from .fields import header_to_field
 from .loading import InputError, RawRow
 from .problems import row_parts
 from .regions import province_label
@@ -57,9 +58,10 @@ def _conflicts(rows: pl.DataFrame | Sequence[RawRow], given: str) -> list[tuple[
                  .select("_file", pl.col("province").replace_strict(other, return_dtype=pl.String), "_row"))
         triples = found.iter_rows()
     else:
-        cells = [r.data.get("province") for r in rows]
+        cells = [r.data.get(_province_key(r.data)) for r in rows]
         named = _own_provinces(list({c for c in cells if isinstance(c, str) and c.strip()}))
-        triples = ((r.file, named[c], r.row) for r, c in zip(rows, cells) if c in named and named[c] != given)
+        triples = ((r.file, named[c], r.row) for r, c in zip(rows, cells)
+                   if isinstance(c, str) and c in named and named[c] != given)
     grouped: dict[tuple[str, str], list[int]] = {}
     for file, pid, row in triples:
         grouped.setdefault((file, pid), []).append(row)
@@ -78,7 +80,17 @@ def _where(conflicts: list[tuple[str, str, list[int]]]) -> tuple[str, str]:
 def _forced(rows: pl.DataFrame | Sequence[RawRow], given: str) -> pl.DataFrame | list[RawRow]:
     if isinstance(rows, pl.DataFrame):
         return rows.with_columns(pl.lit(given, dtype=pl.String).alias("province")) if rows.height else rows
-    return [RawRow(r.file, r.row, {**r.data, "province": given}) for r in rows]
+    out = []
+    for r in rows:
+        key = _province_key(r.data)
+        out.append(RawRow(r.file, r.row, {**{k: v for k, v in r.data.items() if k != key}, "province": given}))
+    return out
+
+
+def _province_key(data: dict[str, Any]) -> Any:
+    """The key a record given as a dict names its province by (``province``, ``省份`` …), or None."""
+    return next((k for k in data if k == "province" or (isinstance(k, str) and header_to_field(k) == "province")),
+                None)
 
 
 def apply_given_province(schools: Any, counties: Any, given: str | None, conflicts_do: str

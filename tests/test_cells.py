@@ -343,3 +343,13 @@ def test_exact_thresholds_hold_with_office_cells(tmp_path, ev, suffix):
     assert verdict[PASSING[0]]["national.class_size"] == ("pass", 45)
     assert verdict[PASSING[1]]["national.class_size"] == ("fail", 46)
     assert verdict[PASSING[1]]["guizhou.books_per_pupil"][0] == "missing_data"
+
+
+def test_records_given_with_chinese_keys_meet_the_given_province_as_file_rows_do():
+    from edubalance.loading import InputError
+    from edubalance.synthetic import generate
+    records = [{("省份" if k == "province" else k): v for k, v in r.items()} for r in generate(3, seed=1, provinces=("anhui",))]
+    forced = Evaluator(province="guizhou", province_conflicts="force").evaluate_records(records)
+    assert forced.evaluated == 3 and {s["ruleset"].split("/")[0] for s in forced.schools} == {"guizhou"}
+    with pytest.raises(InputError, match="第 1–3 行为 安徽"):
+        Evaluator(province="guizhou", province_conflicts="refuse").evaluate_records(records)
