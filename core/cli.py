@@ -174,7 +174,13 @@ def emit_report(ev, report, fmt: str | None, output: str | None, progress=None) 
         click.echo(f"报告已写入 report written to {output}", err=True)
 
 
-province_opt = click.option("--province", "-P", metavar="ID",
+def _province(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``-P 贵州`` or ``-P Guizhou`` as the plug-in id, for every command."""
+    from .regions import province_id
+    return (province_id(value) or value) if value else value
+
+
+province_opt = click.option("--province", "-P", metavar="ID", callback=_province,
                             help="省份（插件名如 guizhou，或 贵州），用于没有写省份的记录；文件中的记录若写了别的省份则拒绝"
                                  "（见 --force-province）。Province (plug-in id such as guizhou, or 贵州) for records "
                                  "that name none; a file whose records name another province is refused (see "
@@ -518,6 +524,7 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @province_opt
+@force_province_opt
 @year_opt
 @click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
               help="检验方案所用的规则引擎。Rule back end the plan is checked with.")
@@ -542,7 +549,8 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
               help="方案文件 plan.json、plan.xlsx、plan.html（可打印）；用 --apply 时为调整后的记录 adjusted.csv。"
                    "The plan (plan.json, plan.xlsx, plan.html, printable); with --apply, adjusted.csv.")
 @friendly
-def plan(files, province, year, engine, target, costs, near, apply_path, what_if_path, overrides, plugins, output):
+def plan(files, province, force_province, year, engine, target, costs, near, apply_path, what_if_path, overrides,
+         plugins, output):
     """整改方案：使每所学校和每个县达标的最少投入及其费用。The least additions that make each school
     and county pass, and what they cost.
 
@@ -557,7 +565,7 @@ def plan(files, province, year, engine, target, costs, near, apply_path, what_if
     for `edubalance evaluate` to judge.
     """
     from .plan import excel, inputs, text, whatif
-    ev = make_evaluator(province, year, engine, overrides, plugins)
+    ev = make_evaluator(province, year, engine, overrides, plugins, province_conflicts=conflicts_do(force_province))
     loaded = ev.load(files)
     announce(loaded, files)
     if apply_path or what_if_path:

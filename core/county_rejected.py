@@ -98,9 +98,19 @@ def _counties_of(data: Mapping, file: Any, by_code: Mapping[str, list[dict]], by
 
 def _withhold_verdict(county: dict) -> None:
     n = len(county["rejected_schools"])
-    why = (f"本县有 {n} 所学校的记录未通过校验，改正后才能作出县域结论（下列为其余学校的结果）/ {n} school "
-           f"record{'s' if n > 1 else ''} of this county {'were' if n > 1 else 'was'} rejected: no county "
-           f"verdict until {'they are' if n > 1 else 'it is'} corrected (what follows is the other schools' result)")
+    rows_zh, rows_en = f"{n} 条学校记录", f"{n} school record{'s' if n > 1 else ''}"
+    if county.get("school_records"):
+        rest_zh, rest_en = "（下列为其余学校的结果）", " (what follows is the other schools' result)"
+    else:                       # every school row of the county was rejected: there is no other school
+        rest_zh, rest_en = "（本县没有通过校验的学校记录）", " (no school record of this county was accepted)"
+        if county.get("needs_schools"):
+            county["needs_schools"] = {**county["needs_schools"], "message": (
+                "本县的学校记录均未通过校验：差异系数和“每所学校达标”各项要等学校记录改正后才能评估 / every school "
+                "record of this county was rejected: the CV items and the every-school items wait for them to be "
+                "corrected")}
+    why = (f"本县有 {rows_zh}未通过校验，改正后才能作出县域结论{rest_zh} / {rows_en} of this county "
+           f"{'were' if n > 1 else 'was'} rejected: no county verdict until {'they are' if n > 1 else 'it is'} "
+           f"corrected{rest_en}")
     county["status"] = "incomplete"
     county["status_reason"] = why
     for key in ("basic_balance", "quality_balance"):

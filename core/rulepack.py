@@ -99,7 +99,7 @@ def _checked(path: Path, text: str) -> dict[str, Any]:
     errors = sorted(Draft202012Validator(rulepack_schema()).iter_errors(data),
                     key=lambda e: list(e.absolute_path))
     if errors:
-        lines = [f"{path}: not a valid rule file ({len(errors)} problem(s)):"]
+        lines = [f"{path}: 规则文件不符合格式（{len(errors)} 个问题）/ not a valid rule file ({len(errors)} problem(s)):"]
         for err in errors[:20]:
             where = "/".join(str(p) for p in err.absolute_path) or "(top)"
             lines.append(f"  at {where}: {err.message}")

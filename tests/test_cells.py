@@ -353,3 +353,12 @@ def test_records_given_with_chinese_keys_meet_the_given_province_as_file_rows_do
     assert forced.evaluated == 3 and {s["ruleset"].split("/")[0] for s in forced.schools} == {"guizhou"}
     with pytest.raises(InputError, match="第 1–3 行为 安徽"):
         Evaluator(province="guizhou", province_conflicts="refuse").evaluate_records(records)
+
+
+def test_plan_and_rules_take_minus_p_as_the_other_commands_do(tmp_path, run):
+    path = write(tmp_path / "schools.csv", *edited(省份={0: "贵州"}))
+    refused = run("plan", path, "-P", "shaanxi")
+    assert refused.exit_code == 2 and "--force-province" in refused.output
+    assert run("plan", path, "-P", "shaanxi", "--force-province").exit_code in (0, 1)
+    listing = run("rules", "-P", "贵州")
+    assert listing.exit_code == 0 and listing.stdout.startswith("guizhou ")

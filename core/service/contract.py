@@ -55,7 +55,7 @@ class EvaluateBody(_Envelope):
     verdicts: Literal["all", "findings"] = Field("all", description=(
         "all：每条规则的结论；findings：只列未通过和缺数据的结论。"
         "all: every rule's verdict; findings: only failed and missing-data verdicts."))
-    schools_only: bool = Field(False, description=(
+    schools_only: StrictBool = Field(False, description=(
         "true：只评估学校，不作县级评估（同命令行 --schools-only）。"
         "true: judge the schools only, no county judgement (the command line's --schools-only)."))
 
