@@ -122,9 +122,16 @@ def friendly(func: Callable) -> Callable:
 
 def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=(), verdicts="all",
                    timings=None, province_conflicts="keep"):
+    """The command's evaluator. What exists once it is built (modules, packs, compiled rules)
+    lives as long as the process: it is frozen out of the cyclic collector, which would
+    otherwise rescan it in every full collection while the records are judged."""
+    import gc
+
     from .evaluator import Evaluator
-    return Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
-                     verdicts=verdicts, timings=timings, province_conflicts=province_conflicts)
+    ev = Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
+                   verdicts=verdicts, timings=timings, province_conflicts=province_conflicts)
+    gc.freeze()
+    return ev
 
 
 def emit(content: str | bytes, output: str | None) -> None:
