@@ -263,10 +263,11 @@ def _has_utf16_bom(raw: bytes) -> bool:
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def decode(name: str, raw: bytes) -> tuple[str, str]:
+def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
     """Decode strictly: UTF-16 (by BOM), else UTF-8 (BOM optional), else GB18030/GBK — and
     then check that the result is text: GB18030 decodes almost any bytes, so decoding alone
-    proves nothing."""
+    proves nothing. With ``head``, a UTF-8 file is still checked whole but only its first
+    ``head`` characters are made text (a reader that hands the bytes themselves to polars)."""
     if _has_utf16_bom(raw):
         try:
             text, encoding = raw.decode("utf-16"), "utf-16"
@@ -275,7 +276,10 @@ def decode(name: str, raw: bytes) -> tuple[str, str]:
                                    f"at offset {exc.start})") from None
     else:
         try:
-            text = raw.decode("utf-8-sig")
+            if head is not None and _is_utf8(raw):
+                text = raw[:4 * head + 3].decode("utf-8-sig", "ignore")[:head]     # cut within a character
+            else:
+                text = raw.decode("utf-8-sig")
             encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
         except UnicodeDecodeError:
             try:
@@ -285,6 +289,15 @@ def decode(name: str, raw: bytes) -> tuple[str, str]:
                                        f"(byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     _reject_binary_text(name, text, encoding)
     return text, encoding
+
+
+def _is_utf8(raw: bytes) -> bool:
+    """Whether ``raw`` is all UTF-8, checked in Rust without making a Python string of it."""
+    try:
+        pl.Series([raw], dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.ComputeError:
+        return False
+    return True
 
 
 def _reject_binary_text(name: str, text: str, encoding: str) -> None:

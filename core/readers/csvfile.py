@@ -13,13 +13,15 @@ from ..limits import LIMITS, limit_message
 from ..loading import HEADER_SEARCH_ROWS, InputError, LoadedFile, decode, fill_province, read_bytes, table_frames
 
 DELIMITERS = (",", "\t", ";", "|")
+#: The characters of a file's start that the delimiter and the header are looked for in.
+HEAD_CHARS = 20000
 #: White space found at a cell's edge in real exports (space, tab, U+3000): a file
 #: holding none has no cell to strip at loading (rarer spaces are stripped by coercion's NFKC).
 _SPACE_BYTES = (b" ", b"\t", "\u3000".encode())
 
 
 def sniff_delimiter(text: str) -> str:
-    head = text[:20000].splitlines()[:HEADER_SEARCH_ROWS]
+    head = text[:HEAD_CHARS].splitlines()[:HEADER_SEARCH_ROWS]
     counts = {d: sum(line.count(d) for line in head) for d in DELIMITERS}
     return max(DELIMITERS, key=counts.__getitem__) if any(counts.values()) else ","
 
@@ -43,11 +45,12 @@ def _polars(data: bytes, delimiter: str, width: int, ragged: bool) -> pl.DataFra
 def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
     """Every cell as text, one row per record (blank lines too), as wide as the widest line.
 
-    ``data`` is ``text`` as UTF-8 bytes (the file itself when it is UTF-8). The width of the
+    ``data`` is the file as UTF-8 bytes (the file itself when it is UTF-8), ``text`` at least its
+    first :data:`HEAD_CHARS` characters. The width of the
     first lines is tried first; a longer line later makes polars refuse, and the file is read
     again as wide as its widest line."""
     delimiter = sniff_delimiter(text)
-    head = text[:20000].splitlines()[:HEADER_SEARCH_ROWS * 5]
+    head = text[:HEAD_CHARS].splitlines()[:HEADER_SEARCH_ROWS * 5]
     try:
         raw = _polars(data, delimiter, max(line.count(delimiter) for line in head) + 1, ragged=False)
     except pl.exceptions.PolarsError:
@@ -71,7 +74,7 @@ def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
 def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a CSV file into school and county frames."""
     raw = read_bytes(name)
-    text, encoding = decode(name, raw)
+    text, encoding = decode(name, raw, head=HEAD_CHARS)
     if encoding == "utf-8":
         data = raw
     elif encoding == "utf-8-sig":
