@@ -134,6 +134,21 @@ def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugin
     return ev
 
 
+def collector_off() -> None:
+    """Pause the cyclic collector until the command ends. A run's records and report live
+    until then and hold no cycles: collections would only scan them again and again (and
+    once more at exit, unless they are frozen first, as they are when the command ends)."""
+    import gc
+
+    def back() -> None:
+        gc.freeze()
+        gc.enable()
+
+    if gc.isenabled():
+        gc.disable()
+        click.get_current_context().call_on_close(back)
+
+
 def emit(content: str | bytes, output: str | None) -> None:
     """Text (any lone surrogate made U+FFFD) or bytes from :func:`serialise.dumps`, to the file or stdout."""
     from .serialise import clean_text
@@ -345,6 +360,7 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, s
     start = perf_counter()
     times: dict[str, float] | None = {} if timings else None
     ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times, conflicts_do(force_province))
+    collector_off()
     if times is not None:
         times["setup"] = perf_counter() - start
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
