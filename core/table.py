@@ -32,6 +32,8 @@ TEXT_FIELDS = (
 
 
 _TEXT = frozenset(TEXT_FIELDS)
+#: Text fields whose values hardly repeat (one per school): sharing their strings buys nothing.
+_DISTINCT_TEXT = frozenset(("school_id", "school_name"))
 #: Up to this many rows, :meth:`Table.from_frame` goes through the records.
 _FEW = 8
 
@@ -99,10 +101,12 @@ class Table:
             return cls.from_records(frame.to_dicts(), numeric_fields)
         table = cls(n)
         for name in TEXT_FIELDS:
-            if name in frame.columns:
-                table.columns[name] = _shared_strings(frame[name])
-            else:
+            if name not in frame.columns:
                 table.columns[name] = filled(n, None)
+            elif name in _DISTINCT_TEXT:
+                table.columns[name] = frame[name].to_numpy()
+            else:
+                table.columns[name] = _shared_strings(frame[name])
         for name in numeric_fields:
             if name in _TEXT:
                 continue
