@@ -59,8 +59,10 @@ def _spec(name: str) -> dict[str, Any] | None:
     return _SCHOOL_PROPS.get(name) or _COUNTY_PROPS.get(name) or _MEASURES.get(name)
 
 
+@lru_cache(maxsize=4096)
 def label(name: str) -> str:
-    """The Chinese label of a school field, county field or derived measure; else ``name``."""
+    """The Chinese label of a school field, county field or derived measure; else ``name``
+    (remembered: every problem of a file names its field's label)."""
     spec = _spec(name)
     return spec.get("title", name) if spec else name
 

@@ -310,12 +310,14 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
 
     result = ValidationResult(typed.head(0))
     rejected_at: list[int] = []
+    # The text of the rows rejected by a rule across fields, read at once (their own data).
+    texts = iter(frame[[pos for pos, rp, data in found if data is None and rp.has_error]]
+                 .select(names_for_rows).iter_rows(named=True))
     for pos, rp, data in found:
         result.problems.extend(rp.items)
         if rp.has_error:
             if data is None:
-                row = frame.row(pos, named=True)
-                data = {k: row[k] for k in names_for_rows if row[k] is not None}
+                data = {k: v for k, v in next(texts).items() if v is not None}
             own = originals[pos] if originals is not None else data
             name = ident(own, "school_name" if kind == "school" else "county_name")
             result.rejected.append(Rejected(rp.file, rp.row, rp.ident, name, rp.items, own))
