@@ -50,21 +50,16 @@ def _shared_strings(series: "pl.Series") -> np.ndarray:
     """A text column as an object array in which equal values are one ``str`` object (so that
     grouping by county or stage compares identities and reuses cached hashes); None for missing.
 
-    The categorical cast hashes the strings once (no sort of the text); its codes index the
-    distinct values."""
+    An Enum cast over the column's distinct values hashes the strings once (no sort of the
+    text); its codes index the distinct values directly."""
     import polars as pl
 
-    cat = series.cast(pl.Categorical)
-    distinct = cat.drop_nulls().unique()
-    known = distinct.to_physical().cast(pl.Int64).to_numpy()
-    order = np.argsort(known)
-    known = known[order]
-    values = np.empty(len(known) + 1, dtype=object)            # the last one: None, for missing
-    values[:-1] = np.array(distinct.cast(pl.String).to_list(), dtype=object)[order]
-    codes = cat.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
-    at = np.searchsorted(known, codes)
-    at[codes < 0] = len(known)
-    return values[at]
+    series = series.cast(pl.String)
+    distinct = series.drop_nulls().unique()
+    codes = series.cast(pl.Enum(distinct)).to_physical().fill_null(len(distinct)).to_numpy()
+    values = np.empty(len(distinct) + 1, dtype=object)            # the last one: None, for missing
+    values[:-1] = distinct.to_list()
+    return values[codes]
 
 
 @dataclass
