@@ -357,10 +357,15 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         return rp
 
     if "province" in sub.columns:
-        codes = sub["county_code"].to_list() if "county_code" in sub.columns else [None] * len(positions)
-        for i, (prov, code) in enumerate(zip(sub["province"].to_list(), codes)):
-            if prov is None:
-                continue
+        # Only the rows whose province is unknown or not their county code's are looked at.
+        named = pl.col("province")
+        unknown = ~named.is_in(sorted(known)) if known is not None else pl.lit(False)
+        county = pl.col("county_code") if "county_code" in sub.columns else pl.lit(None, dtype=pl.String)
+        of_county = pl.when(county.str.contains(r"^[0-9]{6}$")).then(
+            county.str.slice(0, 2).replace_strict(code_provinces(), default=None, return_dtype=pl.String))
+        suspect = named.is_not_null() & (unknown | (of_county.is_not_null() & (of_county != named)).fill_null(False))
+        picked = sub.select(pl.int_range(pl.len()).alias("i"), named, county.alias("code"), suspect.alias("suspect"))
+        for i, prov, code, _ in picked.filter("suspect").iter_rows():
             if known is not None and prov not in known:
                 check_province({"province": prov, "county_code": code}, known, rp_at(i))
                 continue
