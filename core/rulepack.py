@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from . import expr, safeyaml
+from . import expr
 from .packcache import cached_check
 from .derive import DERIVED_MEASURES, FUNDING_MEASURES
 from .model import Rule, RuleSet
@@ -87,6 +87,8 @@ def read_pack_file(path: str | Path) -> dict[str, Any]:
 
 
 def _checked(path: Path, text: str) -> dict[str, Any]:
+    from . import safeyaml                           # only for a file not read before
+
     try:
         data = safeyaml.load(text)
     except safeyaml.YamlLimitError as exc:
