@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -544,6 +543,8 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
 
 
 def _unknown(name: str, known: set[str]) -> str:
+    import difflib                                  # only for a message
+
     close = difflib.get_close_matches(name, sorted(known), n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return (f"未知的指标 unknown measure '{name}': expected a record field, a derived measure or a "
