@@ -300,6 +300,7 @@ def validate(files, province, force_province, plugins, fmt, output):
     rejected or has a warning.
     """
     ev = make_evaluator(province=province, plugins=plugins, province_conflicts=conflicts_do(force_province))
+    collector_off()
     loaded = ev.load(files)
     announce(loaded, files)
     checked = ev.check(loaded)
