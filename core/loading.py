@@ -266,8 +266,9 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
     """Decode strictly: UTF-16 (by BOM), else UTF-8 (BOM optional), else GB18030/GBK — and
     then check that the result is text: GB18030 decodes almost any bytes, so decoding alone
-    proves nothing. With ``head``, a UTF-8 file is still checked whole but only its first
-    ``head`` characters are made text (a reader that hands the bytes themselves to polars)."""
+    proves nothing. With ``head``, only the first ``head`` characters of a UTF-8 file are
+    decoded: for a reader that hands the bytes themselves to polars, which refuses bytes that
+    are not UTF-8 (the reader then decodes the whole file without ``head``)."""
     if _has_utf16_bom(raw):
         try:
             text, encoding = raw.decode("utf-16"), "utf-16"
@@ -276,8 +277,8 @@ def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
                                    f"at offset {exc.start})") from None
     else:
         try:
-            if head is not None and _is_utf8(raw):
-                text = raw[:4 * head + 3].decode("utf-8-sig", "ignore")[:head]     # cut within a character
+            if head is not None:          # strict; a character cut at the end waits for bytes never given
+                text = codecs.getincrementaldecoder("utf-8-sig")().decode(raw[:4 * head + 3], final=False)[:head]
             else:
                 text = raw.decode("utf-8-sig")
             encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
@@ -289,15 +290,6 @@ def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
                                        f"(byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     _reject_binary_text(name, text, encoding)
     return text, encoding
-
-
-def _is_utf8(raw: bytes) -> bool:
-    """Whether ``raw`` is all UTF-8, checked in Rust without making a Python string of it."""
-    try:
-        pl.Series([raw], dtype=pl.Binary).cast(pl.String)
-    except pl.exceptions.ComputeError:
-        return False
-    return True
 
 
 def _reject_binary_text(name: str, text: str, encoding: str) -> None:
