@@ -25,10 +25,10 @@ from .entries import Layout, SchoolBlock, check_mode
 from .model import RuleSet
 from .serialise import dumps, gc_paused
 
-#: How many school entries are built as dicts at a time.
+#: How many school entries are built (and written) at a time: a few MB of JSON, whose buffers
+#: the allocator reuses instead of mapping fresh memory for each (measured: a third of the
+#: system time of chunks of 16,384).
 CHUNK = 2048
-#: How many school entries a writer builds and writes at a time (memory stays flat).
-WRITE_CHUNK = 16_384
 #: Up to this many runs of one block in a chunk are built run by run, in order; more (e.g. the
 #: years of each school interleaved) are built block by block and put in order after.
 RUNS = 64
@@ -275,7 +275,7 @@ class Report:
         stream.write(b',"schools":[')            # MB for a country: written as they are, not copied
         del head
         comma = b""
-        for part in self.tables(WRITE_CHUNK):
+        for part in self.tables():
             stream.write(comma)
             stream.write(_json_lines(part).rstrip(b"\n").replace(b"\n", b","))   # the array's items
             comma = b","
@@ -288,7 +288,7 @@ class Report:
         """Write the report as JSON lines: first the head (:meth:`head` with ``notes``), then
         one line per school entry, then one per county entry — each exactly as in the JSON report."""
         stream.write(dumps({**self.head(), "notes": self.notes}) + b"\n")
-        for part in self.tables(WRITE_CHUNK):
+        for part in self.tables():
             stream.write(_json_lines(part))
             if progress:
                 progress(part.num_rows)
