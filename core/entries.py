@@ -229,22 +229,25 @@ class SchoolBlock:
         return pa.Table.from_arrays(list(cols.values()), names=list(cols))
 
     def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str, layout: Layout) -> pa.ListArray:
-        """Each school's listed verdicts ``{rule_id, status, value, threshold, gap}``, rules in order."""
-        listed = np.ones(status.shape, bool) if verdicts == "all" else np.isin(status, LISTED[verdicts])
-        school, rule = np.nonzero(listed.T)
+        """Each school's listed verdicts ``{rule_id, status, value, threshold, gap}``, rules in
+        order; ``status``: the verdict columns of ``index``."""
         res = self.results
-        cols = index[school]
-        state = res.status[rule, cols]
-        value, threshold = res.value[rule, cols], res.threshold[rule, cols]
+        k, m = status.shape
+        state = status.T.ravel()                         # school by school, rules in order
+        value, threshold = res.value[:, index].T.ravel(), res.threshold[:, index].T.ravel()
+        rule, school = np.tile(np.arange(k), m), np.repeat(np.arange(m), k)
+        if verdicts != "all":
+            listed = np.isin(state, LISTED[verdicts])
+            state, value, threshold, rule, school = (a[listed] for a in (state, value, threshold, rule, school))
         judged, gap, share = gaps_of(state, value, threshold)
         value, threshold, gap, share = _columns(floats, [value, threshold, gap, share], len(rule))
         code = np.searchsorted(np.array(layout.rule_ids, dtype=object), np.array(self.rule_ids, dtype=object))
         items = pa.StructArray.from_arrays([
-            pa.DictionaryArray.from_arrays(pa.array(code[rule].astype(np.int32)), pa.array(layout.rule_ids, pa.string())),
+            pa.DictionaryArray.from_arrays(pa.array(code.astype(np.int32)[rule]), pa.array(layout.rule_ids, pa.string())),
             pa.DictionaryArray.from_arrays(pa.array(state.astype(np.int32)), _STATUS_NAMES),
             value, threshold, pa.StructArray.from_arrays([gap, share], ["value", "share"], mask=pa.array(~judged))],
             ["rule_id", "status", "value", "threshold", "gap"])
-        return pa.ListArray.from_arrays(_offsets(school, len(index)), items)
+        return pa.ListArray.from_arrays(_offsets(school, m), items)
 
     def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """(position in ``index``, rule id) of each provisional threshold that was applied (the
