@@ -36,7 +36,7 @@ from .entries import IDENTITY
 from .report import each_problem
 from .serialise import clean, clean_text, dumps, gc_paused
 
-#: Rows written at a time to the school and verdict files (memory stays flat).
+#: Schools per row group of the school and verdict files (memory stays flat).
 ROWS = 65_536
 
 
@@ -105,13 +105,17 @@ def _verdict_rows(key: str, verdicts: Iterable[tuple[int, dict]], stage: bool = 
 def _write_schools(report: Any, folder: Path, progress: Callable[[int], None] | None) -> None:
     key = 0
     with _Writers(folder) as out:
-        for part in report.tables(ROWS):
-            schools, verdicts = _flat_entries(part, key)
-            out.write("schools", schools)
-            out.write("verdicts", verdicts)
+        held: list[tuple[pa.Table, pa.Table]] = []
+        for part in report.tables():                 # built a chunk at a time, written a row group at a time
+            held.append(_flat_entries(part, key))
             key += part.num_rows
+            if sum(s.num_rows for s, _ in held) >= ROWS:
+                out.write_groups(held)
+                held = []
             if progress:
                 progress(part.num_rows)
+        if held:
+            out.write_groups(held)
         if not key:                                  # no school: both files, with their main columns
             out.write("schools", pa.table({"school_key": pa.array([], pa.int64()),
                                            **{name: pa.nulls(0, pa.string()) for name in (*IDENTITY, "ruleset", "status")}}))
@@ -129,6 +133,12 @@ class _Writers:
             self.writers[name] = pq.ParquetWriter(self.folder / f"{name}.parquet", table.schema,
                                                   **_options(table.schema))
         self.writers[name].write_table(table)
+
+    def write_groups(self, parts: list[tuple[pa.Table, pa.Table]]) -> None:
+        """One row group of schools and one of their verdicts, from ``parts``."""
+        for name, k in (("schools", 0), ("verdicts", 1)):
+            tables = [p[k] for p in parts]
+            self.write(name, pa.concat_tables(tables).unify_dictionaries() if len(tables) > 1 else tables[0])
 
     def __enter__(self) -> "_Writers":
         return self
