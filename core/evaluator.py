@@ -273,7 +273,7 @@ class Evaluator:
             with self._stage("county"):
                 entries = self._evaluate_counties(ruleset, Table(0), RuleResults.empty([], 0),
                                                   np.zeros(0, dtype=object), county_records, engine, keys)
-            report.add_group(ruleset, [], entries)
+            report.add_group(ruleset, None, entries)
         if counties:
             mark_rejected_schools(report.counties, report.rejected, _counties_of_files(report))
         else:

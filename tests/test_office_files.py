@@ -227,7 +227,7 @@ def test_the_report_schema_holds_the_new_counts(tmp_path):
     from edubalance.schemas import report_schema
     report = Evaluator().evaluate_files(demo_as_office(tmp_path, "xlsx")).to_dict()
     Draft202012Validator(report_schema()).validate(report)
-    assert report_schema()["x-version"] == 2
+    assert report_schema()["x-version"] == 3
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
