@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from .county_rejected import REJECTED_SCHOOLS_HEADING
 from .problems import problem_lines
 from .fields import unit_zh
 from .reports.view import OPERATOR_ZH
@@ -117,7 +118,7 @@ def _withheld_lines(c: dict, limit: int) -> list[str]:
     lines = [f"  ! {c['status_reason']}"] if c.get("status_reason") else []
     rejected = c.get("rejected_schools") or []
     if rejected:
-        lines.append(f"  被拒学校记录 rejected school records ({len(rejected)}):")
+        lines.append(f"  {' '.join(REJECTED_SCHOOLS_HEADING)} ({len(rejected)}):")
         lines += [f"    {r['file']}:{r['row']} {r.get('school_id') or '?'} {r.get('school_name') or ''} — {r['reason']}"
                   for r in rejected[:limit]]
         if len(rejected) > limit:
