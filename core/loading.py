@@ -43,7 +43,7 @@ import polars as pl
 from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_to_field, header_unit, is_unit_label, label,
                      stated_unit, suggest_field, unit, unit_cell, unit_text, unit_zh)
 from .limits import LIMITS, limit_message
-from .problems import Problem, file_notice
+from .problems import Problem, file_notice, row_runs
 
 FORMATS_BY_SUFFIX = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv",
@@ -577,26 +577,17 @@ def skipped_rows(file_label: str, rows: pl.DataFrame, cells: Sequence[str], lead
     return out
 
 
-def row_ranges(numbers: Sequence[int], most: int = 12) -> str:
-    """``2–5, 9, 12`` (the first ``most`` runs, then how many more)."""
-    runs: list[list[int]] = []
-    for n in sorted(numbers):
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    shown = ", ".join(f"{a}–{b}" if b > a else str(a) for a, b in runs[:most])
-    return shown + (f" … (+{len(runs) - most})" if len(runs) > most else "")
+#: Runs of skipped rows a W403 names before it counts the rest.
+SKIPPED_RUNS_SHOWN = 12
 
 
 def skipped_notice(file_label: str, skipped: Sequence[Skipped]) -> Problem:
     """W403: the rows skipped in a file, once, by row number."""
-    rows = row_ranges([s.row for s in skipped])
+    zh, en = row_runs([s.row for s in skipped], SKIPPED_RUNS_SHOWN, SKIPPED_RUNS_SHOWN)
     return file_notice("W403", file_label,
-                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明、单位行或空行），第 {rows} 行 / skipped "
+                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明、单位行或空行），{zh} / skipped "
                        f"{len(skipped)} row(s) that are not records (totals, signatures, notes, units rows, blank "
-                       f"rows): "
-                       f"rows {rows}", observed=[s.row for s in skipped])
+                       f"rows): {en}", observed=[s.row for s in skipped])
 
 
 @dataclass
