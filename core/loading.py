@@ -36,7 +36,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import polars as pl
 
@@ -354,9 +354,15 @@ def column_letter(j: int) -> str:
 
 # --- tables (CSV, XLSX, XLS) -------------------------------------------------------------
 
-def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
+def _column_where(j: int, header: Any) -> tuple[str, str]:
+    return f"第 {column_letter(j)} 列", f"column {column_letter(j)}"
+
+
+def header_names(name: str, header: Sequence[Any],
+                 where: Callable[[int, Any], tuple[str, str]] = _column_where) -> list[str | None]:
     """Field name per column; ``None`` for a column no field names (a blank or unknown header,
-    or a known field in another unit: :func:`header_unit`)."""
+    or a known field in another unit: :func:`header_unit`). Two columns naming one field are
+    refused, each named by ``where`` (Chinese, English)."""
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for j, h in enumerate(header):
@@ -365,9 +371,9 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
             found = header_unit(h)
             fname = found.field if found is not None else None
         if fname is not None and fname in seen:
-            raise InputError(name, f"第 {column_letter(seen[fname])} 列和第 {column_letter(j)} 列都是 "
-                                   f"{label(fname)} / columns {column_letter(seen[fname])} and {column_letter(j)} "
-                                   f"both give {label(fname)} ({fname})")
+            (a_zh, a_en), (b_zh, b_en) = where(seen[fname], header[seen[fname]]), where(j, h)
+            raise InputError(name, f"{a_zh}和{b_zh}都是 {label(fname)} / {a_en} and {b_en} both give "
+                                   f"{label(fname)} ({fname})")
         if fname is not None:
             seen[fname] = j
         names.append(fname)
@@ -463,13 +469,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     notices: list[Problem] = []
     unknown: tuple[list[str], list[str]] = ([], [])
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
-    given: dict[str, tuple[str, str]] = {}
     for column, fname, header, where in columns:
-        if fname is not None and fname in given:
-            raise InputError(name, f"{given[fname][0]}和{where[0]}都是 {label(fname)} / {given[fname][1]} and "
-                                   f"{where[1]} both give {label(fname)} ({fname})")
-        if fname is not None:
-            given[fname] = where
         if fname is None:
             guess = suggest_field(header) if header is not None else None
             unknown[0].append(f"{where[0]}「{header}」" + (f"（是否应为 {label(guess)}？）" if guess else "")
@@ -492,15 +492,9 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
 def settle_document(name: str, frame: pl.DataFrame, file_label: str | None = None) -> tuple[pl.DataFrame, list[Problem]]:
     """:func:`settle_columns` for records read from a document (JSON, NDJSON, YAML), whose
     known keys are already field names."""
-    columns = []
-    for c in frame.columns:
-        if c.startswith("_"):
-            continue
-        fname = header_to_field(c)
-        if fname is None:
-            found = header_unit(c)
-            fname = found.field if found is not None else None
-        columns.append((c, fname, c, ("键", "key")))
+    keys = [c for c in frame.columns if not c.startswith("_")]
+    names = header_names(name, keys, lambda j, key: (f"键「{key}」", f"key '{key}'"))
+    columns = [(c, fname, c, ("键", "key")) for c, fname in zip(keys, names)]
     return settle_columns(name, frame, columns, file_label or name)
 
 
