@@ -26,7 +26,7 @@ from .county_listings import (Names, list_exclusions, list_gates_unknown, list_m
 from .cv import grouped_cvs
 from .fields import COUNTY_BOOLEAN_FIELDS, COUNTY_NUMERIC_FIELDS
 from .model import FAIL, MISSING_DATA, PASS
-from .table import Table
+from .table import Table, group_numbers
 
 STAGES = ("primary", "junior")
 COUNTY_STAGE = "county"
@@ -271,13 +271,10 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
 def _sorted_codes(code: np.ndarray) -> tuple[list[str], np.ndarray]:
     """``np.unique(code.astype(str), return_inverse=True)`` without sorting every school's code:
     the codes are numbered in one pass and only the distinct ones (a few thousand) are sorted."""
-    ids: dict[Any, int] = {}
     try:
-        number = np.fromiter((ids.setdefault(c, len(ids)) for c in code.tolist()), dtype=np.intp,
-                             count=len(code))
+        distinct, number = group_numbers(code.tolist(), len(code))
     except TypeError:                                   # an unhashable code: NumPy's way below
-        number = None
-    distinct = list(ids)
+        distinct, number = [], None
     if number is None or not all(type(c) is str and "\x00" not in c for c in distinct):
         unique, inverse = np.unique(code.astype(str), return_inverse=True)
         return [str(c) for c in unique], inverse
