@@ -27,6 +27,7 @@ from .loading import InputError, Loaded, RawRow, concat, empty_frame, frame_rows
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
+from .progress import Progress
 from .regions import province_id, province_label, provinces_text
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
@@ -35,8 +36,6 @@ from .scoring import basic_standard_status, meets_basic_standard, score, status_
 from .serialise import gc_paused
 from .table import TEXT_FIELDS, Table
 from .validation import Checked, ValidationResult, given_rows, validate
-
-Progress = Callable[[int], None]
 
 
 class Evaluator:
