@@ -274,7 +274,7 @@ class Evaluator:
                                                   np.zeros(0, dtype=object), county_records, engine, keys)
             report.add_group(ruleset, [], entries)
         if counties:
-            mark_rejected_schools(report.counties, report.rejected, _counties_of_files(report))
+            mark_rejected_schools(report.counties, report.rejected, lambda: _counties_of_files(report))
         else:
             report.notes.append("按要求只评估学校，未作县域评估 / schools only, as asked: no county was judged")
         report.engine = ",".join(sorted(engine_names)) or self.engine
