@@ -163,8 +163,9 @@ def frame_rows(frame: pl.DataFrame) -> list[RawRow]:
 
 # --- the file itself -------------------------------------------------------------------
 
-def checked_stat(name: str) -> os.stat_result:
-    """The file's status, refusing what is not a regular file of a sane size."""
+def checked_stat(name: str, most: int | None = None, too_big: str = "") -> os.stat_result:
+    """The file's status, refusing what is not a regular file of at most ``most`` bytes (the
+    file limit unless given; ``too_big`` then says what is refused)."""
     try:
         st = os.stat(name)
     except FileNotFoundError:
@@ -175,8 +176,8 @@ def checked_stat(name: str) -> os.stat_result:
         raise InputError(name, "是文件夹而不是文件 / is a directory, not a file")
     if not stat.S_ISREG(st.st_mode):
         raise InputError(name, "不是普通文件（设备、管道或套接字）/ not a regular file (a device, pipe or socket)")
-    if st.st_size > LIMITS.max_file_bytes:
-        raise InputError(name, limit_message("max_file_bytes", st.st_size))
+    if st.st_size > (LIMITS.max_file_bytes if most is None else most):
+        raise InputError(name, too_big or limit_message("max_file_bytes", st.st_size))
     return st
 
 
@@ -223,16 +224,17 @@ def detect_format(path: str | Path) -> str:
     return fmt
 
 
-def read_bytes(name: str) -> bytes:
-    """The whole file (a regular file within the size limit); never empty."""
-    checked_stat(name)
+def read_bytes(name: str, most: int | None = None, too_big: str = "") -> bytes:
+    """The whole file (a regular file of at most ``most`` bytes, :func:`checked_stat`); never empty."""
+    most = LIMITS.max_file_bytes if most is None else most
+    checked_stat(name, most, too_big)
     try:
         with open(name, "rb") as f:       # a buffer of the file's size, not of the limit
-            raw = f.read(min(os.fstat(f.fileno()).st_size, LIMITS.max_file_bytes) + 1)
+            raw = f.read(min(os.fstat(f.fileno()).st_size, most) + 1)
     except OSError as exc:
         raise InputError(name, f"无法读取 / cannot read the file ({exc.strerror or exc})") from None
-    if len(raw) > LIMITS.max_file_bytes:
-        raise InputError(name, limit_message("max_file_bytes", len(raw)))
+    if len(raw) > most:                   # grew since it was measured
+        raise InputError(name, too_big or limit_message("max_file_bytes", len(raw)))
     if _is_empty(raw):
         raise InputError(name, "文件为空 / the file is empty")
     return raw

@@ -23,7 +23,7 @@ from . import expr, safeyaml
 from .packcache import cached_check
 from .derive import DERIVED_MEASURES, FUNDING_MEASURES
 from .model import Rule, RuleSet
-from .loading import InputError, checked_stat, read_bytes
+from .loading import InputError, read_bytes
 from .fields import COUNTY_FIELDS, COUNTY_TEXT_FIELDS, SCHOOL_FIELDS, TEXT_FIELDS
 from .schemas import rulepack_schema
 
@@ -121,16 +121,11 @@ def _checked(path: Path, text: str) -> dict[str, Any]:
 def _read_rule_text(path: Path) -> str:
     """A rule file's text: read as every input is (a regular file, never a device or a FIFO,
     which would never end; not empty), at most :data:`MAX_RULE_FILE_BYTES`, UTF-8."""
-    name = str(path)
-    too_big = f"{path}: 规则文件过大 the rule file is larger than {MAX_RULE_FILE_BYTES:,} bytes"
     try:
-        if checked_stat(name).st_size > MAX_RULE_FILE_BYTES:     # refused before it is read
-            raise RulePackError(too_big)
-        raw = read_bytes(name)
+        raw = read_bytes(str(path), MAX_RULE_FILE_BYTES,
+                         f"规则文件过大 the rule file is larger than {MAX_RULE_FILE_BYTES:,} bytes")
     except InputError as exc:
         raise RulePackError(str(exc)) from None
-    if len(raw) > MAX_RULE_FILE_BYTES:                           # grew since it was measured
-        raise RulePackError(too_big)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
