@@ -648,7 +648,7 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
                        if n not in present)
         skipped.sort(key=lambda s: s.row)
     body = body.with_columns(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64))
-    columns = [(c, names[j], header[j], (f"第 {column_letter(j)} 列", f"column {column_letter(j)}"))
+    columns = [(c, names[j], header[j], _column_where(j, header[j]))
                for j, c in enumerate(cells) if used[j]]
     body, notices = settle_columns(name, body, columns, file_label, units)
     if skipped:
