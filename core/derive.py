@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import expr
-from .table import Table
+from .table import Table, group_numbers
 
 #: measure -> resource field, divided by students.
 PER_PUPIL = {
@@ -95,12 +95,9 @@ def school_totals(table: Table) -> np.ndarray:
     students = table.get("students")
     if table.n == 1 and np.isfinite(students[0]):   # one record is its own school: the sum below
         return 0.0 + students
-    # Group numbers from a dict of (school_id, year) pairs: hashing, no sort of the text.
     years = table.get("year")
     years = np.where(np.isnan(years), None, years).tolist()    # every missing year is one key
-    groups: dict = {}
-    inverse = np.fromiter((groups.setdefault(k, len(groups)) for k in zip(table.get("school_id").tolist(), years)),
-                          dtype=np.int64, count=table.n)
+    inverse = group_numbers(zip(table.get("school_id").tolist(), years), table.n)[1]
     sums = np.bincount(inverse, weights=np.nan_to_num(students))
     missing = np.bincount(inverse, weights=np.isnan(students).astype(float)) > 0
     totals = sums[inverse]

@@ -27,6 +27,7 @@ from .loading import InputError, Loaded, RawRow, concat, empty_frame, frame_rows
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
+from .progress import Progress
 from .regions import province_id, province_label, provinces_text
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
@@ -35,8 +36,6 @@ from .scoring import basic_standard_status, meets_basic_standard, score, status_
 from .serialise import gc_paused
 from .table import TEXT_FIELDS, Table
 from .validation import Checked, ValidationResult, given_rows, validate
-
-Progress = Callable[[int], None]
 
 
 class Evaluator:
@@ -275,7 +274,7 @@ class Evaluator:
                                                   np.zeros(0, dtype=object), county_records, engine, keys)
             report.add_group(ruleset, None, entries)
         if counties:
-            mark_rejected_schools(report.counties, report.rejected, _counties_of_files(report))
+            mark_rejected_schools(report.counties, report.rejected, lambda: _counties_of_files(report))
         else:
             report.notes.append("按要求只评估学校，未作县域评估 / schools only, as asked: no county was judged")
         report.engine = ",".join(sorted(engine_names)) or self.engine

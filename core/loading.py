@@ -36,14 +36,14 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import polars as pl
 
 from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_to_field, header_unit, is_unit_label, label,
                      stated_unit, suggest_field, unit, unit_cell, unit_text, unit_zh)
 from .limits import LIMITS, limit_message
-from .problems import Problem, file_notice
+from .problems import Problem, file_notice, row_runs
 
 FORMATS_BY_SUFFIX = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv",
@@ -163,8 +163,9 @@ def frame_rows(frame: pl.DataFrame) -> list[RawRow]:
 
 # --- the file itself -------------------------------------------------------------------
 
-def checked_stat(name: str) -> os.stat_result:
-    """The file's status, refusing what is not a regular file of a sane size."""
+def checked_stat(name: str, most: int | None = None, too_big: str = "") -> os.stat_result:
+    """The file's status, refusing what is not a regular file of at most ``most`` bytes (the
+    file limit unless given; ``too_big`` then says what is refused)."""
     try:
         st = os.stat(name)
     except FileNotFoundError:
@@ -175,8 +176,8 @@ def checked_stat(name: str) -> os.stat_result:
         raise InputError(name, "是文件夹而不是文件 / is a directory, not a file")
     if not stat.S_ISREG(st.st_mode):
         raise InputError(name, "不是普通文件（设备、管道或套接字）/ not a regular file (a device, pipe or socket)")
-    if st.st_size > LIMITS.max_file_bytes:
-        raise InputError(name, limit_message("max_file_bytes", st.st_size))
+    if st.st_size > (LIMITS.max_file_bytes if most is None else most):
+        raise InputError(name, too_big or limit_message("max_file_bytes", st.st_size))
     return st
 
 
@@ -223,16 +224,17 @@ def detect_format(path: str | Path) -> str:
     return fmt
 
 
-def read_bytes(name: str) -> bytes:
-    """The whole file (a regular file within the size limit); never empty."""
-    checked_stat(name)
+def read_bytes(name: str, most: int | None = None, too_big: str = "") -> bytes:
+    """The whole file (a regular file of at most ``most`` bytes, :func:`checked_stat`); never empty."""
+    most = LIMITS.max_file_bytes if most is None else most
+    checked_stat(name, most, too_big)
     try:
         with open(name, "rb") as f:       # a buffer of the file's size, not of the limit
-            raw = f.read(min(os.fstat(f.fileno()).st_size, LIMITS.max_file_bytes) + 1)
+            raw = f.read(min(os.fstat(f.fileno()).st_size, most) + 1)
     except OSError as exc:
         raise InputError(name, f"无法读取 / cannot read the file ({exc.strerror or exc})") from None
-    if len(raw) > LIMITS.max_file_bytes:
-        raise InputError(name, limit_message("max_file_bytes", len(raw)))
+    if len(raw) > most:                   # grew since it was measured
+        raise InputError(name, too_big or limit_message("max_file_bytes", len(raw)))
     if _is_empty(raw):
         raise InputError(name, "文件为空 / the file is empty")
     return raw
@@ -354,9 +356,15 @@ def column_letter(j: int) -> str:
 
 # --- tables (CSV, XLSX, XLS) -------------------------------------------------------------
 
-def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
+def _column_where(j: int, header: Any) -> tuple[str, str]:
+    return f"第 {column_letter(j)} 列", f"column {column_letter(j)}"
+
+
+def header_names(name: str, header: Sequence[Any],
+                 where: Callable[[int, Any], tuple[str, str]] = _column_where) -> list[str | None]:
     """Field name per column; ``None`` for a column no field names (a blank or unknown header,
-    or a known field in another unit: :func:`header_unit`)."""
+    or a known field in another unit: :func:`header_unit`). Two columns naming one field are
+    refused, each named by ``where`` (Chinese, English)."""
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for j, h in enumerate(header):
@@ -365,9 +373,9 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
             found = header_unit(h)
             fname = found.field if found is not None else None
         if fname is not None and fname in seen:
-            raise InputError(name, f"第 {column_letter(seen[fname])} 列和第 {column_letter(j)} 列都是 "
-                                   f"{label(fname)} / columns {column_letter(seen[fname])} and {column_letter(j)} "
-                                   f"both give {label(fname)} ({fname})")
+            (a_zh, a_en), (b_zh, b_en) = where(seen[fname], header[seen[fname]]), where(j, h)
+            raise InputError(name, f"{a_zh}和{b_zh}都是 {label(fname)} / {a_en} and {b_en} both give "
+                                   f"{label(fname)} ({fname})")
         if fname is not None:
             seen[fname] = j
         names.append(fname)
@@ -463,13 +471,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     notices: list[Problem] = []
     unknown: tuple[list[str], list[str]] = ([], [])
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
-    given: dict[str, tuple[str, str]] = {}
     for column, fname, header, where in columns:
-        if fname is not None and fname in given:
-            raise InputError(name, f"{given[fname][0]}和{where[0]}都是 {label(fname)} / {given[fname][1]} and "
-                                   f"{where[1]} both give {label(fname)} ({fname})")
-        if fname is not None:
-            given[fname] = where
         if fname is None:
             guess = suggest_field(header) if header is not None else None
             unknown[0].append(f"{where[0]}「{header}」" + (f"（是否应为 {label(guess)}？）" if guess else "")
@@ -492,15 +494,9 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
 def settle_document(name: str, frame: pl.DataFrame, file_label: str | None = None) -> tuple[pl.DataFrame, list[Problem]]:
     """:func:`settle_columns` for records read from a document (JSON, NDJSON, YAML), whose
     known keys are already field names."""
-    columns = []
-    for c in frame.columns:
-        if c.startswith("_"):
-            continue
-        fname = header_to_field(c)
-        if fname is None:
-            found = header_unit(c)
-            fname = found.field if found is not None else None
-        columns.append((c, fname, c, ("键", "key")))
+    keys = [c for c in frame.columns if not c.startswith("_")]
+    names = header_names(name, keys, lambda j, key: (f"键「{key}」", f"key '{key}'"))
+    columns = [(c, fname, c, ("键", "key")) for c, fname in zip(keys, names)]
     return settle_columns(name, frame, columns, file_label or name)
 
 
@@ -577,26 +573,17 @@ def skipped_rows(file_label: str, rows: pl.DataFrame, cells: Sequence[str], lead
     return out
 
 
-def row_ranges(numbers: Sequence[int], most: int = 12) -> str:
-    """``2–5, 9, 12`` (the first ``most`` runs, then how many more)."""
-    runs: list[list[int]] = []
-    for n in sorted(numbers):
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    shown = ", ".join(f"{a}–{b}" if b > a else str(a) for a, b in runs[:most])
-    return shown + (f" … (+{len(runs) - most})" if len(runs) > most else "")
+#: Runs of skipped rows a W403 names before it counts the rest.
+SKIPPED_RUNS_SHOWN = 12
 
 
 def skipped_notice(file_label: str, skipped: Sequence[Skipped]) -> Problem:
     """W403: the rows skipped in a file, once, by row number."""
-    rows = row_ranges([s.row for s in skipped])
+    zh, en = row_runs([s.row for s in skipped], SKIPPED_RUNS_SHOWN, SKIPPED_RUNS_SHOWN)
     return file_notice("W403", file_label,
-                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明、单位行或空行），第 {rows} 行 / skipped "
+                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明、单位行或空行），{zh} / skipped "
                        f"{len(skipped)} row(s) that are not records (totals, signatures, notes, units rows, blank "
-                       f"rows): "
-                       f"rows {rows}", observed=[s.row for s in skipped])
+                       f"rows): {en}", observed=[s.row for s in skipped])
 
 
 @dataclass
@@ -661,7 +648,7 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
                        if n not in present)
         skipped.sort(key=lambda s: s.row)
     body = body.with_columns(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64))
-    columns = [(c, names[j], header[j], (f"第 {column_letter(j)} 列", f"column {column_letter(j)}"))
+    columns = [(c, names[j], header[j], _column_where(j, header[j]))
                for j, c in enumerate(cells) if used[j]]
     body, notices = settle_columns(name, body, columns, file_label, units)
     if skipped:

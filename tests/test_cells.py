@@ -13,7 +13,7 @@ import pytest
 from edubalance import Evaluator
 from edubalance.coercion import coercer
 from edubalance.loading import RawRow
-from edubalance.named_province import _runs
+from edubalance.problems import row_runs
 from edubalance.regions import code_provinces, province_id, province_of_code
 from edubalance.schemas import school_schema
 from edubalance.validation import validate
@@ -316,8 +316,9 @@ def test_the_python_api_keeps_a_records_own_province_by_default():
 
 
 def test_rows_in_a_province_conflict_are_runs():
-    assert _runs([7]) == ("7", "7") and _runs([4, 2, 3]) == ("2–4", "2–4") and _runs([2, 3, 5])[0] == "2–3、5"
-    assert _runs([2, 4, 6, 8, 10, 12, 14]) == ("2、4、6、8、10 等 7 行", "2, 4, 6, 8, 10 … (7 rows)")
+    assert row_runs([7]) == ("第 7 行", "row 7") and row_runs([4, 2, 3]) == ("第 2–4 行", "rows 2–4")
+    assert row_runs([2, 3, 5])[0] == "第 2–3、5 行"
+    assert row_runs([2, 4, 6, 8, 10, 12, 14]) == ("第 2、4、6 行等 7 行", "rows 2, 4, 6 … (7 rows)")
 
 
 # --- the demo county as an office saves it -------------------------------------------------

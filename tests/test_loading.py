@@ -213,7 +213,7 @@ def test_unknown_and_unnamed_columns_are_dropped_with_one_notice(tmp_path):
 def test_two_columns_for_one_field_are_refused(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("students,在校生数\n1,2\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"d\.csv: .*columns A and B both give 在校生数 \(students\)"):
+    with pytest.raises(InputError, match=r"d\.csv: .*column A and column B both give 在校生数 \(students\)"):
         load_file(path)
 
 
@@ -556,3 +556,12 @@ def test_merged_cells_hold_their_value_in_the_first_cell(tmp_path):
     wb.save(tmp_path / "m.xlsx")
     rows = load_file(tmp_path / "m.xlsx").rows
     assert [(r.row, r.data["county_code"]) for r in rows] == [(3, "520111"), (4, None)]
+
+
+def test_two_keys_for_one_field_are_refused(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text('[{"school_id": "5201020001", "equipment_value_yuan": 1, "教学仪器设备资产值（万元）": 2}]',
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"键「equipment_value_yuan」和键「教学仪器设备资产值（万元）」都是 教学仪器设备资产值 / "
+                                         r"key 'equipment_value_yuan' and key '教学仪器设备资产值（万元）' both give"):
+        load_file(path)

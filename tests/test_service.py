@@ -174,6 +174,9 @@ def test_schools_only_skips_the_county_judgement_as_the_cli_does(client, url, id
     judged = client.post("/v1/evaluate", json={"records": records, "counties": counties, "schools_only": False})
     assert judged.json()["counties"]                                  # the default judges the county
     assert_problem(client.post("/v1/evaluate", data={"schools_only": "maybe"}, files=upload), 400, "malformed-request")
+    for form, said in (({"verdicts": "some"}, "未知的结论列表方式 'some'"), ({"year": "1800"}, "学年应为 1990–2100")):
+        doc = assert_problem(client.post("/v1/evaluate", data=form, files=upload), 400, "malformed-request")
+        assert doc["detail"].startswith(said), doc
     assert_problem(client.post("/v1/evaluate", json={"records": records, "schools_only": "maybe"}), 400,
                    "malformed-request")
     form = httpx.get(url + "/openapi.json").json()["paths"]["/v1/evaluate"]["post"]["requestBody"]["content"]

@@ -44,11 +44,8 @@ class Jobs:
     """The evaluator of one process and the jobs it runs."""
 
     def __init__(self, settings: Settings):
-        from ..evaluator import Evaluator
-
         self.settings = settings
-        self.base = Evaluator(province=settings.province, year=settings.year, engine=settings.engine,
-                              overrides=settings.overrides, plugins=settings.plugins)
+        self.base = settings.evaluator()
 
     def evaluator(self, province: str | None, year: int | None, verdicts: str = "all") -> Any:
         """The process's one Evaluator with this request's defaults (packs read and rule sets
