@@ -253,9 +253,11 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
             default = default_province
         values["province"] = values["province"].fill_null(default)
     of_code = _code_provinces(values, bad)
+    inferred = None
     if of_code is not None and kind == "school":         # no province named: the county code's
         unnamed = frame["province"].is_null() if "province" in frame.columns else pl.Series([True] * n)
-        values["province"] = values["province"].zip_with(~(unnamed & values["province"].is_null()), of_code)
+        inferred = unnamed & values["province"].is_null()
+        values["province"] = values["province"].zip_with(~inferred, of_code)
     typed = pl.DataFrame([s.alias(k) for k, s in values.items()]).with_columns(
         frame["_file"].cast(pl.String), frame["_row"].cast(pl.Int64))
 
@@ -305,7 +307,7 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
         found.append((pos, rp, data))
     # Rows whose cells are all valid: the rules across fields and rows, over their typed columns.
     found.extend((pos, rp, None) for pos, rp in _rule_problems(typed, (rule_mask & ~schema_mask).arg_true(),
-                                                                  kind, known, duplicates).items())
+                                                                  kind, known, duplicates, inferred).items())
     found.sort(key=lambda f: f[0])
 
     result = ValidationResult(typed.head(0))
@@ -331,10 +333,10 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
 
 
 def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozenset[str] | None,
-                   duplicates: dict[int, tuple[str, int]]) -> dict[int, RowProblems]:
+                   duplicates: dict[int, tuple[str, int]], inferred: pl.Series | None = None) -> dict[int, RowProblems]:
     """The problems of rows whose every cell is valid: unknown province, the cross-field rules
     and duplicates, each check over the picked rows' columns at once (in the order a row's
-    problems are reported)."""
+    problems are reported). ``inferred``: where the province was taken from the county code."""
     if not len(at):
         return {}
     keys = IDENTITY.get(kind, ())
@@ -360,7 +362,8 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
             if prov is None:
                 continue
             if known is not None and prov not in known:
-                check_province({"province": prov, "county_code": code}, known, rp_at(i))
+                check_province({"province": prov, "county_code": code}, known, rp_at(i),
+                               inferred is not None and bool(inferred[positions[i]]))
                 continue
             of_code = province_of_code(code)
             if of_code is not None and of_code != prov:
