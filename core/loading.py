@@ -382,6 +382,35 @@ def _header_index(first: list[tuple[Any, ...]]) -> int | None:
     return None
 
 
+#: The fields a header row is shown to need when it names none (Chinese label and English name).
+EXAMPLE_HEADERS = ("school_id", "school_name", "stage", "year", "students", "county_code")
+SHOWN_HEADERS = 6
+
+
+def headers_found(header: Sequence[Any]) -> tuple[str, str]:
+    """The first cells of a header row no field names, with a "did you mean" where one is close,
+    in Chinese and in English (for the message that refuses the table)."""
+    cells = [str(c).strip() for c in header if c is not None and str(c).strip()]
+    zh, en = [], []
+    for c in cells[:SHOWN_HEADERS]:
+        guess = suggest_field(c) if header_to_field(c) is None else None
+        c = c if len(c) <= 20 else c[:20] + "…"
+        zh.append(f"「{c}」" + (f"（是否应为 {label(guess)}？）" if guess else ""))
+        en.append(f"'{c}'" + (f" (did you mean {guess}?)" if guess else ""))
+    more = len(cells) - SHOWN_HEADERS
+    return "、".join(zh) + (f" 等 {len(cells)} 列" if more > 0 else ""), \
+        ", ".join(en) + (f" … ({len(cells)} columns)" if more > 0 else "")
+
+
+def no_known_header(header: Sequence[Any], row: int) -> str:
+    """The message for a table whose header row names no field: what it holds, what is expected."""
+    zh, en = headers_found(header)
+    examples = ("、".join(f"{label(f)}/{f}" for f in EXAMPLE_HEADERS), ", ".join(EXAMPLE_HEADERS))
+    return (f"没有可识别的列名：第 {row} 行是 {zh}；列名应为字段名或其中文标签，如 {examples[0]} 等（edubalance template "
+            f"可生成填写模板）/ no column header recognised: row {row} holds {en}; expected field names or their "
+            f"Chinese labels, such as {examples[1]} (edubalance template writes a template to fill)")
+
+
 def has_record_header(rows: Sequence[Sequence[Any]]) -> bool:
     """Whether one of a sheet's first non-blank rows names two known fields (a sheet of
     instructions, a chart's data or a cover page does not)."""
@@ -639,6 +668,8 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     header = first[k]
     names = header_names(name, header)
     header_row = frame["_row"][k]
+    if not any(names):
+        raise InputError(name, no_known_header(header, int(header_row)))
     body = frame.slice(k + 1)
     skipped: list[Skipped] = []
     fields_at = {names[j]: c for j, c in enumerate(cells) if names[j] is not None}

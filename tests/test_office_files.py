@@ -182,6 +182,8 @@ def test_a_workbook_without_a_sheet_of_records_is_one_error(run, tmp_path, fmt):
         assert result.exit_code == 2 and result.stderr.count("edubalance: 错误 error:") == 1
         assert "no sheet of the workbook holds school or county records" in result.stderr
         assert "「填表说明」" in result.stderr and "「图表数据」" in result.stderr
+        assert "「图表数据」: 没有可识别的列名（如填表说明；第 1 行是 「月份」、「人数」）" in result.stderr
+        assert "row 1 holds '月份', '人数'" in result.stderr
 
 
 def test_two_sheets_of_schools_in_any_order_are_both_read(tmp_path):
