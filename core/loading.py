@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -431,22 +432,66 @@ def convert_unit(name: str, frame: pl.DataFrame, column: str, fname: str, header
                  file_label: str, where: tuple[str, str]) -> tuple[pl.DataFrame, Problem]:
     """The column ``column`` (a field in a foreign unit) in the field's own unit, and the W402
     notice; a unit that cannot be converted is refused (:class:`InputError`)."""
-    own = unit(fname) or "—"
     if found.factor is None:
-        known = "、".join(UNIT_FACTORS.get(unit(fname), {})) or "无 none"
-        raise InputError(name, f"{where[0]}「{header}」的单位「{found.unit}」无法换算为 {label(fname)} 的单位 "
-                               f"{unit_zh(own)}，请改为 {unit_zh(own)}（可换算的单位：{known}）/ {where[1]} '{header}': the unit '{found.unit}' "
-                               f"cannot be converted to the unit of {fname} ({own}); give the values in {own} "
-                               f"(units converted: {known})")
-    factor = found.factor
+        raise InputError(name, unit_refused(fname, header, found, where))
     values = frame[column].to_list()
-    frame = frame.with_columns(pl.Series(column, [_times(v, factor) for v in values], dtype=pl.String))
+    frame = frame.with_columns(pl.Series(column, [_times(v, found.factor) for v in values], dtype=pl.String))
+    return frame, unit_notice(fname, header, found, file_label, where)
+
+
+def unit_refused(fname: str, header: str, found: Any, where: tuple[str, str]) -> str:
+    """Why a column (or a record's key) in a unit with no exact factor is refused."""
+    own = unit(fname) or "—"
+    known = "、".join(UNIT_FACTORS.get(unit(fname), {})) or "无 none"
+    return (f"{where[0]}「{header}」的单位「{found.unit}」无法换算为 {label(fname)} 的单位 {unit_zh(own)}，请改为 "
+            f"{unit_zh(own)}（可换算的单位：{known}）/ {where[1]} '{header}': the unit '{found.unit}' cannot be "
+            f"converted to the unit of {fname} ({own}); give the values in {own} (units converted: {known})")
+
+
+def unit_notice(fname: str, header: str, found: Any, file_label: str, where: tuple[str, str]) -> Problem:
+    """W402: a column (or a record's key) in another unit, converted to the field's own."""
+    own = unit(fname) or "—"
+    factor = found.factor
     shown = str(factor.numerator) if factor.denominator == 1 else f"{factor.numerator}/{factor.denominator}"
-    notice = file_notice("W402", file_label,
-                         f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{unit_zh(own)}，×{shown}）/ "
-                         f"{where[1]} '{header}' is in {found.unit}: values converted to {own} (×{shown})",
-                         observed=header, field=fname)
-    return frame, notice
+    return file_notice("W402", file_label,
+                       f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{unit_zh(own)}，×{shown}）/ "
+                       f"{where[1]} '{header}' is in {found.unit}: values converted to {own} (×{shown})",
+                       observed=header, field=fname)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def key_field(key: Any) -> tuple[str, Any]:
+    """``(field, unit)`` for a key of a record given to the API, read as a file's header is: an
+    English name or Chinese label (unit None), or a field in another unit (``教学仪器设备资产值（万元）``,
+    its :class:`~edubalance.fields.UnitHeader`); a key no field names is itself, with no unit."""
+    fname = header_to_field(key)
+    if fname is not None:
+        return fname, None
+    found = header_unit(key)
+    return (found.field, found) if found is not None else (str(key), None)
+
+
+def given_value(value: Any, found: Any) -> Any:
+    """A value given under a key in another unit, in the field's unit (as text, as a cell of a
+    file: what is not a number is left for validation to judge)."""
+    if found.factor is None or value is None or isinstance(value, (bool, list, tuple, dict)):
+        return value
+    return _times(cell_text(value), found.factor)
+
+
+def given_unit_notices(rows: Sequence[RawRow]) -> list[Problem]:
+    """W402 once per key in another unit and per input (``<records>``, ``<counties>``) among
+    records given to the API, as a file's column in another unit has."""
+    keys: dict[str, dict[Any, None]] = {}
+    for r in rows:
+        keys.setdefault(r.file, {}).update(dict.fromkeys(r.data))
+    out = []
+    for file, found_keys in keys.items():
+        for key in found_keys:
+            fname, found = key_field(key)
+            if found is not None and found.factor is not None:
+                out.append(unit_notice(fname, str(key), found, file, ("键", "key")))
+    return out
 
 
 _NUMBER_SPACE = re.compile(r"[\s,，]")

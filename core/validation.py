@@ -31,8 +31,9 @@ from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_du
                      checker_for, county_province_problem, cross_failures, cross_problem, ident, row_problems)
 from .coercion import Bad, coerce_frame, column_type
 from .errors import InvalidInput
-from .fields import header_to_field, label
-from .loading import NESTED, PROVENANCE, RawRow, Skipped, json_kind, record_columns, text_frame
+from .fields import label
+from .loading import (NESTED, PROVENANCE, RawRow, Skipped, given_value, json_kind, key_field, record_columns, text_frame,
+                      unit_refused)
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
 from .regions import code_provinces, province_of_code
 
@@ -175,10 +176,12 @@ def given_rows(items: Iterable[Any], file: str) -> list[RawRow]:
 
 def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
     """Each row's data with its keys as field names (English names or Chinese labels, as a file's
-    headers), for :func:`~edubalance.loading.records_frame`. Each distinct key is looked up once;
-    a record with two keys for one field (``学段`` and ``stage``) raises InvalidInput: which value
-    counts is unknowable, as with a file that has two such columns."""
+    headers; a key in another unit, ``…（万元）``, with its value converted), for
+    :func:`~edubalance.loading.records_frame`. Each distinct key is looked up once; a record with
+    two keys for one field (``学段`` and ``stage``) raises InvalidInput: which value counts is
+    unknowable, as with a file that has two such columns; so does a unit with no exact factor."""
     names: dict[Any, str] = {}
+    units: dict[Any, Any] = {}           # keys in another unit (万元): their values are converted
     out: list[tuple[int, str, dict[str, Any]]] = []
     twice: list[Problem] = []
     for r in rows:
@@ -190,7 +193,14 @@ def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
                 continue
             fname = names.get(key)
             if fname is None:
-                fname = names[key] = header_to_field(key) or str(key)
+                fname, found = key_field(key)
+                names[key] = fname
+                if found is not None:
+                    units[key] = found
+                    if found.factor is None:
+                        twice.append(Problem("E106", ERROR, r.file, r.row, ident(data, "school_id"), fname,
+                                             label(fname), key, "a unit converted to the field's",
+                                             unit_refused(fname, str(key), found, ("键", "key"))))
             if fname in seen:
                 lab = label(fname)
                 twice.append(Problem("E191", ERROR, r.file, r.row, ident(data, "school_id"), fname, lab, key,
@@ -201,7 +211,8 @@ def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
             if fname != key and renamed is None:
                 renamed = {}
         if renamed is not None:
-            renamed = {names.get(k, k): v for k, v in data.items() if k not in PROVENANCE}
+            renamed = {names.get(k, k): (given_value(v, units[k]) if k in units else v)
+                       for k, v in data.items() if k not in PROVENANCE}
         out.append((r.row, f"record {r.row}", data if renamed is None else renamed))
     if twice:
         raise InvalidInput(twice, ("记录无效", "invalid records"))

@@ -277,6 +277,28 @@ def test_chinese_keys_and_the_structured_problems_of_a_rejected_record(client):
     assert [q["code"] for q in assert_problem(checked, 422, "records-rejected")["problems"]] == ["E191"]
 
 
+def test_a_key_in_another_unit_is_converted_with_a_notice_as_a_files_header(client):
+    record = {"school_id": "5201020001", "stage": "primary", "county_code": "520102", "year": 2023,
+              "students": 420, "equipment_value_yuan": 845000}
+    in_wan = {**{k: v for k, v in record.items() if k != "equipment_value_yuan"}, "教学仪器设备资产值（万元）": 84.5}
+    plain = client.post("/v1/evaluate", json={"records": [record], "province": "guizhou"}).json()
+    r = client.post("/v1/evaluate", json={"records": [in_wan], "province": "guizhou"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["schools"][0]["measures"] == plain["schools"][0]["measures"] and not got["rejected"]
+    [notice] = got["notices"]
+    assert (notice["code"], notice["field"], notice["observed"]) == ("W402", "equipment_value_yuan", "教学仪器设备资产值（万元）")
+    checked = client.post("/v1/validate", json={"records": [in_wan], "province": "guizhou"}).json()
+    assert checked["records"]["accepted"] == 1 and [n["code"] for n in checked["notices"]] == ["W402"]
+    one = client.post("/v1/evaluate/school", params={"province": "guizhou"}, json=in_wan)
+    assert one.status_code == 200 and one.json()["measures"] == plain["schools"][0]["measures"]
+    dollars = {**in_wan}
+    dollars["教学仪器设备资产值（美元）"] = dollars.pop("教学仪器设备资产值（万元）")
+    [p] = assert_problem(client.post("/v1/evaluate", json={"records": [dollars], "province": "guizhou"}), 422,
+                         "records-rejected")["problems"]
+    assert p["code"] == "E106" and "「美元」无法换算" in p["message"]
+
+
 def test_a_partly_bad_request_is_a_report_that_lists_the_rejected(client):
     records, counties = raw_records("guizhou")
     bad = {**records[0], "students": "many"}
