@@ -366,9 +366,10 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
             found = header_unit(h)
             fname = found.field if found is not None else None
         if fname is not None and fname in seen:
-            raise InputError(name, f"第 {column_letter(seen[fname])} 列和第 {column_letter(j)} 列都是 "
-                                   f"{label(fname)} / columns {column_letter(seen[fname])} and {column_letter(j)} "
-                                   f"both give {label(fname)} ({fname})")
+            a, b = column_letter(seen[fname]), column_letter(j)
+            raise InputError(name, f"第 {a} 列「{header[seen[fname]]}」和第 {b} 列「{h}」都是 {label(fname)}，只能保留一列 / "
+                                   f"columns {a} '{header[seen[fname]]}' and {b} '{h}' both give {label(fname)} "
+                                   f"({fname}); keep one")
         if fname is not None:
             seen[fname] = j
         names.append(fname)
@@ -537,13 +538,14 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     notices: list[Problem] = []
     unknown: tuple[list[str], list[str]] = ([], [])
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
-    given: dict[str, tuple[str, str]] = {}
+    given: dict[str, tuple[tuple[str, str], Any]] = {}
     for column, fname, header, where in columns:
         if fname is not None and fname in given:
-            raise InputError(name, f"{given[fname][0]}和{where[0]}都是 {label(fname)} / {given[fname][1]} and "
-                                   f"{where[1]} both give {label(fname)} ({fname})")
+            (zh, en), first = given[fname]
+            raise InputError(name, f"{zh}「{first}」和{where[0]}「{header}」都是 {label(fname)}，只能保留一个 / {en} "
+                                   f"'{first}' and {where[1]} '{header}' both give {label(fname)} ({fname}); keep one")
         if fname is not None:
-            given[fname] = where
+            given[fname] = where, header
         if fname is None:
             guess = suggest_field(header) if header is not None else None
             unknown[0].append(f"{where[0]}「{header}」" + (f"（是否应为 {label(guess)}？）" if guess else "")
@@ -800,22 +802,39 @@ def text_frame(data: dict[str, list[Any]]) -> pl.DataFrame:
 def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label: str | None = None,
                    map_keys: bool = True) -> dict[str, list[Any]]:
     """The columns of :func:`records_frame` as lists: validation reads a few records' rows
-    straight from them, since a frame of one row costs more to build than to check."""
+    straight from them, since a frame of one row costs more to build than to check.
+
+    Two keys giving one field (``stage`` and ``学段``, or ``图书`` and ``图书（千册）``, whose column is
+    converted later) are refused, both named as given: in one record, or in two records when
+    they would make two columns of one field."""
     columns: dict[str, list[str | None]] = {}
     numbers: list[int] = []
     nested: list[str | None] = []
+    names: dict[Any, tuple[str, str]] = {}            # key → (its column, the field it gives)
+    first: dict[str, tuple[Any, str, str]] = {}       # field → (the first key giving it, where, its column)
     for i, (number, where, item) in enumerate(items):
         if not isinstance(item, dict):
             raise InputError(name, f"{where} 不是对象 / {where} is {json_kind(item)}, not an object (a record)")
-        seen: set[str] = set()
+        seen: dict[str, Any] = {}
         bad: list[str] = []
         for key, value in item.items():
             if key in PROVENANCE:
                 continue
-            fname = (header_to_field(key) or str(key)) if map_keys else str(key)
-            if fname in seen:
-                raise InputError(name, f"{where} 两次给出 {label(fname)} / {where} gives {label(fname)} ({fname}) twice")
-            seen.add(fname)
+            named = names.get(key)
+            if named is None:
+                column = (header_to_field(key) or str(key)) if map_keys else str(key)
+                named = names[key] = column, key_field(key)[0] if map_keys else column
+                earlier = first.setdefault(named[1], (key, where, column))
+                if earlier[2] != column and earlier[1] != where:
+                    raise InputError(name, f"{earlier[1]} 的键「{earlier[0]}」和 {where} 的键「{key}」都是 "
+                                           f"{label(named[1])}，只能用一个 / {earlier[1]}'s key '{earlier[0]}' and "
+                                           f"{where}'s key '{key}' both give {label(named[1])} ({named[1]}); use one")
+            fname, given = named
+            if given in seen:
+                raise InputError(name, f"{where} 的键「{seen[given]}」和「{key}」都是 {label(given)}，只能给一个 / "
+                                       f"{where}: keys '{seen[given]}' and '{key}' both give {label(given)} ({given}); "
+                                       f"give one")
+            seen[given] = key
             col = columns.get(fname)
             if col is None:
                 col = columns[fname] = [None] * i

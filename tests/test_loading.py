@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from edubalance import fields, table
@@ -213,8 +214,36 @@ def test_unknown_and_unnamed_columns_are_dropped_with_one_notice(tmp_path):
 def test_two_columns_for_one_field_are_refused(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("students,在校生数\n1,2\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"d\.csv: .*columns A and B both give 在校生数 \(students\)"):
+    with pytest.raises(InputError, match=r"d\.csv: 第 A 列「students」和第 B 列「在校生数」都是 在校生数，只能保留一列 / "
+                                         r"columns A 'students' and B '在校生数' both give 在校生数 \(students\)"):
         load_file(path)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "ndjson"])
+def test_two_keys_for_one_field_are_refused_by_their_names(tmp_path, fmt):
+    def save(records):
+        path = tmp_path / f"d.{fmt}"
+        if fmt == "json":
+            path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+        elif fmt == "yaml":
+            path.write_text(yaml.safe_dump(records, allow_unicode=True), encoding="utf-8")
+        else:
+            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        return path
+    where = "line" if fmt == "ndjson" else "record"
+    with pytest.raises(InputError) as one:
+        load_file(save([{"school_id": "1", "stage": "primary", "学段": "小学"}]))
+    assert one.value.message == (f"{where} 1 的键「stage」和「学段」都是 学段，只能给一个 / {where} 1: keys 'stage' and '学段' "
+                                 "both give 学段 (stage); give one")
+    with pytest.raises(InputError) as unit:          # a key in another unit gives the field too
+        load_file(save([{"school_id": "1", "图书册数": 5000, "图书（千册）": 5}]))
+    assert f"{where} 1 的键「图书册数」和「图书（千册）」都是 图书册数" in unit.value.message
+    with pytest.raises(InputError) as apart:         # in two records: two columns of one field
+        load_file(save([{"school_id": "1", "图书册数": 5000}, {"school_id": "2", "图书（千册）": 5}]))
+    assert apart.value.message.startswith(f"{where} 1 的键「图书册数」和 {where} 2 的键「图书（千册）」都是 图书册数，只能用一个 / "
+                                          f"{where} 1's key '图书册数' and {where} 2's key '图书（千册）' both give")
+    mixed = load_file(save([{"school_id": "1", "stage": "primary"}, {"school_id": "2", "学段": "初中"}]))
+    assert mixed.frame["stage"].to_list() == ["primary", "初中"]          # one column, as given by either name
 
 
 # --- XLSX --------------------------------------------------------------------------------
