@@ -675,6 +675,22 @@ def skipped_notice(file_label: str, skipped: Sequence[Skipped]) -> Problem:
                        f"rows {rows}", observed=[s.row for s in skipped])
 
 
+def no_records_text(skipped: Iterable[tuple[str, int]]) -> tuple[str, str]:
+    """Why an input holds no record (Chinese, English): only a header, or every row skipped as
+    not a record (``skipped``: their file and row), named by file and rows."""
+    by_file: dict[str, list[int]] = {}
+    for file, row in skipped:
+        by_file.setdefault(file, []).append(row)
+    if not by_file:
+        return "未找到学校或县级记录（只有表头，或没有数据行）", "no records found (only a header, or no rows)"
+    n = sum(map(len, by_file.values()))
+    zh = "；".join(f"{f} 第 {row_ranges(rows)} 行" for f, rows in by_file.items())
+    en = "; ".join(f"{f} rows {row_ranges(rows)}" for f, rows in by_file.items())
+    return (f"未找到学校或县级记录：全部 {n} 行都是合计、签名、说明、单位行或空行，已跳过（{zh}）",
+            f"no records found: all {n} row(s) were skipped as not records — totals, signatures, notes, units "
+            f"rows or blank rows ({en})")
+
+
 @dataclass
 class SheetRead:
     """What one table (a CSV file, a worksheet) gave: school and county rows, the notices about

@@ -328,7 +328,17 @@ def test_a_multipart_body_without_files_is_400(client):
     r = client.post("/v1/evaluate", content=b"--x\r\ngarbage", headers={"content-type": "multipart/form-data; boundary=x"})
     assert_problem(r, 400, "no-records")
     r = client.post("/v1/evaluate", files=[("files", ("empty.csv", "学校标识码,学段\n".encode(), "text/csv"))])
-    assert_problem(r, 422, "empty-files")
+    assert "只有表头" in assert_problem(r, 422, "empty-files")["detail"]
+    totals = [("files", ("totals.csv", "学校标识码,学段,在校生数\n合计,,1200\n填表人：张三,,\n".encode(), "text/csv"))]
+    for path in ("/v1/evaluate", "/v1/validate"):     # every row skipped: said so, as on the command line
+        detail = assert_problem(client.post(path, files=totals), 422, "empty-files")["detail"]
+        assert detail.startswith("未找到学校或县级记录：全部 2 行都是合计、签名、说明、单位行或空行，已跳过（totals.csv 第 2–3 行）。"
+                                 "No records found: all 2 row(s) were skipped as not records"), detail
+        assert "only a header" not in detail
+    bad = [("files", ("codes.csv", "编号,名字\n1,x\n".encode(), "text/csv"))]
+    detail = assert_problem(client.post("/v1/evaluate", files=bad), 422, "unreadable-file")["detail"]
+    assert detail.startswith("文件 codes.csv 无法读取 / the file 'codes.csv' cannot be read: 没有可识别的列名：第 1 行是 「编号」、「名字」")
+    assert detail.count("没有可识别的列名") == 1
     r = client.post("/v1/evaluate", data={"province": "guizhou"}, files=[("other", ("a.csv", b"x", "text/csv"))])
     assert_problem(r, 400, "malformed-request")
 
