@@ -237,7 +237,7 @@ def test_no_records_is_one_error_in_both_commands(run, tmp_path, text):
         assert result.stderr.count("edubalance: 错误 error:") == 1
         if "合计" in text:                  # every row skipped: said so, by file and rows, not "only a header"
             assert f"全部 2 行都是合计、签名、说明、单位行或空行，已跳过（{path} 第 2–3 行）" in result.stderr
-            assert f"all 2 row(s) were skipped as not records" in result.stderr and "only a header" not in result.stderr
+            assert "all 2 row(s) were skipped as not records" in result.stderr and "only a header" not in result.stderr
         else:
             assert "未找到学校或县级记录（只有表头，或没有数据行） / no records found (only a header" in result.stderr
 
