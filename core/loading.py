@@ -399,9 +399,10 @@ def headers_found(header: Sequence[Any]) -> tuple[str, str]:
         c = c if len(c) <= 20 else c[:20] + "…"
         zh.append(f"「{c}」" + (f"（是否应为 {label(guess)}？）" if guess else ""))
         en.append(f"'{c}'" + (f" (did you mean {guess}?)" if guess else ""))
-    more = len(cells) - SHOWN_HEADERS
-    return "、".join(zh) + (f" 等 {len(cells)} 列" if more > 0 else ""), \
-        ", ".join(en) + (f" … ({len(cells)} columns)" if more > 0 else "")
+    if len(cells) > SHOWN_HEADERS:
+        zh[-1] += f" 等 {len(cells)} 列"
+        en.append(f"… ({len(cells)} columns)")
+    return "、".join(zh), ", ".join(en)
 
 
 def no_known_header(header: Sequence[Any], row: int) -> str:
@@ -839,7 +840,7 @@ def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label:
             named = names.get(key)
             if named is None:
                 column = (header_to_field(key) or str(key)) if map_keys else str(key)
-                named = names[key] = column, key_field(key)[0] if map_keys else column
+                named = names[key] = (column, key_field(key)[0] if map_keys else column)
                 earlier = first.setdefault(named[1], (key, where, column))
                 if earlier[2] != column and earlier[1] != where:
                     raise InputError(name, f"{earlier[1]} 的键「{earlier[0]}」和 {where} 的键「{key}」都是 "
