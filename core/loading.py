@@ -724,16 +724,16 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     if frame.height == 0:
         return None
     first = frame.head(HEADER_SEARCH_ROWS).select(cells).rows()
-    k = _header_index(first)
-    if need_header and not any(c is not None and header_to_field(c) for c in first[k or 0]):
-        raise InputError(name, "这不是表格：没有可识别的列名，也不是 UTF-8 文本 / this looks like a binary file, "
-                               "not CSV/XLSX/JSON (no known column header, and not UTF-8 text)")
-    k = k or 0
+    k = _header_index(first) or 0
     header = first[k]
     names = header_names(name, header)
     header_row = frame["_row"][k]
-    if not any(names):
-        raise InputError(name, no_known_header(header, int(header_row)))
+    if not any(names):           # shown: the widest of the first rows, most likely the header
+        j = max(range(len(first)), key=lambda i: sum(c is not None for c in first[i]))
+        if need_header and sum(c is not None for c in first[j]) < 2:
+            raise InputError(name, "这不是表格：没有可识别的列名，也不是 UTF-8 文本 / this looks like a binary file, "
+                                   "not CSV/XLSX/JSON (no known column header, and not UTF-8 text)")
+        raise InputError(name, no_known_header(first[j], int(frame["_row"][j])))
     body = frame.slice(k + 1)
     skipped: list[Skipped] = []
     fields_at = {names[j]: c for j, c in enumerate(cells) if names[j] is not None}

@@ -219,6 +219,22 @@ def test_two_columns_for_one_field_are_refused(tmp_path):
         load_file(path)
 
 
+def test_a_header_naming_no_field_is_one_error_showing_what_it_holds(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("说明\n序号,学校代号,甲,乙,丙,丁,戊,己\n1,5201,,,,,,\n", encoding="gbk")
+    with pytest.raises(InputError) as refused:
+        load_file(path)
+    message = refused.value.message
+    assert message.startswith("没有可识别的列名：第 2 行是 「序号」、「学校代号」")     # the widest of the first rows
+    path.write_text("序号,学校代号,甲,乙,丙,丁,戊,己\n1,5201,,,,,,\n", encoding="gbk")
+    with pytest.raises(InputError) as refused:
+        load_file(path)
+    message = refused.value.message
+    assert message.startswith("没有可识别的列名：第 1 行是 「序号」、「学校代号」（是否应为 学校标识码？）、「甲」、「乙」、「丙」、「丁」 等 8 列；")
+    assert "row 1 holds '序号', '学校代号' (did you mean school_id?), '甲', '乙', '丙', '丁', … (8 columns);" in message
+    assert "学校标识码/school_id、学校名称/school_name、学段/stage" in message
+
+
 @pytest.mark.parametrize("fmt", ["json", "yaml", "ndjson"])
 def test_two_keys_for_one_field_are_refused_by_their_names(tmp_path, fmt):
     def save(records):
