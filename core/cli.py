@@ -150,10 +150,9 @@ def announce(loaded, files) -> None:
     for p in loaded.notices:
         click.echo(f"edubalance: {p.file}: {p.code} {p.message}", err=True)
     if loaded.empty:
-        skipped = (f"，跳过 {len(loaded.skipped)} 行非记录行 / {len(loaded.skipped)} row(s) skipped as not records"
-                   if loaded.skipped else "")
-        fail(f"{', '.join(files)}: 未找到学校或县级记录（只有表头，或没有数据行{skipped}）/ no records found "
-             f"(only a header, or no rows)")
+        from .loading import no_records_text
+        zh, en = no_records_text((s.file, s.row) for s in loaded.skipped)
+        fail(f"{', '.join(files)}: {zh} / {en}")
 
 
 #: From this many bytes of input, the terminal says that the files are being read.

@@ -23,7 +23,7 @@ from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
 from .errors import InvalidInput, argument_problem
-from .loading import InputError, Loaded, RawRow, concat, empty_frame, frame_rows
+from .loading import InputError, Loaded, RawRow, concat, empty_frame, frame_rows, given_unit_notices
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
@@ -191,6 +191,9 @@ class Evaluator:
         skipped, notices = [], []
         if isinstance(schools, Loaded):
             schools, counties, skipped, notices = schools.schools, schools.counties, schools.skipped, schools.notices
+        else:                  # records' keys in another unit (…（万元）) are told as a file's columns are (W402)
+            notices = given_unit_notices([r for rows in (schools, counties) if not isinstance(rows, pl.DataFrame)
+                                          for r in rows])
         schools, counties, notes = apply_given_province(schools, counties, self.province, self.province_conflicts)
         county = validate(counties, default_province=self.province, known_provinces=list(self.registry.packs),
                           kind="county")

@@ -15,7 +15,8 @@ E104  not-in-enum                         error     not one of the allowed value
 E105  pattern                             error     wrong form (county code: 6 digits)
 E106  unknown-field                       error     a key the schema does not know, in a
                                                     record given to the API (a file's unknown
-                                                    column is W401)
+                                                    column is W401), or a key in a unit that
+                                                    cannot be converted
 E107  above-maximum                       error     above its maximum (a rate > 1, a count
                                                     beyond any school's, a number too large)
 E108  bad-length                          error     text too short or too long

@@ -247,6 +247,16 @@ def test_inferred_named_and_unsupported_provinces_in_both_paths(n):
     assert p.code == "E205" and p.observed == "hunan"
     assert p.message.startswith("省份 湖南（hunan）（由县级行政区划代码 430102 推断） 没有对应的插件，支持的省份：")
     assert "贵州（guizhou）" in p.message and "陕西（shaanxi）" in p.message and "安徽（anhui）" in p.message
+    assert "'hunan' (inferred from county code 430102)" in p.message
+    for written in ("湖南省", "hunan"):              # named by the record, with its own county code: not inferred
+        said = one(province=written, county_code="430102")
+        assert len(said.rejected) == n
+        assert {q.message for r in said.rejected for q in r.problems} == {p.message.replace(
+            "（由县级行政区划代码 430102 推断）", "").replace(" (inferred from county code 430102)", "")}
+    mixed = validate([RawRow("<records>", i + 1, {**base, "school_id": f"43010200{i:02d}", "county_code": "430102",
+                                                  **({"province": "湖南"} if i % 2 else {})}) for i in range(n)],
+                     known_provinces=known)
+    assert [("推断" in r.problems[0].message) for r in mixed.rejected] == [i % 2 == 0 for i in range(n)]
     named = one(province="湖南省", county_code="520102")
     assert [q.code for q in named.rejected[0].problems] == ["E205"]     # no W320 on an unsupported province
     mismatch = one(province="陕西省", county_code="520102")
