@@ -138,7 +138,7 @@ class _Writers:
         """One row group of schools and one of their verdicts, from ``parts``."""
         for name, k in (("schools", 0), ("verdicts", 1)):
             tables = [p[k] for p in parts]
-            self.write(name, pa.concat_tables(tables).unify_dictionaries() if len(tables) > 1 else tables[0])
+            self.write(name, pa.concat_tables(tables) if len(tables) > 1 else tables[0])
 
     def __enter__(self) -> "_Writers":
         return self
@@ -157,14 +157,14 @@ _PREFIX = {"source": "source_", "counts": "counts_", "funding": "funding_", "sco
            "measures": "measure_"}
 
 
-def _flat_entries(entries: pa.Table, key: int) -> tuple[pa.Table, pa.Table]:
+def _flat_entries(entries: pa.RecordBatch, key: int) -> tuple[pa.Table, pa.Table]:
     """One table of entries → the schools table (nested objects as ``prefix_field`` columns) and
     the long verdict table (one row per listed verdict, with its school's key)."""
     n = entries.num_rows
     cols: dict[str, pa.Array] = {"school_key": pa.array(np.arange(key, key + n, dtype=np.int64))}
     names = [name for name in entries.column_names if name not in ("measures", "verdicts")]
     for name in [*names, "measures"]:                  # measures last: the widest part
-        col = entries.column(name).combine_chunks()
+        col = entries.column(name)
         if name not in _PREFIX:
             cols[name] = col
             continue
@@ -173,7 +173,7 @@ def _flat_entries(entries: pa.Table, key: int) -> tuple[pa.Table, pa.Table]:
                 cols.update({f"score_{d.name}": v for d, v in zip(values.type, values.flatten())})
             else:
                 cols[_PREFIX[name] + field.name] = values
-    verdicts = entries.column("verdicts").combine_chunks()
+    verdicts = entries.column("verdicts")
     owner = pc.list_parent_indices(verdicts)
     return pa.table(cols), _verdict_table(pc.add(owner.cast(pa.int64()), key), pc.list_flatten(verdicts))
 

@@ -155,8 +155,8 @@ class Report:
         b, i = self.positions()[k]
         return self.blocks[b].entries(np.array([i]), self.verdicts, self.layout)[0]
 
-    def tables(self, chunk: int = CHUNK) -> Iterator[pa.Table]:
-        """The school entries in the report's order as Arrow tables of ``chunk`` schools, with
+    def tables(self, chunk: int = CHUNK) -> Iterator[pa.RecordBatch]:
+        """The school entries in the report's order as Arrow record batches of ``chunk`` schools, with
         the verdicts the report's mode lists: what every writer reads."""
         order = self.positions()
         layout = self.layout
@@ -296,11 +296,11 @@ class Report:
             stream.write(b"".join(dumps(c) + b"\n" for c in self.counties[start:start + CHUNK]))
 
 
-def _joined(tables: list[pa.Table]) -> pa.Table:
-    return tables[0] if len(tables) == 1 else pa.concat_tables(tables).unify_dictionaries()
+def _joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    return batches[0] if len(batches) == 1 else pa.concat_batches(batches)
 
 
-def _json_lines(table: pa.Table) -> bytes:
+def _json_lines(table: pa.RecordBatch) -> bytes:
     """A table of school entries as JSON lines, one object a line (Polars' writer: a line break
     inside a text is written escaped, so line breaks only end lines)."""
     out = io.BytesIO()
