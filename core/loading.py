@@ -473,6 +473,7 @@ def unit_notice(fname: str, header: str, found: Any, file_label: str, where: tup
 
 
 @lru_cache(maxsize=4096, typed=True)
+@lru_cache(maxsize=4096)
 def key_field(key: Any) -> tuple[str, Any]:
     """``(field, unit)`` for a key of a record given to the API, read as a file's header is: an
     English name or Chinese label (unit None), or a field in another unit (``教学仪器设备资产值（万元）``,
