@@ -237,3 +237,18 @@ def test_every_entry_has_the_same_keys_across_provinces(vector_evaluator, sample
     assert len({tuple(s["measures"]) for s in lines}) == 1
     assert len({tuple(s["score"]["by_dimension"]) for s in lines}) == 1
     assert lines == json.loads(report.to_json())["schools"]
+
+
+def test_the_years_of_each_school_interleaved_keep_the_report_order(vector_evaluator):
+    """Each school in two years: the report alternates between two rule sets school by school
+    (many runs of one block in a chunk), and every writer keeps that order."""
+    records = [r for r in generate(300, seed=4, provinces=("guizhou",), years=(2023,), missing_rate=0.0)]
+    both = [dict(r, year=y) for r in records for y in (2020, 2023)]
+    report = vector_evaluator.evaluate_records(both, schools_only=True)
+    assert len({b.ruleset for b in report.blocks}) == 2 and report.evaluated > 400
+    lines = [json.loads(x) for x in _ndjson(report).splitlines()[1:report.evaluated + 1]]
+    keys = [(s["county_code"], s["school_id"], s["stage"], s["year"]) for s in lines]
+    assert keys == sorted(keys) and [k[3] for k in keys[:4]] == [2020, 2023, 2020, 2023]
+    assert all(s["ruleset"] == f"guizhou/{s['year']}" for s in lines)
+    assert lines == json.loads(report.to_json())["schools"]
+    assert [report.school(k) for k in (0, 1, len(lines) - 1)] == [lines[0], lines[1], lines[-1]]
