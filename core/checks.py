@@ -218,7 +218,8 @@ def row_problems(checker: RecordChecker, data: dict[str, Any], file: str, row: i
         rp.add("E101", "province", None, "a province id, or a default province for the file",
                f"{fields.label('province')}（province）缺失，也没有为整个文件指定 / is missing and "
                "no default province was given")
-    check_province(record, known, rp)
+    inferred = school and "province" not in data and not default_province   # prepare took the county code's
+    check_province(record, known, rp, inferred)
     check_county_province(record, rp)
     if school:
         _cross_checks(record, rp)
@@ -231,18 +232,20 @@ def row_problems(checker: RecordChecker, data: dict[str, Any], file: str, row: i
     return record, rp
 
 
-def check_province(record: dict[str, Any], known: frozenset[str] | None, rp: RowProblems) -> None:
-    """E205: a province no plug-in judges (the supported ones listed, Chinese first)."""
+def check_province(record: dict[str, Any], known: frozenset[str] | None, rp: RowProblems,
+                   inferred: bool = False) -> None:
+    """E205: a province no plug-in judges (the supported ones listed, Chinese first); ``inferred``:
+    the record named none and the province is its county code's, which the message then says."""
     if known is None or "province" in rp.bad_fields:
         return
     prov = record.get("province")
     if prov is not None and prov not in known:
         code = record.get("county_code")
-        whence = (f"（由县级行政区划代码 {code} 推断）" if regions.province_of_code(code) == prov
-                  and "county_code" not in rp.bad_fields else "")
+        whence = ((f"（由县级行政区划代码 {code} 推断）", f" (inferred from county code {code})") if inferred
+                  else ("", ""))
         rp.add("E205", "province", prov, ", ".join(sorted(known)),
-               f"省份 {regions.province_label(prov)}{whence} 没有对应的插件，支持的省份：{regions.provinces_text(known)} / "
-               f"no plug-in for province {prov!r} (supported: {', '.join(sorted(known)) or 'none'})")
+               f"省份 {regions.province_label(prov)}{whence[0]} 没有对应的插件，支持的省份：{regions.provinces_text(known)} / "
+               f"no plug-in for province {prov!r}{whence[1]} (supported: {', '.join(sorted(known)) or 'none'})")
 
 
 def check_county_province(record: dict[str, Any], rp: RowProblems) -> None:

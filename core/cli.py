@@ -172,10 +172,9 @@ def announce(loaded, files) -> None:
     for p in loaded.notices:
         click.echo(f"edubalance: {p.file}: {p.code} {p.message}", err=True)
     if loaded.empty:
-        skipped = (f"，跳过 {len(loaded.skipped)} 行非记录行 / {len(loaded.skipped)} row(s) skipped as not records"
-                   if loaded.skipped else "")
-        fail(f"{', '.join(files)}: 未找到学校或县级记录（只有表头，或没有数据行{skipped}）/ no records found "
-             f"(only a header, or no rows)")
+        from .loading import no_records_text
+        zh, en = no_records_text((s.file, s.row) for s in loaded.skipped)
+        fail(f"{', '.join(files)}: {zh} / {en}")
 
 
 #: From this many bytes of input, the terminal says that the files are being read.
@@ -250,6 +249,12 @@ report_format_opt = click.option("--format", "-f", "fmt", metavar="FORMAT", defa
 output_opt = click.option("--output", "-o", type=click.Path(), metavar="FILE",
                           help="把报告写入 FILE 而不是终端（parquet 为文件夹）。Write the report to FILE instead of "
                                "the terminal (for parquet: a folder).")
+
+
+def engine_opt(help: str) -> Callable:
+    """``--engine``: the rule back end a command judges with."""
+    return click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto",
+                        show_default=True, help=help)
 
 
 def set_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> None:
@@ -330,10 +335,9 @@ def validate(files, province, force_province, plugins, fmt, output):
 @province_opt
 @force_province_opt
 @year_opt
-@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
-              help="规则引擎：durable（durable-rules）或 vector（按列计算，用于大文件）；auto 在 200 条记录以内用 "
-                   "durable-rules。Rule back end: durable (durable-rules) or vector (columnar, for large files); "
-                   "auto uses durable-rules up to 200 records.")
+@engine_opt("规则引擎：durable（durable-rules）或 vector（按列计算，用于大文件）；auto 在 200 条记录以内用 "
+            "durable-rules。Rule back end: durable (durable-rules) or vector (columnar, for large files); "
+            "auto uses durable-rules up to 200 records.")
 @click.option("--verdicts", type=click.Choice(["all", "findings"]), default="all", show_default=True,
               help="每所学校列出每条规则的结论（all），或只列未达标和缺数据的（findings，计数、得分、经费和状态仍完整），"
                    "用于全国规模的文件。Per school, list every rule's verdict (all) or only the failed and "
@@ -434,8 +438,7 @@ def rules(province, year, overrides, plugins, fmt):
 @main.command()
 @click.argument("province", required=False)
 @format_opt
-@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
-              help="规则引擎 Rule back end (auto, vector, durable).")
+@engine_opt("规则引擎 Rule back end (auto, vector, durable).")
 @friendly
 def demo(province, fmt, engine):
     """评估省级插件自带的示例县（默认 guizhou）。Evaluate the sample county shipped with a
@@ -506,8 +509,7 @@ def template(province, output, fmt, plugins):
               help="评估进程数 Evaluation processes (default: one per core, at most 4).")
 @province_opt
 @year_opt
-@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
-              help="规则引擎 Rule back end (auto, vector, durable).")
+@engine_opt("规则引擎 Rule back end (auto, vector, durable).")
 @click.option("--token-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="令牌文件：每行一个令牌（可在前面加客户名和空格）；设定后 /v1 需要 Bearer 令牌。"
                    "Bearer tokens, one a line (optionally 'NAME TOKEN'); then every /v1 request needs one.")
@@ -550,8 +552,7 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
 @province_opt
 @force_province_opt
 @year_opt
-@click.option("--engine", "-e", type=click.Choice(["auto", "vector", "durable"]), default="auto", show_default=True,
-              help="检验方案所用的规则引擎。Rule back end the plan is checked with.")
+@engine_opt("检验方案所用的规则引擎。Rule back end the plan is checked with.")
 @click.option("--target", type=click.Choice(["quality", "basic"]), default="quality", show_default=True,
               help="县域目标：quality＝2017 年各项差异系数达标；basic＝2012 年综合差异系数达标。County goal: quality "
                    "= each 2017 CV under its limit; basic = the 2012 composite CV.")

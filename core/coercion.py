@@ -238,15 +238,7 @@ def _text_mapping(text: pl.Series, name: str, spec: dict[str, Any]) -> dict[str,
     return None
 
 
-def _normal(col: pl.Expr, name: str) -> pl.Expr:
-    """``normal_text`` over a column: NFKC, stripped, empty as missing (the province lower-cased)."""
-    normal = col.str.normalize("NFKC").str.strip_chars()
-    if name == "province":
-        normal = normal.str.to_lowercase()
-    return pl.when(normal.str.len_bytes() > 0).then(normal)
-
-
-def fast_values(col: pl.Expr, name: str, spec: dict[str, Any], mapping: dict[str, Any] | None = None,
+def fast_values(col: pl.Expr, spec: dict[str, Any], mapping: dict[str, Any] | None = None,
                 ascii_only: bool = False) -> pl.Expr:
     """The column's values as :func:`coercer` reads them, where polars can say so itself: a
     number its cast accepts (finite), free text (ASCII as it is, other text NFKC), an enum or a
@@ -264,8 +256,9 @@ def fast_values(col: pl.Expr, name: str, spec: dict[str, Any], mapping: dict[str
         cast = col.cast(pl.Float64, strict=False)
         return pl.when(cast.is_finite()).then(cast)
     if ascii_only:
-        return col.str.to_lowercase() if name == "province" else col
-    return _normal(col, name)
+        return col
+    normal = col.str.normalize("NFKC").str.strip_chars()       # normal_text (the province always has a mapping)
+    return pl.when(normal.str.len_bytes() > 0).then(normal)
 
 
 def read_cells(cells: list[str], name: str, spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -309,7 +302,7 @@ def coerce_frame(frame: pl.DataFrame, props: dict[str, dict[str, Any]]) -> tuple
                 mappings[name] = found
     ascii_only = {name for name, spec in present if spec.get("type") == "string" and name not in mappings
                   and not frame[name].cast(pl.String).str.contains(r"[^\x00-\x7f]").any()}
-    fast = frame.select([fast_values(pl.col(name).cast(pl.String), name, spec, mappings.get(name), name in ascii_only)
+    fast = frame.select([fast_values(pl.col(name).cast(pl.String), spec, mappings.get(name), name in ascii_only)
                          .cast(column_type(spec)).alias(name) for name, spec in present])
     rests = frame.select([(pl.col(name).is_not_null() & fast[name].is_null()).alias(name) for name, _ in present])
     some = rests.select(pl.all().any()).row(0)

@@ -10,25 +10,13 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from .derive import PER_100, PER_PUPIL
 from .fields import label
 from .model import MISSING_DATA
 from .table import Table
 
 #: The record field behind each indicator, so a report can say which field to fill in.
-INDICATOR_FIELDS = {
-    "teaching_aux_area_per_pupil": "teaching_aux_area_m2",
-    "sports_area_per_pupil": "sports_area_m2",
-    "equipment_value_per_pupil": "equipment_value_yuan",
-    "computers_per_100": "computers",
-    "books_per_pupil": "books",
-    "teachers_per_pupil": "teachers",
-    "qualified_teachers_per_pupil": "teachers_above_required_degree",
-    "titled_teachers_per_pupil": "teachers_mid_senior_title",
-    "qualified_teachers_per_100": "teachers_above_required_degree",
-    "backbone_teachers_per_100": "backbone_teachers",
-    "pe_art_teachers_per_100": "pe_art_teachers",
-    "multimedia_rooms_per_100": "multimedia_classrooms",
-}
+INDICATOR_FIELDS = {**PER_PUPIL, **PER_100}
 
 _TEXT_TYPES = {str, type(None)}
 

@@ -8,10 +8,15 @@ the entry lists those rows (:func:`mark_rejected_schools`).
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from functools import cache
+from typing import Any, Callable, Iterable, Mapping
 
 from .coercion import normal_text
 from .fields import enum_value
+
+#: The heading over a county's rejected school rows, Chinese and English: why it has no verdict.
+REJECTED_SCHOOLS_HEADING = ("未通过校验的本县学校记录（县域结论暂不作出）",
+                            "rejected school records: no county verdict until they are corrected")
 
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 _CODE = re.compile(r"\d{6}")
@@ -47,7 +52,7 @@ def rejected_school_entry(row: dict) -> dict[str, Any]:
 
 
 def mark_rejected_schools(counties: list[dict], rejected: Iterable[dict],
-                          counties_of_file: Mapping[str, set[str]] | None = None) -> None:
+                          counties_of_files: Callable[[], Mapping[str, set[str]]] | None = None) -> None:
     """Attach each rejected school row to the county entry it belongs to, and make every such
     county and recognition ``incomplete``.
 
@@ -56,6 +61,8 @@ def mark_rejected_schools(counties: list[dict], rejected: Iterable[dict],
     name names, if exactly one judged county has that name; else, when every accepted school of
     its file is of one county (a county office's file), to that county. ``matched_by`` says which.
     A row that none of these places stays in the report's ``rejected`` only.
+    ``counties_of_files`` gives the county codes of each file's accepted schools; it is called
+    only if some row needs it.
     """
     by_code: dict[str, list[dict]] = {}
     by_name: dict[str, list[dict]] = {}
@@ -64,10 +71,14 @@ def mark_rejected_schools(counties: list[dict], rejected: Iterable[dict],
         by_code.setdefault(county["county_code"], []).append(county)
         if county.get("county_name"):
             by_name.setdefault(county["county_name"], []).append(county)
+    @cache
+    def of_file() -> Mapping[str, set[str]]:
+        return counties_of_files() if counties_of_files is not None else {}
+
     for row in rejected:
         data = row.get("data") or {}
         year = _year_of(data.get("year"))
-        found, how = _counties_of(data, row.get("file"), by_code, by_name, counties_of_file or {})
+        found, how = _counties_of(data, row.get("file"), by_code, by_name, of_file)
         for county in found:
             if year is None or year == county["year"]:
                 county["rejected_schools"].append({**rejected_school_entry(row), "matched_by": how})
@@ -81,7 +92,7 @@ def _text(value: Any) -> str:
 
 
 def _counties_of(data: Mapping, file: Any, by_code: Mapping[str, list[dict]], by_name: Mapping[str, list[dict]],
-                 counties_of_file: Mapping[str, set[str]]) -> tuple[list[dict], str]:
+                 counties_of_files: Callable[[], Mapping[str, set[str]]]) -> tuple[list[dict], str]:
     code = _text(data.get("county_code"))
     if code in by_code:
         return by_code[code], "county_code"
@@ -90,7 +101,7 @@ def _counties_of(data: Mapping, file: Any, by_code: Mapping[str, list[dict]], by
     named = by_name.get(_text(data.get("county_name")))
     if named and len({c["county_code"] for c in named}) == 1:
         return named, "county_name"
-    codes = counties_of_file.get(file) or set()
+    codes = counties_of_files().get(file) or set()
     if len(codes) == 1:
         return by_code.get(next(iter(codes)), []), "file"
     return [], ""

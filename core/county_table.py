@@ -26,7 +26,7 @@ from .county_listings import (Names, list_exclusions, list_gates_unknown, list_m
 from .cv import grouped_cvs
 from .fields import COUNTY_BOOLEAN_FIELDS, COUNTY_NUMERIC_FIELDS
 from .model import FAIL, MISSING_DATA, PASS
-from .table import Table
+from .table import Table, group_numbers
 
 STAGES = ("primary", "junior")
 COUNTY_STAGE = "county"
@@ -238,6 +238,8 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     for gi in range(n_groups):
         for s in range(len(STAGES)):
             r = ROWS_PER_COUNTY * gi + s
+            not_applicable, notes = (_cv_not_applicable(in_scope_l[r], n17_l[r], n12_l[r]) if school_records[gi]
+                                     else ({"quality_2017": None, "basic_2012": None}, [NO_SCHOOL_RECORDS]))
             details.append({
                 "schools_in_scope": in_scope_l[r],
                 "schools_in_cv_scope": {"quality_2017": n17_l[r], "basic_2012": n12_l[r]},
@@ -248,10 +250,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
                 "schools_missing_resource_rule": res_unknown_l[r],
                 "excluded": [], "missing": [], "scope_unknown": [], "gates_unknown": [],
                 "single_school": n17_l[r] == 1 or n12_l[r] == 1,
-                "cv_not_applicable": (_cv_not_applicable(n17_l[r], n12_l[r]) if school_records[gi]
-                                      else {"quality_2017": None, "basic_2012": None}),
-                "notes": (_stage_notes(in_scope_l[r], n17_l[r], n12_l[r]) if school_records[gi]
-                          else [NO_SCHOOL_RECORDS]),
+                "cv_not_applicable": not_applicable, "notes": notes,
             })
         details.append({"record": records[gi] is not None, "school_records": school_records[gi],
                         "absent_fields": list(compress(COUNTY_RECORD_FIELDS, absent_rows[gi]))})
@@ -272,13 +271,10 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
 def _sorted_codes(code: np.ndarray) -> tuple[list[str], np.ndarray]:
     """``np.unique(code.astype(str), return_inverse=True)`` without sorting every school's code:
     the codes are numbered in one pass and only the distinct ones (a few thousand) are sorted."""
-    ids: dict[Any, int] = {}
     try:
-        number = np.fromiter((ids.setdefault(c, len(ids)) for c in code.tolist()), dtype=np.intp,
-                             count=len(code))
+        distinct, number = group_numbers(code.tolist(), len(code))
     except TypeError:                                   # an unhashable code: NumPy's way below
-        number = None
-    distinct = list(ids)
+        distinct, number = [], None
     if number is None or not all(type(c) is str and "\x00" not in c for c in distinct):
         unique, inverse = np.unique(code.astype(str), return_inverse=True)
         return [str(c) for c in unique], inverse
@@ -354,27 +350,17 @@ NO_SCHOOL_RECORDS = ("未读到本县的学校记录：差异系数和“每所�
                      "this county was read: the CV items and the every-school items need the school file")
 
 
-def _cv_not_applicable(n17: int, n12: int) -> dict[str, str | None]:
-    """Why a stage's CVs do not exist, per programme (fewer than two schools in the CV scope);
-    ``None`` where they do."""
+def _cv_not_applicable(in_scope: int, n17: int, n12: int) -> tuple[dict[str, str | None], list[str]]:
+    """Why a stage's CVs do not exist, per programme (fewer than two schools in the CV scope;
+    ``None`` where they do), and the stage's notes: no school in scope, or the CVs that are not
+    applicable (and not 0)."""
     out: dict[str, str | None] = {"quality_2017": None, "basic_2012": None}
     for programme, year, n in (("quality_2017", 2017, n17), ("basic_2012", 2012, n12)):
         if n < 2:
-            zh = f"只有 {n} 所学校" if n else "没有学校"
-            out[programme] = (f"{year} 差异系数范围内{zh}，差异系数不适用 / {n} school"
-                              f"{'' if n == 1 else 's'} in the {year} CV scope: a CV needs at least 2, "
-                              f"so it is not applicable")
-    return out
-
-
-def _stage_notes(in_scope: int, n17: int, n12: int) -> list[str]:
-    notes = []
+            out[programme] = (f"{year} 差异系数范围内{'只有 1 所学校' if n else '没有学校'}，差异系数不适用（不记为 0）"
+                              f" / {n} school{'' if n == 1 else 's'} in the {year} CV scope: a CV needs at least 2, "
+                              f"so it is not applicable (not 0)")
     if in_scope == 0:
-        notes.append("本学段没有计入县域指标的学校 / no school of this stage is in scope: "
-                     "its CVs are not applicable and its school gates cannot be judged")
-    for year, n in ((2017, n17), (2012, n12)):
-        if in_scope and n < 2:
-            notes.append(f"{year} 差异系数范围内{'只有 1 所学校' if n else '没有学校'}，差异系数不适用（不记为 0）/ {n} school"
-                         f"{'' if n == 1 else 's'} in the {year} CV scope: its CVs are not applicable "
-                         f"(not 0)")
-    return notes
+        return out, ["本学段没有计入县域指标的学校 / no school of this stage is in scope: "
+                     "its CVs are not applicable and its school gates cannot be judged"]
+    return out, [why for why in out.values() if why]

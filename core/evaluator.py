@@ -23,10 +23,11 @@ from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
 from .errors import InvalidInput, argument_problem
-from .loading import InputError, Loaded, RawRow, concat, empty_frame, frame_rows
+from .loading import InputError, Loaded, RawRow, concat, empty_frame, frame_rows, given_unit_notices
 from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
+from .progress import Progress
 from .regions import province_id, province_label, provinces_text
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
@@ -35,8 +36,6 @@ from .scoring import basic_standard_status, meets_basic_standard, score, status_
 from .serialise import gc_paused
 from .table import TEXT_FIELDS, Table
 from .validation import Checked, ValidationResult, given_rows, validate
-
-Progress = Callable[[int], None]
 
 
 class Evaluator:
@@ -192,6 +191,9 @@ class Evaluator:
         skipped, notices = [], []
         if isinstance(schools, Loaded):
             schools, counties, skipped, notices = schools.schools, schools.counties, schools.skipped, schools.notices
+        else:                  # records' keys in another unit (…（万元）) are told as a file's columns are (W402)
+            notices = given_unit_notices([r for rows in (schools, counties) if not isinstance(rows, pl.DataFrame)
+                                          for r in rows])
         schools, counties, notes = apply_given_province(schools, counties, self.province, self.province_conflicts)
         county = validate(counties, default_province=self.province, known_provinces=list(self.registry.packs),
                           kind="county")
@@ -273,9 +275,9 @@ class Evaluator:
             with self._stage("county"):
                 entries = self._evaluate_counties(ruleset, Table(0), RuleResults.empty([], 0),
                                                   np.zeros(0, dtype=object), county_records, engine, keys)
-            report.add_group(ruleset, [], entries)
+            report.add_group(ruleset, None, entries)
         if counties:
-            mark_rejected_schools(report.counties, report.rejected, _counties_of_files(report))
+            mark_rejected_schools(report.counties, report.rejected, lambda: _counties_of_files(report))
         else:
             report.notes.append("按要求只评估学校，未作县域评估 / schools only, as asked: no county was judged")
         report.engine = ",".join(sorted(engine_names)) or self.engine

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pluggy
 
+from .progress import Progress
+
 if TYPE_CHECKING:
     from .engines import Engine
     from .loading import LoadedFile
@@ -28,9 +30,6 @@ if TYPE_CHECKING:
     from .rulepack import PackSource
     from .table import Table
     from .validation import Problem
-
-#: Told how many records (or report entries) are done so far.
-Progress = Callable[[int], None]
 
 PROJECT = "edubalance"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -35,15 +35,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import polars as pl
 
 from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_to_field, header_unit, is_unit_label, label,
                      stated_unit, suggest_field, unit, unit_cell, unit_text, unit_zh)
 from .limits import LIMITS, limit_message
-from .problems import Problem, file_notice
+from .problems import Problem, file_notice, row_runs
 
 FORMATS_BY_SUFFIX = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv",
@@ -163,8 +164,9 @@ def frame_rows(frame: pl.DataFrame) -> list[RawRow]:
 
 # --- the file itself -------------------------------------------------------------------
 
-def checked_stat(name: str) -> os.stat_result:
-    """The file's status, refusing what is not a regular file of a sane size."""
+def checked_stat(name: str, most: int | None = None, too_big: str = "") -> os.stat_result:
+    """The file's status, refusing what is not a regular file of at most ``most`` bytes (the
+    file limit unless given; ``too_big`` then says what is refused)."""
     try:
         st = os.stat(name)
     except FileNotFoundError:
@@ -175,8 +177,8 @@ def checked_stat(name: str) -> os.stat_result:
         raise InputError(name, "是文件夹而不是文件 / is a directory, not a file")
     if not stat.S_ISREG(st.st_mode):
         raise InputError(name, "不是普通文件（设备、管道或套接字）/ not a regular file (a device, pipe or socket)")
-    if st.st_size > LIMITS.max_file_bytes:
-        raise InputError(name, limit_message("max_file_bytes", st.st_size))
+    if st.st_size > (LIMITS.max_file_bytes if most is None else most):
+        raise InputError(name, too_big or limit_message("max_file_bytes", st.st_size))
     return st
 
 
@@ -223,16 +225,17 @@ def detect_format(path: str | Path) -> str:
     return fmt
 
 
-def read_bytes(name: str) -> bytes:
-    """The whole file (a regular file within the size limit); never empty."""
-    checked_stat(name)
+def read_bytes(name: str, most: int | None = None, too_big: str = "") -> bytes:
+    """The whole file (a regular file of at most ``most`` bytes, :func:`checked_stat`); never empty."""
+    most = LIMITS.max_file_bytes if most is None else most
+    checked_stat(name, most, too_big)
     try:
         with open(name, "rb") as f:       # a buffer of the file's size, not of the limit
-            raw = f.read(min(os.fstat(f.fileno()).st_size, LIMITS.max_file_bytes) + 1)
+            raw = f.read(min(os.fstat(f.fileno()).st_size, most) + 1)
     except OSError as exc:
         raise InputError(name, f"无法读取 / cannot read the file ({exc.strerror or exc})") from None
-    if len(raw) > LIMITS.max_file_bytes:
-        raise InputError(name, limit_message("max_file_bytes", len(raw)))
+    if len(raw) > most:                   # grew since it was measured
+        raise InputError(name, too_big or limit_message("max_file_bytes", len(raw)))
     if _is_empty(raw):
         raise InputError(name, "文件为空 / the file is empty")
     return raw
@@ -359,9 +362,19 @@ def column_letter(j: int) -> str:
 
 # --- tables (CSV, XLSX, XLS) -------------------------------------------------------------
 
-def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
+def _column_where(j: int, header: Any) -> tuple[str, str]:
+    return f"第 {column_letter(j)} 列", f"column {column_letter(j)}"
+
+
+def _named_column(j: int, header: Any) -> tuple[str, str]:
+    return f"第 {column_letter(j)} 列「{header}」", f"column {column_letter(j)} '{header}'"
+
+
+def header_names(name: str, header: Sequence[Any],
+                 where: Callable[[int, Any], tuple[str, str]] = _named_column) -> list[str | None]:
     """Field name per column; ``None`` for a column no field names (a blank or unknown header,
-    or a known field in another unit: :func:`header_unit`)."""
+    or a known field in another unit: :func:`header_unit`). Two columns naming one field are
+    refused, each named by ``where`` (Chinese, English)."""
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for j, h in enumerate(header):
@@ -370,9 +383,9 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
             found = header_unit(h)
             fname = found.field if found is not None else None
         if fname is not None and fname in seen:
-            raise InputError(name, f"第 {column_letter(seen[fname])} 列和第 {column_letter(j)} 列都是 "
-                                   f"{label(fname)} / columns {column_letter(seen[fname])} and {column_letter(j)} "
-                                   f"both give {label(fname)} ({fname})")
+            (a_zh, a_en), (b_zh, b_en) = where(seen[fname], header[seen[fname]]), where(j, h)
+            raise InputError(name, f"{a_zh}和{b_zh}都是 {label(fname)}，只能保留一个 / {a_en} and {b_en} both "
+                                   f"give {label(fname)} ({fname}); keep one")
         if fname is not None:
             seen[fname] = j
         names.append(fname)
@@ -385,6 +398,36 @@ def _header_index(first: list[tuple[Any, ...]]) -> int | None:
         if sum(1 for c in cells if c is not None and header_to_field(c) is not None) >= 2:
             return k
     return None
+
+
+#: The fields a header row is shown to need when it names none (Chinese label and English name).
+EXAMPLE_HEADERS = ("school_id", "school_name", "stage", "year", "students", "county_code")
+SHOWN_HEADERS = 6
+
+
+def headers_found(header: Sequence[Any]) -> tuple[str, str]:
+    """The first cells of a header row no field names, with a "did you mean" where one is close,
+    in Chinese and in English (for the message that refuses the table)."""
+    cells = [str(c).strip() for c in header if c is not None and str(c).strip()]
+    zh, en = [], []
+    for c in cells[:SHOWN_HEADERS]:
+        guess = suggest_field(c) if header_to_field(c) is None else None
+        c = c if len(c) <= 20 else c[:20] + "…"
+        zh.append(f"「{c}」" + (f"（是否应为 {label(guess)}？）" if guess else ""))
+        en.append(f"'{c}'" + (f" (did you mean {guess}?)" if guess else ""))
+    if len(cells) > SHOWN_HEADERS:
+        zh[-1] += f" 等 {len(cells)} 列"
+        en.append(f"… ({len(cells)} columns)")
+    return "、".join(zh), ", ".join(en)
+
+
+def no_known_header(header: Sequence[Any], row: int) -> str:
+    """The message for a table whose header row names no field: what it holds, what is expected."""
+    zh, en = headers_found(header)
+    examples = ("、".join(f"{label(f)}/{f}" for f in EXAMPLE_HEADERS), ", ".join(EXAMPLE_HEADERS))
+    return (f"没有可识别的列名：第 {row} 行是 {zh}；列名应为字段名或其中文标签，如 {examples[0]} 等（edubalance template "
+            f"可生成填写模板）/ no column header recognised: row {row} holds {en}; expected field names or their "
+            f"Chinese labels, such as {examples[1]} (edubalance template writes a template to fill)")
 
 
 def has_record_header(rows: Sequence[Sequence[Any]]) -> bool:
@@ -407,22 +450,67 @@ def convert_unit(name: str, frame: pl.DataFrame, column: str, fname: str, header
                  file_label: str, where: tuple[str, str]) -> tuple[pl.DataFrame, Problem]:
     """The column ``column`` (a field in a foreign unit) in the field's own unit, and the W402
     notice; a unit that cannot be converted is refused (:class:`InputError`)."""
-    own = unit(fname) or "—"
     if found.factor is None:
-        known = "、".join(UNIT_FACTORS.get(unit(fname), {})) or "无 none"
-        raise InputError(name, f"{where[0]}「{header}」的单位「{found.unit}」无法换算为 {label(fname)} 的单位 "
-                               f"{unit_zh(own)}，请改为 {unit_zh(own)}（可换算的单位：{known}）/ {where[1]} '{header}': the unit '{found.unit}' "
-                               f"cannot be converted to the unit of {fname} ({own}); give the values in {own} "
-                               f"(units converted: {known})")
-    factor = found.factor
+        raise InputError(name, unit_refused(fname, header, found, where))
     values = frame[column].to_list()
-    frame = frame.with_columns(pl.Series(column, [_times(v, factor) for v in values], dtype=pl.String))
+    frame = frame.with_columns(pl.Series(column, [_times(v, found.factor) for v in values], dtype=pl.String))
+    return frame, unit_notice(fname, header, found, file_label, where)
+
+
+def unit_refused(fname: str, header: str, found: Any, where: tuple[str, str]) -> str:
+    """Why a column (or a record's key) in a unit with no exact factor is refused."""
+    own = unit(fname) or "—"
+    known = "、".join(UNIT_FACTORS.get(unit(fname), {})) or "无 none"
+    return (f"{where[0]}「{header}」的单位「{found.unit}」无法换算为 {label(fname)} 的单位 {unit_zh(own)}，请改为 "
+            f"{unit_zh(own)}（可换算的单位：{known}）/ {where[1]} '{header}': the unit '{found.unit}' cannot be "
+            f"converted to the unit of {fname} ({own}); give the values in {own} (units converted: {known})")
+
+
+def unit_notice(fname: str, header: str, found: Any, file_label: str, where: tuple[str, str]) -> Problem:
+    """W402: a column (or a record's key) in another unit, converted to the field's own."""
+    own = unit(fname) or "—"
+    factor = found.factor
     shown = str(factor.numerator) if factor.denominator == 1 else f"{factor.numerator}/{factor.denominator}"
-    notice = file_notice("W402", file_label,
-                         f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{unit_zh(own)}，×{shown}）/ "
-                         f"{where[1]} '{header}' is in {found.unit}: values converted to {own} (×{shown})",
-                         observed=header, field=fname)
-    return frame, notice
+    return file_notice("W402", file_label,
+                       f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{unit_zh(own)}，×{shown}）/ "
+                       f"{where[1]} '{header}' is in {found.unit}: values converted to {own} (×{shown})",
+                       observed=header, field=fname)
+
+
+@lru_cache(maxsize=4096, typed=True)
+@lru_cache(maxsize=4096)
+def key_field(key: Any) -> tuple[str, Any]:
+    """``(field, unit)`` for a key of a record given to the API, read as a file's header is: an
+    English name or Chinese label (unit None), or a field in another unit (``教学仪器设备资产值（万元）``,
+    its :class:`~edubalance.fields.UnitHeader`); a key no field names is itself, with no unit."""
+    fname = header_to_field(key)
+    if fname is not None:
+        return fname, None
+    found = header_unit(key)
+    return (found.field, found) if found is not None else (str(key), None)
+
+
+def given_value(value: Any, found: Any) -> Any:
+    """A value given under a key in another unit, in the field's unit (as text, as a cell of a
+    file: what is not a number is left for validation to judge)."""
+    if found.factor is None or value is None or isinstance(value, (bool, list, tuple, dict)):
+        return value
+    return _times(cell_text(value), found.factor)
+
+
+def given_unit_notices(rows: Sequence[RawRow]) -> list[Problem]:
+    """W402 once per key in another unit and per input (``<records>``, ``<counties>``) among
+    records given to the API, as a file's column in another unit has."""
+    keys: dict[str, dict[Any, None]] = {}
+    for r in rows:
+        keys.setdefault(r.file, {}).update(dict.fromkeys(r.data))
+    out = []
+    for file, found_keys in keys.items():
+        for key in found_keys:
+            fname, found = key_field(key)
+            if found is not None and found.factor is not None:
+                out.append(unit_notice(fname, str(key), found, file, ("键", "key")))
+    return out
 
 
 _NUMBER_SPACE = re.compile(r"[\s,，]")
@@ -468,13 +556,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     notices: list[Problem] = []
     unknown: tuple[list[str], list[str]] = ([], [])
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
-    given: dict[str, tuple[str, str]] = {}
     for column, fname, header, where in columns:
-        if fname is not None and fname in given:
-            raise InputError(name, f"{given[fname][0]}和{where[0]}都是 {label(fname)} / {given[fname][1]} and "
-                                   f"{where[1]} both give {label(fname)} ({fname})")
-        if fname is not None:
-            given[fname] = where
         if fname is None:
             guess = suggest_field(header) if header is not None else None
             unknown[0].append(f"{where[0]}「{header}」" + (f"（是否应为 {label(guess)}？）" if guess else "")
@@ -497,15 +579,9 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
 def settle_document(name: str, frame: pl.DataFrame, file_label: str | None = None) -> tuple[pl.DataFrame, list[Problem]]:
     """:func:`settle_columns` for records read from a document (JSON, NDJSON, YAML), whose
     known keys are already field names."""
-    columns = []
-    for c in frame.columns:
-        if c.startswith("_"):
-            continue
-        fname = header_to_field(c)
-        if fname is None:
-            found = header_unit(c)
-            fname = found.field if found is not None else None
-        columns.append((c, fname, c, ("键", "key")))
+    keys = [c for c in frame.columns if not c.startswith("_")]
+    names = header_names(name, keys, lambda j, key: (f"键「{key}」", f"key '{key}'"))
+    columns = [(c, fname, c, ("键", "key")) for c, fname in zip(keys, names)]
     return settle_columns(name, frame, columns, file_label or name)
 
 
@@ -582,26 +658,33 @@ def skipped_rows(file_label: str, rows: pl.DataFrame, cells: Sequence[str], lead
     return out
 
 
-def row_ranges(numbers: Sequence[int], most: int = 12) -> str:
-    """``2–5, 9, 12`` (the first ``most`` runs, then how many more)."""
-    runs: list[list[int]] = []
-    for n in sorted(numbers):
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    shown = ", ".join(f"{a}–{b}" if b > a else str(a) for a, b in runs[:most])
-    return shown + (f" … (+{len(runs) - most})" if len(runs) > most else "")
+#: Runs of skipped rows a W403 names before it counts the rest.
+SKIPPED_RUNS_SHOWN = 12
 
 
 def skipped_notice(file_label: str, skipped: Sequence[Skipped]) -> Problem:
     """W403: the rows skipped in a file, once, by row number."""
-    rows = row_ranges([s.row for s in skipped])
+    zh, en = row_runs([s.row for s in skipped], SKIPPED_RUNS_SHOWN, SKIPPED_RUNS_SHOWN)
     return file_notice("W403", file_label,
-                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明、单位行或空行），第 {rows} 行 / skipped "
+                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明、单位行或空行），{zh} / skipped "
                        f"{len(skipped)} row(s) that are not records (totals, signatures, notes, units rows, blank "
-                       f"rows): "
-                       f"rows {rows}", observed=[s.row for s in skipped])
+                       f"rows): {en}", observed=[s.row for s in skipped])
+
+
+def no_records_text(skipped: Iterable[tuple[str, int]]) -> tuple[str, str]:
+    """Why an input holds no record (Chinese, English): only a header, or every row skipped as
+    not a record (``skipped``: their file and row), named by file and rows."""
+    by_file: dict[str, list[int]] = {}
+    for file, row in skipped:
+        by_file.setdefault(file, []).append(row)
+    if not by_file:
+        return "未找到学校或县级记录（只有表头，或没有数据行）", "no records found (only a header, or no rows)"
+    n = sum(map(len, by_file.values()))
+    zh = "；".join(f"{f} {row_runs(rows)[0]}" for f, rows in by_file.items())
+    en = "; ".join(f"{f} {row_runs(rows)[1]}" for f, rows in by_file.items())
+    return (f"未找到学校或县级记录：全部 {n} 行都是合计、签名、说明、单位行或空行，已跳过（{zh}）",
+            f"no records found: all {n} row(s) were skipped as not records — totals, signatures, notes, units "
+            f"rows or blank rows ({en})")
 
 
 @dataclass
@@ -636,14 +719,16 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     if frame.height == 0:
         return None
     first = frame.head(HEADER_SEARCH_ROWS).select(cells).rows()
-    k = _header_index(first)
-    if need_header and not any(c is not None and header_to_field(c) for c in first[k or 0]):
-        raise InputError(name, "这不是表格：没有可识别的列名，也不是 UTF-8 文本 / this looks like a binary file, "
-                               "not CSV/XLSX/JSON (no known column header, and not UTF-8 text)")
-    k = k or 0
+    k = _header_index(first) or 0
     header = first[k]
     names = header_names(name, header)
     header_row = frame["_row"][k]
+    if not any(names):           # shown: the widest of the first rows, most likely the header
+        j = max(range(len(first)), key=lambda i: sum(c is not None for c in first[i]))
+        if need_header and sum(c is not None for c in first[j]) < 2:
+            raise InputError(name, "这不是表格：没有可识别的列名，也不是 UTF-8 文本 / this looks like a binary file, "
+                                   "not CSV/XLSX/JSON (no known column header, and not UTF-8 text)")
+        raise InputError(name, no_known_header(first[j], int(frame["_row"][j])))
     body = frame.slice(k + 1)
     skipped: list[Skipped] = []
     fields_at = {names[j]: c for j, c in enumerate(cells) if names[j] is not None}
@@ -666,7 +751,7 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
                        if n not in present)
         skipped.sort(key=lambda s: s.row)
     body = body.with_columns(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64))
-    columns = [(c, names[j], header[j], (f"第 {column_letter(j)} 列", f"column {column_letter(j)}"))
+    columns = [(c, names[j], header[j], _column_where(j, header[j]))
                for j, c in enumerate(cells) if used[j]]
     body, notices = settle_columns(name, body, columns, file_label, units)
     if skipped:
@@ -729,22 +814,39 @@ def text_frame(data: dict[str, list[Any]]) -> pl.DataFrame:
 def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label: str | None = None,
                    map_keys: bool = True) -> dict[str, list[Any]]:
     """The columns of :func:`records_frame` as lists: validation reads a few records' rows
-    straight from them, since a frame of one row costs more to build than to check."""
+    straight from them, since a frame of one row costs more to build than to check.
+
+    Two keys giving one field (``stage`` and ``学段``, or ``图书`` and ``图书（千册）``, whose column is
+    converted later) are refused, both named as given: in one record, or in two records when
+    they would make two columns of one field."""
     columns: dict[str, list[str | None]] = {}
     numbers: list[int] = []
     nested: list[str | None] = []
+    names: dict[Any, tuple[str, str]] = {}            # key → (its column, the field it gives)
+    first: dict[str, tuple[Any, str, str]] = {}       # field → (the first key giving it, where, its column)
     for i, (number, where, item) in enumerate(items):
         if not isinstance(item, dict):
             raise InputError(name, f"{where} 不是对象 / {where} is {json_kind(item)}, not an object (a record)")
-        seen: set[str] = set()
+        seen: dict[str, Any] = {}
         bad: list[str] = []
         for key, value in item.items():
             if key in PROVENANCE:
                 continue
-            fname = (header_to_field(key) or str(key)) if map_keys else str(key)
-            if fname in seen:
-                raise InputError(name, f"{where} 两次给出 {label(fname)} / {where} gives {label(fname)} ({fname}) twice")
-            seen.add(fname)
+            named = names.get(key)
+            if named is None:
+                column = (header_to_field(key) or str(key)) if map_keys else str(key)
+                named = names[key] = (column, key_field(key)[0] if map_keys else column)
+                earlier = first.setdefault(named[1], (key, where, column))
+                if earlier[2] != column and earlier[1] != where:
+                    raise InputError(name, f"{earlier[1]} 的键「{earlier[0]}」和 {where} 的键「{key}」都是 "
+                                           f"{label(named[1])}，只能用一个 / {earlier[1]}'s key '{earlier[0]}' and "
+                                           f"{where}'s key '{key}' both give {label(named[1])} ({named[1]}); use one")
+            fname, given = named
+            if given in seen:
+                raise InputError(name, f"{where} 的键「{seen[given]}」和「{key}」都是 {label(given)}，只能给一个 / "
+                                       f"{where}: keys '{seen[given]}' and '{key}' both give {label(given)} ({given}); "
+                                       f"give one")
+            seen[given] = key
             col = columns.get(fname)
             if col is None:
                 col = columns[fname] = [None] * i

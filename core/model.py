@@ -18,8 +18,6 @@ PASS, FAIL, NOT_APPLICABLE, MISSING_DATA = 0, 1, 2, 3
 STATUS_NAMES = ("pass", "fail", "not_applicable", "missing_data")
 
 DIMENSIONS = ("facilities", "staffing", "funding", "access", "quality", "governance", "balance")
-SEVERITIES = ("veto", "required", "scored")
-OPERATORS = ("<", "<=", ">", ">=", "==", "!=")
 
 
 @dataclass(frozen=True)

@@ -16,23 +16,10 @@ from .checks import checker_for
 from .coercion import Bad
 from .fields import header_to_field
 from .loading import InputError, RawRow
-from .problems import row_parts
+from .problems import row_runs
 from .regions import province_label
 
 PROVINCE_CONFLICTS = ("keep", "refuse", "force")
-#: Runs of rows listed in a message before the rest are counted.
-SHOWN_RUNS = 5
-
-
-def _runs(rows: list[int]) -> tuple[str, str]:
-    """The rows as runs, Chinese and English: ``2–29``, or the first runs and a count."""
-    parts = row_parts(rows)
-    if len(parts) <= SHOWN_RUNS:
-        return "、".join(parts), ", ".join(parts)
-    shown = parts[:SHOWN_RUNS]
-    return f"{'、'.join(shown)} 等 {len(rows)} 行", f"{', '.join(shown)} … ({len(rows)} rows)"
-
-
 def _own_provinces(cells: list[Any]) -> dict[Any, str]:
     """Each distinct province cell → the id it names (cells that name nothing readable left out)."""
     conv = checker_for("school").coercers["province"]
@@ -69,8 +56,8 @@ def _conflicts(rows: pl.DataFrame | Sequence[RawRow], given: str) -> list[tuple[
 
 
 def _where(conflicts: list[tuple[str, str, list[int]]]) -> tuple[str, str]:
-    zh = "；".join(f"{file} 第 {_runs(rows)[0]} 行为 {province_label(pid)}" for file, pid, rows in conflicts[:3])
-    en = "; ".join(f"{file} rows {_runs(rows)[1]} name {pid}" for file, pid, rows in conflicts[:3])
+    zh = "；".join(f"{file} {row_runs(rows)[0]}为 {province_label(pid)}" for file, pid, rows in conflicts[:3])
+    en = "; ".join(f"{file} {row_runs(rows)[1]} name {pid}" for file, pid, rows in conflicts[:3])
     if len(conflicts) > 3:
         zh += f"；另有 {len(conflicts) - 3} 处"
         en += f"; and {len(conflicts) - 3} more"

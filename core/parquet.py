@@ -3,10 +3,11 @@ reads without edubalance installed.
 
 One file per table, in report order:
 
-- ``schools.parquet`` — one row per school entry: ``school_key`` (0, 1, … in report order),
-  identity, ``ruleset``, ``source_file``/``source_row``, ``counts_*``, ``funding_*``,
-  ``score_overall``/``score_<dimension>``, ``status``, ``provisional_rules`` and one
-  ``measure_<name>`` column per measure (null where missing);
+- ``schools.parquet`` — one row per school entry (the JSON report's, flattened):
+  ``school_key`` (0, 1, … in report order), identity, ``ruleset``, ``source_file``/``source_row``,
+  ``counts_*``, ``funding_*``, ``score_overall``/``score_<dimension>``, ``status``,
+  ``provisional_rules``, ``meets_basic_standard`` and one ``measure_<name>`` column per measure
+  (null where missing);
 - ``verdicts.parquet`` — one row per listed verdict: ``school_key``, ``rule_id``, ``status``,
   ``value``, ``threshold``, ``gap``, ``gap_share`` (every rule with ``--verdicts all``, failed and
   missing-data ones with ``findings``);
@@ -28,14 +29,14 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .entries import IDENTITY, SchoolBlock, gaps_of
-from .model import STATUS_NAMES
+from .entries import IDENTITY
 from .report import each_problem
 from .serialise import clean, clean_text, dumps, gc_paused
 
-#: Rows written at a time to the school and verdict files (memory stays flat).
+#: Schools per row group of the school and verdict files (memory stays flat).
 ROWS = 65_536
 
 
@@ -99,31 +100,26 @@ def _verdict_rows(key: str, verdicts: Iterable[tuple[int, dict]], stage: bool = 
     return pa.table({name: _texts(values, types.get(name, pa.string())) for name, values in cols.items()})
 
 
-# -- schools and their verdicts, from the columns ---------------------------------------------
+# -- schools and their verdicts, from the entry tables ---------------------------------------
 
 def _write_schools(report: Any, folder: Path, progress: Callable[[int], None] | None) -> None:
-    order = report.positions()
-    if not report.columnar or not order:                   # entries given as dicts: a small report
-        entries = [e for chunk in report.iter_schools(order=order) for e in chunk]
-        schools, verdicts = _from_dicts(entries, 0)
-        _write(folder / "schools.parquet", schools)
-        _write(folder / "verdicts.parquet", verdicts)
-        if progress:
-            progress(len(entries))
-        return
-    measure_names = sorted({m for b in report.blocks for m in b.measure_names})
-    dims = list(dict.fromkeys(d for b in report.blocks for d in b.by_dim))
-    rule_ids = sorted({r for b in report.blocks for r in b.rule_ids.tolist()})
-    rules = (pa.array(rule_ids, type=pa.string()),
-             [np.searchsorted(np.array(rule_ids, dtype=object), b.rule_ids).astype(np.int32) for b in report.blocks])
+    key = 0
     with _Writers(folder) as out:
-        for start in range(0, len(order), ROWS):
-            part = order[start:start + ROWS]
-            schools, verdicts = _from_blocks(report, part, start, measure_names, dims, rules)
-            out.write("schools", schools)
-            out.write("verdicts", verdicts)
+        held: list[tuple[pa.Table, pa.Table]] = []
+        for part in report.tables():                 # built a chunk at a time, written a row group at a time
+            held.append(_flat_entries(part, key))
+            key += part.num_rows
+            if sum(s.num_rows for s, _ in held) >= ROWS:
+                out.write_groups(held)
+                held = []
             if progress:
-                progress(len(part))
+                progress(part.num_rows)
+        if held:
+            out.write_groups(held)
+        if not key:                                  # no school: both files, with their main columns
+            out.write("schools", pa.table({"school_key": pa.array([], pa.int64()),
+                                           **{name: pa.nulls(0, pa.string()) for name in (*IDENTITY, "ruleset", "status")}}))
+            out.write("verdicts", _verdict_table(pa.array([], pa.int64()), pa.array([], _VERDICT)))
 
 
 class _Writers:
@@ -138,6 +134,12 @@ class _Writers:
                                                   **_options(table.schema))
         self.writers[name].write_table(table)
 
+    def write_groups(self, parts: list[tuple[pa.Table, pa.Table]]) -> None:
+        """One row group of schools and one of their verdicts, from ``parts``."""
+        for name, k in (("schools", 0), ("verdicts", 1)):
+            tables = [p[k] for p in parts]
+            self.write(name, pa.concat_tables(tables) if len(tables) > 1 else tables[0])
+
     def __enter__(self) -> "_Writers":
         return self
 
@@ -146,140 +148,42 @@ class _Writers:
             w.close()
 
 
-def _floats(a: np.ndarray) -> pa.Array:
-    """A float column with NaN as null (infinities stay: Parquet holds them)."""
-    a = np.asarray(a, dtype=float)
-    return pa.array(a, mask=np.isnan(a))
+_VERDICT = pa.struct([("rule_id", pa.string()), ("status", pa.string()), ("value", pa.float64()),
+                      ("threshold", pa.float64()), ("gap", pa.struct([("value", pa.float64()), ("share", pa.float64())]))])
 
 
-_TEXT_COLUMNS = {*IDENTITY, "ruleset", "source_file", "status"} - {"year"}
+#: Nested entry objects → the column name prefix of their fields in ``schools.parquet``.
+_PREFIX = {"source": "source_", "counts": "counts_", "funding": "funding_", "score": "score_",
+           "measures": "measure_"}
 
 
-def _from_blocks(report: Any, part: Sequence[tuple[int, int]], key: int, measure_names: list[str],
-                 dims: list[str], rules: tuple[pa.Array, list[np.ndarray]]) -> tuple[pa.Table, pa.Table]:
-    """The schools and verdicts tables of ``part`` (block, position pairs), from the columns;
-    ``rules``: every rule id, and each block's rules' positions among them."""
-    blocks = np.array([b for b, _ in part])
-    pos = np.array([i for _, i in part], dtype=np.int64)
-    m = len(part)
-    cols: dict[str, list[np.ndarray]] = {}
-    verdict_parts, provisional = [], []
-    for b in np.unique(blocks).tolist():
-        sel = np.flatnonzero(blocks == b)
-        block: SchoolBlock = report.blocks[b]
-        index = pos[sel]
-        got = {name: block.identity[name][index] for name in IDENTITY}
-        got["ruleset"] = np.full(len(sel), block.ruleset, dtype=object)
-        got["source_file"], got["source_row"] = block.files[index], block.rows[index]
-        status = block.results.status[:, index]
-        for code, name in enumerate(STATUS_NAMES):
-            got[f"counts_{name}"] = (status == code).sum(0)
-        for name, col in block.funding_columns(index).items():
-            got[f"funding_{name}"] = col
-        got["score_overall"] = block.overall[index]
-        for d in dims:
-            got[f"score_{d}"] = block.by_dim[d][index] if d in block.by_dim else np.full(len(sel), np.nan)
-        got["status"] = block.status[index]
-        school, ids = block.provisional_cells(status, index)
-        provisional.append((sel[school], ids))
-        present = dict(zip(block.measure_names, block.measures))
-        for name in measure_names:
-            got[f"measure_{name}"] = present[name][index] if name in present else np.full(len(sel), np.nan)
-        for name, col in got.items():
-            cols.setdefault(name, []).append((sel, col))
-        school, rule = block.listed_cells(index, report.verdicts)
-        res = block.results
-        c = index[school]
-        verdict_parts.append((key + sel[school], rules[1][b][rule], status[rule, school],
-                              res.value[rule, c], res.threshold[rule, c]))
-    arrays = {}
-    for name, pieces in cols.items():
-        if len(pieces) == 1:
-            col = pieces[0][1]
-        else:
-            col = np.empty(m, dtype=np.result_type(*[p[1] for p in pieces]) if all(
-                p[1].dtype != object for p in pieces) else object)
-            for sel, piece in pieces:
-                col[sel] = piece
-        arrays[name] = col
-    fields = {"school_key": pa.array(np.arange(key, key + m, dtype=np.int64))}
-    for name, col in arrays.items():
-        if name == "source_row":
-            fields[name] = pa.array(col.tolist(), type=pa.int64())
-        elif name.startswith("counts_"):
-            fields[name] = pa.array(col.astype(np.int64))
-        elif col.dtype == object:
-            fields[name] = _texts(col)
-        elif name in _TEXT_COLUMNS:                     # a field no record has: all missing
-            fields[name] = pa.nulls(len(col), pa.string())
-        elif name == "funding_floor_applied":
-            fields[name] = pa.array(col == 1, mask=np.isnan(col))
-        elif name == "year":
-            fields[name] = pa.array(np.nan_to_num(col).astype(np.int64), mask=np.isnan(col))
-        else:
-            fields[name] = _floats(col)
-    at, where = _in_school_order([p[0] for p in provisional], m)
-    fields["provisional_rules"] = pa.ListArray.from_arrays(
-        pa.array(at, type=pa.int32()), pa.array(_placed([p[1] for p in provisional], where), type=pa.string()))
-    order = ["school_key", *arrays]
-    order.insert(order.index("status") + 1, "provisional_rules")
-    fields = {name: fields[name] for name in order}
-    schools = pa.table(fields)
-    _, where = _in_school_order([p[0] - key for p in verdict_parts], m)
-    columns = [_placed([p[k] for p in verdict_parts], where) for k in range(5)]
-    return schools, _verdict_table(*columns, rules[0])
+def _flat_entries(entries: pa.RecordBatch, key: int) -> tuple[pa.Table, pa.Table]:
+    """One table of entries → the schools table (nested objects as ``prefix_field`` columns) and
+    the long verdict table (one row per listed verdict, with its school's key)."""
+    n = entries.num_rows
+    cols: dict[str, pa.Array] = {"school_key": pa.array(np.arange(key, key + n, dtype=np.int64))}
+    names = [name for name in entries.column_names if name not in ("measures", "verdicts")]
+    for name in [*names, "measures"]:                  # measures last: the widest part
+        col = entries.column(name)
+        if name not in _PREFIX:
+            cols[name] = col
+            continue
+        for field, values in zip(col.type, col.flatten()):
+            if field.name == "by_dimension":
+                cols.update({f"score_{d.name}": v for d, v in zip(values.type, values.flatten())})
+            else:
+                cols[_PREFIX[name] + field.name] = values
+    verdicts = entries.column("verdicts")
+    owner = pc.list_parent_indices(verdicts)
+    return pa.table(cols), _verdict_table(pc.add(owner.cast(pa.int64()), key), pc.list_flatten(verdicts))
 
 
-def _in_school_order(schools: list[np.ndarray], m: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Rows given per block, each block's rows grouped by school (ascending): where each row
-    goes when the rows of all blocks are in school order (a stable merge, without a sort), and
-    the offsets of each of the ``m`` schools' rows."""
-    every = np.concatenate(schools) if schools else np.zeros(0, np.int64)
-    offsets = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(np.bincount(every, minlength=m), out=offsets[1:])
-    where = []
-    for school in schools:
-        within = np.arange(len(school)) - np.searchsorted(school, school)   # rank among the school's rows
-        where.append(offsets[school] + within)
-    return offsets, where
-
-
-def _placed(parts: list[np.ndarray], where: list[np.ndarray]) -> np.ndarray:
-    """One array of the ``parts``, each row at its place in ``where``."""
-    if len(parts) == 1:
-        return parts[0]
-    out = np.empty(sum(len(p) for p in parts), dtype=np.result_type(*parts))
-    for part, at in zip(parts, where):
-        out[at] = part
-    return out
-
-
-def _verdict_table(school_key: np.ndarray, rule_code: np.ndarray, status: np.ndarray, value: np.ndarray,
-                   threshold: np.ndarray, rule_ids: pa.Array) -> pa.Table:
-    _, gap, share = gaps_of(status, value, threshold)
-    return pa.table({
-        "school_key": pa.array(school_key.astype(np.int64)),
-        "rule_id": pa.DictionaryArray.from_arrays(pa.array(rule_code.astype(np.int32)), rule_ids),
-        "status": pa.DictionaryArray.from_arrays(pa.array(status.astype(np.int32)),
-                                                 pa.array(list(STATUS_NAMES), type=pa.string())),
-        "value": _floats(value), "threshold": _floats(threshold), "gap": _floats(gap), "gap_share": _floats(share)})
-
-
-def _from_dicts(entries: list[dict], key: int) -> tuple[pa.Table, pa.Table]:
-    """The same two tables from entry dicts (entries a plug-in gave as dicts)."""
-    rows = []
-    for k, e in enumerate(entries, start=key):
-        flat = {"school_key": k}
-        for name, v in e.items():
-            if name == "measures":
-                flat.update({f"measure_{m}": x for m, x in v.items()})
-            elif isinstance(v, dict):
-                flat.update(_flat(v, name + "_"))
-            elif name != "verdicts":
-                flat[name] = v
-        rows.append({k.replace("score_by_dimension_", "score_"): v for k, v in flat.items()})
-    verdicts = _verdict_rows("school_key", ((k, v) for k, e in enumerate(entries, start=key) for v in e["verdicts"]))
-    return _table(rows, first=("school_key", *IDENTITY, "ruleset", "status")), verdicts
+def _verdict_table(school_key: pa.Array, items: pa.StructArray) -> pa.Table:
+    """The long verdict table: ``school_key``, ``rule_id``, ``status``, ``value``, ``threshold``,
+    ``gap`` and ``gap_share``."""
+    gap = items.field("gap")
+    return pa.table({"school_key": school_key, **{k: items.field(k) for k in ("rule_id", "status", "value", "threshold")},
+                     "gap": gap.field("value"), "gap_share": gap.field("share")})
 
 
 # -- everything else: small lists of dicts, flattened ---------------------------------------------

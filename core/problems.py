@@ -15,7 +15,8 @@ E104  not-in-enum                         error     not one of the allowed value
 E105  pattern                             error     wrong form (county code: 6 digits)
 E106  unknown-field                       error     a key the schema does not know, in a
                                                     record given to the API (a file's unknown
-                                                    column is W401)
+                                                    column is W401), or a key in a unit that
+                                                    cannot be converted
 E107  above-maximum                       error     above its maximum (a rate > 1, a count
                                                     beyond any school's, a number too large)
 E108  bad-length                          error     text too short or too long
@@ -298,16 +299,21 @@ def row_parts(rows: Iterable[int]) -> list[str]:
     return parts
 
 
-def rows_text(rows: Iterable[int]) -> str:
-    """Where a problem is, Chinese first: ``第 2–29 行 rows 2–29``, ``第 7 行 row 7``, or for a long
-    scattered list the first few and a count, ``第 2、5、9 行等 40 行 rows 2, 5, 9 … (40 rows)``."""
+def row_runs(rows: Iterable[int], shown: int = ROW_PARTS_SHOWN, lead: int = ROW_PARTS_LEAD) -> tuple[str, str]:
+    """Where rows are, Chinese and English: ``("第 2–29 行", "rows 2–29")``, ``("第 7 行", "row 7")``,
+    or for a list of more than ``shown`` runs the first ``lead`` and a count,
+    ``("第 2、5、9 行等 40 行", "rows 2, 5, 9 … (40 rows)")``."""
     rows = set(rows)
     parts = row_parts(rows)
-    if len(parts) > ROW_PARTS_SHOWN:
-        lead = parts[:ROW_PARTS_LEAD]
-        return f"第 {'、'.join(lead)} 行等 {len(rows)} 行 rows {', '.join(lead)} … ({len(rows)} rows)"
-    one = len(rows) == 1
-    return f"第 {'、'.join(parts)} 行 {'row' if one else 'rows'} {', '.join(parts)}"
+    if len(parts) > shown:
+        kept = parts[:lead]
+        return f"第 {'、'.join(kept)} 行等 {len(rows)} 行", f"rows {', '.join(kept)} … ({len(rows)} rows)"
+    return f"第 {'、'.join(parts)} 行", f"{'row' if len(rows) == 1 else 'rows'} {', '.join(parts)}"
+
+
+def rows_text(rows: Iterable[int]) -> str:
+    """Where a problem is, Chinese first: ``第 2–29 行 rows 2–29`` (:func:`row_runs`)."""
+    return " ".join(row_runs(rows))
 
 
 @dataclass

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Callable, TextIO
+
+#: Told how many records (or report entries) are done so far.
+Progress = Callable[[int], None]
 
 #: What a user reads for each stage of the lifecycle (the names of ``Evaluator`` timings).
 STAGE_LABELS = {

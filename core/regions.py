@@ -3,12 +3,12 @@ pinyin → the plug-in id, and a county code → the province its first two digi
 """
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from functools import lru_cache
-from importlib.resources import files
 from typing import Any
+
+from .schemas import load_schema
 
 #: What follows a province's short name in its official or everyday name.
 _SUFFIXES = ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区")
@@ -20,8 +20,7 @@ _EXTRA_NAMES = {"national": "全国"}
 @lru_cache(maxsize=1)
 def _table() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """``(name or pinyin → id, two-digit code → id, id → short Chinese name)``."""
-    doc: dict[str, Any] = json.loads(files("edubalance.schemas").joinpath("provinces.json")
-                                     .read_text(encoding="utf-8"))
+    doc = load_schema("provinces.json")
     by_name: dict[str, str] = {}
     by_code: dict[str, str] = {}
     short: dict[str, str] = dict(_EXTRA_NAMES)

@@ -8,16 +8,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from .county_rejected import REJECTED_SCHOOLS_HEADING
 from .problems import problem_lines
 from .fields import unit_zh
-from .reports.view import OPERATOR_ZH
+from .reports.view import OPERATOR_ZH, status_text
 
 if TYPE_CHECKING:
     from .report import Report
-
-STATUS_ZH = {"pass": "达标 pass", "fail": "未达标 fail", "incomplete": "数据不全 incomplete",
-             "not_applicable": "不适用 not applicable"}
-
 
 def _fmt(v: Any, digits: int = 2) -> str:
     if v is None:
@@ -117,7 +114,7 @@ def _withheld_lines(c: dict, limit: int) -> list[str]:
     lines = [f"  ! {c['status_reason']}"] if c.get("status_reason") else []
     rejected = c.get("rejected_schools") or []
     if rejected:
-        lines.append(f"  被拒学校记录 rejected school records ({len(rejected)}):")
+        lines.append(f"  {' '.join(REJECTED_SCHOOLS_HEADING)} ({len(rejected)}):")
         lines += [f"    {r['file']}:{r['row']} {r.get('school_id') or '?'} {r.get('school_name') or ''} — {r['reason']}"
                   for r in rejected[:limit]]
         if len(rejected) > limit:
@@ -150,27 +147,27 @@ def render_table(report: "Report", limit: int = 30) -> str:
         f"规则包 Packs: {', '.join(p['id'] + ' ' + p['revision'] for p in report.packs) or '无 none'}"
         f"   引擎 Engine: {report.engine or '—'}",
         records_line(r["read"], r["evaluated"], "评估 evaluated", r["rejected"], r.get("skipped", 0)),
-        "学校 Schools: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["schools"].items() if n or k != "not_applicable"),
+        "学校 Schools: " + ", ".join(f"{n} {status_text(k)}" for k, n in s["schools"].items() if n or k != "not_applicable"),
     ]
     if report.county_read:
         county_rejected = len(report.county_rejected)
         lines.append(county_records_line(report.county_read, report.county_read - county_rejected, county_rejected))
     lines += [f"注 Note: {note}" for note in report.notes]
     if report.counties:
-        lines.append("县 Counties: " + ", ".join(f"{n} {STATUS_ZH[k]}" for k, n in s["counties"].items()))
+        lines.append("县 Counties: " + ", ".join(f"{n} {status_text(k)}" for k, n in s["counties"].items()))
     lines.append("")
 
     for c in report.counties:
         name = c.get("county_name") or ""
         score = c.get("score", {}).get("overall")
-        lines.append(f"县 County {c['county_code']} {name} ({c['year']}): {STATUS_ZH.get(c['status'], c['status'])}, "
+        lines.append(f"县 County {c['county_code']} {name} ({c['year']}): {status_text(c['status'])}, "
                      f"得分 score {_fmt(score, 1)}")
         lines += _withheld_lines(c, limit)
         no_schools = c.get("needs_schools")
         for key, title in (("basic_balance", "基本均衡 Basic balance (2012)"),
                            ("quality_balance", "优质均衡 High-quality balance (2017)")):
             prog = c.get(key) or {}
-            lines.append(f"  {title}: {STATUS_ZH.get(prog.get('status'), prog.get('status'))}")
+            lines.append(f"  {title}: {status_text(prog.get('status'))}")
             if prog.get("status") == "not_applicable":
                 lines += [f"    - {reason}" for reason in prog.get("reasons") or []]
                 continue
@@ -207,7 +204,7 @@ def render_table(report: "Report", limit: int = 30) -> str:
         lines.append(f"有问题的学校 Schools with findings ({n_failing}):")
         for x in failing:
             lines.append(f"  {x['school_id']} {x.get('school_name') or ''} [{STAGE_NAMES.get(x['stage'], x['stage'])}] "
-                         f"{STATUS_ZH[x['status']]}, 得分 score {_fmt(x['score']['overall'], 1)}")
+                         f"{status_text(x['status'])}, 得分 score {_fmt(x['score']['overall'], 1)}")
             for v in x["verdicts"]:
                 rule = report.rule_of(x, v)
                 if v["status"] == "fail" or (v["status"] == "missing_data" and rule["severity"] != "scored"):

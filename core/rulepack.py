@@ -20,9 +20,10 @@ from typing import Any, Iterable, Mapping
 
 from . import expr
 from .packcache import cached_check
+from .county_table import ROW_STAGES, STAGES
 from .derive import DERIVED_MEASURES, FUNDING_MEASURES
 from .model import Rule, RuleSet
-from .loading import InputError, checked_stat, read_bytes
+from .loading import InputError, read_bytes
 from .fields import COUNTY_FIELDS, COUNTY_TEXT_FIELDS, SCHOOL_FIELDS, TEXT_FIELDS
 from .schemas import rulepack_schema
 
@@ -31,10 +32,7 @@ MAX_RULE_FILE_BYTES = 4 << 20
 #: The type of every text name a rule may read; every other name is a number.
 NAME_TYPES = {name: expr.TEXT for name in (*TEXT_FIELDS, *COUNTY_TEXT_FIELDS)}
 
-STAGES = ("primary", "junior")
-COUNTY_STAGES = ("primary", "junior", "county")
 #: Measures the county evaluation computes for every county row (see county_table.py).
-COUNTY_MEASURE_PREFIXES = ("cv_", "cv2012_")
 COUNTY_MEASURES = ("composite_cv_2012", "schools_not_meeting_basic_standard",
                    "schools_not_meeting_resource_rule", "schools_in_scope")
 
@@ -122,16 +120,11 @@ def _checked(path: Path, text: str) -> dict[str, Any]:
 def _read_rule_text(path: Path) -> str:
     """A rule file's text: read as every input is (a regular file, never a device or a FIFO,
     which would never end; not empty), at most :data:`MAX_RULE_FILE_BYTES`, UTF-8."""
-    name = str(path)
-    too_big = f"{path}: 规则文件过大 the rule file is larger than {MAX_RULE_FILE_BYTES:,} bytes"
     try:
-        if checked_stat(name).st_size > MAX_RULE_FILE_BYTES:     # refused before it is read
-            raise RulePackError(too_big)
-        raw = read_bytes(name)
+        raw = read_bytes(str(path), MAX_RULE_FILE_BYTES,
+                         f"规则文件过大 the rule file is larger than {MAX_RULE_FILE_BYTES:,} bytes")
     except InputError as exc:
         raise RulePackError(str(exc)) from None
-    if len(raw) > MAX_RULE_FILE_BYTES:                           # grew since it was measured
-        raise RulePackError(too_big)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -398,7 +391,7 @@ def _restate_title(text: str, old: Any, new: Any, rule_id: str, lang: str, where
     def by_stage(t: Any) -> dict[str, float]:
         if isinstance(t, dict):
             return {k: float(v) for k, v in t.items()}
-        return {s: float(t) for s in COUNTY_STAGES} if t is not None else {}
+        return {s: float(t) for s in ROW_STAGES} if t is not None else {}
     before, after = by_stage(old), by_stage(new)
     changes: dict[float, set[float]] = {}
     kept: set[float] = set()
@@ -458,7 +451,7 @@ def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> 
         return out
 
     school = [_funding_status(r) for r in build("rules", school_known, STAGES, "school")]
-    county = build("county_rules", county_known, COUNTY_STAGES, "county")
+    county = build("county_rules", county_known, ROW_STAGES, "county")
     checks = [r for r in school if r.kind == "check"]
     composites = [r for r in school if r.kind == "count_met"]
     ids = {r.id for r in checks}

@@ -46,6 +46,14 @@ def filled(n: int, value: object) -> np.ndarray:
     return out
 
 
+def group_numbers(keys: Iterable, count: int) -> tuple[list, np.ndarray]:
+    """``(distinct keys in order of first sight, each key's number)``: groups by hashing, with
+    no sort of text (``TypeError`` for an unhashable key)."""
+    ids: dict = {}
+    number = np.fromiter((ids.setdefault(k, len(ids)) for k in keys), dtype=np.intp, count=count)
+    return list(ids), number
+
+
 def _shared_strings(series: "pl.Series") -> np.ndarray:
     """A text column as an object array in which equal values are one ``str`` object (so that
     grouping by county or stage compares identities and reuses cached hashes); None for missing.

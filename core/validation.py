@@ -31,8 +31,9 @@ from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_du
                      checker_for, county_province_problem, cross_failures, cross_problem, ident, row_problems)
 from .coercion import Bad, coerce_frame, column_type
 from .errors import InvalidInput
-from .fields import header_to_field, label
-from .loading import NESTED, PROVENANCE, RawRow, Skipped, json_kind, record_columns, text_frame
+from .fields import label
+from .loading import (NESTED, PROVENANCE, RawRow, Skipped, given_value, json_kind, key_field, record_columns, text_frame,
+                      unit_refused)
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
 from .regions import code_provinces, province_of_code
 
@@ -175,10 +176,12 @@ def given_rows(items: Iterable[Any], file: str) -> list[RawRow]:
 
 def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
     """Each row's data with its keys as field names (English names or Chinese labels, as a file's
-    headers), for :func:`~edubalance.loading.records_frame`. Each distinct key is looked up once;
-    a record with two keys for one field (``学段`` and ``stage``) raises InvalidInput: which value
-    counts is unknowable, as with a file that has two such columns."""
+    headers; a key in another unit, ``…（万元）``, with its value converted), for
+    :func:`~edubalance.loading.records_frame`. Each distinct key is looked up once; a record with
+    two keys for one field (``学段`` and ``stage``) raises InvalidInput: which value counts is
+    unknowable, as with a file that has two such columns; so does a unit with no exact factor."""
     names: dict[Any, str] = {}
+    units: dict[Any, Any] = {}           # keys in another unit (万元): their values are converted
     out: list[tuple[int, str, dict[str, Any]]] = []
     twice: list[Problem] = []
     for r in rows:
@@ -190,7 +193,14 @@ def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
                 continue
             fname = names.get(key)
             if fname is None:
-                fname = names[key] = header_to_field(key) or str(key)
+                fname, found = key_field(key)
+                names[key] = fname
+                if found is not None:
+                    units[key] = found
+                    if found.factor is None:
+                        twice.append(Problem("E106", ERROR, r.file, r.row, ident(data, "school_id"), fname,
+                                             label(fname), key, "a unit converted to the field's",
+                                             unit_refused(fname, str(key), found, ("键", "key"))))
             if fname in seen:
                 lab = label(fname)
                 twice.append(Problem("E191", ERROR, r.file, r.row, ident(data, "school_id"), fname, lab, key,
@@ -201,7 +211,8 @@ def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
             if fname != key and renamed is None:
                 renamed = {}
         if renamed is not None:
-            renamed = {names.get(k, k): v for k, v in data.items() if k not in PROVENANCE}
+            renamed = {names.get(k, k): (given_value(v, units[k]) if k in units else v)
+                       for k, v in data.items() if k not in PROVENANCE}
         out.append((r.row, f"record {r.row}", data if renamed is None else renamed))
     if twice:
         raise InvalidInput(twice, ("记录无效", "invalid records"))
@@ -253,9 +264,11 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
             default = default_province
         values["province"] = values["province"].fill_null(default)
     of_code = _code_provinces(values, bad)
+    inferred = None
     if of_code is not None and kind == "school":         # no province named: the county code's
         unnamed = frame["province"].is_null() if "province" in frame.columns else pl.Series([True] * n)
-        values["province"] = values["province"].zip_with(~(unnamed & values["province"].is_null()), of_code)
+        inferred = unnamed & values["province"].is_null()
+        values["province"] = values["province"].zip_with(~inferred, of_code)
     typed = pl.DataFrame([s.alias(k) for k, s in values.items()]).with_columns(
         frame["_file"].cast(pl.String), frame["_row"].cast(pl.Int64))
 
@@ -305,7 +318,7 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
         found.append((pos, rp, data))
     # Rows whose cells are all valid: the rules across fields and rows, over their typed columns.
     found.extend((pos, rp, None) for pos, rp in _rule_problems(typed, (rule_mask & ~schema_mask).arg_true(),
-                                                                  kind, known, duplicates).items())
+                                                                  kind, known, duplicates, inferred).items())
     found.sort(key=lambda f: f[0])
 
     result = ValidationResult(typed.head(0))
@@ -333,10 +346,10 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
 
 
 def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozenset[str] | None,
-                   duplicates: dict[int, tuple[str, int]]) -> dict[int, RowProblems]:
+                   duplicates: dict[int, tuple[str, int]], inferred: pl.Series | None = None) -> dict[int, RowProblems]:
     """The problems of rows whose every cell is valid: unknown province, the cross-field rules
     and duplicates, each check over the picked rows' columns at once (in the order a row's
-    problems are reported)."""
+    problems are reported). ``inferred``: where the province was taken from the county code."""
     if not len(at):
         return {}
     keys = IDENTITY.get(kind, ())
@@ -367,7 +380,8 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         picked = sub.select(pl.int_range(pl.len()).alias("i"), named, county.alias("code"), suspect.alias("suspect"))
         for i, prov, code, _ in picked.filter("suspect").iter_rows():
             if known is not None and prov not in known:
-                check_province({"province": prov, "county_code": code}, known, rp_at(i))
+                check_province({"province": prov, "county_code": code}, known, rp_at(i),
+                               inferred is not None and bool(inferred[positions[i]]))
                 continue
             of_code = province_of_code(code)
             if of_code is not None and of_code != prov:

@@ -13,7 +13,7 @@ import pytest
 from edubalance import Evaluator
 from edubalance.coercion import coercer
 from edubalance.loading import RawRow
-from edubalance.named_province import _runs
+from edubalance.problems import row_runs
 from edubalance.regions import code_provinces, province_id, province_of_code
 from edubalance.schemas import school_schema
 from edubalance.validation import validate
@@ -247,6 +247,16 @@ def test_inferred_named_and_unsupported_provinces_in_both_paths(n):
     assert p.code == "E205" and p.observed == "hunan"
     assert p.message.startswith("省份 湖南（hunan）（由县级行政区划代码 430102 推断） 没有对应的插件，支持的省份：")
     assert "贵州（guizhou）" in p.message and "陕西（shaanxi）" in p.message and "安徽（anhui）" in p.message
+    assert "'hunan' (inferred from county code 430102)" in p.message
+    for written in ("湖南省", "hunan"):              # named by the record, with its own county code: not inferred
+        said = one(province=written, county_code="430102")
+        assert len(said.rejected) == n
+        assert {q.message for r in said.rejected for q in r.problems} == {p.message.replace(
+            "（由县级行政区划代码 430102 推断）", "").replace(" (inferred from county code 430102)", "")}
+    mixed = validate([RawRow("<records>", i + 1, {**base, "school_id": f"43010200{i:02d}", "county_code": "430102",
+                                                  **({"province": "湖南"} if i % 2 else {})}) for i in range(n)],
+                     known_provinces=known)
+    assert [("推断" in r.problems[0].message) for r in mixed.rejected] == [i % 2 == 0 for i in range(n)]
     named = one(province="湖南省", county_code="520102")
     assert [q.code for q in named.rejected[0].problems] == ["E205"]     # no W320 on an unsupported province
     mismatch = one(province="陕西省", county_code="520102")
@@ -316,8 +326,9 @@ def test_the_python_api_keeps_a_records_own_province_by_default():
 
 
 def test_rows_in_a_province_conflict_are_runs():
-    assert _runs([7]) == ("7", "7") and _runs([4, 2, 3]) == ("2–4", "2–4") and _runs([2, 3, 5])[0] == "2–3、5"
-    assert _runs([2, 4, 6, 8, 10, 12, 14]) == ("2、4、6、8、10 等 7 行", "2, 4, 6, 8, 10 … (7 rows)")
+    assert row_runs([7]) == ("第 7 行", "row 7") and row_runs([4, 2, 3]) == ("第 2–4 行", "rows 2–4")
+    assert row_runs([2, 3, 5])[0] == "第 2–3、5 行"
+    assert row_runs([2, 4, 6, 8, 10, 12, 14]) == ("第 2、4、6 行等 7 行", "rows 2, 4, 6 … (7 rows)")
 
 
 # --- the demo county as an office saves it -------------------------------------------------

@@ -86,7 +86,7 @@ def oracle_entries(table, records, results, overall, by_dim, status, key):
         entry = {k: _num(rec.get(k)) for k in IDENTITY}
         entry["ruleset"] = key
         entry["source"] = {"file": rec.get("_file"), "row": rec.get("_row")}
-        entry["measures"] = {m: _num(c[i]) for m, c in cols if not math.isnan(c[i])}
+        entry["measures"] = {m: _num(c[i]) for m, c in cols}
         entry["verdicts"] = verdicts
         entry["counts"] = counts
         entry["funding"] = _funding(table, i)
@@ -117,6 +117,12 @@ def oracle_report(ev: Evaluator, records: list[dict]) -> list[dict]:
         status = status_of(results.status, results.rules)
         out.extend(oracle_entries(table, recs, results, overall, by_dim, status, f"{province}/{year}"))
     out.sort(key=lambda s: (s["county_code"] or "", s["school_id"] or "", s["stage"] or "", s["year"] or 0))
+    # Every entry has the report's measures and dimensions: null where its rules have none.
+    measures = sorted({m for s in out for m in s["measures"]})
+    dims = list(dict.fromkeys(d for s in out for d in s["score"]["by_dimension"]))
+    for s in out:
+        s["measures"] = {m: s["measures"].get(m) for m in measures}
+        s["score"]["by_dimension"] = {d: s["score"]["by_dimension"].get(d) for d in dims}
     return json.loads(json.dumps(out, ensure_ascii=False, allow_nan=False))
 
 
@@ -205,40 +211,44 @@ def test_an_empty_report_streams_valid_json(vector_evaluator):
     assert data["schools"] == [] and data["summary"]["records"] == {"read": 0, "evaluated": 0, "rejected": 0, "skipped": 0}
 
 
-def test_numbers_follow_the_report_number_rule():
-    from edubalance.entries import numbers
-    values = np.array([1.0, -0.0, 2.5, np.nan, 1e16, 2.0**53, 1 / 3, 4.2, -7.0, 1e-7, np.inf])
-    got = numbers(values)
-    assert got[:10] == [1, 0, 2.5, None, 1e16, 2.0**53, 1 / 3, 4.2, -7, 1e-7] and got[10] == np.inf
-    assert [type(x) for x in got] == [int, int, float, type(None), float, float, float, float, int, float, float]
-    assert numbers(np.array([3.0, np.nan]), whole_as_int=False) == [3.0, None]
-    assert type(numbers(np.array([3.0]), whole_as_int=False)[0]) is float
-    assert numbers(np.array([])) == []
+def test_numbers_follow_the_report_number_rule(vector_evaluator, sample):
+    from edubalance.entries import floats
+    assert floats(np.array([1.0, -0.0, 2.5, np.nan, np.inf, -np.inf, 1e-7])).to_pylist() == [1.0, 0.0, 2.5, None, None, None, 1e-7]
+    report = vector_evaluator.evaluate_records(sample[0][:20])
+    table = next(report.tables())
+    assert table.schema.field("year").type == "int64" and table.schema.field("counts").type[0].type == "int64"
+    assert table.schema.field("source").type.field("row").type == "int64"
+    entry = json.loads(next(io.BytesIO(_ndjson(report)).readlines()[1:2].__iter__()))
+    assert type(entry["year"]) is int and all(type(n) is int for n in entry["counts"].values())
+    assert all(v is None or type(v) is float for v in entry["measures"].values())
+    assert all(type(v["value"]) in (float, type(None)) for v in entry["verdicts"])
 
 
-def test_a_report_of_ready_dicts_renders_them(expected):
-    report = Report(files=[], read=2, rejected=[], verdicts="findings")
-    province, year = expected[0]["ruleset"].split("/")
-    report.add_group(Evaluator(engine="vector").ruleset(province, int(year)), expected[:2], [])
-    report.finish()
-    assert report.schools == findings_only(expected[:2])
-    assert report.summary()["records"]["evaluated"] == 2
+def _ndjson(report) -> bytes:
+    buf = io.BytesIO()
+    report.write_ndjson(buf)
+    return buf.getvalue()
 
 
-def test_ready_dicts_and_columns_together_make_one_parquet_report(expected, sample, tmp_path):
-    import pyarrow.parquet as pq
+def test_every_entry_has_the_same_keys_across_provinces(vector_evaluator, sample):
+    report = vector_evaluator.evaluate_records(*sample)
+    lines = [json.loads(x) for x in _ndjson(report).splitlines()[1:report.evaluated + 1]]
+    assert len({s["province"] for s in lines}) == 3
+    assert len({tuple(s["measures"]) for s in lines}) == 1
+    assert len({tuple(s["score"]["by_dimension"]) for s in lines}) == 1
+    assert lines == json.loads(report.to_json())["schools"]
 
-    from edubalance.parquet import write_parquet
-    columns = Evaluator(engine="vector").evaluate_records(*sample)
-    report = Report(files=[], read=columns.read + 3, rejected=[])
-    province, year = expected[0]["ruleset"].split("/")
-    report.add_group(Evaluator(engine="vector").ruleset(province, int(year)), expected[:3], [])
-    report.blocks.extend(columns.blocks)
-    report.finish()
-    write_parquet(report, tmp_path / "r")
-    schools = pq.read_table(tmp_path / "r" / "schools.parquet").to_pydict()
-    verdicts = pq.read_table(tmp_path / "r" / "verdicts.parquet").to_pydict()
-    entries = report.schools
-    assert schools["school_id"] == [e["school_id"] for e in entries] and len(entries) == columns.evaluated + 3
-    assert list(zip(verdicts["school_key"], verdicts["rule_id"], verdicts["status"])) == [
-        (k, v["rule_id"], v["status"]) for k, e in enumerate(entries) for v in e["verdicts"]]
+
+def test_the_years_of_each_school_interleaved_keep_the_report_order(vector_evaluator):
+    """Each school in two years: the report alternates between two rule sets school by school
+    (many runs of one block in a chunk), and every writer keeps that order."""
+    records = [r for r in generate(300, seed=4, provinces=("guizhou",), years=(2023,), missing_rate=0.0)]
+    both = [dict(r, year=y) for r in records for y in (2020, 2023)]
+    report = vector_evaluator.evaluate_records(both, schools_only=True)
+    assert len({b.ruleset for b in report.blocks}) == 2 and report.evaluated > 400
+    lines = [json.loads(x) for x in _ndjson(report).splitlines()[1:report.evaluated + 1]]
+    keys = [(s["county_code"], s["school_id"], s["stage"], s["year"]) for s in lines]
+    assert keys == sorted(keys) and [k[3] for k in keys[:4]] == [2020, 2023, 2020, 2023]
+    assert all(s["ruleset"] == f"guizhou/{s['year']}" for s in lines)
+    assert lines == json.loads(report.to_json())["schools"]
+    assert [report.school(k) for k in (0, 1, len(lines) - 1)] == [lines[0], lines[1], lines[-1]]

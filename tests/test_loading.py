@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from edubalance import fields, table
@@ -213,8 +214,52 @@ def test_unknown_and_unnamed_columns_are_dropped_with_one_notice(tmp_path):
 def test_two_columns_for_one_field_are_refused(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("students,在校生数\n1,2\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"d\.csv: .*columns A and B both give 在校生数 \(students\)"):
+    with pytest.raises(InputError, match=r"d\.csv: 第 A 列「students」和第 B 列「在校生数」都是 在校生数，只能保留一个 / "
+                                         r"column A 'students' and column B '在校生数' both give 在校生数 \(students\); keep one"):
         load_file(path)
+
+
+def test_a_header_naming_no_field_is_one_error_showing_what_it_holds(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("说明\n序号,学校代号,甲,乙,丙,丁,戊,己\n1,5201,,,,,,\n", encoding="gbk")
+    with pytest.raises(InputError) as refused:
+        load_file(path)
+    message = refused.value.message
+    assert message.startswith("没有可识别的列名：第 2 行是 「序号」、「学校代号」")     # the widest of the first rows
+    path.write_text("序号,学校代号,甲,乙,丙,丁,戊,己\n1,5201,,,,,,\n", encoding="gbk")
+    with pytest.raises(InputError) as refused:
+        load_file(path)
+    message = refused.value.message
+    assert message.startswith("没有可识别的列名：第 1 行是 「序号」、「学校代号」（是否应为 学校标识码？）、「甲」、「乙」、「丙」、「丁」 等 8 列；")
+    assert "row 1 holds '序号', '学校代号' (did you mean school_id?), '甲', '乙', '丙', '丁', … (8 columns);" in message
+    assert "学校标识码/school_id、学校名称/school_name、学段/stage" in message
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "ndjson"])
+def test_two_keys_for_one_field_are_refused_by_their_names(tmp_path, fmt):
+    def save(records):
+        path = tmp_path / f"d.{fmt}"
+        if fmt == "json":
+            path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+        elif fmt == "yaml":
+            path.write_text(yaml.safe_dump(records, allow_unicode=True), encoding="utf-8")
+        else:
+            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        return path
+    where = "line" if fmt == "ndjson" else "record"
+    with pytest.raises(InputError) as one:
+        load_file(save([{"school_id": "1", "stage": "primary", "学段": "小学"}]))
+    assert one.value.message == (f"{where} 1 的键「stage」和「学段」都是 学段，只能给一个 / {where} 1: keys 'stage' and '学段' "
+                                 "both give 学段 (stage); give one")
+    with pytest.raises(InputError) as unit:          # a key in another unit gives the field too
+        load_file(save([{"school_id": "1", "图书册数": 5000, "图书（千册）": 5}]))
+    assert f"{where} 1 的键「图书册数」和「图书（千册）」都是 图书册数" in unit.value.message
+    with pytest.raises(InputError) as apart:         # in two records: two columns of one field
+        load_file(save([{"school_id": "1", "图书册数": 5000}, {"school_id": "2", "图书（千册）": 5}]))
+    assert apart.value.message.startswith(f"{where} 1 的键「图书册数」和 {where} 2 的键「图书（千册）」都是 图书册数，只能用一个 / "
+                                          f"{where} 1's key '图书册数' and {where} 2's key '图书（千册）' both give")
+    mixed = load_file(save([{"school_id": "1", "stage": "primary"}, {"school_id": "2", "学段": "初中"}]))
+    assert mixed.frame["stage"].to_list() == ["primary", "初中"]          # one column, as given by either name
 
 
 # --- XLSX --------------------------------------------------------------------------------
@@ -556,3 +601,12 @@ def test_merged_cells_hold_their_value_in_the_first_cell(tmp_path):
     wb.save(tmp_path / "m.xlsx")
     rows = load_file(tmp_path / "m.xlsx").rows
     assert [(r.row, r.data["county_code"]) for r in rows] == [(3, "520111"), (4, None)]
+
+
+def test_two_keys_for_one_field_are_refused(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text('[{"school_id": "5201020001", "equipment_value_yuan": 1, "教学仪器设备资产值（万元）": 2}]',
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"record 1 的键「equipment_value_yuan」和「教学仪器设备资产值（万元）」都是 教学仪器设备资产值"
+                                         r".* / record 1: keys 'equipment_value_yuan' and '教学仪器设备资产值（万元）' both give"):
+        load_file(path)

@@ -147,7 +147,10 @@ def file_error(tmp_path, name, content=None, command="evaluate"):
 @pytest.mark.parametrize("name, content, words", [
     ("nope.csv", None, "文件不存在 / file not found"),
     ("empty.csv", "", "文件为空 / the file is empty"),
-    ("head.csv", "学校标识码,学段,在校生数\n", "未找到学校或县级记录（只有表头，或没有数据行）/ no records found"),
+    ("head.csv", "学校标识码,学段,在校生数\n", "未找到学校或县级记录（只有表头，或没有数据行） / no records found"),
+    ("codes.csv", "序号,学校代号,人数\n1,5201,300\n2,5202,400\n",
+     "没有可识别的列名：第 1 行是 「序号」、「学校代号」（是否应为 学校标识码？）、「人数」；列名应为字段名或其中文标签，"
+     "如 学校标识码/school_id、学校名称/school_name、学段/stage"),
     ("report.docx", "x", "不支持的文件类型 .docx"),
     ("table.et", "x", "请另存为 .xlsx 或 .csv"),
     ("table.ods", "x", "请另存为 .xlsx 或 .csv"),

@@ -166,6 +166,36 @@ def test_json_keys_follow_the_same_column_rules(tmp_path):
     assert [n.code for n in loaded.notices] == ["W401", "W402"]
 
 
+def test_api_keys_in_another_unit_are_converted_as_a_files_headers_are(plain_demo):
+    from edubalance import Evaluator
+    from edubalance.errors import InvalidInput
+    expected, _ = plain_demo
+    (header, rows), _ = demo_tables()
+    plain = [dict(zip(header, r)) for r in rows]
+    given = [{("教学仪器设备资产值（万元）" if k == "教学仪器设备资产值" else k): (int(v) / 10_000 if k == "教学仪器设备资产值" else v)
+              for k, v in r.items()} for r in plain]
+    ev = Evaluator()
+    report = ev.evaluate_records(given).to_dict()
+    assert report["records"]["rejected"] == 0 and report["records"]["evaluated"] == N_DEMO
+    [converted] = report["notices"]                          # once for the key, not once per record
+    assert (converted["code"], converted["file"], converted["field"]) == ("W402", "<records>", "equipment_value_yuan")
+    assert converted["message"].startswith("键「教学仪器设备资产值（万元）」按万元填写，已换算为教学仪器设备资产值（元，×10000）")
+    values = {s["school_id"]: s["measures"]["equipment_value_per_pupil"] for s in report["schools"]}
+    assert values == {s["school_id"]: s["measures"]["equipment_value_per_pupil"] for s in expected["schools"]}
+    assert ev.evaluate_record(given[0])["measures"] == ev.evaluate_record(plain[0])["measures"]
+    in_mu = {("占地面积（亩）" if k == "占地面积" else k): ("15" if k == "占地面积" else v) for k, v in plain[0].items()}
+    assert ev.evaluate_record(in_mu)["measures"]["land_area_per_pupil"] == 10_000 / int(plain[0]["在校生数"])
+    with pytest.raises(InvalidInput) as refused:                   # no exact factor: never read as yuan
+        ev.evaluate_records([{("教学仪器设备资产值（美元）" if k == "教学仪器设备资产值" else k): v for k, v in plain[0].items()}])
+    [p] = refused.value.problems
+    assert (p.code, p.field, p.observed) == ("E106", "equipment_value_yuan", "教学仪器设备资产值（美元）")
+    assert "「美元」无法换算" in p.message and "cannot be converted" in p.message
+    with pytest.raises(InvalidInput) as twice:
+        ev.evaluate_record({**plain[0], "教学仪器设备资产值（万元）": 463.54})
+    assert [q.code for q in twice.value.problems] == ["E191"]
+    assert "'教学仪器设备资产值' 和 '教学仪器设备资产值（万元）' 都是" in twice.value.problems[0].message
+
+
 def test_the_python_api_still_refuses_an_unknown_key():
     from edubalance import Evaluator
     with pytest.raises(ValueError, match="favourite_colour"):
@@ -182,6 +212,8 @@ def test_a_workbook_without_a_sheet_of_records_is_one_error(run, tmp_path, fmt):
         assert result.exit_code == 2 and result.stderr.count("edubalance: 错误 error:") == 1
         assert "no sheet of the workbook holds school or county records" in result.stderr
         assert "「填表说明」" in result.stderr and "「图表数据」" in result.stderr
+        assert "「图表数据」: 没有可识别的列名（如填表说明；第 1 行是 「月份」、「人数」）" in result.stderr
+        assert "row 1 holds '月份', '人数'" in result.stderr
 
 
 def test_two_sheets_of_schools_in_any_order_are_both_read(tmp_path):
@@ -202,6 +234,12 @@ def test_no_records_is_one_error_in_both_commands(run, tmp_path, text):
     for command in ("validate", "evaluate"):
         result = run(command, path)
         assert result.exit_code == 2 and "no records found" in result.stderr and "未找到" in result.stderr
+        assert result.stderr.count("edubalance: 错误 error:") == 1
+        if "合计" in text:                  # every row skipped: said so, by file and rows, not "only a header"
+            assert f"全部 2 行都是合计、签名、说明、单位行或空行，已跳过（{path} 第 2–3 行）" in result.stderr
+            assert "all 2 row(s) were skipped as not records" in result.stderr and "only a header" not in result.stderr
+        else:
+            assert "未找到学校或县级记录（只有表头，或没有数据行） / no records found (only a header" in result.stderr
 
 
 def test_skipped_rows_are_counted_in_every_output(run, tmp_path):
@@ -227,7 +265,7 @@ def test_the_report_schema_holds_the_new_counts(tmp_path):
     from edubalance.schemas import report_schema
     report = Evaluator().evaluate_files(demo_as_office(tmp_path, "xlsx")).to_dict()
     Draft202012Validator(report_schema()).validate(report)
-    assert report_schema()["x-version"] == 2
+    assert report_schema()["x-version"] == 3
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -249,15 +249,16 @@ def test_lone_surrogates_are_written_as_replacement_characters(run, tmp_path, fm
 
 
 def test_non_finite_numbers_do_not_stop_the_writers(vector_evaluator, tmp_path):
-    """Values reaching the writer should be finite; if one is not, the report is still written
-    (JSON: null; Parquet: the float itself)."""
+    """Values reaching the writer should be finite; if one is not, the report is still written,
+    with null in its place in every format."""
     from edubalance.output import write_core_format
     records = generate(40, seed=3)
     report = vector_evaluator.evaluate_records(records, county_records(records, seed=3))
     block = report.blocks[0]
     block.overall[0] = math.inf
-    block.measures[0] = block.measures[0].copy()      # columns read from the input are read-only
-    block.measures[0][0] = -math.inf
+    name = block.measure_names[0]
+    block.measures[name] = block.measures[name].copy()      # columns read from the input are read-only
+    block.measures[name][0] = -math.inf
     block.results.value[0, 0] = math.inf
     report.counties[0]["score"]["overall"] = math.nan
     report.counties[0]["extra"] = {"x": math.inf}
@@ -270,4 +271,6 @@ def test_non_finite_numbers_do_not_stop_the_writers(vector_evaluator, tmp_path):
     lines = (tmp_path / "r.ndjson").read_bytes().splitlines()
     assert json.loads(lines[1 + k])["score"]["overall"] is None
     overall = pq.read_table(tmp_path / "r.parquet" / "schools.parquet").column("score_overall").to_pylist()
-    assert overall[k] == math.inf
+    assert overall[k] is None
+    measure = pq.read_table(tmp_path / "r.parquet" / "schools.parquet").column(f"measure_{name}").to_pylist()
+    assert measure[k] is None and data["schools"][k]["measures"][name] is None

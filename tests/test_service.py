@@ -174,6 +174,9 @@ def test_schools_only_skips_the_county_judgement_as_the_cli_does(client, url, id
     judged = client.post("/v1/evaluate", json={"records": records, "counties": counties, "schools_only": False})
     assert judged.json()["counties"]                                  # the default judges the county
     assert_problem(client.post("/v1/evaluate", data={"schools_only": "maybe"}, files=upload), 400, "malformed-request")
+    for form, said in (({"verdicts": "some"}, "未知的结论列表方式 'some'"), ({"year": "1800"}, "学年应为 1990–2100")):
+        doc = assert_problem(client.post("/v1/evaluate", data=form, files=upload), 400, "malformed-request")
+        assert doc["detail"].startswith(said), doc
     assert_problem(client.post("/v1/evaluate", json={"records": records, "schools_only": "maybe"}), 400,
                    "malformed-request")
     form = httpx.get(url + "/openapi.json").json()["paths"]["/v1/evaluate"]["post"]["requestBody"]["content"]
@@ -277,6 +280,28 @@ def test_chinese_keys_and_the_structured_problems_of_a_rejected_record(client):
     assert [q["code"] for q in assert_problem(checked, 422, "records-rejected")["problems"]] == ["E191"]
 
 
+def test_a_key_in_another_unit_is_converted_with_a_notice_as_a_files_header(client):
+    record = {"school_id": "5201020001", "stage": "primary", "county_code": "520102", "year": 2023,
+              "students": 420, "equipment_value_yuan": 845000}
+    in_wan = {**{k: v for k, v in record.items() if k != "equipment_value_yuan"}, "教学仪器设备资产值（万元）": 84.5}
+    plain = client.post("/v1/evaluate", json={"records": [record], "province": "guizhou"}).json()
+    r = client.post("/v1/evaluate", json={"records": [in_wan], "province": "guizhou"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["schools"][0]["measures"] == plain["schools"][0]["measures"] and not got["rejected"]
+    [notice] = got["notices"]
+    assert (notice["code"], notice["field"], notice["observed"]) == ("W402", "equipment_value_yuan", "教学仪器设备资产值（万元）")
+    checked = client.post("/v1/validate", json={"records": [in_wan], "province": "guizhou"}).json()
+    assert checked["records"]["accepted"] == 1 and [n["code"] for n in checked["notices"]] == ["W402"]
+    one = client.post("/v1/evaluate/school", params={"province": "guizhou"}, json=in_wan)
+    assert one.status_code == 200 and one.json()["measures"] == plain["schools"][0]["measures"]
+    dollars = {**in_wan}
+    dollars["教学仪器设备资产值（美元）"] = dollars.pop("教学仪器设备资产值（万元）")
+    [p] = assert_problem(client.post("/v1/evaluate", json={"records": [dollars], "province": "guizhou"}), 422,
+                         "records-rejected")["problems"]
+    assert p["code"] == "E106" and "「美元」无法换算" in p["message"]
+
+
 def test_a_partly_bad_request_is_a_report_that_lists_the_rejected(client):
     records, counties = raw_records("guizhou")
     bad = {**records[0], "students": "many"}
@@ -306,7 +331,17 @@ def test_a_multipart_body_without_files_is_400(client):
     r = client.post("/v1/evaluate", content=b"--x\r\ngarbage", headers={"content-type": "multipart/form-data; boundary=x"})
     assert_problem(r, 400, "no-records")
     r = client.post("/v1/evaluate", files=[("files", ("empty.csv", "学校标识码,学段\n".encode(), "text/csv"))])
-    assert_problem(r, 422, "empty-files")
+    assert "只有表头" in assert_problem(r, 422, "empty-files")["detail"]
+    totals = [("files", ("totals.csv", "学校标识码,学段,在校生数\n合计,,1200\n填表人：张三,,\n".encode(), "text/csv"))]
+    for path in ("/v1/evaluate", "/v1/validate"):     # every row skipped: said so, as on the command line
+        detail = assert_problem(client.post(path, files=totals), 422, "empty-files")["detail"]
+        assert detail.startswith("未找到学校或县级记录：全部 2 行都是合计、签名、说明、单位行或空行，已跳过（totals.csv 第 2–3 行）。"
+                                 "No records found: all 2 row(s) were skipped as not records"), detail
+        assert "only a header" not in detail
+    bad = [("files", ("codes.csv", "编号,名字\n1,x\n".encode(), "text/csv"))]
+    detail = assert_problem(client.post("/v1/evaluate", files=bad), 422, "unreadable-file")["detail"]
+    assert detail.startswith("文件 codes.csv 无法读取 / the file 'codes.csv' cannot be read: 没有可识别的列名：第 1 行是 「编号」、「名字」")
+    assert detail.count("没有可识别的列名") == 1
     r = client.post("/v1/evaluate", data={"province": "guizhou"}, files=[("other", ("a.csv", b"x", "text/csv"))])
     assert_problem(r, 400, "malformed-request")
 

@@ -13,11 +13,12 @@ every back end follows, per rule and record:
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ..model import Rule, RuleResults
+from ..progress import Progress
 from ..table import Table
 
 #: Above this many records, ``--engine auto`` picks the columnar back end.
@@ -32,7 +33,7 @@ class Engine(Protocol):
     name: str
 
     def evaluate(self, rules: list[Rule], table: Table,
-                 progress: Callable[[int], None] | None = None) -> RuleResults:
+                 progress: Progress | None = None) -> RuleResults:
         """Every rule's verdict, value and threshold for every row of ``table``, in the order of
         precedence above; ``progress`` is told how many rows are done."""
         ...

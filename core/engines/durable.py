@@ -38,10 +38,11 @@ import re
 import sys
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any
 
 from .. import expr
 from ..model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule, RuleResults
+from ..progress import Progress
 from ..table import TEXT_FIELDS, Table
 from . import values_and_thresholds
 
@@ -226,7 +227,7 @@ class DurableEngine:
             hits.append((c.m["i"], k, code))
         return run
 
-    def evaluate(self, rules: list[Rule], table: Table, progress: Callable[[int], None] | None = None
+    def evaluate(self, rules: list[Rule], table: Table, progress: Progress | None = None
                  ) -> RuleResults:
         results = RuleResults.empty(rules, table.n)
         for k, rule in enumerate(rules):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..county_table import STAGES
 from ..derive import PER_100, PER_PUPIL
 from ..fields import INTEGER_FIELDS
 from .balance import composite_targets, cv_of, fill, fill_continuous, finite
@@ -23,7 +24,6 @@ from .school import Row, SchoolSolver
 #: the other programme's CVs only.
 _ONLY = {"quality": {"teaching_point_2012", "excluded_from_cv_2012"},
          "basic": {"teaching_point_2017", "excluded_from_cv_2017"}}
-_STAGES = ("primary", "junior")
 
 
 class CountyPlanner:
@@ -50,7 +50,7 @@ class CountyPlanner:
                 continue
             plan = {"county_code": key[0], "county_name": entry.get("county_name"), "year": key[1],
                     "province": ruleset.province, "ruleset": entry.get("ruleset"), "stages": {}}
-            for stage in _STAGES:
+            for stage in STAGES:
                 info = (entry.get("stages") or {}).get(stage)
                 if not info:
                     continue

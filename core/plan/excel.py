@@ -1,32 +1,28 @@
 """The plan as a workbook: a sheet per level (totals, counties, schools, ranking, prices).
 
-Headers are Chinese first, then English. Written with openpyxl (already a dependency for
-reading workbooks); the file is renamed into place once complete.
+Headers are Chinese first, then English. Written with xlsxwriter, as the report's workbook is;
+the file is renamed into place once complete.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
+import xlsxwriter
 
 
-def _sheet(wb: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    ws = wb.create_sheet(title)
-    ws.append(list(header))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(list(row))
-    ws.freeze_panes = "A2"
-    for col, name in zip(ws.columns, header):
-        ws.column_dimensions[col[0].column_letter].width = max(10, min(40, len(str(name)) + 2))
+def _sheet(wb: Any, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    ws = wb.add_worksheet(title)
+    ws.write_row(0, 0, header, wb.add_format({"bold": True}))
+    for r, row in enumerate(rows, 1):
+        ws.write_row(r, 0, row)
+    ws.freeze_panes(1, 0)
+    for c, name in enumerate(header):
+        ws.set_column(c, c, max(10, min(40, len(str(name)) + 2)))
 
 
 def write_workbook(plan: dict[str, Any], path: str | Path) -> None:
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "nan_inf_to_errors": True})
     t = plan["totals"]
     totals = [("合计 total", "", t["once_yuan"], t["annual_yuan"], t["first_year_yuan"])]
     totals += [("县 county", k, v.get("once_yuan", 0), v.get("annual_yuan", 0), v.get("yuan", 0))
@@ -72,4 +68,4 @@ def write_workbook(plan: dict[str, Any], path: str | Path) -> None:
                                spec["per"], spec["threshold_status"], spec["source"].get("document")))
     _sheet(wb, "单价 Prices", ["规则集 ruleset", "项目 item", "名称", "name", "单价 yuan", "单位 unit", "per",
                                "状态 status", "来源 source"], price_rows)
-    wb.save(path)           # the caller writes to a temporary name (edubalance.output.write_to)
+    wb.close()              # the caller writes to a temporary name (edubalance.output.write_to)

@@ -17,8 +17,8 @@ import unicodedata
 import zipfile
 
 from ..limits import LIMITS, limit_message
-from ..loading import (HEADER_SEARCH_ROWS, InputError, LoadedFile, SheetRead, checked_stat, concat, fill_province,
-                       has_record_header, rows_frame, table_frames)
+from ..loading import (HEADER_SEARCH_ROWS, InputError, LoadedFile, SheetRead, cell_text, checked_stat, concat,
+                       fill_province, has_record_header, headers_found, rows_frame, table_frames)
 
 _COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")
 
@@ -52,6 +52,14 @@ def _sheet_kind(title: str, rows: list[list]) -> str | None:
     return "county" if is_county_sheet(title) else "school"
 
 
+def unknown_headers(rows: list[list]) -> str:
+    """Why a sheet with cells was not read: its first filled row names no two fields (shown)."""
+    at, first = next((i, r) for i, r in enumerate(rows) if any(c is not None and str(c).strip() for c in r))
+    zh, en = headers_found([cell_text(c) for c in first])
+    return (f"没有可识别的列名（如填表说明；第 {at + 1} 行是 {zh}）/ no known column headers (instructions, say; "
+            f"row {at + 1} holds {en})")
+
+
 def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read an XLSX or XLS workbook into school and county frames, from every sheet of records."""
     from python_calamine import CalamineWorkbook
@@ -70,7 +78,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
             kind = _sheet_kind(title, rows)
             if kind is None:
                 empty = not any(c is not None and str(c).strip() for r in rows for c in r)
-                why = "空表 / empty" if empty else "没有可识别的列名（如填表说明）/ no known column headers"
+                why = "空表 / empty" if empty else unknown_headers(rows)
                 skipped.append(f"「{title}」: {why}")
                 continue
             label = f"{name}#{title}" if kind == "county" or school_label is None else school_label

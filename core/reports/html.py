@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import jinja2
 
+from ..county_rejected import REJECTED_SCHOOLS_HEADING
 from ..fields import label, unit_zh
 from ..render import county_findings, county_missing_causes
 from . import charts
@@ -31,7 +32,7 @@ _ENV.filters["num"] = number_text
 _ENV.filters["status"] = status_text
 _ENV.filters["unit"] = lambda u: f"{unit_zh(u)}" if unit_zh(u) != u else u
 _ENV.globals.update(STAGE_ZH=STAGE_ZH, SEVERITY_ZH=SEVERITY_ZH, PROGRAMME_ZH=PROGRAMME_ZH, OPERATOR_ZH=OPERATOR_ZH,
-                    COLOURS=charts.COLOURS)
+                    COLOURS=charts.COLOURS, REJECTED_SCHOOLS_HEADING=REJECTED_SCHOOLS_HEADING)
 #: A plan's target as a reader names it.
 TARGET_ZH = {"quality": "优质均衡", "basic": "基本均衡"}
 

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from ..county_rejected import REJECTED_SCHOOLS_HEADING
 from ..fields import enum_label, unit_zh
 from ..render import county_missing_causes
 from .view import (DIMENSION_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, THRESHOLD_STATUS_ZH, ReportView,
@@ -317,8 +318,7 @@ def _counties(book: _Book, view: ReportView) -> None:
 
 def _rejected_schools(book: _Book, ws: Any, r: int, rejected: list[tuple[dict, dict]]) -> None:
     """Below the stages: the school rows of each county that were rejected, which withhold its verdict."""
-    ws.write_string(r, 0, "未通过校验的本县学校记录（县域结论暂不作出）rejected school records: no county verdict "
-                          "until they are corrected", book.bold)
+    ws.write_string(r, 0, " ".join(REJECTED_SCHOOLS_HEADING), book.bold)
     r += 1
     heads = [("县级行政区划代码", "county code"), ("学段", "stage"), ("学校标识码", "school id"),
              ("学校名称", "school name"), ("文件:行", "file:row"), ("问题代码", "codes"), ("原因", "reason")]

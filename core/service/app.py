@@ -62,10 +62,8 @@ class Catalog:
     """What the service offers: packs, provinces, report formats (one Evaluator, built at start)."""
 
     def __init__(self, settings: Settings):
-        from ..evaluator import Evaluator
         self.settings = settings
-        self.ev = Evaluator(province=settings.province, year=settings.year, engine=settings.engine,
-                            overrides=settings.overrides, plugins=settings.plugins)
+        self.ev = settings.evaluator()
         self.formats = report_formats(self.ev.pm)
         packs = self.ev.registry.packs.values()
         self.packs = [{"id": p.id, "revision": p.revision, "extends": p.extends, "title": dict(p.title),

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import InvalidInput
+from ..loading import no_records_text
 from ..output import report_formats
 from ..serialise import dumps
 from ..validation import given_rows
@@ -44,11 +45,8 @@ class Jobs:
     """The evaluator of one process and the jobs it runs."""
 
     def __init__(self, settings: Settings):
-        from ..evaluator import Evaluator
-
         self.settings = settings
-        self.base = Evaluator(province=settings.province, year=settings.year, engine=settings.engine,
-                              overrides=settings.overrides, plugins=settings.plugins)
+        self.base = settings.evaluator()
 
     def evaluator(self, province: str | None, year: int | None, verdicts: str = "all") -> Any:
         """The process's one Evaluator with this request's defaults (packs read and rule sets
@@ -83,8 +81,7 @@ class Jobs:
                 report = ev.evaluate_files(source[2], schools_only=options.get("schools_only", False))
             self._check_count(report.read)
             if report.read == len(report.skipped) and not report.counties and not report.county_rejected:
-                raise ServiceProblem("empty-files", "上传的文件中没有记录（只有表头或没有行）。"
-                                                   "No records in the uploaded files (only a header, or no rows).")
+                raise _no_records((s["file"], s["row"]) for s in report.skipped)
         if report.evaluated == 0 and (report.rejected or report.county_rejected):
             raise ServiceProblem("records-rejected", "没有可评估的记录：每条记录都未通过校验。"
                                                      "Nothing could be judged: every record was rejected.",
@@ -132,10 +129,16 @@ class Jobs:
             rows, county_rows = loaded
         self._check_count(len(rows) + len(county_rows))
         if not len(rows) and not len(county_rows):
-            raise ServiceProblem("empty-files", "上传的文件中没有记录（只有表头或没有行）。"
-                                                "No records in the uploaded files (only a header, or no rows).")
+            raise _no_records([] if source[0] == "json" else [(s.file, s.row) for s in loaded.skipped])
         data = (ev.check(loaded) if source[0] != "json" else ev.check(rows, county_rows)).to_dict()
         return {"body": dumps(data), "records": data["records"], "counties": data["counties"]}
+
+
+def _no_records(skipped: Any) -> ServiceProblem:
+    """422 for uploaded files without a record: only a header, or every row skipped as a totals,
+    signature or note row (named by file and rows, as the command line says)."""
+    zh, en = no_records_text(skipped)
+    return ServiceProblem("empty-files", f"{zh}。{en[0].upper()}{en[1:]}.")
 
 
 @contextmanager

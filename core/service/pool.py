@@ -52,8 +52,8 @@ def _worker_main(conn: Any, settings: Settings) -> None:
         except ServiceProblem as p:
             reply = ("problem", (p.kind, p.detail, p.problems))
         except InputError as exc:
-            reply = ("problem", ("unreadable-file", f"文件无法读取：{exc.message}。The file {exc.path!r} "
-                                                    f"cannot be read: {exc.message}.", None))
+            reply = ("problem", ("unreadable-file", f"文件 {exc.path} 无法读取 / the file {exc.path!r} cannot be "
+                                                    f"read: {exc.message}", None))       # the message is bilingual
         except InvalidInput as exc:
             reply = ("problem", ("records-rejected", str(exc), exc.to_list()))
         except Exception:

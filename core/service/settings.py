@@ -4,6 +4,10 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..evaluator import Evaluator
 
 
 def default_workers() -> int:
@@ -32,6 +36,12 @@ class Settings:
     max_queue: int = 64
     #: Uploaded files per multipart request.
     max_files: int = 20
+
+    def evaluator(self) -> "Evaluator":
+        """The evaluator these settings describe (packs read, plug-ins loaded)."""
+        from ..evaluator import Evaluator
+        return Evaluator(province=self.province, year=self.year, engine=self.engine, overrides=self.overrides,
+                         plugins=self.plugins)
 
 
 def is_loopback(host: str) -> bool:

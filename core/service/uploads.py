@@ -9,6 +9,8 @@ from typing import Any, Callable
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from ..errors import InvalidInput
+from ..evaluator import check_options
 from .contract import MAX_YEAR, MIN_YEAR
 from .problems import ServiceProblem
 from .settings import Settings
@@ -64,18 +66,20 @@ class RequestReader:
     def _options(self, given: dict[str, str]) -> dict[str, Any]:
         """The form's province, year, verdicts and schools_only, checked as the JSON body's are."""
         out: dict[str, Any] = {"province": given.get("province") or None, "verdicts": given.get("verdicts") or "all"}
-        if out["verdicts"] not in ("all", "findings"):
-            raise ServiceProblem("malformed-request", "verdicts 应为 all 或 findings。verdicts must be all or findings.")
         schools_only = FORM_BOOLEANS.get(given.get("schools_only", "").strip().lower())
         if schools_only is None:
             raise ServiceProblem("malformed-request", "schools_only 应为 true 或 false。schools_only must be true or false.")
         out["schools_only"] = schools_only
         year = given.get("year")
         if year:
-            if not year.strip().isdigit() or not MIN_YEAR <= int(year) <= MAX_YEAR:
+            if not year.strip().isdigit():
                 raise ServiceProblem("malformed-request", f"year 应为 {MIN_YEAR}–{MAX_YEAR} 的整数。"
                                                           f"year must be an integer from {MIN_YEAR} to {MAX_YEAR}.")
             out["year"] = int(year)
+        try:
+            check_options(out.get("year"), out["verdicts"])
+        except InvalidInput as exc:
+            raise ServiceProblem("malformed-request", exc.problems[0].message) from None
         self.check_province(out["province"])
         return out
 
