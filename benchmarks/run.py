@@ -140,9 +140,8 @@ def rules_table(schools: Path, counties: Path):
     from edubalance.table import Table
 
     ev = Evaluator(engine="vector")
-    rows, _ = ev.load([schools, counties])
-    accepted = ev.validate_rows(rows).accepted
-    table = Table.from_records(accepted, ev._numeric)
+    loaded = ev.load([schools, counties])
+    table = Table.from_frame(ev.validate_rows(loaded.schools).frame, ev._numeric)   # as evaluate builds it
     derive_measures(table)
     rules = [ev.ruleset("guizhou", 2023).rule(i) for i in peers.RULE_IDS]
     for province in ("shaanxi", "anhui"):

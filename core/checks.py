@@ -9,12 +9,11 @@ way a row arrives.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Collection
 
 import jsonschema_rs
 import polars as pl
-from jsonschema import Draft202012Validator
 
 from . import fields, regions
 from .coercion import Bad, Coercer, coercer
@@ -80,13 +79,13 @@ def cross_failures(usable: dict[str, pl.Expr]) -> pl.Expr:
 class RecordChecker:
     """One schema compiled once: its coercers and its validators. ``jsonschema`` writes every
     problem's message; a compiled validator (``jsonschema_rs``, the same draft) first answers
-    whether there is any: most records have none, and it answers a hundred times sooner."""
+    whether there is any: most records have none, and it answers a hundred times sooner.
+    The compiled validator also refuses a schema that breaks its draft; ``jsonschema`` is
+    imported only when a record has a problem to word (most runs have none to word)."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        Draft202012Validator.check_schema(schema)
         self.schema = schema
         self.kind = schema.get("x-kind", "school")
-        self.validator = Draft202012Validator(schema)
         self.quick = jsonschema_rs.validator_for(schema)
         self.props: dict[str, dict[str, Any]] = schema.get("properties", {})
         self.order = {name: k for k, name in enumerate(self.props)}
@@ -125,6 +124,13 @@ class RecordChecker:
             if inferred is not None:
                 record["province"] = inferred       # no province named: the county code's
         return record, bad
+
+    @cached_property
+    def validator(self) -> Any:
+        """The ``jsonschema`` validator that words every problem (made at its first use)."""
+        from jsonschema import Draft202012Validator
+
+        return Draft202012Validator(schema=self.schema)
 
     def schema_problems(self, record: dict[str, Any]) -> list[tuple[str, str | None, Any, Any]]:
         """``(code, field, observed, expected)`` for every schema error in ``record``."""

@@ -122,9 +122,31 @@ def friendly(func: Callable) -> Callable:
 
 def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=(), verdicts="all",
                    timings=None, province_conflicts="keep"):
+    """The command's evaluator. What exists once it is built (modules, packs, compiled rules)
+    lives as long as the process: it is frozen out of the cyclic collector, which would
+    otherwise rescan it in every full collection while the records are judged."""
+    import gc
+
     from .evaluator import Evaluator
-    return Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
-                     verdicts=verdicts, timings=timings, province_conflicts=province_conflicts)
+    ev = Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
+                   verdicts=verdicts, timings=timings, province_conflicts=province_conflicts)
+    gc.freeze()
+    return ev
+
+
+def collector_off() -> None:
+    """Pause the cyclic collector until the command ends. A run's records and report live
+    until then and hold no cycles: collections would only scan them again and again (and
+    once more at exit, unless they are frozen first, as they are when the command ends)."""
+    import gc
+
+    def back() -> None:
+        gc.freeze()
+        gc.enable()
+
+    if gc.isenabled():
+        gc.disable()
+        click.get_current_context().call_on_close(back)
 
 
 def emit(content: str | bytes, output: str | None) -> None:
@@ -283,6 +305,7 @@ def validate(files, province, force_province, plugins, fmt, output):
     rejected or has a warning.
     """
     ev = make_evaluator(province=province, plugins=plugins, province_conflicts=conflicts_do(force_province))
+    collector_off()
     loaded = ev.load(files)
     announce(loaded, files)
     checked = ev.check(loaded)
@@ -342,6 +365,7 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, s
     start = perf_counter()
     times: dict[str, float] | None = {} if timings else None
     ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times, conflicts_do(force_province))
+    collector_off()
     if times is not None:
         times["setup"] = perf_counter() - start
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:

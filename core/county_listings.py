@@ -23,24 +23,21 @@ _TEXT_TYPES = {str, type(None)}
 
 class Names:
     """(school_id, school_name, stage) of schools, as :meth:`Table.value` gives them: what
-    names a school in a list. The columns are checked once, not once per listing."""
+    names a school in a list. Only the listed schools' cells are read and checked."""
 
     FIELDS = ("school_id", "school_name", "stage")
 
     def __init__(self, schools: Table):
         self.schools = schools
-        self.plain: dict[str, bool] = {}
-        for name in self.FIELDS:
-            col = schools.columns.get(name)
-            self.plain[name] = col is None or (col.dtype == object
-                                               and set(map(type, col.tolist())) <= _TEXT_TYPES)
 
     def _values(self, name: str, idx: np.ndarray) -> list[Any]:
+        """The cells of the listed schools only (a few of a file's schools)."""
         col = self.schools.columns.get(name)
         if col is None:
             return [None] * len(idx)
-        if self.plain[name]:
-            return col[idx].tolist()
+        values = col[idx].tolist()
+        if set(map(type, values)) <= _TEXT_TYPES:          # text: as it is
+            return values
         return [self.schools.value(name, i) for i in idx.tolist()]
 
     def of(self, idx: np.ndarray) -> Iterator[tuple[Any, Any, Any]]:

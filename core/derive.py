@@ -9,9 +9,10 @@ its rules give ``missing_data``.
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 from . import expr
-from .table import Table, group_numbers
+from .table import Table
 
 #: measure -> resource field, divided by students.
 PER_PUPIL = {
@@ -95,14 +96,12 @@ def school_totals(table: Table) -> np.ndarray:
     students = table.get("students")
     if table.n == 1 and np.isfinite(students[0]):   # one record is its own school: the sum below
         return 0.0 + students
-    years = table.get("year")
-    years = np.where(np.isnan(years), None, years).tolist()    # every missing year is one key
-    inverse = group_numbers(zip(table.get("school_id").tolist(), years), table.n)[1]
-    sums = np.bincount(inverse, weights=np.nan_to_num(students))
-    missing = np.bincount(inverse, weights=np.isnan(students).astype(float)) > 0
-    totals = sums[inverse]
-    totals[missing[inverse]] = np.nan
-    return totals
+    # One hashed group-by over (school_id, year); a missing year is one key, as is a missing id.
+    # A group with a school lacking its pupils sums to NaN: the total is missing.
+    frame = pl.DataFrame({"school_id": pl.Series(table.get("school_id"), dtype=pl.String),
+                          "year": pl.Series(table.get("year")).fill_nan(None),
+                          "students": pl.Series(students)})
+    return frame.select(pl.col("students").sum().over("school_id", "year")).to_series().to_numpy(writable=True)
 
 
 def derive_measures(table: Table, measures: dict[str, expr.Node] | None = None) -> None:

@@ -13,7 +13,6 @@ brackets (``占地面积（平方米）``) — but only a unit that matches the 
 """
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from fractions import Fraction
@@ -59,8 +58,10 @@ def _spec(name: str) -> dict[str, Any] | None:
     return _SCHOOL_PROPS.get(name) or _COUNTY_PROPS.get(name) or _MEASURES.get(name)
 
 
+@lru_cache(maxsize=4096)
 def label(name: str) -> str:
-    """The Chinese label of a school field, county field or derived measure; else ``name``."""
+    """The Chinese label of a school field, county field or derived measure; else ``name``
+    (remembered: every problem of a file names its field's label)."""
     spec = _spec(name)
     return spec.get("title", name) if spec else name
 
@@ -271,6 +272,8 @@ def suggest_field(header: Any) -> str | None:
         for known, name in _HEADER_INDEX.items():
             if key in known or (len(known) >= 2 and known in key):
                 return name
+    import difflib                                  # only for a header no name matched
+
     close = difflib.get_close_matches(key, list(_HEADER_INDEX), n=1, cutoff=0.75)
     return _HEADER_INDEX[close[0]] if close else None
 

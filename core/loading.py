@@ -266,10 +266,12 @@ def _has_utf16_bom(raw: bytes) -> bool:
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def decode(name: str, raw: bytes) -> tuple[str, str]:
+def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
     """Decode strictly: UTF-16 (by BOM), else UTF-8 (BOM optional), else GB18030/GBK — and
     then check that the result is text: GB18030 decodes almost any bytes, so decoding alone
-    proves nothing."""
+    proves nothing. With ``head``, only the first ``head`` characters of a UTF-8 file are
+    decoded: for a reader that hands the bytes themselves to polars, which refuses bytes that
+    are not UTF-8 (the reader then decodes the whole file without ``head``)."""
     if _has_utf16_bom(raw):
         try:
             text, encoding = raw.decode("utf-16"), "utf-16"
@@ -278,7 +280,10 @@ def decode(name: str, raw: bytes) -> tuple[str, str]:
                                    f"at offset {exc.start})") from None
     else:
         try:
-            text = raw.decode("utf-8-sig")
+            if head is not None:          # strict; a character cut at the end waits for bytes never given
+                text = codecs.getincrementaldecoder("utf-8-sig")().decode(raw[:4 * head + 3], final=False)[:head]
+            else:
+                text = raw.decode("utf-8-sig")
             encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
         except UnicodeDecodeError:
             try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -43,6 +42,8 @@ def _store(path: Path, data: dict[str, Any]) -> None:
         raw = orjson.dumps(data)
         if orjson.loads(raw) != data:                  # e.g. a date or a tuple: not kept as it is
             return
+        import tempfile                               # only when a file is remembered
+
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     except (OSError, TypeError, ValueError):

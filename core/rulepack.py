@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from . import expr, safeyaml
+from . import expr
 from .packcache import cached_check
 from .county_table import ROW_STAGES, STAGES
 from .derive import DERIVED_MEASURES, FUNDING_MEASURES
@@ -85,6 +84,8 @@ def read_pack_file(path: str | Path) -> dict[str, Any]:
 
 
 def _checked(path: Path, text: str) -> dict[str, Any]:
+    from . import safeyaml                           # only for a file not read before
+
     try:
         data = safeyaml.load(text)
     except safeyaml.YamlLimitError as exc:
@@ -535,6 +536,8 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
 
 
 def _unknown(name: str, known: set[str]) -> str:
+    import difflib                                  # only for a message
+
     close = difflib.get_close_matches(name, sorted(known), n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return (f"未知的指标 unknown measure '{name}': expected a record field, a derived measure or a "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .model import DIMENSIONS, FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule
+from .table import filled
 
 
 class _Layout:
@@ -74,7 +75,7 @@ def status_of(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
     """'pass' / 'fail' / 'incomplete' / 'not_applicable' per record (see module doc)."""
     n = status.shape[1]
     binding = _layout(rules).binding
-    out = np.full(n, "pass", dtype=object)
+    out = filled(n, "pass")
     out[(status == NOT_APPLICABLE).all(0)] = "not_applicable"
     if binding:
         s = status[binding]
@@ -104,7 +105,7 @@ def basic_standard_status(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
     """
     n = status.shape[1]
     rows = [k for k, r in enumerate(rules) if r.standard == "basic"]
-    out = np.full(n, "not_applicable", dtype=object)
+    out = filled(n, "not_applicable")
     if not rows:
         return out
     s = status[rows]

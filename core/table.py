@@ -32,8 +32,18 @@ TEXT_FIELDS = (
 
 
 _TEXT = frozenset(TEXT_FIELDS)
+#: Text fields whose values hardly repeat (one per school): sharing their strings buys nothing.
+_DISTINCT_TEXT = frozenset(("school_id", "school_name"))
 #: Up to this many rows, :meth:`Table.from_frame` goes through the records.
 _FEW = 8
+
+
+def filled(n: int, value: object) -> np.ndarray:
+    """An object array of ``n`` times ``value`` (one object). ``np.full(n, "text", dtype=object)``
+    converts the text to a NumPy string and back for every element: a hundred times slower."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
 
 
 def group_numbers(keys: Iterable, count: int) -> tuple[list, np.ndarray]:
@@ -48,21 +58,16 @@ def _shared_strings(series: "pl.Series") -> np.ndarray:
     """A text column as an object array in which equal values are one ``str`` object (so that
     grouping by county or stage compares identities and reuses cached hashes); None for missing.
 
-    The categorical cast hashes the strings once (no sort of the text); its codes index the
-    distinct values."""
+    An Enum cast over the column's distinct values hashes the strings once (no sort of the
+    text); its codes index the distinct values directly."""
     import polars as pl
 
-    cat = series.cast(pl.Categorical)
-    distinct = cat.drop_nulls().unique()
-    known = distinct.to_physical().cast(pl.Int64).to_numpy()
-    order = np.argsort(known)
-    known = known[order]
-    values = np.empty(len(known) + 1, dtype=object)            # the last one: None, for missing
-    values[:-1] = np.array(distinct.cast(pl.String).to_list(), dtype=object)[order]
-    codes = cat.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
-    at = np.searchsorted(known, codes)
-    at[codes < 0] = len(known)
-    return values[at]
+    series = series.cast(pl.String)
+    distinct = series.drop_nulls().unique()
+    codes = series.cast(pl.Enum(distinct)).to_physical().fill_null(len(distinct)).to_numpy()
+    values = np.empty(len(distinct) + 1, dtype=object)            # the last one: None, for missing
+    values[:-1] = distinct.to_list()
+    return values[codes]
 
 
 @dataclass
@@ -99,10 +104,12 @@ class Table:
             return cls.from_records(frame.to_dicts(), numeric_fields)
         table = cls(n)
         for name in TEXT_FIELDS:
-            if name in frame.columns:
-                table.columns[name] = _shared_strings(frame[name])
+            if name not in frame.columns:
+                table.columns[name] = filled(n, None)
+            elif name in _DISTINCT_TEXT:
+                table.columns[name] = frame[name].to_numpy()
             else:
-                table.columns[name] = np.full(n, None, dtype=object)
+                table.columns[name] = _shared_strings(frame[name])
         for name in numeric_fields:
             if name in _TEXT:
                 continue
@@ -127,7 +134,7 @@ class Table:
         """True where the value exists (not missing, not undefined)."""
         col = self.get(name)
         if col.dtype == object:
-            return np.array([v is not None for v in col], dtype=bool)
+            return np.not_equal(col, None)
         return ~np.isnan(col)
 
     def set_measure(self, name: str, values: np.ndarray, undefined: np.ndarray | None = None) -> None:

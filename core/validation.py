@@ -323,12 +323,14 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
 
     result = ValidationResult(typed.head(0))
     rejected_at: list[int] = []
+    # The text of the rows rejected by a rule across fields, read at once (their own data).
+    texts = iter(frame[[pos for pos, rp, data in found if data is None and rp.has_error]]
+                 .select(names_for_rows).iter_rows(named=True))
     for pos, rp, data in found:
         result.problems.extend(rp.items)
         if rp.has_error:
             if data is None:
-                row = frame.row(pos, named=True)
-                data = {k: row[k] for k in names_for_rows if row[k] is not None}
+                data = {k: v for k, v in next(texts).items() if v is not None}
             own = originals[pos] if originals is not None else data
             name = ident(own, "school_name" if kind == "school" else "county_name")
             result.rejected.append(Rejected(rp.file, rp.row, rp.ident, name, rp.items, own))
@@ -368,10 +370,15 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         return rp
 
     if "province" in sub.columns:
-        codes = sub["county_code"].to_list() if "county_code" in sub.columns else [None] * len(positions)
-        for i, (prov, code) in enumerate(zip(sub["province"].to_list(), codes)):
-            if prov is None:
-                continue
+        # Only the rows whose province is unknown or not their county code's are looked at.
+        named = pl.col("province")
+        unknown = ~named.is_in(sorted(known)) if known is not None else pl.lit(False)
+        county = pl.col("county_code") if "county_code" in sub.columns else pl.lit(None, dtype=pl.String)
+        of_county = pl.when(county.str.contains(r"^[0-9]{6}$")).then(
+            county.str.slice(0, 2).replace_strict(code_provinces(), default=None, return_dtype=pl.String))
+        suspect = named.is_not_null() & (unknown | (of_county.is_not_null() & (of_county != named)).fill_null(False))
+        picked = sub.select(pl.int_range(pl.len()).alias("i"), named, county.alias("code"), suspect.alias("suspect"))
+        for i, prov, code, _ in picked.filter("suspect").iter_rows():
             if known is not None and prov not in known:
                 check_province({"province": prov, "county_code": code}, known, rp_at(i),
                                inferred is not None and bool(inferred[positions[i]]))

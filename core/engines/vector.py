@@ -191,7 +191,8 @@ class VectorEngine:
         if table.n <= self.BLOCK:
             results = plan.evaluate(table)
         else:
-            results = RuleResults.empty(rules, table.n)
+            k, n = len(rules), table.n        # every column is filled below, block by block
+            results = RuleResults(list(rules), np.empty((k, n), dtype=np.int8), np.empty((k, n)), np.empty((k, n)))
             for start in range(0, table.n, self.BLOCK):
                 block = slice(start, min(start + self.BLOCK, table.n))
                 part = plan.evaluate(_rows(table, block))

@@ -11,6 +11,7 @@ from .nodes import (
     BOOL_NODES, ORDERING_OPS, And, Arith, Compare, ExprError, In, Name, Neg, Node, Not, Num, Or, Str,
     as_condition, children, describe,
 )
+from ..table import filled
 from .scalar import ARITH, CMP, eval_bool, eval_value
 
 def _cols_value(node: Node, table) -> tuple[np.ndarray, np.ndarray]:
@@ -18,7 +19,7 @@ def _cols_value(node: Node, table) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(node, Num):
         return np.full(n, float(node.value)), np.ones(n, dtype=bool)
     if isinstance(node, Str):
-        return np.full(n, node.value, dtype=object), np.ones(n, dtype=bool)
+        return filled(n, node.value), np.ones(n, dtype=bool)
     if isinstance(node, Name):
         col = table.get(node.name)
         valid = np.asarray(table.present(node.name), dtype=bool)

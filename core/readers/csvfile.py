@@ -1,10 +1,14 @@
 """CSV (and tab/semicolon/pipe separated text) through polars' CSV reader.
 
-The bytes are decoded first (UTF-16 by BOM, UTF-8, else GB18030/GBK) and handed to polars as
-UTF-8; the delimiter is the most frequent of ``, \\t ; |`` on the first lines. Every cell is
+A UTF-8 file goes to polars as it is (only its start is decoded, to find the delimiter and the
+header; polars refuses bytes that are not UTF-8, and such a file is then decoded whole); UTF-16
+(by BOM) and GB18030/GBK are decoded and handed to polars as UTF-8. The delimiter is the most
+frequent of ``, \\t ; |`` on the first lines. Every cell is
 read as text, blank lines included (they keep the row numbers a spreadsheet shows).
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import polars as pl
@@ -13,13 +17,16 @@ from ..limits import LIMITS, limit_message
 from ..loading import HEADER_SEARCH_ROWS, InputError, LoadedFile, decode, fill_province, read_bytes, table_frames
 
 DELIMITERS = (",", "\t", ";", "|")
+#: The characters of a file's start that the delimiter and the header are looked for in.
+HEAD_CHARS = 20000
 #: White space found at a cell's edge in real exports (space, tab, U+3000): a file
 #: holding none has no cell to strip at loading (rarer spaces are stripped by coercion's NFKC).
-_SPACE_BYTES = (b" ", b"\t", "\u3000".encode())
+#: U+3000 is looked for by a compiled pattern (its literal search is faster than ``in``'s).
+_IDEOGRAPHIC_SPACE = re.compile("\u3000".encode())
 
 
 def sniff_delimiter(text: str) -> str:
-    head = text[:20000].splitlines()[:HEADER_SEARCH_ROWS]
+    head = text[:HEAD_CHARS].splitlines()[:HEADER_SEARCH_ROWS]
     counts = {d: sum(line.count(d) for line in head) for d in DELIMITERS}
     return max(DELIMITERS, key=counts.__getitem__) if any(counts.values()) else ","
 
@@ -43,11 +50,12 @@ def _polars(data: bytes, delimiter: str, width: int, ragged: bool) -> pl.DataFra
 def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
     """Every cell as text, one row per record (blank lines too), as wide as the widest line.
 
-    ``data`` is ``text`` as UTF-8 bytes (the file itself when it is UTF-8). The width of the
+    ``data`` is the file as UTF-8 bytes (the file itself when it is UTF-8), ``text`` at least its
+    first :data:`HEAD_CHARS` characters. The width of the
     first lines is tried first; a longer line later makes polars refuse, and the file is read
     again as wide as its widest line."""
     delimiter = sniff_delimiter(text)
-    head = text[:20000].splitlines()[:HEADER_SEARCH_ROWS * 5]
+    head = text[:HEAD_CHARS].splitlines()[:HEADER_SEARCH_ROWS * 5]
     try:
         raw = _polars(data, delimiter, max(line.count(delimiter) for line in head) + 1, ragged=False)
     except pl.exceptions.PolarsError:
@@ -71,15 +79,21 @@ def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
 def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a CSV file into school and county frames."""
     raw = read_bytes(name)
-    text, encoding = decode(name, raw)
-    if encoding == "utf-8":
-        data = raw
-    elif encoding == "utf-8-sig":
-        data = raw[3:]
-    else:
+    text, encoding = decode(name, raw, head=HEAD_CHARS)        # UTF-8: the head only, polars checks the rest
+    data = raw if encoding == "utf-8" else raw[3:] if encoding == "utf-8-sig" else text.encode("utf-8")
+    try:
+        cells = read_csv(name, text, data)
+    except InputError:
+        if not encoding.startswith("utf-8"):
+            raise
+        whole, whole_encoding = decode(name, raw)
+        if whole_encoding.startswith("utf-8"):
+            raise                                               # UTF-8 indeed: the CSV itself is refused
+        text, encoding = whole, whole_encoding                  # UTF-8 at its start only (GB18030)
         data = text.encode("utf-8")
-    found = table_frames(name, name, read_csv(name, text, data), need_header=encoding == "gb18030",
-                         strip=any(space in data for space in _SPACE_BYTES))
+        cells = read_csv(name, text, data)
+    found = table_frames(name, name, cells, need_header=encoding == "gb18030",
+                         strip=b" " in data or b"\t" in data or _IDEOGRAPHIC_SPACE.search(data) is not None)
     if found is None:
         raise InputError(name, "文件为空 / the file is empty")
     return LoadedFile(name, "csv", fill_province(found.schools, default_province),

@@ -6,7 +6,6 @@ JSON; integers too long to be numbers stay text (validation then rejects them pe
 """
 from __future__ import annotations
 
-from .. import safeyaml
 from ..limits import LIMITS, limit_message
 from ..loading import InputError, LoadedFile, read_text
 from .documents import finish, from_document
@@ -17,6 +16,8 @@ _LIMIT_NAMES = {"aliases": "max_yaml_aliases", "depth": "max_depth"}
 
 def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a YAML document into school and county frames."""
+    from .. import safeyaml                         # PyYAML, imported for a YAML file only
+
     text, encoding = read_text(name)
     try:
         # +2: the document's own list (and its mapping of records) hold the records
