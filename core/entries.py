@@ -71,17 +71,15 @@ def gaps_of(status: np.ndarray, value: np.ndarray, threshold: np.ndarray
 
 @dataclass(frozen=True)
 class Layout:
-    """The shape every entry of a report shares: its measures, score dimensions and rule ids."""
+    """The shape every entry of a report shares: its measures and score dimensions."""
 
     measure_names: tuple[str, ...]
     dims: tuple[str, ...]
-    rule_ids: tuple[str, ...]
 
     @classmethod
     def of(cls, blocks: Sequence["SchoolBlock"]) -> "Layout":
         return cls(tuple(sorted({m for b in blocks for m in b.measure_names})),
-                   tuple(dict.fromkeys(d for b in blocks for d in b.by_dim)),
-                   tuple(sorted({r for b in blocks for r in b.rule_ids})))
+                   tuple(dict.fromkeys(d for b in blocks for d in b.by_dim)))
 
 
 def floats(a: np.ndarray) -> pa.Array:
@@ -147,6 +145,7 @@ class SchoolBlock:
         self.funding = {col: table.get(col) for _, col in FUNDING_KEYS if col}
         self.ruleset = ruleset
         self.rule_ids = [r.id for r in results.rules]
+        self.rule_array = pa.array(self.rule_ids, pa.string())
         self.provisional = [k for k, r in enumerate(results.rules)
                             if r.threshold_status == "provisional" or getattr(r, "provisional_when", None)]
         # Where each provisional rule's verdict rests on a provisional value: everywhere, or
@@ -242,10 +241,8 @@ class SchoolBlock:
             state, value, threshold, rule, school = (a[listed] for a in (state, value, threshold, rule, school))
         judged, gap, share = gaps_of(state, value, threshold)
         value, threshold, gap, share = _columns(floats, [value, threshold, gap, share], len(rule))
-        code = np.searchsorted(np.array(layout.rule_ids, dtype=object), np.array(self.rule_ids, dtype=object))
-        rule_ids = pa.array(layout.rule_ids, pa.string())
         items = pa.StructArray.from_arrays([             # plain text (a dictionary's values read 15x slower)
-            rule_ids.take(pa.array(code.astype(np.int32)[rule])), _STATUS_NAMES.take(pa.array(state.astype(np.int32))),
+            self.rule_array.take(pa.array(rule.astype(np.int32))), _STATUS_NAMES.take(pa.array(state.astype(np.int32))),
             value, threshold, pa.StructArray.from_arrays([gap, share], ["value", "share"], mask=pa.array(~judged))],
             ["rule_id", "status", "value", "threshold", "gap"])
         return pa.ListArray.from_arrays(_offsets(school, m), items)
