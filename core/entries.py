@@ -1,11 +1,11 @@
-"""School report entries: one Arrow table per block of schools, built once per chunk, read by
-every writer.
+"""School report entries: built once, as Arrow record batches a chunk of schools at a time, and
+read by every writer.
 
 A national file holds ~200,000 school records with ~22 verdicts each: held as Python dicts they
 would take several GB and most of the writing time. :class:`SchoolBlock` keeps one
 (province, year) group's columns; :meth:`SchoolBlock.table` builds the entries of the schools
 asked for as one Arrow record batch (nested: ``source``, ``measures``, ``verdicts``, ``counts``,
-``funding``, ``score``). The JSON and NDJSON reports write those tables with Polars' JSON writer,
+``funding``, ``score``). The JSON and NDJSON reports write those batches with Polars' JSON writer,
 the Parquet report flattens them, and :meth:`SchoolBlock.entries` (``Evaluator.evaluate_record``,
 the text and Excel reports) reads them as dicts. There is no other entry builder.
 
