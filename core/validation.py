@@ -78,7 +78,7 @@ class ValidationResult:
     def accepted(self) -> list[dict[str, Any]]:
         """The accepted records as dicts of the values they have (made once, when asked)."""
         if self._records is None:
-            self._records = frame_records(self.frame)
+            self._records = frame_records(self.frame) if self.count else []
         return self._records
 
     @property
