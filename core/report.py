@@ -277,7 +277,7 @@ class Report:
         comma = b""
         for part in self.tables():
             stream.write(comma)
-            stream.write(_json_lines(part).rstrip(b"\n").replace(b"\n", b","))   # the array's items
+            stream.write(memoryview(_json_lines(part).replace(b"\n", b","))[:-1])   # the array's items
             comma = b","
             if progress:
                 progress(part.num_rows)
