@@ -7,11 +7,17 @@ province, an invalid rule file). Errors are one clear message on stderr, never a
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import click
+
+# Arrow's default allocator (mimalloc) reserves ~1 GB of address space at its first use: a run
+# under a virtual-memory limit (``ulimit -v``, a service's sandbox) would fail for memory it never
+# uses. The system allocator measured as fast for our reports. Set before pyarrow is imported.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 from .errors import InvalidInput
 from .loading import InputError
@@ -122,31 +128,16 @@ def friendly(func: Callable) -> Callable:
 
 def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugins=(), verdicts="all",
                    timings=None, province_conflicts="keep"):
-    """The command's evaluator. What exists once it is built (modules, packs, compiled rules)
-    lives as long as the process: it is frozen out of the cyclic collector, which would
-    otherwise rescan it in every full collection while the records are judged."""
-    import gc
-
     from .evaluator import Evaluator
-    ev = Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
-                   verdicts=verdicts, timings=timings, province_conflicts=province_conflicts)
-    gc.freeze()
-    return ev
+    return Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
+                     verdicts=verdicts, timings=timings, province_conflicts=province_conflicts)
 
 
 def collector_off() -> None:
-    """Pause the cyclic collector until the command ends. A run's records and report live
-    until then and hold no cycles: collections would only scan them again and again (and
-    once more at exit, unless they are frozen first, as they are when the command ends)."""
-    import gc
-
-    def back() -> None:
-        gc.freeze()
-        gc.enable()
-
-    if gc.isenabled():
-        gc.disable()
-        click.get_current_context().call_on_close(back)
+    """Pause the cyclic collector until the command ends: a run's records and report hold no
+    cycles, and collections would only scan them again and again."""
+    from .serialise import gc_paused
+    click.get_current_context().with_resource(gc_paused())
 
 
 def emit(content: str | bytes, output: str | None) -> None:

@@ -29,11 +29,6 @@ from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, RuleR
 from .serialise import clean
 from .table import Table
 
-# Arrow's default pool (mimalloc) reserves ~1 GB of address space at its first allocation: a
-# process under a virtual-memory limit (``ulimit -v``, a service's sandbox) would fail for memory
-# it never uses. The system allocator measured as fast here.
-pa.set_memory_pool(pa.system_memory_pool())
-
 VERDICT_MODES = ("all", "findings")
 IDENTITY = ("school_id", "stage", "school_name", "county_code", "county_name", "province", "year",
             "school_type", "location")
@@ -148,6 +143,7 @@ class SchoolBlock:
         self.rule_array = pa.array(self.rule_ids, pa.string())
         self.provisional = [k for k, r in enumerate(results.rules)
                             if r.threshold_status == "provisional" or getattr(r, "provisional_when", None)]
+        self.provisional_ids = np.array(self.rule_ids, dtype=object)[self.provisional]
         # Where each provisional rule's verdict rests on a provisional value: everywhere, or
         # where its ``provisional_when`` measure is 1 (e.g. a provisional funding parameter).
         self.provisional_at = np.array(
@@ -215,7 +211,7 @@ class SchoolBlock:
         money, (overall, *by_dim) = dict(zip(funding, numbers[:len(funding)])), numbers[len(funding):]
         cols["measures"] = _struct(measures, layout.measure_names, m)
         status = self.results.status[:, index]
-        cols["verdicts"] = self._verdicts(index, status, verdicts, layout)
+        cols["verdicts"] = self._verdicts(index, status, verdicts)
         counts = (status[None, :, :] == np.arange(len(STATUS_NAMES), dtype=status.dtype)[:, None, None]).sum(1)
         cols["counts"] = _struct(_columns(pa.array, list(counts.astype(np.int64)), m), STATUS_NAMES)
         money["floor_applied"] = pa.array(floor == 1, mask=np.isnan(floor))
@@ -228,7 +224,7 @@ class SchoolBlock:
         cols["meets_basic_standard"] = pa.array(basic == 1, mask=np.isnan(basic))
         return pa.RecordBatch.from_arrays(list(cols.values()), names=list(cols))
 
-    def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str, layout: Layout) -> pa.ListArray:
+    def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str) -> pa.ListArray:
         """Each school's listed verdicts ``{rule_id, status, value, threshold, gap}``, rules in
         order; ``status``: the verdict columns of ``index``."""
         res = self.results
@@ -254,5 +250,4 @@ class SchoolBlock:
         judged = status[self.provisional]
         applied = ((judged == PASS) | (judged == FAIL)) & self.provisional_at[:, index]
         school, rule = np.nonzero(applied.T)
-        ids = np.array(self.rule_ids, dtype=object)[self.provisional]
-        return school, ids[rule].tolist()
+        return school, self.provisional_ids[rule].tolist()

@@ -478,7 +478,6 @@ def unit_notice(fname: str, header: str, found: Any, file_label: str, where: tup
 
 
 @lru_cache(maxsize=4096, typed=True)
-@lru_cache(maxsize=4096)
 def key_field(key: Any) -> tuple[str, Any]:
     """``(field, unit)`` for a key of a record given to the API, read as a file's header is: an
     English name or Chinese label (unit None), or a field in another unit (``教学仪器设备资产值（万元）``,
@@ -680,8 +679,9 @@ def no_records_text(skipped: Iterable[tuple[str, int]]) -> tuple[str, str]:
     if not by_file:
         return "未找到学校或县级记录（只有表头，或没有数据行）", "no records found (only a header, or no rows)"
     n = sum(map(len, by_file.values()))
-    zh = "；".join(f"{f} {row_runs(rows)[0]}" for f, rows in by_file.items())
-    en = "; ".join(f"{f} {row_runs(rows)[1]}" for f, rows in by_file.items())
+    runs = {f: row_runs(rows) for f, rows in by_file.items()}
+    zh = "；".join(f"{f} {run[0]}" for f, run in runs.items())
+    en = "; ".join(f"{f} {run[1]}" for f, run in runs.items())
     return (f"未找到学校或县级记录：全部 {n} 行都是合计、签名、说明、单位行或空行，已跳过（{zh}）",
             f"no records found: all {n} row(s) were skipped as not records — totals, signatures, notes, units "
             f"rows or blank rows ({en})")

@@ -10,7 +10,7 @@ One file per table, in report order:
   (null where missing);
 - ``verdicts.parquet`` — one row per listed verdict: ``school_key``, ``rule_id``, ``status``,
   ``value``, ``threshold``, ``gap``, ``gap_share`` (every rule with ``--verdicts all``, failed and
-  missing-data ones with ``findings``);
+  missing-data ones with ``findings``). A number that is not finite is null, as in the JSON report;
 - ``counties.parquet`` — one row per county entry (``county_key``), nested objects flattened
   into ``_``-joined column names; ``county_verdicts.parquet`` — ``county_key``, ``rule_id``,
   ``stage``, ``status``, ``value``, ``threshold``, ``gap``, ``gap_share``;
@@ -106,12 +106,13 @@ def _write_schools(report: Any, folder: Path, progress: Callable[[int], None] | 
     key = 0
     with _Writers(folder) as out:
         held: list[tuple[pa.Table, pa.Table]] = []
+        since = 0                                    # schools held since the last row group
         for part in report.tables():                 # built a chunk at a time, written a row group at a time
             held.append(_flat_entries(part, key))
-            key += part.num_rows
-            if sum(s.num_rows for s, _ in held) >= ROWS:
+            key, since = key + part.num_rows, since + part.num_rows
+            if since >= ROWS:
                 out.write_groups(held)
-                held = []
+                held, since = [], 0
             if progress:
                 progress(part.num_rows)
         if held:
@@ -135,7 +136,8 @@ class _Writers:
         self.writers[name].write_table(table)
 
     def write_groups(self, parts: list[tuple[pa.Table, pa.Table]]) -> None:
-        """One row group of schools and one of their verdicts, from ``parts``."""
+        """One row group of schools, and their verdicts (in row groups of up to pyarrow's
+        1,048,576 rows), from ``parts``."""
         for name, k in (("schools", 0), ("verdicts", 1)):
             tables = [p[k] for p in parts]
             self.write(name, pa.concat_tables(tables) if len(tables) > 1 else tables[0])
