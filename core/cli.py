@@ -192,11 +192,14 @@ def _province(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return (province_id(value) or value) if value else value
 
 
-province_opt = click.option("--province", "-P", metavar="ID", callback=_province,
-                            help="省份（插件名如 guizhou，或 贵州），用于没有写省份的记录；文件中的记录若写了别的省份则拒绝"
-                                 "（见 --force-province）。Province (plug-in id such as guizhou, or 贵州) for records "
-                                 "that name none; a file whose records name another province is refused (see "
-                                 "--force-province).")
+def province_opt(help: str = "省份（插件名如 guizhou，或 贵州），用于没有写省份的记录；文件中的记录若写了别的省份则拒绝"
+                                "（见 --force-province）。Province (plug-in id such as guizhou, or 贵州) for records "
+                                "that name none; a file whose records name another province is refused (see "
+                                "--force-province).") -> Callable:
+    """``--province``/``-P`` (``贵州`` or ``guizhou``): what it does depends on the command."""
+    return click.option("--province", "-P", metavar="ID", callback=_province, help=help)
+
+
 force_province_opt = click.option("--force-province", is_flag=True,
                                   help="按 -P 的省份评估全部记录，包括写了别的省份的记录（会提示）。Judge every record "
                                        "under -P, even those that name another province (a note lists them).")
@@ -219,9 +222,12 @@ def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int 
     return value
 
 
-year_opt = click.option("--year", "-y", type=int, metavar="YEAR", callback=_year,
-                        help="按 YEAR 年有效的标准评估，而不是按每条记录自己的学年。Judge by the standards in "
-                             "force in YEAR instead of each record's own 学年.")
+def year_opt(help: str = "按 YEAR 年有效的标准评估，而不是按每条记录自己的学年。Judge by the standards in force "
+                            "in YEAR instead of each record's own 学年.") -> Callable:
+    """``--year``/``-y``: a standards year, checked as a usage error."""
+    return click.option("--year", "-y", type=int, metavar="YEAR", callback=_year, help=help)
+
+
 plugin_opt = click.option("--plugin", "-p", "plugins", multiple=True, metavar="MODULE",
                           help="另外加载此插件模块（可重复）；设 EDUBALANCE_DISABLE_PLUGIN_AUTOLOAD=1 时只加载这些。"
                                "Load this plug-in module too (repeatable); with "
@@ -280,7 +286,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@province_opt
+@province_opt()
 @force_province_opt
 @plugin_opt
 @format_opt
@@ -323,9 +329,9 @@ def validate(files, province, force_province, plugins, fmt, output):
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@province_opt
+@province_opt()
 @force_province_opt
-@year_opt
+@year_opt()
 @engine_opt("规则引擎：durable（durable-rules）或 vector（按列计算，用于大文件）；auto 在 200 条记录以内用 "
             "durable-rules。Rule back end: durable (durable-rules) or vector (columnar, for large files); "
             "auto uses durable-rules up to 200 records.")
@@ -402,8 +408,9 @@ def plugins(plugins):
 
 
 @main.command()
-@province_opt
-@year_opt
+@province_opt("列出此省份（插件名或 贵州）的规则。List the rules of this province (plug-in id or "
+              "贵州).")
+@year_opt("列出 YEAR 年有效的规则。List the rules in force in YEAR.")
 @override_opt
 @plugin_opt
 @format_opt
@@ -451,7 +458,9 @@ def demo(province, fmt, engine):
 
 
 @main.command()
-@province_opt
+@province_opt("模板所针对的省份（插件名或 贵州）：只列出其规则需要的字段；不给则为全部省份。The province "
+              "the template is for (plug-in id or 贵州): only the fields its rules need; all provinces if "
+              "not given.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="要写出的模板（默认 学校数据模板.xlsx，--format csv 时为 .csv）。The template to write "
                    "(default 学校数据模板.xlsx, or .csv with --format csv).")
@@ -498,8 +507,9 @@ def template(province, output, fmt, plugins):
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="端口 Port.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
               help="评估进程数 Evaluation processes (default: one per core, at most 4).")
-@province_opt
-@year_opt
+@province_opt("省份（插件名或 贵州），用于没有写省份的记录；写了省份的记录按其自己的省份评估。Province "
+              "(plug-in id or 贵州) for records that name none; records that name one keep it.")
+@year_opt()
 @engine_opt("规则引擎 Rule back end (auto, vector, durable).")
 @click.option("--token-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="令牌文件：每行一个令牌（可在前面加客户名和空格）；设定后 /v1 需要 Bearer 令牌。"
@@ -540,9 +550,9 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@province_opt
+@province_opt()
 @force_province_opt
-@year_opt
+@year_opt()
 @engine_opt("检验方案所用的规则引擎。Rule back end the plan is checked with.")
 @click.option("--target", type=click.Choice(["quality", "basic"]), default="quality", show_default=True,
               help="县域目标：quality＝2017 年各项差异系数达标；basic＝2012 年综合差异系数达标。County goal: quality "
@@ -562,23 +572,29 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
 @override_opt
 @plugin_opt
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="方案文件 plan.json、plan.xlsx、plan.html（可打印）；用 --apply 时为调整后的记录 adjusted.csv。"
-                   "The plan (plan.json, plan.xlsx, plan.html, printable); with --apply, adjusted.csv.")
+              help="方案文件 plan.json、plan.xlsx、plan.html（可打印）或 plan.txt；用 --apply 或 --what-if 时为调整后"
+                   "的记录 adjusted.csv。The plan (plan.json, plan.xlsx, plan.html, printable, or plan.txt); with "
+                   "--apply or --what-if, adjusted.csv.")
 @friendly
 def plan(files, province, force_province, year, engine, target, costs, near, apply_path, what_if_path, overrides,
          plugins, output):
     """整改方案：使每所学校和每个县达标的最少投入及其费用。The least additions that make each school
     and county pass, and what they cost.
 
+    每所学校：其未达标规则所需的最少教师、教室、面积、图书、计算机和经费（规则共用输入，一并求解）。
+    每个县和学段：使各差异系数降到限值以下的最少投入，先补生均最低的学校。
+    方案会按调整后的记录重新评估来核验。整改后全部达标时退出码 0；仍有投入无法解决的问题（班额、缺数据等）时为 1。
     Per school: the least teachers, rooms, m², books, computers and yuan its failing rules need,
     solved together (rules share inputs). Per county and stage: the least additions that bring
     each CV under its limit, lowest per-pupil schools first. The plan is checked by judging the
     adjusted records again. Exit 0 when every school and county passes after the plan, 1 when
     something no addition fixes (class size, missing data…) remains.
 
-    --apply PLAN -o adjusted.csv writes FILES with a plan applied; --what-if CHANGES -o out.csv
-    writes them after hand-made changes (add, move or merge resources, close or merge a school),
-    for `edubalance evaluate` to judge.
+    --apply PLAN -o adjusted.csv 写出按方案调整后的 FILES；
+    --what-if CHANGES -o out.csv 写出手工调整（增加、调配或合并资源，撤并学校）后的记录，供 `edubalance evaluate` 评估。
+    --apply PLAN -o adjusted.csv writes FILES with a plan applied; --what-if CHANGES -o out.csv writes them after
+    hand-made changes (add, move or merge resources, close or merge a school), for `edubalance
+    evaluate` to judge.
     """
     from .plan import excel, inputs, text, whatif
     ev = make_evaluator(province, year, engine, overrides, plugins, province_conflicts=conflicts_do(force_province))

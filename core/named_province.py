@@ -57,7 +57,7 @@ def _conflicts(rows: pl.DataFrame | Sequence[RawRow], given: str) -> list[tuple[
 
 def _where(conflicts: list[tuple[str, str, list[int]]]) -> tuple[str, str]:
     zh = "；".join(f"{file} {row_runs(rows)[0]}为 {province_label(pid)}" for file, pid, rows in conflicts[:3])
-    en = "; ".join(f"{file} {row_runs(rows)[1]} name {pid}" for file, pid, rows in conflicts[:3])
+    en = "; ".join(f"{file} {row_runs(rows)[1]}: province {pid}" for file, pid, rows in conflicts[:3])
     if len(conflicts) > 3:
         zh += f"；另有 {len(conflicts) - 3} 处"
         en += f"; and {len(conflicts) - 3} more"

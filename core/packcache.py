@@ -6,7 +6,8 @@ command. A file that passed is stored as JSON under a key made of its text and o
 schema that checked it (``$XDG_CACHE_HOME/edubalance/packs``, else ``~/.cache/edubalance/packs``);
 the next read of the same text returns the stored data. Only data is stored (nothing that runs),
 only a file that passed every check, and only data that JSON gives back unchanged (no dates,
-no tuples). A cache that cannot be read or written is ignored: the file is simply checked.
+no tuples). A cache that cannot be read or written is ignored: the file is simply checked;
+``EDUBALANCE_NO_PACK_CACHE=1`` turns it off.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ import orjson
 def cached_check(text: str, check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The checked data of a rule file's ``text``: from the cache, or ``check()`` (which raises
     for a bad file) and then stored."""
+    if os.environ.get("EDUBALANCE_NO_PACK_CACHE"):
+        return check()
     try:
         key = hashlib.sha256(_code_key() + text.encode("utf-8", "surrogatepass")).hexdigest()
     except OSError:                                     # the checking code cannot be read: no cache
@@ -63,8 +66,11 @@ def _folder() -> Path:
 
 @lru_cache(maxsize=None)
 def _code_key() -> bytes:
-    """What decides whether a text passes: the checking code, the pack schema and the record
-    fields (and so the names an expression may use, and their types)."""
+    """What decides whether a text passes: the checking code, the pack schema, the record
+    fields (and so the names an expression may use, and their types), and the versions of the
+    libraries that parse and check it."""
+    from importlib.metadata import version
+
     from .schemas import SCHEMA_PACKAGE
 
     here = Path(__file__).resolve().parent
@@ -73,4 +79,6 @@ def _code_key() -> bytes:
         digest.update(files(SCHEMA_PACKAGE).joinpath(name).read_bytes())
     for p in [here / "rulepack.py", here / "safeyaml.py", here / "fields.py", *sorted((here / "expr").glob("*.py"))]:
         digest.update(p.read_bytes())
+    for lib in ("jsonschema", "PyYAML"):
+        digest.update(version(lib).encode())
     return digest.digest()

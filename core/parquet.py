@@ -119,7 +119,8 @@ def _write_schools(report: Any, folder: Path, progress: Callable[[int], None] | 
             out.write_groups(held)
         if not key:                                  # no school: both files, with their main columns
             out.write("schools", pa.table({"school_key": pa.array([], pa.int64()),
-                                           **{name: pa.nulls(0, pa.string()) for name in (*IDENTITY, "ruleset", "status")}}))
+                                           **{name: pa.nulls(0, pa.int64() if name == "year" else pa.string())
+                                              for name in (*IDENTITY, "ruleset", "status")}}))
             out.write("verdicts", _verdict_table(pa.array([], pa.int64()), pa.array([], _VERDICT)))
 
 

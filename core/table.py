@@ -107,7 +107,7 @@ class Table:
             if name not in frame.columns:
                 table.columns[name] = filled(n, None)
             elif name in _DISTINCT_TEXT:
-                table.columns[name] = frame[name].to_numpy()
+                table.columns[name] = frame[name].cast(pl.String).to_numpy()
             else:
                 table.columns[name] = _shared_strings(frame[name])
         for name in numeric_fields:

@@ -197,10 +197,11 @@ def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
                 names[key] = fname
                 if found is not None:
                     units[key] = found
-                    if found.factor is None:
-                        twice.append(Problem("E106", ERROR, r.file, r.row, ident(data, "school_id"), fname,
-                                             label(fname), key, "a unit converted to the field's",
-                                             unit_refused(fname, str(key), found, ("键", "key"))))
+            found = units.get(key)
+            if found is not None and found.factor is None:         # every record with the key
+                twice.append(Problem("E106", ERROR, r.file, r.row, ident(data, "school_id"), fname,
+                                     label(fname), key, "a unit converted to the field's",
+                                     unit_refused(fname, str(key), found, ("键", "key"))))
             if fname in seen:
                 lab = label(fname)
                 twice.append(Problem("E191", ERROR, r.file, r.row, ident(data, "school_id"), fname, lab, key,

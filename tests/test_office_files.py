@@ -190,6 +190,10 @@ def test_api_keys_in_another_unit_are_converted_as_a_files_headers_are(plain_dem
     [p] = refused.value.problems
     assert (p.code, p.field, p.observed) == ("E106", "equipment_value_yuan", "教学仪器设备资产值（美元）")
     assert "「美元」无法换算" in p.message and "cannot be converted" in p.message
+    with pytest.raises(InvalidInput) as each:                      # every record with the key is named
+        ev.evaluate_records([{("教学仪器设备资产值（美元）" if k == "教学仪器设备资产值" else k): v for k, v in r.items()}
+                             for r in plain[:3]])
+    assert [(q.code, q.row) for q in each.value.problems] == [("E106", 1), ("E106", 2), ("E106", 3)]
     with pytest.raises(InvalidInput) as twice:
         ev.evaluate_record({**plain[0], "教学仪器设备资产值（万元）": 463.54})
     assert [q.code for q in twice.value.problems] == ["E191"]
