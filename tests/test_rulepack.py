@@ -116,6 +116,16 @@ def test_data_that_json_would_change_is_checked_each_time(tmp_path, monkeypatch)
     assert not list((tmp_path / "cache").rglob("*.json"))
 
 
+def test_the_cache_can_be_turned_off(tmp_path, monkeypatch):
+    from edubalance.packcache import cached_check
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("EDUBALANCE_NO_PACK_CACHE", "1")
+    checks = []
+    for _ in range(2):
+        assert cached_check("a: 1", lambda: checks.append(1) or {"a": 1}) == {"a": 1}
+    assert len(checks) == 2 and not (tmp_path / "cache").exists()
+
+
 def test_an_unwritable_cache_is_ignored(tmp_path, monkeypatch):
     (tmp_path / "cache").write_text("a file, not a folder")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
