@@ -220,28 +220,57 @@ def known_field_hint(name: str) -> str:
 
 
 def message(code: str, fname: str | None, lab: str, observed: Any, expected: Any) -> str:
-    """The message of a schema problem: Chinese first, English after."""
+    """The message of a schema problem: Chinese first, English after. ``observed`` may be
+    :class:`Examples`, the values a problem was found with on several rows."""
     who = f"{lab}（{fname}）" if fname and lab != fname else (fname or "")
+    if isinstance(observed, Examples):
+        zh_seen, en_seen = observed.zh, observed.en
+    else:
+        zh_seen = en_seen = show(observed)
     if code == "E101":
         return f"{who} 缺失 / is missing"
     if code == "E102":
         en, _, zh = str(expected).partition(" / ")
-        return f"{who} 应为{zh or en}，实际为 {show(observed)} / expected {en}, got {show(observed)}"
+        return f"{who} 应为{zh or en}，实际为 {zh_seen} / expected {en}, got {en_seen}"
     if code == "E103":
-        return f"{who} 应 {expected}，实际为 {show(observed)} / must be {expected}, got {show(observed)}"
+        return f"{who} 应 {expected}，实际为 {zh_seen} / must be {expected}, got {en_seen}"
     if code == "E107":
         hint = " (rates are fractions: 95 % is 0.95)" if expected == "≤ 1" else ""
-        return f"{who} 应 {expected}，实际为 {show(observed)} / must be {expected}, got {show(observed)}{hint}"
+        return f"{who} 应 {expected}，实际为 {zh_seen} / must be {expected}, got {en_seen}{hint}"
     if code == "E104":
-        return f"{who} 取值 {show(observed)} 不在允许范围 / must be one of {expected}"
+        return f"{who} 取值 {zh_seen} 不在允许范围 / must be one of {expected}, got {en_seen}"
     if code == "E105":
         zh, _, en = str(expected).partition(" / ")
-        return f"{who} 格式不对，应为{zh}，实际为 {show(observed)} / expected {en or zh}, got {show(observed)}"
+        return f"{who} 格式不对，应为{zh}，实际为 {zh_seen} / expected {en or zh}, got {en_seen}"
     if code == "E106":
         return f"未知列 {fname!r}，可能拼写有误 / unknown field {fname!r}; expected {expected}"
     if code == "E108":
-        return f"{who} 长度不对 / wrong length ({expected}): {show(observed)}"
-    return f"{who} 不符合要求 / fails {expected}: {show(observed)}"
+        return f"{who} 长度不对，实际为 {zh_seen} / wrong length ({expected}), got {en_seen}"
+    return f"{who} 不符合要求，实际为 {zh_seen} / fails {expected}, got {en_seen}"
+
+
+#: How many distinct values a problem found on several rows shows.
+EXAMPLES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Examples:
+    """The distinct values one problem was found with on several rows, as a message shows them:
+    ``'abc'、'x'、'多' 等 5 个值`` / ``'abc', 'x', '多' and 2 more values``."""
+
+    values: tuple[Any, ...]
+
+    @property
+    def zh(self) -> str:
+        shown = "、".join(show(v) for v in self.values[:EXAMPLES_SHOWN])
+        n = len(self.values)
+        return shown + (f" 等 {n} 个不同的值" if n > EXAMPLES_SHOWN else "")
+
+    @property
+    def en(self) -> str:
+        shown = ", ".join(show(v) for v in self.values[:EXAMPLES_SHOWN])
+        rest = len(self.values) - EXAMPLES_SHOWN
+        return shown + (f" and {rest} more value{'s' if rest != 1 else ''}" if rest > 0 else "")
 
 
 class RowProblems:
@@ -318,15 +347,20 @@ def rows_text(rows: Iterable[int]) -> str:
 
 @dataclass
 class ProblemGroup:
-    """One problem as found on one or more rows of a file (same code, field and message)."""
+    """One problem as found on one or more rows of a file: the same code, field and expectation,
+    whatever value each row holds (``values``: each distinct message, the value behind it and
+    the first row it was found on)."""
 
     code: str
     severity: str
     file: str
     field: str | None
-    message: str
+    label: str
+    expected: Any
+    worded: bool            # the messages are :func:`message`'s, so one can name several values
     rows: list[int]
     who: list[str]          # per row, the school (or county) it names, as a user finds it
+    values: dict[str, tuple[Any, int]]
 
     @property
     def where(self) -> str:
@@ -336,6 +370,20 @@ class ProblemGroup:
             place += f" {self.who[0]}"
         return place
 
+    @property
+    def message(self) -> str:
+        """The problem in words: as found when every row holds the same value; else naming the
+        field, what was expected and a few of the values found."""
+        found = list(self.values.items())
+        if len(found) == 1:
+            return found[0][0]
+        if self.worded:
+            return message(self.code, self.field, self.label, Examples(tuple(v for _, (v, _) in found)),
+                           self.expected)
+        first, (_, row) = found[0]
+        return (f"例 e.g. 第 {row} 行 row {row}：{first}（共 {len(found)} 种不同的值 "
+                f"{len(found)} distinct values）")
+
     def line(self) -> str:
         mark = "警告 warning " if self.severity == WARNING else ""
         return f"{self.where}: {mark}{self.code} {self.message}"
@@ -343,25 +391,59 @@ class ProblemGroup:
 
 def group_problems(items: Iterable[tuple[Mapping[str, Any], str]]) -> list[ProblemGroup]:
     """Problems (``Problem.to_dict()`` forms, each with the name of its record) gathered by file,
-    code, field and message, in the order each was first found: a column that every row gets
-    wrong is one line with the rows, not one line per row."""
+    code, field and what was expected, in the order each was first found: a column that every
+    row gets wrong is one line with its rows and a few of the values found, not one line per
+    row or per value. A message this module did not word (a rule across fields, a duplicate)
+    is grouped by code and field alone, and shown by its first row's."""
     groups: dict[tuple, ProblemGroup] = {}
     for p, who in items:
-        key = (p.get("file") or "", p.get("code"), p.get("field"), p.get("message"))
+        code, fname, text = p.get("code") or "", p.get("field"), p.get("message") or ""
+        lab, observed, expected = p.get("label") or "", p.get("observed"), p.get("expected")
+        worded = text == message(code, fname, lab, observed, expected)
+        key = (p.get("file") or "", code, fname, _hashable(expected) if worded else None)
         group = groups.get(key)
         if group is None:
-            group = groups[key] = ProblemGroup(p.get("code") or "", p.get("severity") or severity(p.get("code") or ""),
-                                               key[0], p.get("field"), p.get("message") or "", [], [])
-        group.rows.append(int(p.get("row") or 0))
+            group = groups[key] = ProblemGroup(code, p.get("severity") or severity(code), key[0], fname, lab,
+                                               expected, worded, [], [], {})
+        elif group.worded and not worded:
+            group.worded = False
+        row = int(p.get("row") or 0)
+        group.rows.append(row)
         group.who.append(who)
+        group.values.setdefault(text, (observed, row))
     return list(groups.values())
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def record_identity(record: Mapping[str, Any]) -> tuple[str, str]:
+    """``(code, name)`` of a rejected record (``Rejected.to_dict()``) or a problem, as a user finds
+    it: its school's, else its county's; a rejected row's own cells (``data``, under field names
+    or the labels the caller gave) fill what its identity lacks."""
+    data = record.get("data") or {}
+
+    def given(key: str) -> str:
+        value = record.get(key)
+        if value is None or value == "":
+            value = data.get(key)
+            if value is None:
+                value = next((v for k, v in data.items() if fields.header_to_field(k) == key), None)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return "" if value is None else str(value).strip()
+
+    return given("school_id") or given("county_code"), given("school_name") or given("county_name")
 
 
 def record_name(record: Mapping[str, Any]) -> str:
     """A rejected record as a user finds it: its school (or county) code and name."""
-    ident = record.get("school_id") or record.get("county_code") or ""
-    name = record.get("school_name") or record.get("county_name") or ""
-    return f"{ident} {name}".strip()
+    return " ".join(part for part in record_identity(record) if part)
 
 
 def problem_lines(rejected: Iterable[Mapping[str, Any]], warnings: Iterable[Mapping[str, Any]] = (),

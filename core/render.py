@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .county_rejected import REJECTED_SCHOOLS_HEADING
-from .problems import problem_lines
+from .problems import problem_lines, record_name
 from .fields import unit_zh
 from .reports.view import OPERATOR_ZH, status_text
 
@@ -130,8 +130,7 @@ def _rejected_county_lines(report: "Report", limit: int) -> list[str]:
         return []
     lines = [f"被拒县级记录 Rejected county records ({len(report.county_rejected)}):"]
     for rej in report.county_rejected[:limit]:
-        data = rej.get("data") or {}
-        lines.append(f"  {rej['file']}:{rej['row']} {data.get('county_code') or '?'} {data.get('county_name') or ''}")
+        lines.append(f"  {rej['file']}:{rej['row']} {record_name(rej) or '?'}")
         lines += [f"      {p['code']} {p['message']}" for p in rej["problems"]]
     if len(report.county_rejected) > limit:
         lines.append(f"  … 另有 {len(report.county_rejected) - limit} 条 and {len(report.county_rejected) - limit} more")

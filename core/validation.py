@@ -333,7 +333,7 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
             if data is None:
                 data = {k: v for k, v in next(texts).items() if v is not None}
             own = originals[pos] if originals is not None else data
-            name = ident(own, "school_name" if kind == "school" else "county_name")
+            name = ident(data, "school_name" if kind == "school" else "county_name")
             result.rejected.append(Rejected(rp.file, rp.row, rp.ident, name, rp.items, own))
             rejected_at.append(pos)
     ints = [name for name, spec in props.items() if spec.get("type") == "integer"]
@@ -441,7 +441,7 @@ def _check_rows(rows: Iterable[dict[str, Any]], checker: RecordChecker, default_
         result.problems.extend(rp.items)
         if rp.has_error:
             own = originals[pos] if originals is not None else data
-            name = ident(own, "school_name" if kind == "school" else "county_name")
+            name = ident(data, "school_name" if kind == "school" else "county_name")
             result.rejected.append(Rejected(row["_file"], row["_row"], rp.ident, name, rp.items, own))
         else:
             record["_file"], record["_row"] = row["_file"], row["_row"]

@@ -81,10 +81,11 @@ def test_the_same_problem_on_many_rows_is_one_line_a_single_row_names_its_school
     lines = problem_lines(rejected)
     assert lines == ["  a.csv 第 2–29 行 rows 2–29: E106 未知列 '备注'",
                      "  a.csv 第 6 行 row 6 6 学校6: E104 学段（stage） 取值 'xx' 不在允许范围"]
-    # the same code and field with another message (another value) is another line
+    # the same code and field with another message (another value) is the same line, showing the first
     other = [{"school_id": "1", "problems": [problem(2, message="x")]},
              {"school_id": "2", "problems": [problem(3, message="y")]}]
-    assert len(problem_lines(other)) == 2
+    assert problem_lines(other) == ["  a.csv 第 2–3 行 rows 2–3: E106 例 e.g. 第 2 行 row 2：x（共 2 种不同的值 2 distinct values）"]
+    other.append({"school_id": "3", "problems": [problem(4, code="E104", message="z")]})
     # warnings are marked, and a limit counts what it leaves out
     warned = [problem(r, "W301", "max_class_size", "班额大于学生数") | {"severity": "warning"} for r in (3, 4, 5)]
     assert problem_lines((), warned) == ["  a.csv 第 3–5 行 rows 3–5: 警告 warning W301 班额大于学生数"]
@@ -301,3 +302,73 @@ def test_bad_arguments_are_invalid_input():
         with pytest.raises(InvalidInput) as err:
             Evaluator(**kwargs)
         assert [(p.code, p.field) for p in err.value.problems] == [("E192", field)]
+
+
+# --- a bad value that differs per row, and a rejected county row -------------------------------
+
+def test_a_column_with_a_different_bad_value_on_each_row_is_one_line_with_examples(tmp_path):
+    rows = demo_rows()
+    students = rows[0].index("在校生数")
+    values = ["abc", "x", "多", "很多", "x"]
+    for k, r in enumerate(rows[1:]):
+        r[students] = values[k % len(values)]
+    path = write_csv(tmp_path / "schools.csv", rows, "gbk")
+    n = len(rows) - 1
+    out = cli("validate", path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    wrong = [x for x in out.stdout.splitlines() if "E102" in x]
+    assert wrong == [f"  {path} 第 2–{n + 1} 行 rows 2–{n + 1}: E102 在校生数（students） 应为整数，实际为 "
+                     "'abc'、'x'、'多' 等 4 个不同的值 / expected an integer, got 'abc', 'x', '多' and 1 more value"]
+    # the JSON keeps every problem with its own value
+    data = __import__("json").loads(cli("validate", path, "-f", "json").stdout)
+    found = [(r["row"], p["observed"]) for r in data["rejected"] for p in r["problems"] if p["code"] == "E102"]
+    assert found == [(k + 2, values[k % len(values)]) for k in range(n)]
+
+
+def test_a_rule_across_fields_broken_with_other_values_on_each_row_is_one_line(tmp_path):
+    rows = demo_rows()
+    head = rows[0]
+    for k, r in enumerate(rows[1:4]):                  # boarders over students, by another number each row
+        r[head.index("寄宿生数")] = str(int(r[head.index("在校生数")]) + k + 1)
+    path = write_csv(tmp_path / "schools.csv", rows)
+    lines = [x for x in cli("validate", path).stdout.splitlines() if "E201" in x]
+    assert len(lines) == 1 and lines[0].startswith(f"  {path} 第 2–4 行 rows 2–4: E201 例 e.g. 第 2 行 row 2：寄宿生数 "), lines
+    assert lines[0].endswith("（共 3 种不同的值 3 distinct values）")
+
+
+COUNTY_DEMO = ROOT / "plugins" / "guizhou" / "data" / "demo_county.csv"
+
+
+def bad_county_file(tmp_path) -> Path:
+    """A county office's GBK file with Chinese headers and a second county whose rate is a word."""
+    rows = list(csv.reader(open(COUNTY_DEMO, encoding="utf-8")))
+    head = rows[0]
+    bad = list(rows[1])
+    bad[head.index("county_code")], bad[head.index("county_name")] = "522699", "石桥县"
+    bad[head.index("rotation_rate")] = "很高"
+    from edubalance.fields import label
+    return write_csv(tmp_path / "县级.csv", [[label(h) for h in head], rows[1], bad], "gbk")
+
+
+def test_a_rejected_county_row_is_named_by_its_county_code_and_name(tmp_path):
+    path = bad_county_file(tmp_path)
+    out = cli("validate", path)
+    assert out.returncode == 1
+    [line] = [x for x in out.stdout.splitlines() if "E102" in x]
+    assert line.startswith(f"  {path} 第 3 行 row 3 522699 石桥县: E102 教师交流轮岗比例（rotation_rate）"), line
+    out = cli("evaluate", DEMO, path)
+    assert f"  {path}:3 522699 石桥县\n" in out.stdout
+
+
+def test_a_rejected_county_given_to_the_api_with_chinese_keys_is_named(vector_evaluator):
+    from edubalance.fields import label
+    from edubalance.problems import record_name
+    from edubalance.reports.view import ReportView
+    rows = list(csv.reader(open(COUNTY_DEMO, encoding="utf-8")))
+    county = {label(k): v for k, v in zip(rows[0], rows[1])} | {"教师交流轮岗比例": "很高"}
+    report = vector_evaluator.evaluate_records([], [county])
+    [rej] = report.county_rejected
+    assert rej["school_name"] == "青岚县" and record_name(rej) == "522698 青岚县"
+    view = ReportView(report)
+    assert [(r["id"], r["name"]) for r in view.rejected_problems()] == [("522698", "青岚县")]
+    assert [(r["county_code"], r["county_name"]) for r in view.rejected_county_rows()] == [("522698", "青岚县")]

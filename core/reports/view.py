@@ -10,6 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..problems import record_identity
+
 STATUS_ZH = {"pass": "达标", "fail": "未达标", "missing_data": "缺数据", "not_applicable": "不适用",
              "incomplete": "数据不全"}
 STATUS_EN = {"pass": "pass", "fail": "fail", "missing_data": "missing data", "not_applicable": "not applicable",
@@ -191,24 +193,21 @@ class ReportView:
         from ..report import each_problem
         kinds = {"school": "学校记录 school row", "county": "县级记录 county row",
                  "warning": "警告 warning (已评估 kept)"}
-        def found(rec: dict, key: str) -> Any:          # a rejected county row keeps its cells in ``data``
-            return rec.get(key) or (rec.get("data") or {}).get(key)
-
-        return [{"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"),
-                 "id": rec.get("school_id") or found(rec, "county_code"),
-                 "name": rec.get("school_name") if kind == "warning"
-                 else rec.get("school_name") or found(rec, "county_name"),
-                 **_problem(p)}
-                for kind, rec, p in each_problem(self.data["rejected"], self.data.get("rejected_counties") or [],
-                                                 self.data.get("warnings") or [])]
+        out = []
+        for kind, rec, p in each_problem(self.data["rejected"], self.data.get("rejected_counties") or [],
+                                         self.data.get("warnings") or []):
+            ident, name = record_identity(rec)
+            out.append({"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"), "id": ident or None,
+                        "name": name or None, **_problem(p)})
+        return out
 
     def rejected_county_rows(self) -> list[dict[str, Any]]:
         """One row per rejected county record: where it is, which county it names, and why."""
         out = []
         for rej in self.data.get("rejected_counties") or []:
-            data = rej.get("data") or {}
-            out.append({"file": rej.get("file"), "row": rej.get("row"), "county_code": data.get("county_code"),
-                        "county_name": data.get("county_name"), "year": data.get("year"),
+            code, name = record_identity(rej)
+            out.append({"file": rej.get("file"), "row": rej.get("row"), "county_code": code or None,
+                        "county_name": name or None, "year": (rej.get("data") or {}).get("year"),
                         "reasons": "；".join(f"{p.get('code')} {p.get('message')}" for p in rej["problems"])})
         return out
 
