@@ -16,6 +16,7 @@ import numpy as np
 
 from .county_table import (COUNTY_RECORD_FIELDS, COUNTY_STAGE, NO_SCHOOL_RECORDS, ROW_STAGES, ROWS_PER_COUNTY,
                            STAGES, CountyFrame)
+from .entries import gaps_of
 from .fields import label
 from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults
 from .table import Table
@@ -150,16 +151,13 @@ class _VerdictGrid:
         self.status = results.status[rows, cols]
         value = results.value[rows, cols]
         threshold = results.threshold[rows, cols]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            diff = value - threshold
-            share = diff / threshold
-        no_value, no_threshold = np.isnan(value), np.isnan(threshold)
+        _, gap, share = gaps_of(self.status, value, threshold)      # as a school verdict's gap
         # Per county (transposed), as plain Python values: NaN → None.
         self.status_names = np.array(STATUS_NAMES, dtype=object)[self.status].T.tolist()
-        self.values = _objects(value, no_value).T.tolist()
-        self.thresholds = _objects(threshold, no_threshold).T.tolist()
-        self.gap_values = _objects(diff, no_value | no_threshold).T.tolist()
-        self.gap_shares = _objects(share, threshold == 0).T.tolist()
+        self.values = _objects(value, np.isnan(value)).T.tolist()
+        self.thresholds = _objects(threshold, np.isnan(threshold)).T.tolist()
+        self.gap_values = _objects(gap, ~np.isfinite(gap)).T.tolist()
+        self.gap_shares = _objects(share, ~np.isfinite(share)).T.tolist()
 
     def verdicts(self) -> list[list[dict[str, Any]]]:
         ids, stages = self.plan.rule_ids, self.plan.stages

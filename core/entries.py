@@ -54,9 +54,9 @@ def check_mode(verdicts: str) -> None:
 
 def gaps_of(status: np.ndarray, value: np.ndarray, threshold: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(judged, gap, gap share) of verdicts: a verdict that passed or failed on a value and a
-    threshold has gap = value − threshold and share = gap / threshold (NaN where the threshold
-    is 0); every other verdict has NaN for both."""
+    """(judged, gap, gap share) of verdicts, school and county alike: a verdict that passed or
+    failed on a value and a threshold has gap = value − threshold and share = gap / threshold
+    (NaN where the threshold is 0); every other verdict has NaN for both."""
     judged = ((status == PASS) | (status == FAIL)) & ~np.isnan(value) & ~np.isnan(threshold)
     with np.errstate(invalid="ignore", divide="ignore"):
         gap = np.where(judged, value - threshold, np.nan)

@@ -893,3 +893,33 @@ def test_county_reports_at_national_size():
         sum(1 for r in records if r["books"] is None and r["students"] > 0 and r["school_type"] != "teaching_point")
     assert any(e["reason_code"] == "zero_pupils" for e in reps[0]["stages"]["primary"]["excluded"])
     assert all(set(v) == VERDICT_KEYS for r in reps[:20] for v in r["verdicts"])
+
+
+def test_a_county_verdict_has_a_gap_only_when_judged_as_a_school_verdict_does():
+    """A gap is value − threshold of a verdict that passed or failed; a verdict left without data
+    or not applicable has none, even where a value and a threshold are known (a scope unknown or
+    false), and a share is only taken of a threshold other than 0."""
+    from edubalance.entries import gaps_of
+    frame = frame_of(both_stages())
+    results = evaluate(RULES, frame.table)
+    pay = next(k for k, r in enumerate(RULES) if r.id == "national.county.teacher_pay")
+    crow = row(frame, "county")
+    assert results.status[pay, crow] == PASS and np.isfinite(results.value[pay, crow])
+    results.status[pay, crow] = MISSING_DATA                       # a value and a threshold, not judged
+    [rep] = county_reports(frame, results, simple_score)
+    by_id = {(v["rule_id"], v["stage"]): v for v in rep["verdicts"]}
+    missing = by_id[("national.county.teacher_pay", "county")]
+    assert missing["value"] is not None and missing["threshold"] is not None and missing["gap"] is None
+    for v in rep["verdicts"]:                                      # every gap as the school verdicts' rule has it
+        _, gap, share = gaps_of(np.array([STATUS_CODES[v["status"]]]), np.array([np.nan if v["value"] is None else v["value"]]),
+                                np.array([np.nan if v["threshold"] is None else v["threshold"]]))
+        if v["gap"] is None:
+            assert np.isnan(gap[0]) or v["value"] is None
+        else:
+            assert v["gap"]["value"] == gap[0]
+            assert v["gap"]["share"] == (None if np.isnan(share[0]) else share[0])
+    zero = by_id[("national.county.veto_exam_admission", "county")]
+    assert zero["threshold"] == 0 and zero["gap"] == {"value": 0.0, "share": None}
+
+
+STATUS_CODES = {"pass": PASS, "fail": FAIL, "not_applicable": NOT_APPLICABLE, "missing_data": MISSING_DATA}
