@@ -106,3 +106,23 @@ def test_a_province_named_in_chinese_is_taken_by_every_request():
     jobs = Jobs(Settings(engine="vector", province="贵州"))
     assert jobs.base.province == "guizhou"
     assert jobs.evaluator("贵州", None).province == jobs.evaluator("Guizhou", None).province == "guizhou"
+
+
+def test_uploaded_files_over_the_record_limit_are_refused_before_anything_is_judged(tmp_path, monkeypatch):
+    """Files and a JSON body are read the same way: counted, then checked, then judged."""
+    import shutil
+    from pathlib import Path
+    demo = Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data" / "demo_schools.csv"
+    shutil.copy(demo, tmp_path / "schools.csv")                     # 28 school records
+    judged = []
+    monkeypatch.setattr(Evaluator, "evaluate_checked", lambda self, *a, **k: judged.append(a) or 1 / 0)
+    jobs = Jobs(Settings(engine="vector", max_records=10))
+    for job in (jobs.evaluate, jobs.validate):
+        with pytest.raises(ServiceProblem) as err:
+            job(("files", str(tmp_path), ["schools.csv"]), {}, *([str(tmp_path)] if job == jobs.evaluate else []))
+        assert err.value.kind == "too-large" and "28" in err.value.detail
+    assert judged == []
+    many = orjson.dumps({"records": [SCHOOL | {"school_id": str(5201020000 + k)} for k in range(11)]})
+    with pytest.raises(ServiceProblem) as err:
+        jobs.evaluate(("json", many), {}, str(tmp_path))
+    assert err.value.kind == "too-large" and judged == []

@@ -65,23 +65,37 @@ class Jobs:
             raise ServiceProblem("too-large", f"一次请求最多 {self.settings.max_records} 条记录，收到 {n} 条。"
                                               f"At most {self.settings.max_records} records per request; got {n}.")
 
-    # -- evaluate --------------------------------------------------------------------------
-    def evaluate(self, source: tuple, options: dict, out_dir: str) -> dict:
-        """Judge a JSON body (``("json", bytes)``) or uploaded files (``("files", folder, [names])``)
-        and write the report in ``options["format"]`` into ``out_dir``."""
+    def _read(self, source: tuple, options: dict, model: Any) -> tuple[Any, Any, dict]:
+        """What both jobs read first, whatever the request's form: ``(evaluator, checked, options)``.
+        A JSON body (``("json", bytes)``) is parsed and its records checked; uploaded files
+        (``("files", folder, [names])``) are read from the request's folder. Either way the
+        record count is bounded before anything is checked or judged, and an input without a
+        record is refused (every file row skipped names its rows)."""
         if source[0] == "json":
-            body = _parse(EvaluateBody, source[1])
-            self._check_count(len(body.records) + len(body.counties))
-            ev = self.evaluator(body.province, body.year, body.verdicts)
-            report = ev.evaluate_records(body.records, body.counties, schools_only=body.schools_only)
+            body = _parse(model, source[1])
+            options = {**options, **body.model_dump(exclude={"records", "counties"})}
+            ev = self.evaluator(body.province, options.get("year"), options.get("verdicts") or "all")
+            given: tuple = (given_rows(body.records, "<records>"), given_rows(body.counties, "<counties>"))
+            schools, counties = given
+            skipped: list = []
         else:
             ev = self.evaluator(options.get("province"), options.get("year"), options.get("verdicts") or "all")
-            # The body limit bounds the files; their record count is known once they are read.
             with _in_folder(source[1]):
-                report = ev.evaluate_files(source[2], schools_only=options.get("schools_only", False))
-            self._check_count(report.read)
-            if report.read == len(report.skipped) and not report.counties and not report.county_rejected:
-                raise _no_records((s["file"], s["row"]) for s in report.skipped)
+                loaded = ev.load(source[2])
+            given, (schools, counties) = (loaded,), loaded
+            skipped = [(s.file, s.row) for s in loaded.skipped]
+        self._check_count(len(schools) + len(counties))
+        if not len(schools) and not len(counties):
+            raise _no_records(skipped)
+        return ev, ev.check_timed(*given), options
+
+    # -- evaluate --------------------------------------------------------------------------
+    def evaluate(self, source: tuple, options: dict, out_dir: str) -> dict:
+        """Judge a JSON body or uploaded files (:meth:`_read`) and write the report in
+        ``options["format"]`` into ``out_dir``."""
+        ev, checked, options = self._read(source, options, EvaluateBody)
+        files = list(source[2]) if source[0] != "json" else []
+        report = ev.evaluate_checked(checked, files, counties=not options.get("schools_only", False))
         if report.evaluated == 0 and (report.rejected or report.county_rejected):
             raise ServiceProblem("records-rejected", "没有可评估的记录：每条记录都未通过校验。"
                                                      "Nothing could be judged: every record was rejected.",
@@ -116,21 +130,8 @@ class Jobs:
     # -- validate --------------------------------------------------------------------------
     def validate(self, source: tuple, options: dict) -> dict:
         """Check records without judging them: the same answer as ``edubalance validate -f json``."""
-        if source[0] == "json":
-            body = _parse(ValidateBody, source[1])
-            province = body.province
-            rows = given_rows(body.records, "<records>")
-            county_rows = given_rows(body.counties, "<counties>")
-            ev = self.evaluator(province, None)
-        else:
-            ev = self.evaluator(options.get("province"), None)
-            with _in_folder(source[1]):
-                loaded = ev.load(source[2])
-            rows, county_rows = loaded
-        self._check_count(len(rows) + len(county_rows))
-        if not len(rows) and not len(county_rows):
-            raise _no_records([] if source[0] == "json" else [(s.file, s.row) for s in loaded.skipped])
-        data = (ev.check(loaded) if source[0] != "json" else ev.check(rows, county_rows)).to_dict()
+        _, checked, _ = self._read(source, options, ValidateBody)
+        data = checked.to_dict()
         return {"body": dumps(data), "records": data["records"], "counties": data["counties"]}
 
 
