@@ -105,9 +105,14 @@ def school_totals(table: Table) -> np.ndarray:
 
 
 def derive_measures(table: Table, measures: dict[str, expr.Node] | None = None) -> None:
-    """Add the §3 measures and the rule packs' expression measures to ``table`` in place."""
+    """Add the §3 measures and the rule packs' expression measures to ``table`` in place.
+
+    The pupils of the whole school are the sum over the table's records of each school, unless
+    the caller gave them: rows that are variants of one school (the planner's candidates) are
+    not one school, and their caller knows each one's whole school."""
     ratio_measures(table)
-    table.set_measure("school_total_students", school_totals(table))
+    if "school_total_students" not in table.columns:
+        table.set_measure("school_total_students", school_totals(table))
     add_expression_measures(table, measures or {})
 
 

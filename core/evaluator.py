@@ -340,15 +340,13 @@ class Evaluator:
         return schools, county_entries
 
     def school_results(self, ruleset: RuleSet, table: Table, engine: Any, progress: Progress | None = None,
-                       timed: bool = True, adjust: Callable[[Table], None] | None = None) -> RuleResults:
+                       timed: bool = True) -> RuleResults:
         """The school stage over a table: derived measures, the school rules, then the rules over
-        their verdicts (the 6-of-7 rule). The planner's search calls it untimed, many times, with
-        ``adjust`` correcting the derived measures of its variants before the rules read them."""
+        their verdicts (the 6-of-7 rule). The planner's search calls it untimed, many times, on
+        tables of variants that carry their whole school's pupils."""
         stage = self._stage if timed else _untimed
         with stage("derive"):
             self.pm.hook.edubalance_derive_measures(table=table, ruleset=ruleset)
-            if adjust is not None:
-                adjust(table)
         with stage("school_rules"):
             base = self.pm.hook.edubalance_evaluate_school_rules(
                 rules=ruleset.rules, table=table, engine=engine, progress=progress)

@@ -8,7 +8,7 @@ import pytest
 
 from edubalance import Evaluator
 from edubalance import evaluator as evaluator_module
-from edubalance.model import FAIL, NOT_APPLICABLE
+from edubalance.model import FAIL, NOT_APPLICABLE, PASS
 from edubalance.plan.probe import Probe
 from edubalance.plan.school import SchoolSolver
 
@@ -108,3 +108,33 @@ def test_with_more_pupils_every_stage_of_the_school_grows(ev):
     grown = probe.for_records([school("primary", 158), school("junior", 105)])
     assert grown.siblings[("5226990001", 2023, "primary")] == 105 and grown.engine is probe.engine
     assert probe.siblings[("5226990001", 2023, "primary")] == 100
+
+
+def test_the_derive_stage_gets_each_variants_whole_school(ev):
+    """A pack measure computed from the whole school's pupils (here: the pupils themselves, at
+    most 260) sees each variant's own school — its pupils and its other stages' — not the sum
+    of the batch, because the probe gives derive the whole school before it computes."""
+    import dataclasses
+
+    from edubalance import expr
+    base = ev.ruleset("guizhou", 2023)
+    hall = base.rule("guizhou.multimedia_hall")
+    rule = dataclasses.replace(hall, id="test.whole_school_pupils", measure="whole_school_pupils", operator="<=",
+                               thresholds={"primary": 260.0, "junior": 260.0}, scope=None, scope_text="")
+    ruleset = dataclasses.replace(base, rules=base.rules + [rule],
+                                  measures={**base.measures,
+                                            "whole_school_pupils": expr.parse_value("school_total_students + 0")})
+    alone, junior = school("primary", 150), school("junior", 100)
+
+    def judged(records, batch):
+        probe = Probe(ev, ruleset, records)
+        results = probe(batch)
+        k = probe.index["test.whole_school_pupils"]
+        return list(results.status[k]), list(results.value[k])
+
+    # three variants of a 150-pupil school: each is a school of 150, not 450
+    assert judged([alone], [alone, dict(alone), dict(alone)]) == ([PASS] * 3, [150.0] * 3)
+    # a nine-year school (一贯制): each primary variant is planned with the whole school's 250 pupils
+    assert judged([alone, junior], [alone, dict(alone)]) == ([PASS] * 2, [250.0] * 2)
+    grown = dict(alone, students=200)                   # 200 primary + 100 junior: over 260
+    assert judged([alone, junior], [grown]) == ([FAIL], [300.0])

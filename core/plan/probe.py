@@ -44,9 +44,12 @@ class Probe:
 
     def __call__(self, records: Sequence[Mapping[str, Any]]) -> RuleResults:
         table = Table.from_records(records, _NUMERIC)
-        return self.ev.school_results(self.ruleset, table, self.engine, timed=False, adjust=self._whole_school)
+        self._whole_school(table)
+        return self.ev.school_results(self.ruleset, table, self.engine, timed=False)
 
     def _whole_school(self, table: Table) -> None:
+        """Each variant's whole school, given to the derive stage as its input: the variant's
+        pupils and those of its school's other stages (derive would sum the batch instead)."""
         ids, years, stages = table.get("school_id"), table.get("year"), table.get("stage")
         other = np.array([self.siblings.get((str(i), int(y), s), 0.0) if np.isfinite(y) else np.nan
                           for i, y, s in zip(ids, years, stages)])
