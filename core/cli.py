@@ -188,8 +188,8 @@ def emit_report(ev, report, fmt: str | None, output: str | None, progress=None) 
 
 def _province(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """``-P 贵州`` or ``-P Guizhou`` as the plug-in id, for every command."""
-    from .regions import province_id
-    return (province_id(value) or value) if value else value
+    from .regions import province_key
+    return province_key(value) if value else value
 
 
 def province_opt(help: str = "省份（插件名如 guizhou，或 贵州），用于没有写省份的记录；文件中的记录若写了别的省份则拒绝"

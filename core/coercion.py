@@ -171,7 +171,7 @@ def _to_province(value: str) -> str:
     s = normal_text(value)
     if not s:
         raise Bad("text / 文本")
-    return regions.province_id(s) or s.lower()
+    return regions.province_key(s)
 
 
 def _make_to_str(name: str, spec: dict[str, Any]) -> Coercer:

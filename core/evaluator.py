@@ -28,7 +28,7 @@ from .model import NOT_APPLICABLE, RuleResults, RuleSet
 from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
 from .progress import Progress
-from .regions import province_id, province_label, provinces_text
+from .regions import province_key, province_label, provinces_text
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
 from .schemas import year_range
@@ -65,7 +65,7 @@ class Evaluator:
                  timings: dict[str, float] | None = None, province_conflicts: str = "keep"):
         check_options(year, verdicts)
         if province is not None:
-            province = province_id(province) or province       # 贵州, Guizhou → guizhou
+            province = province_key(province)       # 贵州, Guizhou → guizhou, as a 省份 cell is read
         self.province = province
         if province_conflicts not in PROVINCE_CONFLICTS:
             raise bad_argument("province_conflicts", province_conflicts, PROVINCE_CONFLICTS,
@@ -115,7 +115,7 @@ class Evaluator:
         and back ends, so nothing is read or compiled again (a service's worker keeps one)."""
         check_options(year, verdicts)
         if province is not None:
-            province = province_id(province) or province       # 贵州, Guizhou → guizhou, as __init__ does
+            province = province_key(province)       # 贵州, Guizhou → guizhou, as a 省份 cell is read
         self._check_province(province)
         other = copy.copy(self)
         other.province, other.year, other.verdicts = province, year, verdicts

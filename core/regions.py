@@ -39,6 +39,14 @@ def province_id(text: str) -> str | None:
     return _table()[0].get(s)
 
 
+def province_key(text: str) -> str:
+    """The plug-in id a province is written as, wherever one is given (a 省份 cell, ``-P``, the
+    Python API, the service): a listed province's id (``贵州省``, ``Guizhou`` → ``guizhou``), else
+    the text NFKC-normalised, stripped and lower-cased (``National`` → ``national``, a plug-in
+    not on the list)."""
+    return province_id(text) or unicodedata.normalize("NFKC", text).strip().lower()
+
+
 def province_of_code(code: Any) -> str | None:
     """The id of the province a 6-digit county code belongs to (``520102`` → ``guizhou``), or None."""
     if not isinstance(code, str) or not _CODE.fullmatch(code):

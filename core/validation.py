@@ -35,7 +35,7 @@ from .fields import label
 from .loading import (NESTED, PROVENANCE, RawRow, Skipped, given_value, json_kind, key_field, record_columns, text_frame,
                       unit_refused)
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
-from .regions import code_provinces, province_of_code
+from .regions import code_provinces
 
 #: Up to this many rows, every row goes through :func:`~edubalance.checks.row_problems` (which
 #: decides every row it sees) instead of the column expressions picking rows for it: for one
@@ -319,7 +319,7 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
         found.append((pos, rp, data))
     # Rows whose cells are all valid: the rules across fields and rows, over their typed columns.
     found.extend((pos, rp, None) for pos, rp in _rule_problems(typed, (rule_mask & ~schema_mask).arg_true(),
-                                                                  kind, known, duplicates, inferred).items())
+                                                                  kind, known, duplicates, inferred, of_code).items())
     found.sort(key=lambda f: f[0])
 
     result = ValidationResult(typed.head(0))
@@ -347,10 +347,12 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
 
 
 def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozenset[str] | None,
-                   duplicates: dict[int, tuple[str, int]], inferred: pl.Series | None = None) -> dict[int, RowProblems]:
+                   duplicates: dict[int, tuple[str, int]], inferred: pl.Series | None = None,
+                   of_code: pl.Series | None = None) -> dict[int, RowProblems]:
     """The problems of rows whose every cell is valid: unknown province, the cross-field rules
     and duplicates, each check over the picked rows' columns at once (in the order a row's
-    problems are reported). ``inferred``: where the province was taken from the county code."""
+    problems are reported). ``inferred``: where the province was taken from the county code;
+    ``of_code``: the province of each row's county code (:func:`_code_provinces`)."""
     if not len(at):
         return {}
     keys = IDENTITY.get(kind, ())
@@ -375,18 +377,16 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         named = pl.col("province")
         unknown = ~named.is_in(sorted(known)) if known is not None else pl.lit(False)
         county = pl.col("county_code") if "county_code" in sub.columns else pl.lit(None, dtype=pl.String)
-        of_county = pl.when(county.str.contains(r"^[0-9]{6}$")).then(
-            county.str.slice(0, 2).replace_strict(code_provinces(), default=None, return_dtype=pl.String))
-        suspect = named.is_not_null() & (unknown | (of_county.is_not_null() & (of_county != named)).fill_null(False))
-        picked = sub.select(pl.int_range(pl.len()).alias("i"), named, county.alias("code"), suspect.alias("suspect"))
-        for i, prov, code, _ in picked.filter("suspect").iter_rows():
+        of_county = (of_code[at] if of_code is not None
+                     else pl.Series([None] * len(positions), dtype=pl.String)).alias("of_code")
+        other = (pl.col("of_code").is_not_null() & (pl.col("of_code") != named)).fill_null(False)
+        picked = sub.select(pl.int_range(pl.len()).alias("i"), named, county.alias("code"), of_county)
+        for i, prov, code, of in picked.filter(named.is_not_null() & (unknown | other)).iter_rows():
             if known is not None and prov not in known:
                 check_province({"province": prov, "county_code": code}, known, rp_at(i),
                                inferred is not None and bool(inferred[positions[i]]))
-                continue
-            of_code = province_of_code(code)
-            if of_code is not None and of_code != prov:
-                county_province_problem(rp_at(i), prov, code, of_code)
+            else:
+                county_province_problem(rp_at(i), prov, code, of)
     if kind == "school":
         for code, a, b, english in CROSS_RULES:
             if a in sub.columns and b in sub.columns:

@@ -486,3 +486,21 @@ def test_the_compiled_validator_never_passes_what_jsonschema_refuses(kind):
         assert not checker.passes(record) and not checker.is_valid(record)
     assert not checker.passes({**good, "no_such_field": 1})
     assert refused > 0.8 * tried > 100
+
+
+def test_a_province_is_read_the_same_in_a_cell_on_the_command_line_and_in_the_api(tmp_path, run):
+    """One reading of a province name everywhere: a plug-in not on the list of provinces
+    (``national``), written with capitals, is the same province in a 省份 cell, after ``-P`` and
+    for ``Evaluator(province=…)``; a listed one is read by its Chinese name or pinyin."""
+    from edubalance import Evaluator
+    from edubalance.regions import province_key
+    assert [province_key(t) for t in ("贵州省", " GUIZHOU ", "广西", "National", "ｎａｔｉｏｎａｌ")] == [
+        "guizhou", "guizhou", "guangxi", "national", "national"]
+    assert Evaluator(engine="vector", province="National").province == "national"
+    assert Evaluator(engine="vector").with_options("贵州", None).province == "guizhou"
+    demo = Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data" / "demo_schools.csv"
+    path = tmp_path / "schools.csv"
+    path.write_text(demo.read_text(encoding="utf-8").replace(",guizhou,", ",National,"), encoding="utf-8")
+    out = run("validate", "-P", "National", str(path), "-f", "json")
+    doc = json.loads(out.output)
+    assert doc["records"]["accepted"] == 28 and {w["code"] for w in doc["warnings"]} == {"W320"}
