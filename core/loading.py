@@ -811,14 +811,26 @@ def text_frame(data: dict[str, list[Any]]) -> pl.DataFrame:
     return pl.DataFrame(data, schema={k: (pl.Int64 if k == "_row" else pl.String) for k in data})
 
 
+def twice_text(first: Any, key: Any, fname: str, where: str | None = None) -> str:
+    """Two keys of one record give one field: which value counts is unknowable."""
+    lab = label(fname)
+    zh = f"键「{first}」和「{key}」都是 {lab}，只能给一个"
+    en = f"keys '{first}' and '{key}' both give {lab} ({fname}); give one"
+    return f"{where} 的{zh} / {where}: {en}" if where else f"{zh} / {en}"
+
+
 def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label: str | None = None,
-                   map_keys: bool = True) -> dict[str, list[Any]]:
+                   map_keys: bool | Callable[[Any], str] = True,
+                   twice: list[tuple[int, Any, Any, str]] | None = None) -> dict[str, list[Any]]:
     """The columns of :func:`records_frame` as lists: validation reads a few records' rows
     straight from them, since a frame of one row costs more to build than to check.
+    ``map_keys``: a key's column is the field its header names (True), the key itself (False),
+    or what the function gives (the Python API's keys, whose values are already converted).
 
     Two keys giving one field (``stage`` and ``学段``, or ``图书`` and ``图书（千册）``, whose column is
     converted later) are refused, both named as given: in one record, or in two records when
-    they would make two columns of one field."""
+    they would make two columns of one field. With a ``twice`` list, each record's second key
+    for a field is listed there as ``(its position in items, first key, key, field)`` instead, and left out."""
     columns: dict[str, list[str | None]] = {}
     numbers: list[int] = []
     nested: list[str | None] = []
@@ -834,8 +846,12 @@ def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label:
                 continue
             named = names.get(key)
             if named is None:
-                column = (header_to_field(key) or str(key)) if map_keys else str(key)
-                named = names[key] = (column, key_field(key)[0] if map_keys else column)
+                if callable(map_keys):
+                    column = map_keys(key)
+                    named = names[key] = (column, column)
+                else:
+                    column = (header_to_field(key) or str(key)) if map_keys else str(key)
+                    named = names[key] = (column, key_field(key)[0] if map_keys else column)
                 earlier = first.setdefault(named[1], (key, where, column))
                 if earlier[2] != column and earlier[1] != where:
                     raise InputError(name, f"{earlier[1]} 的键「{earlier[0]}」和 {where} 的键「{key}」都是 "
@@ -843,9 +859,10 @@ def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label:
                                            f"{where}'s key '{key}' both give {label(named[1])} ({named[1]}); use one")
             fname, given = named
             if given in seen:
-                raise InputError(name, f"{where} 的键「{seen[given]}」和「{key}」都是 {label(given)}，只能给一个 / "
-                                       f"{where}: keys '{seen[given]}' and '{key}' both give {label(given)} ({given}); "
-                                       f"give one")
+                if twice is None:
+                    raise InputError(name, twice_text(seen[given], key, given, where))
+                twice.append((i, seen[given], key, given))
+                continue
             seen[given] = key
             col = columns.get(fname)
             if col is None:

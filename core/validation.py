@@ -33,7 +33,7 @@ from .coercion import Bad, coerce_frame, column_type
 from .errors import InvalidInput
 from .fields import label
 from .loading import (NESTED, PROVENANCE, RawRow, Skipped, given_value, json_kind, key_field, record_columns, text_frame,
-                      unit_refused)
+                      twice_text, unit_refused)
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
 from .regions import code_provinces
 
@@ -175,57 +175,55 @@ def given_rows(items: Iterable[Any], file: str) -> list[RawRow]:
 
 
 def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
-    """Each row's data with its keys as field names (English names or Chinese labels, as a file's
-    headers; a key in another unit, ``…（万元）``, with its value converted), for
-    :func:`~edubalance.loading.records_frame`. Each distinct key is looked up once; a record with
-    two keys for one field (``学段`` and ``stage``) raises InvalidInput: which value counts is
-    unknowable, as with a file that has two such columns; so does a unit with no exact factor."""
-    names: dict[Any, str] = {}
-    units: dict[Any, Any] = {}           # keys in another unit (万元): their values are converted
+    """Each row's data for :func:`~edubalance.loading.record_columns`, a key in another unit
+    (``…（万元）``) with its value converted; a unit with no exact factor raises InvalidInput
+    (for every record with the key). Each distinct key is looked up once."""
+    units: dict[Any, Any] = {}           # key -> its unit, None for a key in the field's own unit
     out: list[tuple[int, str, dict[str, Any]]] = []
-    twice: list[Problem] = []
+    refused: list[Problem] = []
     for r in rows:
         data = r.data
-        renamed: dict[str, Any] | None = None
-        seen: dict[str, Any] = {}
-        for key, value in data.items():
+        convert = False
+        for key in data:
             if key in PROVENANCE:
                 continue
-            fname = names.get(key)
-            if fname is None:
-                fname, found = key_field(key)
-                names[key] = fname
-                if found is not None:
-                    units[key] = found
-            found = units.get(key)
-            if found is not None and found.factor is None:         # every record with the key
-                twice.append(Problem("E106", ERROR, r.file, r.row, ident(data, "school_id"), fname,
-                                     label(fname), key, "a unit converted to the field's",
-                                     unit_refused(fname, str(key), found, ("键", "key"))))
-            if fname in seen:
-                lab = label(fname)
-                twice.append(Problem("E191", ERROR, r.file, r.row, ident(data, "school_id"), fname, lab, key,
-                                     "one key per field",
-                                     f"{seen[fname]!r} 和 {key!r} 都是 {lab}，只能给一个 / {seen[fname]!r} and {key!r} "
-                                     f"both give {lab} ({fname}); give one"))
-            seen[fname] = key
-            if fname != key and renamed is None:
-                renamed = {}
-        if renamed is not None:
-            renamed = {names.get(k, k): (given_value(v, units[k]) if k in units else v)
-                       for k, v in data.items() if k not in PROVENANCE}
-        out.append((r.row, f"record {r.row}", data if renamed is None else renamed))
-    if twice:
-        raise InvalidInput(twice, ("记录无效", "invalid records"))
+            if key not in units:
+                units[key] = key_field(key)[1]
+            found = units[key]
+            if found is None:
+                continue
+            if found.factor is None:                             # every record with the key
+                refused.append(Problem("E106", ERROR, r.file, r.row, ident(data, "school_id"), found.field,
+                                       label(found.field), key, "a unit converted to the field's",
+                                       unit_refused(found.field, str(key), found, ("键", "key"))))
+            else:
+                convert = True
+        if convert:
+            data = {k: (given_value(v, units[k]) if units.get(k) is not None else v) for k, v in data.items()}
+        out.append((r.row, f"record {r.row}", data))
+    if refused:
+        raise InvalidInput(refused, ("记录无效", "invalid records"))
     return out
 
 
 def rows_columns(rows: Sequence[RawRow]) -> dict[str, list[Any]]:
     """RawRows (the Python API) as the columns of a frame of text cells (lists), keeping each
-    row's file and number. Keys are English field names or Chinese labels, as a file's headers are."""
-    data = record_columns("<records>", _keyed(rows), map_keys=False)
+    row's file and number. Keys are English field names or Chinese labels, as a file's headers
+    are; a record with two keys for one field (``学段`` and ``stage``) raises InvalidInput (E191):
+    which value counts is unknowable, as with a file that has two such columns."""
+    twice: list[tuple[int, Any, Any, str]] = []
+    data = record_columns("<records>", _keyed(rows), map_keys=_key_column, twice=twice)
+    if twice:
+        raise InvalidInput([Problem("E191", ERROR, rows[i].file, rows[i].row, ident(rows[i].data, "school_id"), fname,
+                                    label(fname), key, "one key per field", twice_text(first, key, fname))
+                            for i, first, key, fname in twice], ("记录无效", "invalid records"))
     data["_file"] = [r.file for r in rows]
     return data
+
+
+def _key_column(key: Any) -> str:
+    """The column of a record's key: the field it names, in its own unit or another."""
+    return key_field(key)[0]
 
 
 def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "school",

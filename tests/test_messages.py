@@ -289,7 +289,7 @@ def test_what_is_not_a_record_and_a_field_given_twice(vector_evaluator):
         vector_evaluator.evaluate_record({**good, "学段": "小学"})
     [p] = err.value.problems
     assert (p.code, p.field, p.label, p.row) == ("E191", "stage", "学段", 1)
-    assert p.message == "'stage' 和 '学段' 都是 学段，只能给一个 / 'stage' and '学段' both give 学段 (stage); give one"
+    assert p.message == "键「stage」和「学段」都是 学段，只能给一个 / keys 'stage' and '学段' both give 学段 (stage); give one"
 
 
 def test_bad_arguments_are_invalid_input():

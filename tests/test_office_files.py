@@ -197,7 +197,7 @@ def test_api_keys_in_another_unit_are_converted_as_a_files_headers_are(plain_dem
     with pytest.raises(InvalidInput) as twice:
         ev.evaluate_record({**plain[0], "教学仪器设备资产值（万元）": 463.54})
     assert [q.code for q in twice.value.problems] == ["E191"]
-    assert "'教学仪器设备资产值' 和 '教学仪器设备资产值（万元）' 都是" in twice.value.problems[0].message
+    assert "键「教学仪器设备资产值」和「教学仪器设备资产值（万元）」都是" in twice.value.problems[0].message
 
 
 def test_the_python_api_still_refuses_an_unknown_key():

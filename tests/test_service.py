@@ -275,7 +275,7 @@ def test_chinese_keys_and_the_structured_problems_of_a_rejected_record(client):
     twice = client.post("/v1/evaluate", json={"records": [{**english, "学段": "初中"}], "province": "guizhou"})
     [p] = assert_problem(twice, 422, "records-rejected")["problems"]
     assert (p["code"], p["field"], p["row"]) == ("E191", "stage", 1)
-    assert p["message"].startswith("'stage' 和 '学段' 都是 学段")
+    assert p["message"].startswith("键「stage」和「学段」都是 学段")
     checked = client.post("/v1/validate", json={"records": [{**english, "学段": "初中"}]})
     assert [q["code"] for q in assert_problem(checked, 422, "records-rejected")["problems"]] == ["E191"]
 

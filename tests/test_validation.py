@@ -504,3 +504,23 @@ def test_a_province_is_read_the_same_in_a_cell_on_the_command_line_and_in_the_ap
     out = run("validate", "-P", "National", str(path), "-f", "json")
     doc = json.loads(out.output)
     assert doc["records"]["accepted"] == 28 and {w["code"] for w in doc["warnings"]} == {"W320"}
+
+
+def test_two_keys_for_one_field_are_found_by_one_check_for_files_and_the_api(tmp_path, vector_evaluator):
+    """A record with 学段 and stage: a JSON file is refused (exit 2) and the API raises E191 for
+    every such record, in the same words, found by the same check."""
+    from edubalance import InvalidInput
+    from edubalance.loading import InputError
+    record = {"school_id": "5201020001", "stage": "primary", "学段": "小学", "year": 2023}
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps([record], ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InputError) as in_file:
+        load_file(path)
+    with pytest.raises(InvalidInput) as given:
+        vector_evaluator.evaluate_records([record, {**record, "school_id": "5201020002"}])
+    assert [(p.code, p.row, p.school_id, p.field) for p in given.value.problems] == [
+        ("E191", 1, "5201020001", "stage"), ("E191", 2, "5201020002", "stage")]
+    said = given.value.problems[0].message
+    assert said == "键「stage」和「学段」都是 学段，只能给一个 / keys 'stage' and '学段' both give 学段 (stage); give one"
+    zh, en = said.split(" / ")
+    assert in_file.value.message == f"record 1 的{zh} / record 1: {en}"
