@@ -560,28 +560,30 @@ def _power_of_ten(factor: Fraction) -> int | None:
     return None
 
 
-def _shifted(col: pl.Expr, k: int) -> pl.Expr:
-    """A plain decimal times 10**k, written as :func:`_times` writes it (no leading or trailing
-    zeros, no sign on zero): its decimal point moved by k places, exact. Null where the cell is
-    not a plain decimal, the product would have more than 6 decimals (rounded by :func:`_times`)
-    or the cell is too long to convert."""
-    parts = col.str.extract_groups(_PLAIN_DECIMAL)
-    sign = parts.struct.field("1").fill_null("")
-    whole = parts.struct.field("2")
-    decimals = parts.struct.field("3").fill_null("")
+def _shifted(cells: pl.Series, k: int) -> pl.Series:
+    """Each plain decimal of ``cells`` times 10**k, written as :func:`_times` writes it (no leading
+    or trailing zeros, no sign on zero): its decimal point moved by k places, exact. Null where the
+    cell is not a plain decimal, the product would have more than 6 decimals (rounded by
+    :func:`_times`) or the cell is too long to convert."""
+    sign, whole, decimals = pl.col("sign"), pl.col("whole"), pl.col("decimals")
     if k >= 0:
         digits, point = whole + decimals.str.pad_end(k, "0"), whole.str.len_chars() + k
     else:
-        whole = whole.str.pad_start(1 - k, "0")
-        digits, point = whole + decimals, whole.str.len_chars() + k
-    integral = digits.str.slice(0, point).str.strip_chars_start("0")
-    fraction = digits.str.slice(point).str.strip_chars_end("0")
-    zero = (integral == "") & (fraction == "")
-    text = pl.concat_str(pl.when((sign == "-") & ~zero).then(pl.lit("-")).otherwise(pl.lit("")),
-                         pl.when(integral == "").then(pl.lit("0")).otherwise(integral),
-                         pl.when(fraction == "").then(pl.lit("")).otherwise("." + fraction))
-    fits = (decimals.str.len_chars() <= _DECIMALS + k) & (col.str.len_chars() <= _MOST_CHARS)
-    return pl.when(fits).then(text)
+        digits, point = whole.str.pad_start(1 - k, "0") + decimals, whole.str.len_chars().clip(1 - k) + k
+    integral, fraction = pl.col("integral"), pl.col("fraction")
+    return (cells.to_frame("cell").lazy()
+            .select(pl.col("cell").str.extract_groups(_PLAIN_DECIMAL).struct.rename_fields(["sign", "whole", "decimals"])
+                    .struct.unnest(), fits=pl.col("cell").str.len_chars() <= _MOST_CHARS)
+            .with_columns(sign.fill_null(""), decimals.fill_null(""))
+            .with_columns(digits.alias("digits"), point.alias("point"),
+                          fits=pl.col("fits") & (decimals.str.len_chars() <= _DECIMALS + k))
+            .select("sign", "fits", integral=pl.col("digits").str.slice(0, pl.col("point")).str.strip_chars_start("0"),
+                    fraction=pl.col("digits").str.slice(pl.col("point")).str.strip_chars_end("0"))
+            .select(pl.when(pl.col("fits")).then(pl.concat_str(
+                pl.when((sign == "-") & ((integral != "") | (fraction != ""))).then(pl.lit("-")).otherwise(pl.lit("")),
+                pl.when(integral == "").then(pl.lit("0")).otherwise(integral),
+                pl.when(fraction == "").then(pl.lit("")).otherwise("." + fraction))).alias(cells.name))
+            .collect().to_series())
 
 
 def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
@@ -589,14 +591,12 @@ def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
     plain decimal's point is moved by polars over the column; every other cell (another factor,
     ``1,200``, ``1e3``, full-width digits, a word) goes through :func:`_times` once per distinct cell."""
     k = _power_of_ten(factor)
-    frame = cells.to_frame("cell")
-    fast = frame.select((_shifted(pl.col("cell"), k) if k is not None else pl.lit(None, pl.String)).alias("v"))["v"]
+    fast = _shifted(cells, k) if k is not None else pl.Series(cells.name, [None] * len(cells), dtype=pl.String)
     rest = cells.filter(fast.is_null() & cells.is_not_null()).unique()
     if not len(rest):
-        return fast.alias(cells.name)
-    mapping = {text: _times(text, factor) for text in rest.to_list()}
-    slow = cells.replace_strict(mapping, default=None, return_dtype=pl.String)
-    return fast.fill_null(slow).alias(cells.name)
+        return fast
+    converted = pl.Series([_times(text, factor) for text in rest.to_list()], dtype=pl.String)
+    return fast.fill_null(cells.replace_strict(rest, converted, default=None, return_dtype=pl.String))
 
 
 #: For a worksheet, given the columns of fractions written in percent: the rows (``_row``) of
