@@ -474,7 +474,7 @@ def unit_notice(fname: str, header: str, found: Any, file_label: str, where: tup
     times = str(factor.numerator) if factor.denominator == 1 else f"{factor.numerator}/{factor.denominator}"
     return file_notice("W402", file_label,
                        f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{unit_zh(own)}，×{times}）"
-                       f"{shown[0] if shown else ''} / {where[1]} '{header}' is in {found.unit}: values converted to "
+                       f"{shown[0] + ' ' if shown else ''}/ {where[1]} '{header}' is in {found.unit}: values converted to "
                        f"{own} (×{times}){shown[1] if shown else ''}", observed=header, field=fname)
 
 
