@@ -143,8 +143,8 @@ def test_a_mixed_column_and_the_python_api(tmp_path):
     schools = [dict(zip(header, r)) for r in rows_]
     _, (county_header, [county]) = demo_tables()
     base = {k: v for k, v in zip(county_header, county) if k != "dropout_rate_junior"}
-    for given in (1.5, "1.5%", "1.5 %"):
-        report = json.loads(ev.evaluate_records(schools, [{**base, "初中年辍学率（%）": given}]).to_json())
+    for cell in (1.5, "1.5%", "1.5 %"):
+        report = json.loads(ev.evaluate_records(schools, [{**base, "初中年辍学率（%）": cell}]).to_json())
         assert verdicts(report)["guizhou.county.dropout_junior"] == ("pass", 0.015)
 
 
