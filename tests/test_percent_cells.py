@@ -44,19 +44,24 @@ def county_sheet(units_row: bool = False):
     return [head, units, cells] if units_row else [head, cells]
 
 
+def cells_of(rows):
+    """Each filled cell of a sheet as ``(row, column, value, number format)``, counted from 0."""
+    for i, r in enumerate(rows):
+        for j, cell in enumerate(r):
+            value, fmt = cell if isinstance(cell, tuple) else (cell, None)
+            if value is not None:
+                yield i, j, value, fmt
+
+
 def save_openpyxl(path: Path, sheets) -> Path:
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for title, rows in sheets:
         ws = wb.create_sheet(title)
-        for i, r in enumerate(rows, start=1):
-            for j, cell in enumerate(r, start=1):
-                value, fmt = cell if isinstance(cell, tuple) else (cell, None)
-                if value is None:
-                    continue
-                c = ws.cell(i, j, value)
-                if fmt:
-                    c.number_format = fmt
+        for i, j, value, fmt in cells_of(rows):
+            c = ws.cell(i + 1, j + 1, value)
+            if fmt:
+                c.number_format = fmt
     wb.save(path)
     return path
 
@@ -67,11 +72,8 @@ def save_xlsxwriter(path: Path, sheets) -> Path:
     wb = xlsxwriter.Workbook(str(path))
     for title, rows in sheets:
         ws = wb.add_worksheet(title)
-        for i, r in enumerate(rows):
-            for j, cell in enumerate(r):
-                value, fmt = cell if isinstance(cell, tuple) else (cell, None)
-                if value is not None:
-                    ws.write(i, j, value, wb.add_format({"num_format": fmt}) if fmt else None)
+        for i, j, value, fmt in cells_of(rows):
+            ws.write(i, j, value, wb.add_format({"num_format": fmt}) if fmt else None)
     wb.close()
     return path
 
@@ -82,11 +84,8 @@ def save_xlwt(path: Path, sheets) -> Path:
     wb = xlwt.Workbook(encoding="utf-8")
     for title, rows in sheets:
         ws = wb.add_sheet(title)
-        for i, r in enumerate(rows):
-            for j, cell in enumerate(r):
-                value, fmt = cell if isinstance(cell, tuple) else (cell, None)
-                if value is not None:
-                    ws.write(i, j, value, xlwt.easyxf(num_format_str=fmt) if fmt else xlwt.Style.default_style)
+        for i, j, value, fmt in cells_of(rows):
+            ws.write(i, j, value, xlwt.easyxf(num_format_str=fmt) if fmt else xlwt.Style.default_style)
     wb.save(str(path))
     return path
 
