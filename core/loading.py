@@ -599,17 +599,22 @@ def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
     return fast.fill_null(cells.replace_strict(rest, converted, default=None, return_dtype=pl.String))
 
 
-#: For a worksheet, given the columns of fractions written in percent: the rows (``_row``) of
-#: each whose cell holds a number formatted as a percentage (Excel stores 15% as 0.15); None
-#: when the workbook's cell formats cannot be read (an .xls file).
-PercentCells = Callable[[Sequence[str]], "dict[str, Collection[int]] | None"]
+#: For a worksheet, given the columns of fractions written in percent and the first and last
+#: row holding a value in them: the rows (``_row``) of each column whose cell holds a number
+#: formatted as a percentage (Excel stores 15% as 0.15); None when the workbook's cell formats
+#: cannot be read (an .xls file).
+PercentCells = Callable[[Sequence[str], int, int], "dict[str, Collection[int]] | None"]
 
-#: What a W402 adds when the cell formats of a column in percent could not be read.
-FORMATS_UNREAD = ("；无法读取此工作簿的单元格格式（.xls 文件不提供），数值按所填数字读取（15 即 15%）：设为百分比格式、显示为 15% "
-                  "的单元格（存为 0.15）会被读成 0.15%，请核对，或另存为 .xlsx 后再试",
-                  "; this workbook's cell formats cannot be read (an .xls file), so values are read as the numbers "
-                  "typed (15 is 15%): a cell formatted as a percentage that shows 15% (stored as 0.15) is read as "
-                  "0.15% — check the values, or save the workbook as .xlsx")
+#: The last row whose cell formats are read: the formats are read about ten times slower than
+#: the values, and no county sheet is that long (a county row deep in a sheet of schools is).
+FORMATS_MOST_ROWS = 20_000
+#: What a W402 adds when the cell formats of a column in percent were not read.
+FORMATS_UNREAD = (f"；未能读取单元格格式（.xls 文件，或记录超过第 {FORMATS_MOST_ROWS} 行的工作表），数值按所填数字读取（15 即 "
+                  "15%）：设为百分比格式、显示 15% 的单元格（存为 0.15）会被读成 0.15%，请核对；.xls 文件可另存为 .xlsx",
+                  f"; the cells' formats were not read (an .xls file, or a sheet with records beyond row "
+                  f"{FORMATS_MOST_ROWS}), so values are read as the numbers typed (15 is 15%): a cell formatted as a "
+                  "percentage that shows 15% (stored as 0.15) is read as 0.15% — check the values; save an .xls "
+                  "workbook as .xlsx")
 
 
 def percent_shown(text: str | None) -> str | None:
@@ -684,7 +689,12 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
             raise InputError(name, unit_refused(fname, str(header), found, where))
         settled.append((column, fname, header, where, found))
     percent = [column for column, *_, found in settled if in_percent(found)] if percent_cells is not None else []
-    formatted = percent_cells(percent) if percent else {}
+    formatted: dict[str, Collection[int]] | None = {}
+    if percent:
+        rows = frame.filter(pl.any_horizontal(pl.col(percent).is_not_null()))["_row"]
+        if len(rows):
+            last = rows.max()
+            formatted = percent_cells(percent, rows.min(), last) if last <= FORMATS_MOST_ROWS else None
     for column, fname, header, where, found in settled:
         if found is not None:
             frame, shown = read_as_shown(frame, column, formatted) if column in percent else (frame, None)

@@ -170,7 +170,7 @@ def test_xls_formats_are_not_read_and_the_column_says_so(run, tmp_path):
     assert found["national.county.teacher_training"][1] == 0.97 and found["guizhou.county.dropout_junior"][1] == 0.006
     assert found["national.county.junior_retention"][1] == 0.00961          # stored 0.961, shown 96.1%: read as typed
     notes = {n["field"]: n["message"] for n in report["notices"] if n["code"] == "W402"}
-    assert all("无法读取此工作簿的单元格格式" in m and "save the workbook as .xlsx" in m for m in notes.values())
+    assert all("未能读取单元格格式" in m and "save an .xls workbook as .xlsx" in m for m in notes.values())
     checked = run("validate", str(path))
     assert "另存为 .xlsx" in checked.stderr
 
@@ -195,7 +195,20 @@ def test_a_workbook_whose_formats_cannot_be_read_is_said_so(tmp_path, monkeypatc
     loaded = Evaluator().load([save_openpyxl(tmp_path / "w.xlsx", [("县级", rows)])])
     assert loaded.counties["dropout_rate_junior"].to_list() == ["0.006"]
     [note] = loaded.notices
-    assert "无法读取此工作簿的单元格格式" in note.message
+    assert "未能读取单元格格式" in note.message
+
+
+def test_formats_beyond_the_rows_read_are_said_unread(tmp_path, monkeypatch):
+    import edubalance.loading as loading
+    rows = [["县级行政区划代码", "县（市、区）", "初中年辍学率（%）"], [522698, "青岚县", (0.006, "0.0%")],
+            [522699, "乙县", 0.6]]
+    path = save_openpyxl(tmp_path / "w.xlsx", [("县级", rows)])
+    assert Evaluator().load([path]).counties["dropout_rate_junior"].to_list() == ["0.6%", "0.006"]
+    monkeypatch.setattr(loading, "FORMATS_MOST_ROWS", 2)
+    loaded = Evaluator().load([path])
+    assert loaded.counties["dropout_rate_junior"].to_list() == ["0.00006", "0.006"]
+    [note] = loaded.notices
+    assert "未能读取单元格格式" in note.message and "beyond row 20000" in note.message
 
 
 @pytest.mark.parametrize("fmt,value,shown", [
