@@ -552,8 +552,8 @@ _DECIMALS = 6
 
 def _power_of_ten(factor: Fraction) -> int | None:
     """``k`` when ``factor`` is 10**k (万元: 4, %: -2), else None."""
-    for part, sign in ((factor.numerator, 1), (factor.denominator, -1)):
-        other = factor.denominator if sign == 1 else factor.numerator
+    n, d = factor.numerator, factor.denominator
+    for part, other, sign in ((n, d, 1), (d, n, -1)):
         digits = str(part)
         if other == 1 and digits.rstrip("0") == "1":
             return sign * (len(digits) - 1)
