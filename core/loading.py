@@ -546,52 +546,43 @@ def _times(text: str | None, factor: Fraction) -> str | None:
 
 #: A plain decimal (ASCII digits): its sign, whole part and decimals.
 _PLAIN_DECIMAL = r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$"
-#: Decimals a converted value keeps (:func:`_times`).
-_DECIMALS = 6
+#: Decimals a converted value keeps (:func:`_times`), and their scale.
+_DECIMALS, _SCALE = 6, 10 ** 6
 
 
-def _power_of_ten(factor: Fraction) -> int | None:
-    """``k`` when ``factor`` is 10**k (万元: 4, %: -2), else None."""
-    n, d = factor.numerator, factor.denominator
-    for part, other, sign in ((n, d, 1), (d, n, -1)):
-        digits = str(part)
-        if other == 1 and digits.rstrip("0") == "1":
-            return sign * (len(digits) - 1)
-    return None
-
-
-def _shifted(cells: pl.Series, k: int) -> pl.Series:
-    """Each plain decimal of ``cells`` times 10**k, written as :func:`_times` writes it (no leading
-    or trailing zeros, no sign on zero): its decimal point moved by k places, exact. Null where the
-    cell is not a plain decimal, the product would have more than 6 decimals (rounded by
-    :func:`_times`) or the cell is too long to convert."""
+def _plain_times(cells: pl.Series, factor: Fraction) -> pl.Series:
+    """Each plain decimal of ``cells`` times ``factor``, written as :func:`_times` writes it: in
+    whole millionths on 64-bit integers, exact, rounded half to even as :func:`_times` rounds, then
+    written without leading or trailing zeros. Null where the cell is not a plain decimal of at
+    most 6 decimals, is too long for 64-bit integers, or is a number that rounds to zero (left to
+    :func:`_times`, which writes ``-0`` for a negative one)."""
+    p, q = factor.numerator, factor.denominator
+    room = 18 - len(str(p))                     # digits of a value in millionths: times p stays under 10**18
     sign, whole, decimals = pl.col("sign"), pl.col("whole"), pl.col("decimals")
-    if k >= 0:
-        digits, point = whole + decimals.str.pad_end(k, "0"), whole.str.len_chars() + k
-    else:
-        digits, point = whole.str.pad_start(1 - k, "0") + decimals, whole.str.len_chars().clip(1 - k) + k
-    integral, fraction = pl.col("integral"), pl.col("fraction")
+    n, rounded = pl.col("n"), pl.col("rounded")
+    up = (2 * pl.col("rest") > q) | ((2 * pl.col("rest") == q) & (pl.col("quotient") % 2 == 1))
+    fraction = (rounded % _SCALE).cast(pl.String).str.pad_start(_DECIMALS, "0").str.strip_chars_end("0")
     return (cells.to_frame("cell").lazy()
             .select(pl.col("cell").str.extract_groups(_PLAIN_DECIMAL).struct.rename_fields(["sign", "whole", "decimals"])
-                    .struct.unnest(), fits=pl.col("cell").str.len_chars() <= _MOST_CHARS)
-            .with_columns(sign.fill_null(""), decimals.fill_null(""))
-            .with_columns(digits.alias("digits"), point.alias("point"),
-                          fits=pl.col("fits") & (decimals.str.len_chars() <= _DECIMALS + k))
-            .select("sign", "fits", integral=pl.col("digits").str.slice(0, pl.col("point")).str.strip_chars_start("0"),
-                    fraction=pl.col("digits").str.slice(pl.col("point")).str.strip_chars_end("0"))
-            .select(pl.when(pl.col("fits")).then(pl.concat_str(
-                pl.when((sign == "-") & ((integral != "") | (fraction != ""))).then(pl.lit("-")).otherwise(pl.lit("")),
-                pl.when(integral == "").then(pl.lit("0")).otherwise(integral),
+                    .struct.unnest())
+            .with_columns(decimals.fill_null(""))
+            .with_columns(fits=(decimals.str.len_chars() <= _DECIMALS) & (whole.str.len_chars() + _DECIMALS <= room))
+            .with_columns(n=pl.when("fits").then(whole + decimals.str.pad_end(_DECIMALS, "0")).str.to_integer(strict=False))
+            .with_columns(quotient=n * p // q, rest=n * p % q)
+            .with_columns(rounded=pl.col("quotient") + up.cast(pl.Int64))
+            .select(pl.when((rounded != 0) | (n == 0)).then(pl.concat_str(
+                pl.when((sign == "-") & (rounded != 0)).then(pl.lit("-")).otherwise(pl.lit("")),
+                (rounded // _SCALE).cast(pl.String),
                 pl.when(fraction == "").then(pl.lit("")).otherwise("." + fraction))).alias(cells.name))
             .collect().to_series())
 
 
 def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
-    """:func:`_times` for a whole column, the same text by construction: times a power of ten, a
-    plain decimal's point is moved by polars over the column; every other cell (another factor,
-    ``1,200``, ``1e3``, full-width digits, a word) goes through :func:`_times` once per distinct cell."""
-    k = _power_of_ten(factor)
-    fast = _shifted(cells, k) if k is not None else pl.Series(cells.name, [None] * len(cells), dtype=pl.String)
+    """:func:`_times` for a whole column, the same text by construction: plain decimals are
+    multiplied by polars over the column (:func:`_plain_times`); every other cell (``1,200``,
+    ``1e3``, full-width digits, more decimals, a word) goes through :func:`_times` once per
+    distinct cell."""
+    fast = _plain_times(cells, factor)
     rest = cells.filter(fast.is_null() & cells.is_not_null()).unique()
     if not len(rest):
         return fast
