@@ -128,7 +128,7 @@ def test_a_cell_formatted_as_a_percentage_is_the_percentage_it_shows(run, tmp_pa
 
 
 def test_a_mixed_column_and_the_python_api(tmp_path):
-    """One column, three counties: a percent-formatted cell, a general cell typed 15, text 15%."""
+    """One column, four counties: cells formatted as percentages, a general cell typed 1.5, text 1.5%."""
     rows = [["县级行政区划代码", "县（市、区）", "初中年辍学率（%）"], [522698, "青岚县", (0.015, "0.0%")],
             [522699, "乙县", 1.5], [522700, "丙县", "1.5%"], [522701, "丁县", (0.5, "0%")]]
     path = save_openpyxl(tmp_path / "w.xlsx", [("县级", rows)])
@@ -149,15 +149,15 @@ def test_a_mixed_column_and_the_python_api(tmp_path):
 
 @pytest.mark.parametrize("header", ["初中年辍学率（%）", "初中年辍学率"])
 def test_a_csv_cell_written_15_percent_is_the_fraction(run, tmp_path, header):
-    """Text ``0.6%`` is 0.006 exactly (not 0.6 / 100 = 0.006000000000000001), under a header in %
+    """Text ``0.7%`` is 0.007 exactly (not 0.7 / 100 = 0.006999999999999999), under a header in %
     or a plain one; ``2.5`` under the header in % is 0.025."""
     _, (county_header, [county]) = demo_tables()
     head = [label(h) for h in county_header] + [header, "小学年辍学率（%）"]
-    path = save_csv(tmp_path / "c.csv", [head, [*county, "0.6%", "2.5"]], encoding="gbk")
+    path = save_csv(tmp_path / "c.csv", [head, [*county, "0.7%", "2.5"]], encoding="gbk")
     schools = save_csv(tmp_path / "s.csv", schools_sheet())
     result = run("evaluate", str(schools), str(path), "-f", "json")
     found = verdicts(json.loads(result.stdout))
-    assert found["guizhou.county.dropout_junior"] == ("pass", 0.006)
+    assert found["guizhou.county.dropout_junior"] == ("pass", 0.007)
     assert found["guizhou.county.dropout_primary"] == ("fail", 0.025)
 
 
