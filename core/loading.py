@@ -13,7 +13,8 @@ text is :mod:`edubalance.validation`'s job, so every format reaches it the same 
   (:func:`edubalance.fields.header_to_field`). A column no field names is dropped with one
   notice per file (W401); a known field in another unit (``（万元）``) is converted (W402) or,
   for a unit without an exact factor, refused; two columns naming one field make the file
-  unreadable.
+  unreadable. In a column of rates in percent (``辍学率（%）``), a workbook cell formatted as a
+  percentage is read as the percentage it shows (:data:`PercentCells`).
 * Rows that are not records (totals, signatures, notes, blank rows among the records) are
   skipped, listed in ``LoadedFile.skipped`` with their row numbers and one notice (W403).
 * A row is a county record when its ``school_id`` is missing and it has a county-only field.

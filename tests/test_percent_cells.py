@@ -227,3 +227,13 @@ def test_which_number_formats_show_a_percentage(fmt, value, shown):
 def test_the_column_is_converted_as_each_cell_is(cells, factor):
     column = pl.Series("c", cells, dtype=pl.String)
     assert times_column(column, factor).to_list() == [_times(c, factor) for c in cells]
+
+
+@pytest.mark.parametrize("header,cell", [("占地面积（亩）", "12345678901234567890123.5"),
+                                         ("教学仪器设备资产值（万元）", "1e999999999"),
+                                         ("教学仪器设备资产值（万元）", "9" * 5000)])
+def test_a_number_too_large_for_any_unit_is_refused_not_a_failure(run, tmp_path, header, cell):
+    path = tmp_path / "s.csv"
+    path.write_text(f"学校标识码,学段,省份,在校生数,{header}\n5226980001,小学,贵州,300,{cell}\n", encoding="utf-8")
+    result = run("validate", str(path))
+    assert result.exit_code == 1 and "E107" in result.output and "Traceback" not in result.output
