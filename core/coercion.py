@@ -21,6 +21,7 @@ import math
 import re
 import unicodedata
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, Callable
 
 import polars as pl
@@ -152,7 +153,9 @@ def _make_to_float(spec: dict[str, Any]) -> Coercer:
         v = float(s)
         if not math.isfinite(v):
             raise _too_large(spec)
-        return v / scale if scale != 1 else v       # not * 0.01: 95 * 0.01 != 0.95
+        if scale == 1:
+            return v
+        return float(Decimal(s).scaleb(-2))         # exact: 0.7 / 100 is 0.006999999999999999
     return to_float
 
 

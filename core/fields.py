@@ -174,24 +174,29 @@ def _unit_word(name: str, word: str) -> UnitHeader | None:
     return UnitHeader(name, word, UNIT_FACTORS.get(own, {}).get(word))
 
 
-def header_unit(header: Any) -> UnitHeader | None:
-    """The field and foreign unit of a header such as ``教学仪器设备资产值（万元）`` or
-    ``图书万册``; None when the header is not a known field in another unit."""
-    if header is None:
-        return None
+@lru_cache(maxsize=4096, typed=True)
+def _field_and_word(header: Any) -> tuple[str, str] | None:
+    """The known field a header names and the unit word it ends with (in brackets, or a
+    known unit word written after the label), or None. Cached: a header is looked at when
+    columns are named and again when their units are settled."""
     key = _norm(str(header))
     m = _TRAILING_UNIT.match(key)
     if m:
         name = _HEADER_INDEX.get(m.group(1))
-        if name is not None:
-            return _unit_word(name, m.group(2))
-        return None
+        return (name, m.group(2)) if name is not None else None
     for word in _ALL_UNIT_WORDS:
         if key.endswith(word) and len(key) > len(word):
             name = _HEADER_INDEX.get(key[: -len(word)])
             if name is not None:
-                return _unit_word(name, word)
+                return name, word
     return None
+
+
+def header_unit(header: Any) -> UnitHeader | None:
+    """The field and foreign unit of a header such as ``教学仪器设备资产值（万元）`` or
+    ``图书万册``; None when the header is not a known field in another unit."""
+    found = _field_and_word(header) if header is not None else None
+    return _unit_word(*found) if found is not None else None
 
 
 def column_unit(name: str, word: str) -> UnitHeader | None:
@@ -202,13 +207,17 @@ def column_unit(name: str, word: str) -> UnitHeader | None:
 
 def stated_unit(header: Any) -> str | None:
     """The unit word a header of a known field ends with (its own or another), or None."""
-    if header is None:
-        return None
-    m = _TRAILING_UNIT.match(_norm(str(header)))
-    if m and _HEADER_INDEX.get(m.group(1)) is not None:
-        return m.group(2)
-    found = header_unit(header)
-    return found.unit if found is not None else None
+    found = _field_and_word(header) if header is not None else None
+    return found[1] if found is not None else None
+
+
+#: The units that say a column of fractions is written in percent (``辍学率（%）``: 15 is 0.15).
+PERCENT_UNITS = frozenset(UNIT_FACTORS["fraction"])
+
+
+def in_percent(found: UnitHeader | None) -> bool:
+    """Whether a column in a foreign unit is a fraction field written in percent."""
+    return found is not None and found.unit in PERCENT_UNITS and unit(found.field) == "fraction"
 
 
 #: Unit words a units row holds besides the fields' own and convertible ones.

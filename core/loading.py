@@ -13,7 +13,8 @@ text is :mod:`edubalance.validation`'s job, so every format reaches it the same 
   (:func:`edubalance.fields.header_to_field`). A column no field names is dropped with one
   notice per file (W401); a known field in another unit (``（万元）``) is converted (W402) or,
   for a unit without an exact factor, refused; two columns naming one field make the file
-  unreadable.
+  unreadable. In a column of rates in percent (``辍学率（%）``), a workbook cell formatted as a
+  percentage is read as the percentage it shows (:data:`PercentCells`).
 * Rows that are not records (totals, signatures, notes, blank rows among the records) are
   skipped, listed in ``LoadedFile.skipped`` with their row numbers and one notice (W403).
 * A row is a county record when its ``school_id`` is missing and it has a county-only field.
@@ -33,16 +34,16 @@ import stat
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Collection, Iterable, Sequence
 
 import polars as pl
 
-from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_to_field, header_unit, is_unit_label, label,
-                     stated_unit, suggest_field, unit, unit_cell, unit_text, unit_zh)
+from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_to_field, header_unit, in_percent,
+                     is_unit_label, label, stated_unit, suggest_field, unit, unit_cell, unit_text, unit_zh)
 from .limits import LIMITS, limit_message
 from .problems import Problem, file_notice, row_runs
 
@@ -447,14 +448,13 @@ def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str]
 
 
 def convert_unit(name: str, frame: pl.DataFrame, column: str, fname: str, header: str, found: Any,
-                 file_label: str, where: tuple[str, str]) -> tuple[pl.DataFrame, Problem]:
+                 file_label: str, where: tuple[str, str], shown: tuple[str, str] | None = None
+                 ) -> tuple[pl.DataFrame, Problem]:
     """The column ``column`` (a field in a foreign unit) in the field's own unit, and the W402
-    notice; a unit that cannot be converted is refused (:class:`InputError`)."""
-    if found.factor is None:
-        raise InputError(name, unit_refused(fname, header, found, where))
-    values = frame[column].to_list()
-    frame = frame.with_columns(pl.Series(column, [_times(v, found.factor) for v in values], dtype=pl.String))
-    return frame, unit_notice(fname, header, found, file_label, where)
+    notice (``shown``: what it adds about cells formatted as percentages). ``found`` has a factor:
+    a unit without one is refused before (:func:`unit_refused`)."""
+    frame = frame.with_columns(times_column(frame[column], found.factor))
+    return frame, unit_notice(fname, header, found, file_label, where, shown)
 
 
 def unit_refused(fname: str, header: str, found: Any, where: tuple[str, str]) -> str:
@@ -466,15 +466,17 @@ def unit_refused(fname: str, header: str, found: Any, where: tuple[str, str]) ->
             f"converted to the unit of {fname} ({own}); give the values in {own} (units converted: {known})")
 
 
-def unit_notice(fname: str, header: str, found: Any, file_label: str, where: tuple[str, str]) -> Problem:
-    """W402: a column (or a record's key) in another unit, converted to the field's own."""
+def unit_notice(fname: str, header: str, found: Any, file_label: str, where: tuple[str, str],
+                shown: tuple[str, str] | None = None) -> Problem:
+    """W402: a column (or a record's key) in another unit, converted to the field's own; ``shown``
+    (Chinese, English) is added to say how cells formatted as percentages were read."""
     own = unit(fname) or "—"
     factor = found.factor
-    shown = str(factor.numerator) if factor.denominator == 1 else f"{factor.numerator}/{factor.denominator}"
+    times = str(factor.numerator) if factor.denominator == 1 else f"{factor.numerator}/{factor.denominator}"
     return file_notice("W402", file_label,
-                       f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{unit_zh(own)}，×{shown}）/ "
-                       f"{where[1]} '{header}' is in {found.unit}: values converted to {own} (×{shown})",
-                       observed=header, field=fname)
+                       f"{where[0]}「{header}」按{found.unit}填写，已换算为{label(fname)}（{unit_zh(own)}，×{times}）"
+                       f"{shown[0] + ' ' if shown else ''}/ {where[1]} '{header}' is in {found.unit}: values converted to "
+                       f"{own} (×{times}){shown[1] if shown else ''}", observed=header, field=fname)
 
 
 @lru_cache(maxsize=4096, typed=True)
@@ -515,21 +517,126 @@ def given_unit_notices(rows: Sequence[RawRow]) -> list[Problem]:
 _NUMBER_SPACE = re.compile(r"[\s,，]")
 
 
+#: Characters (and digits either side of the point) of a number a unit converts.
+_MOST_CHARS = 100
+#: Digits enough for every product of such a number and a factor, to 6 decimals.
+_EXACT = Context(prec=4 * _MOST_CHARS)
+
+
 def _times(text: str | None, factor: Fraction) -> str | None:
     """``text`` (a number) times ``factor`` as text (exact, at most 6 decimals); other text as it
-    is (validation judges it: a placeholder is missing, a word is refused)."""
+    is (validation judges it: a placeholder is missing, a word is refused), and so is a number of
+    more than 100 characters or digits (``1e400``: far out of every range, validation refuses it)."""
     if text is None:
         return None
     cleaned = _NUMBER_SPACE.sub("", unicodedata.normalize("NFKC", text))
-    try:
-        value = Fraction(Decimal(cleaned))
-    except (InvalidOperation, ValueError):
+    if len(cleaned) > _MOST_CHARS:
         return text
-    product = value * factor
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        return text
+    if not number.is_finite() or abs(number.adjusted()) > _MOST_CHARS:
+        return text
+    product = Fraction(number) * factor
     if product.denominator == 1:
         return str(product.numerator)
-    exact = (Decimal(product.numerator) / Decimal(product.denominator)).quantize(Decimal("0.000001"))
-    return format(exact.normalize(), "f")
+    exact = _EXACT.divide(Decimal(product.numerator), Decimal(product.denominator))
+    return format(exact.quantize(Decimal("0.000001"), context=_EXACT).normalize(_EXACT), "f")
+
+
+#: A plain decimal (ASCII digits): its sign, whole part and decimals.
+_PLAIN_DECIMAL = r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$"
+#: Decimals a converted value keeps (:func:`_times`), and their scale.
+_DECIMALS, _SCALE = 6, 10 ** 6
+
+
+def _plain_times(cells: pl.Series, factor: Fraction) -> pl.Series:
+    """Each plain decimal of ``cells`` times ``factor``, written as :func:`_times` writes it: in
+    whole millionths on 64-bit integers, exact, rounded half to even as :func:`_times` rounds, then
+    written without leading or trailing zeros. Null where the cell is not a plain decimal of at
+    most 6 decimals, is too long for 64-bit integers, or is a number that rounds to zero (left to
+    :func:`_times`, which writes ``-0`` for a negative one)."""
+    p, q = factor.numerator, factor.denominator
+    room = 18 - len(str(p))                     # digits of a value in millionths: times p stays under 10**18
+    sign, whole, decimals = pl.col("sign"), pl.col("whole"), pl.col("decimals")
+    n, rounded = pl.col("n"), pl.col("rounded")
+    up = (2 * pl.col("rest") > q) | ((2 * pl.col("rest") == q) & (pl.col("quotient") % 2 == 1))
+    fraction = (rounded % _SCALE).cast(pl.String).str.pad_start(_DECIMALS, "0").str.strip_chars_end("0")
+    return (cells.to_frame("cell").lazy()
+            .select(pl.col("cell").str.extract_groups(_PLAIN_DECIMAL).struct.rename_fields(["sign", "whole", "decimals"])
+                    .struct.unnest())
+            .with_columns(decimals.fill_null(""))
+            .with_columns(fits=(decimals.str.len_chars() <= _DECIMALS) & (whole.str.len_chars() + _DECIMALS <= room))
+            .with_columns(n=pl.when("fits").then(whole + decimals.str.pad_end(_DECIMALS, "0")).str.to_integer(strict=False))
+            .with_columns(quotient=n * p // q, rest=n * p % q)
+            .with_columns(rounded=pl.col("quotient") + up.cast(pl.Int64))
+            .select(pl.when((rounded != 0) | (n == 0)).then(pl.concat_str(
+                pl.when((sign == "-") & (rounded != 0)).then(pl.lit("-")).otherwise(pl.lit("")),
+                (rounded // _SCALE).cast(pl.String),
+                pl.when(fraction == "").then(pl.lit("")).otherwise("." + fraction))).alias(cells.name))
+            .collect().to_series())
+
+
+def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
+    """:func:`_times` for a whole column, the same text by construction: plain decimals are
+    multiplied by polars over the column (:func:`_plain_times`); every other cell (``1,200``,
+    ``1e3``, full-width digits, more decimals, a word) goes through :func:`_times` once per
+    distinct cell."""
+    fast = _plain_times(cells, factor)
+    rest = cells.filter(fast.is_null() & cells.is_not_null()).unique()
+    if not len(rest):
+        return fast
+    converted = pl.Series([_times(text, factor) for text in rest.to_list()], dtype=pl.String)
+    return fast.fill_null(cells.replace_strict(rest, converted, default=None, return_dtype=pl.String))
+
+
+#: For a worksheet, given the columns of fractions written in percent and the first and last
+#: row holding a value in them: the rows (``_row``) of each column whose cell holds a number
+#: formatted as a percentage (Excel stores 15% as 0.15); None when the workbook's cell formats
+#: cannot be read (an .xls file).
+PercentCells = Callable[[Sequence[str], int, int], "dict[str, Collection[int]] | None"]
+
+#: The last row whose cell formats are read: the formats are read about ten times slower than
+#: the values, and no county sheet is that long (a county row deep in a sheet of schools is).
+FORMATS_MOST_ROWS = 20_000
+#: What a W402 adds when the cell formats of a column in percent were not read.
+FORMATS_UNREAD = (f"；未能读取单元格格式（.xls 文件，或记录超过第 {FORMATS_MOST_ROWS} 行的工作表），数值按所填数字读取（15 即 "
+                  "15%）：设为百分比格式、显示 15% 的单元格（存为 0.15）会被读成 0.15%，请核对；.xls 文件可另存为 .xlsx",
+                  f"; the cells' formats were not read (an .xls file, or a sheet with records beyond row "
+                  f"{FORMATS_MOST_ROWS}), so values are read as the numbers typed (15 is 15%): a cell formatted as a "
+                  "percentage that shows 15% (stored as 0.15) is read as 0.15% — check the values; save an .xls "
+                  "workbook as .xlsx")
+
+
+def percent_shown(text: str | None) -> str | None:
+    """A number held by a cell formatted as a percentage (``0.15``) as the percentage the cell
+    shows (``15%``, exact), which validation reads as the fraction it is; other text as it is."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    if not value.is_finite():
+        return text
+    return format(value.scaleb(2).normalize(), "f") + "%"
+
+
+def read_as_shown(frame: pl.DataFrame, column: str, formatted: dict[str, Collection[int]] | None
+                  ) -> tuple[pl.DataFrame, tuple[str, str] | None]:
+    """The column (fractions written in percent) with each cell formatted as a percentage read as
+    the percentage it shows, and what the W402 adds about it (None: no such cell)."""
+    if formatted is None:
+        return frame, FORMATS_UNREAD
+    at = frame["_row"].is_in(list(formatted.get(column, ())))
+    n = int(at.sum())
+    if not n:
+        return frame, None
+    texts = [percent_shown(t) if a else t for t, a in zip(frame[column].to_list(), at.to_list())]
+    frame = frame.with_columns(pl.Series(column, texts, dtype=pl.String))
+    return frame, (f"；其中 {n} 个单元格设为百分比格式，按显示的百分数读取（存为 0.15、显示 15% 的即 15%）",
+                   f"; {n} cell(s) formatted as percentages read as the percentages shown (0.15 shown as 15% is 15%)")
 
 
 def column_units(name: str, fname: str, header: Any, written: str | None, where: tuple[str, str]) -> Any:
@@ -547,14 +654,18 @@ def column_units(name: str, fname: str, header: Any, written: str | None, where:
 
 
 def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, str | None, Any, str]],
-                   file_label: str, units: dict[str, str] | None = None) -> tuple[pl.DataFrame, list[Problem]]:
+                   file_label: str, units: dict[str, str] | None = None,
+                   percent_cells: PercentCells | None = None) -> tuple[pl.DataFrame, list[Problem]]:
     """Keep the columns a field names (``(column, field, header, (where in Chinese, in English))``;
     field None: unknown), converting those in a foreign unit (named by the header, or in
-    ``units``, the units row by column); the unknown ones holding data are dropped with one W401."""
+    ``units``, the units row by column); the unknown ones holding data are dropped with one W401.
+    ``percent_cells`` (a worksheet): its cells formatted as percentages, asked for only when a
+    column of fractions is written in percent."""
     units = units or {}
     notices: list[Problem] = []
     unknown: tuple[list[str], list[str]] = ([], [])
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
+    settled = []
     for column, fname, header, where in columns:
         if fname is None:
             guess = suggest_field(header) if header is not None else None
@@ -566,8 +677,20 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
         found = column_units(name, fname, header, units.get(column), where)
         if found is not None and column in units:
             where = (f"{where[0]}（单位行）", f"{where[1]} (units row)")
+        if found is not None and found.factor is None:
+            raise InputError(name, unit_refused(fname, str(header), found, where))
+        settled.append((column, fname, header, where, found))
+    percent = [column for column, *_, found in settled if in_percent(found)] if percent_cells is not None else []
+    formatted: dict[str, Collection[int]] | None = {}
+    if percent:
+        rows = frame.filter(pl.any_horizontal(pl.col(percent).is_not_null()))["_row"]
+        if len(rows):
+            last = rows.max()
+            formatted = percent_cells(percent, rows.min(), last) if last <= FORMATS_MOST_ROWS else None
+    for column, fname, header, where, found in settled:
         if found is not None:
-            frame, notice = convert_unit(name, frame, column, fname, str(header), found, file_label, where)
+            frame, shown = read_as_shown(frame, column, formatted) if column in percent else (frame, None)
+            frame, notice = convert_unit(name, frame, column, fname, str(header), found, file_label, where, shown)
             notices.append(notice)
         keep.append(pl.col(column).alias(fname))
     if unknown[0]:
@@ -699,7 +822,8 @@ class SheetRead:
 
 
 def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool = False,
-                 need_header: bool = False, strip: bool = True) -> SheetRead | None:
+                 need_header: bool = False, strip: bool = True,
+                 percent_cells: PercentCells | None = None) -> SheetRead | None:
     """School and county frames from a sheet of text cells (one String column per sheet
     column, one row per sheet row, header and title rows included); None if every row is blank.
 
@@ -707,7 +831,8 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     refused, rows that are not records skipped (W403; blank rows among the records too).
     ``need_header``: refuse a sheet none of whose first rows names a known field (a file that
     only decoded as GB18030 is then more likely binary than a table). ``strip``: some cell may
-    start or end with white space (False when the caller knows none does)."""
+    start or end with white space (False when the caller knows none does). ``percent_cells``: a
+    worksheet's cells formatted as percentages (:func:`settle_columns`)."""
     cells = raw.columns
     if not cells:
         return None
@@ -753,7 +878,7 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     body = body.with_columns(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64))
     columns = [(c, names[j], header[j], _column_where(j, header[j]))
                for j, c in enumerate(cells) if used[j]]
-    body, notices = settle_columns(name, body, columns, file_label, units)
+    body, notices = settle_columns(name, body, columns, file_label, units, percent_cells)
     if skipped:
         notices.append(skipped_notice(file_label, skipped))
     body = body.select("_file", "_row", *[c for c in body.columns if not c.startswith("_")])
