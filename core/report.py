@@ -277,7 +277,7 @@ class Report:
         comma = b""
         for part in self.tables():
             stream.write(comma)
-            stream.write(_json(part)[1:-1])      # the array's items, without its brackets
+            stream.write(memoryview(_json_lines(part).replace(b"\n", b","))[:-1])   # the array's items
             comma = b","
             if progress:
                 progress(part.num_rows)
@@ -289,7 +289,7 @@ class Report:
         one line per school entry, then one per county entry — each exactly as in the JSON report."""
         stream.write(dumps({**self.head(), "notes": self.notes}) + b"\n")
         for part in self.tables():
-            stream.write(_json(part, lines=True))
+            stream.write(_json_lines(part))
             if progress:
                 progress(part.num_rows)
         for start in range(0, len(self.counties), CHUNK):
@@ -300,11 +300,9 @@ def _joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
     return batches[0] if len(batches) == 1 else pa.concat_batches(batches)
 
 
-def _json(table: pa.RecordBatch, lines: bool = False) -> memoryview:
-    """A table of school entries by Polars' writer, as one JSON array or as JSON lines (a line
-    break inside a text is written escaped, so line breaks only end lines); read in place: a
-    chunk is MBs, and a copy of it costs about as much as writing it."""
+def _json_lines(table: pa.RecordBatch) -> bytes:
+    """A table of school entries as JSON lines, one object a line (Polars' writer: a line break
+    inside a text is written escaped, so line breaks only end lines)."""
     out = io.BytesIO()
-    frame = pl.from_arrow(table)
-    (frame.write_ndjson if lines else frame.write_json)(out)
-    return out.getbuffer()
+    pl.from_arrow(table).write_ndjson(out)
+    return out.getvalue()
