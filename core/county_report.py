@@ -223,6 +223,20 @@ def _count(v: Any) -> int | float | None:
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
+def _counts(col: Any) -> list[int | float | None]:
+    """``[_count(v) for v in col]``, in a few steps for a float column."""
+    col = np.asarray(col)
+    if col.dtype.kind != "f":
+        return [_count(v) for v in col]
+    out = _objects(col.astype(float), np.isnan(col))
+    whole = np.isfinite(col) & (col == np.floor(col))
+    small = whole & (np.abs(col) < 2.0 ** 63)            # exact as int64; larger ones one by one
+    out[small] = col[small].astype(np.int64)
+    for i in np.flatnonzero(whole & ~small).tolist():
+        out[i] = int(col[i])
+    return out.tolist()
+
+
 def _fmt(v: Any, unit: str = "") -> str:
     if v is None:
         return "—"
@@ -307,9 +321,9 @@ def _stage_entries(frame: CountyFrame, table: Table) -> dict[int, dict[str, Any]
     cv17 = by_row([f"cv_{ind}" for ind in cv17_names])
     cv12 = by_row([f"cv2012_{ind}" for ind in cv12_names])
     composite = _plain_column(table.get("composite_cv_2012"))
-    res, basic, students = ([_count(v) for v in _plain_column(table.get(name))]
-                            for name in ("schools_not_meeting_resource_rule",
-                                         "schools_not_meeting_basic_standard", "students_in_scope"))
+    res, basic, students = (_counts(table.get(name)) for name in ("schools_not_meeting_resource_rule",
+                                                                  "schools_not_meeting_basic_standard",
+                                                                  "students_in_scope"))
     out = {}
     for g in range(len(frame.counties)):
         for s in range(len(STAGES)):

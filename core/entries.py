@@ -19,6 +19,7 @@ Verdict lists come in two modes: ``all`` (every rule, the default) and ``finding
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Sequence
 
 import numpy as np
@@ -44,6 +45,20 @@ FUNDING_KEYS = (("entitlement_yuan", "public_funds_entitlement_yuan"),
                 ("heating_yuan", "funding_heating_yuan"))
 LISTED = {"all": (PASS, FAIL, NOT_APPLICABLE, MISSING_DATA), "findings": (FAIL, MISSING_DATA)}
 _STATUS_NAMES = pa.array(STATUS_NAMES, type=pa.string())
+
+
+def _floats_type(names: Sequence[str]) -> pa.StructType:
+    return pa.struct([(name, pa.float64()) for name in names])
+
+
+# The entries' fixed struct types, made once: a struct built on a known type skips the
+# inference and checks of each call (most of the cost for one school).
+_SOURCE = pa.struct([("file", pa.string()), ("row", pa.int64())])
+_COUNTS = pa.struct([(name, pa.int64()) for name in STATUS_NAMES])
+_FUNDING = pa.struct([(key, pa.bool_() if key == "floor_applied" else pa.float64()) for key, _ in FUNDING_KEYS])
+_GAP = _floats_type(("value", "share"))
+_VERDICT = pa.struct([("rule_id", pa.string()), ("status", pa.string()), ("value", pa.float64()),
+                      ("threshold", pa.float64()), ("gap", _GAP)])
 
 
 def check_mode(verdicts: str) -> None:
@@ -76,6 +91,18 @@ class Layout:
         return cls(tuple(sorted({m for b in blocks for m in b.measure_names})),
                    tuple(dict.fromkeys(d for b in blocks for d in b.by_dim)))
 
+    @cached_property
+    def measures_type(self) -> pa.StructType:
+        return _floats_type(self.measure_names)
+
+    @cached_property
+    def dims_type(self) -> pa.StructType:
+        return _floats_type(self.dims)
+
+    @cached_property
+    def score_type(self) -> pa.StructType:
+        return pa.struct([("overall", pa.float64()), ("by_dimension", self.dims_type)])
+
 
 def floats(a: np.ndarray) -> pa.Array:
     """A float column with NaN (and infinities: JSON has no such number) as null."""
@@ -99,11 +126,10 @@ def _offsets(owner: np.ndarray, n: int) -> pa.Array:
     return pa.array(out)
 
 
-def _struct(arrays: Sequence[pa.Array], names: Sequence[str], n: int = 0) -> pa.StructArray:
-    """A struct array of ``arrays`` (``n``: its length, needed when there are no fields)."""
-    if not names:                                        # Arrow has no struct without fields
-        return pa.array([{}] * n, type=pa.struct([]))
-    return pa.StructArray.from_arrays(list(arrays), list(names))
+def _struct(arrays: Sequence[pa.Array], kind: pa.StructType, n: int) -> pa.StructArray:
+    """A struct array of type ``kind`` and length ``n`` whose fields are ``arrays`` (of the
+    field types, in order; none null)."""
+    return pa.StructArray.from_buffers(kind, n, [None], children=list(arrays))
 
 
 def _columns(convert: Any, columns: list[np.ndarray], m: int) -> list[pa.Array]:
@@ -200,7 +226,7 @@ class SchoolBlock:
         cols = {k: cols[k] for k in IDENTITY}
         cols["ruleset"] = pa.array([self.ruleset] * m, type=pa.string())
         rows = self.rows[index]
-        cols["source"] = _struct([file, pa.array(rows, mask=rows < 0)], ["file", "row"])
+        cols["source"] = _struct([file, pa.array(rows, mask=rows < 0)], _SOURCE, m)
         funding = {key: self.funding[col][index] for key, col in FUNDING_KEYS if col}
         funding["shortfall_yuan"] = np.maximum(funding["entitlement_yuan"] - funding["received_yuan"], 0.0)
         floor = funding.pop("floor_applied")
@@ -209,14 +235,14 @@ class SchoolBlock:
                                     *(self.by_dim[d][index] if d in self.by_dim else none for d in layout.dims)], m)
         measures, numbers = numbers[:len(layout.measure_names)], numbers[len(layout.measure_names):]
         money, (overall, *by_dim) = dict(zip(funding, numbers[:len(funding)])), numbers[len(funding):]
-        cols["measures"] = _struct(measures, layout.measure_names, m)
+        cols["measures"] = _struct(measures, layout.measures_type, m)
         status = self.results.status[:, index]
         cols["verdicts"] = self._verdicts(index, status, verdicts)
         counts = (status[None, :, :] == np.arange(len(STATUS_NAMES), dtype=status.dtype)[:, None, None]).sum(1)
-        cols["counts"] = _struct(_columns(pa.array, list(counts.astype(np.int64)), m), STATUS_NAMES)
+        cols["counts"] = _struct(_columns(pa.array, list(counts.astype(np.int64)), m), _COUNTS, m)
         money["floor_applied"] = pa.array(floor == 1, mask=np.isnan(floor))
-        cols["funding"] = _struct([money[key] for key, _ in FUNDING_KEYS], [key for key, _ in FUNDING_KEYS])
-        cols["score"] = _struct([overall, _struct(by_dim, layout.dims, m)], ["overall", "by_dimension"])
+        cols["funding"] = _struct([money[key] for key, _ in FUNDING_KEYS], _FUNDING, m)
+        cols["score"] = _struct([overall, _struct(by_dim, layout.dims_type, m)], layout.score_type, m)
         cols["status"] = state
         school, ids = self.provisional_cells(status, index)
         cols["provisional_rules"] = pa.ListArray.from_arrays(_offsets(school, m), texts(ids))
@@ -237,10 +263,10 @@ class SchoolBlock:
             state, value, threshold, rule, school = (a[listed] for a in (state, value, threshold, rule, school))
         judged, gap, share = gaps_of(state, value, threshold)
         value, threshold, gap, share = _columns(floats, [value, threshold, gap, share], len(rule))
-        items = pa.StructArray.from_arrays([             # plain text (a dictionary's values read 15x slower)
+        items = _struct([                               # plain text (a dictionary's values read 15x slower)
             self.rule_array.take(pa.array(rule.astype(np.int32))), _STATUS_NAMES.take(pa.array(state.astype(np.int32))),
-            value, threshold, pa.StructArray.from_arrays([gap, share], ["value", "share"], mask=pa.array(~judged))],
-            ["rule_id", "status", "value", "threshold", "gap"])
+            value, threshold, pa.StructArray.from_arrays([gap, share], fields=list(_GAP), mask=pa.array(~judged))],
+            _VERDICT, len(rule))
         return pa.ListArray.from_arrays(_offsets(school, m), items)
 
     def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -46,12 +46,11 @@ def filled(n: int, value: object) -> np.ndarray:
     return out
 
 
-def group_numbers(keys: Iterable, count: int) -> tuple[list, np.ndarray]:
+def group_numbers(keys: Sequence, count: int) -> tuple[list, np.ndarray]:
     """``(distinct keys in order of first sight, each key's number)``: groups by hashing, with
-    no sort of text (``TypeError`` for an unhashable key)."""
-    ids: dict = {}
-    number = np.fromiter((ids.setdefault(k, len(ids)) for k in keys), dtype=np.intp, count=count)
-    return list(ids), number
+    no sort of text (``TypeError`` for an unhashable key); both passes over ``keys`` run in C."""
+    ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    return list(ids), np.fromiter(map(ids.__getitem__, keys), dtype=np.intp, count=count)
 
 
 def _shared_strings(series: "pl.Series") -> np.ndarray:
