@@ -601,12 +601,12 @@ PercentCells = Callable[[Sequence[str], int, int], "dict[str, Collection[int]] |
 #: the values, and no county sheet is that long (a county row deep in a sheet of schools is).
 FORMATS_MOST_ROWS = 20_000
 #: What a W402 adds when the cell formats of a column in percent were not read.
-FORMATS_UNREAD = (f"；未能读取单元格格式（.xls 文件，或记录超过第 {FORMATS_MOST_ROWS} 行的工作表），数值按所填数字读取（15 即 "
-                  "15%）：设为百分比格式、显示 15% 的单元格（存为 0.15）会被读成 0.15%，请核对；.xls 文件可另存为 .xlsx",
-                  f"; the cells' formats were not read (an .xls file, or a sheet with records beyond row "
-                  f"{FORMATS_MOST_ROWS}), so values are read as the numbers typed (15 is 15%): a cell formatted as a "
-                  "percentage that shows 15% (stored as 0.15) is read as 0.15% — check the values; save an .xls "
-                  "workbook as .xlsx")
+FORMATS_UNREAD = (f"；未能读取单元格格式（工作表的记录超过第 {FORMATS_MOST_ROWS} 行，或格式无法读取），数值按所填数字读取（15 即 "
+                  "15%）：设为百分比格式、显示 15% 的单元格（存为 0.15）会被读成 0.15%，请核对，或在该列填写不带格式的数字",
+                  f"; the cells' formats were not read (a sheet with records beyond row {FORMATS_MOST_ROWS}, or "
+                  "formats that could not be read), so values are read as the numbers typed (15 is 15%): a cell "
+                  "formatted as a percentage that shows 15% (stored as 0.15) is read as 0.15% — check the values, "
+                  "or type plain numbers in the column")
 
 
 def percent_shown(text: str | None) -> str | None:

@@ -11,9 +11,8 @@ directory is checked against the unpacked-size and ratio limits.
 
 A cell a clerk typed as ``15%`` holds 0.15 with a percent number format; calamine gives the
 0.15 alone. So when a column of fractions is written in percent (``辍学率（%）``, or ``%`` in a
-units row), the formats of that column's cells are read with openpyxl (an XLSX only: an .xls
-file's formats are not read, which the column's notice says), and a cell formatted as a
-percentage is read as the percentage it shows. A sheet without such a column costs nothing more.
+units row), the formats of that column's cells are read (openpyxl for an XLSX, xlrd for an
+.xls), and a cell formatted as a percentage is read as the percentage it shows. A sheet without such a column costs nothing more.
 """
 from __future__ import annotations
 
@@ -119,9 +118,33 @@ def _is_percent(value: Any, number_format: str | None) -> bool:
     return type(value) in (int, float) and shows_percent(number_format, value)
 
 
-def _formats_unread(columns: Sequence[str], first: int, last: int) -> None:
-    """An .xls workbook's cell formats, which nothing installed reads."""
-    return None
+def xls_percent_cells(name: str, title: str) -> PercentCells:
+    """:func:`percent_cells` for the sheet ``title`` of the .xls workbook ``name``, with xlrd (the
+    one reader of an .xls file's cell formats); None if they cannot be read."""
+    def cells(columns: Sequence[str], first: int, last: int) -> dict[str, Collection[int]] | None:
+        import xlrd
+
+        found: dict[str, set[int]] = {c: set() for c in columns}
+        try:
+            book = xlrd.open_workbook(name, formatting_info=True, on_demand=True)
+            try:
+                sheet = book.sheet_by_name(title)
+                for column in columns:
+                    x = int(column[1:])
+                    if x >= sheet.ncols:
+                        continue
+                    for r in range(first - 1, min(last, sheet.nrows)):
+                        cell = sheet.cell(r, x)
+                        if cell.ctype == xlrd.XL_CELL_NUMBER:
+                            shown = book.format_map[book.xf_list[cell.xf_index].format_key].format_str
+                            if shows_percent(shown, cell.value):
+                                found[column].add(r + 1)
+            finally:
+                book.release_resources()
+        except Exception:         # formats a damaged or unusual file does not give: said, never guessed
+            return None
+        return found
+    return cells
 
 
 def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
@@ -147,7 +170,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
             label = f"{name}#{title}" if kind == "county" or school_label is None else school_label
             if kind == "school":
                 school_label = None
-            formats = percent_cells(name, title) if fmt == "xlsx" else _formats_unread
+            formats = (percent_cells if fmt == "xlsx" else xls_percent_cells)(name, title)
             read_ = table_frames(name, label, rows_frame(rows), all_county=kind == "county", strip=False,
                                  percent_cells=formats)
             if read_ is not None:
