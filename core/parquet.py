@@ -53,29 +53,54 @@ def write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | N
 def _write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | None) -> None:
     folder.mkdir()
     with _Writers(folder) as out:
+        if AHEAD:
+            for name, build in _SMALL.items():
+                out.build_file(name, build, report)
         _write_schools(report, out, progress)
-        counties = report.counties
-        out.write_file("counties", _table([{"county_key": k} | _flat(_county_row(c), "", skip="verdicts")
-                                           for k, c in enumerate(counties)],
-                                          first=("county_key", "county_code", "county_name", "province",
-                                                 "year", "ruleset", "status")))
-        out.write_file("county_verdicts",
-                       _verdict_rows("county_key", ((k, v) for k, c in enumerate(counties) for v in c.get("verdicts", ())),
-                                     stage=True))
-        out.write_file("rejected", _table(_problems(report), first=_PROBLEM_COLUMNS))
-        rules = [{"ruleset": key, "kind": kind, **_flat(desc, "")}
-                 for key, cat in report.rulesets.items()
-                 for kind, group in (("school", "rules"), ("county", "county_rules"))
-                 for desc in cat[group].values()]
-        out.write_file("rules", _table(rules, first=("ruleset", "kind", "rule_id")))
-        summary = report.summary()
-        out.write_file("summary", pa.table({
-            "read": [summary["records"]["read"]], "evaluated": [summary["records"]["evaluated"]],
-            "rejected": [summary["records"]["rejected"]], "skipped": [summary["records"]["skipped"]],
-            "engine": [report.engine],
-            "files": _texts([[clean_text(f) for f in report.files]], pa.list_(pa.string())),
-            "verdicts": [report.verdicts],
-            "head_json": [dumps({**report.head(), "notes": report.notes}).decode("utf-8")]}))
+        if not AHEAD:
+            for name, build in _SMALL.items():
+                out.write_file(name, build(report))
+
+
+AHEAD = True
+
+
+def _counties(report: Any) -> pa.Table:
+    return _table([{"county_key": k} | _flat(_county_row(c), "", skip="verdicts") for k, c in enumerate(report.counties)],
+                  first=("county_key", "county_code", "county_name", "province", "year", "ruleset", "status"))
+
+
+def _county_verdicts(report: Any) -> pa.Table:
+    return _verdict_rows("county_key", ((k, v) for k, c in enumerate(report.counties) for v in c.get("verdicts", ())),
+                         stage=True)
+
+
+def _rejected(report: Any) -> pa.Table:
+    return _table(_problems(report), first=_PROBLEM_COLUMNS)
+
+
+def _rules(report: Any) -> pa.Table:
+    return _table([{"ruleset": key, "kind": kind, **_flat(desc, "")}
+                   for key, cat in report.rulesets.items()
+                   for kind, group in (("school", "rules"), ("county", "county_rules"))
+                   for desc in cat[group].values()], first=("ruleset", "kind", "rule_id"))
+
+
+def _summary(report: Any) -> pa.Table:
+    summary = report.summary()
+    return pa.table({
+        "read": [summary["records"]["read"]], "evaluated": [summary["records"]["evaluated"]],
+        "rejected": [summary["records"]["rejected"]], "skipped": [summary["records"]["skipped"]],
+        "engine": [report.engine],
+        "files": _texts([[clean_text(f) for f in report.files]], pa.list_(pa.string())),
+        "verdicts": [report.verdicts],
+        "head_json": [dumps({**report.head(), "notes": report.notes}).decode("utf-8")]})
+
+
+#: The files other than schools and verdicts, in the order they are written, and their builders.
+_SMALL: dict[str, Callable[[Any], pa.Table]] = {
+    "counties": _counties, "county_verdicts": _county_verdicts, "rejected": _rejected, "rules": _rules,
+    "summary": _summary}
 
 
 def _options(name: str, schema: pa.Schema) -> dict[str, Any]:
@@ -164,6 +189,9 @@ class _Writers:
     def write_file(self, name: str, table: pa.Table) -> None:
         """``table`` as the whole of ``name``.parquet."""
         self._submit(name, self._whole, name, table)
+
+    def build_file(self, name: str, build: Callable[[Any], pa.Table], report: Any) -> None:
+        self._submit(name, lambda: self._whole(name, build(report)))
 
     def _whole(self, name: str, table: pa.Table) -> None:
         pq.write_table(table, self.folder / f"{name}.parquet", **_options(name, table.schema))
