@@ -276,13 +276,14 @@ def _county_row(county: dict) -> dict:
     return county
 
 
-def _flat(obj: dict, prefix: str, skip: str = "") -> dict[str, Any]:
-    """Nested objects flattened into ``a_b`` keys; lists stay lists (of scalars or objects)."""
-    out: dict[str, Any] = {}
+def _flat(obj: dict, prefix: str, skip: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested objects flattened into ``a_b`` keys (into ``out``); lists stay lists (of scalars
+    or objects)."""
+    out = {} if out is None else out
     for k, v in obj.items():
         if type(v) is dict:
             if v:
-                out.update(_flat(v, f"{prefix}{k}_"))
+                _flat(v, f"{prefix}{k}_", out=out)
             else:
                 out[f"{prefix}{k}"] = None
         elif k != skip:
@@ -295,8 +296,15 @@ def _table(rows: list[dict], first: Sequence[str] = ()) -> pa.Table:
 
     Numbers that are ints in some rows and floats in others become floats; a column whose
     values are of mixed kinds becomes their JSON text."""
-    names = list(dict.fromkeys([*first, *(k for r in rows for k in r)]))
-    return pa.table({name: _texts([r.get(name) for r in rows], None) for name in names})
+    n = len(rows)
+    columns: dict[str, list] = {name: [None] * n for name in first}
+    for i, row in enumerate(rows):                   # one pass over the rows, not one per column
+        for k, v in row.items():
+            column = columns.get(k)
+            if column is None:
+                column = columns[k] = [None] * n
+            column[i] = v
+    return pa.table({name: _texts(values, None) for name, values in columns.items()})
 
 
 def _texts(values: Sequence[Any], kind: pa.DataType | None = pa.string()) -> pa.Array:
