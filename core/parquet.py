@@ -213,7 +213,9 @@ class _Writers:
 
     def __exit__(self, failed: type[BaseException] | None, *exc: Any) -> None:
         """Wait for every write, close every file, then raise the first writer's error (unless
-        an error is already on its way)."""
+        an error is already on its way: then the tables still queued are not written)."""
+        if failed is not None:
+            self.failed = True
         errors = []
         for waiting in self.pending.values():
             for job in waiting:

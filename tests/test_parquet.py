@@ -103,6 +103,24 @@ def test_a_writer_failing_after_some_row_groups_is_one_message_and_leaves_nothin
     assert len(written) == failing and list(tmp_path.iterdir()) == []
 
 
+def test_a_failure_while_building_waits_for_the_writers_and_leaves_nothing(run, files, tmp_path, monkeypatch,
+                                                                          small_groups):
+    real = parquet._flat_entries
+    built = []
+
+    def failing(entries, key):
+        built.append(key)
+        if len(built) == 9:                                   # two row groups are on their way by now
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(entries, key)
+
+    monkeypatch.setattr(parquet, "_flat_entries", failing)
+    result = run("evaluate", *files, "-e", "vector", "-o", tmp_path / "r.parquet")
+    assert result.exit_code == 2, result.output
+    assert os.strerror(errno.EIO) in result.output and result.output.count("edubalance: 错误 error:") == 1
+    assert len(built) == 9 and list(tmp_path.iterdir()) == []
+
+
 def test_head_json_is_the_json_reports_head(run, files, tmp_path):
     data = _json_report(run, files, tmp_path)
     run("evaluate", *files, "-e", "vector", "-o", tmp_path / "r.parquet")
