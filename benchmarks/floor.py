@@ -49,7 +49,8 @@ def main(schools: str, counties: str, out: str, rules: int) -> None:
         "gap": pa.array(gap, mask=np.isnan(gap)), "gap_share": pa.array(share, mask=np.isnan(share))})
     for name, t in (("schools", table), ("verdicts", verdicts), ("counties", county_table)):
         text = [f.name for f in t.schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
-        pq.write_table(t, f"{out}/{name}.parquet", compression="zstd", use_dictionary=text)
+        stats = [n for n in t.column_names if name != "verdicts" or n not in ("rule_id", "status")]
+        pq.write_table(t, f"{out}/{name}.parquet", compression="snappy", use_dictionary=text, write_statistics=stats)
 
 
 if __name__ == "__main__":

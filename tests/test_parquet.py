@@ -1,0 +1,128 @@
+"""The Parquet report's files as written: school and verdict row groups that match, one codec,
+statistics where a reader can use them, and a writer's failure reported once with nothing left."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from test_output import TABLES, _assert_parquet_equals_json, _json_report
+
+from edubalance import parquet
+from edubalance.synthetic import county_records, generate, write_csv
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("records")
+    records = generate(1200, seed=21, missing_rate=0.05)
+    records[3]["students"] = -1                      # rejected
+    write_csv(folder / "schools.csv", records)
+    write_csv(folder / "counties.csv", county_records(records, seed=21))
+    return [folder / "schools.csv", folder / "counties.csv"]
+
+
+@pytest.fixture
+def small_groups(monkeypatch):
+    """Entry tables of 97 schools and row groups of at least 300: many tables in flight."""
+    monkeypatch.setattr(parquet, "CHUNK", 97)
+    monkeypatch.setattr(parquet, "ROWS", 300)
+
+
+def test_many_row_groups_hold_the_json_report_and_match(run, files, tmp_path, small_groups):
+    data = _json_report(run, files, tmp_path)
+    out = tmp_path / "r.parquet"
+    result = run("evaluate", *files, "-e", "vector", "-o", out)
+    assert result.exit_code == 1, result.output
+    _assert_parquet_equals_json(out, data)
+    schools, verdicts = pq.ParquetFile(out / "schools.parquet"), pq.ParquetFile(out / "verdicts.parquet")
+    n = len(data["schools"])
+    sizes = [schools.metadata.row_group(g).num_rows for g in range(schools.num_row_groups)]
+    assert sum(sizes) == n and sizes[:-1] == [4 * 97] * (len(sizes) - 1)    # 4 tables of 97 reach 300
+    assert verdicts.num_row_groups == schools.num_row_groups
+    for g in range(schools.num_row_groups):                 # row group g of verdicts: the schools of group g
+        keys = verdicts.read_row_group(g, columns=["school_key"]).column(0)
+        school_keys = schools.read_row_group(g, columns=["school_key"]).column(0)
+        assert set(keys.to_pylist()) <= set(school_keys.to_pylist())
+        assert keys[0].as_py() == school_keys[0].as_py()
+
+
+def test_every_column_is_snappy_and_verdict_text_has_no_statistics(run, files, tmp_path):
+    out = tmp_path / "r.parquet"
+    run("evaluate", *files, "-e", "vector", "-o", out)
+    for name in TABLES:
+        meta = pq.ParquetFile(out / f"{name}.parquet").metadata
+        group = meta.row_group(0)
+        assert {group.column(c).compression for c in range(group.num_columns)} == {"SNAPPY"}, name
+    for name, key in (("verdicts", "school_key"), ("county_verdicts", "county_key")):
+        group = pq.ParquetFile(out / f"{name}.parquet").metadata.row_group(0)
+        stats = {group.column(c).path_in_schema: group.column(c).statistics for c in range(group.num_columns)}
+        assert all(stats[c] is None or not stats[c].has_min_max for c in ("rule_id", "status"))
+        assert stats[key].has_min_max and stats[key].min == 0
+        assert stats["value"].has_min_max
+    group = pq.ParquetFile(out / "schools.parquet").metadata.row_group(0)
+    county = next(group.column(c) for c in range(group.num_columns) if group.column(c).path_in_schema == "county_code")
+    assert county.statistics.has_min_max                     # filters by county skip row groups
+
+
+def test_a_report_without_schools_has_empty_school_and_verdict_files(run, files, tmp_path):
+    out = tmp_path / "r.parquet"
+    result = run("evaluate", files[1], "-e", "vector", "-o", out)
+    assert result.exit_code in (0, 1), result.output
+    schools, verdicts = pq.read_table(out / "schools.parquet"), pq.read_table(out / "verdicts.parquet")
+    assert schools.num_rows == 0 and verdicts.num_rows == 0
+    assert schools.schema.field("year").type == pa.int64() and schools.schema.field("school_id").type == pa.string()
+    assert verdicts.column_names == ["school_key", "rule_id", "status", "value", "threshold", "gap", "gap_share"]
+    assert pq.read_table(out / "counties.parquet").num_rows > 0
+
+
+@pytest.mark.parametrize("failing", [1, 3])
+def test_a_writer_failing_after_some_row_groups_is_one_message_and_leaves_nothing(run, files, tmp_path,
+                                                                                 monkeypatch, small_groups, failing):
+    """The ``failing``-th table written to schools.parquet runs out of space, in its writer's
+    thread, while the command goes on building: one message, exit 2, no folder left."""
+    real = pq.ParquetWriter
+    written = []
+
+    class Full(real):
+        def write_table(self, table, row_group_size=None):
+            if str(self.where).endswith("schools.parquet"):
+                written.append(table.num_rows)
+                if len(written) == failing:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            super().write_table(table, row_group_size)
+
+    monkeypatch.setattr(pq, "ParquetWriter", Full)
+    out = tmp_path / "r.parquet"
+    result = run("evaluate", *files, "-e", "vector", "-o", out)
+    assert result.exit_code == 2, result.output
+    assert "No space left on device" in result.output and result.output.count("edubalance: 错误 error:") == 1
+    assert len(written) == failing and list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_while_building_waits_for_the_writers_and_leaves_nothing(run, files, tmp_path, monkeypatch,
+                                                                          small_groups):
+    real = parquet._flat_entries
+    built = []
+
+    def failing(entries, key):
+        built.append(key)
+        if len(built) == 9:                                   # two row groups are on their way by now
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(entries, key)
+
+    monkeypatch.setattr(parquet, "_flat_entries", failing)
+    result = run("evaluate", *files, "-e", "vector", "-o", tmp_path / "r.parquet")
+    assert result.exit_code == 2, result.output
+    assert os.strerror(errno.EIO) in result.output and result.output.count("edubalance: 错误 error:") == 1
+    assert len(built) == 9 and list(tmp_path.iterdir()) == []
+
+
+def test_head_json_is_the_json_reports_head(run, files, tmp_path):
+    data = _json_report(run, files, tmp_path)
+    run("evaluate", *files, "-e", "vector", "-o", tmp_path / "r.parquet")
+    head = json.loads(pq.read_table(tmp_path / "r.parquet" / "summary.parquet").column("head_json")[0].as_py())
+    assert head == {k: v for k, v in data.items() if k not in ("schools", "counties")}
