@@ -6,7 +6,7 @@ table in one step per row (:func:`listing_order`), in a stable order: by school,
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -40,8 +40,9 @@ class Names:
             return values
         return [self.schools.value(name, i) for i in idx.tolist()]
 
-    def of(self, idx: np.ndarray) -> Iterator[tuple[Any, Any, Any]]:
-        return zip(*(self._values(name, idx) for name in self.FIELDS))
+    def of(self, idx: np.ndarray) -> list[list[Any]]:
+        """One list per field of :attr:`FIELDS`, in the order of ``idx``."""
+        return [self._values(name, idx) for name in self.FIELDS]
 
 
 def listing_order(row: np.ndarray, *keys: np.ndarray
@@ -58,9 +59,22 @@ def listing_order(row: np.ndarray, *keys: np.ndarray
 
 
 def distribute(details: list[dict], key: str, rows: list[int], runs: list[tuple[int, int]],
-                entries: list[dict]) -> None:
+               entries: list[dict]) -> None:
+    """Give each row its run of ``entries`` (a slice: one step per row, not per entry)."""
     for r, (a, b) in zip(rows, runs):
-        details[r][key].extend(entries[a:b])
+        held = details[r][key]
+        if held:
+            held.extend(entries[a:b])
+        else:
+            details[r][key] = entries[a:b]
+
+
+def _pick(items: Sequence[Any], which: np.ndarray) -> list[Any]:
+    """``[items[w] for w in which]`` in one NumPy step (the same few texts for many entries)."""
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):             # one by one: an item may itself be a sequence
+        out[i] = item
+    return out[which].tolist()
 
 
 def _equals(col: np.ndarray, text: str) -> np.ndarray:
@@ -120,10 +134,10 @@ def list_exclusions(schools: Table, names: Names, details: list[dict], row: np.n
     second = np.concatenate([np.zeros(i_county.size + i_17.size, np.intp), np.ones(i_12.size, np.intp)])
     order, rows, runs = listing_order(row[idx], idx, second)
     idx = idx[order]
-    entries = [{"school_id": sid, "school_name": sname, "stage": stage,
-                "reason_code": reason[0], "reason": reason[1]}
-               for (sid, sname, stage), reason in zip(names.of(idx),
-                                                      [reasons[w] for w in why[order].tolist()])]
+    why = why[order]
+    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "reason_code": code, "reason": text}
+               for sid, sname, stage, code, text in zip(*names.of(idx), _pick([r[0] for r in reasons], why),
+                                                        _pick([r[1] for r in reasons], why))]
     distribute(details, "excluded", rows, runs, entries)
 
 
@@ -176,10 +190,9 @@ def list_missing(schools: Table, names: Names, details: list[dict], row: np.ndar
     # Kinds are numbered in measure-name order, so (school, kind) is (school, measure name).
     order, rows, runs = listing_order(row[idx], idx, kind)
     idx = idx[order]
-    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": k[0],
-                "field": k[1], "label": k[2], "cvs": list(k[3])}
-               for (sid, sname, stage), k in zip(names.of(idx),
-                                                 [kinds[j] for j in kind[order].tolist()])]
+    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": measure,
+                "field": field, "label": text, "cvs": cvs[:]}
+               for sid, sname, stage, (measure, field, text, cvs) in zip(*names.of(idx), _pick(kinds, kind[order]))]
     distribute(details, "missing", rows, runs, entries)
 
 
@@ -194,9 +207,11 @@ def list_scope_unknown(schools: Table, names: Names, details: list[dict], row: n
         return
     which = np.repeat(np.arange(len(keys)), [f.size for f in found])
     order, rows, runs = listing_order(row[idx], which, idx)
-    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "condition": keys[c][0],
-                "text": keys[c][1][0], "effect": effect}
-               for (sid, sname, stage), c in zip(names.of(idx[order]), which[order].tolist())]
+    which = which[order]
+    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "condition": condition,
+                "text": text, "effect": effect}
+               for sid, sname, stage, condition, text in zip(*names.of(idx[order]), _pick([k for k, _ in keys], which),
+                                                            _pick([v[0] for _, v in keys], which))]
     distribute(details, "scope_unknown", rows, runs, entries)
 
 
@@ -218,6 +233,6 @@ def list_gates_unknown(schools: Table, names: Names, details: list[dict], row: n
         return
     which = np.repeat(np.arange(len(gates)), [f.size for f in found])
     order, rows, runs = listing_order(row[idx], which, idx)
-    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": gates[c]}
-               for (sid, sname, stage), c in zip(names.of(idx[order]), which[order].tolist())]
+    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": gate}
+               for sid, sname, stage, gate in zip(*names.of(idx[order]), _pick(gates, which[order]))]
     distribute(details, "gates_unknown", rows, runs, entries)
