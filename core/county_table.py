@@ -235,11 +235,21 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     in_scope_l, n17_l, n12_l = in_scope_n.tolist(), n17.tolist(), n12.tolist()
     res_pass_l, basic_fail_l, basic_unknown_l = res_pass.tolist(), basic_fail.tolist(), basic_unknown.tolist()
     res_fail_l, res_unknown_l = res_fail.tolist(), res_unknown.tolist()
+    no_records = ({"quality_2017": None, "basic_2012": None}, [NO_SCHOOL_RECORDS])
+    # Why CVs do not exist depends only on whether any school is in scope and on how many
+    # (0, 1, 2 or more) are in each CV scope: worked out once per case (read, never changed).
+    why_not: dict[tuple[bool, int, int], tuple[dict[str, str | None], list[str]]] = {}
     for gi in range(n_groups):
         for s in range(len(STAGES)):
             r = ROWS_PER_COUNTY * gi + s
-            not_applicable, notes = (_cv_not_applicable(in_scope_l[r], n17_l[r], n12_l[r]) if school_records[gi]
-                                     else ({"quality_2017": None, "basic_2012": None}, [NO_SCHOOL_RECORDS]))
+            if school_records[gi]:
+                key = (in_scope_l[r] == 0, min(n17_l[r], 2), min(n12_l[r], 2))
+                found = why_not.get(key)
+                if found is None:
+                    found = why_not[key] = _cv_not_applicable(in_scope_l[r], n17_l[r], n12_l[r])
+                not_applicable, notes = found
+            else:
+                not_applicable, notes = no_records
             details.append({
                 "schools_in_scope": in_scope_l[r],
                 "schools_in_cv_scope": {"quality_2017": n17_l[r], "basic_2012": n12_l[r]},
