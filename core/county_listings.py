@@ -118,12 +118,19 @@ def list_exclusions(schools: Table, names: Names, details: list[dict], row: np.n
     why_county = np.where(excl_county, np.where(private, 0, np.where(special, 1, 2)), 3)[i_county]
     i_17 = np.flatnonzero(cv17_out)
     tp17 = (teaching_point & ("teaching_point" in (text_17 or "")))[i_17]
-    # A small teaching point's 2017 reason names its pupils: one reason of its own each.
-    why_17 = np.where(tp17, len(reasons) + np.cumsum(tp17) - 1, 4)
+    # A small teaching point's 2017 reason names its pupils: one reason per number of pupils.
+    why_17 = np.full(i_17.size, 4, dtype=np.intp)
+    by_pupils: dict[str, int] = {}
+    picked = []
     for i in i_17[tp17].tolist():
         p = _pupils(schools, i)
-        reasons.append(("teaching_point_2017", f"教学点，在校生 {p} 人，不计入 2017 差异系数 / teaching point "
-                                               f"with {p} pupils, under the cut-off (2017 CVs only): {text_17}"))
+        k = by_pupils.get(p)
+        if k is None:
+            k = by_pupils[p] = len(reasons)
+            reasons.append(("teaching_point_2017", f"教学点，在校生 {p} 人，不计入 2017 差异系数 / teaching point "
+                                                   f"with {p} pupils, under the cut-off (2017 CVs only): {text_17}"))
+        picked.append(k)
+    why_17[tp17] = picked
     i_12 = np.flatnonzero(cv12_out)
     why_12 = np.where(teaching_point[i_12] & ("teaching_point" in (text_12 or "")), 5, 6)
 
