@@ -10,6 +10,7 @@ rule is the report's rule catalogue (:meth:`Rule.describe`), which the judgement
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
@@ -152,12 +153,36 @@ class _VerdictGrid:
         value = results.value[rows, cols]
         threshold = results.threshold[rows, cols]
         _, gap, share = gaps_of(self.status, value, threshold)      # as a school verdict's gap
+        self.value, self.threshold = value, threshold
         # Per county (transposed), as plain Python values: NaN → None.
         self.status_names = np.array(STATUS_NAMES, dtype=object)[self.status].T.tolist()
         self.values = _objects(value, np.isnan(value)).T.tolist()
         self.thresholds = _objects(threshold, np.isnan(threshold)).T.tolist()
         self.gap_values = _objects(gap, ~np.isfinite(gap)).T.tolist()
         self.gap_shares = _objects(share, ~np.isfinite(share)).T.tolist()
+
+    @cached_property
+    def failure_texts(self) -> np.ndarray:
+        """The reason of every failed verdict, each written once for both recognitions:
+        (verdicts, counties), ``None`` where the verdict did not fail."""
+        out = np.full(self.status.shape, None, dtype=object)
+        p_idx, g_idx = np.nonzero(self.status == FAIL)
+        if not p_idx.size:
+            return out
+        value, threshold = self.value[p_idx, g_idx], self.threshold[p_idx, g_idx]
+        units = [d["unit"] for d in self.plan.descs]
+        # A failure's text but for its value: the same for every county with that threshold.
+        around: dict[tuple[int, Any], tuple[str, str]] = {}
+        texts = []
+        for p, v, t in zip(p_idx.tolist(), _objects(value, np.isnan(value)).tolist(),
+                           _objects(threshold, np.isnan(threshold)).tolist()):
+            text = around.get((p, t))
+            if text is None:
+                head, middle, tail = _failure_parts(self.plan.descs[p], self.plan.stages[p])
+                text = around[(p, t)] = (head, f"{middle}{_fmt(t, units[p])}{tail}")
+            texts.append(f"{text[0]}{_fmt(v, units[p])}{text[1]}")
+        out[p_idx, g_idx] = texts
+        return out
 
     def verdicts(self) -> list[list[dict[str, Any]]]:
         ids, stages = self.plan.rule_ids, self.plan.stages
@@ -283,37 +308,30 @@ def _programme_entries(programme: str, plan: _VerdictPlan, grid: _VerdictGrid) -
     n_pass = ((status == PASS) & mine).sum(0).tolist()
     n_fail = failed.sum(0).tolist()
     n_missing = missing.sum(0).tolist()
-    # Failures in reason order: the verdicts reordered vetoes first.
+    # Failures in reason order: the verdicts reordered vetoes first; then what is missing.
     order = np.concatenate([np.flatnonzero(veto[:, 0]), np.flatnonzero(~veto[:, 0])]).astype(np.intp)
-    failed_by_county = _per_group(failed[order])
-    missing_by_county = _per_group(missing)
-    parts = [_failure_parts(d, st) for d, st in zip(plan.descs, plan.stages)]
-    units = [d["unit"] for d in plan.descs]
-    # A failure's text but for its value: the same for every county with that threshold.
-    around: dict[tuple[int, Any], tuple[str, str]] = {}
-    missing_text = [_describe_missing(d, st) for d, st in zip(plan.descs, plan.stages)]
-    order_l = order.tolist()
+    failures = _texts_per_group(failed[order], grid.failure_texts[order])
+    missing_text = np.array([_describe_missing(d, st) for d, st in zip(plan.descs, plan.stages)], dtype=object)[:, None]
+    lacking = _texts_per_group(missing, np.broadcast_to(missing_text, missing.shape))
 
     out = []
     for g in range(n_groups):
         if not in_force[g]:
             out.append({"status": "not_applicable", "title": title, "reasons": [NOT_IN_FORCE]})
             continue
-        values, thresholds = grid.values[g], grid.thresholds[g]
-        reasons = []
-        for j in failed_by_county[g]:
-            p = order_l[j]
-            key = (p, thresholds[p])
-            text = around.get(key)
-            if text is None:
-                head, middle, tail = parts[p]
-                text = around[key] = (head, f"{middle}{_fmt(key[1], units[p])}{tail}")
-            reasons.append(f"{text[0]}{_fmt(values[p], units[p])}{text[1]}")
-        reasons.extend(missing_text[p] for p in missing_by_county[g])
         status_g = "fail" if n_fail[g] else "incomplete" if n_missing[g] else "pass"
-        out.append({"status": status_g, "title": title, "reasons": reasons, "vetoed": vetoed[g],
+        out.append({"status": status_g, "title": title, "reasons": failures[g] + lacking[g], "vetoed": vetoed[g],
                     "counts": {"pass": n_pass[g], "fail": n_fail[g], "missing_data": n_missing[g]}})
     return out
+
+
+def _texts_per_group(mask: np.ndarray, texts: np.ndarray) -> list[list[str]]:
+    """For an (items, groups) mask and texts of the same shape, each group's texts where the
+    mask holds, in item order (gathered in one step, then cut per group)."""
+    g, k = np.nonzero(mask.T)
+    picked = texts[k, g].tolist()
+    bounds = np.searchsorted(g, np.arange(mask.shape[1] + 1)).tolist()
+    return [picked[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _stage_entries(frame: CountyFrame, table: Table) -> list[dict[str, Any]]:
