@@ -60,13 +60,10 @@ def listing_order(row: np.ndarray, *keys: np.ndarray
 
 def distribute(details: list[dict], key: str, rows: list[int], runs: list[tuple[int, int]],
                entries: list[dict]) -> None:
-    """Give each row its run of ``entries`` (a slice: one step per row, not per entry)."""
+    """Give each row its run of ``entries`` (a slice: one step per row, not per entry). Each
+    listing fills its own key, once: a row's list is replaced, not extended."""
     for r, (a, b) in zip(rows, runs):
-        held = details[r][key]
-        if held:
-            held.extend(entries[a:b])
-        else:
-            details[r][key] = entries[a:b]
+        details[r][key] = entries[a:b]
 
 
 def _pick(items: Sequence[Any], which: np.ndarray) -> list[Any]:
