@@ -220,15 +220,15 @@ def list_scope_unknown(schools: Table, names: Names, details: list[dict], row: n
 
 
 def list_gates_unknown(schools: Table, names: Names, details: list[dict], row: np.ndarray, table: Table,
-                        basic_status: np.ndarray, resource_status: np.ndarray,
+                        basic_judged: np.ndarray, resource_status: np.ndarray,
                         in_county: np.ndarray, in_2017: np.ndarray) -> None:
-    """Where a gate count is unknown, name the schools that could not be judged."""
+    """Where a gate count is unknown, name the schools that could not be judged
+    (``basic_judged``: the schools that passed or failed their basic standard)."""
     basic = np.isnan(table.get("schools_not_meeting_basic_standard"))
     resource = np.isnan(table.get("schools_not_meeting_resource_rule"))
     has_row = row >= 0
     safe_row = np.where(has_row, row, 0)
-    judged = (basic_status == "pass") | (basic_status == "fail")
-    unjudged_basic = in_county & ~judged & basic[safe_row]
+    unjudged_basic = in_county & ~basic_judged & basic[safe_row]
     unjudged_res = in_2017 & (resource_status == MISSING_DATA) & resource[safe_row]
     gates = ("schools_not_meeting_basic_standard", "schools_not_meeting_resource_rule")
     found = [np.flatnonzero(mask & has_row) for mask in (unjudged_basic, unjudged_res)]

@@ -174,8 +174,9 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
         table.set_measure(f"cv2012_{ind}", col, no_cv12)
     composite = np.mean(cv12_cols, axis=0) if cv12_cols else np.full(n_rows, np.nan)
     table.set_measure("composite_cv_2012", composite, no_cv12)
-    basic_fail = count(in_county & (basic_status == "fail"))
-    judged = (basic_status == "pass") | (basic_status == "fail")
+    failing = basic_status == "fail"
+    judged = failing | (basic_status == "pass")
+    basic_fail = count(in_county & failing)
     basic_unknown = count(in_county & ~judged)
     res_pass = count(in_2017 & (resource_status == PASS))
     res_fail = count(in_2017 & (resource_status == FAIL))
@@ -200,10 +201,11 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     records = [_find_record(county_records, key) for key in counties]
     absent = [key for key, rec in zip(counties, records) if rec is None]
     present = [gi for gi, rec in enumerate(records) if rec is not None]
+    found = [records[gi] for gi in present]
     record_cols: dict[str, np.ndarray] = {}
     for f in COUNTY_RECORD_FIELDS:
         record_cols[f] = np.full(n_groups, np.nan)
-        record_cols[f][present] = _numbers([records[gi].get(f) for gi in present])
+        record_cols[f][present] = _numbers([rec.get(f) for rec in found])
     # Other numeric fields a record carries get a column too, in order of first appearance.
     extras_of: dict[tuple[str, ...], list[str]] = {}
     for gi in present:
@@ -267,7 +269,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     list_missing(schools, names, details, row, students, (("quality_2017", "cv_", cv17, row17 >= 0),
                                                   ("basic_2012", "cv2012_", cv12, row12 >= 0)))
     list_scope_unknown(schools, names, details, row, conditions, known_stage)
-    list_gates_unknown(schools, names, details, row, table, basic_status, resource_status, in_county, in_2017)
+    list_gates_unknown(schools, names, details, row, table, judged, resource_status, in_county, in_2017)
     inputs = _add_county_measures(table, measures) if measures else {}
     return CountyFrame(table, counties, details, absent, cv17, cv12, inputs)
 
