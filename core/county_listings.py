@@ -6,7 +6,7 @@ table in one step per row (:func:`listing_order`), in a stable order: by school,
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -40,8 +40,9 @@ class Names:
             return values
         return [self.schools.value(name, i) for i in idx.tolist()]
 
-    def of(self, idx: np.ndarray) -> Iterator[tuple[Any, Any, Any]]:
-        return zip(*(self._values(name, idx) for name in self.FIELDS))
+    def of(self, idx: np.ndarray) -> list[list[Any]]:
+        """One list per field of :attr:`FIELDS`, in the order of ``idx``."""
+        return [self._values(name, idx) for name in self.FIELDS]
 
 
 def listing_order(row: np.ndarray, *keys: np.ndarray
@@ -58,9 +59,19 @@ def listing_order(row: np.ndarray, *keys: np.ndarray
 
 
 def distribute(details: list[dict], key: str, rows: list[int], runs: list[tuple[int, int]],
-                entries: list[dict]) -> None:
+               entries: list[dict]) -> None:
+    """Give each row its run of ``entries`` (a slice: one step per row, not per entry). Each
+    listing fills its own key, once: a row's list is replaced, not extended."""
     for r, (a, b) in zip(rows, runs):
-        details[r][key].extend(entries[a:b])
+        details[r][key] = entries[a:b]
+
+
+def _pick(items: Sequence[Any], which: np.ndarray) -> list[Any]:
+    """``[items[w] for w in which]`` in one NumPy step (the same few texts for many entries)."""
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):             # one by one: an item may itself be a sequence
+        out[i] = item
+    return out[which].tolist()
 
 
 def _equals(col: np.ndarray, text: str) -> np.ndarray:
@@ -104,12 +115,19 @@ def list_exclusions(schools: Table, names: Names, details: list[dict], row: np.n
     why_county = np.where(excl_county, np.where(private, 0, np.where(special, 1, 2)), 3)[i_county]
     i_17 = np.flatnonzero(cv17_out)
     tp17 = (teaching_point & ("teaching_point" in (text_17 or "")))[i_17]
-    # A small teaching point's 2017 reason names its pupils: one reason of its own each.
-    why_17 = np.where(tp17, len(reasons) + np.cumsum(tp17) - 1, 4)
+    # A small teaching point's 2017 reason names its pupils: one reason per number of pupils.
+    why_17 = np.full(i_17.size, 4, dtype=np.intp)
+    by_pupils: dict[str, int] = {}
+    picked = []
     for i in i_17[tp17].tolist():
         p = _pupils(schools, i)
-        reasons.append(("teaching_point_2017", f"教学点，在校生 {p} 人，不计入 2017 差异系数 / teaching point "
-                                               f"with {p} pupils, under the cut-off (2017 CVs only): {text_17}"))
+        k = by_pupils.get(p)
+        if k is None:
+            k = by_pupils[p] = len(reasons)
+            reasons.append(("teaching_point_2017", f"教学点，在校生 {p} 人，不计入 2017 差异系数 / teaching point "
+                                                   f"with {p} pupils, under the cut-off (2017 CVs only): {text_17}"))
+        picked.append(k)
+    why_17[tp17] = picked
     i_12 = np.flatnonzero(cv12_out)
     why_12 = np.where(teaching_point[i_12] & ("teaching_point" in (text_12 or "")), 5, 6)
 
@@ -120,10 +138,10 @@ def list_exclusions(schools: Table, names: Names, details: list[dict], row: np.n
     second = np.concatenate([np.zeros(i_county.size + i_17.size, np.intp), np.ones(i_12.size, np.intp)])
     order, rows, runs = listing_order(row[idx], idx, second)
     idx = idx[order]
-    entries = [{"school_id": sid, "school_name": sname, "stage": stage,
-                "reason_code": reason[0], "reason": reason[1]}
-               for (sid, sname, stage), reason in zip(names.of(idx),
-                                                      [reasons[w] for w in why[order].tolist()])]
+    why = why[order]
+    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "reason_code": code, "reason": text}
+               for sid, sname, stage, code, text in zip(*names.of(idx), _pick([r[0] for r in reasons], why),
+                                                        _pick([r[1] for r in reasons], why))]
     distribute(details, "excluded", rows, runs, entries)
 
 
@@ -176,10 +194,9 @@ def list_missing(schools: Table, names: Names, details: list[dict], row: np.ndar
     # Kinds are numbered in measure-name order, so (school, kind) is (school, measure name).
     order, rows, runs = listing_order(row[idx], idx, kind)
     idx = idx[order]
-    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": k[0],
-                "field": k[1], "label": k[2], "cvs": list(k[3])}
-               for (sid, sname, stage), k in zip(names.of(idx),
-                                                 [kinds[j] for j in kind[order].tolist()])]
+    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": measure,
+                "field": field, "label": text, "cvs": cvs[:]}
+               for sid, sname, stage, (measure, field, text, cvs) in zip(*names.of(idx), _pick(kinds, kind[order]))]
     distribute(details, "missing", rows, runs, entries)
 
 
@@ -194,22 +211,24 @@ def list_scope_unknown(schools: Table, names: Names, details: list[dict], row: n
         return
     which = np.repeat(np.arange(len(keys)), [f.size for f in found])
     order, rows, runs = listing_order(row[idx], which, idx)
-    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "condition": keys[c][0],
-                "text": keys[c][1][0], "effect": effect}
-               for (sid, sname, stage), c in zip(names.of(idx[order]), which[order].tolist())]
+    which = which[order]
+    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "condition": condition,
+                "text": text, "effect": effect}
+               for sid, sname, stage, condition, text in zip(*names.of(idx[order]), _pick([k for k, _ in keys], which),
+                                                            _pick([v[0] for _, v in keys], which))]
     distribute(details, "scope_unknown", rows, runs, entries)
 
 
 def list_gates_unknown(schools: Table, names: Names, details: list[dict], row: np.ndarray, table: Table,
-                        basic_status: np.ndarray, resource_status: np.ndarray,
+                        basic_judged: np.ndarray, resource_status: np.ndarray,
                         in_county: np.ndarray, in_2017: np.ndarray) -> None:
-    """Where a gate count is unknown, name the schools that could not be judged."""
+    """Where a gate count is unknown, name the schools that could not be judged
+    (``basic_judged``: the schools that passed or failed their basic standard)."""
     basic = np.isnan(table.get("schools_not_meeting_basic_standard"))
     resource = np.isnan(table.get("schools_not_meeting_resource_rule"))
     has_row = row >= 0
     safe_row = np.where(has_row, row, 0)
-    judged = (basic_status == "pass") | (basic_status == "fail")
-    unjudged_basic = in_county & ~judged & basic[safe_row]
+    unjudged_basic = in_county & ~basic_judged & basic[safe_row]
     unjudged_res = in_2017 & (resource_status == MISSING_DATA) & resource[safe_row]
     gates = ("schools_not_meeting_basic_standard", "schools_not_meeting_resource_rule")
     found = [np.flatnonzero(mask & has_row) for mask in (unjudged_basic, unjudged_res)]
@@ -218,6 +237,6 @@ def list_gates_unknown(schools: Table, names: Names, details: list[dict], row: n
         return
     which = np.repeat(np.arange(len(gates)), [f.size for f in found])
     order, rows, runs = listing_order(row[idx], which, idx)
-    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": gates[c]}
-               for (sid, sname, stage), c in zip(names.of(idx[order]), which[order].tolist())]
+    entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": gate}
+               for sid, sname, stage, gate in zip(*names.of(idx[order]), _pick(gates, which[order]))]
     distribute(details, "gates_unknown", rows, runs, entries)

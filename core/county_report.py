@@ -10,6 +10,7 @@ rule is the report's rule catalogue (:meth:`Rule.describe`), which the judgement
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
@@ -86,7 +87,7 @@ def county_reports(frame: CountyFrame, results: RuleResults,
             "year": year,
             "county_record": bool(frame.details[crow]["record"]),
             "school_records": frame.details[crow]["school_records"],
-            "stages": {st: stages[ROWS_PER_COUNTY * gi + s] for s, st in enumerate(STAGES)},
+            "stages": dict(zip(STAGES, stages[len(STAGES) * gi:len(STAGES) * (gi + 1)])),
             "verdicts": verdicts[gi],
             "basic_balance": programmes["basic_2012"][gi],
             "quality_balance": programmes["quality_2017"][gi],
@@ -152,12 +153,36 @@ class _VerdictGrid:
         value = results.value[rows, cols]
         threshold = results.threshold[rows, cols]
         _, gap, share = gaps_of(self.status, value, threshold)      # as a school verdict's gap
+        self.value, self.threshold = value, threshold
         # Per county (transposed), as plain Python values: NaN → None.
         self.status_names = np.array(STATUS_NAMES, dtype=object)[self.status].T.tolist()
         self.values = _objects(value, np.isnan(value)).T.tolist()
         self.thresholds = _objects(threshold, np.isnan(threshold)).T.tolist()
         self.gap_values = _objects(gap, ~np.isfinite(gap)).T.tolist()
         self.gap_shares = _objects(share, ~np.isfinite(share)).T.tolist()
+
+    @cached_property
+    def failure_texts(self) -> np.ndarray:
+        """The reason of every failed verdict, each written once for both recognitions:
+        (verdicts, counties), ``None`` where the verdict did not fail."""
+        out = np.full(self.status.shape, None, dtype=object)
+        p_idx, g_idx = np.nonzero(self.status == FAIL)
+        if not p_idx.size:
+            return out
+        value, threshold = self.value[p_idx, g_idx], self.threshold[p_idx, g_idx]
+        units = [d["unit"] for d in self.plan.descs]
+        # A failure's text but for its value: the same for every county with that threshold.
+        around: dict[tuple[int, Any], tuple[str, str]] = {}
+        texts = []
+        for p, v, t in zip(p_idx.tolist(), _objects(value, np.isnan(value)).tolist(),
+                           _objects(threshold, np.isnan(threshold)).tolist()):
+            text = around.get((p, t))
+            if text is None:
+                head, middle, tail = _failure_parts(self.plan.descs[p], self.plan.stages[p])
+                text = around[(p, t)] = (head, f"{middle}{_fmt(t, units[p])}{tail}")
+            texts.append(f"{text[0]}{_fmt(v, units[p])}{text[1]}")
+        out[p_idx, g_idx] = texts
+        return out
 
     def verdicts(self) -> list[list[dict[str, Any]]]:
         ids, stages = self.plan.rule_ids, self.plan.stages
@@ -283,71 +308,65 @@ def _programme_entries(programme: str, plan: _VerdictPlan, grid: _VerdictGrid) -
     n_pass = ((status == PASS) & mine).sum(0).tolist()
     n_fail = failed.sum(0).tolist()
     n_missing = missing.sum(0).tolist()
-    # Failures in reason order: the verdicts reordered vetoes first.
+    # Failures in reason order: the verdicts reordered vetoes first; then what is missing.
     order = np.concatenate([np.flatnonzero(veto[:, 0]), np.flatnonzero(~veto[:, 0])]).astype(np.intp)
-    failed_by_county = _per_group(failed[order])
-    missing_by_county = _per_group(missing)
-    parts = [_failure_parts(d, st) for d, st in zip(plan.descs, plan.stages)]
-    units = [d["unit"] for d in plan.descs]
-    missing_text = [_describe_missing(d, st) for d, st in zip(plan.descs, plan.stages)]
-    order_l = order.tolist()
+    failures = _texts_per_group(failed[order], grid.failure_texts[order])
+    missing_text = np.array([_describe_missing(d, st) for d, st in zip(plan.descs, plan.stages)], dtype=object)[:, None]
+    lacking = _texts_per_group(missing, np.broadcast_to(missing_text, missing.shape))
 
     out = []
     for g in range(n_groups):
         if not in_force[g]:
             out.append({"status": "not_applicable", "title": title, "reasons": [NOT_IN_FORCE]})
             continue
-        values, thresholds = grid.values[g], grid.thresholds[g]
-        reasons = []
-        for j in failed_by_county[g]:
-            p = order_l[j]
-            head, middle, tail = parts[p]
-            reasons.append(f"{head}{_fmt(values[p], units[p])}{middle}{_fmt(thresholds[p], units[p])}{tail}")
-        reasons.extend(missing_text[p] for p in missing_by_county[g])
         status_g = "fail" if n_fail[g] else "incomplete" if n_missing[g] else "pass"
-        out.append({"status": status_g, "title": title, "reasons": reasons, "vetoed": vetoed[g],
+        out.append({"status": status_g, "title": title, "reasons": failures[g] + lacking[g], "vetoed": vetoed[g],
                     "counts": {"pass": n_pass[g], "fail": n_fail[g], "missing_data": n_missing[g]}})
     return out
 
 
-def _stage_entries(frame: CountyFrame, table: Table) -> dict[int, dict[str, Any]]:
-    """The ``stages`` entry of every stage row, by row."""
-    def by_row(columns: list[str]) -> list[list[Any]]:
-        if not columns:
-            return [[] for _ in range(table.n)]
-        return [list(r) for r in zip(*(_plain_column(table.get(c)) for c in columns))]
+def _texts_per_group(mask: np.ndarray, texts: np.ndarray) -> list[list[str]]:
+    """For an (items, groups) mask and texts of the same shape, each group's texts where the
+    mask holds, in item order (gathered in one step, then cut per group)."""
+    g, k = np.nonzero(mask.T)
+    picked = texts[k, g].tolist()
+    bounds = np.searchsorted(g, np.arange(mask.shape[1] + 1)).tolist()
+    return [picked[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
-    cv17_names, cv12_names = list(frame.cv_2017_indicators), list(frame.cv_2012_indicators)
-    cv17 = by_row([f"cv_{ind}" for ind in cv17_names])
-    cv12 = by_row([f"cv2012_{ind}" for ind in cv12_names])
-    composite = _plain_column(table.get("composite_cv_2012"))
-    res, basic, students = (_counts(table.get(name)) for name in ("schools_not_meeting_resource_rule",
-                                                                  "schools_not_meeting_basic_standard",
-                                                                  "students_in_scope"))
-    out = {}
-    for g in range(len(frame.counties)):
-        for s in range(len(STAGES)):
-            r = ROWS_PER_COUNTY * g + s
-            d = frame.details[r]
-            out[r] = {
-                "cv": dict(zip(cv17_names, cv17[r])),
-                "cv_2012": dict(zip(cv12_names, cv12[r])),
-                "composite_cv_2012": composite[r],
-                "schools_in_scope": d["schools_in_scope"],
-                "schools_in_cv_scope": dict(d["schools_in_cv_scope"]),
-                "schools_meeting_resource_rule": d["schools_meeting_resource_rule"],
-                "schools_not_meeting_resource_rule": res[r],
-                "schools_not_meeting_basic_standard": basic[r],
-                "students_in_scope": students[r],
-                "excluded": list(d["excluded"]),
-                "single_school": d["single_school"],
-                "cv_not_applicable": dict(d["cv_not_applicable"]),
-                "missing": list(d["missing"]),
-                "scope_unknown": list(d["scope_unknown"]),
-                "gates_unknown": list(d["gates_unknown"]),
-                "notes": list(d["notes"]),
-            }
-    return out
+
+def _stage_entries(frame: CountyFrame, table: Table) -> list[dict[str, Any]]:
+    """The ``stages`` entry of every stage row, in row order (``len(STAGES)`` per county).
+
+    The school lists are handed over from ``frame.details`` as they are (each row's own lists,
+    built for this entry); the small per-row dicts are copied."""
+    stage_row = np.arange(table.n) % ROWS_PER_COUNTY < len(STAGES)
+
+    def plain(name: str) -> list[Any]:
+        return _plain_column(table.get(name)[stage_row])
+
+    def by_row(names: list[str], prefix: str) -> list[dict[str, Any]]:
+        if not names:
+            return [{} for _ in range(int(stage_row.sum()))]
+        return [dict(zip(names, vals)) for vals in zip(*(plain(prefix + ind) for ind in names))]
+
+    cv17 = by_row(list(frame.cv_2017_indicators), "cv_")
+    cv12 = by_row(list(frame.cv_2012_indicators), "cv2012_")
+    composite = plain("composite_cv_2012")
+    res, basic, students = (_counts(table.get(name)[stage_row]) for name in ("schools_not_meeting_resource_rule",
+                                                                              "schools_not_meeting_basic_standard",
+                                                                              "students_in_scope"))
+    details = [d for d, keep in zip(frame.details, stage_row.tolist()) if keep]
+    return [{"cv": c17, "cv_2012": c12, "composite_cv_2012": comp,
+             "schools_in_scope": d["schools_in_scope"],
+             "schools_in_cv_scope": dict(d["schools_in_cv_scope"]),
+             "schools_meeting_resource_rule": d["schools_meeting_resource_rule"],
+             "schools_not_meeting_resource_rule": r, "schools_not_meeting_basic_standard": b,
+             "students_in_scope": st,
+             "excluded": d["excluded"], "single_school": d["single_school"],
+             "cv_not_applicable": dict(d["cv_not_applicable"]),
+             "missing": d["missing"], "scope_unknown": d["scope_unknown"], "gates_unknown": d["gates_unknown"],
+             "notes": list(d["notes"])}
+            for d, c17, c12, comp, r, b, st in zip(details, cv17, cv12, composite, res, basic, students)]
 
 
 def _needs(frame: CountyFrame, rules: list[Rule], status: np.ndarray,
@@ -360,20 +379,25 @@ def _needs(frame: CountyFrame, rules: list[Rule], status: np.ndarray,
     labels = {f: label(f) for ins in inputs for f in ins} | {r.measure: label(r.measure) for r in rules}
     crow0 = len(STAGES)
     missing = status[:, crow0::ROWS_PER_COUNTY] == MISSING_DATA
+    # Counties lacking the same fields for the same rules need the same: worked out once each.
+    made: dict[tuple[tuple[int, ...], tuple[str, ...]], list[tuple[str, str, list[str]]]] = {}
     out = []
     for g, ks in enumerate(_per_group(missing)):
         if not ks:
             out.append([])
             continue
-        absent = set(frame.details[ROWS_PER_COUNTY * g + crow0]["absent_fields"])
-        wanted: dict[str, list[str]] = {}
-        for k in ks:
-            named = [f for f in inputs[k] if f in absent]
-            if not named and derived[k]:
-                named = [rules[k].measure]
-            for f in named:
-                wanted.setdefault(f, []).append(ids[k])
-        out.append([{"field": f, "label": labels[f], "rules": rule_ids}
-                    for f, rule_ids in sorted(wanted.items(),
-                                              key=lambda kv: (order.get(kv[0], len(order)), kv[0]))])
+        key = (tuple(ks), tuple(frame.details[ROWS_PER_COUNTY * g + crow0]["absent_fields"]))
+        needed = made.get(key)
+        if needed is None:
+            absent = set(key[1])
+            wanted: dict[str, list[str]] = {}
+            for k in ks:
+                named = [f for f in inputs[k] if f in absent]
+                if not named and derived[k]:
+                    named = [rules[k].measure]
+                for f in named:
+                    wanted.setdefault(f, []).append(ids[k])
+            needed = made[key] = [(f, labels[f], rule_ids) for f, rule_ids in
+                                  sorted(wanted.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))]
+        out.append([{"field": f, "label": text, "rules": rule_ids[:]} for f, text, rule_ids in needed])
     return out

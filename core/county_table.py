@@ -174,8 +174,9 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
         table.set_measure(f"cv2012_{ind}", col, no_cv12)
     composite = np.mean(cv12_cols, axis=0) if cv12_cols else np.full(n_rows, np.nan)
     table.set_measure("composite_cv_2012", composite, no_cv12)
-    basic_fail = count(in_county & (basic_status == "fail"))
-    judged = (basic_status == "pass") | (basic_status == "fail")
+    failing = basic_status == "fail"
+    judged = failing | (basic_status == "pass")
+    basic_fail = count(in_county & failing)
     basic_unknown = count(in_county & ~judged)
     res_pass = count(in_2017 & (resource_status == PASS))
     res_fail = count(in_2017 & (resource_status == FAIL))
@@ -196,58 +197,64 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     province = _first_text(schools.get("province"), g, n_groups)
     name = _first_text(schools.get("county_name"), g, n_groups)
 
-    # County rows: the county record (one pass over each record's items, columns filled at the end).
-    record_vals: dict[str, list[float]] = {f: [math.nan] * n_groups for f in COUNTY_RECORD_FIELDS}
-    absent: list[tuple[str, int]] = []
-    records = []
-    for gi, key in enumerate(counties):
-        rec = _find_record(county_records, key)
-        records.append(rec)
-        if rec is None:
-            absent.append(key)
-            continue
-        for f, v in rec.items():
-            t = type(v)
-            if t is float:                  # the common cases first; _number for the rest
-                num = None if v != v else v
-            elif t is int:
-                num = float(v)
-            else:
-                num = _number(v)
-            if num is None or f == "year" or f.startswith("_"):
-                continue
-            vals = record_vals.get(f)
-            if vals is None:
-                vals = record_vals[f] = [math.nan] * n_groups
-            vals[gi] = num
-        province[gi] = province[gi] or rec.get("province")
-        name[gi] = name[gi] or rec.get("county_name")
+    # County rows: the county record, field by field over all records (columns of n_groups).
+    records = [_find_record(county_records, key) for key in counties]
+    absent = [key for key, rec in zip(counties, records) if rec is None]
+    present = [gi for gi, rec in enumerate(records) if rec is not None]
+    found = [records[gi] for gi in present]
+    record_cols: dict[str, np.ndarray] = {}
+    for f in COUNTY_RECORD_FIELDS:
+        record_cols[f] = np.full(n_groups, np.nan)
+        record_cols[f][present] = _numbers([rec.get(f) for rec in found])
+    # Other numeric fields a record carries get a column too, in order of first appearance.
+    extras_of: dict[tuple[str, ...], list[str]] = {}
+    for gi in present:
+        rec = records[gi]
+        keys = tuple(rec)
+        extras = extras_of.get(keys)
+        if extras is None:
+            extras = extras_of[keys] = [f for f in keys if f not in record_cols and f != "year"
+                                        and not f.startswith("_")]
+        for f in extras:
+            num = _number(rec[f])
+            if num is not None:
+                if f not in record_cols:
+                    record_cols[f] = np.full(n_groups, np.nan)
+                record_cols[f][gi] = num
+    for gi in present:
+        province[gi] = province[gi] or records[gi].get("province")
+        name[gi] = name[gi] or records[gi].get("county_name")
     county_rows = slice(len(STAGES), None, ROWS_PER_COUNTY)
-    for f, vals in record_vals.items():
+    for f, vals in record_cols.items():
         col = np.full(n_rows, np.nan)
         col[county_rows] = vals
         table.set_measure(f, col)
     # A record field is absent exactly where its column stayed NaN (_number never gives NaN).
-    absent_rows = np.isnan(np.array([record_vals[f] for f in COUNTY_RECORD_FIELDS],
+    absent_rows = np.isnan(np.array([record_cols[f] for f in COUNTY_RECORD_FIELDS],
                                     dtype=float).reshape(len(COUNTY_RECORD_FIELDS), n_groups)).T.tolist()
 
     details: list[dict[str, Any]] = []
     in_scope_l, n17_l, n12_l = in_scope_n.tolist(), n17.tolist(), n12.tolist()
-    res_pass_l, basic_fail_l, basic_unknown_l = res_pass.tolist(), basic_fail.tolist(), basic_unknown.tolist()
-    res_fail_l, res_unknown_l = res_fail.tolist(), res_unknown.tolist()
+    res_pass_l = res_pass.tolist()
+    no_records = ({"quality_2017": None, "basic_2012": None}, [NO_SCHOOL_RECORDS])
+    # Why CVs do not exist depends only on whether any school is in scope and on how many
+    # (0, 1, 2 or more) are in each CV scope: worked out once per case (read, never changed).
+    why_not: dict[tuple[bool, int, int], tuple[dict[str, str | None], list[str]]] = {}
     for gi in range(n_groups):
         for s in range(len(STAGES)):
             r = ROWS_PER_COUNTY * gi + s
-            not_applicable, notes = (_cv_not_applicable(in_scope_l[r], n17_l[r], n12_l[r]) if school_records[gi]
-                                     else ({"quality_2017": None, "basic_2012": None}, [NO_SCHOOL_RECORDS]))
+            if school_records[gi]:
+                key = (in_scope_l[r] == 0, min(n17_l[r], 2), min(n12_l[r], 2))
+                found = why_not.get(key)
+                if found is None:
+                    found = why_not[key] = _cv_not_applicable(in_scope_l[r], n17_l[r], n12_l[r])
+                not_applicable, notes = found
+            else:
+                not_applicable, notes = no_records
             details.append({
                 "schools_in_scope": in_scope_l[r],
                 "schools_in_cv_scope": {"quality_2017": n17_l[r], "basic_2012": n12_l[r]},
                 "schools_meeting_resource_rule": res_pass_l[r],
-                "schools_failing_basic_standard": basic_fail_l[r],
-                "schools_incomplete_basic_standard": basic_unknown_l[r],
-                "schools_failing_resource_rule": res_fail_l[r],
-                "schools_missing_resource_rule": res_unknown_l[r],
                 "excluded": [], "missing": [], "scope_unknown": [], "gates_unknown": [],
                 "single_school": n17_l[r] == 1 or n12_l[r] == 1,
                 "cv_not_applicable": not_applicable, "notes": notes,
@@ -262,7 +269,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     list_missing(schools, names, details, row, students, (("quality_2017", "cv_", cv17, row17 >= 0),
                                                   ("basic_2012", "cv2012_", cv12, row12 >= 0)))
     list_scope_unknown(schools, names, details, row, conditions, known_stage)
-    list_gates_unknown(schools, names, details, row, table, basic_status, resource_status, in_county, in_2017)
+    list_gates_unknown(schools, names, details, row, table, judged, resource_status, in_county, in_2017)
     inputs = _add_county_measures(table, measures) if measures else {}
     return CountyFrame(table, counties, details, absent, cv17, cv12, inputs)
 
@@ -335,6 +342,17 @@ def _find_record(records: Mapping, key: tuple[str, int]) -> Mapping | None:
     if rec is None and records:
         rec = records.get((key[0], str(key[1])))
     return rec
+
+
+def _numbers(values: list[Any]) -> np.ndarray:
+    """``_number`` of each value as a float column (NaN for None), in one step when the values
+    are all plain numbers or missing."""
+    if set(map(type, values)) <= _PLAIN:
+        return np.array(values, dtype=float)
+    return np.array([math.nan if (num := _number(v)) is None else num for v in values], dtype=float)
+
+
+_PLAIN = {float, int, bool, type(None)}
 
 
 def _number(v: Any) -> float | None:
