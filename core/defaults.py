@@ -12,7 +12,7 @@ from .hookspecs import hookimpl
 def edubalance_derive_measures(table, ruleset):
     from .derive import derive_measures
     from .funding import compute_funding
-    derive_measures(table, ruleset.measures)
+    derive_measures(table, runs=ruleset.measure_runs)
     compute_funding(table, ruleset.parameters.get("funding") or {}, ruleset.year)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from . import expr
-from .catalogue import catalogue, ruleset_key
+from .catalogue import catalogue
 from .composite import evaluate_composites
 from .county_rejected import mark_rejected_schools
 from .fields import SCHOOL_FIELDS
@@ -331,7 +331,7 @@ class Evaluator:
             status = status_of(results.status, results.rules)
             basic = basic_standard_status(results.status, results.rules)
             table.set_measure("meets_basic_standard", meets_basic_standard(basic))
-            schools = SchoolBlock(table, results, overall, by_dim, status, ruleset_key(ruleset), files, rows)
+            schools = SchoolBlock(table, results, overall, by_dim, status, ruleset, files, rows)
         if not counties:
             return schools, []
         with self._stage("county"):
