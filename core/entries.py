@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from .catalogue import ruleset_key
 from .derive import DERIVED_MEASURES
-from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults, RuleSet
+from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults, RuleSet, same_rules
 from .serialise import clean
 from .table import Table
 
@@ -168,10 +168,6 @@ class RuleColumns:
     def of(cls, ruleset: RuleSet) -> "RuleColumns":
         return cls(ruleset.school_rules, ruleset_key(ruleset))
 
-    def judged(self, rules: Sequence[Rule]) -> bool:
-        """Whether ``rules`` are these rules, in this order (verdicts' rows match these columns)."""
-        return len(rules) == len(self.rules) and all(a is b for a, b in zip(rules, self.rules))
-
     def layout(self, measure_names: tuple[str, ...], dims: tuple[str, ...]) -> Layout:
         """The layout of a block listing ``measure_names`` and scored on ``dims`` (its types built once)."""
         found = self._layouts.get((measure_names, dims))
@@ -200,7 +196,7 @@ class SchoolBlock:
         self.rows = np.array([-1 if r is None else r for r in rows], dtype=np.int64)
         self.identity = {k: table.get(k) for k in IDENTITY}
         rules = ruleset.once(RuleColumns.of)
-        if not rules.judged(results.rules):           # verdicts of other rules than the rule set's own
+        if not same_rules(results.rules, rules.rules):     # verdicts of other rules than the rule set's own
             rules = RuleColumns(results.rules, rules.key)
         self.rule_columns = rules
         self.measure_names = [m for m in rules.measure_names if m in table.columns]

@@ -17,14 +17,14 @@ import polars as pl
 
 from . import expr
 from .catalogue import catalogue
-from .composite import evaluate_composites
+from .composite import evaluate_composites, ruleset_composite_inputs
 from .county_rejected import mark_rejected_schools
 from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
 from .errors import InvalidInput, argument_problem
 from .loading import InputError, Loaded, RawRow, concat, empty_frame, frame_rows, given_unit_notices
-from .model import NOT_APPLICABLE, RuleResults, RuleSet
+from .model import NOT_APPLICABLE, RuleResults, RuleSet, same_rules
 from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
 from .progress import Progress
@@ -350,7 +350,8 @@ class Evaluator:
         with stage("school_rules"):
             base = self.pm.hook.edubalance_evaluate_school_rules(
                 rules=ruleset.rules, table=table, engine=engine, progress=progress)
-            return base.extend(evaluate_composites(ruleset.composites, base, table))
+            inputs = ruleset.once(ruleset_composite_inputs) if same_rules(base.rules, ruleset.rules) else None
+            return base.extend(evaluate_composites(ruleset.composites, base, table, inputs))
 
     def _evaluate_counties(self, ruleset: RuleSet, table: Table, results: RuleResults, basic: np.ndarray,
                            county_records: Mapping, engine: Any,

@@ -135,6 +135,12 @@ class RuleSet:
         raise KeyError(rule_id)
 
 
+def same_rules(a: list[Rule], b: list[Rule]) -> bool:
+    """Whether two rule lists hold the same rules in the same order: verdicts over ``a`` may use
+    what was made once for ``b``."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
 def measure_runs(measures: dict[str, Node]) -> list[MeasureRun]:
     """The measures in order as runs of (name, node, names read) that read no measure of their
     own run: each run is computed together, after the runs it may read."""
