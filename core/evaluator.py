@@ -32,7 +32,7 @@ from .regions import province_key, province_label, provinces_text
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
 from .schemas import year_range
-from .scoring import basic_standard_status, meets_basic_standard, score, status_of
+from .scoring import ScoreLayout, basic_standard_status, meets_basic_standard, score, status_of
 from .serialise import gc_paused
 from .table import TEXT_FIELDS, Table
 from .validation import Checked, ValidationResult, given_rows, validate
@@ -327,9 +327,12 @@ class Evaluator:
                 files, rows = [m["_file"] for m in members], [m["_row"] for m in members]
         results = self.school_results(ruleset, table, engine, progress)
         with self._stage("scores"):
-            overall, by_dim = score(results.status, results.rules)
-            status = status_of(results.status, results.rules)
-            basic = basic_standard_status(results.status, results.rules)
+            layout = ruleset.once(ScoreLayout.of)
+            if not same_rules(results.rules, layout.rules):     # verdicts of other rules than the rule set's own
+                layout = ScoreLayout(results.rules)
+            overall, by_dim = score(results.status, results.rules, layout)
+            status = status_of(results.status, results.rules, layout)
+            basic = basic_standard_status(results.status, results.rules, layout)
             table.set_measure("meets_basic_standard", meets_basic_standard(basic))
             schools = SchoolBlock(table, results, overall, by_dim, status, ruleset, files, rows)
         if not counties:
