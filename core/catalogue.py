@@ -30,21 +30,13 @@ def funding_in_force(ruleset: RuleSet) -> dict[str, Any]:
     return out
 
 
-_CATALOGUES: dict[int, tuple[RuleSet, dict[str, Any]]] = {}
-
-
 def catalogue(ruleset: RuleSet) -> dict[str, Any]:
     """The ``rulesets[key]`` object of the report: every rule's description, by rule id.
 
-    Built once per rule set (the cache holds the rule set, so its id cannot be reused) and
-    shared by the reports that use it: read it, do not change it.
+    Built once per rule set and kept with it (:meth:`~edubalance.model.RuleSet.once`), shared
+    by the reports that use it: read it, do not change it.
     """
-    found = _CATALOGUES.get(id(ruleset))
-    if found is None or found[0] is not ruleset:
-        if len(_CATALOGUES) >= 64:
-            _CATALOGUES.clear()
-        found = _CATALOGUES[id(ruleset)] = (ruleset, _build(ruleset))
-    return found[1]
+    return ruleset.once(_build)
 
 
 def _build(ruleset: RuleSet) -> dict[str, Any]:

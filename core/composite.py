@@ -11,15 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 from . import expr
-from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule, RuleResults
+from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule, RuleResults, RuleSet
 from .table import Table
 from .engines import stage_thresholds
 
 
-def evaluate_composites(composites: list[Rule], base: RuleResults, table: Table) -> RuleResults:
+def evaluate_composites(composites: list[Rule], base: RuleResults, table: Table,
+                        inputs: list[tuple[np.ndarray, np.ndarray]] | None = None) -> RuleResults:
+    """The verdicts of ``composites`` over the verdicts ``base``; ``inputs``: each composite's
+    :func:`composite_inputs` in ``base.rules`` if the caller has them already (a rule set's)."""
     out = RuleResults.empty(composites, table.n)
+    if inputs is None:
+        inputs = [composite_inputs(rule, base.rules) for rule in composites]
     for k, rule in enumerate(composites):
-        rows, rising = _inputs(rule, base.rules)
+        rows, rising = inputs[k]
         status = base.status[rows]
         n_pass = (status == PASS).sum(0)
         n_missing = (status == MISSING_DATA).sum(0)
@@ -47,24 +52,20 @@ def evaluate_composites(composites: list[Rule], base: RuleResults, table: Table)
     return out
 
 
-_INPUTS: dict[tuple[int, ...], tuple[list[Rule], np.ndarray, np.ndarray]] = {}
-
-
-def _inputs(rule: Rule, rules: list[Rule]) -> tuple[np.ndarray, np.ndarray]:
+def composite_inputs(rule: Rule, rules: list[Rule]) -> tuple[np.ndarray, np.ndarray]:
     """(rows of ``rule.of`` in ``rules``, [rows, 1] mask: does the rule require a value *above*
-    its threshold), once per composite and rule list."""
-    key = (id(rule),) + tuple(map(id, rules))
-    found = _INPUTS.get(key)
-    if found is None:
-        ids = [r.id for r in rules]
-        rows = []
-        for i in rule.of:
-            if i not in ids:
-                raise KeyError(i)
-            rows.append(ids.index(i))
-        rising = np.array([[rules[r].operator in (">", ">=")] for r in rows], dtype=bool).reshape(len(rows), 1)
-        if len(_INPUTS) >= 256:
-            _INPUTS.clear()
-        # the rules are held with their ids, so an id in the key cannot be reused meanwhile
-        found = _INPUTS[key] = ([rule, *rules], np.array(rows, dtype=np.intp), rising)
-    return found[1], found[2]
+    its threshold)."""
+    ids = [r.id for r in rules]
+    rows = []
+    for i in rule.of:
+        if i not in ids:
+            raise KeyError(i)
+        rows.append(ids.index(i))
+    rising = np.array([[rules[r].operator in (">", ">=")] for r in rows], dtype=bool).reshape(len(rows), 1)
+    return np.array(rows, dtype=np.intp), rising
+
+
+def ruleset_composite_inputs(ruleset: RuleSet) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each composite's :func:`composite_inputs` among the rule set's check rules, made once
+    per rule set (``ruleset.once(ruleset_composite_inputs)``)."""
+    return [composite_inputs(rule, ruleset.rules) for rule in ruleset.composites]

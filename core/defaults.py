@@ -11,9 +11,9 @@ from .hookspecs import hookimpl
 @hookimpl(trylast=True)
 def edubalance_derive_measures(table, ruleset):
     from .derive import derive_measures
-    from .funding import compute_funding
-    derive_measures(table, ruleset.measures)
-    compute_funding(table, ruleset.parameters.get("funding") or {}, ruleset.year)
+    from .funding import FundingPlan, compute_funding
+    derive_measures(table, runs=ruleset.measure_runs)
+    compute_funding(table, ruleset.once(FundingPlan.of))
 
 
 @hookimpl(trylast=True)

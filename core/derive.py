@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from . import expr
+from .model import MeasureRun, measure_runs
 from .table import Table
 
 #: measure -> resource field, divided by students.
@@ -104,8 +105,12 @@ def school_totals(table: Table) -> np.ndarray:
     return frame.select(pl.col("students").sum().over("school_id", "year")).to_series().to_numpy(writable=True)
 
 
-def derive_measures(table: Table, measures: dict[str, expr.Node] | None = None) -> None:
+def derive_measures(table: Table, measures: dict[str, expr.Node] | None = None,
+                    runs: list[MeasureRun] | None = None) -> None:
     """Add the §3 measures and the rule packs' expression measures to ``table`` in place.
+
+    The expression measures are ``runs`` (a rule set's :attr:`~edubalance.model.RuleSet.measure_runs`,
+    made once) if given, else ``measures`` (name → expression), ordered here.
 
     The pupils of the whole school are the sum over the table's records of each school, unless
     the caller gave them: rows that are variants of one school (the planner's candidates) are
@@ -113,18 +118,24 @@ def derive_measures(table: Table, measures: dict[str, expr.Node] | None = None) 
     ratio_measures(table)
     if "school_total_students" not in table.columns:
         table.set_measure("school_total_students", school_totals(table))
-    add_expression_measures(table, measures or {})
+    add_measure_runs(table, runs if runs is not None else measure_runs(measures or {}))
 
 
 def add_expression_measures(table: Table, measures: dict[str, expr.Node]) -> None:
-    """Rule-pack measures: arithmetic over fields. Division by zero ⇒ undefined.
+    """Rule-pack measures (name → expression): arithmetic over fields, see :func:`add_measure_runs`."""
+    add_measure_runs(table, measure_runs(measures))
+
+
+def add_measure_runs(table: Table, runs: list[MeasureRun]) -> None:
+    """Rule-pack measures, a run at a time (:func:`~edubalance.model.measure_runs`).
+    Division by zero ⇒ undefined.
 
     A measure is undefined where it cannot be computed although every input exists (a zero
     divisor), or where an input is itself undefined; missing where an input is missing.
-    Measures that do not read one another are set together, as one matrix.
+    The measures of a run do not read one another: they are set together, as one matrix.
     """
     n = table.n
-    for batch in _batches(measures):
+    for batch in runs:
         found = [expr.evaluate_columns(node, table) for _, node, _ in batch]
         valid = np.concatenate([ok for _, ok in found]).reshape(len(batch), n)
         values = np.where(valid, np.concatenate([v for v, _ in found]).reshape(len(batch), n), np.nan)
@@ -145,29 +156,3 @@ def add_expression_measures(table: Table, measures: dict[str, expr.Node]) -> Non
                     if mask is not None:
                         undefined[row] |= mask
         table.set_measures([name for name, _, _ in batch], values, undefined)
-
-
-_BATCHES: dict[tuple, list[list[tuple[str, expr.Node, tuple[str, ...]]]]] = {}
-
-
-def _batches(measures: dict[str, expr.Node]) -> list[list[tuple[str, expr.Node, tuple[str, ...]]]]:
-    """The measures in order as runs of (name, node, names read) that read no measure of their
-    own run: each run is computed together, after the runs it may read. Cached per set of nodes."""
-    key = tuple((name, id(node)) for name, node in measures.items())
-    found = _BATCHES.get(key)
-    if found is None:
-        found, run, made = [], [], set()
-        for name, node in measures.items():
-            used = tuple(sorted(expr.names(node)))
-            if made.intersection(used) or name in made:
-                found.append(run)
-                run, made = [], set()
-            run.append((name, node, used))
-            made.add(name)
-        if run:
-            found.append(run)
-        if len(_BATCHES) >= 256:
-            _BATCHES.clear()
-        # the nodes are held with their ids, so an id in the key cannot be reused meanwhile
-        _BATCHES[key] = found
-    return found

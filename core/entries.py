@@ -25,8 +25,9 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
+from .catalogue import ruleset_key
 from .derive import DERIVED_MEASURES
-from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, RuleResults
+from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults, RuleSet, same_rules
 from .serialise import clean
 from .table import Table
 
@@ -88,6 +89,8 @@ class Layout:
 
     @classmethod
     def of(cls, blocks: Sequence["SchoolBlock"]) -> "Layout":
+        if len(blocks) == 1:
+            return blocks[0].layout
         return cls(tuple(sorted({m for b in blocks for m in b.measure_names})),
                    tuple(dict.fromkeys(d for b in blocks for d in b.by_dim)))
 
@@ -141,16 +144,48 @@ def _columns(convert: Any, columns: list[np.ndarray], m: int) -> list[pa.Array]:
     return [whole.slice(k * m, m) for k in range(len(columns))]
 
 
+class RuleColumns:
+    """What the entries take from the rules alone, made once per rule set
+    (``ruleset.once(RuleColumns.of)``): the rule ids (as text and as an Arrow array), the
+    provisional rules, the measures an entry may list and the layouts of the blocks."""
+
+    def __init__(self, rules: Sequence[Rule], key: str):
+        self.rules = list(rules)
+        self.key = key                              # the rule set's key in the report's catalogue
+        self.ids = [r.id for r in rules]
+        self.array = pa.array(self.ids, pa.string())
+        #: positions of the rules with a provisional threshold, or one that is provisional
+        #: where a measure (``provisional_when``, None: everywhere) is 1
+        self.provisional = [k for k, r in enumerate(rules)
+                            if r.threshold_status == "provisional" or r.provisional_when]
+        self.provisional_ids = np.array(self.ids, dtype=object)[self.provisional]
+        self.provisional_when = [None if rules[k].threshold_status == "provisional" else rules[k].provisional_when
+                                 for k in self.provisional]
+        self.measure_names = sorted({r.measure for r in rules} | set(DERIVED_MEASURES))
+        self._layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], Layout] = {}
+
+    @classmethod
+    def of(cls, ruleset: RuleSet) -> "RuleColumns":
+        return cls(ruleset.school_rules, ruleset_key(ruleset))
+
+    def layout(self, measure_names: tuple[str, ...], dims: tuple[str, ...]) -> Layout:
+        """The layout of a block listing ``measure_names`` and scored on ``dims`` (its types built once)."""
+        found = self._layouts.get((measure_names, dims))
+        if found is None:
+            found = self._layouts[(measure_names, dims)] = Layout(measure_names, dims)
+        return found
+
+
 class SchoolBlock:
     """The schools of one (province, year) group, as columns; entries are built on demand.
 
-    ``ruleset`` is the key of the rule set that judged them in the report's catalogue
-    (:func:`edubalance.catalogue.ruleset_key`); ``files`` and ``rows`` are each record's
+    ``ruleset`` is the rule set that judged them (``self.ruleset``: its key in the report's
+    catalogue, :func:`edubalance.catalogue.ruleset_key`); ``files`` and ``rows`` are each record's
     source; ``status`` is each school's ``pass``/``fail``/``incomplete``/``not_applicable``.
     """
 
     def __init__(self, table: Table, results: RuleResults, overall: np.ndarray,
-                 by_dim: dict[str, np.ndarray], status: np.ndarray, ruleset: str,
+                 by_dim: dict[str, np.ndarray], status: np.ndarray, ruleset: RuleSet,
                  files: Sequence[str | None], rows: Sequence[int | None]):
         self.n = table.n
         self.results = results
@@ -160,23 +195,27 @@ class SchoolBlock:
         self.files = np.asarray(list(files), dtype=object)
         self.rows = np.array([-1 if r is None else r for r in rows], dtype=np.int64)
         self.identity = {k: table.get(k) for k in IDENTITY}
-        names = sorted({r.measure for r in results.rules} | set(DERIVED_MEASURES))
-        self.measure_names = [m for m in names if m in table.columns]
+        rules = ruleset.once(RuleColumns.of)
+        if not same_rules(results.rules, rules.rules):     # verdicts of other rules than the rule set's own
+            rules = RuleColumns(results.rules, rules.key)
+        self.rule_columns = rules
+        self.measure_names = [m for m in rules.measure_names if m in table.columns]
         self.measures = dict(zip(self.measure_names, (table.columns[m] for m in self.measure_names)))
         self.funding = {col: table.get(col) for _, col in FUNDING_KEYS if col}
-        self.ruleset = ruleset
-        self.rule_ids = [r.id for r in results.rules]
-        self.rule_array = pa.array(self.rule_ids, pa.string())
-        self.provisional = [k for k, r in enumerate(results.rules)
-                            if r.threshold_status == "provisional" or getattr(r, "provisional_when", None)]
-        self.provisional_ids = np.array(self.rule_ids, dtype=object)[self.provisional]
+        self.ruleset = rules.key
+        self.rule_ids = rules.ids
+        self.provisional = rules.provisional
         # Where each provisional rule's verdict rests on a provisional value: everywhere, or
         # where its ``provisional_when`` measure is 1 (e.g. a provisional funding parameter).
         self.provisional_at = np.array(
-            [np.ones(self.n, bool) if results.rules[k].threshold_status == "provisional"
-             else table.get(results.rules[k].provisional_when) == 1 for k in self.provisional],
+            [np.ones(self.n, bool) if when is None else table.get(when) == 1 for when in rules.provisional_when],
             dtype=bool).reshape(len(self.provisional), self.n)
         self.basic = table.get("meets_basic_standard")      # 1 / 0 / NaN → true / false / null
+
+    @cached_property
+    def layout(self) -> Layout:
+        """This block's own layout: its measures and score dimensions."""
+        return self.rule_columns.layout(tuple(self.measure_names), tuple(self.by_dim))
 
     # -- what a summary needs, without building entries ------------------------------------
     def sort_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -213,7 +252,7 @@ class SchoolBlock:
         """The entries of schools ``index`` (positions in this block, in that order) as one
         Arrow record batch, shaped by ``layout`` (the report's; this block's own if None)."""
         check_mode(verdicts)
-        layout = layout or Layout.of([self])
+        layout = layout or self.layout
         index = np.asarray(index, dtype=np.int64)
         m = len(index)
         none = np.full(m, np.nan)
@@ -264,7 +303,7 @@ class SchoolBlock:
         judged, gap, share = gaps_of(state, value, threshold)
         value, threshold, gap, share = _columns(floats, [value, threshold, gap, share], len(rule))
         items = _struct([                               # plain text (a dictionary's values read 15x slower)
-            self.rule_array.take(pa.array(rule.astype(np.int32))), _STATUS_NAMES.take(pa.array(state.astype(np.int32))),
+            self.rule_columns.array.take(pa.array(rule.astype(np.int32))), _STATUS_NAMES.take(pa.array(state.astype(np.int32))),
             value, threshold, pa.StructArray.from_arrays([gap, share], fields=list(_GAP), mask=pa.array(~judged))],
             _VERDICT, len(rule))
         return pa.ListArray.from_arrays(_offsets(school, m), items)
@@ -276,4 +315,4 @@ class SchoolBlock:
         judged = status[self.provisional]
         applied = ((judged == PASS) | (judged == FAIL)) & self.provisional_at[:, index]
         school, rule = np.nonzero(applied.T)
-        return school, self.provisional_ids[rule].tolist()
+        return school, self.rule_columns.provisional_ids[rule].tolist()

@@ -16,15 +16,15 @@ import numpy as np
 import polars as pl
 
 from . import expr
-from .catalogue import catalogue, ruleset_key
-from .composite import evaluate_composites
+from .catalogue import catalogue
+from .composite import evaluate_composites, ruleset_composite_inputs
 from .county_rejected import mark_rejected_schools
 from .fields import SCHOOL_FIELDS
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
 from .errors import InvalidInput, argument_problem
 from .loading import InputError, Loaded, RawRow, concat, empty_frame, frame_rows, given_unit_notices
-from .model import NOT_APPLICABLE, RuleResults, RuleSet
+from .model import NOT_APPLICABLE, RuleResults, RuleSet, same_rules
 from .named_province import PROVINCE_CONFLICTS, apply_given_province
 from .plugins import plugin_manager
 from .progress import Progress
@@ -32,7 +32,7 @@ from .regions import province_key, province_label, provinces_text
 from .report import Report
 from .rulepack import PackRegistry, compile_ruleset, load_pack
 from .schemas import year_range
-from .scoring import basic_standard_status, meets_basic_standard, score, status_of
+from .scoring import ScoreLayout, basic_standard_status, meets_basic_standard, score, status_of
 from .serialise import gc_paused
 from .table import TEXT_FIELDS, Table
 from .validation import Checked, ValidationResult, given_rows, validate
@@ -327,11 +327,14 @@ class Evaluator:
                 files, rows = [m["_file"] for m in members], [m["_row"] for m in members]
         results = self.school_results(ruleset, table, engine, progress)
         with self._stage("scores"):
-            overall, by_dim = score(results.status, results.rules)
-            status = status_of(results.status, results.rules)
-            basic = basic_standard_status(results.status, results.rules)
+            layout = ruleset.once(ScoreLayout.of)
+            if not same_rules(results.rules, layout.rules):     # verdicts of other rules than the rule set's own
+                layout = ScoreLayout(results.rules)
+            overall, by_dim = score(results.status, results.rules, layout)
+            status = status_of(results.status, results.rules, layout)
+            basic = basic_standard_status(results.status, results.rules, layout)
             table.set_measure("meets_basic_standard", meets_basic_standard(basic))
-            schools = SchoolBlock(table, results, overall, by_dim, status, ruleset_key(ruleset), files, rows)
+            schools = SchoolBlock(table, results, overall, by_dim, status, ruleset, files, rows)
         if not counties:
             return schools, []
         with self._stage("county"):
@@ -350,7 +353,8 @@ class Evaluator:
         with stage("school_rules"):
             base = self.pm.hook.edubalance_evaluate_school_rules(
                 rules=ruleset.rules, table=table, engine=engine, progress=progress)
-            return base.extend(evaluate_composites(ruleset.composites, base, table))
+            inputs = ruleset.once(ruleset_composite_inputs) if same_rules(base.rules, ruleset.rules) else None
+            return base.extend(evaluate_composites(ruleset.composites, base, table, inputs))
 
     def _evaluate_counties(self, ruleset: RuleSet, table: Table, results: RuleResults, basic: np.ndarray,
                            county_records: Mapping, engine: Any,

@@ -24,12 +24,12 @@ outside special-education schools: a school with no special-needs pupils reports
 """
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 
 from . import expr
+from .model import RuleSet
 from .rulepack import in_force
 from .table import Table
 
@@ -40,21 +40,17 @@ _MEASURES = ("public_funds_entitlement_yuan", "funding_counted_pupils", "funding
 PARAMETERS = ("base_per_pupil", "small_school_floor", "boarding_supplement", "special_needs", "heating")
 
 
-@functools.lru_cache(maxsize=256)
-def _parsed(text: str) -> expr.Node:
-    """A condition parsed once per text: the same few texts are judged for every group."""
-    return expr.parse_condition(text)
-
-
 def funding_parameters(funding: dict[str, Any], year: int) -> dict[str, list[dict]]:
     """Per parameter, the entries in force in ``year`` in the order a school tries them."""
     return {k: in_force(funding.get(k), year) for k in PARAMETERS}
 
 
-def _choose(entries: list[dict], table: Table, seen: dict) -> tuple[np.ndarray, np.ndarray]:
+def _choose(entries: list[dict], table: Table, seen: dict, conditions: dict[str, expr.Node]
+            ) -> tuple[np.ndarray, np.ndarray]:
     """(index of the entry each school takes, -1 for none; unknown): the first entry whose
     ``applies_when`` holds. A school stops at the first condition that is unknown for it.
-    ``seen`` keeps each condition's masks, as the same few texts recur across parameters."""
+    ``seen`` keeps each condition's masks, as the same few texts recur across parameters;
+    ``conditions``: each text parsed."""
     n = table.n
     unknown = np.zeros(n, bool)
     if entries and not entries[0].get("applies_when"):     # no condition: every school takes it
@@ -68,7 +64,7 @@ def _choose(entries: list[dict], table: Table, seen: dict) -> tuple[np.ndarray, 
             break
         found = seen.get(text)
         if found is None:
-            found = seen[text] = expr.evaluate_columns(_parsed(text), table)
+            found = seen[text] = expr.evaluate_columns(conditions[text], table)
         is_true, is_false = found
         chosen[pending & is_true] = j
         unknown |= pending & ~is_true & ~is_false
@@ -84,36 +80,34 @@ _COLUMNS = ("primary", "junior", "pupils", "per_boarder", "per_pupil")
 _NONE = (np.nan, np.nan, 0.0, 0.0, 0.0, 0.0)
 
 
-class _Plan:
+class FundingPlan:
     """The entries in force in one year, each parameter's as a lookup table (one row per
-    entry: the five values, then 1 if provisional), built once per rule set and year."""
+    entry: the five values, then 1 if provisional), with their conditions parsed: made once
+    per rule set (``ruleset.once(FundingPlan.of)``), not for every table."""
 
     def __init__(self, funding: dict[str, Any], year: int):
-        self.funding = funding                              # held, so that its id stays unique
         self.entries = funding_parameters(funding, year)
         self.values = {k: np.array([[float(e.get(c, v)) for c, v in zip(_COLUMNS, _NONE)]
                                     + [float(e.get("threshold_status") == "provisional")] for e in entries]
                                    + [list(_NONE)]).reshape(len(entries) + 1, len(_NONE))
                        for k, entries in self.entries.items()}
         self.any_provisional = any(v[:, 5].any() for v in self.values.values())
+        self.conditions = {e["applies_when"]: expr.parse_condition(e["applies_when"])
+                           for entries in self.entries.values() for e in entries if e.get("applies_when")}
+        #: the most pupils a school may have and still be floored; whether any supplement is paid
+        self.largest_floor = self.values["small_school_floor"][:, 2].max()
+        self.any_supplement = bool(self.values["boarding_supplement"][:, 3].any())
+
+    @classmethod
+    def of(cls, ruleset: RuleSet) -> "FundingPlan":
+        return cls(ruleset.parameters.get("funding") or {}, ruleset.year)
 
 
-_PLANS: dict[tuple[int, int], _Plan] = {}
-
-
-def _plan(funding: dict[str, Any], year: int) -> _Plan:
-    found = _PLANS.get((id(funding), year))
-    if found is None or found.funding is not funding:
-        if len(_PLANS) >= 64:
-            _PLANS.clear()
-        found = _PLANS[(id(funding), year)] = _Plan(funding, year)
-    return found
-
-
-def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
-    """Add the entitlement, its parts and ``funding_provisional`` to ``table`` (derive.FUNDING_MEASURES)."""
+def compute_funding(table: Table, funding: dict[str, Any] | FundingPlan, year: int | None = None) -> None:
+    """Add the entitlement, its parts and ``funding_provisional`` to ``table`` (derive.FUNDING_MEASURES):
+    by a rule set's :class:`FundingPlan`, or by the ``funding`` parameters in force in ``year``."""
     n = table.n
-    plan = _plan(funding, year)
+    plan = funding if isinstance(funding, FundingPlan) else FundingPlan(funding, year)
     if not plan.entries["base_per_pupil"]:
         table.set_measures(_MEASURES, np.full((len(_MEASURES), n), np.nan), np.ones(n, bool))
         return
@@ -121,7 +115,7 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     taken, unknown_of = {}, {}
     for k, entries in plan.entries.items():           # each school's row of each parameter
         if entries:
-            chosen, unknown_of[k] = _choose(entries, table, seen)
+            chosen, unknown_of[k] = _choose(entries, table, seen, plan.conditions)
             taken[k] = plan.values[k][chosen].T       # [column, school]
         else:                                         # none in force: the "no entry" row
             taken[k], unknown_of[k] = plan.values[k][0][:, None], np.zeros(n, bool)
@@ -140,8 +134,7 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     ordinary_school = ~special_school & (students > 0)          # never a special or closed school
     eligible = ordinary_school & (students < floor_v[2])        # no floor taken: pupils 0
     # An unknown condition matters only where some floor would count the school as small.
-    largest = plan.values["small_school_floor"][:, 2].max()
-    unknown_floor = ordinary_school & unknown_of["small_school_floor"] & (students < largest)
+    unknown_floor = ordinary_school & unknown_of["small_school_floor"] & (students < plan.largest_floor)
     counted = np.where(eligible, np.maximum(ordinary, floor_v[2]), ordinary)
     floor_applied = eligible & (counted > ordinary)
 
@@ -151,7 +144,7 @@ def compute_funding(table: Table, funding: dict[str, Any], year: int) -> None:
     no_boarders = boarders == 0                   # nothing to supplement, whatever the eligibility
     supplement = np.where(no_boarders | (per_boarder == 0), 0.0, per_boarder * boarders)
     unknown_sup = (unknown_of["boarding_supplement"] & ~no_boarders) | (np.isnan(boarders) & (per_boarder > 0))
-    if not plan.values["boarding_supplement"][:, 3].any():
+    if not plan.any_supplement:
         unknown_sup[:] = False
 
     special_v, unknown_rate = taken["special_needs"], unknown_of["special_needs"] & (special > 0)

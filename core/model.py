@@ -7,11 +7,17 @@ ever see this model, never YAML, so a new back end has one small thing to learn.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
-from .expr import Node
+from .expr import Node, names
+
+T = TypeVar("T")
+#: A run of expression measures computed together: (name, node, names read), none of which
+#: reads a measure of its own run.
+MeasureRun = list[tuple[str, Node, tuple[str, ...]]]
 
 # Verdict codes, in the order of data-dictionary §6.
 PASS, FAIL, NOT_APPLICABLE, MISSING_DATA = 0, 1, 2, 3
@@ -87,7 +93,13 @@ class Rule:
 
 @dataclass
 class RuleSet:
-    """Everything in force for one province in one year, with its base packs merged in."""
+    """Everything in force for one province in one year, with its base packs merged in.
+
+    A compiled rule set is not changed after :func:`edubalance.rulepack.compile_ruleset` makes
+    it, so what the stages derive from the rules alone (the measure runs, the entries' rule
+    columns, the funding plan) is made once, on first use, and kept here with it: a call that
+    judges one school then does only that school's work.
+    """
 
     province: str
     year: int
@@ -97,16 +109,54 @@ class RuleSet:
     county_rules: list[Rule]                    # rules on county-level measures
     parameters: dict[str, Any] = field(default_factory=dict)
     measures: dict[str, Node] = field(default_factory=dict)   # measure name -> expression
+    _kept: dict[Callable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def school_rules(self) -> list[Rule]:
         return self.rules + self.composites
+
+    @cached_property
+    def measure_runs(self) -> list[MeasureRun]:
+        """The expression measures as runs computed together (see :func:`measure_runs`)."""
+        return measure_runs(self.measures)
+
+    def once(self, make: Callable[["RuleSet"], T]) -> T:
+        """``make(self)``, made on the first call with this ``make`` and kept with the rule set."""
+        try:
+            return self._kept[make]
+        except KeyError:
+            found = self._kept[make] = make(self)
+            return found
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules + self.composites + self.county_rules:
             if r.id == rule_id:
                 return r
         raise KeyError(rule_id)
+
+
+def same_rules(a: list[Rule], b: list[Rule]) -> bool:
+    """Whether two rule lists hold the same rules in the same order: verdicts over ``a`` may use
+    what was made once for ``b``."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
+def measure_runs(measures: dict[str, Node]) -> list[MeasureRun]:
+    """The measures in order as runs of (name, node, names read) that read no measure of their
+    own run: each run is computed together, after the runs it may read."""
+    found: list[MeasureRun] = []
+    run: MeasureRun = []
+    made: set[str] = set()
+    for name, node in measures.items():
+        used = tuple(sorted(names(node)))
+        if made.intersection(used) or name in made:
+            found.append(run)
+            run, made = [], set()
+        run.append((name, node, used))
+        made.add(name)
+    if run:
+        found.append(run)
+    return found
 
 
 @dataclass

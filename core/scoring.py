@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import DIMENSIONS, FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule
+from .model import DIMENSIONS, FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule, RuleSet
 from .table import filled
 
 
-class _Layout:
-    """What scoring needs of a rule list, once per list: weights, dimension rows, binding rows."""
+class ScoreLayout:
+    """What scoring needs of a rule list: weights, dimension rows, binding rows, basic-standard
+    rows. A rule set's school rules have theirs made once (``ruleset.once(ScoreLayout.of)``)."""
 
     def __init__(self, rules: list[Rule]):
-        self.rules = list(rules)              # held, so that the ids that key it stay unique
+        self.rules = list(rules)
         self.weights = np.array([r.weight for r in rules], dtype=float)
         #: (dimension, its rows as a slice of the rows reordered by ``order``), in DIMENSIONS order
         self.by_dim = []
@@ -31,30 +32,24 @@ class _Layout:
                 order.extend(rows)
         self.order = np.array(order, dtype=np.intp)
         self.binding = [k for k, r in enumerate(rules) if r.severity in ("veto", "required")]
+        self.basic = basic_rows(rules)
+
+    @classmethod
+    def of(cls, ruleset: RuleSet) -> "ScoreLayout":
+        return cls(ruleset.school_rules)
 
 
-_LAYOUTS: dict[tuple[int, ...], _Layout] = {}
-
-
-def _layout(rules: list[Rule]) -> _Layout:
-    key = tuple(map(id, rules))
-    found = _LAYOUTS.get(key)
-    if found is None:
-        if len(_LAYOUTS) >= 64:
-            _LAYOUTS.clear()
-        found = _LAYOUTS[key] = _Layout(rules)
-    return found
-
-
-def score(status: np.ndarray, rules: list[Rule]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def score(status: np.ndarray, rules: list[Rule], layout: ScoreLayout | None = None
+          ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(overall score per record, {dimension: score per record}); NaN where nothing applies.
 
     Each share is ``Σ weight × (verdict is pass) / Σ weight × (verdict applies)`` over its rows.
+    ``layout``: the rules' :class:`ScoreLayout`, if the caller has it already (as for all three below).
     """
     n = status.shape[1]
     if not len(rules):
         return np.full(n, np.nan), {}
-    layout = _layout(rules)
+    layout = layout or ScoreLayout(rules)
     w = layout.weights[:, None]
     # A dimension's rows are a slice (a view) of the rows put in dimension order; every share
     # is divided in one call at the end.
@@ -71,10 +66,10 @@ def score(status: np.ndarray, rules: list[Rule]) -> tuple[np.ndarray, dict[str, 
     return shares[0], {dim: shares[k + 1] for k, (dim, _) in enumerate(layout.by_dim)}
 
 
-def status_of(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
+def status_of(status: np.ndarray, rules: list[Rule], layout: ScoreLayout | None = None) -> np.ndarray:
     """'pass' / 'fail' / 'incomplete' / 'not_applicable' per record (see module doc)."""
     n = status.shape[1]
-    binding = _layout(rules).binding
+    binding = (layout or ScoreLayout(rules)).binding
     out = filled(n, "pass")
     out[(status == NOT_APPLICABLE).all(0)] = "not_applicable"
     if binding:
@@ -95,7 +90,7 @@ def mark_unjudged_counties(counties: list[dict]) -> None:
             county["status"] = "not_applicable"
 
 
-def basic_standard_status(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
+def basic_standard_status(status: np.ndarray, rules: list[Rule], layout: ScoreLayout | None = None) -> np.ndarray:
     """Whether each school meets its province's basic school-running standard (办学基本标准):
     'fail' if a rule marked ``standard: basic`` fails, else 'incomplete' if one lacks data,
     else 'pass' if one was judged, else 'not_applicable' (no such rule applies).
@@ -104,7 +99,7 @@ def basic_standard_status(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
     rule are not part of the basic standard, so they never enter the 2012 county gate.
     """
     n = status.shape[1]
-    rows = [k for k, r in enumerate(rules) if r.standard == "basic"]
+    rows = layout.basic if layout else basic_rows(rules)
     out = filled(n, "not_applicable")
     if not rows:
         return out
@@ -113,6 +108,11 @@ def basic_standard_status(status: np.ndarray, rules: list[Rule]) -> np.ndarray:
     out[(s == MISSING_DATA).any(0)] = "incomplete"
     out[(s == FAIL).any(0)] = "fail"
     return out
+
+
+def basic_rows(rules: list[Rule]) -> list[int]:
+    """The rows of the rules marked ``standard: basic``."""
+    return [k for k, r in enumerate(rules) if r.standard == "basic"]
 
 
 def meets_basic_standard(basic_status: np.ndarray) -> np.ndarray:
