@@ -28,7 +28,7 @@ from functools import lru_cache
 import polars as pl
 
 from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_duplicate, cell_failures, check_province,
-                     checker_for, county_province_problem, cross_failures, cross_problem, ident, row_problems)
+                     checker_for, county_province_problem, cross_failures, cross_problems, ident, row_problems)
 from .coercion import Bad, coerce_frame, column_type
 from .errors import InvalidInput
 from .fields import label
@@ -348,9 +348,10 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
                    duplicates: dict[int, tuple[str, int]], inferred: pl.Series | None = None,
                    of_code: pl.Series | None = None) -> dict[int, RowProblems]:
     """The problems of rows whose every cell is valid: unknown province, the cross-field rules
-    and duplicates, each check over the picked rows' columns at once (in the order a row's
-    problems are reported). ``inferred``: where the province was taken from the county code;
-    ``of_code``: the province of each row's county code (:func:`_code_provinces`)."""
+    and duplicates, each check over the picked rows' columns at once, its problems made for
+    the rows it fires on together (in the order a row's problems are reported). ``inferred``:
+    where the province was taken from the county code; ``of_code``: the province of each row's
+    county code (:func:`_code_provinces`)."""
     if not len(at):
         return {}
     keys = IDENTITY.get(kind, ())
@@ -360,15 +361,9 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
     sub = typed[at].select(needed).with_columns([pl.col(c).cast(pl.Int64) for c in ints])
     positions = at.to_list()
     ident_col = "school_id" if kind == "school" else None
-    files, rows = sub["_file"].to_list(), sub["_row"].to_list()
-    idents = sub[ident_col].to_list() if ident_col else [None] * len(positions)
-    out: dict[int, RowProblems] = {}
-
-    def rp_at(i: int) -> RowProblems:
-        rp = out.get(positions[i])
-        if rp is None:
-            rp = out[positions[i]] = RowProblems(files[i], rows[i], idents[i])
-        return rp
+    found: dict[int, list[Problem]] = {}        # index in ``sub`` -> its problems, in order
+    index = pl.int_range(pl.len()).alias("i")
+    who = [pl.col("_file"), pl.col("_row"), pl.col(ident_col) if ident_col else pl.lit(None, dtype=pl.String)]
 
     if "province" in sub.columns:
         # Only the rows whose province is unknown or not their county code's are looked at.
@@ -378,23 +373,35 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         of_county = (of_code[at] if of_code is not None
                      else pl.Series([None] * len(positions), dtype=pl.String)).alias("of_code")
         other = (pl.col("of_code").is_not_null() & (pl.col("of_code") != named)).fill_null(False)
-        picked = sub.select(pl.int_range(pl.len()).alias("i"), named, county.alias("code"), of_county)
-        for i, prov, code, of in picked.filter(named.is_not_null() & (unknown | other)).iter_rows():
+        picked = sub.select(index, named, county.alias("code"), of_county, *who)
+        for i, prov, code, of, file, row, school in picked.filter(named.is_not_null() & (unknown | other)).iter_rows():
+            rp = RowProblems(file, row, school)
             if known is not None and prov not in known:
-                check_province({"province": prov, "county_code": code}, known, rp_at(i),
+                check_province({"province": prov, "county_code": code}, known, rp,
                                inferred is not None and bool(inferred[positions[i]]))
             else:
-                county_province_problem(rp_at(i), prov, code, of)
+                county_province_problem(rp, prov, code, of)
+            found.setdefault(i, []).extend(rp.items)
     if kind == "school":
         for code, a, b, english in CROSS_RULES:
             if a in sub.columns and b in sub.columns:
-                fired = sub.select(pl.int_range(pl.len()).alias("i"), a, b).filter(pl.col(a) > pl.col(b))
-                for i, va, vb in fired.iter_rows():
-                    cross_problem(rp_at(i), code, a, va, b, vb, english)
-    for i, pos in enumerate(positions):
-        first = duplicates.get(pos)
-        if first is not None:
-            add_duplicate(rp_at(i), {k: sub[k][i] for k in keys}, first, kind == "school")
+                fired = sub.select(index, pl.col(a), pl.col(b), *who).filter(pl.col(a) > pl.col(b))
+                at_i, va, vb, files, rows, idents = (col.to_list() for col in fired.get_columns())
+                for i, problem in zip(at_i, cross_problems(code, a, b, english, files, rows, idents, va, vb)):
+                    found.setdefault(i, []).append(problem)
+    if duplicates:
+        index_of = {pos: i for i, pos in enumerate(positions)}
+        for pos, first in duplicates.items():
+            i = index_of.get(pos)
+            if i is not None:
+                rp = RowProblems(sub["_file"][i], sub["_row"][i], sub[ident_col][i] if ident_col else None)
+                add_duplicate(rp, {k: sub[k][i] for k in keys}, first, kind == "school")
+                found.setdefault(i, []).extend(rp.items)
+    out: dict[int, RowProblems] = {}
+    for i, items in found.items():
+        first_item = items[0]
+        rp = out[positions[i]] = RowProblems(first_item.file, first_item.row, first_item.school_id)
+        rp.items = items
     return out
 
 
