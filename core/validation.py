@@ -271,37 +271,44 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
     typed = pl.DataFrame([s.alias(k) for k, s in values.items()]).with_columns(
         frame["_file"].cast(pl.String), frame["_row"].cast(pl.Int64))
 
-    fails = {name: cell_failures(pl.col(name), spec) for name, spec in props.items()}
-    failed = typed.select([(fails[name] | pl.lit(bad[name]) if name in bad else fails[name]).alias(name)
-                           for name in props])
+    # Every check of the columns in one query: where a cell fails (``f:``), and the rows the
+    # schema or a rule across fields or rows picks out.
+    extra = [c for c in frame.columns if not c.startswith("_") and c not in props]
+    inputs = [typed, pl.DataFrame([bad[name].alias(f"b:{name}") for name in props if name in bad]),
+              frame.select([pl.col(c).is_not_null().alias(f"x:{c}") for c in extra])]
+    if nested is not None:
+        inputs.append(nested.is_not_null().alias("x:_nested").to_frame())
+    if of_code is not None:
+        inputs.append(of_code.alias("of:county_code").to_frame())
+    failed = [(cell_failures(pl.col(name), spec) | pl.col(f"b:{name}") if name in bad
+               else cell_failures(pl.col(name), spec)).alias(f"f:{name}") for name, spec in props.items()]
+    fails = {name: pl.col(f"f:{name}") for name in props}
     # Rows with a cell the schema refuses: their messages come from jsonschema.
-    by_schema = [pl.any_horizontal([pl.col(name) for name in props])]
-    for name in checker.required:
-        by_schema.append(pl.col(f"v:{name}").is_null())
-    checks = failed.with_columns([typed[name].alias(f"v:{name}") for name in props])
+    by_schema = [pl.any_horizontal(list(fails.values()))]
+    by_schema += [pl.col(name).is_null() for name in checker.required]
     if kind == "school" and "province" in props and default is None:
-        by_schema.append(pl.col("v:province").is_null())
+        by_schema.append(pl.col("province").is_null())
     # Rows whose cells are all valid but that break a rule across fields or rows.
     by_rule = [pl.lit(False)]
     if known is not None and "province" in props:
-        by_rule.append(~pl.col("province") & pl.col("v:province").is_not_null()
-                       & ~pl.col("v:province").is_in(sorted(known)))
+        by_rule.append(~fails["province"] & pl.col("province").is_not_null()
+                       & ~pl.col("province").is_in(sorted(known)))
     if of_code is not None:
-        checks = checks.with_columns(of_code.alias("of:county_code"))
-        by_rule.append(~pl.col("province") & ~pl.col("county_code") & pl.col("of:county_code").is_not_null()
-                       & pl.col("v:province").is_not_null() & (pl.col("v:province") != pl.col("of:county_code")))
+        by_rule.append(~fails["province"] & ~fails["county_code"] & pl.col("of:county_code").is_not_null()
+                       & pl.col("province").is_not_null() & (pl.col("province") != pl.col("of:county_code")))
     if kind == "school":
-        usable = {a: pl.when(~pl.col(a)).then(pl.col(f"v:{a}")) for pair in CROSS_CHECKED for a in pair}
+        usable = {a: pl.when(~fails[a]).then(pl.col(a)) for pair in CROSS_CHECKED for a in pair}
         by_rule.append(cross_failures(usable))
-    masks = checks.select(pl.any_horizontal(by_schema).fill_null(True).alias("schema"),
-                          pl.any_horizontal(by_rule).fill_null(True).alias("rule"))
+    keys = IDENTITY.get(kind, ())
+    masks = (pl.concat([f for f in inputs if f.width], how="horizontal").lazy().with_columns(failed)
+             .select((pl.any_horizontal(by_schema).fill_null(True) | pl.any_horizontal(
+                          [pl.lit(False)] + [pl.col(f"x:{c}") for c in extra]
+                          + ([pl.col("x:_nested")] if nested is not None else []))).alias("schema"),
+                     pl.any_horizontal(by_rule).fill_null(True).alias("rule"),
+                     *(fails[k].alias(k) for k in keys if k in props))
+             .collect())
     schema_mask, rule_mask = masks["schema"], masks["rule"]
-    for c in frame.columns:
-        if not c.startswith("_") and c not in props:
-            schema_mask = schema_mask | frame[c].is_not_null()
-    if nested is not None:
-        schema_mask = schema_mask | nested.is_not_null()
-    duplicates = _duplicates(typed, failed, IDENTITY[kind] if kind in IDENTITY else ())
+    duplicates = _duplicates(typed, masks, keys)
     if duplicates:
         rule_mask = rule_mask | pl.Series(range(n)).is_in(list(duplicates))
 
