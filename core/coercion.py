@@ -314,8 +314,8 @@ def coerce_frame(frame: pl.DataFrame, props: dict[str, dict[str, Any]]) -> tuple
         + [pl.col(name).is_not_null().alias(f"r:{name}") for name, _ in present]
     ).with_columns([(pl.col(f"r:{name}") & pl.col(name).is_null()).alias(f"r:{name}") for name, _ in present]
                    ).collect()
-    fast = both.select([name for name, _ in present])
-    rests = both.select([pl.col(f"r:{name}").alias(name) for name, _ in present])
+    fast = {name: both[name] for name, _ in present}
+    rests = {name: both[f"r:{name}"].alias(name) for name, _ in present}
     some = [rests[name].any() for name, _ in present]
     values: dict[str, pl.Series] = {}
     bad: dict[str, pl.Series] = {}

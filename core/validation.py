@@ -342,12 +342,10 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
             result.rejected.append(Rejected(rp.file, rp.row, rp.ident, name, rp.items, own))
             rejected_at.append(pos)
     ints = [name for name, spec in props.items() if spec.get("type") == "integer"]
-    accepted = typed
+    accepted = typed.lazy()
     if rejected_at:
-        keep = pl.Series([True] * n)
-        keep = keep.scatter(rejected_at, False)
-        accepted = typed.filter(keep)
-    result.frame = accepted.with_columns([pl.col(c).cast(pl.Int64) for c in ints])
+        accepted = accepted.filter(pl.Series([True] * n).scatter(rejected_at, False))
+    result.frame = accepted.with_columns([pl.col(c).cast(pl.Int64) for c in ints]).collect()
     return result
 
 
@@ -390,12 +388,14 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
                 county_province_problem(rp, prov, code, of)
             found.setdefault(i, []).extend(rp.items)
     if kind == "school":
-        for code, a, b, english in CROSS_RULES:
-            if a in sub.columns and b in sub.columns:
-                fired = sub.select(index, pl.col(a), pl.col(b), *who).filter(pl.col(a) > pl.col(b))
-                at_i, va, vb, files, rows, idents = (col.to_list() for col in fired.get_columns())
-                for i, problem in zip(at_i, cross_problems(code, a, b, english, files, rows, idents, va, vb)):
-                    found.setdefault(i, []).append(problem)
+        rules = [rule for rule in CROSS_RULES if rule[1] in sub.columns and rule[2] in sub.columns]
+        rows_of = sub.lazy().select(index, *needed)
+        fired = pl.collect_all([rows_of.filter(pl.col(a) > pl.col(b)).select("i", a, b, *who)
+                                for _, a, b, _ in rules])
+        for (code, a, b, english), rows in zip(rules, fired):
+            at_i, va, vb, files, nums, idents = (col.to_list() for col in rows.get_columns())
+            for i, problem in zip(at_i, cross_problems(code, a, b, english, files, nums, idents, va, vb)):
+                found.setdefault(i, []).append(problem)
     if duplicates:
         index_of = {pos: i for i, pos in enumerate(positions)}
         for pos, first in duplicates.items():
@@ -417,12 +417,12 @@ def _code_provinces(values: dict[str, pl.Series], bad: dict[str, pl.Series]) -> 
     of no province on the list); None when the record has no province or county code field."""
     if "province" not in values or "county_code" not in values:
         return None
-    code = values["county_code"]
+    code = pl.col("county_code")
     ok = code.str.contains(r"^[0-9]{6}$").fill_null(False)
     if "county_code" in bad:
-        ok = ok & ~bad["county_code"]
+        ok = ok & ~pl.lit(bad["county_code"])
     prefix = code.str.slice(0, 2).replace_strict(code_provinces(), default=None, return_dtype=pl.String)
-    return prefix.zip_with(ok, pl.Series([None] * len(code), dtype=pl.String))
+    return values["county_code"].to_frame().select(pl.when(ok).then(prefix).alias("county_code")).to_series()
 
 
 def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:
