@@ -7,10 +7,12 @@ problem found, never dropped: ``accepted + rejected == rows``. For a frame of te
 1. each field's column is coerced (:mod:`edubalance.coercion`); the province is filled from
    ``default_province`` when a row has none, and is required only when there is no default;
 2. the schema's keywords, unknown columns, the cross-field rules, unknown provinces and
-   duplicates become column expressions (:mod:`edubalance.checks`) that pick rows out;
-3. only the picked rows go through ``jsonschema`` and the cross-field rules one by one for
-   their messages (:func:`edubalance.checks.row_problems`); a picked row with only warnings
-   is accepted.
+   duplicates become column expressions (:mod:`edubalance.checks`) that pick rows out, all
+   evaluated in one query;
+3. a picked row with a refused cell goes through ``jsonschema`` and the cross-field rules one
+   by one for its messages (:func:`edubalance.checks.row_problems`); the problems of a picked
+   row whose cells are all valid are made for all such rows at once, check by check, in the
+   same words; a picked row with only warnings is accepted.
 
 A duplicate is judged on identity alone — (school_id, stage, year), or (county_code, year) for
 county records: the second and later rows with the same key are rejected (naming the first
