@@ -328,15 +328,16 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
     found.extend((pos, rp, None) for pos, rp in _rule_problems(typed, (rule_mask & ~schema_mask).arg_true(),
                                                                   kind, known, duplicates, inferred, of_code).items())
     found.sort(key=lambda f: f[0])
+    errors = [rp.has_error for _, rp, _ in found]
 
     result = ValidationResult(typed.head(0))
     rejected_at: list[int] = []
     # The text of the rows rejected by a rule across fields, read at once (their own data).
-    texts = iter(frame[[pos for pos, rp, data in found if data is None and rp.has_error]]
-                 .select(names_for_rows).iter_rows(named=True))
-    for pos, rp, data in found:
+    texts = iter(frame.select(names_for_rows)[[pos for (pos, _, data), error in zip(found, errors)
+                                               if data is None and error]].iter_rows(named=True))
+    for (pos, rp, data), error in zip(found, errors):
         result.problems.extend(rp.items)
-        if rp.has_error:
+        if error:
             if data is None:
                 data = {k: v for k, v in next(texts).items() if v is not None}
             own = originals[pos] if originals is not None else data
@@ -365,7 +366,7 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
     needed = [c for c in typed.columns if c in RULE_FIELDS or c in keys or c.startswith("_")]
     ints = [c for c in needed if c not in ("_file", "_row") and typed.schema[c] == pl.Float64
             and checker_for(kind).props.get(c, {}).get("type") == "integer"]
-    sub = typed[at].select(needed).with_columns([pl.col(c).cast(pl.Int64) for c in ints])
+    sub = typed.select(needed)[at].with_columns([pl.col(c).cast(pl.Int64) for c in ints])
     positions = at.to_list()
     ident_col = "school_id" if kind == "school" else None
     found: dict[int, list[Problem]] = {}        # index in ``sub`` -> its problems, in order
