@@ -10,14 +10,14 @@ way a row arrives.
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
-from typing import Any, Collection
+from typing import Any, Collection, Sequence
 
 import jsonschema_rs
 import polars as pl
 
 from . import fields, regions
 from .coercion import Bad, Coercer, coercer
-from .problems import SCHEMA_CODES, RowProblems, expected_text, known_field_hint
+from .problems import ERROR, SCHEMA_CODES, Problem, RowProblems, expected_text, known_field_hint, severity
 from .schemas import county_schema, school_schema
 
 ANNOTATIONS = {"title", "description", "$comment", "examples", "default", "deprecated", "readOnly",
@@ -268,9 +268,19 @@ def county_province_problem(rp: RowProblems, prov: str, code: str, of_code: str)
 
 def cross_problem(rp: RowProblems, code: str, a: str, va: Any, b: str, vb: Any, english: str) -> None:
     """The problem of a cross-field check that fired: ``a`` (``va``) exceeds ``b`` (``vb``)."""
+    rp.items.append(cross_problems(code, a, b, english, [rp.file], [rp.row], [rp.ident], [va], [vb])[0])
+    if severity(code) == ERROR:
+        rp.bad_fields.add(a)
+
+
+def cross_problems(code: str, a: str, b: str, english: str, files: Sequence[str], rows: Sequence[int],
+                   idents: Sequence[str | None], va: Sequence[Any], vb: Sequence[Any]) -> list[Problem]:
+    """The problems of one cross-field check that fired on several rows at once (the same
+    problem :func:`cross_problem` adds to one row), each row's ``a`` exceeding its ``b``."""
     word = "大于" if code.startswith("W30") and b == "students" else "超过"
-    rp.add(code, a, va, f"≤ {b} ({vb})",
-           f"{fields.label(a)} {va} {word} {fields.label(b)} {vb} / {english}")
+    level, la, lb = severity(code), fields.label(a), fields.label(b)
+    return [Problem(code, level, f, r, i, a, la, x, f"≤ {b} ({y})", f"{la} {x} {word} {lb} {y} / {english}")
+            for f, r, i, x, y in zip(files, rows, idents, va, vb)]
 
 
 def _cross_checks(record: dict[str, Any], rp: RowProblems) -> None:

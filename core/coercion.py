@@ -231,14 +231,10 @@ def _mapped(spec: dict[str, Any]) -> bool:
     return spec.get("type") == "boolean" or "enum" in spec
 
 
-def _text_mapping(text: pl.Series, name: str, spec: dict[str, Any]) -> dict[str, Any] | None:
-    """For free text: a mapping of its distinct cells when they are few (codes, names of
-    counties; always for the province, whose names map to ids), or all ASCII (then each is itself);
-    None when polars should normalise the column."""
-    distinct = text.drop_nulls().unique()
-    if name == "province" or len(distinct) <= max(64, len(text) // 4):
-        return read_cells(distinct.to_list(), name, spec)[0]
-    return None
+def _text_mapped(name: str, distinct: int, rows: int) -> bool:
+    """Free text read through a mapping of its distinct cells: when they are few (codes, names
+    of counties; always for the province, whose names map to ids); else polars normalises it."""
+    return name == "province" or distinct <= max(64, rows // 4)
 
 
 def fast_values(col: pl.Expr, spec: dict[str, Any], mapping: dict[str, Any] | None = None,
@@ -296,19 +292,31 @@ def coerce_frame(frame: pl.DataFrame, props: dict[str, dict[str, Any]]) -> tuple
     present = [(name, spec) for name, spec in props.items() if name in frame.columns]
     if not present:
         return {}, {}
-    mappings = {name: read_cells(frame[name].cast(pl.String).drop_nulls().unique().to_list(), name, spec)[0]
-                for name, spec in present if _mapped(spec)}
-    for name, spec in present:
-        if spec.get("type") == "string" and name not in mappings:
-            found = _text_mapping(frame[name].cast(pl.String), name, spec)
-            if found is not None:
-                mappings[name] = found
-    ascii_only = {name for name, spec in present if spec.get("type") == "string" and name not in mappings
-                  and not frame[name].cast(pl.String).str.contains(r"[^\x00-\x7f]").any()}
-    fast = frame.select([fast_values(pl.col(name).cast(pl.String), spec, mappings.get(name), name in ascii_only)
-                         .cast(column_type(spec)).alias(name) for name, spec in present])
-    rests = frame.select([(pl.col(name).is_not_null() & fast[name].is_null()).alias(name) for name, _ in present])
-    some = rests.select(pl.all().any()).row(0)
+    text = {name: pl.col(name).cast(pl.String).drop_nulls() for name, _ in present}
+    mapped = [name for name, spec in present if _mapped(spec)]
+    free = [name for name, spec in present if spec.get("type") == "string" and name not in mapped]
+    # What the distinct cells are, how many, and whether any is not ASCII: one query.
+    found = frame.select([pl.lit(0).alias("_")]
+                         + [text[name].unique().implode().alias(name) for name in mapped]
+                         + [text[name].n_unique().alias(f"n:{name}") for name in free]
+                         + [(text[name].str.len_bytes() != text[name].str.len_chars()).any().alias(f"u:{name}")
+                            for name in free]).row(0, named=True)
+    listed = {name: found[name] for name in mapped}
+    by_text = [name for name in free if _text_mapped(name, found[f"n:{name}"], frame.height)]
+    if by_text:
+        listed.update(frame.select([text[name].unique().implode() for name in by_text]).row(0, named=True))
+    mappings = {name: read_cells(listed[name], name, spec)[0] for name, spec in present if name in listed}
+    ascii_only = {name for name in free if name not in mappings and not found[f"u:{name}"]}
+    # Each value polars reads itself, and where a cell is left for the coercer: one query.
+    both = frame.lazy().select(
+        [fast_values(pl.col(name).cast(pl.String), spec, mappings.get(name), name in ascii_only)
+         .cast(column_type(spec)).alias(name) for name, spec in present]
+        + [pl.col(name).is_not_null().alias(f"r:{name}") for name, _ in present]
+    ).with_columns([(pl.col(f"r:{name}") & pl.col(name).is_null()).alias(f"r:{name}") for name, _ in present]
+                   ).collect()
+    fast = {name: both[name] for name, _ in present}
+    rests = {name: both[f"r:{name}"].alias(name) for name, _ in present}
+    some = [rests[name].any() for name, _ in present]
     values: dict[str, pl.Series] = {}
     bad: dict[str, pl.Series] = {}
     no = pl.Series([False] * frame.height, dtype=pl.Boolean)

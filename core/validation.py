@@ -7,10 +7,12 @@ problem found, never dropped: ``accepted + rejected == rows``. For a frame of te
 1. each field's column is coerced (:mod:`edubalance.coercion`); the province is filled from
    ``default_province`` when a row has none, and is required only when there is no default;
 2. the schema's keywords, unknown columns, the cross-field rules, unknown provinces and
-   duplicates become column expressions (:mod:`edubalance.checks`) that pick rows out;
-3. only the picked rows go through ``jsonschema`` and the cross-field rules one by one for
-   their messages (:func:`edubalance.checks.row_problems`); a picked row with only warnings
-   is accepted.
+   duplicates become column expressions (:mod:`edubalance.checks`) that pick rows out, all
+   evaluated in one query;
+3. a picked row with a refused cell goes through ``jsonschema`` and the cross-field rules one
+   by one for its messages (:func:`edubalance.checks.row_problems`); the problems of a picked
+   row whose cells are all valid are made for all such rows at once, check by check, in the
+   same words; a picked row with only warnings is accepted.
 
 A duplicate is judged on identity alone — (school_id, stage, year), or (county_code, year) for
 county records: the second and later rows with the same key are rejected (naming the first
@@ -28,7 +30,7 @@ from functools import lru_cache
 import polars as pl
 
 from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_duplicate, cell_failures, check_province,
-                     checker_for, county_province_problem, cross_failures, cross_problem, ident, row_problems)
+                     checker_for, county_province_problem, cross_failures, cross_problems, ident, row_problems)
 from .coercion import Bad, coerce_frame, column_type
 from .errors import InvalidInput
 from .fields import label
@@ -271,37 +273,44 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
     typed = pl.DataFrame([s.alias(k) for k, s in values.items()]).with_columns(
         frame["_file"].cast(pl.String), frame["_row"].cast(pl.Int64))
 
-    fails = {name: cell_failures(pl.col(name), spec) for name, spec in props.items()}
-    failed = typed.select([(fails[name] | pl.lit(bad[name]) if name in bad else fails[name]).alias(name)
-                           for name in props])
+    # Every check of the columns in one query: where a cell fails (``f:``), and the rows the
+    # schema or a rule across fields or rows picks out.
+    extra = [c for c in frame.columns if not c.startswith("_") and c not in props]
+    inputs = [typed, pl.DataFrame([bad[name].alias(f"b:{name}") for name in props if name in bad]),
+              frame.select([pl.col(c).is_not_null().alias(f"x:{c}") for c in extra])]
+    if nested is not None:
+        inputs.append(nested.is_not_null().alias("x:_nested").to_frame())
+    if of_code is not None:
+        inputs.append(of_code.alias("of:county_code").to_frame())
+    failed = [(cell_failures(pl.col(name), spec) | pl.col(f"b:{name}") if name in bad
+               else cell_failures(pl.col(name), spec)).alias(f"f:{name}") for name, spec in props.items()]
+    fails = {name: pl.col(f"f:{name}") for name in props}
     # Rows with a cell the schema refuses: their messages come from jsonschema.
-    by_schema = [pl.any_horizontal([pl.col(name) for name in props])]
-    for name in checker.required:
-        by_schema.append(pl.col(f"v:{name}").is_null())
-    checks = failed.with_columns([typed[name].alias(f"v:{name}") for name in props])
+    by_schema = [pl.any_horizontal(list(fails.values()))]
+    by_schema += [pl.col(name).is_null() for name in checker.required]
     if kind == "school" and "province" in props and default is None:
-        by_schema.append(pl.col("v:province").is_null())
+        by_schema.append(pl.col("province").is_null())
     # Rows whose cells are all valid but that break a rule across fields or rows.
     by_rule = [pl.lit(False)]
     if known is not None and "province" in props:
-        by_rule.append(~pl.col("province") & pl.col("v:province").is_not_null()
-                       & ~pl.col("v:province").is_in(sorted(known)))
+        by_rule.append(~fails["province"] & pl.col("province").is_not_null()
+                       & ~pl.col("province").is_in(sorted(known)))
     if of_code is not None:
-        checks = checks.with_columns(of_code.alias("of:county_code"))
-        by_rule.append(~pl.col("province") & ~pl.col("county_code") & pl.col("of:county_code").is_not_null()
-                       & pl.col("v:province").is_not_null() & (pl.col("v:province") != pl.col("of:county_code")))
+        by_rule.append(~fails["province"] & ~fails["county_code"] & pl.col("of:county_code").is_not_null()
+                       & pl.col("province").is_not_null() & (pl.col("province") != pl.col("of:county_code")))
     if kind == "school":
-        usable = {a: pl.when(~pl.col(a)).then(pl.col(f"v:{a}")) for pair in CROSS_CHECKED for a in pair}
+        usable = {a: pl.when(~fails[a]).then(pl.col(a)) for pair in CROSS_CHECKED for a in pair}
         by_rule.append(cross_failures(usable))
-    masks = checks.select(pl.any_horizontal(by_schema).fill_null(True).alias("schema"),
-                          pl.any_horizontal(by_rule).fill_null(True).alias("rule"))
+    keys = IDENTITY.get(kind, ())
+    masks = (pl.concat([f for f in inputs if f.width], how="horizontal").lazy().with_columns(failed)
+             .select((pl.any_horizontal(by_schema).fill_null(True) | pl.any_horizontal(
+                          [pl.lit(False)] + [pl.col(f"x:{c}") for c in extra]
+                          + ([pl.col("x:_nested")] if nested is not None else []))).alias("schema"),
+                     pl.any_horizontal(by_rule).fill_null(True).alias("rule"),
+                     *(fails[k].alias(k) for k in keys if k in props))
+             .collect())
     schema_mask, rule_mask = masks["schema"], masks["rule"]
-    for c in frame.columns:
-        if not c.startswith("_") and c not in props:
-            schema_mask = schema_mask | frame[c].is_not_null()
-    if nested is not None:
-        schema_mask = schema_mask | nested.is_not_null()
-    duplicates = _duplicates(typed, failed, IDENTITY[kind] if kind in IDENTITY else ())
+    duplicates = _duplicates(typed, masks, keys)
     if duplicates:
         rule_mask = rule_mask | pl.Series(range(n)).is_in(list(duplicates))
 
@@ -319,15 +328,16 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
     found.extend((pos, rp, None) for pos, rp in _rule_problems(typed, (rule_mask & ~schema_mask).arg_true(),
                                                                   kind, known, duplicates, inferred, of_code).items())
     found.sort(key=lambda f: f[0])
+    errors = [rp.has_error for _, rp, _ in found]
 
     result = ValidationResult(typed.head(0))
     rejected_at: list[int] = []
     # The text of the rows rejected by a rule across fields, read at once (their own data).
-    texts = iter(frame[[pos for pos, rp, data in found if data is None and rp.has_error]]
-                 .select(names_for_rows).iter_rows(named=True))
-    for pos, rp, data in found:
+    texts = iter(frame.select(names_for_rows)[[pos for (pos, _, data), error in zip(found, errors)
+                                               if data is None and error]].iter_rows(named=True))
+    for (pos, rp, data), error in zip(found, errors):
         result.problems.extend(rp.items)
-        if rp.has_error:
+        if error:
             if data is None:
                 data = {k: v for k, v in next(texts).items() if v is not None}
             own = originals[pos] if originals is not None else data
@@ -335,12 +345,10 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
             result.rejected.append(Rejected(rp.file, rp.row, rp.ident, name, rp.items, own))
             rejected_at.append(pos)
     ints = [name for name, spec in props.items() if spec.get("type") == "integer"]
-    accepted = typed
+    accepted = typed.lazy()
     if rejected_at:
-        keep = pl.Series([True] * n)
-        keep = keep.scatter(rejected_at, False)
-        accepted = typed.filter(keep)
-    result.frame = accepted.with_columns([pl.col(c).cast(pl.Int64) for c in ints])
+        accepted = accepted.filter(pl.Series([True] * n).scatter(rejected_at, False))
+    result.frame = accepted.with_columns([pl.col(c).cast(pl.Int64) for c in ints]).collect()
     return result
 
 
@@ -348,27 +356,22 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
                    duplicates: dict[int, tuple[str, int]], inferred: pl.Series | None = None,
                    of_code: pl.Series | None = None) -> dict[int, RowProblems]:
     """The problems of rows whose every cell is valid: unknown province, the cross-field rules
-    and duplicates, each check over the picked rows' columns at once (in the order a row's
-    problems are reported). ``inferred``: where the province was taken from the county code;
-    ``of_code``: the province of each row's county code (:func:`_code_provinces`)."""
+    and duplicates, each check over the picked rows' columns at once, its problems made for
+    the rows it fires on together (in the order a row's problems are reported). ``inferred``:
+    where the province was taken from the county code; ``of_code``: the province of each row's
+    county code (:func:`_code_provinces`)."""
     if not len(at):
         return {}
     keys = IDENTITY.get(kind, ())
     needed = [c for c in typed.columns if c in RULE_FIELDS or c in keys or c.startswith("_")]
     ints = [c for c in needed if c not in ("_file", "_row") and typed.schema[c] == pl.Float64
             and checker_for(kind).props.get(c, {}).get("type") == "integer"]
-    sub = typed[at].select(needed).with_columns([pl.col(c).cast(pl.Int64) for c in ints])
+    sub = typed.select(needed)[at].with_columns([pl.col(c).cast(pl.Int64) for c in ints])
     positions = at.to_list()
     ident_col = "school_id" if kind == "school" else None
-    files, rows = sub["_file"].to_list(), sub["_row"].to_list()
-    idents = sub[ident_col].to_list() if ident_col else [None] * len(positions)
-    out: dict[int, RowProblems] = {}
-
-    def rp_at(i: int) -> RowProblems:
-        rp = out.get(positions[i])
-        if rp is None:
-            rp = out[positions[i]] = RowProblems(files[i], rows[i], idents[i])
-        return rp
+    found: dict[int, list[Problem]] = {}        # index in ``sub`` -> its problems, in order
+    index = pl.int_range(pl.len()).alias("i")
+    who = [pl.col("_file"), pl.col("_row"), pl.col(ident_col) if ident_col else pl.lit(None, dtype=pl.String)]
 
     if "province" in sub.columns:
         # Only the rows whose province is unknown or not their county code's are looked at.
@@ -378,23 +381,37 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         of_county = (of_code[at] if of_code is not None
                      else pl.Series([None] * len(positions), dtype=pl.String)).alias("of_code")
         other = (pl.col("of_code").is_not_null() & (pl.col("of_code") != named)).fill_null(False)
-        picked = sub.select(pl.int_range(pl.len()).alias("i"), named, county.alias("code"), of_county)
-        for i, prov, code, of in picked.filter(named.is_not_null() & (unknown | other)).iter_rows():
+        picked = sub.select(index, named, county.alias("code"), of_county, *who)
+        for i, prov, code, of, file, row, school in picked.filter(named.is_not_null() & (unknown | other)).iter_rows():
+            rp = RowProblems(file, row, school)
             if known is not None and prov not in known:
-                check_province({"province": prov, "county_code": code}, known, rp_at(i),
+                check_province({"province": prov, "county_code": code}, known, rp,
                                inferred is not None and bool(inferred[positions[i]]))
             else:
-                county_province_problem(rp_at(i), prov, code, of)
+                county_province_problem(rp, prov, code, of)
+            found.setdefault(i, []).extend(rp.items)
     if kind == "school":
-        for code, a, b, english in CROSS_RULES:
-            if a in sub.columns and b in sub.columns:
-                fired = sub.select(pl.int_range(pl.len()).alias("i"), a, b).filter(pl.col(a) > pl.col(b))
-                for i, va, vb in fired.iter_rows():
-                    cross_problem(rp_at(i), code, a, va, b, vb, english)
-    for i, pos in enumerate(positions):
-        first = duplicates.get(pos)
-        if first is not None:
-            add_duplicate(rp_at(i), {k: sub[k][i] for k in keys}, first, kind == "school")
+        rules = [rule for rule in CROSS_RULES if rule[1] in sub.columns and rule[2] in sub.columns]
+        rows_of = sub.lazy().select(index, *needed)
+        fired = pl.collect_all([rows_of.filter(pl.col(a) > pl.col(b)).select("i", a, b, *who)
+                                for _, a, b, _ in rules])
+        for (code, a, b, english), rows in zip(rules, fired):
+            at_i, va, vb, files, nums, idents = (col.to_list() for col in rows.get_columns())
+            for i, problem in zip(at_i, cross_problems(code, a, b, english, files, nums, idents, va, vb)):
+                found.setdefault(i, []).append(problem)
+    if duplicates:
+        index_of = {pos: i for i, pos in enumerate(positions)}
+        for pos, first in duplicates.items():
+            i = index_of.get(pos)
+            if i is not None:
+                rp = RowProblems(sub["_file"][i], sub["_row"][i], sub[ident_col][i] if ident_col else None)
+                add_duplicate(rp, {k: sub[k][i] for k in keys}, first, kind == "school")
+                found.setdefault(i, []).extend(rp.items)
+    out: dict[int, RowProblems] = {}
+    for i, items in found.items():
+        first_item = items[0]
+        rp = out[positions[i]] = RowProblems(first_item.file, first_item.row, first_item.school_id)
+        rp.items = items
     return out
 
 
@@ -403,12 +420,12 @@ def _code_provinces(values: dict[str, pl.Series], bad: dict[str, pl.Series]) -> 
     of no province on the list); None when the record has no province or county code field."""
     if "province" not in values or "county_code" not in values:
         return None
-    code = values["county_code"]
+    code = pl.col("county_code")
     ok = code.str.contains(r"^[0-9]{6}$").fill_null(False)
     if "county_code" in bad:
-        ok = ok & ~bad["county_code"]
+        ok = ok & ~pl.lit(bad["county_code"])
     prefix = code.str.slice(0, 2).replace_strict(code_provinces(), default=None, return_dtype=pl.String)
-    return prefix.zip_with(ok, pl.Series([None] * len(code), dtype=pl.String))
+    return values["county_code"].to_frame().select(pl.when(ok).then(prefix).alias("county_code")).to_series()
 
 
 def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:

@@ -524,3 +524,37 @@ def test_two_keys_for_one_field_are_found_by_one_check_for_files_and_the_api(tmp
     assert said == "键「stage」和「学段」都是 学段，只能给一个 / keys 'stage' and '学段' both give 学段 (stage); give one"
     zh, en = said.split(" / ")
     assert in_file.value.message == f"record 1 的{zh} / record 1: {en}"
+
+
+def test_rules_across_fields_and_rows_word_every_problem_alike_row_by_row_and_by_columns(monkeypatch):
+    """Rows whose cells are all valid but that break several rules at once (cross-field errors
+    and warnings, a county code of another province, an unknown province taken from the county
+    code, a duplicate) get the same problems, in the same order and words, whether each row is
+    checked on its own or the rules run over the columns and word the problems in bulk."""
+    datas = [
+        school(school_id="1", boarders="600", teachers="10", backbone_teachers="12", certified_teachers="11",
+               staff="8", classes="900", max_class_size="700", special_needs_students="501"),
+        school(school_id="2", county_code="130102", boarders="501"),                  # W320 and E201
+        school(school_id="3", province=None, county_code="130102", classes="501"),    # E205 inferred, W302
+        school(school_id="4", province="mars", teachers="5", pe_art_teachers="6"),     # E205, E202
+        school(school_id="1", boarders="600"),                                          # E204 and E201
+        school(school_id="5", teachers="9", staff="3"),                                 # W303 only: accepted
+        school(school_id="6", students="abc", boarders="5"),                            # refused cell
+        school(school_id="7"),
+    ]
+    found = {}
+    for few in (0, 1000):
+        monkeypatch.setattr(validation, "FEW", few)
+        result = validate(rows(*datas), known_provinces=["guizhou"])
+        found[few] = (result.problems, [(r.row, r.school_id, r.problems, r.data) for r in result.rejected],
+                      result.accepted)
+    assert found[0] == found[1000]
+    problems_found, rejected, accepted = found[0]
+    assert [p.code for p in problems_found if p.row == 2] == [
+        "E201", "E202", "E202", "W303", "E203", "W301", "W302"]
+    assert [p.code for p in problems_found if p.row in (3, 4, 5, 6)] == [
+        "W320", "E201", "E205", "W302", "E205", "E202", "E201", "E204"]
+    assert [a["school_id"] for a in accepted] == ["5", "7"]
+    by_row = {p.row: p for p in problems_found}
+    assert by_row[7].message == "专任教师数 9 超过 教职工数 3 / teachers exceed staff (teachers are part of the staff)"
+    assert by_row[7].expected == "≤ staff (3)" and by_row[7].observed == 9 and by_row[7].severity == "warning"
