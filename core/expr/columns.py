@@ -5,6 +5,8 @@ are sure to agree (the same semantics, without a dozen NumPy calls on one-elemen
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .nodes import (
@@ -159,28 +161,20 @@ class _Row:
         return self.table.value(name, 0)
 
 
-#: id(node) -> (node, names read inside arithmetic, text constant inside arithmetic).
-_ARITH_INPUTS: dict[int, tuple[Node, frozenset, bool]] = {}
-
-
+@lru_cache(maxsize=1024)
 def _arith_inputs(node: Node) -> tuple[frozenset, bool]:
     """What the node's arithmetic reads: where the columnar evaluation has a type rule of
     its own (text in arithmetic is an error even where the text is missing)."""
-    found = _ARITH_INPUTS.get(id(node))
-    if found is None:
-        names_in, text_in = set(), False
-        stack = [(node, False)]
-        while stack:
-            n, inside = stack.pop()
-            inside = inside or isinstance(n, (Arith, Neg))
-            if inside and isinstance(n, Name):
-                names_in.add(n.name)
-            text_in = text_in or (inside and isinstance(n, Str))
-            stack.extend((c, inside) for c in children(n))
-        if len(_ARITH_INPUTS) >= 1024:
-            _ARITH_INPUTS.clear()
-        found = _ARITH_INPUTS[id(node)] = (node, frozenset(names_in), text_in)
-    return found[1], found[2]
+    names_in, text_in = set(), False
+    stack = [(node, False)]
+    while stack:
+        n, inside = stack.pop()
+        inside = inside or isinstance(n, (Arith, Neg))
+        if inside and isinstance(n, Name):
+            names_in.add(n.name)
+        text_in = text_in or (inside and isinstance(n, Str))
+        stack.extend((c, inside) for c in children(n))
+    return frozenset(names_in), text_in
 
 
 _ONE_ROW = BOOL_NODES + (Arith, Neg)

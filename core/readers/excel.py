@@ -20,7 +20,7 @@ import itertools
 import re
 import unicodedata
 import zipfile
-from typing import Any, Collection, Sequence
+from typing import Collection, Iterator, Sequence
 
 from ..limits import LIMITS, limit_message
 from ..loading import (HEADER_SEARCH_ROWS, InputError, LoadedFile, PercentCells, SheetRead, cell_text, checked_stat,
@@ -86,65 +86,58 @@ def shows_percent(number_format: str | None, value: float) -> bool:
     return "%" in sections[k]
 
 
-def percent_cells(name: str, title: str) -> PercentCells:
-    """For the sheet ``title`` of the XLSX ``name``: the rows of the given columns (``c0``,
-    ``c1`` … as :func:`rows_frame` names them) whose cell is a number formatted as a percentage
+def percent_cells(name: str, title: str, fmt: str) -> PercentCells:
+    """For the sheet ``title`` of the workbook ``name``: the rows of the given columns (``c0``,
+    ``c1`` … as :func:`rows_frame` names them) whose cell is a number formatted as a percentage;
+    None if the formats cannot be read."""
+    formats = _xlsx_formats if fmt == "xlsx" else _xls_formats
+
+    def cells(columns: Sequence[str], first: int, last: int) -> dict[str, Collection[int]] | None:
+        found: dict[str, set[int]] = {c: set() for c in columns}
+        try:
+            for column, row, value, number_format in formats(name, title, columns, first, last):
+                if type(value) in (int, float) and shows_percent(number_format, value):
+                    found[column].add(row)
+        except Exception:         # formats a damaged or unusual file does not give: said, never guessed
+            return None
+        return found
+    return cells
+
+
+def _xlsx_formats(name: str, title: str, columns: Sequence[str], first: int, last: int) -> Iterator[tuple]:
+    """(column, row, value, number format) of the cells of ``columns`` in rows ``first``–``last``
     (openpyxl, read-only: the sheet's XML is streamed once, up to the last row asked for; about
-    ten times slower than calamine per row, so only the rows holding values are read); None if
-    the formats cannot be read."""
-    def cells(columns: Sequence[str], first: int, last: int) -> dict[str, Collection[int]] | None:
-        import openpyxl
+    ten times slower than calamine per row, so only the rows holding values are read)."""
+    import openpyxl
 
-        at = {int(c[1:]) + 1: c for c in columns}          # openpyxl counts columns from 1
-        found: dict[str, set[int]] = {c: set() for c in columns}
+    at = {int(c[1:]) + 1: c for c in columns}          # openpyxl counts columns from 1
+    with open(name, "rb") as f:                        # a file object: any suffix is read
+        wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
         try:
-            with open(name, "rb") as f:                    # a file object: any suffix is read
-                wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
-                try:
-                    for row in wb[title].iter_rows(min_row=first, max_row=last, min_col=min(at), max_col=max(at)):
-                        for cell in row:
-                            column = at.get(getattr(cell, "column", None))
-                            if column is not None and _is_percent(cell.value, cell.number_format):
-                                found[column].add(cell.row)
-                finally:
-                    wb.close()
-        except Exception:         # formats a damaged or unusual file does not give: said, never guessed
-            return None
-        return found
-    return cells
+            for row in wb[title].iter_rows(min_row=first, max_row=last, min_col=min(at), max_col=max(at)):
+                for cell in row:
+                    column = at.get(getattr(cell, "column", None))
+                    if column is not None:
+                        yield column, cell.row, cell.value, cell.number_format
+        finally:
+            wb.close()
 
 
-def _is_percent(value: Any, number_format: str | None) -> bool:
-    return type(value) in (int, float) and shows_percent(number_format, value)
+def _xls_formats(name: str, title: str, columns: Sequence[str], first: int, last: int) -> Iterator[tuple]:
+    """:func:`_xlsx_formats` for an .xls workbook, with xlrd (the reader of its cell formats)."""
+    import xlrd
 
-
-def xls_percent_cells(name: str, title: str) -> PercentCells:
-    """:func:`percent_cells` for the sheet ``title`` of the .xls workbook ``name``, with xlrd (the
-    one reader of an .xls file's cell formats); None if they cannot be read."""
-    def cells(columns: Sequence[str], first: int, last: int) -> dict[str, Collection[int]] | None:
-        import xlrd
-
-        found: dict[str, set[int]] = {c: set() for c in columns}
-        try:
-            book = xlrd.open_workbook(name, formatting_info=True, on_demand=True)
-            try:
-                sheet = book.sheet_by_name(title)
-                for column in columns:
-                    x = int(column[1:])
-                    if x >= sheet.ncols:
-                        continue
-                    for r in range(first - 1, min(last, sheet.nrows)):
-                        cell = sheet.cell(r, x)
-                        if cell.ctype == xlrd.XL_CELL_NUMBER:
-                            shown = book.format_map[book.xf_list[cell.xf_index].format_key].format_str
-                            if shows_percent(shown, cell.value):
-                                found[column].add(r + 1)
-            finally:
-                book.release_resources()
-        except Exception:         # formats a damaged or unusual file does not give: said, never guessed
-            return None
-        return found
-    return cells
+    book = xlrd.open_workbook(name, formatting_info=True, on_demand=True)
+    try:
+        sheet = book.sheet_by_name(title)
+        for column in columns:
+            x = int(column[1:])
+            for r in range(first - 1, min(last, sheet.nrows) if x < sheet.ncols else 0):
+                cell = sheet.cell(r, x)
+                if cell.ctype == xlrd.XL_CELL_NUMBER:
+                    yield column, r + 1, cell.value, book.format_map[book.xf_list[cell.xf_index].format_key].format_str
+    finally:
+        book.release_resources()
 
 
 def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
@@ -170,7 +163,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
             label = f"{name}#{title}" if kind == "county" or school_label is None else school_label
             if kind == "school":
                 school_label = None
-            formats = (percent_cells if fmt == "xlsx" else xls_percent_cells)(name, title)
+            formats = percent_cells(name, title, fmt)
             read_ = table_frames(name, label, rows_frame(rows), all_county=kind == "county", strip=False,
                                  percent_cells=formats)
             if read_ is not None:
