@@ -337,8 +337,8 @@ def _texts_per_group(mask: np.ndarray, texts: np.ndarray) -> list[list[str]]:
 def _stage_entries(frame: CountyFrame, table: Table) -> list[dict[str, Any]]:
     """The ``stages`` entry of every stage row, in row order (``len(STAGES)`` per county).
 
-    The school lists are handed over from ``frame.details`` as they are (each row's own lists,
-    built for this entry); the small per-row dicts are copied."""
+    Each row's lists and dicts are handed over from ``frame.details`` as they are (built for
+    this entry)."""
     stage_row = np.arange(table.n) % ROWS_PER_COUNTY < len(STAGES)
 
     def plain(name: str) -> list[Any]:
@@ -358,14 +358,14 @@ def _stage_entries(frame: CountyFrame, table: Table) -> list[dict[str, Any]]:
     details = [d for d, keep in zip(frame.details, stage_row.tolist()) if keep]
     return [{"cv": c17, "cv_2012": c12, "composite_cv_2012": comp,
              "schools_in_scope": d["schools_in_scope"],
-             "schools_in_cv_scope": dict(d["schools_in_cv_scope"]),
+             "schools_in_cv_scope": d["schools_in_cv_scope"],
              "schools_meeting_resource_rule": d["schools_meeting_resource_rule"],
              "schools_not_meeting_resource_rule": r, "schools_not_meeting_basic_standard": b,
              "students_in_scope": st,
              "excluded": d["excluded"], "single_school": d["single_school"],
-             "cv_not_applicable": dict(d["cv_not_applicable"]),
+             "cv_not_applicable": d["cv_not_applicable"],
              "missing": d["missing"], "scope_unknown": d["scope_unknown"], "gates_unknown": d["gates_unknown"],
-             "notes": list(d["notes"])}
+             "notes": d["notes"]}
             for d, c17, c12, comp, r, b, st in zip(details, cv17, cv12, composite, res, basic, students)]
 
 

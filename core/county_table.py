@@ -43,6 +43,7 @@ DEFAULT_CV_2017 = ("qualified_teachers_per_100", "backbone_teachers_per_100", "p
                    "multimedia_rooms_per_100")
 #: County-record fields the county row carries (schema order), booleans as 1.0 / 0.0.
 COUNTY_RECORD_FIELDS = tuple(f for f in COUNTY_NUMERIC_FIELDS + COUNTY_BOOLEAN_FIELDS if f != "year")
+_RECORD_FIELD_SET = frozenset(COUNTY_RECORD_FIELDS)
 
 ConditionParser = Callable[[str], Any]
 Evaluate = Callable[[Any, Table], tuple[np.ndarray, np.ndarray]]
@@ -213,7 +214,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
         keys = tuple(rec)
         extras = extras_of.get(keys)
         if extras is None:
-            extras = extras_of[keys] = [f for f in keys if f not in record_cols and f != "year"
+            extras = extras_of[keys] = [f for f in keys if f not in _RECORD_FIELD_SET and f != "year"
                                         and not f.startswith("_")]
         for f in extras:
             num = _number(rec[f])
@@ -236,21 +237,13 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     details: list[dict[str, Any]] = []
     in_scope_l, n17_l, n12_l = in_scope_n.tolist(), n17.tolist(), n12.tolist()
     res_pass_l = res_pass.tolist()
-    no_records = ({"quality_2017": None, "basic_2012": None}, [NO_SCHOOL_RECORDS])
-    # Why CVs do not exist depends only on whether any school is in scope and on how many
-    # (0, 1, 2 or more) are in each CV scope: worked out once per case (read, never changed).
-    why_not: dict[tuple[bool, int, int], tuple[dict[str, str | None], list[str]]] = {}
     for gi in range(n_groups):
         for s in range(len(STAGES)):
             r = ROWS_PER_COUNTY * gi + s
             if school_records[gi]:
-                key = (in_scope_l[r] == 0, min(n17_l[r], 2), min(n12_l[r], 2))
-                found = why_not.get(key)
-                if found is None:
-                    found = why_not[key] = _cv_not_applicable(in_scope_l[r], n17_l[r], n12_l[r])
-                not_applicable, notes = found
+                not_applicable, notes = _cv_not_applicable(in_scope_l[r], n17_l[r], n12_l[r])
             else:
-                not_applicable, notes = no_records
+                not_applicable, notes = {"quality_2017": None, "basic_2012": None}, [NO_SCHOOL_RECORDS]
             details.append({
                 "schools_in_scope": in_scope_l[r],
                 "schools_in_cv_scope": {"quality_2017": n17_l[r], "basic_2012": n12_l[r]},

@@ -923,3 +923,15 @@ def test_a_county_verdict_has_a_gap_only_when_judged_as_a_school_verdict_does():
 
 
 STATUS_CODES = {"pass": PASS, "fail": FAIL, "not_applicable": NOT_APPLICABLE, "missing_data": MISSING_DATA}
+
+
+def test_a_county_record_s_other_numeric_fields_are_kept_whatever_the_other_records_carry():
+    """Fields beyond the county record's own (from a plug-in's records) get a column each, read
+    from every record that carries them, whichever record carried them first."""
+    records = both_stages(1) + [dict(r, county_code="520102") for r in both_stages(1)]
+    counties = {("520101", 2023): dict(PASSING_RECORD, extra_a=1),
+                ("520102", 2023): dict(PASSING_RECORD, extra_a=2, extra_b=5)}
+    frame = frame_of(records, counties=counties)
+    county_rows = frame.table.get("stage") == "county"
+    assert frame.table.get("extra_a")[county_rows].tolist() == [1.0, 2.0]
+    assert np.isnan(frame.table.get("extra_b")[county_rows][0]) and frame.table.get("extra_b")[county_rows][1] == 5.0
