@@ -211,13 +211,10 @@ def stated_unit(header: Any) -> str | None:
     return found[1] if found is not None else None
 
 
-#: The units that say a column of fractions is written in percent (``辍学率（%）``: 15 is 0.15).
-PERCENT_UNITS = frozenset(UNIT_FACTORS["fraction"])
-
-
 def in_percent(found: UnitHeader | None) -> bool:
-    """Whether a column in a foreign unit is a fraction field written in percent."""
-    return found is not None and found.unit in PERCENT_UNITS and unit(found.field) == "fraction"
+    """Whether a column in a foreign unit is a fraction field written in percent (``辍学率（%）``:
+    15 is 0.15); a fraction's only foreign units with a factor are percents."""
+    return found is not None and unit(found.field) == "fraction"
 
 
 #: Unit words a units row holds besides the fields' own and convertible ones.

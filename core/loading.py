@@ -447,7 +447,7 @@ def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str]
                        f"field names (not evaluated): {', '.join(en)}", observed=list(en))
 
 
-def convert_unit(name: str, frame: pl.DataFrame, column: str, fname: str, header: str, found: Any,
+def convert_unit(frame: pl.DataFrame, column: str, fname: str, header: str, found: Any,
                  file_label: str, where: tuple[str, str], shown: tuple[str, str] | None = None
                  ) -> tuple[pl.DataFrame, Problem]:
     """The column ``column`` (a field in a foreign unit) in the field's own unit, and the W402
@@ -525,7 +525,8 @@ _EXACT = Context(prec=4 * _MOST_CHARS)
 
 def _times(text: str | None, factor: Fraction) -> str | None:
     """``text`` (a number) times ``factor`` as text (exact, at most 6 decimals); other text as it
-    is (validation judges it: a placeholder is missing, a word is refused), and so is a number of
+    is (validation judges it: a placeholder is missing, a word is refused, ``15%`` — a percentage,
+    as a cell formatted so is read — is the fraction it says), and so is a number of
     more than 100 characters or digits (``1e400``: far out of every range, validation refuses it)."""
     if text is None:
         return None
@@ -594,7 +595,7 @@ def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
 #: For a worksheet, given the columns of fractions written in percent and the first and last
 #: row holding a value in them: the rows (``_row``) of each column whose cell holds a number
 #: formatted as a percentage (Excel stores 15% as 0.15); None when the workbook's cell formats
-#: cannot be read (an .xls file).
+#: cannot be read (a damaged or unusual file).
 PercentCells = Callable[[Sequence[str], int, int], "dict[str, Collection[int]] | None"]
 
 #: The last row whose cell formats are read: the formats are read about ten times slower than
@@ -690,7 +691,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     for column, fname, header, where, found in settled:
         if found is not None:
             frame, shown = read_as_shown(frame, column, formatted) if column in percent else (frame, None)
-            frame, notice = convert_unit(name, frame, column, fname, str(header), found, file_label, where, shown)
+            frame, notice = convert_unit(frame, column, fname, str(header), found, file_label, where, shown)
             notices.append(notice)
         keep.append(pl.col(column).alias(fname))
     if unknown[0]:

@@ -6,8 +6,8 @@ ever see this model, never YAML, so a new back end has one small thing to learn.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from copy import deepcopy
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, TypeVar
 
 import numpy as np
@@ -115,10 +115,17 @@ class RuleSet:
     def school_rules(self) -> list[Rule]:
         return self.rules + self.composites
 
-    @cached_property
+    @property
     def measure_runs(self) -> list[MeasureRun]:
         """The expression measures as runs computed together (see :func:`measure_runs`)."""
-        return measure_runs(self.measures)
+        return self.once(_measure_runs_of)
+
+    def __copy__(self) -> "RuleSet":
+        """A copy keeps nothing made from the original: it may be given other rules or a year."""
+        return replace(self)
+
+    def __deepcopy__(self, memo: dict) -> "RuleSet":
+        return replace(self, **{f.name: deepcopy(getattr(self, f.name), memo) for f in fields(self) if f.init})
 
     def once(self, make: Callable[["RuleSet"], T]) -> T:
         """``make(self)``, made on the first call with this ``make`` and kept with the rule set."""
@@ -139,6 +146,10 @@ def same_rules(a: list[Rule], b: list[Rule]) -> bool:
     """Whether two rule lists hold the same rules in the same order: verdicts over ``a`` may use
     what was made once for ``b``."""
     return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
+def _measure_runs_of(ruleset: RuleSet) -> list[MeasureRun]:
+    return measure_runs(ruleset.measures)
 
 
 def measure_runs(measures: dict[str, Node]) -> list[MeasureRun]:

@@ -389,28 +389,33 @@ class ProblemGroup:
         return f"{self.where}: {mark}{self.code} {self.message}"
 
 
+#: The codes :func:`message` words: a cell against the schema (what is expected is the same on
+#: every row); the others (rules across fields, duplicates) hold each row's values in what they expect.
+_SCHEMA_WORDED = frozenset(SCHEMA_CODES.values()) | {"E109"}
+
+
 def group_problems(items: Iterable[tuple[Mapping[str, Any], str]]) -> list[ProblemGroup]:
     """Problems (``Problem.to_dict()`` forms, each with the name of its record) gathered by file,
     code, field and what was expected, in the order each was first found: a column that every
     row gets wrong is one line with its rows and a few of the values found, not one line per
-    row or per value. A message this module did not word (a rule across fields, a duplicate)
-    is grouped by code and field alone, and shown by its first row's."""
+    row or per value. A problem of another kind (a rule across fields, a duplicate) is grouped
+    by code and field alone; a group holding a message this module did not word is shown by its
+    first row's message and a count."""
     groups: dict[tuple, ProblemGroup] = {}
     for p, who in items:
         code, fname, text = p.get("code") or "", p.get("field"), p.get("message") or ""
         lab, observed, expected = p.get("label") or "", p.get("observed"), p.get("expected")
-        worded = text == message(code, fname, lab, observed, expected)
-        key = (p.get("file") or "", code, fname, _hashable(expected) if worded else None)
+        key = (p.get("file") or "", code, fname, _hashable(expected) if code in _SCHEMA_WORDED else None)
         group = groups.get(key)
         if group is None:
             group = groups[key] = ProblemGroup(code, p.get("severity") or severity(code), key[0], fname, lab,
-                                               expected, worded, [], [], {})
-        elif group.worded and not worded:
-            group.worded = False
+                                               expected, True, [], [], {})
         row = int(p.get("row") or 0)
         group.rows.append(row)
         group.who.append(who)
-        group.values.setdefault(text, (observed, row))
+        if text not in group.values:                   # worded here? asked once per distinct message
+            group.values[text] = (observed, row)
+            group.worded = group.worded and text == message(code, fname, lab, observed, expected)
     return list(groups.values())
 
 
@@ -451,7 +456,7 @@ def problem_lines(rejected: Iterable[Mapping[str, Any]], warnings: Iterable[Mapp
     """The terminal's lines for rejected records (``Rejected.to_dict()`` forms) and warnings: one
     line per distinct problem with the rows it covers, errors first; at most ``limit`` lines and
     then a count of the rest."""
-    errors = group_problems((p, record_name(r)) for r in rejected for p in r["problems"])
+    errors = group_problems((p, name) for r in rejected for name in [record_name(r)] for p in r["problems"])
     warned = group_problems((p, p.get("school_id") or "") for p in warnings)
     groups = errors + warned
     shown = groups if limit is None else groups[:limit]

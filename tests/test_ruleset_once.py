@@ -3,6 +3,7 @@ and gives the same results as computing it afresh: the measure runs, the entries
 the funding plan, the score layout, the composites' inputs and the rule catalogue."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -87,6 +88,12 @@ def test_once_keeps_one_value_per_maker_and_a_copy_has_its_own(vector_evaluator)
     other = dataclasses.replace(rs)
     assert other.once(make) is not first and len(calls) == 2
     assert other == rs                                             # what is kept is not part of the value
+    runs = rs.measure_runs
+    for copied in (copy.copy(rs), copy.deepcopy(rs)):              # a copy given other rules keeps nothing
+        copied.rules = copied.rules[:3]
+        assert copied.once(make) == [3] and rs.once(make) is first
+        assert copied.once(RuleColumns.of).ids == [r.id for r in copied.school_rules]
+        assert rs.measure_runs is runs
 
 
 def test_funding_by_the_rule_sets_plan_equals_by_its_parameters(vector_evaluator):

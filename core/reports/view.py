@@ -194,9 +194,11 @@ class ReportView:
         kinds = {"school": "学校记录 school row", "county": "县级记录 county row",
                  "warning": "警告 warning (已评估 kept)"}
         out = []
+        last, (ident, name) = None, ("", "")
         for kind, rec, p in each_problem(self.data["rejected"], self.data.get("rejected_counties") or [],
                                          self.data.get("warnings") or []):
-            ident, name = record_identity(rec)
+            if rec is not last:                          # once per record, not per problem
+                last, (ident, name) = rec, record_identity(rec)
             out.append({"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"), "id": ident or None,
                         "name": name or None, **_problem(p)})
         return out
