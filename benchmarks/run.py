@@ -193,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--formats", default="parquet,ndjson,json",
                     help="end-to-end report formats, comma-separated (the province size: Parquet and JSON)")
     args = ap.parse_args(argv)
+    asked = [f.strip().lower() for f in args.formats.split(",")]
+    unknown = [f for f in asked if f not in ("parquet", "ndjson", "json")]
+    if unknown:
+        ap.error(f"unknown --formats {', '.join(unknown)} (choose from parquet, ndjson, json)")
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform(), "load": os.getloadavg()}}
 
@@ -210,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     precompile()
     e2e = {}
     if args.runs > 0:
-        formats = [f for f in ("parquet", "ndjson", "json") if f in args.formats.split(",")]
+        formats = [f for f in ("parquet", "ndjson", "json") if f in asked]
         e2e["national"] = end_to_end("national", *files["national"], formats, args.runs)
         e2e["province"] = end_to_end("province", *files["province"], [f for f in formats if f != "ndjson"], args.runs)
     results["end_to_end"] = e2e

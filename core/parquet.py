@@ -152,7 +152,7 @@ def _write_schools(report: Any, out: "_Writers", progress: Callable[[int], None]
 class _Writers:
     """One ParquetWriter per file, each fed by its own thread: pyarrow encodes and compresses
     without the GIL, so the next chunk of entries is built while the last one is written. At most
-    ``PENDING`` tables wait per file (memory stays flat). A writer's error is raised here at the
+    ``PENDING`` tables per file are queued or being written (memory stays flat). A writer's error is raised here at the
     next table or at the end, and nothing more is written after it."""
 
     PENDING = 2
@@ -218,16 +218,21 @@ class _Writers:
         if failed is not None:
             self.failed = True
         errors = []
-        for waiting in self.pending.values():
-            for job in waiting:
-                try:
-                    job.result()
-                except Exception as e:
-                    errors.append(e)
-        for thread in self.threads.values():
-            thread.shutdown()
-        for w in self.writers.values():
-            w.close()
+        try:
+            for waiting in self.pending.values():
+                for job in waiting:
+                    try:
+                        job.result()
+                    except Exception as e:
+                        errors.append(e)
+        except BaseException:                           # interrupted while waiting: write no more
+            self.failed = True
+            raise
+        finally:
+            for thread in self.threads.values():
+                thread.shutdown()
+            for w in self.writers.values():
+                w.close()
         if errors and failed is None:
             raise errors[0]
 
