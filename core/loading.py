@@ -363,7 +363,7 @@ def column_letter(j: int) -> str:
 
 # --- tables (CSV, XLSX, XLS) -------------------------------------------------------------
 
-def _column_where(j: int, header: Any) -> tuple[str, str]:
+def _column_where(j: int) -> tuple[str, str]:
     return f"第 {column_letter(j)} 列", f"column {column_letter(j)}"
 
 
@@ -371,11 +371,11 @@ def _named_column(j: int, header: Any) -> tuple[str, str]:
     return f"第 {column_letter(j)} 列「{header}」", f"column {column_letter(j)} '{header}'"
 
 
-def header_names(name: str, header: Sequence[Any],
-                 where: Callable[[int, Any], tuple[str, str]] = _named_column) -> list[str | None]:
+def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
     """Field name per column; ``None`` for a column no field names (a blank or unknown header,
     or a known field in another unit: :func:`header_unit`). Two columns naming one field are
-    refused, each named by ``where`` (Chinese, English)."""
+    refused, both named. (A document's keys giving one field are refused before, by
+    :func:`record_columns`, in a document's words.)"""
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for j, h in enumerate(header):
@@ -384,7 +384,7 @@ def header_names(name: str, header: Sequence[Any],
             found = header_unit(h)
             fname = found.field if found is not None else None
         if fname is not None and fname in seen:
-            (a_zh, a_en), (b_zh, b_en) = where(seen[fname], header[seen[fname]]), where(j, h)
+            (a_zh, a_en), (b_zh, b_en) = _named_column(seen[fname], header[seen[fname]]), _named_column(j, h)
             raise InputError(name, f"{a_zh}和{b_zh}都是 {label(fname)}，只能保留一个 / {a_en} and {b_en} both "
                                    f"give {label(fname)} ({fname}); keep one")
         if fname is not None:
@@ -703,7 +703,7 @@ def settle_document(name: str, frame: pl.DataFrame, file_label: str | None = Non
     """:func:`settle_columns` for records read from a document (JSON, NDJSON, YAML), whose
     known keys are already field names."""
     keys = [c for c in frame.columns if not c.startswith("_")]
-    names = header_names(name, keys, lambda j, key: (f"键「{key}」", f"key '{key}'"))
+    names = header_names(name, keys)
     columns = [(c, fname, c, ("键", "key")) for c, fname in zip(keys, names)]
     return settle_columns(name, frame, columns, file_label or name)
 
@@ -877,7 +877,7 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
                        if n not in present)
         skipped.sort(key=lambda s: s.row)
     body = body.with_columns(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64))
-    columns = [(c, names[j], header[j], _column_where(j, header[j]))
+    columns = [(c, names[j], header[j], _column_where(j))
                for j, c in enumerate(cells) if used[j]]
     body, notices = settle_columns(name, body, columns, file_label, units, percent_cells)
     if skipped:

@@ -7,7 +7,7 @@ schema that checked it (``$XDG_CACHE_HOME/edubalance/packs``, else ``~/.cache/ed
 the next read of the same text returns the stored data. Only data is stored (nothing that runs),
 only a file that passed every check, and only data that JSON gives back unchanged (no dates,
 no tuples). A cache that cannot be read or written is ignored: the file is simply checked;
-``EDUBALANCE_NO_PACK_CACHE=1`` turns it off.
+``EDUBALANCE_NO_PACK_CACHE=1`` turns it off (``0`` or empty: on).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import orjson
 def cached_check(text: str, check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The checked data of a rule file's ``text``: from the cache, or ``check()`` (which raises
     for a bad file) and then stored."""
-    if os.environ.get("EDUBALANCE_NO_PACK_CACHE"):
+    if os.environ.get("EDUBALANCE_NO_PACK_CACHE", "") not in ("", "0"):
         return check()
     try:
         key = hashlib.sha256(_code_key() + text.encode("utf-8", "surrogatepass")).hexdigest()

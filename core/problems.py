@@ -256,7 +256,7 @@ EXAMPLES_SHOWN = 3
 @dataclass(frozen=True)
 class Examples:
     """The distinct values one problem was found with on several rows, as a message shows them:
-    ``'abc'、'x'、'多' 等 5 个值`` / ``'abc', 'x', '多' and 2 more values``."""
+    ``'abc'、'x'、'多' 等 5 个不同的值`` / ``'abc', 'x', '多' and 2 more values``."""
 
     values: tuple[Any, ...]
 
