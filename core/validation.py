@@ -369,7 +369,13 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
     sub = typed.select(needed)[at].with_columns([pl.col(c).cast(pl.Int64) for c in ints])
     positions = at.to_list()
     ident_col = "school_id" if kind == "school" else None
-    found: dict[int, list[Problem]] = {}        # index in ``sub`` -> its problems, in order
+    out: dict[int, RowProblems] = {}            # position in ``typed`` -> the row's problems, in order
+
+    def row_at(i: int, file: str, row: int, school: str | None) -> RowProblems:
+        rp = out.get(positions[i])
+        if rp is None:
+            rp = out[positions[i]] = RowProblems(file, row, school)
+        return rp
     index = pl.int_range(pl.len()).alias("i")
     who = [pl.col("_file"), pl.col("_row"), pl.col(ident_col) if ident_col else pl.lit(None, dtype=pl.String)]
 
@@ -383,13 +389,12 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         other = (pl.col("of_code").is_not_null() & (pl.col("of_code") != named)).fill_null(False)
         picked = sub.select(index, named, county.alias("code"), of_county, *who)
         for i, prov, code, of, file, row, school in picked.filter(named.is_not_null() & (unknown | other)).iter_rows():
-            rp = RowProblems(file, row, school)
+            rp = row_at(i, file, row, school)
             if known is not None and prov not in known:
                 check_province({"province": prov, "county_code": code}, known, rp,
                                inferred is not None and bool(inferred[positions[i]]))
             else:
                 county_province_problem(rp, prov, code, of)
-            found.setdefault(i, []).extend(rp.items)
     if kind == "school":
         rules = [rule for rule in CROSS_RULES if rule[1] in sub.columns and rule[2] in sub.columns]
         rows_of = sub.lazy().select(index, *needed)
@@ -398,20 +403,14 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         for (code, a, b, english), rows in zip(rules, fired):
             at_i, va, vb, files, nums, idents = (col.to_list() for col in rows.get_columns())
             for i, problem in zip(at_i, cross_problems(code, a, b, english, files, nums, idents, va, vb)):
-                found.setdefault(i, []).append(problem)
+                row_at(i, problem.file, problem.row, problem.school_id).items.append(problem)
     if duplicates:
         index_of = {pos: i for i, pos in enumerate(positions)}
         for pos, first in duplicates.items():
             i = index_of.get(pos)
             if i is not None:
-                rp = RowProblems(sub["_file"][i], sub["_row"][i], sub[ident_col][i] if ident_col else None)
+                rp = row_at(i, sub["_file"][i], sub["_row"][i], sub[ident_col][i] if ident_col else None)
                 add_duplicate(rp, {k: sub[k][i] for k in keys}, first, kind == "school")
-                found.setdefault(i, []).extend(rp.items)
-    out: dict[int, RowProblems] = {}
-    for i, items in found.items():
-        first_item = items[0]
-        rp = out[positions[i]] = RowProblems(first_item.file, first_item.row, first_item.school_id)
-        rp.items = items
     return out
 
 
