@@ -58,8 +58,9 @@ _SOURCE = pa.struct([("file", pa.string()), ("row", pa.int64())])
 _COUNTS = pa.struct([(name, pa.int64()) for name in STATUS_NAMES])
 _FUNDING = pa.struct([(key, pa.bool_() if key == "floor_applied" else pa.float64()) for key, _ in FUNDING_KEYS])
 _GAP = _floats_type(("value", "share"))
-_VERDICT = pa.struct([("rule_id", pa.string()), ("status", pa.string()), ("value", pa.float64()),
-                      ("threshold", pa.float64()), ("gap", _GAP)])
+#: The Arrow type of one verdict of a school entry (also the Parquet report's empty verdict table).
+VERDICT_TYPE = pa.struct([("rule_id", pa.string()), ("status", pa.string()), ("value", pa.float64()),
+                          ("threshold", pa.float64()), ("gap", _GAP)])
 
 
 def check_mode(verdicts: str) -> None:
@@ -305,7 +306,7 @@ class SchoolBlock:
         items = _struct([                               # plain text (a dictionary's values read 15x slower)
             self.rule_columns.array.take(pa.array(rule.astype(np.int32))), _STATUS_NAMES.take(pa.array(state.astype(np.int32))),
             value, threshold, pa.StructArray.from_arrays([gap, share], fields=list(_GAP), mask=pa.array(~judged))],
-            _VERDICT, len(rule))
+            VERDICT_TYPE, len(rule))
         return pa.ListArray.from_arrays(_offsets(school, m), items)
 
     def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, list[str]]:

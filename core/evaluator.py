@@ -403,10 +403,7 @@ def _counties_of_files(report: Report) -> dict[str, set[str]]:
     whose own county code is unusable)."""
     out: dict[str, set[str]] = {}
     for block in report.blocks:
-        codes = getattr(block, "identity", {}).get("county_code")
-        if codes is None:
-            continue
-        for file, code in set(zip(block.files.tolist(), codes.tolist())):
+        for file, code in set(zip(block.files.tolist(), block.identity["county_code"].tolist())):
             out.setdefault(file, set()).add(code)
     return out
 

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .entries import IDENTITY
+from .entries import IDENTITY, VERDICT_TYPE
 from .report import each_problem
 from .serialise import clean, clean_text, dumps, gc_paused
 
@@ -146,7 +146,7 @@ def _write_schools(report: Any, out: "_Writers", progress: Callable[[int], None]
         out.write("schools", pa.table({"school_key": pa.array([], pa.int64()),
                                        **{name: pa.nulls(0, pa.int64() if name == "year" else pa.string())
                                           for name in (*IDENTITY, "ruleset", "status")}}))
-        out.write("verdicts", _verdict_table(pa.array([], pa.int64()), pa.array([], _VERDICT)))
+        out.write("verdicts", _verdict_table(pa.array([], pa.int64()), pa.array([], VERDICT_TYPE)))
 
 
 class _Writers:
@@ -235,10 +235,6 @@ class _Writers:
                 w.close()
         if errors and failed is None:
             raise errors[0]
-
-
-_VERDICT = pa.struct([("rule_id", pa.string()), ("status", pa.string()), ("value", pa.float64()),
-                      ("threshold", pa.float64()), ("gap", pa.struct([("value", pa.float64()), ("share", pa.float64())]))])
 
 
 #: Nested entry objects → the column name prefix of their fields in ``schools.parquet``.

@@ -195,7 +195,11 @@ class Report:
                 keyed.append(((status != "fail", block.score_key(i)), b, i))
         keyed.sort(key=lambda t: t[0])                 # stable: report order among equals
         top = keyed[:limit]
-        return len(keyed), [self.blocks[b].entries(np.array([i]), self.verdicts, self.layout)[0] for _, b, i in top]
+        built: dict[tuple[int, int], dict] = {}
+        for b in dict.fromkeys(b for _, b, _ in top):     # one table per block, not one per school
+            index = [i for _, c, i in top if c == b]
+            built.update(zip(((b, i) for i in index), self.blocks[b].entries(np.array(index), self.verdicts, self.layout)))
+        return len(keyed), [built[b, i] for _, b, i in top]
 
     def _natural_order(self) -> list[tuple[int, int]]:
         return [(b, i) for b, block in enumerate(self.blocks) for i in range(block.n)]

@@ -242,6 +242,30 @@ def test_rules_and_packs(client):
     assert packs["provinces"] == sorted(PROVINCES) and "json" in packs["formats"]
 
 
+def test_a_province_is_read_as_everywhere_in_a_query_and_a_form(client):
+    """``贵州``, ``GUIZHOU`` and ``陕西省`` name their plug-ins in a query and an upload form, as
+    after -P and in a JSON body."""
+    record = {"school_id": "5201020001", "stage": "primary", "county_code": "520102", "year": 2023,
+              "students": 420, "max_class_size": 46}
+    for name in ("贵州", "GUIZHOU"):
+        r = client.post("/v1/evaluate/school", params={"province": name}, json=record)
+        assert r.status_code == 200, r.text
+        assert r.headers["x-edubalance-rulesets"] == "guizhou/2023"
+    by_name = client.get("/v1/rules", params={"province": "陕西省", "year": 2016})
+    assert by_name.status_code == 200 and by_name.json() == client.get(
+        "/v1/rules", params={"province": "shaanxi", "year": 2016}).json()
+    files = demo_files("guizhou")
+    school_file = next(f for f in files if "school" in f.name)
+    rows = school_file.read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    at = header.index("省份")
+    without = "\n".join(",".join(c for k, c in enumerate(r.split(",")) if k != at) for r in rows) + "\n"
+    r = client.post("/v1/evaluate", files=[("files", ("schools.csv", without.encode("gbk"), "text/csv"))],
+                    data={"province": "贵州"})
+    assert r.status_code == 200, r.text
+    assert r.json()["records"]["evaluated"] == len(rows) - 1 and list(r.json()["rulesets"]) == ["guizhou/2023"]
+
+
 # -- errors are problem documents ----------------------------------------------------------------
 
 def test_a_bad_record_is_422_with_its_problems(client):

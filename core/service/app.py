@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response, StreamingResponse
 
 from ..output import report_formats
+from ..regions import province_key
 from . import log
 from .auth import Tokens
 from .contract import (MAX_YEAR, MIN_YEAR, EvaluateBody, Health, PacksResult, ProblemDocument, Readiness,
@@ -76,9 +77,14 @@ class Catalog:
     def provinces(self) -> list[str]:
         return self.ev.provinces
 
-    def check_province(self, province: str | None) -> None:
-        if province is not None and province not in self.provinces:
-            raise ServiceProblem("unknown-province", f"未知的省份 {province!r}（可选：{', '.join(self.provinces)}）。"
+    def check_province(self, province: str | None) -> str | None:
+        """The plug-in id of ``province`` read as everywhere (``贵州``, ``GUIZHOU`` → ``guizhou``);
+        one no plug-in gives is refused."""
+        if province is None:
+            return None
+        if province_key(province) in self.provinces:
+            return province_key(province)
+        raise ServiceProblem("unknown-province", f"未知的省份 {province!r}（可选：{', '.join(self.provinces)}）。"
                                                      f"Unknown province {province!r} (known: "
                                                      f"{', '.join(self.provinces)}).")
 
@@ -309,7 +315,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                               ) -> Response:
         """One school record → its report entry (verdicts, score, status), for checking a form
         as it is filled in. A rejected record is 422 with its problems."""
-        catalog.check_province(province)
+        province = catalog.check_province(province)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise ServiceProblem("unsupported-media-type", "请求内容类型应为 application/json。Expected application/json.")
@@ -329,7 +335,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                     ) -> Response:
         """Each rule of a province and its base pack: threshold, status, source — what
         ``edubalance rules -f json`` prints."""
-        catalog.check_province(province)
+        province = catalog.check_province(province)
         parts = [catalog.rules(p, year) for p in ([province] if province else catalog.provinces)]
         return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
 

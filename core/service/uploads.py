@@ -23,7 +23,7 @@ FORM_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "": False}
 
 
 class RequestReader:
-    def __init__(self, settings: Settings, check_province: Callable[[str | None], None]):
+    def __init__(self, settings: Settings, check_province: Callable[[str | None], str | None]):
         self.settings = settings
         self.check_province = check_province
 
@@ -80,7 +80,7 @@ class RequestReader:
             check_options(out.get("year"), out["verdicts"])
         except InvalidInput as exc:
             raise ServiceProblem("malformed-request", exc.problems[0].message) from None
-        self.check_province(out["province"])
+        out["province"] = self.check_province(out["province"])
         return out
 
 
