@@ -12,7 +12,7 @@ from .hookspecs import hookimpl
 def edubalance_derive_measures(table, ruleset):
     from .derive import derive_measures
     from .funding import FundingPlan, compute_funding
-    derive_measures(table, runs=ruleset.measure_runs)
+    derive_measures(table, ruleset.measure_runs)
     compute_funding(table, ruleset.once(FundingPlan.of))
 
 

@@ -8,6 +8,8 @@ its rules give ``missing_data``.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import polars as pl
 
@@ -105,12 +107,9 @@ def school_totals(table: Table) -> np.ndarray:
     return frame.select(pl.col("students").sum().over("school_id", "year")).to_series().to_numpy(writable=True)
 
 
-def derive_measures(table: Table, measures: dict[str, expr.Node] | None = None,
-                    runs: list[MeasureRun] | None = None) -> None:
-    """Add the §3 measures and the rule packs' expression measures to ``table`` in place.
-
-    The expression measures are ``runs`` (a rule set's :attr:`~edubalance.model.RuleSet.measure_runs`,
-    made once) if given, else ``measures`` (name → expression), ordered here.
+def derive_measures(table: Table, runs: Sequence[MeasureRun] = ()) -> None:
+    """Add the §3 measures and the rule packs' expression measures (``runs``: a rule set's
+    :attr:`~edubalance.model.RuleSet.measure_runs`, made once) to ``table`` in place.
 
     The pupils of the whole school are the sum over the table's records of each school, unless
     the caller gave them: rows that are variants of one school (the planner's candidates) are
@@ -118,7 +117,7 @@ def derive_measures(table: Table, measures: dict[str, expr.Node] | None = None,
     ratio_measures(table)
     if "school_total_students" not in table.columns:
         table.set_measure("school_total_students", school_totals(table))
-    add_measure_runs(table, runs if runs is not None else measure_runs(measures or {}))
+    add_measure_runs(table, runs)
 
 
 def add_expression_measures(table: Table, measures: dict[str, expr.Node]) -> None:
@@ -126,7 +125,7 @@ def add_expression_measures(table: Table, measures: dict[str, expr.Node]) -> Non
     add_measure_runs(table, measure_runs(measures))
 
 
-def add_measure_runs(table: Table, runs: list[MeasureRun]) -> None:
+def add_measure_runs(table: Table, runs: Sequence[MeasureRun]) -> None:
     """Rule-pack measures, a run at a time (:func:`~edubalance.model.measure_runs`).
     Division by zero ⇒ undefined.
 

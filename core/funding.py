@@ -103,11 +103,10 @@ class FundingPlan:
         return cls(ruleset.parameters.get("funding") or {}, ruleset.year)
 
 
-def compute_funding(table: Table, funding: dict[str, Any] | FundingPlan, year: int | None = None) -> None:
-    """Add the entitlement, its parts and ``funding_provisional`` to ``table`` (derive.FUNDING_MEASURES):
-    by a rule set's :class:`FundingPlan`, or by the ``funding`` parameters in force in ``year``."""
+def compute_funding(table: Table, plan: FundingPlan) -> None:
+    """Add the entitlement, its parts and ``funding_provisional`` to ``table`` (derive.FUNDING_MEASURES)
+    by a :class:`FundingPlan` (a rule set's: ``ruleset.once(FundingPlan.of)``)."""
     n = table.n
-    plan = funding if isinstance(funding, FundingPlan) else FundingPlan(funding, year)
     if not plan.entries["base_per_pupil"]:
         table.set_measures(_MEASURES, np.full((len(_MEASURES), n), np.nan), np.ones(n, bool))
         return

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edubalance.funding import compute_funding, funding_parameters
+from edubalance.funding import FundingPlan, compute_funding, funding_parameters
 from edubalance.listing import render_rules, rules_listing
 from edubalance.rulepack import merge_parameters
 from edubalance.table import Table
@@ -211,7 +211,7 @@ def test_a_school_takes_the_first_entry_whose_condition_holds():
                                  "special_needs_students": 0, "boarders": 10, "location": loc}
                                 for loc in ("rural", "urban", None)],
                                ["students", "special_needs_students", "boarders"])
-    compute_funding(table, params, 2020)
+    compute_funding(table, FundingPlan(params, 2020))
     # rural: 300 × 10; urban: 200 × 10; unknown location: the first condition is unknown
     np.testing.assert_array_equal(table.get("funding_supplement_yuan")[:2], [3000, 2000])
     assert np.isnan(table.get("funding_supplement_yuan")[2])

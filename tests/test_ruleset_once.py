@@ -68,8 +68,8 @@ def test_derive_measures_with_a_plain_dict_equals_the_rule_sets_runs(vector_eval
     records = generate(40, seed=3, provinces=("guizhou",))
     for rows in (records[:1], records):                 # one record (scalar path) and a table
         by_dict, by_runs = _table(ev, rows), _table(ev, rows)
-        derive_measures(by_dict, rs.measures)
-        derive_measures(by_runs, runs=rs.measure_runs)
+        derive_measures(by_dict, measure_runs(rs.measures))
+        derive_measures(by_runs, rs.measure_runs)
         _same_columns(_columns(by_dict), _columns(by_runs))
         assert set(rs.measures) <= set(by_dict.columns)
 
@@ -103,7 +103,7 @@ def test_funding_by_the_rule_sets_plan_equals_by_its_parameters(vector_evaluator
         records = generate(40, seed=8, provinces=(province,))
         by_plan, by_params = _table(ev, records), _table(ev, records)
         compute_funding(by_plan, rs.once(FundingPlan.of))
-        compute_funding(by_params, rs.parameters.get("funding") or {}, rs.year)
+        compute_funding(by_params, FundingPlan(rs.parameters.get("funding") or {}, rs.year))
         _same_columns(_columns(by_plan), _columns(by_params))
         assert np.isfinite(by_plan.get("public_funds_entitlement_yuan")).any()
 
