@@ -10,6 +10,7 @@ report's ``files`` is empty and each school's ``source`` is ``{"file": "<records
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ import pytest
 from edubalance.loading import frame_rows
 from edubalance import Evaluator
 from edubalance.service.local import running_server
+from edubalance.service.problems import bilingual_halves, unreadable_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVINCES = ["guizhou", "shaanxi", "anhui"]
@@ -364,8 +366,9 @@ def test_a_multipart_body_without_files_is_400(client):
         assert "only a header" not in detail
     bad = [("files", ("codes.csv", "编号,名字\n1,x\n".encode(), "text/csv"))]
     detail = assert_problem(client.post("/v1/evaluate", files=bad), 422, "unreadable-file")["detail"]
-    assert detail.startswith("文件 codes.csv 无法读取 / the file 'codes.csv' cannot be read: 没有可识别的列名：第 1 行是 「编号」、「名字」")
-    assert detail.count("没有可识别的列名") == 1
+    assert detail.startswith("文件 codes.csv 无法读取：没有可识别的列名：第 1 行是 「编号」、「名字」"), detail
+    assert "。The file 'codes.csv' cannot be read: no column header recognised: row 1 holds '编号', '名字'" in detail
+    assert detail.count("没有可识别的列名") == 1 and detail.count("no column header") == 1
     r = client.post("/v1/evaluate", data={"province": "guizhou"}, files=[("other", ("a.csv", b"x", "text/csv"))])
     assert_problem(r, 400, "malformed-request")
 
@@ -381,8 +384,9 @@ def test_other_bad_requests(client):
     upload = [("files", ("schools.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "application/octet-stream"))]
     doc = assert_problem(client.post("/v1/evaluate", files=upload), 422, "unreadable-file")
     assert "schools.xls" in doc["detail"]
-    assert_problem(client.get("/v1/nothing"), 404, "not-found")
-    assert_problem(client.get("/v1/evaluate"), 405, "method-not-allowed")
+    assert assert_problem(client.get("/v1/nothing"), 404, "not-found")["detail"] == "未找到。Not found."
+    assert assert_problem(client.get("/v1/evaluate"), 405, "method-not-allowed")["detail"] == \
+        "不支持的请求方法。Method not allowed."
 
 
 def test_odd_upload_names_are_kept_safe(client):
@@ -446,6 +450,41 @@ def test_the_contract_and_the_docs_are_served_offline(url):
         for asset in ("swagger-ui-bundle.js", "swagger-ui.css") if page == "/docs" else ("redoc.standalone.js",):
             src = html.split(asset)[0].rsplit('"', 1)[1] + asset
             assert httpx.get(url + src).status_code == 200
+
+
+def _texts(node, where=""):
+    """Every description and summary of an OpenAPI document, with where it is."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("description", "summary") and isinstance(value, str):
+                yield f"{where}/{key}", value
+            else:
+                yield from _texts(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _texts(value, f"{where}[{i}]")
+
+
+def test_what_the_api_document_says_is_chinese_first(url):
+    doc = httpx.get(url + "/openapi.json").json()
+    ours = {k: v for k, v in doc["components"]["schemas"].items() if not k.startswith("Report")}
+    texts = list(_texts({"info": doc["info"], "paths": doc["paths"], "components": ours}))
+    assert len(texts) > 40
+    for where, text in texts:
+        first_han = re.search(r"[\u4e00-\u9fff]", text)
+        first_word = re.search(r"\b[A-Za-z]{4,}\b", text.replace("edubalance", "").replace("multipart", ""))
+        assert first_han, (where, text)
+        assert first_word is None or first_han.start() < first_word.start(), (where, text)
+    assert "Successful Response" not in json.dumps(doc)
+
+
+def test_bilingual_halves_part_a_reader_message_where_its_english_starts():
+    assert bilingual_halves("文件为空 / the file is empty") == ("文件为空", "the file is empty")
+    assert bilingual_halves("计数（上限 5）/ more than 5 rows") == ("计数（上限 5）", "more than 5 rows")
+    assert bilingual_halves("第 A 列「a / b」未知 / column A 'a / b' unknown") == ("第 A 列「a / b」未知",
+                                                                                "column A 'a / b' unknown")
+    assert bilingual_halves("只有中文，GB18030/GBK") == ("只有中文，GB18030/GBK", None)
+    assert unreadable_file("x.csv", "只有中文").detail == "文件 x.csv 无法读取：只有中文。The file 'x.csv' cannot be read."
 
 
 def test_each_request_is_one_json_log_line_without_school_data(client, server_log):

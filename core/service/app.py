@@ -54,6 +54,9 @@ STAMP_HEADERS = {
                                                    "`record` (each record's own year)", "schema": {"type": "string"}},
 }
 
+#: What a successful answer is called in the API document (FastAPI's own words are English).
+OK = "成功 Successful response"
+
 
 def _media_type(fmt: str) -> str:
     return MEDIA_TYPES.get(fmt, "application/octet-stream")
@@ -239,7 +242,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                 "properties": {
                     "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
                               "maxItems": settings.max_files,
-                              "description": "CSV / XLSX / JSON / NDJSON / YAML 文件 files of school and county records"},
+                              "description": "学校和县级记录的文件（CSV、XLSX、XLS、JSON、NDJSON、YAML）"
+                                             " Files of school and county records (CSV, XLSX, XLS, JSON, NDJSON, YAML)"},
                     "province": {"type": "string", "enum": catalog.provinces},
                     "year": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
                     "verdicts": {"type": "string", "enum": ["all", "findings"]},
@@ -258,7 +262,11 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     async def evaluate(request: Request,
                        format: str = Query("json", description="报告格式 Report format",
                                            json_schema_extra={"enum": formats})) -> Response:
-        """Judge school records (and county records) and return the report: a JSON body
+        """评估学校记录（及县级记录）并返回报告：JSON 请求体
+        ``{records, counties, province?, year?, verdicts?, schools_only?}``，或以 multipart 上传文件。
+        未通过校验的记录列在 ``rejected`` 中（不丢任何记录）；没有一条记录可评估时返回 422 和全部问题。
+
+        Judge school records (and county records) and return the report: a JSON body
         ``{records, counties, province?, year?, verdicts?, schools_only?}`` or a multipart upload of files.
         A record that fails validation is listed in ``rejected`` (nothing is lost); when no
         record at all can be judged the answer is 422 with every problem."""
@@ -287,9 +295,11 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
 
     @app.post("/v1/validate", tags=["evaluate"], dependencies=[*v1_deps, only_params()], response_model=ValidationResult,
               summary="校验记录 Check records without judging them", openapi_extra=body_request(ValidateBody),
-              responses={200: {"headers": STAMP_HEADERS}, **_problem_responses(*errors)})
+              responses={200: {"description": OK, "headers": STAMP_HEADERS}, **_problem_responses(*errors)})
     async def validate(request: Request) -> Response:
-        """Check records against the data dictionary and the cross-field rules: the same answer
+        """按数据字典和跨字段规则校验记录，与 ``edubalance validate -f json`` 的回答相同（被拒记录及其全部问题、警告）。
+
+        Check records against the data dictionary and the cross-field rules: the same answer
         as ``edubalance validate -f json`` (rejected records with every problem, warnings)."""
         folder = Path(tempfile.mkdtemp(prefix="edubalance-serve-"))
         try:
@@ -313,7 +323,9 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                               year: Optional[int] = Query(None, ge=MIN_YEAR, le=MAX_YEAR,
                                                           description="按该年标准评估 Judge by that year's standards")
                               ) -> Response:
-        """One school record → its report entry (verdicts, score, status), for checking a form
+        """一条学校记录 → 它的报告条目（结论、得分、状态），用于边填表边核对；被拒的记录返回 422 和它的问题。
+
+        One school record → its report entry (verdicts, score, status), for checking a form
         as it is filled in. A rejected record is 422 with its problems."""
         province = catalog.check_province(province)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -327,35 +339,41 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                                  "X-Edubalance-Rulesets": result["rulesets"][0]})
 
     @app.get("/v1/rules", tags=["rules"], dependencies=[*v1_deps, only_params("province", "year")], response_model=list[RulesResult],
-             summary="规则清单 The rules in force", responses={200: {"headers": STAMP_HEADERS},
+             summary="规则清单 The rules in force", responses={200: {"description": OK, "headers": STAMP_HEADERS},
                                                             **_problem_responses(*get_errors)})
     async def rules(province: Optional[str] = Query(None, description="省份（默认全部）Province (default: all)"),
                     year: Optional[int] = Query(None, ge=MIN_YEAR, le=MAX_YEAR,
                                                 description="只列该年有效的规则 Only the rules in force that year")
                     ) -> Response:
-        """Each rule of a province and its base pack: threshold, status, source — what
+        """一个省份及其基础规则包的每条规则：阈值、状态、来源，与 ``edubalance rules -f json`` 的输出相同。
+
+        Each rule of a province and its base pack: threshold, status, source — what
         ``edubalance rules -f json`` prints."""
         province = catalog.check_province(province)
         parts = [catalog.rules(p, year) for p in ([province] if province else catalog.provinces)]
         return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
 
     @app.get("/v1/packs", tags=["rules"], dependencies=[*v1_deps, only_params()], response_model=PacksResult,
-             summary="规则包与修订版 Rule packs and revisions", responses={200: {"headers": STAMP_HEADERS},
+             summary="规则包与修订版 Rule packs and revisions", responses={200: {"description": OK, "headers": STAMP_HEADERS},
                                                                       **_problem_responses(*get_errors)})
     async def packs() -> Response:
-        """The loaded rule packs (id, revision, base pack), the provinces and report formats."""
+        """已加载的规则包（标识、修订版、基础包）、省份和报告格式。
+
+        The loaded rule packs (id, revision, base pack), the provinces and report formats."""
         return Response(orjson.dumps({"packs": catalog.packs, "provinces": catalog.provinces, "formats": formats,
                                       "standards_year": settings.year}), media_type="application/json")
 
-    @app.get("/healthz", tags=["health"], response_model=Health, summary="存活 Liveness")
+    @app.get("/healthz", tags=["health"], response_model=Health, summary="存活 Liveness",
+             response_description=OK)
     async def healthz() -> dict:
-        """The process answers (no token needed)."""
+        """服务进程在应答（无需令牌）。The process answers (no token needed)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], response_model=Readiness, summary="就绪 Readiness",
+    @app.get("/readyz", tags=["health"], response_model=Readiness, summary="就绪 Readiness", response_description=OK,
              responses={503: {"model": Readiness, "description": "没有可用的评估进程 No evaluation process is up"}})
     async def readyz() -> Response:
-        """Ready when at least one evaluation process is up (no token needed)."""
+        """至少有一个评估进程在运行时就绪（无需令牌）。Ready when at least one evaluation process is up
+        (no token needed)."""
         alive = pool.alive
         body = {"status": "ready" if alive else "not_ready", "workers": pool.size, "workers_alive": alive}
         return Response(orjson.dumps(body), status_code=200 if alive else 503, media_type="application/json")

@@ -49,19 +49,19 @@ class _Envelope(BaseModel):
 
 
 class EvaluateBody(_Envelope):
-    """``POST /v1/evaluate`` as JSON."""
+    """评估请求 ``POST /v1/evaluate`` 的 JSON 请求体。The JSON body of ``POST /v1/evaluate``."""
 
     year: Optional[int] = Year
     verdicts: Literal["all", "findings"] = Field("all", description=(
-        "all：每条规则的结论；findings：只列未通过和缺数据的结论。"
+        "列出每条规则的结论（all），或只列未通过和缺数据的结论（findings）。"
         "all: every rule's verdict; findings: only failed and missing-data verdicts."))
     schools_only: StrictBool = Field(False, description=(
-        "true：只评估学校，不作县级评估（同命令行 --schools-only）。"
+        "为 true 时只评估学校，不作县级评估（同命令行 --schools-only）。"
         "true: judge the schools only, no county judgement (the command line's --schools-only)."))
 
 
 class ValidateBody(_Envelope):
-    """``POST /v1/validate`` as JSON."""
+    """校验请求 ``POST /v1/validate`` 的 JSON 请求体。The JSON body of ``POST /v1/validate``."""
 
 
 class Counts(BaseModel):
@@ -89,7 +89,7 @@ class PacksResult(BaseModel):
     packs: list[Pack]
     provinces: list[str]
     formats: list[str]
-    standards_year: Optional[int] = Field(description="--year（若设定）。The service's --year, if set.")
+    standards_year: Optional[int] = Field(description="服务设定的标准年份 --year（若有）。The service's --year, if set.")
 
 
 class RulesResult(BaseModel):
@@ -111,7 +111,7 @@ class Readiness(BaseModel):
 
 
 class ProblemDocument(BaseModel):
-    """RFC 9457 problem details."""
+    """错误应答：RFC 9457 问题文档。An error answer: RFC 9457 problem details."""
 
     type: str
     title: str

@@ -44,9 +44,9 @@ def running_server(*args: str, log: Path | None = None, start_timeout: float = 6
         deadline = time.monotonic() + start_timeout
         while not is_ready(url):
             if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode} while starting")
+                raise RuntimeError(f"服务启动时退出（退出码 {proc.returncode}）。The server exited with {proc.returncode} while starting.")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the server was not ready after {start_timeout:g} s")
+                raise RuntimeError(f"服务 {start_timeout:g} 秒后仍未就绪。The server was not ready after {start_timeout:g} s.")
             time.sleep(0.1)
         yield url
     finally:

@@ -20,7 +20,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .problems import ServiceProblem
+from .problems import ServiceProblem, unreadable_file
 from .settings import Settings
 
 log = logging.getLogger("edubalance.service")
@@ -52,8 +52,8 @@ def _worker_main(conn: Any, settings: Settings) -> None:
         except ServiceProblem as p:
             reply = ("problem", (p.kind, p.detail, p.problems))
         except InputError as exc:
-            reply = ("problem", ("unreadable-file", f"文件 {exc.path} 无法读取 / the file {exc.path!r} cannot be "
-                                                    f"read: {exc.message}", None))       # the message is bilingual
+            p = unreadable_file(exc.path, exc.message)
+            reply = ("problem", (p.kind, p.detail, p.problems))
         except InvalidInput as exc:
             reply = ("problem", ("records-rejected", str(exc), exc.to_list()))
         except Exception:

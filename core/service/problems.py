@@ -6,6 +6,8 @@ same entries as a report's ``rejected[].problems`` (code, row, field, label, mes
 """
 from __future__ import annotations
 
+import re
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -67,11 +69,45 @@ class ServiceProblem(Exception):
 
 
 def problem_for_status(status: int, detail: str | None = None) -> ServiceProblem:
-    """The problem for a bare HTTP status raised by the framework (404, 405 …)."""
+    """The problem for a bare HTTP status raised by the framework (404, 405 …); the framework's
+    own English phrase (``Not Found``) gives way to the kind's Chinese and English words."""
+    if detail is not None and detail == _phrase(status):
+        detail = None
     for kind, (code, zh, en) in KINDS.items():
         if code == status:
             return ServiceProblem(kind, detail or f"{zh}。{en}.")
     return ServiceProblem("internal-error", detail or f"HTTP {status}")
+
+
+def _phrase(status: int) -> str | None:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return None
+
+
+#: Where a message's English half starts: a slash between spaces (or after a closing
+#: full-width bracket) before a letter, digit, quote or bracket.
+_HALVES = re.compile(r"(?:\s|(?<=）))/\s+(?=[A-Za-z0-9'\"(\[])")
+
+
+def bilingual_halves(message: str) -> tuple[str, str | None]:
+    """``(Chinese, English)`` of a message written ``中文 / English``; the English is None when no
+    slash outside 「…」 (a user's header quoted in the Chinese) parts them."""
+    for m in _HALVES.finditer(message):
+        before = message[:m.start()]
+        if before.count("「") == before.count("」") and before.strip():
+            return before.rstrip(), message[m.end():]
+    return message, None
+
+
+def unreadable_file(path: str, message: str) -> ServiceProblem:
+    """422 for a file no reader can read, in the service's words: the reader's Chinese after
+    the Chinese, its English after the English."""
+    zh, en = bilingual_halves(message)
+    if en is None:
+        return ServiceProblem("unreadable-file", f"文件 {path} 无法读取：{zh}。The file {path!r} cannot be read.")
+    return ServiceProblem("unreadable-file", f"文件 {path} 无法读取：{zh}。The file {path!r} cannot be read: {en}")
 
 
 def rejected_problems(rejected: list[dict]) -> list[dict]:
