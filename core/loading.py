@@ -268,32 +268,50 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
-    """Decode strictly: UTF-16 (by BOM), else UTF-8 (BOM optional), else GB18030/GBK — and
-    then check that the result is text: GB18030 decodes almost any bytes, so decoding alone
-    proves nothing. With ``head``, only the first ``head`` characters of a UTF-8 file are
-    decoded: for a reader that hands the bytes themselves to polars, which refuses bytes that
-    are not UTF-8 (the reader then decodes the whole file without ``head``)."""
+    """Decode strictly: UTF-16 (by BOM), else UTF-8 (BOM optional), else GB18030/GBK — decided
+    once, over the whole file (a clerk's file may turn GBK only in row 4,000) — and then check
+    that the result is text: GB18030 decodes almost any bytes, so decoding alone proves nothing.
+    With ``head``, only the first ``head`` characters of a UTF-8 file are decoded: for a reader
+    that hands the bytes themselves on."""
     if _has_utf16_bom(raw):
-        try:
-            text, encoding = raw.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise InputError(name, f"无法按 UTF-16 解码 / cannot decode as UTF-16 (byte 0x{raw[exc.start]:02x} "
-                                   f"at offset {exc.start})") from None
+        text, encoding = _decoded(name, raw, "utf-16", "无法按 UTF-16 解码 / cannot decode as UTF-16")
+    elif _is_utf8(raw):
+        encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
+        if head is None:
+            text = raw.decode("utf-8-sig")
+        else:                             # a character cut at the end waits for bytes never given
+            text = codecs.getincrementaldecoder("utf-8-sig")().decode(raw[:4 * head + 3])[:head]
     else:
-        try:
-            if head is not None:          # strict; a character cut at the end waits for bytes never given
-                text = codecs.getincrementaldecoder("utf-8-sig")().decode(raw[:4 * head + 3], final=False)[:head]
-            else:
-                text = raw.decode("utf-8-sig")
-            encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
-        except UnicodeDecodeError:
-            try:
-                text, encoding = raw.decode("gb18030"), "gb18030"
-            except UnicodeDecodeError as exc:
-                raise InputError(name, f"无法按 UTF-8 或 GB18030/GBK 解码 / cannot decode as UTF-8 or GB18030/GBK "
-                                       f"(byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+        text, encoding = _decoded(name, raw, "gb18030", "无法按 UTF-8 或 GB18030/GBK 解码 / cannot decode as UTF-8 "
+                                                        "or GB18030/GBK")
     _reject_binary_text(name, text, encoding)
     return text, encoding
+
+
+#: The slices UTF-8 is checked in: cut after a line feed (never inside a character), and small
+#: enough to stay in the processor's cache (the whole file at once takes four times as long).
+_UTF8_SLICE = 1 << 20
+
+
+def _is_utf8(raw: bytes) -> bool:
+    """Whether every byte of ``raw`` is UTF-8, checked by polars' validator slice by slice (no
+    text is made: a fifth of the time Python's own decoding takes)."""
+    start = 0
+    while start < len(raw):
+        end = raw.find(b"\n", start + _UTF8_SLICE) + 1 or len(raw)
+        try:
+            pl.Series([raw[start:end]], dtype=pl.Binary).cast(pl.String)
+        except pl.exceptions.PolarsError:
+            return False
+        start = end
+    return True
+
+
+def _decoded(name: str, raw: bytes, encoding: str, cannot: str) -> tuple[str, str]:
+    try:
+        return raw.decode(encoding), encoding
+    except UnicodeDecodeError as exc:
+        raise InputError(name, f"{cannot} (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
 
 
 def _reject_binary_text(name: str, text: str, encoding: str) -> None:

@@ -12,13 +12,14 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from edubalance import fields, table
+from edubalance import fields, loading, table
 from edubalance.loading import InputError
-from edubalance.readers import load_file
+from edubalance.readers import csvfile, load_file
 from edubalance.schemas import county_schema, load_schema, rulepack_schema, school_schema
 from edubalance.validation import validate, validate_counties
 
 DATA = Path(__file__).parent / "data"
+polars_csv = csvfile._polars
 
 CHINESE_HEADER = ["学校标识码", "学校名称", "学段", "县级行政区划代码", "学年", "在校生数", "寄宿生数",
                   "专任教师数", "公办", "城乡类型", "教学仪器设备资产值（元）"]
@@ -167,6 +168,54 @@ def test_csv_gbk_with_chinese_headers_loads_and_validates(tmp_path):
     assert (a["stage"], a["students"], a["is_public"], a["location"], a["province"]) == \
         ("primary", 1200, True, "rural", "guizhou")
     assert result.accepted[1]["is_public"] is False and result.accepted[1]["stage"] == "junior"
+
+
+def test_a_gbk_csv_that_starts_as_ascii_is_read_whole_as_gbk(tmp_path, monkeypatch):
+    """A clerk's file: an ASCII title and header, ASCII rows past the first 64 KB, then Chinese in
+    GBK. Its encoding is decided before the CSV is parsed, which happens once; its values are
+    those of the same text saved as UTF-8."""
+    header = ["school_id", "school_name", "stage", "county_code", "year", "students", "is_public", "location"]
+    ascii_rows = [[str(5201020000 + i), f"School {i}", "primary", "520111", "2023", str(100 + i), "true", "urban"]
+                  for i in range(2000)]
+    text = "Nanming county schools 2023,,,\n" + "\n".join(",".join(r) for r in [header, *ascii_rows])
+    assert len(text) > 64 * 1024
+    text += "\n" + "\n".join(",".join(r) for r in [
+        ["5201020001", "花溪第一小学", "小学", "520111", "2023", "1200", "是", "乡村"],
+        ["5201029999", "花溪“第二”小学", "初中", "520111", "2023", "88", "否", "镇区"]]) + "\n"
+    gbk, utf8 = tmp_path / "gbk.csv", tmp_path / "utf8.csv"
+    gbk.write_bytes(text.encode("gbk"))
+    utf8.write_bytes(text.encode("utf-8"))
+    assert gbk.read_bytes()[:64 * 1024].isascii()
+    parsed = []
+    monkeypatch.setattr(csvfile, "_polars", lambda *a, **k: parsed.append((*a[1:], *k.values())) or polars_csv(*a, **k))
+    lf = load_file(gbk)
+    assert lf.encoding == "gb18030" and parsed == [(",", 8, False)]
+    rows = lf.rows
+    assert len(rows) == 2002 and rows[0].row == 3 and rows[-1].row == 2004
+    assert rows[-2].data["school_name"] == "花溪第一小学" and rows[-2].data["stage"] == "小学"
+    assert rows[-1].data == {"school_id": "5201029999", "school_name": "花溪“第二”小学", "stage": "初中",
+                             "county_code": "520111", "year": "2023", "students": "88", "is_public": "否",
+                             "location": "镇区"}
+    assert rows[1999].data["school_name"] == "School 1999"
+    same = load_file(utf8)
+    assert same.encoding == "utf-8"
+    assert lf.frame.drop("_file").equals(same.frame.drop("_file"))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1 << 20])
+def test_utf8_is_checked_in_slices_that_never_cut_a_character(monkeypatch, size):
+    monkeypatch.setattr(loading, "_UTF8_SLICE", size)
+    text = "学校,a\n花溪第一小学,\U0001f600\n\n中\n" * 3
+    assert loading._is_utf8(text.encode("utf-8"))
+    for bad in (text.encode("gbk", "ignore"), text.encode("utf-8")[:-2], text.encode("utf-8") + b"\xed\xa0\x80\n"):
+        assert not loading._is_utf8(bad)
+
+
+def test_a_csv_that_turns_to_binary_late_is_refused_whole(tmp_path):
+    path = tmp_path / "late.csv"
+    path.write_bytes(("school_id,stage\n" + "5201020001,primary\n" * 5000).encode() + b"\x81\x20\xff\xfe\n")
+    with pytest.raises(InputError, match="GB18030/GBK"):
+        load_file(path)
 
 
 def test_csv_utf8_with_bom(tmp_path):

@@ -1,8 +1,8 @@
 """CSV (and tab/semicolon/pipe separated text) through polars' CSV reader.
 
-A UTF-8 file goes to polars as it is (only its start is decoded, to find the delimiter and the
-header; polars refuses bytes that are not UTF-8, and such a file is then decoded whole); UTF-16
-(by BOM) and GB18030/GBK are decoded and handed to polars as UTF-8. The delimiter is the most
+The encoding is decided once, over the whole file (:func:`edubalance.loading.decode`). A UTF-8
+file goes to polars as it is (only its start is decoded, to find the delimiter and the header);
+UTF-16 (by BOM) and GB18030/GBK are decoded and handed to polars as UTF-8. The delimiter is the most
 frequent of ``, \\t ; |`` on the first lines. Every cell is
 read as text, blank lines included (they keep the row numbers a spreadsheet shows).
 """
@@ -79,19 +79,9 @@ def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
 def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a CSV file into school and county frames."""
     raw = read_bytes(name)
-    text, encoding = decode(name, raw, head=HEAD_CHARS)        # UTF-8: the head only, polars checks the rest
+    text, encoding = decode(name, raw, head=HEAD_CHARS)        # UTF-8: the head only, polars reads the bytes
     data = raw if encoding == "utf-8" else raw[3:] if encoding == "utf-8-sig" else text.encode("utf-8")
-    try:
-        cells = read_csv(name, text, data)
-    except InputError:
-        if not encoding.startswith("utf-8"):
-            raise
-        whole, whole_encoding = decode(name, raw)
-        if whole_encoding.startswith("utf-8"):
-            raise                                               # UTF-8 indeed: the CSV itself is refused
-        text, encoding = whole, whole_encoding                  # UTF-8 at its start only (GB18030)
-        data = text.encode("utf-8")
-        cells = read_csv(name, text, data)
+    cells = read_csv(name, text, data)
     found = table_frames(name, name, cells, need_header=encoding == "gb18030",
                          strip=b" " in data or b"\t" in data or _IDEOGRAPHIC_SPACE.search(data) is not None)
     if found is None:
