@@ -38,7 +38,7 @@ from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import polars as pl
 
@@ -411,7 +411,7 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
     return names
 
 
-def _header_index(first: list[tuple[Any, ...]]) -> int | None:
+def header_index(first: Sequence[Sequence[Any]]) -> int | None:
     """Which of the first non-blank rows is the header: the first naming two known fields."""
     for k, cells in enumerate(first):
         if sum(1 for c in cells if c is not None and header_to_field(c) is not None) >= 2:
@@ -449,13 +449,6 @@ def no_known_header(header: Sequence[Any], row: int) -> str:
             f"Chinese labels, such as {examples[1]} (edubalance template writes a template to fill)")
 
 
-def has_record_header(rows: Sequence[Sequence[Any]]) -> bool:
-    """Whether one of a sheet's first non-blank rows names two known fields (a sheet of
-    instructions, a chart's data or a cover page does not)."""
-    first = [r for r in rows if any(c is not None and str(c).strip() for c in r)][:HEADER_SEARCH_ROWS]
-    return _header_index([tuple(cell_text(c) for c in r) for r in first]) is not None
-
-
 # --- columns no field names, and columns in another unit -------------------------------------
 
 def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str]) -> Problem:
@@ -463,16 +456,6 @@ def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str]
     return file_notice("W401", file_label,
                        f"已忽略 {len(zh)} 个未知列（不参与评估）：{'、'.join(zh)} / ignored {len(en)} column(s) that no "
                        f"field names (not evaluated): {', '.join(en)}", observed=list(en))
-
-
-def convert_unit(frame: pl.DataFrame, column: str, fname: str, header: str, found: Any,
-                 file_label: str, where: tuple[str, str], shown: tuple[str, str] | None = None
-                 ) -> tuple[pl.DataFrame, Problem]:
-    """The column ``column`` (a field in a foreign unit) in the field's own unit, and the W402
-    notice (``shown``: what it adds about cells formatted as percentages). ``found`` has a factor:
-    a unit without one is refused before (:func:`unit_refused`)."""
-    frame = frame.with_columns(times_column(frame[column], found.factor))
-    return frame, unit_notice(fname, header, found, file_label, where, shown)
 
 
 def unit_refused(fname: str, header: str, found: Any, where: tuple[str, str]) -> str:
@@ -610,52 +593,10 @@ def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
     return fast.fill_null(cells.replace_strict(rest, converted, default=None, return_dtype=pl.String))
 
 
-#: For a worksheet, given the columns of fractions written in percent and the first and last
-#: row holding a value in them: the rows (``_row``) of each column whose cell holds a number
-#: formatted as a percentage (Excel stores 15% as 0.15); None when the workbook's cell formats
-#: cannot be read (a damaged or unusual file).
-PercentCells = Callable[[Sequence[str], int, int], "dict[str, Collection[int]] | None"]
-
-#: The last row whose cell formats are read: the formats are read about ten times slower than
-#: the values, and no county sheet is that long (a county row deep in a sheet of schools is).
-FORMATS_MOST_ROWS = 20_000
-#: What a W402 adds when the cell formats of a column in percent were not read.
-FORMATS_UNREAD = (f"；未能读取单元格格式（工作表的记录超过第 {FORMATS_MOST_ROWS} 行，或格式无法读取），数值按所填数字读取（15 即 "
-                  "15%）：设为百分比格式、显示 15% 的单元格（存为 0.15）会被读成 0.15%，请核对，或在该列填写不带格式的数字",
-                  f"; the cells' formats were not read (a sheet with records beyond row {FORMATS_MOST_ROWS}, or "
-                  "formats that could not be read), so values are read as the numbers typed (15 is 15%): a cell "
-                  "formatted as a percentage that shows 15% (stored as 0.15) is read as 0.15% — check the values, "
-                  "or type plain numbers in the column")
-
-
-def percent_shown(text: str | None) -> str | None:
-    """A number held by a cell formatted as a percentage (``0.15``) as the percentage the cell
-    shows (``15%``, exact), which validation reads as the fraction it is; other text as it is."""
-    if text is None:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return text
-    if not value.is_finite():
-        return text
-    return format(value.scaleb(2).normalize(), "f") + "%"
-
-
-def read_as_shown(frame: pl.DataFrame, column: str, formatted: dict[str, Collection[int]] | None
-                  ) -> tuple[pl.DataFrame, tuple[str, str] | None]:
-    """The column (fractions written in percent) with each cell formatted as a percentage read as
-    the percentage it shows, and what the W402 adds about it (None: no such cell)."""
-    if formatted is None:
-        return frame, FORMATS_UNREAD
-    at = frame["_row"].is_in(list(formatted.get(column, ())))
-    n = int(at.sum())
-    if not n:
-        return frame, None
-    texts = [percent_shown(t) if a else t for t, a in zip(frame[column].to_list(), at.to_list())]
-    frame = frame.with_columns(pl.Series(column, texts, dtype=pl.String))
-    return frame, (f"；其中 {n} 个单元格设为百分比格式，按显示的百分数读取（存为 0.15、显示 15% 的即 15%）",
-                   f"; {n} cell(s) formatted as percentages read as the percentages shown (0.15 shown as 15% is 15%)")
+#: For a worksheet: given its rows (``_row`` and its columns) and its columns of fractions
+#: written in percent, the rows with each cell formatted as a percentage read as the percentage
+#: it shows (Excel stores 15% as 0.15), and per column what its W402 adds about them.
+PercentCells = Callable[[pl.DataFrame, Sequence[str]], "tuple[pl.DataFrame, dict[str, tuple[str, str]]]"]
 
 
 def column_units(name: str, fname: str, header: Any, written: str | None, where: tuple[str, str]) -> Any:
@@ -699,18 +640,14 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
         if found is not None and found.factor is None:
             raise InputError(name, unit_refused(fname, str(header), found, where))
         settled.append((column, fname, header, where, found))
-    percent = [column for column, *_, found in settled if in_percent(found)] if percent_cells is not None else []
-    formatted: dict[str, Collection[int]] | None = {}
-    if percent:
-        rows = frame.filter(pl.any_horizontal(pl.col(percent).is_not_null()))["_row"]
-        if len(rows):
-            last = rows.max()
-            formatted = percent_cells(percent, rows.min(), last) if last <= FORMATS_MOST_ROWS else None
+    percent = [column for column, *_, found in settled if in_percent(found)]
+    shown: dict[str, tuple[str, str]] = {}
+    if percent and percent_cells is not None:
+        frame, shown = percent_cells(frame, percent)
     for column, fname, header, where, found in settled:
         if found is not None:
-            frame, shown = read_as_shown(frame, column, formatted) if column in percent else (frame, None)
-            frame, notice = convert_unit(frame, column, fname, str(header), found, file_label, where, shown)
-            notices.append(notice)
+            frame = frame.with_columns(times_column(frame[column], found.factor))
+            notices.append(unit_notice(fname, str(header), found, file_label, where, shown.get(column)))
         keep.append(pl.col(column).alias(fname))
     if unknown[0]:
         notices.insert(0, unknown_columns_notice(file_label, *unknown))
@@ -863,7 +800,7 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     if frame.height == 0:
         return None
     first = frame.head(HEADER_SEARCH_ROWS).select(cells).rows()
-    k = _header_index(first) or 0
+    k = header_index(first) or 0
     header = first[k]
     names = header_names(name, header)
     header_row = frame["_row"][k]
@@ -917,14 +854,6 @@ def split_county(frame: pl.DataFrame, all_county: bool = False) -> tuple[pl.Data
         is_county = is_county & pl.col("school_id").is_null()
     mask = frame.select(is_county.alias("m")).to_series()
     return frame.filter(~mask), frame.filter(mask)
-
-
-def rows_frame(rows: Iterable[Sequence[Any]]) -> pl.DataFrame:
-    """A sheet of typed cells (XLSX/XLS) as text columns ``c0, c1 …``, short rows padded."""
-    texts = [[cell_text(v) for v in r] for r in rows]
-    width = max((len(r) for r in texts), default=0)
-    columns = {f"c{j}": [r[j] if j < len(r) else None for r in texts] for j in range(width)}
-    return pl.DataFrame(columns, schema={c: pl.String for c in columns})
 
 
 # --- documents (JSON, NDJSON, YAML, the Python API) ----------------------------------------

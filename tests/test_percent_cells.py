@@ -212,12 +212,12 @@ def test_a_workbook_whose_formats_cannot_be_read_is_said_so(tmp_path, monkeypatc
 
 
 def test_formats_beyond_the_rows_read_are_said_unread(tmp_path, monkeypatch):
-    import edubalance.loading as loading
+    from edubalance.readers import excel
     rows = [["县级行政区划代码", "县（市、区）", "初中年辍学率（%）"], [522698, "青岚县", (0.006, "0.0%")],
             [522699, "乙县", 0.6]]
     path = save_openpyxl(tmp_path / "w.xlsx", [("县级", rows)])
     assert Evaluator().load([path]).counties["dropout_rate_junior"].to_list() == ["0.6%", "0.006"]
-    monkeypatch.setattr(loading, "FORMATS_MOST_ROWS", 2)
+    monkeypatch.setattr(excel, "FORMATS_MOST_ROWS", 2)
     loaded = Evaluator().load([path])
     assert loaded.counties["dropout_rate_junior"].to_list() == ["0.00006", "0.006"]
     [note] = loaded.notices

@@ -20,11 +20,14 @@ import itertools
 import re
 import unicodedata
 import zipfile
-from typing import Collection, Iterator, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, Collection, Iterable, Iterator, Sequence
+
+import polars as pl
 
 from ..limits import LIMITS, limit_message
 from ..loading import (HEADER_SEARCH_ROWS, InputError, LoadedFile, PercentCells, SheetRead, cell_text, checked_stat,
-                       concat, fill_province, has_record_header, headers_found, rows_frame, table_frames)
+                       concat, fill_province, header_index, headers_found, table_frames)
 
 _COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")
 
@@ -59,9 +62,17 @@ def _first_filled(rows: list[list]) -> list[tuple[int, list]]:
 def _sheet_kind(title: str, first: list[tuple[int, list]]) -> str | None:
     """``school`` or ``county`` for a sheet of records (``first``: its first filled rows), None
     for any other sheet."""
-    if not first or not has_record_header([r for _, r in first]):
+    if not first or header_index([[cell_text(c) for c in r] for _, r in first]) is None:
         return None
     return "county" if is_county_sheet(title) else "school"
+
+
+def rows_frame(rows: Iterable[Sequence[Any]]) -> pl.DataFrame:
+    """A sheet of typed cells as text columns ``c0, c1 …``, short rows padded."""
+    texts = [[cell_text(v) for v in r] for r in rows]
+    width = max((len(r) for r in texts), default=0)
+    columns = {f"c{j}": [r[j] if j < len(r) else None for r in texts] for j in range(width)}
+    return pl.DataFrame(columns, schema={c: pl.String for c in columns})
 
 
 def unknown_headers(first: tuple[int, list]) -> str:
@@ -86,10 +97,54 @@ def shows_percent(number_format: str | None, value: float) -> bool:
     return "%" in sections[k]
 
 
+#: The last row whose cell formats are read: the formats are read about ten times slower than
+#: the values, and no county sheet is that long (a county row deep in a sheet of schools is).
+FORMATS_MOST_ROWS = 20_000
+#: What a W402 adds when the cell formats of a column in percent were not read.
+FORMATS_UNREAD = (f"；未能读取单元格格式（工作表的记录超过第 {FORMATS_MOST_ROWS} 行，或格式无法读取），数值按所填数字读取（15 即 "
+                  "15%）：设为百分比格式、显示 15% 的单元格（存为 0.15）会被读成 0.15%，请核对，或在该列填写不带格式的数字",
+                  f"; the cells' formats were not read (a sheet with records beyond row {FORMATS_MOST_ROWS}, or "
+                  "formats that could not be read), so values are read as the numbers typed (15 is 15%): a cell "
+                  "formatted as a percentage that shows 15% (stored as 0.15) is read as 0.15% — check the values, "
+                  "or type plain numbers in the column")
+
+
+def percent_shown(text: str | None) -> str | None:
+    """A number held by a cell formatted as a percentage (``0.15``) as the percentage the cell
+    shows (``15%``, exact), which validation reads as the fraction it is; other text as it is."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    if not value.is_finite():
+        return text
+    return format(value.scaleb(2).normalize(), "f") + "%"
+
+
+def _as_shown(frame: pl.DataFrame, column: str, formatted: dict[str, Collection[int]] | None
+              ) -> tuple[pl.DataFrame, tuple[str, str] | None]:
+    """The column (fractions written in percent) with each cell formatted as a percentage read as
+    the percentage it shows, and what the W402 adds about it (None: no such cell)."""
+    if formatted is None:
+        return frame, FORMATS_UNREAD
+    at = frame["_row"].is_in(list(formatted.get(column, ())))
+    n = int(at.sum())
+    if not n:
+        return frame, None
+    texts = [percent_shown(t) if a else t for t, a in zip(frame[column].to_list(), at.to_list())]
+    frame = frame.with_columns(pl.Series(column, texts, dtype=pl.String))
+    return frame, (f"；其中 {n} 个单元格设为百分比格式，按显示的百分数读取（存为 0.15、显示 15% 的即 15%）",
+                   f"; {n} cell(s) formatted as percentages read as the percentages shown (0.15 shown as 15% is 15%)")
+
+
 def percent_cells(name: str, title: str, fmt: str) -> PercentCells:
-    """For the sheet ``title`` of the workbook ``name``: the rows of the given columns (``c0``,
-    ``c1`` … as :func:`rows_frame` names them) whose cell is a number formatted as a percentage;
-    None if the formats cannot be read."""
+    """For the sheet ``title`` of the workbook ``name``: its rows with each cell of the given
+    columns (``c0``, ``c1`` … as :func:`rows_frame` names them) that is a number formatted as a
+    percentage read as the percentage it shows, and what each column's W402 adds about them.
+    The formats are read only for the rows holding values in those columns, and not past
+    :data:`FORMATS_MOST_ROWS`."""
     formats = _xlsx_formats if fmt == "xlsx" else _xls_formats
 
     def cells(columns: Sequence[str], first: int, last: int) -> dict[str, Collection[int]] | None:
@@ -101,7 +156,19 @@ def percent_cells(name: str, title: str, fmt: str) -> PercentCells:
         except Exception:         # formats a damaged or unusual file does not give: said, never guessed
             return None
         return found
-    return cells
+
+    def read(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[pl.DataFrame, dict[str, tuple[str, str]]]:
+        rows = frame.filter(pl.any_horizontal(pl.col(columns).is_not_null()))["_row"]
+        if not len(rows):
+            return frame, {}
+        formatted = cells(columns, rows.min(), rows.max()) if rows.max() <= FORMATS_MOST_ROWS else None
+        shown = {}
+        for column in columns:
+            frame, said = _as_shown(frame, column, formatted)
+            if said is not None:
+                shown[column] = said
+        return frame, shown
+    return read
 
 
 def _xlsx_formats(name: str, title: str, columns: Sequence[str], first: int, last: int) -> Iterator[tuple]:
