@@ -165,6 +165,10 @@ def frame_rows(frame: pl.DataFrame) -> list[RawRow]:
 
 # --- the file itself -------------------------------------------------------------------
 
+def _cannot_read(name: str, exc: OSError) -> InputError:
+    return InputError(name, f"无法读取 / cannot read the file ({exc.strerror or exc})")
+
+
 def checked_stat(name: str, most: int | None = None, too_big: str = "") -> os.stat_result:
     """The file's status, refusing what is not a regular file of at most ``most`` bytes (the
     file limit unless given; ``too_big`` then says what is refused)."""
@@ -173,7 +177,7 @@ def checked_stat(name: str, most: int | None = None, too_big: str = "") -> os.st
     except FileNotFoundError:
         raise InputError(name, "文件不存在 / file not found") from None
     except OSError as exc:
-        raise InputError(name, f"无法读取 / cannot read the file ({exc.strerror or exc})") from None
+        raise _cannot_read(name, exc) from None
     if stat.S_ISDIR(st.st_mode):
         raise InputError(name, "是文件夹而不是文件 / is a directory, not a file")
     if not stat.S_ISREG(st.st_mode):
@@ -201,20 +205,18 @@ def detect_format(path: str | Path) -> str:
         with open(name, "rb") as f:
             head = f.read(SNIFF_BYTES)
     except OSError as exc:
-        raise InputError(name, f"无法读取 / cannot read the file ({exc.strerror or exc})") from None
+        raise _cannot_read(name, exc) from None
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             raise InputError(name, f"这是二进制文件 / this looks like a binary file ({what}), not CSV/XLSX/JSON")
-    if head.startswith(ZIP_MAGIC):
-        if fmt in (None, "csv", "xlsx"):
-            return "xlsx"                         # a workbook saved under .csv, or without a suffix
-        if fmt != "xls":
+    if head.startswith(ZIP_MAGIC):              # a workbook, maybe saved under .csv or .xls, or without a suffix
+        if fmt in ("json", "ndjson", "yaml"):
             raise InputError(name, "这是压缩包 / this looks like a binary file (a zip archive), not CSV/XLSX/JSON")
         return "xlsx"
-    if head.startswith(OLE_MAGIC):
-        if fmt in (None, "csv", "xls", "xlsx"):
-            return "xls"
-        raise InputError(name, "这是旧版 Office 文件 / this looks like an old Excel .xls (or other Office) file")
+    if head.startswith(OLE_MAGIC):              # an old workbook, maybe saved under .csv or .xlsx
+        if fmt in ("json", "ndjson", "yaml"):
+            raise InputError(name, "这是旧版 Office 文件 / this looks like an old Excel .xls (or other Office) file")
+        return "xls"
     if fmt in ("xlsx", "xls"):
         if _is_empty(head):
             raise InputError(name, "文件为空 / the file is empty")
@@ -234,7 +236,7 @@ def read_bytes(name: str, most: int | None = None, too_big: str = "") -> bytes:
         with open(name, "rb") as f:       # a buffer of the file's size, not of the limit
             raw = f.read(min(os.fstat(f.fileno()).st_size, most) + 1)
     except OSError as exc:
-        raise InputError(name, f"无法读取 / cannot read the file ({exc.strerror or exc})") from None
+        raise _cannot_read(name, exc) from None
     if len(raw) > most:                   # grew since it was measured
         raise InputError(name, too_big or limit_message("max_file_bytes", len(raw)))
     if _is_empty(raw):
@@ -424,16 +426,22 @@ EXAMPLE_HEADERS = ("school_id", "school_name", "stage", "year", "students", "cou
 SHOWN_HEADERS = 6
 
 
+def _quoted(header: Any, guess: str | None) -> tuple[str, str]:
+    """A header no field names, quoted, with a "did you mean" when ``guess`` (a field) is close,
+    in Chinese and in English."""
+    return (f"「{header}」" + (f"（是否应为 {label(guess)}？）" if guess else ""),
+            f"'{header}'" + (f" (did you mean {guess}?)" if guess else ""))
+
+
 def headers_found(header: Sequence[Any]) -> tuple[str, str]:
     """The first cells of a header row no field names, with a "did you mean" where one is close,
     in Chinese and in English (for the message that refuses the table)."""
     cells = [str(c).strip() for c in header if c is not None and str(c).strip()]
     zh, en = [], []
     for c in cells[:SHOWN_HEADERS]:
-        guess = suggest_field(c) if header_to_field(c) is None else None
-        c = c if len(c) <= 20 else c[:20] + "…"
-        zh.append(f"「{c}」" + (f"（是否应为 {label(guess)}？）" if guess else ""))
-        en.append(f"'{c}'" + (f" (did you mean {guess}?)" if guess else ""))
+        quoted = _quoted(c if len(c) <= 20 else c[:20] + "…", suggest_field(c) if header_to_field(c) is None else None)
+        zh.append(quoted[0])
+        en.append(quoted[1])
     if len(cells) > SHOWN_HEADERS:
         zh[-1] += f" 等 {len(cells)} 列"
         en.append(f"… ({len(cells)} columns)")
@@ -628,11 +636,9 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     settled = []
     for column, fname, header, where in columns:
         if fname is None:
-            guess = suggest_field(header) if header is not None else None
-            unknown[0].append(f"{where[0]}「{header}」" + (f"（是否应为 {label(guess)}？）" if guess else "")
-                              if header is not None else f"{where[0]}（无列名）")
-            unknown[1].append(f"{where[1]} '{header}'" + (f" (did you mean {guess}?)" if guess else "")
-                              if header is not None else f"{where[1]} (no header)")
+            zh, en = _quoted(header, suggest_field(header)) if header is not None else ("（无列名）", "(no header)")
+            unknown[0].append(where[0] + zh)
+            unknown[1].append(f"{where[1]} {en}")
             continue
         found = column_units(name, fname, header, units.get(column), where)
         if found is not None and column in units:
@@ -652,15 +658,6 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     if unknown[0]:
         notices.insert(0, unknown_columns_notice(file_label, *unknown))
     return frame.select(keep), notices
-
-
-def settle_document(name: str, frame: pl.DataFrame, file_label: str | None = None) -> tuple[pl.DataFrame, list[Problem]]:
-    """:func:`settle_columns` for records read from a document (JSON, NDJSON, YAML), whose
-    known keys are already field names."""
-    keys = [c for c in frame.columns if not c.startswith("_")]
-    names = header_names(name, keys)
-    columns = [(c, fname, c, ("键", "key")) for c, fname in zip(keys, names)]
-    return settle_columns(name, frame, columns, file_label or name)
 
 
 # --- rows that are not records ---------------------------------------------------------------
@@ -953,15 +950,6 @@ def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label:
     if any(nested):
         data[NESTED] = nested
     return data
-
-
-def drop_empty(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame without the field columns that are empty in every row."""
-    names = [c for c in frame.columns if not c.startswith("_")]
-    if not names or frame.height == 0:
-        return frame.select([c for c in frame.columns if c.startswith("_")])
-    used = frame.select(pl.col(names).is_not_null().any()).row(0)
-    return frame.drop([c for c, u in zip(names, used) if not u])
 
 
 def fill_province(frame: pl.DataFrame, province: str | None) -> pl.DataFrame:

@@ -3,11 +3,14 @@ document shapes (an array of records, or an object with records, counties and pr
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterable
+
+import polars as pl
 
 from ..limits import LIMITS, limit_message
-from ..loading import (InputError, LoadedFile, NumberText, concat, drop_empty, fill_province, json_kind,
-                       records_frame, settle_document, split_county)
+from ..loading import (InputError, LoadedFile, NumberText, concat, fill_province, header_names, json_kind,
+                       records_frame, settle_columns, split_county)
+from ..problems import Problem
 
 
 def check_depth(name: str, text: str) -> None:
@@ -30,6 +33,25 @@ def parse(text: str) -> Any:
     return json.loads(text, parse_int=NumberText, parse_float=NumberText, parse_constant=NumberText)
 
 
+def settled_records(name: str, items: Iterable[tuple[int, str, Any]]) -> tuple[pl.DataFrame, list[Problem]]:
+    """Records ``(row number, where, object)`` as one frame, their keys read as a table's
+    headers are (:func:`~edubalance.loading.settle_columns`): a key in another unit converted,
+    keys no field names dropped with one W401."""
+    frame = records_frame(name, items)
+    keys = [c for c in frame.columns if not c.startswith("_")]
+    columns = [(c, fname, c, ("键", "key")) for c, fname in zip(keys, header_names(name, keys))]
+    return settle_columns(name, frame, columns, name)
+
+
+def drop_empty(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame without the field columns that are empty in every row."""
+    names = [c for c in frame.columns if not c.startswith("_")]
+    if not names or frame.height == 0:
+        return frame.select([c for c in frame.columns if c.startswith("_")])
+    used = frame.select(pl.col(names).is_not_null().any()).row(0)
+    return frame.drop([c for c, u in zip(names, used) if not u])
+
+
 def from_document(name: str, fmt: str, doc: Any) -> LoadedFile:
     """Records from a parsed JSON/YAML document (an array, or an object with records)."""
     province = None
@@ -48,12 +70,11 @@ def from_document(name: str, fmt: str, doc: Any) -> LoadedFile:
     else:
         raise InputError(name, f"应为记录数组或含 records 的对象 / expected an array of records or an object "
                                f"with 'records', found {json_kind(doc)}")
-    frame, notices = settle_document(name, records_frame(
-        name, ((i, f"record {i}", item) for i, item in enumerate(records, start=1))))
+    frame, notices = settled_records(name, ((i, f"record {i}", item) for i, item in enumerate(records, start=1)))
     schools, county = split_county(frame)
     if counties:
-        more, more_notices = settle_document(name, records_frame(
-            name, ((i, f"county record {i}", item) for i, item in enumerate(counties, start=1))))
+        more, more_notices = settled_records(name, ((i, f"county record {i}", item)
+                                                    for i, item in enumerate(counties, start=1)))
         county = concat([county, more])
         notices += more_notices
     province = str(province).strip() or None if province is not None else None

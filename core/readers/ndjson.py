@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from ..loading import InputError, LoadedFile, drop_empty, read_text, records_frame, settle_document, split_county
-from .documents import check_depth, finish, parse
+from ..loading import InputError, LoadedFile, read_text, split_county
+from .documents import check_depth, drop_empty, finish, parse, settled_records
 
 
 def from_text(name: str, text: str) -> LoadedFile:
@@ -22,7 +22,7 @@ def from_text(name: str, text: str) -> LoadedFile:
         except json.JSONDecodeError as exc:
             raise InputError(name, f"不是有效的 JSON / not valid JSON at line {lineno} column {exc.colno}: "
                                    f"{exc.msg}") from None
-    frame, notices = settle_document(name, records_frame(name, items))
+    frame, notices = settled_records(name, items)
     schools, county = split_county(frame)
     return LoadedFile(name, "ndjson", drop_empty(schools), drop_empty(county), notices=notices)
 
