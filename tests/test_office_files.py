@@ -405,7 +405,7 @@ def test_plan_refuses_a_file_without_records_as_the_others_do(run, tmp_path, tex
 
 
 def test_a_school_named_after_a_place_like_quanzhou_is_a_record_not_a_total(run, tmp_path):
-    from edubalance.loading import NON_RECORD
+    from edubalance.readers.tables import NON_RECORD
     assert not NON_RECORD.match("全州县石塘镇中心小学") and NON_RECORD.match("全县合计") and NON_RECORD.match("全 州")
     (header, rows), _ = demo_tables()
     rows = [list(r) for r in rows]

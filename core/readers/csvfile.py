@@ -14,7 +14,8 @@ import numpy as np
 import polars as pl
 
 from ..limits import LIMITS, limit_message
-from ..loading import HEADER_SEARCH_ROWS, InputError, LoadedFile, decode, fill_province, read_bytes, table_frames
+from ..loading import InputError, LoadedFile, decode, fill_province, read_bytes
+from .tables import HEADER_SEARCH_ROWS, table_frames
 
 DELIMITERS = (",", "\t", ";", "|")
 #: The characters of a file's start that the delimiter and the header are looked for in.

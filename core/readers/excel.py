@@ -26,8 +26,8 @@ from typing import Any, Collection, Iterable, Iterator, Sequence
 import polars as pl
 
 from ..limits import LIMITS, limit_message
-from ..loading import (HEADER_SEARCH_ROWS, InputError, LoadedFile, PercentCells, SheetRead, cell_text, checked_stat,
-                       concat, fill_province, header_index, headers_found, table_frames)
+from ..loading import InputError, LoadedFile, PercentCells, cell_text, checked_stat, concat, fill_province
+from .tables import HEADER_SEARCH_ROWS, SheetRead, header_index, headers_found, table_frames
 
 _COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")
 
