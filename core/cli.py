@@ -82,9 +82,9 @@ class Group(ChineseHelp, click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort:          # Ctrl-C: the shell's code for an interruption
             click.echo("已中止 Aborted!", err=True)
-            sys.exit(1)
+            sys.exit(INTERRUPTED)
         except click.UsageError as exc:
             if exc.ctx is not None:
                 click.echo(exc.ctx.get_usage(), err=True)
@@ -93,6 +93,10 @@ class Group(ChineseHelp, click.Group):
         except click.ClickException as exc:
             fail(exc.format_message(), exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+#: The exit code of a command interrupted by Ctrl-C (128 + SIGINT), as a shell gives it.
+INTERRUPTED = 130
 
 
 #: click's usage errors, most specific first, with what a user reads first.
@@ -675,5 +679,38 @@ def test_packs(provinces, plugins):
     sys.exit(0 if ok else 1)
 
 
+def console_main() -> None:
+    """The installed ``edubalance`` command: :func:`main`, then the process ends at once.
+
+    At a normal exit the interpreter frees every object of the finished run (a large report's
+    millions of them) one by one, a tenth of a second or more that nobody waits for. So once
+    the command has returned (its files written, closed and renamed into place, its temporary
+    folders removed), the exit handlers have run and standard output and error are flushed, the
+    process ends with ``os._exit`` and the same exit code. Should another thread still run or a
+    flush fail, it exits as usual. Tests call :func:`main`, which never ends the process.
+    """
+    try:
+        main()
+        code: Any = 0
+    except SystemExit as exc:
+        code = exc.code
+    except KeyboardInterrupt:                       # before click runs: while importing
+        code = INTERRUPTED
+    if code is not None and not isinstance(code, int):      # sys.exit("message"): shown, exit 1
+        print(code, file=sys.stderr)
+        code = 1
+    import atexit
+    import threading
+    if threading.active_count() > 1:
+        sys.exit(code)
+    try:
+        atexit._run_exitfuncs()      # e.g. logging's flush; a handler's error is printed, as at exit
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):                   # a closed pipe or stream: the usual exit says so
+        sys.exit(code)
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    console_main()
