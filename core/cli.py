@@ -137,13 +137,6 @@ def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugin
                      verdicts=verdicts, timings=timings, province_conflicts=province_conflicts)
 
 
-def collector_off() -> None:
-    """Pause the cyclic collector until the command ends: a run's records and report hold no
-    cycles, and collections would only scan them again and again."""
-    from .serialise import gc_paused
-    click.get_current_context().with_resource(gc_paused())
-
-
 def emit(content: str | bytes, output: str | None) -> None:
     """Text (any lone surrogate made U+FFFD) or bytes from :func:`serialise.dumps`, to the file or stdout."""
     from .serialise import clean_text
@@ -306,7 +299,6 @@ def validate(files, province, force_province, plugins, fmt, output):
     rejected or has a warning.
     """
     ev = make_evaluator(province=province, plugins=plugins, province_conflicts=conflicts_do(force_province))
-    collector_off()
     loaded = ev.load(files)
     announce(loaded, files)
     checked = ev.check(loaded)
@@ -366,7 +358,6 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, s
     start = perf_counter()
     times: dict[str, float] | None = {} if timings else None
     ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times, conflicts_do(force_province))
-    collector_off()
     if times is not None:
         times["setup"] = perf_counter() - start
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
