@@ -531,9 +531,13 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
     compiled once at start; evaluations run in worker processes. Without --token-file the
     service listens only on a loopback address (unless told otherwise).
     """
+    import gc
+
     from .service.auth import Tokens
     from .service.server import serve as run
     from .service.settings import Settings, default_workers
+
+    gc.enable()         # a server runs for days (the installed command starts other commands without it)
 
     settings = Settings(province=province, year=year, engine=engine, overrides=tuple(overrides),
                         plugins=tuple(plugins), workers=workers or default_workers(),
@@ -670,38 +674,5 @@ def test_packs(provinces, plugins):
     sys.exit(0 if ok else 1)
 
 
-def console_main() -> None:
-    """The installed ``edubalance`` command: :func:`main`, then the process ends at once.
-
-    At a normal exit the interpreter frees every object of the finished run (a large report's
-    millions of them) one by one, a tenth of a second or more that nobody waits for. So once
-    the command has returned (its files written, closed and renamed into place, its temporary
-    folders removed), the exit handlers have run and standard output and error are flushed, the
-    process ends with ``os._exit`` and the same exit code. Should another thread still run or a
-    flush fail, it exits as usual. Tests call :func:`main`, which never ends the process.
-    """
-    try:
-        main()
-        code: Any = 0
-    except SystemExit as exc:
-        code = exc.code
-    except KeyboardInterrupt:                       # before click runs: while importing
-        code = INTERRUPTED
-    if code is not None and not isinstance(code, int):      # sys.exit("message"): shown, exit 1
-        print(code, file=sys.stderr)
-        code = 1
-    import atexit
-    import threading
-    if threading.active_count() > 1:
-        sys.exit(code)
-    try:
-        atexit._run_exitfuncs()      # e.g. logging's flush; a handler's error is printed, as at exit
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):                   # a closed pipe or stream: the usual exit says so
-        sys.exit(code)
-    os._exit(code or 0)
-
-
 if __name__ == "__main__":  # pragma: no cover
-    console_main()
+    main()
