@@ -120,3 +120,46 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path: Path) -> None:
     assert "已中止 Aborted!" in err.decode() and b"Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "__pycache__") == [
         "schools.csv", "slow_plugin.py", "started"]
+
+
+GC_PLUGIN = """
+import gc
+from edubalance import hookimpl
+
+@hookimpl
+def edubalance_validate_records(records, context):
+    with open(state_file, "w") as f:
+        f.write(f"{gc.isenabled()} {gc.get_freeze_count() > 1000}")
+"""
+
+
+def test_the_command_runs_with_the_collector_off_and_its_modules_frozen(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    (tmp_path / "gc_plugin.py").write_text(f"state_file = {str(state)!r}\n" + GC_PLUGIN, encoding="utf-8")
+    write_csv(tmp_path / "schools.csv", generate(20, seed=1))
+    done = subprocess.run([str(COMMAND), "evaluate", str(tmp_path / "schools.csv"), "-p", "gc_plugin", "-f", "json"],
+                          capture_output=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=120)
+    assert done.returncode in (0, 1), done.stderr.decode()
+    assert state.read_text() == "False True"
+
+
+def test_serve_turns_the_collector_on(monkeypatch) -> None:
+    """A server runs for days: it collects its garbage (the command starts without a collector)."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from edubalance.cli import main
+    from edubalance.service import server
+
+    seen = []
+    monkeypatch.setattr(server, "serve", lambda *args: seen.append(gc.isenabled()))
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        result = CliRunner().invoke(main, ["serve", "--port", "0"])
+    finally:
+        if was:
+            gc.enable()
+    assert result.exit_code == 0, result.output
+    assert seen == [True]
