@@ -675,4 +675,5 @@ def test_packs(provinces, plugins):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from .console import run
+    run(main)

@@ -1,7 +1,8 @@
-"""The installed ``edubalance`` command: :func:`edubalance.cli.main` in a process that runs one
-command and ends, without the work such a process never needs.
+"""A process that runs one command and ends (the installed ``edubalance``, ``python -m
+edubalance`` or ``python -m edubalance.cli``), without the work such a process never needs.
 
-- Start: the cyclic collector is off. Importing the program's modules (NumPy, Polars, Arrow
+- Start: the cyclic collector is off (the installed command turns it off before it imports
+  anything, ``edubalance.__main__``). Importing the program's modules (NumPy, Polars, Arrow
   and ours: some 50,000 objects, none of them garbage) takes about a hundred collections and
   setting up one full one, and each collection after a stage scans its records and report
   again, though they hold no cycles (together 0.1–0.2 s of a 25,000-school run). The modules
@@ -14,32 +15,29 @@ command and ends, without the work such a process never needs.
   ends with ``os._exit`` and the command's exit code. Should another thread still run or a
   flush fail, it exits as usual.
 
-Tests and programs call :func:`edubalance.cli.main`, which never does either.
+Tests and programs call :func:`edubalance.cli.main` itself, which does neither.
 """
 from __future__ import annotations
 
 import gc
 import os
-import signal
 import sys
-from typing import Any
+from typing import Any, Callable, NoReturn
 
 
-def main() -> None:
+def run(command: Callable[[], Any]) -> NoReturn:
+    """Run ``command`` (click's main, which ends in ``SystemExit``) and leave the process with its code."""
     gc.disable()
+    gc.freeze()
     try:
-        from .cli import main as command
-        gc.freeze()
         command()
         code: Any = 0
     except SystemExit as exc:
         code = exc.code
-    except KeyboardInterrupt:                       # Ctrl-C while importing: as the command's own
-        code = 128 + signal.SIGINT
     end(code)
 
 
-def end(code: Any) -> None:
+def end(code: Any) -> NoReturn:
     """Leave the process with ``code`` as ``sys.exit`` would, at once when that is safe."""
     if code is not None and not isinstance(code, int):      # sys.exit("message"): shown, exit 1
         print(code, file=sys.stderr)

@@ -37,7 +37,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int, in
 
 def test_the_console_script_is_the_hard_exit_entry_point() -> None:
     assert COMMAND.is_file()
-    assert "edubalance.console" in COMMAND.read_text()
+    assert "edubalance.__main__" in COMMAND.read_text()
 
 
 def test_a_report_through_a_pipe_is_complete_and_the_exit_code_kept(files) -> None:
