@@ -16,7 +16,7 @@ __all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "
 
 #: Where each public name lives. Each is imported on first use: the evaluator pulls in NumPy and
 #: the loaders, which a plug-in importing ``hookimpl`` should not pay for, and the command
-#: turns the collector off before anything heavy is imported (``edubalance.console``).
+#: turns the collector off before anything heavy is imported (``edubalance.__main__``).
 _HOMES = {"Evaluator": "evaluator", "Report": "report", "PackSource": "rulepack", "RulePackError": "rulepack",
           "InputError": "loading", "InvalidInput": "errors", "Problem": "problems", "hookimpl": "hookspecs",
           "province_hooks": "province"}
