@@ -11,29 +11,21 @@ Input the API cannot judge raises :class:`InvalidInput` (a ``ValueError``) with 
 Plug-in authors need :func:`province_hooks` (a province pack in a folder), or :data:`hookimpl`
 and :class:`PackSource` for more (see ``edubalance.hookspecs``).
 """
-from .hookspecs import hookimpl
-from .province import province_hooks
-from .rulepack import PackSource, RulePackError
-
 __all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "InvalidInput", "Problem", "hookimpl",
            "province_hooks"]
 
+#: Where each public name lives. Each is imported on first use: the evaluator pulls in NumPy and
+#: the loaders, which a plug-in importing ``hookimpl`` should not pay for, and the command
+#: turns the collector off before anything heavy is imported (``edubalance.__main__``).
+_HOMES = {"Evaluator": "evaluator", "Report": "report", "PackSource": "rulepack", "RulePackError": "rulepack",
+          "InputError": "loading", "InvalidInput": "errors", "Problem": "problems", "hookimpl": "hookspecs",
+          "province_hooks": "province"}
+
 
 def __getattr__(name):
-    # The evaluator pulls in NumPy and the loaders; plug-ins importing ``hookimpl`` should not pay for it.
-    if name == "Evaluator":
-        from .evaluator import Evaluator
-        return Evaluator
-    if name == "Report":
-        from .report import Report
-        return Report
-    if name == "InvalidInput":
-        from .errors import InvalidInput
-        return InvalidInput
-    if name == "Problem":
-        from .problems import Problem
-        return Problem
-    if name == "InputError":
-        from .loading import InputError
-        return InputError
-    raise AttributeError(name)
+    if name not in _HOMES:
+        raise AttributeError(f"module 'edubalance' has no attribute {name!r}")
+    from importlib import import_module
+    value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -82,9 +82,9 @@ class Group(ChineseHelp, click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort:          # Ctrl-C: the shell's code for an interruption
             click.echo("已中止 Aborted!", err=True)
-            sys.exit(1)
+            sys.exit(INTERRUPTED)
         except click.UsageError as exc:
             if exc.ctx is not None:
                 click.echo(exc.ctx.get_usage(), err=True)
@@ -93,6 +93,10 @@ class Group(ChineseHelp, click.Group):
         except click.ClickException as exc:
             fail(exc.format_message(), exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+#: The exit code of a command interrupted by Ctrl-C (128 + SIGINT), as a shell gives it.
+INTERRUPTED = 130
 
 
 #: click's usage errors, most specific first, with what a user reads first.
@@ -131,13 +135,6 @@ def make_evaluator(province=None, year=None, engine="auto", overrides=(), plugin
     from .evaluator import Evaluator
     return Evaluator(province=province, year=year, engine=engine, overrides=overrides, plugins=plugins,
                      verdicts=verdicts, timings=timings, province_conflicts=province_conflicts)
-
-
-def collector_off() -> None:
-    """Pause the cyclic collector until the command ends: a run's records and report hold no
-    cycles, and collections would only scan them again and again."""
-    from .serialise import gc_paused
-    click.get_current_context().with_resource(gc_paused())
 
 
 def emit(content: str | bytes, output: str | None) -> None:
@@ -302,7 +299,6 @@ def validate(files, province, force_province, plugins, fmt, output):
     rejected or has a warning.
     """
     ev = make_evaluator(province=province, plugins=plugins, province_conflicts=conflicts_do(force_province))
-    collector_off()
     loaded = ev.load(files)
     announce(loaded, files)
     checked = ev.check(loaded)
@@ -362,7 +358,6 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, s
     start = perf_counter()
     times: dict[str, float] | None = {} if timings else None
     ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times, conflicts_do(force_province))
-    collector_off()
     if times is not None:
         times["setup"] = perf_counter() - start
     if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
@@ -536,9 +531,13 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
     compiled once at start; evaluations run in worker processes. Without --token-file the
     service listens only on a loopback address (unless told otherwise).
     """
+    import gc
+
     from .service.auth import Tokens
     from .service.server import serve as run
     from .service.settings import Settings, default_workers
+
+    gc.enable()         # a server runs for days (the installed command starts other commands without it)
 
     settings = Settings(province=province, year=year, engine=engine, overrides=tuple(overrides),
                         plugins=tuple(plugins), workers=workers or default_workers(),
@@ -676,4 +675,5 @@ def test_packs(provinces, plugins):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from .console import run
+    run(main)

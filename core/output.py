@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
+from .serialise import gc_paused
+
 #: Up to this many schools a JSON report is indented for people; above it, it is written
 #: compact and streamed (a national file is GBs either way, and a third smaller compact).
 JSON_INDENT_MAX = 10_000
@@ -60,12 +62,14 @@ def format_for(pm: Any, fmt: str | None, output: str | None) -> str:
 
 def write_report(pm: Any, report: Any, fmt: str, output: str | None, progress: Any = None) -> None:
     """Render ``report`` through the plug-ins into ``output`` (standard output if None);
-    ``progress`` is told how many school entries are written."""
+    ``progress`` is told how many school entries are written. The cyclic collector is paused
+    meanwhile, as while the report was made (:func:`evaluator.collector_paused`)."""
     def render(path: Path | None) -> None:
         if not pm.hook.edubalance_render_report(report=report, fmt=fmt, path=path, progress=progress):
             raise OutputError(f"没有插件生成 '{fmt}' 格式 no plug-in writes the format '{fmt}'")
     folder = report_formats(pm).get(fmt, {}).get("folder", False)
-    write_to(output, render, folder)
+    with gc_paused():
+        write_to(output, render, folder)
 
 
 def write_bytes(data: bytes, output: str | None) -> None:

@@ -1,0 +1,96 @@
+"""Every caller of the Evaluator (the command line, a program, the service's jobs) runs its
+stages with the cyclic collector paused, and finds it as it was afterwards."""
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+
+from edubalance import Evaluator, hookimpl
+from edubalance.synthetic import county_records, generate, write_csv
+
+
+class Watch:
+    """A plug-in that notes whether the collector runs at the load, validate and merge stages."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, bool] = {}
+
+    @hookimpl
+    def edubalance_load_file(self, path, default_province):
+        self.seen["load"] = gc.isenabled()
+        return None                                  # the core's reader reads the file
+
+    @hookimpl
+    def edubalance_validate_records(self, records, context):
+        self.seen["validate"] = gc.isenabled()
+
+    @hookimpl
+    def edubalance_merge_scores(self, report):
+        self.seen["merge"] = gc.isenabled()
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> tuple[Path, Path, list[dict]]:
+    records = generate(60, seed=5)
+    write_csv(tmp_path / "schools.csv", records)
+    write_csv(tmp_path / "counties.csv", county_records(records, seed=5))
+    return tmp_path / "schools.csv", tmp_path / "counties.csv", records
+
+
+@pytest.fixture()
+def collector_on():
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+def test_evaluate_files_pauses_every_stage_and_restores(files, collector_on) -> None:
+    watch = Watch()
+    report = Evaluator(engine="vector", plugins=[watch]).evaluate_files(files[:2])
+    assert report.evaluated > 0
+    assert watch.seen == {"load": False, "validate": False, "merge": False}
+    assert gc.isenabled()
+
+
+def test_the_stages_called_one_by_one_pause_too(files, collector_on) -> None:
+    """As the service's jobs call them: load, check, evaluate_checked."""
+    watch = Watch()
+    ev = Evaluator(engine="vector", plugins=[watch])
+    loaded = ev.load(files[:2])
+    assert gc.isenabled() and watch.seen == {"load": False}
+    checked = ev.check_timed(loaded)
+    assert gc.isenabled() and watch.seen["validate"] is False
+    ev.evaluate_checked(checked, [str(f) for f in files[:2]])
+    assert gc.isenabled() and watch.seen["merge"] is False
+
+
+def test_records_and_one_record_pause_too(files, collector_on) -> None:
+    watch = Watch()
+    ev = Evaluator(engine="vector", plugins=[watch])
+    ev.evaluate_records(files[2])
+    assert watch.seen == {"validate": False, "merge": False} and gc.isenabled()
+    watch.seen.clear()
+    ev.evaluate_record(files[2][0])
+    assert watch.seen == {"validate": False, "merge": False} and gc.isenabled()
+
+
+def test_a_collector_the_caller_turned_off_stays_off(files) -> None:
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        Evaluator(engine="vector").evaluate_files(files[:2])
+        assert not gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_an_error_restores_the_collector(tmp_path: Path, collector_on) -> None:
+    from edubalance import InputError
+    with pytest.raises(InputError):
+        Evaluator(engine="vector").evaluate_files([tmp_path / "missing.csv"])
+    assert gc.isenabled()
