@@ -67,6 +67,12 @@ class CountyFrame:
     cv_2017_indicators: tuple[str, ...] = DEFAULT_CV_2017
     cv_2012_indicators: tuple[str, ...] = DEFAULT_CV_2012
     measure_inputs: dict[str, set[str]] = field(default_factory=dict)
+    #: True on the stage rows (primary, junior), False on the county rows
+    stage_row: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.stage_row is None:
+            self.stage_row = stage_rows(self.table.n)
 
     def rows_of(self, g: int) -> range:
         return range(ROWS_PER_COUNTY * g, ROWS_PER_COUNTY * (g + 1))
@@ -155,8 +161,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     in_scope_n = count(in_county)
     n17 = count(in_2017 & weighted)
     n12 = count(in_2012 & weighted)
-    stage_row = np.zeros(n_rows, bool)
-    stage_row[np.arange(n_rows) % ROWS_PER_COUNTY < len(STAGES)] = True
+    stage_row = stage_rows(n_rows)
     # A CV needs two schools: with fewer in scope it does not exist (not_applicable, never 0).
     # A county with no school read at all lacks the data instead (missing_data).
     has_schools = np.repeat(np.array(school_records) > 0, ROWS_PER_COUNTY)
@@ -264,7 +269,12 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     list_scope_unknown(schools, names, details, row, conditions, known_stage)
     list_gates_unknown(schools, names, details, row, table, judged, resource_status, in_county, in_2017)
     inputs = _add_county_measures(table, measures) if measures else {}
-    return CountyFrame(table, counties, details, absent, cv17, cv12, inputs)
+    return CountyFrame(table, counties, details, absent, cv17, cv12, inputs, stage_row)
+
+
+def stage_rows(n_rows: int) -> np.ndarray:
+    """True on the stage rows (primary, junior) of a county table of ``n_rows`` rows."""
+    return np.arange(n_rows) % ROWS_PER_COUNTY < len(STAGES)
 
 
 
