@@ -116,17 +116,13 @@ def list_exclusions(schools: Table, names: Names, details: list[dict], row: np.n
     tp17 = (teaching_point & ("teaching_point" in (text_17 or "")))[i_17]
     # A small teaching point's 2017 reason names its pupils: one reason per number of pupils.
     why_17 = np.full(i_17.size, 4, dtype=np.intp)
-    by_pupils: dict[str, int] = {}
-    picked = []
-    for i in i_17[tp17].tolist():
+    points = i_17[tp17]
+    _, first, by_pupils = np.unique(schools.get("students")[points], return_index=True, return_inverse=True)
+    why_17[tp17] = len(reasons) + by_pupils.reshape(-1)
+    for i in points[first].tolist():
         p = _pupils(schools, i)
-        k = by_pupils.get(p)
-        if k is None:
-            k = by_pupils[p] = len(reasons)
-            reasons.append(("teaching_point_2017", f"教学点，在校生 {p} 人，不计入 2017 差异系数 / teaching point "
-                                                   f"with {p} pupils, under the cut-off (2017 CVs only): {text_17}"))
-        picked.append(k)
-    why_17[tp17] = picked
+        reasons.append(("teaching_point_2017", f"教学点，在校生 {p} 人，不计入 2017 差异系数 / teaching point "
+                                               f"with {p} pupils, under the cut-off (2017 CVs only): {text_17}"))
     i_12 = np.flatnonzero(cv12_out)
     why_12 = np.where(teaching_point[i_12] & ("teaching_point" in (text_12 or "")), 5, 6)
 
