@@ -94,28 +94,22 @@ def grouped_cvs(group: np.ndarray, columns: Sequence[np.ndarray], pupils: np.nda
     total = np.bincount(g, weights=p, minlength=n_groups)
     n_schools = np.bincount(g, minlength=n_groups)
     spoilt = (np.bincount(group[in_scope & np.isnan(pupils)], minlength=n_groups) > 0) | (total <= 0)
-    if not checked:
-        return []
-    # All columns in one pass per step: column c's groups are numbered c * n_groups + group.
-    n_cols = len(checked)
-    x = np.stack([values[weighted] for values in checked])
-    slot = (g + n_groups * np.arange(n_cols)[:, None]).ravel()
-    size = n_cols * n_groups
-
-    def per_group(weights: np.ndarray) -> np.ndarray:
-        return np.bincount(slot, weights=weights.ravel(), minlength=size).reshape(n_cols, n_groups)
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = per_group(p * x) / total
-        dev = x - mean[:, g]
-        var = per_group(p * dev * dev) / total
-        cv = np.sqrt(var) / mean
-    # Groups whose schools all hold one value: exactly 0 (also covers one school, and mean
-    # 0). Any school's value stands for its group; "all equal" is "none differs from it".
-    some = np.empty((n_cols, n_groups))
-    some[:, g] = x
-    differs = per_group(x != some[:, g]) > 0
-    cv = np.where((n_schools > 0) & ~differs, 0.0, cv)
-    cv = np.where((n_schools > 0) & differs & (mean == 0.0), np.nan, cv)
-    cv[spoilt | (per_group(np.isnan(x)) > 0)] = np.nan
-    return list(cv)
+    out = []
+    for values in checked:
+        x = values[weighted]
+        lacking = np.isnan(x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(g, weights=p * x, minlength=n_groups) / total
+            dev = x - mean[g]
+            var = np.bincount(g, weights=p * dev * dev, minlength=n_groups) / total
+            cv = np.sqrt(var) / mean
+        # Groups whose schools all hold one value: exactly 0 (also covers one school, and mean
+        # 0). Any school's value stands for its group; "all equal" is "none differs from it".
+        some = np.empty(n_groups)
+        some[g] = x
+        differs = np.bincount(g, weights=x != some[g], minlength=n_groups) > 0
+        cv = np.where((n_schools > 0) & ~differs, 0.0, cv)
+        cv = np.where((n_schools > 0) & differs & (mean == 0.0), np.nan, cv)
+        cv[spoilt | (np.bincount(g, weights=lacking, minlength=n_groups) > 0)] = np.nan
+        out.append(cv)
+    return out
