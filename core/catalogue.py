@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .funding import funding_parameters
+from .funding import FundingPlan
 from .model import RuleSet
 
 
@@ -22,9 +22,10 @@ def ruleset_key(ruleset: RuleSet) -> str:
 
 
 def funding_in_force(ruleset: RuleSet) -> dict[str, Any]:
-    """The funding parameters in force in the rule set's year, each with its status and source."""
+    """The funding parameters in force in the rule set's year, each with its status and source:
+    the entries of the rule set's own funding plan (made once, kept with the rule set)."""
     out = {}
-    for name, entries in funding_parameters(ruleset.parameters.get("funding") or {}, ruleset.year).items():
+    for name, entries in ruleset.once(FundingPlan.of).entries.items():
         if entries:         # in the order a school tries them: the first that applies is used
             out[name] = [{k: v for k, v in e.items() if k not in ("from", "to")} for e in entries]
     return out

@@ -66,12 +66,11 @@ def distribute(details: list[dict], key: str, rows: list[int], runs: list[tuple[
         details[r][key] = entries[a:b]
 
 
-def _pick(items: Sequence[Any], which: np.ndarray) -> list[Any]:
-    """``[items[w] for w in which]`` in one NumPy step (the same few texts for many entries)."""
-    out = np.empty(len(items), dtype=object)
-    for i, item in enumerate(items):             # one by one: an item may itself be a sequence
-        out[i] = item
-    return out[which].tolist()
+def pick(items: Sequence[Any], which: np.ndarray, shape: tuple[int, ...] | None = None) -> list[Any]:
+    """``[items[w] for w in which]`` in one NumPy step (the same few items for many entries);
+    nested lists of ``shape`` if given. An item may itself be a sequence: it is taken whole."""
+    picked = np.fromiter(items, dtype=object, count=len(items))[which]
+    return (picked if shape is None else picked.reshape(shape)).tolist()
 
 
 def _equals(col: np.ndarray, text: str) -> np.ndarray:
@@ -117,17 +116,13 @@ def list_exclusions(schools: Table, names: Names, details: list[dict], row: np.n
     tp17 = (teaching_point & ("teaching_point" in (text_17 or "")))[i_17]
     # A small teaching point's 2017 reason names its pupils: one reason per number of pupils.
     why_17 = np.full(i_17.size, 4, dtype=np.intp)
-    by_pupils: dict[str, int] = {}
-    picked = []
-    for i in i_17[tp17].tolist():
+    points = i_17[tp17]
+    _, first, by_pupils = np.unique(schools.get("students")[points], return_index=True, return_inverse=True)
+    why_17[tp17] = len(reasons) + by_pupils.reshape(-1)
+    for i in points[first].tolist():
         p = _pupils(schools, i)
-        k = by_pupils.get(p)
-        if k is None:
-            k = by_pupils[p] = len(reasons)
-            reasons.append(("teaching_point_2017", f"教学点，在校生 {p} 人，不计入 2017 差异系数 / teaching point "
-                                                   f"with {p} pupils, under the cut-off (2017 CVs only): {text_17}"))
-        picked.append(k)
-    why_17[tp17] = picked
+        reasons.append(("teaching_point_2017", f"教学点，在校生 {p} 人，不计入 2017 差异系数 / teaching point "
+                                               f"with {p} pupils, under the cut-off (2017 CVs only): {text_17}"))
     i_12 = np.flatnonzero(cv12_out)
     why_12 = np.where(teaching_point[i_12] & ("teaching_point" in (text_12 or "")), 5, 6)
 
@@ -140,8 +135,7 @@ def list_exclusions(schools: Table, names: Names, details: list[dict], row: np.n
     idx = idx[order]
     why = why[order]
     entries = [{"school_id": sid, "school_name": sname, "stage": stage, "reason_code": code, "reason": text}
-               for sid, sname, stage, code, text in zip(*names.of(idx), _pick([r[0] for r in reasons], why),
-                                                        _pick([r[1] for r in reasons], why))]
+               for sid, sname, stage, (code, text) in zip(*names.of(idx), pick(reasons, why))]
     distribute(details, "excluded", rows, runs, entries)
 
 
@@ -196,7 +190,7 @@ def list_missing(schools: Table, names: Names, details: list[dict], row: np.ndar
     idx = idx[order]
     entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": measure,
                 "field": field, "label": text, "cvs": cvs[:]}
-               for sid, sname, stage, (measure, field, text, cvs) in zip(*names.of(idx), _pick(kinds, kind[order]))]
+               for sid, sname, stage, (measure, field, text, cvs) in zip(*names.of(idx), pick(kinds, kind[order]))]
     distribute(details, "missing", rows, runs, entries)
 
 
@@ -214,8 +208,8 @@ def list_scope_unknown(schools: Table, names: Names, details: list[dict], row: n
     which = which[order]
     entries = [{"school_id": sid, "school_name": sname, "stage": stage, "condition": condition,
                 "text": text, "effect": effect}
-               for sid, sname, stage, condition, text in zip(*names.of(idx[order]), _pick([k for k, _ in keys], which),
-                                                            _pick([v[0] for _, v in keys], which))]
+               for sid, sname, stage, (condition, text) in zip(*names.of(idx[order]),
+                                                              pick([(k, v[0]) for k, v in keys], which))]
     distribute(details, "scope_unknown", rows, runs, entries)
 
 
@@ -238,5 +232,5 @@ def list_gates_unknown(schools: Table, names: Names, details: list[dict], row: n
     which = np.repeat(np.arange(len(gates)), [f.size for f in found])
     order, rows, runs = listing_order(row[idx], which, idx)
     entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": gate}
-               for sid, sname, stage, gate in zip(*names.of(idx[order]), _pick(gates, which[order]))]
+               for sid, sname, stage, gate in zip(*names.of(idx[order]), pick(gates, which[order]))]
     distribute(details, "gates_unknown", rows, runs, entries)

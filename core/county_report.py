@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
+from .county_listings import pick
 from .county_table import (COUNTY_RECORD_FIELDS, COUNTY_STAGE, NO_SCHOOL_RECORDS, ROW_STAGES, ROWS_PER_COUNTY,
                            STAGES, CountyFrame)
 from .entries import gaps_of
@@ -150,16 +151,8 @@ class _VerdictGrid:
         cols = ROWS_PER_COUNTY * np.arange(n_groups, dtype=np.intp)[None, :] + plan.row_offset[:, None]
         rows = plan.rule_index[:, None]
         self.status = results.status[rows, cols]
-        value = results.value[rows, cols]
-        threshold = results.threshold[rows, cols]
-        _, gap, share = gaps_of(self.status, value, threshold)      # as a school verdict's gap
-        self.value, self.threshold = value, threshold
-        # Per county (transposed), as plain Python values: NaN → None.
-        self.status_names = np.array(STATUS_NAMES, dtype=object)[self.status].T.tolist()
-        self.values = _objects(value, np.isnan(value)).T.tolist()
-        self.thresholds = _objects(threshold, np.isnan(threshold)).T.tolist()
-        self.gap_values = _objects(gap, ~np.isfinite(gap)).T.tolist()
-        self.gap_shares = _objects(share, ~np.isfinite(share)).T.tolist()
+        self.value = results.value[rows, cols]
+        self.threshold = results.threshold[rows, cols]
 
     @cached_property
     def failure_texts(self) -> np.ndarray:
@@ -170,27 +163,54 @@ class _VerdictGrid:
         if not p_idx.size:
             return out
         value, threshold = self.value[p_idx, g_idx], self.threshold[p_idx, g_idx]
-        units = [d["unit"] for d in self.plan.descs]
         # A failure's text but for its value: the same for every county with that threshold.
-        around: dict[tuple[int, Any], tuple[str, str]] = {}
-        texts = []
-        for p, v, t in zip(p_idx.tolist(), _objects(value, np.isnan(value)).tolist(),
-                           _objects(threshold, np.isnan(threshold)).tolist()):
-            text = around.get((p, t))
-            if text is None:
-                head, middle, tail = _failure_parts(self.plan.descs[p], self.plan.stages[p])
-                text = around[(p, t)] = (head, f"{middle}{_fmt(t, units[p])}{tail}")
-            texts.append(f"{text[0]}{_fmt(v, units[p])}{text[1]}")
-        out[p_idx, g_idx] = texts
+        first, kind = _alike(p_idx, threshold)
+        units = [d["unit"] for d in self.plan.descs]
+        parts = []
+        for p, t in zip(p_idx[first].tolist(), _objects(threshold[first], np.isnan(threshold[first])).tolist()):
+            head, middle, tail = _failure_parts(self.plan.descs[p], self.plan.stages[p])
+            parts.append((head, f"{middle}{_fmt(t, units[p])}{tail}", units[p]))
+        out[p_idx, g_idx] = [f"{head}{_fmt(v, unit)}{rest}" for (head, rest, unit), v
+                             in zip(pick(parts, kind), _objects(value, np.isnan(value)).tolist())]
         return out
 
     def verdicts(self) -> list[list[dict[str, Any]]]:
+        """Each county's verdicts in plan order. Verdicts alike in rule, stage, status, value and
+        threshold are one dict, made once and shared by the counties that have it (a national
+        file has about ten times fewer different verdicts than verdicts): read them, do not
+        change them."""
+        n_plan, n_groups = self.status.shape
+        if not n_plan * n_groups:
+            return [[] for _ in range(n_groups)]
+        plan_row = np.tile(np.arange(n_plan), n_groups)               # county by county
+        status, value, threshold = (a.T.ravel() for a in (self.status, self.value, self.threshold))
+        first, kind = _alike(plan_row * len(STATUS_NAMES) + status, value, threshold)
+        p, status, value, threshold = plan_row[first], status[first], value[first], threshold[first]
+        _, gap, share = gaps_of(status, value, threshold)      # as a school verdict's gap
         ids, stages = self.plan.rule_ids, self.plan.stages
-        return [[{"rule_id": rid, "stage": st, "status": s, "value": v, "threshold": t,
-                  "gap": None if d is None else {"value": d, "share": sh}}
-                 for rid, st, s, v, t, d, sh in zip(ids, stages, statuses, values, thresholds, diffs, shares)]
-                for statuses, values, thresholds, diffs, shares
-                in zip(self.status_names, self.values, self.thresholds, self.gap_values, self.gap_shares)]
+        made = [{"rule_id": ids[k], "stage": stages[k], "status": s, "value": v, "threshold": t,
+                 "gap": None if d is None else {"value": d, "share": sh}}
+                for k, s, v, t, d, sh in zip(p.tolist(), np.array(STATUS_NAMES, dtype=object)[status].tolist(),
+                                             _objects(value, np.isnan(value)).tolist(),
+                                             _objects(threshold, np.isnan(threshold)).tolist(),
+                                             _objects(gap, ~np.isfinite(gap)).tolist(),
+                                             _objects(share, ~np.isfinite(share)).tolist())]
+        return pick(made, kind, (n_groups, n_plan))
+
+
+def _alike(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Equal rows of the key columns (integers, or floats alike bit for bit, every NaN one):
+    the position of each kind's first row, and each row's kind (kinds in key order)."""
+    cols = [np.where(np.isnan(k), np.nan, k).view(np.uint64) if k.dtype.kind == "f" else k for k in keys]
+    order = np.lexsort(cols[::-1])
+    new = np.zeros(len(order), dtype=bool)
+    new[:1] = True
+    for col in cols:
+        ranked = col[order]
+        new[1:] |= ranked[1:] != ranked[:-1]
+    kind = np.empty(len(order), dtype=np.intp)
+    kind[order] = np.cumsum(new) - 1
+    return order[new], kind
 
 
 def _objects(a: np.ndarray, none: np.ndarray) -> np.ndarray:
@@ -208,12 +228,13 @@ def _plain_column(col: Any) -> list[Any]:
     return [_num(v) for v in col]
 
 
-def _per_group(mask: np.ndarray) -> list[list[int]]:
-    """For an (items, groups) mask, the true items of each group, in item order."""
+def _per_group(mask: np.ndarray, items: np.ndarray | None = None) -> list[list[Any]]:
+    """For an (items, groups) mask, each group's true items in item order: their indices, or
+    their entries in ``items`` (of the mask's shape), gathered in one step, then cut per group."""
     g, k = np.nonzero(mask.T)
+    picked = k.tolist() if items is None else items[k, g].tolist()
     bounds = np.searchsorted(g, np.arange(mask.shape[1] + 1)).tolist()
-    ks = k.tolist()
-    return [ks[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [picked[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _provisional_rules(plan: _VerdictPlan, status: np.ndarray) -> list[list[str]]:
@@ -225,7 +246,7 @@ def _provisional_rules(plan: _VerdictPlan, status: np.ndarray) -> list[list[str]
     for p, rid in enumerate(plan.rule_ids):
         if rid in rank and plan.descs[p]["threshold_status"] == "provisional":
             by_rule[rank[rid]] |= judged[p]
-    return [[ids[j] for j in js] for js in _per_group(by_rule)]
+    return _per_group(by_rule, np.broadcast_to(np.array(ids, dtype=object)[:, None], by_rule.shape))
 
 
 def _num(v: Any) -> Any:
@@ -310,9 +331,9 @@ def _programme_entries(programme: str, plan: _VerdictPlan, grid: _VerdictGrid) -
     n_missing = missing.sum(0).tolist()
     # Failures in reason order: the verdicts reordered vetoes first; then what is missing.
     order = np.concatenate([np.flatnonzero(veto[:, 0]), np.flatnonzero(~veto[:, 0])]).astype(np.intp)
-    failures = _texts_per_group(failed[order], grid.failure_texts[order])
+    failures = _per_group(failed[order], grid.failure_texts[order])
     missing_text = np.array([_describe_missing(d, st) for d, st in zip(plan.descs, plan.stages)], dtype=object)[:, None]
-    lacking = _texts_per_group(missing, np.broadcast_to(missing_text, missing.shape))
+    lacking = _per_group(missing, np.broadcast_to(missing_text, missing.shape))
 
     out = []
     for g in range(n_groups):
@@ -325,21 +346,12 @@ def _programme_entries(programme: str, plan: _VerdictPlan, grid: _VerdictGrid) -
     return out
 
 
-def _texts_per_group(mask: np.ndarray, texts: np.ndarray) -> list[list[str]]:
-    """For an (items, groups) mask and texts of the same shape, each group's texts where the
-    mask holds, in item order (gathered in one step, then cut per group)."""
-    g, k = np.nonzero(mask.T)
-    picked = texts[k, g].tolist()
-    bounds = np.searchsorted(g, np.arange(mask.shape[1] + 1)).tolist()
-    return [picked[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-
-
 def _stage_entries(frame: CountyFrame, table: Table) -> list[dict[str, Any]]:
     """The ``stages`` entry of every stage row, in row order (``len(STAGES)`` per county).
 
     Each row's lists and dicts are handed over from ``frame.details`` as they are (built for
     this entry)."""
-    stage_row = np.arange(table.n) % ROWS_PER_COUNTY < len(STAGES)
+    stage_row = frame.stage_row
 
     def plain(name: str) -> list[Any]:
         return _plain_column(table.get(name)[stage_row])

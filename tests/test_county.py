@@ -935,3 +935,63 @@ def test_a_county_record_s_other_numeric_fields_are_kept_whatever_the_other_reco
     county_rows = frame.table.get("stage") == "county"
     assert frame.table.get("extra_a")[county_rows].tolist() == [1.0, 2.0]
     assert np.isnan(frame.table.get("extra_b")[county_rows][0]) and frame.table.get("extra_b")[county_rows][1] == 5.0
+
+
+def test_verdicts_alike_are_one_shared_dict_and_others_stay_apart():
+    """Counties with the same verdict (rule, stage, status, value, threshold) share one dict;
+    a verdict that differs in any of them is its own, and every county keeps its own order."""
+    a = both_stages(county="520101")
+    b = both_stages(county="520102")
+    c = both_stages(county="520103")
+    counties = {("520101", 2023): PASSING_RECORD, ("520102", 2023): PASSING_RECORD,
+                ("520103", 2023): {**PASSING_RECORD, "government_work_score": 84.5}}
+    reps = report_of(frame_of(a + b + c, counties=counties))
+    by_county = [{(v["rule_id"], v["stage"]): v for v in r["verdicts"]} for r in reps]
+    assert [[(v["rule_id"], v["stage"]) for v in r["verdicts"]] for r in reps] == [list(d) for d in by_county]
+    assert all(len(d) == len(reps[0]["verdicts"]) for d in by_county)
+    gov = ("national.county.government_work_score", "county")
+    assert by_county[0][gov] is by_county[1][gov]                  # alike: one dict
+    assert by_county[0][gov] == {"rule_id": gov[0], "stage": "county", "status": "pass", "value": 92.0,
+                                 "threshold": 85.0, "gap": {"value": 7.0, "share": pytest.approx(7 / 85)}}
+    assert by_county[2][gov] is not by_county[0][gov]
+    assert (by_county[2][gov]["status"], by_county[2][gov]["value"]) == ("fail", 84.5)
+    for key, v in by_county[0].items():                             # the same content county by county
+        assert by_county[1][key] is v
+
+
+def test_missing_records_share_their_verdicts_and_nan_is_none():
+    reps = report_of(frame_of(both_stages(county="520101") + both_stages(county="520102"), counties={}))
+    first, second = ([v for v in r["verdicts"] if v["stage"] == "county"] for r in reps)
+    assert first and all(x is y for x, y in zip(first, second))
+    assert all(v["status"] == "missing_data" and v["value"] is None and v["gap"] is None for v in first)
+
+
+def test_alike_tells_signed_zeros_apart_and_takes_every_nan_as_one():
+    from edubalance.county_report import _alike
+    first, kind = _alike(np.array([0, 0, 0, 0, 1, 0]), np.array([0.0, -0.0, np.nan, -np.nan, np.nan, 0.0]))
+    assert kind[0] == kind[5] and len({kind[0], kind[1], kind[2], kind[4]}) == 4
+    assert kind[2] == kind[3]
+    assert all(kind[i] == k for k, i in enumerate(first.tolist()))           # a kind's first row
+    assert first.tolist() == [min(j for j in range(6) if kind[j] == k) for k in range(len(first))]
+
+
+def test_pick_takes_a_sequence_item_whole():
+    from edubalance.county_listings import pick
+    items = [("a", ["cv_x"]), ("b", [])]
+    assert pick(items, np.array([1, 0, 0])) == [("b", []), ("a", ["cv_x"]), ("a", ["cv_x"])]
+    assert pick(items, np.array([0, 1, 1, 0]), (2, 2)) == [[items[0], items[1]], [items[1], items[0]]]
+    assert pick([], np.array([], dtype=np.intp)) == []
+
+
+def test_each_stage_has_its_own_cv_notes():
+    """The notes of stages alike are written once but handed out as each stage's own copy."""
+    frame = frame_of([school("p", 300, stage="primary"), school("j", 400, stage="junior")])
+    stages = report_of(frame)[0]["stages"]
+    assert stages["primary"]["cv_not_applicable"] == stages["junior"]["cv_not_applicable"]
+    assert stages["primary"]["notes"] == stages["junior"]["notes"] and stages["primary"]["notes"]
+    stages["primary"]["notes"].append("changed")
+    stages["primary"]["cv_not_applicable"]["basic_2012"] = "changed"
+    again = report_of(frame_of([school("p", 300, stage="primary"), school("j", 400, stage="junior")]))[0]["stages"]
+    assert "changed" not in again["primary"]["notes"] + stages["junior"]["notes"]
+    assert again["primary"]["cv_not_applicable"]["basic_2012"] != "changed"
+    assert stages["junior"]["cv_not_applicable"]["basic_2012"] != "changed"

@@ -252,3 +252,18 @@ def test_the_years_of_each_school_interleaved_keep_the_report_order(vector_evalu
     assert all(s["ruleset"] == f"guizhou/{s['year']}" for s in lines)
     assert lines == json.loads(report.to_json())["schools"]
     assert [report.school(k) for k in (0, 1, len(lines) - 1)] == [lines[0], lines[1], lines[-1]]
+
+
+def test_the_catalogues_funding_is_the_kept_plans_entries_of_its_year(vector_evaluator):
+    from edubalance.catalogue import funding_in_force
+    from edubalance.funding import FundingPlan, funding_parameters
+
+    for year in (2023, 2024):
+        ruleset = vector_evaluator.ruleset("guizhou", year)
+        plan = ruleset.once(FundingPlan.of)
+        got = funding_in_force(ruleset)
+        assert ruleset.once(FundingPlan.of) is plan                 # made once, kept with the rule set
+        want = {k: [{f: v for f, v in e.items() if f not in ("from", "to")} for e in entries]
+                for k, entries in funding_parameters(ruleset.parameters["funding"], year).items() if entries}
+        assert got == want and got["base_per_pupil"]
+        assert all("from" not in e and "to" not in e for entries in got.values() for e in entries)
