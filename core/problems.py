@@ -276,6 +276,8 @@ class Examples:
 class RowProblems:
     """Collects one row's problems with its provenance filled in."""
 
+    __slots__ = ("file", "row", "ident", "items", "bad_fields")
+
     def __init__(self, file: str, row: int, ident: str | None) -> None:
         self.file = file
         self.row = row

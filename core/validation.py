@@ -30,7 +30,7 @@ from functools import lru_cache
 import polars as pl
 
 from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_duplicate, cell_failures, check_province,
-                     checker_for, county_province_problem, cross_failures, cross_problems, ident, row_problems)
+                     checker_for, county_province_problem, cross_failures, cross_problem, ident, row_problems)
 from .coercion import Bad, coerce_frame, column_type
 from .errors import InvalidInput
 from .fields import label
@@ -401,9 +401,8 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         fired = pl.collect_all([rows_of.filter(pl.col(a) > pl.col(b)).select("i", a, b, *who)
                                 for _, a, b, _ in rules])
         for (code, a, b, english), rows in zip(rules, fired):
-            at_i, va, vb, files, nums, idents = (col.to_list() for col in rows.get_columns())
-            for i, problem in zip(at_i, cross_problems(code, a, b, english, files, nums, idents, va, vb)):
-                row_at(i, problem.file, problem.row, problem.school_id).items.append(problem)
+            for i, va, vb, file, row, school in rows.iter_rows():
+                cross_problem(row_at(i, file, row, school), code, a, va, b, vb, english)
     if duplicates:
         index_of = {pos: i for i, pos in enumerate(positions)}
         for pos, first in duplicates.items():
