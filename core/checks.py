@@ -266,10 +266,14 @@ def county_province_problem(rp: RowProblems, prov: str, code: str, of_code: str)
            f"{of_code}, but the record names {prov}; judged under {prov}")
 
 
+#: Per cross-field check, the words of its message around the two values.
+_CROSS_WORDS = {(code, a, b): (fields.label(a), "大于" if code.startswith("W30") and b == "students" else "超过",
+                               fields.label(b)) for code, a, b, _ in CROSS_RULES}
+
+
 def cross_words(code: str, a: str, b: str, english: str, va: Any, vb: Any) -> tuple[str, str]:
     """``(expected, message)`` of a cross-field check that fired: ``a`` (``va``) exceeds ``b`` (``vb``)."""
-    word = "大于" if code.startswith("W30") and b == "students" else "超过"
-    la, lb = fields.label(a), fields.label(b)
+    la, word, lb = _CROSS_WORDS[code, a, b]
     return f"≤ {b} ({vb})", f"{la} {va} {word} {lb} {vb} / {english}"
 
 

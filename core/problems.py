@@ -93,7 +93,7 @@ def severity(code: str) -> str:
     return PROBLEM_CODES.get(code, ("", ERROR))[1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     code: str
     severity: str
