@@ -412,10 +412,10 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
                    duplicates: dict[int, tuple[str, int]], inferred: pl.Series | None = None,
                    of_code: pl.Series | None = None) -> dict[int, RowProblems]:
     """The problems of rows whose every cell is valid: unknown province, the cross-field rules
-    and duplicates, each check over the picked rows' columns at once, its problems made for
-    the rows it fires on together (in the order a row's problems are reported). ``inferred``:
+    and duplicates, each check over the picked rows' columns at once, its problems added to
+    the rows it fires on (in the order a row's problems are reported). ``inferred``:
     where the province was taken from the county code; ``of_code``: the province of each row's
-    county code (:func:`_code_provinces`)."""
+    county code (``of:county_code`` of :func:`_judged`)."""
     if not len(at):
         return {}
     keys = IDENTITY.get(kind, ())
@@ -465,19 +465,6 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
                 rp = row_at(i, sub["_file"][i], sub["_row"][i], sub[ident_col][i] if ident_col else None)
                 add_duplicate(rp, {k: sub[k][i] for k in keys}, first, kind == "school")
     return out
-
-
-def _code_provinces(values: dict[str, pl.Series], bad: dict[str, pl.Series]) -> pl.Series | None:
-    """The province each row's county code belongs to (null where the code is missing, bad or
-    of no province on the list); None when the record has no province or county code field."""
-    if "province" not in values or "county_code" not in values:
-        return None
-    code = pl.col("county_code")
-    ok = code.str.contains(r"^[0-9]{6}$").fill_null(False)
-    if "county_code" in bad:
-        ok = ok & ~pl.lit(bad["county_code"])
-    prefix = code.str.slice(0, 2).replace_strict(code_provinces(), default=None, return_dtype=pl.String)
-    return values["county_code"].to_frame().select(pl.when(ok).then(prefix).alias("county_code")).to_series()
 
 
 def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:
