@@ -109,11 +109,13 @@ class Table:
                 table.columns[name] = frame[name].cast(pl.String).to_numpy()
             else:
                 table.columns[name] = _shared_strings(frame[name])
-        numeric = [name for name in dict.fromkeys(numeric_fields) if name not in _TEXT]
-        floats = frame.select(pl.col(name).cast(pl.Float64).fill_null(np.nan)
-                              for name in numeric if name in frame.columns)      # one query, every column
-        for name in numeric:
-            table.columns[name] = floats[name].to_numpy() if name in floats.columns else np.full(n, np.nan)
+        for name in numeric_fields:
+            if name in _TEXT:
+                continue
+            if name in frame.columns:
+                table.columns[name] = frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            else:
+                table.columns[name] = np.full(n, np.nan)
         return table
 
     def get(self, name: str) -> np.ndarray:
