@@ -10,14 +10,14 @@ way a row arrives.
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
-from typing import Any, Collection, Sequence
+from typing import Any, Collection
 
 import jsonschema_rs
 import polars as pl
 
 from . import fields, regions
 from .coercion import Bad, Coercer, coercer
-from .problems import ERROR, SCHEMA_CODES, Problem, RowProblems, expected_text, known_field_hint, severity
+from .problems import SCHEMA_CODES, RowProblems, expected_text, known_field_hint
 from .schemas import county_schema, school_schema
 
 ANNOTATIONS = {"title", "description", "$comment", "examples", "default", "deprecated", "readOnly",
@@ -266,21 +266,20 @@ def county_province_problem(rp: RowProblems, prov: str, code: str, of_code: str)
            f"{of_code}, but the record names {prov}; judged under {prov}")
 
 
+#: Per cross-field check, the words of its message around the two values.
+_CROSS_WORDS = {(code, a, b): (fields.label(a), "大于" if code.startswith("W30") and b == "students" else "超过",
+                               fields.label(b)) for code, a, b, _ in CROSS_RULES}
+
+
+def cross_words(code: str, a: str, b: str, english: str, va: Any, vb: Any) -> tuple[str, str]:
+    """``(expected, message)`` of a cross-field check that fired: ``a`` (``va``) exceeds ``b`` (``vb``)."""
+    la, word, lb = _CROSS_WORDS[code, a, b]
+    return f"≤ {b} ({vb})", f"{la} {va} {word} {lb} {vb} / {english}"
+
+
 def cross_problem(rp: RowProblems, code: str, a: str, va: Any, b: str, vb: Any, english: str) -> None:
-    """The problem of a cross-field check that fired: ``a`` (``va``) exceeds ``b`` (``vb``)."""
-    rp.items.append(cross_problems(code, a, b, english, [rp.file], [rp.row], [rp.ident], [va], [vb])[0])
-    if severity(code) == ERROR:
-        rp.bad_fields.add(a)
-
-
-def cross_problems(code: str, a: str, b: str, english: str, files: Sequence[str], rows: Sequence[int],
-                   idents: Sequence[str | None], va: Sequence[Any], vb: Sequence[Any]) -> list[Problem]:
-    """The problems of one cross-field check that fired on several rows at once (the same
-    problem :func:`cross_problem` adds to one row), each row's ``a`` exceeding its ``b``."""
-    word = "大于" if code.startswith("W30") and b == "students" else "超过"
-    level, la, lb = severity(code), fields.label(a), fields.label(b)
-    return [Problem(code, level, f, r, i, a, la, x, f"≤ {b} ({y})", f"{la} {x} {word} {lb} {y} / {english}")
-            for f, r, i, x, y in zip(files, rows, idents, va, vb)]
+    """Add the problem of a cross-field check that fired to the row's problems."""
+    rp.add(code, a, va, *cross_words(code, a, b, english, va, vb))
 
 
 def _cross_checks(record: dict[str, Any], rp: RowProblems) -> None:

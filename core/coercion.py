@@ -11,9 +11,10 @@ A placeholder for "none" in a numeric cell (``/``, ``—``, ``-``, ``无``, ``�
 ``不适用`` …) is a missing value (the coercer returns None). A cell that cannot be read raises
 :class:`Bad` (``E102``), a number too large to be one ``E107``.
 
-:func:`coerce_column` applies the same rules to a whole column: plain numbers (the common
-case) are cast by polars, free text is normalised by polars, and every other distinct cell goes
-through :func:`coercer` once — so the column and the cell give the same value by construction.
+:func:`cell_plan` applies the same rules to whole columns, as expressions of one query: plain
+numbers (the common case) are cast by polars, free text is normalised by polars, and every other
+distinct cell goes through :func:`coercer` once — so the column and the cell give the same value
+by construction.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import re
 import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import polars as pl
 
@@ -231,10 +232,15 @@ def _mapped(spec: dict[str, Any]) -> bool:
     return spec.get("type") == "boolean" or "enum" in spec
 
 
+def _most_mapped(rows: int) -> int:
+    """The most distinct cells of free text read through a mapping (codes, names of counties)."""
+    return max(64, rows // 4)
+
+
 def _text_mapped(name: str, distinct: int, rows: int) -> bool:
-    """Free text read through a mapping of its distinct cells: when they are few (codes, names
-    of counties; always for the province, whose names map to ids); else polars normalises it."""
-    return name == "province" or distinct <= max(64, rows // 4)
+    """Free text read through a mapping of its distinct cells: when they are few; always for the
+    province, whose names map to ids; else polars normalises it."""
+    return name == "province" or distinct <= _most_mapped(rows)
 
 
 def fast_values(col: pl.Expr, spec: dict[str, Any], mapping: dict[str, Any] | None = None,
@@ -285,51 +291,37 @@ def slow_values(text: pl.Series, rest: pl.Series, name: str, spec: dict[str, Any
     return looked_up, rest & text.is_in(unreadable)
 
 
-def coerce_frame(frame: pl.DataFrame, props: dict[str, dict[str, Any]]) -> tuple[dict[str, pl.Series],
-                                                                                   dict[str, pl.Series]]:
-    """``(values, bad)`` per field of ``props`` present in ``frame`` (stripped text cells): the
-    coerced column (null where missing or unreadable) and True where a cell could not be read."""
+class CellPlan(NamedTuple):
+    """How to read a frame's columns in one query: per field present, the value polars reads
+    (``values``: null where a cell is left for the coercer), and the numeric fields whose left
+    cells :func:`slow_values` reads (``numeric``). A boolean's left cell is unreadable; a text's
+    left cell normalises to nothing (missing)."""
+
+    values: dict[str, pl.Expr]
+    numeric: tuple[str, ...]
+
+
+def cell_plan(frame: pl.DataFrame, props: dict[str, dict[str, Any]]) -> CellPlan:
+    """The :class:`CellPlan` of the fields of ``props`` present in ``frame`` (stripped text
+    cells). One query finds the distinct cells of enums, booleans and text (of text, up to as
+    many as a mapping is worth) and whether any text is not ASCII; each such cell is read by
+    :func:`coercer` once."""
     present = [(name, spec) for name, spec in props.items() if name in frame.columns]
-    if not present:
-        return {}, {}
     text = {name: pl.col(name).cast(pl.String).drop_nulls() for name, _ in present}
     mapped = [name for name, spec in present if _mapped(spec)]
     free = [name for name, spec in present if spec.get("type") == "string" and name not in mapped]
-    # What the distinct cells are, how many, and whether any is not ASCII: one query.
+    most = _most_mapped(frame.height)
     found = frame.select([pl.lit(0).alias("_")]
                          + [text[name].unique().implode().alias(name) for name in mapped]
-                         + [text[name].n_unique().alias(f"n:{name}") for name in free]
+                         + [(text[name].unique() if name == "province" else text[name].unique().head(most + 1))
+                            .implode().alias(name) for name in free]
                          + [(text[name].str.len_bytes() != text[name].str.len_chars()).any().alias(f"u:{name}")
                             for name in free]).row(0, named=True)
     listed = {name: found[name] for name in mapped}
-    by_text = [name for name in free if _text_mapped(name, found[f"n:{name}"], frame.height)]
-    if by_text:
-        listed.update(frame.select([text[name].unique().implode() for name in by_text]).row(0, named=True))
+    listed.update((name, found[name]) for name in free if _text_mapped(name, len(found[name]), frame.height))
     mappings = {name: read_cells(listed[name], name, spec)[0] for name, spec in present if name in listed}
     ascii_only = {name for name in free if name not in mappings and not found[f"u:{name}"]}
-    # Each value polars reads itself, and where a cell is left for the coercer: one query.
-    both = frame.lazy().select(
-        [fast_values(pl.col(name).cast(pl.String), spec, mappings.get(name), name in ascii_only)
-         .cast(column_type(spec)).alias(name) for name, spec in present]
-        + [pl.col(name).is_not_null().alias(f"r:{name}") for name, _ in present]
-    ).with_columns([(pl.col(f"r:{name}") & pl.col(name).is_null()).alias(f"r:{name}") for name, _ in present]
-                   ).collect()
-    fast = {name: both[name] for name, _ in present}
-    rests = {name: both[f"r:{name}"].alias(name) for name, _ in present}
-    some = [rests[name].any() for name, _ in present]
-    values: dict[str, pl.Series] = {}
-    bad: dict[str, pl.Series] = {}
-    no = pl.Series([False] * frame.height, dtype=pl.Boolean)
-    for (name, spec), any_rest in zip(present, some):
-        if not any_rest:
-            values[name], bad[name] = fast[name], no
-            continue
-        if spec.get("type") == "string":
-            values[name], bad[name] = fast[name], no               # text that normalises to nothing: missing
-            continue
-        if name in mappings:
-            values[name], bad[name] = fast[name], rests[name]      # every readable cell was read
-            continue
-        slow, bad[name] = slow_values(frame[name].cast(pl.String), rests[name], name, spec)
-        values[name] = slow.zip_with(rests[name], fast[name]).alias(name)
-    return values, bad
+    values = {name: fast_values(pl.col(name).cast(pl.String), spec, mappings.get(name), name in ascii_only)
+              .cast(column_type(spec)) for name, spec in present}
+    numeric = tuple(name for name, spec in present if spec.get("type") in ("integer", "number"))
+    return CellPlan(values, numeric)

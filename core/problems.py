@@ -93,7 +93,7 @@ def severity(code: str) -> str:
     return PROBLEM_CODES.get(code, ("", ERROR))[1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     code: str
     severity: str
@@ -275,6 +275,8 @@ class Examples:
 
 class RowProblems:
     """Collects one row's problems with its provenance filled in."""
+
+    __slots__ = ("file", "row", "ident", "items", "bad_fields")
 
     def __init__(self, file: str, row: int, ident: str | None) -> None:
         self.file = file

@@ -30,8 +30,8 @@ from functools import lru_cache
 import polars as pl
 
 from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_duplicate, cell_failures, check_province,
-                     checker_for, county_province_problem, cross_failures, cross_problems, ident, row_problems)
-from .coercion import Bad, coerce_frame, column_type
+                     checker_for, county_province_problem, cross_failures, cross_problem, ident, row_problems)
+from .coercion import Bad, CellPlan, cell_plan, column_type, slow_values
 from .errors import InvalidInput
 from .fields import label
 from .loading import (NESTED, PROVENANCE, RawRow, Skipped, given_value, json_kind, key_field, record_columns, text_frame,
@@ -43,6 +43,9 @@ from .regions import code_provinces
 #: decides every row it sees) instead of the column expressions picking rows for it: for one
 #: record through the API, building the expressions costs more than checking the record.
 FEW = 16
+#: The engine of the one query over a frame's cells: its many columns in a few steps cost less in
+#: memory than streamed (at 25,000 rows and at 200,000 alike; a few hundred rows take half the time).
+ENGINE = "in-memory"
 #: The fields the rules across fields and rows read.
 RULE_FIELDS = frozenset({"province", "county_code", "school_id", *(f for pair in CROSS_CHECKED for f in pair)})
 
@@ -248,69 +251,27 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
     n = frame.height
     if n <= FEW:
         return _check_rows(frame.iter_rows(named=True), checker, default_province, known, originals)
-    nested = frame[NESTED] if NESTED in frame.columns else None
-
-    values, bad = coerce_frame(frame, props)
-    for name, spec in props.items():
-        if name not in values:
-            values[name] = pl.Series(name, [None] * n, dtype=column_type(spec))
-        elif nested is not None:
-            bad[name] = bad[name] | nested.str.split(",").list.contains(name).fill_null(False)
-    values = {name: values[name] for name in props}
     default = None
     if default_province and "province" in props:
         try:
             default = checker.coercers["province"](default_province)
         except Bad:
             default = default_province
-        values["province"] = values["province"].fill_null(default)
-    of_code = _code_provinces(values, bad)
-    inferred = None
-    if of_code is not None and kind == "school":         # no province named: the county code's
-        unnamed = frame["province"].is_null() if "province" in frame.columns else pl.Series([True] * n)
-        inferred = unnamed & values["province"].is_null()
-        values["province"] = values["province"].zip_with(~inferred, of_code)
-    typed = pl.DataFrame([s.alias(k) for k, s in values.items()]).with_columns(
-        frame["_file"].cast(pl.String), frame["_row"].cast(pl.Int64))
-
-    # Every check of the columns in one query: where a cell fails (``f:``), and the rows the
-    # schema or a rule across fields or rows picks out.
+    # Every cell read and checked in one query: each field's value, where a cell fails, and the
+    # rows the schema or a rule across fields or rows picks out. A numeric cell polars does not
+    # read itself (``1,200``, ``95%``, a date serial) is read by the coercer, and the query run
+    # again over the values read.
+    plan = cell_plan(frame, props)
     extra = [c for c in frame.columns if not c.startswith("_") and c not in props]
-    inputs = [typed, pl.DataFrame([bad[name].alias(f"b:{name}") for name in props if name in bad]),
-              frame.select([pl.col(c).is_not_null().alias(f"x:{c}") for c in extra])]
-    if nested is not None:
-        inputs.append(nested.is_not_null().alias("x:_nested").to_frame())
-    if of_code is not None:
-        inputs.append(of_code.alias("of:county_code").to_frame())
-    failed = [(cell_failures(pl.col(name), spec) | pl.col(f"b:{name}") if name in bad
-               else cell_failures(pl.col(name), spec)).alias(f"f:{name}") for name, spec in props.items()]
-    fails = {name: pl.col(f"f:{name}") for name in props}
-    # Rows with a cell the schema refuses: their messages come from jsonschema.
-    by_schema = [pl.any_horizontal(list(fails.values()))]
-    by_schema += [pl.col(name).is_null() for name in checker.required]
-    if kind == "school" and "province" in props and default is None:
-        by_schema.append(pl.col("province").is_null())
-    # Rows whose cells are all valid but that break a rule across fields or rows.
-    by_rule = [pl.lit(False)]
-    if known is not None and "province" in props:
-        by_rule.append(~fails["province"] & pl.col("province").is_not_null()
-                       & ~pl.col("province").is_in(sorted(known)))
-    if of_code is not None:
-        by_rule.append(~fails["province"] & ~fails["county_code"] & pl.col("of:county_code").is_not_null()
-                       & pl.col("province").is_not_null() & (pl.col("province") != pl.col("of:county_code")))
-    if kind == "school":
-        usable = {a: pl.when(~fails[a]).then(pl.col(a)) for pair in CROSS_CHECKED for a in pair}
-        by_rule.append(cross_failures(usable))
+    judged = _judged(_read(frame, plan, props, extra), checker, default, known).collect(engine=ENGINE)
+    if judged["s:slow"].any():
+        judged = _judged(_slow_cells(frame, plan, props, extra).lazy(), checker, default, known).collect(engine=ENGINE)
+    typed = judged.select(*props, "_file", "_row")
+    schema_mask, rule_mask = judged["s:schema"], judged["s:rule"]
+    of_code = judged["of:county_code"] if "of:county_code" in judged.columns else None
+    inferred = judged["s:inferred"] if "s:inferred" in judged.columns else None
     keys = IDENTITY.get(kind, ())
-    masks = (pl.concat([f for f in inputs if f.width], how="horizontal").lazy().with_columns(failed)
-             .select((pl.any_horizontal(by_schema).fill_null(True) | pl.any_horizontal(
-                          [pl.lit(False)] + [pl.col(f"x:{c}") for c in extra]
-                          + ([pl.col("x:_nested")] if nested is not None else []))).alias("schema"),
-                     pl.any_horizontal(by_rule).fill_null(True).alias("rule"),
-                     *(fails[k].alias(k) for k in keys if k in props))
-             .collect())
-    schema_mask, rule_mask = masks["schema"], masks["rule"]
-    duplicates = _duplicates(typed, masks, keys)
+    duplicates = _duplicates(judged, keys)
     if duplicates:
         rule_mask = rule_mask | pl.Series(range(n)).is_in(list(duplicates))
 
@@ -320,7 +281,7 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
     at = schema_mask.arg_true()
     for pos, row in zip(at.to_list(), frame[at].iter_rows(named=True)):
         data = {k: row[k] for k in names_for_rows if row[k] is not None}
-        nested_here = row[NESTED].split(",") if nested is not None and row[NESTED] else ()
+        nested_here = row[NESTED].split(",") if row.get(NESTED) else ()
         _, rp = row_problems(checker, data, row["_file"], row["_row"], default_province, known,
                              duplicates.get(pos), nested_here)
         found.append((pos, rp, data))
@@ -344,29 +305,125 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
             name = ident(data, "school_name" if kind == "school" else "county_name")
             result.rejected.append(Rejected(rp.file, rp.row, rp.ident, name, rp.items, own))
             rejected_at.append(pos)
-    ints = [name for name, spec in props.items() if spec.get("type") == "integer"]
-    accepted = typed.lazy()
-    if rejected_at:
-        accepted = accepted.filter(pl.Series([True] * n).scatter(rejected_at, False))
-    result.frame = accepted.with_columns([pl.col(c).cast(pl.Int64) for c in ints]).collect()
+    result.frame = typed.filter(pl.Series([True] * n).scatter(rejected_at, False)) if rejected_at else typed
     return result
+
+
+def _read(frame: pl.DataFrame, plan: CellPlan, props: dict[str, dict[str, Any]], extra: Sequence[str]
+          ) -> pl.LazyFrame:
+    """The columns :func:`_judged` reads, as :func:`~edubalance.coercion.cell_plan` reads the
+    cells: each field's value; ``l:`` where a numeric or boolean cell was left unread (``s:slow``:
+    a numeric one, for :func:`_slow_cells`); ``b:`` where a cell is refused (unread, or a list or
+    an object given for one value); ``x:`` where a column no field names has a cell; whether the
+    row names no province (``p:unnamed``); and each row's file and number."""
+    nested = NESTED in frame.columns
+    refusable = [name for name in plan.values if props[name].get("type") in ("integer", "number", "boolean")]
+    unnamed = pl.col("province").is_null() if "province" in frame.columns else pl.lit(True)
+    read = frame.lazy().select(
+        *(value.alias(name) for name, value in plan.values.items()),
+        *(pl.col(name).is_not_null().alias(f"l:{name}") for name in refusable),
+        *(pl.col(c).is_not_null().alias(f"x:{c}") for c in extra), *([pl.col(NESTED)] if nested else []),
+        unnamed.alias("p:unnamed"), pl.col("_file").cast(pl.String), pl.col("_row").cast(pl.Int64))
+    read = read.with_columns((pl.col(f"l:{name}") & pl.col(name).is_null()).alias(f"l:{name}") for name in refusable)
+    bad = [pl.col(f"l:{name}") if name in refusable else None for name in plan.values]
+    if nested:
+        bad = [_nested_in(name) if b is None else b | _nested_in(name) for name, b in zip(plan.values, bad)]
+    slow = pl.any_horizontal([pl.lit(False)] + [pl.col(f"l:{name}") for name in plan.numeric])
+    read = read.with_columns(*(b.alias(f"b:{name}") for name, b in zip(plan.values, bad) if b is not None),
+                             slow.alias("s:slow"), *([pl.col(NESTED).is_not_null().alias("x:_nested")] if nested else []))
+    return read.drop(NESTED) if nested else read
+
+
+def _nested_in(name: str) -> pl.Expr:
+    """Where the row's cell of ``name`` held a list or an object (a JSON record)."""
+    return pl.col(NESTED).str.split(",").list.contains(name).fill_null(False)
+
+
+def _slow_cells(frame: pl.DataFrame, plan: CellPlan, props: dict[str, dict[str, Any]], extra: Sequence[str]
+                ) -> pl.DataFrame:
+    """:func:`_read`'s columns with every numeric cell polars did not read read by the coercer."""
+    cells = _read(frame, plan, props, extra).collect()
+    fixed: list[pl.Series] = []
+    for name in plan.numeric:
+        left = cells[f"l:{name}"]
+        if not left.any():
+            continue
+        slow, bad = slow_values(frame[name].cast(pl.String), left, name, props[name])
+        if NESTED in frame.columns:
+            bad = bad | frame.select(_nested_in(name)).to_series()
+        fixed += [slow.zip_with(left, cells[name]).alias(name), bad.alias(f"b:{name}")]
+    return cells.with_columns(fixed).drop("s:slow")
+
+
+def _judged(cells: pl.LazyFrame, checker: RecordChecker, default: str | None,
+            known: frozenset[str] | None) -> pl.LazyFrame:
+    """Every check of the columns :func:`_read` gives, as one query: the typed values (integers
+    as Int64), ``s:schema`` (a cell the schema refuses, or an unknown column: the row's messages
+    come from jsonschema), ``s:rule`` (a rule across fields or an unknown province), ``f:`` where
+    an identity field fails, the province of the county code (``of:county_code``) and where the
+    province was taken from it (``s:inferred``)."""
+    props, kind = checker.props, checker.kind
+    have = set(cells.collect_schema().names())
+    fill = [pl.lit(None, dtype=column_type(spec)).alias(name) for name, spec in props.items() if name not in have]
+    lf = cells.with_columns(fill) if fill else cells
+    if default is not None:
+        lf = lf.with_columns(pl.col("province").fill_null(default))
+    kept = [c for c in ("s:slow",) if c in have]
+    if "province" in props and "county_code" in props:
+        code = pl.col("county_code")
+        ok = code.str.contains(r"^[0-9]{6}$").fill_null(False)
+        if "b:county_code" in have:
+            ok = ok & ~pl.col("b:county_code")
+        prefix = code.str.slice(0, 2).replace_strict(code_provinces(), default=None, return_dtype=pl.String)
+        lf = lf.with_columns(pl.when(ok).then(prefix).alias("of:county_code"))
+        kept.append("of:county_code")
+        if kind == "school":           # no province named: the county code's
+            lf = lf.with_columns((pl.col("p:unnamed") & pl.col("province").is_null()).alias("s:inferred")).with_columns(
+                pl.when(pl.col("s:inferred")).then(pl.col("of:county_code")).otherwise(pl.col("province"))
+                .alias("province"))
+            kept.append("s:inferred")
+    failed = [(cell_failures(pl.col(name), spec) | pl.col(f"b:{name}") if f"b:{name}" in have
+               else cell_failures(pl.col(name), spec)).alias(f"f:{name}") for name, spec in props.items()]
+    fails = {name: pl.col(f"f:{name}") for name in props}
+    # Rows with a cell the schema refuses.
+    by_schema = [pl.any_horizontal(list(fails.values()))]
+    by_schema += [pl.col(name).is_null() for name in checker.required]
+    if kind == "school" and "province" in props and default is None:
+        by_schema.append(pl.col("province").is_null())
+    unknown = [pl.lit(False)] + [pl.col(c) for c in sorted(have) if c.startswith("x:")]
+    # Rows whose cells are all valid but that break a rule across fields or rows.
+    by_rule = [pl.lit(False)]
+    if known is not None and "province" in props:
+        by_rule.append(~fails["province"] & pl.col("province").is_not_null()
+                       & ~pl.col("province").is_in(sorted(known)))
+    if "of:county_code" in kept:
+        by_rule.append(~fails["province"] & ~fails["county_code"] & pl.col("of:county_code").is_not_null()
+                       & pl.col("province").is_not_null() & (pl.col("province") != pl.col("of:county_code")))
+    if kind == "school":
+        usable = {a: pl.when(~fails[a]).then(pl.col(a)) for pair in CROSS_CHECKED for a in pair}
+        by_rule.append(cross_failures(usable))
+    typed = [pl.col(name).cast(pl.Int64, strict=False) if spec.get("type") == "integer" else pl.col(name)
+             for name, spec in props.items()]
+    return lf.with_columns(failed).select(
+        *typed, "_file", "_row",
+        (pl.any_horizontal(by_schema).fill_null(True) | pl.any_horizontal(unknown)).alias("s:schema"),
+        pl.any_horizontal(by_rule).fill_null(True).alias("s:rule"),
+        *(fails[k] for k in IDENTITY.get(kind, ()) if k in props), *kept)
 
 
 def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozenset[str] | None,
                    duplicates: dict[int, tuple[str, int]], inferred: pl.Series | None = None,
                    of_code: pl.Series | None = None) -> dict[int, RowProblems]:
     """The problems of rows whose every cell is valid: unknown province, the cross-field rules
-    and duplicates, each check over the picked rows' columns at once, its problems made for
-    the rows it fires on together (in the order a row's problems are reported). ``inferred``:
+    and duplicates, each check over the picked rows' columns at once, its problems added to
+    the rows it fires on (in the order a row's problems are reported). ``inferred``:
     where the province was taken from the county code; ``of_code``: the province of each row's
-    county code (:func:`_code_provinces`)."""
+    county code (``of:county_code`` of :func:`_judged`)."""
     if not len(at):
         return {}
     keys = IDENTITY.get(kind, ())
     needed = [c for c in typed.columns if c in RULE_FIELDS or c in keys or c.startswith("_")]
-    ints = [c for c in needed if c not in ("_file", "_row") and typed.schema[c] == pl.Float64
-            and checker_for(kind).props.get(c, {}).get("type") == "integer"]
-    sub = typed.select(needed)[at].with_columns([pl.col(c).cast(pl.Int64) for c in ints])
+    sub = typed.select(needed)[at]
     positions = at.to_list()
     ident_col = "school_id" if kind == "school" else None
     out: dict[int, RowProblems] = {}            # position in ``typed`` -> the row's problems, in order
@@ -401,9 +458,8 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
         fired = pl.collect_all([rows_of.filter(pl.col(a) > pl.col(b)).select("i", a, b, *who)
                                 for _, a, b, _ in rules])
         for (code, a, b, english), rows in zip(rules, fired):
-            at_i, va, vb, files, nums, idents = (col.to_list() for col in rows.get_columns())
-            for i, problem in zip(at_i, cross_problems(code, a, b, english, files, nums, idents, va, vb)):
-                row_at(i, problem.file, problem.row, problem.school_id).items.append(problem)
+            for i, va, vb, file, row, school in rows.iter_rows():
+                cross_problem(row_at(i, file, row, school), code, a, va, b, vb, english)
     if duplicates:
         index_of = {pos: i for i, pos in enumerate(positions)}
         for pos, first in duplicates.items():
@@ -412,19 +468,6 @@ def _rule_problems(typed: pl.DataFrame, at: pl.Series, kind: str, known: frozens
                 rp = row_at(i, sub["_file"][i], sub["_row"][i], sub[ident_col][i] if ident_col else None)
                 add_duplicate(rp, {k: sub[k][i] for k in keys}, first, kind == "school")
     return out
-
-
-def _code_provinces(values: dict[str, pl.Series], bad: dict[str, pl.Series]) -> pl.Series | None:
-    """The province each row's county code belongs to (null where the code is missing, bad or
-    of no province on the list); None when the record has no province or county code field."""
-    if "province" not in values or "county_code" not in values:
-        return None
-    code = pl.col("county_code")
-    ok = code.str.contains(r"^[0-9]{6}$").fill_null(False)
-    if "county_code" in bad:
-        ok = ok & ~pl.lit(bad["county_code"])
-    prefix = code.str.slice(0, 2).replace_strict(code_provinces(), default=None, return_dtype=pl.String)
-    return values["county_code"].to_frame().select(pl.when(ok).then(prefix).alias("county_code")).to_series()
 
 
 def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:
@@ -465,12 +508,12 @@ def _check_rows(rows: Iterable[dict[str, Any]], checker: RecordChecker, default_
     return result
 
 
-def _duplicates(typed: pl.DataFrame, failed: pl.DataFrame, keys: Sequence[str]) -> dict[int, tuple[str, int]]:
+def _duplicates(judged: pl.DataFrame, keys: Sequence[str]) -> dict[int, tuple[str, int]]:
     """Position of every second or later row with a valid identity → the first row's (file, row)."""
-    if not keys or typed.height < 2:
+    if not keys or judged.height < 2:
         return {}
-    valid = pl.all_horizontal([typed[k].is_not_null() & ~failed[k] for k in keys])
-    keyed = typed.select("_file", "_row", *keys).with_row_index("_pos").filter(valid)
+    valid = pl.all_horizontal([pl.col(k).is_not_null() & ~pl.col(f"f:{k}") for k in keys])
+    keyed = judged.lazy().with_row_index("_pos").filter(valid).select("_pos", "_file", "_row", *keys).collect()
     first = keyed.select(pl.struct(keys).is_first_distinct().alias("f"))["f"]
     if first.all():
         return {}
