@@ -58,9 +58,12 @@ _SOURCE = pa.struct([("file", pa.string()), ("row", pa.int64())])
 _COUNTS = pa.struct([(name, pa.int64()) for name in STATUS_NAMES])
 _FUNDING = pa.struct([(key, pa.bool_() if key == "floor_applied" else pa.float64()) for key, _ in FUNDING_KEYS])
 _GAP = _floats_type(("value", "share"))
-#: The Arrow type of one verdict of a school entry (also the Parquet report's empty verdict table).
+#: The Arrow type of one verdict of a school entry.
 VERDICT_TYPE = pa.struct([("rule_id", pa.string()), ("status", pa.string()), ("value", pa.float64()),
                           ("threshold", pa.float64()), ("gap", _GAP)])
+_CODE = pa.dictionary(pa.int32(), pa.string())
+#: The same with the rule id and status as dictionary arrays (``coded`` entries: the Parquet report's).
+CODED_VERDICT_TYPE = pa.struct([("rule_id", _CODE), ("status", _CODE), *list(VERDICT_TYPE)[2:]])
 
 
 def check_mode(verdicts: str) -> None:
@@ -249,9 +252,14 @@ class SchoolBlock:
         """The entry dicts of schools ``index`` (positions in this block), in that order."""
         return self.table(index, verdicts, layout).to_pylist()
 
-    def table(self, index: np.ndarray, verdicts: str = "all", layout: Layout | None = None) -> pa.RecordBatch:
+    def table(self, index: np.ndarray, verdicts: str = "all", layout: Layout | None = None,
+              coded: bool = False) -> pa.RecordBatch:
         """The entries of schools ``index`` (positions in this block, in that order) as one
-        Arrow record batch, shaped by ``layout`` (the report's; this block's own if None)."""
+        Arrow record batch, shaped by ``layout`` (the report's; this block's own if None).
+
+        ``coded``: each verdict's rule id and status as a dictionary array (indices into the
+        rule ids and status names, no copy of each text: the Parquet writer encodes them as they
+        are); otherwise plain text (the JSON writers: Polars reads a dictionary's values 15x slower)."""
         check_mode(verdicts)
         layout = layout or self.layout
         index = np.asarray(index, dtype=np.int64)
@@ -277,7 +285,7 @@ class SchoolBlock:
         money, (overall, *by_dim) = dict(zip(funding, numbers[:len(funding)])), numbers[len(funding):]
         cols["measures"] = _struct(measures, layout.measures_type, m)
         status = self.results.status[:, index]
-        cols["verdicts"] = self._verdicts(index, status, verdicts)
+        cols["verdicts"] = self._verdicts(index, status, verdicts, coded)
         counts = (status[None, :, :] == np.arange(len(STATUS_NAMES), dtype=status.dtype)[:, None, None]).sum(1)
         cols["counts"] = _struct(_columns(pa.array, list(counts.astype(np.int64)), m), _COUNTS, m)
         money["floor_applied"] = pa.array(floor == 1, mask=np.isnan(floor))
@@ -290,7 +298,7 @@ class SchoolBlock:
         cols["meets_basic_standard"] = pa.array(basic == 1, mask=np.isnan(basic))
         return pa.RecordBatch.from_arrays(list(cols.values()), names=list(cols))
 
-    def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str) -> pa.ListArray:
+    def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str, coded: bool) -> pa.ListArray:
         """Each school's listed verdicts ``{rule_id, status, value, threshold, gap}``, rules in
         order; ``status``: the verdict columns of ``index``."""
         res = self.results
@@ -303,10 +311,15 @@ class SchoolBlock:
             state, value, threshold, rule, school = (a[listed] for a in (state, value, threshold, rule, school))
         judged, gap, share = gaps_of(state, value, threshold)
         value, threshold, gap, share = _columns(floats, [value, threshold, gap, share], len(rule))
-        items = _struct([                               # plain text (a dictionary's values read 15x slower)
-            self.rule_columns.array.take(pa.array(rule.astype(np.int32))), _STATUS_NAMES.take(pa.array(state.astype(np.int32))),
-            value, threshold, pa.StructArray.from_arrays([gap, share], fields=list(_GAP), mask=pa.array(~judged))],
-            VERDICT_TYPE, len(rule))
+        codes = [(self.rule_columns.array, pa.array(rule.astype(np.int32))),
+                 (_STATUS_NAMES, pa.array(state.astype(np.int32)))]
+        if coded:
+            rule_id, state_name = (pa.DictionaryArray.from_arrays(i, names) for names, i in codes)
+        else:
+            rule_id, state_name = (names.take(i) for names, i in codes)
+        items = _struct([rule_id, state_name, value, threshold,
+                         pa.StructArray.from_arrays([gap, share], fields=list(_GAP), mask=pa.array(~judged))],
+                        CODED_VERDICT_TYPE if coded else VERDICT_TYPE, len(rule))
         return pa.ListArray.from_arrays(_offsets(school, m), items)
 
     def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, list[str]]:

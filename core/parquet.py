@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .entries import IDENTITY, VERDICT_TYPE
+from .entries import CODED_VERDICT_TYPE, IDENTITY
 from .report import each_problem
 from .serialise import clean, clean_text, dumps, gc_paused
 
@@ -102,11 +102,15 @@ def _options(name: str, schema: pa.Schema) -> dict[str, Any]:
     a fifth larger files); dictionary encoding for text only (numbers are mostly distinct: it
     would be tried and dropped for every column); no min/max statistics for a verdict table's
     rule, stage and status text (every row group holds them all: they would skip nothing, and
-    cost a tenth of the table's writing)."""
+    cost a tenth of the table's writing). A dictionary column (a verdict's rule id and status) is
+    written as its dictionary and indices; with no Arrow schema stored in the file, every reader
+    reads it back as plain text, as the other text columns."""
     text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
     options: dict[str, Any] = {"compression": "snappy", "use_dictionary": text}
     if name in ("verdicts", "county_verdicts"):
         options["write_statistics"] = [n for n in schema.names if n not in ("rule_id", "stage", "status")]
+    if any(pa.types.is_dictionary(f.type) for f in schema):
+        options["store_schema"] = False
     return options
 
 
@@ -132,7 +136,7 @@ def _write_schools(report: Any, out: "_Writers", progress: Callable[[int], None]
     key = 0
     held: list[tuple[pa.Table, pa.Table]] = []
     since = 0                                        # schools held since the last row group
-    for part in report.tables(CHUNK):                # built a chunk at a time, written a row group at a time
+    for part in report.tables(CHUNK, coded=True):                # built a chunk at a time, written a row group at a time
         held.append(_flat_entries(part, key))
         key, since = key + part.num_rows, since + part.num_rows
         if since >= ROWS:
@@ -146,7 +150,7 @@ def _write_schools(report: Any, out: "_Writers", progress: Callable[[int], None]
         out.write("schools", pa.table({"school_key": pa.array([], pa.int64()),
                                        **{name: pa.nulls(0, pa.int64() if name == "year" else pa.string())
                                           for name in (*IDENTITY, "ruleset", "status")}}))
-        out.write("verdicts", _verdict_table(pa.array([], pa.int64()), pa.array([], VERDICT_TYPE)))
+        out.write("verdicts", _verdict_table(pa.array([], pa.int64()), pa.array([], CODED_VERDICT_TYPE)))
 
 
 class _Writers:

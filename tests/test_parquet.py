@@ -68,6 +68,26 @@ def test_every_column_is_snappy_and_verdict_text_has_no_statistics(run, files, t
     assert county.statistics.has_min_max                     # filters by county skip row groups
 
 
+def test_verdict_rule_ids_and_statuses_are_dictionary_encoded_plain_text(run, files, tmp_path):
+    """Written from dictionary arrays (three provinces' rule sets, so several dictionaries),
+    read back by pyarrow, and typed in the file itself for other readers, as plain text."""
+    out = tmp_path / "r.parquet"
+    run("evaluate", *files, "-e", "vector", "-o", out)
+    found = pq.ParquetFile(out / "verdicts.parquet")
+    assert b"ARROW:schema" not in (found.metadata.metadata or {})
+    for name in ("rule_id", "status"):
+        assert found.schema_arrow.field(name).type == pa.string()
+        column = found.schema.column(found.schema.names.index(name))
+        assert column.physical_type == "BYTE_ARRAY" and column.logical_type.type == "STRING"
+        chunk = found.metadata.row_group(0).column(found.schema.names.index(name))
+        assert "RLE_DICTIONARY" in chunk.encodings
+    verdicts = found.read()
+    assert set(verdicts.column("status").to_pylist()) <= {"pass", "fail", "not_applicable", "missing_data"}
+    rulesets = {r for r in pq.read_table(out / "rules.parquet").column("ruleset").to_pylist()}
+    assert len(rulesets) > 1
+    assert pq.read_table(out / "schools.parquet").schema.field("status").type == pa.string()
+
+
 def test_a_report_without_schools_has_empty_school_and_verdict_files(run, files, tmp_path):
     out = tmp_path / "r.parquet"
     result = run("evaluate", files[1], "-e", "vector", "-o", out)
