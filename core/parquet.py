@@ -60,8 +60,9 @@ def _write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | 
 
 
 def _counties(report: Any) -> pa.Table:
-    return _table([{"county_key": k} | _flat(_county_row(c), "", skip="verdicts") for k, c in enumerate(report.counties)],
-                  first=("county_key", "county_code", "county_name", "province", "year", "ruleset", "status"))
+    return _table([{"county_key": k} | _county_row(c) for k, c in enumerate(report.counties)],
+                  first=("county_key", "county_code", "county_name", "province", "year", "ruleset", "status"),
+                  flat=True, skip="verdicts")
 
 
 def _county_verdicts(report: Any) -> pa.Table:
@@ -74,10 +75,10 @@ def _rejected(report: Any) -> pa.Table:
 
 
 def _rules(report: Any) -> pa.Table:
-    return _table([{"ruleset": key, "kind": kind, **_flat(desc, "")}
+    return _table([{"ruleset": key, "kind": kind, **desc}
                    for key, cat in report.rulesets.items()
                    for kind, group in (("school", "rules"), ("county", "county_rules"))
-                   for desc in cat[group].values()], first=("ruleset", "kind", "rule_id"))
+                   for desc in cat[group].values()], first=("ruleset", "kind", "rule_id"), flat=True)
 
 
 def _summary(report: Any) -> pa.Table:
@@ -284,34 +285,32 @@ def _county_row(county: dict) -> dict:
     return county
 
 
-def _flat(obj: dict, prefix: str, skip: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Nested objects flattened into ``a_b`` keys (into ``out``); lists stay lists (of scalars
-    or objects)."""
-    out = {} if out is None else out
-    for k, v in obj.items():
-        if type(v) is dict:
-            if v:
-                _flat(v, f"{prefix}{k}_", out=out)
-            else:
-                out[f"{prefix}{k}"] = None
-        elif k != skip:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def _table(rows: list[dict], first: Sequence[str] = ()) -> pa.Table:
-    """A table from rows of differing keys: ``first`` columns first, then the others as found.
+def _table(rows: list[dict], first: Sequence[str] = (), flat: bool = False, skip: str = "") -> pa.Table:
+    """A table from rows of differing keys: ``first`` columns first, then the others as found;
+    ``flat``: nested objects flattened into ``a_b`` columns (an empty one is a null ``a``; lists
+    stay lists, of scalars or objects), and a row's own ``skip`` field left out.
 
     Numbers that are ints in some rows and floats in others become floats; a column whose
     values are of mixed kinds becomes their JSON text."""
     n = len(rows)
     columns: dict[str, list] = {name: [None] * n for name in first}
-    for i, row in enumerate(rows):                   # one pass over the rows, not one per column
-        for k, v in row.items():
-            column = columns.get(k)
+
+    def put(obj: dict, i: int, prefix: str, skip: str = "") -> None:     # straight into the columns
+        for k, v in obj.items():
+            if flat and type(v) is dict:
+                if v:
+                    put(v, i, f"{prefix}{k}_")
+                    continue
+                v = None
+            elif k == skip:
+                continue
+            column = columns.get(prefix + k)
             if column is None:
-                column = columns[k] = [None] * n
+                column = columns[prefix + k] = [None] * n
             column[i] = v
+
+    for i, row in enumerate(rows):                   # one pass over the rows, not one per column
+        put(row, i, "", skip)
     return pa.table({name: _texts(values, None) for name, values in columns.items()})
 
 
