@@ -163,7 +163,7 @@ class RuleColumns:
         #: where a measure (``provisional_when``, None: everywhere) is 1
         self.provisional = [k for k, r in enumerate(rules)
                             if r.threshold_status == "provisional" or r.provisional_when]
-        self.provisional_ids = np.array(self.ids, dtype=object)[self.provisional]
+        self.provisional_ids = self.array.take(pa.array(self.provisional, pa.int64()))
         self.provisional_when = [None if rules[k].threshold_status == "provisional" else rules[k].provisional_when
                                  for k in self.provisional]
         self.measure_names = sorted({r.measure for r in rules} | set(DERIVED_MEASURES))
@@ -301,7 +301,7 @@ class SchoolBlock:
         cols["score"] = _struct([overall, _struct(by_dim, layout.dims_type, m)], layout.score_type, m)
         cols["status"] = state
         school, ids = self.provisional_cells(status, index)
-        cols["provisional_rules"] = pa.ListArray.from_arrays(_offsets(school, m), texts(ids))
+        cols["provisional_rules"] = pa.ListArray.from_arrays(_offsets(school, m), ids)
         basic = self.basic[index]
         cols["meets_basic_standard"] = pa.array(basic == 1, mask=np.isnan(basic))
         return pa.RecordBatch.from_arrays(list(cols.values()), names=list(cols))
@@ -330,11 +330,11 @@ class SchoolBlock:
                         CODED_VERDICT_TYPE if coded else VERDICT_TYPE, len(rule))
         return pa.ListArray.from_arrays(_offsets(school, m), items)
 
-    def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """(position in ``index``, rule id) of each provisional threshold that was applied (the
+    def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+        """(position in ``index``, rule id as Arrow text) of each provisional threshold applied (the
         rule passed or failed where its threshold rests on a provisional value), school by
         school, rules in order; ``status``: the verdict columns of ``index``."""
         judged = status[self.provisional]
         applied = ((judged == PASS) | (judged == FAIL)) & self.provisional_at[:, index]
         school, rule = np.nonzero(applied.T)
-        return school, self.rule_columns.provisional_ids[rule].tolist()
+        return school, self.rule_columns.provisional_ids.take(pa.array(rule))
