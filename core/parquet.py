@@ -155,12 +155,16 @@ def _write_schools(report: Any, out: "_Writers", progress: Callable[[int], None]
 
 
 class _Writers:
-    """One ParquetWriter per file, each fed by its own thread: pyarrow encodes and compresses
-    without the GIL, so the next chunk of entries is built while the last one is written. At most
-    ``PENDING`` tables per file are queued or being written (memory stays flat). A writer's error is raised here at the
-    next table or at the end, and nothing more is written after it."""
+    """One ParquetWriter per file, written by a thread per lane: the school and verdict files
+    each have their own, the small whole files share one. pyarrow encodes and compresses
+    without the GIL, so the next chunk of entries is built while the last one is written. At
+    most ``PENDING`` tables per lane are queued or being written (memory stays flat). A
+    writer's error is raised here at the next table or at the end, and nothing more is written
+    after it."""
 
     PENDING = 2
+    #: The files written a row group at a time, each in a lane of its own.
+    LANES = ("schools", "verdicts")
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -170,16 +174,17 @@ class _Writers:
         self.failed = False
 
     def _submit(self, name: str, job: Callable[..., None], *args: Any) -> None:
-        if name not in self.threads:
-            self.threads[name] = ThreadPoolExecutor(1, thread_name_prefix=f"parquet-{name}")
-            self.pending[name] = deque()
+        lane = name if name in self.LANES else "tables"
+        if lane not in self.threads:
+            self.threads[lane] = ThreadPoolExecutor(1, thread_name_prefix=f"parquet-{lane}")
+            self.pending[lane] = deque()
         for waiting in self.pending.values():           # any write that failed stops the report now
             while waiting and waiting[0].done():
                 waiting.popleft().result()
-        waiting = self.pending[name]
+        waiting = self.pending[lane]
         while len(waiting) >= self.PENDING:
             waiting.popleft().result()
-        waiting.append(self.threads[name].submit(self._run, job, *args))
+        waiting.append(self.threads[lane].submit(self._run, job, *args))
 
     def _run(self, job: Callable[..., None], *args: Any) -> None:
         if self.failed:                                 # the report is abandoned: write no more

@@ -146,3 +146,18 @@ def test_head_json_is_the_json_reports_head(run, files, tmp_path):
     run("evaluate", *files, "-e", "vector", "-o", tmp_path / "r.parquet")
     head = json.loads(pq.read_table(tmp_path / "r.parquet" / "summary.parquet").column("head_json")[0].as_py())
     assert head == {k: v for k, v in data.items() if k not in ("schools", "counties")}
+
+
+def test_the_small_files_share_one_writer_thread(run, files, tmp_path, monkeypatch):
+    made = []
+
+    class Recorded(parquet.ThreadPoolExecutor):
+        def __init__(self, workers, thread_name_prefix=""):
+            made.append(thread_name_prefix)
+            super().__init__(workers, thread_name_prefix=thread_name_prefix)
+
+    monkeypatch.setattr(parquet, "ThreadPoolExecutor", Recorded)
+    out = tmp_path / "r.parquet"
+    run("evaluate", *files, "-e", "vector", "-o", out)
+    assert sorted(made) == ["parquet-schools", "parquet-tables", "parquet-verdicts"]
+    assert {p.stem for p in out.iterdir()} == TABLES
