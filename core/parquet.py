@@ -82,14 +82,15 @@ def _rules(report: Any) -> pa.Table:
 
 
 def _summary(report: Any) -> pa.Table:
-    summary = report.summary()
+    head = report.head()                             # its summary: counted once
+    summary = head["summary"]
     return pa.table({
         "read": [summary["records"]["read"]], "evaluated": [summary["records"]["evaluated"]],
         "rejected": [summary["records"]["rejected"]], "skipped": [summary["records"]["skipped"]],
         "engine": [report.engine],
         "files": _texts([[clean_text(f) for f in report.files]], pa.list_(pa.string())),
         "verdicts": [report.verdicts],
-        "head_json": [dumps({**report.head(), "notes": report.notes}).decode("utf-8")]})
+        "head_json": [dumps({**head, "notes": report.notes}).decode("utf-8")]})
 
 
 #: The files other than schools and verdicts, in the order they are written, and their builders.
