@@ -44,6 +44,7 @@ FUNDING_KEYS = (("entitlement_yuan", "public_funds_entitlement_yuan"),
                 ("supplement_yuan", "funding_supplement_yuan"),
                 ("special_needs_yuan", "funding_special_yuan"),
                 ("heating_yuan", "funding_heating_yuan"))
+_TEXT_IDENTITY = tuple(k for k in IDENTITY if k != "year")
 LISTED = {"all": (PASS, FAIL, NOT_APPLICABLE, MISSING_DATA), "findings": (FAIL, MISSING_DATA)}
 _STATUS_NAMES = pa.array(STATUS_NAMES, type=pa.string())
 
@@ -58,9 +59,12 @@ _SOURCE = pa.struct([("file", pa.string()), ("row", pa.int64())])
 _COUNTS = pa.struct([(name, pa.int64()) for name in STATUS_NAMES])
 _FUNDING = pa.struct([(key, pa.bool_() if key == "floor_applied" else pa.float64()) for key, _ in FUNDING_KEYS])
 _GAP = _floats_type(("value", "share"))
-#: The Arrow type of one verdict of a school entry (also the Parquet report's empty verdict table).
+#: The Arrow type of one verdict of a school entry.
 VERDICT_TYPE = pa.struct([("rule_id", pa.string()), ("status", pa.string()), ("value", pa.float64()),
                           ("threshold", pa.float64()), ("gap", _GAP)])
+_CODE = pa.dictionary(pa.int32(), pa.string())
+#: The same with the rule id and status as dictionary arrays (``coded`` entries: the Parquet report's).
+CODED_VERDICT_TYPE = pa.struct([("rule_id", _CODE), ("status", _CODE), *list(VERDICT_TYPE)[2:]])
 
 
 def check_mode(verdicts: str) -> None:
@@ -159,7 +163,7 @@ class RuleColumns:
         #: where a measure (``provisional_when``, None: everywhere) is 1
         self.provisional = [k for k, r in enumerate(rules)
                             if r.threshold_status == "provisional" or r.provisional_when]
-        self.provisional_ids = np.array(self.ids, dtype=object)[self.provisional]
+        self.provisional_ids = self.array.take(pa.array(self.provisional, pa.int64()))
         self.provisional_when = [None if rules[k].threshold_status == "provisional" else rules[k].provisional_when
                                  for k in self.provisional]
         self.measure_names = sorted({r.measure for r in rules} | set(DERIVED_MEASURES))
@@ -214,6 +218,15 @@ class SchoolBlock:
         self.basic = table.get("meets_basic_standard")      # 1 / 0 / NaN → true / false / null
 
     @cached_property
+    def text_columns(self) -> list[pa.Array]:
+        """The identity text columns (``_TEXT_IDENTITY``), files and statuses of the whole
+        block as Arrow text, made once: each table takes its schools' rows (measured: a fifth
+        of the cost of converting the same Python strings a table at a time, scattered)."""
+        text = [self.identity[k] if self.identity[k].dtype == object else np.full(self.n, None)
+                for k in _TEXT_IDENTITY]                          # all-NaN: a field no record has
+        return _columns(texts, [*text, self.files, self.status], self.n)
+
+    @cached_property
     def layout(self) -> Layout:
         """This block's own layout: its measures and score dimensions."""
         return self.rule_columns.layout(tuple(self.measure_names), tuple(self.by_dim))
@@ -249,18 +262,21 @@ class SchoolBlock:
         """The entry dicts of schools ``index`` (positions in this block), in that order."""
         return self.table(index, verdicts, layout).to_pylist()
 
-    def table(self, index: np.ndarray, verdicts: str = "all", layout: Layout | None = None) -> pa.RecordBatch:
+    def table(self, index: np.ndarray, verdicts: str = "all", layout: Layout | None = None,
+              coded: bool = False) -> pa.RecordBatch:
         """The entries of schools ``index`` (positions in this block, in that order) as one
-        Arrow record batch, shaped by ``layout`` (the report's; this block's own if None)."""
+        Arrow record batch, shaped by ``layout`` (the report's; this block's own if None).
+
+        ``coded``: each verdict's rule id and status as a dictionary array (indices into the
+        rule ids and status names, no copy of each text: the Parquet writer encodes them as they
+        are); otherwise plain text (the JSON writers: Polars reads a dictionary's values 15x slower)."""
         check_mode(verdicts)
         layout = layout or self.layout
         index = np.asarray(index, dtype=np.int64)
         m = len(index)
         none = np.full(m, np.nan)
-        text = [self.identity[k][index] if self.identity[k].dtype == object else np.full(m, None)
-                for k in IDENTITY if k != "year"]                  # all-NaN: a field no record has
-        *who, file, state = _columns(texts, [*text, self.files[index], self.status[index]], m)
-        cols: dict[str, pa.Array] = dict(zip([k for k in IDENTITY if k != "year"], who))
+        *who, file, state = (column.take(index) for column in self.text_columns)
+        cols: dict[str, pa.Array] = dict(zip(_TEXT_IDENTITY, who))
         year = self.identity["year"][index]
         cols["year"] = pa.array(np.where(np.isnan(year), 0, year).astype(np.int64), mask=np.isnan(year))
         cols = {k: cols[k] for k in IDENTITY}
@@ -277,7 +293,7 @@ class SchoolBlock:
         money, (overall, *by_dim) = dict(zip(funding, numbers[:len(funding)])), numbers[len(funding):]
         cols["measures"] = _struct(measures, layout.measures_type, m)
         status = self.results.status[:, index]
-        cols["verdicts"] = self._verdicts(index, status, verdicts)
+        cols["verdicts"] = self._verdicts(index, status, verdicts, coded)
         counts = (status[None, :, :] == np.arange(len(STATUS_NAMES), dtype=status.dtype)[:, None, None]).sum(1)
         cols["counts"] = _struct(_columns(pa.array, list(counts.astype(np.int64)), m), _COUNTS, m)
         money["floor_applied"] = pa.array(floor == 1, mask=np.isnan(floor))
@@ -285,12 +301,12 @@ class SchoolBlock:
         cols["score"] = _struct([overall, _struct(by_dim, layout.dims_type, m)], layout.score_type, m)
         cols["status"] = state
         school, ids = self.provisional_cells(status, index)
-        cols["provisional_rules"] = pa.ListArray.from_arrays(_offsets(school, m), texts(ids))
+        cols["provisional_rules"] = pa.ListArray.from_arrays(_offsets(school, m), ids)
         basic = self.basic[index]
         cols["meets_basic_standard"] = pa.array(basic == 1, mask=np.isnan(basic))
         return pa.RecordBatch.from_arrays(list(cols.values()), names=list(cols))
 
-    def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str) -> pa.ListArray:
+    def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str, coded: bool) -> pa.ListArray:
         """Each school's listed verdicts ``{rule_id, status, value, threshold, gap}``, rules in
         order; ``status``: the verdict columns of ``index``."""
         res = self.results
@@ -303,17 +319,22 @@ class SchoolBlock:
             state, value, threshold, rule, school = (a[listed] for a in (state, value, threshold, rule, school))
         judged, gap, share = gaps_of(state, value, threshold)
         value, threshold, gap, share = _columns(floats, [value, threshold, gap, share], len(rule))
-        items = _struct([                               # plain text (a dictionary's values read 15x slower)
-            self.rule_columns.array.take(pa.array(rule.astype(np.int32))), _STATUS_NAMES.take(pa.array(state.astype(np.int32))),
-            value, threshold, pa.StructArray.from_arrays([gap, share], fields=list(_GAP), mask=pa.array(~judged))],
-            VERDICT_TYPE, len(rule))
+        codes = [(self.rule_columns.array, pa.array(rule.astype(np.int32))),
+                 (_STATUS_NAMES, pa.array(state.astype(np.int32)))]
+        if coded:
+            rule_id, state_name = (pa.DictionaryArray.from_arrays(i, names) for names, i in codes)
+        else:
+            rule_id, state_name = (names.take(i) for names, i in codes)
+        items = _struct([rule_id, state_name, value, threshold,
+                         pa.StructArray.from_arrays([gap, share], fields=list(_GAP), mask=pa.array(~judged))],
+                        CODED_VERDICT_TYPE if coded else VERDICT_TYPE, len(rule))
         return pa.ListArray.from_arrays(_offsets(school, m), items)
 
-    def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """(position in ``index``, rule id) of each provisional threshold that was applied (the
+    def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+        """(position in ``index``, rule id as Arrow text) of each provisional threshold applied (the
         rule passed or failed where its threshold rests on a provisional value), school by
         school, rules in order; ``status``: the verdict columns of ``index``."""
         judged = status[self.provisional]
         applied = ((judged == PASS) | (judged == FAIL)) & self.provisional_at[:, index]
         school, rule = np.nonzero(applied.T)
-        return school, self.rule_columns.provisional_ids[rule].tolist()
+        return school, self.rule_columns.provisional_ids.take(pa.array(rule))

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .entries import IDENTITY, VERDICT_TYPE
+from .entries import CODED_VERDICT_TYPE, IDENTITY
 from .report import each_problem
 from .serialise import clean, clean_text, dumps, gc_paused
 
@@ -60,8 +60,9 @@ def _write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | 
 
 
 def _counties(report: Any) -> pa.Table:
-    return _table([{"county_key": k} | _flat(_county_row(c), "", skip="verdicts") for k, c in enumerate(report.counties)],
-                  first=("county_key", "county_code", "county_name", "province", "year", "ruleset", "status"))
+    return _table([{"county_key": k} | _county_row(c) for k, c in enumerate(report.counties)],
+                  first=("county_key", "county_code", "county_name", "province", "year", "ruleset", "status"),
+                  flat=True, skip="verdicts")
 
 
 def _county_verdicts(report: Any) -> pa.Table:
@@ -74,21 +75,22 @@ def _rejected(report: Any) -> pa.Table:
 
 
 def _rules(report: Any) -> pa.Table:
-    return _table([{"ruleset": key, "kind": kind, **_flat(desc, "")}
+    return _table([{"ruleset": key, "kind": kind, **desc}
                    for key, cat in report.rulesets.items()
                    for kind, group in (("school", "rules"), ("county", "county_rules"))
-                   for desc in cat[group].values()], first=("ruleset", "kind", "rule_id"))
+                   for desc in cat[group].values()], first=("ruleset", "kind", "rule_id"), flat=True)
 
 
 def _summary(report: Any) -> pa.Table:
-    summary = report.summary()
+    head = report.head()                             # its summary: counted once
+    summary = head["summary"]
     return pa.table({
         "read": [summary["records"]["read"]], "evaluated": [summary["records"]["evaluated"]],
         "rejected": [summary["records"]["rejected"]], "skipped": [summary["records"]["skipped"]],
         "engine": [report.engine],
         "files": _texts([[clean_text(f) for f in report.files]], pa.list_(pa.string())),
         "verdicts": [report.verdicts],
-        "head_json": [dumps({**report.head(), "notes": report.notes}).decode("utf-8")]})
+        "head_json": [dumps({**head, "notes": report.notes}).decode("utf-8")]})
 
 
 #: The files other than schools and verdicts, in the order they are written, and their builders.
@@ -102,11 +104,15 @@ def _options(name: str, schema: pa.Schema) -> dict[str, Any]:
     a fifth larger files); dictionary encoding for text only (numbers are mostly distinct: it
     would be tried and dropped for every column); no min/max statistics for a verdict table's
     rule, stage and status text (every row group holds them all: they would skip nothing, and
-    cost a tenth of the table's writing)."""
+    cost a tenth of the table's writing). A dictionary column (a verdict's rule id and status) is
+    written as its dictionary and indices; with no Arrow schema stored in the file, every reader
+    reads it back as plain text, as the other text columns."""
     text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
     options: dict[str, Any] = {"compression": "snappy", "use_dictionary": text}
     if name in ("verdicts", "county_verdicts"):
         options["write_statistics"] = [n for n in schema.names if n not in ("rule_id", "stage", "status")]
+    if any(pa.types.is_dictionary(f.type) for f in schema):
+        options["store_schema"] = False
     return options
 
 
@@ -129,11 +135,12 @@ def _verdict_rows(key: str, verdicts: Iterable[tuple[int, dict]], stage: bool = 
 # -- schools and their verdicts, from the entry tables ---------------------------------------
 
 def _write_schools(report: Any, out: "_Writers", progress: Callable[[int], None] | None) -> None:
+    rule_ids = pa.array(list(dict.fromkeys(r for block in report.blocks for r in block.rule_ids)), pa.string())
     key = 0
     held: list[tuple[pa.Table, pa.Table]] = []
     since = 0                                        # schools held since the last row group
-    for part in report.tables(CHUNK):                # built a chunk at a time, written a row group at a time
-        held.append(_flat_entries(part, key))
+    for part in report.tables(CHUNK, coded=True):                # built a chunk at a time, written a row group at a time
+        held.append(_flat_entries(part, key, rule_ids))
         key, since = key + part.num_rows, since + part.num_rows
         if since >= ROWS:
             out.write_groups(held)
@@ -146,16 +153,20 @@ def _write_schools(report: Any, out: "_Writers", progress: Callable[[int], None]
         out.write("schools", pa.table({"school_key": pa.array([], pa.int64()),
                                        **{name: pa.nulls(0, pa.int64() if name == "year" else pa.string())
                                           for name in (*IDENTITY, "ruleset", "status")}}))
-        out.write("verdicts", _verdict_table(pa.array([], pa.int64()), pa.array([], VERDICT_TYPE)))
+        out.write("verdicts", _verdict_table(pa.array([], pa.int64()), pa.array([], CODED_VERDICT_TYPE)))
 
 
 class _Writers:
-    """One ParquetWriter per file, each fed by its own thread: pyarrow encodes and compresses
-    without the GIL, so the next chunk of entries is built while the last one is written. At most
-    ``PENDING`` tables per file are queued or being written (memory stays flat). A writer's error is raised here at the
-    next table or at the end, and nothing more is written after it."""
+    """One ParquetWriter per file, written by a thread per lane: the school and verdict files
+    each have their own, the small whole files share one. pyarrow encodes and compresses
+    without the GIL, so the next chunk of entries is built while the last one is written. At
+    most ``PENDING`` tables per lane are queued or being written (memory stays flat). A
+    writer's error is raised here at the next table or at the end, and nothing more is written
+    after it."""
 
     PENDING = 2
+    #: The files written a row group at a time, each in a lane of its own.
+    LANES = ("schools", "verdicts")
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -165,16 +176,17 @@ class _Writers:
         self.failed = False
 
     def _submit(self, name: str, job: Callable[..., None], *args: Any) -> None:
-        if name not in self.threads:
-            self.threads[name] = ThreadPoolExecutor(1, thread_name_prefix=f"parquet-{name}")
-            self.pending[name] = deque()
+        lane = name if name in self.LANES else "tables"
+        if lane not in self.threads:
+            self.threads[lane] = ThreadPoolExecutor(1, thread_name_prefix=f"parquet-{lane}")
+            self.pending[lane] = deque()
         for waiting in self.pending.values():           # any write that failed stops the report now
             while waiting and waiting[0].done():
                 waiting.popleft().result()
-        waiting = self.pending[name]
+        waiting = self.pending[lane]
         while len(waiting) >= self.PENDING:
             waiting.popleft().result()
-        waiting.append(self.threads[name].submit(self._run, job, *args))
+        waiting.append(self.threads[lane].submit(self._run, job, *args))
 
     def _run(self, job: Callable[..., None], *args: Any) -> None:
         if self.failed:                                 # the report is abandoned: write no more
@@ -242,9 +254,10 @@ _PREFIX = {"source": "source_", "counts": "counts_", "funding": "funding_", "sco
            "measures": "measure_"}
 
 
-def _flat_entries(entries: pa.RecordBatch, key: int) -> tuple[pa.Table, pa.Table]:
+def _flat_entries(entries: pa.RecordBatch, key: int, rule_ids: pa.Array) -> tuple[pa.Table, pa.Table]:
     """One table of entries → the schools table (nested objects as ``prefix_field`` columns) and
-    the long verdict table (one row per listed verdict, with its school's key)."""
+    the long verdict table (one row per listed verdict, with its school's key; the rule ids
+    coded as indices into ``rule_ids``, every rule id of the report)."""
     n = entries.num_rows
     cols: dict[str, pa.Array] = {"school_key": pa.array(np.arange(key, key + n, dtype=np.int64))}
     names = [name for name in entries.column_names if name not in ("measures", "verdicts")]
@@ -260,14 +273,24 @@ def _flat_entries(entries: pa.RecordBatch, key: int) -> tuple[pa.Table, pa.Table
                 cols[_PREFIX[name] + field.name] = values
     verdicts = entries.column("verdicts")
     owner = pc.list_parent_indices(verdicts)
-    return pa.table(cols), _verdict_table(pc.add(owner.cast(pa.int64()), key), pc.list_flatten(verdicts))
+    items = pc.list_flatten(verdicts)
+    return pa.table(cols), _verdict_table(pc.add(owner.cast(pa.int64()), key), items, _recoded(items.field("rule_id"), rule_ids))
 
 
-def _verdict_table(school_key: pa.Array, items: pa.StructArray) -> pa.Table:
-    """The long verdict table: ``school_key``, ``rule_id``, ``status``, ``value``, ``threshold``,
-    ``gap`` and ``gap_share``."""
+def _recoded(codes: pa.DictionaryArray, names: pa.Array) -> pa.DictionaryArray:
+    """``codes`` with ``names`` as their dictionary: every table of a file then has the same one
+    (where it changes within a row group, the writer falls back to writing each text whole)."""
+    if codes.dictionary.equals(names):
+        return codes
+    return pa.DictionaryArray.from_arrays(pc.index_in(codes.dictionary, value_set=names).take(codes.indices), names)
+
+
+def _verdict_table(school_key: pa.Array, items: pa.StructArray, rule_id: pa.Array | None = None) -> pa.Table:
+    """The long verdict table: ``school_key``, ``rule_id`` (``items``' own unless given),
+    ``status``, ``value``, ``threshold``, ``gap`` and ``gap_share``."""
     gap = items.field("gap")
-    return pa.table({"school_key": school_key, **{k: items.field(k) for k in ("rule_id", "status", "value", "threshold")},
+    return pa.table({"school_key": school_key, "rule_id": items.field("rule_id") if rule_id is None else rule_id,
+                     **{k: items.field(k) for k in ("status", "value", "threshold")},
                      "gap": gap.field("value"), "gap_share": gap.field("share")})
 
 
@@ -280,34 +303,32 @@ def _county_row(county: dict) -> dict:
     return county
 
 
-def _flat(obj: dict, prefix: str, skip: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Nested objects flattened into ``a_b`` keys (into ``out``); lists stay lists (of scalars
-    or objects)."""
-    out = {} if out is None else out
-    for k, v in obj.items():
-        if type(v) is dict:
-            if v:
-                _flat(v, f"{prefix}{k}_", out=out)
-            else:
-                out[f"{prefix}{k}"] = None
-        elif k != skip:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def _table(rows: list[dict], first: Sequence[str] = ()) -> pa.Table:
-    """A table from rows of differing keys: ``first`` columns first, then the others as found.
+def _table(rows: list[dict], first: Sequence[str] = (), flat: bool = False, skip: str = "") -> pa.Table:
+    """A table from rows of differing keys: ``first`` columns first, then the others as found;
+    ``flat``: nested objects flattened into ``a_b`` columns (an empty one is a null ``a``; lists
+    stay lists, of scalars or objects), and a row's own ``skip`` field left out.
 
     Numbers that are ints in some rows and floats in others become floats; a column whose
     values are of mixed kinds becomes their JSON text."""
     n = len(rows)
     columns: dict[str, list] = {name: [None] * n for name in first}
-    for i, row in enumerate(rows):                   # one pass over the rows, not one per column
-        for k, v in row.items():
-            column = columns.get(k)
+
+    def put(obj: dict, i: int, prefix: str, skip: str = "") -> None:     # straight into the columns
+        for k, v in obj.items():
+            if flat and type(v) is dict:
+                if v:
+                    put(v, i, f"{prefix}{k}_")
+                    continue
+                v = None
+            elif k == skip:
+                continue
+            column = columns.get(prefix + k)
             if column is None:
-                column = columns[k] = [None] * n
+                column = columns[prefix + k] = [None] * n
             column[i] = v
+
+    for i, row in enumerate(rows):                   # one pass over the rows, not one per column
+        put(row, i, "", skip)
     return pa.table({name: _texts(values, None) for name, values in columns.items()})
 
 

@@ -155,9 +155,10 @@ class Report:
         b, i = self.positions()[k]
         return self.blocks[b].entries(np.array([i]), self.verdicts, self.layout)[0]
 
-    def tables(self, chunk: int = CHUNK) -> Iterator[pa.RecordBatch]:
+    def tables(self, chunk: int = CHUNK, coded: bool = False) -> Iterator[pa.RecordBatch]:
         """The school entries in the report's order as Arrow record batches of ``chunk`` schools, with
-        the verdicts the report's mode lists: what every writer reads."""
+        the verdicts the report's mode lists: what every writer reads (``coded``: see
+        :meth:`SchoolBlock.table`)."""
         order = self.positions()
         layout = self.layout
         for start in range(0, len(order), chunk):
@@ -165,11 +166,11 @@ class Report:
             cuts = np.flatnonzero(np.diff(part[:, 0])) + 1
             if len(cuts) < RUNS:                       # a few runs of one block each: in order
                 runs = np.split(part, cuts)
-                yield _joined([self.blocks[run[0, 0]].table(run[:, 1], self.verdicts, layout) for run in runs])
+                yield _joined([self.blocks[run[0, 0]].table(run[:, 1], self.verdicts, layout, coded) for run in runs])
                 continue
             blocks = np.unique(part[:, 0])             # interleaved blocks: one table each, reordered
             slots = [np.flatnonzero(part[:, 0] == b) for b in blocks]
-            joined = _joined([self.blocks[b].table(part[at, 1], self.verdicts, layout)
+            joined = _joined([self.blocks[b].table(part[at, 1], self.verdicts, layout, coded)
                               for b, at in zip(blocks.tolist(), slots)])
             place = np.empty(len(part), dtype=np.int64)
             place[np.concatenate(slots)] = np.arange(len(part))

@@ -68,6 +68,28 @@ def test_every_column_is_snappy_and_verdict_text_has_no_statistics(run, files, t
     assert county.statistics.has_min_max                     # filters by county skip row groups
 
 
+def test_verdict_rule_ids_and_statuses_are_dictionary_encoded_plain_text(run, files, tmp_path, small_groups):
+    """Written from dictionary arrays (three provinces' rule sets, so several dictionaries),
+    read back by pyarrow, and typed in the file itself for other readers, as plain text."""
+    out = tmp_path / "r.parquet"
+    run("evaluate", *files, "-e", "vector", "-o", out)
+    found = pq.ParquetFile(out / "verdicts.parquet")
+    assert b"ARROW:schema" not in (found.metadata.metadata or {})
+    for name in ("rule_id", "status"):
+        assert found.schema_arrow.field(name).type == pa.string()
+        column = found.schema.column(found.schema.names.index(name))
+        assert column.physical_type == "BYTE_ARRAY" and column.logical_type.type == "STRING"
+        for g in range(found.num_row_groups):             # one dictionary for every table of every rule set
+            chunk = found.metadata.row_group(g).column(found.schema.names.index(name))
+            assert "RLE_DICTIONARY" in chunk.encodings
+            assert name == "status" or chunk.total_compressed_size < 2048      # no rule id written whole
+    verdicts = found.read()
+    assert set(verdicts.column("status").to_pylist()) <= {"pass", "fail", "not_applicable", "missing_data"}
+    rulesets = {r for r in pq.read_table(out / "rules.parquet").column("ruleset").to_pylist()}
+    assert len(rulesets) > 1
+    assert pq.read_table(out / "schools.parquet").schema.field("status").type == pa.string()
+
+
 def test_a_report_without_schools_has_empty_school_and_verdict_files(run, files, tmp_path):
     out = tmp_path / "r.parquet"
     result = run("evaluate", files[1], "-e", "vector", "-o", out)
@@ -108,11 +130,11 @@ def test_a_failure_while_building_waits_for_the_writers_and_leaves_nothing(run, 
     real = parquet._flat_entries
     built = []
 
-    def failing(entries, key):
+    def failing(entries, key, rule_ids):
         built.append(key)
         if len(built) == 9:                                   # two row groups are on their way by now
             raise OSError(errno.EIO, os.strerror(errno.EIO))
-        return real(entries, key)
+        return real(entries, key, rule_ids)
 
     monkeypatch.setattr(parquet, "_flat_entries", failing)
     result = run("evaluate", *files, "-e", "vector", "-o", tmp_path / "r.parquet")
@@ -126,3 +148,18 @@ def test_head_json_is_the_json_reports_head(run, files, tmp_path):
     run("evaluate", *files, "-e", "vector", "-o", tmp_path / "r.parquet")
     head = json.loads(pq.read_table(tmp_path / "r.parquet" / "summary.parquet").column("head_json")[0].as_py())
     assert head == {k: v for k, v in data.items() if k not in ("schools", "counties")}
+
+
+def test_the_small_files_share_one_writer_thread(run, files, tmp_path, monkeypatch):
+    made = []
+
+    class Recorded(parquet.ThreadPoolExecutor):
+        def __init__(self, workers, thread_name_prefix=""):
+            made.append(thread_name_prefix)
+            super().__init__(workers, thread_name_prefix=thread_name_prefix)
+
+    monkeypatch.setattr(parquet, "ThreadPoolExecutor", Recorded)
+    out = tmp_path / "r.parquet"
+    run("evaluate", *files, "-e", "vector", "-o", out)
+    assert sorted(made) == ["parquet-schools", "parquet-tables", "parquet-verdicts"]
+    assert {p.stem for p in out.iterdir()} == TABLES
