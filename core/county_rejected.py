@@ -15,7 +15,7 @@ from .coercion import normal_text
 from .fields import enum_value
 
 #: The heading over a county's rejected school rows, Chinese and English: why it has no verdict.
-REJECTED_SCHOOLS_HEADING = ("未通过校验的本县学校记录（县域结论暂不作出）",
+REJECTED_SCHOOLS_HEADING = ("未通过校验的本县学校记录（县域结论暂不作出） "
                             "rejected school records: no county verdict until they are corrected")
 
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")

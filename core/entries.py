@@ -69,7 +69,7 @@ CODED_VERDICT_TYPE = pa.struct([("rule_id", _CODE), ("status", _CODE), *list(VER
 
 def check_mode(verdicts: str) -> None:
     if verdicts not in LISTED:
-        raise ValueError(f"未知的判定列表方式 unknown verdicts mode '{verdicts}' "
+        raise ValueError(f"未知的结论列表方式 unknown verdicts mode '{verdicts}' "
                          f"(可选 choose from {', '.join(VERDICT_MODES)})")
 
 

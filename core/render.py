@@ -114,7 +114,7 @@ def _withheld_lines(c: dict, limit: int) -> list[str]:
     lines = [f"  ! {c['status_reason']}"] if c.get("status_reason") else []
     rejected = c.get("rejected_schools") or []
     if rejected:
-        lines.append(f"  {' '.join(REJECTED_SCHOOLS_HEADING)} ({len(rejected)}):")
+        lines.append(f"  {REJECTED_SCHOOLS_HEADING} ({len(rejected)}):")
         lines += [f"    {r['file']}:{r['row']} {r.get('school_id') or '?'} {r.get('school_name') or ''} — {r['reason']}"
                   for r in rejected[:limit]]
         if len(rejected) > limit:

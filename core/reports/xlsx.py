@@ -318,7 +318,7 @@ def _counties(book: _Book, view: ReportView) -> None:
 
 def _rejected_schools(book: _Book, ws: Any, r: int, rejected: list[tuple[dict, dict]]) -> None:
     """Below the stages: the school rows of each county that were rejected, which withhold its verdict."""
-    ws.write_string(r, 0, " ".join(REJECTED_SCHOOLS_HEADING), book.bold)
+    ws.write_string(r, 0, REJECTED_SCHOOLS_HEADING, book.bold)
     r += 1
     heads = [("县级行政区划代码", "county code"), ("学段", "stage"), ("学校标识码", "school id"),
              ("学校名称", "school name"), ("文件:行", "file:row"), ("问题代码", "codes"), ("原因", "reason")]
