@@ -11,8 +11,7 @@ Input the API cannot judge raises :class:`InvalidInput` (a ``ValueError``) with 
 Plug-in authors need :func:`province_hooks` (a province pack in a folder), or :data:`hookimpl`
 and :class:`PackSource` for more (see ``edubalance.hookspecs``).
 """
-__all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "InvalidInput", "Problem", "hookimpl",
-           "province_hooks"]
+from typing import TYPE_CHECKING
 
 #: Where each public name lives. Each is imported on first use: the evaluator pulls in NumPy and
 #: the loaders, which a plug-in importing ``hookimpl`` should not pay for, and the command
@@ -20,6 +19,18 @@ __all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "
 _HOMES = {"Evaluator": "evaluator", "Report": "report", "PackSource": "rulepack", "RulePackError": "rulepack",
           "InputError": "loading", "InvalidInput": "errors", "Problem": "problems", "hookimpl": "hookspecs",
           "province_hooks": "province"}
+__all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "InvalidInput", "Problem", "hookimpl",
+           "province_hooks"]
+
+if TYPE_CHECKING:                                   # what type checkers and editors see
+    from .errors import InvalidInput
+    from .evaluator import Evaluator
+    from .hookspecs import hookimpl
+    from .loading import InputError
+    from .problems import Problem
+    from .province import province_hooks
+    from .report import Report
+    from .rulepack import PackSource, RulePackError
 
 
 def __getattr__(name):
@@ -29,3 +40,7 @@ def __getattr__(name):
     value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__():
+    return sorted({*globals(), *_HOMES})

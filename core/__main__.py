@@ -4,16 +4,15 @@ command line (see there why)."""
 from __future__ import annotations
 
 import gc
-import signal
 
 
 def main() -> None:
     gc.disable()
-    from .console import end, run
+    from .console import interrupted, run
     try:
         from .cli import main as command
     except KeyboardInterrupt:                       # Ctrl-C while importing: as the command's own
-        end(128 + signal.SIGINT)
+        interrupted()
     run(command)
 
 

@@ -19,6 +19,7 @@ import click
 # uses. The system allocator measured as fast for our reports. Set before pyarrow is imported.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
+from .console import INTERRUPTED, INTERRUPTED_MESSAGE
 from .errors import InvalidInput
 from .loading import InputError
 from .plugins import PluginError
@@ -83,7 +84,7 @@ class Group(ChineseHelp, click.Group):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.Abort:          # Ctrl-C: the shell's code for an interruption
-            click.echo("已中止 Aborted!", err=True)
+            click.echo(INTERRUPTED_MESSAGE, err=True)
             sys.exit(INTERRUPTED)
         except click.UsageError as exc:
             if exc.ctx is not None:
@@ -94,9 +95,6 @@ class Group(ChineseHelp, click.Group):
             fail(exc.format_message(), exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
 
-
-#: The exit code of a command interrupted by Ctrl-C (128 + SIGINT), as a shell gives it.
-INTERRUPTED = 130
 
 
 #: click's usage errors, most specific first, with what a user reads first.

@@ -37,6 +37,17 @@ def run(command: Callable[[], Any]) -> NoReturn:
     end(code)
 
 
+#: The exit code of a command interrupted by Ctrl-C (128 + SIGINT), as a shell gives it, and what it says.
+INTERRUPTED = 130
+INTERRUPTED_MESSAGE = "已中止 Aborted!"
+
+
+def interrupted() -> NoReturn:
+    """Ctrl-C: say so and leave with :data:`INTERRUPTED`."""
+    print(INTERRUPTED_MESSAGE, file=sys.stderr)
+    end(INTERRUPTED)
+
+
 def end(code: Any) -> NoReturn:
     """Leave the process with ``code`` as ``sys.exit`` would, at once when that is safe."""
     if code is not None and not isinstance(code, int):      # sys.exit("message"): shown, exit 1
@@ -48,8 +59,9 @@ def end(code: Any) -> NoReturn:
         sys.exit(code)
     try:
         atexit._run_exitfuncs()        # e.g. logging's flush; a handler's error is printed, as at exit
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):                   # a closed pipe or stream: the usual exit says so
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:                  # None: started with the stream closed (``>&-``)
+                stream.flush()
+    except Exception:                               # a closed pipe or stream: the usual exit says so
         sys.exit(code)
     os._exit(code or 0)

@@ -7,7 +7,6 @@ returns a :class:`~edubalance.report.Report` in which ``read = evaluated + rejec
 from __future__ import annotations
 
 import copy
-import functools
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from time import perf_counter
@@ -37,19 +36,6 @@ from .scoring import ScoreLayout, basic_standard_status, meets_basic_standard, s
 from .serialise import gc_paused
 from .table import TEXT_FIELDS, Table
 from .validation import Checked, ValidationResult, given_rows, validate
-
-
-def collector_paused(method: Callable) -> Callable:
-    """Run ``method`` with the cyclic collector paused (see :func:`serialise.gc_paused`): what an
-    evaluation makes — frames, records, problems, the report's entries — holds no cycles, and
-    collections would only rescan it again and again (60–80 ms of a 25,000-school file). Every
-    caller, the command line, a program through the API and the service's jobs, gets it here.
-    Nested calls keep it paused; cycles made meanwhile are collected after."""
-    @functools.wraps(method)
-    def paused(*args: Any, **kwargs: Any) -> Any:
-        with gc_paused():
-            return method(*args, **kwargs)
-    return paused
 
 
 class Evaluator:
@@ -164,7 +150,7 @@ class Evaluator:
         return self._engine_objects[name]
 
     # -- load and validate ---------------------------------------------------------------------
-    @collector_paused
+    @gc_paused()
     def load(self, paths: Iterable[str | Path]) -> Loaded:
         """Read files into two frames of text cells, school rows and county rows (the columns
         are field names, ``_file`` and ``_row``; ``schools, counties = ev.load(paths)``), with
@@ -198,7 +184,7 @@ class Evaluator:
             result = result.with_problems(extra)
         return result
 
-    @collector_paused
+    @gc_paused()
     def check(self, schools: Loaded | pl.DataFrame | Sequence[RawRow], counties: pl.DataFrame | Sequence[RawRow] = ()
               ) -> Checked:
         """What is accepted and what is rejected, and why: the one decision that ``validate``
@@ -217,7 +203,7 @@ class Evaluator:
                        notes=notes, skipped=list(skipped), notices=list(notices))
 
     # -- evaluate ----------------------------------------------------------------------------
-    @collector_paused
+    @gc_paused()
     def evaluate_files(self, paths: Iterable[str | Path], progress: Progress | None = None,
                        schools_only: bool = False) -> Report:
         """Judge the records in ``paths``; ``schools_only`` skips the county judgement."""
@@ -225,7 +211,7 @@ class Evaluator:
         return self.evaluate_checked(self.check_timed(self.load(paths)), [str(p) for p in paths], progress,
                                      counties=not schools_only)
 
-    @collector_paused
+    @gc_paused()
     def evaluate_records(self, records: Iterable[Mapping[str, Any]], counties: Iterable[Mapping[str, Any]] = (),
                          progress: Progress | None = None, schools_only: bool = False) -> Report:
         """Judge records given as dicts, e.g. from a government system. Keys are English field
@@ -237,7 +223,7 @@ class Evaluator:
         county_rows = given_rows(counties, "<counties>")
         return self.evaluate_checked(self.check_timed(rows, county_rows), [], progress, counties=not schools_only)
 
-    @collector_paused
+    @gc_paused()
     def evaluate_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """One school record (English or Chinese keys) → its report entry. A rejected record
         raises :class:`~edubalance.errors.InvalidInput` with its problems (``.problems``).
@@ -256,7 +242,7 @@ class Evaluator:
         with self._stage("validate"):
             return self.check(schools, counties)
 
-    @collector_paused
+    @gc_paused()
     def evaluate_checked(self, checked: Checked, files: list[str], progress: Progress | None = None,
                          counties: bool = True) -> Report:
         """The lifecycle after validation: judge the accepted records of ``checked`` (and, unless
@@ -390,7 +376,7 @@ class Evaluator:
         return county_reports(frame, county_results, score, frame.measure_inputs)
 
     # -- plan ----------------------------------------------------------------------------------
-    @collector_paused
+    @gc_paused()
     def plan(self, paths: Iterable[str | Path] = (), records: Iterable[Mapping[str, Any]] = (),
              counties: Iterable[Mapping[str, Any]] = (), target: str = "quality",
              costs: str | Path | None = None, near: float = 0.05, loaded: Loaded | None = None) -> dict[str, Any]:

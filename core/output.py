@@ -63,7 +63,7 @@ def format_for(pm: Any, fmt: str | None, output: str | None) -> str:
 def write_report(pm: Any, report: Any, fmt: str, output: str | None, progress: Any = None) -> None:
     """Render ``report`` through the plug-ins into ``output`` (standard output if None);
     ``progress`` is told how many school entries are written. The cyclic collector is paused
-    meanwhile, as while the report was made (:func:`evaluator.collector_paused`)."""
+    meanwhile, as while the report was made (:func:`serialise.gc_paused`)."""
     def render(path: Path | None) -> None:
         if not pm.hook.edubalance_render_report(report=report, fmt=fmt, path=path, progress=progress):
             raise OutputError(f"没有插件生成 '{fmt}' 格式 no plug-in writes the format '{fmt}'")

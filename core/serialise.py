@@ -55,8 +55,11 @@ def _clean(obj: Any) -> Any:
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic collector while a report's millions of small acyclic dicts are made
-    (it would rescan them again and again: most of the time of building the entries)."""
+    """Pause the cyclic collector while an evaluation or a report is made (also as a decorator:
+    every :class:`Evaluator` call has it, for the command line, the API and the service alike).
+    What they make — frames, records, problems, a report's millions of small dicts — holds no
+    cycles, and collections would only rescan it again and again (60–80 ms of a 25,000-school
+    file). Nested pauses keep it paused; cycles made meanwhile are collected after."""
     enabled = gc.isenabled()
     gc.disable()
     try:

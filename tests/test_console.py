@@ -1,4 +1,4 @@
-"""The installed command ends its process at once after the run (``cli.console_main``): the
+"""The installed command ends its process at once after the run (``edubalance.__main__.main``): the
 exit codes, the output read through a pipe, the files and folders it leaves must be exactly
 those of a normal exit."""
 from __future__ import annotations
@@ -163,3 +163,13 @@ def test_serve_turns_the_collector_on(monkeypatch) -> None:
             gc.enable()
     assert result.exit_code == 0, result.output
     assert seen == [True]
+
+
+@pytest.mark.parametrize("closed", [1, 2])
+def test_a_stream_closed_at_start_ends_as_before(closed: int) -> None:
+    """``edubalance plugins >&-`` (or ``2>&-``): the command starts with that stream None; the
+    end of the process must not trip over it."""
+    done = subprocess.run(f"'{COMMAND}' rules -P guizhou {closed}>&-", shell=True, capture_output=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"Traceback" not in done.stderr + done.stdout
