@@ -350,8 +350,9 @@ def _slow_cells(frame: pl.DataFrame, cells: pl.DataFrame, plan: CellPlan, props:
         if not left.any():
             continue
         slow, bad = slow_values(frame[name].cast(pl.String), left, name, props[name])
-        if NESTED in frame.columns:
-            bad = bad | frame.select(_nested_in(name)).to_series()
+        # Refused where the coercer cannot read the cell or where _read refused a cell it read
+        # (a list or an object: its JSON text, left unread, is never a number either).
+        bad = bad | (cells[f"b:{name}"] & ~left)
         fixed += [slow.zip_with(left, cells[name]).alias(name), bad.alias(f"b:{name}")]
     return cells.with_columns(fixed)
 
