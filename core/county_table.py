@@ -68,12 +68,6 @@ class CountyFrame:
     cv_2017_indicators: tuple[str, ...] = DEFAULT_CV_2017
     cv_2012_indicators: tuple[str, ...] = DEFAULT_CV_2012
     measure_inputs: dict[str, set[str]] = field(default_factory=dict)
-    #: True on the stage rows (primary, junior), False on the county rows
-    stage_row: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        if self.stage_row is None:
-            self.stage_row = stage_rows(self.table.n)
 
     def rows_of(self, g: int) -> range:
         return range(ROWS_PER_COUNTY * g, ROWS_PER_COUNTY * (g + 1))
@@ -275,7 +269,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     list_scope_unknown(schools, names, details, row, conditions, known_stage)
     list_gates_unknown(schools, names, details, row, table, judged, resource_status, in_county, in_2017)
     inputs = _add_county_measures(table, measures) if measures else {}
-    return CountyFrame(table, counties, details, absent, cv17, cv12, inputs, stage_row)
+    return CountyFrame(table, counties, details, absent, cv17, cv12, inputs)
 
 
 def stage_rows(n_rows: int) -> np.ndarray:
