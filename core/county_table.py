@@ -204,12 +204,11 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     present = [gi for gi, rec in enumerate(records) if rec is not None]
     found = [records[gi] for gi in present]
     record_cols: dict[str, np.ndarray] = {}
-    by_field = zip(*[list(map(rec.get, COUNTY_RECORD_FIELDS)) for rec in found]) if found else ()
+    by_field = zip(*[list(map(rec.get, COUNTY_RECORD_FIELDS)) for rec in found]) if found \
+        else [()] * len(COUNTY_RECORD_FIELDS)
     for f, values in zip(COUNTY_RECORD_FIELDS, by_field):
         record_cols[f] = np.full(n_groups, np.nan)
         record_cols[f][present] = _numbers(list(values))
-    for f in COUNTY_RECORD_FIELDS[len(record_cols):]:
-        record_cols[f] = np.full(n_groups, np.nan)
     # Other numeric fields a record carries get a column too, in order of first appearance.
     # (Records of one file share their keys: their extra fields are found once per key set.)
     extras_of: dict[tuple[str, ...], list[str]] = {}
