@@ -266,20 +266,12 @@ def county_province_problem(rp: RowProblems, prov: str, code: str, of_code: str)
            f"{of_code}, but the record names {prov}; judged under {prov}")
 
 
-#: Per cross-field check, the words of its message around the two values.
-_CROSS_WORDS = {(code, a, b): (fields.label(a), "大于" if code.startswith("W30") and b == "students" else "超过",
-                               fields.label(b)) for code, a, b, _ in CROSS_RULES}
-
-
-def cross_words(code: str, a: str, b: str, english: str, va: Any, vb: Any) -> tuple[str, str]:
-    """``(expected, message)`` of a cross-field check that fired: ``a`` (``va``) exceeds ``b`` (``vb``)."""
-    la, word, lb = _CROSS_WORDS[code, a, b]
-    return f"≤ {b} ({vb})", f"{la} {va} {word} {lb} {vb} / {english}"
-
-
 def cross_problem(rp: RowProblems, code: str, a: str, va: Any, b: str, vb: Any, english: str) -> None:
-    """Add the problem of a cross-field check that fired to the row's problems."""
-    rp.add(code, a, va, *cross_words(code, a, b, english, va, vb))
+    """Add the problem of a cross-field check that fired to the row's problems: ``a`` (``va``)
+    exceeds ``b`` (``vb``). (:func:`~edubalance.fields.label` remembers each field's label.)"""
+    word = "大于" if code.startswith("W30") and b == "students" else "超过"
+    rp.add(code, a, va, f"≤ {b} ({vb})",
+           f"{fields.label(a)} {va} {word} {fields.label(b)} {vb} / {english}")
 
 
 def _cross_checks(record: dict[str, Any], rp: RowProblems) -> None:

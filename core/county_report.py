@@ -17,7 +17,7 @@ import numpy as np
 
 from .county_listings import pick
 from .county_table import (COUNTY_RECORD_FIELDS, COUNTY_STAGE, NO_SCHOOL_RECORDS, ROW_STAGES, ROWS_PER_COUNTY,
-                           STAGES, CountyFrame)
+                           STAGES, CountyFrame, stage_rows)
 from .entries import gaps_of
 from .fields import label
 from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults
@@ -351,7 +351,7 @@ def _stage_entries(frame: CountyFrame, table: Table) -> list[dict[str, Any]]:
 
     Each row's lists and dicts are handed over from ``frame.details`` as they are (built for
     this entry)."""
-    stage_row = frame.stage_row
+    stage_row = stage_rows(table.n)
 
     def plain(name: str) -> list[Any]:
         return _plain_column(table.get(name)[stage_row])

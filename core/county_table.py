@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cache
 from itertools import compress
 from typing import Any, Callable, Iterable, Mapping
 
@@ -68,12 +67,6 @@ class CountyFrame:
     cv_2017_indicators: tuple[str, ...] = DEFAULT_CV_2017
     cv_2012_indicators: tuple[str, ...] = DEFAULT_CV_2012
     measure_inputs: dict[str, set[str]] = field(default_factory=dict)
-    #: True on the stage rows (primary, junior), False on the county rows
-    stage_row: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        if self.stage_row is None:
-            self.stage_row = stage_rows(self.table.n)
 
     def rows_of(self, g: int) -> range:
         return range(ROWS_PER_COUNTY * g, ROWS_PER_COUNTY * (g + 1))
@@ -210,12 +203,11 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     present = [gi for gi, rec in enumerate(records) if rec is not None]
     found = [records[gi] for gi in present]
     record_cols: dict[str, np.ndarray] = {}
-    by_field = zip(*[list(map(rec.get, COUNTY_RECORD_FIELDS)) for rec in found]) if found else ()
+    by_field = zip(*[list(map(rec.get, COUNTY_RECORD_FIELDS)) for rec in found]) if found \
+        else [()] * len(COUNTY_RECORD_FIELDS)
     for f, values in zip(COUNTY_RECORD_FIELDS, by_field):
         record_cols[f] = np.full(n_groups, np.nan)
         record_cols[f][present] = _numbers(list(values))
-    for f in COUNTY_RECORD_FIELDS[len(record_cols):]:
-        record_cols[f] = np.full(n_groups, np.nan)
     # Other numeric fields a record carries get a column too, in order of first appearance.
     # (Records of one file share their keys: their extra fields are found once per key set.)
     extras_of: dict[tuple[str, ...], list[str]] = {}
@@ -251,8 +243,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
         for s in range(len(STAGES)):
             r = ROWS_PER_COUNTY * gi + s
             if school_records[gi]:
-                not_applicable, notes = _cv_not_applicable(in_scope_l[r] > 0, min(n17_l[r], 2), min(n12_l[r], 2))
-                not_applicable, notes = dict(not_applicable), list(notes)
+                not_applicable, notes = _cv_not_applicable(in_scope_l[r] > 0, n17_l[r], n12_l[r])
             else:
                 not_applicable, notes = {"quality_2017": None, "basic_2012": None}, [NO_SCHOOL_RECORDS]
             details.append({
@@ -275,7 +266,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     list_scope_unknown(schools, names, details, row, conditions, known_stage)
     list_gates_unknown(schools, names, details, row, table, judged, resource_status, in_county, in_2017)
     inputs = _add_county_measures(table, measures) if measures else {}
-    return CountyFrame(table, counties, details, absent, cv17, cv12, inputs, stage_row)
+    return CountyFrame(table, counties, details, absent, cv17, cv12, inputs)
 
 
 def stage_rows(n_rows: int) -> np.ndarray:
@@ -377,19 +368,22 @@ NO_SCHOOL_RECORDS = ("未读到本县的学校记录：差异系数和“每所�
                      "this county was read: the CV items and the every-school items need the school file")
 
 
-@cache
+#: Why a programme's CV is not applicable, by (year, schools in its CV scope: 0 or 1).
+_TOO_FEW = {(year, n): f"{year} 差异系数范围内{'只有 1 所学校' if n else '没有学校'}，差异系数不适用（不记为 0） / "
+                       f"{n} school{'' if n == 1 else 's'} in the {year} CV scope: a CV needs at least 2, "
+                       f"so it is not applicable (not 0)"
+            for year in (2017, 2012) for n in (0, 1)}
+_NO_SCHOOL_IN_SCOPE = ("本学段没有计入县域指标的学校 / no school of this stage is in scope: "
+                      "its CVs are not applicable and its school gates cannot be judged")
+
+
 def _cv_not_applicable(in_scope: bool, n17: int, n12: int) -> tuple[dict[str, str | None], list[str]]:
     """Why a stage's CVs do not exist, per programme (fewer than two schools in the CV scope;
     ``None`` where they do), and the stage's notes: no school in scope, or the CVs that are not
-    applicable (and not 0). ``n17``, ``n12``: the schools in each CV scope, 2 for two or more.
-    Made once per case and kept: a caller copies what it hands out."""
-    out: dict[str, str | None] = {"quality_2017": None, "basic_2012": None}
-    for programme, year, n in (("quality_2017", 2017, n17), ("basic_2012", 2012, n12)):
-        if n < 2:
-            out[programme] = (f"{year} 差异系数范围内{'只有 1 所学校' if n else '没有学校'}，差异系数不适用（不记为 0）"
-                              f" / {n} school{'' if n == 1 else 's'} in the {year} CV scope: a CV needs at least 2, "
-                              f"so it is not applicable (not 0)")
+    applicable (and not 0). ``n17``, ``n12``: the schools in each CV scope. New values each
+    call: the stage's entry owns them."""
+    out: dict[str, str | None] = {"quality_2017": _TOO_FEW[2017, n17] if n17 < 2 else None,
+                                  "basic_2012": _TOO_FEW[2012, n12] if n12 < 2 else None}
     if not in_scope:
-        return out, ["本学段没有计入县域指标的学校 / no school of this stage is in scope: "
-                     "its CVs are not applicable and its school gates cannot be judged"]
+        return out, [_NO_SCHOOL_IN_SCOPE]
     return out, [why for why in out.values() if why]

@@ -109,7 +109,9 @@ def edubalance_merge_scores(report: Report) -> None:
     """Stage *merge*: adjust the :class:`edubalance.report.Report` after scores are merged.
 
     Called once per evaluation with the finished report; return nothing. For additions such
-    as a province's own summary lines in ``report.notes``, not for changing verdicts.
+    as a province's own summary lines in ``report.notes``, not for changing verdicts. The
+    county entries are ``report.counties``: county verdict dicts may be shared between
+    counties: read them; copy one before changing it.
     """
 
 

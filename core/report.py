@@ -68,6 +68,8 @@ class Report:
     ``missing_data`` verdicts; counts, scores, funding and status stay complete).
     ``rulesets`` is the rule catalogue (:mod:`edubalance.catalogue`): verdicts name their rule
     by id, and :meth:`rule_of` finds its description.
+    County verdicts that are alike are one dict, made once (for speed), so county verdict
+    dicts may be shared between counties: read them; copy one before changing it.
     """
 
     files: list[str]

@@ -257,15 +257,16 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
             default = checker.coercers["province"](default_province)
         except Bad:
             default = default_province
-    # Every cell read and checked in one query: each field's value, where a cell fails, and the
-    # rows the schema or a rule across fields or rows picks out. A numeric cell polars does not
-    # read itself (``1,200``, ``95%``, a date serial) is read by the coercer, and the query run
-    # again over the values read.
+    # Every cell read in one query, and checked in a second: each field's value, where a cell
+    # fails, and the rows the schema or a rule across fields or rows picks out. A numeric cell
+    # polars does not read itself (``1,200``, ``95%``, a date serial) is read by the coercer in
+    # between, in its column only.
     plan = cell_plan(frame, props)
     extra = [c for c in frame.columns if not c.startswith("_") and c not in props]
-    judged = _judged(_read(frame, plan, props, extra), checker, default, known).collect(engine=ENGINE)
-    if judged["s:slow"].any():
-        judged = _judged(_slow_cells(frame, plan, props, extra).lazy(), checker, default, known).collect(engine=ENGINE)
+    cells = _read(frame, plan, props, extra).collect(engine=ENGINE)
+    if cells["s:slow"].any():
+        cells = _slow_cells(frame, cells, plan, props)
+    judged = _judged(cells.drop("s:slow").lazy(), checker, default, known).collect(engine=ENGINE)
     typed = judged.select(*props, "_file", "_row")
     schema_mask, rule_mask = judged["s:schema"], judged["s:rule"]
     of_code = judged["of:county_code"] if "of:county_code" in judged.columns else None
@@ -339,20 +340,21 @@ def _nested_in(name: str) -> pl.Expr:
     return pl.col(NESTED).str.split(",").list.contains(name).fill_null(False)
 
 
-def _slow_cells(frame: pl.DataFrame, plan: CellPlan, props: dict[str, dict[str, Any]], extra: Sequence[str]
+def _slow_cells(frame: pl.DataFrame, cells: pl.DataFrame, plan: CellPlan, props: dict[str, dict[str, Any]]
                 ) -> pl.DataFrame:
-    """:func:`_read`'s columns with every numeric cell polars did not read read by the coercer."""
-    cells = _read(frame, plan, props, extra).collect()
+    """:func:`_read`'s columns ``cells`` with every numeric cell polars did not read read by the
+    coercer (only the columns that have such a cell are replaced)."""
     fixed: list[pl.Series] = []
     for name in plan.numeric:
         left = cells[f"l:{name}"]
         if not left.any():
             continue
         slow, bad = slow_values(frame[name].cast(pl.String), left, name, props[name])
-        if NESTED in frame.columns:
-            bad = bad | frame.select(_nested_in(name)).to_series()
+        # Refused where the coercer cannot read the cell or where _read refused a cell it read
+        # (a list or an object: its JSON text, left unread, is never a number either).
+        bad = bad | (cells[f"b:{name}"] & ~left)
         fixed += [slow.zip_with(left, cells[name]).alias(name), bad.alias(f"b:{name}")]
-    return cells.with_columns(fixed).drop("s:slow")
+    return cells.with_columns(fixed)
 
 
 def _judged(cells: pl.LazyFrame, checker: RecordChecker, default: str | None,
@@ -368,7 +370,7 @@ def _judged(cells: pl.LazyFrame, checker: RecordChecker, default: str | None,
     lf = cells.with_columns(fill) if fill else cells
     if default is not None:
         lf = lf.with_columns(pl.col("province").fill_null(default))
-    kept = [c for c in ("s:slow",) if c in have]
+    kept: list[str] = []
     if "province" in props and "county_code" in props:
         code = pl.col("county_code")
         ok = code.str.contains(r"^[0-9]{6}$").fill_null(False)

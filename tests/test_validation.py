@@ -127,6 +127,23 @@ def test_e102_non_finite_and_nested_values():
     assert sorted(p.field for p in rej.problems if p.code == "E102") == ["land_area_m2", "school_name", "year"]
 
 
+def test_cells_the_coercer_reads_are_read_in_their_column_with_one_check(monkeypatch, path):
+    """``1,200`` (read by the coercer), ``many`` (unreadable) and a list (JSON text) in numeric
+    columns: the frame's cells are read once and checked once, whatever the coercer reads."""
+    calls: list[str] = []
+    for name in ("_read", "_judged"):
+        real = getattr(validation, name)
+        monkeypatch.setattr(validation, name,
+                            lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    result = validate(rows(school(students="1,200", boarders="1,200"),
+                           school(school_id="5201020002", students=[5], boarders="3"),
+                           school(school_id="5201020003", students="many", boarders="1,200")))
+    assert [r["students"] for r in result.accepted] == [1200] and result.accepted[0]["boarders"] == 1200
+    assert [(r.row, [(p.code, p.field, p.observed) for p in r.problems]) for r in result.rejected] == [
+        (3, [("E102", "students", "[5]")]), (4, [("E102", "students", "many")])]
+    assert calls == ([] if path == "row by row" else ["_read", "_judged"])
+
+
 def test_e103_negative_counts_and_areas():
     rej = one_rejected(school(students="-5", boarders="-1", sports_area_m2="-0.5"))
     assert [(p.code, p.field, p.observed, p.expected) for p in rej.problems] == [
