@@ -613,6 +613,17 @@ def test_a_line_wider_than_the_first_lines_is_read_whole(tmp_path):
     assert lf.rows[-1].row == 81
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "utf-16"])
+def test_a_wider_line_in_a_file_with_a_bom_or_decoded(tmp_path, encoding):
+    path = tmp_path / "wide.csv"
+    lines = ["学校标识码,在校生数"] + [f"{i},5" for i in range(1, 80)] + ["80,5,备注"]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    lf = load_file(path)
+    assert lf.encoding == encoding and len(lf.rows) == 80
+    assert lf.rows[0].data == {"school_id": "1", "students": "5"}           # no BOM in the first header
+    assert lf.rows[-1].data == {"school_id": "80", "students": "5"} and lf.rows[-1].row == 81
+
+
 def test_xls_as_wps_saves_it(tmp_path):
     xlwt = pytest.importorskip("xlwt")
     wb = xlwt.Workbook()
