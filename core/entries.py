@@ -45,6 +45,9 @@ FUNDING_KEYS = (("entitlement_yuan", "public_funds_entitlement_yuan"),
                 ("special_needs_yuan", "funding_special_yuan"),
                 ("heating_yuan", "funding_heating_yuan"))
 _TEXT_IDENTITY = tuple(k for k in IDENTITY if k != "year")
+#: A table of at least 1/WHOLE_SHARE of a block's schools takes its text from the block-wide
+#: columns (converting a block at once costs about what converting a fifth of it row by row does).
+WHOLE_SHARE = 5
 LISTED = {"all": (PASS, FAIL, NOT_APPLICABLE, MISSING_DATA), "findings": (FAIL, MISSING_DATA)}
 _STATUS_NAMES = pa.array(STATUS_NAMES, type=pa.string())
 
@@ -222,9 +225,21 @@ class SchoolBlock:
         """The identity text columns (``_TEXT_IDENTITY``), files and statuses of the whole
         block as Arrow text, made once: each table takes its schools' rows (measured: a fifth
         of the cost of converting the same Python strings a table at a time, scattered)."""
+        return _columns(texts, self._text_cells(slice(None)), self.n)
+
+    def _text_cells(self, index: np.ndarray | slice) -> list[np.ndarray]:
+        """The cells of :attr:`text_columns` at ``index``, as Python objects."""
         text = [self.identity[k] if self.identity[k].dtype == object else np.full(self.n, None)
                 for k in _TEXT_IDENTITY]                          # all-NaN: a field no record has
-        return _columns(texts, [*text, self.files, self.status], self.n)
+        return [cells[index] for cells in (*text, self.files, self.status)]
+
+    def _text_rows(self, index: np.ndarray, whole: bool) -> list[pa.Array]:
+        """:attr:`text_columns` at ``index``: taken from the block-wide columns when the table is
+        one of many over the block (``whole``), the rows are a large share of it or the columns
+        are made already; else just those rows converted (a few entries of a large block)."""
+        if whole or len(index) * WHOLE_SHARE >= self.n or "text_columns" in self.__dict__:
+            return [column.take(index) for column in self.text_columns]
+        return _columns(texts, self._text_cells(index), len(index))
 
     @cached_property
     def layout(self) -> Layout:
@@ -260,22 +275,23 @@ class SchoolBlock:
     # -- entries ------------------------------------------------------------------------------
     def entries(self, index: np.ndarray, verdicts: str = "all", layout: Layout | None = None) -> list[dict[str, Any]]:
         """The entry dicts of schools ``index`` (positions in this block), in that order."""
-        return self.table(index, verdicts, layout).to_pylist()
+        return self.table(index, verdicts, layout, whole=False).to_pylist()
 
     def table(self, index: np.ndarray, verdicts: str = "all", layout: Layout | None = None,
-              coded: bool = False) -> pa.RecordBatch:
+              coded: bool = False, whole: bool = True) -> pa.RecordBatch:
         """The entries of schools ``index`` (positions in this block, in that order) as one
         Arrow record batch, shaped by ``layout`` (the report's; this block's own if None).
 
         ``coded``: each verdict's rule id and status as a dictionary array (indices into the
         rule ids and status names, no copy of each text: the Parquet writer encodes them as they
-        are); otherwise plain text (the JSON writers: Polars reads a dictionary's values 15x slower)."""
+        are); otherwise plain text (the JSON writers: Polars reads a dictionary's values 15x slower).
+        ``whole``: the caller goes on to the block's other schools (see :meth:`_text_rows`)."""
         check_mode(verdicts)
         layout = layout or self.layout
         index = np.asarray(index, dtype=np.int64)
         m = len(index)
         none = np.full(m, np.nan)
-        *who, file, state = (column.take(index) for column in self.text_columns)
+        *who, file, state = self._text_rows(index, whole)
         cols: dict[str, pa.Array] = dict(zip(_TEXT_IDENTITY, who))
         year = self.identity["year"][index]
         cols["year"] = pa.array(np.where(np.isnan(year), 0, year).astype(np.int64), mask=np.isnan(year))
