@@ -15,10 +15,11 @@ text is :mod:`edubalance.validation`'s job, so every format reaches it the same 
   for a unit without an exact factor, refused; two columns naming one field make the file
   unreadable. In a column of rates in percent (``辍学率（%）``), a workbook cell formatted as a
   percentage is read as the percentage it shows (:data:`PercentCells`).
-* Rows that are not records (totals, signatures, notes, blank rows among the records) are
-  skipped, listed in ``LoadedFile.skipped`` with their row numbers and one notice (W403):
-  :mod:`edubalance.readers.tables` for the table formats, :mod:`edubalance.readers.documents`
-  for the document formats.
+* In the table formats (CSV/XLSX/XLS), rows that are not records (totals, signatures, notes,
+  blank rows among the records) are skipped by :mod:`edubalance.readers.tables`, listed in
+  ``LoadedFile.skipped`` with their row numbers and one notice (W403). The document formats
+  skip nothing: an item that is not an object makes the file unreadable; NDJSON's blank lines
+  are no items (the line numbers still count them).
 * A row is a county record when its ``school_id`` is missing and it has a county-only field.
 * Rows without a province get the file's own ``province`` (JSON/YAML) or the default province.
 
