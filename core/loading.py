@@ -277,14 +277,14 @@ def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
     that the result is text: GB18030 decodes almost any bytes, so decoding alone proves nothing.
     With ``head``, only the first ``head`` characters of a UTF-8 file are decoded: for a reader
     that hands the bytes themselves on."""
+    utf8 = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
     if _has_utf16_bom(raw):
         text, encoding = _decoded(name, raw, "utf-16", "无法按 UTF-16 解码 / cannot decode as UTF-16")
-    elif _is_utf8(raw):
-        encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
-        if head is None:
-            text = raw.decode("utf-8-sig")
-        else:                             # a character cut at the end waits for bytes never given
-            text = codecs.getincrementaldecoder("utf-8-sig")().decode(raw[:4 * head + 3])[:head]
+    elif head is None and (text := _utf8_text(raw)) is not None:
+        encoding = utf8                   # decoded once: decoding is the check
+    elif head is not None and _is_utf8(raw):
+        encoding = utf8                   # a character cut at the end waits for bytes never given
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(raw[:4 * head + 3])[:head]
     else:
         text, encoding = _decoded(name, raw, "gb18030", "无法按 UTF-8 或 GB18030/GBK 解码 / cannot decode as UTF-8 "
                                                         "or GB18030/GBK")
@@ -295,6 +295,14 @@ def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
 #: The slices UTF-8 is checked in: cut after a line feed (never inside a character), and small
 #: enough to stay in the processor's cache (the whole file at once takes four times as long).
 _UTF8_SLICE = 1 << 20
+
+
+def _utf8_text(raw: bytes) -> str | None:
+    """``raw`` decoded as UTF-8 (without a BOM), or None if it is not UTF-8."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
 
 
 def _is_utf8(raw: bytes) -> bool:
