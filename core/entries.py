@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .catalogue import ruleset_key
 from .derive import DERIVED_MEASURES
@@ -219,6 +220,7 @@ class SchoolBlock:
             [np.ones(self.n, bool) if when is None else table.get(when) == 1 for when in rules.provisional_when],
             dtype=bool).reshape(len(self.provisional), self.n)
         self.basic = table.get("meets_basic_standard")      # 1 / 0 / NaN → true / false / null
+        self._report_positions: tuple[pa.Array, np.ndarray] | None = None
 
     @cached_property
     def text_columns(self) -> list[pa.Array]:
@@ -278,13 +280,13 @@ class SchoolBlock:
         return self.table(index, verdicts, layout, whole=False).to_pylist()
 
     def table(self, index: np.ndarray, verdicts: str = "all", layout: Layout | None = None,
-              coded: bool = False, whole: bool = True) -> pa.RecordBatch:
+              coded: pa.Array | None = None, whole: bool = True) -> pa.RecordBatch:
         """The entries of schools ``index`` (positions in this block, in that order) as one
         Arrow record batch, shaped by ``layout`` (the report's; this block's own if None).
 
-        ``coded``: each verdict's rule id and status as a dictionary array (indices into the
-        rule ids and status names, no copy of each text: the Parquet writer encodes them as they
-        are); otherwise plain text (the JSON writers: Polars reads a dictionary's values 15x slower).
+        ``coded`` (the report's rule ids, a superset of the block's): each verdict's rule id and
+        status as a dictionary array (indices into ``coded`` and the status names, no copy of each
+        text: the Parquet writer encodes them as they are); otherwise (None) plain text (the JSON writers: Polars reads a dictionary's values 15x slower).
         ``whole``: the caller goes on to the block's other schools (see :meth:`_text_rows`)."""
         check_mode(verdicts)
         layout = layout or self.layout
@@ -322,7 +324,8 @@ class SchoolBlock:
         cols["meets_basic_standard"] = pa.array(basic == 1, mask=np.isnan(basic))
         return pa.RecordBatch.from_arrays(list(cols.values()), names=list(cols))
 
-    def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str, coded: bool) -> pa.ListArray:
+    def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str,
+                  coded: pa.Array | None) -> pa.ListArray:
         """Each school's listed verdicts ``{rule_id, status, value, threshold, gap}``, rules in
         order; ``status``: the verdict columns of ``index``."""
         res = self.results
@@ -335,16 +338,25 @@ class SchoolBlock:
             state, value, threshold, rule, school = (a[listed] for a in (state, value, threshold, rule, school))
         judged, gap, share = gaps_of(state, value, threshold)
         value, threshold, gap, share = _columns(floats, [value, threshold, gap, share], len(rule))
-        codes = [(self.rule_columns.array, pa.array(rule.astype(np.int32))),
-                 (_STATUS_NAMES, pa.array(state.astype(np.int32)))]
-        if coded:
+        if coded is not None:
+            codes = [(coded, pa.array(self._positions_in(coded)[rule])),
+                     (_STATUS_NAMES, pa.array(state.astype(np.int32)))]
             rule_id, state_name = (pa.DictionaryArray.from_arrays(i, names) for names, i in codes)
         else:
-            rule_id, state_name = (names.take(i) for names, i in codes)
+            rule_id = self.rule_columns.array.take(pa.array(rule.astype(np.int32)))
+            state_name = _STATUS_NAMES.take(pa.array(state.astype(np.int32)))
         items = _struct([rule_id, state_name, value, threshold,
                          pa.StructArray.from_arrays([gap, share], fields=list(_GAP), mask=pa.array(~judged))],
-                        CODED_VERDICT_TYPE if coded else VERDICT_TYPE, len(rule))
+                        VERDICT_TYPE if coded is None else CODED_VERDICT_TYPE, len(rule))
         return pa.ListArray.from_arrays(_offsets(school, m), items)
+
+    def _positions_in(self, rule_ids: pa.Array) -> np.ndarray:
+        """Each of this block's rules' position in ``rule_ids`` (the report's), found once for
+        every table the block gives a report."""
+        if self._report_positions is None or self._report_positions[0] is not rule_ids:
+            found = pc.index_in(self.rule_columns.array, value_set=rule_ids)
+            self._report_positions = (rule_ids, found.to_numpy().astype(np.int32))
+        return self._report_positions[1]
 
     def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, pa.Array]:
         """(position in ``index``, rule id as Arrow text) of each provisional threshold applied (the
