@@ -80,12 +80,18 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 class InputError(Exception):
-    """A file that cannot be read as records; ``str()`` is ``"<path>: <message>"``."""
+    """A file that cannot be read as records; ``str()`` is ``"<path>: <message>"``.
 
-    def __init__(self, path: str | Path, message: str) -> None:
+    ``message`` is written ``中文 / English``; a message of several parts, each in both
+    languages, is given as its halves ``zh`` and ``en`` instead (``message`` is made of them),
+    since no reader of the message could part it again."""
+
+    def __init__(self, path: str | Path, message: str | None = None, *, zh: str | None = None,
+                 en: str | None = None) -> None:
         self.path = str(path)
-        self.message = message
-        super().__init__(f"{self.path}: {message}")
+        self.zh, self.en = zh, en
+        self.message = f"{zh} / {en}" if message is None else message
+        super().__init__(f"{self.path}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,7 @@ def _worker_main(conn: Any, settings: Settings) -> None:
         except ServiceProblem as p:
             reply = ("problem", (p.kind, p.detail, p.problems))
         except InputError as exc:
-            p = unreadable_file(exc.path, exc.message)
+            p = unreadable_file(exc)
             reply = ("problem", (p.kind, p.detail, p.problems))
         except InvalidInput as exc:
             reply = ("problem", ("records-rejected", str(exc), exc.to_list()))
