@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .catalogue import ruleset_key
 from .derive import DERIVED_MEASURES
@@ -45,6 +46,9 @@ FUNDING_KEYS = (("entitlement_yuan", "public_funds_entitlement_yuan"),
                 ("special_needs_yuan", "funding_special_yuan"),
                 ("heating_yuan", "funding_heating_yuan"))
 _TEXT_IDENTITY = tuple(k for k in IDENTITY if k != "year")
+#: A table of at least 1/WHOLE_SHARE of a block's schools takes its text from the block-wide
+#: columns (converting a block at once costs about what converting a fifth of it row by row does).
+WHOLE_SHARE = 5
 LISTED = {"all": (PASS, FAIL, NOT_APPLICABLE, MISSING_DATA), "findings": (FAIL, MISSING_DATA)}
 _STATUS_NAMES = pa.array(STATUS_NAMES, type=pa.string())
 
@@ -216,15 +220,28 @@ class SchoolBlock:
             [np.ones(self.n, bool) if when is None else table.get(when) == 1 for when in rules.provisional_when],
             dtype=bool).reshape(len(self.provisional), self.n)
         self.basic = table.get("meets_basic_standard")      # 1 / 0 / NaN → true / false / null
+        self._report_positions: tuple[pa.Array, np.ndarray] | None = None
 
     @cached_property
     def text_columns(self) -> list[pa.Array]:
         """The identity text columns (``_TEXT_IDENTITY``), files and statuses of the whole
         block as Arrow text, made once: each table takes its schools' rows (measured: a fifth
         of the cost of converting the same Python strings a table at a time, scattered)."""
+        return _columns(texts, self._text_cells(slice(None)), self.n)
+
+    def _text_cells(self, index: np.ndarray | slice) -> list[np.ndarray]:
+        """The cells of :attr:`text_columns` at ``index``, as Python objects."""
         text = [self.identity[k] if self.identity[k].dtype == object else np.full(self.n, None)
                 for k in _TEXT_IDENTITY]                          # all-NaN: a field no record has
-        return _columns(texts, [*text, self.files, self.status], self.n)
+        return [cells[index] for cells in (*text, self.files, self.status)]
+
+    def _text_rows(self, index: np.ndarray, whole: bool) -> list[pa.Array]:
+        """:attr:`text_columns` at ``index``: taken from the block-wide columns when the table is
+        one of many over the block (``whole``), the rows are a large share of it or the columns
+        are made already; else just those rows converted (a few entries of a large block)."""
+        if whole or len(index) * WHOLE_SHARE >= self.n or "text_columns" in self.__dict__:
+            return [column.take(index) for column in self.text_columns]
+        return _columns(texts, self._text_cells(index), len(index))
 
     @cached_property
     def layout(self) -> Layout:
@@ -260,22 +277,23 @@ class SchoolBlock:
     # -- entries ------------------------------------------------------------------------------
     def entries(self, index: np.ndarray, verdicts: str = "all", layout: Layout | None = None) -> list[dict[str, Any]]:
         """The entry dicts of schools ``index`` (positions in this block), in that order."""
-        return self.table(index, verdicts, layout).to_pylist()
+        return self.table(index, verdicts, layout, whole=False).to_pylist()
 
     def table(self, index: np.ndarray, verdicts: str = "all", layout: Layout | None = None,
-              coded: bool = False) -> pa.RecordBatch:
+              coded: pa.Array | None = None, whole: bool = True) -> pa.RecordBatch:
         """The entries of schools ``index`` (positions in this block, in that order) as one
         Arrow record batch, shaped by ``layout`` (the report's; this block's own if None).
 
-        ``coded``: each verdict's rule id and status as a dictionary array (indices into the
-        rule ids and status names, no copy of each text: the Parquet writer encodes them as they
-        are); otherwise plain text (the JSON writers: Polars reads a dictionary's values 15x slower)."""
+        ``coded`` (the report's rule ids, a superset of the block's): each verdict's rule id and
+        status as a dictionary array (indices into ``coded`` and the status names, no copy of each
+        text: the Parquet writer encodes them as they are); otherwise (None) plain text (the JSON writers: Polars reads a dictionary's values 15x slower).
+        ``whole``: the caller goes on to the block's other schools (see :meth:`_text_rows`)."""
         check_mode(verdicts)
         layout = layout or self.layout
         index = np.asarray(index, dtype=np.int64)
         m = len(index)
         none = np.full(m, np.nan)
-        *who, file, state = (column.take(index) for column in self.text_columns)
+        *who, file, state = self._text_rows(index, whole)
         cols: dict[str, pa.Array] = dict(zip(_TEXT_IDENTITY, who))
         year = self.identity["year"][index]
         cols["year"] = pa.array(np.where(np.isnan(year), 0, year).astype(np.int64), mask=np.isnan(year))
@@ -306,7 +324,8 @@ class SchoolBlock:
         cols["meets_basic_standard"] = pa.array(basic == 1, mask=np.isnan(basic))
         return pa.RecordBatch.from_arrays(list(cols.values()), names=list(cols))
 
-    def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str, coded: bool) -> pa.ListArray:
+    def _verdicts(self, index: np.ndarray, status: np.ndarray, verdicts: str,
+                  coded: pa.Array | None) -> pa.ListArray:
         """Each school's listed verdicts ``{rule_id, status, value, threshold, gap}``, rules in
         order; ``status``: the verdict columns of ``index``."""
         res = self.results
@@ -319,16 +338,25 @@ class SchoolBlock:
             state, value, threshold, rule, school = (a[listed] for a in (state, value, threshold, rule, school))
         judged, gap, share = gaps_of(state, value, threshold)
         value, threshold, gap, share = _columns(floats, [value, threshold, gap, share], len(rule))
-        codes = [(self.rule_columns.array, pa.array(rule.astype(np.int32))),
-                 (_STATUS_NAMES, pa.array(state.astype(np.int32)))]
-        if coded:
+        if coded is not None:
+            codes = [(coded, pa.array(self._positions_in(coded)[rule])),
+                     (_STATUS_NAMES, pa.array(state.astype(np.int32)))]
             rule_id, state_name = (pa.DictionaryArray.from_arrays(i, names) for names, i in codes)
         else:
-            rule_id, state_name = (names.take(i) for names, i in codes)
+            rule_id = self.rule_columns.array.take(pa.array(rule.astype(np.int32)))
+            state_name = _STATUS_NAMES.take(pa.array(state.astype(np.int32)))
         items = _struct([rule_id, state_name, value, threshold,
                          pa.StructArray.from_arrays([gap, share], fields=list(_GAP), mask=pa.array(~judged))],
-                        CODED_VERDICT_TYPE if coded else VERDICT_TYPE, len(rule))
+                        VERDICT_TYPE if coded is None else CODED_VERDICT_TYPE, len(rule))
         return pa.ListArray.from_arrays(_offsets(school, m), items)
+
+    def _positions_in(self, rule_ids: pa.Array) -> np.ndarray:
+        """Each of this block's rules' position in ``rule_ids`` (the report's), found once for
+        every table the block gives a report."""
+        if self._report_positions is None or self._report_positions[0] is not rule_ids:
+            found = pc.index_in(self.rule_columns.array, value_set=rule_ids)
+            self._report_positions = (rule_ids, found.to_numpy().astype(np.int32))
+        return self._report_positions[1]
 
     def provisional_cells(self, status: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, pa.Array]:
         """(position in ``index``, rule id as Arrow text) of each provisional threshold applied (the

@@ -15,10 +15,11 @@ text is :mod:`edubalance.validation`'s job, so every format reaches it the same 
   for a unit without an exact factor, refused; two columns naming one field make the file
   unreadable. In a column of rates in percent (``辍学率（%）``), a workbook cell formatted as a
   percentage is read as the percentage it shows (:data:`PercentCells`).
-* Rows that are not records (totals, signatures, notes, blank rows among the records) are
-  skipped, listed in ``LoadedFile.skipped`` with their row numbers and one notice (W403):
-  :mod:`edubalance.readers.tables` for the table formats, :mod:`edubalance.readers.documents`
-  for the document formats.
+* In the table formats (CSV/XLSX/XLS), rows that are not records (totals, signatures, notes,
+  blank rows among the records) are skipped by :mod:`edubalance.readers.tables`, listed in
+  ``LoadedFile.skipped`` with their row numbers and one notice (W403). The document formats
+  skip nothing: an item that is not an object makes the file unreadable; NDJSON's blank lines
+  are no items (the line numbers still count them).
 * A row is a county record when its ``school_id`` is missing and it has a county-only field.
 * Rows without a province get the file's own ``province`` (JSON/YAML) or the default province.
 
@@ -79,12 +80,18 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 class InputError(Exception):
-    """A file that cannot be read as records; ``str()`` is ``"<path>: <message>"``."""
+    """A file that cannot be read as records; ``str()`` is ``"<path>: <message>"``.
 
-    def __init__(self, path: str | Path, message: str) -> None:
+    ``message`` is written ``中文 / English``; a message of several parts, each in both
+    languages, is given as its halves ``zh`` and ``en`` instead (``message`` is made of them),
+    since no reader of the message could part it again."""
+
+    def __init__(self, path: str | Path, message: str | None = None, *, zh: str | None = None,
+                 en: str | None = None) -> None:
         self.path = str(path)
-        self.message = message
-        super().__init__(f"{self.path}: {message}")
+        self.zh, self.en = zh, en
+        self.message = f"{zh} / {en}" if message is None else message
+        super().__init__(f"{self.path}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,14 +283,14 @@ def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
     that the result is text: GB18030 decodes almost any bytes, so decoding alone proves nothing.
     With ``head``, only the first ``head`` characters of a UTF-8 file are decoded: for a reader
     that hands the bytes themselves on."""
+    utf8 = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
     if _has_utf16_bom(raw):
         text, encoding = _decoded(name, raw, "utf-16", "无法按 UTF-16 解码 / cannot decode as UTF-16")
-    elif _is_utf8(raw):
-        encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
-        if head is None:
-            text = raw.decode("utf-8-sig")
-        else:                             # a character cut at the end waits for bytes never given
-            text = codecs.getincrementaldecoder("utf-8-sig")().decode(raw[:4 * head + 3])[:head]
+    elif head is None and (text := _utf8_text(raw)) is not None:
+        encoding = utf8                   # decoded once: decoding is the check
+    elif head is not None and _is_utf8(raw):
+        encoding = utf8                   # a character cut at the end waits for bytes never given
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(raw[:4 * head + 3])[:head]
     else:
         text, encoding = _decoded(name, raw, "gb18030", "无法按 UTF-8 或 GB18030/GBK 解码 / cannot decode as UTF-8 "
                                                         "or GB18030/GBK")
@@ -294,6 +301,14 @@ def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
 #: The slices UTF-8 is checked in: cut after a line feed (never inside a character), and small
 #: enough to stay in the processor's cache (the whole file at once takes four times as long).
 _UTF8_SLICE = 1 << 20
+
+
+def _utf8_text(raw: bytes) -> str | None:
+    """``raw`` decoded as UTF-8 (without a BOM), or None if it is not UTF-8."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
 
 
 def _is_utf8(raw: bytes) -> bool:

@@ -139,8 +139,8 @@ def _write_schools(report: Any, out: "_Writers", progress: Callable[[int], None]
     key = 0
     held: list[tuple[pa.Table, pa.Table]] = []
     since = 0                                        # schools held since the last row group
-    for part in report.tables(CHUNK, coded=True):                # built a chunk at a time, written a row group at a time
-        held.append(_flat_entries(part, key, rule_ids))
+    for part in report.tables(CHUNK, coded=rule_ids):            # built a chunk at a time, written a row group at a time
+        held.append(_flat_entries(part, key))
         key, since = key + part.num_rows, since + part.num_rows
         if since >= ROWS:
             out.write_groups(held)
@@ -254,10 +254,11 @@ _PREFIX = {"source": "source_", "counts": "counts_", "funding": "funding_", "sco
            "measures": "measure_"}
 
 
-def _flat_entries(entries: pa.RecordBatch, key: int, rule_ids: pa.Array) -> tuple[pa.Table, pa.Table]:
+def _flat_entries(entries: pa.RecordBatch, key: int) -> tuple[pa.Table, pa.Table]:
     """One table of entries → the schools table (nested objects as ``prefix_field`` columns) and
     the long verdict table (one row per listed verdict, with its school's key; the rule ids
-    coded as indices into ``rule_ids``, every rule id of the report)."""
+    coded as the entries give them, on every rule id of the report: one dictionary for every
+    table of the file, which the writer keeps for a whole row group)."""
     n = entries.num_rows
     cols: dict[str, pa.Array] = {"school_key": pa.array(np.arange(key, key + n, dtype=np.int64))}
     names = [name for name in entries.column_names if name not in ("measures", "verdicts")]
@@ -274,23 +275,15 @@ def _flat_entries(entries: pa.RecordBatch, key: int, rule_ids: pa.Array) -> tupl
     verdicts = entries.column("verdicts")
     owner = pc.list_parent_indices(verdicts)
     items = pc.list_flatten(verdicts)
-    return pa.table(cols), _verdict_table(pc.add(owner.cast(pa.int64()), key), items, _recoded(items.field("rule_id"), rule_ids))
+    return pa.table(cols), _verdict_table(pc.add(owner.cast(pa.int64()), key), items)
 
 
-def _recoded(codes: pa.DictionaryArray, names: pa.Array) -> pa.DictionaryArray:
-    """``codes`` with ``names`` as their dictionary: every table of a file then has the same one
-    (where it changes within a row group, the writer falls back to writing each text whole)."""
-    if codes.dictionary.equals(names):
-        return codes
-    return pa.DictionaryArray.from_arrays(pc.index_in(codes.dictionary, value_set=names).take(codes.indices), names)
-
-
-def _verdict_table(school_key: pa.Array, items: pa.StructArray, rule_id: pa.Array | None = None) -> pa.Table:
-    """The long verdict table: ``school_key``, ``rule_id`` (``items``' own unless given),
-    ``status``, ``value``, ``threshold``, ``gap`` and ``gap_share``."""
+def _verdict_table(school_key: pa.Array, items: pa.StructArray) -> pa.Table:
+    """The long verdict table: ``school_key``, ``rule_id``, ``status``, ``value``, ``threshold``,
+    ``gap`` and ``gap_share``."""
     gap = items.field("gap")
-    return pa.table({"school_key": school_key, "rule_id": items.field("rule_id") if rule_id is None else rule_id,
-                     **{k: items.field(k) for k in ("status", "value", "threshold")},
+    return pa.table({"school_key": school_key,
+                     **{k: items.field(k) for k in ("rule_id", "status", "value", "threshold")},
                      "gap": gap.field("value"), "gap_share": gap.field("share")})
 
 

@@ -157,7 +157,7 @@ class Report:
         b, i = self.positions()[k]
         return self.blocks[b].entries(np.array([i]), self.verdicts, self.layout)[0]
 
-    def tables(self, chunk: int = CHUNK, coded: bool = False) -> Iterator[pa.RecordBatch]:
+    def tables(self, chunk: int = CHUNK, coded: pa.Array | None = None) -> Iterator[pa.RecordBatch]:
         """The school entries in the report's order as Arrow record batches of ``chunk`` schools, with
         the verdicts the report's mode lists: what every writer reads (``coded``: see
         :meth:`SchoolBlock.table`)."""

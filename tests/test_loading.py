@@ -613,6 +613,17 @@ def test_a_line_wider_than_the_first_lines_is_read_whole(tmp_path):
     assert lf.rows[-1].row == 81
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "utf-16"])
+def test_a_wider_line_in_a_file_with_a_bom_or_decoded(tmp_path, encoding):
+    path = tmp_path / "wide.csv"
+    lines = ["学校标识码,在校生数"] + [f"{i},5" for i in range(1, 80)] + ["80,5,备注"]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    lf = load_file(path)
+    assert lf.encoding == encoding and len(lf.rows) == 80
+    assert lf.rows[0].data == {"school_id": "1", "students": "5"}           # no BOM in the first header
+    assert lf.rows[-1].data == {"school_id": "80", "students": "5"} and lf.rows[-1].row == 81
+
+
 def test_xls_as_wps_saves_it(tmp_path):
     xlwt = pytest.importorskip("xlwt")
     wb = xlwt.Workbook()
@@ -658,4 +669,24 @@ def test_two_keys_for_one_field_are_refused(tmp_path):
                     encoding="utf-8")
     with pytest.raises(InputError, match=r"record 1 的键「equipment_value_yuan」和「教学仪器设备资产值（万元）」都是 教学仪器设备资产值"
                                          r".* / record 1: keys 'equipment_value_yuan' and '教学仪器设备资产值（万元）' both give"):
+        load_file(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
+@pytest.mark.parametrize("name", ["s.json", "s.ndjson", "s.yaml"])
+def test_a_document_is_decoded_whole_in_its_encoding(tmp_path, name, encoding):
+    records = [{"学校标识码": f"52010{i:05d}", "学校名称": "花溪第一小学"} for i in range(3000)]
+    text = ("\n".join(json.dumps(r, ensure_ascii=False) for r in records) if name.endswith("ndjson")
+            else json.dumps(records, ensure_ascii=False, indent=1))
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    lf = load_file(path)
+    assert lf.encoding == encoding and len(lf.rows) == 3000
+    assert lf.rows[-1].data == {"school_id": "5201002999", "school_name": "花溪第一小学"}
+
+
+def test_a_document_neither_utf8_nor_gb18030_is_one_message(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_bytes(b'[{"school_id": "1"}]' + b" " * 5000 + b"\x81\x20\n")
+    with pytest.raises(InputError, match="cannot decode as UTF-8 or GB18030/GBK"):
         load_file(path)

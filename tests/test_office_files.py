@@ -12,6 +12,9 @@ import pytest
 from office_files import (FIRST_RECORD_ROW, INSTRUCTIONS, demo_as_office, demo_tables, office_sheet, save_csv,
                           save_xls, save_xlsx, skipped_rows, with_units_row)
 
+from edubalance.loading import InputError
+from edubalance.readers import load_file
+
 FORMATS = ("xlsx", "xls", "csv")
 N_DEMO = 28
 DEMO_SCHOOLS, DEMO_COUNTY = (Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data" / name
@@ -216,8 +219,25 @@ def test_a_workbook_without_a_sheet_of_records_is_one_error(run, tmp_path, fmt):
         assert result.exit_code == 2 and result.stderr.count("edubalance: 错误 error:") == 1
         assert "no sheet of the workbook holds school or county records" in result.stderr
         assert "「填表说明」" in result.stderr and "「图表数据」" in result.stderr
-        assert "「图表数据」: 没有可识别的列名（如填表说明；第 1 行是 「月份」、「人数」）" in result.stderr
+        assert "「图表数据」：没有可识别的列名（如填表说明；第 1 行是 「月份」、「人数」）" in result.stderr
         assert "row 1 holds '月份', '人数'" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ("xlsx", "xls"))
+def test_the_service_parts_a_workbook_error_of_several_sheets_into_chinese_and_english(tmp_path, fmt):
+    from edubalance.service.problems import unreadable_file
+    save = save_xlsx if fmt == "xlsx" else save_xls
+    path = save(tmp_path / f"w.{fmt}", [("填表说明", INSTRUCTIONS), ("图表数据", [["月份", "人数"], ["9月", 3]])])
+    with pytest.raises(InputError) as refused:
+        load_file(path)
+    detail = unreadable_file(refused.value).detail
+    zh, en = detail.split(f"The file {str(path)!r} cannot be read: ")
+    assert zh.startswith(f"文件 {path} 无法读取：工作簿中没有学校或县级记录的工作表。各工作表：「填表说明」：没有可识别的列名")
+    assert "；「图表数据」：没有可识别的列名（如填表说明；第 1 行是 「月份」、「人数」）" in zh
+    assert "no known" not in zh and "holds" not in zh
+    assert en.startswith("no sheet of the workbook holds school or county records")
+    assert "'图表数据': no known column headers (instructions, say; row 1 holds '月份', '人数')" in en
+    assert "没有可识别" not in en and "各工作表" not in en
 
 
 def test_two_sheets_of_schools_in_any_order_are_both_read(tmp_path):

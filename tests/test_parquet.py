@@ -130,11 +130,11 @@ def test_a_failure_while_building_waits_for_the_writers_and_leaves_nothing(run, 
     real = parquet._flat_entries
     built = []
 
-    def failing(entries, key, rule_ids):
+    def failing(entries, key):
         built.append(key)
         if len(built) == 9:                                   # two row groups are on their way by now
             raise OSError(errno.EIO, os.strerror(errno.EIO))
-        return real(entries, key, rule_ids)
+        return real(entries, key)
 
     monkeypatch.setattr(parquet, "_flat_entries", failing)
     result = run("evaluate", *files, "-e", "vector", "-o", tmp_path / "r.parquet")

@@ -178,6 +178,9 @@ def test_the_text_report_builds_only_the_schools_it_shows(vector_evaluator):
     lazy = vector_evaluator.evaluate_records(records)
     n, top = lazy.schools_with_findings(25)
     assert lazy._schools is None                      # nothing else was built
+    assert not any("text_columns" in vars(b) for b in lazy.blocks)     # nor the blocks' text columns
+    assert lazy.school(7) == vector_evaluator.evaluate_records(records).schools[7]
+    assert not any("text_columns" in vars(b) for b in lazy.blocks)
     full = vector_evaluator.evaluate_records(records)
     failing = [s for s in full.schools if s["status"] in ("fail", "incomplete")]
     failing.sort(key=lambda s: (s["status"] != "fail", s["score"]["overall"] or 0))

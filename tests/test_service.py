@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edubalance.loading import frame_rows
+from edubalance.loading import InputError, frame_rows
 from edubalance import Evaluator
 from edubalance.service.local import running_server
 from edubalance.service.problems import bilingual_halves, unreadable_file
@@ -484,7 +484,7 @@ def test_bilingual_halves_part_a_reader_message_where_its_english_starts():
     assert bilingual_halves("第 A 列「a / b」未知 / column A 'a / b' unknown") == ("第 A 列「a / b」未知",
                                                                                 "column A 'a / b' unknown")
     assert bilingual_halves("只有中文，GB18030/GBK") == ("只有中文，GB18030/GBK", None)
-    assert unreadable_file("x.csv", "只有中文").detail == "文件 x.csv 无法读取：只有中文。The file 'x.csv' cannot be read."
+    assert unreadable_file(InputError("x.csv", "只有中文")).detail == "文件 x.csv 无法读取：只有中文。The file 'x.csv' cannot be read."
 
 
 def test_each_request_is_one_json_log_line_without_school_data(client, server_log):

@@ -8,6 +8,7 @@ read as text, blank lines included (they keep the row numbers a spreadsheet show
 """
 from __future__ import annotations
 
+import codecs
 import re
 
 import numpy as np
@@ -40,6 +41,8 @@ def _widest(data: bytes, delimiter: bytes) -> tuple[int, int]:
     delims = np.flatnonzero(arr == delimiter[0])
     per_line = np.diff(np.searchsorted(delims, ends), prepend=0)
     lengths = np.diff(ends, prepend=-1)
+    if data.startswith(codecs.BOM_UTF8):
+        lengths[0] -= len(codecs.BOM_UTF8)
     return int(per_line.max()) + 1, int(lengths.max())
 
 
@@ -51,7 +54,7 @@ def _polars(data: bytes, delimiter: str, width: int, ragged: bool) -> pl.DataFra
 def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
     """Every cell as text, one row per record (blank lines too), as wide as the widest line.
 
-    ``data`` is the file as UTF-8 bytes (the file itself when it is UTF-8), ``text`` at least its
+    ``data`` is the file as UTF-8 bytes (the file itself when it is UTF-8, BOM included), ``text`` at least its
     first :data:`HEAD_CHARS` characters. The width of the
     first lines is tried first; a longer line later makes polars refuse, and the file is read
     again as wide as its widest line."""
@@ -81,7 +84,11 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a CSV file into school and county frames."""
     raw = read_bytes(name)
     text, encoding = decode(name, raw, head=HEAD_CHARS)        # UTF-8: the head only, polars reads the bytes
-    data = raw if encoding == "utf-8" else raw[3:] if encoding == "utf-8-sig" else text.encode("utf-8")
+    # polars skips a UTF-8 BOM itself; a decoded file lives on only as its UTF-8 bytes (with the
+    # whole text and the original bytes beside them, a large GB18030 file took three times its size)
+    data = raw if encoding.startswith("utf-8") else text.encode("utf-8")
+    del raw
+    text = text[:HEAD_CHARS]
     cells = read_csv(name, text, data)
     found = table_frames(name, name, cells, need_header=encoding == "gb18030",
                          strip=b" " in data or b"\t" in data or _IDEOGRAPHIC_SPACE.search(data) is not None)

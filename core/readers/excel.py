@@ -75,12 +75,12 @@ def rows_frame(rows: Iterable[Sequence[Any]]) -> pl.DataFrame:
     return pl.DataFrame(columns, schema={c: pl.String for c in columns})
 
 
-def unknown_headers(first: tuple[int, list]) -> str:
-    """Why a sheet with cells was not read: its first filled row names no two fields (shown)."""
+def unknown_headers(first: tuple[int, list]) -> tuple[str, str]:
+    """Why a sheet with cells was not read, in Chinese and in English: its first filled row
+    names no two fields (shown)."""
     at, row = first
     zh, en = headers_found([cell_text(c) for c in row])
-    return (f"没有可识别的列名（如填表说明；第 {at + 1} 行是 {zh}）/ no known column headers (instructions, say; "
-            f"row {at + 1} holds {en})")
+    return f"没有可识别的列名（如填表说明；第 {at + 1} 行是 {zh}）", f"no known column headers (instructions, say; row {at + 1} holds {en})"
 
 
 #: What a number format shows literally: quoted text, an escaped character, [colour]/[condition].
@@ -217,6 +217,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     found: list[SheetRead] = []
     sheets: list[str] = []
     skipped: list[str] = []
+    unread: list[tuple[str, tuple[str, str] | None]] = []      # (sheet, why in zh and en; None: empty)
     try:
         wb = CalamineWorkbook.from_path(name)
         school_label = name
@@ -225,7 +226,9 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
             first = _first_filled(rows)
             kind = _sheet_kind(title, first)
             if kind is None:
-                skipped.append(f"「{title}」: {unknown_headers(first[0]) if first else '空表 / empty'}")
+                why = unknown_headers(first[0]) if first else None
+                skipped.append(f"「{title}」: {f'{why[0]}/ {why[1]}' if why else '空表 / empty'}")
+                unread.append((title, why))
                 continue
             label = f"{name}#{title}" if kind == "county" or school_label is None else school_label
             if kind == "school":
@@ -242,11 +245,13 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
         raise InputError(name, f"不是可读的 Excel 工作簿 / not a readable XLSX workbook "
                                f"({type(exc).__name__}: {exc})") from None
     if not found:
-        if all(s.endswith("空表 / empty") for s in skipped):
+        if all(why is None for _, why in unread):
             raise InputError(name, "工作簿为空 / the workbook is empty (no header row on any sheet)")
-        raise InputError(name, "工作簿中没有学校或县级记录的工作表 / no sheet of the workbook holds school or county "
-                               "records (a header row naming fields such as 学校标识码, 学段) — sheets: "
-                               + "; ".join(skipped))
+        raise InputError(name, zh="工作簿中没有学校或县级记录的工作表。各工作表："
+                                  + "；".join(f"「{title}」：{why[0] if why else '空表'}" for title, why in unread),
+                         en="no sheet of the workbook holds school or county records (a header row naming fields "
+                            "such as 学校标识码, 学段) — sheets: "
+                            + "; ".join(f"'{title}': {why[1] if why else 'empty'}" for title, why in unread))
     notes = [f"读取工作表 read sheet {s}" for s in sheets] + [f"跳过工作表 skipped sheet {s}" for s in skipped]
     schools = concat([f.schools for f in found])
     county = concat([f.county for f in found])

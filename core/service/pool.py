@@ -50,15 +50,19 @@ def _worker_main(conn: Any, settings: Settings) -> None:
         try:
             reply = ("ok", getattr(jobs, name)(*args))
         except ServiceProblem as p:
-            reply = ("problem", (p.kind, p.detail, p.problems))
+            reply = _problem_reply(p)
         except InputError as exc:
-            p = unreadable_file(exc.path, exc.message)
-            reply = ("problem", (p.kind, p.detail, p.problems))
+            reply = _problem_reply(unreadable_file(exc))
         except InvalidInput as exc:
             reply = ("problem", ("records-rejected", str(exc), exc.to_list()))
         except Exception:
             reply = ("error", traceback.format_exc())
         conn.send(reply)
+
+
+def _problem_reply(p: ServiceProblem) -> tuple[str, tuple]:
+    """A problem as the worker sends it back (the exception itself is not sent: its parts are)."""
+    return "problem", (p.kind, p.detail, p.problems)
 
 
 class Worker:

@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from ..loading import InputError
+
 MEDIA_TYPE = "application/problem+json"
 
 #: kind → (status, Chinese title, English title)
@@ -101,10 +103,11 @@ def bilingual_halves(message: str) -> tuple[str, str | None]:
     return message, None
 
 
-def unreadable_file(path: str, message: str) -> ServiceProblem:
+def unreadable_file(exc: InputError) -> ServiceProblem:
     """422 for a file no reader can read, in the service's words: the reader's Chinese after
-    the Chinese, its English after the English."""
-    zh, en = bilingual_halves(message)
+    the Chinese, its English after the English (the halves it gave, else parted here)."""
+    path = exc.path
+    zh, en = (exc.zh, exc.en) if exc.zh is not None else bilingual_halves(exc.message)
     if en is None:
         return ServiceProblem("unreadable-file", f"文件 {path} 无法读取：{zh}。The file {path!r} cannot be read.")
     return ServiceProblem("unreadable-file", f"文件 {path} 无法读取：{zh}。The file {path!r} cannot be read: {en}")
