@@ -126,3 +126,17 @@ def test_uploaded_files_over_the_record_limit_are_refused_before_anything_is_jud
     with pytest.raises(ServiceProblem) as err:
         jobs.evaluate(("json", many), {}, str(tmp_path))
     assert err.value.kind == "too-large" and judged == []
+
+
+def test_a_body_over_the_record_limit_is_refused_before_its_records_are_read(tmp_path, monkeypatch):
+    """Counted as parsed: no record of a body over the limit is converted or checked."""
+    from edubalance.service import jobs as jobs_module
+    read = []
+    monkeypatch.setattr(jobs_module, "given_rows", lambda rows, *a: read.append(rows) or 1 / 0)
+    jobs = Jobs(Settings(engine="vector", max_records=10))
+    many = orjson.dumps({"records": [SCHOOL | {"school_id": str(5201020000 + k)} for k in range(11)]})
+    for job in (jobs.evaluate, jobs.validate):
+        with pytest.raises(ServiceProblem) as err:
+            job(("json", many), {}, *([str(tmp_path)] if job == jobs.evaluate else []))
+        assert err.value.kind == "too-large" and "11" in err.value.detail
+    assert read == []

@@ -73,21 +73,19 @@ class Jobs:
         record is refused (every file row skipped names its rows)."""
         if source[0] == "json":
             body = _parse(model, source[1])
+            self._check_count(len(body.records) + len(body.counties))         # before any record is read
             options = {**options, **body.model_dump(exclude={"records", "counties"})}
             ev = self.evaluator(body.province, options.get("year"), options.get("verdicts") or "all")
             given: tuple = (given_rows(body.records, "<records>"), given_rows(body.counties, "<counties>"))
-            schools, counties = given
-            skipped: list = []
-        else:
-            ev = self.evaluator(options.get("province"), options.get("year"), options.get("verdicts") or "all")
-            with _in_folder(source[1]):
-                loaded = ev.load(source[2])
-            given, (schools, counties) = (loaded,), loaded
-            skipped = [(s.file, s.row) for s in loaded.skipped]
+            return ev, ev.check_timed(*given), options
+        ev = self.evaluator(options.get("province"), options.get("year"), options.get("verdicts") or "all")
+        with _in_folder(source[1]):
+            loaded = ev.load(source[2])
+        schools, counties = loaded
         self._check_count(len(schools) + len(counties))
-        if not len(schools) and not len(counties):
-            raise _no_records(skipped)
-        return ev, ev.check_timed(*given), options
+        if not len(schools) and not len(counties):      # (a JSON body without records: refused by its model)
+            raise _no_records([(s.file, s.row) for s in loaded.skipped])
+        return ev, ev.check_timed(loaded), options
 
     # -- evaluate --------------------------------------------------------------------------
     def evaluate(self, source: tuple, options: dict, out_dir: str) -> dict:
