@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from .catalogue import ruleset_key
 from .derive import DERIVED_MEASURES
-from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults, RuleSet, same_rules
+from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults, RuleSet
 from .serialise import clean
 from .table import Table
 
@@ -155,7 +155,7 @@ def _columns(convert: Any, columns: list[np.ndarray], m: int) -> list[pa.Array]:
 
 class RuleColumns:
     """What the entries take from the rules alone, made once per rule set
-    (``ruleset.once(RuleColumns.of)``): the rule ids (as text and as an Arrow array), the
+    (``ruleset.kept_for(rules, RuleColumns.of, …)``): the rule ids (as text and as an Arrow array), the
     provisional rules, the measures an entry may list and the layouts of the blocks."""
 
     def __init__(self, rules: Sequence[Rule], key: str):
@@ -204,9 +204,7 @@ class SchoolBlock:
         self.files = np.asarray(list(files), dtype=object)
         self.rows = np.array([-1 if r is None else r for r in rows], dtype=np.int64)
         self.identity = {k: table.get(k) for k in IDENTITY}
-        rules = ruleset.once(RuleColumns.of)
-        if not same_rules(results.rules, rules.rules):     # verdicts of other rules than the rule set's own
-            rules = RuleColumns(results.rules, rules.key)
+        rules = ruleset.kept_for(results.rules, RuleColumns.of, lambda other: RuleColumns(other, ruleset_key(ruleset)))
         self.rule_columns = rules
         self.measure_names = [m for m in rules.measure_names if m in table.columns]
         self.measures = dict(zip(self.measure_names, (table.columns[m] for m in self.measure_names)))

@@ -326,9 +326,7 @@ class Evaluator:
                 files, rows = [m["_file"] for m in members], [m["_row"] for m in members]
         results = self.school_results(ruleset, table, engine, progress)
         with self._stage("scores"):
-            layout = ruleset.once(ScoreLayout.of)
-            if not same_rules(results.rules, layout.rules):     # verdicts of other rules than the rule set's own
-                layout = ScoreLayout(results.rules)
+            layout = ruleset.kept_for(results.rules, ScoreLayout.of, ScoreLayout)
             overall, by_dim = score(results.status, results.rules, layout)
             status = status_of(results.status, results.rules, layout)
             basic = basic_standard_status(results.status, results.rules, layout)

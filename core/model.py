@@ -135,6 +135,12 @@ class RuleSet:
             found = self._kept[make] = make(self)
             return found
 
+    def kept_for(self, rules: list[Rule], make: Callable[["RuleSet"], T], otherwise: Callable[[list[Rule]], T]) -> T:
+        """What :meth:`once` keeps for ``make`` (a value with the ``rules`` it was made for), when
+        ``rules`` are those; else ``otherwise(rules)``, made for verdicts of other rules."""
+        kept = self.once(make)
+        return kept if same_rules(rules, kept.rules) else otherwise(rules)
+
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules + self.composites + self.county_rules:
             if r.id == rule_id:
