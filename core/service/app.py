@@ -85,8 +85,9 @@ class Catalog:
         one no plug-in gives is refused."""
         if province is None:
             return None
-        if province_key(province) in self.provinces:
-            return province_key(province)
+        key = province_key(province)
+        if key in self.provinces:
+            return key
         raise ServiceProblem("unknown-province", f"未知的省份 {province!r}（可选：{', '.join(self.provinces)}）。"
                                                      f"Unknown province {province!r} (known: "
                                                      f"{', '.join(self.provinces)}).")

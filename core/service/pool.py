@@ -54,7 +54,7 @@ def _worker_main(conn: Any, settings: Settings) -> None:
         except InputError as exc:
             reply = _problem_reply(unreadable_file(exc))
         except InvalidInput as exc:
-            reply = ("problem", ("records-rejected", str(exc), exc.to_list()))
+            reply = _problem_reply(ServiceProblem("records-rejected", str(exc), exc.to_list()))
         except Exception:
             reply = ("error", traceback.format_exc())
         conn.send(reply)

@@ -108,9 +108,8 @@ def unreadable_file(exc: InputError) -> ServiceProblem:
     the Chinese, its English after the English (the halves it gave, else parted here)."""
     path = exc.path
     zh, en = (exc.zh, exc.en) if exc.zh is not None else bilingual_halves(exc.message)
-    if en is None:
-        return ServiceProblem("unreadable-file", f"文件 {path} 无法读取：{zh}。The file {path!r} cannot be read.")
-    return ServiceProblem("unreadable-file", f"文件 {path} 无法读取：{zh}。The file {path!r} cannot be read: {en}")
+    tail = "." if en is None else f": {en}"
+    return ServiceProblem("unreadable-file", f"文件 {path} 无法读取：{zh}。The file {path!r} cannot be read{tail}")
 
 
 def rejected_problems(rejected: list[dict]) -> list[dict]:
