@@ -67,12 +67,13 @@ def _counties(report: Any) -> pa.Table:
 
 
 def _county_verdicts(report: Any) -> pa.Table:
-    return _verdict_rows("county_key", ((k, v) for k, c in enumerate(report.counties) for v in c.get("verdicts", ())),
-                         stage=True)
+    lists = [c.get("verdicts", ()) for c in report.counties]
+    keys = np.repeat(np.arange(len(lists), dtype=np.int64), [len(v) for v in lists])
+    return _verdict_rows("county_key", keys, list(chain.from_iterable(lists)), stage=True)
 
 
 def _rejected(report: Any) -> pa.Table:
-    return _table(_problems(report), first=_PROBLEM_COLUMNS)
+    return _problems(report)
 
 
 def _rules(report: Any) -> pa.Table:
@@ -117,20 +118,23 @@ def _options(name: str, schema: pa.Schema) -> dict[str, Any]:
     return options
 
 
-def _verdict_rows(key: str, verdicts: Iterable[tuple[int, dict]], stage: bool = False) -> pa.Table:
-    """The long verdict table of (key, verdict dict) pairs."""
-    pairs = list(verdicts)
-    found = [v for _, v in pairs]
+def _verdict_rows(key: str, keys: np.ndarray, verdicts: list[dict], stage: bool = False) -> pa.Table:
+    """The long verdict table: ``keys[i]`` and the fields of ``verdicts[i]``. Verdicts that are
+    one dict (alike verdicts of different owners) are converted once and repeated: at national
+    scale a county verdict dict serves nine rows."""
+    ids = np.fromiter(map(id, verdicts), dtype=np.uint64, count=len(verdicts))
+    _, first, repeat = np.unique(ids, return_index=True, return_inverse=True)
+    found = [verdicts[i] for i in first.tolist()]
     gaps = [v.get("gap") or {} for v in found]
-    cols: dict[str, list] = {key: [k for k, _ in pairs], "rule_id": [v["rule_id"] for v in found]}
+    cols: dict[str, list] = {"rule_id": [v["rule_id"] for v in found]}
     if stage:
         cols["stage"] = [v.get("stage") for v in found]
     cols.update({"status": [v["status"] for v in found], "value": [v.get("value") for v in found],
                  "threshold": [v.get("threshold") for v in found], "gap": [g.get("value") for g in gaps],
                  "gap_share": [g.get("share") for g in gaps]})
-    types = {key: pa.int64(), "value": pa.float64(), "threshold": pa.float64(), "gap": pa.float64(),
-             "gap_share": pa.float64()}
-    return pa.table({name: _texts(values, types.get(name, pa.string())) for name, values in cols.items()})
+    types = {"value": pa.float64(), "threshold": pa.float64(), "gap": pa.float64(), "gap_share": pa.float64()}
+    distinct = pa.table({name: _texts(values, types.get(name, pa.string())) for name, values in cols.items()})
+    return distinct.take(pa.array(repeat.ravel())).add_column(0, key, pa.array(keys, pa.int64()))
 
 
 # -- schools and their verdicts, from the entry tables ---------------------------------------
@@ -297,43 +301,51 @@ def _county_row(county: dict) -> dict:
     return county
 
 
-#: Where a nested object's fields go: its columns by field, its nested objects' nodes by
-#: field, and its column name prefix (column names are made once, not once a row).
-_Node = tuple[dict[str, list], dict[str, "_Node"], str]
-
-
 def _table(rows: list[dict], first: Sequence[str] = (), flat: bool = False, skip: str = "") -> pa.Table:
-    """A table from rows of differing keys: ``first`` columns first, then the others as found;
-    ``flat``: nested objects flattened into ``a_b`` columns (an empty one is a null ``a``; lists
-    stay lists, of scalars or objects), and a row's own ``skip`` field left out.
+    """A table from rows of differing keys (see :class:`_Columns`), a row's own ``skip`` field
+    left out."""
+    columns = _Columns(len(rows), first, flat)
+    for i, row in enumerate(rows):                   # one pass over the rows, not one per column
+        columns.put(row, i, skip)
+    return columns.table()
+
+
+class _Columns:
+    """Columns filled from rows of differing keys: ``first`` columns first, then the others as
+    found; ``flat``: nested objects flattened into ``a_b`` columns (an empty one is a null
+    ``a``; lists stay lists, of scalars or objects).
 
     Numbers that are ints in some rows and floats in others become floats; a column whose
     values are of mixed kinds becomes their JSON text."""
-    n = len(rows)
-    columns: dict[str, list] = {name: [None] * n for name in first}
 
-    def put(obj: dict, i: int, node: _Node, skip: str = "") -> None:     # straight into the columns
-        cols, kids, prefix = node
+    def __init__(self, n: int, first: Sequence[str] = (), flat: bool = False):
+        self.n, self.flat = n, flat
+        self.columns: dict[str, list] = {name: [None] * n for name in first}
+        #: Where an object's fields go: its columns by field, its nested objects' nodes by
+        #: field, and its column name prefix (column names are made once, not once a row).
+        self.top: tuple[dict[str, list], dict[str, Any], str] = ({}, {}, "")
+
+    def put(self, obj: dict, i: int, skip: str = "", node: tuple | None = None) -> None:
+        """``obj``'s fields as row ``i`` (a later field of the same name replaces an earlier)."""
+        cols, kids, prefix = node or self.top
         for k, v in obj.items():
-            if flat and type(v) is dict:
+            if self.flat and type(v) is dict:
                 if v:
                     kid = kids.get(k)
                     if kid is None:
                         kid = kids[k] = ({}, {}, f"{prefix}{k}_")
-                    put(v, i, kid)
+                    self.put(v, i, "", kid)
                     continue
                 v = None
             elif k == skip:
                 continue
             column = cols.get(k)
             if column is None:
-                column = cols[k] = columns.setdefault(prefix + k, [None] * n)
+                column = cols[k] = self.columns.setdefault(prefix + k, [None] * self.n)
             column[i] = v
 
-    top: _Node = ({}, {}, "")
-    for i, row in enumerate(rows):                   # one pass over the rows, not one per column
-        put(row, i, top, skip)
-    return pa.table({name: _texts(values, None) for name, values in columns.items()})
+    def table(self) -> pa.Table:
+        return pa.table({name: _texts(values, None) for name, values in self.columns.items()})
 
 
 def _texts(values: Sequence[Any], kind: pa.DataType | None = pa.string()) -> pa.Array:
@@ -374,7 +386,7 @@ def _lists_of_objects(values: Sequence[Any]) -> pa.Array | None:
     and missing fields): converted to the types inferred from the first objects, which fails
     for a value they do not fit; no field is null, so no object lacks one, and none has more.
     None for any other column (pyarrow then infers the type object by object)."""
-    if not set(map(type, values)) <= {list, type(None)}:
+    if not values or type(values[0]) not in (list, type(None)) or not set(map(type, values)) <= {list, type(None)}:
         return None
     items = list(chain.from_iterable(v for v in values if v is not None))
     if not items or set(map(type, items)) != {dict}:
@@ -394,20 +406,23 @@ _PROBLEM_COLUMNS = ("record", "file", "row", "school_id", "school_name", "county
                     "severity", "field", "label", "observed", "expected", "message", "data")
 
 
-def _problems(report: Any) -> list[dict]:
-    """One row per problem: of rejected school records, rejected county records, and warnings;
-    ``data`` is the rejected record as found, as JSON text."""
-    rows = []
-    last, data = None, None
-    for kind, rec, p in each_problem(report.rejected, report.county_rejected, report.warnings):
-        if kind == "warning":
-            rows.append({"record": kind, **p})
-            continue
-        if rec is not last:
-            last, data = rec, (dumps(rec["data"]).decode() if "data" in rec else None)
-        rows.append({"record": kind, **{k: v for k, v in rec.items() if k not in ("problems", "data")}, **p,
-                     "data": data})
-    for r in rows:
-        if not isinstance(r.get("observed"), (str, type(None))):
-            r["observed"] = dumps(r["observed"]).decode()
-    return rows
+def _problems(report: Any) -> pa.Table:
+    """One row per problem: of rejected school records, rejected county records, and warnings
+    (``record``: school, county or warning), with the record's fields; ``data`` is the rejected
+    record as found, and ``observed`` when not text, as JSON text."""
+    found = list(each_problem(report.rejected, report.county_rejected, report.warnings))
+    columns = _Columns(len(found), _PROBLEM_COLUMNS)
+    kinds, data = columns.columns["record"], columns.columns["data"]
+    last, text = None, None
+    for i, (kind, rec, p) in enumerate(found):
+        kinds[i] = kind
+        if kind != "warning":
+            if rec is not last:
+                last, text = rec, (dumps(rec["data"]).decode() if "data" in rec else None)
+            columns.put(rec, i, "problems")
+        columns.put(p, i)
+        if kind != "warning":
+            data[i] = text
+    observed = columns.columns["observed"]
+    columns.columns["observed"] = [v if v is None or isinstance(v, str) else dumps(v).decode() for v in observed]
+    return columns.table()
