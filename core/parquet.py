@@ -375,7 +375,7 @@ def _array(values: Sequence[Any], kind: pa.DataType | None) -> pa.Array:
 
 #: Field types that pyarrow converts to only from values it would infer them from (not int64:
 #: a float would be truncated; not a nested object: a field it lacks would be dropped).
-_EXACT = (pa.string(), pa.float64(), pa.bool_(), pa.null(), pa.list_(pa.string()), pa.list_(pa.null()))
+_EXACT = (pa.string(), pa.float64(), pa.bool_(), pa.list_(pa.string()), pa.list_(pa.null()))
 #: Objects whose inferred types are tried for a whole column of lists of objects.
 _SAMPLE = 64
 
@@ -388,8 +388,11 @@ def _lists_of_objects(values: Sequence[Any]) -> pa.Array | None:
     None for any other column (pyarrow then infers the type object by object)."""
     if not values or type(values[0]) not in (list, type(None)) or not set(map(type, values)) <= {list, type(None)}:
         return None
-    items = list(chain.from_iterable(v for v in values if v is not None))
-    if not items or set(map(type, items)) != {dict}:
+    first = next(filter(None, values), None)
+    if first is None or type(first[0]) is not dict:
+        return None
+    items = list(chain.from_iterable(filter(None, values)))
+    if set(map(type, items)) != {dict}:
         return None
     kind = pa.array(items[:_SAMPLE], from_pandas=True).type
     if set(map(len, items)) != {kind.num_fields} or any(f.type not in _EXACT for f in kind):
