@@ -92,7 +92,19 @@ def _summary(report: Any) -> pa.Table:
         "engine": [report.engine],
         "files": _texts([[clean_text(f) for f in report.files]], pa.list_(pa.string())),
         "verdicts": [report.verdicts],
-        "head_json": [dumps({**head, "notes": report.notes}).decode("utf-8")]})
+        "head_json": _json_text(dumps({**head, "notes": report.notes}))})
+
+
+#: The longest text a text array's 32-bit offsets hold.
+_LONGEST = 2**31 - 1
+
+
+def _json_text(data: bytes) -> pa.Array:
+    """One JSON text as a text array, its UTF-8 bytes taken as they are (orjson writes valid
+    UTF-8): not decoded and encoded again (a quarter of the summary's time at national scale)."""
+    if len(data) > _LONGEST:                         # beyond 32-bit offsets: as pyarrow converts it
+        return pa.array([data.decode("utf-8")], pa.string())
+    return pa.StringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], np.int32)), pa.py_buffer(data))
 
 
 #: The files other than schools and verdicts, in the order they are written, and their builders.
