@@ -31,7 +31,7 @@ from .catalogue import ruleset_key
 from .derive import DERIVED_MEASURES
 from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults, RuleSet
 from .serialise import clean
-from .table import Table
+from .table import Table, group_numbers
 
 
 
@@ -64,6 +64,10 @@ FUNDING_KEYS = (("entitlement_yuan", "public_funds_entitlement_yuan"),
                 ("special_needs_yuan", "funding_special_yuan"),
                 ("heating_yuan", "funding_heating_yuan"))
 _TEXT_IDENTITY = tuple(k for k in IDENTITY if k != "year")
+#: The text columns a table takes from its block: the identity's, then the source file and status.
+_TEXT_COLUMNS = (*_TEXT_IDENTITY, "file", "status")
+#: Text columns that hardly repeat (one per school): text in ``coded`` tables too.
+_DISTINCT = ("school_id", "school_name")
 #: A table of at least 1/WHOLE_SHARE of a block's schools takes its text from the block-wide
 #: columns (converting a block at once costs about what converting a fifth of it row by row does).
 WHOLE_SHARE = 5
@@ -147,6 +151,17 @@ def texts(values: Any) -> pa.Array:
         return pa.array(values, type=pa.string(), from_pandas=True)
     except (pa.ArrowException, UnicodeEncodeError):
         return pa.array(clean(list(values)), type=pa.string(), from_pandas=True)
+
+
+def coded_texts(values: np.ndarray) -> pa.DictionaryArray:
+    """Text values that repeat (a county's, a stage's …) as a dictionary array: indices into their
+    distinct values, each converted once (None: a null index)."""
+    distinct, numbers = group_numbers(values, len(values))
+    codes = numbers.astype(np.int32)
+    missing = [k for k, v in enumerate(distinct) if v is None]
+    mask = codes == missing[0] if missing else None
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=mask),
+                                          texts(["" if v is None else v for v in distinct]))
 
 
 def _offsets(owner: np.ndarray, n: int) -> pa.Array:
@@ -239,6 +254,15 @@ class SchoolBlock:
         self._report_positions: tuple[pa.Array, np.ndarray] | None = None
 
     @cached_property
+    def coded_columns(self) -> list[pa.Array]:
+        """:attr:`text_columns` for ``coded`` tables, made once: those that repeat as dictionary
+        arrays (each distinct text converted once; the Parquet writer takes its dictionary as it
+        is), school ids and names as text."""
+        cells = dict(zip(_TEXT_COLUMNS, self._text_cells(slice(None))))
+        plain = dict(zip(_DISTINCT, _columns(texts, [cells[k] for k in _DISTINCT], self.n)))
+        return [plain[k] if k in plain else coded_texts(cells[k]) for k in _TEXT_COLUMNS]
+
+    @cached_property
     def text_columns(self) -> list[pa.Array]:
         """The identity text columns (``_TEXT_IDENTITY``), files and statuses of the whole
         block as Arrow text, made once: each table takes its schools' rows (measured: a fifth
@@ -301,22 +325,29 @@ class SchoolBlock:
         Arrow record batch, shaped by ``layout`` (the report's; this block's own if None).
 
         ``coded`` (the report's rule ids, a superset of the block's): each verdict's rule id and
-        status as a dictionary array (indices into ``coded`` and the status names, no copy of each
-        text: the Parquet writer encodes them as they are); otherwise (None) plain text (the JSON writers: Polars reads a dictionary's values 15x slower).
+        status, and the identity texts that repeat, the source file and the status, as dictionary
+        arrays (indices into ``coded``, the status names and :attr:`coded_columns`, no copy of
+        each text: the Parquet writer encodes them as they are); otherwise (None) plain text (the
+        JSON writers: Polars reads a dictionary's values 15x slower).
         ``whole``: the caller goes on to the block's other schools (see :meth:`_text_rows`)."""
         check_mode(verdicts)
         layout = layout or self.layout
         index = np.asarray(index, dtype=np.int64)
         m = len(index)
         none = np.full(m, np.nan)
-        *who, file, state = self._text_rows(index, whole)
+        if coded is None:
+            *who, file, state = self._text_rows(index, whole)
+        else:
+            at = pa.array(index)
+            *who, file, state = (column.take(at) for column in self.coded_columns)
         cols: dict[str, pa.Array] = dict(zip(_TEXT_IDENTITY, who))
         year = self.identity["year"][index]
         cols["year"] = pa.array(np.where(np.isnan(year), 0, year).astype(np.int64), mask=np.isnan(year))
         cols = {k: cols[k] for k in IDENTITY}
         cols["ruleset"] = pa.array([self.ruleset] * m, type=pa.string())
         rows = self.rows[index]
-        cols["source"] = _struct([file, pa.array(rows, mask=rows < 0)], _SOURCE, m)
+        source = _SOURCE if coded is None else pa.struct([("file", file.type), ("row", pa.int64())])
+        cols["source"] = _struct([file, pa.array(rows, mask=rows < 0)], source, m)
         funding = {key: self.funding[col][index] for key, col in FUNDING_KEYS if col}
         funding["shortfall_yuan"] = np.maximum(funding["entitlement_yuan"] - funding["received_yuan"], 0.0)
         floor = funding.pop("floor_applied")
