@@ -18,7 +18,6 @@ Verdict lists come in two modes: ``all`` (every rule, the default) and ``finding
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Sequence
@@ -32,23 +31,6 @@ from .derive import DERIVED_MEASURES
 from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults, RuleSet
 from .serialise import clean
 from .table import Table, group_numbers
-
-
-
-def _reusing_pool() -> None:
-    """Arrow memory from jemalloc, unless ``ARROW_DEFAULT_MEMORY_POOL`` names a pool. The default
-    (mimalloc) hands a table's memory back to the system once it is written and takes fresh,
-    zeroed pages for the next: measured writing 200,000 schools to Parquet, about 0.4 s of the
-    main thread's time in the kernel, a third of that with jemalloc, which keeps it for reuse."""
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except pa.ArrowNotImplementedError:                # a pyarrow built without it
-        pass
-
-
-_reusing_pool()
 
 VERDICT_MODES = ("all", "findings")
 IDENTITY = ("school_id", "stage", "school_name", "county_code", "county_name", "province", "year",
