@@ -13,12 +13,10 @@ import math
 from collections import defaultdict
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from edubalance.composite import evaluate_composites
 from edubalance.derive import DERIVED_MEASURES
-from edubalance.entries import coded_texts
 from edubalance.catalogue import catalogue
 from edubalance.evaluator import Evaluator
 from edubalance.loading import RawRow
@@ -270,11 +268,3 @@ def test_the_catalogues_funding_is_the_kept_plans_entries_of_its_year(vector_eva
         assert got == want and got["base_per_pupil"]
         assert all("from" not in e and "to" not in e for entries in got.values() for e in entries)
 
-
-def test_coded_texts_convert_each_distinct_text_once_and_keep_missing_as_null():
-    values = np.array(["县甲", None, "县乙", "县甲", "bad \ud800", None], dtype=object)
-    coded = coded_texts(values)
-    assert pa.types.is_dictionary(coded.type)
-    assert coded.dictionary.to_pylist() == ["县甲", "", "县乙", "bad \ufffd"]
-    assert coded.to_pylist() == ["县甲", None, "县乙", "县甲", "bad \ufffd", None]
-    assert coded_texts(np.array([None, None], dtype=object)).to_pylist() == [None, None]
