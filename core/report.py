@@ -188,7 +188,7 @@ class Report:
         pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="json")
         pending: deque[Future] = deque()
         try:
-            for part in self.tables():
+            for part in self.tables(CHUNK):
                 pending.append(pool.submit(_json_text, part, lines))
                 if len(pending) > WORKERS:
                     yield pending.popleft().result()
