@@ -267,3 +267,38 @@ def test_the_catalogues_funding_is_the_kept_plans_entries_of_its_year(vector_eva
                 for k, entries in funding_parameters(ruleset.parameters["funding"], year).items() if entries}
         assert got == want and got["base_per_pupil"]
         assert all("from" not in e and "to" not in e for entries in got.values() for e in entries)
+
+
+
+@pytest.fixture
+def small_tables(monkeypatch):
+    """Tables of 97 entries: many serialised at once, finished in any order."""
+    from edubalance import report as report_module
+    monkeypatch.setattr(report_module, "CHUNK", 97)
+
+
+def test_json_and_ndjson_of_many_tables_keep_the_report_order(sample, small_tables):
+    report = Evaluator(engine="vector").evaluate_records(*sample)
+    buf = io.BytesIO()
+    report.write_json(buf)
+    whole = json.loads(report.to_json())
+    assert json.loads(buf.getvalue()) == whole and len(whole["schools"]) > 10 * 97
+    lines = _ndjson(report).splitlines()
+    assert [json.loads(x) for x in lines[1:report.evaluated + 1]] == whole["schools"]
+
+
+def test_a_stream_that_fails_stops_the_serialising_threads(sample, small_tables):
+    import errno
+    import threading
+
+    class Full(io.BytesIO):
+        def write(self, data):
+            if self.tell() > 100_000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(data)
+
+    report = Evaluator(engine="vector").evaluate_records(*sample)
+    for write in (report.write_json, report.write_ndjson):
+        with pytest.raises(OSError, match="No space"):
+            write(Full())
+        assert not [t for t in threading.enumerate() if t.name.startswith("json")]

@@ -163,3 +163,22 @@ def test_the_small_files_share_one_writer_thread(run, files, tmp_path, monkeypat
     run("evaluate", *files, "-e", "vector", "-o", out)
     assert sorted(made) == ["parquet-schools", "parquet-tables", "parquet-verdicts"]
     assert {p.stem for p in out.iterdir()} == TABLES
+
+
+def test_school_texts_written_from_dictionaries_read_back_as_the_json_reports_text(run, files, tmp_path, small_groups):
+    """The identity texts that repeat, the source file and the status are handed to the writer as
+    dictionary arrays (one per province's block, several per row group): every value, and every
+    missing one, reads back as the JSON report's plain text."""
+    data = _json_report(run, files, tmp_path)
+    out = tmp_path / "r.parquet"
+    run("evaluate", *files, "-e", "vector", "-o", out)
+    found = pq.ParquetFile(out / "schools.parquet")
+    schools = found.read()
+    texts = ("school_id", "stage", "school_name", "county_code", "county_name", "province", "school_type",
+             "location", "status", "source_file")
+    for name in texts:
+        assert schools.schema.field(name).type == pa.string(), name
+        want = [s["source"]["file"] if name == "source_file" else s[name] for s in data["schools"]]
+        assert schools.column(name).to_pylist() == want, name
+    assert any(s["location"] is None for s in data["schools"])          # missing values among them
+    assert len({s["province"] for s in data["schools"]}) > 1 and found.num_row_groups > 1
