@@ -22,15 +22,18 @@ class ScoreLayout:
     def __init__(self, rules: list[Rule]):
         self.rules = list(rules)
         self.weights = np.array([r.weight for r in rules], dtype=float)
-        #: (dimension, its rows as a slice of the rows reordered by ``order``), in DIMENSIONS order
-        self.by_dim = []
-        order: list[int] = []
+        #: the dimensions scored, in DIMENSIONS order, each with its row in ``sums``
+        self.by_dim: list[tuple[str, int]] = []
+        #: [1 + dimensions, rules]: the weights of every rule (row 0), then of each dimension's
+        #: rules (0 elsewhere): every sum of weights is one matrix product
+        self.sums = np.zeros((1 + len(DIMENSIONS), len(rules)))
+        self.sums[0] = self.weights
         for dim in DIMENSIONS:
             rows = [k for k, r in enumerate(rules) if r.dimension == dim]
             if rows:
-                self.by_dim.append((dim, slice(len(order), len(order) + len(rows))))
-                order.extend(rows)
-        self.order = np.array(order, dtype=np.intp)
+                self.by_dim.append((dim, len(self.by_dim) + 1))
+                self.sums[len(self.by_dim), rows] = self.weights[rows]
+        self.sums = self.sums[:1 + len(self.by_dim)]
         self.binding = [k for k, r in enumerate(rules) if r.severity in ("veto", "required")]
         self.basic = basic_rows(rules)
 
@@ -50,20 +53,12 @@ def score(status: np.ndarray, rules: list[Rule], layout: ScoreLayout | None = No
     if not len(rules):
         return np.full(n, np.nan), {}
     layout = layout or ScoreLayout(rules)
-    w = layout.weights[:, None]
-    # A dimension's rows are a slice (a view) of the rows put in dimension order; every share
-    # is divided in one call at the end.
-    ordered, w_ordered = status[layout.order], w[layout.order]
-    applicable = [(w * (status != NOT_APPLICABLE)).sum(0)]
-    passed = [(w * (status == PASS)).sum(0)]
-    for _, rows in layout.by_dim:
-        applicable.append((w_ordered[rows] * (ordered[rows] != NOT_APPLICABLE)).sum(0))
-        passed.append((w_ordered[rows] * (ordered[rows] == PASS)).sum(0))
-    groups = len(applicable)
-    applicable, passed = np.concatenate(applicable).reshape(groups, n), np.concatenate(passed).reshape(groups, n)
+    # Row 0 of each product sums over every rule, row j over dimension j's rules.
+    applicable = layout.sums @ (status != NOT_APPLICABLE)
+    passed = layout.sums @ (status == PASS)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = np.where(applicable > 0, 100.0 * passed / applicable, np.nan)
-    return shares[0], {dim: shares[k + 1] for k, (dim, _) in enumerate(layout.by_dim)}
+    return shares[0], {dim: shares[row] for dim, row in layout.by_dim}
 
 
 def status_of(status: np.ndarray, rules: list[Rule], layout: ScoreLayout | None = None) -> np.ndarray:

@@ -85,11 +85,12 @@ class Table:
             col[:] = [r.get(name) for r in records]
             table.columns[name] = col
         nan = float("nan")
-        for name in numeric_fields:
-            if name in TEXT_FIELDS:
-                continue
-            # One conversion per field, in C; NumPy turns a None value into NaN (missing) too.
-            table.columns[name] = np.array([r.get(name, nan) for r in records], dtype=float)
+        names = [name for name in numeric_fields if name not in _TEXT]
+        # One conversion for every field, in C (NumPy turns a None value into NaN, missing, too):
+        # a [fields, records] matrix whose rows are the columns (a few records through the API
+        # would otherwise cost one array per field).
+        values = np.array([[r.get(name, nan) for r in records] for name in names], dtype=float).reshape(len(names), n)
+        table.columns.update(zip(names, values))
         return table
 
     @classmethod
