@@ -34,8 +34,8 @@ from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_du
 from .coercion import Bad, CellPlan, cell_plan, column_type, slow_values
 from .errors import InvalidInput
 from .fields import label
-from .loading import (NESTED, PROVENANCE, RawRow, Skipped, given_value, json_kind, key_field, record_columns, text_frame,
-                      twice_text, unit_refused)
+from .loading import (NESTED, RawRow, Skipped, given_value, json_kind, key_field, keys_in_units, record_columns,
+                      text_frame, twice_text, unit_refused)
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
 from .regions import code_provinces
 
@@ -183,28 +183,18 @@ def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
     """Each row's data for :func:`~edubalance.loading.record_columns`, a key in another unit
     (``…（万元）``) with its value converted; a unit with no exact factor raises InvalidInput
     (for every record with the key). Each distinct key is looked up once."""
-    units: dict[Any, Any] = {}           # key -> its unit, None for a key in the field's own unit
     out: list[tuple[int, str, dict[str, Any]]] = []
     refused: list[Problem] = []
     for r in rows:
         data = r.data
-        convert = False
-        for key in data:
-            if key in PROVENANCE:
-                continue
-            if key not in units:
-                units[key] = key_field(key)[1]
-            found = units[key]
-            if found is None:
-                continue
-            if found.factor is None:                             # every record with the key
+        units = dict(keys_in_units(tuple(data)))            # mostly none
+        for key, found in units.items():
+            if found.factor is None:                         # every record with the key
                 refused.append(Problem("E106", ERROR, r.file, r.row, ident(data, "school_id"), found.field,
                                        label(found.field), key, "a unit converted to the field's",
                                        unit_refused(found.field, str(key), found, ("键", "key"))))
-            else:
-                convert = True
-        if convert:
-            data = {k: (given_value(v, units[k]) if units.get(k) is not None else v) for k, v in data.items()}
+        if any(found.factor is not None for found in units.values()):
+            data = {k: (given_value(v, units[k]) if k in units else v) for k, v in data.items()}
         out.append((r.row, f"record {r.row}", data))
     if refused:
         raise InvalidInput(refused, ("记录无效", "invalid records"))
