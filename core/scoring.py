@@ -34,8 +34,8 @@ class ScoreLayout:
                 self.by_dim.append((dim, len(self.by_dim) + 1))
                 self.sums[len(self.by_dim), rows] = self.weights[rows]
         self.sums = self.sums[:1 + len(self.by_dim)]
-        self.binding = [k for k, r in enumerate(rules) if r.severity in ("veto", "required")]
-        self.basic = basic_rows(rules)
+        self.binding = np.array([k for k, r in enumerate(rules) if r.severity in ("veto", "required")], dtype=np.intp)
+        self.basic = np.array(basic_rows(rules), dtype=np.intp)
 
     @classmethod
     def of(cls, ruleset: RuleSet) -> "ScoreLayout":
@@ -67,7 +67,7 @@ def status_of(status: np.ndarray, rules: list[Rule], layout: ScoreLayout | None 
     binding = (layout or ScoreLayout(rules)).binding
     out = filled(n, "pass")
     out[(status == NOT_APPLICABLE).all(0)] = "not_applicable"
-    if binding:
+    if len(binding):
         s = status[binding]
         out[(s == MISSING_DATA).any(0)] = "incomplete"
         out[(s == FAIL).any(0)] = "fail"
@@ -96,7 +96,7 @@ def basic_standard_status(status: np.ndarray, rules: list[Rule], layout: ScoreLa
     n = status.shape[1]
     rows = layout.basic if layout else basic_rows(rules)
     out = filled(n, "not_applicable")
-    if not rows:
+    if not len(rows):
         return out
     s = status[rows]
     out[((s == PASS) | (s == FAIL) | (s == MISSING_DATA)).any(0)] = "pass"

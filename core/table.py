@@ -80,10 +80,10 @@ class Table:
         """Build columns from validated records (missing keys and ``None`` become missing)."""
         n = len(records)
         table = cls(n)
-        for name in TEXT_FIELDS:
-            col = np.empty(n, dtype=object)
-            col[:] = [r.get(name) for r in records]
-            table.columns[name] = col
+        text = np.empty((len(TEXT_FIELDS), n), dtype=object)     # rows: the text columns
+        for row, name in zip(text, TEXT_FIELDS):
+            row[:] = [r.get(name) for r in records]
+        table.columns.update(zip(TEXT_FIELDS, text))
         nan = float("nan")
         names = [name for name in numeric_fields if name not in _TEXT]
         # One conversion for every field, in C (NumPy turns a None value into NaN, missing, too):
