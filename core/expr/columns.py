@@ -5,8 +5,6 @@ are sure to agree (the same semantics, without a dozen NumPy calls on one-elemen
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from .nodes import (
@@ -175,22 +173,6 @@ class _Row:
         return self.table.value(name, 0)
 
 
-@lru_cache(maxsize=1024)
-def _arith_inputs(node: Node) -> tuple[frozenset, bool]:
-    """What the node's arithmetic reads: where the columnar evaluation has a type rule of
-    its own (text in arithmetic is an error even where the text is missing)."""
-    names_in, text_in = set(), False
-    stack = [(node, False)]
-    while stack:
-        n, inside = stack.pop()
-        inside = inside or isinstance(n, (Arith, Neg))
-        if inside and isinstance(n, Name):
-            names_in.add(n.name)
-        text_in = text_in or (inside and isinstance(n, Str))
-        stack.extend((c, inside) for c in children(n))
-    return frozenset(names_in), text_in
-
-
 _ONE_ROW = BOOL_NODES + (Arith, Neg)
 
 
@@ -198,7 +180,7 @@ def _one_row_safe(node: Node, table) -> bool:
     """Whether the scalar evaluator gives exactly :func:`evaluate_columns`' answer for ``node``."""
     if not isinstance(node, _ONE_ROW):
         return False
-    names_in, text_in = _arith_inputs(node)
+    names_in, text_in = node.arithmetic_inputs
     if text_in:
         return False
     columns = table.columns
