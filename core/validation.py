@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from functools import lru_cache
+from types import MappingProxyType
 
 import polars as pl
 
@@ -207,7 +208,13 @@ def rows_columns(rows: Sequence[RawRow]) -> dict[str, list[Any]]:
     are; a record with two keys for one field (``学段`` and ``stage``) raises InvalidInput (E191):
     which value counts is unknowable, as with a file that has two such columns."""
     twice: list[tuple[int, Any, Any, str]] = []
-    data = record_columns("<records>", _keyed(rows), map_keys=_key_column, twice=twice)
+    if len(rows) == 1:
+        columns = key_columns(tuple(rows[0].data))
+    else:
+        columns = {}
+        for r in rows:
+            columns.update(key_columns(tuple(r.data)))
+    data = record_columns("<records>", _keyed(rows), map_keys=columns.__getitem__, twice=twice)
     if twice:
         raise InvalidInput([Problem("E191", ERROR, rows[i].file, rows[i].row, ident(rows[i].data, "school_id"), fname,
                                     label(fname), key, "one key per field", twice_text(first, key, fname))
@@ -216,9 +223,16 @@ def rows_columns(rows: Sequence[RawRow]) -> dict[str, list[Any]]:
     return data
 
 
-def _key_column(key: Any) -> str:
-    """The column of a record's key: the field it names, in its own unit or another."""
-    return key_field(key)[0]
+def key_columns(keys: tuple) -> Mapping[Any, str]:
+    """The column of each of a record's keys: the field it names, in its own unit or another
+    (records handed to the API mostly share one set of keys, looked up once; keys equal but of
+    other types, ``1`` and ``1.0``, name other columns)."""
+    return _key_columns(keys, tuple(map(type, keys)))
+
+
+@lru_cache(maxsize=256)
+def _key_columns(keys: tuple, types: tuple) -> Mapping[Any, str]:
+    return MappingProxyType({key: key_field(key)[0] for key in keys})
 
 
 def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "school",
