@@ -38,6 +38,8 @@ _TRUE = frozenset({"true", "t", "1", "yes", "y", "是", "有"})
 _FALSE = frozenset({"false", "f", "0", "no", "n", "否", "无"})
 #: More digits than this is no count or amount of any school (and more than Python converts).
 _MAX_DIGITS = 4000
+#: Up to this many characters, a decimal number written with plain digits is a finite float.
+_PLAIN_DIGITS = 300
 #: What offices write in a numeric cell for "none" or "not applicable" (after NFKC, any case).
 _PLACEHOLDER = re.compile(r"[-—–―‐/]+|无|空|不适用|N/?A|#N/A", re.IGNORECASE)
 #: A 学年: ``2023``, ``2023-2024``, ``2023—24``, ``2023年-2024年`` (its suffix 学年/学年度/年度/年 removed).
@@ -124,6 +126,8 @@ def _make_to_int(spec: dict[str, Any]) -> Coercer:
         return _to_year
 
     def to_int(value: str) -> int | None:
+        if value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS:
+            return int(value)                   # plain digits, the common case: what the rest gives
         s = _number_text(value)
         if is_placeholder(s):
             return None
@@ -141,6 +145,8 @@ def _make_to_float(spec: dict[str, Any]) -> Coercer:
     expected = ("a fraction (0.95) or a percentage (95%) / 比例或百分数" if percent else "a number / 数值")
 
     def to_float(value: str) -> float | None:
+        if value.isascii() and len(value) <= _PLAIN_DIGITS and value.replace(".", "", 1).isdigit():
+            return float(value)                 # plain digits, the common case: what the rest gives
         s = _number_text(value)
         if is_placeholder(s):
             return None

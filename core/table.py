@@ -80,16 +80,17 @@ class Table:
         """Build columns from validated records (missing keys and ``None`` become missing)."""
         n = len(records)
         table = cls(n)
-        for name in TEXT_FIELDS:
-            col = np.empty(n, dtype=object)
-            col[:] = [r.get(name) for r in records]
-            table.columns[name] = col
+        text = np.empty((len(TEXT_FIELDS), n), dtype=object)     # rows: the text columns
+        for row, name in zip(text, TEXT_FIELDS):
+            row[:] = [r.get(name) for r in records]
+        table.columns.update(zip(TEXT_FIELDS, text))
         nan = float("nan")
-        for name in numeric_fields:
-            if name in TEXT_FIELDS:
-                continue
-            # One conversion per field, in C; NumPy turns a None value into NaN (missing) too.
-            table.columns[name] = np.array([r.get(name, nan) for r in records], dtype=float)
+        names = [name for name in numeric_fields if name not in _TEXT]
+        # One conversion for every field, in C (NumPy turns a None value into NaN, missing, too):
+        # a [fields, records] matrix whose rows are the columns (a few records through the API
+        # would otherwise cost one array per field).
+        values = np.array([[r.get(name, nan) for r in records] for name in names], dtype=float).reshape(len(names), n)
+        table.columns.update(zip(names, values))
         return table
 
     @classmethod

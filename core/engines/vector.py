@@ -70,6 +70,7 @@ class RulePlan:
     def __init__(self, rules: list[Rule]):
         self.rules = list(rules)
         self.stages = sorted({s for r in rules for s in r.thresholds})
+        self.stage_column = {s: j for j, s in enumerate(self.stages)}    # a stage's column in the thresholds
         width = len(self.stages) + 1
         self.thresholds = np.full((len(rules), width), np.nan)
         self.has = np.zeros((len(rules), width), dtype=bool)
@@ -101,7 +102,7 @@ class RulePlan:
         """Each record's column in the threshold table."""
         stage = table.get("stage")
         if table.n <= 16:                      # a few records: a dict look-up beats array compares
-            known = {s: j for j, s in enumerate(self.stages)}
+            known = self.stage_column
             return np.array([known.get(s, len(self.stages)) for s in stage.tolist()], dtype=np.intp)
         codes = np.full(table.n, len(self.stages), dtype=np.intp)
         for j, s in enumerate(self.stages):

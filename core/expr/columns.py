@@ -5,8 +5,6 @@ are sure to agree (the same semantics, without a dozen NumPy calls on one-elemen
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from .nodes import (
@@ -149,6 +147,20 @@ def evaluate_conditions(nodes: list[Node], table) -> tuple[np.ndarray, np.ndarra
             np.concatenate([f for _, f in found] or [np.zeros(0, bool)]).reshape(k, n))
 
 
+def evaluate_values(nodes: list[Node], table) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`evaluate_columns` of several values: ``(values, valid)`` as ``[values, rows]``
+    matrices (the measures of a run, set together)."""
+    n, k = table.n, len(nodes)
+    if n == 1 and all(isinstance(node, (Arith, Neg)) and _one_row_safe(node, table) for node in nodes):
+        row = _Row(table)                 # the scalar evaluator, as evaluate_columns would use it
+        found = [eval_value(node, row) for node in nodes]
+        return (np.array([np.nan if v is None else v for v in found], dtype=float).reshape(k, 1),
+                np.array([v is not None for v in found], dtype=bool).reshape(k, 1))
+    found = [evaluate_columns(node, table) for node in nodes]
+    return (np.concatenate([v for v, _ in found] or [np.zeros(0)]).reshape(k, n),
+            np.concatenate([ok for _, ok in found] or [np.zeros(0, bool)]).reshape(k, n))
+
+
 class _Row:
     """Row 0 of a table as the mapping :func:`evaluate` reads (NaN and undefined are ``None``)."""
 
@@ -161,22 +173,6 @@ class _Row:
         return self.table.value(name, 0)
 
 
-@lru_cache(maxsize=1024)
-def _arith_inputs(node: Node) -> tuple[frozenset, bool]:
-    """What the node's arithmetic reads: where the columnar evaluation has a type rule of
-    its own (text in arithmetic is an error even where the text is missing)."""
-    names_in, text_in = set(), False
-    stack = [(node, False)]
-    while stack:
-        n, inside = stack.pop()
-        inside = inside or isinstance(n, (Arith, Neg))
-        if inside and isinstance(n, Name):
-            names_in.add(n.name)
-        text_in = text_in or (inside and isinstance(n, Str))
-        stack.extend((c, inside) for c in children(n))
-    return frozenset(names_in), text_in
-
-
 _ONE_ROW = BOOL_NODES + (Arith, Neg)
 
 
@@ -184,7 +180,7 @@ def _one_row_safe(node: Node, table) -> bool:
     """Whether the scalar evaluator gives exactly :func:`evaluate_columns`' answer for ``node``."""
     if not isinstance(node, _ONE_ROW):
         return False
-    names_in, text_in = _arith_inputs(node)
+    names_in, text_in = node.arithmetic_inputs
     if text_in:
         return False
     columns = table.columns

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
 ORDERING_OPS = ("<", "<=", ">", ">=")
@@ -23,6 +24,22 @@ class Node:
 
     def __str__(self) -> str:
         return format_node(self)
+
+    @cached_property
+    def arithmetic_inputs(self) -> tuple[frozenset, bool]:
+        """(the names read inside arithmetic, whether a text constant is): where the columnar
+        evaluation has a type rule of its own (text in arithmetic is an error even where the
+        text is missing). Kept on the node, which never changes, beside its fields."""
+        names_in, text_in = set(), False
+        stack = [(self, False)]
+        while stack:
+            n, inside = stack.pop()
+            inside = inside or isinstance(n, (Arith, Neg))
+            if inside and isinstance(n, Name):
+                names_in.add(n.name)
+            text_in = text_in or (inside and isinstance(n, Str))
+            stack.extend((c, inside) for c in children(n))
+        return frozenset(names_in), text_in
 
 
 @dataclass(frozen=True)
