@@ -14,10 +14,6 @@ import numpy as np
 from .model import DIMENSIONS, FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, Rule, RuleSet
 from .table import filled
 
-#: Up to this many records, the weighted sums are one matrix product (a few NumPy calls in all);
-#: a file's are summed dimension by dimension, without a copy of its verdicts as floats.
-MATRIX_MAX = 512
-
 
 class ScoreLayout:
     """What scoring needs of a rule list: weights, dimension rows, binding rows, basic-standard
@@ -35,12 +31,6 @@ class ScoreLayout:
                 self.by_dim.append((dim, slice(len(order), len(order) + len(rows))))
                 order.extend(rows)
         self.order = np.array(order, dtype=np.intp)
-        #: [1 + dimensions, rules]: the weights of every rule (row 0), then of each dimension's
-        #: rules (0 elsewhere), for :func:`score` of a few records
-        self.sums = np.zeros((1 + len(self.by_dim), len(rules)))
-        self.sums[0] = self.weights
-        for j, (_, rows) in enumerate(self.by_dim):
-            self.sums[j + 1, self.order[rows]] = self.weights[self.order[rows]]
         self.binding = np.array([k for k, r in enumerate(rules) if r.severity in ("veto", "required")], dtype=np.intp)
         self.basic = np.array(basic_rows(rules), dtype=np.intp)
 
@@ -60,23 +50,17 @@ def score(status: np.ndarray, rules: list[Rule], layout: ScoreLayout | None = No
     if not len(rules):
         return np.full(n, np.nan), {}
     layout = layout or ScoreLayout(rules)
-    if n <= MATRIX_MAX:
-        # A few records (one through the API): every sum is a row of one matrix product (row 0
-        # over every rule, row j over dimension j's rules).
-        applicable = layout.sums @ (status != NOT_APPLICABLE)
-        passed = layout.sums @ (status == PASS)
-    else:
-        # A dimension's rows are a slice (a view) of the rows put in dimension order; every share
-        # is divided in one call at the end.
-        w = layout.weights[:, None]
-        ordered, w_ordered = status[layout.order], w[layout.order]
-        applicable = [(w * (status != NOT_APPLICABLE)).sum(0)]
-        passed = [(w * (status == PASS)).sum(0)]
-        for _, rows in layout.by_dim:
-            applicable.append((w_ordered[rows] * (ordered[rows] != NOT_APPLICABLE)).sum(0))
-            passed.append((w_ordered[rows] * (ordered[rows] == PASS)).sum(0))
-        groups = len(applicable)
-        applicable, passed = np.concatenate(applicable).reshape(groups, n), np.concatenate(passed).reshape(groups, n)
+    w = layout.weights[:, None]
+    # A dimension's rows are a slice (a view) of the rows put in dimension order; every share
+    # is divided in one call at the end.
+    ordered, w_ordered = status[layout.order], w[layout.order]
+    applicable = [(w * (status != NOT_APPLICABLE)).sum(0)]
+    passed = [(w * (status == PASS)).sum(0)]
+    for _, rows in layout.by_dim:
+        applicable.append((w_ordered[rows] * (ordered[rows] != NOT_APPLICABLE)).sum(0))
+        passed.append((w_ordered[rows] * (ordered[rows] == PASS)).sum(0))
+    groups = len(applicable)
+    applicable, passed = np.concatenate(applicable).reshape(groups, n), np.concatenate(passed).reshape(groups, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = np.where(applicable > 0, 100.0 * passed / applicable, np.nan)
     return shares[0], {dim: shares[k + 1] for k, (dim, _) in enumerate(layout.by_dim)}
