@@ -251,6 +251,8 @@ class SchoolBlock:
         one of many over the block (``whole``), the rows are a large share of it or the columns
         are made already; else just those rows converted (a few entries of a large block)."""
         if whole or len(index) * WHOLE_SHARE >= self.n or "text_columns" in self.__dict__:
+            if len(index) == self.n and np.array_equal(index, np.arange(self.n)):   # all, in order
+                return self.text_columns              # (one record through the API: no take)
             return [column.take(index) for column in self.text_columns]
         return _columns(texts, self._text_cells(index), len(index))
 
