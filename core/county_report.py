@@ -163,15 +163,17 @@ class _VerdictGrid:
         if not p_idx.size:
             return out
         value, threshold = self.value[p_idx, g_idx], self.threshold[p_idx, g_idx]
-        # A failure's text but for its value: the same for every county with that threshold.
-        first, kind = _alike(p_idx, threshold)
+        # Failures alike in verdict, value and threshold share one text (a national file has
+        # about three times fewer texts than failures); the words around the two numbers are
+        # the same for every failure of a verdict, worked out once each.
+        first, kind = _alike(p_idx, value, threshold)
+        p_first = p_idx[first].tolist()
         units = [d["unit"] for d in self.plan.descs]
-        parts = []
-        for p, t in zip(p_idx[first].tolist(), _objects(threshold[first], np.isnan(threshold[first])).tolist()):
-            head, middle, tail = _failure_parts(self.plan.descs[p], self.plan.stages[p])
-            parts.append((head, f"{middle}{_fmt(t, units[p])}{tail}", units[p]))
-        out[p_idx, g_idx] = [f"{head}{_fmt(v, unit)}{rest}" for (head, rest, unit), v
-                             in zip(pick(parts, kind), _objects(value, np.isnan(value)).tolist())]
+        parts = {p: _failure_parts(self.plan.descs[p], self.plan.stages[p]) for p in set(p_first)}
+        texts = [f"{parts[p][0]}{_fmt(v, units[p])}{parts[p][1]}{_fmt(t, units[p])}{parts[p][2]}"
+                 for p, v, t in zip(p_first, _objects(value[first], np.isnan(value[first])).tolist(),
+                                    _objects(threshold[first], np.isnan(threshold[first])).tolist())]
+        out[p_idx, g_idx] = pick(texts, kind)
         return out
 
     def verdicts(self) -> list[list[dict[str, Any]]]:
