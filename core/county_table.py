@@ -107,10 +107,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
         code = np.zeros(0, dtype=object)
     if code.dtype != object or np.equal(code, None).any() or np.isnan(year.astype(float)).any():
         raise ValueError("every school record needs county_code and year to be grouped into a county")
-    stage_col = schools.get("stage")
-    stage_ix = np.full(n, -1)
-    for s, name in enumerate(STAGES):
-        stage_ix[stage_col == name] = s
+    stage_ix = _stage_index(schools)
     known_stage = stage_ix >= 0
 
     # County groups: (county_code, year), sorted.
@@ -273,6 +270,23 @@ def stage_rows(n_rows: int) -> np.ndarray:
     """True on the stage rows (primary, junior) of a county table of ``n_rows`` rows."""
     return np.arange(n_rows) % ROWS_PER_COUNTY < len(STAGES)
 
+
+
+def _stage_index(schools: Table) -> np.ndarray:
+    """Each school's position in :data:`STAGES` (-1 for another stage or none): by the stage
+    column's codes where it has them, else by comparing its text."""
+    coded = schools.text_codes("stage")
+    if coded is not None:
+        position = np.full(coded.missing + 1, -1)
+        for s, name in enumerate(STAGES):
+            if name in coded.number:
+                position[coded.number[name]] = s
+        return position[coded.codes]
+    stage_col = schools.get("stage")
+    stage_ix = np.full(schools.n, -1)
+    for s, name in enumerate(STAGES):
+        stage_ix[stage_col == name] = s
+    return stage_ix
 
 
 def _sorted_codes(code: np.ndarray) -> tuple[list[str], np.ndarray]:
