@@ -77,17 +77,6 @@ def pick(items: Sequence[Any], which: np.ndarray, shape: tuple[int, ...] | None 
     return (picked if shape is None else picked.reshape(shape)).tolist()
 
 
-def _equals(schools: Table, name: str, text: str) -> np.ndarray:
-    """``col[i] == text`` for every school (a numeric, i.e. absent, text column equals nothing)."""
-    coded = schools.text_codes(name)
-    if coded is not None:
-        return coded.codes == coded.number.get(text, -1)
-    col = schools.get(name)
-    if col.dtype == object:
-        return np.asarray(col == text, dtype=bool)
-    return np.zeros(len(col), dtype=bool)
-
-
 def _pupils(schools: Table, i: int) -> str:
     v = schools.value("students", i)
     return "?" if v is None else f"{v:g}"
@@ -105,8 +94,8 @@ def list_exclusions(schools: Table, names: Names, details: list[dict], row: np.n
     cv12_out = in_county & t12
     # Why each school is out, decided over all schools at once: an index into ``reasons``.
     private = (schools.get("is_public") == 0) & ("is_public" in (text_c or ""))
-    special = _equals(schools, "school_type", "special_education") & ("special_education" in (text_c or ""))
-    teaching_point = _equals(schools, "school_type", "teaching_point")
+    special = schools.text_is("school_type", "special_education") & ("special_education" in (text_c or ""))
+    teaching_point = schools.text_is("school_type", "teaching_point")
     reasons = [
         ("private", "民办学校 private school"),
         ("special_education", "特殊教育学校 special-education school"),

@@ -157,6 +157,17 @@ class Table:
             return None
         return found
 
+    def text_is(self, name: str, text: str) -> np.ndarray:
+        """``column == text`` for every row (by the column's codes where it has them); a column
+        that holds no text (absent: all NaN) equals nothing."""
+        coded = self.text_codes(name)
+        if coded is not None:
+            return coded.codes == coded.number.get(text, -1)
+        col = self.get(name)
+        if col.dtype == object:
+            return np.asarray(col == text, dtype=bool)
+        return np.zeros(self.n, dtype=bool)
+
     def is_undefined(self, name: str) -> np.ndarray:
         mask = self.undefined.get(name)
         return mask if mask is not None else np.zeros(self.n, dtype=bool)

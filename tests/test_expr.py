@@ -833,3 +833,11 @@ def test_stage_positions_by_codes_agree_with_comparing_strings():
         {"primary": 0, "junior": 1}.get(s, -1) for s in STAGES_ROWS * 2]
     plan = VectorEngine().plan(Evaluator().ruleset("guizhou", 2023).rules)
     assert plan.stage_codes(coded).tolist() == plan.stage_codes(plain).tolist()
+
+
+def test_text_is_by_codes_and_by_text_and_on_an_absent_column():
+    coded, plain = _coded_and_plain(STAGES_ROWS, TYPES_ROWS)
+    for name, text in (("stage", "primary"), ("stage", "nowhere"), ("school_type", "teaching_point")):
+        want = [v == text for v in (STAGES_ROWS if name == "stage" else TYPES_ROWS)]
+        assert coded.text_is(name, text).tolist() == plain.text_is(name, text).tolist() == want
+    assert not coded.text_is("location", "urban").any()          # no such column: equals nothing
