@@ -30,7 +30,8 @@ PROGRAMME_TITLES = {"basic_2012": "基本均衡 basic balance (2012)",
 
 def county_reports(frame: CountyFrame, results: RuleResults,
                    score_fn: Callable[[np.ndarray, list[Rule]], tuple[np.ndarray, dict[str, np.ndarray]]],
-                   measure_inputs: Mapping[str, Iterable[str]] | None = None) -> list[dict[str, Any]]:
+                   measure_inputs: Mapping[str, Iterable[str]] | None = None,
+                   ruleset: str | None = None) -> list[dict[str, Any]]:
     """The ``counties[]`` report entries from the county rules' verdicts over ``frame.table``.
 
     A verdict is only ``{rule_id, stage, status, value, threshold, gap}``: what describes the
@@ -39,6 +40,8 @@ def county_reports(frame: CountyFrame, results: RuleResults,
     ``measure_inputs`` maps a derived measure to the fields its expression reads, so that
     ``needs`` can name the county fields behind the teacher pay ratio (default: those
     :func:`build_county_table` computed); a derived measure of unknown inputs is named itself.
+    ``ruleset``: the key of the rule set that judged them (:func:`edubalance.catalogue.ruleset_key`),
+    put after ``year`` as the report places it, so that the report takes the entries as they are.
 
     Everything is decided per rule over all counties at once (NumPy); Python loops only build
     the entries themselves and the reasons of what failed or is missing.
@@ -81,11 +84,12 @@ def county_reports(frame: CountyFrame, results: RuleResults,
     out = []
     for gi, (code, year) in enumerate(frame.counties):
         crow = ROWS_PER_COUNTY * gi + crow0
-        out.append({
+        entry = {
             "county_code": code,
             "county_name": county_names[gi],
             "province": provinces[gi],
             "year": year,
+            "ruleset": ruleset,
             "county_record": bool(frame.details[crow]["record"]),
             "school_records": frame.details[crow]["school_records"],
             "stages": dict(zip(STAGES, stages[len(STAGES) * gi:len(STAGES) * (gi + 1)])),
@@ -101,7 +105,10 @@ def county_reports(frame: CountyFrame, results: RuleResults,
             "needs_schools": school_needs[gi],
             "rejected_schools": [],
             "status_reason": None,
-        })
+        }
+        if ruleset is None:
+            del entry["ruleset"]
+        out.append(entry)
     return out
 
 
@@ -163,15 +170,17 @@ class _VerdictGrid:
         if not p_idx.size:
             return out
         value, threshold = self.value[p_idx, g_idx], self.threshold[p_idx, g_idx]
-        # A failure's text but for its value: the same for every county with that threshold.
-        first, kind = _alike(p_idx, threshold)
+        # Failures alike in verdict, value and threshold share one text (a national file has
+        # about three times fewer texts than failures); the words around the two numbers are
+        # the same for every failure of a verdict, worked out once each.
+        first, kind = _alike(p_idx, value, threshold)
+        p_first = p_idx[first].tolist()
         units = [d["unit"] for d in self.plan.descs]
-        parts = []
-        for p, t in zip(p_idx[first].tolist(), _objects(threshold[first], np.isnan(threshold[first])).tolist()):
-            head, middle, tail = _failure_parts(self.plan.descs[p], self.plan.stages[p])
-            parts.append((head, f"{middle}{_fmt(t, units[p])}{tail}", units[p]))
-        out[p_idx, g_idx] = [f"{head}{_fmt(v, unit)}{rest}" for (head, rest, unit), v
-                             in zip(pick(parts, kind), _objects(value, np.isnan(value)).tolist())]
+        parts = {p: _failure_parts(self.plan.descs[p], self.plan.stages[p]) for p in set(p_first)}
+        texts = [f"{parts[p][0]}{_fmt(v, units[p])}{parts[p][1]}{_fmt(t, units[p])}{parts[p][2]}"
+                 for p, v, t in zip(p_first, _objects(value[first], np.isnan(value[first])).tolist(),
+                                    _objects(threshold[first], np.isnan(threshold[first])).tolist())]
+        out[p_idx, g_idx] = pick(texts, kind)
         return out
 
     def verdicts(self) -> list[list[dict[str, Any]]]:

@@ -412,6 +412,25 @@ def test_needs_names_the_inputs_of_a_derived_measure():
     assert [n["field"] for n in rep2["needs"]] == ["teacher_pay_ratio"]
 
 
+def test_ruleset_key_follows_the_identity_and_report_keeps_the_entry():
+    from edubalance.report import Report
+    frame = frame_of(both_stages())
+    results = evaluate(RULES, frame.table)
+    plain = county_reports(frame, results, simple_score)[0]
+    named = county_reports(frame, results, simple_score, ruleset="guizhou/2023")[0]
+    assert "ruleset" not in plain
+    keys = list(named)
+    assert keys[:5] == ["county_code", "county_name", "province", "year", "ruleset"]
+    assert named["ruleset"] == "guizhou/2023"
+    assert {k: v for k, v in named.items() if k != "ruleset"} == plain
+    # The report takes an entry that names its rule set as it is (no copy).
+    from edubalance.evaluator import Evaluator
+    ruleset = Evaluator().ruleset("guizhou", 2023)
+    report = Report(files=[], read=0, rejected=[])
+    report.add_group(ruleset, None, [named])
+    assert report.counties[0] is named
+
+
 def test_failed_rules_are_reasons_with_value_and_threshold():
     counties = {("520101", 2023): {**PASSING_RECORD, "government_work_score": 84.5}}
     records = both_stages()
@@ -995,3 +1014,32 @@ def test_each_stage_has_its_own_cv_notes():
     assert "changed" not in again["primary"]["notes"] + stages["junior"]["notes"]
     assert again["primary"]["cv_not_applicable"]["basic_2012"] != "changed"
     assert stages["junior"]["cv_not_applicable"]["basic_2012"] != "changed"
+
+
+def test_county_table_by_text_codes_is_the_county_table_by_text():
+    """A table read from a frame groups, orders and lists its counties by the text columns'
+    codes; one made from records compares the text: the county tables are the same."""
+    import polars as pl
+    records = (both_stages(3, county="520103") + both_stages(2, county="520101")
+               + [school("t1", 5, stage="junior", county="520102", school_type="teaching_point"),
+                  school("s1", 40, stage="primary", county="520102", school_type="special_education")])
+    plain = make_table(records)
+    frame = pl.DataFrame([{k: r.get(k) for k in [*NUMERIC, "school_id", "school_name", "stage", "school_type",
+                                                            "province", "county_code", "county_name"]}
+                          for r in records], infer_schema_length=None)
+    coded = Table.from_frame(frame, NUMERIC)
+    assert coded.text_codes("county_code") is not None and plain.text_codes("county_code") is None
+    for name, col in plain.columns.items():
+        if name not in coded.columns or col.dtype != object:
+            coded.set_measure(name, col, plain.undefined.get(name))
+    status = np.array(["pass"] * plain.n, dtype=object)
+    resource = np.full(plain.n, PASS, np.int8)
+    counties = {(r["county_code"], r["year"]): dict(PASSING_RECORD) for r in records}
+    a = build_county_table(coded, PARAMS, status, resource, counties, fake_parse, evaluate=fake_evaluate)
+    b = build_county_table(plain, PARAMS, status, resource, counties, fake_parse, evaluate=fake_evaluate)
+    assert a.counties == b.counties == [("520101", 2023), ("520102", 2023), ("520103", 2023)]
+    assert a.details == b.details
+    # Rows that leave a county out: only the counties that occur are numbered.
+    part = coded.take(np.arange(plain.n - 2))
+    c = build_county_table(part, PARAMS, status[:-2], resource[:-2], counties, fake_parse, evaluate=fake_evaluate)
+    assert c.counties == [("520101", 2023), ("520103", 2023)]

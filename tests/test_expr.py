@@ -757,3 +757,87 @@ def test_durable_rules_agree_with_evaluate_and_evaluate_columns():
                 checked += 1
     assert checked == 30 * 10 * 10
     assert too_complex < 30                     # the limit only bites on large conditions
+
+
+# --------------------------------------------------------------------------- text by codes
+
+def _coded_and_plain(stage_values, school_types):
+    """The same rows as a table read from a frame (text columns with codes) and as one made
+    from records (strings compared one by one)."""
+    import polars as pl
+    records = [{"stage": s, "school_type": t, "students": 10.0} for s, t in zip(stage_values, school_types)]
+    frame = pl.DataFrame(records, schema={"stage": pl.String, "school_type": pl.String, "students": pl.Float64})
+    coded = Table.from_frame(frame, ["students"])
+    plain = Table.from_records(records, ["students"])
+    return coded, plain
+
+
+STAGES_ROWS = ["primary", "junior", None, "primary", "senior", "junior", None, "primary", "junior", "primary"]
+TYPES_ROWS = ["ordinary", "teaching_point", "ordinary", None, "special_education", "ordinary",
+              "teaching_point", "nine_year", None, "ordinary"]
+
+
+@pytest.mark.parametrize("text", [
+    'stage == "primary"', 'stage != "primary"', '"junior" == stage', '"junior" != stage',
+    'stage == "nowhere"', 'stage != "nowhere"',
+    'school_type in ["teaching_point", "special_education"]',
+    'school_type not in ["teaching_point", "special_education"]',
+    'school_type in ["nowhere"]', 'school_type not in ["nowhere", "ordinary"]',
+    'stage == "primary" and school_type != "teaching_point"',
+    'not (stage in ["primary", "junior"]) or students > 5',
+])
+def test_text_tests_by_codes_agree_with_comparing_strings(text):
+    coded, plain = _coded_and_plain(STAGES_ROWS, TYPES_ROWS)
+    assert coded.text_codes("stage") is not None and plain.text_codes("stage") is None
+    node = parse_condition(text)
+    got, want = evaluate_columns(node, coded), evaluate_columns(node, plain)
+    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+    # Missing text is neither true nor false, by codes as by strings.
+    missing = [i for i, s in enumerate(STAGES_ROWS) if s is None]
+    if "school_type" not in text and "students" not in text:
+        assert not got[0][missing].any() and not got[1][missing].any()
+
+
+def test_text_codes_follow_rows_and_leave_a_column_set_anew():
+    from edubalance.engines.vector import _rows
+    coded, _ = _coded_and_plain(STAGES_ROWS, TYPES_ROWS)
+    node = parse_condition('stage == "junior"')
+    whole = evaluate_columns(node, coded)[0]
+    index = np.array([9, 1, 5, 2, 5])
+    taken = coded.take(index)
+    assert taken.text_codes("stage") is not None
+    assert evaluate_columns(node, taken)[0].tolist() == whole[index].tolist()
+    block = _rows(coded, slice(3, 8))
+    assert block.text_codes("stage") is not None
+    assert evaluate_columns(node, block)[0].tolist() == whole[3:8].tolist()
+    # A column set anew has no codes: its strings are compared.
+    coded.columns["stage"] = np.array(["junior"] * coded.n, dtype=object)
+    assert coded.text_codes("stage") is None
+    assert evaluate_columns(node, coded)[0].all()
+
+
+def test_text_compared_with_a_number_is_still_an_error_with_codes():
+    coded, _ = _coded_and_plain(STAGES_ROWS, TYPES_ROWS)
+    with pytest.raises(ExprError):
+        evaluate_columns(parse_condition('stage > "primary"'), coded)
+    with pytest.raises(ExprError):
+        evaluate_columns(parse_condition("stage in [1, 2]"), coded)
+
+
+def test_stage_positions_by_codes_agree_with_comparing_strings():
+    from edubalance.county_table import _stage_index
+    from edubalance.engines.vector import VectorEngine
+    from edubalance.evaluator import Evaluator
+    coded, plain = _coded_and_plain(STAGES_ROWS * 2, TYPES_ROWS * 2)
+    assert _stage_index(coded).tolist() == _stage_index(plain).tolist() == [
+        {"primary": 0, "junior": 1}.get(s, -1) for s in STAGES_ROWS * 2]
+    plan = VectorEngine().plan(Evaluator().ruleset("guizhou", 2023).rules)
+    assert plan.stage_codes(coded).tolist() == plan.stage_codes(plain).tolist()
+
+
+def test_text_is_by_codes_and_by_text_and_on_an_absent_column():
+    coded, plain = _coded_and_plain(STAGES_ROWS, TYPES_ROWS)
+    for name, text in (("stage", "primary"), ("stage", "nowhere"), ("school_type", "teaching_point")):
+        want = [v == text for v in (STAGES_ROWS if name == "stage" else TYPES_ROWS)]
+        assert coded.text_is(name, text).tolist() == plain.text_is(name, text).tolist() == want
+    assert not coded.text_is("location", "urban").any()          # no such column: equals nothing
