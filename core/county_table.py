@@ -26,7 +26,7 @@ from .county_listings import (Names, list_exclusions, list_gates_unknown, list_m
 from .cv import grouped_cvs
 from .fields import COUNTY_BOOLEAN_FIELDS, COUNTY_NUMERIC_FIELDS
 from .model import FAIL, MISSING_DATA, PASS
-from .table import Table, TextCodes, group_numbers
+from .table import Table, group_numbers
 
 STAGES = ("primary", "junior")
 COUNTY_STAGE = "county"
@@ -105,15 +105,16 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     year = schools.get("year")
     if n == 0:
         code = np.zeros(0, dtype=object)
-    coded = schools.text_codes("county_code") if n else None
-    no_code = (coded.codes == coded.missing).any() if coded is not None else np.equal(code, None).any()
-    if code.dtype != object or no_code or np.isnan(year.astype(float)).any():
+    if code.dtype != object or np.equal(code, None).any() or np.isnan(year.astype(float)).any():
         raise ValueError("every school record needs county_code and year to be grouped into a county")
-    stage_ix = _stage_index(schools)
+    stage_col = schools.get("stage")
+    stage_ix = np.full(n, -1)
+    for s, name in enumerate(STAGES):
+        stage_ix[stage_col == name] = s
     known_stage = stage_ix >= 0
 
     # County groups: (county_code, year), sorted.
-    code_u, code_inv = _sorted_codes(code) if coded is None else _sorted_by_codes(coded)
+    code_u, code_inv = _sorted_codes(code)
     year_u, year_inv = np.unique(year, return_inverse=True)
     combo = code_inv * len(year_u) + year_inv
     seen = np.bincount(combo, minlength=len(code_u) * len(year_u)) > 0
@@ -274,23 +275,6 @@ def stage_rows(n_rows: int) -> np.ndarray:
 
 
 
-def _stage_index(schools: Table) -> np.ndarray:
-    """Each school's position in :data:`STAGES` (-1 for another stage or none): by the stage
-    column's codes where it has them, else by comparing its text."""
-    coded = schools.text_codes("stage")
-    if coded is not None:
-        position = np.full(coded.missing + 1, -1)
-        for s, name in enumerate(STAGES):
-            if name in coded.number:
-                position[coded.number[name]] = s
-        return position[coded.codes]
-    stage_col = schools.get("stage")
-    stage_ix = np.full(schools.n, -1)
-    for s, name in enumerate(STAGES):
-        stage_ix[stage_col == name] = s
-    return stage_ix
-
-
 def _sorted_codes(code: np.ndarray) -> tuple[list[str], np.ndarray]:
     """``np.unique(code.astype(str), return_inverse=True)`` without sorting every school's code:
     the codes are numbered in one pass and only the distinct ones (a few thousand) are sorted."""
@@ -305,19 +289,6 @@ def _sorted_codes(code: np.ndarray) -> tuple[list[str], np.ndarray]:
     rank = np.empty(len(distinct), dtype=np.intp)
     rank[order] = np.arange(len(distinct))
     return [distinct[i] for i in order], rank[number]
-
-
-def _sorted_by_codes(coded: TextCodes) -> tuple[list[str], np.ndarray]:
-    """:func:`_sorted_codes` of a column with codes (every row has one): its distinct values
-    are known, so only the codes that occur are ranked, by their text."""
-    texts = list(coded.number)
-    if any("\x00" in t for t in texts):               # NumPy's order of such text: its way
-        return _sorted_codes(coded.column)
-    occurs = np.flatnonzero(np.bincount(coded.codes, minlength=len(texts)) > 0).tolist()
-    order = sorted(occurs, key=texts.__getitem__)
-    rank = np.zeros(len(texts), dtype=np.intp)
-    rank[order] = np.arange(len(order))
-    return [texts[i] for i in order], rank[coded.codes]
 
 
 def _add_county_measures(table: Table, measures: Mapping[str, Any]) -> dict[str, set[str]]:

@@ -53,10 +53,9 @@ def group_numbers(keys: Sequence, count: int) -> tuple[list, np.ndarray]:
     return list(ids), np.fromiter(map(ids.__getitem__, keys), dtype=np.intp, count=count)
 
 
-def _shared_strings(series: "pl.Series") -> tuple[np.ndarray, "TextCodes"]:
+def _shared_strings(series: "pl.Series") -> np.ndarray:
     """A text column as an object array in which equal values are one ``str`` object (so that
     grouping by county or stage compares identities and reuses cached hashes); None for missing.
-    And its codes (:class:`TextCodes`), which the rules' text tests compare instead of strings.
 
     An Enum cast over the column's distinct values hashes the strings once (no sort of the
     text); its codes index the distinct values directly."""
@@ -66,29 +65,8 @@ def _shared_strings(series: "pl.Series") -> tuple[np.ndarray, "TextCodes"]:
     distinct = series.drop_nulls().unique()
     codes = series.cast(pl.Enum(distinct)).to_physical().fill_null(len(distinct)).to_numpy()
     values = np.empty(len(distinct) + 1, dtype=object)            # the last one: None, for missing
-    texts = distinct.to_list()
-    values[:-1] = texts
-    column = values[codes]
-    return column, TextCodes(column, codes, {t: i for i, t in enumerate(texts)})
-
-
-@dataclass(frozen=True)
-class TextCodes:
-    """A text column's values as small integers: ``codes[i]`` is ``number[text]`` of row ``i``,
-    ``len(number)`` where it is missing. Testing a code is a hundred times cheaper than
-    comparing a Python string per row. Valid only while ``column`` is the table's column."""
-
-    column: np.ndarray
-    codes: np.ndarray
-    number: dict[str, int]
-
-    @property
-    def missing(self) -> int:
-        return len(self.number)
-
-    def rows(self, index: np.ndarray | slice, column: np.ndarray) -> "TextCodes":
-        """The codes of rows ``index``, for ``column`` (those rows of the column)."""
-        return TextCodes(column, self.codes[index], self.number)
+    values[:-1] = distinct.to_list()
+    return values[codes]
 
 
 @dataclass
@@ -96,8 +74,6 @@ class Table:
     n: int
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     undefined: dict[str, np.ndarray] = field(default_factory=dict)
-    #: Codes of text columns (see :meth:`text_codes`); kept beside the columns they encode.
-    codes: dict[str, TextCodes] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_records(cls, records: Sequence[Mapping], numeric_fields: Iterable[str]) -> "Table":
@@ -133,7 +109,7 @@ class Table:
             elif name in _DISTINCT_TEXT:
                 table.columns[name] = frame[name].cast(pl.String).to_numpy()
             else:
-                table.columns[name], table.codes[name] = _shared_strings(frame[name])
+                table.columns[name] = _shared_strings(frame[name])
         for name in numeric_fields:
             if name in _TEXT:
                 continue
@@ -149,25 +125,6 @@ class Table:
         if col is None:
             col = np.full(self.n, np.nan)
         return col
-
-    def text_codes(self, name: str) -> TextCodes | None:
-        """The codes of text column ``name``, if it has them and is still the column they encode
-        (a column set anew has none)."""
-        found = self.codes.get(name)
-        if found is None or found.column is not self.columns.get(name):
-            return None
-        return found
-
-    def text_is(self, name: str, text: str) -> np.ndarray:
-        """``column == text`` for every row (by the column's codes where it has them); a column
-        that holds no text (absent: all NaN) equals nothing."""
-        coded = self.text_codes(name)
-        if coded is not None:
-            return coded.codes == coded.number.get(text, -1)
-        col = self.get(name)
-        if col.dtype == object:
-            return np.asarray(col == text, dtype=bool)
-        return np.zeros(self.n, dtype=bool)
 
     def is_undefined(self, name: str) -> np.ndarray:
         mask = self.undefined.get(name)
@@ -213,12 +170,7 @@ class Table:
         sub = Table(len(index))
         sub.columns = {k: v[index] for k, v in self.columns.items()}
         sub.undefined = {k: v[index] for k, v in self.undefined.items()}
-        sub.codes = self.codes_for(sub, index)
         return sub
-
-    def codes_for(self, sub: "Table", index: np.ndarray | slice) -> dict[str, TextCodes]:
-        """The text codes of ``sub``, rows ``index`` of this table."""
-        return {k: c.rows(index, sub.columns[k]) for k in self.codes if (c := self.text_codes(k)) is not None}
 
     def value(self, name: str, i: int):
         """One cell as a plain Python value (``None`` for missing or undefined)."""

@@ -1014,32 +1014,3 @@ def test_each_stage_has_its_own_cv_notes():
     assert "changed" not in again["primary"]["notes"] + stages["junior"]["notes"]
     assert again["primary"]["cv_not_applicable"]["basic_2012"] != "changed"
     assert stages["junior"]["cv_not_applicable"]["basic_2012"] != "changed"
-
-
-def test_county_table_by_text_codes_is_the_county_table_by_text():
-    """A table read from a frame groups, orders and lists its counties by the text columns'
-    codes; one made from records compares the text: the county tables are the same."""
-    import polars as pl
-    records = (both_stages(3, county="520103") + both_stages(2, county="520101")
-               + [school("t1", 5, stage="junior", county="520102", school_type="teaching_point"),
-                  school("s1", 40, stage="primary", county="520102", school_type="special_education")])
-    plain = make_table(records)
-    frame = pl.DataFrame([{k: r.get(k) for k in [*NUMERIC, "school_id", "school_name", "stage", "school_type",
-                                                            "province", "county_code", "county_name"]}
-                          for r in records], infer_schema_length=None)
-    coded = Table.from_frame(frame, NUMERIC)
-    assert coded.text_codes("county_code") is not None and plain.text_codes("county_code") is None
-    for name, col in plain.columns.items():
-        if name not in coded.columns or col.dtype != object:
-            coded.set_measure(name, col, plain.undefined.get(name))
-    status = np.array(["pass"] * plain.n, dtype=object)
-    resource = np.full(plain.n, PASS, np.int8)
-    counties = {(r["county_code"], r["year"]): dict(PASSING_RECORD) for r in records}
-    a = build_county_table(coded, PARAMS, status, resource, counties, fake_parse, evaluate=fake_evaluate)
-    b = build_county_table(plain, PARAMS, status, resource, counties, fake_parse, evaluate=fake_evaluate)
-    assert a.counties == b.counties == [("520101", 2023), ("520102", 2023), ("520103", 2023)]
-    assert a.details == b.details
-    # Rows that leave a county out: only the counties that occur are numbered.
-    part = coded.take(np.arange(plain.n - 2))
-    c = build_county_table(part, PARAMS, status[:-2], resource[:-2], counties, fake_parse, evaluate=fake_evaluate)
-    assert c.counties == [("520101", 2023), ("520103", 2023)]

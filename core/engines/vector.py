@@ -104,13 +104,6 @@ class RulePlan:
         if table.n <= 16:                      # a few records: a dict look-up beats array compares
             known = self.stage_column
             return np.array([known.get(s, len(self.stages)) for s in stage.tolist()], dtype=np.intp)
-        coded = table.text_codes("stage")
-        if coded is not None:                  # by the column's codes: one look-up per record
-            column = np.full(coded.missing + 1, len(self.stages), dtype=np.intp)
-            for j, s in enumerate(self.stages):
-                if s in coded.number:
-                    column[coded.number[s]] = j
-            return column[coded.codes]
         codes = np.full(table.n, len(self.stages), dtype=np.intp)
         for j, s in enumerate(self.stages):
             codes[stage == s] = j
@@ -171,7 +164,6 @@ def _rows(table: Table, block: slice) -> Table:
     sub = Table(block.stop - block.start)
     sub.columns = {k: v[block] for k, v in table.columns.items()}
     sub.undefined = {k: v[block] for k, v in table.undefined.items()}
-    sub.codes = table.codes_for(sub, block)
     return sub
 
 

@@ -54,52 +54,9 @@ def _check_col_types(op: str, lv: np.ndarray, rv: np.ndarray, valid: np.ndarray)
     return l_text and r_text
 
 
-def _coded(node: Node, table):
-    """The text codes of a text column named by ``node`` (None for anything else)."""
-    if isinstance(node, Name) and hasattr(table, "text_codes"):
-        return table.text_codes(node.name)
-    return None
-
-
-def _coded_compare(node: Compare, table) -> tuple[np.ndarray, np.ndarray] | None:
-    """``text_field == "text"`` (or ``!=``, either way round) by the column's codes: the
-    answer of the string comparison below, without comparing a string per row."""
-    if node.op not in ("==", "!="):
-        return None
-    if isinstance(node.right, Str):
-        coded, text = _coded(node.left, table), node.right.value
-    elif isinstance(node.left, Str):
-        coded, text = _coded(node.right, table), node.left.value
-    else:
-        return None
-    if coded is None:
-        return None
-    valid = coded.codes != coded.missing
-    result = coded.codes == coded.number.get(text, -1)
-    if node.op == "!=":
-        result = ~result
-    return valid & result, valid & ~result
-
-
-def _coded_member(node: In, table) -> tuple[np.ndarray, np.ndarray] | None:
-    """``text_field in ["a", "b"]`` by the column's codes (one look-up per row)."""
-    coded = _coded(node.operand, table)
-    if coded is None or not all(isinstance(v, str) for v in node.values):
-        return None
-    listed = np.zeros(coded.missing + 1, dtype=bool)
-    listed[[coded.number[v] for v in node.values if v in coded.number]] = True
-    member = listed[coded.codes]
-    valid = coded.codes != coded.missing
-    yes, no = valid & member, valid & ~member
-    return (no, yes) if node.negate else (yes, no)
-
-
 def _cols_bool(node: Node, table) -> tuple[np.ndarray, np.ndarray]:
     n = table.n
     if isinstance(node, Compare):
-        found = _coded_compare(node, table)
-        if found is not None:
-            return found
         (lv, lok), (rv, rok) = _cols_value(node.left, table), _cols_value(node.right, table)
         valid = lok & rok
         text = _check_col_types(node.op, lv, rv, valid)
@@ -116,9 +73,6 @@ def _cols_bool(node: Node, table) -> tuple[np.ndarray, np.ndarray]:
         if not node.values:
             yes, no = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
             return (no, yes) if node.negate else (yes, no)
-        found = _coded_member(node, table)
-        if found is not None:
-            return found
         v, valid = _cols_value(node.operand, table)
         text_list = isinstance(node.values[0], str)
         if valid.any() and (v.dtype == object) != text_list:
