@@ -144,8 +144,7 @@ def list_missing(schools: Table, names: Names, details: list[dict], row: np.ndar
     """Name the in-scope schools whose lacking value leaves a CV uncomputed.
 
     One entry per school and lacking measure (``students`` when the pupils are unknown), naming
-    every CV it spoils; entries are ordered by school, then measure name. Entries of one kind
-    (measure, field and spoilt CVs) share their list of CVs: read it, do not change it."""
+    every CV it spoils; entries are ordered by school, then measure name."""
     # Per measure, in scope order: (the CVs it spoils, the schools where it is lacking).
     spoils: dict[str, list[tuple[list[str], np.ndarray]]] = {}
     for _programme, prefix, indicators, scope in scopes:
@@ -190,7 +189,7 @@ def list_missing(schools: Table, names: Names, details: list[dict], row: np.ndar
     order, rows, runs = listing_order(row[idx], idx, kind)
     idx = idx[order]
     entries = [{"school_id": sid, "school_name": sname, "stage": stage, "measure": measure,
-                "field": field, "label": text, "cvs": cvs}
+                "field": field, "label": text, "cvs": cvs[:]}
                for sid, sname, stage, (measure, field, text, cvs) in zip(*names.of(idx), pick(kinds, kind[order]))]
     distribute(details, "missing", rows, runs, entries)
 

@@ -30,8 +30,7 @@ PROGRAMME_TITLES = {"basic_2012": "基本均衡 basic balance (2012)",
 
 def county_reports(frame: CountyFrame, results: RuleResults,
                    score_fn: Callable[[np.ndarray, list[Rule]], tuple[np.ndarray, dict[str, np.ndarray]]],
-                   measure_inputs: Mapping[str, Iterable[str]] | None = None,
-                   ruleset: str | None = None) -> list[dict[str, Any]]:
+                   measure_inputs: Mapping[str, Iterable[str]] | None = None) -> list[dict[str, Any]]:
     """The ``counties[]`` report entries from the county rules' verdicts over ``frame.table``.
 
     A verdict is only ``{rule_id, stage, status, value, threshold, gap}``: what describes the
@@ -40,8 +39,6 @@ def county_reports(frame: CountyFrame, results: RuleResults,
     ``measure_inputs`` maps a derived measure to the fields its expression reads, so that
     ``needs`` can name the county fields behind the teacher pay ratio (default: those
     :func:`build_county_table` computed); a derived measure of unknown inputs is named itself.
-    ``ruleset``: the key of the rule set that judged them (:func:`edubalance.catalogue.ruleset_key`),
-    put after ``year`` as the report places it, so that the report takes the entries as they are.
 
     Everything is decided per rule over all counties at once (NumPy); Python loops only build
     the entries themselves and the reasons of what failed or is missing.
@@ -84,12 +81,11 @@ def county_reports(frame: CountyFrame, results: RuleResults,
     out = []
     for gi, (code, year) in enumerate(frame.counties):
         crow = ROWS_PER_COUNTY * gi + crow0
-        entry = {
+        out.append({
             "county_code": code,
             "county_name": county_names[gi],
             "province": provinces[gi],
             "year": year,
-            "ruleset": ruleset,
             "county_record": bool(frame.details[crow]["record"]),
             "school_records": frame.details[crow]["school_records"],
             "stages": dict(zip(STAGES, stages[len(STAGES) * gi:len(STAGES) * (gi + 1)])),
@@ -105,10 +101,7 @@ def county_reports(frame: CountyFrame, results: RuleResults,
             "needs_schools": school_needs[gi],
             "rejected_schools": [],
             "status_reason": None,
-        }
-        if ruleset is None:
-            del entry["ruleset"]
-        out.append(entry)
+        })
     return out
 
 

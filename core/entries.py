@@ -30,7 +30,7 @@ from .catalogue import ruleset_key
 from .derive import DERIVED_MEASURES
 from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults, RuleSet
 from .serialise import clean
-from .table import Table
+from .table import DISTINCT_TEXT, Table
 
 VERDICT_MODES = ("all", "findings")
 IDENTITY = ("school_id", "stage", "school_name", "county_code", "county_name", "province", "year",
@@ -48,8 +48,6 @@ FUNDING_KEYS = (("entitlement_yuan", "public_funds_entitlement_yuan"),
 _TEXT_IDENTITY = tuple(k for k in IDENTITY if k != "year")
 #: The text columns a table takes from its block: the identity's, then the source file and status.
 _TEXT_COLUMNS = (*_TEXT_IDENTITY, "file", "status")
-#: Text columns that hardly repeat (one per school): text in ``coded`` tables too.
-_DISTINCT = ("school_id", "school_name")
 #: A table of at least 1/WHOLE_SHARE of a block's schools takes its text from the block-wide
 #: columns (converting a block at once costs about what converting a fifth of it row by row does).
 WHOLE_SHARE = 5
@@ -71,6 +69,7 @@ _GAP = _floats_type(("value", "share"))
 VERDICT_TYPE = pa.struct([("rule_id", pa.string()), ("status", pa.string()), ("value", pa.float64()),
                           ("threshold", pa.float64()), ("gap", _GAP)])
 _CODE = pa.dictionary(pa.int32(), pa.string())
+_CODED_SOURCE = pa.struct([("file", _CODE), ("row", pa.int64())])
 #: The same with the rule id and status as dictionary arrays (``coded`` entries: the Parquet report's).
 CODED_VERDICT_TYPE = pa.struct([("rule_id", _CODE), ("status", _CODE), *list(VERDICT_TYPE)[2:]])
 
@@ -230,7 +229,7 @@ class SchoolBlock:
         arrays, school ids and names as text. A table takes its rows' indices only (measured: a
         sixteenth of the cost of taking their text), and the Parquet writer takes the dictionary
         as it is."""
-        return [column if name in _DISTINCT else column.dictionary_encode()
+        return [column if name in DISTINCT_TEXT else column.dictionary_encode()
                 for name, column in zip(_TEXT_COLUMNS, self.text_columns)]
 
     @cached_property
@@ -242,18 +241,21 @@ class SchoolBlock:
 
     def _text_cells(self, index: np.ndarray | slice) -> list[np.ndarray]:
         """The cells of :attr:`text_columns` at ``index``, as Python objects."""
-        text = [self.identity[k] if self.identity[k].dtype == object else np.full(self.n, None)
-                for k in _TEXT_IDENTITY]                          # all-NaN: a field no record has
-        return [cells[index] for cells in (*text, self.files, self.status)]
+        own = {"file": self.files, "status": self.status}
+        cells = (own[k] if k in own else self.identity[k] if self.identity[k].dtype == object
+                 else np.full(self.n, None) for k in _TEXT_COLUMNS)  # all-NaN: a field no record has
+        return [column[index] for column in cells]
 
-    def _text_rows(self, index: np.ndarray, whole: bool) -> list[pa.Array]:
-        """:attr:`text_columns` at ``index``: taken from the block-wide columns when the table is
-        one of many over the block (``whole``), the rows are a large share of it or the columns
-        are made already; else just those rows converted (a few entries of a large block)."""
-        if whole or len(index) * WHOLE_SHARE >= self.n or "text_columns" in self.__dict__:
+    def _text_rows(self, index: np.ndarray, whole: bool, coded: bool) -> list[pa.Array]:
+        """:attr:`text_columns` (``coded``: :attr:`coded_columns`) at ``index``: taken from the
+        block-wide columns when coded, when the table is one of many over the block (``whole``),
+        the rows are a large share of it or the columns are made already; else just those rows
+        converted (a few entries of a large block)."""
+        if coded or whole or len(index) * WHOLE_SHARE >= self.n or "text_columns" in self.__dict__:
+            columns = self.coded_columns if coded else self.text_columns
             if len(index) == self.n and np.array_equal(index, np.arange(self.n)):   # all, in order
-                return self.text_columns              # (one record through the API: no take)
-            return [column.take(index) for column in self.text_columns]
+                return columns                        # (one record through the API: no take)
+            return [column.take(index) for column in columns]
         return _columns(texts, self._text_cells(index), len(index))
 
     @cached_property
@@ -308,18 +310,14 @@ class SchoolBlock:
         index = np.asarray(index, dtype=np.int64)
         m = len(index)
         none = np.full(m, np.nan)
-        if coded is None:
-            *who, file, state = self._text_rows(index, whole)
-        else:
-            at = pa.array(index)
-            *who, file, state = (column.take(at) for column in self.coded_columns)
+        *who, file, state = self._text_rows(index, whole, coded is not None)
         cols: dict[str, pa.Array] = dict(zip(_TEXT_IDENTITY, who))
         year = self.identity["year"][index]
         cols["year"] = pa.array(np.where(np.isnan(year), 0, year).astype(np.int64), mask=np.isnan(year))
         cols = {k: cols[k] for k in IDENTITY}
         cols["ruleset"] = pa.array([self.ruleset] * m, type=pa.string())
         rows = self.rows[index]
-        source = _SOURCE if coded is None else pa.struct([("file", file.type), ("row", pa.int64())])
+        source = _SOURCE if coded is None else _CODED_SOURCE
         cols["source"] = _struct([file, pa.array(rows, mask=rows < 0)], source, m)
         funding = {key: self.funding[col][index] for key, col in FUNDING_KEYS if col}
         funding["shortfall_yuan"] = np.maximum(funding["entitlement_yuan"] - funding["received_yuan"], 0.0)

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from . import expr
-from .catalogue import catalogue, ruleset_key
+from .catalogue import catalogue
 from .composite import evaluate_composites, ruleset_composite_inputs
 from .county_rejected import mark_rejected_schools
 from .fields import SCHOOL_FIELDS
@@ -371,7 +371,7 @@ class Evaluator:
                                    extra_counties=extra_counties)
         county_results = self.pm.hook.edubalance_evaluate_county_rules(
             rules=ruleset.county_rules, table=frame.table, engine=engine)
-        return county_reports(frame, county_results, score, frame.measure_inputs, ruleset_key(ruleset))
+        return county_reports(frame, county_results, score, frame.measure_inputs)
 
     # -- plan ----------------------------------------------------------------------------------
     @gc_paused()

@@ -475,15 +475,6 @@ def key_field(key: Any) -> tuple[str, Any]:
     return (found.field, found) if found is not None else (str(key), None)
 
 
-@lru_cache(maxsize=256)
-def keys_in_units(keys: tuple) -> tuple[tuple[Any, Any], ...]:
-    """``(key, unit)`` of each of a record's ``keys`` that gives a field in another unit
-    (:func:`key_field`), the keys of the record's provenance left out: records handed to the
-    API one at a time mostly share one set of keys, looked up once."""
-    return tuple((key, unit) for key in keys if key not in PROVENANCE
-                 for unit in (key_field(key)[1],) if unit is not None)
-
-
 def given_value(value: Any, found: Any) -> Any:
     """A value given under a key in another unit, in the field's unit (as text, as a cell of a
     file: what is not a number is left for validation to judge)."""
@@ -495,11 +486,16 @@ def given_value(value: Any, found: Any) -> Any:
 def given_unit_notices(rows: Sequence[RawRow]) -> list[Problem]:
     """W402 once per key in another unit and per input (``<records>``, ``<counties>``) among
     records given to the API, as a file's column in another unit has."""
-    keys: dict[str, dict[Any, Any]] = {}
+    keys: dict[str, dict[Any, None]] = {}
     for r in rows:
-        keys.setdefault(r.file, {}).update(keys_in_units(tuple(r.data)))
-    return [unit_notice(found.field, str(key), found, file, ("键", "key"))
-            for file, found_keys in keys.items() for key, found in found_keys.items() if found.factor is not None]
+        keys.setdefault(r.file, {}).update(dict.fromkeys(r.data))
+    out = []
+    for file, found_keys in keys.items():
+        for key in found_keys:
+            fname, found = key_field(key)
+            if found is not None and found.factor is not None:
+                out.append(unit_notice(fname, str(key), found, file, ("键", "key")))
+    return out
 
 
 _NUMBER_SPACE = re.compile(r"[\s,，]")
@@ -735,17 +731,17 @@ def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label:
                 continue
             named = names.get(key)
             if named is None:
-                if callable(map_keys):       # a field's one column: no two columns to tell apart
+                if callable(map_keys):
                     column = map_keys(key)
                     named = names[key] = (column, column)
                 else:
                     column = (header_to_field(key) or str(key)) if map_keys else str(key)
                     named = names[key] = (column, key_field(key)[0] if map_keys else column)
-                    earlier = first.setdefault(named[1], (key, where, column))
-                    if earlier[2] != column and earlier[1] != where:
-                        raise InputError(name, f"{earlier[1]} 的键「{earlier[0]}」和 {where} 的键「{key}」都是 "
-                                               f"{label(named[1])}，只能用一个 / {earlier[1]}'s key '{earlier[0]}' and "
-                                               f"{where}'s key '{key}' both give {label(named[1])} ({named[1]}); use one")
+                earlier = first.setdefault(named[1], (key, where, column))
+                if earlier[2] != column and earlier[1] != where:
+                    raise InputError(name, f"{earlier[1]} 的键「{earlier[0]}」和 {where} 的键「{key}」都是 "
+                                           f"{label(named[1])}，只能用一个 / {earlier[1]}'s key '{earlier[0]}' and "
+                                           f"{where}'s key '{key}' both give {label(named[1])} ({named[1]}); use one")
             fname, given = named
             if given in seen:
                 if twice is None:

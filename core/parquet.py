@@ -72,8 +72,29 @@ def _county_verdicts(report: Any) -> pa.Table:
     return _verdict_rows("county_key", keys, list(chain.from_iterable(lists)), stage=True)
 
 
+_PROBLEM_COLUMNS = ("record", "file", "row", "school_id", "school_name", "county_code", "code", "name",
+                    "severity", "field", "label", "observed", "expected", "message", "data")
+
+
 def _rejected(report: Any) -> pa.Table:
-    return _problems(report)
+    """One row per problem: of rejected school records, rejected county records, and warnings
+    (``record``: school, county or warning), with the record's fields; ``data`` is the rejected
+    record as found, and ``observed`` when not text, as JSON text."""
+    found = list(each_problem(report.rejected, report.county_rejected, report.warnings))
+    columns = _Columns(len(found), _PROBLEM_COLUMNS)
+    kinds, data = columns.columns["record"], columns.columns["data"]
+    last, text = None, None
+    for i, (kind, rec, p) in enumerate(found):
+        kinds[i] = kind
+        if kind != "warning":
+            if rec is not last:
+                last, text = rec, (dumps(rec["data"]).decode() if "data" in rec else None)
+            columns.put(rec, i, "problems")
+            data[i] = text                           # in place of the record's own dict
+        columns.put(p, i)
+    observed = columns.columns["observed"]
+    columns.columns["observed"] = [v if v is None or isinstance(v, str) else dumps(v).decode() for v in observed]
+    return columns.table()
 
 
 def _rules(report: Any) -> pa.Table:
@@ -92,19 +113,7 @@ def _summary(report: Any) -> pa.Table:
         "engine": [report.engine],
         "files": _texts([[clean_text(f) for f in report.files]], pa.list_(pa.string())),
         "verdicts": [report.verdicts],
-        "head_json": _json_text(dumps({**head, "notes": report.notes}))})
-
-
-#: The longest text a text array's 32-bit offsets hold.
-_LONGEST = 2**31 - 1
-
-
-def _json_text(data: bytes) -> pa.Array:
-    """One JSON text as a text array, its UTF-8 bytes taken as they are (orjson writes valid
-    UTF-8): not decoded and encoded again (a quarter of the summary's time at national scale)."""
-    if len(data) > _LONGEST:                         # beyond 32-bit offsets: as pyarrow converts it
-        return pa.array([data.decode("utf-8")], pa.string())
-    return pa.StringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], np.int32)), pa.py_buffer(data))
+        "head_json": [dumps({**head, "notes": report.notes}).decode("utf-8")]})
 
 
 #: The files other than schools and verdicts, in the order they are written, and their builders.
@@ -118,8 +127,8 @@ def _options(name: str, schema: pa.Schema) -> dict[str, Any]:
     a fifth larger files); dictionary encoding for text only (numbers are mostly distinct: it
     would be tried and dropped for every column); no min/max statistics for a verdict table's
     rule, stage and status text (every row group holds them all: they would skip nothing, and
-    cost a tenth of the table's writing). A dictionary column (a verdict's rule id and status) is
-    written as its dictionary and indices; with no Arrow schema stored in the file, every reader
+    cost a tenth of the table's writing). A dictionary column (a verdict's rule id and status, a
+    school's repeating identity texts, source file and status) is written as its dictionary and indices; with no Arrow schema stored in the file, every reader
     reads it back as plain text, as the other text columns."""
     text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
     options: dict[str, Any] = {"compression": "snappy", "use_dictionary": text}
@@ -394,11 +403,11 @@ _SAMPLE = 64
 
 def _lists_of_objects(values: Sequence[Any]) -> pa.Array | None:
     """A column of lists of objects that all have the same fields, none of them null, as
-    pyarrow would infer it, in half the time (measured on the county table's excluded schools
+    pyarrow would infer it from the report's values (text, numbers, booleans: no bytes), in half the time (measured on the county table's excluded schools
     and missing fields): converted to the types inferred from the first objects, which fails
     for a value they do not fit; no field is null, so no object lacks one, and none has more.
     None for any other column (pyarrow then infers the type object by object)."""
-    if not values or type(values[0]) not in (list, type(None)) or not set(map(type, values)) <= {list, type(None)}:
+    if not values or not set(map(type, values)) <= {list, type(None)}:
         return None
     first = next(filter(None, values), None)
     if first is None or type(first[0]) is not dict:
@@ -415,29 +424,3 @@ def _lists_of_objects(values: Sequence[Any]) -> pa.Array | None:
         return None
     fields = built.values.flatten()
     return built if not any(f.null_count for f in fields) else None
-
-
-_PROBLEM_COLUMNS = ("record", "file", "row", "school_id", "school_name", "county_code", "code", "name",
-                    "severity", "field", "label", "observed", "expected", "message", "data")
-
-
-def _problems(report: Any) -> pa.Table:
-    """One row per problem: of rejected school records, rejected county records, and warnings
-    (``record``: school, county or warning), with the record's fields; ``data`` is the rejected
-    record as found, and ``observed`` when not text, as JSON text."""
-    found = list(each_problem(report.rejected, report.county_rejected, report.warnings))
-    columns = _Columns(len(found), _PROBLEM_COLUMNS)
-    kinds, data = columns.columns["record"], columns.columns["data"]
-    last, text = None, None
-    for i, (kind, rec, p) in enumerate(found):
-        kinds[i] = kind
-        if kind != "warning":
-            if rec is not last:
-                last, text = rec, (dumps(rec["data"]).decode() if "data" in rec else None)
-            columns.put(rec, i, "problems")
-        columns.put(p, i)
-        if kind != "warning":
-            data[i] = text
-    observed = columns.columns["observed"]
-    columns.columns["observed"] = [v if v is None or isinstance(v, str) else dumps(v).decode() for v in observed]
-    return columns.table()

@@ -31,8 +31,8 @@ class ScoreLayout:
                 self.by_dim.append((dim, slice(len(order), len(order) + len(rows))))
                 order.extend(rows)
         self.order = np.array(order, dtype=np.intp)
-        self.binding = np.array([k for k, r in enumerate(rules) if r.severity in ("veto", "required")], dtype=np.intp)
-        self.basic = np.array(basic_rows(rules), dtype=np.intp)
+        self.binding = [k for k, r in enumerate(rules) if r.severity in ("veto", "required")]
+        self.basic = basic_rows(rules)
 
     @classmethod
     def of(cls, ruleset: RuleSet) -> "ScoreLayout":
@@ -72,7 +72,7 @@ def status_of(status: np.ndarray, rules: list[Rule], layout: ScoreLayout | None 
     binding = (layout or ScoreLayout(rules)).binding
     out = filled(n, "pass")
     out[(status == NOT_APPLICABLE).all(0)] = "not_applicable"
-    if len(binding):
+    if binding:
         s = status[binding]
         out[(s == MISSING_DATA).any(0)] = "incomplete"
         out[(s == FAIL).any(0)] = "fail"
@@ -101,7 +101,7 @@ def basic_standard_status(status: np.ndarray, rules: list[Rule], layout: ScoreLa
     n = status.shape[1]
     rows = layout.basic if layout else basic_rows(rules)
     out = filled(n, "not_applicable")
-    if not len(rows):
+    if not rows:
         return out
     s = status[rows]
     out[((s == PASS) | (s == FAIL) | (s == MISSING_DATA)).any(0)] = "pass"

@@ -33,7 +33,7 @@ TEXT_FIELDS = (
 
 _TEXT = frozenset(TEXT_FIELDS)
 #: Text fields whose values hardly repeat (one per school): sharing their strings buys nothing.
-_DISTINCT_TEXT = frozenset(("school_id", "school_name"))
+DISTINCT_TEXT = frozenset(("school_id", "school_name"))
 #: Up to this many rows, :meth:`Table.from_frame` goes through the records.
 _FEW = 8
 
@@ -80,17 +80,16 @@ class Table:
         """Build columns from validated records (missing keys and ``None`` become missing)."""
         n = len(records)
         table = cls(n)
-        text = np.empty((len(TEXT_FIELDS), n), dtype=object)     # rows: the text columns
-        for row, name in zip(text, TEXT_FIELDS):
-            row[:] = [r.get(name) for r in records]
-        table.columns.update(zip(TEXT_FIELDS, text))
+        for name in TEXT_FIELDS:
+            col = np.empty(n, dtype=object)
+            col[:] = [r.get(name) for r in records]
+            table.columns[name] = col
         nan = float("nan")
-        names = [name for name in numeric_fields if name not in _TEXT]
-        # One conversion for every field, in C (NumPy turns a None value into NaN, missing, too):
-        # a [fields, records] matrix whose rows are the columns (a few records through the API
-        # would otherwise cost one array per field).
-        values = np.array([[r.get(name, nan) for r in records] for name in names], dtype=float).reshape(len(names), n)
-        table.columns.update(zip(names, values))
+        for name in numeric_fields:
+            if name in TEXT_FIELDS:
+                continue
+            # One conversion per field, in C; NumPy turns a None value into NaN (missing) too.
+            table.columns[name] = np.array([r.get(name, nan) for r in records], dtype=float)
         return table
 
     @classmethod
@@ -106,7 +105,7 @@ class Table:
         for name in TEXT_FIELDS:
             if name not in frame.columns:
                 table.columns[name] = filled(n, None)
-            elif name in _DISTINCT_TEXT:
+            elif name in DISTINCT_TEXT:
                 table.columns[name] = frame[name].cast(pl.String).to_numpy()
             else:
                 table.columns[name] = _shared_strings(frame[name])

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from functools import lru_cache
-from types import MappingProxyType
 
 import polars as pl
 
@@ -35,8 +34,8 @@ from .checks import (CROSS_CHECKED, CROSS_RULES, IDENTITY, RecordChecker, add_du
 from .coercion import Bad, CellPlan, cell_plan, column_type, slow_values
 from .errors import InvalidInput
 from .fields import label
-from .loading import (NESTED, RawRow, Skipped, given_value, json_kind, key_field, keys_in_units, record_columns,
-                      text_frame, twice_text, unit_refused)
+from .loading import (NESTED, PROVENANCE, RawRow, Skipped, given_value, json_kind, key_field, record_columns, text_frame,
+                      twice_text, unit_refused)
 from .problems import ERROR, WARNING, Problem, Rejected, RowProblems, show
 from .regions import code_provinces
 
@@ -184,18 +183,28 @@ def _keyed(rows: Sequence[RawRow]) -> list[tuple[int, str, dict[str, Any]]]:
     """Each row's data for :func:`~edubalance.loading.record_columns`, a key in another unit
     (``…（万元）``) with its value converted; a unit with no exact factor raises InvalidInput
     (for every record with the key). Each distinct key is looked up once."""
+    units: dict[Any, Any] = {}           # key -> its unit, None for a key in the field's own unit
     out: list[tuple[int, str, dict[str, Any]]] = []
     refused: list[Problem] = []
     for r in rows:
         data = r.data
-        units = dict(keys_in_units(tuple(data)))            # mostly none
-        for key, found in units.items():
-            if found.factor is None:                         # every record with the key
+        convert = False
+        for key in data:
+            if key in PROVENANCE:
+                continue
+            if key not in units:
+                units[key] = key_field(key)[1]
+            found = units[key]
+            if found is None:
+                continue
+            if found.factor is None:                             # every record with the key
                 refused.append(Problem("E106", ERROR, r.file, r.row, ident(data, "school_id"), found.field,
                                        label(found.field), key, "a unit converted to the field's",
                                        unit_refused(found.field, str(key), found, ("键", "key"))))
-        if any(found.factor is not None for found in units.values()):
-            data = {k: (given_value(v, units[k]) if k in units else v) for k, v in data.items()}
+            else:
+                convert = True
+        if convert:
+            data = {k: (given_value(v, units[k]) if units.get(k) is not None else v) for k, v in data.items()}
         out.append((r.row, f"record {r.row}", data))
     if refused:
         raise InvalidInput(refused, ("记录无效", "invalid records"))
@@ -208,13 +217,7 @@ def rows_columns(rows: Sequence[RawRow]) -> dict[str, list[Any]]:
     are; a record with two keys for one field (``学段`` and ``stage``) raises InvalidInput (E191):
     which value counts is unknowable, as with a file that has two such columns."""
     twice: list[tuple[int, Any, Any, str]] = []
-    if len(rows) == 1:
-        columns = key_columns(tuple(rows[0].data))
-    else:
-        columns = {}
-        for r in rows:
-            columns.update(key_columns(tuple(r.data)))
-    data = record_columns("<records>", _keyed(rows), map_keys=columns.__getitem__, twice=twice)
+    data = record_columns("<records>", _keyed(rows), map_keys=_key_column, twice=twice)
     if twice:
         raise InvalidInput([Problem("E191", ERROR, rows[i].file, rows[i].row, ident(rows[i].data, "school_id"), fname,
                                     label(fname), key, "one key per field", twice_text(first, key, fname))
@@ -223,16 +226,9 @@ def rows_columns(rows: Sequence[RawRow]) -> dict[str, list[Any]]:
     return data
 
 
-def key_columns(keys: tuple) -> Mapping[Any, str]:
-    """The column of each of a record's keys: the field it names, in its own unit or another
-    (records handed to the API mostly share one set of keys, looked up once; keys equal but of
-    other types, ``1`` and ``1.0``, name other columns)."""
-    return _key_columns(keys, tuple(map(type, keys)))
-
-
-@lru_cache(maxsize=256)
-def _key_columns(keys: tuple, types: tuple) -> Mapping[Any, str]:
-    return MappingProxyType({key: key_field(key)[0] for key in keys})
+def _key_column(key: Any) -> str:
+    """The column of a record's key: the field it names, in its own unit or another."""
+    return key_field(key)[0]
 
 
 def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "school",

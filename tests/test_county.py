@@ -412,25 +412,6 @@ def test_needs_names_the_inputs_of_a_derived_measure():
     assert [n["field"] for n in rep2["needs"]] == ["teacher_pay_ratio"]
 
 
-def test_ruleset_key_follows_the_identity_and_report_keeps_the_entry():
-    from edubalance.report import Report
-    frame = frame_of(both_stages())
-    results = evaluate(RULES, frame.table)
-    plain = county_reports(frame, results, simple_score)[0]
-    named = county_reports(frame, results, simple_score, ruleset="guizhou/2023")[0]
-    assert "ruleset" not in plain
-    keys = list(named)
-    assert keys[:5] == ["county_code", "county_name", "province", "year", "ruleset"]
-    assert named["ruleset"] == "guizhou/2023"
-    assert {k: v for k, v in named.items() if k != "ruleset"} == plain
-    # The report takes an entry that names its rule set as it is (no copy).
-    from edubalance.evaluator import Evaluator
-    ruleset = Evaluator().ruleset("guizhou", 2023)
-    report = Report(files=[], read=0, rejected=[])
-    report.add_group(ruleset, None, [named])
-    assert report.counties[0] is named
-
-
 def test_failed_rules_are_reasons_with_value_and_threshold():
     counties = {("520101", 2023): {**PASSING_RECORD, "government_work_score": 84.5}}
     records = both_stages()

@@ -123,12 +123,3 @@ def test_problems_carry_their_records_fields_and_data_as_json_text():
     assert [r["data"] for r in rows] == ['{"students":"-3"}'] * 2 + [None]
     assert [r["row"] for r in rows] == [3, 3, None] and [r["hint"] for r in rows] == [None, "new column", None]
     assert [r["field"] for r in rows] == ["students", None, None]
-
-
-@pytest.mark.parametrize("longest", [parquet._LONGEST, 3])
-def test_json_text_is_its_utf8_as_text(monkeypatch, longest):
-    monkeypatch.setattr(parquet, "_LONGEST", longest)
-    data = json.dumps({"说明 note": "学校 school"}, ensure_ascii=False).encode("utf-8")
-    built = parquet._json_text(data)
-    built.validate(full=True)
-    assert built.type == pa.string() and built.to_pylist() == [data.decode("utf-8")]

@@ -151,11 +151,6 @@ def evaluate_values(nodes: list[Node], table) -> tuple[np.ndarray, np.ndarray]:
     """:func:`evaluate_columns` of several values: ``(values, valid)`` as ``[values, rows]``
     matrices (the measures of a run, set together)."""
     n, k = table.n, len(nodes)
-    if n == 1 and all(isinstance(node, (Arith, Neg)) and _one_row_safe(node, table) for node in nodes):
-        row = _Row(table)                 # the scalar evaluator, as evaluate_columns would use it
-        found = [eval_value(node, row) for node in nodes]
-        return (np.array([np.nan if v is None else v for v in found], dtype=float).reshape(k, 1),
-                np.array([v is not None for v in found], dtype=bool).reshape(k, 1))
     found = [evaluate_columns(node, table) for node in nodes]
     return (np.concatenate([v for v, _ in found] or [np.zeros(0)]).reshape(k, n),
             np.concatenate([ok for _, ok in found] or [np.zeros(0, bool)]).reshape(k, n))

@@ -29,7 +29,8 @@ class Node:
     def arithmetic_inputs(self) -> tuple[frozenset, bool]:
         """(the names read inside arithmetic, whether a text constant is): where the columnar
         evaluation has a type rule of its own (text in arithmetic is an error even where the
-        text is missing). Kept on the node, which never changes, beside its fields."""
+        text is missing). Kept on the node, which never changes, beside its fields (in the
+        instance dict every node class has: a node class with slots could not keep it)."""
         names_in, text_in = set(), False
         stack = [(self, False)]
         while stack:
