@@ -125,6 +125,8 @@ def test_labels_and_units_for_fields_and_measures():
     ("教学仪器设备资产值（元）", "equipment_value_yuan"),
     ("教学仪器设备资产值（万元）", None),          # a different unit must not be read as yuan
     ("教师年平均工资收入", "teacher_avg_salary_yuan"), ("备注", None), ("", None), (None, None),
+    # what county offices write (and what the planner's own workbook heads its columns with)
+    ("县代码", "county_code"), ("县名称", "county_name"), ("县名", "county_name"), ("年份", "year"),
 ])
 def test_header_to_field(header, expected):
     assert fields.header_to_field(header) == expected
