@@ -127,6 +127,10 @@ def test_labels_and_units_for_fields_and_measures():
     ("教师年平均工资收入", "teacher_avg_salary_yuan"), ("备注", None), ("", None), (None, None),
     # what county offices write (and what the planner's own workbook heads its columns with)
     ("县代码", "county_code"), ("县名称", "county_name"), ("县名", "county_name"), ("年份", "year"),
+    ("县(区)", "county_name"), ("区县", "county_name"), ("校名", "school_name"), ("在校生", "students"),
+    ("学生数", "students"), ("专任教师", "teachers"), ("班数", "classes"), ("住宿生数", "boarders"),
+    ("城乡", "location"), ("校舍面积", "building_area_m2"),
+    ("寄宿学生数", None), ("学校类型", None),      # not a field's name: a notice names them, nothing is guessed
 ])
 def test_header_to_field(header, expected):
     assert fields.header_to_field(header) == expected
