@@ -128,8 +128,9 @@ def _options(name: str, schema: pa.Schema) -> dict[str, Any]:
     would be tried and dropped for every column); no min/max statistics for a verdict table's
     rule, stage and status text (every row group holds them all: they would skip nothing, and
     cost a tenth of the table's writing). A dictionary column (a verdict's rule id and status, a
-    school's repeating identity texts, source file and status) is written as its dictionary and indices; with no Arrow schema stored in the file, every reader
-    reads it back as plain text, as the other text columns."""
+    school's repeating identity texts, source file and status) is written as its dictionary and
+    indices; with no Arrow schema stored in the file, every reader reads it back as plain text,
+    as the other text columns."""
     text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
     options: dict[str, Any] = {"compression": "snappy", "use_dictionary": text}
     if name in ("verdicts", "county_verdicts"):
