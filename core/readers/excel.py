@@ -216,7 +216,6 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
         check_zip(name)
     found: list[SheetRead] = []
     sheets: list[str] = []
-    skipped: list[str] = []
     unread: list[tuple[str, tuple[str, str] | None]] = []      # (sheet, why in zh and en; None: empty)
     try:
         wb = CalamineWorkbook.from_path(name)
@@ -227,7 +226,6 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
             kind = _sheet_kind(title, first)
             if kind is None:
                 why = unknown_headers(first[0]) if first else None
-                skipped.append(f"「{title}」: {f'{why[0]}/ {why[1]}' if why else '空表 / empty'}")
                 unread.append((title, why))
                 continue
             label = f"{name}#{title}" if kind == "county" or school_label is None else school_label
@@ -252,7 +250,8 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
                          en="no sheet of the workbook holds school or county records (a header row naming fields "
                             "such as 学校标识码, 学段) — sheets: "
                             + "; ".join(f"'{title}': {why[1] if why else 'empty'}" for title, why in unread))
-    notes = [f"读取工作表 read sheet {s}" for s in sheets] + [f"跳过工作表 skipped sheet {s}" for s in skipped]
+    notes = [f"读取工作表 read sheet {s}" for s in sheets] + [
+        f"跳过工作表 skipped sheet 「{title}」: {f'{why[0]}/ {why[1]}' if why else '空表 / empty'}" for title, why in unread]
     schools = concat([f.schools for f in found])
     county = concat([f.county for f in found])
     return LoadedFile(name, fmt, fill_province(schools, default_province), fill_province(county, default_province),
