@@ -374,54 +374,12 @@ def _texts(values: Sequence[Any], kind: pa.DataType | None = pa.string()) -> pa.
     """``values`` as an array of ``kind`` (None: inferred); text with lone surrogates gets U+FFFD,
     and values that fit no one type become their JSON text."""
     try:
-        return _array(values, kind)
+        return pa.array(values, type=kind, from_pandas=True)
     except (pa.ArrowException, UnicodeEncodeError, TypeError, ValueError):
         pass
     values = clean(list(values))
     try:
-        return _array(values, kind)
+        return pa.array(values, type=kind, from_pandas=True)
     except (pa.ArrowException, TypeError, ValueError):
         return pa.array([v if v is None or isinstance(v, str) else dumps(v).decode() for v in values],
                         type=pa.string())
-
-
-def _array(values: Sequence[Any], kind: pa.DataType | None) -> pa.Array:
-    """``values`` as an array of ``kind`` (None: the type pyarrow infers); raises as pyarrow
-    does when they fit no one type."""
-    if kind is None:
-        built = _lists_of_objects(values)
-        if built is not None:
-            return built
-    return pa.array(values, type=kind, from_pandas=True)
-
-
-#: Field types that pyarrow converts to only from values it would infer them from (not int64:
-#: a float would be truncated; not a nested object: a field it lacks would be dropped).
-_EXACT = (pa.string(), pa.float64(), pa.bool_(), pa.list_(pa.string()), pa.list_(pa.null()))
-#: Objects whose inferred types are tried for a whole column of lists of objects.
-_SAMPLE = 64
-
-
-def _lists_of_objects(values: Sequence[Any]) -> pa.Array | None:
-    """A column of lists of objects that all have the same fields, none of them null, as
-    pyarrow would infer it from the report's values (text, numbers, booleans: no bytes), in half the time (measured on the county table's excluded schools
-    and missing fields): converted to the types inferred from the first objects, which fails
-    for a value they do not fit; no field is null, so no object lacks one, and none has more.
-    None for any other column (pyarrow then infers the type object by object)."""
-    if not values or not set(map(type, values)) <= {list, type(None)}:
-        return None
-    first = next(filter(None, values), None)
-    if first is None or type(first[0]) is not dict:
-        return None
-    items = list(chain.from_iterable(filter(None, values)))
-    if set(map(type, items)) != {dict}:
-        return None
-    kind = pa.array(items[:_SAMPLE], from_pandas=True).type
-    if set(map(len, items)) != {kind.num_fields} or any(f.type not in _EXACT for f in kind):
-        return None
-    try:                                     # NaN is null only where a number may be (a fifth faster)
-        built = pa.array(values, type=pa.list_(kind), from_pandas=any(f.type == pa.float64() for f in kind))
-    except (pa.ArrowException, TypeError, ValueError):
-        return None
-    fields = built.values.flatten()
-    return built if not any(f.null_count for f in fields) else None
