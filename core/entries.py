@@ -228,9 +228,10 @@ class SchoolBlock:
         """:attr:`text_columns` for ``coded`` tables, made once: those that repeat as dictionary
         arrays, school ids and names as text. A table takes its rows' indices only (measured: a
         sixteenth of the cost of taking their text), and the Parquet writer takes the dictionary
-        as it is."""
+        as it is. Made from the plain columns without keeping them (unless they are kept already)."""
+        plain = self.__dict__.get("text_columns") or _columns(texts, self._text_cells(slice(None)), self.n)
         return [column if name in DISTINCT_TEXT else column.dictionary_encode()
-                for name, column in zip(_TEXT_COLUMNS, self.text_columns)]
+                for name, column in zip(_TEXT_COLUMNS, plain)]
 
     @cached_property
     def text_columns(self) -> list[pa.Array]:

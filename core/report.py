@@ -184,7 +184,7 @@ class Report:
     def _serialised(self, lines: bool) -> Iterator[tuple[int, list[memoryview]]]:
         """:func:`_json_text` of each of :meth:`tables`, in order. Polars serialises without the
         GIL: ``WORKERS`` tables are serialised at once by threads while the next one is built
-        (at most ``WORKERS`` + 1 are held)."""
+        (at most ``WORKERS`` + 1 tables submitted, and the text of one more being written)."""
         pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="json")
         pending: deque[Future] = deque()
         try:
