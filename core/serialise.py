@@ -7,6 +7,7 @@ with U+FFFD in its place instead of losing the report.
 from __future__ import annotations
 
 import gc
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -53,17 +54,30 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+_PAUSE_LOCK = threading.Lock()
+_pauses = 0                  # calls paused now
+_resume = False              # whether the collector was on when the first of them began
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic collector while an evaluation or a report is made (also as a decorator:
     every :class:`Evaluator` call has it, for the command line, the API and the service alike).
     What they make — frames, records, problems, a report's millions of small dicts — holds no
     cycles, and collections would only rescan it again and again (60–80 ms of a 25,000-school
-    file). Nested pauses keep it paused; cycles made meanwhile are collected after."""
-    enabled = gc.isenabled()
-    gc.disable()
+    file). The collector is one switch for the whole process: pauses are counted, so that it stays
+    off while any call (nested, or in another thread) is paused, and is put back as the first
+    pause found it when the last ends. Cycles made meanwhile are collected after."""
+    global _pauses, _resume
+    with _PAUSE_LOCK:
+        if not _pauses:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _PAUSE_LOCK:
+            _pauses -= 1
+            if not _pauses and _resume:
+                gc.enable()

@@ -134,3 +134,36 @@ def test_one_durable_record_makes_no_full_collection(files) -> None:
         del ev
         gc.collect()                                  # its durable rulesets freed, for the tests after
     assert full == []
+
+
+def test_overlapping_pauses_keep_the_collector_off_until_the_last_ends(collector_on) -> None:
+    """Two calls in two threads pause the one collector of the process: the first to end must not
+    turn it back on under the other, and the last puts it back as the first found it."""
+    from edubalance.serialise import gc_paused
+
+    first, second = gc_paused(), gc_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_the_durable_back_end_never_turns_the_collector_on(monkeypatch) -> None:
+    """The collector's switch is the whole process's: a durable run inside one paused call must
+    not turn it on under another call paused in another thread. It collects its cycles itself."""
+    records = generate(20, seed=3)
+    ev = Evaluator(engine="durable")
+    ev.evaluate_records(records[:2])                 # first use: imports and compiled rule sets
+    turned_on = []
+    monkeypatch.setattr(gc, "enable", lambda: turned_on.append(True))
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        report = ev.evaluate_records(records)
+    finally:
+        monkeypatch.undo()
+        if was:
+            gc.enable()
+    assert report.evaluated == len(records) and turned_on == []

@@ -53,6 +53,9 @@ CACHED_RULE_LISTS = 32
 #: Rulesets alive at once in one process, all engine objects together (about 1.8 MB each in the
 #: engine's own memory): beyond it ``auto`` picks the columnar back end and ``durable`` refuses.
 MAX_LIVE_RULESETS = 1000
+#: With the collector off, the facts judged between collections of the generation their young
+#: survivors go to (each fact's own cycles are collected after it, as the collector would).
+SWEEP_OLDER = 10
 #: Handles of every live ruleset of the process: the engine's memory is per process, not per object.
 _LIVE: dict[str, Any] = {}
 JSON_OP = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
@@ -239,8 +242,9 @@ class DurableEngine:
         facts = _facts(table, names)
         rulesets = self._rulesets(rules)
         run_id = next(_ids)
-        collecting = gc.isenabled()
-        gc.enable()        # durable-rules leaves ~220 objects in cycles per fact: collect them as we go
+        # durable-rules leaves ~220 objects in cycles per fact: with the collector off (paused, or
+        # the command's), the young ones are collected as we go, without touching its switch.
+        sweep = not gc.isenabled()
         try:
             for i, fact in enumerate(facts):
                 for name in rulesets:
@@ -253,6 +257,8 @@ class DurableEngine:
                                          f"({exc}); use --engine vector") from None
                     finally:
                         self.host.delete_state(name, sid)
+                if sweep:
+                    gc.collect(0 if i % SWEEP_OLDER else 1)
                 if progress and (i + 1) % 500 == 0:
                     progress(500)
         except BaseException:
@@ -260,9 +266,8 @@ class DurableEngine:
                 self._hits[name].clear()
             raise
         finally:
-            if not collecting:     # the young cycles left now (a full collection: 15 ms a record), then off
+            if sweep:              # the young cycles left now (a full collection: 15 ms a record)
                 gc.collect(1)
-                gc.disable()
         if progress:
             progress(table.n % 500)
         conflicts = []
