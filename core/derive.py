@@ -135,8 +135,9 @@ def add_measure_runs(table: Table, runs: Sequence[MeasureRun]) -> None:
     """
     n = table.n
     for batch in runs:
-        values, valid = expr.evaluate_values([node for _, node, _ in batch], table)
-        values = np.where(valid, values, np.nan)
+        found = [expr.evaluate_columns(node, table) for _, node, _ in batch]
+        valid = np.concatenate([ok for _, ok in found]).reshape(len(batch), n)
+        values = np.where(valid, np.concatenate([v for v, _ in found]).reshape(len(batch), n), np.nan)
         undefined = np.zeros((len(batch), n), dtype=bool)
         failed = np.flatnonzero(~valid.all(1)).tolist()        # measures some record could not compute
         if failed:

@@ -34,7 +34,7 @@ One job per module: :mod:`.nodes` (the tree and its text), :mod:`.parser` (text 
 """
 from __future__ import annotations
 
-from .columns import evaluate_columns, evaluate_conditions, evaluate_values
+from .columns import evaluate_columns, evaluate_conditions
 from .durable import DURABLE_MAX_CONNECTIVES, STATUS_OK, STATUS_SUFFIX, to_durable
 from .lift import lift_arithmetic
 from .nodes import And, Arith, Compare, ExprError, In, Name, Neg, Node, Not, Num, Or, Str, names
@@ -44,7 +44,7 @@ from .types import NUMBER, TEXT, check_types
 __all__ = [
     "ExprError", "Node", "Num", "Str", "Name", "Arith", "Neg", "Compare", "In", "And", "Or",
     "Not", "parse", "parse_condition", "parse_value", "names", "evaluate_columns",
-    "evaluate_conditions", "evaluate_values", "check_types", "NUMBER", "TEXT",
+    "evaluate_conditions", "check_types", "NUMBER", "TEXT",
     "lift_arithmetic", "to_durable", "MAX_LENGTH", "MAX_NESTING", "MAX_DEPTH",
     "STATUS_SUFFIX", "STATUS_OK", "DURABLE_MAX_CONNECTIVES",
 ]

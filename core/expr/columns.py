@@ -147,15 +147,6 @@ def evaluate_conditions(nodes: list[Node], table) -> tuple[np.ndarray, np.ndarra
             np.concatenate([f for _, f in found] or [np.zeros(0, bool)]).reshape(k, n))
 
 
-def evaluate_values(nodes: list[Node], table) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`evaluate_columns` of several values: ``(values, valid)`` as ``[values, rows]``
-    matrices (the measures of a run, set together)."""
-    n, k = table.n, len(nodes)
-    found = [evaluate_columns(node, table) for node in nodes]
-    return (np.concatenate([v for v, _ in found] or [np.zeros(0)]).reshape(k, n),
-            np.concatenate([ok for _, ok in found] or [np.zeros(0, bool)]).reshape(k, n))
-
-
 class _Row:
     """Row 0 of a table as the mapping :func:`evaluate` reads (NaN and undefined are ``None``)."""
 
