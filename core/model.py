@@ -198,6 +198,10 @@ class RuleResults:
         raise KeyError(rule_id)
 
     def extend(self, other: "RuleResults") -> "RuleResults":
+        """These verdicts followed by ``other``'s (``self`` itself when ``other`` has no rules: a
+        rule set without composites copies nothing, ~25 MB per 66,000 schools)."""
+        if not other.rules:
+            return self
         return RuleResults(self.rules + other.rules,
                            np.concatenate([self.status, other.status]),
                            np.concatenate([self.value, other.value]),
