@@ -72,8 +72,8 @@ def _not_st(name: str, state: str) -> dict:
 
 
 def _and(*items: dict | None) -> dict:
-    items = [i for i in items if i is not None]
-    return items[0] if len(items) == 1 else {"$and": list(items)}
+    given = [i for i in items if i is not None]
+    return given[0] if len(given) == 1 else {"$and": list(given)}
 
 
 def _or(*items: dict) -> dict:
