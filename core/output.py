@@ -155,7 +155,7 @@ def write_core_format(report: Any, fmt: str, path: Path | None, progress: Any = 
     return True
 
 
-def _write_stream(path: Path | None, write: Callable[[BinaryIO], None], newline: bool = False) -> None:
+def _write_stream(path: Path | None, write: Callable[[BinaryIO], object], newline: bool = False) -> None:
     if path is None:
         sys.stdout.flush()
         stream = sys.stdout.buffer
