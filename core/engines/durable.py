@@ -132,7 +132,7 @@ class DurableEngine:
         return len(_LIVE) < MAX_LIVE_RULESETS
 
     def __init__(self) -> None:
-        self._host = None
+        self._host: Any = None          # a durable-rules Host (the library has no types)
         #: id(rule) tuple -> (the rules, their ruleset names); the rules are held so that an id
         #: cannot be reused by another rule while its entry lives.
         self._compiled: OrderedDict[tuple, tuple[list[Rule], list[str]]] = OrderedDict()
