@@ -105,7 +105,9 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     year = schools.get("year")
     if n == 0:
         code = np.zeros(0, dtype=object)
-    if code.dtype != object or np.equal(code, None).any() or np.isnan(year.astype(float)).any():  # type: ignore[call-overload]  # NumPy's stubs take no None operand
+    if (code.dtype != object
+            or np.equal(code, None).any()  # type: ignore[call-overload]  # NumPy's stubs take no None operand
+            or np.isnan(year.astype(float)).any()):
         raise ValueError("every school record needs county_code and year to be grouped into a county")
     stage_col = schools.get("stage")
     stage_ix = np.full(n, -1)

@@ -34,8 +34,9 @@ FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang 
 #: Above this many schools an indicator is drawn as a histogram instead of one bar per school.
 MAX_BARS = 60
 
-_RC: dict[RcKeyType, Any] = {"svg.fonttype": "none", "font.family": "sans-serif", "font.sans-serif": FONTS, "font.size": 9,
-       "axes.spines.top": False, "axes.spines.right": False, "axes.unicode_minus": False}
+_RC: dict[RcKeyType, Any] = {
+    "svg.fonttype": "none", "font.family": "sans-serif", "font.sans-serif": FONTS, "font.size": 9,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.unicode_minus": False}
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 
