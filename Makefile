@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz bench install clean chromium
+.PHONY: demo test typecheck fuzz bench install clean chromium
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,18 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
+# mypy reads the package as installed (edubalance is core/ with schemas/ inside, see setup.cfg),
+# so it checks a tree of links laid out that way; errors name the files by their link paths.
+TYPECHECK := build/typecheck
+typecheck: $(STAMP)
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/edubalance
+	ln -s $(CURDIR)/core/* $(TYPECHECK)/edubalance/
+	ln -s $(CURDIR)/schemas $(TYPECHECK)/edubalance/schemas
+	$(VENV)/bin/mypy
+
 test: $(STAMP) chromium
 	$(VENV)/bin/ruff check .
+	$(MAKE) --no-print-directory typecheck
 	$(PY) -m pytest -q
 
 #: The seeded mutation fuzzer for FUZZ_SECONDS (failing cases are saved in fuzz-failures/).

@@ -10,7 +10,7 @@ way a row arrives.
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
-from typing import Any, Collection
+from typing import Any, Collection, Mapping
 
 import jsonschema_rs
 import polars as pl
@@ -69,7 +69,7 @@ def cell_failures(value: pl.Expr, spec: dict[str, Any]) -> pl.Expr:
     return value.is_not_null() & pl.any_horizontal(fails).fill_null(True)
 
 
-def cross_failures(usable: dict[str, pl.Expr]) -> pl.Expr:
+def cross_failures(usable: Mapping[str, pl.Expr]) -> pl.Expr:
     """True where a cross-field check fires (warnings included); ``usable[name]`` is the value
     where it exists and did not fail, else null."""
     fires = [usable[a] > usable[b] for a, b in CROSS_CHECKED if a in usable and b in usable]
@@ -255,7 +255,7 @@ def check_county_province(record: dict[str, Any], rp: RowProblems) -> None:
         return
     prov, code = record.get("province"), record.get("county_code")
     of_code = regions.province_of_code(code)
-    if prov is not None and of_code is not None and of_code != prov:
+    if prov is not None and code is not None and of_code is not None and of_code != prov:
         county_province_problem(rp, prov, code, of_code)
 
 

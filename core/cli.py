@@ -60,7 +60,7 @@ class Context(click.Context):
 class ChineseHelp:
     """A command whose help page and help option speak Chinese first."""
 
-    context_class = Context
+    context_class: type[click.Context] = Context
 
     def get_help_option(self, ctx: click.Context):
         option = super().get_help_option(ctx)     # type: ignore[misc]

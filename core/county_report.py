@@ -337,7 +337,7 @@ def _programme_entries(programme: str, plan: _VerdictPlan, grid: _VerdictGrid) -
     missing_text = np.array([_describe_missing(d, st) for d, st in zip(plan.descs, plan.stages)], dtype=object)[:, None]
     lacking = _per_group(missing, np.broadcast_to(missing_text, missing.shape))
 
-    out = []
+    out: list[dict[str, Any]] = []
     for g in range(n_groups):
         if not in_force[g]:
             out.append({"status": "not_applicable", "title": title, "reasons": [NOT_IN_FORCE]})
@@ -395,7 +395,7 @@ def _needs(frame: CountyFrame, rules: list[Rule], status: np.ndarray,
     missing = status[:, crow0::ROWS_PER_COUNTY] == MISSING_DATA
     # Counties lacking the same fields for the same rules need the same: worked out once each.
     made: dict[tuple[tuple[int, ...], tuple[str, ...]], list[tuple[str, str, list[str]]]] = {}
-    out = []
+    out: list[list[dict[str, Any]]] = []
     for g, ks in enumerate(_per_group(missing)):
         if not ks:
             out.append([])

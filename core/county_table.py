@@ -105,12 +105,14 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     year = schools.get("year")
     if n == 0:
         code = np.zeros(0, dtype=object)
-    if code.dtype != object or np.equal(code, None).any() or np.isnan(year.astype(float)).any():
+    if (code.dtype != object
+            or np.equal(code, None).any()  # type: ignore[call-overload]  # NumPy's stubs take no None operand
+            or np.isnan(year.astype(float)).any()):
         raise ValueError("every school record needs county_code and year to be grouped into a county")
     stage_col = schools.get("stage")
     stage_ix = np.full(n, -1)
-    for s, name in enumerate(STAGES):
-        stage_ix[stage_col == name] = s
+    for s, stage_name in enumerate(STAGES):
+        stage_ix[stage_col == stage_name] = s
     known_stage = stage_ix >= 0
 
     # County groups: (county_code, year), sorted.
@@ -201,7 +203,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     records = [_find_record(county_records, key) for key in counties]
     absent = [key for key, rec in zip(counties, records) if rec is None]
     present = [gi for gi, rec in enumerate(records) if rec is not None]
-    found = [records[gi] for gi in present]
+    found = [rec for rec in records if rec is not None]      # the records of ``present``, in order
     record_cols: dict[str, np.ndarray] = {}
     by_field = zip(*[list(map(rec.get, COUNTY_RECORD_FIELDS)) for rec in found]) if found \
         else [()] * len(COUNTY_RECORD_FIELDS)
@@ -211,8 +213,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     # Other numeric fields a record carries get a column too, in order of first appearance.
     # (Records of one file share their keys: their extra fields are found once per key set.)
     extras_of: dict[tuple[str, ...], list[str]] = {}
-    for gi in present:
-        rec = records[gi]
+    for gi, rec in zip(present, found):
         keys = tuple(rec)
         extras = extras_of.get(keys)
         if extras is None:
@@ -224,9 +225,9 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
                 if f not in record_cols:
                     record_cols[f] = np.full(n_groups, np.nan)
                 record_cols[f][gi] = num
-    for gi in present:
-        province[gi] = province[gi] or records[gi].get("province")
-        name[gi] = name[gi] or records[gi].get("county_name")
+    for gi, rec in zip(present, found):
+        province[gi] = province[gi] or rec.get("province")
+        name[gi] = name[gi] or rec.get("county_name")
     county_rows = slice(len(STAGES), None, ROWS_PER_COUNTY)
     for f, vals in record_cols.items():
         col = np.full(n_rows, np.nan)

@@ -80,8 +80,8 @@ def ratio_measures(table: Table) -> None:
     arithmetic on ``[measures, records]`` matrices, a few NumPy calls in all instead of a few
     per measure; a file takes one measure at a time, without copying columns into a matrix."""
     if table.n > _MATRIX_MAX:
-        for name, num, den, factor in _RATIO_MEASURES:
-            table.set_measure(name, *ratio(table, num, den, factor))
+        for name, num_field, den_field, factor in _RATIO_MEASURES:
+            table.set_measure(name, *ratio(table, num_field, den_field, factor))
         return
     shape = (len(_RATIO_MEASURES), table.n)
     num = np.concatenate([table.get(n) for _, n, _, _ in _RATIO_MEASURES]).reshape(shape)

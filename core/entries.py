@@ -271,13 +271,14 @@ class SchoolBlock:
         text = []
         for name in ("county_code", "school_id", "stage"):
             col = np.asarray(self.identity[name], dtype=object)
-            missing = np.equal(col, None)
+            missing = np.equal(col, None)  # type: ignore[call-overload]  # NumPy's stubs take no None operand
             if missing.any():
                 col = col.copy()
                 col[missing] = ""
             text.append(col)
         years = np.asarray(self.identity["year"], dtype=float)
-        return (*text, np.where(np.isnan(years), 0, years).astype(np.int64))
+        county, school, stage = text
+        return county, school, stage, np.where(np.isnan(years), 0, years).astype(np.int64)
 
     def score_key(self, i: int) -> float:
         """School ``i``'s overall score for ordering findings (a missing score counts as 0)."""

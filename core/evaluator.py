@@ -192,14 +192,15 @@ class Evaluator:
         that are not records are counted as read and skipped."""
         skipped, notices = [], []
         if isinstance(schools, Loaded):
-            schools, counties, skipped, notices = schools.schools, schools.counties, schools.skipped, schools.notices
+            loaded = schools
+            schools, counties, skipped, notices = loaded.schools, loaded.counties, loaded.skipped, loaded.notices
         else:                  # records' keys in another unit (…（万元）) are told as a file's columns are (W402)
             notices = given_unit_notices([r for rows in (schools, counties) if not isinstance(rows, pl.DataFrame)
                                           for r in rows])
-        schools, counties, notes = apply_given_province(schools, counties, self.province, self.province_conflicts)
+        school_rows, counties, notes = apply_given_province(schools, counties, self.province, self.province_conflicts)
         county = validate(counties, default_province=self.province, known_provinces=list(self.registry.packs),
                           kind="county")
-        return Checked(self.validate_rows(schools), county, len(schools) + len(skipped), len(counties),
+        return Checked(self.validate_rows(school_rows), county, len(school_rows) + len(skipped), len(counties),
                        notes=notes, skipped=list(skipped), notices=list(notices))
 
     # -- evaluate ----------------------------------------------------------------------------
@@ -384,16 +385,16 @@ class Evaluator:
         ``loaded``: ``paths`` as already read (:meth:`load`), not read again."""
         from .plan import Planner
 
-        paths = [str(p) for p in paths]
+        files = [str(p) for p in paths]
         given = (given_rows(records, "<records>"), given_rows(counties, "<counties>"))
-        read = loaded if loaded is not None else (self.load(paths) if paths else None)
+        read = loaded if loaded is not None else (self.load(files) if files else None)
         if read is not None and any(given):            # files and records given as dicts: judged as one input
             schools, county_rows = read
             checked = self.check(frame_rows(schools) + given[0], frame_rows(county_rows) + given[1])
         else:
             checked = self.check(read) if read is not None else self.check(*given)
         return Planner(self, target=target, costs=None if costs is None else str(costs), near=near).plan(
-            checked, files=paths)
+            checked, files=files)
 
 
 def _counties_of_files(report: Report) -> dict[str, set[str]]:

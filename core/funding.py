@@ -100,6 +100,8 @@ class FundingPlan:
 
     @classmethod
     def of(cls, ruleset: RuleSet) -> "FundingPlan":
+        if ruleset.year is None:        # entries are in force by year
+            raise ValueError(f"the rules of {ruleset.province} compiled for every year have no funding plan")
         return cls(ruleset.parameters.get("funding") or {}, ruleset.year)
 
 

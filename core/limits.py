@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+from typing import Mapping
 
 MB = 1 << 20
 
@@ -53,12 +54,12 @@ def limit_message(name: str, value: object = "", where: str = "") -> str:
             + f"; raise it with --limit {name}=N or {env_name(name)}")
 
 
-def from_environment(environ: dict[str, str] | None = None) -> Limits:
+def from_environment(environ: Mapping[str, str] | None = None) -> Limits:
     """The defaults, with any ``EDUBALANCE_MAX_…`` setting applied."""
-    environ = os.environ if environ is None else environ
+    settings = os.environ if environ is None else environ
     limits = Limits()
     for f in fields(Limits):
-        raw = environ.get(env_name(f.name))
+        raw = settings.get(env_name(f.name))
         if raw:
             set_limit(limits, f.name, raw)
     return limits

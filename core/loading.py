@@ -284,6 +284,7 @@ def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
     With ``head``, only the first ``head`` characters of a UTF-8 file are decoded: for a reader
     that hands the bytes themselves on."""
     utf8 = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
+    text: str | None
     if _has_utf16_bom(raw):
         text, encoding = _decoded(name, raw, "utf-16", "无法按 UTF-16 解码 / cannot decode as UTF-16")
     elif head is None and (text := _utf8_text(raw)) is not None:
@@ -596,7 +597,7 @@ def column_units(name: str, fname: str, header: Any, written: str | None, where:
     return column_unit(fname, written)
 
 
-def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, str | None, Any, str]],
+def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, str | None, Any, tuple[str, str]]],
                    file_label: str, units: dict[str, str] | None = None,
                    percent_cells: PercentCells | None = None) -> tuple[pl.DataFrame, list[Problem]]:
     """Keep the columns a field names (``(column, field, header, (where in Chinese, in English))``;

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from copy import deepcopy
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Protocol, TypeVar
 
 import numpy as np
 
 from .expr import Node, names
 
 T = TypeVar("T")
+
+
+class _MadeForRules(Protocol):
+    @property
+    def rules(self) -> list[Rule]: ...
+
+
+#: A value made for a list of rules, which it keeps (see :meth:`RuleSet.kept_for`).
+K = TypeVar("K", bound=_MadeForRules)
 #: A run of expression measures computed together: (name, node, names read), none of which
 #: reads a measure of its own run.
 MeasureRun = list[tuple[str, Node, tuple[str, ...]]]
@@ -102,7 +111,7 @@ class RuleSet:
     """
 
     province: str
-    year: int
+    year: int | None                            # None: compiled for every year
     packs: list[dict[str, str]]                 # [{id, revision}], base first
     rules: list[Rule]                           # kind == "check", in pack order
     composites: list[Rule]                      # kind == "count_met"
@@ -135,7 +144,7 @@ class RuleSet:
             found = self._kept[make] = make(self)
             return found
 
-    def kept_for(self, rules: list[Rule], make: Callable[["RuleSet"], T], otherwise: Callable[[list[Rule]], T]) -> T:
+    def kept_for(self, rules: list[Rule], make: Callable[["RuleSet"], K], otherwise: Callable[[list[Rule]], K]) -> K:
         """What :meth:`once` keeps for ``make`` (a value with the ``rules`` it was made for), when
         ``rules`` are those; else ``otherwise(rules)``, made for verdicts of other rules."""
         kept = self.once(make)

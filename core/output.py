@@ -13,7 +13,7 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, overload
 
 from .serialise import gc_paused
 
@@ -77,9 +77,14 @@ def write_bytes(data: bytes, output: str | None) -> None:
     write_to(output, lambda path: _write_bytes(data, path))
 
 
-def write_to(output: str | None, render: Callable[[Path | None], None], folder: bool = False) -> None:
+@overload
+def write_to(output: str, render: Callable[[Path], object], folder: bool = False) -> None: ...
+@overload
+def write_to(output: str | None, render: Callable[[Path | None], object], folder: bool = False) -> None: ...
+def write_to(output: str | None, render: Callable[[Any], object], folder: bool = False) -> None:
     """Call ``render`` with a temporary path next to ``output`` and rename it into place, or
-    with None (standard output), or with ``output`` itself when that is a device or a pipe.
+    with None (standard output), or with ``output`` itself when that is a device or a pipe
+    (so ``render`` is given a path whenever ``output`` is one).
     ``folder``: ``render`` makes a folder, which replaces only an earlier report's folder."""
     if output is None:
         return _failing_as_output_error("standard output", render, None)
@@ -118,7 +123,7 @@ def write_to(output: str | None, render: Callable[[Path | None], None], folder: 
         shutil.rmtree(tmp.parent, ignore_errors=True)
 
 
-def _failing_as_output_error(output: str, render: Callable[[Path | None], None], path: Path | None) -> None:
+def _failing_as_output_error(output: str, render: Callable[[Any], object], path: Path | None) -> None:
     try:
         render(path)
     except OSError as exc:
@@ -155,7 +160,7 @@ def write_core_format(report: Any, fmt: str, path: Path | None, progress: Any = 
     return True
 
 
-def _write_stream(path: Path | None, write: Callable[[BinaryIO], None], newline: bool = False) -> None:
+def _write_stream(path: Path | None, write: Callable[[BinaryIO], object], newline: bool = False) -> None:
     if path is None:
         sys.stdout.flush()
         stream = sys.stdout.buffer

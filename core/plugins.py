@@ -42,6 +42,8 @@ def plugin_manager(plugins: Iterable[object | str] = (), autoload: bool | None =
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         except Exception as exc:  # a broken third-party plug-in must not become a traceback
             raise PluginError(f"a plug-in in '{ENTRY_POINT_GROUP}' failed to load: {exc}") from exc
+    module: object
+    name: str | None
     for plugin in plugins:
         if isinstance(plugin, str):
             try:
@@ -51,7 +53,7 @@ def plugin_manager(plugins: Iterable[object | str] = (), autoload: bool | None =
             name = plugin
         else:
             module, name = plugin, getattr(plugin, "__name__", None)
-        if pm.get_plugin(name) is None and not pm.is_registered(module):
+        if (name is None or pm.get_plugin(name) is None) and not pm.is_registered(module):
             pm.register(module, name=name)
     try:
         pm.check_pending()

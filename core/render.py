@@ -176,7 +176,7 @@ def render_table(report: "Report", limit: int = 30) -> str:
             lines += [f"    - {line}" for line in findings[:8]]
             if len(findings) > 8:
                 lines.append(f"    - … 另有 {len(findings) - 8} 项 and {len(findings) - 8} more")
-        names = cv_names(report.rulesets.get(c.get("ruleset"), {}))
+        names = cv_names(report.rulesets.get(c.get("ruleset") or "", {}))
         for stage, st in (c.get("stages") or {}).items() if not no_schools else ():
             cv = st.get("cv") or {}
             not_applicable = st.get("cv_not_applicable") or {}

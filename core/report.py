@@ -11,10 +11,11 @@ build and serialise them a chunk at a time instead of holding GBs of dicts.
 """
 from __future__ import annotations
 
+import io
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable, Iterator, Sequence
+from typing import Any, BinaryIO, Callable, Iterator, Sequence, cast
 
 import numpy as np
 import polars as pl
@@ -308,8 +309,8 @@ class Report:
             comma = b","
             if progress:
                 progress(n)
-        for text in (b'],"counties":', dumps(self.counties), b',"notes":', dumps(self.notes), b"}"):
-            stream.write(text)
+        for tail in (b'],"counties":', dumps(self.counties), b',"notes":', dumps(self.notes), b"}"):
+            stream.write(tail)
 
     def write_ndjson(self, stream: BinaryIO, progress: Callable[[int], None] | None = None) -> None:
         """Write the report as JSON lines: first the head (:meth:`head` with ``notes``), then
@@ -349,11 +350,11 @@ def _json_text(table: pa.RecordBatch, lines: bool) -> tuple[int, list[memoryview
     line (``lines``; Polars' writer escapes a line break inside a text, so line breaks only end
     lines), or the items of a JSON array, comma-separated (Polars' array without its brackets)."""
     out = _Parts()
-    frame = pl.from_arrow(table)
-    if lines:
-        frame.write_ndjson(out)
+    frame = cast(pl.DataFrame, pl.from_arrow(table))
+    if lines:                                   # (Polars only writes to the stream, and flushes it)
+        frame.write_ndjson(cast(BinaryIO, out))
         return table.num_rows, out.parts
-    frame.write_json(out)                     # "[{…},{…}]": the same objects, comma-separated
+    frame.write_json(cast(io.IOBase, out))                     # "[{…},{…}]": the same objects, comma-separated
     parts = out.parts
     parts[0] = parts[0][1:]
     parts[-1] = parts[-1][:-1]

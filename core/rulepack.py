@@ -100,8 +100,8 @@ def _checked(path: Path, text: str) -> dict[str, Any]:
     if errors:
         lines = [f"{path}: 规则文件不符合格式（{len(errors)} 个问题）/ not a valid rule file ({len(errors)} problem(s)):"]
         for err in errors[:20]:
-            where = "/".join(str(p) for p in err.absolute_path) or "(top)"
-            lines.append(f"  at {where}: {err.message}")
+            at = "/".join(str(p) for p in err.absolute_path) or "(top)"
+            lines.append(f"  at {at}: {err.message}")
         raise RulePackError("\n".join(lines))
     for where, value in _numbers(data):
         if not _finite(value):
@@ -505,17 +505,17 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
             raise expr.ExprError(_unknown(raw["threshold_measure"], known))
         scope = raw.get("scope") or {}
         wanted = tuple(scope.get("stages") or stages)
-        threshold = raw.get("threshold", 0.0 if raw.get("threshold_measure") else None)
+        threshold = raw.get("threshold", 0.0)       # absent only beside a threshold_measure
         if isinstance(threshold, dict):
             thresholds = {s: float(v) for s, v in threshold.items() if s in wanted}
         else:
             thresholds = {s: float(threshold) for s in wanted if s in stages}
             if level == "county" and "stages" not in scope:
                 thresholds = {"county": float(threshold)}
-        node, text = _scope_node(scope, known, level)
-        if node is not None:
-            expr.check_types(node, NAME_TYPES)
-            node, lifted = expr.lift_arithmetic(node)
+        scope_node, text = _scope_node(scope, known, level)
+        if scope_node is not None:
+            expr.check_types(scope_node, NAME_TYPES)
+            scope_node, lifted = expr.lift_arithmetic(scope_node)
             measures.update(lifted)
     except expr.ExprError as exc:
         raise RulePackError(f"rule {rid} (pack {pack}): {exc}") from None
@@ -525,7 +525,7 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
         title_zh=raw["title"]["zh"], title_en=raw["title"]["en"],
         dimension=raw["dimension"], severity=raw["severity"], weight=float(raw.get("weight", 1)),
         measure=measure, operator=raw.get("operator", ">="), thresholds=thresholds,
-        unit=raw.get("unit", ""), scope=node, scope_text=text,
+        unit=raw.get("unit", ""), scope=scope_node, scope_text=text,
         threshold_status=raw["threshold_status"], source=dict(raw["source"]),
         effective_from=eff.get("from"), effective_to=eff.get("to"),
         threshold_measure=raw.get("threshold_measure"), kind=kind,

@@ -27,7 +27,7 @@ LONG_INT_DIGITS = 30
 class _TextIntLoader(SAFE_LOADER):  # type: ignore[misc, valid-type]
     """The safe loader, keeping integers too long to be a count as their text."""
 
-    def construct_yaml_int(self, node):  # type: ignore[override]
+    def construct_yaml_int(self, node):
         if len(node.value) > LONG_INT_DIGITS:
             return node.value
         return super().construct_yaml_int(node)
@@ -67,6 +67,11 @@ def load(text: str, *, max_depth: int = MAX_DEPTH, max_aliases: int | None = Non
         raise YamlLimitError(f"YAML 中的值无法读取 a value cannot be read: {str(exc)[:200]}") from None
 
 
+def _line(event: yaml.Event) -> int:
+    """The line an event starts on, from 1 (the parser marks every event)."""
+    return event.start_mark.line + 1 if event.start_mark is not None else 0
+
+
 def check(text: str, *, max_depth: int = MAX_DEPTH, max_aliases: int | None = None) -> None:
     """Raise :class:`YamlLimitError` if aliases would add more than :data:`MAX_ALIAS_NODES`
     nodes, more than ``max_aliases`` aliases appear, or collections nest deeper than
@@ -79,22 +84,22 @@ def check(text: str, *, max_depth: int = MAX_DEPTH, max_aliases: int | None = No
             stack.append([event.anchor, 1])
             if len(stack) > max_depth:
                 raise YamlLimitError(f"YAML 嵌套超过 {max_depth} 层 nested deeper than {max_depth} levels "
-                                     f"(line {event.start_mark.line + 1})", "depth", len(stack))
+                                     f"(line {_line(event)})", "depth", len(stack))
             continue
         if isinstance(event, yaml.CollectionEndEvent):
             anchor, size = stack.pop()
         elif isinstance(event, yaml.ScalarEvent):
             anchor, size = event.anchor, 1
         elif isinstance(event, yaml.AliasEvent):
-            anchor, size = None, sizes.get(event.anchor, 1)
+            anchor, size = None, sizes.get(event.anchor or "", 1)      # an alias always names one
             added += size
             aliases += 1
             if max_aliases is not None and aliases > max_aliases:
                 raise YamlLimitError(f"YAML 别名过多 too many aliases: more than {max_aliases} "
-                                     f"(line {event.start_mark.line + 1})", "aliases", aliases)
+                                     f"(line {_line(event)})", "aliases", aliases)
             if added > MAX_ALIAS_NODES:
                 raise YamlLimitError(f"YAML 别名展开超过 {MAX_ALIAS_NODES} 个节点 aliases expand to more than "
-                                     f"{MAX_ALIAS_NODES} nodes (line {event.start_mark.line + 1}); "
+                                     f"{MAX_ALIAS_NODES} nodes (line {_line(event)}); "
                                      "write the values out instead", "alias_nodes", added)
         else:
             continue

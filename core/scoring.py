@@ -54,13 +54,14 @@ def score(status: np.ndarray, rules: list[Rule], layout: ScoreLayout | None = No
     # A dimension's rows are a slice (a view) of the rows put in dimension order; every share
     # is divided in one call at the end.
     ordered, w_ordered = status[layout.order], w[layout.order]
-    applicable = [(w * (status != NOT_APPLICABLE)).sum(0)]
-    passed = [(w * (status == PASS)).sum(0)]
+    applicable_sums = [(w * (status != NOT_APPLICABLE)).sum(0)]
+    passed_sums = [(w * (status == PASS)).sum(0)]
     for _, rows in layout.by_dim:
-        applicable.append((w_ordered[rows] * (ordered[rows] != NOT_APPLICABLE)).sum(0))
-        passed.append((w_ordered[rows] * (ordered[rows] == PASS)).sum(0))
-    groups = len(applicable)
-    applicable, passed = np.concatenate(applicable).reshape(groups, n), np.concatenate(passed).reshape(groups, n)
+        applicable_sums.append((w_ordered[rows] * (ordered[rows] != NOT_APPLICABLE)).sum(0))
+        passed_sums.append((w_ordered[rows] * (ordered[rows] == PASS)).sum(0))
+    groups = len(applicable_sums)
+    applicable = np.concatenate(applicable_sums).reshape(groups, n)
+    passed = np.concatenate(passed_sums).reshape(groups, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = np.where(applicable > 0, 100.0 * passed / applicable, np.nan)
     return shares[0], {dim: shares[k + 1] for k, (dim, _) in enumerate(layout.by_dim)}

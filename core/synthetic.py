@@ -105,7 +105,7 @@ def iter_records(n: int, seed: int = 0, provinces: tuple[str, ...] = ("guizhou",
         location = rng.choice(LOCATIONS)
         school_id = f"{county}{serial:04d}"[-10:].rjust(10, "0")
         if school_type in ("nine_year", "twelve_year"):
-            stages = ("primary", "junior")
+            stages: tuple[str, ...] = ("primary", "junior")
         elif school_type in ("junior_school", "complete_secondary"):
             stages = ("junior",)
         elif school_type == "special_education":
@@ -118,7 +118,7 @@ def iter_records(n: int, seed: int = 0, provinces: tuple[str, ...] = ("guizhou",
 
 
 #: The national-scale file of the benchmark: 200,000 school records in 2,850 counties.
-NATIONAL = {"n": 200_000, "seed": 2024, "provinces": ("guizhou", "shaanxi", "anhui"), "counties": 2_850,
+NATIONAL: dict[str, Any] = {"n": 200_000, "seed": 2024, "provinces": ("guizhou", "shaanxi", "anhui"), "counties": 2_850,
             "missing_rate": 0.03}
 
 

@@ -17,7 +17,7 @@ Conventions (shared by every module that reads a Table):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence, cast
 
 import numpy as np
 
@@ -133,7 +133,7 @@ class Table:
         """True where the value exists (not missing, not undefined)."""
         col = self.get(name)
         if col.dtype == object:
-            return np.not_equal(col, None)
+            return np.not_equal(col, None)  # type: ignore[call-overload]  # NumPy's stubs take no None operand
         return ~np.isnan(col)
 
     def set_measure(self, name: str, values: np.ndarray, undefined: np.ndarray | None = None) -> None:
@@ -158,7 +158,7 @@ class Table:
                 self.columns.update(zip(names, [np.asarray(col, dtype=float) for col in values]))
             return
         values = np.asarray(values, dtype=float)
-        some = undefined.any(1).tolist()
+        some = cast(list[bool], undefined.any(1).tolist())
         if any(some):
             values = np.where(undefined, np.nan, values)
             self.undefined.update((name, mask) for name, mask, s in zip(names, list(undefined), some) if s)

@@ -23,7 +23,7 @@ both rows. Cross-field checks skip values that already failed. Problem codes and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Literal, Mapping, Sequence
 
 from functools import lru_cache
 
@@ -45,7 +45,7 @@ from .regions import code_provinces
 FEW = 16
 #: The engine of the one query over a frame's cells: its many columns in a few steps cost less in
 #: memory than streamed (at 25,000 rows and at 200,000 alike; a few hundred rows take half the time).
-ENGINE = "in-memory"
+ENGINE: Literal["in-memory"] = "in-memory"
 #: The fields the rules across fields and rows read.
 RULE_FIELDS = frozenset({"province", "county_code", "school_id", *(f for pair in CROSS_CHECKED for f in pair)})
 
@@ -65,7 +65,7 @@ class ValidationResult:
 
     @property
     def frame(self) -> pl.DataFrame:
-        if self._unframed:
+        if self._unframed and self._records is not None:
             self._frame = pl.from_dicts(self._records, schema=self._frame.schema)
             self._unframed = False
         return self._frame
@@ -77,7 +77,7 @@ class ValidationResult:
     @property
     def count(self) -> int:
         """How many records were accepted."""
-        return len(self._records) if self._unframed else self._frame.height
+        return len(self._records) if self._unframed and self._records is not None else self._frame.height
 
     @property
     def accepted(self) -> list[dict[str, Any]]:
@@ -102,7 +102,7 @@ class ValidationResult:
         matches no accepted record is only listed.
         """
         extra = list(extra)
-        by_key: dict[tuple[str, int], list[Problem]] = {}
+        by_key: dict[tuple[str, int | None], list[Problem]] = {}
         for p in extra:
             by_key.setdefault((p.file, p.row), []).append(p)
         keep: list[bool] = []
@@ -281,11 +281,11 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
     found: list[tuple[int, RowProblems, dict[str, Any] | None]] = []
     at = schema_mask.arg_true()
     for pos, row in zip(at.to_list(), frame[at].iter_rows(named=True)):
-        data = {k: row[k] for k in names_for_rows if row[k] is not None}
+        given = {k: row[k] for k in names_for_rows if row[k] is not None}
         nested_here = row[NESTED].split(",") if row.get(NESTED) else ()
-        _, rp = row_problems(checker, data, row["_file"], row["_row"], default_province, known,
+        _, rp = row_problems(checker, given, row["_file"], row["_row"], default_province, known,
                              duplicates.get(pos), nested_here)
-        found.append((pos, rp, data))
+        found.append((pos, rp, given))
     # Rows whose cells are all valid: the rules across fields and rows, over their typed columns.
     found.extend((pos, rp, None) for pos, rp in _rule_problems(typed, (rule_mask & ~schema_mask).arg_true(),
                                                                   kind, known, duplicates, inferred, of_code).items())

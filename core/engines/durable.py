@@ -72,8 +72,8 @@ def _not_st(name: str, state: str) -> dict:
 
 
 def _and(*items: dict | None) -> dict:
-    items = [i for i in items if i is not None]
-    return items[0] if len(items) == 1 else {"$and": list(items)}
+    given = [i for i in items if i is not None]
+    return given[0] if len(given) == 1 else {"$and": list(given)}
 
 
 def _or(*items: dict) -> dict:
@@ -132,7 +132,7 @@ class DurableEngine:
         return len(_LIVE) < MAX_LIVE_RULESETS
 
     def __init__(self) -> None:
-        self._host = None
+        self._host: Any = None          # a durable-rules Host (the library has no types)
         #: id(rule) tuple -> (the rules, their ruleset names); the rules are held so that an id
         #: cannot be reused by another rule while its entry lives.
         self._compiled: OrderedDict[tuple, tuple[list[Rule], list[str]]] = OrderedDict()

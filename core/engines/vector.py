@@ -82,7 +82,7 @@ class RulePlan:
         self.measures = [r.measure for r in rules]
         self.threshold_measures = [(k, r.threshold_measure) for k, r in enumerate(rules) if r.threshold_measure]
         #: (comparison, slice): runs of consecutive rules with the same operator
-        self.runs = []
+        self.runs: list[tuple[np.ufunc, slice]] = []
         for k, rule in enumerate(rules):
             if self.runs and self.runs[-1][0] is UFUNCS[rule.operator]:
                 self.runs[-1] = (self.runs[-1][0], slice(self.runs[-1][1].start, k + 1))

@@ -187,6 +187,6 @@ def _one_row(node: Node, table) -> tuple[np.ndarray, np.ndarray] | None:
     if isinstance(node, BOOL_NODES):
         v = eval_bool(node, row)
         return np.array([v is True]), np.array([v is False])
-    v = eval_value(node, row)
-    return (np.array([np.nan]), np.array([False])) if v is None else (np.array([v]), np.array([True]))
+    x = eval_value(node, row)
+    return (np.array([np.nan]), np.array([False])) if x is None else (np.array([x]), np.array([True]))
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 from .nodes import (
-    ORDERING_OPS, VALUE_NODES, And, Arith, Compare, ExprError, In, Name, Neg, Node, Not, Or, Str,
+    ORDERING_OPS, VALUE_NODES, And, Arith, Compare, ExprError, In, Name, Neg, Node, Not, Num, Or, Str,
     as_condition, describe,
 )
 from .scalar import eval_bool
@@ -28,7 +28,7 @@ DURABLE_MAX_CONNECTIVES = 15
 
 _TRUE: Any = object()      # sentinels for constant parts while composing
 _FALSE: Any = object()
-_Cond = Union[dict, str]
+_Cond = dict      # a durable-rules condition, or _TRUE / _FALSE
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
@@ -141,6 +141,7 @@ def _tri_compare(node: Compare) -> _Tri:
     op = node.op
     if not isinstance(left, Name):
         left, right, op = right, left, _FLIP[op]
+    assert isinstance(left, Name)       # one side is a name (both constant returned above)
     x = _field(left)
     if isinstance(right, Name):
         y = _field(right)
@@ -154,6 +155,7 @@ def _tri_compare(node: Compare) -> _Tri:
     else:
         if isinstance(right, Str) and op in ORDERING_OPS:
             raise ExprError(f"text can only be compared with '==' or '!=' ({node})")
+        assert isinstance(right, (Num, Str))    # the value nodes left once names and arithmetic are out
         present, absent = [_ok(x)], [_not_ok(x)]
         value = _literal_json(right.value)
     yes, no = _test(op, x, value), _test(_NEGATE[op], x, value)

@@ -125,7 +125,7 @@ class _Parser:
         self.i = 0
         self.nesting = 0
         self.known = None if known is None else set(known)
-        self.known_sorted = None if known is None else sorted(self.known)
+        self.known_sorted = [] if self.known is None else sorted(self.known)   # read only when known is given
 
     # token helpers
     def peek(self, ahead: int = 0) -> _Tok:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -27,7 +27,13 @@ CMP: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _cell(row: Mapping[str, Any], name: str) -> float | str | None:
+class Row(Protocol):
+    """What is read of a record: a value by name (a mapping, or a table's one row)."""
+
+    def get(self, name: str, /) -> Any: ...
+
+
+def _cell(row: Row, name: str) -> float | str | None:
     v = row.get(name)
     if type(v) is float:                  # the common case first; the same answer as below
         return None if v != v else v
@@ -48,7 +54,7 @@ def check_value_types(op: str, left: float | str, right: float | str) -> None:
         raise ExprError(f"text can only be compared with '==' or '!=' ({left!r} {op} {right!r})")
 
 
-def eval_value(node: Node, row: Mapping[str, Any]) -> float | str | None:
+def eval_value(node: Node, row: Row) -> float | str | None:
     if isinstance(node, Name):
         return _cell(row, node.name)
     if isinstance(node, Num):
@@ -74,7 +80,7 @@ def eval_value(node: Node, row: Mapping[str, Any]) -> float | str | None:
     raise ExprError(f"expected a value, got {describe(node)}")
 
 
-def eval_bool(node: Node, row: Mapping[str, Any]) -> bool | None:
+def eval_bool(node: Node, row: Row) -> bool | None:
     if isinstance(node, Compare):
         left, right = eval_value(node.left, row), eval_value(node.right, row)
         if left is None or right is None:

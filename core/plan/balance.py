@@ -12,7 +12,7 @@ same sum's marginal cost, (2(Rᵢ + k) + 1) / Pᵢ, which is exact for a separab
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Callable, Sequence, SupportsFloat
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from ..cv import weighted_cv
 SAFETY = 1e-9
 
 
-def finite(value: object) -> float | None:
+def finite(value: SupportsFloat | None) -> float | None:
     """A number for JSON: ``None`` for a missing or non-finite value (JSON has no NaN)."""
     if value is None:
         return None

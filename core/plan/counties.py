@@ -76,6 +76,8 @@ class CountyPlanner:
         if not indicators or not scope:
             return None
         fields = {i: PER_PUPIL.get(i) or PER_100.get(i) for i in indicators}
+        # the indicators with a field: only they have a finite CV, so only they get goals
+        known = {i: f for i, f in fields.items() if f is not None}
 
         def resources() -> dict[str, np.ndarray]:
             """Each indicator's resource per school of the scope, the records built once."""
@@ -83,7 +85,7 @@ class CountyPlanner:
             return {i: np.array([np.nan if (v := rec.get(f)) is None else float(v) for rec in built])
                     for i, f in fields.items()}
 
-        result = {"programme": "quality_2017" if self.target == "quality" else "basic_2012",
+        result: dict[str, Any] = {"programme": "quality_2017" if self.target == "quality" else "basic_2012",
                   "schools_in_scope": len(scope), "indicators": [], "additions": []}
         added: dict[str, np.ndarray] = {}
         for _ in range(4):
@@ -102,18 +104,18 @@ class CountyPlanner:
                 if limit is None or not all(np.isfinite(cvs)) or np.mean(cvs) <= limit:
                     goals = {}
                 else:
-                    price = {i: _unit_price(table, fields[i]) for i in indicators}
+                    price = {i: _unit_price(table, known[i]) for i in indicators}
 
                     def cost_to(k: int, t: float) -> float:
                         i = indicators[k]
-                        f = fields[i]
+                        f = known[i]
                         return price[i] * float(fill_continuous(state[i], pupils, t, resolution(f)).sum())
                     targets = composite_targets(cvs, limit, cost_to)
                     goals = {i: t for i, t, c in zip(indicators, targets, cvs) if t < c}
             if not goals:
                 break
             for i, limit in goals.items():
-                f = fields[i]
+                f = known[i]
                 adds = fill(state[i], pupils, limit, resolution(f), f in _WHOLE)
                 rule_id = (limits[f"cv_{i}"] if self.target == "quality" else limits["composite_cv_2012"]).id
                 for pos, j in enumerate(scope):
@@ -122,13 +124,13 @@ class CountyPlanner:
                 added[f] = added.get(f, 0.0) + adds
         state = resources()
         for i in indicators:
-            f = fields[i]
+            field = fields[i]
             rule = limits.get(f"cv_{i}")
             result["indicators"].append({
-                "indicator": i, "field": f, "cv_before": finite(cvs_before.get(i)),
+                "indicator": i, "field": field, "cv_before": finite(cvs_before.get(i)),
                 "cv_planned": finite(cv_of(state[i], pupils)),
                 "threshold": rule.threshold_for(stage) if rule is not None else None,
-                "added": round(float(added.get(f, np.zeros(1)).sum()), 2)})
+                "added": round(float(added.get(field or "", np.zeros(1)).sum()), 2)})
         if self.target == "basic":
             result["composite_cv_2012"] = {
                 "before": finite(info.get("composite_cv_2012")),

@@ -96,8 +96,9 @@ def room_areas(ruleset: RuleSet, stage: str) -> dict[str, float]:
         if rule.operator not in (">=", ">") or rule.threshold_measure:
             continue
         for room in ADDABLE:
-            if room_area_field(room) == rule.measure and rule.threshold_for(stage) is not None:
-                out[room] = max(out.get(room, 0.0), float(rule.threshold_for(stage)))
+            threshold = rule.threshold_for(stage)
+            if room_area_field(room) == rule.measure and threshold is not None:
+                out[room] = max(out.get(room, 0.0), float(threshold))
     return out
 
 

@@ -43,7 +43,7 @@ def _clean(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _key(rec: Mapping[str, Any]) -> tuple[str, str, int]:
-    return (str(rec.get("school_id")), str(rec.get("stage")), int(rec.get("year")))
+    return (str(rec.get("school_id")), str(rec.get("stage")), int(rec["year"]))
 
 
 class Planner:

@@ -68,7 +68,7 @@ class SchoolSolver:
     def build(self, row: Row, adds: Mapping[str, int] | None = None) -> dict[str, Any]:
         adds = row.adds if adds is None else adds
         amounts = {f: amount(f, u) for f, u in adds.items() if u}
-        return materialise(row.record, amounts, self.areas(row.record.get("stage")))
+        return materialise(row.record, amounts, self.areas(row.record["stage"]))
 
     def ok(self, results, j: int, target: Target) -> bool:
         k, mode = target

@@ -31,7 +31,7 @@ def apply_plan(plan: Mapping[str, Any], records: Sequence[Mapping[str, Any]], pl
     out = []
     for rec in records:
         adjusted = {k: v for k, v in rec.items() if not k.startswith("_")}
-        school = by_key.get((str(rec.get("school_id")), str(rec.get("stage")), int(rec.get("year"))))
+        school = by_key.get((str(rec.get("school_id")), str(rec.get("stage")), int(rec["year"])))
         if school is not None:
             for field, value in (school.get("after") or {}).items():
                 start = (school.get("before") or {}).get(field)

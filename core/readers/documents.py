@@ -55,6 +55,7 @@ def drop_empty(frame: pl.DataFrame) -> pl.DataFrame:
 def from_document(name: str, fmt: str, doc: Any) -> LoadedFile:
     """Records from a parsed JSON/YAML document (an array, or an object with records)."""
     province = None
+    counties: list[Any]
     if isinstance(doc, list):
         records, counties = doc, []
     elif isinstance(doc, dict) and ("records" in doc or "counties" in doc):

@@ -21,7 +21,7 @@ import re
 import unicodedata
 import zipfile
 from decimal import Decimal, InvalidOperation
-from typing import Any, Collection, Iterable, Iterator, Sequence
+from typing import Any, Collection, Iterable, Iterator, Mapping, Sequence, cast
 
 import polars as pl
 
@@ -123,7 +123,7 @@ def percent_shown(text: str | None) -> str | None:
     return format(value.scaleb(2).normalize(), "f") + "%"
 
 
-def _as_shown(frame: pl.DataFrame, column: str, formatted: dict[str, Collection[int]] | None
+def _as_shown(frame: pl.DataFrame, column: str, formatted: Mapping[str, Collection[int]] | None
               ) -> tuple[pl.DataFrame, tuple[str, str] | None]:
     """The column (fractions written in percent) with each cell formatted as a percentage read as
     the percentage it shows, and what the W402 adds about it (None: no such cell)."""
@@ -147,7 +147,7 @@ def percent_cells(name: str, title: str, fmt: str) -> PercentCells:
     :data:`FORMATS_MOST_ROWS`."""
     formats = _xlsx_formats if fmt == "xlsx" else _xls_formats
 
-    def cells(columns: Sequence[str], first: int, last: int) -> dict[str, Collection[int]] | None:
+    def cells(columns: Sequence[str], first: int, last: int) -> Mapping[str, Collection[int]] | None:
         found: dict[str, set[int]] = {c: set() for c in columns}
         try:
             for column, row, value, number_format in formats(name, title, columns, first, last):
@@ -161,7 +161,8 @@ def percent_cells(name: str, title: str, fmt: str) -> PercentCells:
         rows = frame.filter(pl.any_horizontal(pl.col(columns).is_not_null()))["_row"]
         if not len(rows):
             return frame, {}
-        formatted = cells(columns, rows.min(), rows.max()) if rows.max() <= FORMATS_MOST_ROWS else None
+        first, last = cast(int, rows.min()), cast(int, rows.max())      # row numbers: never empty here
+        formatted = cells(columns, first, last) if last <= FORMATS_MOST_ROWS else None
         shown = {}
         for column in columns:
             frame, said = _as_shown(frame, column, formatted)
@@ -183,7 +184,7 @@ def _xlsx_formats(name: str, title: str, columns: Sequence[str], first: int, las
         try:
             for row in wb[title].iter_rows(min_row=first, max_row=last, min_col=min(at), max_col=max(at)):
                 for cell in row:
-                    column = at.get(getattr(cell, "column", None))
+                    column = at.get(getattr(cell, "column", 0))     # an empty cell has none; 0 is no column
                     if column is not None:
                         yield column, cell.row, cell.value, cell.number_format
         finally:
@@ -202,7 +203,8 @@ def _xls_formats(name: str, title: str, columns: Sequence[str], first: int, last
             for r in range(first - 1, min(last, sheet.nrows) if x < sheet.ncols else 0):
                 cell = sheet.cell(r, x)
                 if cell.ctype == xlrd.XL_CELL_NUMBER:
-                    yield column, r + 1, cell.value, book.format_map[book.xf_list[cell.xf_index].format_key].format_str
+                    xf = book.xf_list[cast(int, cell.xf_index)]     # set: opened with formatting_info
+                    yield column, r + 1, cell.value, book.format_map[xf.format_key].format_str
     finally:
         book.release_resources()
 
@@ -219,7 +221,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     unread: list[tuple[str, tuple[str, str] | None]] = []      # (sheet, why in zh and en; None: empty)
     try:
         wb = CalamineWorkbook.from_path(name)
-        school_label = name
+        school_label: str | None = name
         for title in wb.sheet_names:
             rows = wb.get_sheet_by_name(title).to_python(skip_empty_area=False)
             first = _first_filled(rows)

@@ -118,7 +118,7 @@ def units_row(cells: Sequence[str], row: Sequence[Any], names: Sequence[str | No
     if own is not None and any(ch.isdigit() for ch in str(own)):
         return None
     fields = dict(zip(cells, names))
-    written = {c: unit_text(v) for c, v in filled if fields[c] is not None and unit(fields[c])}
+    written = {c: unit_text(v) for c, v in filled if (field := fields[c]) is not None and unit(field)}
     return {c: w for c, w in written.items() if w is not None}
 
 

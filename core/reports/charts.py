@@ -11,12 +11,16 @@ import logging
 import math
 import re
 import warnings
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, cast
 
 import matplotlib
 
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the back end)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 _REF = re.compile(r"#([A-Za-z_][\w.-]*)")
 _ID = re.compile(r' id="([^"]+)"')
@@ -30,8 +34,9 @@ FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang 
 #: Above this many schools an indicator is drawn as a histogram instead of one bar per school.
 MAX_BARS = 60
 
-_RC = {"svg.fonttype": "none", "font.family": "sans-serif", "font.sans-serif": FONTS, "font.size": 9,
-       "axes.spines.top": False, "axes.spines.right": False, "axes.unicode_minus": False}
+_RC: dict[RcKeyType, Any] = {
+    "svg.fonttype": "none", "font.family": "sans-serif", "font.sans-serif": FONTS, "font.size": 9,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.unicode_minus": False}
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 
@@ -142,7 +147,7 @@ def score_chart(scores: Sequence[tuple[float, str]], salt: str) -> str:
         ax.set_xlim(0, 100)
         ax.set_xlabel("学校得分 school score")
         ax.set_ylabel("学校数 schools")
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        cast(MaxNLocator, ax.yaxis.get_major_locator()).set_params(integer=True)     # the default AutoLocator is one
         ax.legend(frameon=False, loc="upper left", fontsize=8)
         ax.set_title("学校得分分布 Distribution of school scores", loc="left", fontsize=10)
         _margins(fig, ["00"], 9, ylabel=True)

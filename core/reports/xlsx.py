@@ -327,7 +327,7 @@ def _rejected_schools(book: _Book, ws: Any, r: int, rejected: list[tuple[dict, d
         ws.write_string(r + 1, c, en, book.head_en)
     r += 2
     for cty, rej in rejected:
-        row = [cty["county_code"], STAGE_ZH.get(rej.get("stage"), rej.get("stage")), rej.get("school_id"),
+        row = [cty["county_code"], STAGE_ZH.get(rej.get("stage") or "", rej.get("stage")), rej.get("school_id"),
                rej.get("school_name"), f"{rej.get('file')}:{rej.get('row')}", " ".join(rej.get("codes") or []),
                rej.get("reason")]
         for c, value in enumerate(row):

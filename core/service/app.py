@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Message
 
 from ..output import report_formats
 from ..regions import province_key
@@ -121,7 +122,7 @@ class Stamp:
         state["request_id"] = request_id
         sent: dict[str, Any] = {"status": None, "bytes": 0}
 
-        async def stamped_send(message: dict) -> None:
+        async def stamped_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 sent["status"] = message["status"]
                 headers = list(message.get("headers") or [])

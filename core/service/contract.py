@@ -27,7 +27,7 @@ Province = Field(None, description="记录未填省份时使用。Province (rule
 
 
 #: At least one school or county record (a request with neither is malformed).
-_SOME_RECORDS = {"anyOf": [{"required": ["records"], "properties": {"records": {"minItems": 1}}},
+_SOME_RECORDS: dict[str, Any] = {"anyOf": [{"required": ["records"], "properties": {"records": {"minItems": 1}}},
                            {"required": ["counties"], "properties": {"counties": {"minItems": 1}}}]}
 
 

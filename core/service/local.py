@@ -56,5 +56,5 @@ def running_server(*args: str, log: Path | None = None, start_timeout: float = 6
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-        if log:
+        if not isinstance(out, int):      # the log file (not DEVNULL)
             out.close()
