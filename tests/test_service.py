@@ -373,6 +373,26 @@ def test_a_multipart_body_without_files_is_400(client):
     assert_problem(r, 400, "malformed-request")
 
 
+@pytest.mark.parametrize("content_type, body, english", [
+    ("multipart/form-data; boundary=x", b"--y\r\nnot a part", "Invalid multipart data"),
+    ("multipart/form-data", b"--x\r\n", "Missing boundary"),
+])
+def test_a_form_the_parser_refuses_is_explained_chinese_first(client, content_type, body, english):
+    doc = assert_problem(client.post("/v1/evaluate", content=body, headers={"content-type": content_type}),
+                         400, "malformed-request")
+    assert doc["detail"].startswith("无法解析 multipart/form-data 表单") and english in doc["detail"], doc["detail"]
+
+
+def test_too_many_files_or_fields_is_explained_chinese_first(client):
+    files = [("files", (f"a{i}.csv", b"x,y\n", "text/csv")) for i in range(21)]
+    doc = assert_problem(client.post("/v1/evaluate", files=files), 400, "malformed-request")
+    assert doc["detail"].startswith("无法解析 multipart/form-data 表单") and "最多 20 个文件" in doc["detail"], doc["detail"]
+    assert "Too many files" in doc["detail"]
+    fields = {f"f{i}": "1" for i in range(12)}
+    doc = assert_problem(client.post("/v1/evaluate", data=fields, files=files[:1]), 400, "malformed-request")
+    assert doc["detail"].startswith("无法解析 multipart/form-data 表单") and "Too many fields" in doc["detail"]
+
+
 def test_other_bad_requests(client):
     assert_problem(client.post("/v1/evaluate", json={"records": []}), 400, "malformed-request")
     assert_problem(client.post("/v1/evaluate", json={"records": [{"a": 1}], "province": "atlantis"}), 400,

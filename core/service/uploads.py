@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from ..errors import InvalidInput
@@ -18,6 +19,8 @@ from .settings import Settings
 #: Longest name an uploaded file keeps (bytes of UTF-8; file systems allow 255).
 MAX_NAME_BYTES = 120
 FORM_FIELDS = ("files", "province", "year", "verdicts", "schools_only")
+#: Form fields other than files a request may hold (the parser refuses more).
+MAX_FORM_FIELDS = 10
 #: How a form writes schools_only (as JSON Schema reads a boolean form field, and as a clerk would).
 FORM_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "": False}
 
@@ -41,24 +44,29 @@ class RequestReader:
                                                            f"multipart/form-data, got {ctype or 'none'}.")
         files: list[str] = []
         options: dict[str, str] = {}
-        async with request.form(max_files=self.settings.max_files, max_fields=10) as form:
-            for key, value in form.multi_items():
-                if key == "files" and not isinstance(value, str):
-                    name = upload_name(value.filename, len(files) + 1)
-                    if (inbox / name).exists():
-                        k = len(files)
-                        while (inbox / str(k)).exists():
-                            k += 1
-                        (inbox / str(k)).mkdir()
-                        name = f"{k}/{name}"
-                    await run_in_threadpool(_save, value.file, inbox / name)
-                    files.append(name)
-                elif key in FORM_FIELDS[1:] and isinstance(value, str):
-                    options[key] = value
-                else:
-                    raise ServiceProblem("malformed-request", f"表单中有未知字段 {key!r}（应为 {'、'.join(FORM_FIELDS)}）。"
-                                                              f"Unexpected form field {key!r} (expected "
-                                                              f"{', '.join(FORM_FIELDS)}).")
+        try:
+            async with request.form(max_files=self.settings.max_files, max_fields=MAX_FORM_FIELDS) as form:
+                for key, value in form.multi_items():
+                    if key == "files" and not isinstance(value, str):
+                        name = upload_name(value.filename, len(files) + 1)
+                        if (inbox / name).exists():
+                            k = len(files)
+                            while (inbox / str(k)).exists():
+                                k += 1
+                            (inbox / str(k)).mkdir()
+                            name = f"{k}/{name}"
+                        await run_in_threadpool(_save, value.file, inbox / name)
+                        files.append(name)
+                    elif key in FORM_FIELDS[1:] and isinstance(value, str):
+                        options[key] = value
+                    else:
+                        raise ServiceProblem("malformed-request", f"表单中有未知字段 {key!r}（应为 {'、'.join(FORM_FIELDS)}）。"
+                                                                  f"Unexpected form field {key!r} (expected "
+                                                                  f"{', '.join(FORM_FIELDS)}).")
+        except HTTPException as exc:     # the form parser's own words, English only
+            raise ServiceProblem("malformed-request", f"无法解析 multipart/form-data 表单（边界、分段或数量不合规定：最多 "
+                                                      f"{self.settings.max_files} 个文件、{MAX_FORM_FIELDS} 个其他字段）。"
+                                                      f"The multipart/form-data body cannot be parsed: {exc.detail}") from None
         if not files:
             raise ServiceProblem("no-records", "没有上传文件（表单字段 files）。No files uploaded (form field 'files').")
         return ("files", str(inbox), files), self._options(options)
