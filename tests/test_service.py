@@ -421,10 +421,25 @@ def test_odd_upload_names_are_kept_safe(client):
     assert r.json()["records"]["read"] == 5 * (len(data.decode().splitlines()) - 1)
 
 
+def test_a_file_name_a_dotnet_client_encodes_is_read_as_sent(client):
+    """.NET's MultipartFormDataContent writes a non-ASCII file name as an RFC 2047 encoded word
+    (with ``filename*`` beside it): the report names the file as the client did."""
+    data = (ROOT / "plugins" / "guizhou" / "data" / "demo_schools.csv").read_text(encoding="utf-8").encode("gbk")
+    body = (b"--b\r\nContent-Type: text/csv\r\nContent-Disposition: form-data; name=files; "
+            b"filename=\"=?utf-8?B?5a2m5qChLmNzdg==?=\"; filename*=utf-8''%E5%AD%A6%E6%A0%A1.csv\r\n\r\n"
+            + data + b"\r\n--b--\r\n")
+    r = client.post("/v1/evaluate", content=body, headers={"content-type": 'multipart/form-data; boundary="b"'})
+    assert r.status_code == 200, r.text
+    assert r.json()["files"] == ["学校.csv"]
+
+
 def test_upload_names_lose_folders_and_control_characters():
     from edubalance.service.uploads import upload_name as _upload_name
     assert _upload_name("C:\\data\\学校\x00\x07.csv", 1) == "学校.csv"
     assert _upload_name("\x00", 2) == "upload-2" and _upload_name(None, 3) == "upload-3"
+    assert _upload_name("=?utf-8?B?5a2m5qChLmNzdg==?=", 4) == "学校.csv"
+    assert _upload_name("=?gb2312?Q?=D1=A7=D0=A3.xlsx?=", 5) == "学校.xlsx"
+    assert _upload_name("=?nosuch?B?eA==?=", 6) == "=?nosuch?B?eA==?="    # an unknown charset: kept as sent
 
 
 def test_an_oversized_body_is_413(client):

@@ -3,6 +3,8 @@ multipart upload whose files are saved under the names the client gave them."""
 from __future__ import annotations
 
 import shutil
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any, Callable
 
@@ -94,8 +96,16 @@ class RequestReader:
 
 def upload_name(given: str | None, k: int) -> str:
     """The client's file name without folders or control characters, shortened if need be
-    (keeping the suffix, which tells the reader the format)."""
-    name = "".join(c for c in Path((given or "").replace("\\", "/")).name if c.isprintable())
+    (keeping the suffix, which tells the reader the format). A name sent as an RFC 2047 encoded
+    word (``=?utf-8?B?…?=``, as .NET's ``MultipartFormDataContent`` writes a non-ASCII name) is
+    decoded first."""
+    given = given or ""
+    if "=?" in given:
+        try:
+            given = str(make_header(decode_header(given)))
+        except (HeaderParseError, LookupError, UnicodeDecodeError):
+            pass                                    # not a well-formed encoded word: kept as sent
+    name = "".join(c for c in Path(given.replace("\\", "/")).name if c.isprintable())
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         suffix = Path(name).suffix[:16]
         stem = name[:len(name) - len(suffix)].encode("utf-8")[:MAX_NAME_BYTES - 40].decode("utf-8", "ignore")
