@@ -78,3 +78,24 @@ def test_real_reports_match_the_documented_schemas(api, base_url):
         case = api[path]["POST"].Case(body=case_body, media_type="application/json")
         response = case.call_and_validate(base_url=base_url, headers=headers, timeout=60)
         assert response.status_code == 200
+
+
+# -- what a client generator reads (openapi-generator, openapi-python-client, NSwag) ------------------
+
+@pytest.fixture(scope="module")
+def contract():
+    """The API document as the service builds it (no server needed)."""
+    from edubalance.service.app import create_app
+    from edubalance.service.settings import Settings
+    return create_app(Settings(workers=1)).openapi()
+
+
+def test_every_operation_has_a_stable_meaningful_operation_id(contract):
+    # Generators name client methods after these (Java ``evaluateSchool(...)``): the framework's
+    # default (``evaluate_school_v1_evaluate_school_post``) changes whenever a path does.
+    ids = {(path, method): op.get("operationId") for path, ops in contract["paths"].items()
+           for method, op in ops.items()}
+    assert ids == {("/v1/evaluate", "post"): "evaluate", ("/v1/validate", "post"): "validate",
+                   ("/v1/evaluate/school", "post"): "evaluateSchool", ("/v1/rules", "get"): "listRules",
+                   ("/v1/packs", "get"): "listPacks", ("/healthz", "get"): "getHealth",
+                   ("/readyz", "get"): "getReadiness"}

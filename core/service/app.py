@@ -256,7 +256,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     report_content["application/zip"] = {"schema": {"type": "string", "contentMediaType": "application/zip"}}
 
     # -- routes -----------------------------------------------------------------------------
-    @app.post("/v1/evaluate", tags=["evaluate"], dependencies=[*v1_deps, only_params("format")], summary="评估学校和县 Judge schools and counties",
+    @app.post("/v1/evaluate", tags=["evaluate"], operation_id="evaluate",
+              dependencies=[*v1_deps, only_params("format")], summary="评估学校和县 Judge schools and counties",
               openapi_extra=body_request(EvaluateBody),
               responses={200: {"description": "报告 The report (the same JSON as `edubalance evaluate -f json`)",
                                "content": report_content, "headers": STAMP_HEADERS}, **_problem_responses(*errors)})
@@ -294,7 +295,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
         return _stream_and_forget(path, folder, "application/zip" if zipped else _media_type(format), headers)
 
-    @app.post("/v1/validate", tags=["evaluate"], dependencies=[*v1_deps, only_params()], response_model=ValidationResult,
+    @app.post("/v1/validate", tags=["evaluate"], operation_id="validate",
+              dependencies=[*v1_deps, only_params()], response_model=ValidationResult,
               summary="校验记录 Check records without judging them", openapi_extra=body_request(ValidateBody),
               responses={200: {"description": OK, "headers": STAMP_HEADERS}, **_problem_responses(*errors)})
     async def validate(request: Request) -> Response:
@@ -311,7 +313,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         decision(request, result, records=result["records"], counties=result["counties"])
         return Response(result["body"], media_type="application/json")
 
-    @app.post("/v1/evaluate/school", tags=["evaluate"], dependencies=[*v1_deps, only_params("province", "year")],
+    @app.post("/v1/evaluate/school", tags=["evaluate"], operation_id="evaluateSchool",
+              dependencies=[*v1_deps, only_params("province", "year")],
               summary="评估一条学校记录 Judge one school record",
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                   "type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
@@ -339,7 +342,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                         headers={"X-Edubalance-Standards-Year": year_used,
                                  "X-Edubalance-Rulesets": result["rulesets"][0]})
 
-    @app.get("/v1/rules", tags=["rules"], dependencies=[*v1_deps, only_params("province", "year")], response_model=list[RulesResult],
+    @app.get("/v1/rules", tags=["rules"], operation_id="listRules",
+             dependencies=[*v1_deps, only_params("province", "year")], response_model=list[RulesResult],
              summary="规则清单 The rules in force", responses={200: {"description": OK, "headers": STAMP_HEADERS},
                                                             **_problem_responses(*get_errors)})
     async def rules(province: Optional[str] = Query(None, description="省份（默认全部）Province (default: all)"),
@@ -354,7 +358,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         parts = [catalog.rules(p, year) for p in ([province] if province else catalog.provinces)]
         return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
 
-    @app.get("/v1/packs", tags=["rules"], dependencies=[*v1_deps, only_params()], response_model=PacksResult,
+    @app.get("/v1/packs", tags=["rules"], operation_id="listPacks",
+             dependencies=[*v1_deps, only_params()], response_model=PacksResult,
              summary="规则包与修订版 Rule packs and revisions", responses={200: {"description": OK, "headers": STAMP_HEADERS},
                                                                       **_problem_responses(*get_errors)})
     async def packs() -> Response:
@@ -364,13 +369,15 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         return Response(orjson.dumps({"packs": catalog.packs, "provinces": catalog.provinces, "formats": formats,
                                       "standards_year": settings.year}), media_type="application/json")
 
-    @app.get("/healthz", tags=["health"], response_model=Health, summary="存活 Liveness",
+    @app.get("/healthz", tags=["health"], operation_id="getHealth",
+             response_model=Health, summary="存活 Liveness",
              response_description=OK)
     async def healthz() -> dict:
         """服务进程在应答（无需令牌）。The process answers (no token needed)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], response_model=Readiness, summary="就绪 Readiness", response_description=OK,
+    @app.get("/readyz", tags=["health"], operation_id="getReadiness",
+             response_model=Readiness, summary="就绪 Readiness", response_description=OK,
              responses={503: {"model": Readiness, "description": "没有可用的评估进程 No evaluation process is up"}})
     async def readyz() -> Response:
         """至少有一个评估进程在运行时就绪（无需令牌）。Ready when at least one evaluation process is up
