@@ -99,3 +99,11 @@ def test_every_operation_has_a_stable_meaningful_operation_id(contract):
                    ("/v1/evaluate/school", "post"): "evaluateSchool", ("/v1/rules", "get"): "listRules",
                    ("/v1/packs", "get"): "listPacks", ("/healthz", "get"): "getHealth",
                    ("/readyz", "get"): "getReadiness"}
+
+
+def test_each_component_is_titled_by_its_own_ascii_name(contract):
+    # A generator names the class after a schema's title when it has one: a Chinese title makes
+    # a class ``评估报告EvaluationReport`` that Java and C# code can hardly use.
+    for name, schema in contract["components"]["schemas"].items():
+        assert schema.get("title", name) == name, (name, schema.get("title"))
+    assert contract["components"]["schemas"]["Report"]["description"].startswith("评估报告 Evaluation report")

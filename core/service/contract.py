@@ -144,10 +144,14 @@ def refine(components: dict[str, Any], provinces: list[str]) -> None:
 
 def report_components() -> dict[str, Any]:
     """``Report`` and its ``$defs`` as OpenAPI components (``$id`` dropped so references resolve
-    inside the OpenAPI document)."""
+    inside the OpenAPI document; the Chinese title moved into the description, since client
+    generators name a class after a schema's title)."""
     schema = report_schema()
     defs = schema.pop("$defs", {})
     schema.pop("$schema", None)
     schema.pop("$id", None)
+    title = schema.pop("title", None)
+    if title:
+        schema["description"] = f"{title}: {schema.get('description', '')}".rstrip(": ")
     text = json.dumps({"Report": schema, **{f"Report_{k}": v for k, v in defs.items()}}, ensure_ascii=False)
     return json.loads(text.replace('"#/$defs/', '"#/components/schemas/Report_'))
