@@ -394,7 +394,10 @@ def test_too_many_files_or_fields_is_explained_chinese_first(client):
 
 
 def test_other_bad_requests(client):
-    assert_problem(client.post("/v1/evaluate", json={"records": []}), 400, "malformed-request")
+    for path in ("/v1/evaluate", "/v1/validate"):      # valid JSON and no record: nothing to judge
+        for body in ({"records": []}, {"counties": []}, {}, {"records": [], "counties": [], "province": "guizhou"}):
+            doc = assert_problem(client.post(path, json=body), 422, "nothing-to-judge")
+            assert doc["detail"].startswith("请求中没有学校或县级记录"), doc["detail"]
     assert_problem(client.post("/v1/evaluate", json={"records": [{"a": 1}], "province": "atlantis"}), 400,
                    "unknown-province")
     assert_problem(client.get("/v1/rules", params={"province": "atlantis"}), 400, "unknown-province")

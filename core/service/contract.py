@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from ..schemas import report_schema, year_range
 
@@ -26,26 +26,16 @@ Year = Field(None, ge=MIN_YEAR, le=MAX_YEAR,
 Province = Field(None, description="记录未填省份时使用。Province (rule pack id) for records that carry none.")
 
 
-#: At least one school or county record (a request with neither is malformed).
-_SOME_RECORDS = {"anyOf": [{"required": ["records"], "properties": {"records": {"minItems": 1}}},
-                           {"required": ["counties"], "properties": {"counties": {"minItems": 1}}}]}
-
-
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_SOME_RECORDS)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     records: list[Record] = Field(default_factory=list, description=(
         "学校记录（字段见数据字典，英文字段名或中文列名）。School records: the data dictionary's fields "
-        "(English names or Chinese labels), one object per school and stage."))
+        "(English names or Chinese labels), one object per school and stage. records 与 counties 不可都为空"
+        "（否则 422）；records and counties may not both be empty (422)."))
     counties: list[Record] = Field(default_factory=list, description=(
         "县级记录（政府保障、满意度、一票否决）。County records (government items, satisfaction, vetoes)."))
     province: Optional[str] = Province
-
-    @model_validator(mode="after")
-    def _some_records(self) -> "_Envelope":
-        if not self.records and not self.counties:
-            raise ValueError("没有学校或县级记录 no school or county records")
-        return self
 
 
 class EvaluateBody(_Envelope):
