@@ -4,6 +4,7 @@ checks each answer — no 5xx, a documented status and content type, a body that
 documented schema (the report against ``schemas/report.schema.json``), the token enforced."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,33 @@ def test_request_bodies_are_plain_objects_a_generator_can_type(contract):
         for method, op in ops.items():
             for media, content in op.get("requestBody", {}).get("content", {}).items():
                 ref = content["schema"].get("$ref", "")
-                if not ref:
-                    continue
+                assert ref.startswith("#/components/schemas/"), (path, media, content["schema"])
                 schema = contract["components"]["schemas"][ref.rsplit("/", 1)[1]]
                 assert schema["type"] == "object" and not {"anyOf", "oneOf", "allOf"} & set(schema), (path, media)
+
+
+def test_provinces_and_formats_are_one_named_type_each(contract):
+    # Inline enums become one anonymous type per operation (``RulesV1RulesGetProvince``,
+    # ``EvaluateSchoolV1EvaluateSchoolPostProvince`` …) where a client wants one Province type.
+    schemas = contract["components"]["schemas"]
+    assert schemas["Province"]["enum"] == ["anhui", "guizhou", "shaanxi"]
+    assert {"json", "table", "html", "xlsx"} <= set(schemas["ReportFormat"]["enum"])
+    params = {(path, p["name"]): p["schema"] for path, ops in contract["paths"].items() for op in ops.values()
+              for p in op.get("parameters", ())}
+    assert params[("/v1/rules", "province")] == params[("/v1/evaluate/school", "province")] == \
+        {"$ref": "#/components/schemas/Province"}
+    assert params[("/v1/evaluate", "format")]["$ref"] == "#/components/schemas/ReportFormat"
+    for name in ("EvaluateBody", "ValidateBody", "RecordFiles"):
+        assert "#/components/schemas/Province" in json.dumps(schemas[name]["properties"]["province"]), name
+    assert schemas["SchoolRecord"]["type"] == "object"
+
+
+def test_an_optional_query_parameter_is_its_type_not_a_union_with_null(contract):
+    # A query parameter is left out, never sent as null: ``year: anyOf [integer, null]`` only
+    # makes the generated parameter a union type.
+    for path, ops in contract["paths"].items():
+        for op in ops.values():
+            for p in op.get("parameters", ()):
+                assert "anyOf" not in p["schema"], (path, p)
+    year = next(p for p in contract["paths"]["/v1/rules"]["get"]["parameters"] if p["name"] == "year")
+    assert year["schema"] == {"type": "integer", "minimum": 1990, "maximum": 2100}

@@ -54,6 +54,9 @@ STAMP_HEADERS = {
                                                    "`record` (each record's own year)", "schema": {"type": "string"}},
 }
 
+#: Query parameters typed by a named schema of the API document.
+PARAMETER_TYPES = {"province": "Province", "format": "ReportFormat"}
+
 #: What a successful answer is called in the API document (FastAPI's own words are English).
 OK = "成功 Successful response"
 
@@ -234,21 +237,32 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     def decision(request: Request, result: dict, **extra: Any) -> None:
         request.state.decision = {"rulesets": result.get("rulesets"), **extra}
 
+    #: Named schemas the routes refer to (a generator makes one type of each, not one per operation).
+    named: dict[str, dict] = {
+        "Province": {"type": "string", "enum": catalog.provinces, "description": "省份（规则包标识）Province (rule pack id)"},
+        "ReportFormat": {"type": "string", "enum": formats, "description": "报告格式 Report format"},
+        "SchoolRecord": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                         "description": "一条学校记录（数据字典的字段，英文字段名或中文列名）"
+                                        " One school record (data-dictionary fields, English names or Chinese labels)"},
+        "RecordFiles": {
+            "type": "object", "required": ["files"], "additionalProperties": False,
+            "description": "上传的记录文件及选项 Uploaded record files and options",
+            "properties": {
+                "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
+                          "maxItems": settings.max_files,
+                          "description": "学校和县级记录的文件（CSV、XLSX、XLS、JSON、NDJSON、YAML）"
+                                         " Files of school and county records (CSV, XLSX, XLS, JSON, NDJSON, YAML)"},
+                "province": {"$ref": "#/components/schemas/Province"},
+                "year": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
+                "verdicts": {"type": "string", "enum": ["all", "findings"]},
+                "schools_only": {"type": "boolean", "default": False}}},
+    }
+
     def body_request(model: type, multipart: bool = True) -> dict:
         schema: dict[str, Any] = {"content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}, "required": True}
         if multipart:
-            schema["content"]["multipart/form-data"] = {"schema": {
-                "type": "object", "required": ["files"], "additionalProperties": False,
-                "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
-                              "maxItems": settings.max_files,
-                              "description": "学校和县级记录的文件（CSV、XLSX、XLS、JSON、NDJSON、YAML）"
-                                             " Files of school and county records (CSV, XLSX, XLS, JSON, NDJSON, YAML)"},
-                    "province": {"type": "string", "enum": catalog.provinces},
-                    "year": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
-                    "verdicts": {"type": "string", "enum": ["all", "findings"]},
-                    "schools_only": {"type": "boolean", "default": False}}}}
+            schema["content"]["multipart/form-data"] = {"schema": {"$ref": "#/components/schemas/RecordFiles"}}
         return {"requestBody": schema}
 
     report_content = {_media_type(f).split(";")[0]: {"schema": {"$ref": "#/components/schemas/Report"}
@@ -262,8 +276,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
               responses={200: {"description": "报告 The report (the same JSON as `edubalance evaluate -f json`)",
                                "content": report_content, "headers": STAMP_HEADERS}, **_problem_responses(*errors)})
     async def evaluate(request: Request,
-                       format: str = Query("json", description="报告格式 Report format",
-                                           json_schema_extra={"enum": formats})) -> Response:
+                       format: str = Query("json", description="报告格式 Report format")) -> Response:
         """评估学校记录（及县级记录）并返回报告：JSON 请求体
         ``{records, counties, province?, year?, verdicts?, schools_only?}``，或以 multipart 上传文件。
         未通过校验的记录列在 ``rejected`` 中（不丢任何记录）；没有一条记录可评估时返回 422 和全部问题。
@@ -316,9 +329,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     @app.post("/v1/evaluate/school", tags=["evaluate"], operation_id="evaluateSchool",
               dependencies=[*v1_deps, only_params("province", "year")],
               summary="评估一条学校记录 Judge one school record",
-              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-                  "type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
-                  "description": "一条学校记录 One school record (data-dictionary fields)"}}}}},
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/SchoolRecord"}}}}},
               responses={200: {"description": "该校的报告条目 The school's report entry", "headers": STAMP_HEADERS,
                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report_school"}}}},
                          **_problem_responses(*errors)})
@@ -391,14 +403,19 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             components = doc.setdefault("components", {}).setdefault("schemas", {})
             components.update(report_components())
+            components.update(named)
             for model in (EvaluateBody, ValidateBody, ProblemDocument):
                 components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            refine(components, catalog.provinces)
+            refine(components)
             for path in doc["paths"].values():
                 for operation in path.values():
                     for param in operation.get("parameters", ()):
-                        if param["name"] == "province":
-                            param["schema"] = {"type": "string", "enum": catalog.provinces}
+                        options = param["schema"].get("anyOf", ())
+                        if len(options) == 2 and {"type": "null"} in options:    # Optional: left out, never null
+                            param["schema"] = next(o for o in options if o != {"type": "null"})
+                        if param["name"] in PARAMETER_TYPES:
+                            param["schema"] = {"$ref": f"#/components/schemas/{PARAMETER_TYPES[param['name']]}",
+                                               **{k: v for k, v in param["schema"].items() if k == "default"}}
             app.openapi_schema = doc
         return app.openapi_schema
 

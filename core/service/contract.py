@@ -116,11 +116,12 @@ _ITEMS = {("ValidationResult", "rejected"): "Report_rejected", ("ValidationResul
           ("ProblemDocument", "problems"): "Report_problem"}
 
 
-def refine(components: dict[str, Any], provinces: list[str]) -> None:
-    """Point the loosely typed lists of the models at the report schema's definitions, and name
-    the provinces the service knows."""
+def refine(components: dict[str, Any]) -> None:
+    """Point the loosely typed lists of the models at the report schema's definitions, and the
+    province at the one ``Province`` type (the provinces the service knows)."""
     for name in ("EvaluateBody", "ValidateBody"):
-        components[name]["properties"]["province"]["anyOf"] = [{"enum": provinces}, {"type": "null"}]
+        components[name]["properties"]["province"]["anyOf"] = [{"$ref": "#/components/schemas/Province"},
+                                                                {"type": "null"}]
     for (name, prop), target in _ITEMS.items():
         spec = components[name]["properties"][prop]
         ref = {"$ref": f"#/components/schemas/{target}"}
