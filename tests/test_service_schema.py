@@ -147,3 +147,27 @@ def test_an_optional_query_parameter_is_its_type_not_a_union_with_null(contract)
                 assert "anyOf" not in p["schema"], (path, p)
     year = next(p for p in contract["paths"]["/v1/rules"]["get"]["parameters"] if p["name"] == "year")
     assert year["schema"] == {"type": "integer", "minimum": 1990, "maximum": 2100}
+
+
+def _untyped_objects(node, where):
+    """Where an object's contents are left untyped (no properties, no schema for their values)."""
+    if isinstance(node, dict):
+        extra = node.get("additionalProperties", True)
+        if node.get("type") == "object" and "properties" not in node and not isinstance(extra, dict):
+            yield where
+        for key, value in node.items():
+            yield from _untyped_objects(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _untyped_objects(value, f"{where}[{i}]")
+
+
+def test_every_answer_of_the_service_itself_is_fully_typed(contract):
+    # ``items: {type: object}`` is a Map<String, Object> in the client: the rules listing was.
+    schemas = contract["components"]["schemas"]
+    found = [w for name, schema in schemas.items() if not name.startswith("Report")
+             for w in _untyped_objects(schema, name)]
+    assert found == []
+    rule = schemas["ListedRule"]
+    assert {"rule_id", "level", "title", "threshold", "threshold_status", "source", "effective"} <= set(rule["required"])
+    assert schemas["FundingEntry"]["additionalProperties"] is False

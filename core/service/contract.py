@@ -82,12 +82,77 @@ class PacksResult(BaseModel):
     standards_year: Optional[int] = Field(description="服务设定的标准年份 --year（若有）。The service's --year, if set.")
 
 
+class RuleTitle(BaseModel):
+    zh: str
+    en: str
+
+
+class RuleSource(BaseModel):
+    """出处：文件及条款。Where a threshold comes from: the document and its clause."""
+    model_config = ConfigDict(extra="forbid")
+
+    document: str
+    clause: Optional[str] = None
+
+
+class RuleYears(BaseModel):
+    """生效年份（含）。The years in force, both included; null: open."""
+    model_config = ConfigDict(extra="forbid")
+
+    from_: Optional[int] = Field(alias="from")
+    to: Optional[int]
+
+
+Status = Literal["confirmed", "provisional"]
+
+
+class ListedRule(BaseModel):
+    """规则清单中的一条规则（同 ``edubalance rules -f json``）。A rule as ``edubalance rules -f json`` lists it."""
+    model_config = ConfigDict(extra="forbid")
+
+    rule_id: str
+    level: Literal["school", "county"]
+    pack: str
+    title: RuleTitle
+    dimension: str
+    severity: Literal["veto", "required", "scored"]
+    weight: float
+    measure: str
+    threshold: str = Field(description="阈值的文字表述 The threshold in words, e.g. ``primary >= 4.2; junior >= 5.3``")
+    unit: Optional[str]
+    scope: Optional[str]
+    threshold_status: Status
+    source: RuleSource
+    effective: RuleYears
+
+
+class FundingEntry(BaseModel):
+    """公用经费参数的一条取值（每所学校取第一条适用的）。One entry of a public-funds parameter (a school
+    takes the first entry in force whose condition holds)."""
+    model_config = ConfigDict(extra="forbid")
+
+    parameter: str
+    pack: str
+    from_: Optional[int] = Field(None, alias="from")
+    to: Optional[int] = None
+    primary: Optional[float] = None
+    junior: Optional[float] = None
+    pupils: Optional[int] = None
+    per_boarder: Optional[float] = None
+    per_pupil: Optional[float] = None
+    applies_when: Optional[str] = None
+    threshold_status: Status
+    source: RuleSource
+    note: Optional[str] = None
+    shadowed: bool = Field(description="该年被前一条覆盖、不会用到 Unused that year: an earlier entry covers the same schools")
+
+
 class RulesResult(BaseModel):
     province: str
     year: Optional[int]
-    packs: list[dict[str, Any]]
-    rules: list[dict[str, Any]]
-    funding: list[dict[str, Any]]
+    packs: list[dict[str, Any]]        # items: Report_pack (see :func:`refine`)
+    rules: list[ListedRule]
+    funding: list[FundingEntry]
 
 
 class Health(BaseModel):
@@ -113,7 +178,7 @@ class ProblemDocument(BaseModel):
 
 #: (component, property) whose items are a report schema's definition.
 _ITEMS = {("ValidationResult", "rejected"): "Report_rejected", ("ValidationResult", "warnings"): "Report_problem",
-          ("ProblemDocument", "problems"): "Report_problem"}
+          ("ProblemDocument", "problems"): "Report_problem", ("RulesResult", "packs"): "Report_pack"}
 
 
 def refine(components: dict[str, Any]) -> None:
