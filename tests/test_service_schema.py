@@ -171,3 +171,16 @@ def test_every_answer_of_the_service_itself_is_fully_typed(contract):
     rule = schemas["ListedRule"]
     assert {"rule_id", "level", "title", "threshold", "threshold_status", "source", "effective"} <= set(rule["required"])
     assert schemas["FundingEntry"]["additionalProperties"] is False
+
+
+def test_the_headers_a_client_reads_are_documented(contract):
+    paths = contract["paths"]
+    for path, ops in paths.items():
+        for op in ops.values():
+            if path.startswith("/v1"):
+                assert {"X-Edubalance-Packs", "X-Edubalance-Standards-Year", "X-Request-Id"} <= \
+                    set(op["responses"]["200"]["headers"]), path
+    evaluate = paths["/v1/evaluate"]["post"]["responses"]["200"]["headers"]
+    assert evaluate["X-Edubalance-Exit-Code"]["schema"] == {"type": "string", "enum": ["0", "1"]}
+    assert {"X-Edubalance-Rulesets", "Content-Disposition"} <= set(evaluate)
+    assert "X-Edubalance-Rulesets" in paths["/v1/evaluate/school"]["post"]["responses"]["200"]["headers"]

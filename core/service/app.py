@@ -52,7 +52,19 @@ STAMP_HEADERS = {
                            "schema": {"type": "string"}},
     "X-Edubalance-Standards-Year": {"description": "评估所依据的标准年份 Standards year(s) judged by, or "
                                                    "`record` (each record's own year)", "schema": {"type": "string"}},
+    "X-Request-Id": {"description": "请求标识，与服务日志的 request_id 相同 The request's id, as in the service log",
+                     "schema": {"type": "string"}},
 }
+RULESETS_HEADER = {"X-Edubalance-Rulesets": {"description": "评估所用的规则集 Rule sets judged by: `province/year,…`",
+                                             "schema": {"type": "string"}}}
+#: What an evaluation adds: its rule sets, its exit code as on the command line, and for a
+#: format other than JSON the file name.
+EVALUATE_HEADERS = {**STAMP_HEADERS, **RULESETS_HEADER,
+                    "X-Edubalance-Exit-Code": {"description": "命令行的退出码：0 全部达标，1 有未达标或数据不全 The command "
+                                                              "line's exit code: 0 all pass, 1 findings",
+                                               "schema": {"type": "string", "enum": ["0", "1"]}},
+                    "Content-Disposition": {"description": "JSON 以外格式的文件名 The file name, for a format other "
+                                                           "than JSON", "schema": {"type": "string"}}}
 
 #: Query parameters typed by a named schema of the API document.
 PARAMETER_TYPES = {"province": "Province", "format": "ReportFormat"}
@@ -274,7 +286,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
               dependencies=[*v1_deps, only_params("format")], summary="评估学校和县 Judge schools and counties",
               openapi_extra=body_request(EvaluateBody),
               responses={200: {"description": "报告 The report (the same JSON as `edubalance evaluate -f json`)",
-                               "content": report_content, "headers": STAMP_HEADERS}, **_problem_responses(*errors)})
+                               "content": report_content, "headers": EVALUATE_HEADERS}, **_problem_responses(*errors)})
     async def evaluate(request: Request,
                        format: str = Query("json", description="报告格式 Report format")) -> Response:
         """评估学校记录（及县级记录）并返回报告：JSON 请求体
@@ -331,7 +343,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
               summary="评估一条学校记录 Judge one school record",
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": {"$ref": "#/components/schemas/SchoolRecord"}}}}},
-              responses={200: {"description": "该校的报告条目 The school's report entry", "headers": STAMP_HEADERS,
+              responses={200: {"description": "该校的报告条目 The school's report entry",
+                               "headers": {**STAMP_HEADERS, **RULESETS_HEADER},
                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report_school"}}}},
                          **_problem_responses(*errors)})
     async def evaluate_school(request: Request,
