@@ -184,3 +184,16 @@ def test_the_headers_a_client_reads_are_documented(contract):
     assert evaluate["X-Edubalance-Exit-Code"]["schema"] == {"type": "string", "enum": ["0", "1"]}
     assert {"X-Edubalance-Rulesets", "Content-Disposition"} <= set(evaluate)
     assert "X-Edubalance-Rulesets" in paths["/v1/evaluate/school"]["post"]["responses"]["200"]["headers"]
+
+
+def test_every_request_body_has_an_example_the_service_judges(contract, base_url):
+    import httpx
+    schemas = contract["components"]["schemas"]
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    for path, name in (("/v1/evaluate", "EvaluateBody"), ("/v1/validate", "ValidateBody"),
+                       ("/v1/evaluate/school", "SchoolRecord")):
+        examples = schemas[name]["examples"]
+        assert examples, name
+        for example in examples:
+            r = httpx.post(base_url + path, json=example, headers=headers, timeout=60)
+            assert r.status_code == 200, (name, r.text)

@@ -29,8 +29,9 @@ from ..output import report_formats
 from ..regions import province_key
 from . import log
 from .auth import Tokens
-from .contract import (MAX_YEAR, MIN_YEAR, EvaluateBody, Health, PacksResult, ProblemDocument, Readiness,
-                       RulesResult, ValidateBody, ValidationResult, refine, report_components)
+from .contract import (EXAMPLE_SCHOOL, EXAMPLE_SCHOOL_ZH, MAX_YEAR, MIN_YEAR, EvaluateBody, Health, PacksResult,
+                       ProblemDocument, Readiness, RulesResult, ValidateBody, ValidationResult, refine,
+                       report_components)
 from .limits import BodyLimit
 from .uploads import RequestReader
 from .pool import Pool
@@ -255,7 +256,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         "ReportFormat": {"type": "string", "enum": formats, "description": "报告格式 Report format"},
         "SchoolRecord": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
                          "description": "一条学校记录（数据字典的字段，英文字段名或中文列名）"
-                                        " One school record (data-dictionary fields, English names or Chinese labels)"},
+                                        " One school record (data-dictionary fields, English names or Chinese labels)",
+                         "examples": [EXAMPLE_SCHOOL, EXAMPLE_SCHOOL_ZH]},
         "RecordFiles": {
             "type": "object", "required": ["files"], "additionalProperties": False,
             "description": "上传的记录文件及选项 Uploaded record files and options",

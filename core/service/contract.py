@@ -25,9 +25,16 @@ Year = Field(None, ge=MIN_YEAR, le=MAX_YEAR,
                          "(default: each record's own year).")
 Province = Field(None, description="记录未填省份时使用。Province (rule pack id) for records that carry none.")
 
+#: A school record as a client sends one (the examples of the API document).
+EXAMPLE_SCHOOL: dict[str, Any] = {"school_id": "5201020001", "stage": "primary", "county_code": "520102",
+                                  "province": "guizhou", "year": 2023, "students": 420, "max_class_size": 46}
+EXAMPLE_SCHOOL_ZH: dict[str, Any] = {"学校标识码": "5201020002", "学段": "初中", "县级行政区划代码": "520102",
+                                     "省份": "贵州", "学年": 2023, "在校生数": 980, "最大班额": 52}
+_EXAMPLES = {"examples": [{"records": [EXAMPLE_SCHOOL, EXAMPLE_SCHOOL_ZH], "province": "guizhou"}]}
+
 
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_EXAMPLES)
 
     records: list[Record] = Field(default_factory=list, description=(
         "学校记录（字段见数据字典，英文字段名或中文列名）。School records: the data dictionary's fields "
@@ -52,6 +59,7 @@ class EvaluateBody(_Envelope):
 
 class ValidateBody(_Envelope):
     """校验请求 ``POST /v1/validate`` 的 JSON 请求体。The JSON body of ``POST /v1/validate``."""
+
 
 
 class Counts(BaseModel):
