@@ -61,7 +61,6 @@ class ValidateBody(_Envelope):
     """校验请求 ``POST /v1/validate`` 的 JSON 请求体。The JSON body of ``POST /v1/validate``."""
 
 
-
 class Counts(BaseModel):
     read: int
     accepted: int
