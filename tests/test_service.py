@@ -465,6 +465,15 @@ def test_too_many_records_is_413(client):
     assert "500" in doc["detail"]
 
 
+def test_health_answers_head_as_get(url):
+    # A load balancer's or monitor's health check often asks HEAD (HTTP: a server that answers
+    # GET answers HEAD): the same status and headers, no body.
+    for path in ("/healthz", "/readyz"):
+        r = httpx.head(url + path)
+        assert r.status_code == 200 and r.content == b"", (path, r.status_code)
+        assert r.headers["content-type"] == "application/json" and "x-edubalance-packs" in r.headers
+
+
 def test_a_missing_or_wrong_token_is_401(url):
     for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"}, {"Authorization": f"Basic {TOKEN}"}):
         r = httpx.get(url + "/v1/packs", headers=headers)

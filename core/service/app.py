@@ -413,6 +413,9 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         body = {"status": "ready" if alive else "not_ready", "workers": pool.size, "workers_alive": alive}
         return Response(orjson.dumps(body), status_code=200 if alive else 503, media_type="application/json")
 
+    for path, endpoint in (("/healthz", healthz), ("/readyz", readyz)):     # a monitor's HEAD, as GET
+        app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
+
     def openapi() -> dict:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
