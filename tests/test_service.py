@@ -181,8 +181,10 @@ def test_schools_only_skips_the_county_judgement_as_the_cli_does(client, url, id
         assert doc["detail"].startswith(said), doc
     assert_problem(client.post("/v1/evaluate", json={"records": records, "schools_only": "maybe"}), 400,
                    "malformed-request")
-    form = httpx.get(url + "/openapi.json").json()["paths"]["/v1/evaluate"]["post"]["requestBody"]["content"]
-    assert form["multipart/form-data"]["schema"]["properties"]["schools_only"]["type"] == "boolean"
+    doc = httpx.get(url + "/openapi.json").json()
+    form = doc["paths"]["/v1/evaluate"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form == {"$ref": "#/components/schemas/RecordFiles"}
+    assert doc["components"]["schemas"]["RecordFiles"]["properties"]["schools_only"]["type"] == "boolean"
 
 
 def test_fifty_concurrent_requests_of_different_provinces_get_their_own_reports(client):

@@ -64,7 +64,7 @@ EVALUATE_HEADERS = {**STAMP_HEADERS, **RULESETS_HEADER,
                     "X-Edubalance-Exit-Code": {"description": "命令行的退出码：0 全部达标，1 有未达标或数据不全 The command "
                                                               "line's exit code: 0 all pass, 1 findings",
                                                "schema": {"type": "string", "enum": ["0", "1"]}},
-                    "Content-Disposition": {"description": "JSON 以外格式的文件名 The file name, for a format other "
+                    "Content-Disposition": {"description": "非 JSON 格式时的文件名 The file name, for a format other "
                                                            "than JSON", "schema": {"type": "string"}}}
 
 #: Query parameters typed by a named schema of the API document.
