@@ -70,6 +70,11 @@ EVALUATE_HEADERS = {**STAMP_HEADERS, **RULESETS_HEADER,
 #: Query parameters typed by a named schema of the API document.
 PARAMETER_TYPES = {"province": "Province", "format": "ReportFormat"}
 
+#: The operations' groups (a generated client makes one API class of each).
+TAGS = [{"name": "evaluate", "description": "评估与校验记录 Judging and checking records"},
+        {"name": "rules", "description": "规则与规则包 The rules in force and the rule packs"},
+        {"name": "health", "description": "存活与就绪（无需令牌）Liveness and readiness (no token needed)"}]
+
 #: What a successful answer is called in the API document (FastAPI's own words are English).
 OK = "成功 Successful response"
 
@@ -194,7 +199,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             pool.close()
 
     app = FastAPIOffline(title=API_TITLE, version=version("edubalance"), description=DESCRIPTION, lifespan=lifespan,
-                         openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc")
+                         openapi_tags=TAGS, openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc")
     app.state.pool = pool
     app.state.catalog = catalog
 
@@ -418,7 +423,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                              tags=app.openapi_tags)
             components = doc.setdefault("components", {}).setdefault("schemas", {})
             components.update(report_components())
             components.update(named)
