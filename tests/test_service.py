@@ -233,6 +233,13 @@ def test_validate_answers_as_the_cli(client):
     bad = client.post("/v1/validate", json={"records": [{"school_id": "1", "stage": "college"}], "province": "anhui"})
     assert bad.status_code == 200
     assert bad.json()["records"] == {"read": 1, "accepted": 0, "rejected": 1, "skipped": 0}
+    # The same body as an evaluation (a client checks first, then judges what it checked).
+    records, counties = raw_records("anhui")
+    body = {"records": records, "counties": counties, "year": 2023, "verdicts": "findings", "schools_only": True}
+    checked = client.post("/v1/validate", json=body)
+    assert checked.status_code == 200, checked.text
+    assert checked.json() == client.post("/v1/validate", json={"records": records, "counties": counties}).json()
+    assert client.post("/v1/evaluate", json=body).status_code == 200
 
 
 def test_rules_and_packs(client):

@@ -57,8 +57,11 @@ class EvaluateBody(_Envelope):
         "true: judge the schools only, no county judgement (the command line's --schools-only)."))
 
 
-class ValidateBody(_Envelope):
-    """校验请求 ``POST /v1/validate`` 的 JSON 请求体。The JSON body of ``POST /v1/validate``."""
+class ValidateBody(EvaluateBody):
+    """校验请求 ``POST /v1/validate`` 的 JSON 请求体：与评估请求相同（先校验、再评估同一请求体），
+    year、verdicts、schools_only 不影响校验结果。The JSON body of ``POST /v1/validate``: the same as an
+    evaluation's (a client checks a body, then judges it); year, verdicts and schools_only do not
+    change the check."""
 
 
 class Counts(BaseModel):
