@@ -363,7 +363,8 @@ def test_garbage_is_400(client, body, content_type):
 
 
 def test_a_multipart_body_without_files_is_400(client):
-    r = client.post("/v1/evaluate", content=b"--x\r\ngarbage", headers={"content-type": "multipart/form-data; boundary=x"})
+    only_province = b'--x\r\nContent-Disposition: form-data; name="province"\r\n\r\nguizhou\r\n--x--\r\n'
+    r = client.post("/v1/evaluate", content=only_province, headers={"content-type": "multipart/form-data; boundary=x"})
     assert_problem(r, 400, "no-records")
     r = client.post("/v1/evaluate", files=[("files", ("empty.csv", "学校标识码,学段\n".encode(), "text/csv"))])
     assert "只有表头" in assert_problem(r, 422, "empty-files")["detail"]
@@ -390,6 +391,21 @@ def test_a_form_the_parser_refuses_is_explained_chinese_first(client, content_ty
     doc = assert_problem(client.post("/v1/evaluate", content=body, headers={"content-type": content_type}),
                          400, "malformed-request")
     assert doc["detail"].startswith("无法解析 multipart/form-data 表单") and english in doc["detail"], doc["detail"]
+
+
+def test_a_form_cut_short_is_refused_not_read_in_part(client):
+    # A body that ends before its closing boundary: the last file is incomplete, and the files
+    # before it are not judged alone as if they were all that was sent.
+    data = (ROOT / "plugins" / "guizhou" / "data" / "demo_schools.csv").read_bytes()
+    part = b'--x\r\nContent-Disposition: form-data; name="files"; filename="%s"\r\n\r\n'
+    for body in (part % b"a.csv" + data + b"\r\n" + part % b"b.csv" + data[:300], part % b"a.csv" + data[:300],
+                 b"--x\r\ngarbage"):
+        r = client.post("/v1/evaluate", content=body, headers={"content-type": "multipart/form-data; boundary=x"})
+        doc = assert_problem(r, 400, "malformed-request")
+        assert doc["detail"].startswith("multipart/form-data 表单在结束边界之前就结束了"), doc["detail"]
+    whole = part % b"a.csv" + data + b"\r\n--x--\r\nan epilogue, ignored"
+    r = client.post("/v1/evaluate", content=whole, headers={"content-type": "multipart/form-data; boundary=x"})
+    assert r.status_code == 200 and r.json()["files"] == ["a.csv"], r.text
 
 
 def test_too_many_files_or_fields_is_explained_chinese_first(client):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from ..errors import InvalidInput
@@ -46,29 +46,38 @@ class RequestReader:
                                                            f"multipart/form-data, got {ctype or 'none'}.")
         files: list[str] = []
         options: dict[str, str] = {}
+        parser = _Form(request.headers, request.stream(), max_files=self.settings.max_files,
+                       max_fields=MAX_FORM_FIELDS)
         try:
-            async with request.form(max_files=self.settings.max_files, max_fields=MAX_FORM_FIELDS) as form:
-                for key, value in form.multi_items():
-                    if key == "files" and not isinstance(value, str):
-                        name = upload_name(value.filename, len(files) + 1)
-                        if (inbox / name).exists():
-                            k = len(files)
-                            while (inbox / str(k)).exists():
-                                k += 1
-                            (inbox / str(k)).mkdir()
-                            name = f"{k}/{name}"
-                        await run_in_threadpool(_save, value.file, inbox / name)
-                        files.append(name)
-                    elif key in FORM_FIELDS[1:] and isinstance(value, str):
-                        options[key] = value
-                    else:
-                        raise ServiceProblem("malformed-request", f"表单中有未知字段 {key!r}（应为 {'、'.join(FORM_FIELDS)}）。"
-                                                                  f"Unexpected form field {key!r} (expected "
-                                                                  f"{', '.join(FORM_FIELDS)}).")
-        except HTTPException as exc:     # the form parser's own words, English only
+            form = await parser.parse()
+        except MultiPartException as exc:     # the form parser's own words, English only
             raise ServiceProblem("malformed-request", f"无法解析 multipart/form-data 表单（边界、分段或数量不合规定：最多 "
                                                       f"{self.settings.max_files} 个文件、{MAX_FORM_FIELDS} 个其他字段）。"
-                                                      f"The multipart/form-data body cannot be parsed: {exc.detail}") from None
+                                                      f"The multipart/form-data body cannot be parsed: {exc.message}") from None
+        try:
+            if not parser.complete:
+                raise ServiceProblem("malformed-request", "multipart/form-data 表单在结束边界之前就结束了（请求体不完整），"
+                                                          "未读取其中任何文件。The multipart/form-data body ends before its "
+                                                          "closing boundary (it is incomplete); none of its files was read.")
+            for key, value in form.multi_items():
+                if key == "files" and not isinstance(value, str):
+                    name = upload_name(value.filename, len(files) + 1)
+                    if (inbox / name).exists():
+                        k = len(files)
+                        while (inbox / str(k)).exists():
+                            k += 1
+                        (inbox / str(k)).mkdir()
+                        name = f"{k}/{name}"
+                    await run_in_threadpool(_save, value.file, inbox / name)
+                    files.append(name)
+                elif key in FORM_FIELDS[1:] and isinstance(value, str):
+                    options[key] = value
+                else:
+                    raise ServiceProblem("malformed-request", f"表单中有未知字段 {key!r}（应为 {'、'.join(FORM_FIELDS)}）。"
+                                                              f"Unexpected form field {key!r} (expected "
+                                                              f"{', '.join(FORM_FIELDS)}).")
+        finally:
+            await form.close()
         if not files:
             raise ServiceProblem("no-records", "没有上传文件（表单字段 files）。No files uploaded (form field 'files').")
         return ("files", str(inbox), files), self._options(options)
@@ -92,6 +101,16 @@ class RequestReader:
             raise ServiceProblem("malformed-request", exc.problems[0].message) from None
         out["province"] = self.check_province(out["province"])
         return out
+
+
+class _Form(MultiPartParser):
+    """Starlette's multipart parser, noting whether the body reached its closing boundary (the
+    parser itself keeps the parts before a body that stops short, and drops the last)."""
+
+    complete = False
+
+    def on_end(self) -> None:
+        self.complete = True
 
 
 def upload_name(given: str | None, k: int) -> str:
