@@ -181,8 +181,10 @@ def test_schools_only_skips_the_county_judgement_as_the_cli_does(client, url, id
         assert doc["detail"].startswith(said), doc
     assert_problem(client.post("/v1/evaluate", json={"records": records, "schools_only": "maybe"}), 400,
                    "malformed-request")
-    form = httpx.get(url + "/openapi.json").json()["paths"]["/v1/evaluate"]["post"]["requestBody"]["content"]
-    assert form["multipart/form-data"]["schema"]["properties"]["schools_only"]["type"] == "boolean"
+    doc = httpx.get(url + "/openapi.json").json()
+    form = doc["paths"]["/v1/evaluate"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form == {"$ref": "#/components/schemas/RecordFiles"}
+    assert doc["components"]["schemas"]["RecordFiles"]["properties"]["schools_only"]["type"] == "boolean"
 
 
 def test_fifty_concurrent_requests_of_different_provinces_get_their_own_reports(client):
@@ -231,6 +233,13 @@ def test_validate_answers_as_the_cli(client):
     bad = client.post("/v1/validate", json={"records": [{"school_id": "1", "stage": "college"}], "province": "anhui"})
     assert bad.status_code == 200
     assert bad.json()["records"] == {"read": 1, "accepted": 0, "rejected": 1, "skipped": 0}
+    # The same body as an evaluation (a client checks first, then judges what it checked).
+    records, counties = raw_records("anhui")
+    body = {"records": records, "counties": counties, "year": 2023, "verdicts": "findings", "schools_only": True}
+    checked = client.post("/v1/validate", json=body)
+    assert checked.status_code == 200, checked.text
+    assert checked.json() == client.post("/v1/validate", json={"records": records, "counties": counties}).json()
+    assert client.post("/v1/evaluate", json=body).status_code == 200
 
 
 def test_rules_and_packs(client):
@@ -354,7 +363,8 @@ def test_garbage_is_400(client, body, content_type):
 
 
 def test_a_multipart_body_without_files_is_400(client):
-    r = client.post("/v1/evaluate", content=b"--x\r\ngarbage", headers={"content-type": "multipart/form-data; boundary=x"})
+    only_province = b'--x\r\nContent-Disposition: form-data; name="province"\r\n\r\nguizhou\r\n--x--\r\n'
+    r = client.post("/v1/evaluate", content=only_province, headers={"content-type": "multipart/form-data; boundary=x"})
     assert_problem(r, 400, "no-records")
     r = client.post("/v1/evaluate", files=[("files", ("empty.csv", "学校标识码,学段\n".encode(), "text/csv"))])
     assert "只有表头" in assert_problem(r, 422, "empty-files")["detail"]
@@ -373,8 +383,46 @@ def test_a_multipart_body_without_files_is_400(client):
     assert_problem(r, 400, "malformed-request")
 
 
+@pytest.mark.parametrize("content_type, body, english", [
+    ("multipart/form-data; boundary=x", b"--y\r\nnot a part", "Invalid multipart data"),
+    ("multipart/form-data", b"--x\r\n", "Missing boundary"),
+])
+def test_a_form_the_parser_refuses_is_explained_chinese_first(client, content_type, body, english):
+    doc = assert_problem(client.post("/v1/evaluate", content=body, headers={"content-type": content_type}),
+                         400, "malformed-request")
+    assert doc["detail"].startswith("无法解析 multipart/form-data 表单") and english in doc["detail"], doc["detail"]
+
+
+def test_a_form_cut_short_is_refused_not_read_in_part(client):
+    # A body that ends before its closing boundary: the last file is incomplete, and the files
+    # before it are not judged alone as if they were all that was sent.
+    data = (ROOT / "plugins" / "guizhou" / "data" / "demo_schools.csv").read_bytes()
+    part = b'--x\r\nContent-Disposition: form-data; name="files"; filename="%s"\r\n\r\n'
+    for body in (part % b"a.csv" + data + b"\r\n" + part % b"b.csv" + data[:300], part % b"a.csv" + data[:300],
+                 b"--x\r\ngarbage"):
+        r = client.post("/v1/evaluate", content=body, headers={"content-type": "multipart/form-data; boundary=x"})
+        doc = assert_problem(r, 400, "malformed-request")
+        assert doc["detail"].startswith("multipart/form-data 表单在结束边界之前就结束了"), doc["detail"]
+    whole = part % b"a.csv" + data + b"\r\n--x--\r\nan epilogue, ignored"
+    r = client.post("/v1/evaluate", content=whole, headers={"content-type": "multipart/form-data; boundary=x"})
+    assert r.status_code == 200 and r.json()["files"] == ["a.csv"], r.text
+
+
+def test_too_many_files_or_fields_is_explained_chinese_first(client):
+    files = [("files", (f"a{i}.csv", b"x,y\n", "text/csv")) for i in range(21)]
+    doc = assert_problem(client.post("/v1/evaluate", files=files), 400, "malformed-request")
+    assert doc["detail"].startswith("无法解析 multipart/form-data 表单") and "最多 20 个文件" in doc["detail"], doc["detail"]
+    assert "Too many files" in doc["detail"]
+    fields = {f"f{i}": "1" for i in range(12)}
+    doc = assert_problem(client.post("/v1/evaluate", data=fields, files=files[:1]), 400, "malformed-request")
+    assert doc["detail"].startswith("无法解析 multipart/form-data 表单") and "Too many fields" in doc["detail"]
+
+
 def test_other_bad_requests(client):
-    assert_problem(client.post("/v1/evaluate", json={"records": []}), 400, "malformed-request")
+    for path in ("/v1/evaluate", "/v1/validate"):      # valid JSON and no record: nothing to judge
+        for body in ({"records": []}, {"counties": []}, {}, {"records": [], "counties": [], "province": "guizhou"}):
+            doc = assert_problem(client.post(path, json=body), 422, "nothing-to-judge")
+            assert doc["detail"].startswith("请求中没有学校或县级记录"), doc["detail"]
     assert_problem(client.post("/v1/evaluate", json={"records": [{"a": 1}], "province": "atlantis"}), 400,
                    "unknown-province")
     assert_problem(client.get("/v1/rules", params={"province": "atlantis"}), 400, "unknown-province")
@@ -401,10 +449,25 @@ def test_odd_upload_names_are_kept_safe(client):
     assert r.json()["records"]["read"] == 5 * (len(data.decode().splitlines()) - 1)
 
 
+def test_a_file_name_a_dotnet_client_encodes_is_read_as_sent(client):
+    """.NET's MultipartFormDataContent writes a non-ASCII file name as an RFC 2047 encoded word
+    (with ``filename*`` beside it): the report names the file as the client did."""
+    data = (ROOT / "plugins" / "guizhou" / "data" / "demo_schools.csv").read_text(encoding="utf-8").encode("gbk")
+    body = (b"--b\r\nContent-Type: text/csv\r\nContent-Disposition: form-data; name=files; "
+            b"filename=\"=?utf-8?B?5a2m5qChLmNzdg==?=\"; filename*=utf-8''%E5%AD%A6%E6%A0%A1.csv\r\n\r\n"
+            + data + b"\r\n--b--\r\n")
+    r = client.post("/v1/evaluate", content=body, headers={"content-type": 'multipart/form-data; boundary="b"'})
+    assert r.status_code == 200, r.text
+    assert r.json()["files"] == ["学校.csv"]
+
+
 def test_upload_names_lose_folders_and_control_characters():
     from edubalance.service.uploads import upload_name as _upload_name
     assert _upload_name("C:\\data\\学校\x00\x07.csv", 1) == "学校.csv"
     assert _upload_name("\x00", 2) == "upload-2" and _upload_name(None, 3) == "upload-3"
+    assert _upload_name("=?utf-8?B?5a2m5qChLmNzdg==?=", 4) == "学校.csv"
+    assert _upload_name("=?gb2312?Q?=D1=A7=D0=A3.xlsx?=", 5) == "学校.xlsx"
+    assert _upload_name("=?nosuch?B?eA==?=", 6) == "=?nosuch?B?eA==?="    # an unknown charset: kept as sent
 
 
 def test_an_oversized_body_is_413(client):
@@ -425,6 +488,15 @@ def test_too_many_records_is_413(client):
     records = [{"school_id": str(i)} for i in range(501)]
     doc = assert_problem(client.post("/v1/evaluate", json={"records": records}), 413, "too-large")
     assert "500" in doc["detail"]
+
+
+def test_health_answers_head_as_get(url):
+    # A load balancer's or monitor's health check often asks HEAD (HTTP: a server that answers
+    # GET answers HEAD): the same status and headers, no body.
+    for path in ("/healthz", "/readyz"):
+        r = httpx.head(url + path)
+        assert r.status_code == 200 and r.content == b"", (path, r.status_code)
+        assert r.headers["content-type"] == "application/json" and "x-edubalance-packs" in r.headers
 
 
 def test_a_missing_or_wrong_token_is_401(url):

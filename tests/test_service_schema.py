@@ -4,6 +4,7 @@ checks each answer — no 5xx, a documented status and content type, a body that
 documented schema (the report against ``schemas/report.schema.json``), the token enforced."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,12 @@ def operations(api):
         yield result.ok()
 
 
+def _invalid_headers(case) -> bool:
+    components = case.meta.components if case.meta else {}
+    return any(getattr(where, "value", where) == "header" and info.mode == schemathesis.GenerationMode.NEGATIVE
+               for where, info in components.items())
+
+
 @pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
 def test_every_answer_follows_the_contract(api, base_url, mode):
     # Driven through Hypothesis directly (one property per operation): the schemathesis pytest
@@ -52,7 +59,9 @@ def test_every_answer_follows_the_contract(api, base_url, mode):
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def check(case):
-            case.call_and_validate(base_url=base_url, headers=headers, timeout=60)
+            # A case whose headers are the invalid part (the token left out or mangled) is sent as
+            # generated, and 401 answers it: adding the token would undo what makes it invalid.
+            case.call_and_validate(base_url=base_url, headers={} if _invalid_headers(case) else headers, timeout=60)
         try:
             check()
         except Unsatisfiable:            # nothing to get wrong (no parameters, no body)
@@ -78,3 +87,130 @@ def test_real_reports_match_the_documented_schemas(api, base_url):
         case = api[path]["POST"].Case(body=case_body, media_type="application/json")
         response = case.call_and_validate(base_url=base_url, headers=headers, timeout=60)
         assert response.status_code == 200
+
+
+# -- what a client generator reads (openapi-generator, openapi-python-client, NSwag) ------------------
+
+@pytest.fixture(scope="module")
+def contract():
+    """The API document as the service builds it (no server needed)."""
+    from edubalance.service.app import create_app
+    from edubalance.service.settings import Settings
+    return create_app(Settings(workers=1)).openapi()
+
+
+def test_every_operation_has_a_stable_meaningful_operation_id(contract):
+    # Generators name client methods after these (Java ``evaluateSchool(...)``): the framework's
+    # default (``evaluate_school_v1_evaluate_school_post``) changes whenever a path does.
+    ids = {(path, method): op.get("operationId") for path, ops in contract["paths"].items()
+           for method, op in ops.items()}
+    assert ids == {("/v1/evaluate", "post"): "evaluate", ("/v1/validate", "post"): "validate",
+                   ("/v1/evaluate/school", "post"): "evaluateSchool", ("/v1/rules", "get"): "listRules",
+                   ("/v1/packs", "get"): "listPacks", ("/healthz", "get"): "getHealth",
+                   ("/readyz", "get"): "getReadiness"}
+
+
+def test_each_component_is_titled_by_its_own_ascii_name(contract):
+    # A generator names the class after a schema's title when it has one: a Chinese title makes
+    # a class ``评估报告EvaluationReport`` that Java and C# code can hardly use.
+    for name, schema in contract["components"]["schemas"].items():
+        assert schema.get("title", name) == name, (name, schema.get("title"))
+    assert contract["components"]["schemas"]["Report"]["description"].startswith("评估报告 Evaluation report")
+
+
+def test_request_bodies_are_plain_objects_a_generator_can_type(contract):
+    # A body schema that is an ``anyOf`` of partial objects comes out as a union of anonymous
+    # classes (``EvaluateBodyType0 | EvaluateBodyType1``) instead of one EvaluateBody class.
+    for path, ops in contract["paths"].items():
+        for method, op in ops.items():
+            for media, content in op.get("requestBody", {}).get("content", {}).items():
+                ref = content["schema"].get("$ref", "")
+                assert ref.startswith("#/components/schemas/"), (path, media, content["schema"])
+                schema = contract["components"]["schemas"][ref.rsplit("/", 1)[1]]
+                assert schema["type"] == "object" and not {"anyOf", "oneOf", "allOf"} & set(schema), (path, media)
+
+
+def test_provinces_and_formats_are_one_named_type_each(contract):
+    # Inline enums become one anonymous type per operation (``RulesV1RulesGetProvince``,
+    # ``EvaluateSchoolV1EvaluateSchoolPostProvince`` …) where a client wants one Province type.
+    schemas = contract["components"]["schemas"]
+    assert schemas["Province"]["enum"] == ["anhui", "guizhou", "shaanxi"]
+    assert {"json", "table", "html", "xlsx"} <= set(schemas["ReportFormat"]["enum"])
+    params = {(path, p["name"]): p["schema"] for path, ops in contract["paths"].items() for op in ops.values()
+              for p in op.get("parameters", ())}
+    assert params[("/v1/rules", "province")] == params[("/v1/evaluate/school", "province")] == \
+        {"$ref": "#/components/schemas/Province"}
+    assert params[("/v1/evaluate", "format")]["$ref"] == "#/components/schemas/ReportFormat"
+    for name in ("EvaluateBody", "ValidateBody", "RecordFiles"):
+        assert "#/components/schemas/Province" in json.dumps(schemas[name]["properties"]["province"]), name
+    assert schemas["SchoolRecord"]["type"] == "object"
+
+
+def test_an_optional_query_parameter_is_its_type_not_a_union_with_null(contract):
+    # A query parameter is left out, never sent as null: ``year: anyOf [integer, null]`` only
+    # makes the generated parameter a union type.
+    for path, ops in contract["paths"].items():
+        for op in ops.values():
+            for p in op.get("parameters", ()):
+                assert "anyOf" not in p["schema"], (path, p)
+    year = next(p for p in contract["paths"]["/v1/rules"]["get"]["parameters"] if p["name"] == "year")
+    assert year["schema"] == {"type": "integer", "minimum": 1990, "maximum": 2100}
+
+
+def _untyped_objects(node, where):
+    """Where an object's contents are left untyped (no properties, no schema for their values)."""
+    if isinstance(node, dict):
+        extra = node.get("additionalProperties", True)
+        if node.get("type") == "object" and "properties" not in node and not isinstance(extra, dict):
+            yield where
+        for key, value in node.items():
+            yield from _untyped_objects(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _untyped_objects(value, f"{where}[{i}]")
+
+
+def test_every_answer_of_the_service_itself_is_fully_typed(contract):
+    # ``items: {type: object}`` is a Map<String, Object> in the client: the rules listing was.
+    schemas = contract["components"]["schemas"]
+    found = [w for name, schema in schemas.items() if not name.startswith("Report")
+             for w in _untyped_objects(schema, name)]
+    assert found == []
+    rule = schemas["ListedRule"]
+    assert {"rule_id", "level", "title", "threshold", "threshold_status", "source", "effective"} <= set(rule["required"])
+    assert schemas["FundingEntry"]["additionalProperties"] is False
+
+
+def test_the_headers_a_client_reads_are_documented(contract):
+    paths = contract["paths"]
+    for path, ops in paths.items():
+        for op in ops.values():
+            if path.startswith("/v1"):
+                assert {"X-Edubalance-Packs", "X-Edubalance-Standards-Year", "X-Request-Id"} <= \
+                    set(op["responses"]["200"]["headers"]), path
+    evaluate = paths["/v1/evaluate"]["post"]["responses"]["200"]["headers"]
+    assert evaluate["X-Edubalance-Exit-Code"]["schema"] == {"type": "string", "enum": ["0", "1"]}
+    assert {"X-Edubalance-Rulesets", "Content-Disposition"} <= set(evaluate)
+    assert "X-Edubalance-Rulesets" in paths["/v1/evaluate/school"]["post"]["responses"]["200"]["headers"]
+
+
+def test_every_request_body_has_an_example_the_service_judges(contract, base_url):
+    import httpx
+    schemas = contract["components"]["schemas"]
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    for path, name in (("/v1/evaluate", "EvaluateBody"), ("/v1/validate", "ValidateBody"),
+                       ("/v1/evaluate/school", "SchoolRecord")):
+        examples = schemas[name]["examples"]
+        assert examples, name
+        for example in examples:
+            r = httpx.post(base_url + path, json=example, headers=headers, timeout=60)
+            assert r.status_code == 200, (name, r.text)
+
+
+def test_every_tag_is_described_chinese_first(contract):
+    # Generators make one API class per tag (EvaluateApi, RulesApi, HealthApi) and document it
+    # with the tag's description.
+    used = {tag for ops in contract["paths"].values() for op in ops.values() for tag in op["tags"]}
+    described = {t["name"]: t["description"] for t in contract.get("tags", ())}
+    assert used == set(described) == {"evaluate", "rules", "health"}
+    assert all("\u4e00" <= text[0] <= "\u9fff" for text in described.values()), described

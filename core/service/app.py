@@ -30,8 +30,9 @@ from ..output import report_formats
 from ..regions import province_key
 from . import log
 from .auth import Tokens
-from .contract import (MAX_YEAR, MIN_YEAR, EvaluateBody, Health, PacksResult, ProblemDocument, Readiness,
-                       RulesResult, ValidateBody, ValidationResult, refine, report_components)
+from .contract import (EXAMPLE_SCHOOL, EXAMPLE_SCHOOL_ZH, MAX_YEAR, MIN_YEAR, EvaluateBody, Health, PacksResult,
+                       ProblemDocument, Readiness, RulesResult, ValidateBody, ValidationResult, refine,
+                       report_components)
 from .limits import BodyLimit
 from .uploads import RequestReader
 from .pool import Pool
@@ -53,7 +54,27 @@ STAMP_HEADERS = {
                            "schema": {"type": "string"}},
     "X-Edubalance-Standards-Year": {"description": "评估所依据的标准年份 Standards year(s) judged by, or "
                                                    "`record` (each record's own year)", "schema": {"type": "string"}},
+    "X-Request-Id": {"description": "请求标识，与服务日志的 request_id 相同 The request's id, as in the service log",
+                     "schema": {"type": "string"}},
 }
+RULESETS_HEADER = {"X-Edubalance-Rulesets": {"description": "评估所用的规则集 Rule sets judged by: `province/year,…`",
+                                             "schema": {"type": "string"}}}
+#: What an evaluation adds: its rule sets, its exit code as on the command line, and for a
+#: format other than JSON the file name.
+EVALUATE_HEADERS = {**STAMP_HEADERS, **RULESETS_HEADER,
+                    "X-Edubalance-Exit-Code": {"description": "命令行的退出码：0 全部达标，1 有未达标或数据不全 The command "
+                                                              "line's exit code: 0 all pass, 1 findings",
+                                               "schema": {"type": "string", "enum": ["0", "1"]}},
+                    "Content-Disposition": {"description": "非 JSON 格式时的文件名 The file name, for a format other "
+                                                           "than JSON", "schema": {"type": "string"}}}
+
+#: Query parameters typed by a named schema of the API document.
+PARAMETER_TYPES = {"province": "Province", "format": "ReportFormat"}
+
+#: The operations' groups (a generated client makes one API class of each).
+TAGS = [{"name": "evaluate", "description": "评估与校验记录 Judging and checking records"},
+        {"name": "rules", "description": "规则与规则包 The rules in force and the rule packs"},
+        {"name": "health", "description": "存活与就绪（无需令牌）Liveness and readiness (no token needed)"}]
 
 #: What a successful answer is called in the API document (FastAPI's own words are English).
 OK = "成功 Successful response"
@@ -179,7 +200,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             pool.close()
 
     app = FastAPIOffline(title=API_TITLE, version=version("edubalance"), description=DESCRIPTION, lifespan=lifespan,
-                         openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc")
+                         openapi_tags=TAGS, openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc")
     app.state.pool = pool
     app.state.catalog = catalog
 
@@ -235,21 +256,33 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     def decision(request: Request, result: dict, **extra: Any) -> None:
         request.state.decision = {"rulesets": result.get("rulesets"), **extra}
 
+    #: Named schemas the routes refer to (a generator makes one type of each, not one per operation).
+    named: dict[str, dict] = {
+        "Province": {"type": "string", "enum": catalog.provinces, "description": "省份（规则包标识）Province (rule pack id)"},
+        "ReportFormat": {"type": "string", "enum": formats, "description": "报告格式 Report format"},
+        "SchoolRecord": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                         "description": "一条学校记录（数据字典的字段，英文字段名或中文列名）"
+                                        " One school record (data-dictionary fields, English names or Chinese labels)",
+                         "examples": [EXAMPLE_SCHOOL, EXAMPLE_SCHOOL_ZH]},
+        "RecordFiles": {
+            "type": "object", "required": ["files"], "additionalProperties": False,
+            "description": "上传的记录文件及选项 Uploaded record files and options",
+            "properties": {
+                "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
+                          "maxItems": settings.max_files,
+                          "description": "学校和县级记录的文件（CSV、XLSX、XLS、JSON、NDJSON、YAML）"
+                                         " Files of school and county records (CSV, XLSX, XLS, JSON, NDJSON, YAML)"},
+                "province": {"$ref": "#/components/schemas/Province"},
+                "year": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
+                "verdicts": {"type": "string", "enum": ["all", "findings"]},
+                "schools_only": {"type": "boolean", "default": False}}},
+    }
+
     def body_request(model: type, multipart: bool = True) -> dict:
         schema: dict[str, Any] = {"content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}, "required": True}
         if multipart:
-            schema["content"]["multipart/form-data"] = {"schema": {
-                "type": "object", "required": ["files"], "additionalProperties": False,
-                "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
-                              "maxItems": settings.max_files,
-                              "description": "学校和县级记录的文件（CSV、XLSX、XLS、JSON、NDJSON、YAML）"
-                                             " Files of school and county records (CSV, XLSX, XLS, JSON, NDJSON, YAML)"},
-                    "province": {"type": "string", "enum": catalog.provinces},
-                    "year": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
-                    "verdicts": {"type": "string", "enum": ["all", "findings"]},
-                    "schools_only": {"type": "boolean", "default": False}}}}
+            schema["content"]["multipart/form-data"] = {"schema": {"$ref": "#/components/schemas/RecordFiles"}}
         return {"requestBody": schema}
 
     report_content = {_media_type(f).split(";")[0]: {"schema": {"$ref": "#/components/schemas/Report"}
@@ -257,13 +290,13 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     report_content["application/zip"] = {"schema": {"type": "string", "contentMediaType": "application/zip"}}
 
     # -- routes -----------------------------------------------------------------------------
-    @app.post("/v1/evaluate", tags=["evaluate"], dependencies=[*v1_deps, only_params("format")], summary="评估学校和县 Judge schools and counties",
+    @app.post("/v1/evaluate", tags=["evaluate"], operation_id="evaluate",
+              dependencies=[*v1_deps, only_params("format")], summary="评估学校和县 Judge schools and counties",
               openapi_extra=body_request(EvaluateBody),
               responses={200: {"description": "报告 The report (the same JSON as `edubalance evaluate -f json`)",
-                               "content": report_content, "headers": STAMP_HEADERS}, **_problem_responses(*errors)})
+                               "content": report_content, "headers": EVALUATE_HEADERS}, **_problem_responses(*errors)})
     async def evaluate(request: Request,
-                       format: str = Query("json", description="报告格式 Report format",
-                                           json_schema_extra={"enum": formats})) -> Response:
+                       format: str = Query("json", description="报告格式 Report format")) -> Response:
         """评估学校记录（及县级记录）并返回报告：JSON 请求体
         ``{records, counties, province?, year?, verdicts?, schools_only?}``，或以 multipart 上传文件。
         未通过校验的记录列在 ``rejected`` 中（不丢任何记录）；没有一条记录可评估时返回 422 和全部问题。
@@ -295,7 +328,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
         return _stream_and_forget(path, folder, "application/zip" if zipped else _media_type(format), headers)
 
-    @app.post("/v1/validate", tags=["evaluate"], dependencies=[*v1_deps, only_params()], response_model=ValidationResult,
+    @app.post("/v1/validate", tags=["evaluate"], operation_id="validate",
+              dependencies=[*v1_deps, only_params()], response_model=ValidationResult,
               summary="校验记录 Check records without judging them", openapi_extra=body_request(ValidateBody),
               responses={200: {"description": OK, "headers": STAMP_HEADERS}, **_problem_responses(*errors)})
     async def validate(request: Request) -> Response:
@@ -312,12 +346,13 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         decision(request, result, records=result["records"], counties=result["counties"])
         return Response(result["body"], media_type="application/json")
 
-    @app.post("/v1/evaluate/school", tags=["evaluate"], dependencies=[*v1_deps, only_params("province", "year")],
+    @app.post("/v1/evaluate/school", tags=["evaluate"], operation_id="evaluateSchool",
+              dependencies=[*v1_deps, only_params("province", "year")],
               summary="评估一条学校记录 Judge one school record",
-              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-                  "type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
-                  "description": "一条学校记录 One school record (data-dictionary fields)"}}}}},
-              responses={200: {"description": "该校的报告条目 The school's report entry", "headers": STAMP_HEADERS,
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/SchoolRecord"}}}}},
+              responses={200: {"description": "该校的报告条目 The school's report entry",
+                               "headers": {**STAMP_HEADERS, **RULESETS_HEADER},
                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report_school"}}}},
                          **_problem_responses(*errors)})
     async def evaluate_school(request: Request,
@@ -340,7 +375,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                         headers={"X-Edubalance-Standards-Year": year_used,
                                  "X-Edubalance-Rulesets": result["rulesets"][0]})
 
-    @app.get("/v1/rules", tags=["rules"], dependencies=[*v1_deps, only_params("province", "year")], response_model=list[RulesResult],
+    @app.get("/v1/rules", tags=["rules"], operation_id="listRules",
+             dependencies=[*v1_deps, only_params("province", "year")], response_model=list[RulesResult],
              summary="规则清单 The rules in force", responses={200: {"description": OK, "headers": STAMP_HEADERS},
                                                             **_problem_responses(*get_errors)})
     async def rules(province: Optional[str] = Query(None, description="省份（默认全部）Province (default: all)"),
@@ -355,7 +391,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         parts = [catalog.rules(p, year) for p in ([province] if province else catalog.provinces)]
         return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
 
-    @app.get("/v1/packs", tags=["rules"], dependencies=[*v1_deps, only_params()], response_model=PacksResult,
+    @app.get("/v1/packs", tags=["rules"], operation_id="listPacks",
+             dependencies=[*v1_deps, only_params()], response_model=PacksResult,
              summary="规则包与修订版 Rule packs and revisions", responses={200: {"description": OK, "headers": STAMP_HEADERS},
                                                                       **_problem_responses(*get_errors)})
     async def packs() -> Response:
@@ -365,13 +402,15 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         return Response(orjson.dumps({"packs": catalog.packs, "provinces": catalog.provinces, "formats": formats,
                                       "standards_year": settings.year}), media_type="application/json")
 
-    @app.get("/healthz", tags=["health"], response_model=Health, summary="存活 Liveness",
+    @app.get("/healthz", tags=["health"], operation_id="getHealth",
+             response_model=Health, summary="存活 Liveness",
              response_description=OK)
     async def healthz() -> dict:
         """服务进程在应答（无需令牌）。The process answers (no token needed)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], response_model=Readiness, summary="就绪 Readiness", response_description=OK,
+    @app.get("/readyz", tags=["health"], operation_id="getReadiness",
+             response_model=Readiness, summary="就绪 Readiness", response_description=OK,
              responses={503: {"model": Readiness, "description": "没有可用的评估进程 No evaluation process is up"}})
     async def readyz() -> Response:
         """至少有一个评估进程在运行时就绪（无需令牌）。Ready when at least one evaluation process is up
@@ -380,19 +419,28 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         body = {"status": "ready" if alive else "not_ready", "workers": pool.size, "workers_alive": alive}
         return Response(orjson.dumps(body), status_code=200 if alive else 503, media_type="application/json")
 
+    for path, endpoint in (("/healthz", healthz), ("/readyz", readyz)):     # a monitor's HEAD, as GET
+        app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
+
     def openapi() -> dict:
         if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                              tags=app.openapi_tags)
             components = doc.setdefault("components", {}).setdefault("schemas", {})
             components.update(report_components())
+            components.update(named)
             for model in (EvaluateBody, ValidateBody, ProblemDocument):
                 components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            refine(components, catalog.provinces)
+            refine(components)
             for path in doc["paths"].values():
                 for operation in path.values():
                     for param in operation.get("parameters", ()):
-                        if param["name"] == "province":
-                            param["schema"] = {"type": "string", "enum": catalog.provinces}
+                        options = param["schema"].get("anyOf", ())
+                        if len(options) == 2 and {"type": "null"} in options:    # Optional: left out, never null
+                            param["schema"] = next(o for o in options if o != {"type": "null"})
+                        if param["name"] in PARAMETER_TYPES:
+                            param["schema"] = {"$ref": f"#/components/schemas/{PARAMETER_TYPES[param['name']]}",
+                                               **{k: v for k, v in param["schema"].items() if k == "default"}}
             app.openapi_schema = doc
         return app.openapi_schema
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from ..schemas import report_schema, year_range
 
@@ -25,27 +25,24 @@ Year = Field(None, ge=MIN_YEAR, le=MAX_YEAR,
                          "(default: each record's own year).")
 Province = Field(None, description="记录未填省份时使用。Province (rule pack id) for records that carry none.")
 
-
-#: At least one school or county record (a request with neither is malformed).
-_SOME_RECORDS: dict[str, Any] = {"anyOf": [{"required": ["records"], "properties": {"records": {"minItems": 1}}},
-                           {"required": ["counties"], "properties": {"counties": {"minItems": 1}}}]}
+#: A school record as a client sends one (the examples of the API document).
+EXAMPLE_SCHOOL: dict[str, Any] = {"school_id": "5201020001", "stage": "primary", "county_code": "520102",
+                                  "province": "guizhou", "year": 2023, "students": 420, "max_class_size": 46}
+EXAMPLE_SCHOOL_ZH: dict[str, Any] = {"学校标识码": "5201020002", "学段": "初中", "县级行政区划代码": "520102",
+                                     "省份": "贵州", "学年": 2023, "在校生数": 980, "最大班额": 52}
+_EXAMPLES: dict[str, Any] = {"examples": [{"records": [EXAMPLE_SCHOOL, EXAMPLE_SCHOOL_ZH], "province": "guizhou"}]}
 
 
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_SOME_RECORDS)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_EXAMPLES)
 
     records: list[Record] = Field(default_factory=list, description=(
         "学校记录（字段见数据字典，英文字段名或中文列名）。School records: the data dictionary's fields "
-        "(English names or Chinese labels), one object per school and stage."))
+        "(English names or Chinese labels), one object per school and stage. records 与 counties 不可都为空"
+        "（否则 422）；records and counties may not both be empty (422)."))
     counties: list[Record] = Field(default_factory=list, description=(
         "县级记录（政府保障、满意度、一票否决）。County records (government items, satisfaction, vetoes)."))
     province: Optional[str] = Province
-
-    @model_validator(mode="after")
-    def _some_records(self) -> "_Envelope":
-        if not self.records and not self.counties:
-            raise ValueError("没有学校或县级记录 no school or county records")
-        return self
 
 
 class EvaluateBody(_Envelope):
@@ -60,8 +57,11 @@ class EvaluateBody(_Envelope):
         "true: judge the schools only, no county judgement (the command line's --schools-only)."))
 
 
-class ValidateBody(_Envelope):
-    """校验请求 ``POST /v1/validate`` 的 JSON 请求体。The JSON body of ``POST /v1/validate``."""
+class ValidateBody(EvaluateBody):
+    """校验请求 ``POST /v1/validate`` 的 JSON 请求体：与评估请求相同（先校验、再评估同一请求体），
+    year、verdicts、schools_only 不影响校验结果。The JSON body of ``POST /v1/validate``: the same as an
+    evaluation's (a client checks a body, then judges it); year, verdicts and schools_only do not
+    change the check."""
 
 
 class Counts(BaseModel):
@@ -92,12 +92,77 @@ class PacksResult(BaseModel):
     standards_year: Optional[int] = Field(description="服务设定的标准年份 --year（若有）。The service's --year, if set.")
 
 
+class RuleTitle(BaseModel):
+    zh: str
+    en: str
+
+
+class RuleSource(BaseModel):
+    """出处：文件及条款。Where a threshold comes from: the document and its clause."""
+    model_config = ConfigDict(extra="forbid")
+
+    document: str
+    clause: Optional[str] = None
+
+
+class RuleYears(BaseModel):
+    """生效年份（含）。The years in force, both included; null: open."""
+    model_config = ConfigDict(extra="forbid")
+
+    from_: Optional[int] = Field(alias="from")
+    to: Optional[int]
+
+
+Status = Literal["confirmed", "provisional"]
+
+
+class ListedRule(BaseModel):
+    """规则清单中的一条规则（同 ``edubalance rules -f json``）。A rule as ``edubalance rules -f json`` lists it."""
+    model_config = ConfigDict(extra="forbid")
+
+    rule_id: str
+    level: Literal["school", "county"]
+    pack: str
+    title: RuleTitle
+    dimension: str
+    severity: Literal["veto", "required", "scored"]
+    weight: float
+    measure: str
+    threshold: str = Field(description="阈值的文字表述 The threshold in words, e.g. ``primary >= 4.2; junior >= 5.3``")
+    unit: Optional[str]
+    scope: Optional[str]
+    threshold_status: Status
+    source: RuleSource
+    effective: RuleYears
+
+
+class FundingEntry(BaseModel):
+    """公用经费参数的一条取值（每所学校取第一条适用的）。One entry of a public-funds parameter (a school
+    takes the first entry in force whose condition holds)."""
+    model_config = ConfigDict(extra="forbid")
+
+    parameter: str
+    pack: str
+    from_: Optional[int] = Field(None, alias="from")
+    to: Optional[int] = None
+    primary: Optional[float] = None
+    junior: Optional[float] = None
+    pupils: Optional[int] = None
+    per_boarder: Optional[float] = None
+    per_pupil: Optional[float] = None
+    applies_when: Optional[str] = None
+    threshold_status: Status
+    source: RuleSource
+    note: Optional[str] = None
+    shadowed: bool = Field(description="该年被前一条覆盖、不会用到 Unused that year: an earlier entry covers the same schools")
+
+
 class RulesResult(BaseModel):
     province: str
     year: Optional[int]
-    packs: list[dict[str, Any]]
-    rules: list[dict[str, Any]]
-    funding: list[dict[str, Any]]
+    packs: list[dict[str, Any]]        # items: Report_pack (see :func:`refine`)
+    rules: list[ListedRule]
+    funding: list[FundingEntry]
 
 
 class Health(BaseModel):
@@ -123,14 +188,15 @@ class ProblemDocument(BaseModel):
 
 #: (component, property) whose items are a report schema's definition.
 _ITEMS = {("ValidationResult", "rejected"): "Report_rejected", ("ValidationResult", "warnings"): "Report_problem",
-          ("ProblemDocument", "problems"): "Report_problem"}
+          ("ProblemDocument", "problems"): "Report_problem", ("RulesResult", "packs"): "Report_pack"}
 
 
-def refine(components: dict[str, Any], provinces: list[str]) -> None:
-    """Point the loosely typed lists of the models at the report schema's definitions, and name
-    the provinces the service knows."""
+def refine(components: dict[str, Any]) -> None:
+    """Point the loosely typed lists of the models at the report schema's definitions, and the
+    province at the one ``Province`` type (the provinces the service knows)."""
     for name in ("EvaluateBody", "ValidateBody"):
-        components[name]["properties"]["province"]["anyOf"] = [{"enum": provinces}, {"type": "null"}]
+        components[name]["properties"]["province"]["anyOf"] = [{"$ref": "#/components/schemas/Province"},
+                                                                {"type": "null"}]
     for (name, prop), target in _ITEMS.items():
         spec = components[name]["properties"][prop]
         ref = {"$ref": f"#/components/schemas/{target}"}
@@ -144,10 +210,14 @@ def refine(components: dict[str, Any], provinces: list[str]) -> None:
 
 def report_components() -> dict[str, Any]:
     """``Report`` and its ``$defs`` as OpenAPI components (``$id`` dropped so references resolve
-    inside the OpenAPI document)."""
+    inside the OpenAPI document; the Chinese title moved into the description, since client
+    generators name a class after a schema's title)."""
     schema = report_schema()
     defs = schema.pop("$defs", {})
     schema.pop("$schema", None)
     schema.pop("$id", None)
+    title = schema.pop("title", None)
+    if title:
+        schema["description"] = f"{title}: {schema.get('description', '')}".rstrip(": ")
     text = json.dumps({"Report": schema, **{f"Report_{k}": v for k, v in defs.items()}}, ensure_ascii=False)
     return json.loads(text.replace('"#/$defs/', '"#/components/schemas/Report_'))

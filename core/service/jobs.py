@@ -73,6 +73,10 @@ class Jobs:
         record is refused (every file row skipped names its rows)."""
         if source[0] == "json":
             body = _parse(model, source[1])
+            if not body.records and not body.counties:
+                raise ServiceProblem("nothing-to-judge", "请求中没有学校或县级记录（records、counties 均为空）。"
+                                                         "The request holds no school or county record "
+                                                         "(records and counties are both empty).")
             self._check_count(len(body.records) + len(body.counties))         # before any record is read
             options = {**options, **body.model_dump(exclude={"records", "counties"})}
             ev = self.evaluator(body.province, options.get("year"), options.get("verdicts") or "all")
@@ -83,7 +87,7 @@ class Jobs:
             loaded = ev.load(source[2])
         schools, counties = loaded
         self._check_count(len(schools) + len(counties))
-        if not len(schools) and not len(counties):      # (a JSON body without records: refused by its model)
+        if not len(schools) and not len(counties):      # (a JSON body without records: refused above)
             raise _no_records([(s.file, s.row) for s in loaded.skipped])
         return ev, ev.check_timed(loaded), options
 

@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "not-acceptable": (406, "无法提供所需的格式", "Not acceptable"),
     "too-large": (413, "请求过大", "Request too large"),
     "unsupported-media-type": (415, "不支持的请求内容类型", "Unsupported media type"),
+    "nothing-to-judge": (422, "没有可评估的记录", "No records to judge"),
     "records-rejected": (422, "记录未通过校验", "Records rejected"),
     "unreadable-file": (422, "文件无法读取", "Unreadable file"),
     "empty-files": (422, "文件中没有记录", "No records in the files"),

@@ -3,10 +3,13 @@ multipart upload whose files are saved under the names the client gave them."""
 from __future__ import annotations
 
 import shutil
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from ..errors import InvalidInput
@@ -18,6 +21,8 @@ from .settings import Settings
 #: Longest name an uploaded file keeps (bytes of UTF-8; file systems allow 255).
 MAX_NAME_BYTES = 120
 FORM_FIELDS = ("files", "province", "year", "verdicts", "schools_only")
+#: Form fields other than files a request may hold (the parser refuses more).
+MAX_FORM_FIELDS = 10
 #: How a form writes schools_only (as JSON Schema reads a boolean form field, and as a clerk would).
 FORM_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "": False}
 
@@ -41,7 +46,19 @@ class RequestReader:
                                                            f"multipart/form-data, got {ctype or 'none'}.")
         files: list[str] = []
         options: dict[str, str] = {}
-        async with request.form(max_files=self.settings.max_files, max_fields=10) as form:
+        parser = _Form(request.headers, request.stream(), max_files=self.settings.max_files,
+                       max_fields=MAX_FORM_FIELDS)
+        try:
+            form = await parser.parse()
+        except MultiPartException as exc:     # the form parser's own words, English only
+            raise ServiceProblem("malformed-request", f"无法解析 multipart/form-data 表单（边界、分段或数量不合规定：最多 "
+                                                      f"{self.settings.max_files} 个文件、{MAX_FORM_FIELDS} 个其他字段）。"
+                                                      f"The multipart/form-data body cannot be parsed: {exc.message}") from None
+        try:
+            if not parser.complete:
+                raise ServiceProblem("malformed-request", "multipart/form-data 表单在结束边界之前就结束了（请求体不完整），"
+                                                          "未读取其中任何文件。The multipart/form-data body ends before its "
+                                                          "closing boundary (it is incomplete); none of its files was read.")
             for key, value in form.multi_items():
                 if key == "files" and not isinstance(value, str):
                     name = upload_name(value.filename, len(files) + 1)
@@ -59,6 +76,8 @@ class RequestReader:
                     raise ServiceProblem("malformed-request", f"表单中有未知字段 {key!r}（应为 {'、'.join(FORM_FIELDS)}）。"
                                                               f"Unexpected form field {key!r} (expected "
                                                               f"{', '.join(FORM_FIELDS)}).")
+        finally:
+            await form.close()
         if not files:
             raise ServiceProblem("no-records", "没有上传文件（表单字段 files）。No files uploaded (form field 'files').")
         return ("files", str(inbox), files), self._options(options)
@@ -84,10 +103,28 @@ class RequestReader:
         return out
 
 
+class _Form(MultiPartParser):
+    """Starlette's multipart parser, noting whether the body reached its closing boundary (the
+    parser itself keeps the parts before a body that stops short, and drops the last)."""
+
+    complete = False
+
+    def on_end(self) -> None:
+        self.complete = True
+
+
 def upload_name(given: str | None, k: int) -> str:
     """The client's file name without folders or control characters, shortened if need be
-    (keeping the suffix, which tells the reader the format)."""
-    name = "".join(c for c in Path((given or "").replace("\\", "/")).name if c.isprintable())
+    (keeping the suffix, which tells the reader the format). A name sent as an RFC 2047 encoded
+    word (``=?utf-8?B?…?=``, as .NET's ``MultipartFormDataContent`` writes a non-ASCII name) is
+    decoded first."""
+    given = given or ""
+    if "=?" in given:
+        try:
+            given = str(make_header(decode_header(given)))
+        except (HeaderParseError, LookupError, UnicodeDecodeError):
+            pass                                    # not a well-formed encoded word: kept as sent
+    name = "".join(c for c in Path(given.replace("\\", "/")).name if c.isprintable())
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         suffix = Path(name).suffix[:16]
         stem = name[:len(name) - len(suffix)].encode("utf-8")[:MAX_NAME_BYTES - 40].decode("utf-8", "ignore")
