@@ -387,6 +387,19 @@ def cell_text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
+def check_cell_chars(name: str, frame: pl.DataFrame) -> None:
+    """Refuse a frame of text cells (a sheet, a document's records) holding a cell longer than
+    the limit: one message, whatever the format the file came in."""
+    texts = [c for c, t in frame.schema.items() if t == pl.String and not c.startswith("_")]
+    if not texts or not frame.height:
+        return
+    widest = frame.select(pl.max_horizontal(pl.col(texts).str.len_bytes().max())).item()
+    if widest is not None and widest > LIMITS.max_cell_chars:       # bytes first: no text is longer
+        longest = frame.select(pl.max_horizontal(pl.col(texts).str.len_chars().max())).item()
+        if longest > LIMITS.max_cell_chars:
+            raise InputError(name, limit_message("max_cell_chars", where=f"a cell of {longest} characters"))
+
+
 def column_letter(j: int) -> str:
     """Spreadsheet column name of 0-based column ``j`` (0 → A, 26 → AA)."""
     letters = ""

@@ -537,6 +537,42 @@ def test_a_cell_over_the_limit_is_one_message(tmp_path, limits):
         load_file(path)
 
 
+def _long_cell_file(folder: Path, fmt: str, text: str) -> Path:
+    """A school file in ``fmt`` whose second record's name is ``text``."""
+    import xlwt
+
+    rows = [dict(zip(CHINESE_HEADER, r)) for r in CHINESE_ROWS]
+    rows[1]["学校名称"] = text
+    path = folder / f"long.{fmt}"
+    if fmt == "json":
+        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    elif fmt == "ndjson":
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    elif fmt == "yaml":
+        path.write_text(yaml.safe_dump(rows, allow_unicode=True), encoding="utf-8")
+    elif fmt == "xlsx":
+        wb = openpyxl.Workbook()
+        for r in [CHINESE_HEADER, *[list(r.values()) for r in rows]]:
+            wb.active.append(r)
+        wb.save(path)
+    else:
+        wb = xlwt.Workbook(encoding="utf-8")
+        ws = wb.add_sheet("学校")
+        for i, r in enumerate([CHINESE_HEADER, *[list(r.values()) for r in rows]]):
+            for j, c in enumerate(r):
+                ws.write(i, j, c)
+        wb.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "json", "ndjson", "yaml"])
+def test_a_cell_over_the_limit_is_one_message_in_every_format(tmp_path, limits, fmt):
+    limits(max_cell_chars=50)
+    assert load_file(_long_cell_file(tmp_path, fmt, "名" * 50)).rows[1].data["school_name"] == "名" * 50
+    with pytest.raises(InputError, match="单元格内容过长.*a cell of 51 characters"):
+        load_file(_long_cell_file(tmp_path, fmt, "名" * 51))
+
+
 @pytest.mark.parametrize("name, text", [
     ("deep.json", "[" * 100_000 + "]" * 100_000),
     ("deep.ndjson", '{"school_id": ' + "[" * 100_000 + "]" * 100_000 + "}\n"),

@@ -26,7 +26,8 @@ from typing import Any, Collection, Iterable, Iterator, Sequence
 import polars as pl
 
 from ..limits import LIMITS, limit_message
-from ..loading import InputError, LoadedFile, PercentCells, cell_text, checked_stat, concat, fill_province
+from ..loading import (InputError, LoadedFile, PercentCells, cell_text, check_cell_chars, checked_stat, concat,
+                       fill_province)
 from .tables import HEADER_SEARCH_ROWS, SheetRead, header_index, headers_found, table_frames
 
 _COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")
@@ -232,7 +233,9 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
             if kind == "school":
                 school_label = None
             formats = percent_cells(name, title, fmt)
-            read_ = table_frames(name, label, rows_frame(rows), all_county=kind == "county", strip=False,
+            cells = rows_frame(rows)
+            check_cell_chars(name, cells)
+            read_ = table_frames(name, label, cells, all_county=kind == "county", strip=False,
                                  percent_cells=formats)
             if read_ is not None:
                 found.append(read_)
