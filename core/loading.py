@@ -447,11 +447,20 @@ def quoted_header(header: Any, guess: str | None) -> tuple[str, str]:
 
 # --- columns no field names, and columns in another unit -------------------------------------
 
+#: The columns a W401 names before it counts the rest (its ``observed`` keeps them all).
+UNKNOWN_COLUMNS_SHOWN = 20
+
+
 def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str]) -> Problem:
-    """W401: the columns ignored in a file, named once (in Chinese, then in English)."""
+    """W401: the columns ignored in a file, named once (in Chinese, then in English): the first
+    :data:`UNKNOWN_COLUMNS_SHOWN` of them, and how many there are when there are more."""
+    n = len(zh)
+    more = n > UNKNOWN_COLUMNS_SHOWN
+    shown_zh = "、".join(zh[:UNKNOWN_COLUMNS_SHOWN]) + (f" 等 {n} 列" if more else "")
+    shown_en = ", ".join(en[:UNKNOWN_COLUMNS_SHOWN]) + (f" … ({n} columns)" if more else "")
     return file_notice("W401", file_label,
-                       f"已忽略 {len(zh)} 个未知列（不参与评估）：{'、'.join(zh)} / ignored {len(en)} column(s) that no "
-                       f"field names (not evaluated): {', '.join(en)}", observed=list(en))
+                       f"已忽略 {n} 个未知列（不参与评估）：{shown_zh} / ignored {n} column(s) that no "
+                       f"field names (not evaluated): {shown_en}", observed=list(en))
 
 
 def unit_refused(fname: str, header: str, found: Any, where: tuple[str, str]) -> str:

@@ -266,6 +266,20 @@ def test_unknown_and_unnamed_columns_are_dropped_with_one_notice(tmp_path):
     assert "column C" in notice.message and "备注" not in notice.message
 
 
+def test_thousands_of_unknown_columns_are_one_short_notice(tmp_path):
+    """A sheet thousands of columns wide (Excel allows 16,384): the notice names the first columns
+    and counts the rest, instead of a line of hundreds of kilobytes; the report keeps them all."""
+    wb = openpyxl.Workbook()
+    wb.active.append(["school_id", "students"] + [f"列{j}" for j in range(2000)])
+    wb.active.append(["1", "5"] + list(range(2000)))
+    wb.save(tmp_path / "wide.xlsx")
+    [notice] = load_file(tmp_path / "wide.xlsx").notices
+    assert notice.code == "W401" and len(notice.message) < 1500, notice.message[:3000]
+    assert notice.message.startswith("已忽略 2000 个未知列（不参与评估）：第 C 列「列0」")
+    assert "等 2000 列" in notice.message and "… (2000 columns)" in notice.message
+    assert len(notice.observed) == 2000
+
+
 def test_two_columns_for_one_field_are_refused(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("students,在校生数\n1,2\n", encoding="utf-8")
