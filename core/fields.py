@@ -9,7 +9,8 @@ Headers in CSV/XLSX files may be the English field name or the Chinese label.
 :func:`header_to_field` compares them after normalising what spreadsheets change: full-width
 characters and brackets, spaces, case and ``_``/``-`` in English names, and a trailing unit in
 brackets (``占地面积（平方米）``) — but only a unit that matches the field's own, so that a
-``（万元）`` column is never read as yuan.
+``（万元）`` column is never read as yuan; after a field that has no unit (a name, a code, 是/否)
+the brackets are a note (``学校标识码（10位）``).
 """
 from __future__ import annotations
 
@@ -264,7 +265,8 @@ def header_to_field(header: Any) -> str | None:
     m = _TRAILING_UNIT.match(key)
     if m:
         name = _HEADER_INDEX.get(m.group(1))
-        if name is not None and m.group(2) in _UNIT_WORDS.get(unit(name), frozenset()):
+        # a field without a unit (text, a code, 是/否) reads its brackets as a note: 学校标识码（10位）
+        if name is not None and (not unit(name) or m.group(2) in _UNIT_WORDS.get(unit(name), frozenset())):
             return name
     return None
 

@@ -131,6 +131,10 @@ def test_labels_and_units_for_fields_and_measures():
     ("学生数", "students"), ("专任教师", "teachers"), ("班数", "classes"), ("住宿生数", "boarders"),
     ("城乡", "location"), ("校舍面积", "building_area_m2"),
     ("寄宿学生数", None), ("学校类型", None),      # not a field's name: a notice names them, nothing is guessed
+    # a note in brackets after a field that has no unit (text, code, 是/否) is no unit to convert
+    ("学校标识码（10位）", "school_id"), ("学校名称(全称)", "school_name"), ("学段（小学/初中）", "stage"),
+    ("公办（是/否）", "is_public"), ("县级行政区划代码（6位）", "county_code"), ("弄虚作假（是/否）", "veto_falsified_data"),
+    ("在校生数（人次）", None), ("学年（2023）", None),      # a field with a unit: still refused (header_unit)
 ])
 def test_header_to_field(header, expected):
     assert fields.header_to_field(header) == expected
