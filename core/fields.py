@@ -272,18 +272,19 @@ def header_to_field(header: Any) -> str | None:
 
 
 def suggest_field(header: Any) -> str | None:
-    """The known field an unknown header most likely meant (for a "did you mean" hint)."""
+    """The known field an unknown header most likely meant (for a "did you mean" hint): of the
+    names that contain it or that it contains, and the close spellings, the closest — so
+    寄宿学生数 is 寄宿生数, not the 学生数 it also contains."""
+    import difflib
+
     key = _norm(str(header))
     if not key:
         return None
-    if len(key) >= 2:
-        for known, name in _HEADER_INDEX.items():
-            if key in known or (len(known) >= 2 and known in key):
-                return name
-    import difflib                                  # only for a header no name matched
-
-    close = difflib.get_close_matches(key, list(_HEADER_INDEX), n=1, cutoff=0.75)
-    return _HEADER_INDEX[close[0]] if close else None
+    found = [known for known in _HEADER_INDEX if key in known or (len(known) >= 2 and known in key)] if len(key) >= 2 else []
+    found += difflib.get_close_matches(key, list(_HEADER_INDEX), n=3, cutoff=0.75)
+    if not found:
+        return None
+    return _HEADER_INDEX[max(found, key=lambda known: difflib.SequenceMatcher(None, key, known).ratio())]
 
 
 # --- enumerations ---------------------------------------------------------------------

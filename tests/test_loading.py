@@ -140,6 +140,16 @@ def test_header_to_field(header, expected):
     assert fields.header_to_field(header) == expected
 
 
+@pytest.mark.parametrize("header, expected", [
+    ("studnets", "students"), ("学校代号", "school_id"), ("教职工总数", "staff"), ("所在县（区）", "county_name"),
+    # the closest field, not the first whose label the header contains (学生数 is in both)
+    ("寄宿学生数", "boarders"), ("随班就读学生数", "special_needs_students"),
+    ("教学仪器设备值（万元）", None),      # a bare label would drop the unit: nothing suggested
+])
+def test_did_you_mean_suggests_the_closest_field(header, expected):
+    assert fields.suggest_field(header) == expected
+
+
 def test_enum_values_accept_chinese_labels():
     assert fields.enum_value("stage", "小学") == "primary"
     assert fields.enum_value("stage", "JUNIOR") == "junior"
