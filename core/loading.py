@@ -275,6 +275,26 @@ def _has_utf16_bom(raw: bytes) -> bool:
 
 #: C0 control characters other than tab, line feed and carriage return: never in a text table.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = re.compile(_CONTROL.pattern.encode())
+#: Every byte but those: what is left of a UTF-8 text after deleting these is its control bytes
+#: (``bytes.translate`` deletes at several GB/s; a UTF-8 character's bytes are never below 0x80).
+_NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL_BYTES.match(bytes([b])))
+_BINARY = ("这是二进制文件而不是文本", "this looks like a binary file, not CSV/XLSX/JSON")
+
+
+def _control_error(name: str, line: int, char: str) -> InputError:
+    code = f"U+{ord(char):04X}"
+    return InputError(name, f"{_BINARY[0]}（第 {line} 行有控制字符 {code}，文件可能已损坏）/ {_BINARY[1]} (line {line} "
+                            f"holds the control character {code}: the file may be damaged)")
+
+
+def refuse_control_bytes(name: str, data: bytes) -> None:
+    """Refuse a text table (as UTF-8 bytes) holding a control character anywhere, naming its
+    line: the decoding checks only the file's start, and a NUL deep in a file was read as part
+    of a cell."""
+    if data.translate(None, _NOT_CONTROL):
+        m = _CONTROL_BYTES.search(data)
+        raise _control_error(name, data.count(b"\n", 0, m.start()) + 1, chr(m.group()[0]))
 
 
 def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
@@ -336,13 +356,15 @@ def _reject_binary_text(name: str, text: str, encoding: str) -> None:
     """A decoded file that is not text: control characters, or (for the GB18030 fallback)
     mostly characters no table holds."""
     head = text[:SNIFF_BYTES]
-    if _CONTROL.search(head) or "\ufffd" in head:
-        raise InputError(name, "这是二进制文件而不是文本 / this looks like a binary file, not CSV/XLSX/JSON")
+    if "\ufffd" in head:
+        raise InputError(name, " / ".join(_BINARY))
+    if (m := _CONTROL.search(head)) is not None:
+        raise _control_error(name, head.count("\n", 0, m.start()) + 1, m.group())
     if encoding == "gb18030":
         odd = sum(1 for ch in head if not (ch.isprintable() or ch in "\t\r\n")
                   or "\ue000" <= ch <= "\uf8ff" or ord(ch) > 0xffff)
         if odd > max(2, len(head) // 50):
-            raise InputError(name, "这是二进制文件而不是文本 / this looks like a binary file, not CSV/XLSX/JSON")
+            raise InputError(name, " / ".join(_BINARY))
 
 
 # --- cells -----------------------------------------------------------------------------

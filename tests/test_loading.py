@@ -238,6 +238,20 @@ def test_a_csv_that_turns_to_binary_late_is_refused_whole(tmp_path):
         load_file(path)
 
 
+@pytest.mark.parametrize("line", [2, 3001])
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk", "utf-16"])
+def test_a_control_character_anywhere_in_a_csv_is_refused_by_its_line(tmp_path, line, encoding):
+    """A NUL (or another control character) in a text table is a damaged file: refused with its
+    line, whether it sits in the first kilobytes or deep in the file (it was read as part of a
+    school's name there)."""
+    rows = ["school_id,school_name,stage"] + [f"52010200{i:02d},花溪第{i}小学,primary" for i in range(3500)]
+    rows[line - 1] = rows[line - 1].replace("花溪", "花\x00溪")
+    path = tmp_path / "nul.csv"
+    path.write_bytes("\n".join(rows).encode(encoding) + "\n".encode(encoding))
+    with pytest.raises(InputError, match=f"第 {line} 行有控制字符 U\\+0000.*line {line} holds the control character"):
+        load_file(path)
+
+
 def test_csv_utf8_with_bom(tmp_path):
     path = write_csv(tmp_path / "bom.csv", CHINESE_HEADER, CHINESE_ROWS, "utf-8-sig")
     lf = load_file(path)

@@ -15,7 +15,8 @@ import numpy as np
 import polars as pl
 
 from ..limits import LIMITS, limit_message
-from ..loading import InputError, LoadedFile, check_cell_chars, decode, fill_province, read_bytes
+from ..loading import (InputError, LoadedFile, check_cell_chars, decode, fill_province, read_bytes,
+                       refuse_control_bytes)
 from .tables import HEADER_SEARCH_ROWS, table_frames
 
 DELIMITERS = (",", "\t", ";", "|")
@@ -84,6 +85,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     # whole text and the original bytes beside them, a large GB18030 file took three times its size)
     data = raw if encoding.startswith("utf-8") else text.encode("utf-8")
     del raw
+    refuse_control_bytes(name, data)
     text = text[:HEAD_CHARS]
     cells = read_csv(name, text, data)
     found = table_frames(name, name, cells, need_header=encoding == "gb18030",
