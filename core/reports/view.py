@@ -189,7 +189,9 @@ class ReportView:
         return out
 
     def rejected_problems(self) -> list[dict[str, Any]]:
-        """One row per problem of every rejected school or county row, and every warning."""
+        """One row per problem of every rejected school or county row, every warning, every notice
+        about a whole file (W401 ignored columns, W402 units converted …) and every row skipped
+        with its reason (in place of the W403 that counts them)."""
         from ..report import each_problem
         kinds = {"school": "学校记录 school row", "county": "县级记录 county row",
                  "warning": "警告 warning (已评估 kept)"}
@@ -201,6 +203,13 @@ class ReportView:
                 last, (ident, name) = rec, record_identity(rec)
             out.append({"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"), "id": ident or None,
                         "name": name or None, **_problem(p)})
+        for n in self.data.get("notices") or []:
+            if n.get("code") != "W403":
+                out.append({"kind": "文件提示 file notice", "file": n.get("file"), "row": None, "id": None, "name": None,
+                            **_problem(n), "observed": None})          # the message names what it is about
+        for sk in self.data.get("skipped") or []:
+            out.append({"kind": "跳过的行 skipped row", "file": sk.get("file"), "row": sk.get("row"), "id": None,
+                        "name": None, **_problem({"code": "W403", "severity": "warning", "message": sk.get("reason")})})
         return out
 
     def rejected_county_rows(self) -> list[dict[str, Any]]:
