@@ -434,3 +434,27 @@ def test_a_school_named_after_a_place_like_quanzhou_is_a_record_not_a_total(run,
     path = save_csv(tmp_path / "s.csv", [header, *rows])
     data = json.loads(run("validate", path, "-f", "json").stdout)
     assert data["records"]["skipped"] == 0 and data["records"]["rejected"] == 1
+
+
+#: Lines offices write under a table (the statistical reports' 单位负责人/统计负责人/填表人/报出日期
+#: footer, contacts, the data's source) and subtotal lines (其中：农村): none is a school.
+FOOTERS = ["统计负责人：王刚", "报出日期：2024年3月5日", "填报时间：2024年3月5日", "填报单位：青岚县教育局",
+           "单位（盖章）：青岚县教育局", "经办人：张敏", "统计员：李四", "主管领导：王刚", "分管领导：王刚", "制表：张敏",
+           "联系方式：0851-1234567", "联系电话：0851-1234567", "电话：0851-1234567", "日期：2024.3.5",
+           "数据来源：2023年教育事业统计", "资料来源：教育事业统计", "其中：农村学校", "其中 农村"]
+
+
+@pytest.mark.parametrize("where", ["学校标识码", "学校名称"])
+def test_the_lines_offices_write_under_a_table_are_skipped_not_rejected(run, tmp_path, where):
+    (header, rows), _ = demo_tables()
+    footer = []
+    for text in FOOTERS:
+        line = [""] * len(header)
+        line[header.index(where)] = text
+        footer.append(line)
+    footer[-1][header.index("在校生数")] = "1200"                # a subtotal carries numbers
+    path = save_csv(tmp_path / "s.csv", [header, *rows, *footer])
+    data = json.loads(run("validate", path, "-f", "json").stdout)
+    assert data["records"] == {"read": len(rows) + len(FOOTERS), "accepted": len(rows), "rejected": 0,
+                               "skipped": len(FOOTERS)}
+    assert [s["reason"] for s in data["skipped"]] == [f"非记录行 not a record: {t}" for t in FOOTERS]
