@@ -373,3 +373,20 @@ def test_plan_and_rules_take_minus_p_as_the_other_commands_do(tmp_path, run):
     assert run("plan", path, "-P", "shaanxi", "--force-province").exit_code in (0, 1)
     listing = run("rules", "-P", "贵州")
     assert listing.exit_code == 0 and listing.stdout.startswith("guizhou ")
+
+
+@pytest.mark.parametrize("suffix", [".gbk.csv", ".xlsx"])
+def test_ticks_and_crosses_and_the_parts_of_a_nine_year_school_as_offices_write_them(tmp_path, run, suffix):
+    """√ and × in a 是/否 column (as forms tick them), 小学部 and 初中部 for the stages: each school
+    judged as with 是/否 and 小学/初中."""
+    header, rows = demo_table()
+    yes_no = {"是": "√", "否": "×"}
+    stage = {"小学": "小学部", "初中": "初中部"}
+    ticked = edited(公办={i: yes_no[r[header.index("公办")]] for i, r in enumerate(rows)},
+                    寄宿制学校={i: yes_no[r[header.index("寄宿制学校")]] for i, r in enumerate(rows)},
+                    学段={i: stage[r[header.index("学段")]] for i, r in enumerate(rows)})
+    plain = json.loads(run("evaluate", DEMO, "-f", "json").stdout)
+    report = json.loads(run("evaluate", write(tmp_path / f"s{suffix}", *ticked), "-f", "json").stdout)
+    assert report["records"]["rejected"] == 0
+    assert [(s["school_id"], s["stage"], s["status"], s["score"]) for s in report["schools"]] == \
+           [(s["school_id"], s["stage"], s["status"], s["score"]) for s in plain["schools"]]
