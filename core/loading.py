@@ -228,12 +228,34 @@ def detect_format(path: str | Path) -> str:
     if fmt in ("xlsx", "xls"):
         if _is_empty(head):
             raise InputError(name, "文件为空 / the file is empty")
-        raise InputError(name, "这不是 Excel 工作簿 / this is not an Excel workbook (an .xlsx file is a zip archive, "
-                               "an .xls file an OLE document)")
+        raise _not_a_workbook(name, head)
     if fmt is None:
         start = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:1]
         fmt = "json" if start in (b"[", b"{") else "csv"
     return fmt
+
+
+_SAVE_AS_XLSX = ("请用 Excel 或 WPS 打开后另存为 .xlsx", "open it in Excel or WPS and save it as .xlsx")
+
+
+def _not_a_workbook(name: str, head: bytes) -> InputError:
+    """Why a file named .xlsx/.xls is no workbook, saying what it is where that is plain: a web
+    page's table or Excel 2003's XML (what many systems export as "Excel"), or text (a CSV file
+    renamed), with what to do."""
+    text = head.decode("utf-16", "replace") if _has_utf16_bom(head) else head.decode("latin-1")
+    start = text.lstrip("\ufeff\xef\xbb\xbf \t\r\n")[:200].lower()
+    if "urn:schemas-microsoft-com:office:spreadsheet" in text:
+        zh, en = "这是 Excel 2003 XML 表格，不能直接读取", "this is an Excel 2003 XML spreadsheet, which cannot be read"
+    elif start.startswith(("<!doctype html", "<html", "<table", "<meta")) or "<table" in text.lower():
+        zh, en = ("这是网页（HTML）表格，不是 Excel 工作簿（许多系统“导出 Excel”得到的是网页）",
+                  "this is a web page (HTML) table, not an Excel workbook (what many systems export as Excel)")
+    elif _CONTROL.search(text if _has_utf16_bom(head) else head.decode("gb18030", "replace")) is None:
+        return InputError(name, "这是文本文件（如 CSV），不是 Excel 工作簿：如果它是 CSV，请把扩展名改为 .csv / this is a "
+                                "text file (CSV, say), not an Excel workbook: if it is CSV, rename it to .csv")
+    else:
+        return InputError(name, "这不是 Excel 工作簿 / this is not an Excel workbook (an .xlsx file is a zip archive, "
+                                "an .xls file an OLE document)")
+    return InputError(name, f"{zh}：{_SAVE_AS_XLSX[0]} / {en}: {_SAVE_AS_XLSX[1]}")
 
 
 def read_bytes(name: str, most: int | None = None, too_big: str = "") -> bytes:

@@ -517,6 +517,39 @@ def test_wrong_extension_missing_file_and_directory(tmp_path):
         load_file(folder)
 
 
+def test_an_old_workbook_saved_under_xlsx_is_read_by_its_content(tmp_path):
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("学校")
+    for i, r in enumerate([CHINESE_HEADER, *CHINESE_ROWS]):
+        for j, c in enumerate(r):
+            ws.write(i, j, c)
+    wb.save(str(tmp_path / "old.xlsx"))
+    loaded = load_file(tmp_path / "old.xlsx")
+    assert loaded.format == "xls" and [r.data["school_id"] for r in loaded.rows] == ["5201020001", "5201020002"]
+
+
+#: What systems export as "Excel" that is none: a web page's table, the XML of Excel 2003, plain text.
+NOT_WORKBOOKS = [
+    ("export.xls", '<html><head><meta charset="utf-8"></head><body><table><tr><td>学校标识码</td></tr></table>',
+     "这是网页（HTML）表格，不是 Excel 工作簿.*a web page \\(HTML\\) table, not an Excel workbook"),
+    ("export.xls", '<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n<Workbook '
+                   'xmlns="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet/></Workbook>',
+     "这是 Excel 2003 XML 表格.*an Excel 2003 XML spreadsheet"),
+    ("schools.xlsx", "学校标识码,学段\n5201020001,小学\n", "这是文本文件（如 CSV）.*a text file \\(CSV, say\\)"),
+]
+
+
+@pytest.mark.parametrize("name, text, message", NOT_WORKBOOKS)
+def test_a_file_named_as_a_workbook_that_is_none_says_what_it_is_and_what_to_do(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_bytes(text.encode("gbk"))
+    with pytest.raises(InputError, match=message) as refused:
+        load_file(path)
+    assert "另存为 .xlsx" in str(refused.value) or "改为 .csv" in str(refused.value)
+
+
 def test_file_without_extension_is_sniffed(tmp_path):
     j = tmp_path / "export1"
     j.write_text('[{"school_id": "1"}]', encoding="utf-8")

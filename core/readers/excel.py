@@ -20,14 +20,15 @@ import itertools
 import re
 import unicodedata
 import zipfile
+from pathlib import Path
 from decimal import Decimal, InvalidOperation
 from typing import Any, Collection, Iterable, Iterator, Sequence
 
 import polars as pl
 
 from ..limits import LIMITS, limit_message
-from ..loading import (InputError, LoadedFile, PercentCells, cell_text, check_cell_chars, checked_stat, concat,
-                       fill_province)
+from ..loading import (FORMATS_BY_SUFFIX, InputError, LoadedFile, PercentCells, cell_text, check_cell_chars,
+                       checked_stat, concat, fill_province)
 from .tables import HEADER_SEARCH_ROWS, SheetRead, header_index, headers_found, table_frames
 
 _COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")
@@ -208,10 +209,19 @@ def _xls_formats(name: str, title: str, columns: Sequence[str], first: int, last
         book.release_resources()
 
 
-def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
-    """Read an XLSX or XLS workbook into school and county frames, from every sheet of records."""
+def _open(name: str, fmt: str) -> Any:
+    """The workbook, opened as what its bytes are (``fmt``): calamine goes by a path's suffix, so an
+    .xls saved under .xlsx (or a workbook under .csv) is read from the file's content."""
     from python_calamine import CalamineWorkbook
 
+    if FORMATS_BY_SUFFIX.get(Path(name).suffix.lower()) == fmt:
+        return CalamineWorkbook.from_path(name)
+    with open(name, "rb") as f:
+        return CalamineWorkbook.from_filelike(f)
+
+
+def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
+    """Read an XLSX or XLS workbook into school and county frames, from every sheet of records."""
     checked_stat(name)
     if fmt == "xlsx":
         check_zip(name)
@@ -219,7 +229,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     sheets: list[str] = []
     unread: list[tuple[str, tuple[str, str] | None]] = []      # (sheet, why in zh and en; None: empty)
     try:
-        wb = CalamineWorkbook.from_path(name)
+        wb = _open(name, fmt)
         school_label = name
         for title in wb.sheet_names:
             rows = wb.get_sheet_by_name(title).to_python(skip_empty_area=False)
