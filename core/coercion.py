@@ -64,9 +64,13 @@ class Bad(Exception):
         self.code = code
 
 
+#: Characters no one sees (pasted with text from web pages): never part of a value.
+_INVISIBLE = re.compile(f"[{fields.INVISIBLE}]")
+
+
 def normal_text(value: str) -> str:
     value = value.strip()
-    return value if value.isascii() else unicodedata.normalize("NFKC", value).strip()
+    return value if value.isascii() else _INVISIBLE.sub("", unicodedata.normalize("NFKC", value)).strip()
 
 
 def _number_text(value: str) -> str:

@@ -95,7 +95,11 @@ def unit_zh(unit: str) -> str:
 
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")",
                            "{": "(", "}": ")", "〈": "(", "〉": ")", "《": "(", "》": ")"})
-_DROP = re.compile(r"[\s_\-]+")
+#: The invisible characters text pasted from web pages and other files carries (zero-width spaces
+#: and joiners, BOM, soft hyphen, direction marks), as a regular-expression class's content.
+INVISIBLE = "\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
+#: What headers are compared without: spaces, ``_``/``-`` and the invisible characters.
+_DROP = re.compile(rf"[\s_\-{INVISIBLE}]+")
 _TRAILING_UNIT = re.compile(r"^(.+?)\(([^()]*)\)$")
 
 # Unit words a header may carry in trailing brackets, per the field's x-unit.

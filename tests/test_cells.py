@@ -390,3 +390,14 @@ def test_ticks_and_crosses_and_the_parts_of_a_nine_year_school_as_offices_write_
     assert report["records"]["rejected"] == 0
     assert [(s["school_id"], s["stage"], s["status"], s["score"]) for s in report["schools"]] == \
            [(s["school_id"], s["stage"], s["status"], s["score"]) for s in plain["schools"]]
+
+
+def test_invisible_characters_pasted_into_cells_are_not_part_of_the_value(tmp_path, run):
+    """A zero-width space, a BOM or a soft hyphen copied in from a web page: the clerk cannot see
+    them, so they do not make a number or a stage unreadable."""
+    header, rows = edited(在校生数={0: "\u200b2150", 1: "1480\ufeff"}, 学段={2: "小学\u200b"}, 图书册数={3: "36\u00ad960"})
+    plain = json.loads(run("evaluate", DEMO, "-f", "json").stdout)
+    report = json.loads(run("evaluate", write(tmp_path / "s.csv", header, rows), "-f", "json").stdout)
+    assert report["records"]["rejected"] == 0
+    assert [(s["school_id"], s["stage"], s["status"], s["score"]) for s in report["schools"]][:3] == \
+           [(s["school_id"], s["stage"], s["status"], s["score"]) for s in plain["schools"]][:3]

@@ -135,6 +135,9 @@ def test_labels_and_units_for_fields_and_measures():
     ("学校标识码（10位）", "school_id"), ("学校名称(全称)", "school_name"), ("学段（小学/初中）", "stage"),
     ("公办（是/否）", "is_public"), ("县级行政区划代码（6位）", "county_code"), ("弄虚作假（是/否）", "veto_falsified_data"),
     ("在校生数（人次）", None), ("学年（2023）", None),      # a field with a unit: still refused (header_unit)
+    # invisible characters pasted from web pages and other files: a zero-width space, a BOM, a soft hyphen
+    ("在校生数\u200b", "students"), ("\ufeff班级数", "classes"), ("专任\u00ad教师数", "teachers"),
+    ("\u200b图书（万册）\u200b", None),
 ])
 def test_header_to_field(header, expected):
     assert fields.header_to_field(header) == expected
@@ -148,6 +151,10 @@ def test_header_to_field(header, expected):
 ])
 def test_did_you_mean_suggests_the_closest_field(header, expected):
     assert fields.suggest_field(header) == expected
+
+
+def test_a_unit_header_with_invisible_characters_is_converted():
+    assert fields.header_unit("\u200b图书（万册）\u200b") == fields.header_unit("图书（万册）") != None   # noqa: E711
 
 
 def test_enum_values_accept_chinese_labels():
