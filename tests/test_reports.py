@@ -252,6 +252,7 @@ def test_a_rejected_row_is_listed_with_its_reason_beside_the_evaluated_ones(tmp_
     wb, page = both_reports(tmp_path, bad)
     rejected = rows_of(wb["未通过校验"])
     assert [(r[0], r[2], r[3], r[7], r[9]) for r in rejected] == [("学校记录 school row", 2, first[0], "students", "很多")]
+    assert rejected[0][10] == "整数 / an integer"                  # 应为: Chinese first, as everything a user reads
     assert len(rows_of(wb["学校"])) == len(rows) - 2
     assert 'id="rejected"' in page and "很多" in page and page.count('<article class="school"') == len(rows) - 2
 
