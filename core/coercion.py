@@ -126,6 +126,15 @@ def _to_year(value: str) -> int | None:
     raise Bad(_YEAR_EXPECTED)
 
 
+def _own_unit_dropped(s: str, spec: dict[str, Any]) -> str:
+    """A number typed with the unit its field is counted in (``2150人``, ``23220平方米``) without
+    it: that unit says nothing more. Any other word stays, and the cell is refused."""
+    for word in fields.unit_words(spec.get("x-unit", "")):
+        if s.endswith(word) and s[: -len(word)].rstrip()[-1:].isdigit():
+            return s[: -len(word)].rstrip()
+    return s
+
+
 def _make_to_int(spec: dict[str, Any]) -> Coercer:
     if spec.get("x-unit") == "year":
         return _to_year
@@ -136,6 +145,8 @@ def _make_to_int(spec: dict[str, Any]) -> Coercer:
         s = _number_text(value)
         if is_placeholder(s):
             return None
+        if not _INT_TEXT.fullmatch(s):
+            s = _own_unit_dropped(s, spec)
         if _INT_TEXT.fullmatch(s):
             digits = s.split(".", 1)[0]
             if len(digits) > _MAX_DIGITS:
@@ -158,6 +169,8 @@ def _make_to_float(spec: dict[str, Any]) -> Coercer:
         scale = 1
         if percent and s.endswith("%"):
             s, scale = s[:-1].strip(), 100
+        elif not NUM_TEXT.fullmatch(s):
+            s = _own_unit_dropped(s, spec)
         if not NUM_TEXT.fullmatch(s) or len(s) > _MAX_DIGITS:
             if NUM_TEXT.fullmatch(s):
                 raise _too_large(spec)

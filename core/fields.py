@@ -124,6 +124,12 @@ _UNIT_WORDS: dict[str, frozenset[str]] = {
 }
 
 
+def unit_words(unit_name: str) -> frozenset[str]:
+    """The words a field counted in ``unit_name`` (``pupils``, ``m²`` …) is written with: 人 and 名,
+    平方米 and m2 … — its own unit, never one to convert."""
+    return _UNIT_WORDS.get(unit_name, frozenset())
+
+
 def _norm(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
     return _DROP.sub("", text).lower()

@@ -401,3 +401,23 @@ def test_invisible_characters_pasted_into_cells_are_not_part_of_the_value(tmp_pa
     assert report["records"]["rejected"] == 0
     assert [(s["school_id"], s["stage"], s["status"], s["score"]) for s in report["schools"]][:3] == \
            [(s["school_id"], s["stage"], s["status"], s["score"]) for s in plain["schools"]][:3]
+
+
+def test_a_number_written_with_its_fields_own_unit_is_that_number(tmp_path, run):
+    """2150人 under 在校生数, 41440册 under 图书册数, 23220平方米 (or ㎡) under 占地面积: the unit the
+    field is counted in, typed after the number, says nothing more; any other word (人次, 万元,
+    约) is still a rejected row, never read in the wrong unit or guessed."""
+    header, rows = demo_table()
+    col = header.index
+    fine = edited(在校生数={0: rows[0][col("在校生数")] + "人", 1: rows[1][col("在校生数")] + " 名"},
+                  班级数={0: rows[0][col("班级数")] + "个"}, 图书册数={0: rows[0][col("图书册数")] + "册"},
+                  占地面积={0: rows[0][col("占地面积")] + "平方米", 1: rows[1][col("占地面积")] + "㎡"},
+                  教学仪器设备资产值={0: rows[0][col("教学仪器设备资产值")] + "元"})
+    plain = json.loads(run("evaluate", DEMO, "-f", "json").stdout)
+    report = json.loads(run("evaluate", write(tmp_path / "s.gbk.csv", *fine), "-f", "json").stdout)
+    assert report["records"]["rejected"] == 0
+    assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain["schools"]]
+    wrong = edited(在校生数={0: "2150人次", 1: "约1480"}, 教学仪器设备资产值={2: "463.54万元"})
+    checked = json.loads(run("validate", write(tmp_path / "w.csv", *wrong), "-f", "json").stdout)
+    assert sorted((r["row"], p["code"], p["field"]) for r in checked["rejected"] for p in r["problems"]) == [
+        (2, "E102", "students"), (3, "E102", "students"), (4, "E102", "equipment_value_yuan")]
