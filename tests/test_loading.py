@@ -557,6 +557,20 @@ def test_a_file_named_as_a_workbook_that_is_none_says_what_it_is_and_what_to_do(
     assert "另存为 .xlsx" in str(refused.value) or "改为 .csv" in str(refused.value)
 
 
+@pytest.mark.parametrize("name", ["学校.zip.xlsx", "学校.csv"])
+def test_a_zip_of_files_is_told_to_be_unpacked(tmp_path, name):
+    """Offices zip their files to send them: a zip archive that is no workbook names what it holds."""
+    import zipfile
+
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("学校.csv", "学校标识码,学段\n5201020001,小学\n")
+        z.writestr("县级.csv", "县级行政区划代码\n520102\n")
+    with pytest.raises(InputError, match="这是压缩包（zip），不是 Excel 工作簿：请先解压.*学校.csv、县级.csv.*"
+                                         "a zip archive, not an Excel workbook: unzip it"):
+        load_file(path)
+
+
 def test_file_without_extension_is_sniffed(tmp_path):
     j = tmp_path / "export1"
     j.write_text('[{"school_id": "1"}]', encoding="utf-8")

@@ -40,7 +40,8 @@ def is_county_sheet(title: str) -> bool:
 
 
 def check_zip(name: str) -> None:
-    """Refuse a workbook that would unpack to more than the limits allow (a zip bomb)."""
+    """Refuse a workbook that would unpack to more than the limits allow (a zip bomb), and a zip
+    archive that is no workbook (files zipped to be sent), naming what it holds."""
     try:
         with zipfile.ZipFile(name) as z:
             infos = z.infolist()
@@ -52,6 +53,10 @@ def check_zip(name: str) -> None:
         raise InputError(name, limit_message("max_xlsx_bytes", unpacked))
     if unpacked > 16 << 20 and unpacked // packed > LIMITS.max_xlsx_ratio:
         raise InputError(name, limit_message("max_xlsx_ratio", unpacked // packed))
+    if not any(i.filename == "[Content_Types].xml" for i in infos):     # every Office Open XML file has one
+        held = "、".join(i.filename for i in infos[:5]) + (f" 等 {len(infos)} 个文件" if len(infos) > 5 else "")
+        raise InputError(name, f"这是压缩包（zip），不是 Excel 工作簿：请先解压，再读取其中的文件（{held}）/ this is a zip "
+                               f"archive, not an Excel workbook: unzip it and give the files inside")
 
 
 def _first_filled(rows: list[list]) -> list[tuple[int, list]]:
