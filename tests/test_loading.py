@@ -571,6 +571,16 @@ def test_a_zip_of_files_is_told_to_be_unpacked(tmp_path, name):
         load_file(path)
 
 
+@pytest.mark.parametrize("name", ["学校.xlsx", "学校.xls"])
+def test_a_workbook_with_a_password_to_open_it_is_told_so(tmp_path, name):
+    """``data/encrypted.xlsx``: a two-row workbook Excel-encrypted with the password 1234 (by
+    msoffcrypto-tool); Excel keeps it as an OLE document, whatever its suffix."""
+    path = tmp_path / name
+    path.write_bytes((DATA / "encrypted.xlsx").read_bytes())
+    with pytest.raises(InputError, match="工作簿设有打开密码.*the workbook is protected by a password"):
+        load_file(path)
+
+
 def test_file_without_extension_is_sniffed(tmp_path):
     j = tmp_path / "export1"
     j.write_text('[{"school_id": "1"}]', encoding="utf-8")

@@ -214,6 +214,18 @@ def _xls_formats(name: str, title: str, columns: Sequence[str], first: int, last
         book.release_resources()
 
 
+#: The stream an encrypted Office Open XML workbook is kept in, inside an OLE document (its
+#: directory names streams in UTF-16).
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+
+
+def _encrypted(name: str) -> bool:
+    """Whether an OLE document that is no readable .xls is a workbook with a password to open it
+    (looked for only once reading it failed)."""
+    with open(name, "rb") as f:
+        return _ENCRYPTED_STREAM in f.read()
+
+
 def _open(name: str, fmt: str) -> Any:
     """The workbook, opened as what its bytes are (``fmt``): calamine goes by a path's suffix, so an
     .xls saved under .xlsx (or a workbook under .csv) is read from the file's content."""
@@ -258,6 +270,10 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     except InputError:
         raise
     except Exception as exc:  # calamine raises several types for a damaged file
+        if fmt == "xls" and _encrypted(name):
+            raise InputError(name, "工作簿设有打开密码（已加密），无法读取：请在 Excel 或 WPS 中取消密码后另存为 .xlsx / the "
+                                   "workbook is protected by a password (encrypted): remove the password in Excel or "
+                                   "WPS and save it as .xlsx") from None
         raise InputError(name, f"不是可读的 Excel 工作簿 / not a readable XLSX workbook "
                                f"({type(exc).__name__}: {exc})") from None
     if not found:
