@@ -39,6 +39,9 @@ W402  unit-converted                      warning   a column in another unit (ä¸
 W403  rows-skipped                        warning   rows that are not records (totals,
                                                     signatures, notes, units rows, blank
                                                     rows), skipped
+W404  merged-cells                        warning   merged cells over several rows: a name,
+                                                    code, kind or year read in each row, a
+                                                    number in its first row only
 ====  ==================================  ========  =====================================
 """
 from __future__ import annotations
@@ -79,6 +82,7 @@ PROBLEM_CODES: dict[str, tuple[str, str]] = {
     "W401": ("unknown-column", WARNING),
     "W402": ("unit-converted", WARNING),
     "W403": ("rows-skipped", WARNING),
+    "W404": ("merged-cells", WARNING),
 }
 
 #: jsonschema keyword -> problem code

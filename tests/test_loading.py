@@ -797,7 +797,7 @@ def test_xls_as_wps_saves_it(tmp_path):
     assert result.rejected == [] and [a["students"] for a in result.accepted] == [1200, 900]
 
 
-def test_merged_cells_hold_their_value_in_the_first_cell(tmp_path):
+def test_a_merged_code_counts_in_each_of_its_rows_and_a_merged_title_in_none(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["某县学校情况", None, None])
@@ -807,8 +807,9 @@ def test_merged_cells_hold_their_value_in_the_first_cell(tmp_path):
     ws.append(["5201020001", "初中", None])
     ws.merge_cells("C3:C4")
     wb.save(tmp_path / "m.xlsx")
-    rows = load_file(tmp_path / "m.xlsx").rows
-    assert [(r.row, r.data["county_code"]) for r in rows] == [(3, "520111"), (4, None)]
+    loaded = load_file(tmp_path / "m.xlsx")
+    assert [(r.row, r.data["county_code"]) for r in loaded.rows] == [(3, "520111"), (4, "520111")]
+    assert [n.code for n in loaded.notices] == ["W404"]          # the title's merge, above the header, is none
 
 
 def test_two_keys_for_one_field_are_refused(tmp_path):

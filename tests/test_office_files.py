@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from office_files import (FIRST_RECORD_ROW, INSTRUCTIONS, demo_as_office, demo_tables, office_sheet, save_csv,
-                          save_xls, save_xlsx, skipped_rows, with_units_row)
+                          save_xls, save_xlsx, skipped_rows, typed, with_units_row)
 
 from edubalance.loading import InputError
 from edubalance.readers import load_file
@@ -458,3 +458,56 @@ def test_the_lines_offices_write_under_a_table_are_skipped_not_rejected(run, tmp
     assert data["records"] == {"read": len(rows) + len(FOOTERS), "accepted": len(rows), "rejected": 0,
                                "skipped": len(FOOTERS)}
     assert [s["reason"] for s in data["skipped"]] == [f"非记录行 not a record: {t}" for t in FOOTERS]
+
+
+def merged_demo(path: Path, fmt: str) -> Path:
+    """The demo county as offices merge its cells: 县级行政区划代码, 县（市、区）, 省份 and 学年 each one
+    cell down the whole table, 学校标识码, 学校名称 and 办学类型 one cell over the two rows of the
+    nine-year school 5226980005 (sheet rows 6–7), and 占地面积 one cell over the two rows of the
+    nine-year school 5226980022 (rows 24–25: a number, which counts in its first row only)."""
+    (header, rows), _ = demo_tables()
+    whole = [(header.index(h), 1, len(rows)) for h in ("县级行政区划代码", "县（市、区）", "省份", "学年")]
+    pair = [(header.index(h), 5, 6) for h in ("学校标识码", "学校名称", "办学类型")] + [(header.index("占地面积"), 23, 24)]
+    if fmt == "xlsx":
+        import openpyxl
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "学校"
+        for r in [header, *rows]:
+            ws.append([typed(c) for c in r])
+        for j, r0, r1 in whole + pair:
+            ws.merge_cells(start_row=r0 + 1, start_column=j + 1, end_row=r1 + 1, end_column=j + 1)
+        wb.save(path)
+    else:
+        import xlwt
+        wb = xlwt.Workbook(encoding="utf-8")
+        ws = wb.add_sheet("学校")
+        table = [header, *rows]
+        inside = {(r, j) for j, r0, r1 in whole + pair for r in range(r0, r1 + 1)}
+        for i, r in enumerate(table):
+            for j, c in enumerate(r):
+                if (i, j) not in inside:
+                    ws.write(i, j, typed(c))
+        for j, r0, r1 in whole + pair:
+            ws.write_merge(r0, r1, j, j, typed(table[r0][j]))
+        wb.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_merged_cells_of_names_codes_and_years_count_in_each_of_their_rows(run, tmp_path, fmt):
+    """A merged cell shows one value for all its rows, and that is what the clerk meant for a code,
+    a name, a year or a kind; a merged number is not spread (a shared campus is not two campuses):
+    it counts in its first row only, and the notice says so."""
+    data, report, _, judged = both(run, [merged_demo(tmp_path / f"merged.{fmt}", fmt)])
+    assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}
+    plain = json.loads(run("evaluate", DEMO_SCHOOLS, "-f", "json").stdout)
+    def verdicts(doc):
+        return {(s["school_id"], s["stage"], v["rule_id"]): v["status"] for s in doc["schools"] for v in s["verdicts"]}
+    got, want = verdicts(report), verdicts(plain)
+    assert {k: v for k, v in got.items() if want[k] != v} == {        # its 占地面积 is in row 24's cell
+        ("5226980022", "junior", "guizhou.land_area_per_pupil"): "missing_data"}
+    [notice] = [n for n in report["notices"] if n["code"] == "W404"]
+    assert "「县级行政区划代码」第 2–29 行" in notice["message"] and "「学校标识码」第 6–7 行" in notice["message"]
+    assert "只计入第一行：第 X 列「占地面积」第 24–25 行" in notice["message"]
+    assert "W404" in judged.stderr

@@ -5,8 +5,9 @@ workbook: a sheet named like ``county``/``县级``/``县域`` holds county recor
 records (a row without 学校标识码 but with county fields is a county record there too). Other
 sheets (instructions, charts' data, a cover page) are skipped, and ``LoadedFile.sheets`` says
 which sheets were read and which skipped and why. The first school sheet's rows have the file
-as ``_file``; every other sheet's ``path#sheet``. Cells keep what the workbook shows: a merged
-area's value is in its first cell, the others are empty. Before an XLSX is opened, its zip
+as ``_file``; every other sheet's ``path#sheet``. A merged area's value is in its first cell; the
+sheet's merged areas go to the table reader, which reads a merged name, code or year in each of
+its rows (:func:`~edubalance.readers.tables.fill_merged`). Before an XLSX is opened, its zip
 directory is checked against the unpacked-size and ratio limits.
 
 A cell a clerk typed as ``15%`` holds 0.15 with a percent number format; calamine gives the
@@ -249,7 +250,8 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
         wb = _open(name, fmt)
         school_label = name
         for title in wb.sheet_names:
-            rows = wb.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            sheet = wb.get_sheet_by_name(title)
+            rows = sheet.to_python(skip_empty_area=False)
             first = _first_filled(rows)
             kind = _sheet_kind(title, first)
             if kind is None:
@@ -263,7 +265,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
             cells = rows_frame(rows)
             check_cell_chars(name, cells)
             read_ = table_frames(name, label, cells, all_county=kind == "county", strip=False,
-                                 percent_cells=formats)
+                                 percent_cells=formats, merged=sheet.merged_cell_ranges or ())
             if read_ is not None:
                 found.append(read_)
                 sheets.append(f"「{title}」({'县级记录 county records' if kind == 'county' else '学校记录 school records'})")

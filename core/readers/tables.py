@@ -150,6 +150,61 @@ def skipped_notice(file_label: str, skipped: Sequence[Skipped]) -> Problem:
                        f"rows): {en}", observed=[s.row for s in skipped])
 
 
+#: A worksheet's merged areas: ((first row, first column), (last row, last column)), 0-based.
+Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
+
+
+def _fills(field_name: str) -> bool:
+    """Whether a merged cell of this field counts in each of its rows: a name, a code, a kind, 是/否
+    or the year say the same for every row they span; a number (a shared campus's area) does not."""
+    return unit(field_name) in ("", "year")
+
+
+def fill_merged(body: pl.DataFrame, merged: Merged, cells: Sequence[str], names: Sequence[str | None],
+                header: Sequence[Any], file_label: str) -> tuple[pl.DataFrame, Problem | None]:
+    """The records with each merged cell of a name, code, kind or year (one value shown over several
+    rows) read as its value in every row it spans, and the W404 that says which were, and which
+    merged numbers count in their first row only."""
+    first_row = int(body["_row"][0]) if body.height else 0
+    filled: list[tuple[int, int, int]] = []
+    first_only: list[tuple[int, int, int]] = []
+    for (r0, j), (r1, _) in merged:
+        if r1 <= r0 or j >= len(cells) or names[j] is None or r0 + 1 < first_row:
+            continue                          # one row, a column no field names, or above the records
+        (filled if _fills(names[j]) else first_only).append((j, r0 + 1, r1 + 1))
+    if not filled and not first_only:
+        return body, None
+    for j in sorted({j for j, _, _ in filled}):
+        spans = [(a, b) for k, a, b in filled if k == j]
+        rows = body["_row"].to_list()
+        values = body[cells[j]].to_list()
+        at = {row: i for i, row in enumerate(rows)}
+        for a, b in spans:
+            top = values[at[a]] if a in at else None
+            for row in range(a + 1, b + 1):
+                if row in at and values[at[row]] is None:
+                    values[at[row]] = top
+        body = body.with_columns(pl.Series(cells[j], values, dtype=pl.String))
+
+    def listed(areas: list[tuple[int, int, int]]) -> tuple[str, str]:
+        shown = sorted(areas)[:SKIPPED_RUNS_SHOWN]
+        zh = "、".join(f"第 {column_letter(j)} 列「{header[j]}」第 {a}–{b} 行" for j, a, b in shown)
+        en = ", ".join(f"column {column_letter(j)} '{header[j]}' rows {a}–{b}" for j, a, b in shown)
+        more = len(areas) - len(shown)
+        return (zh + (f" 等 {len(areas)} 处" if more else ""), en + (f" … ({len(areas)} areas)" if more else ""))
+    zh, en = [], []
+    if filled:
+        z, e = listed(filled)
+        zh.append(f"合并单元格的值计入其中每一行：{z}")
+        en.append(f"merged cells read as their value in each of their rows: {e}")
+    if first_only:
+        z, e = listed(first_only)
+        zh.append(f"合并单元格中的数值只计入第一行：{z}（其余行视为未填写，请分行填写）")
+        en.append(f"merged cells of numbers count in their first row only: {e} (the other rows are empty: "
+                  f"give each row its own value)")
+    return body, file_notice("W404", file_label, "；".join(zh) + " / " + "; ".join(en))
+
+
 @dataclass
 class SheetRead:
     """What one table (a CSV file, a worksheet) gave: school and county rows, the notices about
@@ -163,7 +218,7 @@ class SheetRead:
 
 def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool = False,
                  need_header: bool = False, strip: bool = True,
-                 percent_cells: PercentCells | None = None) -> SheetRead | None:
+                 percent_cells: PercentCells | None = None, merged: Merged = ()) -> SheetRead | None:
     """School and county frames from a sheet of text cells (one String column per sheet
     column, one row per sheet row, header and title rows included); None if every row is blank.
 
@@ -172,7 +227,8 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     ``need_header``: refuse a sheet none of whose first rows names a known field (a file that
     only decoded as GB18030 is then more likely binary than a table). ``strip``: some cell may
     start or end with white space (False when the caller knows none does). ``percent_cells``: a
-    worksheet's cells formatted as percentages (:func:`~edubalance.loading.settle_columns`)."""
+    worksheet's cells formatted as percentages (:func:`~edubalance.loading.settle_columns`); ``merged``:
+    a worksheet's merged areas (:func:`fill_merged`)."""
     cells = raw.columns
     if not cells:
         return None
@@ -195,6 +251,9 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
                                    "not CSV/XLSX/JSON (no known column header, and not UTF-8 text)")
         raise InputError(name, no_known_header(first[j], int(frame["_row"][j])))
     body = frame.slice(k + 1)
+    merged_notice = None
+    if merged and body.height:
+        body, merged_notice = fill_merged(body, merged, cells, names, header, file_label)
     skipped: list[Skipped] = []
     fields_at = {names[j]: c for j, c in enumerate(cells) if names[j] is not None}
     units = units_row(cells, body.row(0)[1:], names, fields_at.get(LEAD_FIELDS[all_county][0])) if body.height else None
@@ -219,6 +278,8 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     columns = [(c, names[j], header[j], _column_where(j))
                for j, c in enumerate(cells) if used[j]]
     body, notices = settle_columns(name, body, columns, file_label, units, percent_cells)
+    if merged_notice is not None:
+        notices.append(merged_notice)
     if skipped:
         notices.append(skipped_notice(file_label, skipped))
     body = body.select("_file", "_row", *[c for c in body.columns if not c.startswith("_")])
