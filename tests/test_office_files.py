@@ -511,3 +511,38 @@ def test_merged_cells_of_names_codes_and_years_count_in_each_of_their_rows(run, 
     assert "「县级行政区划代码」第 2–29 行" in notice["message"] and "「学校标识码」第 6–7 行" in notice["message"]
     assert "只计入第一行：第 X 列「占地面积」第 24–25 行" in notice["message"]
     assert "W404" in judged.stderr
+
+
+def two_row_header_demo(path: Path) -> Path:
+    """The demo county under a two-row header, as statistical forms have one: every column's
+    header merged over both rows, but 教师情况 over 专任教师数 and 县级及以上骨干教师数 below it."""
+    import openpyxl
+    (header, rows), _ = demo_tables()
+    order = [j for j in range(len(header)) if header[j] != "县级及以上骨干教师数"]
+    at = order.index(header.index("专任教师数"))
+    order.insert(at + 1, header.index("县级及以上骨干教师数"))
+    top = [header[j] for j in order]
+    sub: list = [None] * len(order)
+    top[at], top[at + 1], sub[at], sub[at + 1] = "教师情况", None, "专任教师数", "县级及以上骨干教师数"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "学校"
+    for r in [["青岚县学校情况表"], top, sub, *[[r[j] for j in order] for r in rows]]:
+        ws.append([typed(c) for c in r])
+    ws.merge_cells(start_row=2, start_column=at + 1, end_row=2, end_column=at + 2)
+    for c in range(1, len(order) + 1):
+        if c not in (at + 1, at + 2):
+            ws.merge_cells(start_row=2, start_column=c, end_row=3, end_column=c)
+    wb.save(path)
+    return path
+
+
+def test_a_two_row_header_names_the_columns_its_second_row_names(run, tmp_path):
+    """Under a group heading (教师情况) the fields are named in the header's second row: read from
+    there, and that row skipped as part of the header (it was ignored, and 专任教师数 lost)."""
+    data, report, checked, _ = both(run, [two_row_header_demo(tmp_path / "two.xlsx")])
+    assert data["records"] == {"read": N_DEMO + 1, "accepted": N_DEMO, "rejected": 0, "skipped": 1}
+    assert data["skipped"][0]["row"] == 3 and data["skipped"][0]["reason"] == "表头第二行 / second header row"
+    plain = json.loads(run("evaluate", DEMO_SCHOOLS, "-f", "json").stdout)
+    assert statuses(report) == statuses(plain)
+    assert not [n for n in report["notices"] if n["code"] == "W401"]        # no column left unnamed

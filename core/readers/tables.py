@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import polars as pl
 
-from ..fields import header_to_field, is_unit_label, label, suggest_field, unit, unit_cell, unit_text
+from ..fields import header_to_field, header_unit, is_unit_label, label, suggest_field, unit, unit_cell, unit_text
 from ..loading import (InputError, PercentCells, Skipped, column_letter, header_names, quoted_header, settle_columns,
                        split_county)
 from ..problems import Problem, file_notice, row_runs
@@ -99,6 +99,23 @@ def non_record_rows(body: pl.DataFrame, cells: Sequence[str], lead: Sequence[str
         return maybe
     found = body[at].select((words | empty).alias("m")).to_series()
     return maybe.scatter(at, found)
+
+
+SECOND_HEADER_ROW = "表头第二行 / second header row"
+
+
+def second_header(header: Sequence[Any], names: Sequence[str | None], row: Sequence[Any]) -> list[Any] | None:
+    """The header completed by its second row, when ``row`` (the first below the header) is one:
+    it names a field under a column the header names none for (a group heading such as 教师情况,
+    or a cell merged from the left) and holds no number. A second-row cell naming a field names
+    its column; the others keep the header's."""
+    if any(c is not None and any(ch.isdigit() for ch in str(c)) for c in row):
+        return None                     # a record (or a units row, 单位：万元 aside, which has none)
+    below = [header_to_field(c) or (header_unit(c).field if header_unit(c) else None) if c is not None else None
+             for c in row]
+    if not any(b is not None and n is None for b, n in zip(below, names)):
+        return None
+    return [c if b is not None else h for h, c, b in zip(header, row, below)]
 
 
 UNITS_ROW = "单位行 / units row"
@@ -251,10 +268,15 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
                                    "not CSV/XLSX/JSON (no known column header, and not UTF-8 text)")
         raise InputError(name, no_known_header(first[j], int(frame["_row"][j])))
     body = frame.slice(k + 1)
+    skipped: list[Skipped] = []
+    completed = second_header(header, names, body.row(0)[1:]) if body.height else None
+    if completed is not None:
+        header, names = completed, header_names(name, completed)
+        skipped.append(Skipped(file_label, int(body["_row"][0]), SECOND_HEADER_ROW))
+        body = body.slice(1)
     merged_notice = None
     if merged and body.height:
         body, merged_notice = fill_merged(body, merged, cells, names, header, file_label)
-    skipped: list[Skipped] = []
     fields_at = {names[j]: c for j, c in enumerate(cells) if names[j] is not None}
     units = units_row(cells, body.row(0)[1:], names, fields_at.get(LEAD_FIELDS[all_county][0])) if body.height else None
     if units is not None:
