@@ -546,3 +546,15 @@ def test_a_two_row_header_names_the_columns_its_second_row_names(run, tmp_path):
     plain = json.loads(run("evaluate", DEMO_SCHOOLS, "-f", "json").stdout)
     assert statuses(report) == statuses(plain)
     assert not [n for n in report["notices"] if n["code"] == "W401"]        # no column left unnamed
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_table_under_a_long_title_and_instructions_is_found(run, tmp_path, fmt):
+    """Twelve lines of title, 填报单位 and 填表说明 above the header, as some forms have: the header
+    is still found (a GBK file was called binary: no field was named in its first ten rows)."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    notes = [["青岚县义务教育学校办学条件统计表（2023年）"], ["填报单位：青岚县教育局"]] + [
+        [f"{i}. 填表说明第{i}条：面积单位为平方米，金额单位为元，各项按2023年9月统计。"] for i in range(1, 11)]
+    paths = save_office(tmp_path, fmt, [*notes, header, *rows], [county_header, *county_rows])
+    data = json.loads(run("validate", *paths, "-f", "json").stdout)
+    assert data["records"]["accepted"] == N_DEMO and data["records"]["rejected"] == 0

@@ -19,8 +19,9 @@ from ..loading import (InputError, PercentCells, Skipped, column_letter, header_
                        split_county)
 from ..problems import Problem, file_notice, row_runs
 
-#: The first non-blank rows of a sheet a header is looked for in.
-HEADER_SEARCH_ROWS = 10
+#: The first non-blank rows of a sheet a header is looked for in (some forms put a title, the
+#: 填报单位 and ten lines of 填表说明 above it).
+HEADER_SEARCH_ROWS = 30
 
 
 def header_index(first: Sequence[Sequence[Any]]) -> int | None:
