@@ -21,8 +21,8 @@ import itertools
 import re
 import unicodedata
 import zipfile
-from pathlib import Path
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Collection, Iterable, Iterator, Sequence
 
 import polars as pl
