@@ -286,7 +286,8 @@ def fast_values(col: pl.Expr, spec: dict[str, Any], mapping: dict[str, Any] | No
         return pl.when(cast.is_finite()).then(cast)
     if ascii_only:
         return col
-    normal = col.str.normalize("NFKC").str.strip_chars()       # normal_text (the province always has a mapping)
+    normal = (col.str.normalize("NFKC").str.replace_all(_INVISIBLE.pattern, "")      # normal_text (the province
+              .str.strip_chars())                                                       # always has a mapping)
     return pl.when(normal.str.len_bytes() > 0).then(normal)
 
 

@@ -421,3 +421,15 @@ def test_a_number_written_with_its_fields_own_unit_is_that_number(tmp_path, run)
     checked = json.loads(run("validate", write(tmp_path / "w.csv", *wrong), "-f", "json").stdout)
     assert sorted((r["row"], p["code"], p["field"]) for r in checked["rejected"] for p in r["problems"]) == [
         (2, "E102", "students"), (3, "E102", "students"), (4, "E102", "equipment_value_yuan")]
+
+
+def test_free_text_loses_its_invisible_characters_read_by_polars_or_by_the_coercer():
+    """A national file's school names are read by polars, a county's through the coercer: the
+    same names either way."""
+    import polars as pl
+
+    from edubalance.coercion import fast_values, normal_text
+    names = ["青岚县\u200b第一小学", "\ufeff青岚县第二小学 ", "青岚县\u00ad实验学校", "Ｑ岚县"]
+    by_polars = pl.DataFrame({"n": names}).select(fast_values(pl.col("n"), {"type": "string"})).to_series()
+    assert by_polars.to_list() == [normal_text(n) for n in names] == ["青岚县第一小学", "青岚县第二小学", "青岚县实验学校",
+                                                                        "Q岚县"]
