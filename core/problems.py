@@ -42,6 +42,9 @@ W403  rows-skipped                        warning   rows that are not records (t
 W404  merged-cells                        warning   merged cells over several rows: a name,
                                                     code, kind or year read in each row, a
                                                     number in its first row only
+W405  formulas-uncomputed                 warning   formulas a program wrote into records
+                                                    without their results (open and save
+                                                    the workbook in Excel or WPS)
 ====  ==================================  ========  =====================================
 """
 from __future__ import annotations
@@ -83,6 +86,7 @@ PROBLEM_CODES: dict[str, tuple[str, str]] = {
     "W402": ("unit-converted", WARNING),
     "W403": ("rows-skipped", WARNING),
     "W404": ("merged-cells", WARNING),
+    "W405": ("formulas-uncomputed", WARNING),
 }
 
 #: jsonschema keyword -> problem code

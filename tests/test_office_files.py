@@ -558,3 +558,25 @@ def test_a_table_under_a_long_title_and_instructions_is_found(run, tmp_path, fmt
     paths = save_office(tmp_path, fmt, [*notes, header, *rows], [county_header, *county_rows])
     data = json.loads(run("validate", *paths, "-f", "json").stdout)
     assert data["records"]["accepted"] == N_DEMO and data["records"]["rejected"] == 0
+
+
+def test_formulas_a_program_left_uncomputed_are_named(run, tmp_path):
+    """A workbook written by a program (not saved by Excel or WPS) holds its formulas without their
+    results: a formula in a record is named with what to do (its row still lacks the value); one
+    in the 合计 row, skipped, is not."""
+    import openpyxl
+    (header, rows), _ = demo_tables()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "学校"
+    for r in [header, *rows]:
+        ws.append([typed(c) for c in r])
+    students = header.index("在校生数") + 1
+    ws.cell(row=2, column=students, value="=2000+150")
+    ws.append(["合计"] + [None] * (students - 2) + [f"=SUM(L2:L{len(rows) + 1})"])
+    wb.save(tmp_path / "generated.xlsx")
+    data, _, checked, _ = both(run, [tmp_path / "generated.xlsx"])
+    [notice] = [n for n in data["notices"] if n["code"] == "W405"]
+    assert notice["message"].startswith("工作簿中的公式没有计算结果（文件由程序生成）：「学校」L2（=2000+150）")
+    assert "SUM" not in notice["message"] and "open it in Excel or WPS and save it" in notice["message"]
+    assert [(r["row"], p["code"], p["field"]) for r in data["rejected"] for p in r["problems"]] == [(2, "E101", "students")]

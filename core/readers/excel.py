@@ -30,6 +30,7 @@ import polars as pl
 from ..limits import LIMITS, limit_message
 from ..loading import (FORMATS_BY_SUFFIX, InputError, LoadedFile, PercentCells, cell_text, check_cell_chars,
                        checked_stat, concat, fill_province)
+from ..problems import Problem, file_notice
 from .tables import HEADER_SEARCH_ROWS, SheetRead, header_index, headers_found, table_frames
 
 _COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")
@@ -215,6 +216,61 @@ def _xls_formats(name: str, title: str, columns: Sequence[str], first: int, last
         book.release_resources()
 
 
+def _holds_formula(z: zipfile.ZipFile, member: str) -> bool:
+    """Whether a worksheet's XML holds a formula (``<f>``), read in slices (a sheet may be large)."""
+    tail = b""
+    with z.open(member) as f:
+        while chunk := f.read(1 << 20):
+            if re.search(rb"<f[ >]", tail + chunk):
+                return True
+            tail = chunk[-3:]
+    return False
+
+
+def _formulas_uncomputed(name: str) -> dict[str, list[tuple[int, str, str]]]:
+    """Per sheet, (row, cell, formula) of every formula of a workbook a program wrote and left to be
+    computed when opened (``fullCalcOnLoad``: Excel and WPS compute and keep each formula's result
+    when they save, such programs leave it empty, or 0); nothing for any other workbook, which
+    costs one small read (and a scan of the sheets' XML for a formula, when a program wrote it)."""
+    with zipfile.ZipFile(name) as z:
+        try:
+            book = z.read("xl/workbook.xml")
+        except KeyError:
+            return {}
+        if not re.search(rb"fullCalcOnLoad=[\"'](?:1|true)", book) or not any(
+                _holds_formula(z, n) for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+            return {}
+    import openpyxl
+
+    found: dict[str, list[tuple[int, str, str]]] = {}
+    with open(name, "rb") as f:                        # a file object: any suffix is read
+        wb = openpyxl.load_workbook(f, read_only=True, data_only=False)
+        try:
+            for ws in wb.worksheets:
+                found[ws.title] = [(c.row, c.coordinate, c.value) for row in ws.iter_rows() for c in row
+                                   if isinstance(c.value, str) and c.value.startswith("=")]
+        finally:
+            wb.close()
+    return found
+
+
+#: The formulas a W405 names before it counts the rest.
+FORMULAS_SHOWN = 10
+
+
+def formulas_notice(file_label: str, formulas: Sequence[tuple[str, str, str]]) -> Problem:
+    """W405: the formulas in records that a program left uncomputed ((sheet, cell, formula))."""
+    shown = "、".join(f"「{t}」{c}（{f[:40]}）" for t, c, f in formulas[:FORMULAS_SHOWN])
+    shown_en = ", ".join(f"'{t}'!{c} ({f[:40]})" for t, c, f in formulas[:FORMULAS_SHOWN])
+    more = len(formulas) > FORMULAS_SHOWN
+    return file_notice("W405", file_label,
+                       f"工作簿中的公式没有计算结果（文件由程序生成）：{shown}{f' 等 {len(formulas)} 个' if more else ''}；"
+                       f"显示为空的按未填写处理，已有的值也可能不是公式的结果：请在 Excel 或 WPS 中打开并保存后再试 / the "
+                       f"workbook's formulas have no computed results (a program wrote it): {shown_en}"
+                       f"{f' … ({len(formulas)})' if more else ''}; those empty are read as missing, and a value shown "
+                       f"may not be the formula's: open it in Excel or WPS and save it, then try again")
+
+
 #: The stream an encrypted Office Open XML workbook is kept in, inside an OLE document (its
 #: directory names streams in UTF-16).
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
@@ -244,6 +300,8 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     if fmt == "xlsx":
         check_zip(name)
     found: list[SheetRead] = []
+    formulas: list[tuple[str, str, str]] = []
+    uncomputed = _formulas_uncomputed(name) if fmt == "xlsx" else {}
     sheets: list[str] = []
     unread: list[tuple[str, tuple[str, str] | None]] = []      # (sheet, why in zh and en; None: empty)
     try:
@@ -268,6 +326,8 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
                                  percent_cells=formats, merged=sheet.merged_cell_ranges or ())
             if read_ is not None:
                 found.append(read_)
+                records = set(read_.schools["_row"].to_list()) | set(read_.county["_row"].to_list())
+                formulas += [(title, cell, f) for row, cell, f in uncomputed.get(title, ()) if row in records]
                 sheets.append(f"「{title}」({'县级记录 county records' if kind == 'county' else '学校记录 school records'})")
     except InputError:
         raise
@@ -286,10 +346,11 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
                          en="no sheet of the workbook holds school or county records (a header row naming fields "
                             "such as 学校标识码, 学段) — sheets: "
                             + "; ".join(f"'{title}': {why[1] if why else 'empty'}" for title, why in unread))
+    notices = [n for f in found for n in f.notices] + ([formulas_notice(name, formulas)] if formulas else [])
     notes = [f"读取工作表 read sheet {s}" for s in sheets] + [
         f"跳过工作表 skipped sheet 「{title}」: {f'{why[0]}/ {why[1]}' if why else '空表 / empty'}" for title, why in unread]
     schools = concat([f.schools for f in found])
     county = concat([f.county for f in found])
     return LoadedFile(name, fmt, fill_province(schools, default_province), fill_province(county, default_province),
-                      notices=[n for f in found for n in f.notices], skipped=[r for f in found for r in f.skipped],
+                      notices=notices, skipped=[r for f in found for r in f.skipped],
                       sheets=notes)
