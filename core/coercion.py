@@ -34,8 +34,9 @@ Coercer = Callable[[str], Any]
 
 _INT_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?")
 _GROUPED = re.compile(r"(?<=\d)[,，\s](?=\d{3}(?:\D|$))")
-_TRUE = frozenset({"true", "t", "1", "yes", "y", "是", "有"})
-_FALSE = frozenset({"false", "f", "0", "no", "n", "否", "无"})
+#: 是/否 as written: the words, and the tick and cross forms are ticked with (√ ✓ ✔, × ✗ ✘).
+_TRUE = frozenset({"true", "t", "1", "yes", "y", "是", "有", "√", "✓", "✔"})
+_FALSE = frozenset({"false", "f", "0", "no", "n", "否", "无", "×", "✗", "✘"})
 #: More digits than this is no count or amount of any school (and more than Python converts).
 _MAX_DIGITS = 4000
 #: Up to this many characters, a decimal number written with plain digits is a finite float.
@@ -63,9 +64,13 @@ class Bad(Exception):
         self.code = code
 
 
+#: Characters no one sees (pasted with text from web pages): never part of a value.
+_INVISIBLE = re.compile(f"[{fields.INVISIBLE}]")
+
+
 def normal_text(value: str) -> str:
     value = value.strip()
-    return value if value.isascii() else unicodedata.normalize("NFKC", value).strip()
+    return value if value.isascii() else _INVISIBLE.sub("", unicodedata.normalize("NFKC", value)).strip()
 
 
 def _number_text(value: str) -> str:
@@ -121,6 +126,15 @@ def _to_year(value: str) -> int | None:
     raise Bad(_YEAR_EXPECTED)
 
 
+def _own_unit_dropped(s: str, spec: dict[str, Any]) -> str:
+    """A number typed with the unit its field is counted in (``2150人``, ``23220平方米``) without
+    it: that unit says nothing more. Any other word stays, and the cell is refused."""
+    for word in fields.unit_words(spec.get("x-unit", "")):
+        if s.endswith(word) and s[: -len(word)].rstrip()[-1:].isdigit():
+            return s[: -len(word)].rstrip()
+    return s
+
+
 def _make_to_int(spec: dict[str, Any]) -> Coercer:
     if spec.get("x-unit") == "year":
         return _to_year
@@ -131,6 +145,8 @@ def _make_to_int(spec: dict[str, Any]) -> Coercer:
         s = _number_text(value)
         if is_placeholder(s):
             return None
+        if not _INT_TEXT.fullmatch(s):
+            s = _own_unit_dropped(s, spec)
         if _INT_TEXT.fullmatch(s):
             digits = s.split(".", 1)[0]
             if len(digits) > _MAX_DIGITS:
@@ -153,6 +169,8 @@ def _make_to_float(spec: dict[str, Any]) -> Coercer:
         scale = 1
         if percent and s.endswith("%"):
             s, scale = s[:-1].strip(), 100
+        elif not NUM_TEXT.fullmatch(s):
+            s = _own_unit_dropped(s, spec)
         if not NUM_TEXT.fullmatch(s) or len(s) > _MAX_DIGITS:
             if NUM_TEXT.fullmatch(s):
                 raise _too_large(spec)
@@ -268,7 +286,8 @@ def fast_values(col: pl.Expr, spec: dict[str, Any], mapping: dict[str, Any] | No
         return pl.when(cast.is_finite()).then(cast)
     if ascii_only:
         return col
-    normal = col.str.normalize("NFKC").str.strip_chars()       # normal_text (the province always has a mapping)
+    normal = (col.str.normalize("NFKC").str.replace_all(_INVISIBLE.pattern, "")      # normal_text (the province
+              .str.strip_chars())                                                       # always has a mapping)
     return pl.when(normal.str.len_bytes() > 0).then(normal)
 
 

@@ -9,7 +9,8 @@ Headers in CSV/XLSX files may be the English field name or the Chinese label.
 :func:`header_to_field` compares them after normalising what spreadsheets change: full-width
 characters and brackets, spaces, case and ``_``/``-`` in English names, and a trailing unit in
 brackets (``占地面积（平方米）``) — but only a unit that matches the field's own, so that a
-``（万元）`` column is never read as yuan.
+``（万元）`` column is never read as yuan; after a field that has no unit (a name, a code, 是/否)
+the brackets are a note (``学校标识码（10位）``).
 """
 from __future__ import annotations
 
@@ -94,7 +95,11 @@ def unit_zh(unit: str) -> str:
 
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")",
                            "{": "(", "}": ")", "〈": "(", "〉": ")", "《": "(", "》": ")"})
-_DROP = re.compile(r"[\s_\-]+")
+#: The invisible characters text pasted from web pages and other files carries (zero-width spaces
+#: and joiners, BOM, soft hyphen, direction marks), as a regular-expression class's content.
+INVISIBLE = "\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
+#: What headers are compared without: spaces, ``_``/``-`` and the invisible characters.
+_DROP = re.compile(rf"[\s_\-{INVISIBLE}]+")
 _TRAILING_UNIT = re.compile(r"^(.+?)\(([^()]*)\)$")
 
 # Unit words a header may carry in trailing brackets, per the field's x-unit.
@@ -117,6 +122,12 @@ _UNIT_WORDS: dict[str, frozenset[str]] = {
     "year": frozenset({"年", "学年"}),
     "lessons/year": frozenset({"课时", "课时/年", "节", "节/年"}),
 }
+
+
+def unit_words(unit_name: str) -> frozenset[str]:
+    """The words a field counted in ``unit_name`` (``pupils``, ``m²`` …) is written with: 人 and 名,
+    平方米 and m2 … — its own unit, never one to convert."""
+    return _UNIT_WORDS.get(unit_name, frozenset())
 
 
 def _norm(text: str) -> str:
@@ -264,24 +275,26 @@ def header_to_field(header: Any) -> str | None:
     m = _TRAILING_UNIT.match(key)
     if m:
         name = _HEADER_INDEX.get(m.group(1))
-        if name is not None and m.group(2) in _UNIT_WORDS.get(unit(name), frozenset()):
+        # a field without a unit (text, a code, 是/否) reads its brackets as a note: 学校标识码（10位）
+        if name is not None and (not unit(name) or m.group(2) in _UNIT_WORDS.get(unit(name), frozenset())):
             return name
     return None
 
 
 def suggest_field(header: Any) -> str | None:
-    """The known field an unknown header most likely meant (for a "did you mean" hint)."""
+    """The known field an unknown header most likely meant (for a "did you mean" hint): of the
+    names that contain it or that it contains, and the close spellings, the closest — so
+    寄宿学生数 is 寄宿生数, not the 学生数 it also contains."""
+    import difflib
+
     key = _norm(str(header))
     if not key:
         return None
-    if len(key) >= 2:
-        for known, name in _HEADER_INDEX.items():
-            if key in known or (len(known) >= 2 and known in key):
-                return name
-    import difflib                                  # only for a header no name matched
-
-    close = difflib.get_close_matches(key, list(_HEADER_INDEX), n=1, cutoff=0.75)
-    return _HEADER_INDEX[close[0]] if close else None
+    found = [known for known in _HEADER_INDEX if key in known or (len(known) >= 2 and known in key)] if len(key) >= 2 else []
+    found += difflib.get_close_matches(key, list(_HEADER_INDEX), n=3, cutoff=0.75)
+    if not found:
+        return None
+    return _HEADER_INDEX[max(found, key=lambda known: difflib.SequenceMatcher(None, key, known).ratio())]
 
 
 # --- enumerations ---------------------------------------------------------------------

@@ -228,12 +228,34 @@ def detect_format(path: str | Path) -> str:
     if fmt in ("xlsx", "xls"):
         if _is_empty(head):
             raise InputError(name, "文件为空 / the file is empty")
-        raise InputError(name, "这不是 Excel 工作簿 / this is not an Excel workbook (an .xlsx file is a zip archive, "
-                               "an .xls file an OLE document)")
+        raise _not_a_workbook(name, head)
     if fmt is None:
         start = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:1]
         fmt = "json" if start in (b"[", b"{") else "csv"
     return fmt
+
+
+_SAVE_AS_XLSX = ("请用 Excel 或 WPS 打开后另存为 .xlsx", "open it in Excel or WPS and save it as .xlsx")
+
+
+def _not_a_workbook(name: str, head: bytes) -> InputError:
+    """Why a file named .xlsx/.xls is no workbook, saying what it is where that is plain: a web
+    page's table or Excel 2003's XML (what many systems export as "Excel"), or text (a CSV file
+    renamed), with what to do."""
+    text = head.decode("utf-16", "replace") if _has_utf16_bom(head) else head.decode("latin-1")
+    start = text.lstrip("\ufeff\xef\xbb\xbf \t\r\n")[:200].lower()
+    if "urn:schemas-microsoft-com:office:spreadsheet" in text:
+        zh, en = "这是 Excel 2003 XML 表格，不能直接读取", "this is an Excel 2003 XML spreadsheet, which cannot be read"
+    elif start.startswith(("<!doctype html", "<html", "<table", "<meta")) or "<table" in text.lower():
+        zh, en = ("这是网页（HTML）表格，不是 Excel 工作簿（许多系统“导出 Excel”得到的是网页）",
+                  "this is a web page (HTML) table, not an Excel workbook (what many systems export as Excel)")
+    elif _CONTROL.search(text if _has_utf16_bom(head) else head.decode("gb18030", "replace")) is None:
+        return InputError(name, "这是文本文件（如 CSV），不是 Excel 工作簿：如果它是 CSV，请把扩展名改为 .csv / this is a "
+                                "text file (CSV, say), not an Excel workbook: if it is CSV, rename it to .csv")
+    else:
+        return InputError(name, "这不是 Excel 工作簿 / this is not an Excel workbook (an .xlsx file is a zip archive, "
+                                "an .xls file an OLE document)")
+    return InputError(name, f"{zh}：{_SAVE_AS_XLSX[0]} / {en}: {_SAVE_AS_XLSX[1]}")
 
 
 def read_bytes(name: str, most: int | None = None, too_big: str = "") -> bytes:
@@ -275,6 +297,25 @@ def _has_utf16_bom(raw: bytes) -> bool:
 
 #: C0 control characters other than tab, line feed and carriage return: never in a text table.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = re.compile(_CONTROL.pattern.encode())
+#: Every byte but those: what is left of a UTF-8 text after deleting these is its control bytes
+#: (``bytes.translate`` deletes at several GB/s; a UTF-8 character's bytes are never below 0x80).
+_NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL_BYTES.match(bytes([b])))
+_BINARY = ("这是二进制文件而不是文本", "this looks like a binary file, not CSV/XLSX/JSON")
+
+
+def _control_error(name: str, line: int, char: str) -> InputError:
+    code = f"U+{ord(char):04X}"
+    return InputError(name, f"{_BINARY[0]}（第 {line} 行有控制字符 {code}，文件可能已损坏）/ {_BINARY[1]} (line {line} "
+                            f"holds the control character {code}: the file may be damaged)")
+
+
+def refuse_control_bytes(name: str, data: bytes) -> None:
+    """Refuse a text table (as UTF-8 bytes) holding a control character anywhere, naming its
+    line: the decoding checks only the file's start, and a NUL deep in a file was read as part
+    of a cell."""
+    if data.translate(None, _NOT_CONTROL) and (m := _CONTROL_BYTES.search(data)) is not None:
+        raise _control_error(name, data.count(b"\n", 0, m.start()) + 1, chr(m.group()[0]))
 
 
 def decode(name: str, raw: bytes, head: int | None = None) -> tuple[str, str]:
@@ -337,13 +378,15 @@ def _reject_binary_text(name: str, text: str, encoding: str) -> None:
     """A decoded file that is not text: control characters, or (for the GB18030 fallback)
     mostly characters no table holds."""
     head = text[:SNIFF_BYTES]
-    if _CONTROL.search(head) or "\ufffd" in head:
-        raise InputError(name, "这是二进制文件而不是文本 / this looks like a binary file, not CSV/XLSX/JSON")
+    if "\ufffd" in head:
+        raise InputError(name, " / ".join(_BINARY))
+    if (m := _CONTROL.search(head)) is not None:
+        raise _control_error(name, head.count("\n", 0, m.start()) + 1, m.group())
     if encoding == "gb18030":
         odd = sum(1 for ch in head if not (ch.isprintable() or ch in "\t\r\n")
                   or "\ue000" <= ch <= "\uf8ff" or ord(ch) > 0xffff)
         if odd > max(2, len(head) // 50):
-            raise InputError(name, "这是二进制文件而不是文本 / this looks like a binary file, not CSV/XLSX/JSON")
+            raise InputError(name, " / ".join(_BINARY))
 
 
 # --- cells -----------------------------------------------------------------------------
@@ -386,6 +429,19 @@ def cell_text(value: Any) -> str | None:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value).strip() or None
+
+
+def check_cell_chars(name: str, frame: pl.DataFrame) -> None:
+    """Refuse a frame of text cells (a sheet, a document's records) holding a cell longer than
+    the limit: one message, whatever the format the file came in."""
+    texts = [c for c, t in frame.schema.items() if t == pl.String and not c.startswith("_")]
+    if not texts or not frame.height:
+        return
+    widest = frame.select(pl.max_horizontal(pl.col(texts).str.len_bytes().max())).item()
+    if widest is not None and widest > LIMITS.max_cell_chars:       # bytes first: no text is longer
+        longest = frame.select(pl.max_horizontal(pl.col(texts).str.len_chars().max())).item()
+        if longest > LIMITS.max_cell_chars:
+            raise InputError(name, limit_message("max_cell_chars", where=f"a cell of {longest} characters"))
 
 
 def column_letter(j: int) -> str:
@@ -435,11 +491,20 @@ def quoted_header(header: Any, guess: str | None) -> tuple[str, str]:
 
 # --- columns no field names, and columns in another unit -------------------------------------
 
+#: The columns a W401 names before it counts the rest (its ``observed`` keeps them all).
+UNKNOWN_COLUMNS_SHOWN = 20
+
+
 def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str]) -> Problem:
-    """W401: the columns ignored in a file, named once (in Chinese, then in English)."""
+    """W401: the columns ignored in a file, named once (in Chinese, then in English): the first
+    :data:`UNKNOWN_COLUMNS_SHOWN` of them, and how many there are when there are more."""
+    n = len(zh)
+    more = n > UNKNOWN_COLUMNS_SHOWN
+    shown_zh = "、".join(zh[:UNKNOWN_COLUMNS_SHOWN]) + (f" 等 {n} 列" if more else "")
+    shown_en = ", ".join(en[:UNKNOWN_COLUMNS_SHOWN]) + (f" … ({n} columns)" if more else "")
     return file_notice("W401", file_label,
-                       f"已忽略 {len(zh)} 个未知列（不参与评估）：{'、'.join(zh)} / ignored {len(en)} column(s) that no "
-                       f"field names (not evaluated): {', '.join(en)}", observed=list(en))
+                       f"已忽略 {n} 个未知列（不参与评估）：{shown_zh} / ignored {n} column(s) that no "
+                       f"field names (not evaluated): {shown_en}", observed=list(en))
 
 
 def unit_refused(fname: str, header: str, found: Any, where: tuple[str, str]) -> str:

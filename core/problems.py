@@ -39,6 +39,12 @@ W402  unit-converted                      warning   a column in another unit (ä¸
 W403  rows-skipped                        warning   rows that are not records (totals,
                                                     signatures, notes, units rows, blank
                                                     rows), skipped
+W404  merged-cells                        warning   merged cells over several rows: a name,
+                                                    code, kind or year read in each row, a
+                                                    number in its first row only
+W405  formulas-uncomputed                 warning   formulas a program wrote into records
+                                                    without their results (open and save
+                                                    the workbook in Excel or WPS)
 ====  ==================================  ========  =====================================
 """
 from __future__ import annotations
@@ -79,6 +85,8 @@ PROBLEM_CODES: dict[str, tuple[str, str]] = {
     "W401": ("unknown-column", WARNING),
     "W402": ("unit-converted", WARNING),
     "W403": ("rows-skipped", WARNING),
+    "W404": ("merged-cells", WARNING),
+    "W405": ("formulas-uncomputed", WARNING),
 }
 
 #: jsonschema keyword -> problem code

@@ -373,3 +373,63 @@ def test_plan_and_rules_take_minus_p_as_the_other_commands_do(tmp_path, run):
     assert run("plan", path, "-P", "shaanxi", "--force-province").exit_code in (0, 1)
     listing = run("rules", "-P", "贵州")
     assert listing.exit_code == 0 and listing.stdout.startswith("guizhou ")
+
+
+@pytest.mark.parametrize("suffix", [".gbk.csv", ".xlsx"])
+def test_ticks_and_crosses_and_the_parts_of_a_nine_year_school_as_offices_write_them(tmp_path, run, suffix):
+    """√ and × in a 是/否 column (as forms tick them), 小学部 and 初中部 for the stages: each school
+    judged as with 是/否 and 小学/初中."""
+    header, rows = demo_table()
+    yes_no = {"是": "√", "否": "×"}
+    stage = {"小学": "小学部", "初中": "初中部"}
+    ticked = edited(公办={i: yes_no[r[header.index("公办")]] for i, r in enumerate(rows)},
+                    寄宿制学校={i: yes_no[r[header.index("寄宿制学校")]] for i, r in enumerate(rows)},
+                    学段={i: stage[r[header.index("学段")]] for i, r in enumerate(rows)})
+    plain = json.loads(run("evaluate", DEMO, "-f", "json").stdout)
+    report = json.loads(run("evaluate", write(tmp_path / f"s{suffix}", *ticked), "-f", "json").stdout)
+    assert report["records"]["rejected"] == 0
+    assert [(s["school_id"], s["stage"], s["status"], s["score"]) for s in report["schools"]] == \
+           [(s["school_id"], s["stage"], s["status"], s["score"]) for s in plain["schools"]]
+
+
+def test_invisible_characters_pasted_into_cells_are_not_part_of_the_value(tmp_path, run):
+    """A zero-width space, a BOM or a soft hyphen copied in from a web page: the clerk cannot see
+    them, so they do not make a number or a stage unreadable."""
+    header, rows = edited(在校生数={0: "\u200b2150", 1: "1480\ufeff"}, 学段={2: "小学\u200b"}, 图书册数={3: "36\u00ad960"})
+    plain = json.loads(run("evaluate", DEMO, "-f", "json").stdout)
+    report = json.loads(run("evaluate", write(tmp_path / "s.csv", header, rows), "-f", "json").stdout)
+    assert report["records"]["rejected"] == 0
+    assert [(s["school_id"], s["stage"], s["status"], s["score"]) for s in report["schools"]][:3] == \
+           [(s["school_id"], s["stage"], s["status"], s["score"]) for s in plain["schools"]][:3]
+
+
+def test_a_number_written_with_its_fields_own_unit_is_that_number(tmp_path, run):
+    """2150人 under 在校生数, 41440册 under 图书册数, 23220平方米 (or ㎡) under 占地面积: the unit the
+    field is counted in, typed after the number, says nothing more; any other word (人次, 万元,
+    约) is still a rejected row, never read in the wrong unit or guessed."""
+    header, rows = demo_table()
+    col = header.index
+    fine = edited(在校生数={0: rows[0][col("在校生数")] + "人", 1: rows[1][col("在校生数")] + " 名"},
+                  班级数={0: rows[0][col("班级数")] + "个"}, 图书册数={0: rows[0][col("图书册数")] + "册"},
+                  占地面积={0: rows[0][col("占地面积")] + "平方米", 1: rows[1][col("占地面积")] + "㎡"},
+                  教学仪器设备资产值={0: rows[0][col("教学仪器设备资产值")] + "元"})
+    plain = json.loads(run("evaluate", DEMO, "-f", "json").stdout)
+    report = json.loads(run("evaluate", write(tmp_path / "s.gbk.csv", *fine), "-f", "json").stdout)
+    assert report["records"]["rejected"] == 0
+    assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain["schools"]]
+    wrong = edited(在校生数={0: "2150人次", 1: "约1480"}, 教学仪器设备资产值={2: "463.54万元"})
+    checked = json.loads(run("validate", write(tmp_path / "w.csv", *wrong), "-f", "json").stdout)
+    assert sorted((r["row"], p["code"], p["field"]) for r in checked["rejected"] for p in r["problems"]) == [
+        (2, "E102", "students"), (3, "E102", "students"), (4, "E102", "equipment_value_yuan")]
+
+
+def test_free_text_loses_its_invisible_characters_read_by_polars_or_by_the_coercer():
+    """A national file's school names are read by polars, a county's through the coercer: the
+    same names either way."""
+    import polars as pl
+
+    from edubalance.coercion import fast_values, normal_text
+    names = ["青岚县\u200b第一小学", "\ufeff青岚县第二小学 ", "青岚县\u00ad实验学校", "Ｑ岚县"]
+    by_polars = pl.DataFrame({"n": names}).select(fast_values(pl.col("n"), {"type": "string"})).to_series()
+    assert by_polars.to_list() == [normal_text(n) for n in names] == ["青岚县第一小学", "青岚县第二小学", "青岚县实验学校",
+                                                                        "Q岚县"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -213,3 +214,18 @@ def test_validate_exits_1_when_every_row_is_rejected(run, tmp_path):
                     encoding="utf-8")
     result = run("validate", path)
     assert result.exit_code == 1 and "E104" in result.output and "0 accepted" in result.output
+
+
+def test_validate_says_when_no_row_has_a_problem_but_the_file_has_notices(run, tmp_path):
+    """Columns ignored (W401) never change the exit code, but "no problems found" alone made a
+    clerk believe every column had been read: the line says there are notices, above."""
+    demo = (Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data" / "demo_schools.csv")
+    lines = demo.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join([lines[0].replace("班级数", "教学班数")] + lines[1:]) + "\n", encoding="utf-8")
+    result = run("validate", path)
+    assert result.exit_code == 0
+    assert "未发现问题，但有 1 条关于整个文件的提示（见上文，如被忽略的列）。No problems found in any row, but 1 notice(s) " \
+           "about whole files (above: columns ignored, say)." in result.stdout
+    clean = run("validate", demo)
+    assert "未发现问题。No problems found." in clean.stdout

@@ -131,9 +131,30 @@ def test_labels_and_units_for_fields_and_measures():
     ("学生数", "students"), ("专任教师", "teachers"), ("班数", "classes"), ("住宿生数", "boarders"),
     ("城乡", "location"), ("校舍面积", "building_area_m2"),
     ("寄宿学生数", None), ("学校类型", None),      # not a field's name: a notice names them, nothing is guessed
+    # a note in brackets after a field that has no unit (text, code, 是/否) is no unit to convert
+    ("学校标识码（10位）", "school_id"), ("学校名称(全称)", "school_name"), ("学段（小学/初中）", "stage"),
+    ("公办（是/否）", "is_public"), ("县级行政区划代码（6位）", "county_code"), ("弄虚作假（是/否）", "veto_falsified_data"),
+    ("在校生数（人次）", None), ("学年（2023）", None),      # a field with a unit: still refused (header_unit)
+    # invisible characters pasted from web pages and other files: a zero-width space, a BOM, a soft hyphen
+    ("在校生数\u200b", "students"), ("\ufeff班级数", "classes"), ("专任\u00ad教师数", "teachers"),
+    ("\u200b图书（万册）\u200b", None),
 ])
 def test_header_to_field(header, expected):
     assert fields.header_to_field(header) == expected
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("studnets", "students"), ("学校代号", "school_id"), ("教职工总数", "staff"), ("所在县（区）", "county_name"),
+    # the closest field, not the first whose label the header contains (学生数 is in both)
+    ("寄宿学生数", "boarders"), ("随班就读学生数", "special_needs_students"),
+    ("教学仪器设备值（万元）", None),      # a bare label would drop the unit: nothing suggested
+])
+def test_did_you_mean_suggests_the_closest_field(header, expected):
+    assert fields.suggest_field(header) == expected
+
+
+def test_a_unit_header_with_invisible_characters_is_converted():
+    assert fields.header_unit("\u200b图书（万册）\u200b") == fields.header_unit("图书（万册）") != None   # noqa: E711
 
 
 def test_enum_values_accept_chinese_labels():
@@ -224,6 +245,20 @@ def test_a_csv_that_turns_to_binary_late_is_refused_whole(tmp_path):
         load_file(path)
 
 
+@pytest.mark.parametrize("line", [2, 3001])
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk", "utf-16"])
+def test_a_control_character_anywhere_in_a_csv_is_refused_by_its_line(tmp_path, line, encoding):
+    """A NUL (or another control character) in a text table is a damaged file: refused with its
+    line, whether it sits in the first kilobytes or deep in the file (it was read as part of a
+    school's name there)."""
+    rows = ["school_id,school_name,stage"] + [f"52010200{i:02d},花溪第{i}小学,primary" for i in range(3500)]
+    rows[line - 1] = rows[line - 1].replace("花溪", "花\x00溪")
+    path = tmp_path / "nul.csv"
+    path.write_bytes("\n".join(rows).encode(encoding) + "\n".encode(encoding))
+    with pytest.raises(InputError, match=f"第 {line} 行有控制字符 U\\+0000.*line {line} holds the control character"):
+        load_file(path)
+
+
 def test_csv_utf8_with_bom(tmp_path):
     path = write_csv(tmp_path / "bom.csv", CHINESE_HEADER, CHINESE_ROWS, "utf-8-sig")
     lf = load_file(path)
@@ -264,6 +299,20 @@ def test_unknown_and_unnamed_columns_are_dropped_with_one_notice(tmp_path):
     assert notice.code == "W401" and notice.row is None and notice.severity == "warning"
     assert "「studnets」（是否应为 在校生数？）" in notice.message and "'studnets' (did you mean students?)" in notice.message
     assert "column C" in notice.message and "备注" not in notice.message
+
+
+def test_thousands_of_unknown_columns_are_one_short_notice(tmp_path):
+    """A sheet thousands of columns wide (Excel allows 16,384): the notice names the first columns
+    and counts the rest, instead of a line of hundreds of kilobytes; the report keeps them all."""
+    wb = openpyxl.Workbook()
+    wb.active.append(["school_id", "students"] + [f"列{j}" for j in range(2000)])
+    wb.active.append(["1", "5"] + list(range(2000)))
+    wb.save(tmp_path / "wide.xlsx")
+    [notice] = load_file(tmp_path / "wide.xlsx").notices
+    assert notice.code == "W401" and len(notice.message) < 1500, notice.message[:3000]
+    assert notice.message.startswith("已忽略 2000 个未知列（不参与评估）：第 C 列「列0」")
+    assert "等 2000 列" in notice.message and "… (2000 columns)" in notice.message
+    assert len(notice.observed) == 2000
 
 
 def test_two_columns_for_one_field_are_refused(tmp_path):
@@ -475,6 +524,63 @@ def test_wrong_extension_missing_file_and_directory(tmp_path):
         load_file(folder)
 
 
+def test_an_old_workbook_saved_under_xlsx_is_read_by_its_content(tmp_path):
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("学校")
+    for i, r in enumerate([CHINESE_HEADER, *CHINESE_ROWS]):
+        for j, c in enumerate(r):
+            ws.write(i, j, c)
+    wb.save(str(tmp_path / "old.xlsx"))
+    loaded = load_file(tmp_path / "old.xlsx")
+    assert loaded.format == "xls" and [r.data["school_id"] for r in loaded.rows] == ["5201020001", "5201020002"]
+
+
+#: What systems export as "Excel" that is none: a web page's table, the XML of Excel 2003, plain text.
+NOT_WORKBOOKS = [
+    ("export.xls", '<html><head><meta charset="utf-8"></head><body><table><tr><td>学校标识码</td></tr></table>',
+     "这是网页（HTML）表格，不是 Excel 工作簿.*a web page \\(HTML\\) table, not an Excel workbook"),
+    ("export.xls", '<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n<Workbook '
+                   'xmlns="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet/></Workbook>',
+     "这是 Excel 2003 XML 表格.*an Excel 2003 XML spreadsheet"),
+    ("schools.xlsx", "学校标识码,学段\n5201020001,小学\n", "这是文本文件（如 CSV）.*a text file \\(CSV, say\\)"),
+]
+
+
+@pytest.mark.parametrize("name, text, message", NOT_WORKBOOKS)
+def test_a_file_named_as_a_workbook_that_is_none_says_what_it_is_and_what_to_do(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_bytes(text.encode("gbk"))
+    with pytest.raises(InputError, match=message) as refused:
+        load_file(path)
+    assert "另存为 .xlsx" in str(refused.value) or "改为 .csv" in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["学校.zip.xlsx", "学校.csv"])
+def test_a_zip_of_files_is_told_to_be_unpacked(tmp_path, name):
+    """Offices zip their files to send them: a zip archive that is no workbook names what it holds."""
+    import zipfile
+
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("学校.csv", "学校标识码,学段\n5201020001,小学\n")
+        z.writestr("县级.csv", "县级行政区划代码\n520102\n")
+    with pytest.raises(InputError, match="这是压缩包（zip），不是 Excel 工作簿：请先解压.*学校.csv、县级.csv.*"
+                                         "a zip archive, not an Excel workbook: unzip it"):
+        load_file(path)
+
+
+@pytest.mark.parametrize("name", ["学校.xlsx", "学校.xls"])
+def test_a_workbook_with_a_password_to_open_it_is_told_so(tmp_path, name):
+    """``data/encrypted.xlsx``: a two-row workbook Excel-encrypted with the password 1234 (by
+    msoffcrypto-tool); Excel keeps it as an OLE document, whatever its suffix."""
+    path = tmp_path / name
+    path.write_bytes((DATA / "encrypted.xlsx").read_bytes())
+    with pytest.raises(InputError, match="工作簿设有打开密码.*the workbook is protected by a password"):
+        load_file(path)
+
+
 def test_file_without_extension_is_sniffed(tmp_path):
     j = tmp_path / "export1"
     j.write_text('[{"school_id": "1"}]', encoding="utf-8")
@@ -535,6 +641,42 @@ def test_a_cell_over_the_limit_is_one_message(tmp_path, limits):
     path.write_text("school_id,school_name\n1," + "名" * 60 + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="单元格内容过长"):
         load_file(path)
+
+
+def _long_cell_file(folder: Path, fmt: str, text: str) -> Path:
+    """A school file in ``fmt`` whose second record's name is ``text``."""
+    import xlwt
+
+    rows = [dict(zip(CHINESE_HEADER, r)) for r in CHINESE_ROWS]
+    rows[1]["学校名称"] = text
+    path = folder / f"long.{fmt}"
+    if fmt == "json":
+        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    elif fmt == "ndjson":
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    elif fmt == "yaml":
+        path.write_text(yaml.safe_dump(rows, allow_unicode=True), encoding="utf-8")
+    elif fmt == "xlsx":
+        wb = openpyxl.Workbook()
+        for r in [CHINESE_HEADER, *[list(r.values()) for r in rows]]:
+            wb.active.append(r)
+        wb.save(path)
+    else:
+        wb = xlwt.Workbook(encoding="utf-8")
+        ws = wb.add_sheet("学校")
+        for i, r in enumerate([CHINESE_HEADER, *[list(r.values()) for r in rows]]):
+            for j, c in enumerate(r):
+                ws.write(i, j, c)
+        wb.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "json", "ndjson", "yaml"])
+def test_a_cell_over_the_limit_is_one_message_in_every_format(tmp_path, limits, fmt):
+    limits(max_cell_chars=50)
+    assert load_file(_long_cell_file(tmp_path, fmt, "名" * 50)).rows[1].data["school_name"] == "名" * 50
+    with pytest.raises(InputError, match="单元格内容过长.*a cell of 51 characters"):
+        load_file(_long_cell_file(tmp_path, fmt, "名" * 51))
 
 
 @pytest.mark.parametrize("name, text", [
@@ -655,7 +797,7 @@ def test_xls_as_wps_saves_it(tmp_path):
     assert result.rejected == [] and [a["students"] for a in result.accepted] == [1200, 900]
 
 
-def test_merged_cells_hold_their_value_in_the_first_cell(tmp_path):
+def test_a_merged_code_counts_in_each_of_its_rows_and_a_merged_title_in_none(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["某县学校情况", None, None])
@@ -665,8 +807,9 @@ def test_merged_cells_hold_their_value_in_the_first_cell(tmp_path):
     ws.append(["5201020001", "初中", None])
     ws.merge_cells("C3:C4")
     wb.save(tmp_path / "m.xlsx")
-    rows = load_file(tmp_path / "m.xlsx").rows
-    assert [(r.row, r.data["county_code"]) for r in rows] == [(3, "520111"), (4, None)]
+    loaded = load_file(tmp_path / "m.xlsx")
+    assert [(r.row, r.data["county_code"]) for r in loaded.rows] == [(3, "520111"), (4, "520111")]
+    assert [n.code for n in loaded.notices] == ["W404"]          # the title's merge, above the header, is none
 
 
 def test_two_keys_for_one_field_are_refused(tmp_path):

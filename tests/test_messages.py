@@ -156,7 +156,7 @@ def file_error(tmp_path, name, content=None, command="evaluate"):
     ("table.et", "x", "请另存为 .xlsx 或 .csv"),
     ("table.ods", "x", "请另存为 .xlsx 或 .csv"),
     ("image.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "这是二进制文件"),
-    ("old.xlsx", "not a workbook", "这不是 Excel 工作簿"),
+    ("old.xlsx", "not a workbook", "这是文本文件（如 CSV），不是 Excel 工作簿：如果它是 CSV，请把扩展名改为 .csv"),
     ("bad16.csv", b"\xff\xfe" + b"\x00\xd8a\x00", "无法按 UTF-16 解码"),
 ])
 def test_every_file_error_is_chinese_first_with_exit_2(tmp_path, command, name, content, words):

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from office_files import (FIRST_RECORD_ROW, INSTRUCTIONS, demo_as_office, demo_tables, office_sheet, save_csv,
-                          save_xls, save_xlsx, skipped_rows, with_units_row)
+                          save_xls, save_xlsx, skipped_rows, typed, with_units_row)
 
 from edubalance.loading import InputError
 from edubalance.readers import load_file
@@ -434,3 +434,149 @@ def test_a_school_named_after_a_place_like_quanzhou_is_a_record_not_a_total(run,
     path = save_csv(tmp_path / "s.csv", [header, *rows])
     data = json.loads(run("validate", path, "-f", "json").stdout)
     assert data["records"]["skipped"] == 0 and data["records"]["rejected"] == 1
+
+
+#: Lines offices write under a table (the statistical reports' 单位负责人/统计负责人/填表人/报出日期
+#: footer, contacts, the data's source) and subtotal lines (其中：农村): none is a school.
+FOOTERS = ["统计负责人：王刚", "报出日期：2024年3月5日", "填报时间：2024年3月5日", "填报单位：青岚县教育局",
+           "单位（盖章）：青岚县教育局", "经办人：张敏", "统计员：李四", "主管领导：王刚", "分管领导：王刚", "制表：张敏",
+           "联系方式：0851-1234567", "联系电话：0851-1234567", "电话：0851-1234567", "日期：2024.3.5",
+           "数据来源：2023年教育事业统计", "资料来源：教育事业统计", "其中：农村学校", "其中 农村"]
+
+
+@pytest.mark.parametrize("where", ["学校标识码", "学校名称"])
+def test_the_lines_offices_write_under_a_table_are_skipped_not_rejected(run, tmp_path, where):
+    (header, rows), _ = demo_tables()
+    footer = []
+    for text in FOOTERS:
+        line = [""] * len(header)
+        line[header.index(where)] = text
+        footer.append(line)
+    footer[-1][header.index("在校生数")] = "1200"                # a subtotal carries numbers
+    path = save_csv(tmp_path / "s.csv", [header, *rows, *footer])
+    data = json.loads(run("validate", path, "-f", "json").stdout)
+    assert data["records"] == {"read": len(rows) + len(FOOTERS), "accepted": len(rows), "rejected": 0,
+                               "skipped": len(FOOTERS)}
+    assert [s["reason"] for s in data["skipped"]] == [f"非记录行 not a record: {t}" for t in FOOTERS]
+
+
+def merged_demo(path: Path, fmt: str) -> Path:
+    """The demo county as offices merge its cells: 县级行政区划代码, 县（市、区）, 省份 and 学年 each one
+    cell down the whole table, 学校标识码, 学校名称 and 办学类型 one cell over the two rows of the
+    nine-year school 5226980005 (sheet rows 6–7), and 占地面积 one cell over the two rows of the
+    nine-year school 5226980022 (rows 24–25: a number, which counts in its first row only)."""
+    (header, rows), _ = demo_tables()
+    whole = [(header.index(h), 1, len(rows)) for h in ("县级行政区划代码", "县（市、区）", "省份", "学年")]
+    pair = [(header.index(h), 5, 6) for h in ("学校标识码", "学校名称", "办学类型")] + [(header.index("占地面积"), 23, 24)]
+    if fmt == "xlsx":
+        import openpyxl
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "学校"
+        for r in [header, *rows]:
+            ws.append([typed(c) for c in r])
+        for j, r0, r1 in whole + pair:
+            ws.merge_cells(start_row=r0 + 1, start_column=j + 1, end_row=r1 + 1, end_column=j + 1)
+        wb.save(path)
+    else:
+        import xlwt
+        wb = xlwt.Workbook(encoding="utf-8")
+        ws = wb.add_sheet("学校")
+        table = [header, *rows]
+        inside = {(r, j) for j, r0, r1 in whole + pair for r in range(r0, r1 + 1)}
+        for i, r in enumerate(table):
+            for j, c in enumerate(r):
+                if (i, j) not in inside:
+                    ws.write(i, j, typed(c))
+        for j, r0, r1 in whole + pair:
+            ws.write_merge(r0, r1, j, j, typed(table[r0][j]))
+        wb.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_merged_cells_of_names_codes_and_years_count_in_each_of_their_rows(run, tmp_path, fmt):
+    """A merged cell shows one value for all its rows, and that is what the clerk meant for a code,
+    a name, a year or a kind; a merged number is not spread (a shared campus is not two campuses):
+    it counts in its first row only, and the notice says so."""
+    data, report, _, judged = both(run, [merged_demo(tmp_path / f"merged.{fmt}", fmt)])
+    assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}
+    plain = json.loads(run("evaluate", DEMO_SCHOOLS, "-f", "json").stdout)
+    def verdicts(doc):
+        return {(s["school_id"], s["stage"], v["rule_id"]): v["status"] for s in doc["schools"] for v in s["verdicts"]}
+    got, want = verdicts(report), verdicts(plain)
+    assert {k: v for k, v in got.items() if want[k] != v} == {        # its 占地面积 is in row 24's cell
+        ("5226980022", "junior", "guizhou.land_area_per_pupil"): "missing_data"}
+    [notice] = [n for n in report["notices"] if n["code"] == "W404"]
+    assert "「县级行政区划代码」第 2–29 行" in notice["message"] and "「学校标识码」第 6–7 行" in notice["message"]
+    assert "只计入第一行：第 X 列「占地面积」第 24–25 行" in notice["message"]
+    assert "W404" in judged.stderr
+
+
+def two_row_header_demo(path: Path) -> Path:
+    """The demo county under a two-row header, as statistical forms have one: every column's
+    header merged over both rows, but 教师情况 over 专任教师数 and 县级及以上骨干教师数 below it."""
+    import openpyxl
+    (header, rows), _ = demo_tables()
+    order = [j for j in range(len(header)) if header[j] != "县级及以上骨干教师数"]
+    at = order.index(header.index("专任教师数"))
+    order.insert(at + 1, header.index("县级及以上骨干教师数"))
+    top = [header[j] for j in order]
+    sub: list = [None] * len(order)
+    top[at], top[at + 1], sub[at], sub[at + 1] = "教师情况", None, "专任教师数", "县级及以上骨干教师数"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "学校"
+    for r in [["青岚县学校情况表"], top, sub, *[[r[j] for j in order] for r in rows]]:
+        ws.append([typed(c) for c in r])
+    ws.merge_cells(start_row=2, start_column=at + 1, end_row=2, end_column=at + 2)
+    for c in range(1, len(order) + 1):
+        if c not in (at + 1, at + 2):
+            ws.merge_cells(start_row=2, start_column=c, end_row=3, end_column=c)
+    wb.save(path)
+    return path
+
+
+def test_a_two_row_header_names_the_columns_its_second_row_names(run, tmp_path):
+    """Under a group heading (教师情况) the fields are named in the header's second row: read from
+    there, and that row skipped as part of the header (it was ignored, and 专任教师数 lost)."""
+    data, report, checked, _ = both(run, [two_row_header_demo(tmp_path / "two.xlsx")])
+    assert data["records"] == {"read": N_DEMO + 1, "accepted": N_DEMO, "rejected": 0, "skipped": 1}
+    assert data["skipped"][0]["row"] == 3 and data["skipped"][0]["reason"] == "表头第二行 / second header row"
+    plain = json.loads(run("evaluate", DEMO_SCHOOLS, "-f", "json").stdout)
+    assert statuses(report) == statuses(plain)
+    assert not [n for n in report["notices"] if n["code"] == "W401"]        # no column left unnamed
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_table_under_a_long_title_and_instructions_is_found(run, tmp_path, fmt):
+    """Twelve lines of title, 填报单位 and 填表说明 above the header, as some forms have: the header
+    is still found (a GBK file was called binary: no field was named in its first ten rows)."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    notes = [["青岚县义务教育学校办学条件统计表（2023年）"], ["填报单位：青岚县教育局"]] + [
+        [f"{i}. 填表说明第{i}条：面积单位为平方米，金额单位为元，各项按2023年9月统计。"] for i in range(1, 11)]
+    paths = save_office(tmp_path, fmt, [*notes, header, *rows], [county_header, *county_rows])
+    data = json.loads(run("validate", *paths, "-f", "json").stdout)
+    assert data["records"]["accepted"] == N_DEMO and data["records"]["rejected"] == 0
+
+
+def test_formulas_a_program_left_uncomputed_are_named(run, tmp_path):
+    """A workbook written by a program (not saved by Excel or WPS) holds its formulas without their
+    results: a formula in a record is named with what to do (its row still lacks the value); one
+    in the 合计 row, skipped, is not."""
+    import openpyxl
+    (header, rows), _ = demo_tables()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "学校"
+    for r in [header, *rows]:
+        ws.append([typed(c) for c in r])
+    students = header.index("在校生数") + 1
+    ws.cell(row=2, column=students, value="=2000+150")
+    ws.append(["合计"] + [None] * (students - 2) + [f"=SUM(L2:L{len(rows) + 1})"])
+    wb.save(tmp_path / "generated.xlsx")
+    data, _, checked, _ = both(run, [tmp_path / "generated.xlsx"])
+    [notice] = [n for n in data["notices"] if n["code"] == "W405"]
+    assert notice["message"].startswith("工作簿中的公式没有计算结果（文件由程序生成）：「学校」L2（=2000+150）")
+    assert "SUM" not in notice["message"] and "open it in Excel or WPS and save it" in notice["message"]
+    assert [(r["row"], p["code"], p["field"]) for r in data["rejected"] for p in r["problems"]] == [(2, "E101", "students")]

@@ -252,6 +252,7 @@ def test_a_rejected_row_is_listed_with_its_reason_beside_the_evaluated_ones(tmp_
     wb, page = both_reports(tmp_path, bad)
     rejected = rows_of(wb["未通过校验"])
     assert [(r[0], r[2], r[3], r[7], r[9]) for r in rejected] == [("学校记录 school row", 2, first[0], "students", "很多")]
+    assert rejected[0][10] == "整数 / an integer"                  # 应为: Chinese first, as everything a user reads
     assert len(rows_of(wb["学校"])) == len(rows) - 2
     assert 'id="rejected"' in page and "很多" in page and page.count('<article class="school"') == len(rows) - 2
 
@@ -261,5 +262,26 @@ def test_reports_of_an_evaluation_with_no_school_left(tmp_path):
     text = (ROOT / "tests" / "data" / "schools.csv").read_text(encoding="utf-8").replace(",520102,", ",990102,")
     (tmp_path / "schools.csv").write_text(text, encoding="utf-8")
     wb, page = both_reports(tmp_path, tmp_path / "schools.csv")
-    assert len(rows_of(wb["未通过校验"])) == 3 and rows_of(wb["学校"]) == [] and rows_of(wb["问题清单"]) == []
+    kinds = [r[0] for r in rows_of(wb["未通过校验"])]
+    assert kinds == ["学校记录 school row"] * 3 + ["跳过的行 skipped row"]      # and the blank row 4
+    assert rows_of(wb["学校"]) == [] and rows_of(wb["问题清单"]) == []
     assert 'id="rejected"' in page and '<article class="school"' not in page and "没有县域结果" in page
+
+
+def test_the_rows_skipped_and_the_notices_about_files_are_listed_in_both_reports(tmp_path):
+    """A clerk who only gets the workbook sees which rows were not read and why, and which of
+    the file's columns were ignored — not only their count."""
+    rows = (ROOT / "plugins" / "guizhou" / "data" / "demo_schools.csv").read_text(encoding="utf-8").splitlines()
+    office = ["青岚县义务教育学校办学条件统计表", rows[0] + ",备注", *[r + ",已核实" for r in rows[1:]],
+              "合计" + "," * rows[0].count(","), "填表人：张敏" + "," * rows[0].count(",")]
+    path = tmp_path / "学校.csv"
+    path.write_bytes("\r\n".join(office).encode("gbk") + b"\r\n")
+    wb, page = both_reports(tmp_path, path)
+    listed = [(r[0], r[2], r[5], r[11]) for r in rows_of(wb["未通过校验"])]
+    last = len(rows) + 1                               # the title row above the header
+    assert [(kind, row, code) for kind, row, code, _ in listed] == [
+        ("文件提示 file notice", None, "W401"), ("跳过的行 skipped row", last + 1, "W403"),
+        ("跳过的行 skipped row", last + 2, "W403")]
+    assert "备注" in listed[0][3] and listed[1][3] == "非记录行 not a record: 合计"
+    assert listed[2][3] == "非记录行 not a record: 填表人：张敏"
+    assert "跳过的行 skipped row" in page and "非记录行 not a record: 填表人：张敏" in page and "W401" in page

@@ -15,7 +15,8 @@ import numpy as np
 import polars as pl
 
 from ..limits import LIMITS, limit_message
-from ..loading import InputError, LoadedFile, decode, fill_province, read_bytes
+from ..loading import (InputError, LoadedFile, check_cell_chars, decode, fill_province, read_bytes,
+                       refuse_control_bytes)
 from .tables import HEADER_SEARCH_ROWS, table_frames
 
 DELIMITERS = (",", "\t", ";", "|")
@@ -71,12 +72,8 @@ def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
         except pl.exceptions.PolarsError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(name, f"不是有效的 CSV / not valid CSV: {first}") from None
-    if raw.height and len(data) > LIMITS.max_cell_chars:
-        widest = raw.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item()
-        if widest is not None and widest > LIMITS.max_cell_chars:
-            too_long = raw.select(pl.max_horizontal(pl.all().str.len_chars().max())).item()
-            if too_long > LIMITS.max_cell_chars:
-                raise InputError(name, limit_message("max_cell_chars", where=f"a cell of {too_long} characters"))
+    if len(data) > LIMITS.max_cell_chars:
+        check_cell_chars(name, raw)
     return raw
 
 
@@ -88,6 +85,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     # whole text and the original bytes beside them, a large GB18030 file took three times its size)
     data = raw if encoding.startswith("utf-8") else text.encode("utf-8")
     del raw
+    refuse_control_bytes(name, data)
     text = text[:HEAD_CHARS]
     cells = read_csv(name, text, data)
     found = table_frames(name, name, cells, need_header=encoding == "gb18030",

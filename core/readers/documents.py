@@ -8,8 +8,8 @@ from typing import Any, Iterable
 import polars as pl
 
 from ..limits import LIMITS, limit_message
-from ..loading import (InputError, LoadedFile, NumberText, concat, fill_province, header_names, json_kind,
-                       records_frame, settle_columns, split_county)
+from ..loading import (InputError, LoadedFile, NumberText, check_cell_chars, concat, fill_province, header_names,
+                       json_kind, records_frame, settle_columns, split_county)
 from ..problems import Problem
 
 
@@ -38,6 +38,7 @@ def settled_records(name: str, items: Iterable[tuple[int, str, Any]]) -> tuple[p
     headers are (:func:`~edubalance.loading.settle_columns`): a key in another unit converted,
     keys no field names dropped with one W401."""
     frame = records_frame(name, items)
+    check_cell_chars(name, frame)
     keys = [c for c in frame.columns if not c.startswith("_")]
     columns = [(c, fname, c, ("键", "key")) for c, fname in zip(keys, header_names(name, keys))]
     return settle_columns(name, frame, columns, name)

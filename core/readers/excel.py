@@ -5,8 +5,9 @@ workbook: a sheet named like ``county``/``县级``/``县域`` holds county recor
 records (a row without 学校标识码 but with county fields is a county record there too). Other
 sheets (instructions, charts' data, a cover page) are skipped, and ``LoadedFile.sheets`` says
 which sheets were read and which skipped and why. The first school sheet's rows have the file
-as ``_file``; every other sheet's ``path#sheet``. Cells keep what the workbook shows: a merged
-area's value is in its first cell, the others are empty. Before an XLSX is opened, its zip
+as ``_file``; every other sheet's ``path#sheet``. A merged area's value is in its first cell; the
+sheet's merged areas go to the table reader, which reads a merged name, code or year in each of
+its rows (:func:`~edubalance.readers.tables.fill_merged`). Before an XLSX is opened, its zip
 directory is checked against the unpacked-size and ratio limits.
 
 A cell a clerk typed as ``15%`` holds 0.15 with a percent number format; calamine gives the
@@ -21,12 +22,15 @@ import re
 import unicodedata
 import zipfile
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Collection, Iterable, Iterator, Mapping, Sequence, cast
 
 import polars as pl
 
 from ..limits import LIMITS, limit_message
-from ..loading import InputError, LoadedFile, PercentCells, cell_text, checked_stat, concat, fill_province
+from ..loading import (FORMATS_BY_SUFFIX, InputError, LoadedFile, PercentCells, cell_text, check_cell_chars,
+                       checked_stat, concat, fill_province)
+from ..problems import Problem, file_notice
 from .tables import HEADER_SEARCH_ROWS, SheetRead, header_index, headers_found, table_frames
 
 _COUNTY_SHEET = re.compile(r"^(county|counties|县|县级|县域|县区)")
@@ -38,7 +42,8 @@ def is_county_sheet(title: str) -> bool:
 
 
 def check_zip(name: str) -> None:
-    """Refuse a workbook that would unpack to more than the limits allow (a zip bomb)."""
+    """Refuse a workbook that would unpack to more than the limits allow (a zip bomb), and a zip
+    archive that is no workbook (files zipped to be sent), naming what it holds."""
     try:
         with zipfile.ZipFile(name) as z:
             infos = z.infolist()
@@ -50,6 +55,10 @@ def check_zip(name: str) -> None:
         raise InputError(name, limit_message("max_xlsx_bytes", unpacked))
     if unpacked > 16 << 20 and unpacked // packed > LIMITS.max_xlsx_ratio:
         raise InputError(name, limit_message("max_xlsx_ratio", unpacked // packed))
+    if not any(i.filename == "[Content_Types].xml" for i in infos):     # every Office Open XML file has one
+        held = "、".join(i.filename for i in infos[:5]) + (f" 等 {len(infos)} 个文件" if len(infos) > 5 else "")
+        raise InputError(name, f"这是压缩包（zip），不是 Excel 工作簿：请先解压，再读取其中的文件（{held}）/ this is a zip "
+                               f"archive, not an Excel workbook: unzip it and give the files inside")
 
 
 def _first_filled(rows: list[list]) -> list[tuple[int, list]]:
@@ -209,21 +218,100 @@ def _xls_formats(name: str, title: str, columns: Sequence[str], first: int, last
         book.release_resources()
 
 
-def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
-    """Read an XLSX or XLS workbook into school and county frames, from every sheet of records."""
+def _holds_formula(z: zipfile.ZipFile, member: str) -> bool:
+    """Whether a worksheet's XML holds a formula (``<f>``), read in slices (a sheet may be large)."""
+    tail = b""
+    with z.open(member) as f:
+        while chunk := f.read(1 << 20):
+            if re.search(rb"<f[ >]", tail + chunk):
+                return True
+            tail = chunk[-3:]
+    return False
+
+
+def _formulas_uncomputed(name: str) -> dict[str, list[tuple[int, str, str]]]:
+    """Per sheet, (row, cell, formula) of every formula of a workbook a program wrote and left to be
+    computed when opened (``fullCalcOnLoad``: Excel and WPS compute and keep each formula's result
+    when they save, such programs leave it empty, or 0); nothing for any other workbook, which
+    costs one small read (and a scan of the sheets' XML for a formula, when a program wrote it)."""
+    with zipfile.ZipFile(name) as z:
+        try:
+            book = z.read("xl/workbook.xml")
+        except KeyError:
+            return {}
+        if not re.search(rb"fullCalcOnLoad=[\"'](?:1|true)", book) or not any(
+                _holds_formula(z, n) for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+            return {}
+    import openpyxl
+
+    found: dict[str, list[tuple[int, str, str]]] = {}
+    with open(name, "rb") as f:                        # a file object: any suffix is read
+        wb = openpyxl.load_workbook(f, read_only=True, data_only=False)
+        try:
+            for ws in wb.worksheets:
+                found[ws.title] = [(c.row, c.coordinate, c.value) for row in ws.iter_rows() for c in row
+                                   if isinstance(c.value, str) and c.value.startswith("=")]
+        finally:
+            wb.close()
+    return found
+
+
+#: The formulas a W405 names before it counts the rest.
+FORMULAS_SHOWN = 10
+
+
+def formulas_notice(file_label: str, formulas: Sequence[tuple[str, str, str]]) -> Problem:
+    """W405: the formulas in records that a program left uncomputed ((sheet, cell, formula))."""
+    shown = "、".join(f"「{t}」{c}（{f[:40]}）" for t, c, f in formulas[:FORMULAS_SHOWN])
+    shown_en = ", ".join(f"'{t}'!{c} ({f[:40]})" for t, c, f in formulas[:FORMULAS_SHOWN])
+    more = len(formulas) > FORMULAS_SHOWN
+    return file_notice("W405", file_label,
+                       f"工作簿中的公式没有计算结果（文件由程序生成）：{shown}{f' 等 {len(formulas)} 个' if more else ''}；"
+                       f"显示为空的按未填写处理，已有的值也可能不是公式的结果：请在 Excel 或 WPS 中打开并保存后再试 / the "
+                       f"workbook's formulas have no computed results (a program wrote it): {shown_en}"
+                       f"{f' … ({len(formulas)})' if more else ''}; those empty are read as missing, and a value shown "
+                       f"may not be the formula's: open it in Excel or WPS and save it, then try again")
+
+
+#: The stream an encrypted Office Open XML workbook is kept in, inside an OLE document (its
+#: directory names streams in UTF-16).
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+
+
+def _encrypted(name: str) -> bool:
+    """Whether an OLE document that is no readable .xls is a workbook with a password to open it
+    (looked for only once reading it failed)."""
+    with open(name, "rb") as f:
+        return _ENCRYPTED_STREAM in f.read()
+
+
+def _open(name: str, fmt: str) -> Any:
+    """The workbook, opened as what its bytes are (``fmt``): calamine goes by a path's suffix, so an
+    .xls saved under .xlsx (or a workbook under .csv) is read from the file's content."""
     from python_calamine import CalamineWorkbook
 
+    if FORMATS_BY_SUFFIX.get(Path(name).suffix.lower()) == fmt:
+        return CalamineWorkbook.from_path(name)
+    with open(name, "rb") as f:
+        return CalamineWorkbook.from_filelike(f)
+
+
+def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
+    """Read an XLSX or XLS workbook into school and county frames, from every sheet of records."""
     checked_stat(name)
     if fmt == "xlsx":
         check_zip(name)
     found: list[SheetRead] = []
+    formulas: list[tuple[str, str, str]] = []
+    uncomputed = _formulas_uncomputed(name) if fmt == "xlsx" else {}
     sheets: list[str] = []
     unread: list[tuple[str, tuple[str, str] | None]] = []      # (sheet, why in zh and en; None: empty)
     try:
-        wb = CalamineWorkbook.from_path(name)
+        wb = _open(name, fmt)
         school_label: str | None = name
         for title in wb.sheet_names:
-            rows = wb.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            sheet = wb.get_sheet_by_name(title)
+            rows = sheet.to_python(skip_empty_area=False)
             first = _first_filled(rows)
             kind = _sheet_kind(title, first)
             if kind is None:
@@ -234,14 +322,22 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
             if kind == "school":
                 school_label = None
             formats = percent_cells(name, title, fmt)
-            read_ = table_frames(name, label, rows_frame(rows), all_county=kind == "county", strip=False,
-                                 percent_cells=formats)
+            cells = rows_frame(rows)
+            check_cell_chars(name, cells)
+            read_ = table_frames(name, label, cells, all_county=kind == "county", strip=False,
+                                 percent_cells=formats, merged=sheet.merged_cell_ranges or ())
             if read_ is not None:
                 found.append(read_)
+                records = set(read_.schools["_row"].to_list()) | set(read_.county["_row"].to_list())
+                formulas += [(title, cell, f) for row, cell, f in uncomputed.get(title, ()) if row in records]
                 sheets.append(f"「{title}」({'县级记录 county records' if kind == 'county' else '学校记录 school records'})")
     except InputError:
         raise
     except Exception as exc:  # calamine raises several types for a damaged file
+        if fmt == "xls" and _encrypted(name):
+            raise InputError(name, "工作簿设有打开密码（已加密），无法读取：请在 Excel 或 WPS 中取消密码后另存为 .xlsx / the "
+                                   "workbook is protected by a password (encrypted): remove the password in Excel or "
+                                   "WPS and save it as .xlsx") from None
         raise InputError(name, f"不是可读的 Excel 工作簿 / not a readable XLSX workbook "
                                f"({type(exc).__name__}: {exc})") from None
     if not found:
@@ -252,10 +348,11 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
                          en="no sheet of the workbook holds school or county records (a header row naming fields "
                             "such as 学校标识码, 学段) — sheets: "
                             + "; ".join(f"'{title}': {why[1] if why else 'empty'}" for title, why in unread))
+    notices = [n for f in found for n in f.notices] + ([formulas_notice(name, formulas)] if formulas else [])
     notes = [f"读取工作表 read sheet {s}" for s in sheets] + [
         f"跳过工作表 skipped sheet 「{title}」: {f'{why[0]}/ {why[1]}' if why else '空表 / empty'}" for title, why in unread]
     schools = concat([f.schools for f in found])
     county = concat([f.county for f in found])
     return LoadedFile(name, fmt, fill_province(schools, default_province), fill_province(county, default_province),
-                      notices=[n for f in found for n in f.notices], skipped=[r for f in found for r in f.skipped],
+                      notices=notices, skipped=[r for f in found for r in f.skipped],
                       sheets=notes)

@@ -14,13 +14,14 @@ from typing import Any, Sequence
 
 import polars as pl
 
-from ..fields import header_to_field, is_unit_label, label, suggest_field, unit, unit_cell, unit_text
+from ..fields import header_to_field, header_unit, is_unit_label, label, suggest_field, unit, unit_cell, unit_text
 from ..loading import (InputError, PercentCells, Skipped, column_letter, header_names, quoted_header, settle_columns,
                        split_county)
 from ..problems import Problem, file_notice, row_runs
 
-#: The first non-blank rows of a sheet a header is looked for in.
-HEADER_SEARCH_ROWS = 10
+#: The first non-blank rows of a sheet a header is looked for in (some forms put a title, the
+#: 填报单位 and ten lines of 填表说明 above it).
+HEADER_SEARCH_ROWS = 30
 
 
 def header_index(first: Sequence[Sequence[Any]]) -> int | None:
@@ -65,9 +66,11 @@ def _column_where(j: int) -> tuple[str, str]:
 
 
 #: Words that open a row that is not a record: totals, signatures, dates and notes.
-NON_RECORD_WORDS = ("合计", "总计", "小计", "累计", "共计", "全县", "全区", "全市", "全旗", "全州", "全省", "平均",
+NON_RECORD_WORDS = ("合计", "总计", "小计", "累计", "共计", "全县", "全区", "全市", "全旗", "全州", "全省", "平均", "其中",
                     "填表人", "填报人", "制表人", "统计人", "审核人", "复核人", "审核", "单位负责人", "负责人",
-                    "校长签字", "签字", "盖章", "填表日期", "填报日期", "制表日期", "联系人", "联系电话",
+                    "统计负责人", "经办人", "统计员", "主管领导", "分管领导", "制表", "单位（盖章）", "单位(盖章)",
+                    "校长签字", "签字", "盖章", "填表日期", "填报日期", "制表日期", "报出日期", "填报时间", "日期",
+                    "填报单位", "联系人", "联系电话", "联系方式", "电话", "数据来源", "资料来源",
                     "说明", "填表说明", "附注")
 _SPACES = r"[\s\u3000]*"
 #: After 全县, 全州 … a place-name ending means a place (全州县 is a county of Guangxi), not a total.
@@ -97,6 +100,23 @@ def non_record_rows(body: pl.DataFrame, cells: Sequence[str], lead: Sequence[str
         return maybe
     found = body[at].select((words | empty).alias("m")).to_series()
     return maybe.scatter(at, found)
+
+
+SECOND_HEADER_ROW = "表头第二行 / second header row"
+
+
+def second_header(header: Sequence[Any], names: Sequence[str | None], row: Sequence[Any]) -> list[Any] | None:
+    """The header completed by its second row, when ``row`` (the first below the header) is one:
+    it names a field under a column the header names none for (a group heading such as 教师情况,
+    or a cell merged from the left) and holds no number. A second-row cell naming a field names
+    its column; the others keep the header's."""
+    if any(c is not None and any(ch.isdigit() for ch in str(c)) for c in row):
+        return None                     # a record (or a units row, 单位：万元 aside, which has none)
+    below = [header_to_field(c) or (u.field if (u := header_unit(c)) else None) if c is not None else None
+             for c in row]
+    if not any(b is not None and n is None for b, n in zip(below, names)):
+        return None
+    return [c if b is not None else h for h, c, b in zip(header, row, below)]
 
 
 UNITS_ROW = "单位行 / units row"
@@ -148,6 +168,62 @@ def skipped_notice(file_label: str, skipped: Sequence[Skipped]) -> Problem:
                        f"rows): {en}", observed=[s.row for s in skipped])
 
 
+#: A worksheet's merged areas: ((first row, first column), (last row, last column)), 0-based.
+Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
+
+
+def _fills(field_name: str) -> bool:
+    """Whether a merged cell of this field counts in each of its rows: a name, a code, a kind, 是/否
+    or the year say the same for every row they span; a number (a shared campus's area) does not."""
+    return unit(field_name) in ("", "year")
+
+
+def fill_merged(body: pl.DataFrame, merged: Merged, cells: Sequence[str], names: Sequence[str | None],
+                header: Sequence[Any], file_label: str) -> tuple[pl.DataFrame, Problem | None]:
+    """The records with each merged cell of a name, code, kind or year (one value shown over several
+    rows) read as its value in every row it spans, and the W404 that says which were, and which
+    merged numbers count in their first row only."""
+    first_row = int(body["_row"][0]) if body.height else 0
+    filled: list[tuple[int, int, int]] = []
+    first_only: list[tuple[int, int, int]] = []
+    for (r0, j), (r1, _) in merged:
+        field = names[j] if j < len(names) else None
+        if r1 <= r0 or j >= len(cells) or field is None or r0 + 1 < first_row:
+            continue                          # one row, a column no field names, or above the records
+        (filled if _fills(field) else first_only).append((j, r0 + 1, r1 + 1))
+    if not filled and not first_only:
+        return body, None
+    for j in sorted({j for j, _, _ in filled}):
+        spans = [(a, b) for k, a, b in filled if k == j]
+        rows = body["_row"].to_list()
+        values = body[cells[j]].to_list()
+        at = {row: i for i, row in enumerate(rows)}
+        for a, b in spans:
+            top = values[at[a]] if a in at else None
+            for row in range(a + 1, b + 1):
+                if row in at and values[at[row]] is None:
+                    values[at[row]] = top
+        body = body.with_columns(pl.Series(cells[j], values, dtype=pl.String))
+
+    def listed(areas: list[tuple[int, int, int]]) -> tuple[str, str]:
+        shown = sorted(areas)[:SKIPPED_RUNS_SHOWN]
+        zh = "、".join(f"第 {column_letter(j)} 列「{header[j]}」第 {a}–{b} 行" for j, a, b in shown)
+        en = ", ".join(f"column {column_letter(j)} '{header[j]}' rows {a}–{b}" for j, a, b in shown)
+        more = len(areas) - len(shown)
+        return (zh + (f" 等 {len(areas)} 处" if more else ""), en + (f" … ({len(areas)} areas)" if more else ""))
+    zh, en = [], []
+    if filled:
+        z, e = listed(filled)
+        zh.append(f"合并单元格的值计入其中每一行：{z}")
+        en.append(f"merged cells read as their value in each of their rows: {e}")
+    if first_only:
+        z, e = listed(first_only)
+        zh.append(f"合并单元格中的数值只计入第一行：{z}（其余行视为未填写，请分行填写）")
+        en.append(f"merged cells of numbers count in their first row only: {e} (the other rows are empty: "
+                  f"give each row its own value)")
+    return body, file_notice("W404", file_label, "；".join(zh) + " / " + "; ".join(en))
+
+
 @dataclass
 class SheetRead:
     """What one table (a CSV file, a worksheet) gave: school and county rows, the notices about
@@ -161,7 +237,7 @@ class SheetRead:
 
 def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool = False,
                  need_header: bool = False, strip: bool = True,
-                 percent_cells: PercentCells | None = None) -> SheetRead | None:
+                 percent_cells: PercentCells | None = None, merged: Merged = ()) -> SheetRead | None:
     """School and county frames from a sheet of text cells (one String column per sheet
     column, one row per sheet row, header and title rows included); None if every row is blank.
 
@@ -170,7 +246,8 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     ``need_header``: refuse a sheet none of whose first rows names a known field (a file that
     only decoded as GB18030 is then more likely binary than a table). ``strip``: some cell may
     start or end with white space (False when the caller knows none does). ``percent_cells``: a
-    worksheet's cells formatted as percentages (:func:`~edubalance.loading.settle_columns`)."""
+    worksheet's cells formatted as percentages (:func:`~edubalance.loading.settle_columns`); ``merged``:
+    a worksheet's merged areas (:func:`fill_merged`)."""
     cells = raw.columns
     if not cells:
         return None
@@ -194,6 +271,14 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
         raise InputError(name, no_known_header(first[j], int(frame["_row"][j])))
     body = frame.slice(k + 1)
     skipped: list[Skipped] = []
+    completed = second_header(header, names, body.row(0)[1:]) if body.height else None
+    if completed is not None:
+        header, names = tuple(completed), header_names(name, completed)
+        skipped.append(Skipped(file_label, int(body["_row"][0]), SECOND_HEADER_ROW))
+        body = body.slice(1)
+    merged_notice = None
+    if merged and body.height:
+        body, merged_notice = fill_merged(body, merged, cells, names, header, file_label)
     fields_at = {names[j]: c for j, c in enumerate(cells) if names[j] is not None}
     units = units_row(cells, body.row(0)[1:], names, fields_at.get(LEAD_FIELDS[all_county][0])) if body.height else None
     if units is not None:
@@ -217,6 +302,8 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     columns = [(c, names[j], header[j], _column_where(j))
                for j, c in enumerate(cells) if used[j]]
     body, notices = settle_columns(name, body, columns, file_label, units, percent_cells)
+    if merged_notice is not None:
+        notices.append(merged_notice)
     if skipped:
         notices.append(skipped_notice(file_label, skipped))
     body = body.select("_file", "_row", *[c for c in body.columns if not c.startswith("_")])

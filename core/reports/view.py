@@ -6,6 +6,7 @@ the HTML page cannot differ. Everything comes from the JSON report and its rule 
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,7 +190,9 @@ class ReportView:
         return out
 
     def rejected_problems(self) -> list[dict[str, Any]]:
-        """One row per problem of every rejected school or county row, and every warning."""
+        """One row per problem of every rejected school or county row, every warning, every notice
+        about a whole file (W401 ignored columns, W402 units converted …) and every row skipped
+        with its reason (in place of the W403 that counts them)."""
         from ..report import each_problem
         kinds = {"school": "学校记录 school row", "county": "县级记录 county row",
                  "warning": "警告 warning (已评估 kept)"}
@@ -201,6 +204,13 @@ class ReportView:
                 last, (ident, name) = rec, record_identity(rec)
             out.append({"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"), "id": ident or None,
                         "name": name or None, **_problem(p)})
+        for n in self.data.get("notices") or []:
+            if n.get("code") != "W403":
+                out.append({"kind": "文件提示 file notice", "file": n.get("file"), "row": None, "id": None, "name": None,
+                            **_problem(n), "observed": None})          # the message names what it is about
+        for sk in self.data.get("skipped") or []:
+            out.append({"kind": "跳过的行 skipped row", "file": sk.get("file"), "row": sk.get("row"), "id": None,
+                        "name": None, **_problem({"code": "W403", "severity": "warning", "message": sk.get("reason")})})
         return out
 
     def rejected_county_rows(self) -> list[dict[str, Any]]:
@@ -223,7 +233,19 @@ class ReportView:
         return rows
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def chinese_first(text: Any) -> Any:
+    """An ``English / 中文`` text (what some problems' ``expected`` holds) as ``中文 / English``:
+    Chinese first in what a user reads; any other value as it is."""
+    if not isinstance(text, str):
+        return text
+    en, sep, zh = text.partition(" / ")
+    return f"{zh} / {en}" if sep and not _CJK.search(en) and _CJK.search(zh) else text
+
+
 def _problem(p: dict) -> dict[str, Any]:
     return {"code": p.get("code"), "severity": p.get("severity"), "field": p.get("field"),
-            "label": p.get("label"), "observed": p.get("observed"), "expected": p.get("expected"),
+            "label": p.get("label"), "observed": p.get("observed"), "expected": chinese_first(p.get("expected")),
             "message": p.get("message")}
