@@ -135,6 +135,7 @@ def test_labels_and_units_for_fields_and_measures():
     ("学校标识码（10位）", "school_id"), ("学校名称(全称)", "school_name"), ("学段（小学/初中）", "stage"),
     ("公办（是/否）", "is_public"), ("县级行政区划代码（6位）", "county_code"), ("弄虚作假（是/否）", "veto_falsified_data"),
     ("在校生数（人次）", None), ("学年（2023）", None),      # a field with a unit: still refused (header_unit)
+    ("学校名称（英文）", None), ("学校标识码（旧）", None),  # a bracket that is no note on the format: another column
     # invisible characters pasted from web pages and other files: a zero-width space, a BOM, a soft hyphen
     ("在校生数\u200b", "students"), ("\ufeff班级数", "classes"), ("专任\u00ad教师数", "teachers"),
     ("\u200b图书（万册）\u200b", None),
@@ -151,6 +152,15 @@ def test_header_to_field(header, expected):
 ])
 def test_did_you_mean_suggests_the_closest_field(header, expected):
     assert fields.suggest_field(header) == expected
+
+
+def test_a_column_beside_its_field_with_another_bracket_is_ignored_not_a_second_copy():
+    """学校名称（英文） beside 学校名称 is another column (named by the W401), not the school name twice
+    (which would refuse the whole sheet); a field with a unit in another unit is still refused."""
+    assert loading.header_names("f.csv", ["学校名称", "学校名称（英文）", "学校标识码（旧）", "学校标识码"]) == [
+        "school_name", None, None, "school_id"]
+    assert fields.header_unit("学校名称（英文）") is None
+    assert fields.header_unit("在校生数（人次）") == fields.UnitHeader("students", "人次", None)
 
 
 def test_a_unit_header_with_invisible_characters_is_converted():
@@ -257,6 +267,16 @@ def test_a_control_character_anywhere_in_a_csv_is_refused_by_its_line(tmp_path, 
     path.write_bytes("\n".join(rows).encode(encoding) + "\n".encode(encoding))
     with pytest.raises(InputError, match=f"第 {line} 行有控制字符 U\\+0000.*line {line} holds the control character"):
         load_file(path)
+
+
+@pytest.mark.parametrize("rows", [3, 3500])
+def test_a_csv_ending_in_the_old_end_of_file_mark_is_read(tmp_path, rows):
+    """Old DOS programs end a text file with Ctrl-Z (0x1A): the mark, not a damaged file."""
+    lines = ["school_id,school_name,stage"] + [f"52010200{i:02d},花溪第{i}小学,primary" for i in range(rows)]
+    path = tmp_path / "dos.csv"
+    path.write_bytes("\r\n".join(lines).encode("gbk") + b"\r\n\x1a")
+    lf = load_file(path)
+    assert lf.frame.height == rows and lf.frame["stage"].to_list()[-1] == "primary"
 
 
 def test_csv_utf8_with_bom(tmp_path):

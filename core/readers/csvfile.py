@@ -80,6 +80,8 @@ def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
 def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a CSV file into school and county frames."""
     raw = read_bytes(name)
+    if raw.endswith(b"\x1a"):                 # the end-of-file mark old DOS programs write (Ctrl-Z)
+        raw = raw[:-1]
     text, encoding = decode(name, raw, head=HEAD_CHARS)        # UTF-8: the head only, polars reads the bytes
     # polars skips a UTF-8 BOM itself; a decoded file lives on only as its UTF-8 bytes (with the
     # whole text and the original bytes beside them, a large GB18030 file took three times its size)
