@@ -316,10 +316,10 @@ def validate(files, province, force_province, plugins, fmt, output):
             lines += problem_lines(data["rejected"], data["warnings"])
         lines.extend(f"注意 Note: {note}" for note in checked.notes)
         if not data["rejected"] and not data["warnings"]:
-            n = sum(1 for notice in data.get("notices") or [] if notice.get("code") != "W403")
-            lines.append(f"未发现问题，但有 {n} 条关于整个文件的提示（见上文，如被忽略的列）。No problems found in any row, but {n} "
-                         f"notice(s) about whole files (above: columns ignored, say)." if n else
-                         "未发现问题。No problems found.")
+            n = sum(1 for notice in checked.notices if notice.code != "W403")
+            lines.append(f"未发现问题，但有 {n} 条关于整个文件的提示（已在标准错误输出中列出，如被忽略的列）。No problems found in "
+                         f"any row, but {n} notice(s) about whole files (listed on standard error: columns ignored, "
+                         f"say)." if n else "未发现问题。No problems found.")
         emit("\n".join(lines) + "\n", output)
     sys.exit(1 if data["rejected"] or data["warnings"] else 0)
 

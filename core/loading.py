@@ -128,7 +128,7 @@ class LoadedFile:
     county: pl.DataFrame = field(default_factory=empty_frame)     # county rows
     encoding: str | None = None       # text formats: the encoding that decoded the file
     province: str | None = None       # JSON/YAML: the file's own top-level province
-    notices: list[Problem] = field(default_factory=list)     # about the whole file (W401–W403)
+    notices: list[Problem] = field(default_factory=list)     # about the whole file (W401–W405)
     skipped: list[Skipped] = field(default_factory=list)    # rows that are not records
     sheets: list[str] = field(default_factory=list)         # workbooks: what was read and skipped, and why
 

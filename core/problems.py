@@ -106,7 +106,7 @@ class Problem:
     code: str
     severity: str
     file: str
-    row: int | None            # None: about the whole file (W401–W403)
+    row: int | None            # None: about the whole file (W401–W405)
     school_id: str | None
     field: str | None
     label: str
@@ -146,7 +146,7 @@ class Problem:
 
 
 def file_notice(code: str, file: str, message: str, observed: Any = None, field: str | None = None) -> Problem:
-    """A problem about a whole file (W401–W403): no row, shown once; it never rejects a record
+    """A problem about a whole file (W401–W405): no row, shown once; it never rejects a record
     nor changes the exit code."""
     return Problem(code, severity(code), file, None, None, field, fields.label(field) if field else "", observed,
                    None, message)

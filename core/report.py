@@ -11,7 +11,6 @@ build and serialise them a chunk at a time instead of holding GBs of dicts.
 """
 from __future__ import annotations
 
-import io
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -89,7 +88,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     verdicts: str = "all"
     skipped: list[dict] = field(default_factory=list)      # rows that are not records
-    notices: list[dict] = field(default_factory=list)      # about whole files (W401–W403)
+    notices: list[dict] = field(default_factory=list)      # about whole files (W401–W405)
     blocks: list[SchoolBlock] = field(default_factory=list, repr=False)
     _schools: list[dict] | None = field(default=None, repr=False)
     _order: list[tuple[int, int]] = field(default_factory=list, repr=False)
@@ -350,11 +349,12 @@ def _json_text(table: pa.RecordBatch, lines: bool) -> tuple[int, list[memoryview
     line (``lines``; Polars' writer escapes a line break inside a text, so line breaks only end
     lines), or the items of a JSON array, comma-separated (Polars' array without its brackets)."""
     out = _Parts()
+    stream: Any = out                           # a write/flush sink: Polars only writes to it and flushes it
     frame = cast(pl.DataFrame, pl.from_arrow(table))
-    if lines:                                   # (Polars only writes to the stream, and flushes it)
-        frame.write_ndjson(cast(BinaryIO, out))
+    if lines:
+        frame.write_ndjson(stream)
         return table.num_rows, out.parts
-    frame.write_json(cast(io.IOBase, out))                     # "[{…},{…}]": the same objects, comma-separated
+    frame.write_json(stream)                    # "[{…},{…}]": the same objects, comma-separated
     parts = out.parts
     parts[0] = parts[0][1:]
     parts[-1] = parts[-1][:-1]

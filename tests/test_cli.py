@@ -225,7 +225,8 @@ def test_validate_says_when_no_row_has_a_problem_but_the_file_has_notices(run, t
     path.write_text("\n".join([lines[0].replace("班级数", "教学班数")] + lines[1:]) + "\n", encoding="utf-8")
     result = run("validate", path)
     assert result.exit_code == 0
-    assert "未发现问题，但有 1 条关于整个文件的提示（见上文，如被忽略的列）。No problems found in any row, but 1 notice(s) " \
-           "about whole files (above: columns ignored, say)." in result.stdout
+    assert "未发现问题，但有 1 条关于整个文件的提示（已在标准错误输出中列出，如被忽略的列）。No problems found in any row, " \
+           "but 1 notice(s) about whole files (listed on standard error: columns ignored, say)." in result.stdout
+    assert "W401" in result.stderr
     clean = run("validate", demo)
     assert "未发现问题。No problems found." in clean.stdout

@@ -328,8 +328,9 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
                                  percent_cells=formats, merged=sheet.merged_cell_ranges or ())
             if read_ is not None:
                 found.append(read_)
-                records = set(read_.schools["_row"].to_list()) | set(read_.county["_row"].to_list())
-                formulas += [(title, cell, f) for row, cell, f in uncomputed.get(title, ()) if row in records]
+                if uncomputed.get(title):
+                    records = set(read_.schools["_row"].to_list()) | set(read_.county["_row"].to_list())
+                    formulas += [(title, cell, f) for row, cell, f in uncomputed[title] if row in records]
                 sheets.append(f"「{title}」({'县级记录 county records' if kind == 'county' else '学校记录 school records'})")
     except InputError:
         raise

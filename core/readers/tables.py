@@ -193,11 +193,10 @@ def fill_merged(body: pl.DataFrame, merged: Merged, cells: Sequence[str], names:
         (filled if _fills(field) else first_only).append((j, r0 + 1, r1 + 1))
     if not filled and not first_only:
         return body, None
+    at = {row: i for i, row in enumerate(body["_row"].to_list())}       # a sheet row's record
     for j in sorted({j for j, _, _ in filled}):
         spans = [(a, b) for k, a, b in filled if k == j]
-        rows = body["_row"].to_list()
         values = body[cells[j]].to_list()
-        at = {row: i for i, row in enumerate(rows)}
         for a, b in spans:
             top = values[at[a]] if a in at else None
             for row in range(a + 1, b + 1):
