@@ -383,14 +383,15 @@ def test_a_multipart_body_without_files_is_400(client):
     assert_problem(r, 400, "malformed-request")
 
 
-@pytest.mark.parametrize("content_type, body, english", [
-    ("multipart/form-data; boundary=x", b"--y\r\nnot a part", "Invalid multipart data"),
-    ("multipart/form-data", b"--x\r\n", "Missing boundary"),
+@pytest.mark.parametrize("content_type, body, chinese, english", [
+    ("multipart/form-data; boundary=x", b"--y\r\nnot a part", "分段格式不正确", "Invalid multipart data"),
+    ("multipart/form-data", b"--x\r\n", "缺少边界", "Missing boundary"),
 ])
-def test_a_form_the_parser_refuses_is_explained_chinese_first(client, content_type, body, english):
+def test_a_form_the_parser_refuses_is_explained_chinese_first(client, content_type, body, chinese, english):
     doc = assert_problem(client.post("/v1/evaluate", content=body, headers={"content-type": content_type}),
                          400, "malformed-request")
-    assert doc["detail"].startswith("无法解析 multipart/form-data 表单") and english in doc["detail"], doc["detail"]
+    assert doc["detail"].startswith(f"无法解析 multipart/form-data 表单：{chinese}"), doc["detail"]
+    assert english in doc["detail"]
 
 
 def test_a_form_cut_short_is_refused_not_read_in_part(client):
@@ -411,11 +412,12 @@ def test_a_form_cut_short_is_refused_not_read_in_part(client):
 def test_too_many_files_or_fields_is_explained_chinese_first(client):
     files = [("files", (f"a{i}.csv", b"x,y\n", "text/csv")) for i in range(21)]
     doc = assert_problem(client.post("/v1/evaluate", files=files), 400, "malformed-request")
-    assert doc["detail"].startswith("无法解析 multipart/form-data 表单") and "最多 20 个文件" in doc["detail"], doc["detail"]
+    assert doc["detail"].startswith("无法解析 multipart/form-data 表单：文件过多（最多 20 个）"), doc["detail"]
     assert "Too many files" in doc["detail"]
     fields = {f"f{i}": "1" for i in range(12)}
     doc = assert_problem(client.post("/v1/evaluate", data=fields, files=files[:1]), 400, "malformed-request")
-    assert doc["detail"].startswith("无法解析 multipart/form-data 表单") and "Too many fields" in doc["detail"]
+    assert doc["detail"].startswith("无法解析 multipart/form-data 表单：其他字段过多（最多 10 个）"), doc["detail"]
+    assert "Too many fields" in doc["detail"]
 
 
 def test_other_bad_requests(client):

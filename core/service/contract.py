@@ -218,6 +218,6 @@ def report_components() -> dict[str, Any]:
     schema.pop("$id", None)
     title = schema.pop("title", None)
     if title:
-        schema["description"] = f"{title}: {schema.get('description', '')}".rstrip(": ")
+        schema["description"] = f"{title}: {schema['description']}" if schema.get("description") else title
     text = json.dumps({"Report": schema, **{f"Report_{k}": v for k, v in defs.items()}}, ensure_ascii=False)
     return json.loads(text.replace('"#/$defs/', '"#/components/schemas/Report_'))

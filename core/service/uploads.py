@@ -50,9 +50,8 @@ class RequestReader:
                        max_fields=MAX_FORM_FIELDS)
         try:
             form = await parser.parse()
-        except MultiPartException as exc:     # the form parser's own words, English only
-            raise ServiceProblem("malformed-request", f"无法解析 multipart/form-data 表单（边界、分段或数量不合规定：最多 "
-                                                      f"{self.settings.max_files} 个文件、{MAX_FORM_FIELDS} 个其他字段）。"
+        except MultiPartException as exc:     # the form parser's own words, English only: said in Chinese first
+            raise ServiceProblem("malformed-request", f"无法解析 multipart/form-data 表单：{_form_refusal_zh(exc.message, self.settings.max_files)}。"
                                                       f"The multipart/form-data body cannot be parsed: {exc.message}") from None
         try:
             if not parser.complete:
@@ -101,6 +100,20 @@ class RequestReader:
             raise ServiceProblem("malformed-request", exc.problems[0].message) from None
         out["province"] = self.check_province(out["province"])
         return out
+
+
+#: What the form parser refuses (its messages begin with these words), in Chinese.
+_FORM_REFUSALS_ZH = {"Too many files": "文件过多（最多 {files} 个）", "Too many fields": "其他字段过多（最多 {fields} 个）",
+                     "Missing boundary": "缺少边界（boundary）", "Part exceeded maximum size": "某一分段超过大小上限",
+                     "Field exceeded maximum size": "某一字段超过大小上限",
+                     "The Content-Disposition header field": "某一分段没有 Content-Disposition 的 name",
+                     "Invalid multipart data": "分段格式不正确"}
+
+
+def _form_refusal_zh(message: str, files: int) -> str:
+    """The Chinese of a refusal by the form parser (whose messages are English only)."""
+    found = next((zh for start, zh in _FORM_REFUSALS_ZH.items() if message.startswith(start)), "边界、分段或数量不合规定")
+    return found.format(files=files, fields=MAX_FORM_FIELDS)
 
 
 class _Form(MultiPartParser):
