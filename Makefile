@@ -29,8 +29,8 @@ chromium:
 TYPECHECK := build/typecheck
 typecheck: $(STAMP)
 	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/edubalance
-	ln -s $(CURDIR)/core/* $(TYPECHECK)/edubalance/
-	ln -s $(CURDIR)/schemas $(TYPECHECK)/edubalance/schemas
+	ln -s "$(CURDIR)"/core/* $(TYPECHECK)/edubalance/
+	ln -s "$(CURDIR)/schemas" $(TYPECHECK)/edubalance/schemas
 	$(VENV)/bin/mypy
 
 test: $(STAMP) chromium
@@ -49,4 +49,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/service.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .mypy_cache

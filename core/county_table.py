@@ -26,7 +26,7 @@ from .county_listings import (Names, list_exclusions, list_gates_unknown, list_m
 from .cv import grouped_cvs
 from .fields import COUNTY_BOOLEAN_FIELDS, COUNTY_NUMERIC_FIELDS
 from .model import FAIL, MISSING_DATA, PASS
-from .table import Table, group_numbers
+from .table import Table, group_numbers, is_none
 
 STAGES = ("primary", "junior")
 COUNTY_STAGE = "county"
@@ -106,7 +106,7 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
     if n == 0:
         code = np.zeros(0, dtype=object)
     if (code.dtype != object
-            or np.equal(code, None).any()  # type: ignore[call-overload]  # NumPy's stubs take no None operand
+            or is_none(code).any()
             or np.isnan(year.astype(float)).any()):
         raise ValueError("every school record needs county_code and year to be grouped into a county")
     stage_col = schools.get("stage")

@@ -30,7 +30,7 @@ from .catalogue import ruleset_key
 from .derive import DERIVED_MEASURES
 from .model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, STATUS_NAMES, Rule, RuleResults, RuleSet
 from .serialise import clean
-from .table import DISTINCT_TEXT, Table
+from .table import DISTINCT_TEXT, Table, is_none
 
 VERDICT_MODES = ("all", "findings")
 IDENTITY = ("school_id", "stage", "school_name", "county_code", "county_name", "province", "year",
@@ -271,7 +271,7 @@ class SchoolBlock:
         text = []
         for name in ("county_code", "school_id", "stage"):
             col = np.asarray(self.identity[name], dtype=object)
-            missing = np.equal(col, None)  # type: ignore[call-overload]  # NumPy's stubs take no None operand
+            missing = is_none(col)
             if missing.any():
                 col = col.copy()
                 col[missing] = ""

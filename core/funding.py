@@ -100,8 +100,7 @@ class FundingPlan:
 
     @classmethod
     def of(cls, ruleset: RuleSet) -> "FundingPlan":
-        if ruleset.year is None:        # entries are in force by year
-            raise ValueError(f"the rules of {ruleset.province} compiled for every year have no funding plan")
+        assert ruleset.year is not None, "rule sets for every year are only listed, never judge funding"
         return cls(ruleset.parameters.get("funding") or {}, ruleset.year)
 
 
