@@ -105,7 +105,7 @@ class RecordChecker:
             if conv is None:
                 record[key] = raw
             elif key in nested:
-                bad.append(("E102", key, raw, "a single value, not a list / 单个值"))
+                bad.append(("E102", key, raw, "单个值 / a single value, not a list"))
             else:
                 try:
                     value = conv(raw)

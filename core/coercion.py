@@ -51,8 +51,8 @@ _DATE = re.compile(r"(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?(?:[
 #: Excel date serials of 1990-01-01 … 2100-12-31 (day 0 is 1899-12-30 after Excel's 1900 leap day).
 SERIAL_MIN, SERIAL_MAX = 32874, 73415
 _SERIAL_EPOCH = date(1899, 12, 30)
-_YEAR_EXPECTED = ("a school year such as 2023, 2023-2024, 2023-24 or a date / "
-                  "学年，如 2023、2023-2024、2023-24、2023年或日期")
+_YEAR_EXPECTED = ("学年，如 2023、2023-2024、2023-24、2023年或日期 / "
+                  "a school year such as 2023, 2023-2024, 2023-24 or a date")
 
 
 class Bad(Exception):
@@ -112,7 +112,7 @@ def _to_year(value: str) -> int | None:
         try:
             return _school_year(date(int(found[1]), int(found[2]), int(found[3])))
         except ValueError:
-            raise Bad("a real date / 有效日期") from None
+            raise Bad("有效日期 / a real date") from None
     s = _YEAR_SUFFIX.sub("", s)
     if len(s) == 4 and s.isdigit():
         return int(s)
@@ -121,8 +121,8 @@ def _to_year(value: str) -> int | None:
         start, end = int(found[1]), found[2]
         if len(end) == 2 and int(end) == (start + 1) % 100 or len(end) == 4 and int(end) == start + 1:
             return start
-        raise Bad("a school year of two consecutive years, such as 2023-2024 / "
-                  "相邻两年，如 2023-2024（学年以起始年份命名）")
+        raise Bad("相邻两年，如 2023-2024（学年以起始年份命名） / "
+                  "a school year of two consecutive years, such as 2023-2024")
     raise Bad(_YEAR_EXPECTED)
 
 
@@ -152,13 +152,13 @@ def _make_to_int(spec: dict[str, Any]) -> Coercer:
             if len(digits) > _MAX_DIGITS:
                 raise _too_large(spec)
             return int(digits)
-        raise Bad("an integer / 整数")
+        raise Bad("整数 / an integer")
     return to_int
 
 
 def _make_to_float(spec: dict[str, Any]) -> Coercer:
     percent = spec.get("x-unit") == "fraction" or spec.get("maximum") == 1
-    expected = ("a fraction (0.95) or a percentage (95%) / 比例或百分数" if percent else "a number / 数值")
+    expected = ("比例或百分数 / a fraction (0.95) or a percentage (95%)" if percent else "数值 / a number")
 
     def to_float(value: str) -> float | None:
         if value.isascii() and len(value) <= _PLAIN_DIGITS and value.replace(".", "", 1).isdigit():
@@ -190,7 +190,7 @@ def _to_bool(value: str) -> bool:
         return True
     if s in _FALSE:
         return False
-    raise Bad("a boolean (true/false, yes/no, 1/0) / 是或否")
+    raise Bad("是或否 / a boolean (true/false, yes/no, 1/0)")
 
 
 def _to_province(value: str) -> str:
@@ -198,7 +198,7 @@ def _to_province(value: str) -> str:
     lower-cased (an id of a plug-in not on the list, or a name the schema then refuses)."""
     s = normal_text(value)
     if not s:
-        raise Bad("text / 文本")
+        raise Bad("文本 / text")
     return regions.province_key(s)
 
 
@@ -211,7 +211,7 @@ def _make_to_str(name: str, spec: dict[str, Any]) -> Coercer:
     def to_str(value: str) -> str:
         s = normal_text(value)
         if not s:
-            raise Bad("text / 文本")
+            raise Bad("文本 / text")
         if has_enum:
             return s if s in direct else (fields.enum_value(name, s) or s)
         return s

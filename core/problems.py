@@ -238,8 +238,8 @@ def message(code: str, fname: str | None, lab: str, observed: Any, expected: Any
     if code == "E101":
         return f"{who} 缺失 / is missing"
     if code == "E102":
-        en, _, zh = str(expected).partition(" / ")
-        return f"{who} 应为{zh or en}，实际为 {zh_seen} / expected {en}, got {en_seen}"
+        zh, _, en = str(expected).partition(" / ")
+        return f"{who} 应为{zh}，实际为 {zh_seen} / expected {en or zh}, got {en_seen}"
     if code == "E103":
         return f"{who} 应 {expected}，实际为 {zh_seen} / must be {expected}, got {en_seen}"
     if code == "E107":

@@ -113,7 +113,7 @@ def test_e101_province_required_only_without_default():
 def test_e102_wrong_type_names_the_expected_type():
     rej = one_rejected(school(students="many", is_public="maybe", teachers="12.5", land_area_m2="big"))
     got = {p.field: (p.code, p.observed, p.expected) for p in rej.problems}
-    assert got["students"] == ("E102", "many", "an integer / 整数")
+    assert got["students"] == ("E102", "many", "整数 / an integer")
     assert got["teachers"][0] == "E102" and got["teachers"][1] == "12.5"
     assert got["is_public"][0] == "E102" and "是或否" in got["is_public"][2]
     assert next(p for p in rej.problems if p.field == "students").message == "在校生数（students） 应为整数，实际为 'many' / expected an integer, got 'many'"

@@ -6,7 +6,6 @@ the HTML page cannot differ. Everything comes from the JSON report and its rule 
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -233,19 +232,8 @@ class ReportView:
         return rows
 
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-def chinese_first(text: Any) -> Any:
-    """An ``English / 中文`` text (what some problems' ``expected`` holds) as ``中文 / English``:
-    Chinese first in what a user reads; any other value as it is."""
-    if not isinstance(text, str):
-        return text
-    en, sep, zh = text.partition(" / ")
-    return f"{zh} / {en}" if sep and not _CJK.search(en) and _CJK.search(zh) else text
-
 
 def _problem(p: dict) -> dict[str, Any]:
     return {"code": p.get("code"), "severity": p.get("severity"), "field": p.get("field"),
-            "label": p.get("label"), "observed": p.get("observed"), "expected": chinese_first(p.get("expected")),
+            "label": p.get("label"), "observed": p.get("observed"), "expected": p.get("expected"),
             "message": p.get("message")}
