@@ -51,7 +51,8 @@ class RequestReader:
         try:
             form = await parser.parse()
         except MultiPartException as exc:     # the form parser's own words, English only: said in Chinese first
-            raise ServiceProblem("malformed-request", f"无法解析 multipart/form-data 表单：{_form_refusal_zh(exc.message, self.settings.max_files)}。"
+            why = _form_refusal_zh(exc.message, self.settings.max_files)
+            raise ServiceProblem("malformed-request", f"无法解析 multipart/form-data 表单：{why}。"
                                                       f"The multipart/form-data body cannot be parsed: {exc.message}") from None
         try:
             if not parser.complete:
