@@ -12,7 +12,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from edubalance import fields, loading, table
+from edubalance import Evaluator, fields, loading, table
 from edubalance.loading import InputError
 from edubalance.readers import csvfile, load_file
 from edubalance.schemas import county_schema, load_schema, rulepack_schema, school_schema
@@ -174,6 +174,25 @@ def test_enum_values_accept_chinese_labels():
     assert fields.enum_value("school_type", "九年一贯制") == "nine_year"
     assert fields.enum_value("stage", "高中") is None
     assert fields.enum_label("stage", "primary") == "小学"
+
+
+@pytest.mark.parametrize("written, location", [
+    ("主城区", "urban"), ("城乡结合区", "urban"), ("镇中心区", "town"), ("镇乡结合区", "town"), ("特殊区域", "town"),
+    ("乡中心区", "rural"), ("村庄", "rural"), ("111", "urban"), ("123", "town"), ("220", "rural"),
+    ("城区", "urban"), ("县镇", "town"), ("230", None), ("郊区", None),
+])
+def test_the_statistics_urban_rural_sub_categories_and_codes_are_their_location(written, location):
+    """教育统计 forms write the urban–rural sub-category (or its code) of 统计上划分城乡的规定."""
+    assert fields.enum_value("location", written) == location
+
+
+def test_a_sheet_headed_with_the_urban_rural_sub_category_is_read(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes("学校标识码,学段,县级行政区划代码,省份,学年,在校生数,城乡分类\n5201020001,小学,520102,贵州,2023,120,村庄\n"
+                     "5201020002,初中,520102,贵州,2023,860,镇中心区\n".encode("gbk"))
+    assert load_file(path).frame["location"].to_list() == ["村庄", "镇中心区"]     # read as written, checked later
+    checked = Evaluator().check(Evaluator().load([path]))
+    assert checked.schools.frame["location"].to_list() == ["rural", "town"] and not checked.rejected
 
 
 # --- CSV ---------------------------------------------------------------------------------
