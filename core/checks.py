@@ -145,7 +145,7 @@ class RecordChecker:
             elif kw == "required":
                 if kw not in done:
                     done.add(kw)
-                    out.extend(("E101", name, None, "a value / 必填")
+                    out.extend(("E101", name, None, "必填 / a value")
                                for name in err.validator_value if name not in record)
                 continue
             elif kw == "additionalProperties":

@@ -101,10 +101,6 @@ INVISIBLE = "\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
 #: What headers are compared without: spaces, ``_``/``-`` and the invisible characters.
 _DROP = re.compile(rf"[\s_\-{INVISIBLE}]+")
 _TRAILING_UNIT = re.compile(r"^(.+?)\(([^()]*)\)$")
-#: Notes on a field's format that a header may carry in brackets (after a field without a unit): a
-#: code's length (10位), 全称/简称, 必填/选填, or the values to choose from (是/否, 小学/初中). Any other
-#: bracket (学校名称（英文）, 学校标识码（旧）) is another column: unknown, not a second copy of the field.
-_FORMAT_NOTE = re.compile(r"^(?:\d+位(?:数字|数)?|全称|简称|必填|选填|[^/、]+(?:[/、][^/、]+)+)$")
 
 # Unit words a header may carry in trailing brackets, per the field's x-unit.
 _UNIT_WORDS: dict[str, frozenset[str]] = {
@@ -182,11 +178,8 @@ class UnitHeader(NamedTuple):
 
 
 def _unit_word(name: str, word: str) -> UnitHeader | None:
-    """``word`` as the unit of a column of field ``name``: None if it is the field's own, or if the
-    field has no unit (学校名称（英文）: another column, unknown, not the field in another unit)."""
+    """``word`` as the unit of a column of field ``name``: None if it is the field's own."""
     own = unit(name)
-    if not own:
-        return None
     if word in _UNIT_WORDS.get(own, frozenset()):
         return None
     return UnitHeader(name, word, UNIT_FACTORS.get(own, {}).get(word))
@@ -282,10 +275,19 @@ def header_to_field(header: Any) -> str | None:
     m = _TRAILING_UNIT.match(key)
     if m:
         name = _HEADER_INDEX.get(m.group(1))
-        # a field without a unit (text, a code, 是/否) reads a note on its format in brackets: 学校标识码（10位）
-        if name is not None and (m.group(2) in unit_words(unit(name)) if unit(name) else _FORMAT_NOTE.match(m.group(2))):
+        # a field without a unit (text, a code, 是/否) reads its brackets as a note: 学校标识码（10位）
+        # (beside a column headed with the plain name, such a column is another one: see loading.header_names)
+        if name is not None and (not unit(name) or m.group(2) in unit_words(unit(name))):
             return name
     return None
+
+
+def names_plainly(header: Any) -> bool:
+    """Whether ``header`` is a field's name or label itself, with no note or unit in brackets."""
+    key = _norm(str(header)) if header is not None else ""
+    if key.startswith("(") and key.endswith(")") and key.count("(") == 1:
+        key = key[1:-1]
+    return key in _HEADER_INDEX
 
 
 def suggest_field(header: Any) -> str | None:

@@ -100,7 +100,9 @@ class FundingPlan:
 
     @classmethod
     def of(cls, ruleset: RuleSet) -> "FundingPlan":
-        assert ruleset.year is not None, "rule sets for every year are only listed, never judge funding"
+        if ruleset.year is None:        # entries are in force by year; rule sets for every year are only listed
+            raise ValueError(f"按年份生效的经费规则需要学年 / the rules of {ruleset.province} compiled for every year "
+                             f"have no funding plan")
         return cls(ruleset.parameters.get("funding") or {}, ruleset.year)
 
 

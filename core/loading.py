@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable, Sequence
 import polars as pl
 
 from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_to_field, header_unit, in_percent,
-                     label, stated_unit, suggest_field, unit, unit_zh)
+                     label, names_plainly, stated_unit, suggest_field, unit, unit_zh)
 from .limits import LIMITS, limit_message
 from .problems import Problem, file_notice, row_runs
 
@@ -463,8 +463,9 @@ def _named_column(j: int, header: Any) -> tuple[str, str]:
 def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
     """Field name per column; ``None`` for a column no field names (a blank or unknown header,
     or a known field in another unit: :func:`header_unit`). Two columns naming one field are
-    refused, both named. (A document's keys giving one field are refused before, by
-    :func:`record_columns`, in a document's words.)"""
+    refused, both named, unless one names it plainly and the other with a note in brackets
+    (学校名称 and 学校名称（英文）): then the other is unknown. (A document's keys giving one field
+    are refused before, by :func:`record_columns`, in a document's words.)"""
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for j, h in enumerate(header):
@@ -472,6 +473,12 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
         if fname is None:
             found = header_unit(h)
             fname = found.field if found is not None else None
+        if fname is not None and fname in seen and names_plainly(h) != names_plainly(header[seen[fname]]):
+            # 学校名称 beside 学校名称（英文）: the plainly named column is the field, the other one is unknown
+            if not names_plainly(h):
+                names.append(None)
+                continue
+            names[seen.pop(fname)] = None
         if fname is not None and fname in seen:
             (a_zh, a_en), (b_zh, b_en) = _named_column(seen[fname], header[seen[fname]]), _named_column(j, h)
             raise InputError(name, f"{a_zh}和{b_zh}都是 {label(fname)}，只能保留一个 / {a_en} and {b_en} both "

@@ -223,8 +223,8 @@ def expected_text(keyword: str, value: Any, spec: dict[str, Any]) -> Any:
 def known_field_hint(name: str) -> str:
     guess = fields.suggest_field(name)
     if guess is None:
-        return "a known field / 已知字段"
-    return f"a known field; did you mean {guess} ({fields.label(guess)})? / 是否应为 {fields.label(guess)}"
+        return "已知字段 / a known field"
+    return f"是否应为 {fields.label(guess)} / a known field; did you mean {guess} ({fields.label(guess)})?"
 
 
 def message(code: str, fname: str | None, lab: str, observed: Any, expected: Any) -> str:
@@ -251,7 +251,8 @@ def message(code: str, fname: str | None, lab: str, observed: Any, expected: Any
         zh, _, en = str(expected).partition(" / ")
         return f"{who} 格式不对，应为{zh}，实际为 {zh_seen} / expected {en or zh}, got {en_seen}"
     if code == "E106":
-        return f"未知列 {fname!r}，可能拼写有误 / unknown field {fname!r}; expected {expected}"
+        zh, _, en = str(expected).partition(" / ")
+        return f"未知列 {fname!r}，可能拼写有误（{zh}）/ unknown field {fname!r}; expected {en or zh}"
     if code == "E108":
         return f"{who} 长度不对，实际为 {zh_seen} / wrong length ({expected}), got {en_seen}"
     return f"{who} 不符合要求，实际为 {zh_seen} / fails {expected}, got {en_seen}"

@@ -135,7 +135,7 @@ def test_labels_and_units_for_fields_and_measures():
     ("学校标识码（10位）", "school_id"), ("学校名称(全称)", "school_name"), ("学段（小学/初中）", "stage"),
     ("公办（是/否）", "is_public"), ("县级行政区划代码（6位）", "county_code"), ("弄虚作假（是/否）", "veto_falsified_data"),
     ("在校生数（人次）", None), ("学年（2023）", None),      # a field with a unit: still refused (header_unit)
-    ("学校名称（英文）", None), ("学校标识码（旧）", None),  # a bracket that is no note on the format: another column
+    ("学校标识码（十位）", "school_id"), ("公办（是或否）", "is_public"), ("学校名称（英文/拼音）", "school_name"),
     # invisible characters pasted from web pages and other files: a zero-width space, a BOM, a soft hyphen
     ("在校生数\u200b", "students"), ("\ufeff班级数", "classes"), ("专任\u00ad教师数", "teachers"),
     ("\u200b图书（万册）\u200b", None),
@@ -155,11 +155,14 @@ def test_did_you_mean_suggests_the_closest_field(header, expected):
 
 
 def test_a_column_beside_its_field_with_another_bracket_is_ignored_not_a_second_copy():
-    """学校名称（英文） beside 学校名称 is another column (named by the W401), not the school name twice
-    (which would refuse the whole sheet); a field with a unit in another unit is still refused."""
-    assert loading.header_names("f.csv", ["学校名称", "学校名称（英文）", "学校标识码（旧）", "学校标识码"]) == [
+    """学校名称（英文/拼音） beside 学校名称 is another column (named by the W401), not the school name
+    twice (which would refuse the whole sheet); alone, a note in brackets after a field without a
+    unit names the field; a field with a unit in another unit is still refused."""
+    assert loading.header_names("f.csv", ["学校名称", "学校名称（英文/拼音）", "学校标识码（旧）", "学校标识码"]) == [
         "school_name", None, None, "school_id"]
-    assert fields.header_unit("学校名称（英文）") is None
+    assert loading.header_names("f.csv", ["学校标识码（十位）", "公办（是或否）"]) == ["school_id", "is_public"]
+    with pytest.raises(InputError, match="都是 学校名称"):              # two columns, neither plainly named
+        loading.header_names("f.csv", ["学校名称（中文）", "学校名称（英文）"])
     assert fields.header_unit("在校生数（人次）") == fields.UnitHeader("students", "人次", None)
 
 
