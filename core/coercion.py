@@ -130,8 +130,9 @@ def _own_unit_dropped(s: str, spec: dict[str, Any]) -> str:
     """A number typed with the unit its field is counted in (``2150人``, ``23220平方米``) without
     it: that unit says nothing more. Any other word stays, and the cell is refused."""
     for word in fields.unit_words(spec.get("x-unit", "")):
-        if s.endswith(word) and s[: -len(word)].rstrip()[-1:].isdigit():
-            return s[: -len(word)].rstrip()
+        number = s[: -len(word)].rstrip() if s.endswith(word) else ""
+        if number[-1:].isdigit():
+            return number
     return s
 
 

@@ -180,7 +180,7 @@ class UnitHeader(NamedTuple):
 def _unit_word(name: str, word: str) -> UnitHeader | None:
     """``word`` as the unit of a column of field ``name``: None if it is the field's own."""
     own = unit(name)
-    if word in _UNIT_WORDS.get(own, frozenset()):
+    if word in unit_words(own):
         return None
     return UnitHeader(name, word, UNIT_FACTORS.get(own, {}).get(word))
 

@@ -622,3 +622,17 @@ def test_refuses_to_listen_beyond_loopback_without_a_token(tmp_path):
     r = subprocess.run([sys.executable, "-m", "edubalance.cli", "serve", "--token-file", str(short), "--port", "1"],
                        capture_output=True, timeout=60, text=True)
     assert r.returncode == 2 and "16" in r.stderr
+
+
+def test_every_form_refusal_worded_in_chinese_is_one_the_form_parser_gives():
+    """The Chinese of a refused form is chosen by the start of Starlette's English message: each
+    start must still be one of its messages, or a reworded one falls back to the generic text."""
+    import inspect
+
+    import starlette.formparsers
+
+    from edubalance.service.uploads import _FORM_REFUSALS_ZH
+
+    source = inspect.getsource(starlette.formparsers)
+    assert [start for start in _FORM_REFUSALS_ZH if start not in source] == []
+

@@ -223,9 +223,9 @@ def _holds_formula(z: zipfile.ZipFile, member: str) -> bool:
     tail = b""
     with z.open(member) as f:
         while chunk := f.read(1 << 20):
-            if re.search(rb"<f[ >]", tail + chunk):
+            if re.search(rb"<(?:\w+:)?f[\s/>]", tail + chunk):      # <f>, <f t="shared" …/>, <x:f>
                 return True
-            tail = chunk[-3:]
+            tail = chunk[-8:]
     return False
 
 
