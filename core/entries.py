@@ -147,9 +147,16 @@ def _struct(arrays: Sequence[pa.Array], kind: pa.StructType, n: int) -> pa.Struc
     return pa.StructArray.from_buffers(kind, n, [None], children=list(arrays))
 
 
+#: Up to this many values a column, :func:`_columns` converts several columns in one call.
+_JOINED = 1_024
+
+
 def _columns(convert: Any, columns: list[np.ndarray], m: int) -> list[pa.Array]:
-    """``convert`` applied to several columns of length ``m`` in one call (one Arrow array,
-    sliced): for a few schools, the cost per call is most of the work."""
+    """``convert`` applied to several columns of length ``m``: for a few schools in one call
+    (one Arrow array, sliced: the cost per call is most of the work), else one by one (joining
+    them would copy every value once more)."""
+    if m > _JOINED:
+        return [convert(c) for c in columns]
     if not columns:
         return []
     whole = convert(np.concatenate(columns))
@@ -352,10 +359,13 @@ class SchoolBlock:
         k, m = status.shape
         state = status.T.ravel()                         # school by school, rules in order
         value, threshold = res.value[:, index].T.ravel(), res.threshold[:, index].T.ravel()
-        rule, school = np.tile(np.arange(k), m), np.repeat(np.arange(m), k)
-        if verdicts != "all":
-            listed = np.isin(state, LISTED[verdicts])
-            state, value, threshold, rule, school = (a[listed] for a in (state, value, threshold, rule, school))
+        rule = np.tile(np.arange(k, dtype=np.int32), m)
+        if verdicts == "all":                            # k verdicts a school
+            offsets = pa.array(np.arange(0, (m + 1) * k, k, dtype=np.int32))
+        else:
+            at = np.flatnonzero(np.isin(state, LISTED[verdicts]))
+            state, value, threshold, rule = (a[at] for a in (state, value, threshold, rule))
+            offsets = _offsets(at // k, m)
         judged, gap, share = gaps_of(state, value, threshold)
         value, threshold, gap, share = _columns(floats, [value, threshold, gap, share], len(rule))
         if coded is not None:
@@ -363,12 +373,12 @@ class SchoolBlock:
                      (_STATUS_NAMES, pa.array(state.astype(np.int32)))]
             rule_id, state_name = (pa.DictionaryArray.from_arrays(i, names) for names, i in codes)
         else:
-            rule_id = self.rule_columns.array.take(pa.array(rule.astype(np.int32)))
+            rule_id = self.rule_columns.array.take(pa.array(rule))
             state_name = _STATUS_NAMES.take(pa.array(state.astype(np.int32)))
         items = _struct([rule_id, state_name, value, threshold,
                          pa.StructArray.from_arrays([gap, share], fields=list(_GAP), mask=pa.array(~judged))],
                         VERDICT_TYPE if coded is None else CODED_VERDICT_TYPE, len(rule))
-        return pa.ListArray.from_arrays(_offsets(school, m), items)
+        return pa.ListArray.from_arrays(offsets, items)
 
     def _positions_in(self, rule_ids: pa.Array) -> np.ndarray:
         """Each of this block's rules' position in ``rule_ids`` (the report's), found once for
