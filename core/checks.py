@@ -243,7 +243,7 @@ def check_province(record: dict[str, Any], known: frozenset[str] | None, rp: Row
         code = record.get("county_code")
         whence = ((f"（由县级行政区划代码 {code} 推断）", f" (inferred from county code {code})") if inferred
                   else ("", ""))
-        rp.add("E205", "province", prov, ", ".join(sorted(known)),
+        rp.add("E205", "province", prov, f"{regions.provinces_text(known)} / {', '.join(sorted(known)) or 'none'}",
                f"省份 {regions.province_label(prov)}{whence[0]} 没有对应的插件，支持的省份：{regions.provinces_text(known)} / "
                f"no plug-in for province {prov!r}{whence[1]} (supported: {', '.join(sorted(known)) or 'none'})")
 
@@ -260,7 +260,7 @@ def check_county_province(record: dict[str, Any], rp: RowProblems) -> None:
 
 
 def county_province_problem(rp: RowProblems, prov: str, code: str, of_code: str) -> None:
-    rp.add("W320", "county_code", code, f"a county code of {prov}",
+    rp.add("W320", "county_code", code, f"{regions.province_label(prov)}的县级行政区划代码 / a county code of {prov}",
            f"县级行政区划代码 {code} 属于{regions.province_label(of_code)}，而记录的省份是"
            f"{regions.province_label(prov)}，仍按{regions.province_label(prov)}评估 / county code {code} belongs to "
            f"{of_code}, but the record names {prov}; judged under {prov}")
@@ -270,7 +270,7 @@ def cross_problem(rp: RowProblems, code: str, a: str, va: Any, b: str, vb: Any, 
     """Add the problem of a cross-field check that fired to the row's problems: ``a`` (``va``)
     exceeds ``b`` (``vb``). (:func:`~edubalance.fields.label` remembers each field's label.)"""
     word = "大于" if code.startswith("W30") and b == "students" else "超过"
-    rp.add(code, a, va, f"≤ {b} ({vb})",
+    rp.add(code, a, va, f"≤ {fields.label(b)}（{vb}）/ ≤ {b} ({vb})",
            f"{fields.label(a)} {va} {word} {fields.label(b)} {vb} / {english}")
 
 
@@ -283,10 +283,10 @@ def _cross_checks(record: dict[str, Any], rp: RowProblems) -> None:
 def add_duplicate(rp: RowProblems, record: dict[str, Any], first: tuple[str, int], school: bool) -> None:
     file, row = first
     if school:
-        rp.add("E204", "school_id", record["school_id"], "unique (school_id, stage, year)",
+        rp.add("E204", "school_id", record["school_id"], "唯一（学校标识码、学段、学年）/ unique (school_id, stage, year)",
                f"重复记录：与 {file} 第 {row} 行相同（学校标识码、学段、学年）/ "
                f"duplicate of {file} row {row} (same school_id, stage, year)")
     else:
-        rp.add("E206", "county_code", record["county_code"], "unique (county_code, year)",
+        rp.add("E206", "county_code", record["county_code"], "唯一（县级行政区划代码、学年）/ unique (county_code, year)",
                f"重复的县级记录：与 {file} 第 {row} 行相同（县级行政区划代码、学年）/ "
                f"duplicate of {file} row {row} (same county_code, year)")

@@ -106,7 +106,7 @@ class Evaluator:
         if province is not None and province not in self.registry.packs:
             known = ", ".join(sorted(self.registry.packs)) or "none"
             raise InvalidInput([argument_problem(
-                "E205", "province", province, known,
+                "E205", "province", province, f"{provinces_text(self.registry.packs)} / {known}",
                 f"省份 {province_label(province)} 没有对应的插件，支持的省份：{provinces_text(self.registry.packs)}"
                 f" / unknown province '{province}' (known: {known})")], ("参数无效", "invalid argument"))
 

@@ -574,4 +574,4 @@ def test_rules_across_fields_and_rows_word_every_problem_alike_row_by_row_and_by
     assert [a["school_id"] for a in accepted] == ["5", "7"]
     by_row = {p.row: p for p in problems_found}
     assert by_row[7].message == "专任教师数 9 超过 教职工数 3 / teachers exceed staff (teachers are part of the staff)"
-    assert by_row[7].expected == "≤ staff (3)" and by_row[7].observed == 9 and by_row[7].severity == "warning"
+    assert by_row[7].expected == "≤ 教职工数（3）/ ≤ staff (3)" and by_row[7].observed == 9 and by_row[7].severity == "warning"
