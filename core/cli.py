@@ -358,17 +358,18 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, s
     """
     from time import perf_counter
 
-    from .progress import ProgressBar
+    from .progress import STAGE_LABELS, ProgressBar
     start = perf_counter()
     times: dict[str, float] | None = {} if timings else None
     ev = make_evaluator(province, year, engine, overrides, plugins, verdicts, times, conflicts_do(force_province))
     if times is not None:
         times["setup"] = perf_counter() - start
-    if sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES:
-        ProgressBar(0, min_total=0).stage("load")
+    large = sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES
+    reading = ProgressBar(0, STAGE_LABELS["load"], min_total=0 if large else 1)    # its label alone, then gone
     loaded = ev.load(files)
+    reading.close()
     announce(loaded, files)
-    bar = ProgressBar(len(loaded.schools))
+    bar = ProgressBar(len(loaded.schools), STAGE_LABELS["validate"])
     ev.on_stage = bar.stage
     checked = ev.check_timed(loaded)
     for note in checked.notes if output or (fmt or "table") != "table" else ():   # the table shows them itself

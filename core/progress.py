@@ -2,13 +2,14 @@
 
 A national file spends seconds in each stage, so the line says which stage is running
 (``校验 validating …``) and, where records are counted (the rules, writing the report), draws
-a bar with the rate. Nothing is drawn for small runs or when stderr is redirected.
+a bar with the rate. Nothing is drawn for small runs or when stderr is redirected. The line is
+tqdm's: it measures Chinese text by its width on screen, so a shorter line clears a longer one.
 """
 from __future__ import annotations
 
+import shutil
 import sys
-import time
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 #: Told how many records (or report entries) are done so far.
 Progress = Callable[[int], None]
@@ -26,57 +27,46 @@ STAGE_LABELS = {
     "write": "写出 writing",
 }
 
+#: A stage whose records are not counted: its label only.
+_LABEL = "{desc} …"
+#: A counted stage: the label, a bar, how many of how many, and the rate.
+_BAR = "{desc} |{bar:20}| {n_fmt}/{total_fmt} ({rate_fmt})"
+
 
 class ProgressBar:
-    """Call with the number of records just done; draws at most ten times a second.
-
-    :meth:`stage` starts a new stage (its label, and a new count if ``total`` is given);
-    the evaluator calls it as it moves on, the CLI when it writes the report.
-    """
+    """Call with the number of records just done (the line is redrawn at most ten times a
+    second). :meth:`stage` starts a new stage (its label, and a new count if ``total`` is
+    given); the evaluator calls it as it moves on, the CLI when it writes the report."""
 
     def __init__(self, total: int, label: str = STAGE_LABELS["school_rules"], stream: TextIO | None = None,
                  min_total: int = 2000):
-        self.stream = stream or sys.stderr
-        self.total = total
-        self.label = label
-        self.done = 0
-        self.enabled = total >= min_total and getattr(self.stream, "isatty", lambda: False)()
-        self._last = 0.0
-        self._start = time.monotonic()
-        self._width = 0
+        stream = stream or sys.stderr
+        self.bar: Any = None
+        if total >= min_total and getattr(stream, "isatty", lambda: False)():
+            from tqdm import tqdm                  # only when drawn: its import costs a run without a terminal
+
+            # the terminal's size, or 80 × 24 where it tells none (a new pseudo-terminal: tqdm would draw nothing)
+            size = shutil.get_terminal_size()
+            self.bar = tqdm(total=total, desc=label, file=stream, bar_format=_LABEL, unit=" 条", mininterval=0.1,
+                            ascii=" #", ncols=size.columns, nrows=size.lines, leave=total > 0)
 
     def stage(self, name: str, total: int | None = None) -> None:
         """A new stage began: show its label; count ``total`` records from now if given."""
-        self.label = STAGE_LABELS.get(name, name)
+        if self.bar is None:
+            return
+        self.bar.set_description_str(STAGE_LABELS.get(name, name), refresh=False)
+        self.bar.bar_format = _LABEL
         if total is not None:
-            self.total, self.done = total, 0
-            self._start = time.monotonic()
-        self._draw(f"{self.label} …")
-        self._last = 0.0
+            self.bar.reset(total)                  # the count and the rate start again
+        self.bar.refresh()
 
     def __call__(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self._last < 0.1 and self.done < self.total:
-            return
-        self._last = now
-        share = min(self.done / self.total, 1.0) if self.total else 1.0
-        bar = "#" * int(share * 30)
-        rate = self.done / max(now - self._start, 1e-9)
-        self._draw(f"{self.label} [{bar:<30}] {self.done}/{self.total} ({rate:,.0f}/s)")
-
-    def _draw(self, text: str) -> None:
-        if not self.enabled:
-            return
-        self.stream.write("\r" + text + " " * max(0, self._width - len(text)))
-        self._width = len(text)
-        self.stream.flush()
+        if self.bar is not None:
+            self.bar.bar_format = _BAR
+            self.bar.update(n)
 
     def close(self) -> None:
         """End the line (once); later calls draw nothing."""
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.enabled = False
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -3,6 +3,11 @@ nothing at all is written when stderr is not a terminal or the run is small."""
 from __future__ import annotations
 
 import io
+import os
+import pty
+import re
+import sys
+import unicodedata
 
 from edubalance import Evaluator
 from edubalance.progress import STAGE_LABELS, ProgressBar
@@ -32,9 +37,9 @@ def test_a_long_run_names_each_stage_and_counts_the_writing():
         assert STAGE_LABELS[stage] in text, stage
     last = text.rstrip("\n").split("\r")[-1]
     assert last.startswith(STAGE_LABELS["write"])
-    done = int(last.split("] ")[1].split("/")[0])
-    assert done == int(last.split("/")[1].split(" ")[0]) > 2000     # every entry counted, once
-    assert text.endswith("\n")
+    done, total = map(int, re.search(r"\| (\d+)/(\d+) \(", last).groups())
+    assert done == total > 2000                                      # every entry counted, once
+    assert "条/s" in last and text.endswith("\n")
 
 
 def test_nothing_is_drawn_off_a_terminal_or_for_a_small_run():
@@ -48,4 +53,28 @@ def test_a_shorter_label_clears_the_rest_of_the_line():
     bar.stage("derive")
     bar.stage("table")
     last = out.getvalue().split("\r")[-1]
-    assert last.startswith(STAGE_LABELS["table"]) and len(last) == len(STAGE_LABELS["derive"] + " …")
+    # measured on screen: each Chinese character takes two columns
+    assert last.startswith(STAGE_LABELS["table"]) and width(last) >= width(STAGE_LABELS["derive"] + " …")
+    assert width(last.rstrip()) < width(STAGE_LABELS["derive"] + " …")
+
+
+def width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def test_a_terminal_that_tells_no_size_still_gets_its_line(monkeypatch):
+    master, follower = pty.openpty()               # a new pseudo-terminal: 0 columns, 0 rows
+    os.set_blocking(master, False)
+    with os.fdopen(follower, "w", encoding="utf-8") as terminal:
+        monkeypatch.setattr(sys, "stderr", terminal)
+        bar = ProgressBar(5000)
+        bar.stage("school_rules", 5000)
+        bar(5000)
+        bar.close()
+        terminal.flush()
+        try:
+            drawn = os.read(master, 1 << 16).decode()
+        except BlockingIOError:
+            drawn = ""
+    os.close(master)
+    assert "5000/5000" in drawn
