@@ -513,9 +513,10 @@ def test_merged_cells_of_names_codes_and_years_count_in_each_of_their_rows(run, 
     assert "W404" in judged.stderr
 
 
-def two_row_header_demo(path: Path) -> Path:
+def two_row_header_demo(path: Path, noted: bool = False) -> Path:
     """The demo county under a two-row header, as statistical forms have one: every column's
-    header merged over both rows, but 教师情况 over 专任教师数 and 县级及以上骨干教师数 below it."""
+    header merged over both rows, but 教师情况 over 专任教师数 and 县级及以上骨干教师数 below it
+    (``noted``: and 学校情况 over 学校标识码（10位） and 学校名称)."""
     import openpyxl
     (header, rows), _ = demo_tables()
     order = [j for j in range(len(header)) if header[j] != "县级及以上骨干教师数"]
@@ -524,23 +525,31 @@ def two_row_header_demo(path: Path) -> Path:
     top = [header[j] for j in order]
     sub: list = [None] * len(order)
     top[at], top[at + 1], sub[at], sub[at + 1] = "教师情况", None, "专任教师数", "县级及以上骨干教师数"
+    groups = [at]
+    if noted:                                        # 学校标识码 and 学校名称: the first two columns
+        top[0], top[1], sub[0], sub[1] = "学校情况", None, "学校标识码（10位）", "学校名称"
+        groups.append(0)
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "学校"
     for r in [["青岚县学校情况表"], top, sub, *[[r[j] for j in order] for r in rows]]:
         ws.append([typed(c) for c in r])
-    ws.merge_cells(start_row=2, start_column=at + 1, end_row=2, end_column=at + 2)
+    grouped = {c for g in groups for c in (g + 1, g + 2)}
+    for g in groups:
+        ws.merge_cells(start_row=2, start_column=g + 1, end_row=2, end_column=g + 2)
     for c in range(1, len(order) + 1):
-        if c not in (at + 1, at + 2):
+        if c not in grouped:
             ws.merge_cells(start_row=2, start_column=c, end_row=3, end_column=c)
     wb.save(path)
     return path
 
 
-def test_a_two_row_header_names_the_columns_its_second_row_names(run, tmp_path):
+@pytest.mark.parametrize("noted", [False, True], ids=["plain", "digits in a note"])
+def test_a_two_row_header_names_the_columns_its_second_row_names(run, tmp_path, noted):
     """Under a group heading (教师情况) the fields are named in the header's second row: read from
-    there, and that row skipped as part of the header (it was ignored, and 专任教师数 lost)."""
-    data, report, checked, _ = both(run, [two_row_header_demo(tmp_path / "two.xlsx")])
+    there, and that row skipped as part of the header (it was ignored, and 专任教师数 lost). Digits
+    in a note (学校标识码（10位）) do not make the row a record."""
+    data, report, checked, _ = both(run, [two_row_header_demo(tmp_path / "two.xlsx", noted)])
     assert data["records"] == {"read": N_DEMO + 1, "accepted": N_DEMO, "rejected": 0, "skipped": 1}
     assert data["skipped"][0]["row"] == 3 and data["skipped"][0]["reason"] == "表头第二行 / second header row"
     plain = json.loads(run("evaluate", DEMO_SCHOOLS, "-f", "json").stdout)

@@ -105,12 +105,16 @@ def non_record_rows(body: pl.DataFrame, cells: Sequence[str], lead: Sequence[str
 SECOND_HEADER_ROW = "表头第二行 / second header row"
 
 
+#: A note in brackets, as a header has one (学校标识码（10位）): its digits are no value.
+_NOTES = re.compile(r"[(（][^()（）]*[)）]")
+
+
 def second_header(header: Sequence[Any], names: Sequence[str | None], row: Sequence[Any]) -> list[Any] | None:
     """The header completed by its second row, when ``row`` (the first below the header) is one:
     it names a field under a column the header names none for (a group heading such as 教师情况,
-    or a cell merged from the left) and holds no number. A second-row cell naming a field names
-    its column; the others keep the header's."""
-    if any(c is not None and any(ch.isdigit() for ch in str(c)) for c in row):
+    or a cell merged from the left) and holds no number outside a note in brackets. A second-row
+    cell naming a field names its column; the others keep the header's."""
+    if any(c is not None and any(ch.isdigit() for ch in _NOTES.sub("", str(c))) for c in row):
         return None                     # a record (or a units row, 单位：万元 aside, which has none)
     below = [header_to_field(c) or (u.field if (u := header_unit(c)) else None) if c is not None else None
              for c in row]
