@@ -366,8 +366,10 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, s
         times["setup"] = perf_counter() - start
     large = sum(Path(f).stat().st_size for f in files if Path(f).is_file()) >= READING_NOTICE_BYTES
     reading = ProgressBar(0, STAGE_LABELS["load"], min_total=0 if large else 1)    # its label alone, then gone
-    loaded = ev.load(files)
-    reading.close()
+    try:
+        loaded = ev.load(files)
+    finally:
+        reading.close()                     # before any message about the files
     announce(loaded, files)
     bar = ProgressBar(len(loaded.schools), STAGE_LABELS["validate"])
     ev.on_stage = bar.stage
