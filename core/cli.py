@@ -24,7 +24,6 @@ from .errors import InvalidInput
 from .loading import InputError
 from .plugins import PluginError
 from .rulepack import RulePackError
-from .serialise import gc_paused
 
 EXAMPLES = """\b
 示例 Examples:
@@ -288,7 +287,6 @@ def main() -> None:
 @format_opt
 @output_opt
 @friendly
-@gc_paused()
 def validate(files, province, force_province, plugins, fmt, output):
     """检查 FILES 是否符合数据字典和字段间规则，不作评估。Check FILES against the record
     schema and the cross-field rules, without judging.
@@ -347,7 +345,6 @@ def validate(files, province, force_province, plugins, fmt, output):
 @report_format_opt
 @output_opt
 @friendly
-@gc_paused()
 def evaluate(files, province, force_province, year, engine, verdicts, timings, schools_only, overrides, plugins, fmt, output):
     """评估 FILES 中的学校（和县级）记录。Judge the school (and county) records in FILES.
 
@@ -387,9 +384,7 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, s
         times["write"] = perf_counter() - write_start
         times["total"] = perf_counter() - start
         click.echo("计时 timings (s): " + ", ".join(f"{k} {v:.3f}" for k, v in times.items()), err=True)
-    code = report.exit_code
-    del report                              # freed while the collector is paused: it finds nothing to scan
-    sys.exit(code)
+    sys.exit(report.exit_code)
 
 
 @main.command()
@@ -584,7 +579,6 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
                    "的记录 adjusted.csv。The plan (plan.json, plan.xlsx, plan.html, printable, or plan.txt); with "
                    "--apply or --what-if, adjusted.csv.")
 @friendly
-@gc_paused()
 def plan(files, province, force_province, year, engine, target, costs, near, apply_path, what_if_path, overrides,
          plugins, output):
     """整改方案：使每所学校和每个县达标的最少投入及其费用。The least additions that make each school
