@@ -45,9 +45,12 @@ class ProgressBar:
         if total >= min_total and getattr(stream, "isatty", lambda: False)():
             from tqdm import tqdm                  # only when drawn: its import costs a run without a terminal
 
+            class Line(tqdm):
+                monitor_interval = 0               # no monitor thread: it outlives the bar and the process must end alone
+
             # the terminal's size, or 80 × 24 where it tells none (a new pseudo-terminal: tqdm would draw nothing)
             size = shutil.get_terminal_size()
-            self.bar = tqdm(total=total, desc=label, file=stream, bar_format=_LABEL, unit=" 条", mininterval=0.1,
+            self.bar = Line(total=total, desc=label, file=stream, bar_format=_LABEL, unit=" 条", mininterval=0.1,
                             ascii=" #", ncols=size.columns, nrows=size.lines, leave=total > 0)
 
     def stage(self, name: str, total: int | None = None) -> None:

@@ -7,6 +7,7 @@ import os
 import pty
 import re
 import sys
+import threading
 import unicodedata
 
 from edubalance import Evaluator
@@ -78,3 +79,14 @@ def test_a_terminal_that_tells_no_size_still_gets_its_line(monkeypatch):
             drawn = ""
     os.close(master)
     assert "5000/5000" in drawn
+
+
+def test_a_drawn_line_leaves_no_thread_behind():
+    """A command's process ends at once only when no other thread runs (``console.end``)."""
+    before = threading.active_count()
+    bar = ProgressBar(5000, stream=Terminal())
+    bar.stage("school_rules", 5000)
+    bar(5000)
+    assert threading.active_count() == before
+    bar.close()
+    assert threading.active_count() == before
