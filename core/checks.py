@@ -243,9 +243,10 @@ def check_province(record: dict[str, Any], known: frozenset[str] | None, rp: Row
         code = record.get("county_code")
         whence = ((f"（由县级行政区划代码 {code} 推断）", f" (inferred from county code {code})") if inferred
                   else ("", ""))
-        rp.add("E205", "province", prov, f"{regions.provinces_text(known)} / {', '.join(sorted(known)) or 'none'}",
-               f"省份 {regions.province_label(prov)}{whence[0]} 没有对应的插件，支持的省份：{regions.provinces_text(known)} / "
-               f"no plug-in for province {prov!r}{whence[1]} (supported: {', '.join(sorted(known)) or 'none'})")
+        names, ids = regions.provinces_text(known), ", ".join(sorted(known)) or "none"
+        rp.add("E205", "province", prov, f"{names} / {ids}",
+               f"省份 {regions.province_label(prov)}{whence[0]} 没有对应的插件，支持的省份：{names} / "
+               f"no plug-in for province {prov!r}{whence[1]} (supported: {ids})")
 
 
 def check_county_province(record: dict[str, Any], rp: RowProblems) -> None:

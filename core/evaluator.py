@@ -104,10 +104,10 @@ class Evaluator:
 
     def _check_province(self, province: str | None) -> None:
         if province is not None and province not in self.registry.packs:
-            known = ", ".join(sorted(self.registry.packs)) or "none"
+            known, names = ", ".join(sorted(self.registry.packs)) or "none", provinces_text(self.registry.packs)
             raise InvalidInput([argument_problem(
-                "E205", "province", province, f"{provinces_text(self.registry.packs)} / {known}",
-                f"省份 {province_label(province)} 没有对应的插件，支持的省份：{provinces_text(self.registry.packs)}"
+                "E205", "province", province, f"{names} / {known}",
+                f"省份 {province_label(province)} 没有对应的插件，支持的省份：{names}"
                 f" / unknown province '{province}' (known: {known})")], ("参数无效", "invalid argument"))
 
     def with_options(self, province: str | None, year: int | None, verdicts: str = "all") -> "Evaluator":
