@@ -292,11 +292,14 @@ def test_a_control_character_anywhere_in_a_csv_is_refused_by_its_line(tmp_path, 
 
 
 @pytest.mark.parametrize("rows", [3, 3500])
-def test_a_csv_ending_in_the_old_end_of_file_mark_is_read(tmp_path, rows):
-    """Old DOS programs end a text file with Ctrl-Z (0x1A): the mark, not a damaged file."""
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8", "utf-16", "utf-16-be"])
+def test_a_csv_ending_in_the_old_end_of_file_mark_is_read(tmp_path, rows, encoding):
+    """Old DOS programs end a text file with Ctrl-Z (0x1A): the mark, not a damaged file (two
+    bytes in UTF-16, either byte order)."""
     lines = ["school_id,school_name,stage"] + [f"52010200{i:02d},花溪第{i}小学,primary" for i in range(rows)]
     path = tmp_path / "dos.csv"
-    path.write_bytes("\r\n".join(lines).encode("gbk") + b"\r\n\x1a")
+    bom = b"\xfe\xff" if encoding == "utf-16-be" else b""
+    path.write_bytes(bom + ("\r\n".join(lines) + "\r\n\x1a").encode(encoding))
     lf = load_file(path)
     assert lf.frame.height == rows and lf.frame["stage"].to_list()[-1] == "primary"
 

@@ -77,11 +77,16 @@ def read_csv(name: str, text: str, data: bytes) -> pl.DataFrame:
     return raw
 
 
+def _without_eof_mark(raw: bytes) -> bytes:
+    """``raw`` without the end-of-file mark old DOS programs write (Ctrl-Z): one byte in UTF-8
+    and GBK, two in UTF-16."""
+    mark = {codecs.BOM_UTF16_LE: b"\x1a\x00", codecs.BOM_UTF16_BE: b"\x00\x1a"}.get(raw[:2], b"\x1a")
+    return raw[:-len(mark)] if raw.endswith(mark) and len(raw) % len(mark) == 0 else raw
+
+
 def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     """Read a CSV file into school and county frames."""
-    raw = read_bytes(name)
-    if raw.endswith(b"\x1a"):                 # the end-of-file mark old DOS programs write (Ctrl-Z)
-        raw = raw[:-1]
+    raw = _without_eof_mark(read_bytes(name))
     text, encoding = decode(name, raw, head=HEAD_CHARS)        # UTF-8: the head only, polars reads the bytes
     # polars skips a UTF-8 BOM itself; a decoded file lives on only as its UTF-8 bytes (with the
     # whole text and the original bytes beside them, a large GB18030 file took three times its size)
