@@ -29,8 +29,8 @@ STAGE_LABELS = {
 
 #: A stage whose records are not counted: its label only.
 _LABEL = "{desc} …"
-#: A counted stage: the label, a bar, how many of how many, and the rate.
-_BAR = "{desc} |{bar:20}| {n_fmt}/{total_fmt} ({rate_fmt})"
+#: A counted stage: the label, a bar, how many of how many, and the rate in whole records.
+_BAR = "{desc} |{bar:20}| {n_fmt}/{total_fmt} ({per_second} 条/秒 per s)"
 
 
 class ProgressBar:
@@ -48,9 +48,15 @@ class ProgressBar:
             class Line(tqdm):
                 monitor_interval = 0               # no monitor thread: it outlives the bar and the process must end alone
 
+                @property
+                def format_dict(self) -> dict:     # the rate in whole records: tqdm's own has two decimals
+                    found = super().format_dict
+                    rate = found["rate"] or (found["n"] / found["elapsed"] if found["elapsed"] else 0)
+                    return {**found, "per_second": f"{rate:,.0f}"}
+
             # the terminal's size, or 80 × 24 where it tells none (a new pseudo-terminal: tqdm would draw nothing)
             size = shutil.get_terminal_size()
-            self.bar = Line(total=total, desc=label, file=stream, bar_format=_LABEL, unit=" 条", mininterval=0.1,
+            self.bar = Line(total=total, desc=label, file=stream, bar_format=_LABEL, mininterval=0.1,
                             ascii=" #", ncols=size.columns, nrows=size.lines, leave=total > 0)
 
     def stage(self, name: str, total: int | None = None) -> None:
