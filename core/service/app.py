@@ -36,6 +36,7 @@ from .contract import (EXAMPLE_SCHOOL, EXAMPLE_SCHOOL_ZH, MAX_YEAR, MIN_YEAR, Ev
 from .limits import BodyLimit
 from .uploads import RequestReader
 from .pool import Pool
+from .slashes import TrailingSlash
 from .problems import MEDIA_TYPE, ServiceProblem, problem_for_status
 from .settings import Settings
 
@@ -200,7 +201,8 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             pool.close()
 
     app = FastAPIOffline(title=API_TITLE, version=version("edubalance"), description=DESCRIPTION, lifespan=lifespan,
-                         openapi_tags=TAGS, openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc")
+                         openapi_tags=TAGS, openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc",
+                         redirect_slashes=False)
     app.state.pool = pool
     app.state.catalog = catalog
 
@@ -445,6 +447,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(TrailingSlash)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Stamp, catalog=catalog)
     return app
