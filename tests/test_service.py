@@ -362,18 +362,37 @@ def test_garbage_is_400(client, body, content_type):
     assert_problem(r, 400, "malformed-request")
 
 
-def test_a_multipart_body_without_files_is_400(client):
+def test_every_way_to_send_no_record_is_one_422(client, tmp_path):
+    # However a request holds nothing to judge, a calling system gets one status and one kind
+    # (and the detail says which way it was).
+    from office_files import save_xlsx
     only_province = b'--x\r\nContent-Disposition: form-data; name="province"\r\n\r\nguizhou\r\n--x--\r\n'
-    r = client.post("/v1/evaluate", content=only_province, headers={"content-type": "multipart/form-data; boundary=x"})
-    assert_problem(r, 400, "no-records")
-    r = client.post("/v1/evaluate", files=[("files", ("empty.csv", "学校标识码,学段\n".encode(), "text/csv"))])
-    assert "只有表头" in assert_problem(r, 422, "empty-files")["detail"]
+    header_only = [("files", ("empty.csv", "学校标识码,学段\n".encode(), "text/csv"))]
     totals = [("files", ("totals.csv", "学校标识码,学段,在校生数\n合计,,1200\n填表人：张三,,\n".encode(), "text/csv"))]
-    for path in ("/v1/evaluate", "/v1/validate"):     # every row skipped: said so, as on the command line
-        detail = assert_problem(client.post(path, files=totals), 422, "empty-files")["detail"]
-        assert detail.startswith("未找到学校或县级记录：全部 2 行都是合计、签名、说明、单位行或空行，已跳过（totals.csv 第 2–3 行）。"
-                                 "No records found: all 2 row(s) were skipped as not records"), detail
-        assert "only a header" not in detail
+    sheet = [["学校标识码", "学段", "在校生数"], ["合计", None, 1200], ["小计", None, 600], [None, None, None],
+             ["填表人：张三", None, None]]
+    xlsx = [("files", ("totals.xlsx", save_xlsx(tmp_path / "totals.xlsx", [("学校", sheet)]).read_bytes(),
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))]
+    for path in ("/v1/evaluate", "/v1/validate"):
+        ways = {"empty lists": {"json": {"records": [], "counties": []}}, "empty body": {"json": {}},
+                "no file": {"content": only_province, "headers": {"content-type": "multipart/form-data; boundary=x"}},
+                "header only": {"files": header_only}, "totals rows": {"files": totals},
+                "xlsx totals rows": {"files": xlsx}}
+        details = {way: assert_problem(client.post(path, **request), 422, "no-records")["detail"]
+                   for way, request in ways.items()}
+        assert details["empty lists"].startswith("请求中没有学校或县级记录"), details
+        assert details["no file"].startswith("没有上传文件（表单字段 files）"), details
+        assert "只有表头" in details["header only"], details
+        # every row skipped: said so, as on the command line
+        assert details["totals rows"].startswith(
+            "未找到学校或县级记录：全部 2 行都是合计、签名、说明、单位行或空行，已跳过（totals.csv 第 2–3 行）。"
+            "No records found: all 2 row(s) were skipped as not records"), details
+        assert details["xlsx totals rows"].startswith("未找到学校或县级记录：全部 4 行都是合计、签名、说明、单位行或空行，已跳过"
+                                                      "（totals.xlsx 第 2–5 行）。"), details
+        assert "only a header" not in details["totals rows"] + details["xlsx totals rows"]
+
+
+def test_a_file_without_a_known_header_or_field_is_refused(client):
     bad = [("files", ("codes.csv", "编号,名字\n1,x\n".encode(), "text/csv"))]
     detail = assert_problem(client.post("/v1/evaluate", files=bad), 422, "unreadable-file")["detail"]
     assert detail.startswith("文件 codes.csv 无法读取：没有可识别的列名：第 1 行是 「编号」、「名字」"), detail
@@ -423,7 +442,7 @@ def test_too_many_files_or_fields_is_explained_chinese_first(client):
 def test_other_bad_requests(client):
     for path in ("/v1/evaluate", "/v1/validate"):      # valid JSON and no record: nothing to judge
         for body in ({"records": []}, {"counties": []}, {}, {"records": [], "counties": [], "province": "guizhou"}):
-            doc = assert_problem(client.post(path, json=body), 422, "nothing-to-judge")
+            doc = assert_problem(client.post(path, json=body), 422, "no-records")
             assert doc["detail"].startswith("请求中没有学校或县级记录"), doc["detail"]
     assert_problem(client.post("/v1/evaluate", json={"records": [{"a": 1}], "province": "atlantis"}), 400,
                    "unknown-province")
@@ -568,6 +587,26 @@ def test_every_operation_answers_the_same_with_a_trailing_slash(client, url):
     # One slash only: a path ending in two is not an operation's.
     assert_problem(client.get("/v1/packs//"), 404, "not-found")
     assert httpx.get(url + "/openapi.json/").json() == doc     # the contract itself lists no slashed path
+
+
+def test_the_problem_kinds_are_one_list_in_the_code_the_contract_and_the_readme():
+    from edubalance.service.app import create_app
+    from edubalance.service.problems import KINDS
+    from edubalance.service.settings import Settings
+    raised = set()
+    for module in (ROOT / "core" / "service").glob("*.py"):
+        raised |= set(re.findall(r'ServiceProblem\(\s*"([a-z-]+)"', module.read_text(encoding="utf-8")))
+    assert raised and raised <= set(KINDS), raised - set(KINDS)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| `([a-z-]+)` \| (\d{3}) \|", readme, re.M))
+    assert table == {kind: str(status) for kind, (status, _, _) in KINDS.items()}
+    doc = create_app(Settings(workers=1), tokens=None).openapi()
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")) and "ProblemDocument" in json.dumps(response):
+                    named = set(re.findall(r"`([a-z-]+)`", response["description"]))
+                    assert named == {k for k, (s, _, _) in KINDS.items() if str(s) == status}, (path, status)
 
 
 def _texts(node, where=""):

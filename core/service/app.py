@@ -37,7 +37,7 @@ from .limits import BodyLimit
 from .uploads import RequestReader
 from .pool import Pool
 from .slashes import TrailingSlash
-from .problems import MEDIA_TYPE, ServiceProblem, problem_for_status
+from .problems import MEDIA_TYPE, ServiceProblem, problem_for_status, status_description
 from .settings import Settings
 
 API_TITLE = "edubalance 义务教育均衡发展评估服务"
@@ -177,7 +177,7 @@ class Stamp:
 
 def _problem_responses(*statuses: int) -> dict[int | str, dict]:
     doc = {"content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}}}
-    out: dict[int | str, dict] = {s: {**doc, "description": problem_for_status(s).title} for s in statuses}
+    out: dict[int | str, dict] = {s: {**doc, "description": status_description(s)} for s in statuses}
     out["default"] = {**doc, "description": "其他错误 Any other error"}
     return out
 

@@ -178,7 +178,8 @@ class Readiness(BaseModel):
 class ProblemDocument(BaseModel):
     """错误应答：RFC 9457 问题文档。An error answer: RFC 9457 problem details."""
 
-    type: str
+    type: str = Field(description="问题种类 `urn:edubalance:problem:<kind>`，各状态码的说明列出其种类。"
+                                  "The problem's kind; each status's description lists its kinds.")
     title: str
     status: int
     detail: str

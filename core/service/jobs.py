@@ -74,7 +74,7 @@ class Jobs:
         if source[0] == "json":
             body = _parse(model, source[1])
             if not body.records and not body.counties:
-                raise ServiceProblem("nothing-to-judge", "请求中没有学校或县级记录（records、counties 均为空）。"
+                raise ServiceProblem("no-records", "请求中没有学校或县级记录（records、counties 均为空）。"
                                                          "The request holds no school or county record "
                                                          "(records and counties are both empty).")
             self._check_count(len(body.records) + len(body.counties))         # before any record is read
@@ -138,10 +138,11 @@ class Jobs:
 
 
 def _no_records(skipped: Any) -> ServiceProblem:
-    """422 for uploaded files without a record: only a header, or every row skipped as a totals,
-    signature or note row (named by file and rows, as the command line says)."""
+    """Uploaded files without a record (only a header, or every row skipped as a totals,
+    signature or note row, named by file and rows as the command line says): the same kind as
+    a JSON body without one."""
     zh, en = no_records_text(skipped)
-    return ServiceProblem("empty-files", f"{zh}。{en[0].upper()}{en[1:]}.")
+    return ServiceProblem("no-records", f"{zh}。{en[0].upper()}{en[1:]}.")
 
 
 @contextmanager

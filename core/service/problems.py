@@ -17,10 +17,12 @@ from ..loading import InputError
 
 MEDIA_TYPE = "application/problem+json"
 
-#: kind → (status, Chinese title, English title)
+#: kind → (status, Chinese title, English title). 400 is a request that does not match the
+#: contract; 422 a well-formed request whose content cannot be judged. A calling system acts on
+#: the kind: ``no-records`` (send some records), ``records-rejected`` (show each problem),
+#: ``unreadable-file`` (send the file in another format).
 KINDS: dict[str, tuple[int, str, str]] = {
     "malformed-request": (400, "请求格式错误", "Malformed request"),
-    "no-records": (400, "请求中没有记录", "No records in the request"),
     "unknown-province": (400, "未知的省份", "Unknown province"),
     "unknown-format": (400, "未知的报告格式", "Unknown report format"),
     "unauthorized": (401, "需要身份验证", "Authentication required"),
@@ -29,10 +31,9 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "not-acceptable": (406, "无法提供所需的格式", "Not acceptable"),
     "too-large": (413, "请求过大", "Request too large"),
     "unsupported-media-type": (415, "不支持的请求内容类型", "Unsupported media type"),
-    "nothing-to-judge": (422, "没有可评估的记录", "No records to judge"),
+    "no-records": (422, "没有可评估的记录", "No records to judge"),
     "records-rejected": (422, "记录未通过校验", "Records rejected"),
     "unreadable-file": (422, "文件无法读取", "Unreadable file"),
-    "empty-files": (422, "文件中没有记录", "No records in the files"),
     "internal-error": (500, "服务内部错误", "Internal error"),
     "busy": (503, "服务繁忙", "Service busy"),
     "timeout": (503, "评估超时", "Evaluation timed out"),
@@ -80,6 +81,13 @@ def problem_for_status(status: int, detail: str | None = None) -> ServiceProblem
         if code == status:
             return ServiceProblem(kind, detail or f"{zh}。{en}.")
     return ServiceProblem("internal-error", detail or f"HTTP {status}")
+
+
+def status_description(status: int) -> str:
+    """What an error status means in the API document: each kind it answers, Chinese first."""
+    kinds = [(kind, zh, en) for kind, (code, zh, en) in KINDS.items() if code == status]
+    return (f"{'；'.join(zh for _, zh, _ in kinds)}。{'; '.join(en for _, _, en in kinds)} "
+            f"({', '.join(f'`{kind}`' for kind, _, _ in kinds)})")
 
 
 def _phrase(status: int) -> str | None:
