@@ -214,3 +214,76 @@ def test_every_tag_is_described_chinese_first(contract):
     described = {t["name"]: t["description"] for t in contract.get("tags", ())}
     assert used == set(described) == {"evaluate", "rules", "health"}
     assert all("\u4e00" <= text[0] <= "\u9fff" for text in described.values()), described
+
+
+# -- the rules listing and the rule pack schema ------------------------------------------------------
+
+def test_every_property_of_a_rule_in_the_pack_schema_is_listed_or_left_out_knowingly(contract):
+    # A property added to the rule pack schema fails here until the listing's type says how it
+    # is shown (as written, renamed, in words) or that it is not; and the listing's type holds
+    # nothing beyond those and the listing's own properties.
+    from edubalance.schemas import rulepack_schema
+    from edubalance.service.contract import (RULE_AS_WRITTEN, RULE_IN_WORDS, RULE_NOT_LISTED, RULE_RENAMED,
+                                             _LISTING_ONLY)
+    in_words = [p for props in RULE_IN_WORDS.values() for p in props]
+    accounted = [*RULE_AS_WRITTEN, *RULE_RENAMED, *in_words, *RULE_NOT_LISTED]
+    assert sorted(accounted) == sorted(set(accounted)), "a property is accounted for twice"
+    assert set(accounted) == set(rulepack_schema()["$defs"]["rule"]["properties"])
+    listed = contract["components"]["schemas"]["ListedRule"]
+    assert set(listed["properties"]) == {*RULE_AS_WRITTEN, *RULE_RENAMED.values(), *_LISTING_ONLY}
+    assert set(RULE_IN_WORDS) <= set(_LISTING_ONLY)
+    assert set(listed["required"]) == set(listed["properties"]) and listed["additionalProperties"] is False
+
+
+def _validator(contract, component):
+    from jsonschema import Draft202012Validator
+    return Draft202012Validator({"$ref": f"#/components/schemas/{component}", "components": contract["components"]})
+
+
+def test_what_the_packs_write_is_what_the_listing_type_says(contract):
+    # Each property the listing shows as written takes every value the packs give it (the two
+    # types are one), and each funding entry of every pack is a FundingEntry but for what the
+    # listing adds.
+    from edubalance import Evaluator
+    from edubalance.service.contract import RULE_AS_WRITTEN
+    schemas = contract["components"]["schemas"]
+    seen = {name: 0 for name in RULE_AS_WRITTEN}
+    entries = 0
+    for pack in Evaluator().registry.packs.values():
+        for rule in pack.data.get("rules", []) + pack.data.get("county_rules", []):
+            for name in RULE_AS_WRITTEN:
+                if name in rule:
+                    # (the listing names both years, a pack only those it bounds)
+                    value = {"from": None, "to": None, **rule[name]} if name == "effective" else rule[name]
+                    prop = {**schemas["ListedRule"]["properties"][name], "components": contract["components"]}
+                    errors = [e.message for e in _validator(contract, "ListedRule").evolve(schema=prop)
+                              .iter_errors(value)]
+                    assert not errors, (pack.id, rule["id"], name, errors)
+                    seen[name] += 1
+        for parameter, values in (pack.data.get("parameters", {}).get("funding") or {}).items():
+            for entry in values:
+                listed = {"parameter": parameter, "pack": pack.id, **entry, "shadowed": False}
+                errors = [e.message for e in _validator(contract, "FundingEntry").iter_errors(listed)]
+                assert not errors, (pack.id, parameter, errors)
+                entries += 1
+    assert all(seen.values()) and entries > 5, (seen, entries)
+
+
+def test_every_rules_listing_is_the_documented_type(contract):
+    from edubalance import Evaluator
+    from edubalance.listing import rules_listing
+    ev = Evaluator()
+    validator = _validator(contract, "RulesResult")
+    counted = 0
+    for province in ev.provinces:
+        for year in (None, 2012, 2016, 2023):
+            listing = rules_listing(ev, province, year)
+            errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(listing)]
+            assert not errors, (province, year, errors[:5])
+            counted += len(listing["rules"]) + len(listing["funding"])
+    assert counted > 100
+    # A key the listing adds, a wrong type or a value outside a pack's own enumeration is refused.
+    listing = rules_listing(ev, "guizhou", 2023)
+    for change in ({"colour": "red"}, {"dimension": "colour"}, {"weight": "1"}, {"effective": {"from": 2012}}):
+        bad = {**listing, "rules": [{**listing["rules"][0], **change}]}
+        assert list(validator.iter_errors(bad)), change

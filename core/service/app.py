@@ -32,7 +32,7 @@ from . import log
 from .auth import Tokens
 from .contract import (EXAMPLE_SCHOOL, EXAMPLE_SCHOOL_ZH, MAX_YEAR, MIN_YEAR, EvaluateBody, Health, PacksResult,
                        ProblemDocument, Readiness, RulesResult, ValidateBody, ValidationResult, refine,
-                       report_components)
+                       report_components, rule_components)
 from .limits import BodyLimit
 from .uploads import RequestReader
 from .pool import Pool
@@ -430,6 +430,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                               tags=app.openapi_tags)
             components = doc.setdefault("components", {}).setdefault("schemas", {})
             components.update(report_components())
+            components.update(rule_components())
             components.update(named)
             for model in (EvaluateBody, ValidateBody, ProblemDocument):
                 components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")

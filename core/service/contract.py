@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from ..schemas import report_schema, year_range
+from ..schemas import report_schema, rulepack_schema, year_range
 
 #: The years a request may name: the record schema's bounds, as the command line checks them.
 MIN_YEAR, MAX_YEAR = year_range()
@@ -92,77 +92,101 @@ class PacksResult(BaseModel):
     standards_year: Optional[int] = Field(description="服务设定的标准年份 --year（若有）。The service's --year, if set.")
 
 
-class RuleTitle(BaseModel):
-    zh: str
-    en: str
+#: The rule pack schema's definitions a listing shows as a pack writes them, under the
+#: contract's names, with the contract's (Chinese first) descriptions.
+_RULEPACK_TYPES = {
+    "title": ("RuleTitle", "规则名称 A rule's title: Chinese and English"),
+    "source": ("RuleSource", "出处：文件及条款。Where a threshold comes from: the document and its clause."),
+    "effective": ("RuleYears", "生效年份（含）。The years in force, both included; null: open."),
+    "status": ("ThresholdStatus", "阈值状态：confirmed 见于正式文件，provisional 部分确认或未确认。"
+                                  "confirmed: read in an official document; provisional: partly confirmed or unconfirmed."),
+}
+
+#: How ``edubalance rules -f json`` shows each property of a rule in the pack (schema ``rule``):
+#: as written (the schema's type), renamed, in words, or not at all.
+RULE_AS_WRITTEN = ("title", "dimension", "severity", "weight", "measure", "unit", "threshold_status", "source",
+                   "effective")
+RULE_RENAMED = {"id": "rule_id"}
+#: Shown together as the threshold in words (``primary >= 4.2; junior >= 5.3``, ``>= 6 of 7 …``).
+RULE_IN_WORDS = {"threshold": ("kind", "operator", "threshold", "threshold_measure", "of", "min_ratio"),
+                 "scope": ("scope",)}
+RULE_NOT_LISTED = ("expression", "programme", "standard", "note")
+
+#: What the listing adds to a rule and to a funding entry.
+_LISTING_ONLY: dict[str, dict[str, Any]] = {
+    "level": {"enum": ["school", "county"], "description": "学校规则或县级规则 A school rule or a county rule"},
+    "pack": {"$ref": "#/$defs/packId", "description": "规则所属的规则包 The pack the rule comes from"},
+    "threshold": {"type": "string", "description": "阈值的文字表述 The threshold in words, e.g. "
+                                                   "`primary >= 4.2; junior >= 5.3`"},
+    "scope": {"type": "string", "description": "适用条件的文字表述（空：全部适用）The scope in words (empty: every record)"},
+}
+_FUNDING_ONLY: dict[str, dict[str, Any]] = {
+    "parameter": {"type": "string", "description": "公用经费参数 The public-funds parameter, e.g. `base_per_pupil`"},
+    "pack": {"$ref": "#/$defs/packId", "description": "取值所属的规则包 The pack the entry comes from"},
+    "shadowed": {"type": "boolean", "description": "该年被前一条覆盖、不会用到 Unused that year: an earlier entry "
+                                                   "covers the same schools"},
+}
 
 
-class RuleSource(BaseModel):
-    """出处：文件及条款。Where a threshold comes from: the document and its clause."""
-    model_config = ConfigDict(extra="forbid")
-
-    document: str
-    clause: Optional[str] = None
-
-
-class RuleYears(BaseModel):
-    """生效年份（含）。The years in force, both included; null: open."""
-    model_config = ConfigDict(extra="forbid")
-
-    from_: Optional[int] = Field(alias="from")
-    to: Optional[int]
-
-
-Status = Literal["confirmed", "provisional"]
-
-
-class ListedRule(BaseModel):
-    """规则清单中的一条规则（同 ``edubalance rules -f json``）。A rule as ``edubalance rules -f json`` lists it."""
-    model_config = ConfigDict(extra="forbid")
-
-    rule_id: str
-    level: Literal["school", "county"]
-    pack: str
-    title: RuleTitle
-    dimension: str
-    severity: Literal["veto", "required", "scored"]
-    weight: float
-    measure: str
-    threshold: str = Field(description="阈值的文字表述 The threshold in words, e.g. ``primary >= 4.2; junior >= 5.3``")
-    unit: Optional[str]
-    scope: Optional[str]
-    threshold_status: Status
-    source: RuleSource
-    effective: RuleYears
+def _from_rulepack(node: Any, defs: dict[str, Any]) -> Any:
+    """A piece of the rule pack schema as a contract type: its English descriptions left out, a
+    reference to a shared definition pointed at the contract's type, any other inlined."""
+    if isinstance(node, list):
+        return [_from_rulepack(v, defs) for v in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        name = ref.rsplit("/", 1)[1]
+        rest = {k: v for k, v in node.items() if k != "$ref"}
+        if name in _RULEPACK_TYPES:
+            return {"$ref": f"#/components/schemas/{_RULEPACK_TYPES[name][0]}", **_from_rulepack(rest, defs)}
+        return {**_from_rulepack(defs[name], defs), **_from_rulepack(rest, defs)}
+    out = {k: _from_rulepack(v, defs) for k, v in node.items() if k not in ("description", "default")}
+    if "enum" in out and "type" not in out and all(isinstance(v, str) for v in out["enum"]):
+        out = {"type": "string", **out}          # a generator makes a string enum of it, not an Object
+    return out
 
 
-class FundingEntry(BaseModel):
-    """公用经费参数的一条取值（每所学校取第一条适用的）。One entry of a public-funds parameter (a school
-    takes the first entry in force whose condition holds)."""
-    model_config = ConfigDict(extra="forbid")
+def _described(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A listing's own property: its type, and its description kept."""
+    return {**_from_rulepack(node, defs), "description": node["description"]}
 
-    parameter: str
-    pack: str
-    from_: Optional[int] = Field(None, alias="from")
-    to: Optional[int] = None
-    primary: Optional[float] = None
-    junior: Optional[float] = None
-    pupils: Optional[int] = None
-    per_boarder: Optional[float] = None
-    per_pupil: Optional[float] = None
-    applies_when: Optional[str] = None
-    threshold_status: Status
-    source: RuleSource
-    note: Optional[str] = None
-    shadowed: bool = Field(description="该年被前一条覆盖、不会用到 Unused that year: an earlier entry covers the same schools")
+
+def rule_components() -> dict[str, Any]:
+    """``ListedRule`` and ``FundingEntry`` (the rules listing's items) and the types they share
+    with the rule pack, made from ``schemas/rulepack.schema.json``: a property the listing shows
+    as the pack writes it has the pack's type, so the two cannot drift apart."""
+    defs = rulepack_schema()["$defs"]
+    out: dict[str, Any] = {}
+    for name, (component, description) in _RULEPACK_TYPES.items():
+        out[component] = {"title": component, **_from_rulepack(defs[name], defs), "description": description}
+    # The listing always gives both years (null: open).
+    out["RuleYears"]["required"] = ["from", "to"]
+    rule = defs["rule"]["properties"]
+    props = {**{new: _from_rulepack(rule[old], defs) for old, new in RULE_RENAMED.items()},
+             **{k: _described(v, defs) for k, v in _LISTING_ONLY.items()},
+             **{k: _from_rulepack(rule[k], defs) for k in RULE_AS_WRITTEN}}
+    out["ListedRule"] = {"title": "ListedRule", "type": "object", "additionalProperties": False,
+                         "properties": props, "required": list(props),
+                         "description": "规则清单中的一条规则（同 `edubalance rules -f json`）。"
+                                        "A rule as `edubalance rules -f json` lists it."}
+    entry = defs["yearValue"]
+    props = {**{k: _described(v, defs) for k, v in _FUNDING_ONLY.items()}, **_from_rulepack(entry["properties"], defs)}
+    out["FundingEntry"] = {"title": "FundingEntry", "type": "object", "additionalProperties": False,
+                           "properties": props, "required": ["parameter", "pack", *entry["required"], "shadowed"],
+                           "description": "公用经费参数的一条取值（每所学校取第一条适用的）。One entry of a "
+                                          "public-funds parameter (a school takes the first entry in force "
+                                          "whose condition holds)."}
+    return out
 
 
 class RulesResult(BaseModel):
     province: str
     year: Optional[int]
     packs: list[dict[str, Any]]        # items: Report_pack (see :func:`refine`)
-    rules: list[ListedRule]
-    funding: list[FundingEntry]
+    rules: list[dict[str, Any]]        # items: ListedRule (see :func:`rule_components`)
+    funding: list[dict[str, Any]]      # items: FundingEntry
 
 
 class Health(BaseModel):
@@ -189,7 +213,8 @@ class ProblemDocument(BaseModel):
 
 #: (component, property) whose items are a report schema's definition.
 _ITEMS = {("ValidationResult", "rejected"): "Report_rejected", ("ValidationResult", "warnings"): "Report_problem",
-          ("ProblemDocument", "problems"): "Report_problem", ("RulesResult", "packs"): "Report_pack"}
+          ("ProblemDocument", "problems"): "Report_problem", ("RulesResult", "packs"): "Report_pack",
+          ("RulesResult", "rules"): "ListedRule", ("RulesResult", "funding"): "FundingEntry"}
 
 
 def refine(components: dict[str, Any]) -> None:
