@@ -127,6 +127,41 @@ def test_the_format_parameter_uses_the_report_renderers(client):
     assert_problem(client.post("/v1/evaluate", params={"format": "docx"}, files=upload), 400, "unknown-format")
 
 
+def test_each_report_format_comes_in_a_media_type_the_contract_types(client):
+    # A generated client decodes what the contract types as a string and hands over as bytes
+    # what it types as binary: a workbook or a zip read as text would be corrupted.
+    import io
+    import zipfile
+    doc = client.get("/openapi.json").json()
+    content = doc["paths"]["/v1/evaluate"]["post"]["responses"]["200"]["content"]
+    files = demo_files("guizhou")
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    served = {}
+    for fmt in client.get("/v1/packs").json()["formats"]:
+        r = client.post("/v1/evaluate", params={"format": fmt}, files=upload)
+        assert r.status_code == 200, (fmt, r.text[:300])
+        media = r.headers["content-type"].split(";")[0]
+        assert media in content, (fmt, media)
+        served[fmt] = media
+        schema = content[media]["schema"]
+        if media == "application/json":
+            assert schema == {"$ref": "#/components/schemas/Report"}
+            r.json()
+        elif media.startswith("text/") or media == "application/x-ndjson":
+            assert schema == {"type": "string"}, (fmt, schema)
+            text = r.content.decode("utf-8")
+            if media == "application/x-ndjson":
+                assert all(json.loads(line) for line in text.splitlines())
+        else:
+            assert schema == {"type": "string", "format": "binary", "contentMediaType": media}, (fmt, schema)
+            assert zipfile.is_zipfile(io.BytesIO(r.content)), fmt        # a workbook is a zip too
+    assert served == {"json": "application/json", "table": "text/plain", "html": "text/html",
+                      "ndjson": "application/x-ndjson",
+                      "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                      "parquet": "application/zip"}
+    assert set(content) == set(served.values())          # nothing declared that is never sent
+
+
 def test_a_plugin_format_is_served_as_a_file_or_a_zipped_folder():
     import io
     import zipfile

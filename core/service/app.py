@@ -49,7 +49,10 @@ RFC 9457 problem document (`application/problem+json`)."""
 
 #: Media types of the report formats the service knows by name; others are sent as bytes.
 MEDIA_TYPES = {"json": "application/json", "table": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8",
+               "ndjson": "application/x-ndjson",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+#: Report media types a client reads as text; any other (a workbook, a zip) as bytes.
+TEXT_MEDIA_TYPES = ("text/plain", "text/html", "application/x-ndjson")
 STAMP_HEADERS = {
     "X-Edubalance-Packs": {"description": "规则包及其修订版 Rule packs and revisions: `id=revision;…`",
                            "schema": {"type": "string"}},
@@ -83,6 +86,17 @@ OK = "成功 Successful response"
 
 def _media_type(fmt: str) -> str:
     return MEDIA_TYPES.get(fmt, "application/octet-stream")
+
+
+def _report_schema(media_type: str) -> dict:
+    """How the API document types a report in ``media_type``: the JSON report, a string of text,
+    or bytes (``format: binary``, which a generated client receives as a file or a byte array
+    rather than decoding it as text)."""
+    if media_type == "application/json":
+        return {"$ref": "#/components/schemas/Report"}
+    if media_type in TEXT_MEDIA_TYPES:
+        return {"type": "string"}
+    return {"type": "string", "format": "binary", "contentMediaType": media_type}
 
 
 class Catalog:
@@ -287,9 +301,9 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             schema["content"]["multipart/form-data"] = {"schema": {"$ref": "#/components/schemas/RecordFiles"}}
         return {"requestBody": schema}
 
-    report_content = {_media_type(f).split(";")[0]: {"schema": {"$ref": "#/components/schemas/Report"}
-                      if f == "json" else {"type": "string"}} for f in formats}
-    report_content["application/zip"] = {"schema": {"type": "string", "contentMediaType": "application/zip"}}
+    # A format written as a folder is sent as a zip (so is one whose plug-in writes a folder unsaid).
+    media_types = [_media_type(f).split(";")[0] for f in formats if not catalog.formats[f].get("folder")]
+    report_content = {m: {"schema": _report_schema(m)} for m in (*media_types, "application/zip")}
 
     # -- routes -----------------------------------------------------------------------------
     @app.post("/v1/evaluate", tags=["evaluate"], operation_id="evaluate",
