@@ -162,6 +162,38 @@ def test_each_report_format_comes_in_a_media_type_the_contract_types(client):
     assert set(content) == set(served.values())          # nothing declared that is never sent
 
 
+def test_the_file_operation_gives_the_same_report_as_bytes(client):
+    # A generated client returns an operation's first media type: evaluateFile's is bytes (a Java
+    # client's File), and JSON comes last, so that any format can be received.
+    import io
+    import zipfile
+    doc = client.get("/openapi.json").json()
+    content = doc["paths"]["/v1/evaluate/file"]["post"]["responses"]["200"]["content"]
+    evaluate = doc["paths"]["/v1/evaluate"]["post"]
+    assert set(content) == set(evaluate["responses"]["200"]["content"])
+    assert list(content)[-1] == "application/json" and content["application/json"] == \
+        evaluate["responses"]["200"]["content"]["application/json"]
+    assert all(schema["schema"] == {"type": "string", "format": "binary", "contentMediaType": media}
+               for media, schema in content.items() if media != "application/json")
+    assert doc["paths"]["/v1/evaluate/file"]["post"]["requestBody"] == evaluate["requestBody"]
+    files = demo_files("shaanxi")
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    for fmt in client.get("/v1/packs").json()["formats"]:
+        plain = client.post("/v1/evaluate", params={"format": fmt}, files=upload)
+        as_file = client.post("/v1/evaluate/file", params={"format": fmt}, files=upload)
+        assert plain.status_code == as_file.status_code == 200, (fmt, as_file.text[:300])
+        assert as_file.headers["content-type"] == plain.headers["content-type"], fmt
+        assert as_file.headers["x-edubalance-exit-code"] == plain.headers["x-edubalance-exit-code"]
+        assert as_file.headers["content-disposition"].startswith('attachment; filename="report'), fmt
+        if zipfile.is_zipfile(io.BytesIO(plain.content)):     # a workbook or a zip: the same members
+            members = [sorted(zipfile.ZipFile(io.BytesIO(r.content)).namelist()) for r in (plain, as_file)]
+            assert members[0] == members[1], fmt
+        else:
+            assert as_file.content == plain.content, fmt
+    assert_problem(client.post("/v1/evaluate/file", params={"format": "docx"}, files=upload), 400, "unknown-format")
+    assert_problem(client.post("/v1/evaluate/file", json={}), 422, "no-records")
+
+
 def test_a_plugin_format_is_served_as_a_file_or_a_zipped_folder():
     import io
     import zipfile
@@ -609,8 +641,8 @@ def test_every_operation_answers_the_same_with_a_trailing_slash(client, url):
             assert slashed.content == plain.content, path
             assert slashed.headers["content-type"] == plain.headers["content-type"]
             tried.add(f"{method.upper()} {path}")
-    assert {"POST /v1/evaluate", "POST /v1/validate", "POST /v1/evaluate/school", "GET /v1/rules",
-            "GET /v1/packs", "GET /healthz", "GET /readyz"} <= tried
+    assert {"POST /v1/evaluate", "POST /v1/evaluate/file", "POST /v1/validate", "POST /v1/evaluate/school",
+            "GET /v1/rules", "GET /v1/packs", "GET /healthz", "GET /readyz"} <= tried
     # Errors too: the same problem document (its instance is the path without the slash).
     for method, path, request in (("POST", "/v1/evaluate", {"json": {}}), ("GET", "/v1/rules", {"params": {"year": 1}}),
                                   ("GET", "/v1/nothing", {}), ("GET", "/v1/evaluate", {})):

@@ -68,7 +68,8 @@ def test_every_answer_follows_the_contract(api, base_url, mode):
             assert mode == schemathesis.GenerationMode.NEGATIVE
             continue
         tried.append(operation.label)
-    assert {"POST /v1/evaluate", "POST /v1/validate", "POST /v1/evaluate/school", "GET /v1/rules"} <= set(tried)
+    assert {"POST /v1/evaluate", "POST /v1/evaluate/file", "POST /v1/validate", "POST /v1/evaluate/school",
+            "GET /v1/rules"} <= set(tried)
     if mode == schemathesis.GenerationMode.POSITIVE:
         assert {"GET /v1/packs", "GET /healthz", "GET /readyz"} <= set(tried)
 
@@ -104,7 +105,8 @@ def test_every_operation_has_a_stable_meaningful_operation_id(contract):
     # default (``evaluate_school_v1_evaluate_school_post``) changes whenever a path does.
     ids = {(path, method): op.get("operationId") for path, ops in contract["paths"].items()
            for method, op in ops.items()}
-    assert ids == {("/v1/evaluate", "post"): "evaluate", ("/v1/validate", "post"): "validate",
+    assert ids == {("/v1/evaluate", "post"): "evaluate", ("/v1/evaluate/file", "post"): "evaluateFile",
+                   ("/v1/validate", "post"): "validate",
                    ("/v1/evaluate/school", "post"): "evaluateSchool", ("/v1/rules", "get"): "listRules",
                    ("/v1/packs", "get"): "listPacks", ("/healthz", "get"): "getHealth",
                    ("/readyz", "get"): "getReadiness"}

@@ -96,6 +96,10 @@ def _report_schema(media_type: str) -> dict:
         return {"$ref": "#/components/schemas/Report"}
     if media_type in TEXT_MEDIA_TYPES:
         return {"type": "string"}
+    return _binary(media_type)
+
+
+def _binary(media_type: str) -> dict:
     return {"type": "string", "format": "binary", "contentMediaType": media_type}
 
 
@@ -305,22 +309,16 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
     media_types = [_media_type(f).split(";")[0] for f in formats if not catalog.formats[f].get("folder")]
     report_content = {m: {"schema": _report_schema(m)} for m in (*media_types, "application/zip")}
 
-    # -- routes -----------------------------------------------------------------------------
-    @app.post("/v1/evaluate", tags=["evaluate"], operation_id="evaluate",
-              dependencies=[*v1_deps, only_params("format")], summary="评估学校和县 Judge schools and counties",
-              openapi_extra=body_request(EvaluateBody),
-              responses={200: {"description": "报告 The report (the same JSON as `edubalance evaluate -f json`)",
-                               "content": report_content, "headers": EVALUATE_HEADERS}, **_problem_responses(*errors)})
-    async def evaluate(request: Request,
-                       format: str = Query("json", description="报告格式 Report format")) -> Response:
-        """评估学校记录（及县级记录）并返回报告：JSON 请求体
-        ``{records, counties, province?, year?, verdicts?, schools_only?}``，或以 multipart 上传文件。
-        未通过校验的记录列在 ``rejected`` 中（不丢任何记录）；没有一条记录可评估时返回 422 和全部问题。
+    # A generated client gives an operation one return type, its first media type's: ``evaluate``
+    # returns the typed Report (a client reads any other format raw); ``evaluateFile`` lists the
+    # bytes first, so that the same answer comes back as a file or a byte array whatever the format.
+    file_content = {m: {"schema": _report_schema(m) if m == "application/json" else _binary(m)}
+                    for m in sorted(report_content, key=lambda m: m == "application/json")}
+    format_query = Query("json", description="报告格式 Report format")
 
-        Judge school records (and county records) and return the report: a JSON body
-        ``{records, counties, province?, year?, verdicts?, schools_only?}`` or a multipart upload of files.
-        A record that fails validation is listed in ``rejected`` (nothing is lost); when no
-        record at all can be judged the answer is 422 with every problem."""
+    async def judge(request: Request, format: str, attached: bool) -> Response:
+        """Judge a request's records and stream the report in ``format`` (as an attachment when
+        ``attached``)."""
         catalog.check_format(format)
         folder = Path(tempfile.mkdtemp(prefix="edubalance-serve-"))
         try:
@@ -340,9 +338,40 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         headers = {"X-Edubalance-Standards-Year": ",".join(sorted({k.split("/")[1] for k in result["rulesets"]}))
                    or catalog.year_stamp, "X-Edubalance-Rulesets": ",".join(result["rulesets"]),
                    "X-Edubalance-Exit-Code": str(result["exit_code"])}
-        if format != "json":
+        if attached:
             headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
         return _stream_and_forget(path, folder, "application/zip" if zipped else _media_type(format), headers)
+
+    # -- routes -----------------------------------------------------------------------------
+    @app.post("/v1/evaluate", tags=["evaluate"], operation_id="evaluate",
+              dependencies=[*v1_deps, only_params("format")], summary="评估学校和县 Judge schools and counties",
+              openapi_extra=body_request(EvaluateBody),
+              responses={200: {"description": "报告 The report (the same JSON as `edubalance evaluate -f json`)",
+                               "content": report_content, "headers": EVALUATE_HEADERS}, **_problem_responses(*errors)})
+    async def evaluate(request: Request, format: str = format_query) -> Response:
+        """评估学校记录（及县级记录）并返回报告：JSON 请求体
+        ``{records, counties, province?, year?, verdicts?, schools_only?}``，或以 multipart 上传文件。
+        未通过校验的记录列在 ``rejected`` 中（不丢任何记录）；没有一条记录可评估时返回 422 和全部问题。
+
+        Judge school records (and county records) and return the report: a JSON body
+        ``{records, counties, province?, year?, verdicts?, schools_only?}`` or a multipart upload of files.
+        A record that fails validation is listed in ``rejected`` (nothing is lost); when no
+        record at all can be judged the answer is 422 with every problem."""
+        return await judge(request, format, attached=format != "json")
+
+    @app.post("/v1/evaluate/file", tags=["evaluate"], operation_id="evaluateFile", response_class=Response,
+              dependencies=[*v1_deps, only_params("format")], summary="评估并下载报告文件 Judge and download the report file",
+              openapi_extra=body_request(EvaluateBody),
+              responses={200: {"description": "报告文件（任一格式）The report file, in any format",
+                               "content": file_content, "headers": EVALUATE_HEADERS}, **_problem_responses(*errors)})
+    async def evaluate_file(request: Request, format: str = format_query) -> Response:
+        """与 ``evaluate`` 相同的评估和回答，作为文件下载（总带 Content-Disposition）：生成的客户端把它当作字节或文件接收，
+        适合工作簿、网页、Parquet 等格式。
+
+        The same judging and answer as ``evaluate``, as a file to download (always with a
+        Content-Disposition): a generated client receives it as bytes or a file, as a workbook,
+        a web page or Parquet tables need."""
+        return await judge(request, format, attached=True)
 
     @app.post("/v1/validate", tags=["evaluate"], operation_id="validate",
               dependencies=[*v1_deps, only_params()], response_model=ValidationResult,
