@@ -28,7 +28,6 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "unauthorized": (401, "需要身份验证", "Authentication required"),
     "not-found": (404, "未找到", "Not found"),
     "method-not-allowed": (405, "不支持的请求方法", "Method not allowed"),
-    "not-acceptable": (406, "无法提供所需的格式", "Not acceptable"),
     "too-large": (413, "请求过大", "Request too large"),
     "unsupported-media-type": (415, "不支持的请求内容类型", "Unsupported media type"),
     "no-records": (422, "没有可评估的记录", "No records to judge"),
@@ -37,7 +36,6 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "internal-error": (500, "服务内部错误", "Internal error"),
     "busy": (503, "服务繁忙", "Service busy"),
     "timeout": (503, "评估超时", "Evaluation timed out"),
-    "not-ready": (503, "服务尚未就绪", "Service not ready"),
 }
 
 
