@@ -6,6 +6,7 @@ One job per module:
     problems.py  RFC 9457 problem documents (every error the service answers)
     auth.py      optional bearer tokens read from a file, compared in constant time
     limits.py    the request-body size limit, enforced while the body streams in
+    slashes.py   a path with a trailing slash answered as without it (no redirect)
     local.py     a service process on loopback, for the tests and the benchmark
     uploads.py   reading a request: a JSON body, or uploaded files under their own names
     jobs.py      what an evaluation process does (one Evaluator per configuration, reused)

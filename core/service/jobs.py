@@ -75,8 +75,8 @@ class Jobs:
             body = _parse(model, source[1])
             if not body.records and not body.counties:
                 raise ServiceProblem("no-records", "请求中没有学校或县级记录（records、counties 均为空）。"
-                                                         "The request holds no school or county record "
-                                                         "(records and counties are both empty).")
+                                                   "The request holds no school or county record "
+                                                   "(records and counties are both empty).")
             self._check_count(len(body.records) + len(body.counties))         # before any record is read
             options = {**options, **body.model_dump(exclude={"records", "counties"})}
             ev = self.evaluator(body.province, options.get("year"), options.get("verdicts") or "all")
