@@ -45,8 +45,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import polars as pl
 
-from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_to_field, header_unit, in_percent,
-                     label, names_plainly, stated_unit, suggest_field, unit, unit_zh)
+from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_note, header_to_field, header_unit,
+                     in_percent, label, names_plainly, stated_unit, suggest_field, unit, unit_zh)
 from .limits import LIMITS, limit_message
 from .problems import Problem, file_notice, row_runs
 
@@ -128,7 +128,7 @@ class LoadedFile:
     county: pl.DataFrame = field(default_factory=empty_frame)     # county rows
     encoding: str | None = None       # text formats: the encoding that decoded the file
     province: str | None = None       # JSON/YAML: the file's own top-level province
-    notices: list[Problem] = field(default_factory=list)     # about the whole file (W401–W405)
+    notices: list[Problem] = field(default_factory=list)     # about the whole file (W401–W406)
     skipped: list[Skipped] = field(default_factory=list)    # rows that are not records
     sheets: list[str] = field(default_factory=list)         # workbooks: what was read and skipped, and why
 
@@ -460,12 +460,23 @@ def _named_column(j: int, header: Any) -> tuple[str, str]:
     return f"第 {column_letter(j)} 列「{header}」", f"column {column_letter(j)} '{header}'"
 
 
+def _header_rank(header: Any) -> int:
+    """How surely a header naming a field names the field itself: plainly (3), with a note on
+    how it is written or in a unit (2), with a note no list knows (1), with a note saying it holds
+    something else (0: 学校名称（英文）)."""
+    if names_plainly(header):
+        return 3
+    note = header_note(header)
+    return 2 if note is None or note.holds is None else 1 if note.holds == ("", "") else 0
+
+
 def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
     """Field name per column; ``None`` for a column no field names (a blank or unknown header,
-    or a known field in another unit: :func:`header_unit`). Two columns naming one field are
-    refused, both named, unless one names it plainly and the other with a note in brackets
-    (学校名称 and 学校名称（英文）): then the other is unknown. (A document's keys giving one field
-    are refused before, by :func:`record_columns`, in a document's words.)"""
+    or a known field in another unit: :func:`header_unit`). Of two columns naming one field the
+    one that names it more surely (:func:`_header_rank`: 学校名称 before 学校名称（英文）,
+    学校标识码（10位） before 学校标识码（旧）) is the field and the other one unknown; two as sure are
+    refused, both named. (A document's keys giving one field are refused before, by
+    :func:`record_columns`, in a document's words.)"""
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for j, h in enumerate(header):
@@ -473,9 +484,9 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
         if fname is None:
             found = header_unit(h)
             fname = found.field if found is not None else None
-        if fname is not None and fname in seen and names_plainly(h) != names_plainly(header[seen[fname]]):
-            # 学校名称 beside 学校名称（英文）: the plainly named column is the field, the other one is unknown
-            if not names_plainly(h):
+        if fname is not None and fname in seen and _header_rank(h) != _header_rank(header[seen[fname]]):
+            # 学校名称 beside 学校名称（英文）: the surer column is the field, the other one is unknown
+            if _header_rank(h) < _header_rank(header[seen[fname]]):
                 names.append(None)
                 continue
             names[seen.pop(fname)] = None
@@ -487,6 +498,27 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
             seen[fname] = j
         names.append(fname)
     return names
+
+
+def note_notice(header: Any, file_label: str, where: tuple[str, str]) -> Problem | None:
+    """W406 for a column read as a field though its header's note says it may hold something
+    else (学校名称（英文）, 学校标识码（旧）) or is no note a list knows; None for a plain header or a
+    note on how the field is written (学校标识码（10位）, 公办（是/否）)."""
+    note = header_note(header)
+    if note is None or note.holds is None:
+        return None
+    fname, what = note.field, label(note.field)
+    if note.holds == ("", ""):
+        zh = f"括号中的说明「{note.note}」不是已知的填写说明，请核对该列确为{what}"
+        en = f"its note '{note.note}' is not a known note on how the field is written: check that the column holds the {fname}"
+    else:
+        zh = (f"但括号中的「{note.note}」表明该列填的是{note.holds[0]}，不一定是{what}本身：报告将以此列的值标识记录，"
+              f"可能与学校名册对不上，请核对，或填入现用的{what}并把列名改为「{what}」")
+        en = (f"but its note '{note.note}' says it holds {note.holds[1]}, perhaps not the {fname} itself: the report "
+              f"names the records by this column's values, which may not match the school register; check it, or give "
+              f"the current value under the header '{what}'")
+    return file_notice("W406", file_label, f"{where[0]}「{header}」已按{what}（{fname}）读取，{zh} / {where[1]} '{header}' "
+                                           f"was read as {fname} ({what}), {en}", observed=str(header), field=fname)
 
 
 def quoted_header(header: Any, guess: str | None) -> tuple[str, str]:
@@ -688,6 +720,9 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
             unknown[0].append(where[0] + zh)
             unknown[1].append(f"{where[1]} {en}")
             continue
+        noted = note_notice(header, file_label, where)
+        if noted is not None:
+            notices.append(noted)
         found = column_units(name, fname, header, units.get(column), where)
         if found is not None and column in units:
             where = (f"{where[0]}（单位行）", f"{where[1]} (units row)")
