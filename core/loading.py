@@ -509,13 +509,13 @@ def note_notice(header: Any, file_label: str, where: tuple[str, str]) -> Problem
         return None
     fname, what = note.field, label(note.field)
     if note.holds == ("", ""):
-        zh = f"括号中的说明「{note.note}」不是已知的填写说明，请核对该列确为{what}"
-        en = f"its note '{note.note}' is not a known note on how the field is written: check that the column holds the {fname}"
+        zh = f"括号中的说明「{note.note}」不是已知的填写说明，请核对其中确为{what}"
+        en = f"its note '{note.note}' is not a known note on how the field is written: check that it holds the {fname}"
     else:
-        zh = (f"但括号中的「{note.note}」表明该列填的是{note.holds[0]}，不一定是{what}本身：报告将以此列的值标识记录，"
+        zh = (f"但括号中的「{note.note}」表明其中填的是{note.holds[0]}，不一定是{what}本身：报告将以其中的值标识记录，"
               f"可能与学校名册对不上，请核对，或填入现用的{what}并把列名改为「{what}」")
         en = (f"but its note '{note.note}' says it holds {note.holds[1]}, perhaps not the {fname} itself: the report "
-              f"names the records by this column's values, which may not match the school register; check it, or give "
+              f"names the records by its values, which may not match the school register; check it, or give "
               f"the current value under the header '{what}'")
     return file_notice("W406", file_label, f"{where[0]}「{header}」已按{what}（{fname}）读取，{zh} / {where[1]} '{header}' "
                                            f"was read as {fname} ({what}), {en}", observed=str(header), field=fname)
@@ -590,7 +590,8 @@ def given_value(value: Any, found: Any) -> Any:
 
 def given_unit_notices(rows: Sequence[RawRow]) -> list[Problem]:
     """W402 once per key in another unit and per input (``<records>``, ``<counties>``) among
-    records given to the API, as a file's column in another unit has."""
+    records given to the API, as a file's column in another unit has; W406 once per key read as
+    a field though its note says it may hold something else (学校名称（英文）), as a file's column."""
     keys: dict[str, dict[Any, None]] = {}
     for r in rows:
         keys.setdefault(r.file, {}).update(dict.fromkeys(r.data))
@@ -598,6 +599,9 @@ def given_unit_notices(rows: Sequence[RawRow]) -> list[Problem]:
     for file, found_keys in keys.items():
         for key in found_keys:
             fname, found = key_field(key)
+            noted = note_notice(key, file, ("键", "key")) if fname != key else None
+            if noted is not None:
+                out.append(noted)
             if found is not None and found.factor is not None:
                 out.append(unit_notice(fname, str(key), found, file, ("键", "key")))
     return out
@@ -793,10 +797,11 @@ def json_kind(value: Any) -> str:
 
 
 def records_frame(name: str, items: Iterable[tuple[int, str, Any]], file_label: str | None = None,
-                  map_keys: bool = True) -> pl.DataFrame:
+                  map_keys: bool = True, keys: list[Any] | None = None) -> pl.DataFrame:
     """One frame from records ``(row number, where, object)``: keys mapped to field names (when
-    ``map_keys``), values as text, keys empty in every record dropped."""
-    return text_frame(record_columns(name, items, file_label, map_keys))
+    ``map_keys``), values as text, keys empty in every record dropped; ``keys`` gets every key
+    given, once."""
+    return text_frame(record_columns(name, items, file_label, map_keys, keys=keys))
 
 
 def text_frame(data: dict[str, list[Any]]) -> pl.DataFrame:
@@ -814,7 +819,8 @@ def twice_text(first: Any, key: Any, fname: str, where: str | None = None) -> st
 
 def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label: str | None = None,
                    map_keys: bool | Callable[[Any], str] = True,
-                   twice: list[tuple[int, Any, Any, str]] | None = None) -> dict[str, list[Any]]:
+                   twice: list[tuple[int, Any, Any, str]] | None = None, keys: list[Any] | None = None
+                   ) -> dict[str, list[Any]]:
     """The columns of :func:`records_frame` as lists: validation reads a few records' rows
     straight from them, since a frame of one row costs more to build than to check.
     ``map_keys``: a key's column is the field its header names (True), the key itself (False),
@@ -823,7 +829,8 @@ def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label:
     Two keys giving one field (``stage`` and ``学段``, or ``图书`` and ``图书（千册）``, whose column is
     converted later) are refused, both named as given: in one record, or in two records when
     they would make two columns of one field. With a ``twice`` list, each record's second key
-    for a field is listed there as ``(its position in items, first key, key, field)`` instead, and left out."""
+    for a field is listed there as ``(its position in items, first key, key, field)`` instead, and left out.
+    ``keys`` gets every key given, once."""
     columns: dict[str, list[str | None]] = {}
     numbers: list[int] = []
     nested: list[str | None] = []
@@ -868,6 +875,8 @@ def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label:
                 col.append(None)
         numbers.append(number)
         nested.append(",".join(bad) if bad else None)
+    if keys is not None:
+        keys.extend(names)
     data: dict[str, Any] = {"_file": [file_label or name] * len(numbers), "_row": numbers}
     data.update((k, v) for k, v in columns.items() if any(v))        # cells: None or non-empty text
     if any(nested):
