@@ -10,7 +10,8 @@ Headers in CSV/XLSX files may be the English field name or the Chinese label.
 characters and brackets, spaces, case and ``_``/``-`` in English names, and a trailing unit in
 brackets (``占地面积（平方米）``) — but only a unit that matches the field's own, so that a
 ``（万元）`` column is never read as yuan; after a field that has no unit (a name, a code, 是/否)
-the brackets are a note (``学校标识码（10位）``).
+the brackets are a note (``学校标识码（10位）``); :func:`header_note` says whether such a note only
+says how the value is written or that the column holds something else (``学校名称（英文）``).
 """
 from __future__ import annotations
 

@@ -188,3 +188,18 @@ def test_a_document_key_and_an_api_key_are_told_as_a_column_is(tmp_path):
     report = json.loads(Evaluator().evaluate_records(records).to_json())
     assert [n["code"] for n in report["notices"]] == ["W406"] and report["records"]["evaluated"] == 2
     assert "key '学校名称（英文）' was read as school_name" in report["notices"][0]["message"]
+
+
+def test_a_noted_column_in_a_two_row_header_is_told(tmp_path):
+    """Under a group heading (学校情况) the second row's 学校标识码（旧） is read as the field, told by
+    its column and header; the second row is skipped as part of the header."""
+    (header, rows), _ = demo_tables()
+    top = ["学校情况", None, *header[2:]]
+    sub = ["学校标识码（旧）", "学校名称", *[None] * (len(header) - 2)]
+    body = [[old, *r[1:]] for old, r in zip(OLD_IDS, rows)]
+    path = save_csv(tmp_path / "两行表头.csv", [["青岚县学校情况表"], top, sub, *body])
+    loaded = load_file(path)
+    assert [s.row for s in loaded.skipped] == [3] and loaded.frame.height == N_DEMO
+    assert [n.code for n in loaded.notices] == ["W406", "W403"]
+    assert loaded.notices[0].message.startswith("第 A 列「学校标识码（旧）」已按学校标识码（school_id）读取")
+    assert loaded.frame["school_id"].to_list() == OLD_IDS
