@@ -291,8 +291,8 @@ NO_WORDS = frozenset({"false", "f", "0", "no", "n", "否", "无", "×", "✗", "
 #: Notes in a header's brackets that say its column holds something else than the field itself,
 #: by what they say it holds (Chinese, English): a county clerk's sheet keeps the English name,
 #: the code before a merger or last year's value beside (or instead of) the current one. Words
-#: are matched in the note after NFKC, in lower case, without spaces; a Chinese word anywhere in
-#: it, an English one as a whole word.
+#: are matched in the note after NFKC and in lower case: a Chinese word anywhere in it (spaces
+#: aside), an English one as whole words.
 CHANGING_NOTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("英文或拼音写法", "an English or pinyin form"): ("英文", "英语", "外文", "拼音", "english", "en", "pinyin"),
     ("少数民族文字写法", "a form in a minority script"): ("民族文字", "藏文", "蒙文", "蒙古文", "维文", "维吾尔文",
@@ -317,7 +317,8 @@ _HINT_NOTE = re.compile(r"^(?:如|例|示例|格式|请|填写|按)")
 _NOTE_PARTS = re.compile(r"[/、,，;；|]|或")
 #: The last brackets of a header with its spaces kept (English words are matched whole).
 _SPACED_NOTE = re.compile(r"\(([^()]*)\)\s*$")
-_CHANGING = {word: holds for holds, words in CHANGING_NOTES.items() for word in words}
+_CHANGING = [(re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])") if word.isascii() else None, word, holds)
+             for holds, words in CHANGING_NOTES.items() for word in words]
 
 
 class HeaderNote(NamedTuple):
@@ -356,8 +357,8 @@ def header_note(header: Any) -> HeaderNote | None:
     if name is None or note in unit_words(unit(name)):
         return None
     shown, spaced = written.group(1).strip(), written.group(1).lower()
-    for word, holds in _CHANGING.items():
-        if re.search(rf"(?<![a-z]){word}(?![a-z])", spaced) if word.isascii() else word in note:
+    for english, word, holds in _CHANGING:
+        if english.search(spaced) if english is not None else word in note:
             return HeaderNote(name, shown, holds)
     parts = _NOTE_PARTS.split(note)
     return HeaderNote(name, shown, None if all(_format_part(name, p) for p in parts) else ("", ""))

@@ -513,9 +513,9 @@ def note_notice(header: Any, file_label: str, where: tuple[str, str]) -> Problem
         en = f"its note '{note.note}' is not a known note on how the field is written: check that it holds the {fname}"
     else:
         zh = (f"但括号中的「{note.note}」表明其中填的是{note.holds[0]}，不一定是{what}本身：报告将以其中的值标识记录，"
-              f"可能与学校名册对不上，请核对，或填入现用的{what}并把列名改为「{what}」")
+              f"可能与名册对不上，请核对，或填入现用的{what}并把列名改为「{what}」")
         en = (f"but its note '{note.note}' says it holds {note.holds[1]}, perhaps not the {fname} itself: the report "
-              f"names the records by its values, which may not match the school register; check it, or give "
+              f"names the records by its values, which may not match the register; check it, or give "
               f"the current value under the header '{what}'")
     return file_notice("W406", file_label, f"{where[0]}「{header}」已按{what}（{fname}）读取，{zh} / {where[1]} '{header}' "
                                            f"was read as {fname} ({what}), {en}", observed=str(header), field=fname)
