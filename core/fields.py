@@ -276,9 +276,11 @@ def header_to_field(header: Any) -> str | None:
     m = _TRAILING_UNIT.match(key)
     if m:
         name = _HEADER_INDEX.get(m.group(1))
-        # a field without a unit (text, a code, 是/否) reads its brackets as a note: 学校标识码（10位）
+        # a field without a unit (text, a code, 是/否) reads its brackets as a note: 学校标识码（10位）;
+        # a field with one only a note saying what else the column holds: 在校生数（上年） (header_note)
         # (beside a column headed with the plain name, such a column is another one: see loading.header_names)
-        if name is not None and (not unit(name) or m.group(2) in unit_words(unit(name))):
+        if name is not None and (not unit(name) or m.group(2) in unit_words(unit(name))
+                                 or _holds(m.group(2), header) is not None):
             return name
     return None
 
@@ -317,6 +319,8 @@ _HINT_NOTE = re.compile(r"^(?:如|例|示例|格式|请|填写|按)")
 _NOTE_PARTS = re.compile(r"[/、,，;；|]|或")
 #: The last brackets of a header with its spaces kept (English words are matched whole).
 _SPACED_NOTE = re.compile(r"\(([^()]*)\)\s*$")
+#: Words with a changing note's character that say nothing of the kind (资产原值 is an asset's book value).
+_NOT_CHANGING = re.compile("原值|原样|原则")
 _CHANGING = [(re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])") if word.isascii() else None, word, holds)
              for holds, words in CHANGING_NOTES.items() for word in words]
 
@@ -356,12 +360,23 @@ def header_note(header: Any) -> HeaderNote | None:
     name, note = _HEADER_INDEX.get(m.group(1)), m.group(2)
     if name is None or note in unit_words(unit(name)):
         return None
-    shown, spaced = written.group(1).strip(), written.group(1).lower()
+    holds = _holds(note, header)
+    if holds is None and all(_format_part(name, p) for p in _NOTE_PARTS.split(note)):
+        return HeaderNote(name, written.group(1).strip(), None)
+    return HeaderNote(name, written.group(1).strip(), holds or ("", ""))
+
+
+def _holds(note: str, header: Any) -> tuple[str, str] | None:
+    """What a header's note (``note``: normalised as headers are) says its column holds instead
+    of the field (:data:`CHANGING_NOTES`), or None; English words are looked for in the note as
+    written (``header``), with its spaces."""
+    written = _SPACED_NOTE.search(unicodedata.normalize("NFKC", str(header)).translate(_BRACKETS))
+    spaced = written.group(1).lower() if written is not None else note
+    note = _NOT_CHANGING.sub("", note)
     for english, word, holds in _CHANGING:
         if english.search(spaced) if english is not None else word in note:
-            return HeaderNote(name, shown, holds)
-    parts = _NOTE_PARTS.split(note)
-    return HeaderNote(name, shown, None if all(_format_part(name, p) for p in parts) else ("", ""))
+            return holds
+    return None
 
 
 def names_plainly(header: Any) -> bool:

@@ -697,7 +697,7 @@ def column_units(name: str, fname: str, header: Any, written: str | None, where:
     row contradicting a unit the header states is refused."""
     if written is None:
         return header_unit(header) if header_to_field(header) is None else None
-    stated = stated_unit(header)
+    stated = stated_unit(header) if header_note(header) is None else None      # 在校生数（上年）: a note, no unit
     if stated is not None and stated != written:
         raise InputError(name, f"{where[0]}「{header}」的单位与单位行的「{written}」不一致，请只保留一个 / {where[1]} "
                                f"'{header}': the header's unit ({stated}) and the units row's ({written}) differ; "

@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from office_files import INSTRUCTIONS, demo_tables, office_sheet, save_csv, save_xlsx
+from office_files import INSTRUCTIONS, demo_tables, office_sheet, save_csv, save_xls, save_xlsx
 
 from edubalance import Evaluator, fields, loading
 from edubalance.readers import load_file
@@ -36,6 +36,8 @@ def test_a_format_note_needs_no_check(header, field, note):
 
 @pytest.mark.parametrize("header, field, note, holds", [
     ("学校名称（英文）", "school_name", "英文", "an English or pinyin form"),
+    ("在校生数（上年）", "students", "上年", "last year's value"),
+    ("公用经费实际拨付数（Last Year）", "public_funds_received_yuan", "Last Year", "last year's value"),
     ("学校名称(English Name)", "school_name", "English Name", "an English or pinyin form"),
     ("学校名称（拼音）", "school_name", "拼音", "an English or pinyin form"),
     ("学校名称（简称）", "school_name", "简称", "a short form"),
@@ -54,9 +56,17 @@ def test_a_note_that_changes_what_the_column_holds(header, field, note, holds):
 
 
 @pytest.mark.parametrize("header", ["学校名称", "学校标识码", "县（市、区）", "【学段】", "占地面积（平方米）",
-                                    "教学仪器设备资产值（万元）", "序号", None])
+                                    "占地面积（亩）", "教学仪器设备资产值（万元）", "在校生数（人）", "序号", None])
 def test_a_plain_header_a_unit_or_no_field_has_no_note(header):
     assert fields.header_note(header) is None
+    assert loading.note_notice(header, "f.csv", ("第 A 列", "column A")) is None
+
+
+@pytest.mark.parametrize("header, unit", [("在校生数（人次）", "人次"), ("教学仪器设备资产值（原值）", "原值"),
+                                          ("学年（2023）", "2023")])
+def test_after_a_field_with_a_unit_any_other_note_is_a_unit_refused(header, unit):
+    assert fields.header_to_field(header) is None and fields.header_note(header) is None
+    assert fields.header_unit(header).unit == unit and fields.header_unit(header).factor is None
 
 
 def test_a_note_no_list_knows_is_told_to_check():
@@ -96,14 +106,14 @@ def clerk_sheet(replace: dict[str, tuple[str, list[str]]] | None = None,
 def save(tmp_path: Path, fmt: str, sheet: list[list]) -> Path:
     if fmt == "csv":
         return save_csv(tmp_path / "学校.csv", sheet)                           # GBK, as Excel saves CSV
-    return save_xlsx(tmp_path / "青岚县.xlsx", [("填表说明", INSTRUCTIONS), ("学校", sheet)])
+    return (save_xlsx if fmt == "xlsx" else save_xls)(tmp_path / f"青岚县.{fmt}", [("填表说明", INSTRUCTIONS), ("学校", sheet)])
 
 
 def notices(path: Path, code: str) -> list:
     return [n for n in load_file(path).notices if n.code == code]
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "xls"])
 def test_a_lone_english_name_column_is_read_with_a_notice(tmp_path, fmt):
     path = save(tmp_path, fmt, clerk_sheet({"学校名称": ("学校名称（英文）", ENGLISH)}))
     loaded = load_file(path)
@@ -203,3 +213,20 @@ def test_a_noted_column_in_a_two_row_header_is_told(tmp_path):
     assert [n.code for n in loaded.notices] == ["W406", "W403"]
     assert loaded.notices[0].message.startswith("第 A 列「学校标识码（旧）」已按学校标识码（school_id）读取")
     assert loaded.frame["school_id"].to_list() == OLD_IDS
+
+
+def test_last_years_count_alone_is_read_with_a_notice_beside_a_units_row(tmp_path):
+    """在校生数（上年） alone is the students column, told (W406); the units row's （人） under it is the
+    field's own unit, not a unit contradicting the header's; beside 在校生数 it is another column."""
+    (header, rows), _ = demo_tables()
+    sheet = office_sheet(["在校生数（上年）" if h == "在校生数" else h for h in header], rows, totals=False)
+    k = sheet.index(next(r for r in sheet if "学校标识码" in r))
+    sheet.insert(k + 1, ["（人）" if h == "在校生数（上年）" else None for h in sheet[k]])
+    loaded = load_file(save_csv(tmp_path / "上年.csv", sheet))
+    assert [n.code for n in loaded.notices] == ["W401", "W406", "W403"]
+    assert "第 M 列「在校生数（上年）」已按在校生数（students）读取，但括号中的「上年」表明其中填的是上一年的值" \
+        in loaded.notices[1].message
+    assert loaded.frame["students"].to_list() == [r[header.index("在校生数")] for r in rows]
+    beside = office_sheet([*header, "在校生数（上年）"], [[*r, "1"] for r in rows])
+    loaded = load_file(save_csv(tmp_path / "两列.csv", beside))
+    assert [n.code for n in loaded.notices] == ["W401", "W403"] and "在校生数（上年）" in loaded.notices[0].message
