@@ -280,7 +280,7 @@ def header_to_field(header: Any) -> str | None:
         # a field with one only a note saying what else the column holds: 在校生数（上年） (header_note)
         # (beside a column headed with the plain name, such a column is another one: see loading.header_names)
         if name is not None and (not unit(name) or m.group(2) in unit_words(unit(name))
-                                 or _holds(m.group(2), header) is not None):
+                                 or _only_holds(name, m.group(2), header)):
             return name
     return None
 
@@ -377,6 +377,18 @@ def _holds(note: str, header: Any) -> tuple[str, str] | None:
         if english.search(spaced) if english is not None else word in note:
             return holds
     return None
+
+
+def _only_holds(name: str, note: str, header: Any) -> bool:
+    """Whether the note of a field with a unit says what else its column holds and nothing more
+    than the field's own unit (``上年``, ``上年/人``; not ``上年，万元``: a unit there is settled as a
+    unit, never read as the field's own)."""
+    if _holds(note, header) is None:
+        return False
+    rest = _NOT_CHANGING.sub("", note)
+    for _, word, _holding in _CHANGING:
+        rest = rest.replace(word.replace(" ", ""), "")
+    return all(not part or part in unit_words(unit(name)) for part in _NOTE_PARTS.split(rest))
 
 
 def names_plainly(header: Any) -> bool:

@@ -37,6 +37,7 @@ def test_a_format_note_needs_no_check(header, field, note):
 @pytest.mark.parametrize("header, field, note, holds", [
     ("学校名称（英文）", "school_name", "英文", "an English or pinyin form"),
     ("在校生数（上年）", "students", "上年", "last year's value"),
+    ("在校生数（上年/人）", "students", "上年/人", "last year's value"),
     ("公用经费实际拨付数（Last Year）", "public_funds_received_yuan", "Last Year", "last year's value"),
     ("学校名称(English Name)", "school_name", "English Name", "an English or pinyin form"),
     ("学校名称（拼音）", "school_name", "拼音", "an English or pinyin form"),
@@ -63,8 +64,11 @@ def test_a_plain_header_a_unit_or_no_field_has_no_note(header):
 
 
 @pytest.mark.parametrize("header, unit", [("在校生数（人次）", "人次"), ("教学仪器设备资产值（原值）", "原值"),
-                                          ("学年（2023）", "2023")])
+                                          ("学年（2023）", "2023"), ("教学仪器设备资产值（上年，万元）", "上年,万元"),
+                                          ("公用经费实际拨付数（last year, 10k yuan）", "lastyear,10kyuan")])
 def test_after_a_field_with_a_unit_any_other_note_is_a_unit_refused(header, unit):
+    """A unit beside a note saying what else the column holds is still a unit: never read as the
+    field's own."""
     assert fields.header_to_field(header) is None and fields.header_note(header) is None
     assert fields.header_unit(header).unit == unit and fields.header_unit(header).factor is None
 
