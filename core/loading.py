@@ -500,6 +500,11 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
     return names
 
 
+#: The fields a report names a school or county by: read from a column noted 英文 or 旧, they may
+#: not match the register.
+NAMING_FIELDS = frozenset({"school_id", "school_name", "county_code", "county_name"})
+
+
 def note_notice(header: Any, file_label: str, where: tuple[str, str]) -> Problem | None:
     """W406 for a column read as a field though its header's note says it may hold something
     else (学校名称（英文）, 学校标识码（旧）) or is no note a list knows; None for a plain header or a
@@ -512,11 +517,14 @@ def note_notice(header: Any, file_label: str, where: tuple[str, str]) -> Problem
         zh = f"括号中的说明「{note.note}」不是已知的填写说明，请核对其中确为{what}"
         en = f"its note '{note.note}' is not a known note on how the field is written: check that it holds the {fname}"
     else:
-        zh = (f"但括号中的「{note.note}」表明其中填的是{note.holds[0]}，不一定是{what}本身：报告将以其中的值标识记录，"
-              f"可能与名册对不上，请核对，或填入现用的{what}并把列名改为「{what}」")
-        en = (f"but its note '{note.note}' says it holds {note.holds[1]}, perhaps not the {fname} itself: the report "
-              f"names the records by its values, which may not match the register; check it, or give "
-              f"the current value under the header '{what}'")
+        naming = fname in NAMING_FIELDS
+        zh = (f"但括号中的「{note.note}」表明其中填的是{note.holds[0]}，不一定是{what}本身："
+              + ("报告将以其中的值标识记录，可能与名册对不上" if naming else "记录将按其中的值评估")
+              + f"，请核对，或填入现用的{what}并把列名改为「{what}」")
+        en = (f"but its note '{note.note}' says it holds {note.holds[1]}, perhaps not the {fname} itself: "
+              + ("the report names the records by its values, which may not match the register" if naming
+                 else "the records are judged on its values")
+              + f"; check it, or give the current value under the header '{what}'")
     return file_notice("W406", file_label, f"{where[0]}「{header}」已按{what}（{fname}）读取，{zh} / {where[1]} '{header}' "
                                            f"was read as {fname} ({what}), {en}", observed=str(header), field=fname)
 

@@ -127,6 +127,7 @@ def test_a_lone_english_name_column_is_read_with_a_notice(tmp_path, fmt):
                                      "其中填的是英文或拼音写法")
     assert " / column C '学校名称（英文）' was read as school_name (学校名称), but its note '英文' says it holds " \
            "an English or pinyin form" in notice.message
+    assert "报告将以其中的值标识记录，可能与名册对不上" in notice.message and "may not match the register" in notice.message
     assert (notice.field, notice.observed, notice.row) == ("school_name", "学校名称（英文）", None)
     report = json.loads(Evaluator().evaluate_files([path], schools_only=True).to_json())
     assert report["records"] == {"read": N_DEMO + 3, "evaluated": N_DEMO, "rejected": 0, "skipped": 3}
@@ -228,8 +229,9 @@ def test_last_years_count_alone_is_read_with_a_notice_beside_a_units_row(tmp_pat
     sheet.insert(k + 1, ["（人）" if h == "在校生数（上年）" else None for h in sheet[k]])
     loaded = load_file(save_csv(tmp_path / "上年.csv", sheet))
     assert [n.code for n in loaded.notices] == ["W401", "W406", "W403"]
-    assert "第 M 列「在校生数（上年）」已按在校生数（students）读取，但括号中的「上年」表明其中填的是上一年的值" \
-        in loaded.notices[1].message
+    assert loaded.notices[1].message.startswith("第 M 列「在校生数（上年）」已按在校生数（students）读取，但括号中的「上年」"
+                                                "表明其中填的是上一年的值，不一定是在校生数本身：记录将按其中的值评估，请核对")
+    assert "the records are judged on its values; check it" in loaded.notices[1].message
     assert loaded.frame["students"].to_list() == [r[header.index("在校生数")] for r in rows]
     beside = office_sheet([*header, "在校生数（上年）"], [[*r, "1"] for r in rows])
     loaded = load_file(save_csv(tmp_path / "两列.csv", beside))
