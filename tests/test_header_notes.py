@@ -1,8 +1,9 @@
-"""A header's note in brackets after a field that has no unit: a note on how the value is written
+"""A header's note in brackets after a field's name: a note on how the value is written
 (学校标识码（10位）, 公办（是/否）, 学段（小学/初中）) reads the column as the field with no word said; a note
-saying the column holds something else (学校名称（英文）, 学校标识码（旧）) reads a lone column as the field
-with a notice (W406) naming the column, its header and why to check it — in the command's output,
-the JSON report, the workbook's 未通过校验 sheet and ``validate`` alike."""
+saying the column holds something else (学校名称（英文）, 学校标识码（旧）, 在校生数（上年）), or one no list
+knows, reads a lone column as the field with a notice (W406) naming the column, its header and why
+to check it — in the command's output, the JSON report, the workbook's 未通过校验 sheet and
+``validate`` alike."""
 from __future__ import annotations
 
 import json
