@@ -460,6 +460,14 @@ def _named_column(j: int, header: Any) -> tuple[str, str]:
     return f"第 {column_letter(j)} 列「{header}」", f"column {column_letter(j)} '{header}'"
 
 
+def named_field(header: Any) -> str | None:
+    """The field a header names, in its own unit or in another (``教学仪器设备资产值（万元）``)."""
+    if header is None:
+        return None
+    found = header_unit(header)
+    return header_to_field(header) or (found.field if found is not None else None)
+
+
 def _header_rank(header: Any) -> int:
     """How surely a header naming a field names the field itself: plainly (3), with a note on
     how it is written or in a unit (2), with a note no list knows (1), with a note saying it holds
@@ -480,10 +488,7 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for j, h in enumerate(header):
-        fname = header_to_field(h) if h is not None else None
-        if fname is None:
-            found = header_unit(h)
-            fname = found.field if found is not None else None
+        fname = named_field(h)
         if fname is not None and fname in seen and _header_rank(h) != _header_rank(header[seen[fname]]):
             # 学校名称 beside 学校名称（英文）: the surer column is the field, the other one is unknown
             if _header_rank(h) < _header_rank(header[seen[fname]]):
@@ -726,9 +731,14 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     unknown: tuple[list[str], list[str]] = ([], [])
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
     settled = []
+    given = {fname: where for _, fname, _, where in columns if fname is not None}
     for column, fname, header, where in columns:
         if fname is None:
             zh, en = quoted_header(header, suggest_field(header)) if header is not None else ("（无列名）", "(no header)")
+            other = named_field(header)
+            if other in given:              # 学校名称（英文） beside 学校名称: the field is read from that one
+                zh, en = (f"「{header}」（{label(other)}取自{given[other][0]}）",
+                          f"'{header}' ({other} is read from {given[other][1]})")
             unknown[0].append(where[0] + zh)
             unknown[1].append(f"{where[1]} {en}")
             continue

@@ -154,7 +154,9 @@ def test_a_noted_column_beside_the_plain_one_is_ignored_without_a_note_notice(tm
     loaded = load_file(path)
     assert not [n for n in loaded.notices if n.code == "W406"]
     (ignored,) = [n for n in loaded.notices if n.code == "W401"]
-    assert "第 C 列「学校标识码（旧）」" in ignored.message and "第 E 列「学校名称（英文）」" in ignored.message
+    assert "第 C 列「学校标识码（旧）」（学校标识码取自第 B 列）" in ignored.message
+    assert "第 E 列「学校名称（英文）」（学校名称取自第 D 列）" in ignored.message
+    assert "column E '学校名称（英文）' (school_name is read from column D)" in ignored.message
     assert loaded.frame["school_name"].to_list() == [r[1] for r in rows]
     assert loaded.frame["school_id"].to_list() == [r[0] for r in rows]
     report = json.loads(Evaluator().evaluate_files([path], schools_only=True).to_json())
