@@ -34,9 +34,7 @@ Coercer = Callable[[str], Any]
 
 _INT_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?")
 _GROUPED = re.compile(r"(?<=\d)[,，\s](?=\d{3}(?:\D|$))")
-#: 是/否 as written: the words, and the tick and cross forms are ticked with (√ ✓ ✔, × ✗ ✘).
-_TRUE = frozenset({"true", "t", "1", "yes", "y", "是", "有", "√", "✓", "✔"})
-_FALSE = frozenset({"false", "f", "0", "no", "n", "否", "无", "×", "✗", "✘"})
+_TRUE, _FALSE = fields.YES_WORDS, fields.NO_WORDS
 #: More digits than this is no count or amount of any school (and more than Python converts).
 _MAX_DIGITS = 4000
 #: Up to this many characters, a decimal number written with plain digits is a finite float.

@@ -10,7 +10,8 @@ Headers in CSV/XLSX files may be the English field name or the Chinese label.
 characters and brackets, spaces, case and ``_``/``-`` in English names, and a trailing unit in
 brackets (``占地面积（平方米）``) — but only a unit that matches the field's own, so that a
 ``（万元）`` column is never read as yuan; after a field that has no unit (a name, a code, 是/否)
-the brackets are a note (``学校标识码（10位）``).
+the brackets are a note (``学校标识码（10位）``); :func:`header_note` says whether such a note only
+says how the value is written or that the column holds something else (``学校名称（英文）``).
 """
 from __future__ import annotations
 
@@ -275,11 +276,119 @@ def header_to_field(header: Any) -> str | None:
     m = _TRAILING_UNIT.match(key)
     if m:
         name = _HEADER_INDEX.get(m.group(1))
-        # a field without a unit (text, a code, 是/否) reads its brackets as a note: 学校标识码（10位）
+        # a field without a unit (text, a code, 是/否) reads its brackets as a note: 学校标识码（10位）;
+        # a field with one only a note saying what else the column holds: 在校生数（上年） (header_note)
         # (beside a column headed with the plain name, such a column is another one: see loading.header_names)
-        if name is not None and (not unit(name) or m.group(2) in unit_words(unit(name))):
+        if name is not None and (not unit(name) or m.group(2) in unit_words(unit(name))
+                                 or _only_holds(name, m.group(2), header)):
             return name
     return None
+
+
+#: 是/否 as a yes/no column is written: the words, and the tick and cross forms are ticked with
+#: (√ ✓ ✔, × ✗ ✘), lower case after NFKC. A header's note listing them (公办（是/否）) is a format note.
+YES_WORDS = frozenset({"true", "t", "1", "yes", "y", "是", "有", "√", "✓", "✔"})
+NO_WORDS = frozenset({"false", "f", "0", "no", "n", "否", "无", "×", "✗", "✘"})
+
+#: Notes in a header's brackets that say its column holds something else than the field itself,
+#: by what they say it holds (Chinese, English): a county clerk's sheet keeps the English name,
+#: the code before a merger or last year's value beside (or instead of) the current one. Words
+#: are matched in the note after NFKC and in lower case: a Chinese word anywhere in it (spaces
+#: aside), an English one as whole words.
+CHANGING_NOTES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("英文或拼音写法", "an English or pinyin form"): ("英文", "英语", "外文", "拼音", "english", "en", "pinyin"),
+    ("少数民族文字写法", "a form in a minority script"): ("民族文字", "藏文", "蒙文", "蒙古文", "维文", "维吾尔文",
+                                                    "哈萨克文", "朝鲜文", "彝文", "壮文"),
+    ("简称", "a short form"): ("简称", "缩写", "简写", "略称", "abbr", "abbreviation", "short"),
+    ("原来的（旧的）值", "a former value"): ("旧", "原", "曾用", "以前", "之前", "此前", "更名前", "变更前", "撤并前",
+                                            "合并前", "调整前", "old", "former", "previous"),
+    ("上一年的值", "last year's value"): ("上年", "去年", "上一年", "上学年", "上年度", "往年", "前一年",
+                                         "last year", "prior year"),
+}
+
+#: Notes that only say how to write the field's own value — besides digits with 位 (``（10位）``),
+#: the field's allowed values (``（小学/初中）``, ``（是/否）``) and its own unit: they need no check.
+FORMAT_NOTES = frozenset({"必填", "选填", "可选", "可不填", "全称", "规范全称", "规范名称", "标准名称", "标准全称",
+                          "中文", "中文名称", "中文全称", "汉字", "文本", "文本格式", "数字", "阿拉伯数字", "新", "现",
+                          "现用", "现在", "最新", "当前", "本年", "本年度", "今年", "本学年", "与公章一致",
+                          "与公章名称一致", "以公章为准", "盖章", "公章", "全国统一", "国标", "gb/t2260"})
+#: A note's part that writes the length of a code (``10位``, ``十位``, ``6位数字``).
+_DIGITS_NOTE = re.compile(r"^(?:\d+|[一二三四五六七八九十]+)位(?:数字|数|字符|代码|编码|码)?$")
+#: A note's part that gives an example or an instruction (``如：5201020001``, ``请填写全称``).
+_HINT_NOTE = re.compile(r"^(?:如|例|示例|格式|请|填写|按)")
+_NOTE_PARTS = re.compile(r"[/、,，;；|]|或")
+#: The last brackets of a header with its spaces kept (English words are matched whole).
+_SPACED_NOTE = re.compile(r"\(([^()]*)\)\s*$")
+#: Words with a changing note's character that say nothing of the kind (资产原值 is an asset's book value).
+_NOT_CHANGING = re.compile("原值|原样|原则")
+_CHANGING = [(re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])") if word.isascii() else None, word, holds)
+             for holds, words in CHANGING_NOTES.items() for word in words]
+
+
+class HeaderNote(NamedTuple):
+    """The note in a header's brackets after a field that has none of its own (a name, a code,
+    是/否): ``holds`` says (in Chinese, in English) what the note says the column holds instead
+    of the field; None for a format note (``（10位）``, ``（是/否）``), ``("", "")`` for a note that
+    is neither."""
+
+    field: str
+    note: str
+    holds: tuple[str, str] | None
+
+
+def _format_part(name: str, part: str) -> bool:
+    if not part or part in FORMAT_NOTES or _DIGITS_NOTE.match(part) or _HINT_NOTE.match(part):
+        return True
+    if part in unit_words(unit(name)):
+        return True
+    if (_spec(name) or {}).get("type") == "boolean":
+        return part in YES_WORDS or part in NO_WORDS or part == "是否"
+    return enum_value(name, part) is not None
+
+
+@lru_cache(maxsize=4096, typed=True)
+def header_note(header: Any) -> HeaderNote | None:
+    """The note of a header naming a field with a note in brackets (``学校名称（英文）``), or None
+    (a plain header, a unit, no field). One place decides which notes change what a column
+    holds (:data:`CHANGING_NOTES`) and which only say how it is written."""
+    if header is None or names_plainly(header) or header_to_field(header) is None:
+        return None
+    m = _TRAILING_UNIT.match(_norm(str(header)))
+    written = _SPACED_NOTE.search(unicodedata.normalize("NFKC", str(header)).translate(_BRACKETS))
+    if m is None or written is None:
+        return None
+    name, note = _HEADER_INDEX.get(m.group(1)), m.group(2)
+    if name is None or note in unit_words(unit(name)):
+        return None
+    holds = _holds(note, header)
+    if holds is None and all(_format_part(name, p) for p in _NOTE_PARTS.split(note)):
+        return HeaderNote(name, written.group(1).strip(), None)
+    return HeaderNote(name, written.group(1).strip(), holds or ("", ""))
+
+
+def _holds(note: str, header: Any) -> tuple[str, str] | None:
+    """What a header's note (``note``: normalised as headers are) says its column holds instead
+    of the field (:data:`CHANGING_NOTES`), or None; English words are looked for in the note as
+    written (``header``), with its spaces."""
+    written = _SPACED_NOTE.search(unicodedata.normalize("NFKC", str(header)).translate(_BRACKETS))
+    spaced = written.group(1).lower() if written is not None else note
+    note = _NOT_CHANGING.sub("", note)
+    for english, word, holds in _CHANGING:
+        if english.search(spaced) if english is not None else word in note:
+            return holds
+    return None
+
+
+def _only_holds(name: str, note: str, header: Any) -> bool:
+    """Whether the note of a field with a unit says what else its column holds and nothing more
+    than the field's own unit (``上年``, ``上年/人``; not ``上年，万元``: a unit there is settled as a
+    unit, never read as the field's own)."""
+    if _holds(note, header) is None:
+        return False
+    rest = _NOT_CHANGING.sub("", note)
+    for _, word, _holding in _CHANGING:
+        rest = rest.replace(word.replace(" ", ""), "")
+    return all(not part or part in unit_words(unit(name)) for part in _NOTE_PARTS.split(rest))
 
 
 def names_plainly(header: Any) -> bool:

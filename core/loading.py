@@ -45,8 +45,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import polars as pl
 
-from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_to_field, header_unit, in_percent,
-                     label, names_plainly, stated_unit, suggest_field, unit, unit_zh)
+from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_note, header_to_field, header_unit,
+                     in_percent, label, names_plainly, stated_unit, suggest_field, unit, unit_zh)
 from .limits import LIMITS, limit_message
 from .problems import Problem, file_notice, row_runs
 
@@ -128,7 +128,7 @@ class LoadedFile:
     county: pl.DataFrame = field(default_factory=empty_frame)     # county rows
     encoding: str | None = None       # text formats: the encoding that decoded the file
     province: str | None = None       # JSON/YAML: the file's own top-level province
-    notices: list[Problem] = field(default_factory=list)     # about the whole file (W401–W405)
+    notices: list[Problem] = field(default_factory=list)     # about the whole file (W401–W406)
     skipped: list[Skipped] = field(default_factory=list)    # rows that are not records
     sheets: list[str] = field(default_factory=list)         # workbooks: what was read and skipped, and why
 
@@ -460,22 +460,38 @@ def _named_column(j: int, header: Any) -> tuple[str, str]:
     return f"第 {column_letter(j)} 列「{header}」", f"column {column_letter(j)} '{header}'"
 
 
+def named_field(header: Any) -> str | None:
+    """The field a header names, in its own unit or in another (``教学仪器设备资产值（万元）``)."""
+    if header is None:
+        return None
+    found = header_unit(header)
+    return header_to_field(header) or (found.field if found is not None else None)
+
+
+def _header_rank(header: Any) -> int:
+    """How surely a header naming a field names the field itself: plainly (3), with a note on
+    how it is written or in a unit (2), with a note no list knows (1), with a note saying it holds
+    something else (0: 学校名称（英文）)."""
+    if names_plainly(header):
+        return 3
+    note = header_note(header)
+    return 2 if note is None or note.holds is None else 1 if note.holds == ("", "") else 0
+
+
 def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
     """Field name per column; ``None`` for a column no field names (a blank or unknown header,
-    or a known field in another unit: :func:`header_unit`). Two columns naming one field are
-    refused, both named, unless one names it plainly and the other with a note in brackets
-    (学校名称 and 学校名称（英文）): then the other is unknown. (A document's keys giving one field
-    are refused before, by :func:`record_columns`, in a document's words.)"""
+    or a known field in another unit: :func:`header_unit`). Of two columns naming one field the
+    one that names it more surely (:func:`_header_rank`: 学校名称 before 学校名称（英文）,
+    学校标识码（10位） before 学校标识码（旧）) is the field and the other one unknown; two as sure are
+    refused, both named. (A document's keys giving one field are refused before, by
+    :func:`record_columns`, in a document's words.)"""
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for j, h in enumerate(header):
-        fname = header_to_field(h) if h is not None else None
-        if fname is None:
-            found = header_unit(h)
-            fname = found.field if found is not None else None
-        if fname is not None and fname in seen and names_plainly(h) != names_plainly(header[seen[fname]]):
-            # 学校名称 beside 学校名称（英文）: the plainly named column is the field, the other one is unknown
-            if not names_plainly(h):
+        fname = named_field(h)
+        if fname is not None and fname in seen and _header_rank(h) != _header_rank(header[seen[fname]]):
+            # 学校名称 beside 学校名称（英文）: the surer column is the field, the other one is unknown
+            if _header_rank(h) < _header_rank(header[seen[fname]]):
                 names.append(None)
                 continue
             names[seen.pop(fname)] = None
@@ -487,6 +503,35 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
             seen[fname] = j
         names.append(fname)
     return names
+
+
+#: The fields a report names a school or county by: read from a column noted 英文 or 旧, they may
+#: not match the register.
+NAMING_FIELDS = frozenset({"school_id", "school_name", "county_code", "county_name"})
+
+
+def note_notice(header: Any, file_label: str, where: tuple[str, str]) -> Problem | None:
+    """W406 for a column read as a field though its header's note says it may hold something
+    else (学校名称（英文）, 学校标识码（旧）) or is no note a list knows; None for a plain header or a
+    note on how the field is written (学校标识码（10位）, 公办（是/否）)."""
+    note = header_note(header)
+    if note is None or note.holds is None:
+        return None
+    fname, what = note.field, label(note.field)
+    if note.holds == ("", ""):
+        zh = f"括号中的说明「{note.note}」不是已知的填写说明，请核对其中确为{what}"
+        en = f"its note '{note.note}' is not a known note on how the field is written: check that it holds the {fname}"
+    else:
+        naming = fname in NAMING_FIELDS
+        zh = (f"但括号中的「{note.note}」表明其中填的是{note.holds[0]}，不一定是{what}本身："
+              + ("报告将以其中的值标识记录，可能与名册对不上" if naming else "记录将按其中的值评估")
+              + f"，请核对，或填入现用的{what}并把列名改为「{what}」")
+        en = (f"but its note '{note.note}' says it holds {note.holds[1]}, perhaps not the {fname} itself: "
+              + ("the report names the records by its values, which may not match the register" if naming
+                 else "the records are judged on its values")
+              + f"; check it, or give the current value under the header '{what}'")
+    return file_notice("W406", file_label, f"{where[0]}「{header}」已按{what}（{fname}）读取，{zh} / {where[1]} '{header}' "
+                                           f"was read as {fname} ({what}), {en}", observed=str(header), field=fname)
 
 
 def quoted_header(header: Any, guess: str | None) -> tuple[str, str]:
@@ -558,7 +603,8 @@ def given_value(value: Any, found: Any) -> Any:
 
 def given_unit_notices(rows: Sequence[RawRow]) -> list[Problem]:
     """W402 once per key in another unit and per input (``<records>``, ``<counties>``) among
-    records given to the API, as a file's column in another unit has."""
+    records given to the API, as a file's column in another unit has; W406 once per key read as
+    a field though its note says it may hold something else (学校名称（英文）), as a file's column."""
     keys: dict[str, dict[Any, None]] = {}
     for r in rows:
         keys.setdefault(r.file, {}).update(dict.fromkeys(r.data))
@@ -566,6 +612,9 @@ def given_unit_notices(rows: Sequence[RawRow]) -> list[Problem]:
     for file, found_keys in keys.items():
         for key in found_keys:
             fname, found = key_field(key)
+            noted = note_notice(key, file, ("键", "key")) if fname != key else None
+            if noted is not None:
+                out.append(noted)
             if found is not None and found.factor is not None:
                 out.append(unit_notice(fname, str(key), found, file, ("键", "key")))
     return out
@@ -661,7 +710,7 @@ def column_units(name: str, fname: str, header: Any, written: str | None, where:
     row contradicting a unit the header states is refused."""
     if written is None:
         return header_unit(header) if header_to_field(header) is None else None
-    stated = stated_unit(header)
+    stated = stated_unit(header) if header_note(header) is None else None      # 在校生数（上年）: a note, no unit
     if stated is not None and stated != written:
         raise InputError(name, f"{where[0]}「{header}」的单位与单位行的「{written}」不一致，请只保留一个 / {where[1]} "
                                f"'{header}': the header's unit ({stated}) and the units row's ({written}) differ; "
@@ -682,12 +731,20 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     unknown: tuple[list[str], list[str]] = ([], [])
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
     settled = []
+    given = {fname: where for _, fname, _, where in columns if fname is not None}
     for column, fname, header, where in columns:
         if fname is None:
             zh, en = quoted_header(header, suggest_field(header)) if header is not None else ("（无列名）", "(no header)")
+            other = named_field(header)
+            if other in given:              # 学校名称（英文） beside 学校名称: the field is read from that one
+                zh, en = (f"「{header}」（{label(other)}取自{given[other][0]}）",
+                          f"'{header}' ({other} is read from {given[other][1]})")
             unknown[0].append(where[0] + zh)
             unknown[1].append(f"{where[1]} {en}")
             continue
+        noted = note_notice(header, file_label, where)
+        if noted is not None:
+            notices.append(noted)
         found = column_units(name, fname, header, units.get(column), where)
         if found is not None and column in units:
             where = (f"{where[0]}（单位行）", f"{where[1]} (units row)")
@@ -758,10 +815,11 @@ def json_kind(value: Any) -> str:
 
 
 def records_frame(name: str, items: Iterable[tuple[int, str, Any]], file_label: str | None = None,
-                  map_keys: bool = True) -> pl.DataFrame:
+                  map_keys: bool = True, keys: list[Any] | None = None) -> pl.DataFrame:
     """One frame from records ``(row number, where, object)``: keys mapped to field names (when
-    ``map_keys``), values as text, keys empty in every record dropped."""
-    return text_frame(record_columns(name, items, file_label, map_keys))
+    ``map_keys``), values as text, keys empty in every record dropped; ``keys`` gets every key
+    given, once."""
+    return text_frame(record_columns(name, items, file_label, map_keys, keys=keys))
 
 
 def text_frame(data: dict[str, list[Any]]) -> pl.DataFrame:
@@ -779,7 +837,8 @@ def twice_text(first: Any, key: Any, fname: str, where: str | None = None) -> st
 
 def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label: str | None = None,
                    map_keys: bool | Callable[[Any], str] = True,
-                   twice: list[tuple[int, Any, Any, str]] | None = None) -> dict[str, list[Any]]:
+                   twice: list[tuple[int, Any, Any, str]] | None = None, keys: list[Any] | None = None
+                   ) -> dict[str, list[Any]]:
     """The columns of :func:`records_frame` as lists: validation reads a few records' rows
     straight from them, since a frame of one row costs more to build than to check.
     ``map_keys``: a key's column is the field its header names (True), the key itself (False),
@@ -788,7 +847,8 @@ def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label:
     Two keys giving one field (``stage`` and ``学段``, or ``图书`` and ``图书（千册）``, whose column is
     converted later) are refused, both named as given: in one record, or in two records when
     they would make two columns of one field. With a ``twice`` list, each record's second key
-    for a field is listed there as ``(its position in items, first key, key, field)`` instead, and left out."""
+    for a field is listed there as ``(its position in items, first key, key, field)`` instead, and left out.
+    ``keys`` gets every key given, once."""
     columns: dict[str, list[str | None]] = {}
     numbers: list[int] = []
     nested: list[str | None] = []
@@ -833,6 +893,8 @@ def record_columns(name: str, items: Iterable[tuple[int, str, Any]], file_label:
                 col.append(None)
         numbers.append(number)
         nested.append(",".join(bad) if bad else None)
+    if keys is not None:
+        keys.extend(names)
     data: dict[str, Any] = {"_file": [file_label or name] * len(numbers), "_row": numbers}
     data.update((k, v) for k, v in columns.items() if any(v))        # cells: None or non-empty text
     if any(nested):

@@ -45,6 +45,9 @@ W404  merged-cells                        warning   merged cells over several ro
 W405  formulas-uncomputed                 warning   formulas a program wrote into records
                                                     without their results (open and save
                                                     the workbook in Excel or WPS)
+W406  column-note                         warning   a column read as a field though its
+                                                    header's note says it may hold something
+                                                    else (学校名称（英文）, 学校标识码（旧）)
 ====  ==================================  ========  =====================================
 """
 from __future__ import annotations
@@ -87,6 +90,7 @@ PROBLEM_CODES: dict[str, tuple[str, str]] = {
     "W403": ("rows-skipped", WARNING),
     "W404": ("merged-cells", WARNING),
     "W405": ("formulas-uncomputed", WARNING),
+    "W406": ("column-note", WARNING),
 }
 
 #: jsonschema keyword -> problem code
@@ -106,7 +110,7 @@ class Problem:
     code: str
     severity: str
     file: str
-    row: int | None            # None: about the whole file (W401–W405)
+    row: int | None            # None: about the whole file (W401–W406)
     school_id: str | None
     field: str | None
     label: str
@@ -146,7 +150,7 @@ class Problem:
 
 
 def file_notice(code: str, file: str, message: str, observed: Any = None, field: str | None = None) -> Problem:
-    """A problem about a whole file (W401–W405): no row, shown once; it never rejects a record
+    """A problem about a whole file (W401–W406): no row, shown once; it never rejects a record
     nor changes the exit code."""
     return Problem(code, severity(code), file, None, None, field, fields.label(field) if field else "", observed,
                    None, message)

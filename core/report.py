@@ -88,7 +88,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     verdicts: str = "all"
     skipped: list[dict] = field(default_factory=list)      # rows that are not records
-    notices: list[dict] = field(default_factory=list)      # about whole files (W401–W405)
+    notices: list[dict] = field(default_factory=list)      # about whole files (W401–W406)
     blocks: list[SchoolBlock] = field(default_factory=list, repr=False)
     _schools: list[dict] | None = field(default=None, repr=False)
     _order: list[tuple[int, int]] = field(default_factory=list, repr=False)

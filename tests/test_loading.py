@@ -161,8 +161,11 @@ def test_a_column_beside_its_field_with_another_bracket_is_ignored_not_a_second_
     assert loading.header_names("f.csv", ["学校名称", "学校名称（英文/拼音）", "学校标识码（旧）", "学校标识码"]) == [
         "school_name", None, None, "school_id"]
     assert loading.header_names("f.csv", ["学校标识码（十位）", "公办（是或否）"]) == ["school_id", "is_public"]
-    with pytest.raises(InputError, match="都是 学校名称"):              # two columns, neither plainly named
-        loading.header_names("f.csv", ["学校名称（中文）", "学校名称（英文）"])
+    # of two noted columns, the one whose note only says how it is written is the field
+    assert loading.header_names("f.csv", ["学校名称（中文）", "学校名称（英文）"]) == ["school_name", None]
+    assert loading.header_names("f.csv", ["学校标识码（旧）", "学校标识码（10位）"]) == [None, "school_id"]
+    with pytest.raises(InputError, match="都是 学校名称"):              # two columns, as sure as each other
+        loading.header_names("f.csv", ["学校名称（英文）", "学校名称（简称）"])
     assert fields.header_unit("在校生数（人次）") == fields.UnitHeader("students", "人次", None)
 
 

@@ -9,7 +9,7 @@ import polars as pl
 
 from ..limits import LIMITS, limit_message
 from ..loading import (InputError, LoadedFile, NumberText, check_cell_chars, concat, fill_province, header_names,
-                       json_kind, records_frame, settle_columns, split_county)
+                       json_kind, note_notice, records_frame, settle_columns, split_county)
 from ..problems import Problem
 
 
@@ -36,12 +36,16 @@ def parse(text: str) -> Any:
 def settled_records(name: str, items: Iterable[tuple[int, str, Any]]) -> tuple[pl.DataFrame, list[Problem]]:
     """Records ``(row number, where, object)`` as one frame, their keys read as a table's
     headers are (:func:`~edubalance.loading.settle_columns`): a key in another unit converted,
-    keys no field names dropped with one W401."""
-    frame = records_frame(name, items)
+    keys no field names dropped with one W401, a key whose note says it may hold something else
+    than its field told (W406)."""
+    given: list[Any] = []
+    frame = records_frame(name, items, keys=given)
     check_cell_chars(name, frame)
     keys = [c for c in frame.columns if not c.startswith("_")]
     columns = [(c, fname, c, ("键", "key")) for c, fname in zip(keys, header_names(name, keys))]
-    return settle_columns(name, frame, columns, name)
+    frame, notices = settle_columns(name, frame, columns, name)
+    noted = [note_notice(key, name, ("键", "key")) for key in given]
+    return frame, [n for n in noted if n is not None] + notices
 
 
 def drop_empty(frame: pl.DataFrame) -> pl.DataFrame:
