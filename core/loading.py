@@ -547,16 +547,19 @@ def quoted_header(header: Any, guess: str | None) -> tuple[str, str]:
 UNKNOWN_COLUMNS_SHOWN = 20
 
 
-def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str]) -> Problem:
+def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str], set_aside: bool = False
+                           ) -> Problem:
     """W401: the columns ignored in a file, named once (in Chinese, then in English): the first
-    :data:`UNKNOWN_COLUMNS_SHOWN` of them, and how many there are when there are more."""
+    :data:`UNKNOWN_COLUMNS_SHOWN` of them, and how many there are when there are more;
+    ``set_aside``: some are ignored because another column gives their field."""
     n = len(zh)
     more = n > UNKNOWN_COLUMNS_SHOWN
     shown_zh = "、".join(zh[:UNKNOWN_COLUMNS_SHOWN]) + (f" 等 {n} 列" if more else "")
     shown_en = ", ".join(en[:UNKNOWN_COLUMNS_SHOWN]) + (f" … ({n} columns)" if more else "")
-    return file_notice("W401", file_label,
-                       f"已忽略 {n} 个未知列（不参与评估）：{shown_zh} / ignored {n} column(s) that no "
-                       f"field names (not evaluated): {shown_en}", observed=list(en))
+    what = (("列（未知的列，或其字段已由另一列读取；不参与评估）", "that no field names, or whose field another column gives")
+            if set_aside else ("个未知列（不参与评估）", "that no field names"))
+    return file_notice("W401", file_label, f"已忽略 {n} {what[0]}：{shown_zh} / ignored {n} column(s) {what[1]} "
+                                           f"(not evaluated): {shown_en}", observed=list(en))
 
 
 def unit_refused(fname: str, header: str, found: Any, where: tuple[str, str]) -> str:
@@ -729,6 +732,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     units = units or {}
     notices: list[Problem] = []
     unknown: tuple[list[str], list[str]] = ([], [])
+    set_aside = False
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
     settled = []
     given = {fname: where for _, fname, _, where in columns if fname is not None}
@@ -737,6 +741,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
             zh, en = quoted_header(header, suggest_field(header)) if header is not None else ("（无列名）", "(no header)")
             other = named_field(header)
             if other in given:              # 学校名称（英文） beside 学校名称: the field is read from that one
+                set_aside = True
                 zh, en = (f"「{header}」（{label(other)}取自{given[other][0]}）",
                           f"'{header}' ({other} is read from {given[other][1]})")
             unknown[0].append(where[0] + zh)
@@ -761,7 +766,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
             notices.append(unit_notice(fname, str(header), found, file_label, where, shown.get(column)))
         keep.append(pl.col(column).alias(fname))
     if unknown[0]:
-        notices.insert(0, unknown_columns_notice(file_label, *unknown))
+        notices.insert(0, unknown_columns_notice(file_label, *unknown, set_aside=set_aside))
     return frame.select(keep), notices
 
 

@@ -154,6 +154,7 @@ def test_a_noted_column_beside_the_plain_one_is_ignored_without_a_note_notice(tm
     loaded = load_file(path)
     assert not [n for n in loaded.notices if n.code == "W406"]
     (ignored,) = [n for n in loaded.notices if n.code == "W401"]
+    assert ignored.message.startswith("已忽略 4 列（未知的列，或其字段已由另一列读取；不参与评估）")   # with 序号 and 备注
     assert "第 C 列「学校标识码（旧）」（学校标识码取自第 B 列）" in ignored.message
     assert "第 E 列「学校名称（英文）」（学校名称取自第 D 列）" in ignored.message
     assert "column E '学校名称（英文）' (school_name is read from column D)" in ignored.message
