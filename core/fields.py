@@ -354,24 +354,29 @@ def header_note(header: Any) -> HeaderNote | None:
     if header is None or names_plainly(header) or header_to_field(header) is None:
         return None
     m = _TRAILING_UNIT.match(_norm(str(header)))
-    written = _SPACED_NOTE.search(unicodedata.normalize("NFKC", str(header)).translate(_BRACKETS))
+    written = _written_note(header)
     if m is None or written is None:
         return None
     name, note = _HEADER_INDEX.get(m.group(1)), m.group(2)
     if name is None or note in unit_words(unit(name)):
         return None
-    holds = _holds(note, header)
+    holds = _holds(note, written)
     if holds is None and all(_format_part(name, p) for p in _NOTE_PARTS.split(note)):
-        return HeaderNote(name, written.group(1).strip(), None)
-    return HeaderNote(name, written.group(1).strip(), holds or ("", ""))
+        return HeaderNote(name, written, None)
+    return HeaderNote(name, written, holds or ("", ""))
 
 
-def _holds(note: str, header: Any) -> tuple[str, str] | None:
+def _written_note(header: Any) -> str | None:
+    """The note in a header's last brackets as written (its spaces kept), or None."""
+    found = _SPACED_NOTE.search(unicodedata.normalize("NFKC", str(header)).translate(_BRACKETS))
+    return found.group(1).strip() if found is not None else None
+
+
+def _holds(note: str, written: str | None) -> tuple[str, str] | None:
     """What a header's note (``note``: normalised as headers are) says its column holds instead
     of the field (:data:`CHANGING_NOTES`), or None; English words are looked for in the note as
-    written (``header``), with its spaces."""
-    written = _SPACED_NOTE.search(unicodedata.normalize("NFKC", str(header)).translate(_BRACKETS))
-    spaced = written.group(1).lower() if written is not None else note
+    ``written``, with its spaces."""
+    spaced = written.lower() if written is not None else note
     note = _NOT_CHANGING.sub("", note)
     for english, word, holds in _CHANGING:
         if english.search(spaced) if english is not None else word in note:
@@ -383,7 +388,7 @@ def _only_holds(name: str, note: str, header: Any) -> bool:
     """Whether the note of a field with a unit says what else its column holds and nothing more
     than the field's own unit (``上年``, ``上年/人``; not ``上年，万元``: a unit there is settled as a
     unit, never read as the field's own)."""
-    if _holds(note, header) is None:
+    if _holds(note, _written_note(header)) is None:
         return False
     rest = _NOT_CHANGING.sub("", note)
     for _, word, _holding in _CHANGING:
