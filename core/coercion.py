@@ -124,6 +124,14 @@ def _to_year(value: str) -> int | None:
     raise Bad(_YEAR_EXPECTED)
 
 
+def school_year(value: str) -> int | None:
+    """A 学年 cell's school year, as the record's is read; None where it is none or unreadable."""
+    try:
+        return _to_year(value)
+    except Bad:
+        return None
+
+
 def _own_unit_dropped(s: str, spec: dict[str, Any]) -> str:
     """A number typed with the unit its field is counted in (``2150人``, ``23220平方米``) without
     it: that unit says nothing more. Any other word stays, and the cell is refused."""

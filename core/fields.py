@@ -194,8 +194,8 @@ def _field_and_word(header: Any) -> tuple[str, str] | None:
     key = _norm(str(header))
     m = _TRAILING_UNIT.match(key)
     if m:
-        name = _HEADER_INDEX.get(m.group(1))
-        return (name, m.group(2)) if name is not None else None
+        name, word = _HEADER_INDEX.get(m.group(1)), _without_year(m.group(2))[1]   # 占地面积（2023年，亩）: 亩
+        return (name, word) if name is not None and word else None
     for word in _ALL_UNIT_WORDS:
         if key.endswith(word) and len(key) > len(word):
             name = _HEADER_INDEX.get(key[: -len(word)])
@@ -277,10 +277,11 @@ def header_to_field(header: Any) -> str | None:
     if m:
         name = _HEADER_INDEX.get(m.group(1))
         # a field without a unit (text, a code, 是/否) reads its brackets as a note: 学校标识码（10位）;
-        # a field with one only a note saying what else the column holds: 在校生数（上年） (header_note)
+        # a field with one only a note saying what else the column holds, 在校生数（上年） (header_note),
+        # or the school year it is of, 在校生数（2023年）
         # (beside a column headed with the plain name, such a column is another one: see loading.header_names)
         if name is not None and (not unit(name) or m.group(2) in unit_words(unit(name))
-                                 or _only_holds(name, m.group(2), header)):
+                                 or _only_holds(name, m.group(2), header) or _year_noted(name, m.group(2))):
             return name
     return None
 
@@ -317,6 +318,9 @@ _DIGITS_NOTE = re.compile(r"^(?:\d+|[一二三四五六七八九十]+)位(?:数�
 #: A note's part that gives an example or an instruction (``如：5201020001``, ``请填写全称``).
 _HINT_NOTE = re.compile(r"^(?:如|例|示例|格式|请|填写|按)")
 _NOTE_PARTS = re.compile(r"[/、,，;；|]|或")
+#: A note's part naming the school year its column's values are of (``2023年``, ``2023学年``,
+#: ``2023-2024学年``), as a 学年 cell writes it: the column is the field, of that year.
+_YEAR_NOTE = re.compile(r"^((?:19|20|21)\d{2})(?:学年度|学年|年度|年)?(?:[-—–―~至到]?(?:\d{4}|\d{2})(?:学年度|学年|年度|年)?)?$")
 #: The last brackets of a header with its spaces kept (English words are matched whole).
 _SPACED_NOTE = re.compile(r"\(([^()]*)\)\s*$")
 #: Words with a changing note's character that say nothing of the kind (资产原值 is an asset's book value).
@@ -337,7 +341,7 @@ class HeaderNote(NamedTuple):
 
 
 def _format_part(name: str, part: str) -> bool:
-    if not part or part in FORMAT_NOTES or _DIGITS_NOTE.match(part) or _HINT_NOTE.match(part):
+    if not part or part in FORMAT_NOTES or _DIGITS_NOTE.match(part) or _HINT_NOTE.match(part) or _YEAR_NOTE.match(part):
         return True
     if part in unit_words(unit(name)):
         return True
@@ -364,6 +368,29 @@ def header_note(header: Any) -> HeaderNote | None:
     if holds is None and all(_format_part(name, p) for p in _NOTE_PARTS.split(note)):
         return HeaderNote(name, written, None)
     return HeaderNote(name, written, holds or ("", ""))
+
+
+def _year_noted(name: str, note: str) -> bool:
+    """Whether the note of a field with a unit names a school year and nothing more than the
+    field's own unit (``2023年``, ``2023学年，人``)."""
+    year, rest = _without_year(note)
+    return year is not None and all(not p or p in unit_words(unit(name)) for p in _NOTE_PARTS.split(rest))
+
+
+def _without_year(note: str) -> tuple[int | None, str]:
+    """(the school year a header's note names, the note without it): ``2023年，万元`` → (2023, ``万元``)."""
+    parts = _NOTE_PARTS.split(note)
+    years = [int(found[1]) for found in map(_YEAR_NOTE.match, parts) if found]
+    if not years:
+        return None, note
+    return years[0], ",".join(p for p in parts if p and not _YEAR_NOTE.match(p))
+
+
+def note_year(header: Any) -> int | None:
+    """The school year the note of a header naming a field says its values are of
+    (``在校生数（2023年）``, ``占地面积（2023学年，亩）``), or None."""
+    m = _TRAILING_UNIT.match(_norm(str(header))) if header is not None else None
+    return _without_year(m.group(2))[0] if m and m.group(1) in _HEADER_INDEX else None
 
 
 def _written_note(header: Any) -> str | None:

@@ -45,8 +45,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 import polars as pl
 
+from .coercion import school_year
 from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_note, header_to_field, header_unit,
-                     in_percent, label, names_plainly, stated_unit, suggest_field, unit, unit_zh)
+                     in_percent, label, names_plainly, note_year, stated_unit, suggest_field, unit, unit_zh)
 from .limits import LIMITS, limit_message
 from .problems import Problem, file_notice, row_runs
 
@@ -510,15 +511,26 @@ def header_names(name: str, header: Sequence[Any]) -> list[str | None]:
 NAMING_FIELDS = frozenset({"school_id", "school_name", "county_code", "county_name"})
 
 
-def note_notice(header: Any, file_label: str, where: tuple[str, str]) -> Problem | None:
+def note_notice(header: Any, file_label: str, where: tuple[str, str], years: Iterable[int] = ()) -> Problem | None:
     """W406 for a column read as a field though its header's note says it may hold something
-    else (学校名称（英文）, 学校标识码（旧）) or is no note a list knows; None for a plain header or a
-    note on how the field is written (学校标识码（10位）, 公办（是/否）)."""
-    note = header_note(header)
-    if note is None or note.holds is None:
+    else (学校名称（英文）, 学校标识码（旧）), names a school year none of the records is of
+    (``years``: theirs, where the file gives them), or is no note a list knows; None for a plain
+    header or a note on how the field is written (学校标识码（10位）, 公办（是/否）, 在校生数（2023年）
+    in a file of 2023)."""
+    note, year, years = header_note(header), note_year(header), sorted(set(years))
+    fname = named_field(header)
+    if fname is None:
         return None
-    fname, what = note.field, label(note.field)
-    if note.holds == ("", ""):
+    what = label(fname)
+    if year is not None and years and year not in years:
+        zh = (f"但列名表明其中是 {year} 学年的值，而记录的学年是 {'、'.join(map(str, years))}：记录将按其中的值"
+              f"评估，请核对，或填入记录学年的值")
+        en = (f"but its header says it holds the values of the {year} school year, and the records are of "
+              f"{', '.join(map(str, years))}: the records are judged on its values; check it, or give the values "
+              f"of the records' year")
+    elif note is None or note.holds is None:
+        return None
+    elif note.holds == ("", ""):
         zh = f"括号中的说明「{note.note}」不是已知的填写说明，请核对其中确为{what}"
         en = f"its note '{note.note}' is not a known note on how the field is written: check that it holds the {fname}"
     else:
@@ -721,6 +733,17 @@ def column_units(name: str, fname: str, header: Any, written: str | None, where:
     return column_unit(fname, written)
 
 
+def _school_years(frame: pl.DataFrame, columns: Sequence[tuple[str, str | None, Any, tuple[str, str]]]) -> list[int]:
+    """The school years a file's 学年 column gives (read as a record's is), where a column's
+    header names one (在校生数（2023年）: :func:`note_notice` sets them side by side)."""
+    noted = any(note_year(header) is not None for _, fname, header, _ in columns if fname is not None)
+    column = next((column for column, fname, *_ in columns if fname == "year"), None)
+    if not noted or column is None:
+        return []
+    cells = frame[column].drop_nulls().unique().cast(pl.String).to_list()
+    return [y for y in map(school_year, cells) if y is not None]
+
+
 def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, str | None, Any, tuple[str, str]]],
                    file_label: str, units: dict[str, str] | None = None,
                    percent_cells: PercentCells | None = None) -> tuple[pl.DataFrame, list[Problem]]:
@@ -736,6 +759,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
     keep: list[pl.Expr] = [pl.col(c) for c in frame.columns if c.startswith("_")]
     settled = []
     given = {fname: where for _, fname, _, where in columns if fname is not None}
+    years = _school_years(frame, columns)
     for column, fname, header, where in columns:
         if fname is None:
             zh, en = quoted_header(header, suggest_field(header)) if header is not None else ("（无列名）", "(no header)")
@@ -747,7 +771,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
             unknown[0].append(where[0] + zh)
             unknown[1].append(f"{where[1]} {en}")
             continue
-        noted = note_notice(header, file_label, where)
+        noted = note_notice(header, file_label, where, years)
         if noted is not None:
             notices.append(noted)
         found = column_units(name, fname, header, units.get(column), where)

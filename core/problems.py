@@ -47,7 +47,8 @@ W405  formulas-uncomputed                 warning   formulas a program wrote int
                                                     the workbook in Excel or WPS)
 W406  column-note                         warning   a column read as a field though its
                                                     header's note says it may hold something
-                                                    else (学校名称（英文）, 学校标识码（旧）)
+                                                    else (学校名称（英文）, 学校标识码（旧）) or
+                                                    another school year's values
 ====  ==================================  ========  =====================================
 """
 from __future__ import annotations

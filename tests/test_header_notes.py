@@ -65,7 +65,7 @@ def test_a_plain_header_a_unit_or_no_field_has_no_note(header):
 
 
 @pytest.mark.parametrize("header, unit", [("在校生数（人次）", "人次"), ("教学仪器设备资产值（原值）", "原值"),
-                                          ("学年（2023）", "2023"), ("教学仪器设备资产值（上年，万元）", "上年,万元"),
+                                          ("在校生数（2023年上年）", "2023年上年"), ("教学仪器设备资产值（上年，万元）", "上年,万元"),
                                           ("公用经费实际拨付数（last year, 10k yuan）", "lastyear,10kyuan")])
 def test_after_a_field_with_a_unit_any_other_note_is_a_unit_refused(header, unit):
     """A unit beside a note saying what else the column holds is still a unit: never read as the
@@ -240,3 +240,66 @@ def test_last_years_count_alone_is_read_with_a_notice_beside_a_units_row(tmp_pat
     beside = office_sheet([*header, "在校生数（上年）"], [[*r, "1"] for r in rows])
     loaded = load_file(save_csv(tmp_path / "两列.csv", beside))
     assert [n.code for n in loaded.notices] == ["W401", "W403"] and "在校生数（上年）" in loaded.notices[0].message
+
+
+@pytest.mark.parametrize("header, field, year", [
+    ("在校生数（2023年）", "students", 2023), ("在校生数（2023学年）", "students", 2023),
+    ("在校生数（2023-2024学年）", "students", 2023), ("在校生数（2023—24学年）", "students", 2023),
+    ("在校生数(２０２３年)", "students", 2023), ("班级数（2023年度）", "classes", 2023),
+    ("在校生数（2023年，人）", "students", 2023), ("学校名称（2023年）", "school_name", 2023),
+    ("学年（2023）", "year", 2023), ("公办（2022年）", "is_public", 2022),
+])
+def test_a_year_note_names_the_field_of_that_year(header, field, year):
+    """A note naming the school year (as a 学年 cell writes it) reads the column as the field; it is
+    told only where none of the file's records is of that year."""
+    assert fields.header_to_field(header) == field and fields.note_year(header) == year
+    assert fields.header_unit(header) is None
+    assert loading.note_notice(header, "f.csv", ("第 A 列", "column A"), [year]) is None
+    assert loading.note_notice(header, "f.csv", ("第 A 列", "column A")) is None          # no 学年 column
+    told = loading.note_notice(header, "f.csv", ("第 A 列", "column A"), [year - 1, year + 1])
+    assert told.code == "W406" and told.field == field
+    assert f"但列名表明其中是 {year} 学年的值，而记录的学年是 {year - 1}、{year + 1}" in told.message
+    assert f"says it holds the values of the {year} school year, and the records are of {year - 1}, {year + 1}" \
+        in told.message
+
+
+@pytest.mark.parametrize("header, field, unit, factor", [
+    ("占地面积（2023年，亩）", "land_area_m2", "亩", 2000 / 3),
+    ("教学仪器设备资产值（2023学年，万元）", "equipment_value_yuan", "万元", 10_000),
+    ("在校生数（2023年，万人）", "students", "万人", None),
+])
+def test_a_year_beside_another_unit_leaves_the_unit(header, field, unit, factor):
+    found = fields.header_unit(header)
+    assert (found.field, found.unit) == (field, unit) and fields.note_year(header) == 2023
+    assert (found.factor is None) if factor is None else float(found.factor) == pytest.approx(factor)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_this_years_columns_are_read_and_another_years_told(tmp_path, fmt, run):
+    """A clerk's sheet heads its columns with the year (在校生数（2023年）, 占地面积（2023年，亩）): read
+    as the fields, converted where in another unit; in a file of another school year each such
+    column is told (W406), and every school is still judged."""
+    (header, rows), _ = demo_tables()
+    students, land, year = header.index("在校生数"), header.index("占地面积"), header.index("学年")
+    renamed = [{"在校生数": "在校生数（2023年）", "占地面积": "占地面积（2023年，亩）",
+                "班级数": "班级数（2023-2024学年）"}.get(h, h) for h in header]
+
+    def sheet(school_year: str) -> list[list]:
+        return office_sheet(renamed, [[*r[:year], school_year, *r[year + 1:land], "34.83", *r[land + 1:]]
+                                     for r in rows], totals=False)
+
+    (tmp_path / "2022").mkdir()
+    this, last = save(tmp_path, fmt, sheet("2023")), save(tmp_path / "2022", fmt, sheet("2022"))
+    loaded = load_file(this)
+    assert "W406" not in [n.code for n in loaded.notices] and "W402" in [n.code for n in loaded.notices]
+    assert loaded.frame["students"].cast(str).to_list() == [r[students] for r in rows]
+    assert [float(v) for v in loaded.frame["land_area_m2"].to_list()] == pytest.approx([34.83 * 2000 / 3] * N_DEMO)
+    checked = run("validate", this)
+    assert checked.exit_code == 0 and "W406" not in checked.stderr
+    told = [n for n in load_file(last).notices if n.code == "W406"]
+    assert [n.field for n in told] == ["students", "classes", "land_area_m2"]
+    assert told[0].message.startswith("第 M 列「在校生数（2023年）」已按在校生数（students）读取，但列名表明其中是 2023 "
+                                      "学年的值，而记录的学年是 2022")
+    report = json.loads(Evaluator().evaluate_files([last], schools_only=True).to_json())
+    assert report["records"]["evaluated"] == N_DEMO and not report["rejected"]
+    assert [n["code"] for n in report["notices"]].count("W406") == 3

@@ -134,7 +134,8 @@ def test_labels_and_units_for_fields_and_measures():
     # a note in brackets after a field that has no unit (text, code, 是/否) is no unit to convert
     ("学校标识码（10位）", "school_id"), ("学校名称(全称)", "school_name"), ("学段（小学/初中）", "stage"),
     ("公办（是/否）", "is_public"), ("县级行政区划代码（6位）", "county_code"), ("弄虚作假（是/否）", "veto_falsified_data"),
-    ("在校生数（人次）", None), ("学年（2023）", None),      # a field with a unit: still refused (header_unit)
+    ("在校生数（人次）", None),      # a field with a unit: another word is a unit, refused (header_unit)
+    ("学年（2023）", "year"), ("在校生数（2023年）", "students"),      # a school year is a note, not a unit
     ("学校标识码（十位）", "school_id"), ("公办（是或否）", "is_public"), ("学校名称（英文/拼音）", "school_name"),
     # invisible characters pasted from web pages and other files: a zero-width space, a BOM, a soft hyphen
     ("在校生数\u200b", "students"), ("\ufeff班级数", "classes"), ("专任\u00ad教师数", "teachers"),
