@@ -84,6 +84,10 @@ UNIT_ZH = {
     "beds per boarder": "床/寄宿生", "share of full-time teachers": "占专任教师比例", "indicators met": "项达标",
     "floor": "层", "rooms": "间", "halls": "个", "schools": "所", "points": "分", "fraction": "比例",
     "ratio": "比值", "CV": "差异系数", "yes/no": "是/否", "yes (1) / no (0)": "是(1)/否(0)",
+    # the input fields' own units (a refused column's message names the unit to give)
+    "pupils": "人", "persons": "人", "teachers": "人", "classes": "个", "computers": "台", "volumes": "册",
+    "beds": "张", "year": "年", "yuan/year": "元/年", "lessons/year": "课时/年", "lessons per year": "课时/年",
+    "teachers per pupil": "人/生",
 }
 
 

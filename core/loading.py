@@ -577,10 +577,11 @@ def unknown_columns_notice(file_label: str, zh: Sequence[str], en: Sequence[str]
 def unit_refused(fname: str, header: str, found: Any, where: tuple[str, str]) -> str:
     """Why a column (or a record's key) in a unit with no exact factor is refused."""
     own = unit(fname) or "—"
-    known = "、".join(UNIT_FACTORS.get(unit(fname), {})) or "无 none"
+    known = list(UNIT_FACTORS.get(unit(fname), {}))
     return (f"{where[0]}「{header}」的单位「{found.unit}」无法换算为 {label(fname)} 的单位 {unit_zh(own)}，请改为 "
-            f"{unit_zh(own)}（可换算的单位：{known}）/ {where[1]} '{header}': the unit '{found.unit}' cannot be "
-            f"converted to the unit of {fname} ({own}); give the values in {own} (units converted: {known})")
+            f"{unit_zh(own)}（可换算的单位：{'、'.join(known) or '无'}）/ {where[1]} '{header}': the unit '{found.unit}' "
+            f"cannot be converted to the unit of {fname} ({own}); give the values in {own} (units converted: "
+            f"{', '.join(known) or 'none'})")
 
 
 def unit_notice(fname: str, header: str, found: Any, file_label: str, where: tuple[str, str],

@@ -12,6 +12,7 @@ import pytest
 from office_files import (FIRST_RECORD_ROW, INSTRUCTIONS, demo_as_office, demo_tables, office_sheet, save_csv,
                           save_xls, save_xlsx, skipped_rows, typed, with_units_row)
 
+from edubalance import Evaluator
 from edubalance.loading import InputError
 from edubalance.readers import load_file
 
@@ -157,6 +158,24 @@ def test_an_unknown_unit_is_refused_in_both_commands(run, tmp_path, fmt):
         assert result.exit_code == 2
         assert "「美元」无法换算" in result.stderr and "cannot be converted" in result.stderr
         assert "did you mean" not in result.stderr and result.stderr.count("edubalance: 错误 error:") == 1
+
+
+@pytest.mark.parametrize("header, zh, en", [
+    ("在校生数（人次）", "无法换算为 在校生数 的单位 人，请改为 人（可换算的单位：无）",
+     "give the values in pupils (units converted: none)"),
+    ("学生用计算机台数（套）", "无法换算为 学生用计算机台数 的单位 台，请改为 台（可换算的单位：无）",
+     "give the values in computers (units converted: none)"),
+    ("教学仪器设备资产值（美元）", "请改为 元（可换算的单位：万元、",
+     "give the values in yuan (units converted: 万元, "),
+])
+def test_a_refused_unit_says_in_chinese_which_unit_to_give(tmp_path, header, zh, en):
+    """The Chinese half names the field's unit in Chinese (人, not pupils), the English half in English."""
+    path = tmp_path / "s.csv"
+    path.write_text(f"学校标识码,学段,{header}\n5226980001,小学,1\n", encoding="gbk")
+    with pytest.raises(InputError) as refused:
+        Evaluator().load([path])
+    zh_half, en_half = refused.value.message.split("/ column ")
+    assert zh in zh_half and en in en_half
 
 
 def test_json_keys_follow_the_same_column_rules(tmp_path):
