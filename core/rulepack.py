@@ -54,8 +54,13 @@ class PackSource:
         """A plug-in folder's pack: ``pack.yaml`` first, other ``*.yaml`` fragments, ``*cases.yaml`` as cases."""
         directory = Path(directory)
         yamls = sorted(directory.glob("*.yaml"), key=lambda p: (p.name != "pack.yaml", p.name))
-        return cls(files=[p for p in yamls if not p.stem.endswith("cases")], plugin=plugin,
-                   cases=[p for p in yamls if p.stem.endswith("cases")])
+        files = [p for p in yamls if not p.stem.endswith("cases")]
+        if not files:
+            # What an installed plug-in whose package left out its data files meets.
+            raise RulePackError(f"{directory}: 插件 {plugin or '?'} 的目录中没有规则文件 pack.yaml；插件包须把 *.yaml "
+                                f"作为包数据一起安装（package data）/ no rule file (pack.yaml) in the folder of plug-in "
+                                f"{plugin or '?'}: its package must install its *.yaml files as package data")
+        return cls(files=files, plugin=plugin, cases=[p for p in yamls if p.stem.endswith("cases")])
 
 
 @dataclass
