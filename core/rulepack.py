@@ -280,13 +280,15 @@ def load_pack(source: PackSource) -> Pack:
             data = part
         else:
             if part["pack"] != data["pack"]:
-                raise RulePackError(f"{path}: pack '{part['pack']}' in a file of pack '{data['pack']}'")
+                raise RulePackError(f"{path}: 规则包 '{data['pack']}' 的文件写的是 pack: {part['pack']} / pack "
+                                  f"'{part['pack']}' in a file of pack '{data['pack']}'")
             data = merge_pack_data(data, part)
         names.append(str(path))
     if data is None:
-        raise RulePackError(f"plug-in {source.plugin or '?'} gave a pack with no files")
+        raise RulePackError(f"插件 {source.plugin or '?'} 给出的规则包没有文件 / plug-in {source.plugin or '?'} gave a "
+                            f"pack with no files")
     if "title" not in data:
-        raise RulePackError(f"{names[0]}: a pack needs a title")
+        raise RulePackError(f"{names[0]}: 规则包须有 title（zh 与 en）/ a pack needs a title (zh and en)")
     return Pack(data["pack"], str(data["revision"]), data, names, source.plugin, list(source.cases), rule_files)
 
 
@@ -302,7 +304,9 @@ class PackRegistry:
     def add(self, pack: Pack) -> None:
         if pack.id in self.packs:
             other = self.packs[pack.id]
-            raise RulePackError(f"pack '{pack.id}' is given twice (plug-ins {other.plugin} and {pack.plugin})")
+            raise RulePackError(f"规则包 '{pack.id}' 重复：插件 {other.plugin}（{other.files[0] if other.files else '?'}）与 "
+                                f"{pack.plugin}（{pack.files[0] if pack.files else '?'}）/ pack '{pack.id}' is given "
+                                f"twice (plug-ins {other.plugin} and {pack.plugin})")
         self.packs[pack.id] = pack
 
     def apply_override(self, path: str | Path) -> None:
@@ -314,12 +318,13 @@ class PackRegistry:
         data = read_pack_file(path)
         target = self.packs.get(data["pack"])
         if target is None:
-            raise RulePackError(f"{path}: overrides pack '{data['pack']}', which is not loaded "
-                                f"(loaded: {', '.join(sorted(self.packs)) or 'none'})")
+            raise RulePackError(f"{path}: 要修改的规则包 '{data['pack']}' 未加载 / overrides pack '{data['pack']}', "
+                                f"which is not loaded (loaded: {', '.join(sorted(self.packs)) or 'none'})")
         known = {r["id"] for r in target.data.get("rules", []) + target.data.get("county_rules", [])}
         for r in (data.get("rules") or []) + (data.get("county_rules") or []):
             if r["id"] not in known and "measure" not in r:
-                raise RulePackError(f"{path}: rule '{r['id']}' is not in pack '{target.id}'")
+                raise RulePackError(f"{path}: 规则包 '{target.id}' 中没有规则 '{r['id']}' / rule '{r['id']}' is not in "
+                                    f"pack '{target.id}'")
         self.overrides.append({**data, OVERRIDE_FILE: str(path)})
         self.packs[target.id] = Pack(target.id, f"{target.revision}+{data['revision']}", target.data,
                                      target.files + [str(path)], target.plugin, target.cases, target.rule_files)

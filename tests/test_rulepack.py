@@ -309,7 +309,8 @@ def test_an_override_error_names_the_override_file(tmp_path):
 
 
 @pytest.mark.parametrize("cases, message", [
-    ("pack: henan\ncases:\n  - name: one\n    record: {books: 1\n", r"cases.yaml: 不是有效的 YAML / not valid YAML at line 5"),
+    ("pack: henan\ncases:\n  - name: one\n    record: {books: 1\n",
+     r"cases.yaml: 不是有效的 YAML / not valid YAML at line 5"),
     ("- a list\n", r"cases.yaml: 用例文件不符合格式.*\n  at \(top\): \['a list'\] is not of type 'object'"),
     ("pack: henan\ncases:\n  - just a name\n", r"cases.yaml: 用例文件不符合格式.*\n  at cases/0: 'just a name'"),
     ("pack: henan\ncase:\n  - {name: one, expect: {henan.books: pass}}\n", r"'case' was unexpected"),
@@ -325,3 +326,11 @@ def test_a_bad_case_file_is_one_message_naming_it(tmp_path, cases, message):
     ev = province_pack(tmp_path, HENAN % ("national", "books_per_pupil", SOURCE), cases)
     with pytest.raises(RulePackError, match=message):
         run_pack_cases(ev, "henan")
+
+
+def test_a_pack_id_given_by_two_plugins_names_both_files(tmp_path):
+    """A province pack copied from a bundled one and not renamed clashes with it: both files named."""
+    body = HENAN.replace("pack: henan", "pack: guizhou") % ("national", "books_per_pupil", SOURCE)
+    with pytest.raises(RulePackError, match=r"^规则包 'guizhou' 重复：插件 henan（\S+henan/pack.yaml）与 "
+                                            r"edubalance_guizhou（\S+guizhou/pack.yaml）/ pack 'guizhou' is given twice"):
+        province_pack(tmp_path, body)
