@@ -27,6 +27,8 @@ from .loading import InputError, read_bytes
 from .fields import COUNTY_FIELDS, COUNTY_TEXT_FIELDS, SCHOOL_FIELDS, TEXT_FIELDS
 from .schemas import rulepack_schema
 
+#: What a rule-language error in a pack is, before the parser's own (English) words.
+EXPR_ERROR = "规则表达式有误"
 #: Largest rule or override file read (the bundled packs are a few tens of kB).
 MAX_RULE_FILE_BYTES = 4 << 20
 #: The type of every text name a rule may read; every other name is a number.
@@ -113,7 +115,7 @@ def _checked(path: Path, text: str) -> dict[str, Any]:
             node = (expr.parse_value if as_value else expr.parse_condition)(text_expr)
             expr.check_types(node, NAME_TYPES)
         except expr.ExprError as exc:
-            raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: {exc}") from None
+            raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: {EXPR_ERROR} / {exc}") from None
     return data
 
 
@@ -623,7 +625,7 @@ def _keyed_error(key: str, parse: Callable[[], expr.Node]) -> expr.Node:
     try:
         return parse()
     except expr.ExprError as exc:
-        raise expr.ExprError(f"{key}: {exc}") from None
+        raise expr.ExprError(f"{key}: {EXPR_ERROR} / {exc}") from None
 
 
 def _scope_node(scope: Mapping[str, Any], known: set[str], level: str) -> tuple[expr.Node | None, str]:

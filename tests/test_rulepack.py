@@ -283,16 +283,17 @@ SOURCE = "source: {document: 示例文件（非真实标准）}"
     ("national", "books_per_pupil", "",
      r"henan/pack.yaml: pack henan, rule henan.books: 缺少 source / missing source"),
     ("national", "books_per_pupil", SOURCE + "\n        scope: {when: \"studnets > 100\"}",
-     r"henan/pack.yaml: pack henan, rule henan.books: scope/when: unknown name 'studnets' at column 1"),
+     r"henan/pack.yaml: pack henan, rule henan.books: scope/when: 规则表达式有误 / unknown name 'studnets' at column 1"),
+    ("national", "books_per_pupil", SOURCE + "\n        scope: {when: \"students >\"}",
+     r"henan/pack.yaml: pack henan, rule henan.books, scope/when: 规则表达式有误 / unexpected end of input at column 11"),
     ("nationl", "books_per_pupil", SOURCE,
      r"henan/pack.yaml: 规则包 'henan' 的 extends: 'nationl' 未加载.*did you mean 'national'"),
 ])
 def test_a_province_pack_error_says_which_file_rule_and_key(tmp_path, extends, measure, extra, message):
     """Errors found when the merged rules are compiled name the file the rule is in, as the
     errors found when a file is read do, and a column is a column of what the author wrote."""
-    ev = province_pack(tmp_path, HENAN % (extends, measure, extra))
-    with pytest.raises(RulePackError, match=message):
-        ev.ruleset("henan", 2023)
+    with pytest.raises(RulePackError, match=message):      # when the pack is read, or compiled
+        province_pack(tmp_path, HENAN % (extends, measure, extra)).ruleset("henan", 2023)
 
 
 def test_an_override_error_names_the_override_file(tmp_path):
