@@ -129,3 +129,13 @@ def test_importing_the_package_starts_no_thread():
             "print(threading.active_count())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_a_calling_program_catches_plugin_errors_from_the_package_root():
+    """Every error the API raises is importable where the API is (``from edubalance import …``)."""
+    import edubalance
+    from edubalance import Evaluator
+
+    assert set(edubalance.__all__) >= {"InvalidInput", "InputError", "RulePackError", "PluginError"}
+    with pytest.raises(edubalance.PluginError, match="无法导入插件 'no_such_module_xyz'"):
+        Evaluator(plugins=["no_such_module_xyz"])
