@@ -406,6 +406,7 @@ def _merged_chain(chain: list[Pack], overrides: list[dict]) -> tuple[dict, dict[
     files: dict[str, str] = {}
     for pack in chain:
         data = pack.data
+        _check_base_ids(pack, merged)
         disabled = set(data.get("disable") or [])
         for section in ("rules", "county_rules"):
             kept = [r for r in merged[section] if r["id"] not in disabled]
@@ -429,6 +430,27 @@ def _merged_chain(chain: list[Pack], overrides: list[dict]) -> tuple[dict, dict[
                     _restate(after[r["id"]], before[r["id"]], r, data)
         merged["parameters"] = merge_parameters(merged["parameters"], data.get("parameters") or {}, data["pack"])
     return merged, owner, files
+
+
+def _check_base_ids(pack: Pack, merged: dict[str, Any]) -> None:
+    """A rule a pack disables, or restates under another pack's id, must be in the packs it
+    extends: a misspelled id would otherwise leave the base rule in force (``disable``) or
+    make a new, incomplete rule, and the author would never learn why."""
+    base = sorted(r["id"] for section in ("rules", "county_rules") for r in merged[section])
+    refs = [("disable", rid, pack.files[0] if pack.files else "") for rid in pack.data.get("disable") or []]
+    refs += [("rule", r["id"], pack.rule_files.get(r["id"], "")) for section in ("rules", "county_rules")
+             for r in pack.data.get(section) or [] if r["id"].split(".")[0] != pack.id]
+    known = set(base)
+    for key, rid, file in refs:
+        if rid in known:
+            continue
+        import difflib                              # only for a message
+
+        close = difflib.get_close_matches(rid, base, n=1)
+        raise RulePackError(f"{file + ': ' if file else ''}pack {pack.id}, {key} {rid}: 所扩展的规则包中没有规则 '{rid}'"
+                            + (f"（是否应为 '{close[0]}'）" if close else "")
+                            + f" / no pack that {pack.id} extends has rule '{rid}'"
+                            + (f"; did you mean '{close[0]}'?" if close else ""))
 
 
 OVERRIDE_FILE = "_file"      # where an override came from, kept beside its data

@@ -286,6 +286,11 @@ SOURCE = "source: {document: 示例文件（非真实标准）}"
      r"henan/pack.yaml: pack henan, rule henan.books: scope/when: 规则表达式有误 / unknown name 'studnets' at column 1"),
     ("national", "books_per_pupil", SOURCE + "\n        scope: {when: \"students >\"}",
      r"henan/pack.yaml: pack henan, rule henan.books, scope/when: 规则表达式有误 / unexpected end of input at column 11"),
+    ("national\n    disable: [national.clas_size]", "books_per_pupil", SOURCE,
+     r"henan/pack.yaml: pack henan, disable national.clas_size: 所扩展的规则包中没有规则 'national.clas_size'（是否应为 "
+     r"'national.class_size'）"),
+    ("national", "books_per_pupil", SOURCE + "\n      - id: national.clas_size\n        threshold: 40", r"henan/pack.yaml: "
+     r"pack henan, rule national.clas_size: 所扩展的规则包中没有规则 'national.clas_size'.*did you mean 'national.class_size'"),
     ("nationl", "books_per_pupil", SOURCE,
      r"henan/pack.yaml: 规则包 'henan' 的 extends: 'nationl' 未加载.*did you mean 'national'"),
 ])
