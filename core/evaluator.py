@@ -57,6 +57,11 @@ class Evaluator:
     with the seconds every stage took (``validate``, ``table``, ``derive``, ``school_rules``,
     ``scores``, ``county``, ``report``; ``load`` for files), summed over calls. ``on_stage``,
     if set, is called with each stage's name as it begins (the CLI's progress line).
+    ``plugins`` (modules, objects with hooks, or importable module names, as ``-p``) are
+    registered beside the installed ones; ``autoload=False`` loads no installed plug-in (by
+    default none is loaded when ``EDUBALANCE_DISABLE_PLUGIN_AUTOLOAD`` is set), e.g. to test
+    one plug-in alone. A pack or plug-in that cannot be used raises :class:`RulePackError` or
+    :class:`PluginError`.
     """
 
     def __init__(self, province: str | None = None, year: int | None = None, engine: str = "auto",
