@@ -174,8 +174,9 @@ def read_rule_text(path: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RulePackError(f"{path}: 规则文件须为 UTF-8 a rule file must be UTF-8 ({exc.reason} at byte "
-                            f"{exc.start})") from None
+        line = raw.count(b"\n", 0, exc.start) + 1        # an editor shows lines, not bytes
+        raise RulePackError(f"{path}: 第 {line} 行不是 UTF-8（如为 GBK 等编码，请另存为 UTF-8）/ line {line} is not "
+                            f"UTF-8 ({exc.reason} at byte {exc.start}): a rule file must be UTF-8") from None
 
 
 def _numbers(data: Any, where: tuple = ()) -> Iterable[tuple[tuple, Any]]:

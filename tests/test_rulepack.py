@@ -255,7 +255,8 @@ def province_pack(tmp_path, body: str, cases: str | None = None) -> Evaluator:
         def edubalance_rule_packs(self):
             return [PackSource.from_directory(folder, plugin="henan")]
 
-    return Evaluator(engine="vector", plugins=[Henan()])
+    # The bundled packs alone beside it, whatever else is installed.
+    return Evaluator(engine="vector", plugins=["edubalance_national", "edubalance_guizhou", Henan()], autoload=False)
 
 
 HENAN = """\
@@ -340,3 +341,13 @@ def test_a_pack_id_given_by_two_plugins_names_both_files(tmp_path):
     with pytest.raises(RulePackError, match=r"^规则包 'guizhou' 重复：插件 henan（\S+henan/pack.yaml）与 "
                                             r"edubalance_guizhou（\S+guizhou/pack.yaml）/ pack 'guizhou' is given twice"):
         province_pack(tmp_path, body)
+
+
+def test_a_rule_file_saved_as_gbk_names_the_line(tmp_path):
+    """A pack written in a Chinese Windows editor is often saved as GBK: the message names the
+    line an editor shows (the first with Chinese text), not only a byte offset."""
+    path = tmp_path / "pack.yaml"
+    path.write_bytes("pack: henan\nrevision: '1'\ntitle: {zh: 河南, en: Henan}\n".encode("gbk"))
+    with pytest.raises(RulePackError, match=r"pack.yaml: 第 3 行不是 UTF-8（如为 GBK 等编码，请另存为 UTF-8）/ line 3 is "
+                                            r"not UTF-8 .*a rule file must be UTF-8"):
+        read_pack_file(path)
