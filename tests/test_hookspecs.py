@@ -104,9 +104,9 @@ def test_an_installed_plugin_that_fails_to_import_is_named(tmp_path, monkeypatch
     info = tmp_path / "broken_henan-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-henan\nVersion: 0.1\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text("[edubalance.plugins.v1]\nhenan = broken_henan\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[edubalance.plugins.v1]\nbroken_henan = broken_henan\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(PluginError, match=r"插件 henan（broken_henan, broken-henan 0.1）加载失败 .*"
+    with pytest.raises(PluginError, match=r"插件 broken_henan（broken_henan, broken-henan 0.1）加载失败 .*"
                                           r"ModuleNotFoundError: No module named 'edubalance_no_such_dependency'"):
         plugin_manager()
 
