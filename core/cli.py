@@ -547,7 +547,11 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
                         plugins=tuple(plugins), workers=workers or default_workers(),
                         max_body_bytes=int(max_body_mb * 1024 * 1024), max_records=max_records, timeout=timeout,
                         max_queue=max_queue)
-    make_evaluator(province, year, engine, overrides, plugins)       # bad packs or options: exit 2 now
+    from .rulepack import compile_ruleset
+
+    ev = make_evaluator(province, year, engine, overrides, plugins)       # bad packs or options: exit 2 now,
+    for pid in ev.provinces:            # and rules that do not compile, not a 500 at a province's first request
+        compile_ruleset(ev.registry, pid, None)
     run(settings, host, port, Tokens.from_file(token_file) if token_file else None, allow_unauthenticated)
 
 

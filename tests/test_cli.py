@@ -230,3 +230,19 @@ def test_validate_says_when_no_row_has_a_problem_but_the_file_has_notices(run, t
     assert "W401" in result.stderr
     clean = run("validate", demo)
     assert "未发现问题。No problems found." in clean.stdout
+
+
+def test_serve_refuses_to_start_with_a_rule_that_does_not_compile(run, tmp_path, monkeypatch):
+    """A pack error found only when a province's rules are compiled (an unknown measure) stops
+    ``serve`` at once with the message, instead of a 500 at that province's first request."""
+    from edubalance.service import server
+
+    started = []
+    monkeypatch.setattr(server, "serve", lambda *a, **k: started.append(a))
+    override = tmp_path / "local.yaml"
+    override.write_text("pack: national\nrevision: local-1\nrules:\n  - id: national.class_size\n"
+                        "    measure: max_class_sise\n", encoding="utf-8")
+    result = run("serve", "--override", override, "--workers", "1")
+    assert result.exit_code == 2 and not started
+    assert "local.yaml: pack national, rule national.class_size: 未知的指标 unknown measure 'max_class_sise'" \
+        in result.output
