@@ -91,7 +91,7 @@ def _unknown_hook(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -
     who = pm.get_name(exc.plugin) or repr(exc.plugin)
     return (f"插件 {who} 实现了不存在的钩子 '{unknown[0]}'" + (f"（是否应为 '{close[0]}'）" if close else "")
             + f" / plug-in {who} implements '{unknown[0]}', which is no hook"
-            + (f"; did you mean '{close[0]}'?" if close else "") + " (core/hookspecs.py lists them)")
+            + (f"; did you mean '{close[0]}'?" if close else "") + " (edubalance.hookspecs lists them)")
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:
