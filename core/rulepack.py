@@ -513,6 +513,19 @@ def _restate_title(text: str, old: Any, new: Any, rule_id: str, lang: str, where
     return _NUMBER.sub(swap, text)
 
 
+def uncompilable(registry: PackRegistry) -> dict[str, str]:
+    """Each province whose rules (of every year) do not compile → the error. Reading a pack
+    checks each file; what only the merged chain shows (an unknown measure, an ``extends`` of a
+    pack not loaded) would otherwise wait for the province's first evaluation."""
+    found: dict[str, str] = {}
+    for pid in registry.provinces:
+        try:
+            compile_ruleset(registry, pid, None)
+        except RulePackError as exc:
+            found[pid] = str(exc)
+    return found
+
+
 def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> RuleSet:
     """Everything in force for ``province`` in ``year`` (every year if None), compiled for the engines."""
     chain = registry.chain(province)
