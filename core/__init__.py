@@ -6,7 +6,9 @@ The public API::
     report = Evaluator(province="guizhou").evaluate_files(["schools.csv"])
     report.summary(); report.to_dict(); report.exit_code
 
-Input the API cannot judge raises :class:`InvalidInput` (a ``ValueError``) with ``.problems``.
+Input the API cannot judge raises :class:`InvalidInput` (a ``ValueError``) with ``.problems``; a
+file that cannot be read :class:`InputError`; a rule or override file that cannot be used
+:class:`RulePackError`; a plug-in that cannot be loaded :class:`PluginError`.
 
 Plug-in authors need :func:`province_hooks` (a province pack in a folder), or :data:`hookimpl`
 and :class:`PackSource` for more (see ``edubalance.hookspecs``).
@@ -18,15 +20,16 @@ from typing import TYPE_CHECKING
 #: turns the collector off before anything heavy is imported (``edubalance.__main__``).
 _HOMES = {"Evaluator": "evaluator", "Report": "report", "PackSource": "rulepack", "RulePackError": "rulepack",
           "InputError": "loading", "InvalidInput": "errors", "Problem": "problems", "hookimpl": "hookspecs",
-          "province_hooks": "province"}
+          "province_hooks": "province", "PluginError": "plugins"}
 __all__ = ["Evaluator", "Report", "PackSource", "RulePackError", "InputError", "InvalidInput", "Problem", "hookimpl",
-           "province_hooks"]
+           "province_hooks", "PluginError"]
 
 if TYPE_CHECKING:                                   # what type checkers and editors see
     from .errors import InvalidInput
     from .evaluator import Evaluator
     from .hookspecs import hookimpl
     from .loading import InputError
+    from .plugins import PluginError
     from .problems import Problem
     from .province import province_hooks
     from .report import Report

@@ -391,19 +391,25 @@ def evaluate(files, province, force_province, year, engine, verdicts, timings, s
 @plugin_opt
 @friendly
 def plugins(plugins):
-    """列出插件、其规则包（名称、版本）和实现的钩子。List the plug-ins, their rule packs (id,
-    revision) and the hooks each implements."""
+    """列出插件、其规则包（名称、版本）和实现的钩子；规则无法编译的规则包列出错误，退出码为 2。List the
+    plug-ins, their rule packs (id, revision) and the hooks each implements; a pack whose rules do
+    not compile is shown with its error, and the exit code is 2."""
     from .plugins import describe_plugins
+    from .rulepack import uncompilable
     ev = make_evaluator(plugins=plugins)
+    broken = uncompilable(ev.registry)      # listed as loaded, a pack must also compile
     by_plugin: dict[str, list[str]] = {}
     for pack in ev.registry.packs.values():
         by_plugin.setdefault(pack.plugin, []).append(
-            f"{pack.id} {pack.revision}" + (f"（扩展 extends {pack.extends}）" if pack.extends else ""))
+            f"{pack.id} {pack.revision}" + (f"（扩展 extends {pack.extends}）" if pack.extends else "")
+            + (f"\n      错误 error: {broken[pack.id]}" if pack.id in broken else ""))
     for info in describe_plugins(ev.pm):
         click.echo(f"{info['name']}  {info['distribution']}".rstrip())
         for p in by_plugin.get(info["module"], []):
             click.echo(f"    规则包 pack: {p}")
         click.echo(f"    钩子 hooks: {', '.join(info['hooks']) or '—'}")
+    if broken:
+        sys.exit(2)
 
 
 @main.command()
@@ -547,7 +553,11 @@ def serve(host, port, workers, province, year, engine, token_file, allow_unauthe
                         plugins=tuple(plugins), workers=workers or default_workers(),
                         max_body_bytes=int(max_body_mb * 1024 * 1024), max_records=max_records, timeout=timeout,
                         max_queue=max_queue)
-    make_evaluator(province, year, engine, overrides, plugins)       # bad packs or options: exit 2 now
+    from .rulepack import uncompilable
+
+    ev = make_evaluator(province, year, engine, overrides, plugins)       # bad packs or options: exit 2 now,
+    for message in uncompilable(ev.registry).values():   # and rules that do not compile, not a 500 at a
+        fail(message)                                    # province's first request
     run(settings, host, port, Tokens.from_file(token_file) if token_file else None, allow_unauthenticated)
 
 

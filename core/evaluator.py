@@ -57,6 +57,11 @@ class Evaluator:
     with the seconds every stage took (``validate``, ``table``, ``derive``, ``school_rules``,
     ``scores``, ``county``, ``report``; ``load`` for files), summed over calls. ``on_stage``,
     if set, is called with each stage's name as it begins (the CLI's progress line).
+    ``plugins`` (modules, objects with hooks, or importable module names, as ``-p``) are
+    registered beside the installed ones; ``autoload=False`` loads no installed plug-in (by
+    default none is loaded when ``EDUBALANCE_DISABLE_PLUGIN_AUTOLOAD`` is set), e.g. to test
+    one plug-in alone. A pack or plug-in that cannot be used raises :class:`RulePackError` or
+    :class:`PluginError`.
     """
 
     def __init__(self, province: str | None = None, year: int | None = None, engine: str = "auto",
@@ -213,13 +218,14 @@ class Evaluator:
                                      counties=not schools_only)
 
     @gc_paused()
-    def evaluate_records(self, records: Iterable[Mapping[str, Any]], counties: Iterable[Mapping[str, Any]] = (),
+    def evaluate_records(self, records: Iterable[Mapping[str, Any]] | pl.DataFrame,
+                         counties: Iterable[Mapping[str, Any]] | pl.DataFrame = (),
                          progress: Progress | None = None, schools_only: bool = False) -> Report:
-        """Judge records given as dicts, e.g. from a government system. Keys are English field
-        names or Chinese labels, as a file's headers are; ``schools_only`` skips the county
-        judgement. A record that fails validation is listed in the report's ``rejected``; an item
-        that is not a record, or a record naming a field twice, raises
-        :class:`~edubalance.errors.InvalidInput`."""
+        """Judge records given as dicts (or the rows of a polars DataFrame), e.g. from a government
+        system. Keys are English field names or Chinese labels, as a file's headers are;
+        ``schools_only`` skips the county judgement. A record that fails validation is listed in
+        the report's ``rejected``; an item that is not a record, or a record naming a field twice,
+        raises :class:`~edubalance.errors.InvalidInput`."""
         rows = given_rows(records, "<records>")
         county_rows = given_rows(counties, "<counties>")
         return self.evaluate_checked(self.check_timed(rows, county_rows), [], progress, counties=not schools_only)

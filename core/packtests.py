@@ -62,7 +62,7 @@ def run_pack_cases(evaluator, pack_id: str) -> PackTestResult:
     result = PackTestResult(pack_id)
     seen: dict[str, set[str]] = {}
     for path in pack.cases:
-        doc = safeyaml.load(Path(path).read_text(encoding="utf-8")) or {}
+        doc = read_cases(Path(path))
         defaults = doc.get("defaults") or {}
         for case in doc.get("cases") or []:
             record = {"province": pack_id, **defaults, **(case.get("record") or {})}
@@ -110,6 +110,21 @@ def run_pack_cases(evaluator, pack_id: str) -> PackTestResult:
         if not {"pass", "fail"} <= statuses:
             result.uncovered.append(f"{rid} (cases expect: {', '.join(sorted(statuses)) or 'none'})")
     return result
+
+
+def read_cases(path: Path) -> dict[str, Any]:
+    """A case file, read as a rule file is (bounded, UTF-8, plain YAML) and checked against
+    ``cases.schema.json``, so that a slip in it is one message naming the file and the case,
+    not a traceback or a case silently never run (a misspelled ``cases:``)."""
+    from .rulepack import RulePackError, check_schema, read_rule_text
+    from .schemas import load_schema
+
+    try:
+        doc = safeyaml.load(read_rule_text(path))
+    except safeyaml.YamlLimitError as exc:
+        raise RulePackError(f"{path}: {exc}") from None
+    check_schema(path, doc, load_schema("cases.schema.json"), ("用例文件", "case file"))
+    return doc
 
 
 def _check(name: str, expect: dict, got: dict, seen: dict, result: PackTestResult) -> bool:

@@ -231,9 +231,13 @@ class Report:
 
     @property
     def evaluated(self) -> int:
+        """School records judged (rejected and skipped rows are not): ``read = evaluated + rejected + skipped``."""
         return sum(block.n for block in self.blocks)
 
     def summary(self) -> dict[str, Any]:
+        """The counts a caller reads first (the JSON report's ``summary``): records read, evaluated,
+        rejected and skipped, schools and counties by status, and the provisional thresholds
+        the verdicts rest on — so that nothing lost or provisional goes unnoticed."""
         by_status = {"pass": 0, "fail": 0, "incomplete": 0, "not_applicable": 0}
         for status, n in Counter(self._school_status()).items():
             by_status[status] = by_status.get(status, 0) + n
@@ -251,6 +255,9 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        """The command line's exit code, so that a calling system decides as a script would: 0 when
+        every record was judged and every school and county passes; 1 when a row was rejected
+        or a school or county fails or is incomplete."""
         if self.rejected or self.county_rejected:
             return 1
         if any(s in ("fail", "incomplete") for s in self._school_status()):
@@ -281,9 +288,12 @@ class Report:
         }
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON report (``schemas/report.schema.json``) as a dict: every school entry is built,
+        so for a national file read :meth:`tables` or write :meth:`write_json` instead."""
         return {**self.head(), "schools": self.schools, "counties": self.counties, "notes": self.notes}
 
     def to_json(self, indent: bool = True) -> str:
+        """:meth:`to_dict` as JSON text (``edubalance evaluate -f json``)."""
         return dumps(self.to_dict(), indent=bool(indent)).decode("utf-8")
 
     def write_json(self, stream: BinaryIO, indent: bool = False,

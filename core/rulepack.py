@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from . import expr
 from .packcache import cached_check
@@ -27,6 +27,8 @@ from .loading import InputError, read_bytes
 from .fields import COUNTY_FIELDS, COUNTY_TEXT_FIELDS, SCHOOL_FIELDS, TEXT_FIELDS
 from .schemas import rulepack_schema
 
+#: What a rule-language error in a pack is, before the parser's own (English) words.
+EXPR_ERROR = "规则表达式有误"
 #: Largest rule or override file read (the bundled packs are a few tens of kB).
 MAX_RULE_FILE_BYTES = 4 << 20
 #: The type of every text name a rule may read; every other name is a number.
@@ -54,8 +56,13 @@ class PackSource:
         """A plug-in folder's pack: ``pack.yaml`` first, other ``*.yaml`` fragments, ``*cases.yaml`` as cases."""
         directory = Path(directory)
         yamls = sorted(directory.glob("*.yaml"), key=lambda p: (p.name != "pack.yaml", p.name))
-        return cls(files=[p for p in yamls if not p.stem.endswith("cases")], plugin=plugin,
-                   cases=[p for p in yamls if p.stem.endswith("cases")])
+        files = [p for p in yamls if not p.stem.endswith("cases")]
+        if not files:
+            # What an installed plug-in whose package left out its data files meets.
+            raise RulePackError(f"{directory}: 插件 {plugin or '?'} 的目录中没有规则文件 pack.yaml；插件包须把 *.yaml "
+                                f"作为包数据一起安装（package data）/ no rule file (pack.yaml) in the folder of plug-in "
+                                f"{plugin or '?'}: its package must install its *.yaml files as package data")
+        return cls(files=files, plugin=plugin, cases=[p for p in yamls if p.stem.endswith("cases")])
 
 
 @dataclass
@@ -66,6 +73,9 @@ class Pack:
     files: list[str] = field(default_factory=list)
     plugin: str = ""
     cases: list[Path] = field(default_factory=list)
+    #: The file each rule id is (last) given in, so that an error found when the rules are
+    #: compiled names the file to fix.
+    rule_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def extends(self) -> str | None:
@@ -79,7 +89,7 @@ class Pack:
 def read_pack_file(path: str | Path) -> dict[str, Any]:
     """Parse and check one pack or override file: schema, finite numbers, expressions and their types."""
     path = Path(path)
-    text = _read_rule_text(path)
+    text = read_rule_text(path)
     return cached_check(text, lambda: _checked(path, text))
 
 
@@ -93,16 +103,8 @@ def _checked(path: Path, text: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RulePackError(f"{path}: 规则文件应为含 pack 和 revision 的映射 / a rule file must be a mapping with "
                             f"'pack' and 'revision'")
-    from jsonschema import Draft202012Validator      # only for a file not read before
-
-    errors = sorted(Draft202012Validator(rulepack_schema()).iter_errors(data),
-                    key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [f"{path}: 规则文件不符合格式（{len(errors)} 个问题）/ not a valid rule file ({len(errors)} problem(s)):"]
-        for err in errors[:20]:
-            at = "/".join(str(p) for p in err.absolute_path) or "(top)"
-            lines.append(f"  at {at}: {err.message}")
-        raise RulePackError("\n".join(lines))
+    check_schema(path, data, rulepack_schema(), ("规则文件", "rule file"))
+    _check_unique_ids(path, data)
     for where, value in _numbers(data):
         if not _finite(value):
             raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: 应为有限数字 expected a "
@@ -113,11 +115,55 @@ def _checked(path: Path, text: str) -> dict[str, Any]:
             node = (expr.parse_value if as_value else expr.parse_condition)(text_expr)
             expr.check_types(node, NAME_TYPES)
         except expr.ExprError as exc:
-            raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: {exc}") from None
+            raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: {EXPR_ERROR} / {exc}") from None
     return data
 
 
-def _read_rule_text(path: Path) -> str:
+def check_schema(path: Path, data: Any, schema: dict[str, Any], what: tuple[str, str]) -> None:
+    """Raise one :class:`RulePackError` listing where ``data`` (a rule or case file) breaks ``schema``,
+    each place with the rule (``id``) or case (``name``) it is in, so the author finds it."""
+    from jsonschema import Draft202012Validator      # only for a file not read before
+
+    errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    n = len(errors)
+    lines = [f"{path}: {what[0]}不符合格式（{n} 个问题）/ not a valid {what[1]} ({n} problem(s)):"]
+    for err in errors[:20]:
+        where = tuple(err.absolute_path)
+        at = "/".join(str(p) for p in where) or "(top)"
+        lines.append(f"  at {at}{_item_at(data, where)}: {err.message}")
+    raise RulePackError("\n".join(lines))
+
+
+def _item_at(data: Any, where: tuple) -> str:
+    """`` (rule henan.books)`` or `` (case-name)``: the listed rule or case a place is in, if it has an id or name."""
+    if len(where) < 2 or not isinstance(where[1], int) or not isinstance(data, dict):
+        return ""
+    items = data.get(where[0])
+    item = items[where[1]] if isinstance(items, list) and where[1] < len(items) else None
+    if not isinstance(item, dict):
+        return ""
+    if isinstance(item.get("id"), str):
+        return f" (rule {item['id']})"
+    return f" ({item['name']})" if isinstance(item.get("name"), str) else ""
+
+
+def _check_unique_ids(path: Path, data: Mapping[str, Any]) -> None:
+    """A rule id given twice in one file would be merged into one rule without a word (the later
+    keys winning), so one of the author's rules would silently vanish: refuse it, naming both."""
+    seen: dict[str, str] = {}
+    for section in ("rules", "county_rules"):
+        for i, rule in enumerate(data.get(section) or []):
+            here = f"{section}/{i}"
+            first = seen.setdefault(rule["id"], here)
+            if first != here:
+                raise RulePackError(f"{path}: pack {data['pack']}, rule {rule['id']}: 规则 id 重复（{first} 与 {here}），"
+                                    f"请为每条规则取不同的 id / rule id given twice ({first} and {here}): give each "
+                                    f"rule its own id")
+
+
+def read_rule_text(path: Path) -> str:
     """A rule file's text: read as every input is (a regular file, never a device or a FIFO,
     which would never end; not empty), at most :data:`MAX_RULE_FILE_BYTES`, UTF-8."""
     try:
@@ -128,8 +174,9 @@ def _read_rule_text(path: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RulePackError(f"{path}: 规则文件须为 UTF-8 a rule file must be UTF-8 ({exc.reason} at byte "
-                            f"{exc.start})") from None
+        line = raw.count(b"\n", 0, exc.start) + 1        # an editor shows lines, not bytes
+        raise RulePackError(f"{path}: 第 {line} 行不是 UTF-8（如为 GBK 等编码，请另存为 UTF-8）/ line {line} is not "
+                            f"UTF-8 ({exc.reason} at byte {exc.start}): a rule file must be UTF-8") from None
 
 
 def _numbers(data: Any, where: tuple = ()) -> Iterable[tuple[tuple, Any]]:
@@ -228,20 +275,24 @@ def load_pack(source: PackSource) -> Pack:
     """Read a plug-in's pack files into one :class:`Pack`."""
     data: dict[str, Any] | None = None
     names: list[str] = []
+    rule_files: dict[str, str] = {}
     for path in source.files:
         part = read_pack_file(path)
+        rule_files.update((r["id"], str(path)) for r in (part.get("rules") or []) + (part.get("county_rules") or []))
         if data is None:
             data = part
         else:
             if part["pack"] != data["pack"]:
-                raise RulePackError(f"{path}: pack '{part['pack']}' in a file of pack '{data['pack']}'")
+                raise RulePackError(f"{path}: 规则包 '{data['pack']}' 的文件写的是 pack: {part['pack']} / pack "
+                                  f"'{part['pack']}' in a file of pack '{data['pack']}'")
             data = merge_pack_data(data, part)
         names.append(str(path))
     if data is None:
-        raise RulePackError(f"plug-in {source.plugin or '?'} gave a pack with no files")
+        raise RulePackError(f"插件 {source.plugin or '?'} 给出的规则包没有文件 / plug-in {source.plugin or '?'} gave a "
+                            f"pack with no files")
     if "title" not in data:
-        raise RulePackError(f"{names[0]}: a pack needs a title")
-    return Pack(data["pack"], str(data["revision"]), data, names, source.plugin, list(source.cases))
+        raise RulePackError(f"{names[0]}: 规则包须有 title（zh 与 en）/ a pack needs a title (zh and en)")
+    return Pack(data["pack"], str(data["revision"]), data, names, source.plugin, list(source.cases), rule_files)
 
 
 class PackRegistry:
@@ -256,7 +307,9 @@ class PackRegistry:
     def add(self, pack: Pack) -> None:
         if pack.id in self.packs:
             other = self.packs[pack.id]
-            raise RulePackError(f"pack '{pack.id}' is given twice (plug-ins {other.plugin} and {pack.plugin})")
+            raise RulePackError(f"规则包 '{pack.id}' 重复：插件 {other.plugin}（{other.files[0] if other.files else '?'}）与 "
+                                f"{pack.plugin}（{pack.files[0] if pack.files else '?'}）/ pack '{pack.id}' is given "
+                                f"twice (plug-ins {other.plugin} and {pack.plugin})")
         self.packs[pack.id] = pack
 
     def apply_override(self, path: str | Path) -> None:
@@ -268,15 +321,16 @@ class PackRegistry:
         data = read_pack_file(path)
         target = self.packs.get(data["pack"])
         if target is None:
-            raise RulePackError(f"{path}: overrides pack '{data['pack']}', which is not loaded "
-                                f"(loaded: {', '.join(sorted(self.packs)) or 'none'})")
+            raise RulePackError(f"{path}: 要修改的规则包 '{data['pack']}' 未加载 / overrides pack '{data['pack']}', "
+                                f"which is not loaded (loaded: {', '.join(sorted(self.packs)) or 'none'})")
         known = {r["id"] for r in target.data.get("rules", []) + target.data.get("county_rules", [])}
         for r in (data.get("rules") or []) + (data.get("county_rules") or []):
             if r["id"] not in known and "measure" not in r:
-                raise RulePackError(f"{path}: rule '{r['id']}' is not in pack '{target.id}'")
+                raise RulePackError(f"{path}: 规则包 '{target.id}' 中没有规则 '{r['id']}' / rule '{r['id']}' is not in "
+                                    f"pack '{target.id}'")
         self.overrides.append({**data, OVERRIDE_FILE: str(path)})
         self.packs[target.id] = Pack(target.id, f"{target.revision}+{data['revision']}", target.data,
-                                     target.files + [str(path)], target.plugin, target.cases)
+                                     target.files + [str(path)], target.plugin, target.cases, target.rule_files)
 
     @property
     def provinces(self) -> list[str]:
@@ -290,12 +344,24 @@ class PackRegistry:
         seen: set[str] = set()
         current: str | None = pack_id
         while current:
+            child = chain[-1] if chain else None
+            where = f"{child.files[0]}: " if child and child.files else ""
             if current in seen:
-                raise RulePackError(f"pack '{pack_id}': 'extends' loops through '{current}'")
+                raise RulePackError(f"{where}规则包 '{pack_id}' 的 extends 循环经过 '{current}' / pack '{pack_id}': "
+                                    f"'extends' loops through '{current}'")
             pack = self.packs.get(current)
             if pack is None:
-                raise RulePackError(f"no rule pack '{current}' is loaded "
-                                    f"(loaded: {', '.join(sorted(self.packs)) or 'none'})")
+                loaded = ", ".join(sorted(self.packs)) or "none"
+                if child is None:
+                    raise RulePackError(f"没有规则包 '{current}'（已加载：{loaded}）/ no rule pack '{current}' is "
+                                        f"loaded (loaded: {loaded})")
+                import difflib                      # only for a message
+
+                close = difflib.get_close_matches(current, sorted(self.packs), n=1)
+                hint = f"；是否应为 '{close[0]}'" if close else ""
+                raise RulePackError(f"{where}规则包 '{child.id}' 的 extends: '{current}' 未加载（已加载：{loaded}{hint}）/ "
+                                    f"pack '{child.id}' extends '{current}', which is not loaded (loaded: {loaded})"
+                                    + (f"; did you mean '{close[0]}'?" if close else ""))
             seen.add(current)
             chain.append(pack)
             current = pack.extends
@@ -333,18 +399,22 @@ def merge_parameters(base: dict, over: dict, pack: str | None = None) -> dict:
     return out
 
 
-def _merged_chain(chain: list[Pack], overrides: list[dict]) -> tuple[dict, dict[str, str]]:
-    """Merge the chain, then its overrides; remember which pack's revision each rule carries."""
+def _merged_chain(chain: list[Pack], overrides: list[dict]) -> tuple[dict, dict[str, str], dict[str, str]]:
+    """Merge the chain, then its overrides; remember which pack's revision each rule carries and
+    the file that last gave it (for errors)."""
     merged: dict[str, Any] = {"rules": [], "county_rules": [], "parameters": {}}
     owner: dict[str, str] = {}
+    files: dict[str, str] = {}
     for pack in chain:
         data = pack.data
+        _check_base_ids(pack, merged)
         disabled = set(data.get("disable") or [])
         for section in ("rules", "county_rules"):
             kept = [r for r in merged[section] if r["id"] not in disabled]
             merged[section] = merge_rule_lists(kept, data.get(section) or [])
             for r in data.get(section) or []:
                 owner[r["id"]] = pack.id
+                files[r["id"]] = pack.rule_files.get(r["id"], pack.files[0] if pack.files else "")
         merged["parameters"] = merge_parameters(merged["parameters"], data.get("parameters") or {}, pack.id)
     ids = {p.id for p in chain}
     for data in overrides:
@@ -356,10 +426,32 @@ def _merged_chain(chain: list[Pack], overrides: list[dict]) -> tuple[dict, dict[
             after = {r["id"]: r for r in merged[section]}
             for r in data.get(section) or []:
                 owner[r["id"]] = data["pack"]       # its revision carries the override's
+                files[r["id"]] = data.get(OVERRIDE_FILE, "")
                 if r["id"] in before:
                     _restate(after[r["id"]], before[r["id"]], r, data)
         merged["parameters"] = merge_parameters(merged["parameters"], data.get("parameters") or {}, data["pack"])
-    return merged, owner
+    return merged, owner, files
+
+
+def _check_base_ids(pack: Pack, merged: dict[str, Any]) -> None:
+    """A rule a pack disables, or restates under another pack's id, must be in the packs it
+    extends: a misspelled id would otherwise leave the base rule in force (``disable``) or
+    make a new, incomplete rule, and the author would never learn why."""
+    base = sorted(r["id"] for section in ("rules", "county_rules") for r in merged[section])
+    refs = [("disable", rid, pack.files[0] if pack.files else "") for rid in pack.data.get("disable") or []]
+    refs += [("rule", r["id"], pack.rule_files.get(r["id"], "")) for section in ("rules", "county_rules")
+             for r in pack.data.get(section) or [] if r["id"].split(".")[0] != pack.id]
+    known = set(base)
+    for key, rid, file in refs:
+        if rid in known:
+            continue
+        import difflib                              # only for a message
+
+        close = difflib.get_close_matches(rid, base, n=1)
+        raise RulePackError(f"{file + ': ' if file else ''}pack {pack.id}, {key} {rid}: 所扩展的规则包中没有规则 '{rid}'"
+                            + (f"（是否应为 '{close[0]}'）" if close else "")
+                            + f" / no pack that {pack.id} extends has rule '{rid}'"
+                            + (f"; did you mean '{close[0]}'?" if close else ""))
 
 
 OVERRIDE_FILE = "_file"      # where an override came from, kept beside its data
@@ -421,10 +513,23 @@ def _restate_title(text: str, old: Any, new: Any, rule_id: str, lang: str, where
     return _NUMBER.sub(swap, text)
 
 
+def uncompilable(registry: PackRegistry) -> dict[str, str]:
+    """Each province whose rules (of every year) do not compile → the error. Reading a pack
+    checks each file; what only the merged chain shows (an unknown measure, an ``extends`` of a
+    pack not loaded) would otherwise wait for the province's first evaluation."""
+    found: dict[str, str] = {}
+    for pid in registry.provinces:
+        try:
+            compile_ruleset(registry, pid, None)
+        except RulePackError as exc:
+            found[pid] = str(exc)
+    return found
+
+
 def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> RuleSet:
     """Everything in force for ``province`` in ``year`` (every year if None), compiled for the engines."""
     chain = registry.chain(province)
-    merged, owner = _merged_chain(chain, registry.overrides)
+    merged, owner, files = _merged_chain(chain, registry.overrides)
     revisions = {p.id: p.revision for p in chain}
     measures: dict[str, expr.Node] = {}
     school_known = set(SCHOOL_FIELDS) | set(DERIVED_MEASURES)
@@ -445,7 +550,7 @@ def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> 
         out = []
         for raw in merged[section]:
             pack = owner[raw["id"]]
-            rule = _compile_rule(raw, pack, revisions[pack], known, stages, measures, level)
+            rule = _compile_rule(raw, pack, revisions[pack], known, stages, measures, level, files[raw["id"]])
             if year is None or rule.in_force(year):
                 out.append(rule)
         return out
@@ -458,7 +563,8 @@ def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> 
     for c in composites:
         missing = [i for i in c.of if i not in ids]
         if missing:
-            raise RulePackError(f"rule {c.id}: counts rules that are not in force: {', '.join(missing)}")
+            raise RulePackError(f"{_at(files[c.id], c.pack, c.id)}: of 中的规则不存在或不在适用年份 / counts rules "
+                                f"that are not in force: {', '.join(missing)}")
     return RuleSet(province=province, year=year,
                    packs=[{"id": p.id, "revision": p.revision} for p in chain],
                    rules=checks, composites=composites, county_rules=county,
@@ -477,8 +583,13 @@ def _funding_status(rule: Rule) -> Rule:
 REQUIRED_RULE_KEYS = ("title", "dimension", "severity", "measure", "threshold_status", "source")
 
 
+def _at(file: str, pack: str, rid: str) -> str:
+    """``pack.yaml: pack henan, rule henan.books``: where a rule error is, as a read error says it."""
+    return f"{file + ': ' if file else ''}pack {pack}, rule {rid}"
+
+
 def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: tuple[str, ...],
-                  measures: dict[str, expr.Node], level: str) -> Rule:
+                  measures: dict[str, expr.Node], level: str, file: str = "") -> Rule:
     rid = raw["id"]
     kind = raw.get("kind", "check")
     needed = REQUIRED_RULE_KEYS + (("operator",) if kind == "check" else ("of", "threshold"))
@@ -486,7 +597,7 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
     if kind == "check" and "threshold" not in raw and "threshold_measure" not in raw:
         absent.append("threshold or threshold_measure")
     if absent:
-        raise RulePackError(f"rule {rid} (pack {pack}): missing {', '.join(absent)}")
+        raise RulePackError(f"{_at(file, pack, rid)}: 缺少 {'、'.join(absent)} / missing {', '.join(absent)}")
     measure = raw["measure"]
     try:
         for name in (measure, raw.get("threshold_measure")):
@@ -494,10 +605,11 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
                 raise expr.ExprError(f"'{name}' 是文字，规则须比较数字 is text; a rule compares a number "
                                      "(a measure or a numeric field)")
         if raw.get("expression"):
-            node = expr.parse_value(raw["expression"], known)
+            node = _keyed_error("expression", lambda: expr.parse_value(raw["expression"], known))
             expr.check_types(node, NAME_TYPES)
             if measure in measures and str(measures[measure]) != str(node):
-                raise RulePackError(f"rule {rid}: measure '{measure}' is already defined by another expression")
+                raise RulePackError(f"{_at(file, pack, rid)}: 指标 '{measure}' 已由另一条规则的表达式定义 / measure "
+                                    f"'{measure}' is already defined by another expression")
             measures[measure] = node
         elif kind == "check" and measure not in known:
             raise expr.ExprError(_unknown(measure, known))
@@ -518,7 +630,7 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
             scope_node, lifted = expr.lift_arithmetic(scope_node)
             measures.update(lifted)
     except expr.ExprError as exc:
-        raise RulePackError(f"rule {rid} (pack {pack}): {exc}") from None
+        raise RulePackError(f"{_at(file, pack, rid)}: {exc}") from None
     eff = raw.get("effective") or {}
     return Rule(
         id=rid, pack=pack, pack_revision=revision,
@@ -544,6 +656,14 @@ def _unknown(name: str, known: set[str]) -> str:
             f"measure a rule defines with an expression{hint}")
 
 
+def _keyed_error(key: str, parse: Callable[[], expr.Node]) -> expr.Node:
+    """``parse()``, its error saying which key of the rule holds the text it is about."""
+    try:
+        return parse()
+    except expr.ExprError as exc:
+        raise expr.ExprError(f"{key}: {EXPR_ERROR} / {exc}") from None
+
+
 def _scope_node(scope: Mapping[str, Any], known: set[str], level: str) -> tuple[expr.Node | None, str]:
     """Scope lists and ``when`` as one condition; school rules also need pupils (students > 0)."""
     parts: list[str] = []
@@ -553,11 +673,14 @@ def _scope_node(scope: Mapping[str, Any], known: set[str], level: str) -> tuple[
         parts.append("school_type in [" + ", ".join(f"'{t}'" for t in scope["school_types"]) + "]")
     if scope.get("locations"):
         parts.append("location in [" + ", ".join(f"'{t}'" for t in scope["locations"]) + "]")
+    names = known | {"school_type", "location", "stage"}
     if scope.get("when"):
+        # Alone first, so that an error's column is a column of what the author wrote.
+        _keyed_error("scope/when", lambda: expr.parse_condition(scope["when"], names))
         parts.append(f"({scope['when']})")
     if not parts:
         return None, ""
     text = " and ".join(parts)
-    node = expr.parse_condition(text, known | {"school_type", "location", "stage"})
+    node = expr.parse_condition(text, names)
     shown = " and ".join(p for p in parts if p != "students > 0")   # the implicit part is not news
     return node, shown

@@ -161,9 +161,12 @@ def frame_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return [{k: v for k, v in d.items() if v is not None} for d in frame.iter_rows(named=True)]
 
 
-def given_rows(items: Iterable[Any], file: str) -> list[RawRow]:
-    """Records handed to the API (dicts) as RawRows numbered from 1; anything that is not a
-    record raises :class:`~edubalance.errors.InvalidInput` naming each one."""
+def given_rows(items: Iterable[Any] | pl.DataFrame, file: str) -> list[RawRow]:
+    """Records handed to the API (dicts, or a polars DataFrame's rows) as RawRows numbered from 1;
+    anything that is not a record raises :class:`~edubalance.errors.InvalidInput` naming each one.
+    A frame iterates over its columns, which would be refused one by one as "not a record"."""
+    if isinstance(items, pl.DataFrame):
+        items = items.to_dicts()
     rows: list[RawRow] = []
     refused: list[Problem] = []
     for i, item in enumerate(items):

@@ -230,3 +230,40 @@ def test_validate_says_when_no_row_has_a_problem_but_the_file_has_notices(run, t
     assert "W401" in result.stderr
     clean = run("validate", demo)
     assert "未发现问题。No problems found." in clean.stdout
+
+
+def test_serve_refuses_to_start_with_a_rule_that_does_not_compile(run, tmp_path, monkeypatch):
+    """A pack error found only when a province's rules are compiled (an unknown measure) stops
+    ``serve`` at once with the message, instead of a 500 at that province's first request."""
+    from edubalance.service import server
+
+    started = []
+    monkeypatch.setattr(server, "serve", lambda *a, **k: started.append(a))
+    override = tmp_path / "local.yaml"
+    override.write_text("pack: national\nrevision: local-1\nrules:\n  - id: national.class_size\n"
+                        "    measure: max_class_sise\n", encoding="utf-8")
+    result = run("serve", "--override", override, "--workers", "1")
+    assert result.exit_code == 2 and not started
+    assert "local.yaml: pack national, rule national.class_size: 未知的指标 unknown measure 'max_class_sise'" \
+        in result.output
+
+
+def test_plugins_shows_a_pack_whose_rules_do_not_compile(run, tmp_path, monkeypatch):
+    """An author's first check is ``edubalance plugins``: a pack that reads but does not compile
+    (an unknown measure) is listed with its error and exit 2, not as loaded and fine."""
+    package = tmp_path / "henan_uncompiled"
+    package.mkdir()
+    (package / "__init__.py").write_text("from edubalance import province_hooks\n"
+                                         "edubalance_rule_packs, edubalance_demo_data = province_hooks(__name__, "
+                                         "__file__)\n", encoding="utf-8")
+    (package / "pack.yaml").write_text(
+        "pack: henan\nrevision: '1'\ntitle: {zh: 河南（示例）, en: Henan (example)}\nextends: national\nrules:\n"
+        "  - id: henan.books\n    title: {zh: 生均图书, en: Books}\n    dimension: facilities\n"
+        "    severity: required\n    measure: books_per_pupl\n    operator: '>='\n    threshold: 25\n"
+        "    threshold_status: provisional\n    source: {document: 示例文件（非真实标准）}\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = run("plugins", "-p", "henan_uncompiled")
+    assert result.exit_code == 2
+    assert ("规则包 pack: henan 1（扩展 extends national）\n      错误 error: " in result.output
+            and "pack.yaml: pack henan, rule henan.books: 未知的指标 unknown measure 'books_per_pupl'" in result.output)
+    assert "规则包 pack: guizhou" in result.output

@@ -217,3 +217,17 @@ def test_expression_measures_read_earlier_ones_and_mark_undefined_per_row():
         for name in measures:
             np.testing.assert_array_equal(one.columns[name], whole.columns[name][[i]], err_msg=name)
             assert one.is_undefined(name).tolist() == [bool(whole.is_undefined(name)[i])], name
+
+
+def test_a_polars_frame_of_records_is_judged_as_its_rows(vector_evaluator):
+    """A program holding its records in a DataFrame passes it as it is: iterating a frame gives
+    its columns, which were refused one by one as "not a record"."""
+    import polars as pl
+
+    rows = [{"学校标识码": "5201020001", "学段": "小学", "县级行政区划代码": "520102", "学年": 2023, "在校生数": 420,
+             "最大班额": None},
+            {"学校标识码": "5201020002", "学段": "小学", "县级行政区划代码": "520102", "学年": 2023, "在校生数": 300,
+             "最大班额": 46}]
+    from_frame = vector_evaluator.evaluate_records(pl.DataFrame(rows)).to_dict()
+    assert from_frame["records"]["evaluated"] == 2
+    assert from_frame == vector_evaluator.evaluate_records(rows).to_dict()

@@ -90,12 +90,29 @@ def test_a_misspelled_hook_fails_at_once():
         def edubalance_rule_pack(self):  # misspelled: no such hook
             return []
 
-    with pytest.raises(PluginError):
-        plugin_manager([Bad()], autoload=False)
+    bad = Bad()
+    with pytest.raises(PluginError, match=r"插件 \S+ 实现了不存在的钩子 'edubalance_rule_pack'（是否应为 "
+                                          r"'edubalance_rule_packs'）.*did you mean 'edubalance_rule_packs'"):
+        plugin_manager([bad], autoload=False)
+
+
+def test_an_installed_plugin_that_fails_to_import_is_named(tmp_path, monkeypatch):
+    """pluggy's error says only what failed; the message names the entry point, its module and
+    the distribution that installed it, so the author knows which package to fix."""
+    (tmp_path / "broken_henan").mkdir()
+    (tmp_path / "broken_henan" / "__init__.py").write_text("import edubalance_no_such_dependency\n", encoding="utf-8")
+    info = tmp_path / "broken_henan-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-henan\nVersion: 0.1\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[edubalance.plugins.v1]\nbroken_henan = broken_henan\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError, match=r"插件 broken_henan（broken_henan, broken-henan 0.1）加载失败 .*"
+                                          r"ModuleNotFoundError: No module named 'edubalance_no_such_dependency'"):
+        plugin_manager()
 
 
 def test_unknown_plugin_module_is_a_clear_error():
-    with pytest.raises(PluginError, match="cannot import plug-in"):
+    with pytest.raises(PluginError, match="^无法导入插件 'no_such_module_xyz' / cannot import plug-in"):
         plugin_manager(["no_such_module_xyz"], autoload=False)
 
 
@@ -112,3 +129,13 @@ def test_importing_the_package_starts_no_thread():
             "print(threading.active_count())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_a_calling_program_catches_plugin_errors_from_the_package_root():
+    """Every error the API raises is importable where the API is (``from edubalance import …``)."""
+    import edubalance
+    from edubalance import Evaluator
+
+    assert set(edubalance.__all__) >= {"InvalidInput", "InputError", "RulePackError", "PluginError"}
+    with pytest.raises(edubalance.PluginError, match="无法导入插件 'no_such_module_xyz'"):
+        Evaluator(plugins=["no_such_module_xyz"])

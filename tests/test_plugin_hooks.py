@@ -188,3 +188,18 @@ def test_hook_engines():
 
     entry = Evaluator(engine="counting", plugins=[Engines()]).evaluate_record(RECORD)
     assert Counting.runs >= 1 and entry["verdicts"]
+
+
+def test_a_plugin_installed_without_its_pack_files_says_so(tmp_path):
+    """A plug-in package built without its YAML as package data finds an empty folder: the
+    message names the folder and says what the package must include."""
+    from edubalance import RulePackError, province_hooks
+
+    (tmp_path / "__init__.py").write_text("", encoding="utf-8")
+    rule_packs, _ = province_hooks("edubalance_henan", str(tmp_path / "__init__.py"))
+
+    class Henan:
+        edubalance_rule_packs = staticmethod(rule_packs)
+
+    with pytest.raises(RulePackError, match=f"{tmp_path}: 插件 edubalance_henan 的目录中没有规则文件 pack.yaml.*package data"):
+        Evaluator(engine="vector", plugins=[Henan()])

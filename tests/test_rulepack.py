@@ -209,3 +209,145 @@ def test_basic_standard_rules_are_marked_in_every_pack(vector_evaluator):
     assert "anhui.staffing.urban" in ah and "national.staffing_2001.urban" not in ah
     nat = {r.id for r in vector_evaluator.ruleset("national", 2013).rules if r.standard == "basic"}
     assert {"national.staffing_2001.urban", "national.staffing_2001.town", "national.staffing_2001.rural"} <= nat
+
+
+def test_a_rule_id_given_twice_in_one_file_is_an_error(tmp_path):
+    """Merged key by key, the first of two rules with one id would vanish without a word."""
+    path = write(tmp_path, "pack.yaml", """
+        pack: henan
+        revision: "1"
+        rules:
+          - id: henan.books
+            measure: books_per_pupil
+          - id: henan.computers
+            measure: computers_per_100
+          - id: henan.books
+            measure: computers_per_100
+        """)
+    with pytest.raises(RulePackError, match=r"pack.yaml: pack henan, rule henan.books: 规则 id 重复（rules/0 与 rules/2）"):
+        read_pack_file(path)
+
+
+def test_a_schema_error_names_the_rule(tmp_path):
+    path = write(tmp_path, "bad.yaml", """
+        pack: national
+        revision: x
+        rules:
+          - id: national.class_size
+            title: {zh: 班额, en: Class size (primary, junior)}
+        """)
+    with pytest.raises(RulePackError, match=r"at rules/0/title \(rule national.class_size\)"):
+        read_pack_file(path)
+
+
+def province_pack(tmp_path, body: str, cases: str | None = None) -> Evaluator:
+    """An evaluator with a Henan plug-in: its pack written from ``body``, and ``cases.yaml``."""
+    from edubalance import PackSource, hookimpl
+
+    folder = tmp_path / "henan"
+    folder.mkdir()
+    (folder / "pack.yaml").write_text(textwrap.dedent(body), encoding="utf-8")
+    if cases is not None:
+        (folder / "cases.yaml").write_text(cases, encoding="utf-8")
+
+    class Henan:
+        @hookimpl
+        def edubalance_rule_packs(self):
+            return [PackSource.from_directory(folder, plugin="henan")]
+
+    # The bundled packs alone beside it, whatever else is installed.
+    return Evaluator(engine="vector", plugins=["edubalance_national", "edubalance_guizhou", Henan()], autoload=False)
+
+
+HENAN = """\
+    pack: henan
+    revision: "1"
+    title: {zh: 河南（示例）, en: Henan (example)}
+    extends: %s
+    rules:
+      - id: henan.books
+        title: {zh: 生均图书（示例）, en: Books per pupil (example)}
+        dimension: facilities
+        severity: required
+        measure: %s
+        operator: ">="
+        threshold: 25
+        threshold_status: provisional
+        %s
+    """
+SOURCE = "source: {document: 示例文件（非真实标准）}"
+
+
+@pytest.mark.parametrize("extends, measure, extra, message", [
+    ("national", "books_per_pupl", SOURCE,
+     r"henan/pack.yaml: pack henan, rule henan.books: 未知的指标 unknown measure 'books_per_pupl'.*'books_per_pupil'"),
+    ("national", "books_per_pupil", "",
+     r"henan/pack.yaml: pack henan, rule henan.books: 缺少 source / missing source"),
+    ("national", "books_per_pupil", SOURCE + "\n        scope: {when: \"studnets > 100\"}",
+     r"henan/pack.yaml: pack henan, rule henan.books: scope/when: 规则表达式有误 / unknown name 'studnets' at column 1"),
+    ("national", "books_per_pupil", SOURCE + "\n        scope: {when: \"students >\"}",
+     r"henan/pack.yaml: pack henan, rule henan.books, scope/when: 规则表达式有误 / unexpected end of input at column 11"),
+    ("national\n    disable: [national.clas_size]", "books_per_pupil", SOURCE,
+     r"henan/pack.yaml: pack henan, disable national.clas_size: 所扩展的规则包中没有规则 'national.clas_size'（是否应为 "
+     r"'national.class_size'）"),
+    ("national", "books_per_pupil", SOURCE + "\n      - id: national.clas_size\n        threshold: 40", r"henan/pack.yaml: "
+     r"pack henan, rule national.clas_size: 所扩展的规则包中没有规则 'national.clas_size'.*did you mean 'national.class_size'"),
+    ("nationl", "books_per_pupil", SOURCE,
+     r"henan/pack.yaml: 规则包 'henan' 的 extends: 'nationl' 未加载.*did you mean 'national'"),
+])
+def test_a_province_pack_error_says_which_file_rule_and_key(tmp_path, extends, measure, extra, message):
+    """Errors found when the merged rules are compiled name the file the rule is in, as the
+    errors found when a file is read do, and a column is a column of what the author wrote."""
+    with pytest.raises(RulePackError, match=message):      # when the pack is read, or compiled
+        province_pack(tmp_path, HENAN % (extends, measure, extra)).ruleset("henan", 2023)
+
+
+def test_an_override_error_names_the_override_file(tmp_path):
+    path = write(tmp_path, "local.yaml", """
+        pack: national
+        revision: local-1
+        rules:
+          - id: national.class_size
+            measure: max_class_sise
+        """)
+    ev = Evaluator(engine="vector", overrides=[path])
+    with pytest.raises(RulePackError, match=r"local.yaml: pack national, rule national.class_size: 未知的指标"):
+        ev.ruleset("guizhou", 2023)
+
+
+@pytest.mark.parametrize("cases, message", [
+    ("pack: henan\ncases:\n  - name: one\n    record: {books: 1\n",
+     r"cases.yaml: 不是有效的 YAML / not valid YAML at line 5"),
+    ("- a list\n", r"cases.yaml: 用例文件不符合格式.*\n  at \(top\): \['a list'\] is not of type 'object'"),
+    ("pack: henan\ncases:\n  - just a name\n", r"cases.yaml: 用例文件不符合格式.*\n  at cases/0: 'just a name'"),
+    ("pack: henan\ncase:\n  - {name: one, expect: {henan.books: pass}}\n", r"'case' was unexpected"),
+    ("pack: henan\ncases:\n  - {name: one, expect: {henan.books: failed}}\n",
+     r"at cases/0/expect/henan.books \(one\): 'failed' is not one of"),
+])
+def test_a_bad_case_file_is_one_message_naming_it(tmp_path, cases, message):
+    """A case file that is not YAML, not a mapping, or misspells a key is one message naming the
+    file and the case, never a traceback (``'list' object has no attribute 'get'``) and never
+    a file whose cases are silently not run."""
+    from edubalance.packtests import run_pack_cases
+
+    ev = province_pack(tmp_path, HENAN % ("national", "books_per_pupil", SOURCE), cases)
+    with pytest.raises(RulePackError, match=message):
+        run_pack_cases(ev, "henan")
+
+
+def test_a_pack_id_given_by_two_plugins_names_both_files(tmp_path):
+    """A province pack copied from a bundled one and not renamed clashes with it: both files named."""
+    body = HENAN.replace("pack: henan", "pack: guizhou") % ("national", "books_per_pupil", SOURCE)
+    with pytest.raises(RulePackError, match=r"^规则包 'guizhou' 重复：插件 henan（\S+henan/pack.yaml）与 "
+                                            r"edubalance_guizhou（\S+guizhou/pack.yaml）/ pack 'guizhou' is given twice"):
+        province_pack(tmp_path, body)
+
+
+def test_a_rule_file_saved_as_gbk_names_the_line(tmp_path):
+    """A pack written in a Chinese Windows editor is often saved as GBK: the message names the
+    line an editor shows (the first with Chinese text), not only a byte offset."""
+    path = tmp_path / "pack.yaml"
+    path.write_bytes("pack: henan\nrevision: '1'\ntitle: {zh: 河南, en: Henan}\n".encode("gbk"))
+    with pytest.raises(RulePackError, match=r"pack.yaml: 第 3 行不是 UTF-8（如为 GBK 等编码，请另存为 UTF-8）/ line 3 is "
+                                            r"not UTF-8 .*a rule file must be UTF-8"):
+        read_pack_file(path)

@@ -90,3 +90,14 @@ def test_the_code_passes_ruff():
         pytest.fail("ruff is not installed: make install installs it with the test extra")
     result = subprocess.run([ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_built_package_says_it_is_typed(tmp_path):
+    """A caller's mypy reads an installed package's annotations only when it ships ``py.typed``
+    (PEP 561); without it ``from edubalance import Evaluator`` is an untyped import. The files
+    setuptools puts in the wheel are what ``build_py`` lays out."""
+    result = subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py",
+                             "--build-lib", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "edubalance" / "py.typed").is_file()
+    assert (tmp_path / "edubalance" / "schemas" / "cases.schema.json").is_file()
