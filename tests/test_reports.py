@@ -184,6 +184,36 @@ def test_the_html_report_loads_nothing_from_outside(reports):
         assert f'id="school-{s["school_id"]}-{s["stage"]}"' in text
 
 
+class _Headers(HTMLParser):
+    """Each table's header cells: how many, and how many of them sit in its ``<thead>``."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.in_head = [], False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([0, 0])
+        elif tag == "thead":
+            self.in_head = True
+        elif tag == "th":
+            self.tables[-1][0] += 1
+            self.tables[-1][1] += self.in_head
+
+    def handle_endtag(self, tag):
+        if tag == "thead":
+            self.in_head = False
+
+
+def test_printed_tables_repeat_their_header_on_every_page(reports):
+    """A browser repeats a table's ``<thead>`` on each printed page: a header row outside one
+    is printed once, and the next pages of a long table are columns with no names."""
+    parser = _Headers()
+    parser.feed(reports["html"].read_text(encoding="utf-8"))
+    assert len(parser.tables) > 5
+    assert all(n and n == in_head for n, in_head in parser.tables), parser.tables
+
+
 def test_a_report_too_big_for_a_page_is_one_message(tmp_path, monkeypatch):
     from edubalance.reports import html
     monkeypatch.setattr(html, "MAX_SCHOOLS", 5)
@@ -232,6 +262,25 @@ def test_printed_every_school_starts_a_page(tmp_path):
     schools = html.read_text(encoding="utf-8").count('<article class="school"')
     assert schools == 28 and pages >= schools + 2     # summary and county pages, then a page per school
 
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium (make test installs it)")
+def test_what_to_fix_first_names_its_schools_in_a_readable_column(tmp_path):
+    """At the width of a printed A4 page, the column of the schools a rule affects holds names
+    (at least 10 characters a line), not two characters a line down a third of a page."""
+    page = evaluate(tmp_path, "guizhou", "r.html").read_text(encoding="utf-8")
+    probe = ('<script>const c = [...document.querySelectorAll("#fix td:last-child")];'
+             'document.title = "W" + Math.min(...c.map(td => td.getBoundingClientRect().width'
+             ' / parseFloat(getComputedStyle(td).fontSize)));</script>')
+    measured = tmp_path / "measured.html"
+    measured.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=760,1100", "--dump-dom",
+                           measured.as_uri()], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    width = float(re.search(r"<title>W([0-9.]+)</title>", done.stdout).group(1))
+    assert width >= 10, width
 
 
 def both_reports(tmp_path, *args):
