@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from edubalance.cli import main
-from edubalance.reports.view import status_text
+from edubalance.reports.view import DIMENSION_ZH, status_text
 from edubalance.reports.xlsx import SHEETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,6 +212,14 @@ def test_printed_tables_repeat_their_header_on_every_page(reports):
     parser.feed(reports["html"].read_text(encoding="utf-8"))
     assert len(parser.tables) > 5
     assert all(n and n == in_head for n, in_head in parser.tables), parser.tables
+
+
+def test_a_schools_scores_by_dimension_are_named_in_chinese_first(reports):
+    page = reports["html"].read_text(encoding="utf-8")
+    dims = {d for s in reports["json"]["schools"] for d in (s["score"].get("by_dimension") or {})}
+    assert dims
+    for dim in dims:
+        assert f"{DIMENSION_ZH[dim]} {dim} " in page and f"· {dim} " not in page and f"，{dim} " not in page
 
 
 def test_a_report_too_big_for_a_page_is_one_message(tmp_path, monkeypatch):

@@ -18,7 +18,8 @@ from ..county_rejected import REJECTED_SCHOOLS_HEADING
 from ..fields import label, unit_zh
 from ..render import county_findings, county_missing_causes
 from . import charts
-from .view import OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text, status_text
+from .view import (DIMENSION_ZH, OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text,
+                   status_text)
 
 #: A page of more school records than this is too big for a browser (20,000 records made a
 #: 167 MB page in two minutes); such a report goes to Excel or is split by county.
@@ -31,8 +32,8 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("edubalance.reports", "tem
 _ENV.filters["num"] = number_text
 _ENV.filters["status"] = status_text
 _ENV.filters["unit"] = lambda u: f"{unit_zh(u)}" if unit_zh(u) != u else u
-_ENV.globals.update(STAGE_ZH=STAGE_ZH, SEVERITY_ZH=SEVERITY_ZH, PROGRAMME_ZH=PROGRAMME_ZH, OPERATOR_ZH=OPERATOR_ZH,
-                    COLOURS=charts.COLOURS, REJECTED_SCHOOLS_HEADING=REJECTED_SCHOOLS_HEADING)
+_ENV.globals.update(STAGE_ZH=STAGE_ZH, SEVERITY_ZH=SEVERITY_ZH, DIMENSION_ZH=DIMENSION_ZH, PROGRAMME_ZH=PROGRAMME_ZH,
+                    OPERATOR_ZH=OPERATOR_ZH, COLOURS=charts.COLOURS, REJECTED_SCHOOLS_HEADING=REJECTED_SCHOOLS_HEADING)
 #: A plan's target as a reader names it.
 TARGET_ZH = {"quality": "优质均衡", "basic": "基本均衡"}
 
