@@ -222,6 +222,43 @@ def test_a_schools_scores_by_dimension_are_named_in_chinese_first(reports):
         assert f"{DIMENSION_ZH[dim]} {dim} " in page and f"· {dim} " not in page and f"，{dim} " not in page
 
 
+class _SchoolRows(HTMLParser):
+    """The rows of each school's table: (its class, the text of its cells)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.cell, self.in_school = [], None, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "article":
+            self.in_school = True
+        elif self.in_school and tag == "tr":
+            self.rows.append((dict(attrs).get("class"), []))
+        elif self.in_school and tag == "td":
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self.cell is not None:
+            self.rows[-1][1].append("".join(self.cell).strip())
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def test_a_schools_gap_is_how_far_a_failed_rule_is_from_its_threshold(reports):
+    """The gap beside a school's verdict is what "what to fix first" adds up: the distance of a
+    failed value from its threshold, whichever way the rule compares; a rule passed has none."""
+    parser = _SchoolRows()
+    parser.feed(reports["html"].read_text(encoding="utf-8"))
+    gaps = {cls: [cells[3] for c, cells in parser.rows if c == cls] for cls in ("r-pass", "r-fail")}
+    assert gaps["r-pass"] and set(gaps["r-pass"]) == {"—"}
+    failed = sorted(abs(v["gap"]["value"]) for s in reports["json"]["schools"] for v in s["verdicts"]
+                    if v["status"] == "fail" and v["gap"])
+    assert sorted(float(g.replace(",", "")) for g in gaps["r-fail"] if g != "—") == pytest.approx(failed, abs=0.006)
+
+
 def test_a_report_too_big_for_a_page_is_one_message(tmp_path, monkeypatch):
     from edubalance.reports import html
     monkeypatch.setattr(html, "MAX_SCHOOLS", 5)
