@@ -379,3 +379,28 @@ def test_the_rows_skipped_and_the_notices_about_files_are_listed_in_both_reports
     assert "备注" in listed[0][3] and listed[1][3] == "非记录行 not a record: 合计"
     assert listed[2][3] == "非记录行 not a record: 填表人：张敏"
     assert "跳过的行 skipped row" in page and "非记录行 not a record: 填表人：张敏" in page and "W401" in page
+
+
+def test_warnings_and_rejected_county_rows_read_as_the_rest_of_the_workbook(tmp_path):
+    """The 未通过校验 sheet says a problem's severity in Chinese first, a warning names its
+    school as the evaluated school is named, and a rejected county row's 学年 in the summary is a
+    number, as every other county's."""
+    data = ROOT / "plugins" / "guizhou" / "data"
+    rows = (data / "demo_schools.csv").read_text(encoding="utf-8").splitlines()
+    head, first = rows[0].split(","), rows[1].split(",")
+    first[head.index("在校生数")] = "0"                      # warned: classes and class size exceed pupils
+    schools = tmp_path / "schools.csv"
+    schools.write_text("\n".join([rows[0], ",".join(first), *rows[2:]]) + "\n", encoding="utf-8")
+    county = (data / "demo_county.csv").read_text(encoding="utf-8").splitlines()
+    bad = county[1].split(",")
+    bad[0], bad[county[0].split(",").index("public_satisfaction_rate")] = "522699", "很高"
+    counties = tmp_path / "counties.csv"
+    counties.write_text("\n".join([*county, ",".join(bad)]) + "\n", encoding="utf-8")
+    wb, _ = both_reports(tmp_path, schools, counties)
+    listed = rows_of(wb["未通过校验"])
+    warned = [r for r in listed if r[0] == "警告 warning (已评估 kept)"]
+    assert warned and {(r[3], r[4], r[6]) for r in warned} == {(first[0], first[1], "警告 warning")}
+    assert [(r[3], r[6]) for r in listed if r[0] == "县级记录 county row"] == [("522699", "错误 error")]
+    summary = list(wb["汇总"].iter_rows(values_only=True))
+    years = [r[2] for r in summary if r[0] in ("522698", "522699")]
+    assert years == [2023, 2023]

@@ -363,7 +363,7 @@ def _rejected(book: _Book, view: ReportView) -> None:
     ws = book.wb.add_worksheet("未通过校验")
     cols = [Column("类别", "kind", 16), Column("文件", "file", 30), Column("行号", "row", 6),
             Column("学校标识码/县代码", "school or county id", 13), Column("名称", "name", 20),
-            Column("代码", "code", 7), Column("级别", "severity", 8), Column("字段", "field", 18),
+            Column("代码", "code", 7), Column("级别", "severity", 11), Column("字段", "field", 18),
             Column("字段名称", "field label", 16), Column("填入的值", "value found", 14),
             Column("应为", "expected", 30), Column("说明", "message", 60)]
     rows = [[p["kind"], p["file"], p["row"], p["id"], p["name"], p["code"], p["severity"], p["field"], p["label"],
