@@ -35,8 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .checks import ident
 from .entries import CODED_VERDICT_TYPE, IDENTITY
+from .problems import record_text
 from .report import each_problem
 from .serialise import clean, clean_text, dumps, gc_paused
 
@@ -92,7 +92,7 @@ def _rejected(report: Any) -> pa.Table:
         if kind != "warning":
             if rec is not last:
                 last, text = rec, (dumps(rec["data"]).decode() if "data" in rec else None)
-                code = rec.get("county_code") or ident(rec.get("data") or {}, "county_code")
+                code = record_text(rec, "county_code") or None
             columns.put(rec, i, "problems")
             data[i] = text                           # in place of the record's own dict
             county[i] = code
