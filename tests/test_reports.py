@@ -404,3 +404,18 @@ def test_warnings_and_rejected_county_rows_read_as_the_rest_of_the_workbook(tmp_
     summary = list(wb["汇总"].iter_rows(values_only=True))
     years = [r[2] for r in summary if r[0] in ("522698", "522699")]
     assert years == [2023, 2023]
+
+
+def test_public_fund_totals_are_of_the_schools_whose_shortfall_is_known(reports):
+    """Entitled and received are added up over the same schools — those with both amounts —
+    so that their difference is not read as money unpaid to schools whose receipts are unknown;
+    the schools left out are counted."""
+    page = reports["html"].read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", "", page.split('<section id="funding">')[1].split("</section>")[0])
+    found = re.search(r"([\d,]+) 所学校应拨合计 entitled ([\d,]+) 元，实拨合计 received ([\d,]+) 元", text)
+    funds = [s["funding"] for s in reports["json"]["schools"] if s["funding"]["entitlement_yuan"] is not None]
+    both = [f for f in funds if f["received_yuan"] is not None]
+    assert found and [int(g.replace(",", "")) for g in found.groups()] == [
+        len(both), round(sum(f["entitlement_yuan"] for f in both)), round(sum(f["received_yuan"] for f in both))]
+    unknown = len(funds) - len(both)
+    assert (f"另有 {unknown} 所学校缺实际拨付数" in text) == bool(unknown)

@@ -139,7 +139,11 @@ def _schools(view: ReportView) -> list[dict[str, Any]]:
 def _funding(view: ReportView) -> dict[str, Any]:
     short = [(f"{s.get('school_name') or s['school_id']}（{STAGE_ZH[s['stage']]}）", s["funding"]["shortfall_yuan"])
              for s in view.schools if (s.get("funding") or {}).get("shortfall_yuan")]
-    entitled = sum((s.get("funding") or {}).get("entitlement_yuan") or 0 for s in view.schools)
-    received = sum((s.get("funding") or {}).get("received_yuan") or 0 for s in view.schools)
-    return {"rows": short, "total": sum(v for _, v in short), "entitled": entitled, "received": received,
+    # The totals are of the schools with both amounts, whose shortfall is known: an entitlement
+    # summed without its school's amount received would read as money not paid.
+    funds = [s.get("funding") or {} for s in view.schools]
+    both = [f for f in funds if f.get("entitlement_yuan") is not None and f.get("received_yuan") is not None]
+    return {"rows": short, "total": sum(v for _, v in short), "schools": len(both),
+            "entitled": sum(f["entitlement_yuan"] for f in both), "received": sum(f["received_yuan"] for f in both),
+            "unknown": sum(1 for f in funds if f.get("entitlement_yuan") is not None and f.get("received_yuan") is None),
             "svg": charts.funding_chart(short, "funding") if short else None}
