@@ -419,3 +419,13 @@ def test_public_fund_totals_are_of_the_schools_whose_shortfall_is_known(reports)
         len(both), round(sum(f["entitlement_yuan"] for f in both)), round(sum(f["received_yuan"] for f in both))]
     unknown = len(funds) - len(both)
     assert (f"另有 {unknown} 所学校缺实际拨付数" in text) == bool(unknown)
+
+
+def test_a_page_listing_findings_only_says_so(tmp_path):
+    """With --verdicts findings a passing school shows only its failed rules: the page says
+    that the other rules are not listed, as the workbook's summary does, and a full page does not."""
+    full = evaluate(tmp_path, "guizhou", "all.html").read_text(encoding="utf-8")
+    findings = evaluate(tmp_path, "guizhou", "findings.html", "--verdicts", "findings").read_text(encoding="utf-8")
+    note = "仅列出未达标和缺数据的规则"
+    assert findings.count(note) == 2 and note not in full
+    assert "逐校判定 verdicts per school: 全部 all" in full

@@ -34,6 +34,9 @@ _ENV.filters["status"] = status_text
 _ENV.filters["unit"] = lambda u: f"{unit_zh(u)}" if unit_zh(u) != u else u
 _ENV.globals.update(STAGE_ZH=STAGE_ZH, SEVERITY_ZH=SEVERITY_ZH, DIMENSION_ZH=DIMENSION_ZH, PROGRAMME_ZH=PROGRAMME_ZH,
                     OPERATOR_ZH=OPERATOR_ZH, COLOURS=charts.COLOURS, REJECTED_SCHOOLS_HEADING=REJECTED_SCHOOLS_HEADING)
+#: What a report made with ``--verdicts findings`` lists for each school.
+FINDINGS_ONLY = "仅列出未达标和缺数据的规则 failed and missing-data rules only (--verdicts findings)"
+_ENV.globals["FINDINGS_ONLY"] = FINDINGS_ONLY
 #: A plan's target as a reader names it.
 TARGET_ZH = {"quality": "优质均衡", "basic": "基本均衡"}
 
