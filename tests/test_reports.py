@@ -78,8 +78,10 @@ def test_workbook_summary_and_school_numbers_equal_the_json_report(reports):
     summary = {r[1]: r[2] for r in wb["汇总"].iter_rows(min_row=5, max_row=30, values_only=True) if r[1]}
     for key in ("read", "evaluated", "rejected"):
         assert summary[f"records {key}"] == js["records"][key]
-    for status, n in js["summary"]["schools"].items():
-        assert summary[f"schools: {status}"] == n
+    for status, n in js["summary"]["schools"].items():       # in words: "not applicable", not the key
+        assert summary[f"schools: {status.replace('_', ' ')}"] == n
+    for status, n in js["summary"]["counties"].items():
+        assert summary[f"counties: {status.replace('_', ' ')}"] == n
 
     ws = wb["学校"]
     head_en = [c.value for c in ws[2]]

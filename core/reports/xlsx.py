@@ -15,7 +15,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from ..county_rejected import REJECTED_SCHOOLS_HEADING
 from ..fields import enum_label, unit_zh
 from ..render import county_missing_causes
-from .view import (DIMENSION_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, THRESHOLD_STATUS_ZH, ReportView,
+from .view import (DIMENSION_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, STATUS_EN, THRESHOLD_STATUS_ZH, ReportView,
                    status_text)
 
 #: xlsxwriter's row-at-a-time mode; measured on 20,000 records it saved no memory (the report's
@@ -146,8 +146,8 @@ def _summary(book: _Book, view: ReportView) -> None:
         ("警告数（记录已评估）", "warnings (records kept)", len(data.get("warnings") or [])),
         ("逐校判定", "verdicts per school", "全部 all" if view.all_verdicts else "仅问题 findings only"),
     ]
-    lines += [(f"学校：{status_text(k).split()[0]}", f"schools: {k}", n) for k, n in s["schools"].items()]
-    lines += [(f"县：{status_text(k).split()[0]}", f"counties: {k}", n) for k, n in s["counties"].items()]
+    lines += [(f"学校：{status_text(k).split()[0]}", f"schools: {STATUS_EN.get(k, k)}", n) for k, n in s["schools"].items()]
+    lines += [(f"县：{status_text(k).split()[0]}", f"counties: {STATUS_EN.get(k, k)}", n) for k, n in s["counties"].items()]
     r = 3
     ws.write_string(r, 0, "项目", book.head_zh)
     ws.write_string(r, 1, "item", book.head_en)
