@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .entries import CODED_VERDICT_TYPE, IDENTITY
+from .problems import record_text
 from .report import each_problem
 from .serialise import clean, clean_text, dumps, gc_paused
 
@@ -79,22 +80,31 @@ _PROBLEM_COLUMNS = ("record", "file", "row", "school_id", "school_name", "county
 def _rejected(report: Any) -> pa.Table:
     """One row per problem: of rejected school records, rejected county records, and warnings
     (``record``: school, county or warning), with the record's fields; ``data`` is the rejected
-    record as found, and ``observed`` when not text, as JSON text."""
+    record as found, and ``observed`` when not text, as JSON text. A rejected school's
+    ``county_code`` is its record's, as found (rejected rows are counted per county). The
+    columns keep their types when no row fills them (a report with nothing rejected)."""
     found = list(each_problem(report.rejected, report.county_rejected, report.warnings))
     columns = _Columns(len(found), _PROBLEM_COLUMNS)
-    kinds, data = columns.columns["record"], columns.columns["data"]
-    last, text = None, None
+    kinds, data, county = columns.columns["record"], columns.columns["data"], columns.columns["county_code"]
+    last, text, code = None, None, None
     for i, (kind, rec, p) in enumerate(found):
         kinds[i] = kind
         if kind != "warning":
             if rec is not last:
                 last, text = rec, (dumps(rec["data"]).decode() if "data" in rec else None)
+                code = record_text(rec, "county_code") or None
             columns.put(rec, i, "problems")
             data[i] = text                           # in place of the record's own dict
+            county[i] = code
         columns.put(p, i)
     observed = columns.columns["observed"]
     columns.columns["observed"] = [v if v is None or isinstance(v, str) else dumps(v).decode() for v in observed]
-    return columns.table()
+    table = columns.table()
+    for i, name in enumerate(_PROBLEM_COLUMNS):
+        if pa.types.is_null(table.schema.field(name).type):
+            kind = pa.int64() if name == "row" else pa.string()
+            table = table.set_column(i, name, table.column(name).cast(kind))
+    return table
 
 
 def _rules(report: Any) -> pa.Table:

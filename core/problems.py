@@ -447,19 +447,22 @@ def record_identity(record: Mapping[str, Any]) -> tuple[str, str]:
     """``(code, name)`` of a rejected record (``Rejected.to_dict()``) or a problem, as a user finds
     it: its school's, else its county's; a rejected row's own cells (``data``, under field names
     or the labels the caller gave) fill what its identity lacks."""
-    data = record.get("data") or {}
+    return (record_text(record, "school_id") or record_text(record, "county_code"),
+            record_text(record, "school_name") or record_text(record, "county_name"))
 
-    def given(key: str) -> str:
-        value = record.get(key)
-        if value is None or value == "":
-            value = data.get(key)
-            if value is None:
-                value = next((v for k, v in data.items() if fields.header_to_field(k) == key), None)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return "" if value is None else str(value).strip()
 
-    return given("school_id") or given("county_code"), given("school_name") or given("county_name")
+def record_text(record: Mapping[str, Any], key: str) -> str:
+    """Field ``key`` of a rejected record as text ("" if absent): the record's own, else its
+    row's cell (``data``, under the field name or the label the caller gave)."""
+    value = record.get(key)
+    if value is None or value == "":
+        data = record.get("data") or {}
+        value = data.get(key)
+        if value is None:
+            value = next((v for k, v in data.items() if fields.header_to_field(k) == key), None)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value).strip()
 
 
 def record_name(record: Mapping[str, Any]) -> str:

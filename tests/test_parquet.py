@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -182,3 +183,21 @@ def test_school_texts_written_from_dictionaries_read_back_as_the_json_reports_te
         assert schools.column(name).to_pylist() == want, name
     assert any(s["location"] is None for s in data["schools"])          # missing values among them
     assert len({s["province"] for s in data["schools"]}) > 1 and found.num_row_groups > 1
+
+
+def test_rejected_rows_name_their_county_and_keep_their_column_types_when_none(run, files, tmp_path):
+    """An analyst counts rejected rows per county and stacks the rejected tables of several
+    reports: a rejected school's county code is its record's, and a report with nothing
+    rejected has the same text and integer columns, not columns of no type."""
+    out = tmp_path / "r.parquet"
+    assert run("evaluate", *files, "-e", "vector", "-o", out).exit_code == 1
+    rejected = pq.read_table(out / "rejected.parquet").to_pylist()
+    schools = [r for r in rejected if r["record"] == "school"]
+    assert schools and all(r["county_code"] == json.loads(r["data"])["county_code"] for r in schools)
+    demo = Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data"
+    clean = tmp_path / "clean.parquet"
+    assert run("evaluate", demo / "demo_schools.csv", demo / "demo_county.csv", "-o", clean).exit_code in (0, 1)
+    empty = pq.read_schema(clean / "rejected.parquet")
+    assert pq.read_metadata(clean / "rejected.parquet").num_rows == 0
+    assert {name: str(empty.field(name).type) for name in parquet._PROBLEM_COLUMNS} == {
+        name: "int64" if name == "row" else "string" for name in parquet._PROBLEM_COLUMNS}

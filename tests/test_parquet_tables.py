@@ -123,3 +123,14 @@ def test_problems_carry_their_records_fields_and_data_as_json_text():
     assert [r["data"] for r in rows] == ['{"students":"-3"}'] * 2 + [None]
     assert [r["row"] for r in rows] == [3, 3, None] and [r["hint"] for r in rows] == [None, "new column", None]
     assert [r["field"] for r in rows] == ["students", None, None]
+
+
+def test_a_rejected_school_names_its_county_under_a_field_name_or_a_label():
+    """Records given to the API may use the Chinese labels as keys: the county code is found
+    under either, as the rejected row's name and code are."""
+    records = [{"file": "s.csv", "row": 2, "school_id": "1", "data": {"county_code": "522698"},
+                "problems": [{"code": "E102"}]},
+               {"file": None, "row": 1, "school_id": "2", "data": {"县级行政区划代码": 522699.0},
+                "problems": [{"code": "E102"}]}]
+    table = parquet._rejected(_report(rejected=records))
+    assert table.column("county_code").to_pylist() == ["522698", "522699"]

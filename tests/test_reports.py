@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from edubalance.cli import main
-from edubalance.reports.view import status_text
+from edubalance.reports.view import DIMENSION_ZH, status_text
 from edubalance.reports.xlsx import SHEETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,8 +78,10 @@ def test_workbook_summary_and_school_numbers_equal_the_json_report(reports):
     summary = {r[1]: r[2] for r in wb["汇总"].iter_rows(min_row=5, max_row=30, values_only=True) if r[1]}
     for key in ("read", "evaluated", "rejected"):
         assert summary[f"records {key}"] == js["records"][key]
-    for status, n in js["summary"]["schools"].items():
-        assert summary[f"schools: {status}"] == n
+    for status, n in js["summary"]["schools"].items():       # in words: "not applicable", not the key
+        assert summary[f"schools: {status.replace('_', ' ')}"] == n
+    for status, n in js["summary"]["counties"].items():
+        assert summary[f"counties: {status.replace('_', ' ')}"] == n
 
     ws = wb["学校"]
     head_en = [c.value for c in ws[2]]
@@ -184,6 +186,81 @@ def test_the_html_report_loads_nothing_from_outside(reports):
         assert f'id="school-{s["school_id"]}-{s["stage"]}"' in text
 
 
+class _Headers(HTMLParser):
+    """Each table's header cells: how many, and how many of them sit in its ``<thead>``."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.in_head = [], False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([0, 0])
+        elif tag == "thead":
+            self.in_head = True
+        elif tag == "th":
+            self.tables[-1][0] += 1
+            self.tables[-1][1] += self.in_head
+
+    def handle_endtag(self, tag):
+        if tag == "thead":
+            self.in_head = False
+
+
+def test_printed_tables_repeat_their_header_on_every_page(reports):
+    """A browser repeats a table's ``<thead>`` on each printed page: a header row outside one
+    is printed once, and the next pages of a long table are columns with no names."""
+    parser = _Headers()
+    parser.feed(reports["html"].read_text(encoding="utf-8"))
+    assert len(parser.tables) > 5
+    assert all(n and n == in_head for n, in_head in parser.tables), parser.tables
+
+
+def test_a_schools_scores_by_dimension_are_named_in_chinese_first(reports):
+    page = reports["html"].read_text(encoding="utf-8")
+    dims = {d for s in reports["json"]["schools"] for d in (s["score"].get("by_dimension") or {})}
+    assert dims
+    for dim in dims:
+        assert f"{DIMENSION_ZH[dim]} {dim} " in page and f"· {dim} " not in page and f"，{dim} " not in page
+
+
+class _SchoolRows(HTMLParser):
+    """The rows of each school's table: (its class, the text of its cells)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.cell, self.in_school = [], None, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "article":
+            self.in_school = True
+        elif self.in_school and tag == "tr":
+            self.rows.append((dict(attrs).get("class"), []))
+        elif self.in_school and tag == "td":
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self.cell is not None:
+            self.rows[-1][1].append("".join(self.cell).strip())
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def test_a_schools_gap_is_how_far_a_failed_rule_is_from_its_threshold(reports):
+    """The gap beside a school's verdict is what "what to fix first" adds up: the distance of a
+    failed value from its threshold, whichever way the rule compares; a rule passed has none."""
+    parser = _SchoolRows()
+    parser.feed(reports["html"].read_text(encoding="utf-8"))
+    gaps = {cls: [cells[3] for c, cells in parser.rows if c == cls] for cls in ("r-pass", "r-fail")}
+    assert gaps["r-pass"] and set(gaps["r-pass"]) == {"—"}
+    failed = sorted(abs(v["gap"]["value"]) for s in reports["json"]["schools"] for v in s["verdicts"]
+                    if v["status"] == "fail" and v["gap"])
+    assert sorted(float(g.replace(",", "")) for g in gaps["r-fail"] if g != "—") == pytest.approx(failed, abs=0.006)
+
+
 def test_a_report_too_big_for_a_page_is_one_message(tmp_path, monkeypatch):
     from edubalance.reports import html
     monkeypatch.setattr(html, "MAX_SCHOOLS", 5)
@@ -232,6 +309,25 @@ def test_printed_every_school_starts_a_page(tmp_path):
     schools = html.read_text(encoding="utf-8").count('<article class="school"')
     assert schools == 28 and pages >= schools + 2     # summary and county pages, then a page per school
 
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium (make test installs it)")
+def test_what_to_fix_first_names_its_schools_in_a_readable_column(tmp_path):
+    """At the width of a printed A4 page, the column of the schools a rule affects holds names
+    (at least 10 characters a line), not two characters a line down a third of a page."""
+    page = evaluate(tmp_path, "guizhou", "r.html").read_text(encoding="utf-8")
+    probe = ('<script>const c = [...document.querySelectorAll("#fix td:last-child")];'
+             'document.title = "W" + Math.min(...c.map(td => td.getBoundingClientRect().width'
+             ' / parseFloat(getComputedStyle(td).fontSize)));</script>')
+    measured = tmp_path / "measured.html"
+    measured.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=760,1100", "--dump-dom",
+                           measured.as_uri()], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    width = float(re.search(r"<title>W([0-9.]+)</title>", done.stdout).group(1))
+    assert width >= 10, width
 
 
 def both_reports(tmp_path, *args):
@@ -285,3 +381,53 @@ def test_the_rows_skipped_and_the_notices_about_files_are_listed_in_both_reports
     assert "备注" in listed[0][3] and listed[1][3] == "非记录行 not a record: 合计"
     assert listed[2][3] == "非记录行 not a record: 填表人：张敏"
     assert "跳过的行 skipped row" in page and "非记录行 not a record: 填表人：张敏" in page and "W401" in page
+
+
+def test_warnings_and_rejected_county_rows_read_as_the_rest_of_the_workbook(tmp_path):
+    """The 未通过校验 sheet says a problem's severity in Chinese first, a warning names its
+    school as the evaluated school is named, and a rejected county row's 学年 in the summary is a
+    number, as every other county's."""
+    data = ROOT / "plugins" / "guizhou" / "data"
+    rows = (data / "demo_schools.csv").read_text(encoding="utf-8").splitlines()
+    head, first = rows[0].split(","), rows[1].split(",")
+    first[head.index("在校生数")] = "0"                      # warned: classes and class size exceed pupils
+    schools = tmp_path / "schools.csv"
+    schools.write_text("\n".join([rows[0], ",".join(first), *rows[2:]]) + "\n", encoding="utf-8")
+    county = (data / "demo_county.csv").read_text(encoding="utf-8").splitlines()
+    bad = county[1].split(",")
+    bad[0], bad[county[0].split(",").index("public_satisfaction_rate")] = "522699", "很高"
+    counties = tmp_path / "counties.csv"
+    counties.write_text("\n".join([*county, ",".join(bad)]) + "\n", encoding="utf-8")
+    wb, _ = both_reports(tmp_path, schools, counties)
+    listed = rows_of(wb["未通过校验"])
+    warned = [r for r in listed if r[0] == "警告 warning (已评估 kept)"]
+    assert warned and {(r[3], r[4], r[6]) for r in warned} == {(first[0], first[1], "警告 warning")}
+    assert [(r[3], r[6]) for r in listed if r[0] == "县级记录 county row"] == [("522699", "错误 error")]
+    summary = list(wb["汇总"].iter_rows(values_only=True))
+    years = [r[2] for r in summary if r[0] in ("522698", "522699")]
+    assert years == [2023, 2023]
+
+
+def test_public_fund_totals_are_of_the_schools_whose_shortfall_is_known(reports):
+    """Entitled and received are added up over the same schools — those with both amounts —
+    so that their difference is not read as money unpaid to schools whose receipts are unknown;
+    the schools left out are counted."""
+    page = reports["html"].read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", "", page.split('<section id="funding">')[1].split("</section>")[0])
+    found = re.search(r"([\d,]+) 所学校应拨合计 entitled ([\d,]+) 元，实拨合计 received ([\d,]+) 元", text)
+    funds = [s["funding"] for s in reports["json"]["schools"] if s["funding"]["entitlement_yuan"] is not None]
+    both = [f for f in funds if f["received_yuan"] is not None]
+    assert found and [int(g.replace(",", "")) for g in found.groups()] == [
+        len(both), round(sum(f["entitlement_yuan"] for f in both)), round(sum(f["received_yuan"] for f in both))]
+    unknown = len(funds) - len(both)
+    assert (f"另有 {unknown} 所学校缺实际拨付数" in text) == bool(unknown)
+
+
+def test_a_page_listing_findings_only_says_so(tmp_path):
+    """With --verdicts findings a passing school shows only its failed rules: the page says
+    that the other rules are not listed, as the workbook's summary does, and a full page does not."""
+    full = evaluate(tmp_path, "guizhou", "all.html").read_text(encoding="utf-8")
+    findings = evaluate(tmp_path, "guizhou", "findings.html", "--verdicts", "findings").read_text(encoding="utf-8")
+    note = "仅列出未达标和缺数据的规则"
+    assert findings.count(note) == 2 and note not in full
+    assert "逐校判定 verdicts per school: 全部 all" in full

@@ -18,7 +18,8 @@ from ..county_rejected import REJECTED_SCHOOLS_HEADING
 from ..fields import label, unit_zh
 from ..render import county_findings, county_missing_causes
 from . import charts
-from .view import OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text, status_text
+from .view import (DIMENSION_ZH, OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text,
+                   status_text)
 
 #: A page of more school records than this is too big for a browser (20,000 records made a
 #: 167 MB page in two minutes); such a report goes to Excel or is split by county.
@@ -31,8 +32,11 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("edubalance.reports", "tem
 _ENV.filters["num"] = number_text
 _ENV.filters["status"] = status_text
 _ENV.filters["unit"] = lambda u: f"{unit_zh(u)}" if unit_zh(u) != u else u
-_ENV.globals.update(STAGE_ZH=STAGE_ZH, SEVERITY_ZH=SEVERITY_ZH, PROGRAMME_ZH=PROGRAMME_ZH, OPERATOR_ZH=OPERATOR_ZH,
-                    COLOURS=charts.COLOURS, REJECTED_SCHOOLS_HEADING=REJECTED_SCHOOLS_HEADING)
+_ENV.globals.update(STAGE_ZH=STAGE_ZH, SEVERITY_ZH=SEVERITY_ZH, DIMENSION_ZH=DIMENSION_ZH, PROGRAMME_ZH=PROGRAMME_ZH,
+                    OPERATOR_ZH=OPERATOR_ZH, COLOURS=charts.COLOURS, REJECTED_SCHOOLS_HEADING=REJECTED_SCHOOLS_HEADING)
+#: What a report made with ``--verdicts findings`` lists for each school.
+FINDINGS_ONLY = "仅列出未达标和缺数据的规则 failed and missing-data rules only (--verdicts findings)"
+_ENV.globals["FINDINGS_ONLY"] = FINDINGS_ONLY
 #: A plan's target as a reader names it.
 TARGET_ZH = {"quality": "优质均衡", "basic": "基本均衡"}
 
@@ -138,7 +142,11 @@ def _schools(view: ReportView) -> list[dict[str, Any]]:
 def _funding(view: ReportView) -> dict[str, Any]:
     short = [(f"{s.get('school_name') or s['school_id']}（{STAGE_ZH[s['stage']]}）", s["funding"]["shortfall_yuan"])
              for s in view.schools if (s.get("funding") or {}).get("shortfall_yuan")]
-    entitled = sum((s.get("funding") or {}).get("entitlement_yuan") or 0 for s in view.schools)
-    received = sum((s.get("funding") or {}).get("received_yuan") or 0 for s in view.schools)
-    return {"rows": short, "total": sum(v for _, v in short), "entitled": entitled, "received": received,
+    # The totals are of the schools with both amounts, whose shortfall is known: an entitlement
+    # summed without its school's amount received would read as money not paid.
+    funds = [s.get("funding") or {} for s in view.schools]
+    both = [f for f in funds if f.get("entitlement_yuan") is not None and f.get("received_yuan") is not None]
+    return {"rows": short, "total": sum(v for _, v in short), "schools": len(both),
+            "entitled": sum(f["entitlement_yuan"] for f in both), "received": sum(f["received_yuan"] for f in both),
+            "unknown": sum(1 for f in funds if f.get("entitlement_yuan") is not None and f.get("received_yuan") is None),
             "svg": charts.funding_chart(short, "funding") if short else None}

@@ -197,10 +197,15 @@ class ReportView:
                  "warning": "警告 warning (已评估 kept)"}
         out = []
         last, (ident, name) = None, ("", "")
+        names: dict[str, str] = {}                       # a warned school's name: its entry's
         for kind, rec, p in each_problem(self.data["rejected"], self.data.get("rejected_counties") or [],
                                          self.data.get("warnings") or []):
             if rec is not last:                          # once per record, not per problem
                 last, (ident, name) = rec, record_identity(rec)
+                if kind == "warning" and ident and not name:
+                    if not names:
+                        names = {s["school_id"]: s.get("school_name") or "" for s in self.schools}
+                    name = names.get(ident, "")
             out.append({"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"), "id": ident or None,
                         "name": name or None, **_problem(p)})
         for n in self.data.get("notices") or []:
@@ -217,8 +222,10 @@ class ReportView:
         out = []
         for rej in self.data.get("rejected_counties") or []:
             code, name = record_identity(rej)
+            year = (rej.get("data") or {}).get("year")
             out.append({"file": rej.get("file"), "row": rej.get("row"), "county_code": code or None,
-                        "county_name": name or None, "year": (rej.get("data") or {}).get("year"),
+                        "county_name": name or None,
+                        "year": int(year) if isinstance(year, str) and year.strip().isdigit() else year,
                         "reasons": "；".join(f"{p.get('code')} {p.get('message')}" for p in rej["problems"])})
         return out
 
@@ -233,7 +240,12 @@ class ReportView:
 
 
 
+#: A problem's severity as people read it.
+PROBLEM_SEVERITY = {"error": "错误 error", "warning": "警告 warning"}
+
+
 def _problem(p: dict) -> dict[str, Any]:
-    return {"code": p.get("code"), "severity": p.get("severity"), "field": p.get("field"),
+    return {"code": p.get("code"), "severity": PROBLEM_SEVERITY.get(p.get("severity") or "", p.get("severity")),
+            "field": p.get("field"),
             "label": p.get("label"), "observed": p.get("observed"), "expected": p.get("expected"),
             "message": p.get("message")}

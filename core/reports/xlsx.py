@@ -15,7 +15,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from ..county_rejected import REJECTED_SCHOOLS_HEADING
 from ..fields import enum_label, unit_zh
 from ..render import county_missing_causes
-from .view import (DIMENSION_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, THRESHOLD_STATUS_ZH, ReportView,
+from .view import (DIMENSION_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, STATUS_EN, THRESHOLD_STATUS_ZH, ReportView,
                    status_text)
 
 #: xlsxwriter's row-at-a-time mode; measured on 20,000 records it saved no memory (the report's
@@ -146,8 +146,8 @@ def _summary(book: _Book, view: ReportView) -> None:
         ("警告数（记录已评估）", "warnings (records kept)", len(data.get("warnings") or [])),
         ("逐校判定", "verdicts per school", "全部 all" if view.all_verdicts else "仅问题 findings only"),
     ]
-    lines += [(f"学校：{status_text(k).split()[0]}", f"schools: {k}", n) for k, n in s["schools"].items()]
-    lines += [(f"县：{status_text(k).split()[0]}", f"counties: {k}", n) for k, n in s["counties"].items()]
+    lines += [(f"学校：{status_text(k).split()[0]}", f"schools: {STATUS_EN.get(k, k)}", n) for k, n in s["schools"].items()]
+    lines += [(f"县：{status_text(k).split()[0]}", f"counties: {STATUS_EN.get(k, k)}", n) for k, n in s["counties"].items()]
     r = 3
     ws.write_string(r, 0, "项目", book.head_zh)
     ws.write_string(r, 1, "item", book.head_en)
@@ -363,7 +363,7 @@ def _rejected(book: _Book, view: ReportView) -> None:
     ws = book.wb.add_worksheet("未通过校验")
     cols = [Column("类别", "kind", 16), Column("文件", "file", 30), Column("行号", "row", 6),
             Column("学校标识码/县代码", "school or county id", 13), Column("名称", "name", 20),
-            Column("代码", "code", 7), Column("级别", "severity", 8), Column("字段", "field", 18),
+            Column("代码", "code", 7), Column("级别", "severity", 11), Column("字段", "field", 18),
             Column("字段名称", "field label", 16), Column("填入的值", "value found", 14),
             Column("应为", "expected", 30), Column("说明", "message", 60)]
     rows = [[p["kind"], p["file"], p["row"], p["id"], p["name"], p["code"], p["severity"], p["field"], p["label"],
