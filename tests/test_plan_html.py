@@ -88,3 +88,16 @@ def test_a_plan_html_lists_rejected_rows_and_structural_failures():
 def test_an_unknown_plan_suffix_names_html(run, tmp_path):
     result = run("plan", *demo("guizhou"), "-o", tmp_path / "plan.pdf")
     assert result.exit_code == 2 and ".html" in result.output
+
+
+def test_a_printed_plans_tables_repeat_their_header_on_every_page(run, tmp_path):
+    """As the report's: each table's header row is its ``<thead>``, which a browser prints again
+    on every page a long table (the ranking of a county's schools) runs over."""
+    from test_reports import _Headers
+
+    out = tmp_path / "plan.html"
+    run("plan", *demo("guizhou"), "-e", "vector", "-o", out)
+    parser = _Headers()
+    parser.feed(out.read_text(encoding="utf-8"))
+    assert len(parser.tables) >= 5
+    assert all(n and n == in_head for n, in_head in parser.tables), parser.tables
