@@ -186,6 +186,30 @@ def test_the_html_report_loads_nothing_from_outside(reports):
         assert f'id="school-{s["school_id"]}-{s["stage"]}"' in text
 
 
+def test_workbook_numbers_are_shown_in_their_rules_units(reports):
+    """A share as a percentage, whole counts without decimals, a CV to three places; the cell
+    keeps the exact number (a format only changes how it is shown)."""
+    js, wb = reports["json"], openpyxl.load_workbook(reports["xlsx"])
+    units = {rid: d["unit"] for cat in js["rulesets"].values()
+             for group in ("rules", "county_rules") for rid, d in cat[group].items()}
+    shown = {"fraction": "0.0##%", "schools": "#,##0", "CV": "0.000", "points": "#,##0.0#"}
+    ws = wb["县域"]
+    seen = set()
+    for row in ws.iter_rows(min_row=3):
+        if not isinstance(row[7].value, str) or row[7].value not in units:
+            break
+        unit = units[row[7].value]
+        for cell in (row[8], row[9]):
+            if cell.value is not None and unit in shown:
+                assert cell.number_format == shown[unit], (row[7].value, unit, cell.number_format)
+                seen.add(unit)
+    assert {"fraction", "schools", "CV"} <= seen
+    ws = wb["学校"]
+    formats = {c.value: ws.cell(3, c.column).number_format for c in ws[2] if c.value and "(" in c.value}
+    per_class = [f for h, f in formats.items() if h.endswith("(pupils per class)")]
+    assert per_class and set(per_class) == {"#,##0.0#"}          # 58.0 pupils a class, not 58.00
+
+
 class _Headers(HTMLParser):
     """Each table's header cells: how many, and how many of them sit in its ``<thead>``."""
 

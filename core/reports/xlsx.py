@@ -7,7 +7,7 @@ conditional formats on the verdict text, so the colours follow a cell a user edi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
@@ -35,6 +35,29 @@ class Column:
         self.zh, self.en, self.width, self.fmt, self.comment = zh, en, width, fmt, comment
 
 
+#: Units counted in whole numbers (a county's schools, rooms, items met, a yes or a no).
+_WHOLE_UNITS = frozenset({"schools", "rooms", "halls", "floor", "indicators met", "yes/no", "yes (1) / no (0)"})
+
+
+def unit_format(unit: str | None) -> str:
+    """How a rule's value and threshold are shown, by its unit: a share as a percentage (0.87 is
+    87%, as offices write rates), whole counts without decimals, a CV to three places, other
+    measures to two at most (58.0 pupils a class, 1,713.64 yuan)."""
+    if unit == "fraction":
+        return "0.0##%"
+    if unit in _WHOLE_UNITS:
+        return "#,##0"
+    return "0.000" if unit == "CV" else "#,##0.0#"
+
+
+class Formatted(NamedTuple):
+    """A cell whose number format is its own, not its column's (a county sheet's rows are of
+    rules in different units)."""
+
+    value: Any
+    num_format: str
+
+
 class _Book:
     def __init__(self, path: Path):
         self.wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "nan_inf_to_errors": True,
@@ -60,6 +83,8 @@ class _Book:
 
     def write(self, ws: Any, r: int, c: int, value: Any, fmt: Any = None) -> None:
         """Numbers as numbers, booleans as 是/否, None as an empty cell."""
+        if isinstance(value, Formatted):
+            value, fmt = value.value, self.fmt(value.num_format)
         if value is None:
             return
         if isinstance(value, bool):
@@ -207,7 +232,7 @@ def _fix_first(book: _Book, view: ReportView) -> None:
             Column("规则编号", "rule id", 30), Column("严重程度", "severity", 10),
             Column("阻碍学校达标数", "schools kept from passing", 12, comment="该规则为必达或一票否决项：这些学校不改正就不能达标"),
             Column("涉及学校数", "schools affected", 10), Column("未达标", "failed", 8), Column("缺数据", "missing data", 8),
-            Column("合计差距", "total gap", 12, "#,##0.00", "未达标学校与阈值之差的合计，单位同规则"),
+            Column("合计差距", "total gap", 12, comment="未达标学校与阈值之差的合计，单位同规则"),
             Column("单位", "unit", 14), Column("阈值", "threshold", 22), Column("阈值状态", "threshold status", 10),
             Column("涉及学校", "schools", 60)]
     rows = []
@@ -221,7 +246,7 @@ def _fix_first(book: _Book, view: ReportView) -> None:
         thresholds = item.threshold(view)
         rows.append([k, d["title"]["zh"], d["title"]["en"], item.rule_id,
                      f"{SEVERITY_ZH.get(d['severity'], d['severity'])} {d['severity']}", item.blocked, item.affected,
-                     item.failed, item.missing, item.total_gap if item.has_gap else None,
+                     item.failed, item.missing, Formatted(item.total_gap if item.has_gap else None, unit_format(d["unit"])),
                      f"{unit_zh(d['unit'])} {d['unit']}".strip(), thresholds,
                      f"{THRESHOLD_STATUS_ZH.get(d['threshold_status'])} {d['threshold_status']}", names])
     book.table(ws, cols, rows, freeze_cols=2)
@@ -239,7 +264,7 @@ def _schools(book: _Book, view: ReportView) -> None:
         d = rc.desc
         note = f"{rc.rule_id}\n{d['source'].get('document', '')} {d['source'].get('clause', '')}".strip()
         cols.append(Column(f"{d['title']['zh']}（{unit_zh(d['unit'])}）", f"{d['title']['en']} ({d['unit']})", 14,
-                           "#,##0.00", note))
+                           unit_format(d["unit"]), note))
         cols.append(Column("判定", "verdict", 11))
     rows = []
     for s in view.schools:
@@ -270,7 +295,7 @@ def _counties(book: _Book, view: ReportView) -> None:
     cols = [Column("县级行政区划代码", "county code", 9), Column("县（市、区）", "county", 10), Column("学年", "year", 6),
             Column("学段", "stage", 6), Column("评估", "recognition", 14), Column("指标", "indicator", 40),
             Column("指标（英文）", "indicator (English)", 36), Column("规则编号", "rule id", 30),
-            Column("值", "value", 11, "#,##0.000"), Column("阈值", "threshold", 9, "#,##0.000"),
+            Column("值", "value", 11), Column("阈值", "threshold", 9),
             Column("判定", "verdict", 12), Column("严重程度", "severity", 10), Column("单位", "unit", 12),
             Column("阈值状态", "threshold status", 10), Column("说明", "note", 50)]
     rows = []
@@ -285,7 +310,8 @@ def _counties(book: _Book, view: ReportView) -> None:
                                 + [f"县级记录缺 {n['label']}（{n['field']}）" for n in needs])
             rows.append([cty["county_code"], cty.get("county_name"), cty["year"], STAGE_ZH.get(v["stage"], v["stage"]),
                          "、".join(PROGRAMME_ZH.get(p, p) for p in d.get("programme") or []), d["title"]["zh"],
-                         d["title"]["en"], v["rule_id"], v["value"], v["threshold"], status_text(v["status"]),
+                         d["title"]["en"], v["rule_id"], Formatted(v["value"], unit_format(d["unit"])),
+                         Formatted(v["threshold"], unit_format(d["unit"])), status_text(v["status"]),
                          f"{SEVERITY_ZH.get(d['severity'], d['severity'])} {d['severity']}",
                          f"{unit_zh(d['unit'])} {d['unit']}".strip(),
                          f"{THRESHOLD_STATUS_ZH.get(d['threshold_status'])} {d['threshold_status']}", note or None])
