@@ -24,9 +24,17 @@ def _fmt(v: Any, digits: int = 2) -> str:
     return str(v)
 
 
+def _in_unit(rule: dict, v: Any, digits: int = 2, unit: bool = True) -> str:
+    """A rule's value or threshold as its readers write it: a share in percent (``97%``), any
+    other number with its unit (``4.2 人/百生``; ``unit=False``: the number alone)."""
+    if rule["unit"] == "fraction" and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return f"{_fmt(float(v) * 100, digits)}%"
+    return f"{_fmt(v, digits)} {unit_zh(rule['unit'])}" if unit else _fmt(v, digits)
+
+
 def _required(rule: dict, threshold: Any, digits: int = 2) -> str:
     """``要求 required ≥ 4.2``: the comparison a value is held to."""
-    return f"要求 required {OPERATOR_ZH.get(rule['operator'], rule['operator'])} {_fmt(threshold, digits)}"
+    return f"要求 required {OPERATOR_ZH.get(rule['operator'], rule['operator'])} {_in_unit(rule, threshold, digits, False)}"
 
 
 def _verdict_line(rule: dict, v: dict) -> str:
@@ -35,7 +43,7 @@ def _verdict_line(rule: dict, v: dict) -> str:
     title = f"{rule['title']['zh']} {rule['title']['en']}"
     if v["status"] == "missing_data":
         return f"{title}: 缺少数据 missing data ({rule['measure']}) [{v['rule_id']}]"
-    return f"{title}: {_fmt(v['value'])} {unit_zh(rule['unit'])}, {_required(rule, v['threshold'])}{star} [{v['rule_id']}]"
+    return f"{title}: {_in_unit(rule, v['value'])}, {_required(rule, v['threshold'])}{star} [{v['rule_id']}]"
 
 
 PROGRAMMES = {"basic_balance": "basic_2012", "quality_balance": "quality_2017"}
@@ -56,7 +64,7 @@ def _county_verdict_line(rule: dict, v: dict, causes: list[dict], needs: list[di
     if rule["unit"] == "schools" and rule["operator"] == "<=" and not v["threshold"]:
         n = int(v["value"])
         return f"{title}: {n} 所学校未达到 {n} school{'s' if n != 1 else ''} fail{'s' if n == 1 else ''}{veto}"
-    return f"{title}: {_fmt(v['value'], 3)} {unit_zh(rule['unit'])}, {_required(rule, v['threshold'], 3)}{star}{veto}"
+    return f"{title}: {_in_unit(rule, v['value'], 3)}, {_required(rule, v['threshold'], 3)}{star}{veto}"
 
 
 def county_findings(rulesets: dict, county: dict) -> list[tuple[dict, dict, str]]:

@@ -54,6 +54,20 @@ def test_a_count_of_schools_reads_as_schools(guizhou):
     assert "required <= 0" not in text
 
 
+def test_a_share_reads_in_percent(guizhou):
+    """A county's rates are written as offices write them, 97%, not 0.97 比例."""
+    text = county_block(render_table(guizhou))
+    rules = guizhou.rulesets[guizhou.counties[0]["ruleset"]]["county_rules"]
+    shares = [v for v in guizhou.counties[0]["verdicts"] if v["status"] == "fail"
+              and rules[v["rule_id"]]["unit"] == "fraction"]
+    assert shares
+    for v in shares:
+        title = rules[v["rule_id"]]["title"]["en"]
+        value, threshold = (f"{x * 100:.3f}".rstrip("0").rstrip(".") + "%" for x in (v["value"], v["threshold"]))
+        assert f"{title}: {value}, 要求 required ≥ {threshold}" in text
+    assert " 比例" not in text
+
+
 def test_a_missing_composite_cv_names_the_school_and_field(guizhou):
     county = guizhou.counties[0]
     missing = county["stages"]["primary"]["missing"]
