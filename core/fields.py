@@ -91,6 +91,10 @@ UNIT_ZH = {
 }
 
 
+#: Units whose values are shares of a whole (0.97): every report shows them in percent (97%).
+SHARE_UNITS = frozenset({"fraction", "share of full-time teachers"})
+
+
 def unit_zh(unit: str) -> str:
     """A unit as a Chinese reader writes it (``yuan`` → 元)."""
     return UNIT_ZH.get(unit, unit)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .county_rejected import REJECTED_SCHOOLS_HEADING
 from .problems import problem_lines, record_name
-from .fields import unit_zh
+from .fields import SHARE_UNITS, unit_zh
 from .reports.view import OPERATOR_ZH, status_text
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def _fmt(v: Any, digits: int = 2) -> str:
 def _in_unit(rule: dict, v: Any, digits: int = 2, unit: bool = True) -> str:
     """A rule's value or threshold as its readers write it: a share in percent (``97%``), any
     other number with its unit (``4.2 人/百生``; ``unit=False``: the number alone)."""
-    if rule["unit"] == "fraction" and isinstance(v, (int, float)) and not isinstance(v, bool):
+    if rule["unit"] in SHARE_UNITS and isinstance(v, (int, float)) and not isinstance(v, bool):
         return f"{_fmt(float(v) * 100, digits)}%"
     return f"{_fmt(v, digits)} {unit_zh(rule['unit'])}" if unit else _fmt(v, digits)
 

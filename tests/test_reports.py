@@ -210,6 +210,22 @@ def test_workbook_numbers_are_shown_in_their_rules_units(reports):
     assert per_class and set(per_class) == {"#,##0.0#"}          # 58.0 pupils a class, not 58.00
 
 
+def test_html_shares_read_in_percent(reports):
+    """A county's failed rate reads 93%, required ≥ 95%, as the terminal and the workbook show it."""
+    from edubalance.reports.view import number_text
+
+    js, page = reports["json"], reports["html"].read_text(encoding="utf-8")
+    shown = 0
+    for c in js["counties"]:
+        rules = js["rulesets"][c["ruleset"]]["county_rules"]
+        for v in c["verdicts"]:
+            if v["status"] == "fail" and rules[v["rule_id"]]["unit"] == "fraction":
+                assert f'<td class="n">{number_text(v["value"] * 100, 3)}%</td>' in page
+                assert f"≥ {number_text(v['threshold'] * 100, 3)}%" in page
+                shown += 1
+    assert shown and "比例</td>" not in page
+
+
 class _Headers(HTMLParser):
     """Each table's header cells: how many, and how many of them sit in its ``<thead>``."""
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import jinja2
 
 from ..county_rejected import REJECTED_SCHOOLS_HEADING
-from ..fields import label, unit_zh
+from ..fields import SHARE_UNITS, label, unit_zh
 from ..render import county_findings, county_missing_causes
 from . import charts
 from .view import (DIMENSION_ZH, OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text,
@@ -32,6 +32,11 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("edubalance.reports", "tem
 _ENV.filters["num"] = number_text
 _ENV.filters["status"] = status_text
 _ENV.filters["unit"] = lambda u: f"{unit_zh(u)}" if unit_zh(u) != u else u
+#: A verdict's value, threshold or gap in its rule's unit: a share in percent (97%), else the number.
+_ENV.filters["measured"] = lambda v, unit, digits=2: (
+    f"{number_text(v * 100, digits)}%" if unit in SHARE_UNITS and isinstance(v, (int, float)) else number_text(v, digits))
+#: The unit written after such a number (none after a percentage).
+_ENV.filters["unit_after"] = lambda u: "" if u in SHARE_UNITS else (unit_zh(u) if unit_zh(u) != u else u)
 _ENV.globals.update(STAGE_ZH=STAGE_ZH, SEVERITY_ZH=SEVERITY_ZH, DIMENSION_ZH=DIMENSION_ZH, PROGRAMME_ZH=PROGRAMME_ZH,
                     OPERATOR_ZH=OPERATOR_ZH, COLOURS=charts.COLOURS, REJECTED_SCHOOLS_HEADING=REJECTED_SCHOOLS_HEADING)
 #: What a report made with ``--verdicts findings`` lists for each school.

@@ -13,7 +13,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ..county_rejected import REJECTED_SCHOOLS_HEADING
-from ..fields import enum_label, unit_zh
+from ..fields import SHARE_UNITS, enum_label, unit_zh
 from ..render import county_missing_causes
 from .view import (DIMENSION_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, STATUS_EN, THRESHOLD_STATUS_ZH, ReportView,
                    status_text)
@@ -43,7 +43,7 @@ def unit_format(unit: str | None) -> str:
     """How a rule's value and threshold are shown, by its unit: a share as a percentage (0.87 is
     87%, as offices write rates), whole counts without decimals, a CV to three places, other
     measures to two at most (58.0 pupils a class, 1,713.64 yuan)."""
-    if unit == "fraction":
+    if unit in SHARE_UNITS:
         return "0.0##%"
     if unit in _WHOLE_UNITS:
         return "#,##0"
