@@ -102,6 +102,9 @@ INVISIBLE = "\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
 #: What headers are compared without: spaces, ``_``/``-`` and the invisible characters.
 _DROP = re.compile(rf"[\s_\-{INVISIBLE}]+")
 _TRAILING_UNIT = re.compile(r"^(.+?)\(([^()]*)\)$")
+#: ``其中：`` before a header (其中：学生宿舍面积, 其中寄宿生数) marks a sub-item of the column before it,
+#: as statistical forms write one: the column is the field it names.
+_SUB_ITEM = re.compile(r"^其中:?(?=.)")
 
 # Unit words a header may carry in trailing brackets, per the field's x-unit.
 _UNIT_WORDS: dict[str, frozenset[str]] = {
@@ -133,7 +136,7 @@ def unit_words(unit_name: str) -> frozenset[str]:
 
 def _norm(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
-    return _DROP.sub("", text).lower()
+    return _SUB_ITEM.sub("", _DROP.sub("", text)).lower()
 
 
 def _build_header_index() -> dict[str, str]:

@@ -589,3 +589,45 @@ def test_formulas_a_program_left_uncomputed_are_named(run, tmp_path):
     assert notice["message"].startswith("工作簿中的公式没有计算结果（文件由程序生成）：「学校」L2（=2000+150）")
     assert "SUM" not in notice["message"] and "open it in Excel or WPS and save it" in notice["message"]
     assert [(r["row"], p["code"], p["field"]) for r in data["rejected"] for p in r["problems"]] == [(2, "E101", "students")]
+
+
+def sub_item_header_demo(path: Path, two_rows: bool) -> Path:
+    """The demo county with 学生宿舍面积 headed as the sub-item statistical forms make it,
+    ``其中：学生宿舍面积``, right after 校舍建筑面积; ``two_rows``: under a two-row header, 校舍面积
+    merged over 总面积 and 其中：学生宿舍面积, every other header merged over both rows."""
+    import openpyxl
+    (header, rows), _ = demo_tables()
+    order = [j for j in range(len(header)) if header[j] != "学生宿舍面积"]
+    at = order.index(header.index("校舍建筑面积"))
+    order.insert(at + 1, header.index("学生宿舍面积"))
+    top: list = [header[j] for j in order]
+    top[at + 1] = "其中：学生宿舍面积"
+    head = [top]
+    if two_rows:
+        sub: list = [None] * len(order)
+        top[at], top[at + 1], sub[at], sub[at + 1] = "校舍面积", None, "总面积", "其中：学生宿舍面积"
+        head.append(sub)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "学校"
+    for r in [*head, *[[r[j] for j in order] for r in rows]]:
+        ws.append([typed(c) for c in r])
+    if two_rows:
+        ws.merge_cells(start_row=1, start_column=at + 1, end_row=1, end_column=at + 2)
+        for c in range(1, len(order) + 1):
+            if c not in (at + 1, at + 2):
+                ws.merge_cells(start_row=1, start_column=c, end_row=2, end_column=c)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("two_rows", [False, True], ids=["one header row", "under 校舍面积"])
+def test_a_sub_item_header_names_its_field(run, tmp_path, two_rows):
+    """``其中：学生宿舍面积`` is the field 学生宿舍面积: the column was ignored (W401, the dormitory
+    area lost) and, under a two-row header, that second row was read as a record and rejected."""
+    data, report, _, _ = both(run, [sub_item_header_demo(tmp_path / "sub.xlsx", two_rows)])
+    assert data["records"] == {"read": N_DEMO + two_rows, "accepted": N_DEMO, "rejected": 0, "skipped": int(two_rows)}
+    assert not [n for n in report["notices"] if n["code"] == "W401"]
+    plain = json.loads(run("evaluate", DEMO_SCHOOLS, "-f", "json").stdout)
+    assert statuses(report) == statuses(plain)
+    assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain["schools"]]
