@@ -247,8 +247,9 @@ def message(code: str, fname: str | None, lab: str, observed: Any, expected: Any
     if code == "E103":
         return f"{who} 应 {expected}，实际为 {zh_seen} / must be {expected}, got {en_seen}"
     if code == "E107":
-        hint = " (rates are fractions: 95 % is 0.95)" if expected == "≤ 1" else ""
-        return f"{who} 应 {expected}，实际为 {zh_seen} / must be {expected}, got {en_seen}{hint}"
+        zh_hint, en_hint = (("（比例按小数填写：95% 填 0.95 或 95%）", " (rates are fractions: 95 % is 0.95 or 95%)")
+                            if expected == "≤ 1" else ("", ""))
+        return f"{who} 应 {expected}，实际为 {zh_seen}{zh_hint} / must be {expected}, got {en_seen}{en_hint}"
     if code == "E104":
         return f"{who} 取值 {zh_seen} 不在允许范围 / must be one of {expected}, got {en_seen}"
     if code == "E105":
