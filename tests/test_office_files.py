@@ -631,3 +631,30 @@ def test_a_sub_item_header_names_its_field(run, tmp_path, two_rows):
     plain = json.loads(run("evaluate", DEMO_SCHOOLS, "-f", "json").stdout)
     assert statuses(report) == statuses(plain)
     assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain["schools"]]
+
+
+def test_a_formulas_error_value_is_shown_as_a_csv_of_the_sheet_shows_it(run, tmp_path):
+    """A cell holding an error (``#DIV/0!``, ``#REF!``: a broken formula, or its result pasted as a
+    value) was read from a workbook as an empty cell — 图书册数 silently missing, 在校生数 "缺失" —
+    where the same sheet saved as CSV shows the error: it is refused with the error as its value.
+    ``#N/A`` stays a missing value; a row of errors alone below the table is no row."""
+    import openpyxl
+    (header, rows), _ = demo_tables()
+    books, students = header.index("图书册数"), header.index("在校生数")
+    cells = [[typed(c) for c in r] for r in rows]
+    cells[0][books], cells[1][students], cells[2][books] = "#DIV/0!", "#REF!", "#N/A"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "学校"
+    for r in [[*header, "生均图书"], *[[*r, None] for r in cells]]:
+        ws.append(r)
+    ws.cell(row=len(rows) + 5, column=len(header) + 1, value="#DIV/0!")      # a formula copied down
+    wb.save(tmp_path / "errors.xlsx")
+    assert ws.cell(row=2, column=books + 1).data_type == "e"
+    save_csv(tmp_path / "errors.csv", [header, *cells])
+    for path in (tmp_path / "errors.xlsx", tmp_path / "errors.csv"):
+        data, _, checked, judged = both(run, [path])
+        assert checked.exit_code == judged.exit_code == 1
+        assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO - 2, "rejected": 2, "skipped": 0}
+        assert [(r["row"], p["code"], p["field"], p["observed"]) for r in data["rejected"] for p in r["problems"]] == [
+            (2, "E102", "books", "#DIV/0!"), (3, "E102", "students", "#REF!")]

@@ -23,7 +23,7 @@ import unicodedata
 import zipfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Collection, Iterable, Iterator, Mapping, Sequence, cast
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence, cast
 
 import polars as pl
 
@@ -218,15 +218,66 @@ def _xls_formats(name: str, title: str, columns: Sequence[str], first: int, last
         book.release_resources()
 
 
-def _holds_formula(z: zipfile.ZipFile, member: str) -> bool:
-    """Whether a worksheet's XML holds a formula (``<f>``), read in slices (a sheet may be large)."""
+def _formula(xml: bytes) -> bool:
+    """A formula: ``<f>``, ``<f t="shared" …/>``, ``<x:f>``."""
+    return re.search(rb"<(?:\w+:)?f[\s/>]", xml) is not None
+
+
+def _error_cell(xml: bytes) -> bool:
+    """A cell holding an error value (``<c r="L2" s="3" t="e">``: #DIV/0!, #REF!, #VALUE! …); the
+    attribute is looked for as it is (no other element has it), a regular expression being six
+    times slower."""
+    return b't="e"' in xml or b"t='e'" in xml
+
+
+def _holds(z: zipfile.ZipFile, member: str, found: Callable[[bytes], bool]) -> bool:
+    """Whether ``found`` finds something in a worksheet's XML, read in slices (a sheet may be large)."""
     tail = b""
     with z.open(member) as f:
         while chunk := f.read(1 << 20):
-            if re.search(rb"<(?:\w+:)?f[\s/>]", tail + chunk):      # <f>, <f t="shared" …/>, <x:f>
+            if found(tail + chunk):
                 return True
             tail = chunk[-8:]
     return False
+
+
+def _sheets_xml(z: zipfile.ZipFile) -> list[str]:
+    return [n for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+
+
+def _error_cells(name: str) -> dict[str, dict[tuple[int, int], str]]:
+    """Per sheet, the cells holding an error value a formula gave (``#DIV/0!``, ``#REF!`` …) by their
+    0-based (row, column), as the error's text: calamine reads them as empty cells, and a broken
+    formula is then a value silently missing, where a CSV of the same sheet shows the error. Costs
+    a scan of the sheets' XML, and openpyxl only when some cell holds an error."""
+    with zipfile.ZipFile(name) as z:
+        if not any(_holds(z, n, _error_cell) for n in _sheets_xml(z)):
+            return {}
+    import openpyxl
+
+    found: dict[str, dict[tuple[int, int], str]] = {}
+    with open(name, "rb") as f:                        # a file object: any suffix is read
+        wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
+        try:
+            for ws in wb.worksheets:
+                found[ws.title] = {(c.row - 1, c.column - 1): str(c.value) for row in ws.iter_rows() for c in row
+                                   if getattr(c, "data_type", None) == "e" and c.value is not None}
+        finally:
+            wb.close()
+    return found
+
+
+def _with_errors(rows: list[list[Any]], errors: Mapping[tuple[int, int], str]) -> list[list[Any]]:
+    """The sheet's rows (from A1) with each error cell holding its error's text, in rows holding
+    something else too (a row of errors alone is formulas copied down below the table)."""
+    filled = {r for r, _ in errors if r < len(rows) and any(v is not None and v != "" for v in rows[r])}
+    for (r, c), text in errors.items():
+        if r in filled:
+            row = rows[r]
+            if c >= len(row):
+                row.extend([""] * (c + 1 - len(row)))
+            row[c] = text
+    return rows
 
 
 def _formulas_uncomputed(name: str) -> dict[str, list[tuple[int, str, str]]]:
@@ -240,7 +291,7 @@ def _formulas_uncomputed(name: str) -> dict[str, list[tuple[int, str, str]]]:
         except KeyError:
             return {}
         if not re.search(rb"fullCalcOnLoad=[\"'](?:1|true)", book) or not any(
-                _holds_formula(z, n) for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+                _holds(z, n, _formula) for n in _sheets_xml(z)):
             return {}
     import openpyxl
 
@@ -304,6 +355,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     found: list[SheetRead] = []
     formulas: list[tuple[str, str, str]] = []
     uncomputed = _formulas_uncomputed(name) if fmt == "xlsx" else {}
+    errors = _error_cells(name) if fmt == "xlsx" else {}
     sheets: list[str] = []
     unread: list[tuple[str, tuple[str, str] | None]] = []      # (sheet, why in zh and en; None: empty)
     try:
@@ -311,7 +363,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
         school_label: str | None = name
         for title in wb.sheet_names:
             sheet = wb.get_sheet_by_name(title)
-            rows = sheet.to_python(skip_empty_area=False)
+            rows = _with_errors(sheet.to_python(skip_empty_area=False), errors.get(title, {}))
             first = _first_filled(rows)
             kind = _sheet_kind(title, first)
             if kind is None:
