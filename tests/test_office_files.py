@@ -658,3 +658,31 @@ def test_a_formulas_error_value_is_shown_as_a_csv_of_the_sheet_shows_it(run, tmp
         assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO - 2, "rejected": 2, "skipped": 0}
         assert [(r["row"], p["code"], p["field"], p["observed"]) for r in data["rejected"] for p in r["problems"]] == [
             (2, "E102", "books", "#DIV/0!"), (3, "E102", "students", "#REF!")]
+
+
+#: A 填表说明 block as offices write one under the table: a heading, then numbered items.
+NOTE_ITEMS = ["1. 学校标识码填写10位教育部学校标识码，九年一贯制学校分两行填写。", "2、面积单位为平方米，金额单位为元",
+              "（3）学生数以2023年秋季学期统计为准", "一、本表由各学校填写，乡镇中心学校汇总", "②“寄宿生数”不含走读生"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("where", ["学校标识码", "学校名称"])
+def test_numbered_notes_under_a_table_are_skipped_not_rejected(run, tmp_path, fmt, where):
+    """The numbered items of a 填表说明 under the table (``1. …``, ``2、…``, ``（3）…``, ``一、…``) were
+    each read as a school and rejected with five errors (exit 1); they are notes, skipped. A row
+    opening so that fills other fields is still a record (here without its 学校标识码: rejected)."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    notes = [["填表说明："], *[[text] for text in NOTE_ITEMS]]
+    at = header.index(where)
+    block = [[None] * at + n + [None] * (len(header) - at - 1) for n in notes]
+    named = list(rows[0])
+    named[0], named[1] = "", "1. 青岚县第一小学"
+    paths = save_office(tmp_path, fmt, [header, *rows, named, *block], [county_header, *county_rows])
+    data, report, checked, judged = both(run, paths)
+    agree(data, report)
+    assert data["records"] == {"read": len(rows) + 1 + len(notes), "accepted": len(rows), "rejected": 1,
+                               "skipped": len(notes)}
+    assert [s["reason"] for s in data["skipped"]] == [f"非记录行 not a record: {t[:20]}{'…' if len(t) > 20 else ''}"
+                                                      for t in ["填表说明：", *NOTE_ITEMS]]
+    [rejected] = data["rejected"]
+    assert [p["code"] for p in rejected["problems"]] == ["E101"] and rejected["problems"][0]["field"] == "school_id"

@@ -78,6 +78,11 @@ _NOT_A_PLACE = {w: "(?:$|[^县市区旗镇乡村州])" for w in ("全县", "全�
 NON_RECORD = re.compile("^" + _SPACES + "(?:" + "|".join(_SPACES.join(map(re.escape, w)) + _NOT_A_PLACE.get(w, "")
                                                         for w in NON_RECORD_WORDS)
                         + "|" + _SPACES.join("注") + r"[:：\d、]" + "|" + _SPACES.join("备注") + "[:：])")
+#: An item of a numbered note (填表说明 below the table): ``1. 学校标识码填写…``, ``2、``, ``（3）``, ``一、``, ``①``
+#: opening text — never a code, a name or a 序号 alone. A row opening so is a note when it fills one
+#: known column at most (a record's other cells are filled).
+NOTE_ITEM = re.compile("^" + _SPACES + r"(?:[(（]?(?:\d{1,2}|[一二三四五六七八九十]{1,3})[)）.．、]|[①-⑳])"
+                       + r"\s*[^\s\d.．、)）]")
 #: The cells a row is known by, per kind of sheet.
 LEAD_FIELDS = {False: ("school_id", "school_name"), True: ("county_code", "county_name")}
 
@@ -88,13 +93,18 @@ def non_record_rows(body: pl.DataFrame, cells: Sequence[str], lead: Sequence[str
     first filled cell, opens with a totals/signature/note word (and it has no identity of its
     own), or no column a field names holds anything."""
     pattern = NON_RECORD.pattern
-    words = pl.any_horizontal([pl.coalesce(list(cells)).str.contains(pattern)]
-                              + [pl.col(c).str.contains(pattern) for c in lead]).fill_null(False)
-    empty = ~pl.any_horizontal([pl.col(c).is_not_null() for c in known]) if known else pl.lit(True)
+
+    def opens(with_: str) -> pl.Expr:
+        return pl.any_horizontal([pl.coalesce(list(cells)).str.contains(with_)]
+                                 + [pl.col(c).str.contains(with_) for c in lead]).fill_null(False)
+    filled = pl.sum_horizontal([pl.col(c).is_not_null() for c in known]) if known else pl.lit(0)
+    words = opens(pattern) | (opens(NOTE_ITEM.pattern) & (filled <= 1))
+    empty = filled == 0
     if ident is None:
         return body.select((words | empty).alias("m")).to_series()
-    # Only a row without its own identity (or one that is a word) can be anything but a record.
-    maybe = body.select((pl.col(ident).is_null() | pl.col(ident).str.contains(pattern)).alias("m")).to_series()
+    # Only a row without its own identity (or one that is a word or a note) can be anything but a record.
+    maybe = body.select((pl.col(ident).is_null() | pl.col(ident).str.contains(pattern)
+                         | pl.col(ident).str.contains(NOTE_ITEM.pattern)).fill_null(True).alias("m")).to_series()
     at = maybe.arg_true()
     if not len(at):
         return maybe
@@ -152,7 +162,7 @@ def skipped_rows(file_label: str, rows: pl.DataFrame, cells: Sequence[str], lead
     out = []
     first = pl.coalesce(list(cells)).alias("_first")
     for number, *texts in rows.select(pl.col("_row"), first, *[pl.col(c).alias(f"_{c}") for c in lead]).iter_rows():
-        word = next((t.strip() for t in texts if t and NON_RECORD.match(t)), None)
+        word = next((t.strip() for t in texts if t and (NON_RECORD.match(t) or NOTE_ITEM.match(t))), None)
         reason = (f"非记录行 not a record: {word[:20]}{'…' if len(word) > 20 else ''}" if word
                   else "没有任何已知列的数据 / no known column holds data")
         out.append(Skipped(file_label, number, reason))
