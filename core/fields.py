@@ -285,6 +285,19 @@ def header_to_field(header: Any) -> str | None:
         if name is not None and (not unit(name) or m.group(2) in unit_words(unit(name))
                                  or _only_holds(name, m.group(2), header)):
             return name
+        if name is None:
+            return _counted(m.group(1), m.group(2))
+    return None
+
+
+def _counted(label_: str, word: str) -> str | None:
+    """A count or an area headed as forms head it, without its 数 or 面积 and with the unit it is
+    counted in after it: 学生用计算机（台） is 学生用计算机台数, 网络多媒体教室（间） 网络多媒体教室数, 教职工（人）
+    教职工数, 教学及辅助用房（平方米） 教学及辅助用房面积."""
+    for tail in ("数", word + "数", "面积"):
+        name = _HEADER_INDEX.get(label_ + tail)
+        if name is not None and word in unit_words(unit(name)):
+            return name
     return None
 
 

@@ -686,3 +686,24 @@ def test_numbered_notes_under_a_table_are_skipped_not_rejected(run, tmp_path, fm
                                                       for t in ["填表说明：", *NOTE_ITEMS]]
     [rejected] = data["rejected"]
     assert [p["code"] for p in rejected["problems"]] == ["E101"] and rejected["problems"][0]["field"] == "school_id"
+
+
+#: Headers as statistical forms write them: a count's or an area's label without its 数 or 面积,
+#: the unit it is counted in after it, and 体育运动场（馆）面积.
+FORM_HEADERS = {"学生用计算机台数": "学生用计算机（台）", "网络多媒体教室数": "网络多媒体教室（间）", "教职工数": "教职工（人）",
+                "寄宿生数": "寄宿生（人）", "随班就读残疾学生数": "随班就读残疾学生（人）", "班级数": "班级（个）",
+                "县级及以上骨干教师数": "县级及以上骨干教师（人）", "音乐专用教室数": "音乐专用教室（间）",
+                "教学及辅助用房面积": "教学及辅助用房（平方米）", "体育运动场馆面积": "体育运动场（馆）面积（平方米）"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_headers_as_forms_write_them_name_their_fields(run, tmp_path, fmt, plain_demo):
+    """学生用计算机（台）, 教职工（人）, 体育运动场（馆）面积（平方米） …: each column was ignored (W401), its
+    values lost and the schools judged without them."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    paths = save_office(tmp_path, fmt, [[FORM_HEADERS.get(h, h) for h in header], *rows], [county_header, *county_rows])
+    data, report, checked, judged = both(run, paths)
+    assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}
+    assert not [n for n in report["notices"] if n["code"] == "W401"]
+    assert judged.exit_code == plain_demo[1] and statuses(report) == statuses(plain_demo[0])
+    assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain_demo[0]["schools"]]
