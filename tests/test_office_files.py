@@ -707,3 +707,48 @@ def test_headers_as_forms_write_them_name_their_fields(run, tmp_path, fmt, plain
     assert not [n for n in report["notices"] if n["code"] == "W401"]
     assert judged.exit_code == plain_demo[1] and statuses(report) == statuses(plain_demo[0])
     assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain_demo[0]["schools"]]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_a_group_heading_merged_across_the_row_is_skipped_not_rejected(run, tmp_path, fmt):
+    """Schools grouped by township under a heading row (城关镇, 一、小学) merged across the table: each
+    heading was read as a school named by its text and rejected with five errors (exit 1); it is a
+    heading, skipped. A merged cell over a few columns of a record does not make it one."""
+    (header, rows), _ = demo_tables()
+    table: list[list] = [header]
+    headings = []
+    for k, r in enumerate(rows):
+        if k % 10 == 0:
+            table.append(["城关镇" if k == 0 else f"第{k // 10}片区学校"] + [None] * (len(header) - 1))
+            headings.append(len(table))
+        table.append(list(r))
+    books = header.index("图书册数")
+    path = tmp_path / f"towns.{fmt}"
+    if fmt == "xlsx":
+        import openpyxl
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        for r in table:
+            ws.append([typed(c) for c in r])
+        for n in headings:
+            ws.merge_cells(start_row=n, start_column=1, end_row=n, end_column=len(header))
+        ws.merge_cells(start_row=3, start_column=books + 1, end_row=3, end_column=books + 3)  # 图书册数 over three
+        wb.save(path)
+    else:
+        import xlwt
+        wb = xlwt.Workbook(encoding="utf-8")
+        ws = wb.add_sheet("学校")
+        for i, r in enumerate(table):
+            if i + 1 in headings:
+                ws.write_merge(i, i, 0, len(header) - 1, r[0])
+            else:
+                for j, c in enumerate(r):
+                    if c is not None and not (i == 2 and books < j <= books + 2):
+                        ws.write(i, j, typed(c))
+        ws.merge(2, 2, books, books + 2)
+        wb.save(str(path))
+    data, report, checked, judged = both(run, [path])
+    agree(data, report)
+    assert data["records"] == {"read": N_DEMO + len(headings), "accepted": N_DEMO, "rejected": 0,
+                               "skipped": len(headings)}
+    assert [(s["row"], s["reason"][:5]) for s in data["skipped"]] == [(n, "分组标题行") for n in headings]

@@ -237,6 +237,18 @@ def fill_merged(body: pl.DataFrame, merged: Merged, cells: Sequence[str], names:
     return body, file_notice("W404", file_label, "；".join(zh) + " / " + "; ".join(en))
 
 
+GROUP_HEADING = "分组标题行（一个合并单元格横跨整行）/ group heading row (one merged cell across the row)"
+
+
+def heading_rows(merged: Merged, names: Sequence[str | None]) -> set[int]:
+    """The sheet rows (1-based) a merged cell spans across more than half the columns fields name:
+    a group heading (城关镇, 一、小学) over the records below it, never a record, which holds a
+    value per field."""
+    named = [j for j, n in enumerate(names) if n is not None]
+    return {r + 1 for (r0, c0), (r1, c1) in merged if 2 * sum(1 for j in named if c0 <= j <= c1) > len(named)
+            for r in range(r0, r1 + 1)}
+
+
 @dataclass
 class SheetRead:
     """What one table (a CSV file, a worksheet) gave: school and county rows, the notices about
@@ -297,6 +309,11 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     if units is not None:
         skipped.append(Skipped(file_label, int(body["_row"][0]), UNITS_ROW))
         body = body.slice(1)
+    headings = heading_rows(merged, names) if merged and body.height else set()
+    if headings:
+        at = body["_row"].is_in(list(headings))
+        skipped += [Skipped(file_label, int(n), GROUP_HEADING) for n in body.filter(at)["_row"]]
+        body = body.filter(~at)
     used = body.select(pl.col(cells).is_not_null().any()).row(0) if body.height else (False,) * len(cells)
     known = [c for j, c in enumerate(cells) if names[j] is not None and used[j]]
     if body.height:
@@ -310,7 +327,7 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
         present = set(frame["_row"].to_list())
         skipped.extend(Skipped(file_label, n, "空行 / blank row") for n in range(header_row + 1, last)
                        if n not in present)
-        skipped.sort(key=lambda s: s.row)
+    skipped.sort(key=lambda s: s.row)
     body = body.with_columns(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64))
     columns = [(c, names[j], header[j], _column_where(j))
                for j, c in enumerate(cells) if used[j]]
