@@ -601,7 +601,7 @@ def given_value(value: Any, found: Any) -> Any:
     file: what is not a number is left for validation to judge)."""
     if found.factor is None or value is None or isinstance(value, (bool, list, tuple, dict)):
         return value
-    return _times(cell_text(value), found.factor)
+    return _times(cell_text(value), found.factor, "元" in found.unit)
 
 
 def given_unit_notices(rows: Sequence[RawRow]) -> list[Problem]:
@@ -632,14 +632,18 @@ _MOST_CHARS = 100
 _EXACT = Context(prec=4 * _MOST_CHARS)
 
 
-def _times(text: str | None, factor: Fraction) -> str | None:
+def _times(text: str | None, factor: Fraction, money: bool = False) -> str | None:
     """``text`` (a number) times ``factor`` as text (exact, at most 6 decimals); other text as it
     is (validation judges it: a placeholder is missing, a word is refused, ``15%`` — a percentage,
     as a cell formatted so is read — is the fraction it says), and so is a number of
-    more than 100 characters or digits (``1e400``: far out of every range, validation refuses it)."""
+    more than 100 characters or digits (``1e400``: far out of every range, validation refuses it).
+    ``money``: the column is in 万元 or the like, where a yuan sign (``￥463.54``, Excel's currency
+    format) is the figure in the column's unit, as it is in yuan (coercion)."""
     if text is None:
         return None
     cleaned = _NUMBER_SPACE.sub("", unicodedata.normalize("NFKC", text))
+    if money and cleaned.startswith("¥"):
+        cleaned = cleaned[1:]
     if len(cleaned) > _MOST_CHARS:
         return text
     try:
@@ -688,7 +692,7 @@ def _plain_times(cells: pl.Series, factor: Fraction) -> pl.Series:
             .collect().to_series())
 
 
-def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
+def times_column(cells: pl.Series, factor: Fraction, money: bool = False) -> pl.Series:
     """:func:`_times` for a whole column, the same text by construction: plain decimals are
     multiplied by polars over the column (:func:`_plain_times`); every other cell (``1,200``,
     ``1e3``, full-width digits, more decimals, a word) goes through :func:`_times` once per
@@ -697,7 +701,7 @@ def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
     rest = cells.filter(fast.is_null() & cells.is_not_null()).unique()
     if not len(rest):
         return fast
-    converted = pl.Series([_times(text, factor) for text in rest.to_list()], dtype=pl.String)
+    converted = pl.Series([_times(text, factor, money) for text in rest.to_list()], dtype=pl.String)
     return fast.fill_null(cells.replace_strict(rest, converted, default=None, return_dtype=pl.String))
 
 
@@ -762,7 +766,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
         frame, shown = percent_cells(frame, percent)
     for column, fname, header, where, found in settled:
         if found is not None:
-            frame = frame.with_columns(times_column(frame[column], found.factor))
+            frame = frame.with_columns(times_column(frame[column], found.factor, "元" in found.unit))
             notices.append(unit_notice(fname, str(header), found, file_label, where, shown.get(column)))
         keep.append(pl.col(column).alias(fname))
     if unknown[0]:

@@ -4,6 +4,7 @@ through both ``validate`` and ``evaluate``, which must agree."""
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -752,3 +753,23 @@ def test_a_group_heading_merged_across_the_row_is_skipped_not_rejected(run, tmp_
     assert data["records"] == {"read": N_DEMO + len(headings), "accepted": N_DEMO, "rejected": 0,
                                "skipped": len(headings)}
     assert [(s["row"], s["reason"][:5]) for s in data["skipped"]] == [(n, "分组标题行") for n in headings]
+
+
+@pytest.mark.parametrize("in_wan", [False, True], ids=["元", "万元"])
+def test_amounts_saved_with_the_yuan_sign_are_read(run, tmp_path, plain_demo, in_wan):
+    """Excel's currency and accounting formats save an amount to CSV as ``￥4,635,400.00`` or
+    `` ￥ 1,397,500.00 ``: every such row was rejected (E102). Under a header in 万元 the sign is the
+    figure in 万元, converted like any other."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    equipment, funds = header.index("教学仪器设备资产值"), header.index("公用经费实际拨付数")
+    cells = [list(r) for r in rows]
+    for r in cells:
+        value = Fraction(r[equipment]) / (10_000 if in_wan else 1)
+        r[equipment] = f"￥{float(value):,.{6 if in_wan else 2}f}"
+        r[funds] = f" ￥ {int(r[funds]):,}.00 " if r[funds] else r[funds]
+    head = [h + ("（万元）" if in_wan and h == "教学仪器设备资产值" else "") for h in header]
+    paths = [save_csv(tmp_path / "s.csv", [head, *cells]), save_csv(tmp_path / "c.csv", [county_header, *county_rows])]
+    data, report, checked, judged = both(run, paths)
+    assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}
+    assert judged.exit_code == plain_demo[1] and statuses(report) == statuses(plain_demo[0])
+    assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain_demo[0]["schools"]]
