@@ -195,6 +195,11 @@ def checked_stat(name: str, most: int | None = None, too_big: str = "") -> os.st
     return st
 
 
+#: The most bytes of the lock file Excel and WPS keep beside an open file (``~$青岚县.xlsx``: the
+#: name of who opened it, 162 or 165 bytes).
+_LOCK_FILE_BYTES = 512
+
+
 def detect_format(path: str | Path) -> str:
     """The format of ``path``: by its suffix, corrected by what its first bytes are."""
     name = str(path)
@@ -208,7 +213,10 @@ def detect_format(path: str | Path) -> str:
     if suffix and fmt is None:
         raise InputError(name, f"不支持的文件类型 {p.suffix}（应为 {EXPECTED}）/ unsupported file type '{p.suffix}' "
                                f"(expected {EXPECTED})")
-    checked_stat(name)
+    if checked_stat(name).st_size <= _LOCK_FILE_BYTES and p.name.startswith("~$"):
+        raise InputError(name, "这是 Excel 或 WPS 打开文件时生成的临时锁定文件（~$ 开头），不是数据：请不要把它列入要读取的文件"
+                               "（关闭 Excel 或 WPS 后它会消失）/ this is the lock file Excel or WPS keeps while a file "
+                               "is open (its name starts with ~$), not data: leave it out (it goes when the file is closed)")
     try:
         with open(name, "rb") as f:
             head = f.read(SNIFF_BYTES)
