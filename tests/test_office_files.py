@@ -773,3 +773,19 @@ def test_amounts_saved_with_the_yuan_sign_are_read(run, tmp_path, plain_demo, in
     assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}
     assert judged.exit_code == plain_demo[1] and statuses(report) == statuses(plain_demo[0])
     assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain_demo[0]["schools"]]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+@pytest.mark.parametrize("title", ["说明", "填表说明", "指标解释"])
+def test_an_instructions_sheet_copying_the_header_is_not_read_as_schools(run, tmp_path, fmt, title):
+    """A 说明 sheet that copies the header with a row of what to write under it (10位教育部学校标识码,
+    小学或初中 …) was read as a sheet of schools and that row rejected with six errors (exit 1)."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    wants = ["10位教育部学校标识码", "学校全称", "小学或初中", "小学/初中/九年一贯制学校", "省份名称", "6位行政区划代码", "县名",
+             "学年起始年份，如2023"]
+    save = save_xlsx if fmt == "xlsx" else save_xls
+    path = save(tmp_path / f"w.{fmt}", [(title, [header[:len(wants)], wants]), ("学校", [header, *rows]),
+                                        ("县级", [county_header, *county_rows])])
+    data, report, checked, judged = both(run, [path])
+    assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}
+    assert f"跳过工作表 skipped sheet 「{title}」: 填表说明工作表（按名称）/ a sheet of instructions (by its name)" in checked.stderr

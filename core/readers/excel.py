@@ -68,10 +68,24 @@ def _first_filled(rows: list[list]) -> list[tuple[int, list]]:
     return list(itertools.islice(filled, HEADER_SEARCH_ROWS))
 
 
+#: Sheets of instructions by their names (说明, 填表说明, 填报说明, 指标解释, 填表须知 …): one may copy the
+#: header with a row of what to write under it (``10位教育部学校标识码``, ``小学或初中``), which is no record.
+_NOTES_SHEET = re.compile(r"^(?:(?:填表|填报|指标|数据)?(?:说明|解释|须知)|instructions?|readme)")
+NOTES_SHEET = ("填表说明工作表（按名称）", "a sheet of instructions (by its name)")
+
+
+def is_notes_sheet(title: str) -> bool:
+    return bool(_NOTES_SHEET.match(unicodedata.normalize("NFKC", title).strip().lower()))
+
+
+def _has_header(first: list[tuple[int, list]]) -> bool:
+    return bool(first) and header_index([[cell_text(c) for c in r] for _, r in first]) is not None
+
+
 def _sheet_kind(title: str, first: list[tuple[int, list]]) -> str | None:
     """``school`` or ``county`` for a sheet of records (``first``: its first filled rows), None
-    for any other sheet."""
-    if not first or header_index([[cell_text(c) for c in r] for _, r in first]) is None:
+    for any other sheet (one without a header, or named as instructions are)."""
+    if not _has_header(first) or is_notes_sheet(title):
         return None
     return "county" if is_county_sheet(title) else "school"
 
@@ -367,7 +381,7 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
             first = _first_filled(rows)
             kind = _sheet_kind(title, first)
             if kind is None:
-                why = unknown_headers(first[0]) if first else None
+                why = (NOTES_SHEET if _has_header(first) else unknown_headers(first[0])) if first else None
                 unread.append((title, why))
                 continue
             label = f"{name}#{title}" if kind == "county" or school_label is None else school_label
