@@ -44,6 +44,10 @@ _PLACEHOLDER = re.compile(r"[-—–―‐/]+|无|空|不适用|N/?A|#N/A", re.I
 #: A 学年: ``2023``, ``2023-2024``, ``2023—24``, ``2023年-2024年`` (its suffix 学年/学年度/年度/年 removed).
 _YEAR_RANGE = re.compile(r"(\d{4})年?(?:[-—–―‐~/]+|至|到)(\d{4}|\d{2})")
 _YEAR_SUFFIX = re.compile(r"(?:学年度|学年|年度|年)$")
+#: A term as statistics forms name it: ``2023年秋季学期`` (the school year starting that autumn),
+#: ``2024年春季`` (the one that started the autumn before); ``2023-2024学年第一学期`` is its school year.
+_SEASON = re.compile(r"(\d{4})年?(秋|春)季?(?:学期)?")
+_TERM = re.compile(r"(.+?)(?:第[一二12]学期|[上下]学期)")
 #: A date: ``2023-09-01``, ``2023/9/1``, ``2023.9.1``, ``2023年9月1日``, ISO with a time after it.
 _DATE = re.compile(r"(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?(?:[T ].*)?")
 #: Excel date serials of 1990-01-01 … 2100-12-31 (day 0 is 1899-12-30 after Excel's 1900 leap day).
@@ -111,8 +115,12 @@ def _to_year(value: str) -> int | None:
             return _school_year(date(int(found[1]), int(found[2]), int(found[3])))
         except ValueError:
             raise Bad("有效日期 / a real date") from None
-    s = _YEAR_SUFFIX.sub("", s)
-    if len(s) == 4 and s.isdigit():
+    found = _SEASON.fullmatch(s)
+    if found:
+        return int(found[1]) - (found[2] == "春")
+    term = _TERM.fullmatch(s)
+    s = _YEAR_SUFFIX.sub("", term[1] if term else s)
+    if len(s) == 4 and s.isdigit() and not term:
         return int(s)
     found = _YEAR_RANGE.fullmatch(s)
     if found:

@@ -158,7 +158,10 @@ def test_zero_stays_zero_and_a_closed_school_is_still_not_applicable(ev):
 
 YEAR_FORMS = ["2023", "2023年", "2023-2024", "2023—2024", "2023–2024学年", "2023/2024", "2023-24", "2023学年",
               "２０２３", "２０２３－２０２４", "2023——2024", "2023年-2024年", "2023 - 2024 学年", "2023～2024",
-              "2023学年度", "2023-09-01", "2024/3/1", "2023年9月1日", "45170"]
+              "2023学年度", "2023-09-01", "2024/3/1", "2023年9月1日", "45170",
+              # terms as statistics forms name them: autumn starts the school year, spring ends it
+              "2023年秋季学期", "2023年秋季", "2023秋", "2024年春季学期", "2023-2024学年第一学期", "2023-2024学年第二学期",
+              "2023—2024学年下学期"]
 
 
 @pytest.mark.parametrize("form", YEAR_FORMS)
@@ -170,7 +173,7 @@ def test_each_school_year_form_is_the_year_it_starts(tmp_path, ev, form):
     assert validate([RawRow("<r>", 1, one)]).accepted[0]["year"] == 2023          # row by row too
 
 
-@pytest.mark.parametrize("form", ["2023-2025", "2024-2023", "2023-22", "2023-13-01", "明年"])
+@pytest.mark.parametrize("form", ["2023-2025", "2024-2023", "2023-22", "2023-13-01", "明年", "2023年第一学期", "秋季"])
 def test_a_school_year_that_is_not_one_is_rejected_with_what_to_write(tmp_path, run, form):
     path = write(tmp_path / "schools.csv", *edited(学年={4: form}))
     vdoc, _ = agree(run, path)
