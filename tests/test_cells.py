@@ -205,6 +205,20 @@ def test_an_excel_date_serial_typed_as_a_number(tmp_path, ev):
     assert (years[2], years[3], years[4]) == (2023, 2023, 2022)
 
 
+# --- 学校标识码 --------------------------------------------------------------------------------
+
+def test_a_school_code_in_scientific_notation_is_refused_with_what_to_do(tmp_path, run):
+    """Excel shows a column of codes too narrow for them as 5.22698E+09 and saves that to CSV: the
+    digits are lost, and the school was judged under that "code" (two such schools: a duplicate)."""
+    path = write(tmp_path / "schools.gbk.csv", *edited(学校标识码={0: "5.22698E+09", 1: "５.２２６９８Ｅ＋０９"}))
+    vdoc, _ = agree(run, path)
+    assert vdoc["records"]["rejected"] == 2 and vdoc["records"]["accepted"] == vdoc["records"]["read"] - 2
+    problems = [p for r in vdoc["rejected"] for p in r["problems"]]
+    assert [(p["code"], p["field"]) for p in problems] == [("E105", "school_id")] * 2
+    assert problems[0]["message"].startswith("学校标识码（school_id） 格式不对，应为完整的标识码，如 5226980001（不能是科学计数法：5.2E+09 "
+                                             "已丢失位数，请把该列设为文本后重新填写），实际为 5.22698E+09 / expected the whole code")
+
+
 # --- 省份 ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("written", ["贵州省", "贵州", "Guizhou", "GUIZHOU", "guizhou", " 贵州省 ", "贵 州"])
