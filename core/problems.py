@@ -400,6 +400,13 @@ class ProblemGroup:
         return (f"例 e.g. 第 {row} 行 row {row}：{first}（共 {len(found)} 种不同的值 "
                 f"{len(found)} distinct values）")
 
+    @property
+    def cut(self) -> bool:
+        """Whether :meth:`line` leaves rows or values out (a long scattered list of rows, more
+        values than :data:`EXAMPLES_SHOWN`, or one of several messages)."""
+        many = len(self.values) > (EXAMPLES_SHOWN if self.worded else 1)
+        return many or len(row_parts(set(self.rows))) > ROW_PARTS_SHOWN
+
     def line(self) -> str:
         mark = "警告 warning " if self.severity == WARNING else ""
         return f"{self.where}: {mark}{self.code} {self.message}"
@@ -481,4 +488,7 @@ def problem_lines(rejected: Iterable[Mapping[str, Any]], warnings: Iterable[Mapp
         rest = len(groups) - len(shown)
         lines.append(f"{indent}… 另有 {rest} 类问题 and {rest} more kinds of problem "
                      f"(全部 all of them: --format json)")
+    elif any(g.cut for g in shown):
+        lines.append(f"{indent}（以上有的问题只列出前几行或前几个值，每一行的问题见 --format json）/ (some problems above show "
+                     f"their first rows or values only: every row's problems: --format json)")
     return lines
