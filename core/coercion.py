@@ -213,11 +213,18 @@ def _to_province(value: str) -> str:
     return regions.province_key(s)
 
 
+#: A code a program wrote as a float (``5226980001.0``, ``522698.0``: a CSV a script exported from a
+#: column with gaps): the code. A workbook's number cell and a JSON number lose their ``.0`` when read.
+FLOAT_CODE = r"^([0-9]+)\.0+$"
+_FLOAT_CODE = re.compile(FLOAT_CODE)
+
+
 def _make_to_str(name: str, spec: dict[str, Any]) -> Coercer:
     if name == "province":
         return _to_province
     has_enum = "enum" in spec
     direct = frozenset(v for v in spec.get("enum", ()) if isinstance(v, str))
+    code = bool(spec.get("x-code"))
 
     def to_str(value: str) -> str:
         s = normal_text(value)
@@ -225,6 +232,8 @@ def _make_to_str(name: str, spec: dict[str, Any]) -> Coercer:
             raise Bad("文本 / text")
         if has_enum:
             return s if s in direct else (fields.enum_value(name, s) or s)
+        if code:
+            return _FLOAT_CODE.sub(r"\1", s)
         return s
     return to_str
 
@@ -295,10 +304,13 @@ def fast_values(col: pl.Expr, spec: dict[str, Any], mapping: dict[str, Any] | No
     if kind == "number":
         cast = col.cast(pl.Float64, strict=False)
         return pl.when(cast.is_finite()).then(cast)
+    code = bool(spec.get("x-code"))
     if ascii_only:
-        return col
+        return col.str.replace(FLOAT_CODE, "${1}") if code else col
     normal = (col.str.normalize("NFKC").str.replace_all(_INVISIBLE.pattern, "")      # normal_text (the province
               .str.strip_chars())                                                       # always has a mapping)
+    if code:
+        normal = normal.str.replace(FLOAT_CODE, "${1}")
     return pl.when(normal.str.len_bytes() > 0).then(normal)
 
 

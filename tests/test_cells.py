@@ -219,6 +219,33 @@ def test_a_school_code_in_scientific_notation_is_refused_with_what_to_do(tmp_pat
                                              "已丢失位数，请把该列设为文本后重新填写），实际为 5.22698E+09 / expected the whole code")
 
 
+@pytest.mark.parametrize("copies", [1, 10], ids=["28 rows", "280 rows"])
+@pytest.mark.parametrize("wide", [False, True], ids=["ASCII", "a full-width code"])
+def test_codes_a_program_wrote_as_floats_are_the_codes(tmp_path, ev, copies, wide):
+    """A CSV a script exported from a column with gaps writes 5226980001.0 and 522698.0: the county
+    code was refused on every row (E105) and the school code kept its .0 (a nine-year school's two
+    rows with and without it were two schools). Few codes are read one by one, many by polars."""
+    header, rows = demo_table()
+    sid, code = header.index("学校标识码"), header.index("县级行政区划代码")
+    plain, floated = [], []
+    for k in range(copies):
+        for r in rows:
+            r = list(r)
+            r[sid] = str(int(r[sid]) + 1000 * k)
+            plain.append(list(r))
+            r[sid] += ".0"
+            r[code] += ".00"
+            floated.append(r)
+    floated[0][sid] = floated[0][sid].translate(str.maketrans("0123456789.", "０１２３４５６７８９．")) if wide else \
+        floated[0][sid]
+    floated[1][sid] = floated[1][sid][:-2]                         # one written without: the same code
+    got = [ev.check(*ev.load([write(tmp_path / f"{name}.csv", header, table)]))
+           for name, table in (("plain", plain), ("floated", floated))]
+    assert not got[1].rejected
+    assert [(r["school_id"], r["county_code"]) for r in got[1].schools.accepted] == \
+        [(r["school_id"], r["county_code"]) for r in got[0].schools.accepted]
+
+
 # --- 省份 ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("written", ["贵州省", "贵州", "Guizhou", "GUIZHOU", "guizhou", " 贵州省 ", "贵 州"])
