@@ -789,3 +789,21 @@ def test_an_instructions_sheet_copying_the_header_is_not_read_as_schools(run, tm
     data, report, checked, judged = both(run, [path])
     assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}
     assert f"跳过工作表 skipped sheet 「{title}」: 填表说明工作表（按名称）/ a sheet of instructions (by its name)" in checked.stderr
+
+
+@pytest.mark.parametrize("where", ["学校标识码", "学校名称"])
+def test_a_total_named_after_its_township_is_skipped_not_rejected(run, tmp_path, where):
+    """Per-township subtotals name their place first (城关镇小计, 青岚县合计, 中心学校 小 计：): each was
+    read as a school and rejected with five errors (exit 1), where 小计 alone was skipped."""
+    (header, rows), _ = demo_tables()
+    totals = ["城关镇小计", "青岚县合计", "石桥镇中心学校 小 计：", "全县总计"]
+    lines = []
+    for text in totals:
+        line = [""] * len(header)
+        line[header.index(where)], line[header.index("在校生数")] = text, "5000"
+        lines.append(line)
+    table = [header, *rows[:10], lines[0], *rows[10:20], lines[2], *rows[20:], lines[1], lines[3]]
+    data, report, _, _ = both(run, [save_csv(tmp_path / "s.csv", table)])
+    agree(data, report)
+    assert data["records"] == {"read": len(rows) + 4, "accepted": len(rows), "rejected": 0, "skipped": 4}
+    assert [s["row"] for s in data["skipped"]] == [12, 23, 32, 33]

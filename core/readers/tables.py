@@ -75,9 +75,12 @@ NON_RECORD_WORDS = ("合计", "总计", "小计", "累计", "共计", "全县", 
 _SPACES = r"[\s\u3000]*"
 #: After 全县, 全州 … a place-name ending means a place (全州县 is a county of Guangxi), not a total.
 _NOT_A_PLACE = {w: "(?:$|[^县市区旗镇乡村州])" for w in ("全县", "全区", "全市", "全旗", "全州", "全省")}
+#: A total named after its place or group, the word last: 城关镇小计, 青岚县合计, 中心学校小计.
+_TOTAL_LAST = (r"[^\n]{0,40}?(?:" + "|".join(_SPACES.join(w) for w in ("合计", "小计", "总计", "共计")) + ")"
+               + _SPACES + "[:：]?" + _SPACES + "$")
 NON_RECORD = re.compile("^" + _SPACES + "(?:" + "|".join(_SPACES.join(map(re.escape, w)) + _NOT_A_PLACE.get(w, "")
                                                         for w in NON_RECORD_WORDS)
-                        + "|" + _SPACES.join("注") + r"[:：\d、]" + "|" + _SPACES.join("备注") + "[:：])")
+                        + "|" + _SPACES.join("注") + r"[:：\d、]" + "|" + _SPACES.join("备注") + "[:：]|" + _TOTAL_LAST + ")")
 #: An item of a numbered note (填表说明 below the table): ``1. 学校标识码填写…``, ``2、``, ``（3）``, ``一、``, ``①``
 #: opening text — never a code, a name or a 序号 alone. A row opening so is a note when it fills one
 #: known column at most (a record's other cells are filled).
