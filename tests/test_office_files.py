@@ -807,3 +807,33 @@ def test_a_total_named_after_its_township_is_skipped_not_rejected(run, tmp_path,
     agree(data, report)
     assert data["records"] == {"read": len(rows) + 4, "accepted": len(rows), "rejected": 0, "skipped": 4}
     assert [s["row"] for s in data["skipped"]] == [12, 23, 32, 33]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_a_hidden_sheet_of_records_is_read_and_said_to_be_hidden(run, tmp_path, fmt):
+    """Last year's schools kept in a hidden sheet are read and judged with this year's: the clerk,
+    who cannot see that sheet in Excel, was told only that a sheet 「2022年」 was read."""
+    (header, rows), _ = demo_tables()
+    year = header.index("学年")
+    last = [[*r[:year], "2022", *r[year + 1:]] for r in rows]
+    path = tmp_path / f"w.{fmt}"
+    if fmt == "xlsx":
+        import openpyxl
+        save_xlsx(path, [("2023", [header, *rows]), ("2022年", [header, *last])])
+        wb = openpyxl.load_workbook(path)
+        wb["2022年"].sheet_state = "hidden"
+        wb.save(path)
+    else:
+        import xlwt
+        book = xlwt.Workbook(encoding="utf-8")
+        for title, table in (("2023", [header, *rows]), ("2022年", [header, *last])):
+            ws = book.add_sheet(title)
+            for i, r in enumerate(table):
+                for j, c in enumerate(r):
+                    ws.write(i, j, typed(c))
+        ws.visibility = 1                                  # hidden
+        book.save(str(path))
+    data, _, checked, _ = both(run, [path])
+    assert data["records"]["accepted"] == 2 * N_DEMO
+    assert "读取工作表 read sheet 「2022年」(学校记录 school records；隐藏的工作表，其记录同样读取 / a hidden sheet" in checked.stderr
+    assert "「2023」(学校记录 school records)" in checked.stderr

@@ -373,7 +373,10 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     sheets: list[str] = []
     unread: list[tuple[str, tuple[str, str] | None]] = []      # (sheet, why in zh and en; None: empty)
     try:
+        from python_calamine import SheetVisibleEnum
+
         wb = _open(name, fmt)
+        hidden = {m.name for m in wb.sheets_metadata if m.visible != SheetVisibleEnum.Visible}
         school_label: str | None = name
         for title in wb.sheet_names:
             sheet = wb.get_sheet_by_name(title)
@@ -397,7 +400,9 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
                 if uncomputed.get(title):
                     records = set(read_.schools["_row"].to_list()) | set(read_.county["_row"].to_list())
                     formulas += [(title, cell, f) for row, cell, f in uncomputed[title] if row in records]
-                sheets.append(f"「{title}」({'县级记录 county records' if kind == 'county' else '学校记录 school records'})")
+                sheets.append(f"「{title}」({'县级记录 county records' if kind == 'county' else '学校记录 school records'}"
+                              + ("；隐藏的工作表，其记录同样读取 / a hidden sheet, whose records are read too" if title in hidden
+                                 else "") + ")")
     except InputError:
         raise
     except Exception as exc:  # calamine raises several types for a damaged file
