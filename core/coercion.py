@@ -44,6 +44,10 @@ _PLACEHOLDER = re.compile(r"[-—–―‐/]+|无|空|不适用|N/?A|#N/A", re.I
 #: A 学年: ``2023``, ``2023-2024``, ``2023—24``, ``2023年-2024年`` (its suffix 学年/学年度/年度/年 removed).
 _YEAR_RANGE = re.compile(r"(\d{4})年?(?:[-—–―‐~/]+|至|到)(\d{4}|\d{2})")
 _YEAR_SUFFIX = re.compile(r"(?:学年度|学年|年度|年)$")
+#: A term as statistics forms name it: ``2023年秋季学期`` (the school year starting that autumn),
+#: ``2024年春季`` (the one that started the autumn before); ``2023-2024学年第一学期`` is its school year.
+_SEASON = re.compile(r"(\d{4})年?(秋|春)季?(?:学期)?")
+_TERM = re.compile(r"(.+?)(?:第[一二12]学期|[上下]学期)")
 #: A date: ``2023-09-01``, ``2023/9/1``, ``2023.9.1``, ``2023年9月1日``, ISO with a time after it.
 _DATE = re.compile(r"(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?(?:[T ].*)?")
 #: Excel date serials of 1990-01-01 … 2100-12-31 (day 0 is 1899-12-30 after Excel's 1900 leap day).
@@ -111,8 +115,12 @@ def _to_year(value: str) -> int | None:
             return _school_year(date(int(found[1]), int(found[2]), int(found[3])))
         except ValueError:
             raise Bad("有效日期 / a real date") from None
-    s = _YEAR_SUFFIX.sub("", s)
-    if len(s) == 4 and s.isdigit():
+    found = _SEASON.fullmatch(s)
+    if found:
+        return int(found[1]) - (found[2] == "春")
+    term = _TERM.fullmatch(s)
+    s = _YEAR_SUFFIX.sub("", term[1] if term else s)
+    if len(s) == 4 and s.isdigit() and not term:
         return int(s)
     found = _YEAR_RANGE.fullmatch(s)
     if found:
@@ -134,7 +142,11 @@ def school_year(value: str) -> int | None:
 
 def _own_unit_dropped(s: str, spec: dict[str, Any]) -> str:
     """A number typed with the unit its field is counted in (``2150人``, ``23220平方米``) without
-    it: that unit says nothing more. Any other word stays, and the cell is refused."""
+    it: that unit says nothing more; so is the yuan sign of an amount in yuan (``￥4,635,400.00``,
+    what Excel's currency and accounting formats show and save to CSV). Any other word stays, and
+    the cell is refused."""
+    if s.startswith("¥") and "元" in fields.unit_words(spec.get("x-unit", "")):       # ￥ is ¥ after NFKC
+        s = s[1:].lstrip()
     for word in fields.unit_words(spec.get("x-unit", "")):
         number = s[: -len(word)].rstrip() if s.endswith(word) else ""
         if number[-1:].isdigit():
@@ -209,11 +221,18 @@ def _to_province(value: str) -> str:
     return regions.province_key(s)
 
 
+#: A code a program wrote as a float (``5226980001.0``, ``522698.0``: a CSV a script exported from a
+#: column with gaps): the code. A workbook's number cell and a JSON number lose their ``.0`` when read.
+FLOAT_CODE = r"^([0-9]+)\.0+$"
+_FLOAT_CODE = re.compile(FLOAT_CODE)
+
+
 def _make_to_str(name: str, spec: dict[str, Any]) -> Coercer:
     if name == "province":
         return _to_province
     has_enum = "enum" in spec
     direct = frozenset(v for v in spec.get("enum", ()) if isinstance(v, str))
+    code = bool(spec.get("x-code"))
 
     def to_str(value: str) -> str:
         s = normal_text(value)
@@ -221,6 +240,8 @@ def _make_to_str(name: str, spec: dict[str, Any]) -> Coercer:
             raise Bad("文本 / text")
         if has_enum:
             return s if s in direct else (fields.enum_value(name, s) or s)
+        if code:
+            return _FLOAT_CODE.sub(r"\1", s)
         return s
     return to_str
 
@@ -291,10 +312,13 @@ def fast_values(col: pl.Expr, spec: dict[str, Any], mapping: dict[str, Any] | No
     if kind == "number":
         cast = col.cast(pl.Float64, strict=False)
         return pl.when(cast.is_finite()).then(cast)
+    code = bool(spec.get("x-code"))
     if ascii_only:
-        return col
+        return col.str.replace(FLOAT_CODE, "${1}") if code else col
     normal = (col.str.normalize("NFKC").str.replace_all(_INVISIBLE.pattern, "")      # normal_text (the province
               .str.strip_chars())                                                       # always has a mapping)
+    if code:
+        normal = normal.str.replace(FLOAT_CODE, "${1}")
     return pl.when(normal.str.len_bytes() > 0).then(normal)
 
 

@@ -110,6 +110,9 @@ INVISIBLE = "\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
 #: What headers are compared without: spaces, ``_``/``-`` and the invisible characters.
 _DROP = re.compile(rf"[\s_\-{INVISIBLE}]+")
 _TRAILING_UNIT = re.compile(r"^(.+?)\(([^()]*)\)$")
+#: ``其中：`` before a header (其中：学生宿舍面积, 其中寄宿生数) marks a sub-item of the column before it,
+#: as statistical forms write one: the column is the field it names.
+_SUB_ITEM = re.compile(r"^其中:?(?=.)")
 
 # Unit words a header may carry in trailing brackets, per the field's x-unit.
 _UNIT_WORDS: dict[str, frozenset[str]] = {
@@ -141,7 +144,7 @@ def unit_words(unit_name: str) -> frozenset[str]:
 
 def _norm(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
-    return _DROP.sub("", text).lower()
+    return _SUB_ITEM.sub("", _DROP.sub("", text)).lower()
 
 
 def _build_header_index() -> dict[str, str]:
@@ -290,6 +293,19 @@ def header_to_field(header: Any) -> str | None:
         # (beside a column headed with the plain name, such a column is another one: see loading.header_names)
         if name is not None and (not unit(name) or m.group(2) in unit_words(unit(name))
                                  or _only_holds(name, m.group(2), header) or _year_noted(name, m.group(2))):
+            return name
+        if name is None:
+            return _counted(m.group(1), m.group(2))
+    return None
+
+
+def _counted(label_: str, word: str) -> str | None:
+    """A count or an area headed as forms head it, without its 数 or 面积 and with the unit it is
+    counted in after it: 学生用计算机（台） is 学生用计算机台数, 网络多媒体教室（间） 网络多媒体教室数, 教职工（人）
+    教职工数, 教学及辅助用房（平方米） 教学及辅助用房面积."""
+    for tail in ("数", word + "数", "面积"):
+        name = _HEADER_INDEX.get(label_ + tail)
+        if name is not None and word in unit_words(unit(name)):
             return name
     return None
 

@@ -196,6 +196,11 @@ def checked_stat(name: str, most: int | None = None, too_big: str = "") -> os.st
     return st
 
 
+#: The most bytes of the lock file Excel and WPS keep beside an open file (``~$青岚县.xlsx``: the
+#: name of who opened it, 162 or 165 bytes).
+_LOCK_FILE_BYTES = 512
+
+
 def detect_format(path: str | Path) -> str:
     """The format of ``path``: by its suffix, corrected by what its first bytes are."""
     name = str(path)
@@ -209,7 +214,10 @@ def detect_format(path: str | Path) -> str:
     if suffix and fmt is None:
         raise InputError(name, f"不支持的文件类型 {p.suffix}（应为 {EXPECTED}）/ unsupported file type '{p.suffix}' "
                                f"(expected {EXPECTED})")
-    checked_stat(name)
+    if checked_stat(name).st_size <= _LOCK_FILE_BYTES and p.name.startswith("~$"):
+        raise InputError(name, "这是 Excel 或 WPS 打开文件时生成的临时锁定文件（~$ 开头），不是数据：请不要把它列入要读取的文件"
+                               "（关闭 Excel 或 WPS 后它会消失）/ this is the lock file Excel or WPS keeps while a file "
+                               "is open (its name starts with ~$), not data: leave it out (it goes when the file is closed)")
     try:
         with open(name, "rb") as f:
             head = f.read(SNIFF_BYTES)
@@ -614,7 +622,7 @@ def given_value(value: Any, found: Any) -> Any:
     file: what is not a number is left for validation to judge)."""
     if found.factor is None or value is None or isinstance(value, (bool, list, tuple, dict)):
         return value
-    return _times(cell_text(value), found.factor)
+    return _times(cell_text(value), found.factor, "元" in found.unit)
 
 
 def given_unit_notices(rows: Sequence[RawRow]) -> list[Problem]:
@@ -645,14 +653,18 @@ _MOST_CHARS = 100
 _EXACT = Context(prec=4 * _MOST_CHARS)
 
 
-def _times(text: str | None, factor: Fraction) -> str | None:
+def _times(text: str | None, factor: Fraction, money: bool = False) -> str | None:
     """``text`` (a number) times ``factor`` as text (exact, at most 6 decimals); other text as it
     is (validation judges it: a placeholder is missing, a word is refused, ``15%`` — a percentage,
     as a cell formatted so is read — is the fraction it says), and so is a number of
-    more than 100 characters or digits (``1e400``: far out of every range, validation refuses it)."""
+    more than 100 characters or digits (``1e400``: far out of every range, validation refuses it).
+    ``money``: the column is in 万元 or the like, where a yuan sign (``￥463.54``, Excel's currency
+    format) is the figure in the column's unit, as it is in yuan (coercion)."""
     if text is None:
         return None
     cleaned = _NUMBER_SPACE.sub("", unicodedata.normalize("NFKC", text))
+    if money and cleaned.startswith("¥"):
+        cleaned = cleaned[1:]
     if len(cleaned) > _MOST_CHARS:
         return text
     try:
@@ -701,7 +713,7 @@ def _plain_times(cells: pl.Series, factor: Fraction) -> pl.Series:
             .collect().to_series())
 
 
-def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
+def times_column(cells: pl.Series, factor: Fraction, money: bool = False) -> pl.Series:
     """:func:`_times` for a whole column, the same text by construction: plain decimals are
     multiplied by polars over the column (:func:`_plain_times`); every other cell (``1,200``,
     ``1e3``, full-width digits, more decimals, a word) goes through :func:`_times` once per
@@ -710,7 +722,7 @@ def times_column(cells: pl.Series, factor: Fraction) -> pl.Series:
     rest = cells.filter(fast.is_null() & cells.is_not_null()).unique()
     if not len(rest):
         return fast
-    converted = pl.Series([_times(text, factor) for text in rest.to_list()], dtype=pl.String)
+    converted = pl.Series([_times(text, factor, money) for text in rest.to_list()], dtype=pl.String)
     return fast.fill_null(cells.replace_strict(rest, converted, default=None, return_dtype=pl.String))
 
 
@@ -787,7 +799,7 @@ def settle_columns(name: str, frame: pl.DataFrame, columns: Sequence[tuple[str, 
         frame, shown = percent_cells(frame, percent)
     for column, fname, header, where, found in settled:
         if found is not None:
-            frame = frame.with_columns(times_column(frame[column], found.factor))
+            frame = frame.with_columns(times_column(frame[column], found.factor, "元" in found.unit))
             notices.append(unit_notice(fname, str(header), found, file_label, where, shown.get(column)))
         keep.append(pl.col(column).alias(fname))
     if unknown[0]:

@@ -248,8 +248,9 @@ def message(code: str, fname: str | None, lab: str, observed: Any, expected: Any
     if code == "E103":
         return f"{who} 应 {expected}，实际为 {zh_seen} / must be {expected}, got {en_seen}"
     if code == "E107":
-        hint = " (rates are fractions: 95 % is 0.95)" if expected == "≤ 1" else ""
-        return f"{who} 应 {expected}，实际为 {zh_seen} / must be {expected}, got {en_seen}{hint}"
+        zh_hint, en_hint = (("（比例按小数填写：95% 填 0.95 或 95%）", " (rates are fractions: 95 % is 0.95 or 95%)")
+                            if expected == "≤ 1" else ("", ""))
+        return f"{who} 应 {expected}，实际为 {zh_seen}{zh_hint} / must be {expected}, got {en_seen}{en_hint}"
     if code == "E104":
         return f"{who} 取值 {zh_seen} 不在允许范围 / must be one of {expected}, got {en_seen}"
     if code == "E105":
@@ -400,6 +401,13 @@ class ProblemGroup:
         return (f"例 e.g. 第 {row} 行 row {row}：{first}（共 {len(found)} 种不同的值 "
                 f"{len(found)} distinct values）")
 
+    @property
+    def cut(self) -> bool:
+        """Whether :meth:`line` leaves rows or values out (a long scattered list of rows, more
+        values than :data:`EXAMPLES_SHOWN`, or one of several messages)."""
+        many = len(self.values) > (EXAMPLES_SHOWN if self.worded else 1)
+        return many or len(row_parts(set(self.rows))) > ROW_PARTS_SHOWN
+
     def line(self) -> str:
         mark = "警告 warning " if self.severity == WARNING else ""
         return f"{self.where}: {mark}{self.code} {self.message}"
@@ -484,4 +492,7 @@ def problem_lines(rejected: Iterable[Mapping[str, Any]], warnings: Iterable[Mapp
         rest = len(groups) - len(shown)
         lines.append(f"{indent}… 另有 {rest} 类问题 and {rest} more kinds of problem "
                      f"(全部 all of them: --format json)")
+    elif any(g.cut for g in shown):
+        lines.append(f"{indent}（以上有的问题只列出前几行或前几个值，每一行的问题见 --format json）/ (some problems above show "
+                     f"their first rows or values only: every row's problems: --format json)")
     return lines

@@ -152,6 +152,20 @@ def test_a_table_under_an_unknown_suffix_is_read_by_its_content(tmp_path):
     assert "W401" not in out.stderr and "W403" not in out.stderr and "no records found" not in out.stderr
 
 
+@pytest.mark.parametrize("name", ["~$青岚县学校.xlsx", "~$hools.csv"])
+def test_the_lock_file_excel_keeps_beside_an_open_file(tmp_path, name):
+    """``edubalance validate *.xlsx`` while the workbook is open in Excel or WPS takes in its lock
+    file (``~$…``, the name of who opened it): it was "not an Excel workbook" (or a CSV with a
+    control character), with nothing said of what it is or what to do."""
+    owner = "张敏"
+    lock = (bytes([len(owner)]) + owner.encode("gbk").ljust(53, b" ") + len(owner).to_bytes(2, "little")
+            + owner.encode("utf-16-le").ljust(110, b" "))
+    good = table_file(tmp_path, "schools.csv", [GOOD])
+    for command in ("validate", "evaluate"):
+        out = cli(command, good, write(tmp_path, name, lock))
+        check(out, 2, "这是 Excel 或 WPS 打开文件时生成的临时锁定文件（~$ 开头），不是数据：请不要把它列入要读取的文件")
+
+
 def test_malformed_json(tmp_path):
     check(cli("evaluate", write(tmp_path, "bad.json", '[{"school_id": "1",')), 2, "bad.json")
 

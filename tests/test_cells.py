@@ -158,7 +158,10 @@ def test_zero_stays_zero_and_a_closed_school_is_still_not_applicable(ev):
 
 YEAR_FORMS = ["2023", "2023年", "2023-2024", "2023—2024", "2023–2024学年", "2023/2024", "2023-24", "2023学年",
               "２０２３", "２０２３－２０２４", "2023——2024", "2023年-2024年", "2023 - 2024 学年", "2023～2024",
-              "2023学年度", "2023-09-01", "2024/3/1", "2023年9月1日", "45170"]
+              "2023学年度", "2023-09-01", "2024/3/1", "2023年9月1日", "45170",
+              # terms as statistics forms name them: autumn starts the school year, spring ends it
+              "2023年秋季学期", "2023年秋季", "2023秋", "2024年春季学期", "2023-2024学年第一学期", "2023-2024学年第二学期",
+              "2023—2024学年下学期"]
 
 
 @pytest.mark.parametrize("form", YEAR_FORMS)
@@ -170,7 +173,7 @@ def test_each_school_year_form_is_the_year_it_starts(tmp_path, ev, form):
     assert validate([RawRow("<r>", 1, one)]).accepted[0]["year"] == 2023          # row by row too
 
 
-@pytest.mark.parametrize("form", ["2023-2025", "2024-2023", "2023-22", "2023-13-01", "明年"])
+@pytest.mark.parametrize("form", ["2023-2025", "2024-2023", "2023-22", "2023-13-01", "明年", "2023年第一学期", "秋季"])
 def test_a_school_year_that_is_not_one_is_rejected_with_what_to_write(tmp_path, run, form):
     path = write(tmp_path / "schools.csv", *edited(学年={4: form}))
     vdoc, _ = agree(run, path)
@@ -200,6 +203,47 @@ def test_an_excel_date_serial_typed_as_a_number(tmp_path, ev):
     checked = ev.check(*ev.load([path]))
     years = {r["_row"]: r["year"] for r in checked.schools.accepted}
     assert (years[2], years[3], years[4]) == (2023, 2023, 2022)
+
+
+# --- 学校标识码 --------------------------------------------------------------------------------
+
+def test_a_school_code_in_scientific_notation_is_refused_with_what_to_do(tmp_path, run):
+    """Excel shows a column of codes too narrow for them as 5.22698E+09 and saves that to CSV: the
+    digits are lost, and the school was judged under that "code" (two such schools: a duplicate)."""
+    path = write(tmp_path / "schools.gbk.csv", *edited(学校标识码={0: "5.22698E+09", 1: "５.２２６９８Ｅ＋０９"}))
+    vdoc, _ = agree(run, path)
+    assert vdoc["records"]["rejected"] == 2 and vdoc["records"]["accepted"] == vdoc["records"]["read"] - 2
+    problems = [p for r in vdoc["rejected"] for p in r["problems"]]
+    assert [(p["code"], p["field"]) for p in problems] == [("E105", "school_id")] * 2
+    assert problems[0]["message"].startswith("学校标识码（school_id） 格式不对，应为完整的标识码，如 5226980001（不能是科学计数法：5.2E+09 "
+                                             "已丢失位数，请把该列设为文本后重新填写），实际为 5.22698E+09 / expected the whole code")
+
+
+@pytest.mark.parametrize("copies", [1, 10], ids=["28 rows", "280 rows"])
+@pytest.mark.parametrize("wide", [False, True], ids=["ASCII", "a full-width code"])
+def test_codes_a_program_wrote_as_floats_are_the_codes(tmp_path, ev, copies, wide):
+    """A CSV a script exported from a column with gaps writes 5226980001.0 and 522698.0: the county
+    code was refused on every row (E105) and the school code kept its .0 (a nine-year school's two
+    rows with and without it were two schools). Few codes are read one by one, many by polars."""
+    header, rows = demo_table()
+    sid, code = header.index("学校标识码"), header.index("县级行政区划代码")
+    plain, floated = [], []
+    for k in range(copies):
+        for r in rows:
+            r = list(r)
+            r[sid] = str(int(r[sid]) + 1000 * k)
+            plain.append(list(r))
+            r[sid] += ".0"
+            r[code] += ".00"
+            floated.append(r)
+    floated[0][sid] = floated[0][sid].translate(str.maketrans("0123456789.", "０１２３４５６７８９．")) if wide else \
+        floated[0][sid]
+    floated[1][sid] = floated[1][sid][:-2]                         # one written without: the same code
+    got = [ev.check(*ev.load([write(tmp_path / f"{name}.csv", header, table)]))
+           for name, table in (("plain", plain), ("floated", floated))]
+    assert not got[1].rejected
+    assert [(r["school_id"], r["county_code"]) for r in got[1].schools.accepted] == \
+        [(r["school_id"], r["county_code"]) for r in got[0].schools.accepted]
 
 
 # --- 省份 ----------------------------------------------------------------------------------

@@ -70,6 +70,33 @@ def test_a_long_scattered_list_is_the_first_rows_and_a_count():
     assert rows_text([2, 4, 6, 8, 10, 12]) == "第 2、4、6 行等 6 行 rows 2, 4, 6 … (6 rows)"
 
 
+#: What follows problem lines that leave rows or values out.
+CUT = ("  （以上有的问题只列出前几行或前几个值，每一行的问题见 --format json）/ (some problems above show their first rows or "
+       "values only: every row's problems: --format json)")
+
+
+def test_the_rows_and_values_a_line_leaves_out_are_said_to_be_in_the_json():
+    """A problem on six scattered rows shows three of them (第 2、4、6 行等 6 行) and one with many
+    values three of them: the clerk who must fix every row was not told where the rest are."""
+    def rejected(rows, messages=None):
+        return [{"school_id": str(r), "problems": [problem(r, message=(messages or {}).get(r, "未知列 '备注'"))]}
+                for r in rows]
+    assert problem_lines(rejected([2, 4, 6, 8, 10])) == ["  a.csv 第 2、4、6、8、10 行 rows 2, 4, 6, 8, 10: E106 未知列 '备注'"]
+    assert problem_lines(rejected([2, 4, 6, 8, 10, 12]))[-1] == CUT
+    assert problem_lines(rejected([2, 3], {3: "x"}))[-1] == CUT
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_validate_says_where_the_values_it_leaves_out_are(tmp_path, n):
+    rows = demo_rows()
+    students = rows[0].index("在校生数")
+    for k in range(n):
+        rows[2 + k][students] = f"约{k}"
+    out = cli("validate", write_csv(tmp_path / "schools.csv", rows, "gbk"), "-P", "guizhou")
+    assert out.returncode == 1
+    assert ("等 4 个不同的值" in out.stdout) == (n == 4) and (CUT in out.stdout.splitlines()) == (n == 4), out.stdout
+
+
 def problem(row, code="E106", field="remark", message="未知列 '备注'", school="1"):
     return {"code": code, "severity": "error", "file": "a.csv", "row": row, "field": field, "message": message,
             "school_id": school}
@@ -84,7 +111,8 @@ def test_the_same_problem_on_many_rows_is_one_line_a_single_row_names_its_school
     # the same code and field with another message (another value) is the same line, showing the first
     other = [{"school_id": "1", "problems": [problem(2, message="x")]},
              {"school_id": "2", "problems": [problem(3, message="y")]}]
-    assert problem_lines(other) == ["  a.csv 第 2–3 行 rows 2–3: E106 例 e.g. 第 2 行 row 2：x（共 2 种不同的值 2 distinct values）"]
+    assert problem_lines(other) == ["  a.csv 第 2–3 行 rows 2–3: E106 例 e.g. 第 2 行 row 2：x（共 2 种不同的值 2 distinct values）",
+                                    CUT]
     other.append({"school_id": "3", "problems": [problem(4, code="E104", message="z")]})
     # warnings are marked, and a limit counts what it leaves out
     warned = [problem(r, "W301", "max_class_size", "班额大于学生数") | {"severity": "warning"} for r in (3, 4, 5)]

@@ -4,6 +4,7 @@ through both ``validate`` and ``evaluate``, which must agree."""
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -608,3 +609,250 @@ def test_formulas_a_program_left_uncomputed_are_named(run, tmp_path):
     assert notice["message"].startswith("工作簿中的公式没有计算结果（文件由程序生成）：「学校」L2（=2000+150）")
     assert "SUM" not in notice["message"] and "open it in Excel or WPS and save it" in notice["message"]
     assert [(r["row"], p["code"], p["field"]) for r in data["rejected"] for p in r["problems"]] == [(2, "E101", "students")]
+
+
+def sub_item_header_demo(path: Path, two_rows: bool) -> Path:
+    """The demo county with 学生宿舍面积 headed as the sub-item statistical forms make it,
+    ``其中：学生宿舍面积``, right after 校舍建筑面积; ``two_rows``: under a two-row header, 校舍面积
+    merged over 总面积 and 其中：学生宿舍面积, every other header merged over both rows."""
+    import openpyxl
+    (header, rows), _ = demo_tables()
+    order = [j for j in range(len(header)) if header[j] != "学生宿舍面积"]
+    at = order.index(header.index("校舍建筑面积"))
+    order.insert(at + 1, header.index("学生宿舍面积"))
+    top: list = [header[j] for j in order]
+    top[at + 1] = "其中：学生宿舍面积"
+    head = [top]
+    if two_rows:
+        sub: list = [None] * len(order)
+        top[at], top[at + 1], sub[at], sub[at + 1] = "校舍面积", None, "总面积", "其中：学生宿舍面积"
+        head.append(sub)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "学校"
+    for r in [*head, *[[r[j] for j in order] for r in rows]]:
+        ws.append([typed(c) for c in r])
+    if two_rows:
+        ws.merge_cells(start_row=1, start_column=at + 1, end_row=1, end_column=at + 2)
+        for c in range(1, len(order) + 1):
+            if c not in (at + 1, at + 2):
+                ws.merge_cells(start_row=1, start_column=c, end_row=2, end_column=c)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("two_rows", [False, True], ids=["one header row", "under 校舍面积"])
+def test_a_sub_item_header_names_its_field(run, tmp_path, two_rows):
+    """``其中：学生宿舍面积`` is the field 学生宿舍面积: the column was ignored (W401, the dormitory
+    area lost) and, under a two-row header, that second row was read as a record and rejected."""
+    data, report, _, _ = both(run, [sub_item_header_demo(tmp_path / "sub.xlsx", two_rows)])
+    assert data["records"] == {"read": N_DEMO + two_rows, "accepted": N_DEMO, "rejected": 0, "skipped": int(two_rows)}
+    assert not [n for n in report["notices"] if n["code"] == "W401"]
+    plain = json.loads(run("evaluate", DEMO_SCHOOLS, "-f", "json").stdout)
+    assert statuses(report) == statuses(plain)
+    assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain["schools"]]
+
+
+def test_a_formulas_error_value_is_shown_as_a_csv_of_the_sheet_shows_it(run, tmp_path):
+    """A cell holding an error (``#DIV/0!``, ``#REF!``: a broken formula, or its result pasted as a
+    value) was read from a workbook as an empty cell — 图书册数 silently missing, 在校生数 "缺失" —
+    where the same sheet saved as CSV shows the error: it is refused with the error as its value.
+    ``#N/A`` stays a missing value; a row of errors alone below the table is no row."""
+    import openpyxl
+    (header, rows), _ = demo_tables()
+    books, students = header.index("图书册数"), header.index("在校生数")
+    cells = [[typed(c) for c in r] for r in rows]
+    cells[0][books], cells[1][students], cells[2][books] = "#DIV/0!", "#REF!", "#N/A"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "学校"
+    for r in [[*header, "生均图书"], *[[*r, None] for r in cells]]:
+        ws.append(r)
+    ws.cell(row=len(rows) + 5, column=len(header) + 1, value="#DIV/0!")      # a formula copied down
+    wb.save(tmp_path / "errors.xlsx")
+    assert ws.cell(row=2, column=books + 1).data_type == "e"
+    save_csv(tmp_path / "errors.csv", [header, *cells])
+    for path in (tmp_path / "errors.xlsx", tmp_path / "errors.csv"):
+        data, _, checked, judged = both(run, [path])
+        assert checked.exit_code == judged.exit_code == 1
+        assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO - 2, "rejected": 2, "skipped": 0}
+        assert [(r["row"], p["code"], p["field"], p["observed"]) for r in data["rejected"] for p in r["problems"]] == [
+            (2, "E102", "books", "#DIV/0!"), (3, "E102", "students", "#REF!")]
+
+
+#: A 填表说明 block as offices write one under the table: a heading, then numbered items.
+NOTE_ITEMS = ["1. 学校标识码填写10位教育部学校标识码，九年一贯制学校分两行填写。", "2、面积单位为平方米，金额单位为元",
+              "（3）学生数以2023年秋季学期统计为准", "一、本表由各学校填写，乡镇中心学校汇总", "②“寄宿生数”不含走读生"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("where", ["学校标识码", "学校名称"])
+def test_numbered_notes_under_a_table_are_skipped_not_rejected(run, tmp_path, fmt, where):
+    """The numbered items of a 填表说明 under the table (``1. …``, ``2、…``, ``（3）…``, ``一、…``) were
+    each read as a school and rejected with five errors (exit 1); they are notes, skipped. A row
+    opening so that fills other fields is still a record (here without its 学校标识码: rejected)."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    notes = [["填表说明："], *[[text] for text in NOTE_ITEMS]]
+    at = header.index(where)
+    block = [[None] * at + n + [None] * (len(header) - at - 1) for n in notes]
+    named = list(rows[0])
+    named[0], named[1] = "", "1. 青岚县第一小学"
+    paths = save_office(tmp_path, fmt, [header, *rows, named, *block], [county_header, *county_rows])
+    data, report, checked, judged = both(run, paths)
+    agree(data, report)
+    assert data["records"] == {"read": len(rows) + 1 + len(notes), "accepted": len(rows), "rejected": 1,
+                               "skipped": len(notes)}
+    assert [s["reason"] for s in data["skipped"]] == [f"非记录行 not a record: {t[:20]}{'…' if len(t) > 20 else ''}"
+                                                      for t in ["填表说明：", *NOTE_ITEMS]]
+    [rejected] = data["rejected"]
+    assert [p["code"] for p in rejected["problems"]] == ["E101"] and rejected["problems"][0]["field"] == "school_id"
+
+
+#: Headers as statistical forms write them: a count's or an area's label without its 数 or 面积,
+#: the unit it is counted in after it, and 体育运动场（馆）面积.
+FORM_HEADERS = {"学生用计算机台数": "学生用计算机（台）", "网络多媒体教室数": "网络多媒体教室（间）", "教职工数": "教职工（人）",
+                "寄宿生数": "寄宿生（人）", "随班就读残疾学生数": "随班就读残疾学生（人）", "班级数": "班级（个）",
+                "县级及以上骨干教师数": "县级及以上骨干教师（人）", "音乐专用教室数": "音乐专用教室（间）",
+                "教学及辅助用房面积": "教学及辅助用房（平方米）", "体育运动场馆面积": "体育运动场（馆）面积（平方米）"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_headers_as_forms_write_them_name_their_fields(run, tmp_path, fmt, plain_demo):
+    """学生用计算机（台）, 教职工（人）, 体育运动场（馆）面积（平方米） …: each column was ignored (W401), its
+    values lost and the schools judged without them."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    paths = save_office(tmp_path, fmt, [[FORM_HEADERS.get(h, h) for h in header], *rows], [county_header, *county_rows])
+    data, report, checked, judged = both(run, paths)
+    assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}
+    assert not [n for n in report["notices"] if n["code"] == "W401"]
+    assert judged.exit_code == plain_demo[1] and statuses(report) == statuses(plain_demo[0])
+    assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain_demo[0]["schools"]]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_a_group_heading_merged_across_the_row_is_skipped_not_rejected(run, tmp_path, fmt):
+    """Schools grouped by township under a heading row (城关镇, 一、小学) merged across the table: each
+    heading was read as a school named by its text and rejected with five errors (exit 1); it is a
+    heading, skipped. A merged cell over a few columns of a record does not make it one."""
+    (header, rows), _ = demo_tables()
+    table: list[list] = [header]
+    headings = []
+    for k, r in enumerate(rows):
+        if k % 10 == 0:
+            table.append(["城关镇" if k == 0 else f"第{k // 10}片区学校"] + [None] * (len(header) - 1))
+            headings.append(len(table))
+        table.append(list(r))
+    books = header.index("图书册数")
+    path = tmp_path / f"towns.{fmt}"
+    if fmt == "xlsx":
+        import openpyxl
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        for r in table:
+            ws.append([typed(c) for c in r])
+        for n in headings:
+            ws.merge_cells(start_row=n, start_column=1, end_row=n, end_column=len(header))
+        ws.merge_cells(start_row=3, start_column=books + 1, end_row=3, end_column=books + 3)  # 图书册数 over three
+        wb.save(path)
+    else:
+        import xlwt
+        wb = xlwt.Workbook(encoding="utf-8")
+        ws = wb.add_sheet("学校")
+        for i, r in enumerate(table):
+            if i + 1 in headings:
+                ws.write_merge(i, i, 0, len(header) - 1, r[0])
+            else:
+                for j, c in enumerate(r):
+                    if c is not None and not (i == 2 and books < j <= books + 2):
+                        ws.write(i, j, typed(c))
+        ws.merge(2, 2, books, books + 2)
+        wb.save(str(path))
+    data, report, checked, judged = both(run, [path])
+    agree(data, report)
+    assert data["records"] == {"read": N_DEMO + len(headings), "accepted": N_DEMO, "rejected": 0,
+                               "skipped": len(headings)}
+    assert [(s["row"], s["reason"][:5]) for s in data["skipped"]] == [(n, "分组标题行") for n in headings]
+
+
+@pytest.mark.parametrize("in_wan", [False, True], ids=["元", "万元"])
+def test_amounts_saved_with_the_yuan_sign_are_read(run, tmp_path, plain_demo, in_wan):
+    """Excel's currency and accounting formats save an amount to CSV as ``￥4,635,400.00`` or
+    `` ￥ 1,397,500.00 ``: every such row was rejected (E102). Under a header in 万元 the sign is the
+    figure in 万元, converted like any other."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    equipment, funds = header.index("教学仪器设备资产值"), header.index("公用经费实际拨付数")
+    cells = [list(r) for r in rows]
+    for r in cells:
+        value = Fraction(r[equipment]) / (10_000 if in_wan else 1)
+        r[equipment] = f"￥{float(value):,.{6 if in_wan else 2}f}"
+        r[funds] = f" ￥ {int(r[funds]):,}.00 " if r[funds] else r[funds]
+    head = [h + ("（万元）" if in_wan and h == "教学仪器设备资产值" else "") for h in header]
+    paths = [save_csv(tmp_path / "s.csv", [head, *cells]), save_csv(tmp_path / "c.csv", [county_header, *county_rows])]
+    data, report, checked, judged = both(run, paths)
+    assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}
+    assert judged.exit_code == plain_demo[1] and statuses(report) == statuses(plain_demo[0])
+    assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain_demo[0]["schools"]]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+@pytest.mark.parametrize("title", ["说明", "填表说明", "指标解释"])
+def test_an_instructions_sheet_copying_the_header_is_not_read_as_schools(run, tmp_path, fmt, title):
+    """A 说明 sheet that copies the header with a row of what to write under it (10位教育部学校标识码,
+    小学或初中 …) was read as a sheet of schools and that row rejected with six errors (exit 1)."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    wants = ["10位教育部学校标识码", "学校全称", "小学或初中", "小学/初中/九年一贯制学校", "省份名称", "6位行政区划代码", "县名",
+             "学年起始年份，如2023"]
+    save = save_xlsx if fmt == "xlsx" else save_xls
+    path = save(tmp_path / f"w.{fmt}", [(title, [header[:len(wants)], wants]), ("学校", [header, *rows]),
+                                        ("县级", [county_header, *county_rows])])
+    data, report, checked, judged = both(run, [path])
+    assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}
+    assert f"跳过工作表 skipped sheet 「{title}」: 填表说明工作表（按名称）/ a sheet of instructions (by its name)" in checked.stderr
+
+
+@pytest.mark.parametrize("where", ["学校标识码", "学校名称"])
+def test_a_total_named_after_its_township_is_skipped_not_rejected(run, tmp_path, where):
+    """Per-township subtotals name their place first (城关镇小计, 青岚县合计, 中心学校 小 计：): each was
+    read as a school and rejected with five errors (exit 1), where 小计 alone was skipped."""
+    (header, rows), _ = demo_tables()
+    totals = ["城关镇小计", "青岚县合计", "石桥镇中心学校 小 计：", "全县总计"]
+    lines = []
+    for text in totals:
+        line = [""] * len(header)
+        line[header.index(where)], line[header.index("在校生数")] = text, "5000"
+        lines.append(line)
+    table = [header, *rows[:10], lines[0], *rows[10:20], lines[2], *rows[20:], lines[1], lines[3]]
+    data, report, _, _ = both(run, [save_csv(tmp_path / "s.csv", table)])
+    agree(data, report)
+    assert data["records"] == {"read": len(rows) + 4, "accepted": len(rows), "rejected": 0, "skipped": 4}
+    assert [s["row"] for s in data["skipped"]] == [12, 23, 32, 33]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_a_hidden_sheet_of_records_is_read_and_said_to_be_hidden(run, tmp_path, fmt):
+    """Last year's schools kept in a hidden sheet are read and judged with this year's: the clerk,
+    who cannot see that sheet in Excel, was told only that a sheet 「2022年」 was read."""
+    (header, rows), _ = demo_tables()
+    year = header.index("学年")
+    last = [[*r[:year], "2022", *r[year + 1:]] for r in rows]
+    path = tmp_path / f"w.{fmt}"
+    if fmt == "xlsx":
+        import openpyxl
+        save_xlsx(path, [("2023", [header, *rows]), ("2022年", [header, *last])])
+        wb = openpyxl.load_workbook(path)
+        wb["2022年"].sheet_state = "hidden"
+        wb.save(path)
+    else:
+        import xlwt
+        book = xlwt.Workbook(encoding="utf-8")
+        for title, table in (("2023", [header, *rows]), ("2022年", [header, *last])):
+            ws = book.add_sheet(title)
+            for i, r in enumerate(table):
+                for j, c in enumerate(r):
+                    ws.write(i, j, typed(c))
+        ws.visibility = 1                                  # hidden
+        book.save(str(path))
+    data, _, checked, _ = both(run, [path])
+    assert data["records"]["accepted"] == 2 * N_DEMO
+    assert "读取工作表 read sheet 「2022年」(学校记录 school records；隐藏的工作表，其记录同样读取 / a hidden sheet" in checked.stderr
+    assert "「2023」(学校记录 school records)" in checked.stderr

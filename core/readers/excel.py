@@ -23,7 +23,7 @@ import unicodedata
 import zipfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Collection, Iterable, Iterator, Mapping, Sequence, cast
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence, cast
 
 import polars as pl
 
@@ -68,10 +68,24 @@ def _first_filled(rows: list[list]) -> list[tuple[int, list]]:
     return list(itertools.islice(filled, HEADER_SEARCH_ROWS))
 
 
+#: Sheets of instructions by their names (说明, 填表说明, 填报说明, 指标解释, 填表须知 …): one may copy the
+#: header with a row of what to write under it (``10位教育部学校标识码``, ``小学或初中``), which is no record.
+_NOTES_SHEET = re.compile(r"^(?:(?:填表|填报|指标|数据)?(?:说明|解释|须知)|instructions?|readme)")
+NOTES_SHEET = ("填表说明工作表（按名称）", "a sheet of instructions (by its name)")
+
+
+def is_notes_sheet(title: str) -> bool:
+    return bool(_NOTES_SHEET.match(unicodedata.normalize("NFKC", title).strip().lower()))
+
+
+def _has_header(first: list[tuple[int, list]]) -> bool:
+    return bool(first) and header_index([[cell_text(c) for c in r] for _, r in first]) is not None
+
+
 def _sheet_kind(title: str, first: list[tuple[int, list]]) -> str | None:
     """``school`` or ``county`` for a sheet of records (``first``: its first filled rows), None
-    for any other sheet."""
-    if not first or header_index([[cell_text(c) for c in r] for _, r in first]) is None:
+    for any other sheet (one without a header, or named as instructions are)."""
+    if not _has_header(first) or is_notes_sheet(title):
         return None
     return "county" if is_county_sheet(title) else "school"
 
@@ -218,15 +232,66 @@ def _xls_formats(name: str, title: str, columns: Sequence[str], first: int, last
         book.release_resources()
 
 
-def _holds_formula(z: zipfile.ZipFile, member: str) -> bool:
-    """Whether a worksheet's XML holds a formula (``<f>``), read in slices (a sheet may be large)."""
+def _formula(xml: bytes) -> bool:
+    """A formula: ``<f>``, ``<f t="shared" …/>``, ``<x:f>``."""
+    return re.search(rb"<(?:\w+:)?f[\s/>]", xml) is not None
+
+
+def _error_cell(xml: bytes) -> bool:
+    """A cell holding an error value (``<c r="L2" s="3" t="e">``: #DIV/0!, #REF!, #VALUE! …); the
+    attribute is looked for as it is (no other element has it), a regular expression being six
+    times slower."""
+    return b't="e"' in xml or b"t='e'" in xml
+
+
+def _holds(z: zipfile.ZipFile, member: str, found: Callable[[bytes], bool]) -> bool:
+    """Whether ``found`` finds something in a worksheet's XML, read in slices (a sheet may be large)."""
     tail = b""
     with z.open(member) as f:
         while chunk := f.read(1 << 20):
-            if re.search(rb"<(?:\w+:)?f[\s/>]", tail + chunk):      # <f>, <f t="shared" …/>, <x:f>
+            if found(tail + chunk):
                 return True
             tail = chunk[-8:]
     return False
+
+
+def _sheets_xml(z: zipfile.ZipFile) -> list[str]:
+    return [n for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+
+
+def _error_cells(name: str) -> dict[str, dict[tuple[int, int], str]]:
+    """Per sheet, the cells holding an error value a formula gave (``#DIV/0!``, ``#REF!`` …) by their
+    0-based (row, column), as the error's text: calamine reads them as empty cells, and a broken
+    formula is then a value silently missing, where a CSV of the same sheet shows the error. Costs
+    a scan of the sheets' XML, and openpyxl only when some cell holds an error."""
+    with zipfile.ZipFile(name) as z:
+        if not any(_holds(z, n, _error_cell) for n in _sheets_xml(z)):
+            return {}
+    import openpyxl
+
+    found: dict[str, dict[tuple[int, int], str]] = {}
+    with open(name, "rb") as f:                        # a file object: any suffix is read
+        wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
+        try:
+            for ws in wb.worksheets:
+                found[ws.title] = {(c.row - 1, c.column - 1): str(c.value) for row in ws.iter_rows() for c in row
+                                   if getattr(c, "data_type", None) == "e" and c.value is not None}
+        finally:
+            wb.close()
+    return found
+
+
+def _with_errors(rows: list[list[Any]], errors: Mapping[tuple[int, int], str]) -> list[list[Any]]:
+    """The sheet's rows (from A1) with each error cell holding its error's text, in rows holding
+    something else too (a row of errors alone is formulas copied down below the table)."""
+    filled = {r for r, _ in errors if r < len(rows) and any(v is not None and v != "" for v in rows[r])}
+    for (r, c), text in errors.items():
+        if r in filled:
+            row = rows[r]
+            if c >= len(row):
+                row.extend([""] * (c + 1 - len(row)))
+            row[c] = text
+    return rows
 
 
 def _formulas_uncomputed(name: str) -> dict[str, list[tuple[int, str, str]]]:
@@ -240,7 +305,7 @@ def _formulas_uncomputed(name: str) -> dict[str, list[tuple[int, str, str]]]:
         except KeyError:
             return {}
         if not re.search(rb"fullCalcOnLoad=[\"'](?:1|true)", book) or not any(
-                _holds_formula(z, n) for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+                _holds(z, n, _formula) for n in _sheets_xml(z)):
             return {}
     import openpyxl
 
@@ -304,18 +369,22 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     found: list[SheetRead] = []
     formulas: list[tuple[str, str, str]] = []
     uncomputed = _formulas_uncomputed(name) if fmt == "xlsx" else {}
+    errors = _error_cells(name) if fmt == "xlsx" else {}
     sheets: list[str] = []
     unread: list[tuple[str, tuple[str, str] | None]] = []      # (sheet, why in zh and en; None: empty)
     try:
+        from python_calamine import SheetVisibleEnum
+
         wb = _open(name, fmt)
+        hidden = {m.name for m in wb.sheets_metadata if m.visible != SheetVisibleEnum.Visible}
         school_label: str | None = name
         for title in wb.sheet_names:
             sheet = wb.get_sheet_by_name(title)
-            rows = sheet.to_python(skip_empty_area=False)
+            rows = _with_errors(sheet.to_python(skip_empty_area=False), errors.get(title, {}))
             first = _first_filled(rows)
             kind = _sheet_kind(title, first)
             if kind is None:
-                why = unknown_headers(first[0]) if first else None
+                why = (NOTES_SHEET if _has_header(first) else unknown_headers(first[0])) if first else None
                 unread.append((title, why))
                 continue
             label = f"{name}#{title}" if kind == "county" or school_label is None else school_label
@@ -331,7 +400,9 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
                 if uncomputed.get(title):
                     records = set(read_.schools["_row"].to_list()) | set(read_.county["_row"].to_list())
                     formulas += [(title, cell, f) for row, cell, f in uncomputed[title] if row in records]
-                sheets.append(f"「{title}」({'县级记录 county records' if kind == 'county' else '学校记录 school records'})")
+                sheets.append(f"「{title}」({'县级记录 county records' if kind == 'county' else '学校记录 school records'}"
+                              + ("；隐藏的工作表，其记录同样读取 / a hidden sheet, whose records are read too" if title in hidden
+                                 else "") + ")")
     except InputError:
         raise
     except Exception as exc:  # calamine raises several types for a damaged file

@@ -75,9 +75,17 @@ NON_RECORD_WORDS = ("合计", "总计", "小计", "累计", "共计", "全县", 
 _SPACES = r"[\s\u3000]*"
 #: After 全县, 全州 … a place-name ending means a place (全州县 is a county of Guangxi), not a total.
 _NOT_A_PLACE = {w: "(?:$|[^县市区旗镇乡村州])" for w in ("全县", "全区", "全市", "全旗", "全州", "全省")}
+#: A total named after its place or group, the word last: 城关镇小计, 青岚县合计, 中心学校小计.
+_TOTAL_LAST = (r"[^\n]{0,40}?(?:" + "|".join(_SPACES.join(w) for w in ("合计", "小计", "总计", "共计")) + ")"
+               + _SPACES + "[:：]?" + _SPACES + "$")
 NON_RECORD = re.compile("^" + _SPACES + "(?:" + "|".join(_SPACES.join(map(re.escape, w)) + _NOT_A_PLACE.get(w, "")
                                                         for w in NON_RECORD_WORDS)
-                        + "|" + _SPACES.join("注") + r"[:：\d、]" + "|" + _SPACES.join("备注") + "[:：])")
+                        + "|" + _SPACES.join("注") + r"[:：\d、]" + "|" + _SPACES.join("备注") + "[:：]|" + _TOTAL_LAST + ")")
+#: An item of a numbered note (填表说明 below the table): ``1. 学校标识码填写…``, ``2、``, ``（3）``, ``一、``, ``①``
+#: opening text — never a code, a name or a 序号 alone. A row opening so is a note when it fills one
+#: known column at most (a record's other cells are filled).
+NOTE_ITEM = re.compile("^" + _SPACES + r"(?:[(（]?(?:\d{1,2}|[一二三四五六七八九十]{1,3})[)）.．、]|[①-⑳])"
+                       + r"\s*[^\s\d.．、)）]")
 #: The cells a row is known by, per kind of sheet.
 LEAD_FIELDS = {False: ("school_id", "school_name"), True: ("county_code", "county_name")}
 
@@ -88,13 +96,18 @@ def non_record_rows(body: pl.DataFrame, cells: Sequence[str], lead: Sequence[str
     first filled cell, opens with a totals/signature/note word (and it has no identity of its
     own), or no column a field names holds anything."""
     pattern = NON_RECORD.pattern
-    words = pl.any_horizontal([pl.coalesce(list(cells)).str.contains(pattern)]
-                              + [pl.col(c).str.contains(pattern) for c in lead]).fill_null(False)
-    empty = ~pl.any_horizontal([pl.col(c).is_not_null() for c in known]) if known else pl.lit(True)
+
+    def opens(with_: str) -> pl.Expr:
+        return pl.any_horizontal([pl.coalesce(list(cells)).str.contains(with_)]
+                                 + [pl.col(c).str.contains(with_) for c in lead]).fill_null(False)
+    filled = pl.sum_horizontal([pl.col(c).is_not_null() for c in known]) if known else pl.lit(0)
+    words = opens(pattern) | (opens(NOTE_ITEM.pattern) & (filled <= 1))
+    empty = filled == 0
     if ident is None:
         return body.select((words | empty).alias("m")).to_series()
-    # Only a row without its own identity (or one that is a word) can be anything but a record.
-    maybe = body.select((pl.col(ident).is_null() | pl.col(ident).str.contains(pattern)).alias("m")).to_series()
+    # Only a row without its own identity (or one that is a word or a note) can be anything but a record.
+    maybe = body.select((pl.col(ident).is_null() | pl.col(ident).str.contains(pattern)
+                         | pl.col(ident).str.contains(NOTE_ITEM.pattern)).fill_null(True).alias("m")).to_series()
     at = maybe.arg_true()
     if not len(at):
         return maybe
@@ -152,7 +165,7 @@ def skipped_rows(file_label: str, rows: pl.DataFrame, cells: Sequence[str], lead
     out = []
     first = pl.coalesce(list(cells)).alias("_first")
     for number, *texts in rows.select(pl.col("_row"), first, *[pl.col(c).alias(f"_{c}") for c in lead]).iter_rows():
-        word = next((t.strip() for t in texts if t and NON_RECORD.match(t)), None)
+        word = next((t.strip() for t in texts if t and (NON_RECORD.match(t) or NOTE_ITEM.match(t))), None)
         reason = (f"非记录行 not a record: {word[:20]}{'…' if len(word) > 20 else ''}" if word
                   else "没有任何已知列的数据 / no known column holds data")
         out.append(Skipped(file_label, number, reason))
@@ -227,6 +240,18 @@ def fill_merged(body: pl.DataFrame, merged: Merged, cells: Sequence[str], names:
     return body, file_notice("W404", file_label, "；".join(zh) + " / " + "; ".join(en))
 
 
+GROUP_HEADING = "分组标题行（一个合并单元格横跨整行）/ group heading row (one merged cell across the row)"
+
+
+def heading_rows(merged: Merged, names: Sequence[str | None]) -> set[int]:
+    """The sheet rows (1-based) a merged cell spans across more than half the columns fields name:
+    a group heading (城关镇, 一、小学) over the records below it, never a record, which holds a
+    value per field."""
+    named = [j for j, n in enumerate(names) if n is not None]
+    return {r + 1 for (r0, c0), (r1, c1) in merged if 2 * sum(1 for j in named if c0 <= j <= c1) > len(named)
+            for r in range(r0, r1 + 1)}
+
+
 @dataclass
 class SheetRead:
     """What one table (a CSV file, a worksheet) gave: school and county rows, the notices about
@@ -287,6 +312,11 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
     if units is not None:
         skipped.append(Skipped(file_label, int(body["_row"][0]), UNITS_ROW))
         body = body.slice(1)
+    headings = heading_rows(merged, names) if merged and body.height else set()
+    if headings:
+        at = body["_row"].is_in(list(headings))
+        skipped += [Skipped(file_label, int(n), GROUP_HEADING) for n in body.filter(at)["_row"]]
+        body = body.filter(~at)
     used = body.select(pl.col(cells).is_not_null().any()).row(0) if body.height else (False,) * len(cells)
     known = [c for j, c in enumerate(cells) if names[j] is not None and used[j]]
     if body.height:
@@ -300,7 +330,7 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
         present = set(frame["_row"].to_list())
         skipped.extend(Skipped(file_label, n, "空行 / blank row") for n in range(header_row + 1, last)
                        if n not in present)
-        skipped.sort(key=lambda s: s.row)
+    skipped.sort(key=lambda s: s.row)
     body = body.with_columns(pl.lit(file_label).alias("_file"), pl.col("_row").cast(pl.Int64))
     columns = [(c, names[j], header[j], _column_where(j))
                for j, c in enumerate(cells) if used[j]]
