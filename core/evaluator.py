@@ -109,7 +109,9 @@ class Evaluator:
 
     def _check_province(self, province: str | None) -> None:
         if province is not None and province not in self.registry.packs:
-            known, names = ", ".join(sorted(self.registry.packs)) or "none", provinces_text(self.registry.packs)
+            # The provinces listed are those whose packs judge records: a base (national) is not one.
+            supported = self.registry.provinces
+            known, names = ", ".join(supported) or "none", provinces_text(supported)
             raise InvalidInput([argument_problem(
                 "E205", "province", province, f"{names} / {known}",
                 f"省份 {province_label(province)} 没有对应的插件，支持的省份：{names}"

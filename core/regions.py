@@ -18,19 +18,21 @@ _EXTRA_NAMES = {"national": "全国"}
 
 
 @lru_cache(maxsize=1)
-def _table() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """``(name or pinyin → id, two-digit code → id, id → short Chinese name)``."""
+def _table() -> tuple[dict[str, str], dict[str, str], dict[str, str], dict[str, str]]:
+    """``(name or pinyin → id, two-digit code → id, id → short Chinese name, id → official name)``."""
     doc = load_schema("provinces.json")
     by_name: dict[str, str] = {}
     by_code: dict[str, str] = {}
     short: dict[str, str] = dict(_EXTRA_NAMES)
+    official: dict[str, str] = {}
     for p in doc["provinces"]:
         pid, name, sh = p["id"], p["name"], p["short"]
         by_code[p["code"]] = pid
         short[pid] = sh
+        official[pid] = name
         for key in (pid, name, sh, *(sh + s for s in _SUFFIXES)):
             by_name[key] = pid
-    return by_name, by_code, short
+    return by_name, by_code, short, official
 
 
 def province_id(text: str) -> str | None:
@@ -57,6 +59,12 @@ def province_of_code(code: Any) -> str | None:
 def code_provinces() -> dict[str, str]:
     """Two-digit code prefix → province id, for every province of the list."""
     return dict(_table()[1])
+
+
+def province_name(pid: str) -> str:
+    """``贵州省``: the official name a 省份 cell is written with (read back as ``pid``), or ``pid``
+    itself for a plug-in not on the list."""
+    return _table()[3].get(pid, pid)
 
 
 def province_label(pid: str) -> str:

@@ -27,8 +27,8 @@ from .loading import InputError, read_bytes
 from .fields import COUNTY_FIELDS, COUNTY_TEXT_FIELDS, SCHOOL_FIELDS, TEXT_FIELDS
 from .schemas import rulepack_schema
 
-#: What a rule-language error in a pack is, before the parser's own (English) words.
-EXPR_ERROR = "规则表达式有误"
+#: What a rule-language error in a pack is, before each half of the parser's own words.
+EXPR_ERROR = ("规则表达式有误", "invalid rule expression")
 #: Largest rule or override file read (the bundled packs are a few tens of kB).
 MAX_RULE_FILE_BYTES = 4 << 20
 #: The type of every text name a rule may read; every other name is a number.
@@ -115,7 +115,7 @@ def _checked(path: Path, text: str) -> dict[str, Any]:
             node = (expr.parse_value if as_value else expr.parse_condition)(text_expr)
             expr.check_types(node, NAME_TYPES)
         except expr.ExprError as exc:
-            raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: {EXPR_ERROR} / {exc}") from None
+            raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: {_expr_error(exc)}") from None
     return data
 
 
@@ -602,8 +602,8 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
     try:
         for name in (measure, raw.get("threshold_measure")):
             if name and NAME_TYPES.get(name) == expr.TEXT:
-                raise expr.ExprError(f"'{name}' 是文字，规则须比较数字 is text; a rule compares a number "
-                                     "(a measure or a numeric field)")
+                raise expr.ExprError(f"'{name}' 是文字，规则须比较数字（指标或数字字段）",
+                                     f"'{name}' is text; a rule compares a number (a measure or a numeric field)")
         if raw.get("expression"):
             node = _keyed_error("expression", lambda: expr.parse_value(raw["expression"], known))
             expr.check_types(node, NAME_TYPES)
@@ -612,9 +612,9 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
                                     f"'{measure}' is already defined by another expression")
             measures[measure] = node
         elif kind == "check" and measure not in known:
-            raise expr.ExprError(_unknown(measure, known))
+            raise _unknown(measure, known)
         if raw.get("threshold_measure") and raw["threshold_measure"] not in known:
-            raise expr.ExprError(_unknown(raw["threshold_measure"], known))
+            raise _unknown(raw["threshold_measure"], known)
         scope = raw.get("scope") or {}
         wanted = tuple(scope.get("stages") or stages)
         threshold = raw.get("threshold", 0.0)       # absent only beside a threshold_measure
@@ -647,13 +647,14 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
     )
 
 
-def _unknown(name: str, known: set[str]) -> str:
+def _unknown(name: str, known: set[str]) -> expr.ExprError:
     import difflib                                  # only for a message
 
     close = difflib.get_close_matches(name, sorted(known), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return (f"未知的指标 unknown measure '{name}': expected a record field, a derived measure or a "
-            f"measure a rule defines with an expression{hint}")
+    hint_zh, hint = (f"；是否想写 '{close[0]}'？", f"; did you mean '{close[0]}'?") if close else ("", "")
+    return expr.ExprError(f"未知的指标 '{name}'：应为记录字段、派生指标或某条规则以表达式定义的指标{hint_zh}",
+                          f"unknown measure '{name}': expected a record field, a derived measure or a "
+                          f"measure a rule defines with an expression{hint}")
 
 
 def _keyed_error(key: str, parse: Callable[[], expr.Node]) -> expr.Node:
@@ -661,7 +662,14 @@ def _keyed_error(key: str, parse: Callable[[], expr.Node]) -> expr.Node:
     try:
         return parse()
     except expr.ExprError as exc:
-        raise expr.ExprError(f"{key}: {EXPR_ERROR} / {exc}") from None
+        raise expr.ExprError(f"{key}: {_expr_error(exc)}") from None
+
+
+def _expr_error(exc: expr.ExprError) -> str:
+    """``exc`` named as a rule-language error before each half: ``规则表达式有误：… / invalid rule expression: …``."""
+    if not exc.en:
+        return f"{EXPR_ERROR[0]}：{exc.zh}"
+    return f"{EXPR_ERROR[0]}：{exc.zh} / {EXPR_ERROR[1]}: {exc.en}"
 
 
 def _scope_node(scope: Mapping[str, Any], known: set[str], level: str) -> tuple[expr.Node | None, str]:

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from . import expr
 from .derive import PER_100, PER_PUPIL, RATIOS
 from .fields import COUNTY_FIELDS, SCHOOL_FIELDS, SCHOOL_REQUIRED, COUNTY_REQUIRED, enum_label, label, unit
+from .regions import province_label, province_name
 from .schemas import county_schema, school_schema
 
 SCHOOL_SHEET, COUNTY_SHEET, HELP_SHEET = "学校数据", "县级数据", "填表说明"
@@ -97,8 +98,12 @@ def _spec(field: str, county_sheet: bool) -> dict[str, Any]:
 
 def _what_to_enter(field: str, spec: dict[str, Any], required: bool, provinces: list[str]) -> str:
     kind = spec.get("type")
+    en = spec.get("description", "")
     if field == "province":
-        zh = f"填省份标识（小写英文）：{'、'.join(provinces)}"
+        names = [province_name(p) for p in provinces]
+        zh = f"从下拉列表选择：{'、'.join(names)}（简称或插件名亦可：{'、'.join(map(province_label, provinces))}）"
+        en = (f"Choose from the list: {', '.join(names)} (a short name or the plug-in id, such as "
+              f"{', '.join(provinces)}, is read as well).")
     elif field == "year":
         zh = "填学年开始的年份，如 2023 表示 2023–2024 学年"
     elif "enum" in spec:
@@ -116,14 +121,13 @@ def _what_to_enter(field: str, spec: dict[str, Any], required: bool, provinces: 
     else:
         zh = "填文字"
     need = "必填" if required else "选填：空着表示缺少数据，相关规则判为“缺数据”"
-    en = spec.get("description", "")
     return f"{label(field)}（{field}）\n{zh}；{need}。\n{en}".strip()
 
 
 def _validation(field: str, spec: dict[str, Any], provinces: list[str]) -> dict[str, Any] | None:
     kind = spec.get("type")
-    if field == "province":
-        return {"validate": "list", "source": provinces}
+    if field == "province":         # the names a clerk chooses; the reader takes each as the province
+        return {"validate": "list", "source": [province_name(p) for p in provinces]}
     if "enum" in spec:
         return {"validate": "list", "source": [enum_label(field, v) for v in spec["enum"]]}
     if kind == "boolean":
@@ -196,7 +200,7 @@ def _write_help(wb: Any, school: list[str], county: list[str], provinces: list[s
     ws.set_column(1, 1, 90, wrap)
     lines = [
         ("填表说明", "Instructions"),
-        ("适用省份 province", "、".join(provinces)),
+        ("适用省份 province", "、".join(map(province_label, provinces))),
         ("学校数据", f"每所学校每个学段一行：九年一贯制学校填两行（小学、初中），学校标识码相同。红色表头为必填项。"
                    f"共 {len(school)} 列。 One row per school and stage; a nine-year school is two rows."),
         ("县级数据", f"每个县每个学年一行：政府保障、满意度、一票否决等县级指标。共 {len(county)} 列。"

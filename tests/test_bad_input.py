@@ -296,13 +296,13 @@ def override(tmp_path: Path, body: str, head: str = OVERRIDE_HEAD, name: str = "
 
 
 PACK_ERRORS = [
-    ("    scope: {when: \"school_name > 3\"}\n", "cannot compare text with a number: 'school_name' is 文字 text"),
+    ("    scope: {when: \"school_name > 3\"}\n", "cannot compare text with a number: 'school_name' is text"),
     ("    scope: {when: \"stage == 1\"}\n", "cannot compare text with a number: 'stage'"),
-    ("    scope: {when: \"students == 'many'\"}\n", "cannot compare text with a number: 'students' is 数字"),
-    ("    scope: {when: \"location in [1, 2]\"}\n", "the list holds 数字 a number"),
+    ("    scope: {when: \"students == 'many'\"}\n", "文字不能与数字比较：'students' 是数字"),
+    ("    scope: {when: \"location in [1, 2]\"}\n", "列表中是数字（location in [1, 2]） / "),
     ("    scope: {when: \"location < 'urban'\"}\n", "text can only be compared with '==' or '!='"),
     ("    scope: {when: \"school_name + 1 > 3\"}\n", "text cannot be used in arithmetic"),
-    ("    scope: {when: \"is_boarding == 'yes'\"}\n", "'is_boarding' is 数字 a number"),
+    ("    scope: {when: \"is_boarding == 'yes'\"}\n", "'is_boarding' is a number"),
     ("    scope: {when: \"no_such_field > 1\"}\n", "unknown name 'no_such_field'"),
     ("    scope: {when: \"__import__('os')\"}\n", "rule national.class_size"),
     ("    scope: {when: \"students >\"}\n", "unexpected end of input"),

@@ -244,7 +244,7 @@ def test_serve_refuses_to_start_with_a_rule_that_does_not_compile(run, tmp_path,
                         "    measure: max_class_sise\n", encoding="utf-8")
     result = run("serve", "--override", override, "--workers", "1")
     assert result.exit_code == 2 and not started
-    assert "local.yaml: pack national, rule national.class_size: 未知的指标 unknown measure 'max_class_sise'" \
+    assert "local.yaml: pack national, rule national.class_size: 未知的指标 'max_class_sise'" \
         in result.output
 
 
@@ -265,5 +265,5 @@ def test_plugins_shows_a_pack_whose_rules_do_not_compile(run, tmp_path, monkeypa
     result = run("plugins", "-p", "henan_uncompiled")
     assert result.exit_code == 2
     assert ("规则包 pack: henan 1（扩展 extends national）\n      错误 error: " in result.output
-            and "pack.yaml: pack henan, rule henan.books: 未知的指标 unknown measure 'books_per_pupl'" in result.output)
+            and "pack.yaml: pack henan, rule henan.books: 未知的指标 'books_per_pupl'" in result.output)
     assert "规则包 pack: guizhou" in result.output

@@ -137,8 +137,8 @@ def test_syntax_errors_name_the_problem(text, message):
 def test_error_names_the_column_of_the_first_problem():
     with pytest.raises(ExprError) as err:
         parse("__import__('os').system('x')")
-    assert str(err.value) == ("unexpected '(' at column 11: "
-                              "functions are not part of the rule language")
+    assert str(err.value) == ("第 11 列出现意外的 '('：规则语言没有函数 / "
+                              "unexpected '(' at column 11: functions are not part of the rule language")
 
 
 @pytest.mark.parametrize("text", [
@@ -189,11 +189,11 @@ def test_unknown_name_suggests_a_close_match():
     known = ["pupils_per_teacher", "building_area_per_pupil", "location"]
     with pytest.raises(ExprError) as err:
         parse_condition("pupils_pr_teacher > 3", known)
-    assert str(err.value) == ("unknown name 'pupils_pr_teacher' at column 1; "
-                              "did you mean 'pupils_per_teacher'?")
+    assert str(err.value) == ("第 1 列的名称 'pupils_pr_teacher' 未知；是否想写 'pupils_per_teacher'？ / "
+                              "unknown name 'pupils_pr_teacher' at column 1; did you mean 'pupils_per_teacher'?")
     with pytest.raises(ExprError) as err:
         parse_condition("location == 'rural' and zzz > 1", known)
-    assert str(err.value) == "unknown name 'zzz' at column 25"
+    assert str(err.value) == "第 25 列的名称 'zzz' 未知 / unknown name 'zzz' at column 25"
     assert parse_condition("location == 'rural'", known) == Compare("==", Name("location"), Str("rural"))
     with pytest.raises(ExprError, match="unknown name 'a'"):
         parse_value("a + 1", known_names=[])
@@ -757,3 +757,19 @@ def test_durable_rules_agree_with_evaluate_and_evaluate_columns():
                 checked += 1
     assert checked == 30 * 10 * 10
     assert too_complex < 30                     # the limit only bites on large conditions
+
+
+@pytest.mark.parametrize("text, known, chinese, english", [
+    ("students >> 3", None, "第 11 列出现意外的 '>'：应为值", "unexpected '>' at column 11: expected a value"),
+    ("studnets > 3", ["students"], "第 1 列的名称 'studnets' 未知；是否想写 'students'？",
+     "unknown name 'studnets' at column 1; did you mean 'students'?"),
+    ("(students > 3", None, "第 14 列处表达式意外结束：应为闭合第 1 列 '(' 的 ')'",
+     "unexpected end of input at column 14: expected ')' to close the '(' at column 1"),
+])
+def test_a_typical_mistake_is_told_in_chinese_first(text, known, chinese, english):
+    """A rule pack author reads Chinese first: 中文 / English, both with the column."""
+    with pytest.raises(ExprError) as err:
+        parse(text, known)
+    message = str(err.value)
+    assert message.startswith(chinese), message
+    assert message.index(" / ") < message.index(english), message

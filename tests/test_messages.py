@@ -332,6 +332,16 @@ def test_bad_arguments_are_invalid_input():
         assert [(p.code, p.field) for p in err.value.problems] == [("E192", field)]
 
 
+def test_an_unknown_province_lists_the_provinces_not_the_national_base():
+    """The national pack is the base the provinces extend, not a province to choose."""
+    with pytest.raises(InvalidInput) as err:
+        Evaluator(province="xx")
+    [p] = err.value.problems
+    assert "支持的省份：安徽（anhui）、贵州（guizhou）、陕西（shaanxi） / " in p.message, p.message
+    assert p.message.endswith("(known: anhui, guizhou, shaanxi)"), p.message
+    assert p.expected == "安徽（anhui）、贵州（guizhou）、陕西（shaanxi） / anhui, guizhou, shaanxi"
+
+
 # --- a bad value that differs per row, and a rejected county row -------------------------------
 
 def test_a_column_with_a_different_bad_value_on_each_row_is_one_line_with_examples(tmp_path):

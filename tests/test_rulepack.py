@@ -280,13 +280,16 @@ SOURCE = "source: {document: 示例文件（非真实标准）}"
 
 @pytest.mark.parametrize("extends, measure, extra, message", [
     ("national", "books_per_pupl", SOURCE,
-     r"henan/pack.yaml: pack henan, rule henan.books: 未知的指标 unknown measure 'books_per_pupl'.*'books_per_pupil'"),
+     r"henan/pack.yaml: pack henan, rule henan.books: 未知的指标 'books_per_pupl'.*'books_per_pupil'.* / "
+     r"unknown measure 'books_per_pupl'.*'books_per_pupil'"),
     ("national", "books_per_pupil", "",
      r"henan/pack.yaml: pack henan, rule henan.books: 缺少 source / missing source"),
     ("national", "books_per_pupil", SOURCE + "\n        scope: {when: \"studnets > 100\"}",
-     r"henan/pack.yaml: pack henan, rule henan.books: scope/when: 规则表达式有误 / unknown name 'studnets' at column 1"),
+     r"henan/pack.yaml: pack henan, rule henan.books: scope/when: 规则表达式有误：第 1 列的名称 'studnets' 未知；是否想写 'students'？ / "
+     r"invalid rule expression: unknown name 'studnets' at column 1"),
     ("national", "books_per_pupil", SOURCE + "\n        scope: {when: \"students >\"}",
-     r"henan/pack.yaml: pack henan, rule henan.books, scope/when: 规则表达式有误 / unexpected end of input at column 11"),
+     r"henan/pack.yaml: pack henan, rule henan.books, scope/when: 规则表达式有误：第 11 列处表达式意外结束.* / "
+     r"invalid rule expression: unexpected end of input at column 11"),
     ("national\n    disable: [national.clas_size]", "books_per_pupil", SOURCE,
      r"henan/pack.yaml: pack henan, disable national.clas_size: 所扩展的规则包中没有规则 'national.clas_size'（是否应为 "
      r"'national.class_size'）"),

@@ -38,18 +38,28 @@ def cell(field, raw, county=False):
         return raw
 
 
+def listed(ws, field):
+    """The values the dropdown of ``field``'s column offers."""
+    col = openpyxl.utils.get_column_letter([header_to_field(c.value) for c in ws[1]].index(field) + 1)
+    rule = next(dv for dv in ws.data_validations.dataValidation if str(dv.sqref).startswith(f"{col}2:"))
+    return rule.formula1.strip('"').split(",")
+
+
 def fill(template, province):
-    """Copy the demo CSVs into the template, column by column, with openpyxl."""
+    """Copy the demo CSVs into the template, column by column, with openpyxl; the province is
+    chosen from the column's dropdown, as a clerk would."""
     data = ROOT / "plugins" / province / "data"
     wb = openpyxl.load_workbook(template)
     for sheet, name, county in ((SCHOOL_SHEET, "demo_schools.csv", False), (COUNTY_SHEET, "demo_county.csv", True)):
         ws = wb[sheet]
         fields = [header_to_field(c.value) for c in ws[1]]
+        choice = listed(ws, "province") if "province" in fields else []
         with open(data / name, encoding="utf-8-sig", newline="") as f:
             for r, row in enumerate(csv.DictReader(f), start=2):
                 values = {header_to_field(k): v for k, v in row.items()}
                 for c, field in enumerate(fields, start=1):
-                    ws.cell(r, c, cell(field, values.get(field), county))
+                    value = choice[0] if field == "province" and values.get(field) else values.get(field)
+                    ws.cell(r, c, cell(field, value, county))
     wb.save(template)
     return template
 
@@ -99,6 +109,20 @@ def test_a_filled_template_evaluates_like_the_demo_file(tmp_path, province):
     assert len(got["counties"]) == len(demo["counties"]) == 1
     for a, b in zip(got["counties"], demo["counties"]):
         assert a["status"] == b["status"] and a["verdicts"] == b["verdicts"]
+
+
+def test_the_province_dropdown_offers_the_chinese_name_which_is_read_back(tmp_path):
+    """A clerk chooses 贵州省 from the dropdown (not the plug-in id); the file then validates
+    and its records are Guizhou's."""
+    template = make_template(tmp_path, "guizhou")
+    wb = openpyxl.load_workbook(template)
+    assert listed(wb[SCHOOL_SHEET], "province") == listed(wb[COUNTY_SHEET], "province") == ["贵州省"]
+    filled = fill(template, "guizhou")
+    result = CliRunner().invoke(main, ["validate", str(filled)])
+    assert result.exit_code == 0, result.output
+    got = Evaluator(engine="vector").evaluate_files([filled]).to_dict()
+    assert got["rejected"] == [] and got["rejected_counties"] == [] and got["schools"]
+    assert {s["province"] for s in got["schools"]} == {"guizhou"}
 
 
 def test_a_csv_template_is_two_files_with_the_same_headers(tmp_path):

@@ -29,7 +29,7 @@ def _cols_value(node: Node, table) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(node, (Arith, Neg)):
         parts = [_cols_value(c, table) for c in children(node)]
         if any(v.dtype == object for v, _ in parts):
-            raise ExprError(f"text cannot be used in arithmetic ({node})")
+            raise ExprError(f"文字不能参与算术运算（{node}）", f"text cannot be used in arithmetic ({node})")
         if isinstance(node, Neg):
             values, valid = -parts[0][0], parts[0][1]
         else:
@@ -40,7 +40,7 @@ def _cols_value(node: Node, table) -> tuple[np.ndarray, np.ndarray]:
                 valid &= rv != 0
         valid = valid & np.isfinite(values)
         return np.where(valid, values, np.nan), valid
-    raise ExprError(f"expected a value, got {describe(node)}")
+    raise ExprError(f"应为数值，却是{describe(node, zh=True)}", f"expected a value, got {describe(node)}")
 
 
 def _check_col_types(op: str, lv: np.ndarray, rv: np.ndarray, valid: np.ndarray) -> bool:
@@ -48,9 +48,10 @@ def _check_col_types(op: str, lv: np.ndarray, rv: np.ndarray, valid: np.ndarray)
     l_text, r_text = lv.dtype == object, rv.dtype == object
     if valid.any():
         if l_text != r_text:
-            raise ExprError(f"cannot compare text with a number ('{op}')")
+            raise ExprError(f"文字不能与数字比较（'{op}'）", f"cannot compare text with a number ('{op}')")
         if l_text and op in ORDERING_OPS:
-            raise ExprError(f"text can only be compared with '==' or '!=' (not '{op}')")
+            raise ExprError(f"文字只能用 '==' 或 '!=' 比较（不能用 '{op}'）",
+                            f"text can only be compared with '==' or '!=' (not '{op}')")
     return l_text and r_text
 
 
@@ -76,7 +77,7 @@ def _cols_bool(node: Node, table) -> tuple[np.ndarray, np.ndarray]:
         v, valid = _cols_value(node.operand, table)
         text_list = isinstance(node.values[0], str)
         if valid.any() and (v.dtype == object) != text_list:
-            raise ExprError("cannot compare text with a number ('in')")
+            raise ExprError("文字不能与数字比较（'in'）", "cannot compare text with a number ('in')")
         if v.dtype == object and text_list:
             member = np.zeros(n, dtype=bool)
             for item in node.values:

@@ -106,13 +106,13 @@ def _literal_json(value: float | str) -> float | int | str:
     if isinstance(value, str):
         return value
     if not math.isfinite(value):
-        raise ExprError(f"the number {value!r} cannot be written in durable-rules JSON")
+        raise ExprError(f"数字 {value!r} 无法写入 durable-rules JSON", f"the number {value!r} cannot be written in durable-rules JSON")
     return int(value) if float(value).is_integer() and abs(value) < 2 ** 53 else float(value)
 
 
 def _field(node: Name) -> str:
     if node.name in RESERVED_FIELDS:
-        raise ExprError(f"the name {node.name!r} is reserved by durable-rules")
+        raise ExprError(f"名称 {node.name!r} 为 durable-rules 保留", f"the name {node.name!r} is reserved by durable-rules")
     return node.name
 
 
@@ -132,10 +132,11 @@ def _tri_compare(node: Compare) -> _Tri:
     left, right = node.left, node.right
     for side in (left, right):
         if isinstance(side, (Arith, Neg)):
-            raise ExprError(f"arithmetic must be lifted before translation ({node}); "
-                            "use lift_arithmetic")
+            raise ExprError(f"算术式须先提出再转换（{node}），请用 lift_arithmetic",
+                            f"arithmetic must be lifted before translation ({node}); use lift_arithmetic")
         if not isinstance(side, VALUE_NODES):
-            raise ExprError(f"expected a value, got {describe(side)} in ({node})")
+            raise ExprError(f"应为数值，却是{describe(side, zh=True)}（{node}）",
+                            f"expected a value, got {describe(side)} in ({node})")
     if not isinstance(left, Name) and not isinstance(right, Name):
         return _const_tri(bool(eval_bool(node, {})))
     op = node.op
@@ -154,7 +155,7 @@ def _tri_compare(node: Compare) -> _Tri:
         value: Any = {"$m": y}
     else:
         if isinstance(right, Str) and op in ORDERING_OPS:
-            raise ExprError(f"text can only be compared with '==' or '!=' ({node})")
+            raise ExprError(f"文字只能用 '==' 或 '!=' 比较（{node}）", f"text can only be compared with '==' or '!=' ({node})")
         assert isinstance(right, (Num, Str))    # the value nodes left once names and arithmetic are out
         present, absent = [_ok(x)], [_not_ok(x)]
         value = _literal_json(right.value)
@@ -166,7 +167,8 @@ def _tri_compare(node: Compare) -> _Tri:
 def _tri_in(node: In) -> _Tri:
     operand = node.operand
     if isinstance(operand, (Arith, Neg)):
-        raise ExprError(f"arithmetic must be lifted before translation ({node}); use lift_arithmetic")
+        raise ExprError(f"算术式须先提出再转换（{node}），请用 lift_arithmetic",
+                        f"arithmetic must be lifted before translation ({node}); use lift_arithmetic")
     if not isinstance(operand, Name) or not node.values:
         tri = _const_tri(bool(eval_bool(In(operand, node.values, False), {})))
     else:
@@ -225,7 +227,7 @@ def _tri(node: Node) -> _Tri:
     if isinstance(node, Not):
         return _tri(node.item).swap()
     if isinstance(node, (Arith, Neg)):
-        raise ExprError(f"expected a condition, got arithmetic ({node})")
+        raise ExprError(f"应为条件，却是算术式（{node}）", f"expected a condition, got arithmetic ({node})")
     return _tri(as_condition(node))
 
 
@@ -252,7 +254,9 @@ def to_durable(node: Node, anchor: str = "school_id") -> tuple[dict, dict, dict]
     for part in (tri.t, tri.f, tri.u):
         used = _connectives(part)
         if used > DURABLE_MAX_CONNECTIVES:
-            raise ExprError(f"condition too complex for durable-rules ({used} $and/$or, the "
+            raise ExprError(f"条件对 durable-rules 过于复杂（{used} 个 $and/$or，上限为 {DURABLE_MAX_CONNECTIVES}），"
+                            f"请拆成几条规则：{node}",
+                            f"condition too complex for durable-rules ({used} $and/$or, the "
                             f"limit is {DURABLE_MAX_CONNECTIVES}); split it into several rules: {node}")
 
     def final(c: _Cond) -> dict:

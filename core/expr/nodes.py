@@ -13,7 +13,17 @@ ORDERING_OPS = ("<", "<=", ">", ">=")
 
 
 class ExprError(ValueError):
-    """A rule expression is malformed, refers to an unknown name, or mixes types."""
+    """A rule expression is malformed, refers to an unknown name, or mixes types.
+
+    Read by rule-pack authors, Chinese first: ``ExprError(zh, en)`` reads ``zh / en``; ``zh`` and
+    ``en`` stay apart so that a caller can put its own words before each half."""
+
+    def __init__(self, zh: str, en: str = ""):
+        super().__init__(*((zh, en) if en else (zh,)))
+        self.zh, self.en = zh, en
+
+    def __str__(self) -> str:
+        return f"{self.zh} / {self.en}" if self.en else self.zh
 
 
 
@@ -106,7 +116,7 @@ NUMERIC_NODES = (Num, Name, Arith, Neg)
 
 def _fmt_num(value: float) -> str:
     if not math.isfinite(value):
-        raise ExprError(f"the number {value!r} has no written form in the rule language")
+        raise ExprError(f"数字 {value!r} 在规则语言中无法写出", f"the number {value!r} has no written form in the rule language")
     if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(float(value))
@@ -117,7 +127,8 @@ def _fmt_str(value: str) -> str:
         return f"'{value}'"
     if '"' not in value:
         return f'"{value}"'
-    raise ExprError("text containing both kinds of quote has no written form in the rule language")
+    raise ExprError("同时含两种引号的文字在规则语言中无法写出",
+                    "text containing both kinds of quote has no written form in the rule language")
 
 
 def _fmt_literal(value: float | str) -> str:
@@ -176,20 +187,21 @@ def format_node(node: Node) -> str:
         return word.join(_wrap(i, _prec(i) <= level) for i in node.items)
     if isinstance(node, Not):
         return "not " + _wrap(node.item, _prec(node.item) < 3)
-    raise ExprError(f"not an expression node: {node!r}")
+    raise ExprError(f"不是表达式节点：{node!r}", f"not an expression node: {node!r}")
 
 
 
-def describe(node: Node) -> str:
+def describe(node: Node, zh: bool = False) -> str:
+    """What kind of thing ``node`` is, in a message (``zh``: in Chinese)."""
     if isinstance(node, Num):
-        return "a number"
+        return "数字" if zh else "a number"
     if isinstance(node, Str):
-        return "text"
+        return "文字" if zh else "text"
     if isinstance(node, Name):
-        return f"the name {node.name!r}"
+        return f"名称 {node.name!r}" if zh else f"the name {node.name!r}"
     if isinstance(node, (Arith, Neg)):
-        return "arithmetic"
-    return "a condition"
+        return "算术式" if zh else "arithmetic"
+    return "条件" if zh else "a condition"
 
 
 def as_condition(node: Node, col: int | None = None) -> Node:
@@ -200,9 +212,11 @@ def as_condition(node: Node, col: int | None = None) -> Node:
         return Compare("==", node, Num(1.0))
     if isinstance(node, Num) and node.value in (0.0, 1.0):
         return And(()) if node.value == 1.0 else Or(())
-    where = f" at column {col}" if col else ""
-    hint = " (compare it, e.g. '... > 0')" if isinstance(node, (Arith, Neg, Num)) else ""
-    raise ExprError(f"expected a condition{where}, got {describe(node)}{hint}")
+    where_zh, where = (f"第 {col} 列", f" at column {col}") if col else ("", "")
+    hint_zh, hint = ("（请作比较，例如 '... > 0'）", " (compare it, e.g. '... > 0')") \
+        if isinstance(node, (Arith, Neg, Num)) else ("", "")
+    raise ExprError(f"{where_zh}应为条件，却是{describe(node, zh=True)}{hint_zh}",
+                    f"expected a condition{where}, got {describe(node)}{hint}")
 
 
 

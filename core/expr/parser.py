@@ -25,6 +25,9 @@ MAX_NESTING = 50
 MAX_DEPTH = 100
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false"})
+#: What the parser expects after a whole expression (中文, English).
+_OPERATOR_OR_END = ("运算符或表达式结尾", "an operator or the end of the expression")
+_PY_KEYWORD = ("规则语言不支持 Python 关键字", "Python keywords are not part of the rule language")
 
 
 class _Tok(NamedTuple):
@@ -42,24 +45,32 @@ _TOKEN_RE = re.compile(r"""
   | (?P<op>\*\*|<=|>=|==|!=|[<>+\-*/()\[\],])
 """, re.VERBOSE)
 
-# Characters people may try, with the reason they are refused.
+# Characters people may try, with the reason they are refused (中文, English).
 _CHAR_HINTS = {
-    ".": "attribute access is not part of the rule language",
-    ";": "a condition is a single expression",
-    "=": "use '==' to compare",
-    "!": "use 'not' (or '!=')",
-    "&": "use 'and'",
-    "|": "use 'or'",
-    ":": "lambdas, slices and dictionaries are not part of the rule language",
-    "%": "the operators are + - * /",
-    "@": "the operators are + - * /",
-    "{": "use [...] after 'in' for a list of values",
-    "}": "use [...] after 'in' for a list of values",
+    ".": ("规则语言不支持属性访问", "attribute access is not part of the rule language"),
+    ";": ("条件只能是一个表达式", "a condition is a single expression"),
+    "=": ("比较相等请用 '=='", "use '==' to compare"),
+    "!": ("请用 'not'（或 '!='）", "use 'not' (or '!=')"),
+    "&": ("请用 'and'", "use 'and'"),
+    "|": ("请用 'or'", "use 'or'"),
+    ":": ("规则语言不支持 lambda、切片和字典", "lambdas, slices and dictionaries are not part of the rule language"),
+    "%": ("运算符只有 + - * /", "the operators are + - * /"),
+    "@": ("运算符只有 + - * /", "the operators are + - * /"),
+    "{": ("值的列表请在 'in' 之后写作 [...]", "use [...] after 'in' for a list of values"),
+    "}": ("值的列表请在 'in' 之后写作 [...]", "use [...] after 'in' for a list of values"),
 }
+_NOT_IN_LANGUAGE = ("规则语言不支持此字符", "this character is not part of the rule language")
 
 
-def _describe_char(ch: str) -> str:
-    return repr(ch) if ch.isprintable() else f"character U+{ord(ch):04X}"
+def _describe_char(ch: str, zh: bool = False) -> str:
+    if ch.isprintable():
+        return repr(ch)
+    return f"字符 U+{ord(ch):04X}" if zh else f"character U+{ord(ch):04X}"
+
+
+def _unexpected(what: str, col: int, zh: str, en: str) -> ExprError:
+    """``unexpected <what> at column <col>: <en>``, Chinese first."""
+    return ExprError(f"第 {col} 列出现意外的 {what}：{zh}", f"unexpected {what} at column {col}: {en}")
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -73,13 +84,16 @@ def _tokenize(text: str) -> list[_Tok]:
         if m is None:
             ch = text[pos]
             if ch in "'\"":
-                msg = f"unterminated text starting at column {col}: expected a closing {ch}"
+                err = ExprError(f"第 {col} 列起的文字缺少结尾的 {ch}",
+                                f"unterminated text starting at column {col}: expected a closing {ch}")
             elif ch == "." and text[pos + 1:pos + 2].isdigit():
-                msg = f"unexpected '.' at column {col}: write numbers with a leading digit (0.5)"
+                err = _unexpected("'.'", col, "数字须以数字开头（写作 0.5）",
+                                  "write numbers with a leading digit (0.5)")
             else:
-                hint = _CHAR_HINTS.get(ch, "this character is not part of the rule language")
-                msg = f"unexpected {_describe_char(ch)} at column {col}: {hint}"
-            toks.append(_Tok("err", ch, col, msg))
+                hint_zh, hint = _CHAR_HINTS.get(ch, _NOT_IN_LANGUAGE)
+                err = ExprError(f"第 {col} 列出现意外的 {_describe_char(ch, zh=True)}：{hint_zh}",
+                                f"unexpected {_describe_char(ch)} at column {col}: {hint}")
+            toks.append(_Tok("err", ch, col, err))
             return toks
         kind, tok = m.lastgroup, m.group()
         pos = m.end()
@@ -87,12 +101,15 @@ def _tokenize(text: str) -> list[_Tok]:
             continue
         if kind == "num":
             if pos < len(text) and (text[pos].isalnum() or text[pos] in "._"):
-                toks.append(_Tok("err", tok, col, f"malformed number at column {col}: unexpected "
-                                                  f"{_describe_char(text[pos])} at column {pos + 1}"))
+                bad = text[pos]
+                toks.append(_Tok("err", tok, col, ExprError(
+                    f"第 {col} 列的数字有误：第 {pos + 1} 列出现意外的 {_describe_char(bad, zh=True)}",
+                    f"malformed number at column {col}: unexpected {_describe_char(bad)} at column {pos + 1}")))
                 return toks
             value = float(tok)
             if not math.isfinite(value):
-                toks.append(_Tok("err", tok, col, f"number out of range at column {col}"))
+                toks.append(_Tok("err", tok, col, ExprError(f"第 {col} 列的数字超出范围",
+                                                            f"number out of range at column {col}")))
                 return toks
             toks.append(_Tok("num", tok, col, value))
         elif kind == "name":
@@ -100,8 +117,8 @@ def _tokenize(text: str) -> list[_Tok]:
         elif kind == "str":
             toks.append(_Tok("str", tok, col, tok[1:-1]))
         elif tok == "**":
-            toks.append(_Tok("err", tok, col, f"unexpected '**' at column {col}: "
-                                              "powers are not part of the rule language"))
+            toks.append(_Tok("err", tok, col, _unexpected("'**'", col, "规则语言没有乘方",
+                                                          "powers are not part of the rule language")))
             return toks
         else:
             toks.append(_Tok("op", tok, col))
@@ -111,11 +128,11 @@ def _tokenize(text: str) -> list[_Tok]:
 
 
 def _as_value(node: Node, col: int | None = None, numeric: bool = False) -> Node:
-    where = f" at column {col}" if col else ""
+    where_zh, where = (f"第 {col} 列", f" at column {col}") if col else ("", "")
     if isinstance(node, BOOL_NODES):
-        raise ExprError(f"expected a value{where}, got a condition")
+        raise ExprError(f"{where_zh}应为数值，却是条件", f"expected a value{where}, got a condition")
     if numeric and isinstance(node, Str):
-        raise ExprError(f"text cannot be used in arithmetic{where}")
+        raise ExprError(f"{where_zh}文字不能参与算术运算", f"text cannot be used in arithmetic{where}")
     return node
 
 
@@ -131,7 +148,7 @@ class _Parser:
     def peek(self, ahead: int = 0) -> _Tok:
         tok = self.toks[min(self.i + ahead, len(self.toks) - 1)]
         if tok.kind == "err":
-            raise ExprError(tok.value)
+            raise tok.value
         return tok
 
     def take(self) -> _Tok:
@@ -143,32 +160,32 @@ class _Parser:
         tok = self.peek()
         return tok.kind == kind and (text is None or tok.text == text)
 
-    def fail(self, tok: _Tok, expected: str) -> ExprError:
+    def fail(self, tok: _Tok, expected: tuple[str, str]) -> ExprError:
+        """The error for ``tok`` where ``expected`` (中文, English) was."""
         prev = self.toks[self.i - 1] if self.i > 0 else None
         if tok.kind == "eof":
-            return ExprError(f"unexpected end of input at column {tok.col}: expected {expected}")
+            return ExprError(f"第 {tok.col} 列处表达式意外结束：应为{expected[0]}",
+                             f"unexpected end of input at column {tok.col}: expected {expected[1]}")
         what = f"'{tok.text}'"
         if prev is not None and (prev.kind == "name" or prev.text == ")"):
             if tok.text == "(":
-                return ExprError(f"unexpected '(' at column {tok.col}: "
-                                 "functions are not part of the rule language")
+                return _unexpected("'('", tok.col, "规则语言没有函数", "functions are not part of the rule language")
             if tok.text == "[":
-                return ExprError(f"unexpected '[' at column {tok.col}: "
-                                 "indexing is not part of the rule language")
-        if tok.text in COMPARE_OPS and expected.startswith("an operator"):
-            return ExprError(f"unexpected {what} at column {tok.col}: "
-                             "comparisons cannot be chained; join them with 'and'")
+                return _unexpected("'['", tok.col, "规则语言不支持下标", "indexing is not part of the rule language")
+        if tok.text in COMPARE_OPS and expected == _OPERATOR_OR_END:
+            return _unexpected(what, tok.col, "比较不能连写，请用 'and' 连接",
+                               "comparisons cannot be chained; join them with 'and'")
         if tok.text == "[":
-            return ExprError(f"unexpected '[' at column {tok.col}: lists are only allowed after 'in'")
+            return _unexpected("'['", tok.col, "列表只能写在 'in' 之后", "lists are only allowed after 'in'")
         if tok.kind == "name" and keyword.iskeyword(tok.text):
-            return ExprError(f"unexpected {what} at column {tok.col}: "
-                             "Python keywords are not part of the rule language")
-        return ExprError(f"unexpected {what} at column {tok.col}: expected {expected}")
+            return _unexpected(what, tok.col, _PY_KEYWORD[0], _PY_KEYWORD[1])
+        return _unexpected(what, tok.col, f"应为{expected[0]}", f"expected {expected[1]}")
 
     def enter(self, tok: _Tok) -> None:
         self.nesting += 1
         if self.nesting > MAX_NESTING:
-            raise ExprError(f"expression nested deeper than {MAX_NESTING} levels at column {tok.col}")
+            raise ExprError(f"第 {tok.col} 列处表达式嵌套超过 {MAX_NESTING} 层",
+                            f"expression nested deeper than {MAX_NESTING} levels at column {tok.col}")
 
     def leave(self) -> None:
         self.nesting -= 1
@@ -177,7 +194,7 @@ class _Parser:
     def parse(self) -> Node:
         node = self.or_()
         if not self.at("eof"):
-            raise self.fail(self.peek(), "an operator or the end of the expression")
+            raise self.fail(self.peek(), _OPERATOR_OR_END)
         return node
 
     def or_(self) -> Node:
@@ -218,8 +235,8 @@ class _Parser:
             _as_value(left, col)
             _as_value(right, rcol)
             if tok.text in ORDERING_OPS and (isinstance(left, Str) or isinstance(right, Str)):
-                raise ExprError(f"text can only be compared with '==' or '!=' "
-                                f"('{tok.text}' at column {tok.col})")
+                raise ExprError(f"文字只能用 '==' 或 '!=' 比较（第 {tok.col} 列的 '{tok.text}'）",
+                                f"text can only be compared with '==' or '!=' ('{tok.text}' at column {tok.col})")
             return Compare(tok.text, left, right)
         if tok.kind == "kw" and tok.text == "in":
             self.take()
@@ -230,8 +247,8 @@ class _Parser:
                 self.take()
                 self.take()
                 return In(_as_value(left, col), self.list_(), True)
-            raise ExprError(f"unexpected 'not' at column {tok.col}: expected 'in' after 'not' "
-                            "(write 'not' before a condition)")
+            raise _unexpected("'not'", tok.col, "'not' 之后应为 'in'（否定条件时 'not' 写在条件之前）",
+                              "expected 'in' after 'not' (write 'not' before a condition)")
         return left
 
     def _arith(self, ops: str, sub: Callable[[], Node]) -> Node:
@@ -281,33 +298,37 @@ class _Parser:
             self.enter(tok)
             node = self.or_()
             if not self.at("op", ")"):
-                raise self.fail(self.peek(), f"')' to close the '(' at column {tok.col}")
+                raise self.fail(self.peek(), (f"闭合第 {tok.col} 列 '(' 的 ')'",
+                                              f"')' to close the '(' at column {tok.col}"))
             self.take()
             self.leave()
             return node
-        raise self.fail(tok, "a value (number, 'text', name, true, false or '(')")
+        raise self.fail(tok, ("值（数字、'文字'、名称、true、false 或 '('）",
+                              "a value (number, 'text', name, true, false or '(')"))
 
     def _check_name(self, tok: _Tok) -> str:
         name = tok.text
         if name in ("True", "False"):
-            raise ExprError(f"unexpected {name!r} at column {tok.col}: write {name.lower()!r}")
+            raise _unexpected(repr(name), tok.col, f"请写 {name.lower()!r}", f"write {name.lower()!r}")
         if name == "None":
-            raise ExprError(f"unexpected 'None' at column {tok.col}: missing values are handled "
-                            "by the rule engine, not written in conditions")
+            raise _unexpected("'None'", tok.col, "缺失值由规则引擎处理，不写在条件中",
+                              "missing values are handled by the rule engine, not written in conditions")
         if keyword.iskeyword(name):
-            raise ExprError(f"unexpected {name!r} at column {tok.col}: "
-                            "Python keywords are not part of the rule language")
+            raise _unexpected(repr(name), tok.col, _PY_KEYWORD[0], _PY_KEYWORD[1])
         if self.known is not None and name not in self.known:
             close = difflib.get_close_matches(name, self.known_sorted, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ExprError(f"unknown name {name!r} at column {tok.col}{hint}")
+            hint_zh, hint = (f"；是否想写 {close[0]!r}？", f"; did you mean {close[0]!r}?") if close else ("", "")
+            raise ExprError(f"第 {tok.col} 列的名称 {name!r} 未知{hint_zh}",
+                            f"unknown name {name!r} at column {tok.col}{hint}")
         return name
 
     def list_(self) -> tuple:
         open_tok = self.peek()
         if not self.at("op", "["):
-            raise ExprError(f"unexpected {self._tok_text(open_tok)} at column {open_tok.col}: "
-                            "expected a list '[...]' after 'in'")
+            what = self._tok_text(open_tok)
+            raise ExprError(f"第 {open_tok.col} 列出现意外的 {self._tok_text(open_tok, zh=True)}："
+                            "'in' 之后应为列表 '[...]'",
+                            f"unexpected {what} at column {open_tok.col}: expected a list '[...]' after 'in'")
         self.take()
         values: list[float | str] = []
         if self.at("op", "]"):
@@ -321,9 +342,10 @@ class _Parser:
             if self.at("op", "]"):
                 self.take()
                 break
-            raise self.fail(self.peek(), "',' or ']' in the list")
+            raise self.fail(self.peek(), ("列表中的 ',' 或 ']'", "',' or ']' in the list"))
         if len({isinstance(v, str) for v in values}) > 1:
-            raise ExprError(f"the list at column {open_tok.col} mixes numbers and text")
+            raise ExprError(f"第 {open_tok.col} 列的列表混有数字和文字",
+                            f"the list at column {open_tok.col} mixes numbers and text")
         return tuple(values)
 
     def _literal(self) -> float | str:
@@ -337,11 +359,13 @@ class _Parser:
         if tok.kind == "op" and tok.text == "-" and self.at("num"):
             return -self.take().value
         self.i -= 1
-        raise self.fail(tok, "a number, 'text', true or false in the list")
+        raise self.fail(tok, ("列表中的数字、'文字'、true 或 false", "a number, 'text', true or false in the list"))
 
     @staticmethod
-    def _tok_text(tok: _Tok) -> str:
-        return "end of input" if tok.kind == "eof" else f"'{tok.text}'"
+    def _tok_text(tok: _Tok, zh: bool = False) -> str:
+        if tok.kind == "eof":
+            return "表达式结尾" if zh else "end of input"
+        return f"'{tok.text}'"
 
 
 
@@ -350,19 +374,21 @@ def _check_depth(node: Node) -> None:
     while stack:
         n, d = stack.pop()
         if d > MAX_DEPTH:
-            raise ExprError(f"expression nested deeper than {MAX_DEPTH} levels "
-                            "(split long chains into computed measures)")
+            raise ExprError(f"表达式嵌套超过 {MAX_DEPTH} 层（长的连加、连乘请拆成计算指标）",
+                            f"expression nested deeper than {MAX_DEPTH} levels (split long chains into computed measures)")
         stack.extend((c, d + 1) for c in children(n))
 
 
 def parse(text: str, known_names: Collection[str] | None = None) -> Node:
     """Parse ``text``; with ``known_names``, every NAME must be one of them."""
     if not isinstance(text, str):
-        raise ExprError(f"an expression must be text, not {type(text).__name__}")
+        raise ExprError(f"表达式须为文字，而不是 {type(text).__name__}",
+                        f"an expression must be text, not {type(text).__name__}")
     if len(text) > MAX_LENGTH:
-        raise ExprError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+        raise ExprError(f"表达式长 {len(text)} 个字符，上限为 {MAX_LENGTH}",
+                        f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
     if not text.strip():
-        raise ExprError("empty expression")
+        raise ExprError("表达式为空", "empty expression")
     node = _Parser(text, known_names).parse()
     _check_depth(node)
     return node
@@ -377,6 +403,6 @@ def parse_value(text: str, known_names: Collection[str] | None = None) -> Node:
     """Parse a numeric value (a computed measure)."""
     node = parse(text, known_names)
     if not isinstance(node, NUMERIC_NODES):
-        raise ExprError(f"expected a numeric value, got {describe(node)}")
+        raise ExprError(f"应为数值，却是{describe(node, zh=True)}", f"expected a numeric value, got {describe(node)}")
     return node
 

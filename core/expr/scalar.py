@@ -44,14 +44,17 @@ def _cell(row: Row, name: str) -> float | str | None:
     if isinstance(v, (int, float, np.integer, np.floating)):
         f = float(v)
         return None if math.isnan(f) else f
-    raise ExprError(f"value of {name!r} has unsupported type {type(v).__name__}")
+    raise ExprError(f"{name!r} 的值类型 {type(v).__name__} 不受支持",
+                    f"value of {name!r} has unsupported type {type(v).__name__}")
 
 
 def check_value_types(op: str, left: float | str, right: float | str) -> None:
     if isinstance(left, str) != isinstance(right, str):
-        raise ExprError(f"cannot compare text with a number ({left!r} {op} {right!r})")
+        raise ExprError(f"文字不能与数字比较（{left!r} {op} {right!r}）",
+                        f"cannot compare text with a number ({left!r} {op} {right!r})")
     if isinstance(left, str) and op in ORDERING_OPS:
-        raise ExprError(f"text can only be compared with '==' or '!=' ({left!r} {op} {right!r})")
+        raise ExprError(f"文字只能用 '==' 或 '!=' 比较（{left!r} {op} {right!r}）",
+                        f"text can only be compared with '==' or '!=' ({left!r} {op} {right!r})")
 
 
 def eval_value(node: Node, row: Row) -> float | str | None:
@@ -64,7 +67,7 @@ def eval_value(node: Node, row: Row) -> float | str | None:
     if isinstance(node, Arith):
         left, right = eval_value(node.left, row), eval_value(node.right, row)
         if isinstance(left, str) or isinstance(right, str):
-            raise ExprError(f"text cannot be used in arithmetic ({node})")
+            raise ExprError(f"文字不能参与算术运算（{node}）", f"text cannot be used in arithmetic ({node})")
         if left is None or right is None or (node.op == "/" and right == 0):
             return None
         try:
@@ -75,9 +78,9 @@ def eval_value(node: Node, row: Row) -> float | str | None:
     if isinstance(node, Neg):
         v = eval_value(node.operand, row)
         if isinstance(v, str):
-            raise ExprError(f"text cannot be used in arithmetic ({node})")
+            raise ExprError(f"文字不能参与算术运算（{node}）", f"text cannot be used in arithmetic ({node})")
         return None if v is None else -v
-    raise ExprError(f"expected a value, got {describe(node)}")
+    raise ExprError(f"应为数值，却是{describe(node, zh=True)}", f"expected a value, got {describe(node)}")
 
 
 def eval_bool(node: Node, row: Row) -> bool | None:

@@ -15,7 +15,7 @@ from .nodes import (
 
 NUMBER = "number"
 TEXT = "text"
-_SHOWN = {NUMBER: "数字 a number", TEXT: "文字 text"}
+_SHOWN = {NUMBER: ("数字", "a number"), TEXT: ("文字", "text")}
 
 
 def check_types(node: Node, types: Mapping[str, str]) -> str:
@@ -41,28 +41,32 @@ def _value_type(node: Node, types: Mapping[str, str]) -> str:
     if isinstance(node, (Arith, Neg)):
         for part in ((node.operand,) if isinstance(node, Neg) else (node.left, node.right)):
             if _value_type(part, types) == TEXT:
-                raise ExprError(f"文字不能参与算术运算 text cannot be used in arithmetic: "
-                                f"{_named(part)} is text ({node})")
+                raise ExprError(f"文字不能参与算术运算：{_named(part)} 是文字（{node}）",
+                                f"text cannot be used in arithmetic: {_named(part)} is text ({node})")
         return NUMBER
-    raise ExprError(f"expected a value, got a condition ({node})")
+    raise ExprError(f"应为数值，却是条件（{node}）", f"expected a value, got a condition ({node})")
 
 
 def _check_condition(node: Node, types: Mapping[str, str]) -> None:
     if isinstance(node, Compare):
         left, right = _value_type(node.left, types), _value_type(node.right, types)
         if left != right:
-            raise ExprError(f"文字不能与数字比较 cannot compare text with a number: {_named(node.left)} is "
-                            f"{_SHOWN[left]}, {_named(node.right)} is {_SHOWN[right]} ({node})")
+            raise ExprError(f"文字不能与数字比较：{_named(node.left)} 是{_SHOWN[left][0]}，"
+                            f"{_named(node.right)} 是{_SHOWN[right][0]}（{node}）",
+                            f"cannot compare text with a number: {_named(node.left)} is {_SHOWN[left][1]}, "
+                            f"{_named(node.right)} is {_SHOWN[right][1]} ({node})")
         if left == TEXT and node.op in ORDERING_OPS:
-            raise ExprError(f"文字只能用 == 或 != 比较 text can only be compared with '==' or '!=', "
-                            f"not '{node.op}' ({node})")
+            raise ExprError(f"文字只能用 '==' 或 '!=' 比较，不能用 '{node.op}'（{node}）",
+                            f"text can only be compared with '==' or '!=', not '{node.op}' ({node})")
     elif isinstance(node, In):
         operand = _value_type(node.operand, types)
         if node.values:
             listed = TEXT if isinstance(node.values[0], str) else NUMBER
             if listed != operand:
-                raise ExprError(f"文字不能与数字比较 cannot compare text with a number: {_named(node.operand)} "
-                                f"is {_SHOWN[operand]}, the list holds {_SHOWN[listed]} ({node})")
+                raise ExprError(f"文字不能与数字比较：{_named(node.operand)} 是{_SHOWN[operand][0]}，"
+                                f"列表中是{_SHOWN[listed][0]}（{node}）",
+                                f"cannot compare text with a number: {_named(node.operand)} is {_SHOWN[operand][1]}, "
+                                f"the list holds {_SHOWN[listed][1]} ({node})")
     elif isinstance(node, (And, Or)):
         for item in node.items:
             _check_condition(item, types)
