@@ -640,17 +640,18 @@ def plan(files, province, force_province, year, engine, target, costs, near, app
     if not document["schools"] and not document["rejected"]:
         fail(f"{'、'.join(files)} 中没有学校记录（只有表头或没有数据行）/ no school records found in "
              f"{', '.join(files)} (only a header, or no rows)")
+    rulesets = {s["ruleset"] for s in document["schools"]} | {c.get("ruleset") for c in document["counties"]}
+    catalogues = {key: ev.rule_catalogue(key) for key in rulesets if key}
     if suffix == ".xlsx":
         from .output import OutputError, write_to
         try:
-            write_to(output, lambda path: excel.write_workbook(document, path))
+            write_to(output, lambda path: excel.write_workbook(document, path, catalogues))
         except OutputError as exc:
             fail(str(exc))
         click.echo(f"方案已写入 plan written to {output}", err=True)
     elif suffix == ".html":
         from .output import OutputError, write_to
         from .reports.html import write_plan_html
-        catalogues = {key: ev.rule_catalogue(key) for key in {s["ruleset"] for s in document["schools"]} if key}
         try:
             write_to(output, lambda path: write_plan_html(document, path, catalogues))
         except OutputError as exc:
@@ -660,7 +661,7 @@ def plan(files, province, force_province, year, engine, target, costs, near, app
         from .serialise import dumps
         emit(dumps(document, indent=True), output)
     else:
-        emit(text.render(document), output)
+        emit(text.render(document, catalogues), output)
     sys.exit(text.exit_code(document))
 
 

@@ -137,3 +137,52 @@ def test_a_plan_is_json_xlsx_or_text(tmp_path):
     text = tmp_path / "plan.txt"
     run("plan", SCHOOLS, "-e", "vector", "-o", text)
     assert text.read_text(encoding="utf-8").startswith("edubalance 整改方案")
+
+
+def test_plan_on_the_terminal_names_rules_items_stages_and_units_in_chinese():
+    out = run("plan", SCHOOLS, COUNTY, "-e", "vector").output
+    # a rule by its title, with the id a supervisor traces; the value and limit in the rule's unit
+    assert ("班额（小学不超过45人，初中不超过50人） [national.class_size]: 58 人/班, 要求 required ≤ 45 人/班"
+            in out)
+    assert "学生宿舍不得设在地下室 [guizhou.no_basement_dorms]: 是 yes, 要求 required = 否 no" in out
+    # an addition in its Chinese unit, for the rule it meets
+    assert "学生床位数 beds +10 张  ← 寄宿生一人一床 [guizhou.beds_per_boarder]" in out
+    assert "公用经费实际拨付数 public_funds_received_yuan +6,500 元/年" in out
+    assert "+1 teachers" not in out and "volumes" not in out
+    # cost items by their titles and counting units, stages and the target in Chinese first
+    assert "学生床位 10 张 = 15,000 元" in out and "新增专任教师 8 人 = 800,000 元" in out
+    assert "目标 target: 优质均衡 quality" in out
+    assert "青岚县第一小学 小学 primary: 未达标 fail → 未达标 fail" in out and "[primary]" not in out
+    assert "缺数据 needs data: 公用经费足额拨付 [national.public_funds]" in out
+
+
+def test_plan_workbook_names_things_in_chinese_and_lists_every_school_that_needs_something(tmp_path):
+    out = tmp_path / "plan.xlsx"
+    run("plan", SCHOOLS, COUNTY, "-e", "vector", "-o", out)
+    wb = load_workbook(out)
+    rows = list(wb["学校 Schools"].iter_rows(min_row=2, values_only=True))
+    needs = [r for r in rows if r[4] == "缺数据 needs data"]
+    # the incomplete schools are listed with the rules that lack data (they used to be left out)
+    assert {(r[0], r[8]) for r in needs} >= {("5226980023", "公用经费足额拨付 [national.public_funds]")}
+    fixed = [r for r in rows if r[0] == "5226980015"]
+    assert fixed == [("5226980015", "青岚县平寨乡中心小学", "小学 primary", "522698", "学生床位数", "beds", 10, "张",
+                      "寄宿生一人一床 [guizhou.beds_per_boarder]", 0, "未达标 fail", "达标 pass")]
+    structural = [r for r in rows if r[0] == "5226980001"]
+    assert structural[0][8].endswith("58 人/班, 要求 required ≤ 45 人/班")
+    items = {r[1]: r for r in wb["项目 Items"].iter_rows(min_row=2, values_only=True)}
+    assert items["teacher"][0] == "新增专任教师" and items["teacher"][3] == "人"
+    assert "被拒记录 Rejected" not in wb.sheetnames       # nothing was rejected
+
+
+def test_plan_workbook_lists_the_rows_it_could_not_judge(tmp_path):
+    lines = SCHOOLS.read_text(encoding="utf-8").splitlines()
+    header, first = lines[0].split(","), lines[1].split(",")
+    first[header.index("在校生数")] = "两千"                # a count in words: refused
+    bad = tmp_path / "schools.csv"
+    bad.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n", encoding="utf-8")
+    out = tmp_path / "plan.xlsx"
+    assert run("plan", bad, COUNTY, "-e", "vector", "-o", out).exit_code == 1
+    rows = list(load_workbook(out)["被拒记录 Rejected"].iter_rows(min_row=2, values_only=True))
+    assert [(r[1], r[2], r[5], r[6]) for r in rows] == [(2, "5226980001", "在校生数", "两千")]
+    out = run("plan", bad, COUNTY, "-e", "vector").output      # and on the terminal, what to fix
+    assert "被拒记录 Rejected records (1)" in out and "两千" in out and "第 2 行" in out

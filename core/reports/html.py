@@ -42,8 +42,6 @@ _ENV.globals.update(STAGE_ZH=STAGE_ZH, SEVERITY_ZH=SEVERITY_ZH, DIMENSION_ZH=DIM
 #: What a report made with ``--verdicts findings`` lists for each school.
 FINDINGS_ONLY = "仅列出未达标和缺数据的规则 failed and missing-data rules only (--verdicts findings)"
 _ENV.globals["FINDINGS_ONLY"] = FINDINGS_ONLY
-#: A plan's target as a reader names it.
-TARGET_ZH = {"quality": "优质均衡", "basic": "基本均衡"}
 
 
 def write_html(report: Any, path: Path) -> None:
@@ -74,18 +72,15 @@ def write_plan_html(plan: Mapping[str, Any], path: str | Path, catalogues: Mappi
 def render_plan_html(plan: Mapping[str, Any], catalogues: Mapping[str, Any]) -> str:
     """The plan as a printable page, Chinese first. ``catalogues`` maps each of its rule sets
     (``"guizhou/2023"``) to the evaluator's catalogue, for the rules' titles (the plan holds ids)."""
-    def title(ruleset: str | None, rule_id: str) -> str:
-        found = catalogues.get(ruleset or "") or {}
-        rule = (found.get("rules") or {}).get(rule_id) or (found.get("county_rules") or {}).get(rule_id) or {}
-        return (rule.get("title") or {}).get("zh", "")
-
+    from .plan_words import TARGET_ZH, PlanWords
+    words = PlanWords(plan, catalogues)
     order = {(r["school_id"], r["stage"]): r["rank"] for r in plan["ranking"]}
     schools = sorted((x for x in plan["schools"] if x["additions"] or x["structural"] or x["needs_data"]),
                      key=lambda x: (order.get((x["school_id"], x["stage"]), len(order)), x["school_id"], x["stage"]))
-    items = {k: spec["title"]["zh"] for table in plan["costs"].values() for k, spec in table["items"].items()}
     return _ENV.get_template("plan.html.j2").render(
-        plan=plan, s=plan["summary"], t=plan["totals"], schools=schools, items=items, title=title, label=label,
-        TARGET_ZH=TARGET_ZH, provisional=any(c.get("provisional") for c in plan["costs"].values()))
+        plan=plan, s=plan["summary"], t=plan["totals"], schools=schools, items={k: words.item(k) for k in words.items},
+        title=words.title, label=label, TARGET_ZH=TARGET_ZH,
+        provisional=any(c.get("provisional") for c in plan["costs"].values()))
 
 
 def _counties(view: ReportView) -> list[dict[str, Any]]:
