@@ -203,13 +203,22 @@ def _make_to_float(spec: dict[str, Any]) -> Coercer:
     return to_float
 
 
-def _to_bool(value: str) -> bool:
-    s = normal_text(value).lower()
-    if s in _TRUE:
-        return True
-    if s in _FALSE:
-        return False
-    raise Bad("是或否 / a boolean (true/false, yes/no, 1/0)")
+def _make_to_bool(spec: dict[str, Any]) -> Coercer:
+    """是/否 and the other yes/no words, and a field's own (``x-yes-words``/``x-no-words``: 公办
+    and 民办 under 办学性质, as statistics forms write it)."""
+    yes = _TRUE | frozenset(spec.get("x-yes-words", ()))
+    no = _FALSE | frozenset(spec.get("x-no-words", ()))
+    own = "、".join((*spec.get("x-yes-words", ()), *spec.get("x-no-words", ())))
+    expected = f"是或否{'（或 ' + own + '）' if own else ''} / a boolean (true/false, yes/no, 1/0)"
+
+    def to_bool(value: str) -> bool:
+        s = normal_text(value).lower()
+        if s in yes:
+            return True
+        if s in no:
+            return False
+        raise Bad(expected)
+    return to_bool
 
 
 def _to_province(value: str) -> str:
@@ -255,7 +264,7 @@ def coercer(name: str, spec: dict[str, Any]) -> Coercer:
     if kind == "number":
         return _make_to_float(spec)
     if kind == "boolean":
-        return _to_bool
+        return _make_to_bool(spec)
     return _make_to_str(name, spec)
 
 

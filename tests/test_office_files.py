@@ -856,3 +856,29 @@ def test_a_hidden_sheet_of_records_is_read_and_said_to_be_hidden(run, tmp_path, 
     assert data["records"]["accepted"] == 2 * N_DEMO
     assert "读取工作表 read sheet 「2022年」(学校记录 school records；隐藏的工作表，其记录同样读取 / a hidden sheet" in checked.stderr
     assert "「2023」(学校记录 school records)" in checked.stderr
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_banxue_xingzhi_column_of_gongban_and_minban_says_whether_a_school_is_public(tmp_path, run, fmt):
+    """Statistics forms write 办学性质 as 公办/民办, not 公办 as 是/否: the column is read, and a
+    民办 school is private (out of the county CVs), in every format."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    col = header.index("公办")
+    header = [*header[:col], "办学性质", *header[col + 1:]]
+    rows = [[*r[:col], "公办" if r[col] == "是" else "民办", *r[col + 1:]] for r in rows]
+    paths = save_office(tmp_path, fmt, office_sheet(header, rows), office_sheet(county_header, county_rows,
+                                                                                  totals=False))
+    data, report, checked, _ = both(run, paths)
+    agree(data, report)
+    assert not data["rejected"] and not any("办学性质" in n["message"] for n in data["notices"])
+    private = {s["school_id"] for s in report["schools"] if s["school_id"] == "5226980009"}
+    excluded = {(e["school_id"], e["reason"]) for c in report["counties"] for st in c["stages"].values()
+                for e in st.get("excluded", ())}
+    assert private and any(sid == "5226980009" and "民办" in why for sid, why in excluded)
+    bad = [[*r[:col], "民营" if k == 0 else r[col], *r[col + 1:]] for k, r in enumerate(rows)]
+    (tmp_path / "bad").mkdir()
+    paths = save_office(tmp_path / "bad", fmt, office_sheet(header, bad),
+                        office_sheet(county_header, county_rows, totals=False))
+    data = json.loads(run("validate", *paths, "-f", "json").stdout)
+    [problem] = data["rejected"][0]["problems"]
+    assert problem["observed"] == "民营" and "公办、民办" in problem["expected"]
