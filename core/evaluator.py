@@ -386,10 +386,12 @@ class Evaluator:
     @gc_paused()
     def plan(self, paths: Iterable[str | Path] = (), records: Iterable[Mapping[str, Any]] = (),
              counties: Iterable[Mapping[str, Any]] = (), target: str = "quality",
-             costs: str | Path | None = None, near: float = 0.05, loaded: Loaded | None = None) -> dict[str, Any]:
+             costs: str | Path | Mapping[str, Any] | None = None, near: float = 0.05,
+             loaded: Loaded | None = None) -> dict[str, Any]:
         """The remediation plan (see :mod:`edubalance.plan`) for the records in ``paths`` and/or
         given as dicts: the least additions per school and per county, their cost, checked by
         judging the adjusted records again with this evaluator. Rejected rows are listed.
+        ``costs``: local prices, a cost file or its content (``{item: yuan}``).
         ``loaded``: ``paths`` as already read (:meth:`load`), not read again."""
         from .plan import Planner
 
@@ -401,7 +403,8 @@ class Evaluator:
             checked = self.check(frame_rows(schools) + given[0], frame_rows(county_rows) + given[1])
         else:
             checked = self.check(read) if read is not None else self.check(*given)
-        return Planner(self, target=target, costs=None if costs is None else str(costs), near=near).plan(
+        local = costs if costs is None or isinstance(costs, Mapping) else str(costs)
+        return Planner(self, target=target, costs=local, near=near).plan(
             checked, files=files)
 
 

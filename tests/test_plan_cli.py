@@ -186,3 +186,17 @@ def test_plan_workbook_lists_the_rows_it_could_not_judge(tmp_path):
     assert [(r[1], r[2], r[5], r[6]) for r in rows] == [(2, "5226980001", "在校生数", "两千")]
     out = run("plan", bad, COUNTY, "-e", "vector").output      # and on the terminal, what to fix
     assert "被拒记录 Rejected records (1)" in out and "两千" in out and "第 2 行" in out
+
+
+def test_local_prices_given_as_data_are_the_cost_files():
+    """The API takes the prices a --costs file holds as a dict: the same plan, and the pack's
+    item titles and units are kept for a price given as a bare number."""
+    from edubalance import Evaluator
+    ev = Evaluator(engine="vector")
+    plan = ev.plan([SCHOOLS, COUNTY], costs={"teacher": 50000, "book": {"yuan": 40, "per": "once"}})
+    items = plan["costs"]["guizhou/2023"]["items"]
+    assert items["teacher"]["title"] == {"zh": "新增专任教师", "en": "new full-time teacher"}
+    assert items["teacher"]["unit"] == "元/人·年" and items["teacher"]["source"]["document"] == "<costs>"
+    assert plan["totals"]["by_item"]["teacher"]["yuan"] == plan["totals"]["by_item"]["teacher"]["quantity"] * 50000
+    with pytest.raises(Exception, match="dragons"):
+        ev.plan([SCHOOLS, COUNTY], costs={"dragons": 5})

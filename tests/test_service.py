@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
 from edubalance.loading import InputError, frame_rows
 from edubalance import Evaluator
@@ -692,7 +693,7 @@ def _texts(node, where=""):
 
 def test_what_the_api_document_says_is_chinese_first(url):
     doc = httpx.get(url + "/openapi.json").json()
-    ours = {k: v for k, v in doc["components"]["schemas"].items() if not k.startswith("Report")}
+    ours = {k: v for k, v in doc["components"]["schemas"].items() if k.split("_")[0] not in ("Report", "Plan")}
     texts = list(_texts({"info": doc["info"], "paths": doc["paths"], "components": ours}))
     assert len(texts) > 40
     for where, text in texts:
@@ -787,3 +788,63 @@ def test_every_form_refusal_worded_in_chinese_is_one_the_form_parser_gives():
     source = inspect.getsource(starlette.formparsers)
     assert [start for start in _FORM_REFUSALS_ZH if start not in source] == []
 
+
+
+# -- the remediation plan ------------------------------------------------------------------------
+
+def test_a_plan_of_uploaded_files_is_the_command_lines(client, identical, tmp_path):
+    files = demo_files("guizhou")
+    subprocess.run([sys.executable, "-m", "edubalance.cli", "plan", *(f.name for f in files), "-o",
+                    str(tmp_path / "plan.json")], cwd=files[0].parent, capture_output=True, timeout=300)
+    expected = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    r = client.post("/v1/plan", files=upload)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["x-edubalance-exit-code"] == "1"             # class sizes remain, as on the command line
+    assert r.headers["x-edubalance-rulesets"] == "guizhou/2023"
+    identical(r.json(), expected, "plan")
+
+
+def test_a_plan_from_a_json_body_with_local_prices(client):
+    records, counties = raw_records("guizhou")
+    prices = {"teacher": 120000, "building_m2": {"yuan": 3200, "per": "once"}}
+    r = client.post("/v1/plan", json={"records": records, "counties": counties, "costs": prices})
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    items = plan["costs"]["guizhou/2023"]["items"]
+    assert items["teacher"]["yuan"] == 120000 and items["teacher"]["threshold_status"] == "confirmed"
+    assert items["teacher"]["title"]["zh"] == "新增专任教师" and items["teacher"]["unit"] == "元/人·年"
+    assert items["book"]["threshold_status"] == "provisional"          # not given: the pack's placeholder
+    by_item = plan["totals"]["by_item"]
+    assert by_item["teacher"]["yuan"] == by_item["teacher"]["quantity"] * 120000
+    assert by_item["building_m2"]["yuan"] == round(by_item["building_m2"]["quantity"] * 3200, 2)
+
+
+def test_a_plan_as_a_workbook_or_a_page(client, tmp_path):
+    files = demo_files("guizhou")
+    upload = [("files", (f.name, f.read_bytes(), "text/csv")) for f in files]
+    r = client.post("/v1/plan", params={"format": "xlsx"}, files=upload)
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    assert r.headers["content-disposition"] == 'attachment; filename="plan.xlsx"'
+    (tmp_path / "plan.xlsx").write_bytes(r.content)
+    wb = load_workbook(tmp_path / "plan.xlsx")
+    assert wb.sheetnames[:4] == ["汇总 Totals", "项目 Items", "县 Counties", "学校 Schools"]
+    r = client.post("/v1/plan", params={"format": "html"}, files=upload, data={"target": "basic"})
+    assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8"
+    assert "目标 target: 基本均衡 basic" in r.text and "青岚县" in r.text
+
+
+@pytest.mark.parametrize("request_kwargs,status,kind", [
+    ({"json": {"records": [{"school_id": "1"}], "costs": {"dragons": 5}}}, 400, "malformed-request"),
+    ({"json": {"records": [{"school_id": "1"}], "costs": {"teacher": -1}}}, 400, "malformed-request"),
+    ({"json": {"records": [{"school_id": "1"}]}, "params": {"format": "table"}}, 400, "unknown-format"),
+    ({"json": {"records": [{"school_id": "1"}]}}, 422, "records-rejected"),
+    ({"json": {"counties": [{"county_code": "522698", "province": "guizhou", "year": 2023}]}}, 422, "no-records"),
+    ({"files": [("files", ("s.csv", b"a\n1\n", "text/csv"))], "data": {"verdicts": "all"}}, 400, "malformed-request"),
+    ({"files": [("files", ("s.csv", b"a\n1\n", "text/csv"))], "data": {"target": "best"}}, 400, "malformed-request"),
+])
+def test_a_plan_request_that_cannot_be_planned_is_one_problem(client, request_kwargs, status, kind):
+    doc = assert_problem(client.post("/v1/plan", **request_kwargs), status, kind)
+    if kind == "records-rejected":
+        assert doc["problems"] and doc["problems"][0]["code"] == "E101"

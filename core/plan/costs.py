@@ -55,13 +55,21 @@ class CostTable:
         self.origin = origin
 
     @classmethod
-    def from_parameters(cls, parameters: Mapping[str, Any], path: str | Path | None = None) -> "CostTable":
+    def from_parameters(cls, parameters: Mapping[str, Any],
+                        local: str | Path | Mapping[str, Any] | None = None) -> "CostTable":
+        """The pack's prices, with ``local`` ones (a ``--costs`` file, or its content as given to
+        the API or the service) in their place."""
         items = dict((parameters.get("costs") or {}).get("items") or {})
-        origin = "pack"
-        if path is not None:
-            items.update(read_costs(path))
-            origin = str(path)
-        return cls(items, origin)
+        if local is None:
+            return cls(items, "pack")
+        given = costs_from(local, GIVEN) if isinstance(local, Mapping) else read_costs(local)
+        for item, entry in given.items():           # named as the pack names it, in its unit if still apt
+            base = items.get(item, {})
+            entry.setdefault("title", base.get("title") or {"zh": item, "en": item})
+            if "unit" not in entry and base.get("unit") and base.get("per") == entry["per"]:
+                entry["unit"] = base["unit"]
+            items[item] = entry
+        return cls(items, GIVEN if isinstance(local, Mapping) else str(local))
 
     def price(self, quantities: Mapping[str, float]) -> dict[str, float]:
         """Yuan per item (items with no price are left out: see :meth:`unpriced`)."""
@@ -83,7 +91,16 @@ def read_costs(path: str | Path) -> dict[str, dict[str, Any]]:
     """A ``--costs`` file: ``{item: yuan}`` or ``{item: {yuan, per, source, …}}``, optionally under
     a top-level ``costs`` key. Prices from a file are the user's own: status ``confirmed`` unless
     the file says otherwise."""
-    data = read_yaml(path, "成本文件", "cost file")
+    return costs_from(read_yaml(path, "成本文件", "cost file"), str(path))
+
+
+#: Where prices given as data (not as a file) are said to come from.
+GIVEN = "<costs>"
+
+
+def costs_from(data: Any, origin: str) -> dict[str, dict[str, Any]]:
+    """Local prices, as a cost file holds them, checked (``origin``: the file, or ``<costs>``)."""
+    path = origin
     if isinstance(data, dict) and isinstance(data.get("costs"), dict):
         data = data["costs"]
     if isinstance(data, dict) and isinstance(data.get("items"), dict):
@@ -102,6 +119,5 @@ def read_costs(path: str | Path) -> dict[str, dict[str, Any]]:
         entry.setdefault("per", "year" if item in ("teacher", "staff_member", "public_funds_yuan") else "once")
         entry.setdefault("threshold_status", "confirmed")
         entry.setdefault("source", {"document": str(path), "clause": item})
-        entry.setdefault("title", {"zh": item, "en": item})
         out[item] = entry
     return out

@@ -50,7 +50,8 @@ class Planner:
     """Builds one plan; see the module docstring. A rule passing after the plan that would fail
     with ``near`` (a share) more pupils is listed as near-failing."""
 
-    def __init__(self, ev: Any, target: str = "quality", costs: str | None = None, near: float = 0.05):
+    def __init__(self, ev: Any, target: str = "quality", costs: str | Mapping[str, Any] | None = None,
+                 near: float = 0.05):
         if target not in TARGETS:
             raise ValueError(f"unknown target '{target}' (choose from {', '.join(TARGETS)})")
         self.ev, self.target, self.costs_path, self.near = ev, target, costs, near

@@ -31,10 +31,10 @@ from ..regions import province_key
 from . import log
 from .auth import Tokens
 from .contract import (EXAMPLE_SCHOOL, EXAMPLE_SCHOOL_ZH, MAX_YEAR, MIN_YEAR, EvaluateBody, Health, PacksResult,
-                       ProblemDocument, Readiness, RulesResult, ValidateBody, ValidationResult, refine,
-                       report_components, rule_components)
+                       PlanBody, Price, ProblemDocument, Readiness, RulesResult, ValidateBody, ValidationResult, plan_components,
+                       refine, report_components, rule_components)
 from .limits import BodyLimit
-from .uploads import RequestReader
+from .uploads import PLAN_FORM_FIELDS, RequestReader
 from .pool import Pool
 from .slashes import TrailingSlash
 from .problems import MEDIA_TYPE, ServiceProblem, problem_for_status, status_description
@@ -73,10 +73,11 @@ EVALUATE_HEADERS = {**STAMP_HEADERS, **RULESETS_HEADER,
                                                            "than JSON", "schema": {"type": "string"}}}
 
 #: Query parameters typed by a named schema of the API document.
-PARAMETER_TYPES = {"province": "Province", "format": "ReportFormat"}
+PARAMETER_TYPES: dict[Any, str] = {"province": "Province", "format": "ReportFormat", ("plan", "format"): "PlanFormat"}
 
 #: The operations' groups (a generated client makes one API class of each).
 TAGS = [{"name": "evaluate", "description": "评估与校验记录 Judging and checking records"},
+        {"name": "plan", "description": "整改方案 Remediation plans"},
         {"name": "rules", "description": "规则与规则包 The rules in force and the rule packs"},
         {"name": "health", "description": "存活与就绪（无需令牌）Liveness and readiness (no token needed)"}]
 
@@ -298,11 +299,19 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                 "schools_only": {"type": "boolean", "default": False}}},
     }
 
-    def body_request(model: type, multipart: bool = True) -> dict:
+    named["PlanFormat"] = {"type": "string", "enum": ["json", "xlsx", "html"], "description": "方案格式 Plan format"}
+    named["PlanFiles"] = {
+        "type": "object", "required": ["files"], "additionalProperties": False,
+        "description": "上传的记录文件及整改方案选项（本地单价请用 JSON 请求体）Uploaded record files and the plan's "
+                       "options (local prices: use a JSON body)",
+        "properties": {**{k: v for k, v in named["RecordFiles"]["properties"].items() if k in PLAN_FORM_FIELDS},
+                       "target": {"type": "string", "enum": ["quality", "basic"], "default": "quality"}}}
+
+    def body_request(model: type, multipart: str | None = "RecordFiles") -> dict:
         schema: dict[str, Any] = {"content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}, "required": True}
         if multipart:
-            schema["content"]["multipart/form-data"] = {"schema": {"$ref": "#/components/schemas/RecordFiles"}}
+            schema["content"]["multipart/form-data"] = {"schema": {"$ref": f"#/components/schemas/{multipart}"}}
         return {"requestBody": schema}
 
     # A format written as a folder is sent as a zip (so is one whose plug-in writes a folder unsaid).
@@ -372,6 +381,51 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         Content-Disposition): a generated client receives it as bytes or a file, as a workbook,
         a web page or Parquet tables need."""
         return await judge(request, format, attached=True)
+
+    plan_media = {"json": "application/json", "xlsx": MEDIA_TYPES["xlsx"], "html": MEDIA_TYPES["html"]}
+    plan_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Plan"}},
+                    MEDIA_TYPES["xlsx"].split(";")[0]: {"schema": _binary(MEDIA_TYPES["xlsx"])},
+                    MEDIA_TYPES["html"].split(";")[0]: {"schema": {"type": "string"}}}
+
+    @app.post("/v1/plan", tags=["plan"], operation_id="plan",
+              dependencies=[*v1_deps, only_params("format")],
+              summary="整改方案：达标需新增什么、花费多少 Remediation plan: what it takes to pass, and its cost",
+              openapi_extra=body_request(PlanBody, "PlanFiles"),
+              responses={200: {"description": "整改方案（与 `edubalance plan -o plan.json` 相同），或其工作簿、网页 "
+                                              "The plan (as `edubalance plan -o plan.json`), or its workbook or page",
+                               "content": plan_content, "headers": EVALUATE_HEADERS},
+                         **_problem_responses(*errors)})
+    async def plan(request: Request, format: str = Query("json", description="方案格式 json、xlsx 或 html "
+                                                                            "The plan's format: json, xlsx or html")
+                   ) -> Response:
+        """每所学校、每个县要达标最少需新增什么（教师、校舍、图书、计算机、经费…）及其费用，经重新评估复核：
+        JSON 请求体 ``{records, counties, province?, year?, target?, costs?, near?}``，或以 multipart 上传文件。
+        未通过校验的记录列在 ``rejected`` 中；单价为暂定占位值，请在 ``costs`` 中给出本地价格。
+
+        The least each school and county must add to pass (teachers, floor area, books,
+        computers, funds …) and what it costs, checked by judging the adjusted records again:
+        a JSON body ``{records, counties, province?, year?, target?, costs?, near?}`` or a
+        multipart upload of files. Rejected records are listed in ``rejected``; the bundled
+        prices are provisional placeholders: give local ones in ``costs``."""
+        if format not in plan_media:
+            raise ServiceProblem("unknown-format", f"整改方案的格式为 json、xlsx 或 html，收到 {format!r}。"
+                                                   f"A plan is json, xlsx or html; got {format!r}.")
+        folder = Path(tempfile.mkdtemp(prefix="edubalance-serve-"))
+        try:
+            source, options = await reader.read(request, folder, PLAN_FORM_FIELDS)
+            (folder / "out").mkdir()
+            result = await pool.run("plan", source, {**options, "format": format}, str(folder / "out"))
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        decision(request, result, format=format, schools=result["summary"]["schools"], exit_code=result["exit_code"])
+        path = Path(result["path"])
+        headers = {"X-Edubalance-Standards-Year": ",".join(sorted({k.split("/")[1] for k in result["rulesets"]}))
+                   or catalog.year_stamp, "X-Edubalance-Rulesets": ",".join(result["rulesets"]),
+                   "X-Edubalance-Exit-Code": str(result["exit_code"])}
+        if format != "json":
+            headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
+        return _stream_and_forget(path, folder, plan_media[format], headers)
 
     @app.post("/v1/validate", tags=["evaluate"], operation_id="validate",
               dependencies=[*v1_deps, only_params()], response_model=ValidationResult,
@@ -473,9 +527,10 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                               tags=app.openapi_tags)
             components = doc.setdefault("components", {}).setdefault("schemas", {})
             components.update(report_components())
+            components.update(plan_components())
             components.update(rule_components())
             components.update(named)
-            for model in (EvaluateBody, ValidateBody, ProblemDocument):
+            for model in (EvaluateBody, ValidateBody, PlanBody, Price, ProblemDocument):
                 components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
             refine(components)
             for path in doc["paths"].values():
@@ -484,8 +539,10 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                         options = param["schema"].get("anyOf", ())
                         if len(options) == 2 and {"type": "null"} in options:    # Optional: left out, never null
                             param["schema"] = next(o for o in options if o != {"type": "null"})
-                        if param["name"] in PARAMETER_TYPES:
-                            param["schema"] = {"$ref": f"#/components/schemas/{PARAMETER_TYPES[param['name']]}",
+                        kind = PARAMETER_TYPES.get((operation.get("operationId"), param["name"]),
+                                                   PARAMETER_TYPES.get(param["name"]))
+                        if kind:
+                            param["schema"] = {"$ref": f"#/components/schemas/{kind}",
                                                **{k: v for k, v in param["schema"].items() if k == "default"}}
             app.openapi_schema = doc
         return app.openapi_schema

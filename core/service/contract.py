@@ -7,12 +7,14 @@ parsed off the event loop); a report, a school entry and a validation problem ar
 """
 from __future__ import annotations
 
+import copy
 import json
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
 
-from ..schemas import report_schema, rulepack_schema, year_range
+from ..plan.costs import ITEM_FIELDS
+from ..schemas import load_schema, report_schema, rulepack_schema, year_range
 
 #: The years a request may name: the record schema's bounds, as the command line checks them.
 MIN_YEAR, MAX_YEAR = year_range()
@@ -62,6 +64,59 @@ class ValidateBody(EvaluateBody):
     year、verdicts、schools_only 不影响校验结果。The JSON body of ``POST /v1/validate``: the same as an
     evaluation's (a client checks a body, then judges it); year, verdicts and schools_only do not
     change the check."""
+
+
+#: A price in yuan: a number ≥ 0 (not a boolean, not text).
+Yuan = Annotated[float, Field(ge=0, strict=True)]
+
+
+class Price(BaseModel):
+    """一项成本的本地单价。A cost item's local price."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    yuan: Yuan = Field(description="单价（元）Price in yuan")
+    per: Optional[Literal["once", "year"]] = Field(None, description=(
+        "一次性（once）或每年（year）；默认教师、其他教职工和公用经费每年，其余一次性。Once or every year "
+        "(default: every year for teachers, other staff and public funds, else once)."))
+    unit: Optional[str] = Field(None, description="计价单位，如 元/人·年 The unit priced, e.g. 元/人·年")
+    source: Optional[dict[str, str]] = Field(None, description="出处 {document, clause} Where the price comes from")
+
+
+def _cost_items_schema(schema: dict[str, Any]) -> None:
+    """Name the cost items the planner prices (any other key is refused)."""
+    for option in schema.get("anyOf", ()):
+        if option.get("type") == "object":
+            price = option.pop("additionalProperties")
+            option["properties"] = {item: copy.deepcopy(price) for item in ITEM_FIELDS}
+            option["additionalProperties"] = False
+
+
+class PlanBody(_Envelope):
+    """整改方案请求 ``POST /v1/plan`` 的 JSON 请求体。The JSON body of ``POST /v1/plan``."""
+
+    year: Optional[int] = Year
+    target: Literal["quality", "basic"] = Field("quality", description=(
+        "目标：优质均衡（quality，2017）或基本均衡（basic，2012）。The target: high-quality balance (2017) or "
+        "basic balance (2012), as the command line's --target."))
+    costs: Optional[dict[str, Union[Yuan, Price]]] = Field(None, description=(
+        "本地单价，替换规则包中的暂定占位值：成本项目 → 元，或 {yuan, per: once|year}（同命令行 --costs 文件）。"
+        "Local prices in place of the packs' provisional placeholders: cost item → yuan, or "
+        "{yuan, per: once|year} (as the command line's --costs file)."),
+        examples=[{"teacher": 120000, "building_m2": {"yuan": 3200, "per": "once"}}],
+        json_schema_extra=_cost_items_schema)
+    near: float = Field(0.05, ge=0, le=1, description=(
+        "临界比例：学生增加这一比例即不达标的规则列为临界。A rule that would fail with this share more pupils "
+        "is listed as near-failing."))
+
+    @field_validator("costs")
+    @classmethod
+    def _known_items(cls, costs: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+        unknown = sorted(set(costs or ()) - set(ITEM_FIELDS))
+        if unknown:
+            raise ValueError(f"未知成本项目 unknown cost item(s) {', '.join(unknown)} "
+                             f"(可用 known: {', '.join(ITEM_FIELDS)})")
+        return costs
 
 
 class Counts(BaseModel):
@@ -220,7 +275,7 @@ _ITEMS = {("ValidationResult", "rejected"): "Report_rejected", ("ValidationResul
 def refine(components: dict[str, Any]) -> None:
     """Point the loosely typed lists of the models at the report schema's definitions, and the
     province at the one ``Province`` type (the provinces the service knows)."""
-    for name in ("EvaluateBody", "ValidateBody"):
+    for name in ("EvaluateBody", "ValidateBody", "PlanBody"):
         components[name]["properties"]["province"]["anyOf"] = [{"$ref": "#/components/schemas/Province"},
                                                                 {"type": "null"}]
     for (name, prop), target in _ITEMS.items():
@@ -235,15 +290,24 @@ def refine(components: dict[str, Any]) -> None:
 
 
 def report_components() -> dict[str, Any]:
-    """``Report`` and its ``$defs`` as OpenAPI components (``$id`` dropped so references resolve
-    inside the OpenAPI document; the Chinese title moved into the description, since client
-    generators name a class after a schema's title)."""
-    schema = report_schema()
+    """``Report`` and its ``$defs`` (``schemas/report.schema.json``) as OpenAPI components."""
+    return _components(report_schema(), "Report")
+
+
+def plan_components() -> dict[str, Any]:
+    """``Plan`` and its ``$defs`` (``schemas/plan.schema.json``) as OpenAPI components."""
+    return _components(load_schema("plan.schema.json"), "Plan")
+
+
+def _components(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    """A schema and its ``$defs`` as components ``name`` and ``name_<def>`` (``$id`` dropped so
+    references resolve inside the OpenAPI document; the Chinese title moved into the
+    description, since client generators name a class after a schema's title)."""
     defs = schema.pop("$defs", {})
     schema.pop("$schema", None)
     schema.pop("$id", None)
     title = schema.pop("title", None)
     if title:
         schema["description"] = f"{title}: {schema['description']}" if schema.get("description") else title
-    text = json.dumps({"Report": schema, **{f"Report_{k}": v for k, v in defs.items()}}, ensure_ascii=False)
-    return json.loads(text.replace('"#/$defs/', '"#/components/schemas/Report_'))
+    text = json.dumps({name: schema, **{f"{name}_{k}": v for k, v in defs.items()}}, ensure_ascii=False)
+    return json.loads(text.replace('"#/$defs/', f'"#/components/schemas/{name}_'))

@@ -19,11 +19,11 @@ from typing import Any, Iterator
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import InvalidInput
-from ..loading import no_records_text
+from ..loading import InputError, no_records_text
 from ..output import report_formats
 from ..serialise import dumps
 from ..validation import given_rows
-from .contract import EvaluateBody, Record, ValidateBody
+from .contract import EvaluateBody, PlanBody, Record, ValidateBody
 from .problems import ServiceProblem, rejected_problems
 from .settings import Settings
 
@@ -128,6 +128,48 @@ class Jobs:
             raise ServiceProblem("records-rejected", "记录未通过校验，未评估。The record was rejected and not judged.",
                                  exc.to_list()) from None
         return {"body": dumps(entry), "rulesets": [entry["ruleset"]], "status": entry["status"]}
+
+    # -- plan ------------------------------------------------------------------------------
+    def plan(self, source: tuple, options: dict, out_dir: str) -> dict:
+        """The remediation plan for a JSON body or uploaded files (:meth:`_read`), written in
+        ``options["format"]`` (json, xlsx or html) into ``out_dir``, as ``edubalance plan -o``."""
+        from ..plan import Planner
+        from ..plan.costs import GIVEN, costs_from
+        from ..plan.excel import write_workbook
+        from ..plan.text import exit_code
+        from ..reports.html import write_plan_html
+
+        ev, checked, options = self._read(source, options, PlanBody)
+        costs = options.get("costs")
+        if costs is not None:                             # a price's unsaid parts are left to the pack
+            costs = {k: {a: b for a, b in v.items() if b is not None} if isinstance(v, dict) else v
+                     for k, v in costs.items()}
+            try:
+                costs_from(costs, GIVEN)                  # checked before any planning
+            except InputError as exc:
+                raise ServiceProblem("malformed-request", f"costs 单价有误 costs: {exc.message}") from None
+        if not checked.schools.accepted:
+            if checked.rejected:
+                raise ServiceProblem("records-rejected", "没有可规划的学校：每条学校记录都未通过校验。"
+                                                         "Nothing to plan: every school record was rejected.",
+                                     rejected_problems([r.to_dict() for r in checked.rejected]))
+            raise ServiceProblem("no-records", "整改方案需要学校记录（请求中只有县级记录）。"
+                                               "A plan needs school records (the request holds county records only).")
+        files = list(source[2]) if source[0] != "json" else []
+        plan = Planner(ev, target=options.get("target") or "quality", costs=costs,
+                       near=options.get("near", 0.05)).plan(checked, files)
+        fmt = options.get("format") or "json"
+        path = Path(out_dir) / f"plan.{fmt}"
+        rulesets = {s["ruleset"] for s in plan["schools"]} | {c.get("ruleset") for c in plan["counties"]}
+        catalogues = {key: ev.rule_catalogue(key) for key in rulesets if key}
+        if fmt == "xlsx":
+            write_workbook(plan, path, catalogues)
+        elif fmt == "html":
+            write_plan_html(plan, path, catalogues)
+        else:
+            path.write_bytes(dumps(plan))
+        return {"path": str(path), "format": fmt, "summary": plan["summary"], "rulesets": sorted(rulesets - {None}),
+                "exit_code": exit_code(plan)}
 
     # -- validate --------------------------------------------------------------------------
     def validate(self, source: tuple, options: dict) -> dict:

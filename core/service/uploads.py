@@ -21,6 +21,8 @@ from .settings import Settings
 #: Longest name an uploaded file keeps (bytes of UTF-8; file systems allow 255).
 MAX_NAME_BYTES = 120
 FORM_FIELDS = ("files", "province", "year", "verdicts", "schools_only")
+#: A plan's form: its files, province, year and target (local prices go in a JSON body).
+PLAN_FORM_FIELDS = ("files", "province", "year", "target")
 #: Form fields other than files a request may hold (the parser refuses more).
 MAX_FORM_FIELDS = 10
 #: How a form writes schools_only (as JSON Schema reads a boolean form field, and as a clerk would).
@@ -32,9 +34,10 @@ class RequestReader:
         self.settings = settings
         self.check_province = check_province
 
-    async def read(self, request: Request, folder: Path) -> tuple[tuple, dict]:
+    async def read(self, request: Request, folder: Path, fields: tuple[str, ...] = FORM_FIELDS) -> tuple[tuple, dict]:
         """``(("json", body) | ("files", folder, [names]), form options)``: uploaded files are
-        saved in ``folder/in``, a second file of the same name in a numbered folder."""
+        saved in ``folder/in``, a second file of the same name in a numbered folder; a form
+        field not in ``fields`` is refused."""
         inbox = folder / "in"
         inbox.mkdir()
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -70,12 +73,12 @@ class RequestReader:
                         name = f"{k}/{name}"
                     await run_in_threadpool(_save, value.file, inbox / name)
                     files.append(name)
-                elif key in FORM_FIELDS[1:] and isinstance(value, str):
+                elif key in fields[1:] and isinstance(value, str):
                     options[key] = value
                 else:
-                    raise ServiceProblem("malformed-request", f"表单中有未知字段 {key!r}（应为 {'、'.join(FORM_FIELDS)}）。"
+                    raise ServiceProblem("malformed-request", f"表单中有未知字段 {key!r}（应为 {'、'.join(fields)}）。"
                                                               f"Unexpected form field {key!r} (expected "
-                                                              f"{', '.join(FORM_FIELDS)}).")
+                                                              f"{', '.join(fields)}).")
         finally:
             await form.close()
         if not files:
@@ -83,7 +86,7 @@ class RequestReader:
         return ("files", str(inbox), files), self._options(options)
 
     def _options(self, given: dict[str, str]) -> dict[str, Any]:
-        """The form's province, year, verdicts and schools_only, checked as the JSON body's are."""
+        """The form's province, year, verdicts, schools_only and target, checked as the JSON body's are."""
         out: dict[str, Any] = {"province": given.get("province") or None, "verdicts": given.get("verdicts") or "all"}
         schools_only = FORM_BOOLEANS.get(given.get("schools_only", "").strip().lower())
         if schools_only is None:
@@ -99,6 +102,10 @@ class RequestReader:
             check_options(out.get("year"), out["verdicts"])
         except InvalidInput as exc:
             raise ServiceProblem("malformed-request", exc.problems[0].message) from None
+        if "target" in given:
+            if given["target"] not in ("quality", "basic"):
+                raise ServiceProblem("malformed-request", "target 应为 quality 或 basic。target must be quality or basic.")
+            out["target"] = given["target"]
         out["province"] = self.check_province(out["province"])
         return out
 
