@@ -13,7 +13,6 @@ from ..fields import SHARE_UNITS, label, unit_zh
 from .view import OPERATOR_ZH, PROGRAMME_ZH, STAGE_ZH, YES_NO_UNITS, number_text, status_text
 
 TARGET_ZH = {"quality": "优质均衡", "basic": "基本均衡"}
-STAGE_EN = {"primary": "primary", "junior": "junior", "county": "county"}
 
 
 class PlanWords:
@@ -73,16 +72,25 @@ class PlanWords:
 
     @staticmethod
     def stage(stage: str) -> str:
-        return f"{STAGE_ZH.get(stage, stage)} {STAGE_EN.get(stage, stage)}"
+        """``小学 primary``."""
+        return _both(STAGE_ZH, stage)
 
     @staticmethod
     def programme(programme: str) -> str:
-        return f"{PROGRAMME_ZH.get(programme, programme)} {programme}"
+        """``优质均衡 quality_2017``."""
+        return _both(PROGRAMME_ZH, programme)
 
     @staticmethod
     def target(target: str) -> str:
-        return f"{TARGET_ZH.get(target, target)} {target}"
+        """``优质均衡 quality``."""
+        return _both(TARGET_ZH, target)
 
     @staticmethod
     def status(status: str | None) -> str:
+        """``未达标 fail``."""
         return status_text(status)
+
+
+def _both(names: Mapping[str, str], key: str) -> str:
+    """The Chinese name, then the key (the English a calling system reads)."""
+    return f"{names.get(key, key)} {key}"
