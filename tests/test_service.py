@@ -848,3 +848,19 @@ def test_a_plan_request_that_cannot_be_planned_is_one_problem(client, request_kw
     doc = assert_problem(client.post("/v1/plan", **request_kwargs), status, kind)
     if kind == "records-rejected":
         assert doc["problems"] and doc["problems"][0]["code"] == "E101"
+
+
+def test_the_template_is_the_command_lines(client, tmp_path):
+    subprocess.run([sys.executable, "-m", "edubalance.cli", "template", "-P", "guizhou", "-o",
+                    str(tmp_path / "cli.xlsx")], capture_output=True, timeout=120, check=True)
+    r = client.get("/v1/template", params={"province": "贵州"})
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert "filename*=UTF-8''guizhou-%E5%AD%A6%E6%A0%A1" in r.headers["content-disposition"]
+    (tmp_path / "api.xlsx").write_bytes(r.content)
+    ours, theirs = load_workbook(tmp_path / "api.xlsx"), load_workbook(tmp_path / "cli.xlsx")
+    assert ours.sheetnames == theirs.sheetnames == ["填表说明", "学校数据", "县级数据"]
+    for name in ours.sheetnames:
+        assert [list(r) for r in ours[name].iter_rows(values_only=True)] == \
+               [list(r) for r in theirs[name].iter_rows(values_only=True)]
+    assert_problem(client.get("/v1/template", params={"province": "hebei"}), 400, "unknown-province")

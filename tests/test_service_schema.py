@@ -108,7 +108,8 @@ def test_every_operation_has_a_stable_meaningful_operation_id(contract):
     assert ids == {("/v1/evaluate", "post"): "evaluate", ("/v1/evaluate/file", "post"): "evaluateFile",
                    ("/v1/validate", "post"): "validate", ("/v1/plan", "post"): "plan",
                    ("/v1/evaluate/school", "post"): "evaluateSchool", ("/v1/rules", "get"): "listRules",
-                   ("/v1/packs", "get"): "listPacks", ("/healthz", "get"): "getHealth",
+                   ("/v1/packs", "get"): "listPacks", ("/v1/template", "get"): "getTemplate",
+                   ("/healthz", "get"): "getHealth",
                    ("/readyz", "get"): "getReadiness"}
 
 

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from time import perf_counter
+from urllib.parse import quote
 from typing import Any, AsyncIterator, Optional
 
 import orjson
@@ -117,6 +118,7 @@ class Catalog:
         self.stamp = ";".join(f"{p['id']}={p['revision']}" for p in self.packs)
         self.year_stamp = str(settings.year) if settings.year else "record"
         self.rules = lru_cache(maxsize=256)(self._rules)
+        self.template = lru_cache(maxsize=64)(self._template)
 
     @property
     def provinces(self) -> list[str]:
@@ -143,6 +145,16 @@ class Catalog:
     def _rules(self, province: str, year: int | None) -> bytes:
         from ..listing import rules_listing
         return orjson.dumps(rules_listing(self.ev, province, year))
+
+    def _template(self, province: str | None) -> bytes:
+        """The input template workbook, as ``edubalance template -P province`` writes it."""
+        from ..rulepack import compile_ruleset
+        from ..template import write_template
+        provinces = [province] if province else self.provinces
+        with tempfile.TemporaryDirectory(prefix="edubalance-template-") as folder:
+            path = Path(folder) / "template.xlsx"
+            write_template([compile_ruleset(self.ev.registry, p, None) for p in provinces], provinces, path)
+            return path.read_bytes()
 
 
 class Stamp:
@@ -489,6 +501,28 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         province = catalog.check_province(province)
         parts = [catalog.rules(p, year) for p in ([province] if province else catalog.provinces)]
         return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
+
+    @app.get("/v1/template", tags=["rules"], operation_id="getTemplate", response_class=Response,
+             dependencies=[*v1_deps, only_params("province")],
+             summary="填报模板 The input template workbook",
+             responses={200: {"description": "填报模板（Excel 工作簿）The input template (an Excel workbook)",
+                              "content": {MEDIA_TYPES["xlsx"]: {"schema": _binary(MEDIA_TYPES["xlsx"])}},
+                              "headers": {**STAMP_HEADERS, "Content-Disposition": {
+                                  "description": "文件名 The file name", "schema": {"type": "string"}}}},
+                        **_problem_responses(*get_errors)})
+    async def template(province: Optional[str] = Query(None, description="省份（默认全部）Province (default: all)")
+                       ) -> Response:
+        """该省规则需要的学校和县级数据列（列名带单位、批注说明填什么、下拉框、数值校验）及填表说明，与
+        ``edubalance template -P 省份`` 写出的相同：供调用系统让县里下载填写。
+
+        The columns the province's rules need (units in the headers, a comment on each saying
+        what to enter, dropdowns, number checks), a county sheet and instructions: what
+        ``edubalance template -P province`` writes, for a calling system to hand to counties."""
+        province = catalog.check_province(province)
+        body = await run_in_threadpool(catalog.template, province)
+        name = f"{province or '全部省份'}-学校数据模板.xlsx"
+        disposition = f"attachment; filename=\"template.xlsx\"; filename*=UTF-8''{quote(name)}"
+        return Response(body, media_type=MEDIA_TYPES["xlsx"], headers={"Content-Disposition": disposition})
 
     @app.get("/v1/packs", tags=["rules"], operation_id="listPacks",
              dependencies=[*v1_deps, only_params()], response_model=PacksResult,
