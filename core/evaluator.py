@@ -30,7 +30,7 @@ from .plugins import plugin_manager
 from .progress import Progress
 from .regions import province_key, province_label, provinces_text
 from .report import Report
-from .rulepack import PackRegistry, compile_ruleset, load_pack
+from .rulepack import PackRegistry, compile_ruleset, load_pack, pack_sources
 from .schemas import year_range
 from .scoring import ScoreLayout, basic_standard_status, meets_basic_standard, score, status_of
 from .serialise import gc_paused
@@ -82,8 +82,8 @@ class Evaluator:
         self.on_stage: Callable[[str], None] | None = None
         self.pm = plugin_manager(plugins, autoload)
         self.registry = PackRegistry()
-        for sources in self.pm.hook.edubalance_rule_packs():
-            for source in sources or []:
+        for found in self.pm.hook.edubalance_rule_packs():
+            for source in pack_sources(found):
                 self.registry.add(load_pack(source))
         for path in overrides:
             self.registry.apply_override(path)

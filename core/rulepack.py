@@ -51,6 +51,11 @@ class PackSource:
     plugin: str = ""
     cases: list[Path] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # A plug-in may name one file, or give paths as text: read as the list of paths meant.
+        self.files = _paths(self.files, "files", self.plugin)
+        self.cases = _paths(self.cases, "cases", self.plugin)
+
     @classmethod
     def from_directory(cls, directory: str | Path, plugin: str = "") -> "PackSource":
         """A plug-in folder's pack: ``pack.yaml`` first, other ``*.yaml`` fragments, ``*cases.yaml`` as cases."""
@@ -63,6 +68,27 @@ class PackSource:
                                 f"作为包数据一起安装（package data）/ no rule file (pack.yaml) in the folder of plug-in "
                                 f"{plugin or '?'}: its package must install its *.yaml files as package data")
         return cls(files=files, plugin=plugin, cases=[p for p in yamls if p.stem.endswith("cases")])
+
+
+def _paths(given: Any, what: str, plugin: str) -> list[Path]:
+    items = [given] if isinstance(given, (str, Path)) else given
+    if not isinstance(items, (list, tuple)) or not all(isinstance(f, (str, Path)) for f in items):
+        raise RulePackError(f"插件 {plugin or '?'} 的 PackSource.{what} 应为规则文件路径的列表，收到 {given!r} / "
+                            f"PackSource.{what} of plug-in {plugin or '?'} must be a list of file paths, got {given!r}")
+    return [Path(f) for f in items]
+
+
+def pack_sources(found: Any) -> list[PackSource]:
+    """What one plug-in's ``edubalance_rule_packs`` returned, as a list of :class:`PackSource`
+    (one source alone is taken as a list of one); anything else is refused, saying what came."""
+    if found is None:
+        return []
+    sources = [found] if isinstance(found, PackSource) else found
+    if not isinstance(sources, (list, tuple)) or not all(isinstance(s, PackSource) for s in sources):
+        raise RulePackError(f"edubalance_rule_packs 应返回 PackSource 的列表（如 [PackSource.from_directory(目录, "
+                            f"plugin=\"名称\")]），收到 {found!r} / edubalance_rule_packs must return a list of "
+                            f"PackSource (e.g. [PackSource.from_directory(folder, plugin=\"name\")]), got {found!r}")
+    return list(sources)
 
 
 @dataclass
@@ -124,6 +150,8 @@ def check_schema(path: Path, data: Any, schema: dict[str, Any], what: tuple[str,
     each place with the rule (``id``) or case (``name``) it is in, so the author finds it."""
     from jsonschema import Draft202012Validator      # only for a file not read before
 
+    from .schema_words import schema_error_text
+
     errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
     if not errors:
         return
@@ -132,12 +160,12 @@ def check_schema(path: Path, data: Any, schema: dict[str, Any], what: tuple[str,
     for err in errors[:20]:
         where = tuple(err.absolute_path)
         at = "/".join(str(p) for p in where) or "(top)"
-        lines.append(f"  at {at}{_item_at(data, where)}: {err.message}")
+        lines.append(f"  位置 at {at}{_item_at(data, where)}: {schema_error_text(err)}")
     raise RulePackError("\n".join(lines))
 
 
 def _item_at(data: Any, where: tuple) -> str:
-    """`` (rule henan.books)`` or `` (case-name)``: the listed rule or case a place is in, if it has an id or name."""
+    """``（规则 rule henan.books）`` or ``（用例 case one）``: the listed rule or case a place is in, if it has an id or name."""
     if len(where) < 2 or not isinstance(where[1], int) or not isinstance(data, dict):
         return ""
     items = data.get(where[0])
@@ -145,8 +173,8 @@ def _item_at(data: Any, where: tuple) -> str:
     if not isinstance(item, dict):
         return ""
     if isinstance(item.get("id"), str):
-        return f" (rule {item['id']})"
-    return f" ({item['name']})" if isinstance(item.get("name"), str) else ""
+        return f"（规则 rule {item['id']}）"
+    return f"（用例 case {item['name']}）" if isinstance(item.get("name"), str) else ""
 
 
 def _check_unique_ids(path: Path, data: Mapping[str, Any]) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -236,7 +237,7 @@ def test_a_schema_error_names_the_rule(tmp_path):
           - id: national.class_size
             title: {zh: 班额, en: Class size (primary, junior)}
         """)
-    with pytest.raises(RulePackError, match=r"at rules/0/title \(rule national.class_size\)"):
+    with pytest.raises(RulePackError, match=r"位置 at rules/0/title（规则 rule national.class_size）: 未知的键 junior\)"):
         read_pack_file(path)
 
 
@@ -321,11 +322,12 @@ def test_an_override_error_names_the_override_file(tmp_path):
 @pytest.mark.parametrize("cases, message", [
     ("pack: henan\ncases:\n  - name: one\n    record: {books: 1\n",
      r"cases.yaml: 不是有效的 YAML / not valid YAML at line 5"),
-    ("- a list\n", r"cases.yaml: 用例文件不符合格式.*\n  at \(top\): \['a list'\] is not of type 'object'"),
-    ("pack: henan\ncases:\n  - just a name\n", r"cases.yaml: 用例文件不符合格式.*\n  at cases/0: 'just a name'"),
-    ("pack: henan\ncase:\n  - {name: one, expect: {henan.books: pass}}\n", r"'case' was unexpected"),
+    ("- a list\n", r"cases.yaml: 用例文件不符合格式.*\n  位置 at \(top\): 应为映射（键: 值），实际为 \['a list'\] / "
+                  r"\['a list'\] is not of type 'object'"),
+    ("pack: henan\ncases:\n  - just a name\n", r"cases.yaml: 用例文件不符合格式.*\n  位置 at cases/0: 应为映射"),
+    ("pack: henan\ncase:\n  - {name: one, expect: {henan.books: pass}}\n", r"未知的键 case（可能拼写有误）.*'case' was unexpected"),
     ("pack: henan\ncases:\n  - {name: one, expect: {henan.books: failed}}\n",
-     r"at cases/0/expect/henan.books \(one\): 'failed' is not one of"),
+     r"位置 at cases/0/expect/henan.books（用例 case one）: 应为以下之一：pass, fail.*'failed' is not one of"),
 ])
 def test_a_bad_case_file_is_one_message_naming_it(tmp_path, cases, message):
     """A case file that is not YAML, not a mapping, or misspells a key is one message naming the
@@ -354,3 +356,45 @@ def test_a_rule_file_saved_as_gbk_names_the_line(tmp_path):
     with pytest.raises(RulePackError, match=r"pack.yaml: 第 3 行不是 UTF-8（如为 GBK 等编码，请另存为 UTF-8）/ line 3 is "
                                             r"not UTF-8 .*a rule file must be UTF-8"):
         read_pack_file(path)
+
+
+@pytest.mark.parametrize("rule, chinese", [
+    ("threshold: many", "应为数，实际为 'many'（不符合任何允许的写法）"),
+    ("severity: requird", "应为以下之一：veto, required, scored；实际为 'requird'"),
+    ("weight: -1", "应 ≥ 0，实际为 -1"),
+])
+def test_a_pack_authors_schema_error_reads_chinese_first(tmp_path, rule, chinese):
+    key = rule.split(":")[0]
+    fields = {"threshold": "threshold: 5", "severity": "severity: required", "weight": "weight: 1", key: rule}
+    path = tmp_path / "bad.yaml"
+    path.write_text("pack: national\nrevision: x\nrules:\n  - id: national.x\n    title: {zh: 测试, en: test}\n"
+                    "    measure: students\n    operator: \">=\"\n    dimension: facilities\n    unit: pupils\n"
+                    "    threshold_status: confirmed\n    source: {document: d, clause: c}\n"
+                    + "".join(f"    {line}\n" for line in fields.values()), encoding="utf-8")
+    with pytest.raises(RulePackError) as info:
+        read_pack_file(path)
+    line = str(info.value).splitlines()[1]
+    assert line.startswith(f"  位置 at rules/0/{key}（规则 rule national.x）: {chinese}"), line
+    assert "/ " in line and line.split("/ ", 1)[1][0].isascii()     # the English after
+
+
+def test_a_plugin_giving_one_path_or_a_lone_source_is_read_as_meant(tmp_path):
+    """A province author's PackSource(path) (one file, not a list) or a hook returning one
+    PackSource used to end in a traceback; a hook returning anything else is one message."""
+    from edubalance import PackSource, hookimpl
+    from edubalance.rulepack import pack_sources
+    pack = Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "pack.yaml"
+    assert PackSource(pack, plugin="x").files == [pack]
+    assert PackSource(str(pack), plugin="x").files == [pack]
+    assert pack_sources(PackSource(pack)) == [PackSource([pack])]
+    with pytest.raises(RulePackError, match="edubalance_rule_packs 应返回 PackSource 的列表.*got 'pack.yaml'"):
+        pack_sources("pack.yaml")
+    with pytest.raises(RulePackError, match="PackSource.files 应为规则文件路径的列表"):
+        PackSource(files=[1, 2])
+
+    class OnePack:
+        @hookimpl
+        def edubalance_rule_packs(self):
+            return PackSource(pack, plugin="one")          # not in a list
+    ev = Evaluator(plugins=[OnePack()], autoload=False)
+    assert "guizhou" in ev.provinces
