@@ -442,11 +442,12 @@ def rules(province, year, overrides, plugins, fmt):
 @click.argument("province", required=False)
 @format_opt
 @engine_opt("规则引擎 Rule back end (auto, vector, durable).")
+@plugin_opt
 @friendly
-def demo(province, fmt, engine):
+def demo(province, fmt, engine, plugins):
     """评估省级插件自带的示例县（默认 guizhou）。Evaluate the sample county shipped with a
     province plug-in (default: guizhou)."""
-    ev = make_evaluator(engine=engine)
+    ev = make_evaluator(engine=engine, plugins=plugins)
     demos: dict[str, list[str]] = {}
     for found in ev.pm.hook.edubalance_demo_data():
         demos.update(found or {})

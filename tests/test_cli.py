@@ -267,3 +267,21 @@ def test_plugins_shows_a_pack_whose_rules_do_not_compile(run, tmp_path, monkeypa
     assert ("规则包 pack: henan 1（扩展 extends national）\n      错误 error: " in result.output
             and "pack.yaml: pack henan, rule henan.books: 未知的指标 'books_per_pupl'" in result.output)
     assert "规则包 pack: guizhou" in result.output
+
+
+def test_demo_runs_a_plugin_named_with_p(run, tmp_path, monkeypatch):
+    """A province author tries their plug-in's sample county before installing it: ``-p`` works
+    for ``demo`` as for every other command."""
+    package = tmp_path / "edubalance_henan_demo"
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("from edubalance import province_hooks\n\n"
+                                         "edubalance_rule_packs, edubalance_demo_data = province_hooks(__name__, __file__)\n",
+                                         encoding="utf-8")
+    (package / "pack.yaml").write_text('pack: henan\nrevision: "1"\nextends: national\n'
+                                       "title: {zh: 河南, en: Henan}\nrules: []\n", encoding="utf-8")
+    (package / "data" / "demo_schools.csv").write_text(
+        "学校标识码,学校名称,学段,省份,县级行政区划代码,学年,在校生数\n4101020001,测试小学,小学,河南,410102,2023,100\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = run("demo", "henan", "-p", "edubalance_henan_demo")
+    assert "示例县 Demo: henan" in result.output and "henan 1" in result.output
