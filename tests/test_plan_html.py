@@ -72,6 +72,10 @@ def test_plan_html_carries_the_json_plans_figures(run, tmp_path, province, targe
     catalogue = Evaluator().rule_catalogue(needing[0]["ruleset"])
     first_rule = needing[0]["additions"][0]["for"][0]
     assert catalogue["rules"][first_rule]["title"]["zh"] in text
+    # each cost item with the quantity in its counting unit (新增专任教师 8 人)
+    teachers = plan["totals"]["by_item"].get("teacher")
+    if teachers:
+        assert f"{number_text(teachers['quantity'])} 人" in page.parts
 
 
 def test_a_plan_html_lists_rejected_rows_and_structural_failures():
