@@ -680,6 +680,60 @@ def test_a_formulas_error_value_is_shown_as_a_csv_of_the_sheet_shows_it(run, tmp
             (2, "E102", "books", "#DIV/0!"), (3, "E102", "students", "#REF!")]
 
 
+#: The demo schools with formulas whose results are errors, saved as .xls by LibreOffice: the demo
+#: sheet written with openpyxl, 图书册数 ``=1/0`` in row 2 and ``=NA()`` in row 4, 在校生数
+#: ``=INDIRECT("A0")`` in row 3, 教职工数 ``="x"+1`` in row 5 and ``=1/0`` alone below the table (AP33),
+#: then ``soffice --headless --convert-to xls``, which computes each and keeps its error.
+FORMULA_ERRORS_XLS = Path(__file__).parent / "data" / "formula_errors.xls"
+#: (row, field, error) of the cells holding an error in it, as a CSV of its sheet shows them.
+XLS_ERRORS = [(2, "books", "#DIV/0!"), (3, "students", "#REF!"), (4, "books", "#N/A"), (5, "staff", "#VALUE!")]
+
+
+def xls_with_error_values(path: Path) -> Path:
+    """The sheet of :data:`FORMULA_ERRORS_XLS` with its errors pasted as values (xlwt writes such
+    cells; its table of error names is wrong for #VALUE! and #N/A, so they go by their codes)."""
+    import xlwt
+    (header, rows), _ = demo_tables()
+    at = {f: header.index(h) for f, h in (("books", "图书册数"), ("students", "在校生数"), ("staff", "教职工数"))}
+    codes = {"#DIV/0!": 0x07, "#REF!": 0x17, "#N/A": 0x2A, "#VALUE!": 0x0F}
+    errors = {(row - 1, at[f]): codes[e] for row, f, e in XLS_ERRORS} | {(len(rows) + 4, len(header)): 0x07}
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("学校")
+    for i, r in enumerate([header, *rows]):
+        for j, c in enumerate(r):
+            if (i, j) not in errors:
+                ws.write(i, j, typed(c))
+    for (i, j), code in errors.items():
+        ws.row(i).set_cell_error(j, code)
+    wb.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("made", ["formulas", "pasted values"])
+def test_an_xls_error_value_is_read_as_the_xlsx_reads_it(run, tmp_path, made):
+    """In an .xls, a cell holding an error (a formula's result, or one pasted as a value) was read as
+    empty — 图书册数 and 教职工数 silently missing, 在校生数 "缺失" — where an .xlsx and a CSV of the sheet
+    show the error: refused with the error as its value; ``#N/A`` stays a missing value, and the
+    error alone below the table is no row."""
+    path = FORMULA_ERRORS_XLS if made == "formulas" else xls_with_error_values(tmp_path / "errors.xls")
+    (header, rows), _ = demo_tables()
+    cells = [list(r) for r in rows]
+    for row, field, error in XLS_ERRORS:
+        cells[row - 2][header.index({"books": "图书册数", "students": "在校生数", "staff": "教职工数"}[field])] = error
+    csv_path = save_csv(tmp_path / "errors.csv", [header, *cells])
+    found = {}
+    for p in (path, csv_path):
+        data, report, checked, judged = both(run, [p])
+        assert checked.exit_code == judged.exit_code == 1
+        assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO - 3, "rejected": 3, "skipped": 0}
+        found[p.suffix] = [(r["row"], p["code"], p["field"], p["observed"]) for r in data["rejected"]
+                           for p in r["problems"]]
+        found[p.suffix + " report"] = [{k: v for k, v in s.items() if k != "source"} for s in report["schools"]
+                                       if s["school_id"] == rows[2][0]]
+    assert found[".xls"] == found[".csv"] == [(r, "E102", f, e) for r, f, e in XLS_ERRORS if e != "#N/A"]
+    assert found[".xls report"] == found[".csv report"] and found[".xls report"]     # #N/A: judged, as in a CSV
+
+
 #: A 填表说明 block as offices write one under the table: a heading, then numbered items.
 NOTE_ITEMS = ["1. 学校标识码填写10位教育部学校标识码，九年一贯制学校分两行填写。", "2、面积单位为平方米，金额单位为元",
               "（3）学生数以2023年秋季学期统计为准", "一、本表由各学校填写，乡镇中心学校汇总", "②“寄宿生数”不含走读生"]
