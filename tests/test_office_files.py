@@ -828,6 +828,40 @@ def test_a_group_heading_merged_across_the_row_is_skipped_not_rejected(run, tmp_
     assert [(s["row"], s["reason"][:5]) for s in data["skipped"]] == [(n, "分组标题行") for n in headings]
 
 
+#: Group headings as offices type them, alone in their row (the column each is in, 0: 学校标识码).
+HEADINGS = [("城关镇", 0), ("一、石桥乡", 0), ("（二）白岩片区", 1), ("初中", 1)]
+#: Rows alone in their row that are no heading: a school's name, a heading with a number.
+NOT_HEADINGS = [("青岚县第五小学", 1), ("第2片区", 0)]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_group_heading_alone_in_its_row_is_skipped_not_rejected(run, tmp_path, fmt):
+    """A heading row over a township's schools (城关镇, 一、石桥乡, （二）白岩片区, 初中) with every other cell
+    empty — as a CSV keeps a merged heading, or as typed without merging — was read as a school named by
+    its text and rejected with five errors (exit 1); it is skipped with its reason. A school's name
+    alone, or a heading with a number, is still a record (rejected: nothing lost)."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    table: list[list] = [header]
+    alone = [*HEADINGS, *NOT_HEADINGS]
+    at = {}
+    for k, r in enumerate(rows):
+        if k % 5 == 0 and k // 5 < len(alone):
+            text, j = alone[k // 5]
+            table.append([None] * j + [text] + [None] * (len(header) - j - 1))
+            at[text] = len(table)
+        table.append(list(r))
+    paths = save_office(tmp_path, fmt, table, [county_header, *county_rows])
+    data, report, checked, judged = both(run, paths)
+    agree(data, report)
+    assert checked.exit_code == 1
+    assert data["records"] == {"read": N_DEMO + len(alone), "accepted": N_DEMO, "rejected": len(NOT_HEADINGS),
+                               "skipped": len(HEADINGS)}
+    assert [(s["row"], s["reason"]) for s in data["skipped"]] == [
+        (at[t], "分组标题行（整行只填了这一格）/ group heading row (the only cell filled in its row)") for t, _ in HEADINGS]
+    assert sorted(r["row"] for r in data["rejected"]) == [at[t] for t, _ in NOT_HEADINGS]
+    assert all(p["code"] == "E101" for r in data["rejected"] for p in r["problems"])
+    assert "W403" in [n["code"] for n in report["notices"]]
+
 @pytest.mark.parametrize("in_wan", [False, True], ids=["元", "万元"])
 def test_amounts_saved_with_the_yuan_sign_are_read(run, tmp_path, plain_demo, in_wan):
     """Excel's currency and accounting formats save an amount to CSV as ``￥4,635,400.00`` or
