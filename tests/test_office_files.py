@@ -882,6 +882,37 @@ def test_amounts_saved_with_the_yuan_sign_are_read(run, tmp_path, plain_demo, in
     assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain_demo[0]["schools"]]
 
 
+#: Zero as Excel's accounting format shows it and saves it to CSV (with the spaces it pads with);
+#: ¥ (U+00A5) only in a UTF-8 CSV, GBK having ￥ alone.
+YUAN_ZEROS = ["￥-", " ￥ - ", "￥ -   ", "¥-", " ¥ - "]
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig"])
+@pytest.mark.parametrize("in_wan", [False, True], ids=["元", "万元"])
+def test_a_zero_amount_in_the_accounting_format_is_zero(run, tmp_path, in_wan, encoding):
+    """Excel's accounting format shows an amount of 0 as ``￥-``, and a CSV saved from it holds that:
+    each such row was rejected (E102, expected a number). It is 0, under a header in 万元 too; a bare
+    ``-`` stays a missing value."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    equipment, funds = header.index("教学仪器设备资产值"), header.index("公用经费实际拨付数")
+    head = [h + ("（万元）" if in_wan and h == "教学仪器设备资产值" else "") for h in header]
+    texts = [t for t in YUAN_ZEROS if encoding != "gbk" or "¥" not in t]
+    tables: dict[str, list[list[str]]] = {"0": [], "￥-": [], "-": []}
+    for kind, cells in tables.items():
+        cells += [list(r) for r in rows]
+        for k, text in enumerate(texts):
+            cells[k][equipment] = cells[k][funds] = text if kind == "￥-" else kind
+    county = save_csv(tmp_path / "c.csv", [county_header, *county_rows])
+    found = {}
+    for n, (kind, cells) in enumerate(tables.items()):
+        data, report, checked, judged = both(run, [save_csv(tmp_path / f"{n}.csv", [head, *cells], encoding), county])
+        assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}, kind
+        found[kind] = (judged.exit_code, statuses(report), {s["source"]["row"]: s["measures"] for s in report["schools"]})
+    assert found["￥-"] == found["0"]
+    per_pupil = [(found["0"][2][row]["equipment_value_per_pupil"], found["-"][2][row]["equipment_value_per_pupil"])
+                 for row in range(2, 2 + len(texts))]
+    assert per_pupil == [(0, None)] * len(texts)
+
 @pytest.mark.parametrize("fmt", ["xlsx", "xls"])
 @pytest.mark.parametrize("title", ["说明", "填表说明", "指标解释"])
 def test_an_instructions_sheet_copying_the_header_is_not_read_as_schools(run, tmp_path, fmt, title):
