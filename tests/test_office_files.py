@@ -882,6 +882,35 @@ def test_amounts_saved_with_the_yuan_sign_are_read(run, tmp_path, plain_demo, in
     assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain_demo[0]["schools"]]
 
 
+def test_a_record_naming_the_national_pack_is_judged_by_the_national_standards(run, tmp_path):
+    """``national`` and ``全国`` name the national standards' pack, which judges a province with no
+    plug-in: both are accepted and judged under it (``全国`` was refused, E105, while ``national`` was
+    accepted), in validate and evaluate alike. A province without a plug-in (湖南) is refused with
+    the provinces to choose from — not the national pack, which was listed as one — and the way to
+    be judged by the national standards."""
+    (header, rows), _ = demo_tables()
+    province = header.index("省份")
+    cells = [list(r) for r in rows]
+    for r, text in zip(cells, ["national", "全国", "湖南省"]):
+        r[province] = text
+    data, report, checked, judged = both(run, [save_csv(tmp_path / "s.csv", [header, *cells])])
+    agree(data, report)
+    assert checked.exit_code == judged.exit_code == 1
+    assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO - 1, "rejected": 1, "skipped": 0}
+    [rejected] = data["rejected"]
+    [problem] = rejected["problems"]
+    assert (rejected["row"], problem["code"], problem["observed"]) == (4, "E205", "hunan")
+    assert problem["expected"] == "安徽（anhui）、贵州（guizhou）、陕西（shaanxi） / anhui, guizhou, shaanxi"
+    assert problem["message"] == (
+        "省份 湖南（hunan） 没有对应的插件，支持的省份：安徽（anhui）、贵州（guizhou）、陕西（shaanxi）（或填 全国，只按国家标准评估） / "
+        "no plug-in for province 'hunan' (supported: anhui, guizhou, shaanxi; or national, to judge by the national "
+        "standards alone)")
+    assert [p["message"] for p in report["rejected"][0]["problems"]] == [problem["message"]]
+    judged_under = {s["source"]["row"]: (s["province"], s["ruleset"]) for s in report["schools"]}
+    assert judged_under[2] == judged_under[3] == ("national", "national/2023")
+    assert judged_under[5] == ("guizhou", "guizhou/2023")
+    assert {(w["code"], w["row"]) for w in data["warnings"]} == {("W320", 2), ("W320", 3)}
+
 #: Zero as Excel's accounting format shows it and saves it to CSV (with the spaces it pads with);
 #: ¥ (U+00A5) only in a UTF-8 CSV, GBK having ￥ alone.
 YUAN_ZEROS = ["￥-", " ￥ - ", "￥ -   ", "¥-", " ¥ - "]
