@@ -862,6 +862,19 @@ def test_a_group_heading_alone_in_its_row_is_skipped_not_rejected(run, tmp_path,
     assert all(p["code"] == "E101" for r in data["rejected"] for p in r["problems"])
     assert "W403" in [n["code"] for n in report["notices"]]
 
+
+def test_a_county_name_alone_in_a_county_table_is_no_heading(run, tmp_path):
+    """Headings group schools: in a table of county records a row with only 白岩县 is a county
+    record lacking its values, refused, not skipped as a heading."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    lone = [None] * len(county_header)
+    lone[county_header.index("county_name")] = "白岩县"
+    paths = [save_csv(tmp_path / "s.csv", [header, *rows]),
+             save_csv(tmp_path / "c.csv", [county_header, *county_rows, lone])]
+    data, report, checked, judged = both(run, paths)
+    assert checked.exit_code == judged.exit_code == 1 and data["skipped"] == []
+    assert [(r["file"], r["row"]) for r in data["rejected"]] == [(str(paths[1]), len(county_rows) + 2)]
+
 @pytest.mark.parametrize("in_wan", [False, True], ids=["元", "万元"])
 def test_amounts_saved_with_the_yuan_sign_are_read(run, tmp_path, plain_demo, in_wan):
     """Excel's currency and accounting formats save an amount to CSV as ``￥4,635,400.00`` or

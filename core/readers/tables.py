@@ -340,7 +340,8 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
         at = body["_row"].is_in(list(headings))
         skipped += [Skipped(file_label, int(n), GROUP_HEADING) for n in body.filter(at)["_row"]]
         body = body.filter(~at)
-    alone = heading_cells(body, cells)
+    of_schools = not all_county and any(f in fields_at for f in LEAD_FIELDS[False])     # headings group schools
+    alone = heading_cells(body, cells) if of_schools else pl.Series(dtype=pl.Boolean)
     if alone.any():
         skipped += [Skipped(file_label, int(n), GROUP_HEADING_CELL) for n in body.filter(alone)["_row"]]
         body = body.filter(~alone)
