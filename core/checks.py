@@ -243,10 +243,14 @@ def check_province(record: dict[str, Any], known: frozenset[str] | None, rp: Row
         code = record.get("county_code")
         whence = ((f"（由县级行政区划代码 {code} 推断）", f" (inferred from county code {code})") if inferred
                   else ("", ""))
-        names, ids = regions.provinces_text(known), ", ".join(sorted(known)) or "none"
+        listed = regions.real_provinces(known)
+        names, ids = regions.provinces_text(listed), ", ".join(listed) or "none"
+        national = regions.NATIONAL in known
         rp.add("E205", "province", prov, f"{names} / {ids}",
-               f"省份 {regions.province_label(prov)}{whence[0]} 没有对应的插件，支持的省份：{names} / "
-               f"no plug-in for province {prov!r}{whence[1]} (supported: {ids})")
+               f"省份 {regions.province_label(prov)}{whence[0]} 没有对应的插件，支持的省份：{names}"
+               + ("（或填 全国，只按国家标准评估）" if national else "") + " / "
+               f"no plug-in for province {prov!r}{whence[1]} (supported: {ids}"
+               + ("; or national, to judge by the national standards alone" if national else "") + ")")
 
 
 def check_county_province(record: dict[str, Any], rp: RowProblems) -> None:

@@ -143,10 +143,12 @@ def school_year(value: str) -> int | None:
 def _own_unit_dropped(s: str, spec: dict[str, Any]) -> str:
     """A number typed with the unit its field is counted in (``2150人``, ``23220平方米``) without
     it: that unit says nothing more; so is the yuan sign of an amount in yuan (``￥4,635,400.00``,
-    what Excel's currency and accounting formats show and save to CSV). Any other word stays, and
-    the cell is refused."""
+    what Excel's currency and accounting formats show and save to CSV), and ``￥-`` is 0, as the
+    accounting format shows it. Any other word stays, and the cell is refused."""
     if s.startswith("¥") and "元" in fields.unit_words(spec.get("x-unit", "")):       # ￥ is ¥ after NFKC
         s = s[1:].lstrip()
+        if s == "-":
+            return "0"
     for word in fields.unit_words(spec.get("x-unit", "")):
         number = s[: -len(word)].rstrip() if s.endswith(word) else ""
         if number[-1:].isdigit():

@@ -37,8 +37,8 @@ W401  unknown-column                      warning   a file's columns no field na
 W402  unit-converted                      warning   a column in another unit (万元, 千册 …),
                                                     converted to the field's unit
 W403  rows-skipped                        warning   rows that are not records (totals,
-                                                    signatures, notes, units rows, blank
-                                                    rows), skipped
+                                                    signatures, notes, group headings,
+                                                    units rows, blank rows), skipped
 W404  merged-cells                        warning   merged cells over several rows: a name,
                                                     code, kind or year read in each row, a
                                                     number in its first row only

@@ -13,8 +13,12 @@ from .schemas import load_schema
 #: What follows a province's short name in its official or everyday name.
 _SUFFIXES = ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区")
 _CODE = re.compile(r"[0-9]{6}")
-#: Provinces that are not on the official list but have packs of their own.
-_EXTRA_NAMES = {"national": "全国"}
+#: The national standards' pack: the base the provinces extend, and no province. A record naming it
+#: (``national``, ``全国``) is judged by the national standards alone — for a province with no
+#: plug-in of its own — and a list of the provinces to choose from leaves it out.
+NATIONAL = "national"
+#: Packs that are not on the official list of provinces, by their Chinese names.
+_EXTRA_NAMES = {NATIONAL: "全国"}
 
 
 @lru_cache(maxsize=1)
@@ -25,6 +29,7 @@ def _table() -> tuple[dict[str, str], dict[str, str], dict[str, str], dict[str, 
     by_code: dict[str, str] = {}
     short: dict[str, str] = dict(_EXTRA_NAMES)
     official: dict[str, str] = {}
+    by_name.update({name: pid for pid, name in _EXTRA_NAMES.items()})
     for p in doc["provinces"]:
         pid, name, sh = p["id"], p["name"], p["short"]
         by_code[p["code"]] = pid
@@ -76,3 +81,8 @@ def province_label(pid: str) -> str:
 def provinces_text(ids: Any) -> str:
     """The provinces ``ids`` for a message: ``安徽（anhui）、贵州（guizhou）``."""
     return "、".join(province_label(p) for p in sorted(ids)) or "无 / none"
+
+
+def real_provinces(ids: Any) -> list[str]:
+    """The provinces among plug-in ids, for a list to choose from: all but :data:`NATIONAL`."""
+    return sorted(p for p in ids if p != NATIONAL)

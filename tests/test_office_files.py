@@ -680,6 +680,60 @@ def test_a_formulas_error_value_is_shown_as_a_csv_of_the_sheet_shows_it(run, tmp
             (2, "E102", "books", "#DIV/0!"), (3, "E102", "students", "#REF!")]
 
 
+#: The demo schools with formulas whose results are errors, saved as .xls by LibreOffice: the demo
+#: sheet written with openpyxl, 图书册数 ``=1/0`` in row 2 and ``=NA()`` in row 4, 在校生数
+#: ``=INDIRECT("A0")`` in row 3, 教职工数 ``="x"+1`` in row 5 and ``=1/0`` alone below the table (AP33),
+#: then ``soffice --headless --convert-to xls``, which computes each and keeps its error.
+FORMULA_ERRORS_XLS = Path(__file__).parent / "data" / "formula_errors.xls"
+#: (row, field, error) of the cells holding an error in it, as a CSV of its sheet shows them.
+XLS_ERRORS = [(2, "books", "#DIV/0!"), (3, "students", "#REF!"), (4, "books", "#N/A"), (5, "staff", "#VALUE!")]
+
+
+def xls_with_error_values(path: Path) -> Path:
+    """The sheet of :data:`FORMULA_ERRORS_XLS` with its errors pasted as values (xlwt writes such
+    cells; its table of error names is wrong for #VALUE! and #N/A, so they go by their codes)."""
+    import xlwt
+    (header, rows), _ = demo_tables()
+    at = {f: header.index(h) for f, h in (("books", "图书册数"), ("students", "在校生数"), ("staff", "教职工数"))}
+    codes = {"#DIV/0!": 0x07, "#REF!": 0x17, "#N/A": 0x2A, "#VALUE!": 0x0F}
+    errors = {(row - 1, at[f]): codes[e] for row, f, e in XLS_ERRORS} | {(len(rows) + 4, len(header)): 0x07}
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("学校")
+    for i, r in enumerate([header, *rows]):
+        for j, c in enumerate(r):
+            if (i, j) not in errors:
+                ws.write(i, j, typed(c))
+    for (i, j), code in errors.items():
+        ws.row(i).set_cell_error(j, code)
+    wb.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("made", ["formulas", "pasted values"])
+def test_an_xls_error_value_is_read_as_the_xlsx_reads_it(run, tmp_path, made):
+    """In an .xls, a cell holding an error (a formula's result, or one pasted as a value) was read as
+    empty — 图书册数 and 教职工数 silently missing, 在校生数 "缺失" — where an .xlsx and a CSV of the sheet
+    show the error: refused with the error as its value; ``#N/A`` stays a missing value, and the
+    error alone below the table is no row."""
+    path = FORMULA_ERRORS_XLS if made == "formulas" else xls_with_error_values(tmp_path / "errors.xls")
+    (header, rows), _ = demo_tables()
+    cells = [list(r) for r in rows]
+    for row, field, error in XLS_ERRORS:
+        cells[row - 2][header.index({"books": "图书册数", "students": "在校生数", "staff": "教职工数"}[field])] = error
+    csv_path = save_csv(tmp_path / "errors.csv", [header, *cells])
+    found = {}
+    for p in (path, csv_path):
+        data, report, checked, judged = both(run, [p])
+        assert checked.exit_code == judged.exit_code == 1
+        assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO - 3, "rejected": 3, "skipped": 0}
+        found[p.suffix] = [(r["row"], p["code"], p["field"], p["observed"]) for r in data["rejected"]
+                           for p in r["problems"]]
+        found[p.suffix + " report"] = [{k: v for k, v in s.items() if k != "source"} for s in report["schools"]
+                                       if s["school_id"] == rows[2][0]]
+    assert found[".xls"] == found[".csv"] == [(r, "E102", f, e) for r, f, e in XLS_ERRORS if e != "#N/A"]
+    assert found[".xls report"] == found[".csv report"] and found[".xls report"]     # #N/A: judged, as in a CSV
+
+
 #: A 填表说明 block as offices write one under the table: a heading, then numbered items.
 NOTE_ITEMS = ["1. 学校标识码填写10位教育部学校标识码，九年一贯制学校分两行填写。", "2、面积单位为平方米，金额单位为元",
               "（3）学生数以2023年秋季学期统计为准", "一、本表由各学校填写，乡镇中心学校汇总", "②“寄宿生数”不含走读生"]
@@ -774,6 +828,53 @@ def test_a_group_heading_merged_across_the_row_is_skipped_not_rejected(run, tmp_
     assert [(s["row"], s["reason"][:5]) for s in data["skipped"]] == [(n, "分组标题行") for n in headings]
 
 
+#: Group headings as offices type them, alone in their row (the column each is in, 0: 学校标识码).
+HEADINGS = [("城关镇", 0), ("一、石桥乡", 0), ("（二）白岩片区", 1), ("初中", 1)]
+#: Rows alone in their row that are no heading: a school's name, a heading with a number.
+NOT_HEADINGS = [("青岚县第五小学", 1), ("第2片区", 0)]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_group_heading_alone_in_its_row_is_skipped_not_rejected(run, tmp_path, fmt):
+    """A heading row over a township's schools (城关镇, 一、石桥乡, （二）白岩片区, 初中) with every other cell
+    empty — as a CSV keeps a merged heading, or as typed without merging — was read as a school named by
+    its text and rejected with five errors (exit 1); it is skipped with its reason. A school's name
+    alone, or a heading with a number, is still a record (rejected: nothing lost)."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    table: list[list] = [header]
+    alone = [*HEADINGS, *NOT_HEADINGS]
+    at = {}
+    for k, r in enumerate(rows):
+        if k % 5 == 0 and k // 5 < len(alone):
+            text, j = alone[k // 5]
+            table.append([None] * j + [text] + [None] * (len(header) - j - 1))
+            at[text] = len(table)
+        table.append(list(r))
+    paths = save_office(tmp_path, fmt, table, [county_header, *county_rows])
+    data, report, checked, judged = both(run, paths)
+    agree(data, report)
+    assert checked.exit_code == 1
+    assert data["records"] == {"read": N_DEMO + len(alone), "accepted": N_DEMO, "rejected": len(NOT_HEADINGS),
+                               "skipped": len(HEADINGS)}
+    assert [(s["row"], s["reason"]) for s in data["skipped"]] == [
+        (at[t], "分组标题行（整行只填了这一格）/ group heading row (the only cell filled in its row)") for t, _ in HEADINGS]
+    assert sorted(r["row"] for r in data["rejected"]) == [at[t] for t, _ in NOT_HEADINGS]
+    assert all(p["code"] == "E101" for r in data["rejected"] for p in r["problems"])
+    assert "W403" in [n["code"] for n in report["notices"]]
+
+
+def test_a_county_name_alone_in_a_county_table_is_no_heading(run, tmp_path):
+    """Headings group schools: in a table of county records a row with only 白岩县 is a county
+    record lacking its values, refused, not skipped as a heading."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    lone = [None] * len(county_header)
+    lone[county_header.index("county_name")] = "白岩县"
+    paths = [save_csv(tmp_path / "s.csv", [header, *rows]),
+             save_csv(tmp_path / "c.csv", [county_header, *county_rows, lone])]
+    data, report, checked, judged = both(run, paths)
+    assert checked.exit_code == judged.exit_code == 1 and data["skipped"] == []
+    assert [(r["file"], r["row"]) for r in data["rejected"]] == [(str(paths[1]), len(county_rows) + 2)]
+
 @pytest.mark.parametrize("in_wan", [False, True], ids=["元", "万元"])
 def test_amounts_saved_with_the_yuan_sign_are_read(run, tmp_path, plain_demo, in_wan):
     """Excel's currency and accounting formats save an amount to CSV as ``￥4,635,400.00`` or
@@ -793,6 +894,66 @@ def test_amounts_saved_with_the_yuan_sign_are_read(run, tmp_path, plain_demo, in
     assert judged.exit_code == plain_demo[1] and statuses(report) == statuses(plain_demo[0])
     assert [s["measures"] for s in report["schools"]] == [s["measures"] for s in plain_demo[0]["schools"]]
 
+
+def test_a_record_naming_the_national_pack_is_judged_by_the_national_standards(run, tmp_path):
+    """``national`` and ``全国`` name the national standards' pack, which judges a province with no
+    plug-in: both are accepted and judged under it (``全国`` was refused, E105, while ``national`` was
+    accepted), in validate and evaluate alike. A province without a plug-in (湖南) is refused with
+    the provinces to choose from — not the national pack, which was listed as one — and the way to
+    be judged by the national standards."""
+    (header, rows), _ = demo_tables()
+    province = header.index("省份")
+    cells = [list(r) for r in rows]
+    for r, text in zip(cells, ["national", "全国", "湖南省"]):
+        r[province] = text
+    data, report, checked, judged = both(run, [save_csv(tmp_path / "s.csv", [header, *cells])])
+    agree(data, report)
+    assert checked.exit_code == judged.exit_code == 1
+    assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO - 1, "rejected": 1, "skipped": 0}
+    [rejected] = data["rejected"]
+    [problem] = rejected["problems"]
+    assert (rejected["row"], problem["code"], problem["observed"]) == (4, "E205", "hunan")
+    assert problem["expected"] == "安徽（anhui）、贵州（guizhou）、陕西（shaanxi） / anhui, guizhou, shaanxi"
+    assert problem["message"] == (
+        "省份 湖南（hunan） 没有对应的插件，支持的省份：安徽（anhui）、贵州（guizhou）、陕西（shaanxi）（或填 全国，只按国家标准评估） / "
+        "no plug-in for province 'hunan' (supported: anhui, guizhou, shaanxi; or national, to judge by the national "
+        "standards alone)")
+    assert [p["message"] for p in report["rejected"][0]["problems"]] == [problem["message"]]
+    judged_under = {s["source"]["row"]: (s["province"], s["ruleset"]) for s in report["schools"]}
+    assert judged_under[2] == judged_under[3] == ("national", "national/2023")
+    assert judged_under[5] == ("guizhou", "guizhou/2023")
+    assert {(w["code"], w["row"]) for w in data["warnings"]} == {("W320", 2), ("W320", 3)}
+
+#: Zero as Excel's accounting format shows it and saves it to CSV (with the spaces it pads with);
+#: ¥ (U+00A5) only in a UTF-8 CSV, GBK having ￥ alone.
+YUAN_ZEROS = ["￥-", " ￥ - ", "￥ -   ", "¥-", " ¥ - "]
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig"])
+@pytest.mark.parametrize("in_wan", [False, True], ids=["元", "万元"])
+def test_a_zero_amount_in_the_accounting_format_is_zero(run, tmp_path, in_wan, encoding):
+    """Excel's accounting format shows an amount of 0 as ``￥-``, and a CSV saved from it holds that:
+    each such row was rejected (E102, expected a number). It is 0, under a header in 万元 too; a bare
+    ``-`` stays a missing value."""
+    (header, rows), (county_header, county_rows) = demo_tables()
+    equipment, funds = header.index("教学仪器设备资产值"), header.index("公用经费实际拨付数")
+    head = [h + ("（万元）" if in_wan and h == "教学仪器设备资产值" else "") for h in header]
+    texts = [t for t in YUAN_ZEROS if encoding != "gbk" or "¥" not in t]
+    tables: dict[str, list[list[str]]] = {"0": [], "￥-": [], "-": []}
+    for kind, cells in tables.items():
+        cells += [list(r) for r in rows]
+        for k, text in enumerate(texts):
+            cells[k][equipment] = cells[k][funds] = text if kind == "￥-" else kind
+    county = save_csv(tmp_path / "c.csv", [county_header, *county_rows])
+    found = {}
+    for n, (kind, cells) in enumerate(tables.items()):
+        data, report, checked, judged = both(run, [save_csv(tmp_path / f"{n}.csv", [head, *cells], encoding), county])
+        assert data["records"] == {"read": N_DEMO, "accepted": N_DEMO, "rejected": 0, "skipped": 0}, kind
+        found[kind] = (judged.exit_code, statuses(report), {s["source"]["row"]: s["measures"] for s in report["schools"]})
+    assert found["￥-"] == found["0"]
+    per_pupil = [(found["0"][2][row]["equipment_value_per_pupil"], found["-"][2][row]["equipment_value_per_pupil"])
+                 for row in range(2, 2 + len(texts))]
+    assert per_pupil == [(0, None)] * len(texts)
 
 @pytest.mark.parametrize("fmt", ["xlsx", "xls"])
 @pytest.mark.parametrize("title", ["说明", "填表说明", "指标解释"])

@@ -17,6 +17,7 @@ units row), the formats of that column's cells are read (openpyxl for an XLSX, x
 """
 from __future__ import annotations
 
+import io
 import itertools
 import re
 import unicodedata
@@ -281,6 +282,52 @@ def _error_cells(name: str) -> dict[str, dict[tuple[int, int], str]]:
     return found
 
 
+#: What marks an error value in an .xls workbook's records (BIFF): a BOOLERR cell flagged as an error
+#: (a formula's result pasted as a value), or a FORMULA whose cached result is an error (type 2,
+#: then 0xFFFF). A match is only a hint (the bytes may be other data): xlrd then reads the cells.
+_XLS_ERROR = re.compile(rb"\x05\x02\x08\x00.{7}\x01|\x06[\x00\x02\x04]..(?:.{6})\x02.{5}\xff\xff", re.S)
+
+
+def _xls_stream(name: str) -> bytes:
+    """The workbook stream of an .xls (BIFF8 ``Workbook``, BIFF5 ``Book``); the file itself for an
+    older workbook, which is no OLE document."""
+    from xlrd.compdoc import CompDoc
+
+    with open(name, "rb") as f:
+        data = f.read()
+    try:
+        doc = CompDoc(data, logfile=io.StringIO())      # its warnings, never on stdout
+    except Exception:          # no OLE document: a BIFF2–4 workbook is its stream
+        return data
+    for stream in ("Workbook", "Book", "WORKBOOK", "BOOK"):
+        found = doc.get_named_stream(stream)
+        if found is not None:
+            return bytes(found)
+    return data
+
+
+def _xls_error_cells(name: str) -> dict[str, dict[tuple[int, int], str]]:
+    """:func:`_error_cells` for an .xls workbook, which calamine reads as empty cells too: its
+    stream is scanned for an error value, and xlrd reads the cells only when one may be there
+    (xlrd reads a sheet twice as slowly as calamine)."""
+    import xlrd
+
+    if _XLS_ERROR.search(_xls_stream(name)) is None:
+        return {}
+    found: dict[str, dict[tuple[int, int], str]] = {}
+    book = xlrd.open_workbook(name, on_demand=True, logfile=io.StringIO())
+    try:
+        for k in range(book.nsheets):
+            sheet = book.sheet_by_index(k)
+            found[sheet.name] = {(r, c): xlrd.error_text_from_code.get(cast(int, sheet.cell_value(r, c)), "#VALUE!")
+                                 for r in range(sheet.nrows)
+                                 for c, t in enumerate(sheet.row_types(r)) if t == xlrd.XL_CELL_ERROR}
+            book.unload_sheet(k)
+    finally:
+        book.release_resources()
+    return found
+
+
 def _with_errors(rows: list[list[Any]], errors: Mapping[tuple[int, int], str]) -> list[list[Any]]:
     """The sheet's rows (from A1) with each error cell holding its error's text, in rows holding
     something else too (a row of errors alone is formulas copied down below the table)."""
@@ -369,12 +416,12 @@ def read(name: str, fmt: str, default_province: str | None) -> LoadedFile:
     found: list[SheetRead] = []
     formulas: list[tuple[str, str, str]] = []
     uncomputed = _formulas_uncomputed(name) if fmt == "xlsx" else {}
-    errors = _error_cells(name) if fmt == "xlsx" else {}
     sheets: list[str] = []
     unread: list[tuple[str, tuple[str, str] | None]] = []      # (sheet, why in zh and en; None: empty)
     try:
         from python_calamine import SheetVisibleEnum
 
+        errors = _error_cells(name) if fmt == "xlsx" else _xls_error_cells(name)
         wb = _open(name, fmt)
         hidden = {m.name for m in wb.sheets_metadata if m.visible != SheetVisibleEnum.Visible}
         school_label: str | None = name

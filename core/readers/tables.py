@@ -180,9 +180,9 @@ def skipped_notice(file_label: str, skipped: Sequence[Skipped]) -> Problem:
     """W403: the rows skipped in a file, once, by row number."""
     zh, en = row_runs([s.row for s in skipped], SKIPPED_RUNS_SHOWN, SKIPPED_RUNS_SHOWN)
     return file_notice("W403", file_label,
-                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明、单位行或空行），{zh} / skipped "
-                       f"{len(skipped)} row(s) that are not records (totals, signatures, notes, units rows, blank "
-                       f"rows): {en}", observed=[s.row for s in skipped])
+                       f"跳过 {len(skipped)} 行非记录行（合计、签名、说明、分组标题、单位行或空行），{zh} / skipped "
+                       f"{len(skipped)} row(s) that are not records (totals, signatures, notes, group headings, "
+                       f"units rows, blank rows): {en}", observed=[s.row for s in skipped])
 
 
 #: A worksheet's merged areas: ((first row, first column), (last row, last column)), 0-based.
@@ -252,6 +252,29 @@ def heading_rows(merged: Merged, names: Sequence[str | None]) -> set[int]:
             for r in range(r0, r1 + 1)}
 
 
+GROUP_HEADING_CELL = "分组标题行（整行只填了这一格）/ group heading row (the only cell filled in its row)"
+#: A Chinese ordinal opening a heading: 一、 二． （三） (四).
+_ORDINAL = r"(?:[(（][一二三四五六七八九十]{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.．])"
+_GROUPS = r"(?:城区|镇区|城镇|乡镇|乡村|农村|县直|市直|区直|公办|民办)"
+#: A group heading's text, alone in its row (城关镇, 一、城关镇, （一）城关镇, 二、初中, 农村学校): a township,
+#: an area or a kind of school, or any words after a Chinese ordinal — never a school's name
+#: (城关镇中心小学 ends with a school's word), a code or a number.
+GROUP_HEADING_TEXT = re.compile(
+    rf"{_ORDINAL}?\s*(?:[\u4e00-\u9fff]{{1,16}}(?:镇|乡|街道|办事处|片区|学区|社区|苏木|农场|林场|管委会|管理区|开发区|"
+    rf"新区|园区|县|市|旗|(?<!校)区)|{_GROUPS}(?:学校)?|{_GROUPS}?(?:小学|初中|初级中学|中学|完全中学|[九十二]*年一贯制学校|"
+    rf"教学点)[部组]?)|{_ORDINAL}\s*[\u4e00-\u9fff·]{{1,20}}")
+
+
+def heading_cells(body: pl.DataFrame, cells: Sequence[str]) -> pl.Series:
+    """True for each row whose only filled cell is a group heading's text (:data:`GROUP_HEADING_TEXT`):
+    the heading a CSV keeps of a merged heading row, or one typed without merging. A row with a
+    code or a number anywhere has a digit, and is never one; nor is a total (城关镇小计)."""
+    one = body.select((pl.sum_horizontal([pl.col(c).is_not_null() for c in cells]) == 1).alias("m")).to_series()
+    texts = body.select(pl.coalesce(list(cells))).to_series()
+    return pl.Series([bool(o and t is not None and GROUP_HEADING_TEXT.fullmatch(t.strip()) and not NON_RECORD.match(t))
+                      for o, t in zip(one.to_list(), texts.to_list())], dtype=pl.Boolean)
+
+
 @dataclass
 class SheetRead:
     """What one table (a CSV file, a worksheet) gave: school and county rows, the notices about
@@ -317,6 +340,11 @@ def table_frames(name: str, file_label: str, raw: pl.DataFrame, all_county: bool
         at = body["_row"].is_in(list(headings))
         skipped += [Skipped(file_label, int(n), GROUP_HEADING) for n in body.filter(at)["_row"]]
         body = body.filter(~at)
+    of_schools = not all_county and any(f in fields_at for f in LEAD_FIELDS[False])     # headings group schools
+    alone = heading_cells(body, cells) if of_schools else pl.Series(dtype=pl.Boolean)
+    if alone.any():
+        skipped += [Skipped(file_label, int(n), GROUP_HEADING_CELL) for n in body.filter(alone)["_row"]]
+        body = body.filter(~alone)
     used = body.select(pl.col(cells).is_not_null().any()).row(0) if body.height else (False,) * len(cells)
     known = [c for j, c in enumerate(cells) if names[j] is not None and used[j]]
     if body.height:
