@@ -864,3 +864,17 @@ def test_the_template_is_the_command_lines(client, tmp_path):
         assert [list(r) for r in ours[name].iter_rows(values_only=True)] == \
                [list(r) for r in theirs[name].iter_rows(values_only=True)]
     assert_problem(client.get("/v1/template", params={"province": "hebei"}), 400, "unknown-province")
+
+
+def test_national_is_accepted_as_on_the_command_line(client):
+    """``national`` (全国) names the national standards alone, in a query and a body, as a record's
+    省份 and ``-P`` do; the contract's Province type lists it."""
+    listed = client.get("/v1/rules", params={"province": "全国"}).json()
+    assert [x["province"] for x in listed] == ["national"] and listed[0]["rules"]
+    record = {"school_id": "1100000001", "stage": "primary", "county_code": "110101", "year": 2023, "students": 400}
+    r = client.post("/v1/evaluate", json={"records": [record], "province": "national", "schools_only": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["schools"][0]["ruleset"] == "national/2023"
+    assert "national" in client.get("/openapi.json").json()["components"]["schemas"]["Province"]["enum"]
+    doc = assert_problem(client.get("/v1/rules", params={"province": "hebei"}), 400, "unknown-province")
+    assert "全国（national）只按国家标准" in doc["detail"]

@@ -137,14 +137,14 @@ def test_provinces_and_formats_are_one_named_type_each(contract):
     # Inline enums become one anonymous type per operation (``RulesV1RulesGetProvince``,
     # ``EvaluateSchoolV1EvaluateSchoolPostProvince`` …) where a client wants one Province type.
     schemas = contract["components"]["schemas"]
-    assert schemas["Province"]["enum"] == ["anhui", "guizhou", "shaanxi"]
+    assert schemas["Province"]["enum"] == ["anhui", "guizhou", "shaanxi", "national"]
     assert {"json", "table", "html", "xlsx"} <= set(schemas["ReportFormat"]["enum"])
     params = {(path, p["name"]): p["schema"] for path, ops in contract["paths"].items() for op in ops.values()
               for p in op.get("parameters", ())}
     assert params[("/v1/rules", "province")] == params[("/v1/evaluate/school", "province")] == \
         {"$ref": "#/components/schemas/Province"}
     assert params[("/v1/evaluate", "format")]["$ref"] == "#/components/schemas/ReportFormat"
-    for name in ("EvaluateBody", "ValidateBody", "RecordFiles"):
+    for name in ("EvaluateBody", "ValidateBody", "PlanBody", "RecordFiles", "PlanFiles"):
         assert "#/components/schemas/Province" in json.dumps(schemas[name]["properties"]["province"]), name
     assert schemas["SchoolRecord"]["type"] == "object"
 

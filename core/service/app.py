@@ -28,7 +28,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Message
 
 from ..output import report_formats
-from ..regions import province_key
+from ..regions import NATIONAL, province_key
 from . import log
 from .auth import Tokens
 from .contract import (EXAMPLE_SCHOOL, EXAMPLE_SCHOOL_ZH, MAX_YEAR, MIN_YEAR, EvaluateBody, Health, PacksResult,
@@ -130,11 +130,19 @@ class Catalog:
         if province is None:
             return None
         key = province_key(province)
-        if key in self.provinces:
+        if key in self.accepted:
             return key
-        raise ServiceProblem("unknown-province", f"未知的省份 {province!r}（可选：{', '.join(self.provinces)}）。"
-                                                     f"Unknown province {province!r} (known: "
-                                                     f"{', '.join(self.provinces)}).")
+        national = NATIONAL in self.accepted
+        raise ServiceProblem("unknown-province", f"未知的省份 {province!r}（可选：{', '.join(self.provinces)}"
+                                                     f"{'，或 全国（national）只按国家标准' if national else ''}）。"
+                                                     f"Unknown province {province!r} (known: {', '.join(self.provinces)}"
+                                                     f"{', or national for the national standards alone' if national else ''}).")
+
+    @property
+    def accepted(self) -> list[str]:
+        """What a request may name: the provinces, and ``national`` (the national standards
+        alone, as a record or ``-P`` may name it)."""
+        return self.provinces + ([NATIONAL] if NATIONAL in self.ev.registry.packs else [])
 
     def check_format(self, fmt: str) -> None:
         if fmt not in self.formats:
@@ -291,7 +299,9 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
 
     #: Named schemas the routes refer to (a generator makes one type of each, not one per operation).
     named: dict[str, dict] = {
-        "Province": {"type": "string", "enum": catalog.provinces, "description": "省份（规则包标识）Province (rule pack id)"},
+        "Province": {"type": "string", "enum": catalog.accepted,
+                     "description": "省份（规则包标识；national 只按国家标准）Province (rule pack id; national: the national "
+                                    "standards alone)"},
         "ReportFormat": {"type": "string", "enum": formats, "description": "报告格式 Report format"},
         "SchoolRecord": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
                          "description": "一条学校记录（数据字典的字段，英文字段名或中文列名）"
