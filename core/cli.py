@@ -637,7 +637,12 @@ def plan(files, province, force_province, year, engine, target, costs, near, app
     if suffix not in ("", ".json", ".xlsx", ".html", ".txt"):
         fail(f"-o {output}: 方案输出为 .json、.xlsx、.html 或 .txt（调整后的记录用 --apply）/ "
              f"a plan is written as .json, .xlsx, .html or .txt (adjusted records: --apply)")
-    document = ev.plan(files, target=target, costs=costs, near=near, loaded=loaded)
+    from .progress import ProgressBar
+    bar = ProgressBar(len(loaded.schools), "整改方案 planning")        # drawn for a large file at a terminal
+    try:
+        document = ev.plan(files, target=target, costs=costs, near=near, loaded=loaded, progress=bar.stage)
+    finally:
+        bar.close()
     if not document["schools"] and not document["rejected"]:
         fail(f"{'、'.join(files)} 中没有学校记录（只有表头或没有数据行）/ no school records found in "
              f"{', '.join(files)} (only a header, or no rows)")

@@ -387,12 +387,13 @@ class Evaluator:
     def plan(self, paths: Iterable[str | Path] = (), records: Iterable[Mapping[str, Any]] = (),
              counties: Iterable[Mapping[str, Any]] = (), target: str = "quality",
              costs: str | Path | Mapping[str, Any] | None = None, near: float = 0.05,
-             loaded: Loaded | None = None) -> dict[str, Any]:
+             loaded: Loaded | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         """The remediation plan (see :mod:`edubalance.plan`) for the records in ``paths`` and/or
         given as dicts: the least additions per school and per county, their cost, checked by
         judging the adjusted records again with this evaluator. Rejected rows are listed.
         ``costs``: local prices, a cost file or its content (``{item: yuan}``).
-        ``loaded``: ``paths`` as already read (:meth:`load`), not read again."""
+        ``loaded``: ``paths`` as already read (:meth:`load`), not read again; ``progress`` is
+        told what the plan is working on (a line of text)."""
         from .plan import Planner
 
         files = [str(p) for p in paths]
@@ -404,7 +405,7 @@ class Evaluator:
         else:
             checked = self.check(read) if read is not None else self.check(*given)
         local = costs if costs is None or isinstance(costs, Mapping) else str(costs)
-        return Planner(self, target=target, costs=local, near=near).plan(
+        return Planner(self, target=target, costs=local, near=near, progress=progress).plan(
             checked, files=files)
 
 

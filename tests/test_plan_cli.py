@@ -200,3 +200,16 @@ def test_local_prices_given_as_data_are_the_cost_files():
     assert plan["totals"]["by_item"]["teacher"]["yuan"] == plan["totals"]["by_item"]["teacher"]["quantity"] * 50000
     with pytest.raises(Exception, match="dragons"):
         ev.plan([SCHOOLS, COUNTY], costs={"dragons": 5})
+
+
+def test_a_plan_says_what_it_is_working_on():
+    """A province's plan takes minutes: the progress line is told each step (at a terminal the
+    command draws it; redirected, nothing is written)."""
+    from edubalance import Evaluator
+    steps: list[str] = []
+    Evaluator(engine="vector").plan([SCHOOLS, COUNTY], progress=steps.append)
+    assert steps[0].startswith("评估现状") and steps[-1].startswith("复核")
+    assert any(s.startswith("学校 schools 贵州省 2023: 第 1 轮 round 1, 尚缺 ") for s in steps)
+    assert "县域差异系数 county CVs 贵州省 2023" in steps
+    result = run("plan", SCHOOLS, COUNTY, "-e", "vector")
+    assert "整改方案 planning" not in result.output and "第 1 轮" not in result.output

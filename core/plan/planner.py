@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Mapping, Sequence
+from functools import partial
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..fields import label, unit
+from ..regions import province_name
 from ..model import FAIL, MISSING_DATA, PASS
 from ..validation import Checked
 from .balance import finite
@@ -51,10 +53,12 @@ class Planner:
     with ``near`` (a share) more pupils is listed as near-failing."""
 
     def __init__(self, ev: Any, target: str = "quality", costs: str | Mapping[str, Any] | None = None,
-                 near: float = 0.05):
+                 near: float = 0.05, progress: Callable[[str], None] | None = None):
         if target not in TARGETS:
             raise ValueError(f"unknown target '{target}' (choose from {', '.join(TARGETS)})")
         self.ev, self.target, self.costs_path, self.near = ev, target, costs, near
+        #: Told what the plan is working on (a province's plan takes minutes): ``"学校 schools 贵州省 2023: …"``.
+        self.progress = progress or (lambda text: None)
 
     # -- entry point ----------------------------------------------------------------------
     def plan(self, checked: Checked, files: Sequence[str] = ()) -> dict[str, Any]:
@@ -67,6 +71,7 @@ class Planner:
         records = [_clean(r) for r in accepted]
         counties = [_clean(c) for c in checked.counties.accepted]
         rejected = [r.to_dict() for r in checked.rejected]
+        self.progress("评估现状 judging as they are")
         before = ev.evaluate_checked(checked, list(files)).to_dict()
         groups: dict[tuple[str, int], list[int]] = defaultdict(list)
         for j, rec in enumerate(records):
@@ -79,12 +84,19 @@ class Planner:
             ruleset = ev.ruleset(province, year)
             costs[(province, year)] = table = CostTable.from_parameters(ruleset.parameters, self.costs_path)
             solver = SchoolSolver(ev, ruleset, [records[j] for j in members])
+            where = f"{province_name(province)} {year}"
+            solver.on_step = partial(self._step, f"学校 schools {where}")
             self._schools(solver, table, records, members, chosen, extras)
+            self.progress(f"县域差异系数 county CVs {where}")
             county_plans += CountyPlanner(self.target).plan(solver, table, records, members, chosen, before)
+        self.progress("复核 checking the plan")
         final = [self._build(chosen[j], records[j]) for j in range(len(records))]
         after = ev.evaluate_records(final, counties).to_dict()
         return self._document(records, sources, chosen, extras, final, before, after, county_plans, costs,
                               rejected, files)
+
+    def _step(self, what: str, step: str) -> None:
+        self.progress(f"{what}: {step}")
 
     def _build(self, row: Row | None, record: Mapping[str, Any]) -> dict[str, Any]:
         return dict(record) if row is None else self._solvers[id(row)].build(row)

@@ -56,6 +56,8 @@ class SchoolSolver:
         self._cached: Any = None
         self._met: dict[Target, np.ndarray] = {}
         self.levers = [candidate_levers(ruleset, r) for r in self.rules]
+        #: Told each step of the search (a round, a trim), for a progress line.
+        self.on_step: Callable[[str], None] = lambda step: None
         # the share of its threshold an indicator of a 6-of-7 rule may stop at
         self.min_ratio = {self.probe.index[i]: c.min_ratio for c in self.rules if c.kind == "count_met"
                           for i in c.of if i in self.probe.index}
@@ -93,17 +95,19 @@ class SchoolSolver:
     # -- the two phases ------------------------------------------------------------------------
     def solve(self, rows: Sequence[Row]) -> None:
         self.grow(rows)
-        for _ in range(3):
+        for k in range(3):
+            self.on_step(f"精简 trimming {k + 1}/3")
             if not self.trim(rows):
                 break
 
     def grow(self, rows: Sequence[Row], rounds: int = 12) -> None:
-        for _ in range(rounds):
+        for round_ in range(rounds):
             results = self.probe([self.build(r) for r in rows])
             failing = [(i, t) for i, r in enumerate(rows) for t in r.targets
                        if t[0] not in r.unfixable and not self.ok(results, i, t)]
             if not failing:
                 return
+            self.on_step(f"第 {round_ + 1} 轮 round {round_ + 1}, 尚缺 {len(failing):,} 项 unmet")
             raised = self._least_extra(rows, failing)
             for (i, (k, _)), found in zip(failing, raised):
                 if found is None:
