@@ -646,8 +646,8 @@ def plan(files, province, force_province, year, engine, target, costs, near, app
     if not document["schools"] and not document["rejected"]:
         fail(f"{'、'.join(files)} 中没有学校记录（只有表头或没有数据行）/ no school records found in "
              f"{', '.join(files)} (only a header, or no rows)")
-    rulesets = {s["ruleset"] for s in document["schools"]} | {c.get("ruleset") for c in document["counties"]}
-    catalogues = {key: ev.rule_catalogue(key) for key in rulesets if key}
+    from .reports.plan_words import rule_catalogues
+    catalogues = rule_catalogues(ev, document)
     if suffix == ".xlsx":
         from .output import OutputError, write_to
         try:

@@ -15,6 +15,12 @@ from .view import OPERATOR_ZH, PROGRAMME_ZH, STAGE_ZH, YES_NO_UNITS, number_text
 TARGET_ZH = {"quality": "优质均衡", "basic": "基本均衡"}
 
 
+def rule_catalogues(ev: Any, plan: Mapping[str, Any]) -> dict[str, Any]:
+    """Each rule set a plan names (``"guizhou/2023"``) → ``ev``'s rule catalogue, for the titles."""
+    rulesets = {s.get("ruleset") for s in plan["schools"]} | {c.get("ruleset") for c in plan["counties"]}
+    return {key: ev.rule_catalogue(key) for key in sorted(k for k in rulesets if k)}
+
+
 class PlanWords:
     """Names for one plan: ``catalogues`` maps each of its rule sets (``"guizhou/2023"``) to
     the evaluator's rule catalogue (:meth:`Evaluator.rule_catalogue`)."""

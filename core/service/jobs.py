@@ -138,6 +138,7 @@ class Jobs:
         from ..plan.excel import write_workbook
         from ..plan.text import exit_code
         from ..reports.html import write_plan_html
+        from ..reports.plan_words import rule_catalogues
 
         ev, checked, options = self._read(source, options, PlanBody)
         costs = options.get("costs")
@@ -160,15 +161,14 @@ class Jobs:
                        near=options.get("near", 0.05)).plan(checked, files)
         fmt = options.get("format") or "json"
         path = Path(out_dir) / f"plan.{fmt}"
-        rulesets = {s["ruleset"] for s in plan["schools"]} | {c.get("ruleset") for c in plan["counties"]}
-        catalogues = {key: ev.rule_catalogue(key) for key in rulesets if key}
+        catalogues = rule_catalogues(ev, plan)
         if fmt == "xlsx":
             write_workbook(plan, path, catalogues)
         elif fmt == "html":
             write_plan_html(plan, path, catalogues)
         else:
             path.write_bytes(dumps(plan))
-        return {"path": str(path), "format": fmt, "summary": plan["summary"], "rulesets": sorted(rulesets - {None}),
+        return {"path": str(path), "format": fmt, "summary": plan["summary"], "rulesets": list(catalogues),
                 "exit_code": exit_code(plan)}
 
     # -- validate --------------------------------------------------------------------------
