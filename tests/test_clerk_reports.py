@@ -1,0 +1,57 @@
+"""The reports as a county clerk reads them, made from files saved the way an office saves them
+(GBK CSV from Excel, an openpyxl workbook): what to fill in when data is missing, which school a
+warning is about, the values of every school with ``--verdicts findings``, long codes kept whole,
+and Parquet columns typed when no county fills them."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from edubalance.cli import main
+
+DEMO = Path(__file__).resolve().parents[1] / "plugins" / "guizhou" / "data"
+
+
+def demo_rows() -> tuple[list[str], list[list[str]]]:
+    with open(DEMO / "demo_schools.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def excel_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    """A CSV as Excel saves it on a Chinese Windows: GBK, CRLF line ends."""
+    with open(path, "w", encoding="gbk", newline="") as f:
+        csv.writer(f, lineterminator="\r\n").writerows([header, *rows])
+    return path
+
+
+def edubalance(*args) -> str:
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    return result.output
+
+
+def test_county_columns_no_county_fills_keep_their_type(tmp_path):
+    """The demo's primary schools lack books and computers: no 2012 CV is computed for them, no
+    junior school is left out and no county needs the school file; those columns are typed as
+    when they are filled (a CV a float, a listing a list of named fields), not null."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    edubalance("evaluate", DEMO / "demo_schools.csv", DEMO / "demo_county.csv", "-o", tmp_path / "r.parquet")
+    table = pq.read_table(tmp_path / "r.parquet" / "counties.parquet")
+    assert table.column("stages_primary_composite_cv_2012").null_count == table.num_rows
+    schema = table.schema
+    assert schema.field("stages_primary_composite_cv_2012").type == pa.float64()
+    assert schema.field("stages_primary_cv_2012_books_per_pupil").type == pa.float64()
+    assert schema.field("stages_primary_cv_not_applicable_basic_2012").type == pa.string()
+    assert schema.field("status_reason").type == pa.string()
+    assert schema.field("needs_schools_rules").type == pa.list_(pa.string())
+    # an empty listing has the items of a filled one
+    excluded = schema.field("stages_junior_excluded").type
+    assert excluded == schema.field("stages_primary_excluded").type
+    assert pa.types.is_struct(excluded.value_type) and excluded.value_type.get_field_index("reason") >= 0
+    assert pa.types.is_struct(schema.field("rejected_schools").type.value_type)
+    assert not [f.name for f in schema if "null" in str(f.type)]
