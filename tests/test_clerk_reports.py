@@ -5,6 +5,7 @@ and Parquet columns typed when no county fills them."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -55,3 +56,13 @@ def test_county_columns_no_county_fills_keep_their_type(tmp_path):
     assert pa.types.is_struct(excluded.value_type) and excluded.value_type.get_field_index("reason") >= 0
     assert pa.types.is_struct(schema.field("rejected_schools").type.value_type)
     assert not [f.name for f in schema if "null" in str(f.type)]
+
+
+def test_a_warning_names_its_school(tmp_path):
+    header, rows = demo_rows()
+    rows[2][header.index("教职工数")] = str(int(rows[2][header.index("专任教师数")]) - 5)   # staff < teachers
+    path = excel_csv(tmp_path / "学校.csv", header, rows)
+    for command in ("evaluate", "validate"):
+        text = edubalance(command, path)
+        line = next(x for x in text.splitlines() if "W303" in x)
+        assert re.search(rf"第 4 行 row 4 {rows[2][0]} {rows[2][1]}: 警告 warning W303", line), line

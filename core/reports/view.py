@@ -197,15 +197,10 @@ class ReportView:
                  "warning": "警告 warning (已评估 kept)"}
         out = []
         last, (ident, name) = None, ("", "")
-        names: dict[str, str] = {}                       # a warned school's name: its entry's
         for kind, rec, p in each_problem(self.data["rejected"], self.data.get("rejected_counties") or [],
                                          self.data.get("warnings") or []):
             if rec is not last:                          # once per record, not per problem
                 last, (ident, name) = rec, record_identity(rec)
-                if kind == "warning" and ident and not name:
-                    if not names:
-                        names = {s["school_id"]: s.get("school_name") or "" for s in self.schools}
-                    name = names.get(ident, "")
             out.append({"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"), "id": ident or None,
                         "name": name or None, **_problem(p)})
         for n in self.data.get("notices") or []:
