@@ -8,6 +8,7 @@ import csv
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from edubalance.cli import main
@@ -66,3 +67,46 @@ def test_a_warning_names_its_school(tmp_path):
         text = edubalance(command, path)
         line = next(x for x in text.splitlines() if "W303" in x)
         assert re.search(rf"第 4 行 row 4 {rows[2][0]} {rows[2][1]}: 警告 warning W303", line), line
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() or not Path("/usr/bin/pdftotext").exists(),
+                    reason="needs Chromium and pdftotext")
+def test_printed_charts_share_pages_and_none_is_split(tmp_path):
+    """Printed, the indicator charts go two abreast and as many a page as fit (not one a page),
+    and every chart's title and axis are on one page."""
+    import json
+    import subprocess
+
+    files = [DEMO / "demo_schools.csv", DEMO / "demo_county.csv"]
+    edubalance("evaluate", *files, "-o", tmp_path / "r.html")
+    edubalance("evaluate", *files, "-f", "json", "-o", tmp_path / "r.json")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    charts = page.split('<section id="indicators">')[1].split("</section>")[0]
+    only = tmp_path / "charts.html"                     # the report's own styles and its charts section
+    only.write_text(page.split("<body")[0] + f'<body><section id="indicators">{charts}</section></body></html>',
+                    encoding="utf-8")
+    pdf = tmp_path / "charts.pdf"
+    done = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
+                           f"--print-to-pdf={pdf}", only.as_uri()], capture_output=True, timeout=120)
+    assert done.returncode == 0 and pdf.is_file()
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    pages = [p for p in pages if p.strip()]
+    ids = re.findall(r'id="indicator-([^"]+)"', charts)
+    rules = {rid: d for cat in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["rulesets"].values()
+             for rid, d in cat["rules"].items()}
+    assert len(ids) >= 20
+    assert len(pages) <= -(-len(ids) // 3), (len(pages), len(ids))      # one a page took 27 pages for 32
+    heads = {rules[rid]["title"]["zh"][:14] for rid in ids}           # a long title is cut at the chart's edge
+    assert len(heads) == len(ids)
+    found = 0
+    for text in pages:
+        titles = sum(text.count(head) for head in heads)
+        assert titles == text.count("= 阈值 threshold"), text[:300]       # each title with its axis
+        found += titles
+    assert found >= len(ids)
