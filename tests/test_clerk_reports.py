@@ -8,6 +8,7 @@ import csv
 import re
 from pathlib import Path
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 
@@ -35,6 +36,80 @@ def edubalance(*args) -> str:
     return result.output
 
 
+@pytest.fixture(scope="module")
+def blank_teaching_area(tmp_path_factory) -> tuple[Path, list[str]]:
+    """The demo county with the first school's 教学及辅助用房面积 left blank."""
+    header, rows = demo_rows()
+    rows[0][header.index("教学及辅助用房面积")] = ""
+    return excel_csv(tmp_path_factory.mktemp("blank") / "学校.csv", header, rows), rows[0]
+
+
+def test_a_schools_missing_data_names_the_field_to_fill_in(blank_teaching_area):
+    path, school = blank_teaching_area
+    text = edubalance("evaluate", path, DEMO / "demo_county.csv")
+    block = text.split("有问题的学校 Schools with findings")[1].split(f"  {school[0]} ")[1]
+    line = next(x for x in block.splitlines() if "national.resource_indicators" in x)
+    # The resource rule lacks a value because of the blank area: the clerk is told which cell.
+    assert "缺少数据 missing data — 缺 教学及辅助用房面积 (teaching_aux_area_m2)" in line
+    assert "(resource_indicators_met)" not in line and "学生" not in line.split("缺少数据")[1]
+    # A school lacking two fields is told both, each once.
+    other = text.split("青岚县水口镇中心小学 [小学 primary]")[1]
+    assert "缺少数据 missing data — 缺 图书册数 (books) [guizhou.books_per_pupil]" in other
+    assert "缺少数据 missing data — 缺 学生用计算机台数 (computers) [guizhou.computers_per_100]" in other
+
+
+def test_the_workbook_and_page_name_the_fields_to_fill_in(blank_teaching_area, tmp_path):
+    path, school = blank_teaching_area
+    edubalance("evaluate", path, DEMO / "demo_county.csv", "-o", tmp_path / "r.xlsx")
+    edubalance("evaluate", path, DEMO / "demo_county.csv", "-o", tmp_path / "r.html")
+    ws = openpyxl.load_workbook(tmp_path / "r.xlsx")["学校"]
+    head = [c.value for c in ws[1]]
+    col = head.index("需补填的数据")
+    to_fill = {r[0]: r[col] for r in ws.iter_rows(min_row=3, values_only=True) if r[0]}
+    assert to_fill[school[0]] == "教学及辅助用房面积 (teaching_aux_area_m2)"
+    assert to_fill["5226980014"] == "图书册数 (books)、学生用计算机台数 (computers)"
+    assert to_fill["5226980002"] is None                     # a school with every value
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    article = page.split(f'id="school-{school[0]}-primary"')[1].split("</article>")[0]
+    assert "缺 lacks 教学及辅助用房面积 <code>teaching_aux_area_m2</code>" in article
+
+
+def test_a_warning_names_its_school(tmp_path):
+    header, rows = demo_rows()
+    rows[2][header.index("教职工数")] = str(int(rows[2][header.index("专任教师数")]) - 5)   # staff < teachers
+    path = excel_csv(tmp_path / "学校.csv", header, rows)
+    for command in ("evaluate", "validate"):
+        text = edubalance(command, path)
+        line = next(x for x in text.splitlines() if "W303" in x)
+        assert re.search(rf"第 4 行 row 4 {rows[2][0]} {rows[2][1]}: 警告 warning W303", line), line
+
+
+def test_with_findings_only_the_schools_sheet_keeps_every_schools_values(tmp_path):
+    """--verdicts findings shortens the verdict listing, not a school's values: the 学校 sheet
+    shows the same value in every rule column where the full report has a pass, a failure or
+    missing data; only the verdict of a rule that was not listed says so. The page lists them too."""
+    files = [DEMO / "demo_schools.csv", DEMO / "demo_county.csv"]
+    edubalance("evaluate", *files, "-o", tmp_path / "all.xlsx")
+    edubalance("evaluate", *files, "--verdicts", "findings", "-o", tmp_path / "findings.xlsx")
+    edubalance("evaluate", *files, "--verdicts", "findings", "-o", tmp_path / "findings.html")
+    full = list(openpyxl.load_workbook(tmp_path / "all.xlsx")["学校"].iter_rows(values_only=True))
+    short = list(openpyxl.load_workbook(tmp_path / "findings.xlsx")["学校"].iter_rows(values_only=True))
+    verdict_cols = [j for j, h in enumerate(full[1]) if h == "verdict"]
+    measure_rules = [j for j in verdict_cols if "项达标" not in full[0][j - 1]]   # a count of rules met is no measure
+    compared = 0
+    for a, b in zip(full[2:], short[2:]):
+        assert a[0] == b[0]
+        for j in measure_rules:
+            if a[j] in ("达标 pass", "未达标 fail", "缺数据 missing data"):
+                assert b[j - 1] == a[j - 1], (a[0], full[0][j - 1])
+                assert b[j] == (a[j] if a[j] != "达标 pass" else "未列出 not listed")
+                compared += a[j] == "达标 pass" and a[j - 1] is not None
+    assert compared > 100
+    page = (tmp_path / "findings.html").read_text(encoding="utf-8")
+    article = page.split('id="school-5226980001-primary"')[1].split("</article>")[0]
+    assert "生均教学仪器设备值" in article and ">2,156<" in article and "未列出 not listed" in article
+
+
 def test_county_columns_no_county_fills_keep_their_type(tmp_path):
     """The demo's primary schools lack books and computers: no 2012 CV is computed for them, no
     junior school is left out and no county needs the school file; those columns are typed as
@@ -57,16 +132,6 @@ def test_county_columns_no_county_fills_keep_their_type(tmp_path):
     assert pa.types.is_struct(excluded.value_type) and excluded.value_type.get_field_index("reason") >= 0
     assert pa.types.is_struct(schema.field("rejected_schools").type.value_type)
     assert not [f.name for f in schema if "null" in str(f.type)]
-
-
-def test_a_warning_names_its_school(tmp_path):
-    header, rows = demo_rows()
-    rows[2][header.index("教职工数")] = str(int(rows[2][header.index("专任教师数")]) - 5)   # staff < teachers
-    path = excel_csv(tmp_path / "学校.csv", header, rows)
-    for command in ("evaluate", "validate"):
-        text = edubalance(command, path)
-        line = next(x for x in text.splitlines() if "W303" in x)
-        assert re.search(rf"第 4 行 row 4 {rows[2][0]} {rows[2][1]}: 警告 warning W303", line), line
 
 
 CHROMIUM = Path("/usr/bin/chromium")
