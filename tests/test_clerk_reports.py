@@ -175,3 +175,38 @@ def test_printed_charts_share_pages_and_none_is_split(tmp_path):
         assert titles == text.count("= 阈值 threshold"), text[:300]       # each title with its axis
         found += titles
     assert found >= len(ids)
+
+
+def test_long_codes_are_text_in_every_workbook_sheet(tmp_path):
+    """School ids of 12 and 18 digits (an id typed as a number in Excel, a 统一社会信用代码-like
+    code in a CSV) and a 12-digit 区划代码 typed where the 6-digit county code goes come back
+    whole, as text, from every sheet of the report and of the plan: never a number Excel would
+    cut to 15 digits or show as 9.11E+17."""
+    header, rows = demo_rows()
+    sid, code = header.index("学校标识码"), header.index("县级行政区划代码")
+    numeric = [[int(c) if c.isdigit() else c for c in r] for r in rows]
+    for k, r in enumerate(numeric):
+        r[sid] = 520000000000 + k                             # 12 digits, stored as a number
+    numeric[3][code] = 522698000000                           # a 区划代码 where the county code goes: rejected
+    wb = openpyxl.Workbook()
+    wb.active.append(header)
+    for r in numeric:
+        wb.active.append(r)
+    wb.save(tmp_path / "学校.xlsx")
+    for r in rows:
+        r[sid] = "91" + r[sid] + "123456"                     # 18 digits
+    csv_file = excel_csv(tmp_path / "学校.csv", header, rows)
+    wanted = {str(r[sid]) for r in numeric} | {r[sid] for r in rows} | {"522698000000"}
+    for source in (tmp_path / "学校.xlsx", csv_file):
+        edubalance("evaluate", source, DEMO / "demo_county.csv", "-o", tmp_path / f"{source.suffix[1:]}-report.xlsx")
+        edubalance("plan", source, DEMO / "demo_county.csv", "-o", tmp_path / f"{source.suffix[1:]}-plan.xlsx")
+    found = set()
+    for book in tmp_path.glob("*-*.xlsx"):
+        for ws in openpyxl.load_workbook(book):
+            for row in ws.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                        assert abs(cell.value) < 1e11, (book.name, ws.title, cell.coordinate, cell.value)
+                    elif isinstance(cell.value, str) and cell.value in wanted:
+                        found.add(cell.value)
+    assert found == wanted
