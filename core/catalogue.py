@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .derive import measure_inputs
 from .funding import FundingPlan
-from .model import RuleSet
+from .model import Rule, RuleSet
 
 
 def ruleset_key(ruleset: RuleSet) -> str:
@@ -45,7 +46,19 @@ def _build(ruleset: RuleSet) -> dict[str, Any]:
         "province": ruleset.province,
         "year": ruleset.year,
         "packs": [dict(p) for p in ruleset.packs],
-        "rules": {r.id: r.describe() for r in ruleset.school_rules},
+        "rules": {r.id: {**r.describe(), "inputs": rule_inputs(ruleset, r)} for r in ruleset.school_rules},
         "county_rules": {r.id: r.describe() for r in ruleset.county_rules},
         "funding_parameters": funding_in_force(ruleset),
     }
+
+
+def rule_inputs(ruleset: RuleSet, rule: Rule) -> list[str]:
+    """The record fields a school rule reads (its measure's, its threshold's; a count of rules
+    met: those rules'), so that a report can say which field to fill in when it lacks data."""
+    found: list[str] = []
+    by_id = {r.id: r for r in ruleset.rules}
+    parts = [measure_inputs(ruleset, rule.measure), measure_inputs(ruleset, rule.threshold_measure or "")]
+    parts += [rule_inputs(ruleset, by_id[i]) for i in rule.of or () if i in by_id]
+    for names in parts:
+        found.extend(f for f in names if f not in found)
+    return found

@@ -14,7 +14,8 @@ import numpy as np
 import polars as pl
 
 from . import expr
-from .model import MeasureRun, measure_runs
+from .fields import SCHOOL_FIELDS
+from .model import MeasureRun, RuleSet, measure_runs
 from .table import Table
 
 #: measure -> resource field, divided by students.
@@ -43,6 +44,10 @@ RATIOS = {
     "pupils_per_staff": ("students", "staff"),
     "pupils_per_teacher": ("students", "teachers"),
 }
+#: measure -> the record fields it is computed from (numerator first).
+DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
+    **{m: (f, "students") for m, f in PER_PUPIL.items()}, **{m: (f, "students") for m, f in PER_100.items()},
+    **RATIOS, "school_total_students": ("students",)}
 FUNDING_MEASURES = (
     "public_funds_entitlement_yuan", "funding_counted_pupils", "funding_floor_applied",
     "funding_base_yuan", "funding_supplement_yuan", "funding_special_yuan", "funding_heating_yuan",
@@ -50,6 +55,21 @@ FUNDING_MEASURES = (
 )
 DERIVED_MEASURES = tuple(PER_PUPIL) + tuple(PER_100) + tuple(RATIOS) + (
     "school_total_students",) + FUNDING_MEASURES
+
+
+def measure_inputs(ruleset: RuleSet, measure: str) -> list[str]:
+    """The record fields a measure reads, numerator first, as the rule model defines it: the
+    data-dictionary ratios above and each pack's own measure expressions, followed to the fields.
+    Plans (what to add) and reports (what to fill in) both ask here."""
+    if measure in DERIVED_INPUTS:
+        return list(DERIVED_INPUTS[measure])
+    node = ruleset.measures.get(measure)
+    if node is not None:
+        found: list[str] = []
+        for name in sorted(expr.names(node)):
+            found.extend(f for f in measure_inputs(ruleset, name) if f not in found)
+        return found
+    return [measure] if measure in SCHOOL_FIELDS else []
 
 
 def ratio(table: Table, num: str, den: str, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

@@ -260,7 +260,7 @@ class Evaluator:
             result = checked.schools
             county_records = {(c["county_code"], int(c["year"])): c for c in checked.counties.accepted}
             report = Report(files=files, read=checked.read, rejected=[r.to_dict() for r in result.rejected],
-                            warnings=[p.to_dict() for p in result.problems if p.severity == "warning"],
+                            warnings=result.warning_dicts(),
                             county_rejected=[r.to_dict() for r in checked.counties.rejected],
                             county_read=checked.county_read,
                             verdicts=self.verdicts, skipped=[r.to_dict() for r in checked.skipped],

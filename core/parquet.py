@@ -24,6 +24,7 @@ Text holding a lone surrogate (from a JSON input) is written with U+FFFD in its 
 """
 from __future__ import annotations
 
+import re
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
@@ -62,9 +63,55 @@ def _write_parquet(report: Any, folder: Path, progress: Callable[[int], None] | 
 
 
 def _counties(report: Any) -> pa.Table:
-    return _table([{"county_key": k} | _county_row(c) for k, c in enumerate(report.counties)],
-                  first=("county_key", "county_code", "county_name", "province", "year", "ruleset", "status"),
-                  flat=True, skip="verdicts")
+    """One row per county. A column no county fills (every CV of a stage uncomputed, no school
+    left out, no rejected row) keeps the type it has when filled, so that a reader can tell what
+    it holds: a null column would be of no type, an empty list of null items."""
+    table = _table([{"county_key": k} | _county_row(c) for k, c in enumerate(report.counties)],
+                   first=("county_key", "county_code", "county_name", "province", "year", "ruleset", "status"),
+                   flat=True, skip="verdicts")
+    for i, column in enumerate(table.schema):
+        kind = column.type
+        if pa.types.is_null(kind) or (pa.types.is_list(kind) and pa.types.is_null(kind.value_type)):
+            table = table.set_column(i, column.name, pa.array(table.column(i).to_pylist(), type=_county_type(column.name)))
+    return table
+
+
+_TEXT, _TEXTS = pa.string(), pa.list_(pa.string())
+_NAMED = [("school_id", _TEXT), ("school_name", _TEXT), ("stage", _TEXT)]
+#: The item type of each list a county entry holds (the schools its listings name, the fields it needs).
+_COUNTY_LISTS = {
+    "excluded": pa.struct(_NAMED + [("reason_code", _TEXT), ("reason", _TEXT)]),
+    "missing": pa.struct(_NAMED + [("measure", _TEXT), ("field", _TEXT), ("label", _TEXT), ("cvs", _TEXTS)]),
+    "scope_unknown": pa.struct(_NAMED + [("condition", _TEXT), ("text", _TEXT), ("effect", _TEXT)]),
+    "gates_unknown": pa.struct(_NAMED + [("measure", _TEXT)]),
+    "rejected_schools": pa.struct(_NAMED + [("file", _TEXT), ("row", pa.int64()), ("codes", _TEXTS),
+                                            ("reason", _TEXT), ("matched_by", _TEXT)]),
+    "needs": pa.struct([("field", _TEXT), ("label", _TEXT), ("rules", _TEXTS)]),
+}
+_COUNTY_WORDS = (("cv_not_applicable_", _TEXT), ("cv", pa.float64()), ("score_", pa.float64()),
+                 ("counts_", pa.int64()), ("schools_", pa.int64()), ("students_", pa.int64()))
+
+
+def _county_type(name: str) -> pa.DataType:
+    """The type of a county column by its name (``stages_primary_cv_books_per_pupil``): a
+    listing's items, a CV or a score a float, a count an integer, a yes/no a boolean, else text."""
+    last = name.rsplit("_", 1)[-1]
+    for key, item in _COUNTY_LISTS.items():
+        if name == key or name.endswith("_" + key):
+            return pa.list_(item)
+    if last in ("notes", "reasons", "rules") or name == "provisional_rules":
+        return _TEXTS
+    if name in ("vetoed", "county_record") or name.endswith(("_vetoed", "_single_school")):
+        return pa.bool_()
+    if name in ("year", "school_records", "county_key"):
+        return pa.int64()
+    if name.startswith("needs_schools_"):
+        return _TEXT
+    part = re.sub(r"^(stages_[a-z]+_|basic_balance_|quality_balance_)", "", name)
+    for word, kind in _COUNTY_WORDS:
+        if part.startswith(word) or (word == "cv" and "composite_cv" in part):
+            return kind
+    return _TEXT
 
 
 def _county_verdicts(report: Any) -> pa.Table:

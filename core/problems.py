@@ -484,7 +484,7 @@ def problem_lines(rejected: Iterable[Mapping[str, Any]], warnings: Iterable[Mapp
     line per distinct problem with the rows it covers, errors first; at most ``limit`` lines and
     then a count of the rest."""
     errors = group_problems((p, name) for r in rejected for name in [record_name(r)] for p in r["problems"])
-    warned = group_problems((p, p.get("school_id") or "") for p in warnings)
+    warned = group_problems((p, record_name(p)) for p in warnings)
     groups = errors + warned
     shown = groups if limit is None else groups[:limit]
     lines = [indent + g.line() for g in shown]

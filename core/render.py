@@ -6,12 +6,12 @@ Rule titles are shown in Chinese with the English after them; a threshold that i
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .county_rejected import REJECTED_SCHOOLS_HEADING
 from .problems import problem_lines, record_name
 from .fields import SHARE_UNITS, unit_zh
-from .reports.view import OPERATOR_ZH, status_text
+from .reports.view import OPERATOR_ZH, inputs_text, missing_inputs, status_text
 
 if TYPE_CHECKING:
     from .report import Report
@@ -37,12 +37,14 @@ def _required(rule: dict, threshold: Any, digits: int = 2) -> str:
     return f"要求 required {OPERATOR_ZH.get(rule['operator'], rule['operator'])} {_in_unit(rule, threshold, digits, False)}"
 
 
-def _verdict_line(rule: dict, v: dict) -> str:
-    """One finding: the rule's title (from the catalogue), what was measured, what is required."""
+def _verdict_line(rule: dict, v: dict, missing: Sequence[str] = ()) -> str:
+    """One finding: the rule's title (from the catalogue), what was measured, what is required;
+    for missing data, the record fields to fill in (``missing``), else the measure."""
     star = "*" if rule["threshold_status"] == "provisional" else ""
     title = f"{rule['title']['zh']} {rule['title']['en']}"
     if v["status"] == "missing_data":
-        return f"{title}: 缺少数据 missing data ({rule['measure']}) [{v['rule_id']}]"
+        what = f" — 缺 {inputs_text(missing)}" if missing else f" ({rule['measure']})"
+        return f"{title}: 缺少数据 missing data{what} [{v['rule_id']}]"
     return f"{title}: {_in_unit(rule, v['value'])}, {_required(rule, v['threshold'])}{star} [{v['rule_id']}]"
 
 
@@ -212,10 +214,12 @@ def render_table(report: "Report", limit: int = 30) -> str:
         for x in failing:
             lines.append(f"  {x['school_id']} {x.get('school_name') or ''} [{STAGE_NAMES.get(x['stage'], x['stage'])}] "
                          f"{status_text(x['status'])}, 得分 score {_fmt(x['score']['overall'], 1)}")
+            rules = report.rulesets[x["ruleset"]]["rules"]
             for v in x["verdicts"]:
                 rule = report.rule_of(x, v)
                 if v["status"] == "fail" or (v["status"] == "missing_data" and rule["severity"] != "scored"):
-                    lines.append(f"      - {_verdict_line(rule, v)}")
+                    missing = missing_inputs(rules, x, rule) if v["status"] == "missing_data" else []
+                    lines.append(f"      - {_verdict_line(rule, v, missing)}")
             f = x.get("funding") or {}
             if f.get("shortfall_yuan"):
                 lines.append(f"      - 公用经费缺口 funding shortfall: {_fmt(f['shortfall_yuan'])} 元 yuan"

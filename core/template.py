@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import expr
-from .derive import PER_100, PER_PUPIL, RATIOS
+from .derive import DERIVED_INPUTS
 from .fields import COUNTY_FIELDS, SCHOOL_FIELDS, SCHOOL_REQUIRED, COUNTY_REQUIRED, enum_label, label, unit
 from .regions import province_label, province_name
 from .schemas import county_schema, school_schema
@@ -33,10 +33,6 @@ COUNTY_IDENTITY = ("county_code", "county_name", "province", "year")
 #: Inputs of the public-funds entitlement (data dictionary §5).
 FUNDING_INPUTS = ("students", "special_needs_students", "boarders", "school_type", "location", "is_boarding",
                   "public_funds_received_yuan")
-_DERIVED_INPUTS = {**{m: (f, "students") for m, f in PER_PUPIL.items()},
-                   **{m: (f, "students") for m, f in PER_100.items()},
-                   **{m: pair for m, pair in RATIOS.items()},
-                   "school_total_students": ("students",)}
 
 
 def needed_fields(rulesets: Iterable[Any]) -> tuple[list[str], list[str]]:
@@ -79,8 +75,8 @@ def _inputs(wanted: set[str], measures: dict[str, Any]) -> set[str]:
         seen.add(name)
         if name in measures:
             todo.extend(expr.names(measures[name]))
-        elif name in _DERIVED_INPUTS:
-            todo.extend(_DERIVED_INPUTS[name])
+        elif name in DERIVED_INPUTS:
+            todo.extend(DERIVED_INPUTS[name])
         out.add(name)
     return out
 

@@ -94,6 +94,27 @@ class ValidationResult:
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == WARNING]
 
+    def warning_dicts(self) -> list[dict[str, Any]]:
+        """The warnings as reports list them, each with the name of the school it is about (its
+        record's ``school_name``, found by file and row), as a rejected row names its school."""
+        found = self.warnings
+        if not found:
+            return []
+        names: dict[tuple[str, int | None], str] = {}
+        if "school_name" in self.frame.columns:
+            wanted = {(p.file, p.row) for p in found}
+            rows = self.frame.select("_file", "_row", "school_name").filter(
+                pl.col("_row").is_in([r for _, r in wanted if r is not None]))
+            names = {(f, r): n for f, r, n in rows.iter_rows() if n and (f, r) in wanted}
+        out = []
+        for p in found:
+            d = p.to_dict()
+            name = names.get((p.file, p.row))
+            if name:
+                d["school_name"] = name
+            out.append(d)
+        return out
+
     def with_problems(self, extra: Iterable[Problem]) -> "ValidationResult":
         """A new result with more problems about accepted records (e.g. from plug-ins).
 
@@ -149,7 +170,7 @@ class Checked:
             "counties": {"read": self.county_read, "accepted": self.counties.count,
                          "rejected": len(self.counties.rejected)},
             "rejected": [r.to_dict() for r in self.rejected],
-            "warnings": [p.to_dict() for p in self.warnings],
+            "warnings": self.schools.warning_dicts() + self.counties.warning_dicts(),
             "notes": list(self.notes),
             "notices": [p.to_dict() for p in self.notices],
             "skipped": [s.to_dict() for s in self.skipped],

@@ -17,8 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from .. import expr
-from ..derive import PER_100, PER_PUPIL, RATIOS
+from ..derive import measure_inputs
 from ..fields import INTEGER_FIELDS, SCHOOL_FIELDS, unit
 from ..model import Rule, RuleSet
 
@@ -60,23 +59,6 @@ def room_area_field(field: str) -> str | None:
         if name in SCHOOL_FIELDS:
             return name
     return None
-
-
-def measure_inputs(ruleset: RuleSet, measure: str) -> list[str]:
-    """The record fields a measure reads, numerator first, as the rule model defines it."""
-    if measure in PER_PUPIL:
-        return [PER_PUPIL[measure], "students"]
-    if measure in PER_100:
-        return [PER_100[measure], "students"]
-    if measure in RATIOS:
-        return list(RATIOS[measure])
-    node = ruleset.measures.get(measure)
-    if node is not None:
-        found: list[str] = []
-        for name in sorted(expr.names(node)):
-            found.extend(f for f in measure_inputs(ruleset, name) if f not in found)
-        return found
-    return [measure] if measure in SCHOOL_FIELDS else []
 
 
 def candidate_levers(ruleset: RuleSet, rule: Rule) -> list[str]:

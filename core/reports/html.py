@@ -18,8 +18,8 @@ from ..county_rejected import REJECTED_SCHOOLS_HEADING
 from ..fields import SHARE_UNITS, label, unit_zh
 from ..render import county_findings, county_missing_causes
 from . import charts
-from .view import (DIMENSION_ZH, OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView, number_text,
-                   status_text)
+from .view import (DIMENSION_ZH, NOT_LISTED, OPERATOR_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, ReportView,
+                   missing_inputs, number_text, status_text)
 
 #: A page of more school records than this is too big for a browser (20,000 records made a
 #: 167 MB page in two minutes); such a report goes to Excel or is split by county.
@@ -132,9 +132,17 @@ def _schools(view: ReportView) -> list[dict[str, Any]]:
     out = []
     for s in sorted(view.schools, key=lambda s: (s["county_code"], s["school_id"], s["stage"])):
         rows = []
-        for v in s["verdicts"]:
-            d = view.school_rule(s, v["rule_id"])
-            rows.append({"v": v, "rule": d})
+        rules = view.rulesets[s["ruleset"]]["rules"]
+        listed = {v["rule_id"]: v for v in s["verdicts"]}
+        measures = s.get("measures") or {}
+        # --verdicts findings lists a school's failed and missing-data verdicts; its other rules
+        # still show the school's own value, unjudged, as in the workbook.
+        for rule_id in (listed if view.all_verdicts else rules):
+            d = view.school_rule(s, rule_id)
+            v = listed.get(rule_id) or {"rule_id": rule_id, "status": NOT_LISTED, "value": measures.get(d["measure"]),
+                                        "threshold": None, "gap": None}
+            missing = missing_inputs(rules, s, d) if v["status"] == "missing_data" else []
+            rows.append({"v": v, "rule": d, "missing": [(label(f), f) for f in missing]})
         out.append({"s": s, "rows": rows, "anchor": f"school-{s['school_id']}-{s['stage']}"})
     return out
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
+from ..fields import SCHOOL_REQUIRED, label
 from ..problems import record_identity
 
+#: A rule ``--verdicts findings`` leaves unlisted (passed, or not applicable): shown with the school's value.
+NOT_LISTED = "not_listed"
 STATUS_ZH = {"pass": "达标", "fail": "未达标", "missing_data": "缺数据", "not_applicable": "不适用",
-             "incomplete": "数据不全"}
+             "incomplete": "数据不全", NOT_LISTED: "未列出"}
 STATUS_EN = {"pass": "pass", "fail": "fail", "missing_data": "missing data", "not_applicable": "not applicable",
-             "incomplete": "incomplete"}
+             "incomplete": "incomplete", NOT_LISTED: "not listed"}
 STAGE_ZH = {"primary": "小学", "junior": "初中", "county": "全县"}
 SEVERITY_ZH = {"veto": "一票否决", "required": "必达", "scored": "计分"}
 DIMENSION_ZH = {"facilities": "办学条件", "staffing": "师资", "funding": "经费", "access": "入学",
@@ -35,6 +38,24 @@ def status_text(status: str | None) -> str:
     if not status:
         return "—"
     return f"{STATUS_ZH.get(status, status)} {STATUS_EN.get(status, status)}"
+
+
+def missing_inputs(rules: dict[str, dict], entry: dict, rule: dict) -> list[str]:
+    """The record fields a school must fill for ``rule`` to have a value: the rule's ``inputs``
+    (from the catalogue ``rules`` of the entry's rule set) less those the record surely has —
+    a required field, a field whose own value the entry holds, a field another measure with a
+    value was computed from. If that leaves none, every input that is not surely there."""
+    measures = entry.get("measures") or {}
+    held = set(SCHOOL_REQUIRED) | {m for m, v in measures.items() if v is not None}
+    inputs = [f for f in rule.get("inputs") or () if f not in held]
+    read = {f for other in rules.values() if measures.get(other["measure"]) is not None
+            for f in other.get("inputs") or ()}
+    return [f for f in inputs if f not in read] or inputs
+
+
+def inputs_text(names: Sequence[str], sep: str = "、") -> str:
+    """``图书册数 (books)、学生用计算机台数 (computers)``: fields as a clerk finds them, label first."""
+    return sep.join(f"{label(f)} ({f})" for f in names)
 
 
 def threshold_text(operator: str, values: list[float]) -> str:
@@ -197,15 +218,10 @@ class ReportView:
                  "warning": "警告 warning (已评估 kept)"}
         out = []
         last, (ident, name) = None, ("", "")
-        names: dict[str, str] = {}                       # a warned school's name: its entry's
         for kind, rec, p in each_problem(self.data["rejected"], self.data.get("rejected_counties") or [],
                                          self.data.get("warnings") or []):
             if rec is not last:                          # once per record, not per problem
                 last, (ident, name) = rec, record_identity(rec)
-                if kind == "warning" and ident and not name:
-                    if not names:
-                        names = {s["school_id"]: s.get("school_name") or "" for s in self.schools}
-                    name = names.get(ident, "")
             out.append({"kind": kinds[kind], "file": rec.get("file"), "row": rec.get("row"), "id": ident or None,
                         "name": name or None, **_problem(p)})
         for n in self.data.get("notices") or []:

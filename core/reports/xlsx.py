@@ -15,8 +15,8 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from ..county_rejected import REJECTED_SCHOOLS_HEADING
 from ..fields import SHARE_UNITS, enum_label, unit_zh
 from ..render import county_missing_causes
-from .view import (DIMENSION_ZH, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, STATUS_EN, THRESHOLD_STATUS_ZH, ReportView,
-                   status_text)
+from .view import (DIMENSION_ZH, NOT_LISTED, PROGRAMME_ZH, SEVERITY_ZH, STAGE_ZH, STATUS_EN, THRESHOLD_STATUS_ZH,
+                   ReportView, inputs_text, missing_inputs, status_text)
 
 #: xlsxwriter's row-at-a-time mode; measured on 20,000 records it saved no memory (the report's
 #: entries dominate) and took longer (strings inline instead of shared), so it is off.
@@ -258,7 +258,9 @@ def _schools(book: _Book, view: ReportView) -> None:
             Column("县级行政区划代码", "county code", 9), Column("县（市、区）", "county", 10),
             Column("办学类型", "school type", 10), Column("城乡类型", "location", 8), Column("规则集", "rule set", 13),
             Column("状态", "status", 13), Column("得分", "score", 7, "0.0"),
-            Column("公用经费缺口（元）", "funding shortfall (yuan)", 12, "#,##0")]
+            Column("公用经费缺口（元）", "funding shortfall (yuan)", 12, "#,##0"),
+            Column("需补填的数据", "fields to fill in", 24,
+                   comment="缺数据的规则需要填写的字段：中文名（字段名）/ the fields the rules with missing data need")]
     fixed = len(cols)
     for rc in view.rule_columns:
         d = rc.desc
@@ -272,13 +274,16 @@ def _schools(book: _Book, view: ReportView) -> None:
         row = [s["school_id"], s.get("school_name"), STAGE_ZH.get(s["stage"], s["stage"]), s["county_code"],
                s.get("county_name"), enum_label("school_type", s["school_type"]) if s.get("school_type") else None,
                enum_label("location", s["location"]) if s.get("location") else None, s["ruleset"],
-               status_text(s["status"]), s["score"]["overall"], f.get("shortfall_yuan")]
+               status_text(s["status"]), s["score"]["overall"], f.get("shortfall_yuan"), _to_fill(view, s)]
         by_rule = {v["rule_id"]: v for v in s["verdicts"]}
+        measures = s.get("measures") or {}
         for rc in view.rule_columns:
             v = by_rule.get(rc.rule_id)
             if v is None:
-                in_set = rc.rule_id in view.rulesets[s["ruleset"]]["rules"]
-                row += [None, ("未列出 not listed" if in_set and not view.all_verdicts else "—")]
+                # --verdicts findings leaves a rule that passed (or does not apply) unlisted, not
+                # the school's own value of its measure.
+                listed = rc.rule_id in view.rulesets[s["ruleset"]]["rules"] and not view.all_verdicts
+                row += [measures.get(rc.desc["measure"]) if listed else None, status_text(NOT_LISTED) if listed else "—"]
             else:
                 row += [v["value"], status_text(v["status"])]
         rows.append(row)
@@ -288,6 +293,16 @@ def _schools(book: _Book, view: ReportView) -> None:
             c = fixed + 2 * k
             book.colour_status(ws, 2, c + 1, end - 1, c + 1)
             book.colour_status(ws, 2, c, end - 1, c, by_col=c + 1)
+
+
+def _to_fill(view: ReportView, s: dict) -> str | None:
+    """The fields a school's missing-data verdicts need, each once: ``图书册数 (books)、…``."""
+    rules = view.rulesets[s["ruleset"]]["rules"]
+    names: list[str] = []
+    for v in s["verdicts"]:
+        if v["status"] == "missing_data":
+            names.extend(f for f in missing_inputs(rules, s, rules[v["rule_id"]]) if f not in names)
+    return inputs_text(names) or None
 
 
 def _counties(book: _Book, view: ReportView) -> None:
