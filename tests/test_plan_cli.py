@@ -154,6 +154,9 @@ def test_plan_on_the_terminal_names_rules_items_stages_and_units_in_chinese():
     assert "目标 target: 优质均衡 quality" in out
     assert "青岚县第一小学 小学 primary: 未达标 fail → 未达标 fail" in out and "[primary]" not in out
     assert "缺数据 needs data: 公用经费足额拨付 [national.public_funds]" in out
+    # and which of the record's cells to fill in for it
+    assert "请填写 fill in: 公用经费实际拨付数 (public_funds_received_yuan)" in out
+    assert "请填写 fill in: 图书册数 (books)、学生用计算机台数 (computers)" in out
 
 
 def test_plan_workbook_names_things_in_chinese_and_lists_every_school_that_needs_something(tmp_path):
@@ -164,6 +167,8 @@ def test_plan_workbook_names_things_in_chinese_and_lists_every_school_that_needs
     needs = [r for r in rows if r[4] == "缺数据 needs data"]
     # the incomplete schools are listed with the rules that lack data (they used to be left out)
     assert {(r[0], r[8]) for r in needs} >= {("5226980023", "公用经费足额拨付 [national.public_funds]")}
+    assert {(r[0], r[5]) for r in needs} >= {("5226980023", "公用经费实际拨付数 (public_funds_received_yuan)"),
+                                             ("5226980014", "图书册数 (books)、学生用计算机台数 (computers)")}
     fixed = [r for r in rows if r[0] == "5226980015"]
     assert fixed == [("5226980015", "青岚县平寨乡中心小学", "小学 primary", "522698", "学生床位数", "beds", 10, "张",
                       "寄宿生一人一床 [guizhou.beds_per_boarder]", 0, "未达标 fail", "达标 pass")]
@@ -213,3 +218,11 @@ def test_a_plan_says_what_it_is_working_on():
     assert "县域差异系数 county CVs 贵州省 2023" in steps
     result = run("plan", SCHOOLS, COUNTY, "-e", "vector")
     assert "整改方案 planning" not in result.output and "第 1 轮" not in result.output
+
+
+def test_a_plans_json_names_the_empty_cells_a_school_must_fill(tmp_path):
+    plan = plan_json(run, tmp_path / "p.json", SCHOOLS, COUNTY)
+    by_id = {s["school_id"]: s for s in plan["schools"]}
+    assert by_id["5226980014"]["needs_fields"] == ["books", "computers"]
+    assert by_id["5226980023"]["needs_fields"] == ["public_funds_received_yuan"]
+    assert all(s["needs_fields"] == [] for s in plan["schools"] if not s["needs_data"])

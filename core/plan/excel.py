@@ -13,7 +13,7 @@ import xlsxwriter
 
 from ..fields import label, unit_zh
 from ..problems import record_identity
-from ..reports.view import THRESHOLD_STATUS_ZH
+from ..reports.view import THRESHOLD_STATUS_ZH, inputs_text
 from ..reports.plan_words import PlanWords
 
 PER_ZH = {"once": "一次性 once", "year": "每年 per year"}
@@ -65,8 +65,9 @@ def write_workbook(plan: dict[str, Any], path: str | Path, catalogues: Mapping[s
         for r in s["structural"]:
             school_rows.append((*who, "增量无法解决 not fixable by additions", None, None, None,
                                 w.shortfall(ruleset, r), 0, *after))
+        fill = inputs_text(s.get("needs_fields") or ()) or None
         for r in s["needs_data"]:
-            school_rows.append((*who, "缺数据 needs data", None, None, None, w.rule(ruleset, r), 0, *after))
+            school_rows.append((*who, "缺数据 needs data", fill, None, None, w.rule(ruleset, r), 0, *after))
     _sheet(wb, "学校 Schools", ["学校标识码 school_id", "学校名称 name", "学段 stage", "县代码 county",
                                 "项目 what", "字段 field", "新增 amount", "单位 unit", "规则 for rules",
                                 "其中县域差异系数 of which for county CVs", "整改前 before", "整改后 after"],

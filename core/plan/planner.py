@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..catalogue import rule_inputs
 from ..fields import label, unit
 from ..regions import province_name
 from ..model import FAIL, MISSING_DATA, PASS
@@ -149,8 +150,9 @@ class Planner:
                         "value_with_more_pupils": finite(grown.value[k, pos])})
         if singles:
             solver.grow(singles)
+        position = {j: pos for pos, j in enumerate(members)}
         for row, (j, k) in zip(singles, where):
-            pos = members.index(j)
+            pos = position[j]
             extras[j].setdefault("optional", []).append({
                 "rule_id": solver.rules[k].id, "value": finite(res.value[k, pos]),
                 "threshold": finite(res.threshold[k, pos]),
@@ -184,6 +186,16 @@ class Planner:
                 extras[j]["composite"] = {"rule_id": solver.rules[k].id, "raised": raised,
                                           "left_short": left[0] if left else None,
                                           "min_ratio": solver.rules[k].min_ratio}
+            extras[j]["needs_fields"] = self._unfilled(solver, records[j], extras[j]["needs_data"])
+
+    @staticmethod
+    def _unfilled(solver: SchoolSolver, record: Mapping[str, Any], rule_ids: Sequence[str]) -> list[str]:
+        """The record's empty fields that the rules lacking data read: what to fill in."""
+        by_id = {r.id: r for r in solver.rules}
+        out: list[str] = []
+        for rule_id in rule_ids:
+            out.extend(f for f in rule_inputs(solver.ruleset, by_id[rule_id]) if record.get(f) is None and f not in out)
+        return out
 
     def _reasons(self, chosen: list[Row]) -> dict[int, dict[str, list[str]]]:
         """Per chosen row (by id): what each addition is for, one probe per rule set."""
@@ -250,7 +262,7 @@ class Planner:
                 "after": {f: final[j].get(f) for f in effect},
                 "composite": extras[j].get("composite"),
                 "structural": extras[j].get("structural", []),
-                "needs_data": extras[j].get("needs_data", []),
+                "needs_data": extras[j].get("needs_data", []), "needs_fields": extras[j].get("needs_fields", []),
                 "optional": extras[j].get("optional", []),
                 "near": extras[j].get("near", []),
             }

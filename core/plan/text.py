@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from ..problems import problem_lines
 from ..reports.plan_words import PlanWords
+from ..reports.view import inputs_text
 
 
 def _yuan(v: float) -> str:
@@ -73,6 +74,8 @@ def render(plan: dict[str, Any], catalogues: Mapping[str, Any]) -> str:
             lines.append(f"      增量无法解决 not fixable by additions: {w.shortfall(ruleset, r)}")
         if x["needs_data"]:
             lines.append(f"      缺数据 needs data: {'；'.join(w.rule(ruleset, r) for r in x['needs_data'])}")
+            if x.get("needs_fields"):
+                lines.append(f"        请填写 fill in: {inputs_text(x['needs_fields'])}")
     if plan.get("rejected"):
         lines.append(f"\n被拒记录 Rejected records ({len(plan['rejected'])})，未列入方案 not planned:")
         lines += problem_lines(plan["rejected"], limit=30)
