@@ -81,11 +81,13 @@ class Table:
     undefined: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def from_records(cls, records: Sequence[Mapping], numeric_fields: Iterable[str]) -> "Table":
-        """Build columns from validated records (missing keys and ``None`` become missing)."""
+    def from_records(cls, records: Sequence[Mapping], numeric_fields: Iterable[str],
+                     text_fields: Sequence[str] = ()) -> "Table":
+        """Build columns from validated records (missing keys and ``None`` become missing);
+        ``text_fields``: text fields besides :data:`TEXT_FIELDS` (those a pack declares)."""
         n = len(records)
         table = cls(n)
-        for name in TEXT_FIELDS:
+        for name in (*TEXT_FIELDS, *text_fields):
             col = np.empty(n, dtype=object)
             col[:] = [r.get(name) for r in records]
             table.columns[name] = col
@@ -98,16 +100,17 @@ class Table:
         return table
 
     @classmethod
-    def from_frame(cls, frame: "pl.DataFrame", numeric_fields: Iterable[str]) -> "Table":
+    def from_frame(cls, frame: "pl.DataFrame", numeric_fields: Iterable[str],
+                   text_fields: Sequence[str] = ()) -> "Table":
         """Build columns from a frame of validated records (what validation accepts): text
         fields as object arrays, every other field as floats with NaN for missing."""
         import polars as pl
 
         n = frame.height
         if n <= _FEW:                   # one record through the API: cheaper in Python
-            return cls.from_records(frame.to_dicts(), numeric_fields)
+            return cls.from_records(frame.to_dicts(), numeric_fields, text_fields)
         table = cls(n)
-        for name in TEXT_FIELDS:
+        for name in (*TEXT_FIELDS, *text_fields):
             if name not in frame.columns:
                 table.columns[name] = filled(n, None)
             elif name in DISTINCT_TEXT:

@@ -481,18 +481,23 @@ def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:
     return {**schema, "_file": pl.String(), "_row": pl.Int64()}
 
 
-@lru_cache(maxsize=None)
-def empty_accepted(kind: str) -> pl.DataFrame:
-    """An accepted frame with no row, made once per kind: building its hundred typed columns
-    costs more than checking one API record, and polars frames are never changed in place."""
-    return pl.DataFrame(schema=typed_schema(checker_for(kind).props))
+def empty_accepted(kind: str, checker: RecordChecker | None = None) -> pl.DataFrame:
+    """An accepted frame with no row, made once per kind (and per ``checker``: the fields the
+    packs in force declare): building its hundred typed columns costs more than checking one API
+    record, and polars frames are never changed in place."""
+    return _empty(checker or checker_for(kind))
+
+
+@lru_cache(maxsize=64)
+def _empty(checker: RecordChecker) -> pl.DataFrame:
+    return pl.DataFrame(schema=typed_schema(checker.props))
 
 
 def _check_rows(rows: Iterable[dict[str, Any]], checker: RecordChecker, default_province: str | None,
                 known: frozenset[str] | None, originals: Sequence[dict] | None) -> ValidationResult:
     """:func:`check_frame` for a few rows (dicts of a text frame's cells): each row through row_problems."""
     kind = checker.kind
-    result = ValidationResult(empty_accepted(kind))
+    result = ValidationResult(empty_accepted(kind, checker))
     seen: dict[tuple, tuple[str, int]] = {}
     accepted: list[dict[str, Any]] = []
     for pos, row in enumerate(rows):
@@ -531,15 +536,18 @@ def _duplicates(judged: pl.DataFrame, keys: Sequence[str]) -> dict[int, tuple[st
 # --- the forms callers hand in -------------------------------------------------------------
 
 def validate(rows: Sequence[RawRow] | pl.DataFrame, default_province: str | None = None,
-             known_provinces: Collection[str] | None = None, kind: str = "school") -> ValidationResult:
+             known_provinces: Collection[str] | None = None, kind: str = "school",
+             checker: RecordChecker | None = None) -> ValidationResult:
     """Accept or reject school (or ``kind="county"``) rows: a loaded frame, or RawRows from the
-    Python API."""
+    Python API. ``checker``: the schema with the fields the packs in force declare
+    (:func:`~edubalance.checks.checker_for`); the bundled schema's if None."""
     if isinstance(rows, pl.DataFrame):
-        return check_frame(rows, kind, default_province, known_provinces)
+        return check_frame(rows, kind, default_province, known_provinces, checker=checker)
     rows = list(rows)
     if not rows:
-        return ValidationResult(empty_accepted(kind))
-    return check_frame(rows_columns(rows), kind, default_province, known_provinces, [r.data for r in rows])
+        return ValidationResult(empty_accepted(kind, checker))
+    return check_frame(rows_columns(rows), kind, default_province, known_provinces, [r.data for r in rows],
+                       checker=checker)
 
 
 def validate_counties(rows: Sequence[RawRow] | pl.DataFrame, default_province: str | None = None,

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..county_table import STAGES
 from ..derive import PER_100, PER_PUPIL
-from ..fields import INTEGER_FIELDS
+from ..fields import integer_fields
 from .balance import composite_targets, cv_of, fill, fill_continuous, finite
 from .costs import ITEM_FIELDS, CostTable
 from .levers import BUILDING_PARTS, HIRED_CATEGORIES, hires, resolution, units_of
@@ -116,7 +116,7 @@ class CountyPlanner:
                 break
             for i, limit in goals.items():
                 f = known[i]
-                adds = fill(state[i], pupils, limit, resolution(f), f in _WHOLE)
+                adds = fill(state[i], pupils, limit, resolution(f), f in integer_fields())
                 rule_id = (limits[f"cv_{i}"] if self.target == "quality" else limits["composite_cv_2012"]).id
                 for pos, j in enumerate(scope):
                     if adds[pos] > 0:
@@ -155,10 +155,6 @@ class CountyPlanner:
             row.adds[field] = row.adds.get(field, 0) + units
         row.county[field] = row.county.get(field, 0) + units
         row.county_rules.setdefault(field, set()).add(rule_id)
-
-
-#: Fields counted in whole units (the CV fill gives them one at a time).
-_WHOLE = frozenset(INTEGER_FIELDS)
 
 
 def _unit_price(table: CostTable, field: str) -> float:

@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..fields import SCHOOL_FIELDS
+from ..fields import school_fields
 from ..loading import InputError
 from .inputs import read_yaml
 
@@ -49,7 +49,7 @@ def write_records(records: Iterable[Mapping[str, Any]], path: str | Path) -> int
     """Write school records as CSV (UTF-8 with BOM for spreadsheets, English field names)."""
     records = list(records)
     used = {k for r in records for k, v in r.items() if v is not None}
-    columns = [f for f in SCHOOL_FIELDS if f in used]
+    columns = [f for f in school_fields() if f in used]
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:   # the caller's temporary name
         writer = csv.writer(fh)
         writer.writerow(columns)
@@ -98,7 +98,8 @@ def what_if(records: Sequence[Mapping[str, Any]], steps: Sequence[Mapping[str, A
     - ``close: {school_id, stage, pupils_to}`` closes a school or teaching point: its pupils go
       to ``pupils_to``, its resources with it are gone.
     """
-    from .levers import ADDABLE
+    from .levers import addable
+    can_add = addable()
     out = [{k: v for k, v in r.items() if not k.startswith("_")} for r in records]
 
     def find(school_id: Any, stage: Any, step: int) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def what_if(records: Sequence[Mapping[str, Any]], steps: Sequence[Mapping[str, A
         return found[0]
 
     def shift(rec: dict[str, Any], field: str, delta: Any, step: int) -> None:
-        if field not in ADDABLE and field not in _PUPIL_FIELDS + ("classes",):
+        if field not in can_add and field not in _PUPIL_FIELDS + ("classes",):
             raise InputError(path, f"第 {step} 步 step {step}: '{field}' 不能增减 / cannot be added or moved")
         if isinstance(delta, bool) or not isinstance(delta, (int, float)):
             raise InputError(path, f"第 {step} 步 step {step}: {field} 应为数值 / must be a number, got {delta!r}")
@@ -135,7 +136,7 @@ def what_if(records: Sequence[Mapping[str, Any]], steps: Sequence[Mapping[str, A
         elif kind == "merge":
             stage = spec.get("stage")
             src, dst = find(spec.get("from"), stage, n), find(spec.get("into"), stage, n)
-            for field in ADDABLE + _SUMMED:
+            for field in can_add + _SUMMED:
                 if src.get(field) is not None and dst.get(field) is not None and field not in _SMALLER:
                     dst[field] = dst[field] + src[field]
             for field in _LARGER + _SMALLER:
