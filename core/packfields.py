@@ -48,8 +48,8 @@ def declared_specs(pack: str, file: str, declared: Mapping[str, Mapping[str, Any
         unit = d.get("unit", default_unit)
         if unit and unit not in units:
             allowed = ", ".join(sorted(units)) or "无 none"
-            raise FieldConflict(f"{_where(pack, file)}: 字段 '{name}' 的种类 {d['type']} 不能用单位 {unit}（可用：{allowed}）"
-                                f" / field '{name}' of kind {d['type']} cannot be counted in {unit} (allowed: {allowed})")
+            raise FieldConflict(f"{file or pack}: 字段 '{name}' 的种类 {d['type']} 不能用单位 {unit}（可用：{allowed}）"
+                                f"/ field '{name}' of kind {d['type']} cannot be counted in {unit} (allowed: {allowed})")
         spec: dict[str, Any] = {"title": d["label"], "description": d.get("description", ""), "type": json_type}
         if unit:
             spec["x-unit"] = unit
@@ -69,25 +69,26 @@ def declare(pack: str, file: str, declared: Mapping[str, Mapping[str, Any]]) -> 
     known (:func:`edubalance.fields.add_fields`); returns their properties. A pack declaring
     again what it declared before (the same pack read by another evaluator) changes nothing."""
     specs = declared_specs(pack, file, declared)
+    here_zh, here = _where(pack, file)
     for name, spec in specs.items():
         if fields.is_core_field(name):
             core = fields.school_spec(name) or {}
-            raise FieldConflict(f"{_where(pack, file)}: 字段 '{name}' 与核心数据字典中的同名字段（{core.get('title', name)}，"
+            raise FieldConflict(f"{file or pack}: 字段 '{name}' 与核心数据字典中的同名字段（{core.get('title', name)}，"
                                 f"edubalance 的 school.schema.json 或 county.schema.json）冲突，请换一个名称 / field '{name}' "
                                 f"is already a core field ({core.get('title', name)}, in edubalance's school or county "
                                 f"schema): give it another name")
         known = fields.school_spec(name)
         owner = _SOURCES.get(name)
         if known is not None and known != spec and owner is not None and owner[0] != pack:
-            raise FieldConflict(f"字段 '{name}' 的两处声明不一致：{_where(*owner)} 与 {_where(pack, file)}，请统一或改名 / "
-                                f"field '{name}' is declared differently by {_where(*owner)} and {_where(pack, file)}: "
-                                f"make them agree or rename one")
+            there_zh, there = _where(*owner)
+            raise FieldConflict(f"字段 '{name}' 的两处声明不一致：{there_zh} 与 {here_zh}，请统一或改名 / field '{name}' is "
+                                f"declared differently by {there} and {here}: make them agree or rename one")
         for header in (spec["title"], *spec.get("x-aliases", ())):
             other = fields.header_owner(header)
             if other is not None and other != name:
-                by = _where(*_SOURCES[other]) if other in _SOURCES else "核心数据字典 the core data dictionary"
-                raise FieldConflict(f"{_where(pack, file)}: 字段 '{name}' 的表头“{header}”已是字段 '{other}'（{by}）的表头 "
-                                    f"/ field '{name}': the header '{header}' already names field '{other}' ({by})")
+                by_zh, by = _where(*_SOURCES[other]) if other in _SOURCES else ("核心数据字典", "the core data dictionary")
+                raise FieldConflict(f"{file or pack}: 字段 '{name}' 的表头“{header}”已是字段 '{other}'（{by_zh}）的表头 / "
+                                    f"field '{name}': the header '{header}' already names field '{other}' ({by})")
     fields.add_fields(specs)
     for name in specs:
         _SOURCES.setdefault(name, (pack, file))
@@ -96,5 +97,6 @@ def declare(pack: str, file: str, declared: Mapping[str, Mapping[str, Any]]) -> 
     return specs
 
 
-def _where(pack: str, file: str) -> str:
-    return f"规则包 pack {pack}" + (f"（{file}）" if file else "")
+def _where(pack: str, file: str) -> tuple[str, str]:
+    """A declaration's source, in Chinese and in English: the pack and its file."""
+    return f"规则包 {pack}" + (f"（{file}）" if file else ""), f"pack {pack}" + (f" ({file})" if file else "")
