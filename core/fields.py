@@ -63,6 +63,14 @@ COUNTY_TEXT_FIELDS: tuple[str, ...] = _names_of_type(_COUNTY_PROPS, "string")
 
 #: School fields declared by rule packs (:func:`add_fields`), in the order they were declared.
 _DECLARED: dict[str, dict[str, Any]] = {}
+#: How many times :func:`add_fields` changed what is known (a key for caches of header lookups).
+_VERSION = [0]
+
+
+def version() -> int:
+    """A number that changes whenever a pack's declared fields are added: a cache of what a
+    header names keeps it in its key."""
+    return _VERSION[0]
 
 
 def _spec(name: str) -> dict[str, Any] | None:
@@ -99,6 +107,7 @@ def add_fields(specs: dict[str, dict[str, Any]]) -> None:
     enumerations are read as the schema's own. ``specs`` are schema properties; the caller
     (:mod:`edubalance.packfields`) has refused a name or header that means something else."""
     _DECLARED.update(specs)
+    _VERSION[0] += 1
     for name, spec in specs.items():
         for key in (name, spec.get("title", ""), *spec.get("x-aliases", ())):
             if key:

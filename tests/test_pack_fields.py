@@ -155,9 +155,13 @@ def test_an_evaluator_without_the_plugin_refuses_its_field():
     """A field is not a record's unless a pack in force declares it (Shaanxi's, without Shaanxi)."""
     record = {"school_id": "5201020001", "stage": "primary", "county_code": "520102", "year": 2023,
               "students": 300, "province": "guizhou", "canteen_area_m2": 60}
+    both = evaluator("edubalance_guizhou", "edubalance_shaanxi")
+    assert not both.check_timed([_raw(record)]).schools.errors
     checked = evaluator("edubalance_guizhou").check_timed([_raw(record)])
     assert [(p.code, p.field) for p in checked.schools.errors] == [("E106", "canteen_area_m2")]
-    assert not evaluator("edubalance_guizhou", "edubalance_shaanxi").check_timed([_raw(record)]).schools.errors
+    assert checked.schools.errors[0].message == (
+        "未知列 'canteen_area_m2'，可能拼写有误（本次评估的规则包声明的字段；食堂使用面积 由另一省份的规则包声明）/ unknown field "
+        "'canteen_area_m2'; expected a field the packs in force declare; 食堂使用面积 is declared by another province's pack")
 
 
 def _raw(record):
@@ -205,3 +209,14 @@ def test_the_moved_fields_are_the_provinces_own():
     assert set(ev.registry.declared("guizhou")) == {"crafts_rooms", "multimedia_halls", "beds", "dorm_in_basement"}
     assert fields.header_to_field("食堂使用面积（平方米）") == "canteen_area_m2" and fields.unit("beds") == "beds"
     assert fields.header_to_field("学生床位数（张）") == "beds" and fields.label("max_classroom_floor") == "普通教室所在最高楼层"
+
+
+def test_a_header_looked_up_before_the_pack_is_read_is_read_after(tmp_path):
+    """What a header names is remembered; a pack declaring it later is not hidden by that memory."""
+    from edubalance.loading import key_field
+
+    assert key_field("示例饮水点数（个）") == ("示例饮水点数（个）", None) and fields.header_to_field("示例饮水点数") is None
+    henan = pack_plugin(tmp_path, "henan", "fields:\n  demo_water_points: {type: count, unit: rooms, label: 示例饮水点数}\n")
+    evaluator(henan)
+    assert key_field("示例饮水点数（个）") == ("demo_water_points", None)
+    assert fields.header_to_field("示例饮水点数") == "demo_water_points"
