@@ -9,6 +9,7 @@ way a row arrives.
 """
 from __future__ import annotations
 
+import copy
 from functools import cached_property, lru_cache
 from typing import Any, Collection, Mapping
 
@@ -171,37 +172,19 @@ class RecordChecker:
         return self.passes(record) or not any(True for _ in self.validator.iter_errors(record))
 
 
-def checker_for(kind: str, declared: Mapping[str, dict[str, Any]] | None = None) -> RecordChecker:
-    """The checker of the bundled ``school`` or ``county`` schema (compiled once per process);
-    with ``declared`` (school fields the packs in force declare: name → schema property), of the
-    school schema with those fields too."""
-    if not declared or kind != "school":
-        return _checker(kind, ())
-    return _checker(kind, tuple((name, _frozen(spec)) for name, spec in declared.items()))
+def checker_for(kind: str) -> RecordChecker:
+    """The checker of the bundled ``school`` or ``county`` schema, the school fields every pack
+    read so far declares included (compiled once per process, and again after a pack declares
+    fields): what a header names is a field, and a field is checked, whichever evaluator reads it."""
+    return _checker(kind, fields.version() if kind == "school" else 0)
 
 
-def _frozen(value: Any) -> Any:
-    """A schema property as a hashable key (its lists and dicts as tuples)."""
-    if isinstance(value, dict):
-        return tuple((k, _frozen(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return ("[]", *map(_frozen, value))
-    return value
-
-
-def _thawed(value: Any) -> Any:
-    if isinstance(value, tuple) and value[:1] == ("[]",):
-        return [_thawed(v) for v in value[1:]]
-    if isinstance(value, tuple):
-        return {k: _thawed(v) for k, v in value}
-    return value
-
-
-@lru_cache(maxsize=64)
-def _checker(kind: str, declared: tuple[tuple[str, Any], ...]) -> RecordChecker:
+@lru_cache(maxsize=16)
+def _checker(kind: str, version: int) -> RecordChecker:
     schema = school_schema() if kind == "school" else county_schema()
-    for name, spec in declared:
-        schema["properties"].setdefault(name, _thawed(spec))
+    if kind == "school":
+        for name, spec in fields.declared().items():
+            schema["properties"].setdefault(name, copy.deepcopy(spec))
     return RecordChecker(schema)
 
 

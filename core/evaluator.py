@@ -96,13 +96,19 @@ class Evaluator:
         self.engine = engine
         self._engine_objects: dict[str, Any] = {}
         self._rulesets: dict[tuple[str, int], RuleSet] = {}
-        # The school schema with the fields the loaded packs declare: a record of any province may
-        # carry them (its own rules read only those of its chain).
-        self.checker = checker_for("school", self.registry.declared())
-        self._numeric = [n for n, spec in self.checker.props.items() if n not in TEXT_FIELDS
-                         and spec.get("type") != "string"]
-        self._text = [n for n, spec in self.checker.props.items() if n not in TEXT_FIELDS
-                      and spec.get("type") == "string"]
+
+    @property
+    def _numeric(self) -> list[str]:
+        """The fields a table holds as numbers: the schema's and those packs declare (a record of
+        any province may carry a field another's pack declares; only that province's rules read it)."""
+        return [n for n, spec in checker_for("school").props.items() if n not in TEXT_FIELDS
+                and spec.get("type") != "string"]
+
+    @property
+    def _text(self) -> list[str]:
+        """The text fields packs declare (the table holds the schema's own anyway)."""
+        return [n for n, spec in checker_for("school").props.items() if n not in TEXT_FIELDS
+                and spec.get("type") == "string"]
 
     def _stage(self, name: str):
         """Time a stage into ``self.timings`` (a no-op context when no timings are asked for),
@@ -186,8 +192,7 @@ class Evaluator:
 
     def validate_rows(self, rows: pl.DataFrame | Sequence[RawRow]) -> ValidationResult:
         """Accept or reject school rows (a loaded frame, or RawRows), plug-ins' checks included."""
-        result = validate(rows, default_province=self.province, known_provinces=list(self.registry.packs),
-                          checker=self.checker)
+        result = validate(rows, default_province=self.province, known_provinces=list(self.registry.packs))
         hook = self.pm.hook.edubalance_validate_records
         if not hook.get_hookimpls():
             return result              # the accepted records are made into dicts only when asked

@@ -82,6 +82,11 @@ def school_fields() -> tuple[str, ...]:
     return SCHOOL_FIELDS + tuple(n for n in _DECLARED if n not in _SCHOOL_PROPS)
 
 
+def declared() -> dict[str, dict[str, Any]]:
+    """The school fields rule packs declared (so far, in this process): name → schema property."""
+    return dict(_DECLARED)
+
+
 def school_spec(name: str) -> dict[str, Any] | None:
     """A school field's schema property, a declared field's included; None for no school field."""
     return _SCHOOL_PROPS.get(name) or _DECLARED.get(name)

@@ -9,9 +9,9 @@ from then on a column under its label is read, converted, checked and labelled a
 field's. A name (or a header) means one field in a process: a declaration that disagrees with
 the schema or with another pack's is refused, naming both.
 
-Which records may carry a declared field, and which rules may read it, is the business of the
-packs in force: :class:`edubalance.rulepack.PackRegistry` accepts the fields of its own packs,
-and a province's rules read those of its chain.
+Any record may carry a declared field (a county's file may hold every column), as it may any
+field of the schema; only the rules of the provinces whose chain declares it read it
+(:meth:`edubalance.rulepack.PackRegistry.declared`), and only their templates offer it.
 """
 from __future__ import annotations
 

@@ -226,9 +226,6 @@ def expected_text(keyword: str, value: Any, spec: dict[str, Any]) -> Any:
 
 
 def known_field_hint(name: str) -> str:
-    if fields.school_spec(name) is not None:        # unknown here: a field only another province's pack declares
-        return (f"本次评估的规则包声明的字段；{fields.label(name)} 由另一省份的规则包声明 / a field the packs in force "
-                f"declare; {fields.label(name)} is declared by another province's pack")
     guess = fields.suggest_field(name)
     if guess is None:
         return "已知字段 / a known field"

@@ -482,8 +482,8 @@ def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:
 
 
 def empty_accepted(kind: str, checker: RecordChecker | None = None) -> pl.DataFrame:
-    """An accepted frame with no row, made once per kind (and per ``checker``: the fields the
-    packs in force declare): building its hundred typed columns costs more than checking one API
+    """An accepted frame with no row, made once per checker (per kind, and again after a pack
+    declares fields): building its hundred typed columns costs more than checking one API
     record, and polars frames are never changed in place."""
     return _empty(checker or checker_for(kind))
 
@@ -536,18 +536,15 @@ def _duplicates(judged: pl.DataFrame, keys: Sequence[str]) -> dict[int, tuple[st
 # --- the forms callers hand in -------------------------------------------------------------
 
 def validate(rows: Sequence[RawRow] | pl.DataFrame, default_province: str | None = None,
-             known_provinces: Collection[str] | None = None, kind: str = "school",
-             checker: RecordChecker | None = None) -> ValidationResult:
+             known_provinces: Collection[str] | None = None, kind: str = "school") -> ValidationResult:
     """Accept or reject school (or ``kind="county"``) rows: a loaded frame, or RawRows from the
-    Python API. ``checker``: the schema with the fields the packs in force declare
-    (:func:`~edubalance.checks.checker_for`); the bundled schema's if None."""
+    Python API."""
     if isinstance(rows, pl.DataFrame):
-        return check_frame(rows, kind, default_province, known_provinces, checker=checker)
+        return check_frame(rows, kind, default_province, known_provinces)
     rows = list(rows)
     if not rows:
-        return ValidationResult(empty_accepted(kind, checker))
-    return check_frame(rows_columns(rows), kind, default_province, known_provinces, [r.data for r in rows],
-                       checker=checker)
+        return ValidationResult(empty_accepted(kind))
+    return check_frame(rows_columns(rows), kind, default_province, known_provinces, [r.data for r in rows])
 
 
 def validate_counties(rows: Sequence[RawRow] | pl.DataFrame, default_province: str | None = None,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from edubalance import Evaluator, PackSource, RulePackError, fields, hookimpl
+from edubalance import Evaluator, InvalidInput, PackSource, RulePackError, fields, hookimpl
 
 COMMAND = Path(sys.executable).with_name("edubalance")
 
@@ -151,22 +151,18 @@ def test_only_the_declaring_provinces_rules_read_it(tmp_path):
     assert "henan_lab_rooms" in ev.registry.declared("henan") and not ev.registry.declared("hunan")
 
 
-def test_an_evaluator_without_the_plugin_refuses_its_field():
-    """A field is not a record's unless a pack in force declares it (Shaanxi's, without Shaanxi)."""
+def test_another_province_neither_needs_nor_judges_it():
+    """A Guizhou record is judged without Shaanxi's fields; one carrying a Shaanxi field has it
+    read and checked as any field (a county's file may hold every column), but no Guizhou rule reads it."""
+    ev = evaluator("edubalance_guizhou", "edubalance_shaanxi")
     record = {"school_id": "5201020001", "stage": "primary", "county_code": "520102", "year": 2023,
-              "students": 300, "province": "guizhou", "canteen_area_m2": 60}
-    both = evaluator("edubalance_guizhou", "edubalance_shaanxi")
-    assert not both.check_timed([_raw(record)]).schools.errors
-    checked = evaluator("edubalance_guizhou").check_timed([_raw(record)])
-    assert [(p.code, p.field) for p in checked.schools.errors] == [("E106", "canteen_area_m2")]
-    assert checked.schools.errors[0].message == (
-        "未知列 'canteen_area_m2'，可能拼写有误（本次评估的规则包声明的字段；食堂使用面积 由另一省份的规则包声明）/ unknown field "
-        "'canteen_area_m2'; expected a field the packs in force declare; 食堂使用面积 is declared by another province's pack")
-
-
-def _raw(record):
-    from edubalance.validation import given_rows
-    return given_rows([record], "<records>")[0]
+              "students": 300, "province": "guizhou", "location": "rural", "is_small_rural_school": True}
+    plain = ev.evaluate_record(record)
+    carried = ev.evaluate_record({**record, "canteen_area_m2": 10})
+    assert plain["verdicts"] == carried["verdicts"] and plain["status"] == carried["status"]
+    assert not [v for v in plain["verdicts"] if v["rule_id"].startswith("shaanxi.")]
+    with pytest.raises(InvalidInput, match=r"E102 .*食堂使用面积（canteen_area_m2） 应为数值"):
+        ev.evaluate_record({**record, "canteen_area_m2": "很大"})
 
 
 @pytest.mark.parametrize("first, second, message", [
