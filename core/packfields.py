@@ -3,7 +3,8 @@ dictionary lacks.
 
 A declaration is data, checked by ``rulepack.schema.json``: a kind (``count``, ``area``,
 ``amount``, ``number``, ``yes_no``, ``text``), a Chinese label and the other headers it is read
-under, a unit, bounds and a description. :func:`declared_specs` turns it into a property as
+under, a unit, bounds and a description; for the planner, the cost item an addition is priced as
+and what a what-if merge of two schools keeps. :func:`declared_specs` turns it into a property as
 the school schema writes one, and :func:`declare` makes it known to :mod:`edubalance.fields`:
 from then on a column under its label is read, converted, checked and labelled as a core
 field's. A name (or a header) means one field in a process: a declaration that disagrees with
@@ -60,6 +61,7 @@ def declared_specs(pack: str, file: str, declared: Mapping[str, Mapping[str, Any
             spec["enum"] = list(d["values"])
         if d.get("aliases"):
             spec["x-aliases"] = list(d["aliases"])
+        spec.update({f"x-{k}": d[k] for k in ("cost", "merged") if k in d})
         out[name] = spec
     return out
 

@@ -216,3 +216,33 @@ def test_a_header_looked_up_before_the_pack_is_read_is_read_after(tmp_path):
     evaluator(henan)
     assert key_field("示例饮水点数（个）") == ("demo_water_points", None)
     assert fields.header_to_field("示例饮水点数") == "demo_water_points"
+
+
+def test_the_planner_prices_and_merges_a_declared_field(tmp_path):
+    """``cost`` makes a declared field one the planner adds, priced as that cost item; ``merged``
+    says what a what-if merge of two schools keeps."""
+    from edubalance.plan.costs import quantities
+    from edubalance.plan.levers import addable
+    from edubalance.plan.whatif import what_if
+
+    henan = pack_plugin(tmp_path, "henan", """\
+        fields:
+          demo_labs: {type: count, unit: rooms, label: 示例实验室数, cost: room}
+          demo_top_floor: {type: count, unit: floor, label: 示例教室最高楼层, merged: larger}
+          demo_in_basement: {type: yes_no, label: 示例设在地下室, merged: either}
+        """)
+    evaluator(henan)
+    assert "demo_labs" in addable() and "demo_top_floor" not in addable()
+    assert quantities({"demo_labs": 2, "music_rooms": 1}) == {"room": 3}
+    schools = [{"school_id": sid, "stage": "primary", "students": 100, "demo_labs": labs, "demo_top_floor": floor,
+                "demo_in_basement": basement} for sid, labs, floor, basement in (("a", 1, 5, True), ("b", 2, 3, False))]
+    merged, = what_if(schools, [{"merge": {"from": "a", "into": "b", "stage": "primary"}}])
+    assert (merged["students"], merged["demo_labs"], merged["demo_top_floor"], merged["demo_in_basement"]) == \
+        (200, 3, 5, True)
+
+
+def test_a_declared_cost_is_an_item_the_planner_prices():
+    from edubalance.plan.costs import ITEM_FIELDS
+    from edubalance.schemas import rulepack_schema
+
+    assert rulepack_schema()["$defs"]["field"]["properties"]["cost"]["enum"] == list(ITEM_FIELDS)

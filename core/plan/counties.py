@@ -16,7 +16,7 @@ from ..county_table import STAGES
 from ..derive import PER_100, PER_PUPIL
 from ..fields import integer_fields
 from .balance import composite_targets, cv_of, fill, fill_continuous, finite
-from .costs import ITEM_FIELDS, CostTable
+from .costs import CostTable, item_fields
 from .levers import BUILDING_PARTS, HIRED_CATEGORIES, hires, resolution, units_of
 from .school import Row, SchoolSolver
 
@@ -164,7 +164,7 @@ def _unit_price(table: CostTable, field: str) -> float:
         field = "teachers"
     if field in BUILDING_PARTS:
         field = "building_area_m2"
-    for item, fields in ITEM_FIELDS.items():
+    for item, fields in item_fields().items():
         if field in fields and item in table.items:
             return float(table.items[item]["yuan"])
     return 1.0
