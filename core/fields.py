@@ -107,6 +107,11 @@ def header_owner(header: str) -> str | None:
     return _HEADER_INDEX.get(_norm(header))
 
 
+def header_key(header: str) -> str:
+    """A header as headers are compared (full-width forms, spaces, case and ``_``/``-`` aside)."""
+    return _norm(header)
+
+
 def add_fields(specs: dict[str, dict[str, Any]]) -> None:
     """Make school fields declared by a rule pack known: their labels, aliases, units and
     enumerations are read as the schema's own. ``specs`` are schema properties; the caller

@@ -72,6 +72,7 @@ def declare(pack: str, file: str, declared: Mapping[str, Mapping[str, Any]]) -> 
     again what it declared before (the same pack read by another evaluator) changes nothing."""
     specs = declared_specs(pack, file, declared)
     here_zh, here = _where(pack, file)
+    headers: dict[str, str] = {}                   # a header of this pack's own fields → the field
     for name, spec in specs.items():
         if fields.is_core_field(name):
             core = fields.school_spec(name) or {}
@@ -86,9 +87,11 @@ def declare(pack: str, file: str, declared: Mapping[str, Mapping[str, Any]]) -> 
             raise FieldConflict(f"字段 '{name}' 的两处声明不一致：{there_zh} 与 {here_zh}，请统一或改名 / field '{name}' is "
                                 f"declared differently by {there} and {here}: make them agree or rename one")
         for header in (spec["title"], *spec.get("x-aliases", ())):
-            other = fields.header_owner(header)
+            other = fields.header_owner(header) or headers.get(fields.header_key(header))
+            headers[fields.header_key(header)] = name
             if other is not None and other != name:
-                by_zh, by = _where(*_SOURCES[other]) if other in _SOURCES else ("核心数据字典", "the core data dictionary")
+                by_zh, by = (_where(*_SOURCES[other]) if other in _SOURCES else (here_zh, here) if other in specs
+                              else ("核心数据字典", "the core data dictionary"))
                 raise FieldConflict(f"{file or pack}: 字段 '{name}' 的表头“{header}”已是字段 '{other}'（{by_zh}）的表头 / "
                                     f"field '{name}': the header '{header}' already names field '{other}' ({by})")
     fields.add_fields(specs)

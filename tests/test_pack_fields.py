@@ -188,6 +188,8 @@ def test_two_declarations_that_disagree_are_refused(tmp_path, first, second, mes
     ("pupils_here: {type: count, unit: pupils, label: 在校学生数}",
      r"字段 'pupils_here' 的表头“在校学生数”已是字段 'students'（核心数据字典）的表头 / field 'pupils_here': the header "
      r"'在校学生数' already names field 'students' \(the core data dictionary\)"),
+    ("hall_area: {type: area, label: 礼堂面积}\n  hall_size: {type: area, label: 礼堂 面积}",
+     r"字段 'hall_size' 的表头“礼堂 面积”已是字段 'hall_area'（规则包 henan（.*henan/pack.yaml））的表头"),
     ("hall_area: {type: area, unit: rooms, label: 礼堂面积}",
      r"字段 'hall_area' 的种类 area 不能用单位 rooms（可用：m²）/ field 'hall_area' of kind area cannot be counted in rooms"),
     ("hall_area: {type: area, label: 礼堂面积, colour: red}",
