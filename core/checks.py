@@ -9,6 +9,7 @@ way a row arrives.
 """
 from __future__ import annotations
 
+import copy
 from functools import cached_property, lru_cache
 from typing import Any, Collection, Mapping
 
@@ -171,10 +172,20 @@ class RecordChecker:
         return self.passes(record) or not any(True for _ in self.validator.iter_errors(record))
 
 
-@lru_cache(maxsize=None)
 def checker_for(kind: str) -> RecordChecker:
-    """The checker of the bundled ``school`` or ``county`` schema (compiled once per process)."""
-    return RecordChecker(school_schema() if kind == "school" else county_schema())
+    """The checker of the bundled ``school`` or ``county`` schema, the school fields every pack
+    read so far declares included (compiled once per process, and again after a pack declares
+    fields): what a header names is a field, and a field is checked, whichever evaluator reads it."""
+    return _checker(kind, fields.version() if kind == "school" else 0)
+
+
+@lru_cache(maxsize=16)
+def _checker(kind: str, version: int) -> RecordChecker:
+    schema = school_schema() if kind == "school" else county_schema()
+    if kind == "school":
+        for name, spec in fields.declared().items():
+            schema["properties"].setdefault(name, copy.deepcopy(spec))
+    return RecordChecker(schema)
 
 
 # --- one row's messages ------------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from . import expr
-from .fields import SCHOOL_FIELDS
+from .fields import school_fields
 from .model import MeasureRun, RuleSet, measure_runs
 from .table import Table
 
@@ -69,7 +69,7 @@ def measure_inputs(ruleset: RuleSet, measure: str) -> list[str]:
         for name in sorted(expr.names(node)):
             found.extend(f for f in measure_inputs(ruleset, name) if f not in found)
         return found
-    return [measure] if measure in SCHOOL_FIELDS else []
+    return [measure] if measure in school_fields() else []
 
 
 def ratio(table: Table, num: str, den: str, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ from . import expr
 from .catalogue import catalogue
 from .composite import evaluate_composites, ruleset_composite_inputs
 from .county_rejected import mark_rejected_schools
-from .fields import SCHOOL_FIELDS
+from .checks import checker_for
 from .engines import AUTO_DURABLE_MAX
 from .entries import VERDICT_MODES, SchoolBlock
 from .errors import InvalidInput, argument_problem
@@ -96,7 +96,19 @@ class Evaluator:
         self.engine = engine
         self._engine_objects: dict[str, Any] = {}
         self._rulesets: dict[tuple[str, int], RuleSet] = {}
-        self._numeric = [n for n in SCHOOL_FIELDS if n not in TEXT_FIELDS]
+
+    @property
+    def _numeric(self) -> list[str]:
+        """The fields a table holds as numbers: the schema's and those packs declare (a record of
+        any province may carry a field another's pack declares; only that province's rules read it)."""
+        return [n for n, spec in checker_for("school").props.items() if n not in TEXT_FIELDS
+                and spec.get("type") != "string"]
+
+    @property
+    def _text(self) -> list[str]:
+        """The text fields packs declare (the table holds the schema's own anyway)."""
+        return [n for n, spec in checker_for("school").props.items() if n not in TEXT_FIELDS
+                and spec.get("type") == "string"]
 
     def _stage(self, name: str):
         """Time a stage into ``self.timings`` (a no-op context when no timings are asked for),
@@ -328,10 +340,10 @@ class Evaluator:
         """``members``: the group's accepted records (a typed frame, or their dicts)."""
         with self._stage("table"):
             if isinstance(members, pl.DataFrame):
-                table = Table.from_frame(members, self._numeric)
+                table = Table.from_frame(members, self._numeric, self._text)
                 files, rows = members["_file"].to_list(), members["_row"].to_list()
             else:
-                table = Table.from_records(members, self._numeric)
+                table = Table.from_records(members, self._numeric, self._text)
                 files, rows = [m["_file"] for m in members], [m["_row"] for m in members]
         results = self.school_results(ruleset, table, engine, progress)
         with self._stage("scores"):

@@ -12,6 +12,11 @@ brackets (``占地面积（平方米）``) — but only a unit that matches the 
 ``（万元）`` column is never read as yuan; after a field that has no unit (a name, a code, 是/否)
 the brackets are a note (``学校标识码（10位）``); :func:`header_note` says whether such a note only
 says how the value is written or that the column holds something else (``学校名称（英文）``).
+
+A province plug-in's rule pack may declare school fields of its own (``fields:``, read by
+:mod:`edubalance.packfields`); :func:`add_fields` adds them here, so that they are read, labelled
+and converted as the schema's own. The tuples below stay the schema's; :func:`school_fields`
+and :func:`school_spec` include the declared ones.
 """
 from __future__ import annotations
 
@@ -56,8 +61,71 @@ COUNTY_BOOLEAN_FIELDS: tuple[str, ...] = _names_of_type(_COUNTY_PROPS, "boolean"
 COUNTY_TEXT_FIELDS: tuple[str, ...] = _names_of_type(_COUNTY_PROPS, "string")
 
 
+#: School fields declared by rule packs (:func:`add_fields`), in the order they were declared.
+_DECLARED: dict[str, dict[str, Any]] = {}
+#: How many times :func:`add_fields` changed what is known (a key for caches of header lookups).
+_VERSION = [0]
+
+
+def version() -> int:
+    """A number that changes whenever a pack's declared fields are added: a cache of what a
+    header names keeps it in its key."""
+    return _VERSION[0]
+
+
 def _spec(name: str) -> dict[str, Any] | None:
-    return _SCHOOL_PROPS.get(name) or _COUNTY_PROPS.get(name) or _MEASURES.get(name)
+    return _SCHOOL_PROPS.get(name) or _COUNTY_PROPS.get(name) or _MEASURES.get(name) or _DECLARED.get(name)
+
+
+def school_fields() -> tuple[str, ...]:
+    """The schema's school fields, then those rule packs declared (so far, in this process)."""
+    return SCHOOL_FIELDS + tuple(n for n in _DECLARED if n not in _SCHOOL_PROPS)
+
+
+def declared() -> dict[str, dict[str, Any]]:
+    """The school fields rule packs declared (so far, in this process): name → schema property."""
+    return dict(_DECLARED)
+
+
+def school_spec(name: str) -> dict[str, Any] | None:
+    """A school field's schema property, a declared field's included; None for no school field."""
+    return _SCHOOL_PROPS.get(name) or _DECLARED.get(name)
+
+
+def integer_fields() -> frozenset[str]:
+    """The whole-number school fields, declared ones included."""
+    return frozenset(INTEGER_FIELDS) | {n for n, spec in _DECLARED.items() if spec.get("type") == "integer"}
+
+
+def is_core_field(name: str) -> bool:
+    """Whether ``name`` is a field of the bundled school or county schema (or a derived measure)."""
+    return name in _SCHOOL_PROPS or name in _COUNTY_PROPS or name in _MEASURES
+
+
+def header_owner(header: str) -> str | None:
+    """The field a header written in a declaration (a label, an alias) already names, or None."""
+    return _HEADER_INDEX.get(_norm(header))
+
+
+def header_key(header: str) -> str:
+    """A header as headers are compared (full-width forms, spaces, case and ``_``/``-`` aside)."""
+    return _norm(header)
+
+
+def add_fields(specs: dict[str, dict[str, Any]]) -> None:
+    """Make school fields declared by a rule pack known: their labels, aliases, units and
+    enumerations are read as the schema's own. ``specs`` are schema properties; the caller
+    (:mod:`edubalance.packfields`) has refused a name or header that means something else."""
+    _DECLARED.update(specs)
+    _VERSION[0] += 1
+    for name, spec in specs.items():
+        for key in (name, spec.get("title", ""), *spec.get("x-aliases", ())):
+            if key:
+                _HEADER_INDEX[_norm(key)] = name
+        if "enum" in spec:
+            _ENUM_INDEX[name] = _enum_table(spec)
+    for cached in (label, _field_and_word, header_to_field, header_note):
+        cached.cache_clear()
 
 
 @lru_cache(maxsize=4096)
@@ -477,19 +545,23 @@ def _enum_norm(value: str) -> str:
     return _DROP.sub("", unicodedata.normalize("NFKC", value)).lower()
 
 
+def _enum_table(spec: dict[str, Any], table: dict[str, str] | None = None) -> dict[str, str]:
+    table = {} if table is None else table
+    for v in spec["enum"]:
+        table.setdefault(_enum_norm(str(v)), v)
+    for v, zh in spec.get("x-enum-labels", {}).items():
+        table.setdefault(_enum_norm(zh), v)
+    for alias, v in spec.get("x-enum-aliases", {}).items():
+        table.setdefault(_enum_norm(alias), v)
+    return table
+
+
 def _build_enum_index() -> dict[str, dict[str, str]]:
     index: dict[str, dict[str, str]] = {}
     for props in (_SCHOOL_PROPS, _COUNTY_PROPS):
         for name, spec in props.items():
-            if "enum" not in spec:
-                continue
-            table = index.setdefault(name, {})
-            for v in spec["enum"]:
-                table.setdefault(_enum_norm(str(v)), v)
-            for v, zh in spec.get("x-enum-labels", {}).items():
-                table.setdefault(_enum_norm(zh), v)
-            for alias, v in spec.get("x-enum-aliases", {}).items():
-                table.setdefault(_enum_norm(alias), v)
+            if "enum" in spec:
+                _enum_table(spec, index.setdefault(name, {}))
     return index
 
 

@@ -2,7 +2,8 @@
 
     load → validate → derive → school rules → county rules → merge → report
 
-A province plug-in usually needs only :func:`edubalance_rule_packs` (its YAML pack) and
+A province plug-in usually needs only :func:`edubalance_rule_packs` (its YAML pack, which also
+declares the province's own input fields, ``fields:``) and
 :func:`edubalance_demo_data`; the other hooks let a plug-in add a file format, a check, a
 measure, a rule back end or a report format. The core's own behaviour is registered as the
 plug-in ``edubalance.defaults`` through these same hooks. Plug-ins are found through the

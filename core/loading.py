@@ -47,7 +47,8 @@ import polars as pl
 
 from .coercion import school_year
 from .fields import (COUNTY_ONLY_FIELDS, UNIT_FACTORS, column_unit, header_note, header_to_field, header_unit,
-                     in_percent, label, names_plainly, note_year, stated_unit, suggest_field, unit, unit_zh)
+                     in_percent, label, names_plainly, note_year, stated_unit, suggest_field, unit, unit_zh,
+                     version as fields_version)
 from .limits import LIMITS, limit_message
 from .problems import Problem, file_notice, row_runs
 
@@ -605,11 +606,16 @@ def unit_notice(fname: str, header: str, found: Any, file_label: str, where: tup
                        f"{own} (×{times}){shown[1] if shown else ''}", observed=header, field=fname)
 
 
-@lru_cache(maxsize=4096, typed=True)
 def key_field(key: Any) -> tuple[str, Any]:
     """``(field, unit)`` for a key of a record given to the API, read as a file's header is: an
     English name or Chinese label (unit None), or a field in another unit (``教学仪器设备资产值（万元）``,
     its :class:`~edubalance.fields.UnitHeader`); a key no field names is itself, with no unit."""
+    return _key_field(key, fields_version())
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _key_field(key: Any, version: int) -> tuple[str, Any]:
+    """:func:`key_field`, remembered until a pack declares fields (``version``)."""
     fname = header_to_field(key)
     if fname is not None:
         return fname, None

@@ -25,6 +25,7 @@ from .derive import DERIVED_MEASURES, FUNDING_MEASURES
 from .model import Rule, RuleSet
 from .loading import InputError, read_bytes
 from .fields import COUNTY_FIELDS, COUNTY_TEXT_FIELDS, SCHOOL_FIELDS, TEXT_FIELDS
+from .packfields import FieldConflict, declare
 from .schemas import rulepack_schema
 
 #: What a rule-language error in a pack is, before each half of the parser's own words.
@@ -33,6 +34,11 @@ EXPR_ERROR = ("规则表达式有误", "invalid rule expression")
 MAX_RULE_FILE_BYTES = 4 << 20
 #: The type of every text name a rule may read; every other name is a number.
 NAME_TYPES = {name: expr.TEXT for name in (*TEXT_FIELDS, *COUNTY_TEXT_FIELDS)}
+
+
+def _name_types(declared: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """:data:`NAME_TYPES` with the text fields among ``declared`` (a pack's ``fields:``)."""
+    return {**NAME_TYPES, **{name: expr.TEXT for name, d in declared.items() if d.get("type") == "text"}}
 
 #: Measures the county evaluation computes for every county row (see county_table.py).
 COUNTY_MEASURES = ("composite_cv_2012", "schools_not_meeting_basic_standard",
@@ -102,6 +108,8 @@ class Pack:
     #: The file each rule id is (last) given in, so that an error found when the rules are
     #: compiled names the file to fix.
     rule_files: dict[str, str] = field(default_factory=dict)
+    #: The school fields the pack declares (``fields:``), as schema properties.
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def extends(self) -> str | None:
@@ -136,10 +144,11 @@ def _checked(path: Path, text: str) -> dict[str, Any]:
             raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: 应为有限数字 expected a "
                                 f"finite number, got {_shown(value)}")
     # Parse every expression now, so a bad rule file fails when it is loaded, not mid-run.
+    types = _name_types(data.get("fields") or {})
     for where, text_expr, as_value in _expressions(data):
         try:
             node = (expr.parse_value if as_value else expr.parse_condition)(text_expr)
-            expr.check_types(node, NAME_TYPES)
+            expr.check_types(node, types)
         except expr.ExprError as exc:
             raise RulePackError(f"{path}: pack {data['pack']}, {_place(data, where)}: {_expr_error(exc)}") from None
     return data
@@ -295,6 +304,8 @@ def merge_pack_data(base: dict, over: dict) -> dict:
     out["county_rules"] = merge_rule_lists(base.get("county_rules") or [], over.get("county_rules") or [])
     out["parameters"] = merge_parameters(base.get("parameters") or {}, over.get("parameters") or {})
     out["disable"] = list(base.get("disable") or []) + list(over.get("disable") or [])
+    if base.get("fields") or over.get("fields"):
+        out["fields"] = {**(base.get("fields") or {}), **(over.get("fields") or {})}
     out["revision"] = base.get("revision", over.get("revision"))
     return out
 
@@ -304,8 +315,15 @@ def load_pack(source: PackSource) -> Pack:
     data: dict[str, Any] | None = None
     names: list[str] = []
     rule_files: dict[str, str] = {}
+    field_files: dict[str, str] = {}
     for path in source.files:
         part = read_pack_file(path)
+        for name in part.get("fields") or {}:
+            if name in field_files:
+                raise RulePackError(f"{path}: 字段 '{name}' 已在 {field_files[name]} 中声明，同一规则包只能声明一次 / "
+                                    f"field '{name}' is already declared in {field_files[name]}: a pack declares a "
+                                    f"field once")
+            field_files[name] = str(path)
         rule_files.update((r["id"], str(path)) for r in (part.get("rules") or []) + (part.get("county_rules") or []))
         if data is None:
             data = part
@@ -320,7 +338,15 @@ def load_pack(source: PackSource) -> Pack:
                             f"pack with no files")
     if "title" not in data:
         raise RulePackError(f"{names[0]}: 规则包须有 title（zh 与 en）/ a pack needs a title (zh and en)")
-    return Pack(data["pack"], str(data["revision"]), data, names, source.plugin, list(source.cases), rule_files)
+    declared: dict[str, dict[str, Any]] = {}
+    try:
+        for file in dict.fromkeys(field_files.values()):
+            part = {n: d for n, d in data["fields"].items() if field_files[n] == file}
+            declared.update(declare(data["pack"], file, part))
+    except FieldConflict as exc:
+        raise RulePackError(str(exc)) from None
+    return Pack(data["pack"], str(data["revision"]), data, names, source.plugin, list(source.cases), rule_files,
+                declared)
 
 
 class PackRegistry:
@@ -347,6 +373,9 @@ class PackRegistry:
         restates the same rule; the pack's revision becomes ``<revision>+<override revision>``.
         """
         data = read_pack_file(path)
+        if data.get("fields"):
+            raise RulePackError(f"{path}: 修改文件不能声明字段（fields），字段由插件的规则包声明 / an override file cannot "
+                                f"declare fields: a plug-in's pack declares them")
         target = self.packs.get(data["pack"])
         if target is None:
             raise RulePackError(f"{path}: 要修改的规则包 '{data['pack']}' 未加载 / overrides pack '{data['pack']}', "
@@ -358,7 +387,13 @@ class PackRegistry:
                                     f"pack '{target.id}'")
         self.overrides.append({**data, OVERRIDE_FILE: str(path)})
         self.packs[target.id] = Pack(target.id, f"{target.revision}+{data['revision']}", target.data,
-                                     target.files + [str(path)], target.plugin, target.cases, target.rule_files)
+                                     target.files + [str(path)], target.plugin, target.cases, target.rule_files,
+                                     target.fields)
+
+    def declared(self, province: str | None = None) -> dict[str, dict[str, Any]]:
+        """The school fields the packs declare: those of ``province``'s chain, or of every pack."""
+        packs = self.chain(province) if province is not None else self.packs.values()
+        return {name: spec for pack in packs for name, spec in pack.fields.items()}
 
     @property
     def provinces(self) -> list[str]:
@@ -560,7 +595,9 @@ def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> 
     merged, owner, files = _merged_chain(chain, registry.overrides)
     revisions = {p.id: p.revision for p in chain}
     measures: dict[str, expr.Node] = {}
-    school_known = set(SCHOOL_FIELDS) | set(DERIVED_MEASURES)
+    declared = registry.declared(province)
+    types = {**NAME_TYPES, **{name: expr.TEXT for name, spec in declared.items() if spec["type"] == "string"}}
+    school_known = set(SCHOOL_FIELDS) | set(DERIVED_MEASURES) | set(declared)
     for r in merged["rules"]:
         if r.get("expression") and r.get("measure"):
             school_known.add(r["measure"])
@@ -578,7 +615,7 @@ def compile_ruleset(registry: PackRegistry, province: str, year: int | None) -> 
         out = []
         for raw in merged[section]:
             pack = owner[raw["id"]]
-            rule = _compile_rule(raw, pack, revisions[pack], known, stages, measures, level, files[raw["id"]])
+            rule = _compile_rule(raw, pack, revisions[pack], known, stages, measures, level, files[raw["id"]], types)
             if year is None or rule.in_force(year):
                 out.append(rule)
         return out
@@ -617,7 +654,8 @@ def _at(file: str, pack: str, rid: str) -> str:
 
 
 def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: tuple[str, ...],
-                  measures: dict[str, expr.Node], level: str, file: str = "") -> Rule:
+                  measures: dict[str, expr.Node], level: str, file: str = "",
+                  types: Mapping[str, str] = NAME_TYPES) -> Rule:
     rid = raw["id"]
     kind = raw.get("kind", "check")
     needed = REQUIRED_RULE_KEYS + (("operator",) if kind == "check" else ("of", "threshold"))
@@ -629,12 +667,12 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
     measure = raw["measure"]
     try:
         for name in (measure, raw.get("threshold_measure")):
-            if name and NAME_TYPES.get(name) == expr.TEXT:
+            if name and types.get(name) == expr.TEXT:
                 raise expr.ExprError(f"'{name}' 是文字，规则须比较数字（指标或数字字段）",
                                      f"'{name}' is text; a rule compares a number (a measure or a numeric field)")
         if raw.get("expression"):
             node = _keyed_error("expression", lambda: expr.parse_value(raw["expression"], known))
-            expr.check_types(node, NAME_TYPES)
+            expr.check_types(node, types)
             if measure in measures and str(measures[measure]) != str(node):
                 raise RulePackError(f"{_at(file, pack, rid)}: 指标 '{measure}' 已由另一条规则的表达式定义 / measure "
                                     f"'{measure}' is already defined by another expression")
@@ -654,7 +692,7 @@ def _compile_rule(raw: dict, pack: str, revision: str, known: set[str], stages: 
                 thresholds = {"county": float(threshold)}
         scope_node, text = _scope_node(scope, known, level)
         if scope_node is not None:
-            expr.check_types(scope_node, NAME_TYPES)
+            expr.check_types(scope_node, types)
             scope_node, lifted = expr.lift_arithmetic(scope_node)
             measures.update(lifted)
     except expr.ExprError as exc:

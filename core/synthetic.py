@@ -169,12 +169,15 @@ def _cell(name: str, value: Any) -> str:
 def write_csv(path: str | Path, records: Iterable[dict[str, Any]], names: list[str] | None = None) -> None:
     """Write records as a government export would: Chinese column labels, enumerations in
     Chinese (小学, 乡村 …), booleans as 是/否, empty cells for missing values (UTF-8)."""
-    from .fields import COUNTY_FIELDS, SCHOOL_FIELDS, label
+    from .fields import COUNTY_FIELDS, label, school_fields
     records = list(records)
     if names is None:
         used = set().union(*records) if records else set()
-        known = SCHOOL_FIELDS if any("school_id" in r for r in records) else COUNTY_FIELDS
+        schools = any("school_id" in r for r in records)
+        known = school_fields() if schools else COUNTY_FIELDS
         names = [n for n in known if n in used]
+        if schools:             # a field a province's pack declares, before the pack is read: under its name
+            names += sorted(used - set(names))
     path = Path(path)
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="") as f:

@@ -81,8 +81,10 @@ class Table:
     undefined: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def from_records(cls, records: Sequence[Mapping], numeric_fields: Iterable[str]) -> "Table":
-        """Build columns from validated records (missing keys and ``None`` become missing).
+    def from_records(cls, records: Sequence[Mapping], numeric_fields: Iterable[str],
+                     text_fields: Sequence[str] = ()) -> "Table":
+        """Build columns from validated records (missing keys and ``None`` become missing);
+        ``text_fields``: text fields besides :data:`TEXT_FIELDS` (those a pack declares).
         More than a few go through a typed frame: reading each of tens of thousands of dicts
         field by field in Python took four times as long (the planner builds such a table
         for every batch of variants it tries)."""
@@ -90,11 +92,11 @@ class Table:
         numeric_fields = list(numeric_fields)
         if n > _FEW:
             import polars as pl
-            schema = {**{name: pl.String for name in TEXT_FIELDS},
-                      **{name: pl.Float64 for name in numeric_fields if name not in _TEXT}}
-            return cls.from_frame(pl.from_dicts(records, schema=schema, strict=False), numeric_fields)
+            schema = {**{name: pl.String for name in (*TEXT_FIELDS, *text_fields)},
+                      **{name: pl.Float64 for name in numeric_fields if name not in _TEXT and name not in text_fields}}
+            return cls.from_frame(pl.from_dicts(records, schema=schema, strict=False), numeric_fields, text_fields)
         table = cls(n)
-        for name in TEXT_FIELDS:
+        for name in (*TEXT_FIELDS, *text_fields):
             col = np.empty(n, dtype=object)
             col[:] = [r.get(name) for r in records]
             table.columns[name] = col
@@ -107,16 +109,17 @@ class Table:
         return table
 
     @classmethod
-    def from_frame(cls, frame: "pl.DataFrame", numeric_fields: Iterable[str]) -> "Table":
+    def from_frame(cls, frame: "pl.DataFrame", numeric_fields: Iterable[str],
+                   text_fields: Sequence[str] = ()) -> "Table":
         """Build columns from a frame of validated records (what validation accepts): text
         fields as object arrays, every other field as floats with NaN for missing."""
         import polars as pl
 
         n = frame.height
         if n <= _FEW:                   # one record through the API: cheaper in Python
-            return cls.from_records(frame.to_dicts(), numeric_fields)
+            return cls.from_records(frame.to_dicts(), numeric_fields, text_fields)
         table = cls(n)
-        for name in TEXT_FIELDS:
+        for name in (*TEXT_FIELDS, *text_fields):
             if name not in frame.columns:
                 table.columns[name] = filled(n, None)
             elif name in DISTINCT_TEXT:

@@ -15,9 +15,10 @@ from typing import Any, Iterable
 
 from . import expr
 from .derive import DERIVED_INPUTS
-from .fields import COUNTY_FIELDS, SCHOOL_FIELDS, SCHOOL_REQUIRED, COUNTY_REQUIRED, enum_label, label, unit
+from .fields import (COUNTY_FIELDS, SCHOOL_REQUIRED, COUNTY_REQUIRED, enum_label, label, school_fields, school_spec,
+                     unit)
 from .regions import province_label, province_name
-from .schemas import county_schema, school_schema
+from .schemas import county_schema
 
 SCHOOL_SHEET, COUNTY_SHEET, HELP_SHEET = "学校数据", "县级数据", "填表说明"
 #: Rows that carry data validation (a county's schools fit many times over).
@@ -36,7 +37,8 @@ FUNDING_INPUTS = ("students", "special_needs_students", "boarders", "school_type
 
 
 def needed_fields(rulesets: Iterable[Any]) -> tuple[list[str], list[str]]:
-    """School and county fields the rules of ``rulesets`` read, in the schemas' order."""
+    """School and county fields the rules of ``rulesets`` read, in the schemas' order (the fields
+    the provinces' packs declare after the schema's)."""
     names: set[str] = set(IDENTITY) | set(SCHOOL_REQUIRED)
     county: set[str] = set(COUNTY_IDENTITY) | set(COUNTY_REQUIRED)
     for rs in rulesets:
@@ -60,8 +62,9 @@ def needed_fields(rulesets: Iterable[Any]) -> tuple[list[str], list[str]]:
         for rule in rs.county_rules:
             cwanted |= {rule.measure} | (expr.names(rule.scope) if rule.scope else set())
         county |= _inputs(cwanted, rs.measures)
-    return ([f for f in SCHOOL_FIELDS if f in names],
-            [f for f in COUNTY_FIELDS if f in county and not (f in SCHOOL_FIELDS and f not in COUNTY_IDENTITY)])
+    school = school_fields()
+    return ([f for f in school if f in names],
+            [f for f in COUNTY_FIELDS if f in county and not (f in school and f not in COUNTY_IDENTITY)])
 
 
 def _inputs(wanted: set[str], measures: dict[str, Any]) -> set[str]:
@@ -88,8 +91,8 @@ def header(field: str) -> str:
 
 
 def _spec(field: str, county_sheet: bool) -> dict[str, Any]:
-    props = (county_schema() if county_sheet else school_schema())["properties"]
-    return props.get(field) or school_schema()["properties"].get(field) or {}
+    props = county_schema()["properties"] if county_sheet else {}
+    return props.get(field) or school_spec(field) or {}
 
 
 def _what_to_enter(field: str, spec: dict[str, Any], required: bool, provinces: list[str]) -> str:

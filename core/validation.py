@@ -502,18 +502,23 @@ def typed_schema(props: dict[str, dict[str, Any]]) -> dict[str, pl.DataType]:
     return {**schema, "_file": pl.String(), "_row": pl.Int64()}
 
 
-@lru_cache(maxsize=None)
-def empty_accepted(kind: str) -> pl.DataFrame:
-    """An accepted frame with no row, made once per kind: building its hundred typed columns
-    costs more than checking one API record, and polars frames are never changed in place."""
-    return pl.DataFrame(schema=typed_schema(checker_for(kind).props))
+def empty_accepted(kind: str, checker: RecordChecker | None = None) -> pl.DataFrame:
+    """An accepted frame with no row, made once per checker (per kind, and again after a pack
+    declares fields): building its hundred typed columns costs more than checking one API
+    record, and polars frames are never changed in place."""
+    return _empty(checker or checker_for(kind))
+
+
+@lru_cache(maxsize=64)
+def _empty(checker: RecordChecker) -> pl.DataFrame:
+    return pl.DataFrame(schema=typed_schema(checker.props))
 
 
 def _check_rows(rows: Iterable[dict[str, Any]], checker: RecordChecker, default_province: str | None,
                 known: frozenset[str] | None, originals: Sequence[dict] | None) -> ValidationResult:
     """:func:`check_frame` for a few rows (dicts of a text frame's cells): each row through row_problems."""
     kind = checker.kind
-    result = ValidationResult(empty_accepted(kind))
+    result = ValidationResult(empty_accepted(kind, checker))
     seen: dict[tuple, tuple[str, int]] = {}
     accepted: list[dict[str, Any]] = []
     for pos, row in enumerate(rows):

@@ -9,24 +9,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..fields import declared
 from ..loading import InputError
 from .inputs import read_yaml
 
-#: Cost item -> the record fields whose additions it counts (see :func:`quantities`).
+#: Cost item -> the school schema's fields whose additions it counts (see :func:`quantities`);
+#: a field a province's pack declares names its item itself (``cost:``, see :func:`item_fields`).
 ITEM_FIELDS: dict[str, tuple[str, ...]] = {
     "teacher": ("teachers",),
     "staff_member": ("staff",),
     "certification": ("certified_teachers",),
-    "building_m2": ("building_area_m2", "canteen_area_m2"),
+    "building_m2": ("building_area_m2",),
     "sports_m2": ("sports_area_m2",),
     "land_m2": ("land_area_m2",),
     "computer": ("computers",),
     "book": ("books",),
-    "room": ("multimedia_classrooms", "music_rooms", "art_rooms", "crafts_rooms", "multimedia_halls"),
-    "bed": ("beds",),
+    "room": ("multimedia_classrooms", "music_rooms", "art_rooms"),
+    "bed": (),
     "equipment_yuan": ("equipment_value_yuan",),
     "public_funds_yuan": ("public_funds_received_yuan",),
 }
+
+
+def item_fields() -> dict[str, tuple[str, ...]]:
+    """:data:`ITEM_FIELDS` with the fields packs declare under the item their ``cost`` names."""
+    out = dict(ITEM_FIELDS)
+    for name, spec in declared().items():
+        if spec.get("x-cost") in out:
+            out[spec["x-cost"]] += (name,)
+    return out
 
 
 def quantities(changes: Mapping[str, float]) -> dict[str, float]:
@@ -38,7 +49,7 @@ def quantities(changes: Mapping[str, float]) -> dict[str, float]:
     """
     teachers = changes.get("teachers", 0.0)
     out: dict[str, float] = {}
-    for item, fields in ITEM_FIELDS.items():
+    for item, fields in item_fields().items():
         q = sum(changes.get(f, 0.0) for f in fields)
         if item in ("staff_member", "certification"):
             q -= teachers

@@ -14,9 +14,9 @@ import numpy as np
 
 from ..county_table import STAGES
 from ..derive import PER_100, PER_PUPIL
-from ..fields import INTEGER_FIELDS
+from ..fields import integer_fields
 from .balance import composite_targets, cv_of, fill, fill_continuous, finite
-from .costs import ITEM_FIELDS, CostTable
+from .costs import CostTable, item_fields
 from .levers import BUILDING_PARTS, HIRED_CATEGORIES, hires, resolution, units_of
 from .school import Row, SchoolSolver
 
@@ -116,7 +116,7 @@ class CountyPlanner:
                 break
             for i, limit in goals.items():
                 f = known[i]
-                adds = fill(state[i], pupils, limit, resolution(f), f in _WHOLE)
+                adds = fill(state[i], pupils, limit, resolution(f), f in integer_fields())
                 rule_id = (limits[f"cv_{i}"] if self.target == "quality" else limits["composite_cv_2012"]).id
                 for pos, j in enumerate(scope):
                     if adds[pos] > 0:
@@ -157,10 +157,6 @@ class CountyPlanner:
         row.county_rules.setdefault(field, set()).add(rule_id)
 
 
-#: Fields counted in whole units (the CV fill gives them one at a time).
-_WHOLE = frozenset(INTEGER_FIELDS)
-
-
 def _unit_price(table: CostTable, field: str) -> float:
     """Yuan per unit of ``field``: a teacher in a category is a new teacher, teaching and
     dormitory floor area is building floor area."""
@@ -168,7 +164,7 @@ def _unit_price(table: CostTable, field: str) -> float:
         field = "teachers"
     if field in BUILDING_PARTS:
         field = "building_area_m2"
-    for item, fields in ITEM_FIELDS.items():
+    for item, fields in item_fields().items():
         if field in fields and item in table.items:
             return float(table.items[item]["yuan"])
     return 1.0

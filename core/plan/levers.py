@@ -18,7 +18,7 @@ import math
 from typing import Any, Mapping
 
 from ..derive import measure_inputs
-from ..fields import INTEGER_FIELDS, SCHOOL_FIELDS, unit
+from ..fields import integer_fields, school_fields, unit
 from ..model import Rule, RuleSet
 
 #: Units of the resources a plan may add (the school schema's ``x-unit``). Pupils, classes and
@@ -31,12 +31,15 @@ HIRED_CATEGORIES = ("teachers_above_required_degree", "teachers_mid_senior_title
 #: Floor areas that are a part of the building's floor area.
 BUILDING_PARTS = ("teaching_aux_area_m2", "dorm_area_m2")
 
-ADDABLE: tuple[str, ...] = tuple(f for f in SCHOOL_FIELDS if unit(f) in RESOURCE_UNITS)
+def addable() -> tuple[str, ...]:
+    """The school fields a plan may add to: those counted in a resource unit, the fields the
+    provinces' packs declare included."""
+    return tuple(f for f in school_fields() if unit(f) in RESOURCE_UNITS)
 
 
 def resolution(field: str) -> float:
     """The smallest addition of ``field``: one whole unit, 0.01 m², or 1 yuan."""
-    if field in INTEGER_FIELDS or unit(field).startswith("yuan"):
+    if field in integer_fields() or unit(field).startswith("yuan"):
         return 1.0
     return 0.01
 
@@ -56,7 +59,7 @@ def room_area_field(field: str) -> str | None:
     """``music_rooms`` → ``music_room_area_m2``: the field holding a room kind's (smallest) area."""
     if field.endswith("_rooms"):
         name = field[:-len("_rooms")] + "_room_area_m2"
-        if name in SCHOOL_FIELDS:
+        if name in school_fields():
             return name
     return None
 
@@ -65,10 +68,12 @@ def candidate_levers(ruleset: RuleSet, rule: Rule) -> list[str]:
     """Fields whose addition may move ``rule``'s measure (the solver keeps the one that works)."""
     if rule.kind != "check":
         return []
-    return [f for f in measure_inputs(ruleset, rule.measure) if f in ADDABLE]
+    return [f for f in measure_inputs(ruleset, rule.measure) if f in addable()]
 
 
-_AREA_OF_ROOM = {f: a for f in ADDABLE if (a := room_area_field(f)) is not None}
+def _area_of_room() -> dict[str, str]:
+    """Each room field whose rooms' area a field holds → that field (``music_rooms`` → ``music_room_area_m2``)."""
+    return {f: a for f in addable() if (a := room_area_field(f)) is not None}
 
 
 def room_areas(ruleset: RuleSet, stage: str) -> dict[str, float]:
@@ -77,7 +82,7 @@ def room_areas(ruleset: RuleSet, stage: str) -> dict[str, float]:
     for rule in ruleset.rules:
         if rule.operator not in (">=", ">") or rule.threshold_measure:
             continue
-        for room in ADDABLE:
+        for room in addable():
             threshold = rule.threshold_for(stage)
             if room_area_field(room) == rule.measure and threshold is not None:
                 out[room] = max(out.get(room, 0.0), float(threshold))
@@ -102,7 +107,7 @@ def _add(rec: dict[str, Any], field: str, delta: float) -> None:
     if old is None:
         return
     new = old + delta
-    rec[field] = int(round(new)) if field in INTEGER_FIELDS else new
+    rec[field] = int(round(new)) if field in integer_fields() else new
 
 
 def hires(additions: Mapping[str, float]) -> float:
@@ -116,16 +121,17 @@ def materialise(record: Mapping[str, Any], additions: Mapping[str, float],
     rec = dict(record)
     new_teachers = hires(additions)
     building = 0.0
+    area_of_room = _area_of_room()
     for field, delta in additions.items():
         if not delta or field in ("teachers", "staff", "certified_teachers"):
             continue
         _add(rec, field, delta)
         if field in BUILDING_PARTS:
             building += delta
-        elif field in _AREA_OF_ROOM.values() and _num(record.get(field)) is not None:
+        elif field in area_of_room.values() and _num(record.get(field)) is not None:
             _add(rec, "teaching_aux_area_m2", delta)        # a room enlarged: more teaching floor area
             building += delta
-    for room, area_field in _AREA_OF_ROOM.items():
+    for room, area_field in area_of_room.items():
         delta, area = additions.get(room, 0.0), areas.get(room, 0.0)
         if not delta or not area:
             continue
@@ -143,7 +149,7 @@ def materialise(record: Mapping[str, Any], additions: Mapping[str, float],
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, float]:
     """Per field, how much ``after`` adds to ``before`` (only fields that changed)."""
     out = {}
-    for field in ADDABLE:
+    for field in addable():
         a, b = _num(after.get(field)), _num(before.get(field))
         if a is not None and a != b:
             out[field] = round(a - (b or 0.0), 2)

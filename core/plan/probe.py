@@ -14,11 +14,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..fields import SCHOOL_FIELDS
+from ..fields import school_fields
 from ..model import FAIL, MISSING_DATA, NOT_APPLICABLE, PASS, RuleResults, RuleSet
 from ..table import TEXT_FIELDS, Table
 
-_NUMERIC = [f for f in SCHOOL_FIELDS if f not in TEXT_FIELDS]
 
 
 class Probe:
@@ -43,7 +42,7 @@ class Probe:
         return other
 
     def __call__(self, records: Sequence[Mapping[str, Any]]) -> RuleResults:
-        table = Table.from_records(records, _NUMERIC)
+        table = Table.from_records(records, [f for f in school_fields() if f not in TEXT_FIELDS])
         self._whole_school(table)
         return self.ev.school_results(self.ruleset, table, self.engine, timed=False)
 

@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..fields import SCHOOL_FIELDS
+from ..fields import declared, school_fields
 from ..loading import InputError
 from .inputs import read_yaml
 
@@ -49,7 +49,7 @@ def write_records(records: Iterable[Mapping[str, Any]], path: str | Path) -> int
     """Write school records as CSV (UTF-8 with BOM for spreadsheets, English field names)."""
     records = list(records)
     used = {k for r in records for k, v in r.items() if v is not None}
-    columns = [f for f in SCHOOL_FIELDS if f in used]
+    columns = [f for f in school_fields() if f in used]
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:   # the caller's temporary name
         writer = csv.writer(fh)
         writer.writerow(columns)
@@ -68,12 +68,17 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-#: Fields that add up when two schools become one; the rest keep the larger (class size, the
-#: highest classroom floor) or the smaller (the smallest special room) or either flag.
+#: Fields that add up when two schools become one; the rest keep the larger (class size) or the
+#: smaller (the smallest special room) or either flag. A field a pack declares says which (``merged``).
 _SUMMED = ("students", "boarders", "classes", "special_needs_students")
-_LARGER = ("max_class_size", "max_classroom_floor")
+_LARGER = ("max_class_size",)
 _SMALLER = ("music_room_area_m2", "art_room_area_m2")
-_EITHER = ("is_boarding", "dorm_in_basement")
+_EITHER = ("is_boarding",)
+
+
+def _merged(kind: str, own: tuple[str, ...]) -> tuple[str, ...]:
+    """``own`` and the declared fields whose ``merged`` is ``kind`` (sum, larger, smaller, either)."""
+    return own + tuple(name for name, spec in declared().items() if spec.get("x-merged") == kind)
 _PUPIL_FIELDS = ("students", "boarders", "special_needs_students")
 
 
@@ -98,7 +103,8 @@ def what_if(records: Sequence[Mapping[str, Any]], steps: Sequence[Mapping[str, A
     - ``close: {school_id, stage, pupils_to}`` closes a school or teaching point: its pupils go
       to ``pupils_to``, its resources with it are gone.
     """
-    from .levers import ADDABLE
+    from .levers import addable
+    can_add = addable()
     out = [{k: v for k, v in r.items() if not k.startswith("_")} for r in records]
 
     def find(school_id: Any, stage: Any, step: int) -> dict[str, Any]:
@@ -109,7 +115,7 @@ def what_if(records: Sequence[Mapping[str, Any]], steps: Sequence[Mapping[str, A
         return found[0]
 
     def shift(rec: dict[str, Any], field: str, delta: Any, step: int) -> None:
-        if field not in ADDABLE and field not in _PUPIL_FIELDS + ("classes",):
+        if field not in can_add and field not in _PUPIL_FIELDS + ("classes",):
             raise InputError(path, f"第 {step} 步 step {step}: '{field}' 不能增减 / cannot be added or moved")
         if isinstance(delta, bool) or not isinstance(delta, (int, float)):
             raise InputError(path, f"第 {step} 步 step {step}: {field} 应为数值 / must be a number, got {delta!r}")
@@ -135,14 +141,15 @@ def what_if(records: Sequence[Mapping[str, Any]], steps: Sequence[Mapping[str, A
         elif kind == "merge":
             stage = spec.get("stage")
             src, dst = find(spec.get("from"), stage, n), find(spec.get("into"), stage, n)
-            for field in ADDABLE + _SUMMED:
-                if src.get(field) is not None and dst.get(field) is not None and field not in _SMALLER:
+            larger, smaller = _merged("larger", _LARGER), _merged("smaller", _SMALLER)
+            for field in dict.fromkeys(can_add + _merged("sum", _SUMMED)):
+                if src.get(field) is not None and dst.get(field) is not None and field not in smaller + larger:
                     dst[field] = dst[field] + src[field]
-            for field in _LARGER + _SMALLER:
+            for field in larger + smaller:
                 values = [v for v in (src.get(field), dst.get(field)) if v is not None]
                 if values:
-                    dst[field] = max(values) if field in _LARGER else min(values)
-            for field in _EITHER:
+                    dst[field] = max(values) if field in larger else min(values)
+            for field in _merged("either", _EITHER):
                 dst[field] = bool(src.get(field)) or bool(dst.get(field))
             out.remove(src)
         elif kind == "close":
