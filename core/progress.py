@@ -56,8 +56,9 @@ class ProgressBar:
 
             # the terminal's size, or 80 × 24 where it tells none (a new pseudo-terminal: tqdm would draw nothing)
             size = shutil.get_terminal_size()
+            # position 0: a command draws one line, never nested under a bar left open elsewhere
             self.bar = Line(total=total, desc=label, file=stream, bar_format=_LABEL, mininterval=0.1,
-                            ascii=" #", ncols=size.columns, nrows=size.lines, leave=total > 0)
+                            ascii=" #", ncols=size.columns, nrows=size.lines, leave=total > 0, position=0)
 
     def stage(self, name: str, total: int | None = None) -> None:
         """A new stage began: show its label; count ``total`` records from now if given."""

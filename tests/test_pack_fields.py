@@ -193,7 +193,7 @@ def test_two_declarations_that_disagree_are_refused(tmp_path, first, second, mes
     ("hall_area: {type: area, unit: rooms, label: 礼堂面积}",
      r"字段 'hall_area' 的种类 area 不能用单位 rooms（可用：m²）/ field 'hall_area' of kind area cannot be counted in rooms"),
     ("hall_area: {type: area, label: 礼堂面积, colour: red}",
-     r"不符合格式.*/ not a valid rule file.*\n  at fields/hall_area: Additional properties .*'colour'"),
+     r"不符合格式.*/ not a valid rule file.*\n  位置 at fields/hall_area: 未知的键 colour（可能拼写有误） / Additional properties .*'colour'"),
 ])
 def test_a_declaration_that_means_something_else_is_refused(tmp_path, declared, message):
     henan = pack_plugin(tmp_path, "henan", f"fields:\n  {declared}\n")
