@@ -248,3 +248,17 @@ def test_a_declared_cost_is_an_item_the_planner_prices():
     from edubalance.schemas import rulepack_schema
 
     assert rulepack_schema()["$defs"]["field"]["properties"]["cost"]["enum"] == list(ITEM_FIELDS)
+
+
+def test_a_declared_field_no_cost_item_counts_is_said_unpriced_not_costed_as_nothing(tmp_path):
+    """A plan adding to a field whose pack named no ``cost`` cannot price it: the JSON plan lists
+    it under the school's ``cost.unpriced`` and the terminal says so, rather than a lower total."""
+    henan_plugin(tmp_path)
+    clerk_csv(tmp_path / "学校.csv", "实验室面积", ["300"])        # 0.3 m² a pupil, 0.5 required
+    run(tmp_path, "plan", "-p", "henan_lab", "学校.csv", "-o", "p.json")
+    plan = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    [school] = plan["schools"]
+    assert any(a["field"] == "lab_area_m2" for a in school["additions"])
+    assert "lab_area_m2" in school["cost"]["unpriced"]
+    shown = run(tmp_path, "plan", "-p", "henan_lab", "学校.csv").stdout
+    assert "以下新增没有单价，未计入费用" in shown and "未定价 not priced: 实验室面积 lab_area_m2" in shown

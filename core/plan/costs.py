@@ -40,6 +40,13 @@ def item_fields() -> dict[str, tuple[str, ...]]:
     return out
 
 
+def uncounted(changes: Mapping[str, float]) -> list[str]:
+    """Fields a pack declares that a record's changes add to but no cost item counts (the pack
+    named no ``cost``): an addition the plan cannot price, said rather than costed as nothing."""
+    counted = {f for fields in item_fields().values() for f in fields}
+    return sorted(f for f in declared() if changes.get(f, 0.0) > 0 and f not in counted)
+
+
 def quantities(changes: Mapping[str, float]) -> dict[str, float]:
     """Cost quantities of a record's changes (field -> amount added, as :func:`levers.changes`).
 

@@ -22,7 +22,7 @@ from ..regions import province_name
 from ..model import FAIL, MISSING_DATA, PASS
 from ..validation import Checked
 from .balance import finite
-from .costs import CostTable, quantities
+from .costs import CostTable, quantities, uncounted
 from .counties import CountyPlanner
 from .levers import amount, changes
 from .school import Row, SchoolSolver, pick, targets_of
@@ -253,7 +253,8 @@ class Planner:
                 "status_before": b.get("status"), "status_after": a.get("status"),
                 "additions": additions, "changes": effect, "quantities": q,
                 "cost": {"by_item": priced, "once_yuan": round(once, 2), "annual_yuan": round(annual, 2),
-                         "first_year_yuan": round(once + annual, 2), "unpriced": table.unpriced(q)},
+                         "first_year_yuan": round(once + annual, 2),
+                         "unpriced": table.unpriced(q) + uncounted(effect)},
                 "funding_shortfall_yuan": amount("public_funds_received_yuan",
                                                  row.adds.get("public_funds_received_yuan", 0)),
                 "claims": claimed,

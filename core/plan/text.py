@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..fields import label
 from ..problems import problem_lines
 from ..reports.plan_words import PlanWords
 from ..reports.view import inputs_text
@@ -15,6 +16,11 @@ def _yuan(v: float) -> str:
 
 def _cv(v: float | None) -> str:
     return "无 n/a" if v is None else f"{v:.4f}"
+
+
+def _unpriced(w: PlanWords, key: str) -> str:
+    """A cost item with no price, or a field no cost item counts, by its name."""
+    return f"{w.item(key) if key in w.items else label(key)} {key}"
 
 
 def render(plan: dict[str, Any], catalogues: Mapping[str, Any]) -> str:
@@ -35,6 +41,10 @@ def render(plan: dict[str, Any], catalogues: Mapping[str, Any]) -> str:
     if any(c.get("provisional") for c in plan["costs"].values()):
         lines.append("  注意：单价为暂定规划占位值，请用 --costs 换成本地价格 / prices are provisional placeholders: "
                      "use --costs with local prices")
+    unpriced = sorted({k for x in plan["schools"] for k in x["cost"]["unpriced"]})
+    if unpriced:
+        lines.append("  注意：以下新增没有单价，未计入费用 / these additions have no price and are not in the cost: "
+                     + "、".join(_unpriced(w, k) for k in unpriced))
     if t["by_item"]:
         lines.append("按项目 by item: " + "；".join(
             f"{w.item(k)} {v.get('quantity', 0):,g} {w.item_unit(k)} = {_yuan(v['yuan'])} 元".replace("  ", " ")
@@ -42,7 +52,8 @@ def render(plan: dict[str, Any], catalogues: Mapping[str, Any]) -> str:
     for c in plan["counties"]:
         for stage, sp in c["stages"].items():
             moved = [i for i in sp["indicators"] if i["added"]]
-            lines.append(f"\n县 County {c['county_code']} {c.get('county_name') or ''} {w.stage(stage)} · "
+            name = " ".join(p for p in (c["county_code"], c.get("county_name")) if p)
+            lines.append(f"\n县 County {name} {w.stage(stage)} · "
                          f"{w.programme(sp['programme'])}: "
                          + ("复核通过 verified" if sp["verified"] else "未通过复核 NOT verified"))
             for i in sp["indicators"]:
@@ -70,6 +81,8 @@ def render(plan: dict[str, Any], catalogues: Mapping[str, Any]) -> str:
         for a in x["additions"]:
             why = "；".join(w.rule(ruleset, r) for r in a["for"]) or "县域差异系数 county CVs"
             lines.append(f"      {w.field(a['field'])} {w.addition(a)}  ← {why}")
+        if x["cost"]["unpriced"]:
+            lines.append(f"      未定价 not priced: {'、'.join(_unpriced(w, k) for k in x['cost']['unpriced'])}")
         for r in x["structural"]:
             lines.append(f"      增量无法解决 not fixable by additions: {w.shortfall(ruleset, r)}")
         if x["needs_data"]:
