@@ -262,3 +262,10 @@ def test_a_declared_field_no_cost_item_counts_is_said_unpriced_not_costed_as_not
     assert "lab_area_m2" in school["cost"]["unpriced"]
     shown = run(tmp_path, "plan", "-p", "henan_lab", "学校.csv").stdout
     assert "以下新增没有单价，未计入费用" in shown and "未定价 not priced: 实验室面积 lab_area_m2" in shown
+    run(tmp_path, "plan", "-p", "henan_lab", "学校.csv", "-o", "p.html")
+    assert "未定价、未计入费用" in (tmp_path / "p.html").read_text(encoding="utf-8")
+    run(tmp_path, "plan", "-p", "henan_lab", "学校.csv", "-o", "p.xlsx")
+    from openpyxl import load_workbook
+    rows = list(load_workbook(tmp_path / "p.xlsx")["学校 Schools"].iter_rows(min_row=2, values_only=True))
+    assert [(r[4], r[5], r[8]) for r in rows if r[4] == "未定价 not priced"] == [
+        ("未定价 not priced", "lab_area_m2", "实验室面积")]

@@ -105,3 +105,18 @@ def test_a_printed_plans_tables_repeat_their_header_on_every_page(run, tmp_path)
     parser.feed(out.read_text(encoding="utf-8"))
     assert len(parser.tables) >= 5
     assert all(n and n == in_head for n, in_head in parser.tables), parser.tables
+
+
+def test_a_plan_that_costs_nothing_is_a_page_too(run, tmp_path):
+    """A county whose schools all pass already: every county and stage total is 0, and the page
+    is written (it used to end in a template error, as no total had a ``yuan``)."""
+    schools = demo("guizhou")[0]
+    lines = schools.read_text(encoding="utf-8").splitlines()
+    passing = tmp_path / "passing.csv"
+    passing.write_text("\n".join([lines[0]] + [x for x in lines[1:] if x.startswith("5226980003,")]) + "\n",
+                       encoding="utf-8")
+    out = tmp_path / "plan.html"
+    result = run("plan", passing, "-e", "vector", "-o", out)     # exit 1: no county record, the county is incomplete
+    assert result.exit_code == 1 and out.exists(), result.output
+    text = " ".join(page_text(out.read_text(encoding="utf-8")).parts)
+    assert "义务教育均衡发展整改方案" in text and "522698/2023" in text

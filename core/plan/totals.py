@@ -11,11 +11,11 @@ def totals(schools: list[dict]) -> dict[str, Any]:
     by_item: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for s in schools:
         for item, yuan in s["cost"]["by_item"].items():
-            for bucket, key in ((by_county, f"{s['county_code']}/{s['year']}"), (by_stage, s["stage"]),
-                                (by_item, item)):
-                bucket[key]["yuan"] += yuan
+            by_item[item]["yuan"] += yuan
             by_item[item]["quantity"] += s["quantities"].get(item, 0.0)
+        # every county and stage has its three sums, a school that costs nothing included
         for bucket, key in ((by_county, f"{s['county_code']}/{s['year']}"), (by_stage, s["stage"])):
+            bucket[key]["yuan"] += s["cost"]["first_year_yuan"]
             bucket[key]["once_yuan"] += s["cost"]["once_yuan"]
             bucket[key]["annual_yuan"] += s["cost"]["annual_yuan"]
     once = sum(s["cost"]["once_yuan"] for s in schools)
