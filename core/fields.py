@@ -79,7 +79,7 @@ def _spec(name: str) -> dict[str, Any] | None:
 
 def school_fields() -> tuple[str, ...]:
     """The schema's school fields, then those rule packs declared (so far, in this process)."""
-    return SCHOOL_FIELDS + tuple(n for n in _DECLARED if n not in _SCHOOL_PROPS)
+    return _KNOWN[0]
 
 
 def declared() -> dict[str, dict[str, Any]]:
@@ -94,7 +94,17 @@ def school_spec(name: str) -> dict[str, Any] | None:
 
 def integer_fields() -> frozenset[str]:
     """The whole-number school fields, declared ones included."""
-    return frozenset(INTEGER_FIELDS) | {n for n, spec in _DECLARED.items() if spec.get("type") == "integer"}
+    return _KNOWN[1]
+
+
+def _known() -> tuple[tuple[str, ...], frozenset[str]]:
+    """(:func:`school_fields`, :func:`integer_fields`): worked out when a pack declares fields,
+    not at every call (the planner asks for each variant it builds)."""
+    return (SCHOOL_FIELDS + tuple(n for n in _DECLARED if n not in _SCHOOL_PROPS),
+            frozenset(INTEGER_FIELDS) | {n for n, spec in _DECLARED.items() if spec.get("type") == "integer"})
+
+
+_KNOWN = _known()
 
 
 def is_core_field(name: str) -> bool:
@@ -116,8 +126,10 @@ def add_fields(specs: dict[str, dict[str, Any]]) -> None:
     """Make school fields declared by a rule pack known: their labels, aliases, units and
     enumerations are read as the schema's own. ``specs`` are schema properties; the caller
     (:mod:`edubalance.packfields`) has refused a name or header that means something else."""
+    global _KNOWN
     _DECLARED.update(specs)
     _VERSION[0] += 1
+    _KNOWN = _known()
     for name, spec in specs.items():
         for key in (name, spec.get("title", ""), *spec.get("x-aliases", ())):
             if key:

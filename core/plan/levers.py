@@ -15,10 +15,12 @@ building floor area; a new music or art room is built at the area its rule asks 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any, Mapping
 
 from ..derive import measure_inputs
 from ..fields import integer_fields, school_fields, unit
+from ..fields import version as fields_version
 from ..model import Rule, RuleSet
 
 #: Units of the resources a plan may add (the school schema's ``x-unit``). Pupils, classes and
@@ -34,6 +36,11 @@ BUILDING_PARTS = ("teaching_aux_area_m2", "dorm_area_m2")
 def addable() -> tuple[str, ...]:
     """The school fields a plan may add to: those counted in a resource unit, the fields the
     provinces' packs declare included."""
+    return _addable(fields_version())
+
+
+@lru_cache(maxsize=8)
+def _addable(version: int) -> tuple[str, ...]:
     return tuple(f for f in school_fields() if unit(f) in RESOURCE_UNITS)
 
 
@@ -73,6 +80,11 @@ def candidate_levers(ruleset: RuleSet, rule: Rule) -> list[str]:
 
 def _area_of_room() -> dict[str, str]:
     """Each room field whose rooms' area a field holds → that field (``music_rooms`` → ``music_room_area_m2``)."""
+    return _rooms_with_area(fields_version())
+
+
+@lru_cache(maxsize=8)
+def _rooms_with_area(version: int) -> dict[str, str]:
     return {f: a for f in addable() if (a := room_area_field(f)) is not None}
 
 
