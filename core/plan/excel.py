@@ -63,8 +63,7 @@ def write_workbook(plan: dict[str, Any], path: str | Path, catalogues: Mapping[s
                                 "；".join(w.rule(ruleset, r) for r in a["for"]) or "县域差异系数 county CVs",
                                 a.get("for_county", 0), *after))
         for k in s["cost"].get("unpriced") or ():
-            school_rows.append((*who, "未定价 not priced", k, None, None, w.item(k) if k in w.items else label(k), 0,
-                                *after))
+            school_rows.append((*who, "未定价 not priced", k, None, None, w.unpriced(k), 0, *after))
         for r in s["structural"]:
             school_rows.append((*who, "增量无法解决 not fixable by additions", None, None, None,
                                 w.shortfall(ruleset, r), 0, *after))

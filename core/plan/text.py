@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..fields import label
 from ..problems import problem_lines
 from ..reports.plan_words import PlanWords
 from ..reports.view import inputs_text
@@ -16,11 +15,6 @@ def _yuan(v: float) -> str:
 
 def _cv(v: float | None) -> str:
     return "无 n/a" if v is None else f"{v:.4f}"
-
-
-def _unpriced(w: PlanWords, key: str) -> str:
-    """A cost item with no price, or a field no cost item counts, by its name."""
-    return f"{w.item(key) if key in w.items else label(key)} {key}"
 
 
 def render(plan: dict[str, Any], catalogues: Mapping[str, Any]) -> str:
@@ -44,10 +38,10 @@ def render(plan: dict[str, Any], catalogues: Mapping[str, Any]) -> str:
     unpriced = sorted({k for x in plan["schools"] for k in x["cost"]["unpriced"]})
     if unpriced:
         lines.append("  注意：以下新增没有单价，未计入费用 / these additions have no price and are not in the cost: "
-                     + "、".join(_unpriced(w, k) for k in unpriced))
+                     + "、".join(f"{w.unpriced(k)} {k}" for k in unpriced))
     if t["by_item"]:
         lines.append("按项目 by item: " + "；".join(
-            f"{w.item(k)} {v.get('quantity', 0):,g} {w.item_unit(k)} = {_yuan(v['yuan'])} 元".replace("  ", " ")
+            " ".join(p for p in (w.item(k), f"{v.get('quantity', 0):,g}", w.item_unit(k)) if p) + f" = {_yuan(v['yuan'])} 元"
             for k, v in t["by_item"].items()))
     for c in plan["counties"]:
         for stage, sp in c["stages"].items():
@@ -82,7 +76,8 @@ def render(plan: dict[str, Any], catalogues: Mapping[str, Any]) -> str:
             why = "；".join(w.rule(ruleset, r) for r in a["for"]) or "县域差异系数 county CVs"
             lines.append(f"      {w.field(a['field'])} {w.addition(a)}  ← {why}")
         if x["cost"]["unpriced"]:
-            lines.append(f"      未定价 not priced: {'、'.join(_unpriced(w, k) for k in x['cost']['unpriced'])}")
+            named = "、".join(f"{w.unpriced(k)} {k}" for k in x["cost"]["unpriced"])
+            lines.append(f"      未定价 not priced: {named}")
         for r in x["structural"]:
             lines.append(f"      增量无法解决 not fixable by additions: {w.shortfall(ruleset, r)}")
         if x["needs_data"]:

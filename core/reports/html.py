@@ -79,7 +79,7 @@ def render_plan_html(plan: Mapping[str, Any], catalogues: Mapping[str, Any]) -> 
                      key=lambda x: (order.get((x["school_id"], x["stage"]), len(order)), x["school_id"], x["stage"]))
     return _ENV.get_template("plan.html.j2").render(
         plan=plan, s=plan["summary"], t=plan["totals"], schools=schools, items={k: words.item(k) for k in words.items},
-        title=words.title, item_unit=words.item_unit, label=label, TARGET_ZH=TARGET_ZH,
+        title=words.title, item_unit=words.item_unit, unpriced=words.unpriced, label=label, TARGET_ZH=TARGET_ZH,
         provisional=any(c.get("provisional") for c in plan["costs"].values()))
 
 

@@ -61,6 +61,11 @@ class PlanWords:
         """A cost item's Chinese title (``新增专任教师``), else its key."""
         return ((self.items.get(key) or {}).get("title") or {}).get("zh") or key
 
+    def unpriced(self, key: str) -> str:
+        """The Chinese name of what a plan lists as not priced: a cost item (``学生床位``), or a
+        field no cost item counts (``实验室面积``)."""
+        return self.item(key) if key in self.items else label(key)
+
     def item_unit(self, key: str) -> str:
         """What a cost item is counted in: the part of its price's unit after 元/ (人, m², 册)."""
         price = str((self.items.get(key) or {}).get("unit") or "")

@@ -347,6 +347,13 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
                     for m in sorted(report_content, key=lambda m: m == "application/json")}
     format_query = Query("json", description="报告格式 Report format")
 
+    def judged_headers(result: dict) -> dict[str, str]:
+        """What a report or a plan says of itself: the standards years and rule sets it judged
+        by, and the command line's exit code."""
+        return {"X-Edubalance-Standards-Year": ",".join(sorted({k.split("/")[1] for k in result["rulesets"]}))
+                or catalog.year_stamp, "X-Edubalance-Rulesets": ",".join(result["rulesets"]),
+                "X-Edubalance-Exit-Code": str(result["exit_code"])}
+
     async def judge(request: Request, format: str, attached: bool) -> Response:
         """Judge a request's records and stream the report in ``format`` (as an attachment when
         ``attached``)."""
@@ -366,9 +373,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
         zipped = path.is_dir()
         if zipped:                            # a format written as a folder goes out as a zip archive
             path = Path(await run_in_threadpool(shutil.make_archive, str(path), "zip", str(path)))
-        headers = {"X-Edubalance-Standards-Year": ",".join(sorted({k.split("/")[1] for k in result["rulesets"]}))
-                   or catalog.year_stamp, "X-Edubalance-Rulesets": ",".join(result["rulesets"]),
-                   "X-Edubalance-Exit-Code": str(result["exit_code"])}
+        headers = judged_headers(result)
         if attached:
             headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
         return _stream_and_forget(path, folder, "application/zip" if zipped else _media_type(format), headers)
@@ -442,9 +447,7 @@ def create_app(settings: Settings, tokens: Tokens | None = None) -> FastAPI:
             raise
         decision(request, result, format=format, schools=result["summary"]["schools"], exit_code=result["exit_code"])
         path = Path(result["path"])
-        headers = {"X-Edubalance-Standards-Year": ",".join(sorted({k.split("/")[1] for k in result["rulesets"]}))
-                   or catalog.year_stamp, "X-Edubalance-Rulesets": ",".join(result["rulesets"]),
-                   "X-Edubalance-Exit-Code": str(result["exit_code"])}
+        headers = judged_headers(result)
         if format != "json":
             headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
         return _stream_and_forget(path, folder, plan_media[format], headers)

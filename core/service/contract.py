@@ -11,7 +11,7 @@ import copy
 import json
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from ..plan.costs import ITEM_FIELDS
 from ..schemas import load_schema, report_schema, rulepack_schema, year_range
@@ -84,7 +84,8 @@ class Price(BaseModel):
 
 
 def _cost_items_schema(schema: dict[str, Any]) -> None:
-    """Name the cost items the planner prices (any other key is refused)."""
+    """Name the cost items the planner prices (the evaluation process refuses any other key,
+    as the command line's cost file, :func:`edubalance.plan.costs.costs_from`)."""
     for option in schema.get("anyOf", ()):
         if option.get("type") == "object":
             price = option.pop("additionalProperties")
@@ -108,15 +109,6 @@ class PlanBody(_Envelope):
     near: float = Field(0.05, ge=0, le=1, description=(
         "临界比例：学生增加这一比例即不达标的规则列为临界。A rule that would fail with this share more pupils "
         "is listed as near-failing."))
-
-    @field_validator("costs")
-    @classmethod
-    def _known_items(cls, costs: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
-        unknown = sorted(set(costs or ()) - set(ITEM_FIELDS))
-        if unknown:
-            raise ValueError(f"未知成本项目 unknown cost item(s) {', '.join(unknown)} "
-                             f"(可用 known: {', '.join(ITEM_FIELDS)})")
-        return costs
 
 
 class Counts(BaseModel):
