@@ -201,3 +201,17 @@ def test_rejected_rows_name_their_county_and_keep_their_column_types_when_none(r
     assert pq.read_metadata(clean / "rejected.parquet").num_rows == 0
     assert {name: str(empty.field(name).type) for name in parquet._PROBLEM_COLUMNS} == {
         name: "int64" if name == "row" else "string" for name in parquet._PROBLEM_COLUMNS}
+
+
+def test_a_county_listing_is_read_with_its_known_type_unless_an_item_has_another_field():
+    """A listing of schools whose items have only the known fields is written with its known
+    type (a missing field null); an item with another field keeps it (the type is then read
+    from the items), and a listing of something else is written as found."""
+    kind = parquet._county_type("stages_primary_excluded")
+    known = [[{"school_id": "1", "reason": "不适用 n/a"}], None, []]
+    typed = parquet._listing(known, kind)
+    assert typed.type == kind and typed.to_pylist()[0][0]["stage"] is None and typed.to_pylist()[1:] == [None, []]
+    other = [[{"school_id": "1", "extra": 2}], []]
+    found = parquet._listing(other, kind)
+    assert found.type != kind and found.to_pylist()[0] == [{"school_id": "1", "extra": 2}]
+    assert parquet._listing([["a"], None], kind).to_pylist() == [["a"], None]
