@@ -307,11 +307,12 @@ def _text_mapped(name: str, distinct: int, rows: int) -> bool:
 
 
 def fast_values(col: pl.Expr, spec: dict[str, Any], mapping: dict[str, Any] | None = None,
-                ascii_only: bool = False) -> pl.Expr:
+                ascii_only: bool = False, dotless: bool = False) -> pl.Expr:
     """The column's values as :func:`coercer` reads them, where polars can say so itself: a
     number its cast accepts (finite), free text (ASCII as it is, other text NFKC), an enum or a
     boolean through ``mapping`` (each distinct cell read once); null for every other cell
-    (those go through :func:`slow_values`)."""
+    (those go through :func:`slow_values`). ``dotless``: no cell of an ASCII column has a ``.``,
+    so no code in it is written as a float."""
     kind = spec.get("type")
     if mapping is not None:
         return col.replace_strict(mapping, default=None, return_dtype=column_type(spec))
@@ -325,7 +326,7 @@ def fast_values(col: pl.Expr, spec: dict[str, Any], mapping: dict[str, Any] | No
         return pl.when(cast.is_finite()).then(cast)
     code = bool(spec.get("x-code"))
     if ascii_only:
-        return col.str.replace(FLOAT_CODE, "${1}") if code else col
+        return col.str.replace(FLOAT_CODE, "${1}") if code and not dotless else col
     normal = (col.str.normalize("NFKC").str.replace_all(_INVISIBLE.pattern, "")      # normal_text (the province
               .str.strip_chars())                                                       # always has a mapping)
     if code:
@@ -371,8 +372,8 @@ class CellPlan(NamedTuple):
 def cell_plan(frame: pl.DataFrame, props: dict[str, dict[str, Any]]) -> CellPlan:
     """The :class:`CellPlan` of the fields of ``props`` present in ``frame`` (stripped text
     cells). One query finds the distinct cells of enums, booleans and text (of text, up to as
-    many as a mapping is worth) and whether any text is not ASCII; each such cell is read by
-    :func:`coercer` once."""
+    many as a mapping is worth), whether any text is not ASCII and whether a code has a ``.``;
+    each such cell is read by :func:`coercer` once."""
     present = [(name, spec) for name, spec in props.items() if name in frame.columns]
     text = {name: pl.col(name).cast(pl.String).drop_nulls() for name, _ in present}
     mapped = [name for name, spec in present if _mapped(spec)]
@@ -383,12 +384,14 @@ def cell_plan(frame: pl.DataFrame, props: dict[str, dict[str, Any]]) -> CellPlan
                          + [(text[name].unique() if name == "province" else text[name].unique().head(most + 1))
                             .implode().alias(name) for name in free]
                          + [(text[name].str.len_bytes() != text[name].str.len_chars()).any().alias(f"u:{name}")
-                            for name in free]).row(0, named=True)
+                            for name in free]
+                         + [text[name].str.contains(".", literal=True).any().alias(f"d:{name}")
+                            for name in free if props[name].get("x-code")]).row(0, named=True)
     listed = {name: found[name] for name in mapped}
     listed.update((name, found[name]) for name in free if _text_mapped(name, len(found[name]), frame.height))
     mappings = {name: read_cells(listed[name], name, spec)[0] for name, spec in present if name in listed}
     ascii_only = {name for name in free if name not in mappings and not found[f"u:{name}"]}
-    values = {name: fast_values(pl.col(name).cast(pl.String), spec, mappings.get(name), name in ascii_only)
-              .cast(column_type(spec)) for name, spec in present}
+    values = {name: fast_values(pl.col(name).cast(pl.String), spec, mappings.get(name), name in ascii_only,
+                                not found.get(f"d:{name}", True)).cast(column_type(spec)) for name, spec in present}
     numeric = tuple(name for name, spec in present if spec.get("type") in ("integer", "number"))
     return CellPlan(values, numeric)

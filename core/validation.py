@@ -298,7 +298,7 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
     keys = IDENTITY.get(kind, ())
     duplicates = _duplicates(judged, keys)
     if duplicates:
-        rule_mask = rule_mask | pl.Series(range(n)).is_in(list(duplicates))
+        rule_mask = rule_mask | pl.repeat(False, n, eager=True).scatter(list(duplicates), True)
 
     # Rows with a refused cell: everything from the text, through jsonschema.
     names_for_rows = [c for c in frame.columns if not c.startswith("_")]
@@ -330,7 +330,7 @@ def check_frame(frame: pl.DataFrame | Mapping[str, list[Any]], kind: str = "scho
             name = ident(data, "school_name" if kind == "school" else "county_name")
             result.rejected.append(Rejected(rp.file, rp.row, rp.ident, name, rp.items, own))
             rejected_at.append(pos)
-    result.frame = typed.filter(pl.Series([True] * n).scatter(rejected_at, False)) if rejected_at else typed
+    result.frame = typed.filter(pl.repeat(True, n, eager=True).scatter(rejected_at, False)) if rejected_at else typed
     return result
 
 
@@ -544,10 +544,11 @@ def _duplicates(judged: pl.DataFrame, keys: Sequence[str]) -> dict[int, tuple[st
     if not keys or judged.height < 2:
         return {}
     valid = pl.all_horizontal([pl.col(k).is_not_null() & ~pl.col(f"f:{k}") for k in keys])
+    # Most inputs have none: asked first of the frame as it is (a valid row never matches an invalid one).
+    if judged.select((pl.struct(valid.alias("_valid"), *keys).is_first_distinct() | ~valid).all()).item():
+        return {}
     keyed = judged.lazy().with_row_index("_pos").filter(valid).select("_pos", "_file", "_row", *keys).collect()
     first = keyed.select(pl.struct(keys).is_first_distinct().alias("f"))["f"]
-    if first.all():
-        return {}
     later = keyed.filter(~first)
     firsts = keyed.filter(first).join(later.select(keys).unique(), on=keys, nulls_equal=False)
     found = later.join(firsts.select(*keys, pl.col("_file").alias("_ff"), pl.col("_row").alias("_fr")), on=keys)

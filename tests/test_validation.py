@@ -223,6 +223,15 @@ def test_e204_duplicate_of_a_rejected_row_is_still_reported():
     assert [p.code for p in result.rejected[1].problems] == ["E204"]
 
 
+def test_e204_only_rows_with_a_valid_identity_are_compared():
+    """A row whose school year is refused has no identity: the rows after it with that school's
+    identity are compared with each other (the third names the second), never with it."""
+    result = validate(rows(*[school(school_id=str(5201020100 + k)) for k in range(20)],
+                           school(year="二〇二三"), school(), school()))
+    assert [(r.row, [p.code for p in r.problems]) for r in result.rejected] == [(22, ["E102"]), (24, ["E204"])]
+    assert "f.csv row 23" in result.rejected[1].problems[0].message
+
+
 def test_e205_unknown_province():
     result = validate(rows(school(province="hebei"), school(school_id="2", province="anhui")),
                       known_provinces={"guizhou", "anhui"})

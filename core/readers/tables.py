@@ -269,10 +269,11 @@ def heading_cells(body: pl.DataFrame, cells: Sequence[str]) -> pl.Series:
     """True for each row whose only filled cell is a group heading's text (:data:`GROUP_HEADING_TEXT`):
     the heading a CSV keeps of a merged heading row, or one typed without merging. A row with a
     code or a number anywhere has a digit, and is never one; nor is a total (城关镇小计)."""
-    one = body.select((pl.sum_horizontal([pl.col(c).is_not_null() for c in cells]) == 1).alias("m")).to_series()
-    texts = body.select(pl.coalesce(list(cells))).to_series()
-    return pl.Series([bool(o and t is not None and GROUP_HEADING_TEXT.fullmatch(t.strip()) and not NON_RECORD.match(t))
-                      for o, t in zip(one.to_list(), texts.to_list())], dtype=pl.Boolean)
+    one = pl.sum_horizontal([pl.col(c).is_not_null() for c in cells]) == 1     # only these rows are read in Python
+    alone = body.select(pl.int_range(pl.len()).alias("i"), pl.coalesce(list(cells)).alias("t"), one.alias("one")
+                        ).filter("one")
+    found = [i for i, t, _ in alone.iter_rows() if GROUP_HEADING_TEXT.fullmatch(t.strip()) and not NON_RECORD.match(t)]
+    return pl.repeat(False, body.height, dtype=pl.Boolean, eager=True).scatter(found, True)
 
 
 @dataclass
