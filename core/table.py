@@ -79,6 +79,9 @@ class Table:
     n: int
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     undefined: dict[str, np.ndarray] = field(default_factory=dict)
+    #: text column → (the column, where it holds a value): see :meth:`present`
+    _text_present: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False,
+                                                                  compare=False)
 
     @classmethod
     def from_records(cls, records: Sequence[Mapping], numeric_fields: Iterable[str],
@@ -126,13 +129,13 @@ class Table:
                 table.columns[name] = frame[name].cast(pl.String).to_numpy()
             else:
                 table.columns[name] = _shared_strings(frame[name])
-        for name in numeric_fields:
-            if name in _TEXT:
-                continue
-            if name in frame.columns:
-                table.columns[name] = frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
-            else:
-                table.columns[name] = np.full(n, np.nan)
+        # Every numeric field in one select: polars converts the columns side by side, not one
+        # call (and one pass over the frame's columns) at a time.
+        names = [name for name in dict.fromkeys(numeric_fields) if name not in _TEXT]
+        floats = frame.select([pl.col(name).cast(pl.Float64).fill_null(np.nan)
+                               for name in names if name in frame.columns])
+        for name in names:
+            table.columns[name] = floats[name].to_numpy() if name in floats.columns else np.full(n, np.nan)
         return table
 
     def get(self, name: str) -> np.ndarray:
@@ -147,11 +150,18 @@ class Table:
         return mask if mask is not None else np.zeros(self.n, dtype=bool)
 
     def present(self, name: str) -> np.ndarray:
-        """True where the value exists (not missing, not undefined)."""
+        """True where the value exists (not missing, not undefined); a new array each call.
+
+        A text column's mask is found once per column (while it is the same array): the rules
+        and conditions read ``school_type`` or ``location`` dozens of times, and testing every
+        cell of a text column for None costs as much as a hundred float columns' NaN tests."""
         col = self.get(name)
-        if col.dtype == object:
-            return ~is_none(col)
-        return ~np.isnan(col)
+        if col.dtype != object:
+            return ~np.isnan(col)
+        found = self._text_present.get(name)
+        if found is None or found[0] is not col:
+            found = self._text_present[name] = (col, ~is_none(col))
+        return found[1].copy()
 
     def set_measure(self, name: str, values: np.ndarray, undefined: np.ndarray | None = None) -> None:
         values = np.asarray(values, dtype=float)
