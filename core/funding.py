@@ -123,15 +123,15 @@ def compute_funding(table: Table, plan: FundingPlan) -> None:
         else:                                         # none in force: the "no entry" column
             taken[k], unknown_of[k] = plan.values[k][:, :1], np.zeros(n, bool)
     students = table.get("students")
-    stage = table.get("stage")
-    special_school = np.asarray(table.get("school_type") == "special_education", bool)
+    special_school = table.equals("school_type", "special_education")
     special = np.where(special_school, students, table.get("special_needs_students"))
     ordinary = students - special
     # A missing special-needs count is unknown, not 0: the special rate is ten times the base.
     unknown_special = np.isnan(special) & ~np.isnan(students)
 
     base_v, unknown_base = taken["base_per_pupil"], unknown_of["base_per_pupil"]
-    base = np.where(stage == "primary", base_v[0], np.where(stage == "junior", base_v[1], np.nan))
+    base = np.where(table.equals("stage", "primary"), base_v[0],
+                    np.where(table.equals("stage", "junior"), base_v[1], np.nan))
 
     floor_v = taken["small_school_floor"]
     ordinary_school = ~special_school & (students > 0)          # never a special or closed school

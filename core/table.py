@@ -82,6 +82,9 @@ class Table:
     #: text column → (the column, where it holds a value): see :meth:`present`
     _text_present: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False,
                                                                   compare=False)
+    #: (text column, text) → (the column, where it holds the text): see :meth:`equals`
+    _text_equal: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False,
+                                                                            compare=False)
 
     @classmethod
     def from_records(cls, records: Sequence[Mapping], numeric_fields: Iterable[str],
@@ -161,6 +164,19 @@ class Table:
         found = self._text_present.get(name)
         if found is None or found[0] is not col:
             found = self._text_present[name] = (col, ~is_none(col))
+        return found[1].copy()
+
+    def equals(self, name: str, text: str) -> np.ndarray:
+        """True where the text column ``name`` holds ``text`` (nowhere for a column of numbers, i.e.
+        a text field no record has); a new array each call. Found once per column and text (while
+        it is the same array): funding, the county table and its listings ask for the same stages
+        and school types of every school."""
+        col = self.get(name)
+        if col.dtype != object:
+            return np.zeros(self.n, dtype=bool)
+        found = self._text_equal.get((name, text))
+        if found is None or found[0] is not col:
+            found = self._text_equal[name, text] = (col, np.asarray(col == text, dtype=bool))
         return found[1].copy()
 
     def set_measure(self, name: str, values: np.ndarray, undefined: np.ndarray | None = None) -> None:
