@@ -82,11 +82,11 @@ class Table:
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     undefined: dict[str, np.ndarray] = field(default_factory=dict)
     #: text column → (the column, where it holds a value): see :meth:`present`
-    _text_present: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False,
-                                                                  compare=False)
+    _text_present: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False,
+                                                                  repr=False, compare=False)
     #: (text column, text) → (the column, where it holds the text): see :meth:`equals`
-    _text_equal: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False,
-                                                                            compare=False)
+    _text_equal: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False,
+                                                                            repr=False, compare=False)
 
     @classmethod
     def from_records(cls, records: Sequence[Mapping], numeric_fields: Iterable[str],
@@ -157,9 +157,10 @@ class Table:
     def present(self, name: str) -> np.ndarray:
         """True where the value exists (not missing, not undefined); a new array each call.
 
-        A text column's mask is found once per column (while it is the same array): the rules
-        and conditions read ``school_type`` or ``location`` dozens of times, and testing every
-        cell of a text column for None costs as much as a hundred float columns' NaN tests."""
+        A text column's mask is found once per column (while it is the same array: columns are
+        replaced, never written into): the rules and conditions read ``school_type`` or
+        ``location`` dozens of times, and testing every cell of a text column for None costs
+        some seventy float columns' NaN tests."""
         col = self.get(name)
         if col.dtype != object:
             return ~np.isnan(col)
