@@ -73,13 +73,6 @@ def pick(items: Sequence[Any], which: np.ndarray, shape: tuple[int, ...] | None 
     return (picked if shape is None else picked.reshape(shape)).tolist()
 
 
-def _equals(col: np.ndarray, text: str) -> np.ndarray:
-    """``col[i] == text`` for every school (a numeric, i.e. absent, text column equals nothing)."""
-    if col.dtype == object:
-        return np.asarray(col == text, dtype=bool)
-    return np.zeros(len(col), dtype=bool)
-
-
 def _pupils(schools: Table, i: int) -> str:
     v = schools.value("students", i)
     return "?" if v is None else f"{v:g}"
@@ -92,14 +85,13 @@ def list_exclusions(schools: Table, names: Names, details: list[dict], row: np.n
     text_c, _, _ = conditions["exclude_from_county"]
     text_17, t17, _ = conditions["exclude_from_cv_2017"]
     text_12, t12, _ = conditions["exclude_from_cv_2012"]
-    stype = schools.get("school_type")
     zero_only = zero & ~excl_county & (row >= 0)
     cv17_out = in_county & t17          # in_county leaves out excl_county and zero pupils
     cv12_out = in_county & t12
     # Why each school is out, decided over all schools at once: an index into ``reasons``.
     private = (schools.get("is_public") == 0) & ("is_public" in (text_c or ""))
-    special = _equals(stype, "special_education") & ("special_education" in (text_c or ""))
-    teaching_point = _equals(stype, "teaching_point")
+    special = schools.equals("school_type", "special_education") & ("special_education" in (text_c or ""))
+    teaching_point = schools.equals("school_type", "teaching_point")
     reasons = [
         ("private", "民办学校 private school"),
         ("special_education", "特殊教育学校 special-education school"),

@@ -109,10 +109,9 @@ def build_county_table(schools: Table, parameters: Mapping[str, Any], basic_stat
             or is_none(code).any()
             or np.isnan(year.astype(float)).any()):
         raise ValueError("every school record needs county_code and year to be grouped into a county")
-    stage_col = schools.get("stage")
     stage_ix = np.full(n, -1)
     for s, stage_name in enumerate(STAGES):
-        stage_ix[stage_col == stage_name] = s
+        stage_ix[schools.equals("stage", stage_name)] = s
     known_stage = stage_ix >= 0
 
     # County groups: (county_code, year), sorted.

@@ -74,29 +74,30 @@ def _choose(entries: list[dict], table: Table, seen: dict, conditions: dict[str,
     return chosen, unknown
 
 
-#: What a school takes from the entry it chose, column by column; the last row of each
+#: What a school takes from the entry it chose, value by value; the last column of each
 #: parameter's table is "no entry" (no base, no floor, nothing paid, not provisional).
 _COLUMNS = ("primary", "junior", "pupils", "per_boarder", "per_pupil")
 _NONE = (np.nan, np.nan, 0.0, 0.0, 0.0, 0.0)
 
 
 class FundingPlan:
-    """The entries in force in one year, each parameter's as a lookup table (one row per
-    entry: the five values, then 1 if provisional), with their conditions parsed: made once
-    per rule set (``ruleset.once(FundingPlan.of)``), not for every table."""
+    """The entries in force in one year, each parameter's as a lookup table (one column per
+    entry: the five values, then 1 if provisional; a row per value, so that what the schools
+    take is gathered value by value), with their conditions parsed: made once per rule set
+    (``ruleset.once(FundingPlan.of)``), not for every table."""
 
     def __init__(self, funding: dict[str, Any], year: int):
         self.entries = funding_parameters(funding, year)
         self.values = {k: np.array([[float(e.get(c, v)) for c, v in zip(_COLUMNS, _NONE)]
                                     + [float(e.get("threshold_status") == "provisional")] for e in entries]
-                                   + [list(_NONE)]).reshape(len(entries) + 1, len(_NONE))
+                                   + [list(_NONE)]).reshape(len(entries) + 1, len(_NONE)).T.copy()
                        for k, entries in self.entries.items()}
-        self.any_provisional = any(v[:, 5].any() for v in self.values.values())
+        self.any_provisional = any(v[5].any() for v in self.values.values())
         self.conditions = {e["applies_when"]: expr.parse_condition(e["applies_when"])
                            for entries in self.entries.values() for e in entries if e.get("applies_when")}
         #: the most pupils a school may have and still be floored; whether any supplement is paid
-        self.largest_floor = self.values["small_school_floor"][:, 2].max()
-        self.any_supplement = bool(self.values["boarding_supplement"][:, 3].any())
+        self.largest_floor = self.values["small_school_floor"][2].max()
+        self.any_supplement = bool(self.values["boarding_supplement"][3].any())
 
     @classmethod
     def of(cls, ruleset: RuleSet) -> "FundingPlan":
@@ -118,19 +119,19 @@ def compute_funding(table: Table, plan: FundingPlan) -> None:
     for k, entries in plan.entries.items():           # each school's row of each parameter
         if entries:
             chosen, unknown_of[k] = _choose(entries, table, seen, plan.conditions)
-            taken[k] = plan.values[k][chosen].T       # [column, school]
-        else:                                         # none in force: the "no entry" row
-            taken[k], unknown_of[k] = plan.values[k][0][:, None], np.zeros(n, bool)
+            taken[k] = plan.values[k].take(chosen, axis=1)      # [value, school]
+        else:                                         # none in force: the "no entry" column
+            taken[k], unknown_of[k] = plan.values[k][:, :1], np.zeros(n, bool)
     students = table.get("students")
-    stage = table.get("stage")
-    special_school = np.asarray(table.get("school_type") == "special_education", bool)
+    special_school = table.equals("school_type", "special_education")
     special = np.where(special_school, students, table.get("special_needs_students"))
     ordinary = students - special
     # A missing special-needs count is unknown, not 0: the special rate is ten times the base.
     unknown_special = np.isnan(special) & ~np.isnan(students)
 
     base_v, unknown_base = taken["base_per_pupil"], unknown_of["base_per_pupil"]
-    base = np.where(stage == "primary", base_v[0], np.where(stage == "junior", base_v[1], np.nan))
+    base = np.where(table.equals("stage", "primary"), base_v[0],
+                    np.where(table.equals("stage", "junior"), base_v[1], np.nan))
 
     floor_v = taken["small_school_floor"]
     ordinary_school = ~special_school & (students > 0)          # never a special or closed school

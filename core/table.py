@@ -62,15 +62,17 @@ def _shared_strings(series: "pl.Series") -> np.ndarray:
     """A text column as an object array in which equal values are one ``str`` object (so that
     grouping by county or stage compares identities and reuses cached hashes); None for missing.
 
-    An Enum cast over the column's distinct values hashes the strings once (no sort of the
-    text); its codes index the distinct values directly."""
+    Arrow's dictionary encoding numbers the distinct values in one hashed pass (no sort of the
+    text; a third cheaper than polars' unique values and an Enum cast over them); its indices
+    index the distinct values directly."""
     import polars as pl
+    import pyarrow.compute as pc
 
-    series = series.cast(pl.String)
-    distinct = series.drop_nulls().unique()
-    codes = series.cast(pl.Enum(distinct)).to_physical().fill_null(len(distinct)).to_numpy()
+    coded = pc.dictionary_encode(series.cast(pl.String).rechunk().to_arrow())
+    distinct = coded.dictionary.to_pylist()
+    codes = pc.fill_null(coded.indices, len(distinct)).to_numpy()
     values = np.empty(len(distinct) + 1, dtype=object)            # the last one: None, for missing
-    values[:-1] = distinct.to_list()
+    values[:-1] = distinct
     return values[codes]
 
 
@@ -79,6 +81,12 @@ class Table:
     n: int
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     undefined: dict[str, np.ndarray] = field(default_factory=dict)
+    #: text column → (the column, where it holds a value): see :meth:`present`
+    _text_present: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False,
+                                                                  repr=False, compare=False)
+    #: (text column, text) → (the column, where it holds the text): see :meth:`equals`
+    _text_equal: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False,
+                                                                            repr=False, compare=False)
 
     @classmethod
     def from_records(cls, records: Sequence[Mapping], numeric_fields: Iterable[str],
@@ -126,13 +134,13 @@ class Table:
                 table.columns[name] = frame[name].cast(pl.String).to_numpy()
             else:
                 table.columns[name] = _shared_strings(frame[name])
-        for name in numeric_fields:
-            if name in _TEXT:
-                continue
-            if name in frame.columns:
-                table.columns[name] = frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
-            else:
-                table.columns[name] = np.full(n, np.nan)
+        # Every numeric field in one select: polars converts the columns side by side, not one
+        # call (and one pass over the frame's columns) at a time.
+        names = [name for name in dict.fromkeys(numeric_fields) if name not in _TEXT]
+        floats = frame.select([pl.col(name).cast(pl.Float64).fill_null(np.nan)
+                               for name in names if name in frame.columns])
+        for name in names:
+            table.columns[name] = floats[name].to_numpy() if name in floats.columns else np.full(n, np.nan)
         return table
 
     def get(self, name: str) -> np.ndarray:
@@ -147,11 +155,32 @@ class Table:
         return mask if mask is not None else np.zeros(self.n, dtype=bool)
 
     def present(self, name: str) -> np.ndarray:
-        """True where the value exists (not missing, not undefined)."""
+        """True where the value exists (not missing, not undefined); a new array each call.
+
+        A text column's mask is found once per column (while it is the same array: columns are
+        replaced, never written into): the rules and conditions read ``school_type`` or
+        ``location`` dozens of times, and testing every cell of a text column for None costs
+        some seventy float columns' NaN tests."""
         col = self.get(name)
-        if col.dtype == object:
-            return ~is_none(col)
-        return ~np.isnan(col)
+        if col.dtype != object:
+            return ~np.isnan(col)
+        found = self._text_present.get(name)
+        if found is None or found[0] is not col:
+            found = self._text_present[name] = (col, ~is_none(col))
+        return found[1].copy()
+
+    def equals(self, name: str, text: str) -> np.ndarray:
+        """True where the text column ``name`` holds ``text`` (nowhere for a column of numbers, i.e.
+        a text field no record has); a new array each call. Found once per column and text (while
+        it is the same array): funding, the county table and its listings ask for the same stages
+        and school types of every school."""
+        col = self.get(name)
+        if col.dtype != object:
+            return np.zeros(self.n, dtype=bool)
+        found = self._text_equal.get((name, text))
+        if found is None or found[0] is not col:
+            found = self._text_equal[name, text] = (col, np.asarray(col == text, dtype=bool))
+        return found[1].copy()
 
     def set_measure(self, name: str, values: np.ndarray, undefined: np.ndarray | None = None) -> None:
         values = np.asarray(values, dtype=float)

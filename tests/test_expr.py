@@ -338,6 +338,27 @@ def test_row_values_booleans_and_numpy_scalars():
         evaluate_columns(parse_condition("x > 1"), odd)
 
 
+def test_what_a_table_finds_in_a_text_column_follows_the_column_and_is_the_callers_own():
+    # A table finds where a text column holds values (or a text) once per column: a replaced
+    # column is read anew, and no caller's changes reach another caller.
+    table = Table(3)
+    table.columns["location"] = np.array(["rural", None, "urban"], dtype=object)
+    rural = parse_condition("location == 'rural'")
+    assert [m.tolist() for m in evaluate_columns(rural, table)] == [[True, False, False], [False, False, True]]
+    mask = table.present("location")
+    mask[:] = False
+    assert table.present("location").tolist() == [True, False, True]
+    table.columns["location"] = np.array([None, "rural", "rural"], dtype=object)
+    assert table.present("location").tolist() == [False, True, True]
+    assert [m.tolist() for m in evaluate_columns(rural, table)] == [[False, True, True], [False, False, False]]
+    found = table.equals("location", "rural")
+    found[:] = False
+    assert table.equals("location", "rural").tolist() == [False, True, True]
+    table.columns["location"] = np.array(["urban", "rural", None], dtype=object)
+    assert table.equals("location", "rural").tolist() == [False, True, False]
+    assert table.equals("no_such_text_field", "rural").tolist() == [False, False, False]
+
+
 def test_division_by_zero_is_unknown():
     assert evaluate(parse_value("a / b"), {"a": 1, "b": 0}) is None
     assert evaluate(parse_value("a / b"), {"a": 0, "b": 0}) is None
