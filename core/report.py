@@ -19,9 +19,10 @@ from typing import Any, BinaryIO, Callable, Iterator, Sequence, cast
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .catalogue import catalogue, ruleset_key
-from .entries import Layout, SchoolBlock, check_mode
+from .entries import Layout, SchoolBlock, check_mode, texts
 from .model import RuleSet
 from .serialise import dumps, gc_paused
 
@@ -91,7 +92,7 @@ class Report:
     notices: list[dict] = field(default_factory=list)      # about whole files (W401–W406)
     blocks: list[SchoolBlock] = field(default_factory=list, repr=False)
     _schools: list[dict] | None = field(default=None, repr=False)
-    _order: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    _order: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64), repr=False)
     _layout: Layout | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -119,20 +120,20 @@ class Report:
     def finish(self) -> None:
         """Order schools by county, school, stage and year; counties by county and year.
 
-        Sorted as columns (a stable ``lexsort``), so that ties keep input order and a
-        national file does not build 200,000 key tuples.
+        Sorted as columns (Arrow's stable sort: UTF-8 text orders by code point, as Python's
+        str does), so that ties keep input order and a national file does not build 200,000
+        key tuples; the order is kept as a (block, position) array that each table slices.
         """
-        if sum(block.n for block in self.blocks) <= 1:       # one school (or none): nothing to sort
-            self._order = [(b, 0) for b, block in enumerate(self.blocks) if block.n]
-        else:
+        block_of = np.repeat(np.arange(len(self.blocks), dtype=np.int64), [b.n for b in self.blocks])
+        starts = np.cumsum([0] + [b.n for b in self.blocks])[:-1]
+        pos = np.arange(len(block_of), dtype=np.int64) - starts[block_of]
+        if len(block_of) > 1:
             columns = [block.sort_columns() for block in self.blocks]
-            keys = [np.concatenate([c[k] for c in columns]) for k in range(4)]
-            # Fixed-width text compares by code point, as Python's str does.
-            order = np.lexsort([keys[3]] + [k.astype(str) for k in keys[2::-1]])
-            block_of = np.repeat(np.arange(len(self.blocks)), [b.n for b in self.blocks])
-            starts = np.cumsum([0] + [b.n for b in self.blocks])[:-1]
-            pos = np.arange(len(block_of)) - starts[block_of]
-            self._order = list(zip(block_of[order].tolist(), pos[order].tolist()))
+            keys = pa.table({name: (texts if k < 3 else pa.array)(np.concatenate([c[k] for c in columns]))
+                             for k, name in enumerate(("county", "school", "stage", "year"))})
+            order = pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in keys.column_names]).to_numpy()
+            block_of, pos = block_of[order], pos[order]
+        self._order = np.stack([block_of, pos], axis=1)
         self._schools = None
         self.counties.sort(key=lambda c: (c["county_code"] or "", c["year"] or 0))
 
@@ -157,17 +158,17 @@ class Report:
         """School entry ``k`` (report order) as a dict, without building the others."""
         if self._schools is not None:
             return self._schools[k]
-        b, i = self.positions()[k]
+        b, i = self._positions()[k].tolist()
         return self.blocks[b].entries(np.array([i]), self.verdicts, self.layout)[0]
 
     def tables(self, chunk: int = CHUNK, coded: pa.Array | None = None) -> Iterator[pa.RecordBatch]:
         """The school entries in the report's order as Arrow record batches of ``chunk`` schools, with
         the verdicts the report's mode lists: what every writer reads (``coded``: see
         :meth:`SchoolBlock.table`)."""
-        order = self.positions()
+        order = self._positions()
         layout = self.layout
         for start in range(0, len(order), chunk):
-            part = np.array(order[start:start + chunk], dtype=np.int64).reshape(-1, 2)
+            part = order[start:start + chunk]
             cuts = np.flatnonzero(np.diff(part[:, 0])) + 1
             if len(cuts) < RUNS:                       # a few runs of one block each: in order
                 runs = np.split(part, cuts)
@@ -199,7 +200,14 @@ class Report:
 
     def positions(self) -> list[tuple[int, int]]:
         """(block, position) of every school in report order."""
-        return self._order if len(self._order) == self.evaluated else self._natural_order()
+        return [(b, i) for b, i in self._positions().tolist()]
+
+    def _positions(self) -> np.ndarray:
+        """:meth:`positions` as a (schools, 2) array (the blocks in turn, before :meth:`finish`)."""
+        if len(self._order) == self.evaluated:
+            return self._order
+        return np.array([(b, i) for b, block in enumerate(self.blocks) for i in range(block.n)],
+                        dtype=np.int64).reshape(-1, 2)
 
     def schools_with_findings(self, limit: int) -> tuple[int, list[dict]]:
         """(how many schools fail or are incomplete, the first ``limit`` of them as entries).
@@ -208,7 +216,7 @@ class Report:
         among equals. Only those ``limit`` entries are built, so a national report stays cheap.
         """
         wanted = ("fail", "incomplete")
-        order = self.positions()
+        order = self._positions().tolist()
         keyed = []
         for b, i in order:
             block = self.blocks[b]
@@ -222,9 +230,6 @@ class Report:
             index = [i for _, c, i in top if c == b]
             built.update(zip(((b, i) for i in index), self.blocks[b].entries(np.array(index), self.verdicts, self.layout)))
         return len(keyed), [built[b, i] for _, b, i in top]
-
-    def _natural_order(self) -> list[tuple[int, int]]:
-        return [(b, i) for b, block in enumerate(self.blocks) for i in range(block.n)]
 
     def _school_status(self) -> list[str]:
         return [s for block in self.blocks for s in block.status.tolist()]
