@@ -214,6 +214,7 @@ class SchoolBlock:
         self.files = np.asarray(list(files), dtype=object)
         self.rows = np.array([-1 if r is None else r for r in rows], dtype=np.int64)
         self.identity = {k: table.get(k) for k in IDENTITY}
+        self.arrow_identity = {k: table.arrow_text(k) for k in _TEXT_IDENTITY}
         rules = ruleset.kept_for(results.rules, RuleColumns.of, lambda other: RuleColumns(other, ruleset_key(ruleset)))
         self.rule_columns = rules
         self.measure_names = [m for m in rules.measure_names if m in table.columns]
@@ -235,17 +236,25 @@ class SchoolBlock:
         """:attr:`text_columns` for ``coded`` tables, made once: those that repeat as dictionary
         arrays, school ids and names as text. A table takes its rows' indices only (measured: a
         sixteenth of the cost of taking their text), and the Parquet writer takes the dictionary
-        as it is. Made from the plain columns without keeping them (unless they are kept already)."""
-        plain = self.__dict__.get("text_columns") or _columns(texts, self._text_cells(slice(None)), self.n)
-        return [column if name in DISTINCT_TEXT else column.dictionary_encode()
-                for name, column in zip(_TEXT_COLUMNS, plain)]
+        as it is."""
+        found = self.__dict__.get("text_columns") or self._whole_texts()
+        return [column if name in DISTINCT_TEXT or isinstance(column, pa.DictionaryArray)
+                else column.dictionary_encode() for name, column in zip(_TEXT_COLUMNS, found)]
 
     @cached_property
     def text_columns(self) -> list[pa.Array]:
         """The identity text columns (``_TEXT_IDENTITY``), files and statuses of the whole
         block as Arrow text, made once: each table takes its schools' rows (measured: a fifth
         of the cost of converting the same Python strings a table at a time, scattered)."""
-        return _columns(texts, self._text_cells(slice(None)), self.n)
+        return [c.dictionary.take(c.indices) if isinstance(c, pa.DictionaryArray) else c for c in self._whole_texts()]
+
+    def _whole_texts(self) -> list[pa.Array]:
+        """The block's :data:`_TEXT_COLUMNS` as Arrow text: an identity column as it was read (a
+        dictionary array where values repeat), the others converted from their Python strings."""
+        found = [self.arrow_identity.get(name) for name in _TEXT_COLUMNS]
+        cells = self._text_cells(slice(None))
+        converted = iter(_columns(texts, [c for c, a in zip(cells, found) if a is None], self.n))
+        return [next(converted) if a is None else a for a in found]
 
     def _text_cells(self, index: np.ndarray | slice) -> list[np.ndarray]:
         """The cells of :attr:`text_columns` at ``index``, as Python objects."""

@@ -23,6 +23,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     import polars as pl
+    import pyarrow as pa
 
 #: Fields kept as text; every other field becomes a float column.
 TEXT_FIELDS = (
@@ -58,9 +59,10 @@ def group_numbers(keys: Sequence, count: int) -> tuple[list, np.ndarray]:
     return list(ids), np.fromiter(map(ids.__getitem__, keys), dtype=np.intp, count=count)
 
 
-def _shared_strings(series: "pl.Series") -> np.ndarray:
+def _shared_strings(series: "pl.Series") -> tuple[np.ndarray, "pa.DictionaryArray"]:
     """A text column as an object array in which equal values are one ``str`` object (so that
-    grouping by county or stage compares identities and reuses cached hashes); None for missing.
+    grouping by county or stage compares identities and reuses cached hashes); None for missing;
+    and as the Arrow dictionary array that numbered them (what the reports write).
 
     Arrow's dictionary encoding numbers the distinct values in one hashed pass (no sort of the
     text; a third cheaper than polars' unique values and an Enum cast over them); its indices
@@ -73,7 +75,7 @@ def _shared_strings(series: "pl.Series") -> np.ndarray:
     codes = pc.fill_null(coded.indices, len(distinct)).to_numpy()
     values = np.empty(len(distinct) + 1, dtype=object)            # the last one: None, for missing
     values[:-1] = distinct
-    return values[codes]
+    return values[codes], coded
 
 
 @dataclass
@@ -84,6 +86,9 @@ class Table:
     #: text column → (the column, where it holds a value): see :meth:`present`
     _text_present: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False,
                                                                   repr=False, compare=False)
+    #: text column → (the column, its Arrow text as read): see :meth:`arrow_text`
+    _arrow: dict[str, tuple[np.ndarray, "pa.Array"]] = field(default_factory=dict, init=False, repr=False,
+                                                            compare=False)
     #: (text column, text) → (the column, where it holds the text): see :meth:`equals`
     _text_equal: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False,
                                                                             repr=False, compare=False)
@@ -131,9 +136,12 @@ class Table:
             if name not in frame.columns:
                 table.columns[name] = filled(n, None)
             elif name in DISTINCT_TEXT:
-                table.columns[name] = frame[name].cast(pl.String).to_numpy()
+                text = frame[name].cast(pl.String)
+                table.columns[name] = text.to_numpy()
+                table._arrow[name] = (table.columns[name], text.to_arrow())
             else:
-                table.columns[name] = _shared_strings(frame[name])
+                table.columns[name], coded = _shared_strings(frame[name])
+                table._arrow[name] = (table.columns[name], coded)
         # Every numeric field in one select: polars converts the columns side by side, not one
         # call (and one pass over the frame's columns) at a time.
         names = [name for name in dict.fromkeys(numeric_fields) if name not in _TEXT]
@@ -142,6 +150,21 @@ class Table:
         for name in names:
             table.columns[name] = floats[name].to_numpy() if name in floats.columns else np.full(n, np.nan)
         return table
+
+    def arrow_text(self, name: str) -> "pa.Array | None":
+        """The text column ``name`` as the Arrow array it was read from (a dictionary array where
+        values repeat, with ``string`` text), while it is the same column; None otherwise (read
+        from records, or replaced since). The reports write it as it is, instead of converting
+        the column's Python strings back (a fifth of a second for a national file)."""
+        import pyarrow as pa
+
+        found = self._arrow.get(name)
+        if found is None or found[0] is not self.columns.get(name):
+            return None
+        arrow = found[1]
+        if isinstance(arrow, pa.DictionaryArray):
+            return pa.DictionaryArray.from_arrays(arrow.indices, arrow.dictionary.cast(pa.string()))
+        return arrow.cast(pa.string())
 
     def get(self, name: str) -> np.ndarray:
         """The column ``name``; an all-missing column if no record has the field."""
