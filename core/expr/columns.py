@@ -55,8 +55,31 @@ def _check_col_types(op: str, lv: np.ndarray, rv: np.ndarray, valid: np.ndarray)
     return l_text and r_text
 
 
+def _text_name(node: Node, table) -> str | None:
+    """The field ``node`` names when it is a text column (compared through :meth:`Table.equals`:
+    found once per column and text, not once per rule that asks)."""
+    return node.name if isinstance(node, Name) and table.get(node.name).dtype == object else None
+
+
 def _cols_bool(node: Node, table) -> tuple[np.ndarray, np.ndarray]:
     n = table.n
+    if isinstance(node, Compare) and node.op in ("==", "!=") and isinstance(node.right, Str):
+        name = _text_name(node.left, table)
+        if name is not None:
+            valid = table.present(name)
+            result = table.equals(name, node.right.value)
+            if node.op == "!=":
+                result = ~result
+            return valid & result, valid & ~result
+    if isinstance(node, In) and node.values and isinstance(node.values[0], str):
+        name = _text_name(node.operand, table)
+        if name is not None:
+            valid = table.present(name)
+            member = np.zeros(n, dtype=bool)
+            for item in node.values:
+                member |= table.equals(name, item)
+            yes, no = valid & member, valid & ~member
+            return (no, yes) if node.negate else (yes, no)
     if isinstance(node, Compare):
         (lv, lok), (rv, rok) = _cols_value(node.left, table), _cols_value(node.right, table)
         valid = lok & rok
