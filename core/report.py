@@ -124,16 +124,14 @@ class Report:
         str does), so that ties keep input order and a national file does not build 200,000
         key tuples; the order is kept as a (block, position) array that each table slices.
         """
-        block_of = np.repeat(np.arange(len(self.blocks), dtype=np.int64), [b.n for b in self.blocks])
-        starts = np.cumsum([0] + [b.n for b in self.blocks])[:-1]
-        pos = np.arange(len(block_of), dtype=np.int64) - starts[block_of]
-        if len(block_of) > 1:
+        natural = self._natural_order()
+        if len(natural) > 1:
             columns = [block.sort_columns() for block in self.blocks]
             keys = pa.table({name: (texts if k < 3 else pa.array)(np.concatenate([c[k] for c in columns]))
                              for k, name in enumerate(("county", "school", "stage", "year"))})
-            order = pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in keys.column_names]).to_numpy()
-            block_of, pos = block_of[order], pos[order]
-        self._order = np.stack([block_of, pos], axis=1)
+            natural = natural[pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in keys.column_names])
+                              .to_numpy()]
+        self._order = natural
         self._schools = None
         self.counties.sort(key=lambda c: (c["county_code"] or "", c["year"] or 0))
 
@@ -204,10 +202,14 @@ class Report:
 
     def _positions(self) -> np.ndarray:
         """:meth:`positions` as a (schools, 2) array (the blocks in turn, before :meth:`finish`)."""
-        if len(self._order) == self.evaluated:
-            return self._order
-        return np.array([(b, i) for b, block in enumerate(self.blocks) for i in range(block.n)],
-                        dtype=np.int64).reshape(-1, 2)
+        return self._order if len(self._order) == self.evaluated else self._natural_order()
+
+    def _natural_order(self) -> np.ndarray:
+        """(block, position) of every school, the blocks in turn."""
+        sizes = [b.n for b in self.blocks]
+        block_of = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+        starts = np.cumsum([0, *sizes])[:-1]
+        return np.stack([block_of, np.arange(len(block_of), dtype=np.int64) - starts[block_of]], axis=1)
 
     def schools_with_findings(self, limit: int) -> tuple[int, list[dict]]:
         """(how many schools fail or are incomplete, the first ``limit`` of them as entries).

@@ -156,11 +156,11 @@ class Table:
         values repeat, with ``string`` text), while it is the same column; None otherwise (read
         from records, or replaced since). The reports write it as it is, instead of converting
         the column's Python strings back (a fifth of a second for a national file)."""
-        import pyarrow as pa
-
         found = self._arrow.get(name)
         if found is None or found[0] is not self.columns.get(name):
             return None
+        import pyarrow as pa
+
         arrow = found[1]
         if isinstance(arrow, pa.DictionaryArray):
             return pa.DictionaryArray.from_arrays(arrow.indices, arrow.dictionary.cast(pa.string()))
